@@ -1,0 +1,53 @@
+// The contract of a durable Raft log: what the node runner persists into and what the core
+// reads from (through the LogReader half). Two implementations exist: the segmented mmap log
+// (production) and the simulator's in-memory log, which models process kill and power loss.
+
+import type { Entry, HardState, LogReader, LogStart } from '../core/types.js';
+
+export type FlushPolicy =
+  /** Entries become durable by a periodic flush every `intervalMs`; appends never wait. */
+  | { mode: 'async'; intervalMs: number }
+  /** Group commit: the runner calls `sync()` after each Ready's appends, before acknowledging. */
+  | { mode: 'sync' };
+
+/** Where an entry's bytes live: its global byte position in the data files and its sizes. */
+export interface EntryLocation {
+  /** Global byte offset of the entry header (segments are named by their first offset). */
+  position: number;
+  /** Global byte offset of the payload: `position + ENTRY_HEADER_BYTES`. */
+  payloadPosition: number;
+  payloadBytes: number;
+  term: number;
+}
+
+export interface LogStorage extends LogReader {
+  /** Persisted term and vote (and the last persisted commit). */
+  hardState(): HardState;
+  /** Write term/vote/commit atomically; durable when this returns (fsync). */
+  setHardState(state: HardState): void;
+  /**
+   * Append entries. If `entries[0].index <= lastIndex()` the conflicting suffix from that index
+   * is truncated first. Indexes must be contiguous with what remains.
+   */
+  append(entries: readonly Entry[]): void;
+  /** Remove every entry with index >= `fromIndex`. Never below `firstIndex()`'s start. */
+  truncateSuffix(fromIndex: number): void;
+  /**
+   * Delete whole data segments that only hold entries with index < `beforeIndex` (retention).
+   * Returns the new first index. Never deletes the segment holding the last entry.
+   */
+  deleteHead(beforeIndex: number): number;
+  /** Discard everything and continue after `start` (a follower that fell behind the head). */
+  reset(start: LogStart): void;
+  /** Make every appended entry durable (msync/fsync of the dirty range). */
+  sync(): void;
+  /** Index of the last entry known to be durable. */
+  durableIndex(): number;
+  /** Location of an entry's bytes, or undefined when not present. */
+  locate(index: number): EntryLocation | undefined;
+  /** A view (no copy) of `length` bytes at global byte offset `position` in the data files. */
+  slice(position: number, length: number): Buffer;
+  /** Global byte offset where the next entry's header would be written. */
+  endPosition(): number;
+  close(): void;
+}
