@@ -1,0 +1,88 @@
+// A fixed-size file mapped read/write into memory: the primitive under the Raft log segments,
+// its index file, and the store's ConsumeQueue and IndexFile. Writes go to the mapping (the
+// page cache), so they survive a process kill at once; `flush` makes them survive power loss.
+
+import { closeSync, fstatSync, ftruncateSync, openSync, unlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type mmapModule from '@riaskov/mmap-io';
+
+// The addon is CommonJS whose typings declare a default export it does not have at run time.
+const mmap = createRequire(import.meta.url)('@riaskov/mmap-io') as (typeof mmapModule)['default'];
+
+const PAGE_BYTES = 4096;
+/** @riaskov/mmap-io refuses a single mapping of 2 GiB (int32 size); stay strictly below. */
+export const MAX_MAPPED_FILE_BYTES = 2 ** 31 - PAGE_BYTES;
+
+export class MappedFile {
+  /** The whole file as one Buffer over mapped memory; slices of it are views, not copies. */
+  readonly buffer: Buffer;
+  private fd: number;
+
+  private constructor(
+    readonly path: string,
+    readonly sizeBytes: number,
+    fd: number,
+  ) {
+    this.fd = fd;
+    this.buffer = mmap.map(sizeBytes, 3 /* PROT_READ | PROT_WRITE */, mmap.MAP_SHARED, fd, 0);
+  }
+
+  /**
+   * Opens (creating if needed) `path` and maps exactly `sizeBytes`. A shorter file is extended
+   * sparsely (new bytes read as zero); a longer one is an error because its tail would be
+   * silently ignored.
+   */
+  static open(path: string, sizeBytes: number): MappedFile {
+    if (!Number.isInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes > MAX_MAPPED_FILE_BYTES) {
+      throw new RangeError(`mapped file size ${sizeBytes} must be an integer in 1..${MAX_MAPPED_FILE_BYTES}`);
+    }
+    const fd = openSync(path, 'a+');
+    // 'a+' forces appends on write(2); we never write through the fd, only through the mapping,
+    // but we need read/write access for MAP_SHARED + PROT_WRITE, so reopen as r+.
+    closeSync(fd);
+    const rw = openSync(path, 'r+');
+    try {
+      const current = fstatSync(rw).size;
+      if (current > sizeBytes) {
+        throw new Error(`mapped file ${path} is ${current} bytes, larger than the expected ${sizeBytes}`);
+      }
+      if (current < sizeBytes) ftruncateSync(rw, sizeBytes);
+      return new MappedFile(path, sizeBytes, rw);
+    } catch (err) {
+      closeSync(rw);
+      throw err;
+    }
+  }
+
+  /** msync the pages covering [offset, offset + length); blocking when `sync` (durable on return). */
+  flush(offset = 0, length = this.sizeBytes - offset, sync = true): void {
+    if (length <= 0) return;
+    const start = Math.floor(offset / PAGE_BYTES) * PAGE_BYTES;
+    const end = Math.min(this.sizeBytes, offset + length);
+    mmap.sync(this.buffer, start, end - start, sync, false);
+  }
+
+  /**
+   * Faults in the pages of [offset, offset + length) ahead of the writer by writing a zero to
+   * each page. Only call it on a range that holds no data yet: it is for pre-touching the free
+   * tail, as RocketMQ's warmMappedFile does, so appends do not pay first-touch page faults.
+   */
+  warm(offset: number, length: number): void {
+    const end = Math.min(this.sizeBytes, offset + length);
+    for (let p = Math.ceil(offset / PAGE_BYTES) * PAGE_BYTES; p < end; p += PAGE_BYTES) this.buffer[p] = 0;
+  }
+
+  /** Closes the descriptor. The mapping itself lives until the Buffer (and its views) are collected. */
+  close(): void {
+    if (this.fd >= 0) {
+      closeSync(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  /** Closes and unlinks the file. Views already handed out stay readable until collected. */
+  destroy(): void {
+    this.close();
+    unlinkSync(this.path);
+  }
+}
