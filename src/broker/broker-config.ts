@@ -1,0 +1,189 @@
+// Reads a broker.conf in RocketMQ's key=value (Java properties) format into a typed config.
+// Unknown keys are reported (not silently ignored); a bad value stops startup with an error
+// that names the key, what was found and what is expected.
+
+export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
+
+export interface BrokerConfig {
+  brokerClusterName: string;
+  brokerName: string;
+  namesrvAddr: string[];
+  listenPort: number;
+  brokerIP1: string;
+  storePathRootDir: string;
+  flushDiskType: FlushDiskType;
+  flushIntervalCommitLog: number;
+  /** Hours of the day ("04", or "04;16") at which expired files are deleted. */
+  deleteWhen: number[];
+  fileReservedTime: number;
+  diskMaxUsedSpaceRatio: number;
+  autoCreateTopicEnable: boolean;
+  autoCreateSubscriptionGroup: boolean;
+  defaultTopicQueueNums: number;
+  maxMessageSize: number;
+  mappedFileSizeCommitLog: number;
+  enableDLegerCommitLog: boolean;
+  dLegerGroup: string;
+  dLegerPeers: string;
+  dLegerSelfId: string;
+  messageDelayLevel: string;
+  longPollingEnable: boolean;
+}
+
+export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
+  brokerClusterName: 'DefaultCluster',
+  brokerName: 'broker-a',
+  namesrvAddr: ['127.0.0.1:9876'],
+  listenPort: 10911,
+  brokerIP1: '127.0.0.1',
+  storePathRootDir: 'store',
+  flushDiskType: 'ASYNC_FLUSH',
+  flushIntervalCommitLog: 500,
+  deleteWhen: [4],
+  fileReservedTime: 72,
+  diskMaxUsedSpaceRatio: 75,
+  autoCreateTopicEnable: true,
+  autoCreateSubscriptionGroup: true,
+  defaultTopicQueueNums: 8,
+  maxMessageSize: 4 * 1024 * 1024,
+  mappedFileSizeCommitLog: 1024 * 1024 * 1024,
+  enableDLegerCommitLog: true,
+  dLegerGroup: '',
+  dLegerPeers: '',
+  dLegerSelfId: '',
+  messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
+  longPollingEnable: true,
+};
+
+/** Keys RocketMQ users commonly set that have no effect here; accepted with a note, not an error. */
+const IGNORED_KEYS: Record<string, string> = {
+  brokerId: 'the Raft role decides the brokerId (leader 0, followers position + 1)',
+  brokerRole: 'the Raft leader is always the master (as in RocketMQ DLedger mode)',
+  sendMessageThreadPoolNums: 'Node.js handles sends on one event loop',
+  storePathCommitLog: 'the CommitLog is the Raft log under storePathRootDir',
+};
+
+export class BrokerConfigError extends Error {
+  readonly code = 'ERR_BROKER_CONFIG';
+  constructor(
+    readonly key: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BrokerConfigError';
+  }
+}
+
+export interface ParsedBrokerConfig {
+  config: BrokerConfig;
+  /** Human-readable notes about unknown or ignored keys; the caller logs them. */
+  warnings: string[];
+}
+
+/** Splits Java-properties text into key/value pairs (comments `#`/`!`, `=` or `:` separators). */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === '' || line.startsWith('#') || line.startsWith('!')) continue;
+    const sep = line.search(/[=:]/);
+    if (sep <= 0) throw new BrokerConfigError('', `line ${i + 1}: expected key=value, found "${line}"`);
+    out.set(line.slice(0, sep).trim(), line.slice(sep + 1).trim());
+  }
+  return out;
+}
+
+function bad(key: string, value: string, expected: string): never {
+  throw new BrokerConfigError(key, `broker.conf: ${key}=${value} is invalid: expected ${expected}`);
+}
+
+function int(key: string, value: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(value)) bad(key, value, `an integer in ${min}..${max}`);
+  const n = Number(value);
+  if (n < min || n > max) bad(key, value, `an integer in ${min}..${max}`);
+  return n;
+}
+
+function bool(key: string, value: string): boolean {
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  return bad(key, value, 'true or false');
+}
+
+function nonEmpty(key: string, value: string): string {
+  if (value === '') bad(key, value, 'a non-empty value');
+  return value;
+}
+
+function hostPort(key: string, value: string): string {
+  if (!/^[A-Za-z0-9.\-]+:\d{1,5}$/.test(value)) bad(key, value, 'host:port');
+  return value;
+}
+
+type Setter = (c: BrokerConfig, value: string, key: string) => void;
+
+const SETTERS: Record<string, Setter> = {
+  brokerClusterName: (c, v, k) => { c.brokerClusterName = nonEmpty(k, v); },
+  brokerName: (c, v, k) => {
+    if (!/^[a-zA-Z0-9_-]{1,127}$/.test(v)) bad(k, v, 'letters, digits, "_" or "-", at most 127');
+    c.brokerName = v;
+  },
+  namesrvAddr: (c, v, k) => {
+    const list = v.split(';').map((s) => s.trim()).filter((s) => s !== '');
+    if (list.length === 0) bad(k, v, 'one or more host:port separated by ";"');
+    c.namesrvAddr = list.map((a) => hostPort(k, a));
+  },
+  listenPort: (c, v, k) => { c.listenPort = int(k, v, 1, 65535); },
+  brokerIP1: (c, v, k) => { c.brokerIP1 = nonEmpty(k, v); },
+  storePathRootDir: (c, v, k) => { c.storePathRootDir = nonEmpty(k, v); },
+  flushDiskType: (c, v, k) => {
+    if (v !== 'ASYNC_FLUSH' && v !== 'SYNC_FLUSH') bad(k, v, 'ASYNC_FLUSH or SYNC_FLUSH');
+    c.flushDiskType = v;
+  },
+  flushIntervalCommitLog: (c, v, k) => { c.flushIntervalCommitLog = int(k, v, 1, 60_000); },
+  deleteWhen: (c, v, k) => {
+    const hours = v.split(';').map((h) => h.trim());
+    c.deleteWhen = hours.map((h) => int(k, h, 0, 23));
+  },
+  fileReservedTime: (c, v, k) => { c.fileReservedTime = int(k, v, 1, 24 * 365 * 10); },
+  diskMaxUsedSpaceRatio: (c, v, k) => { c.diskMaxUsedSpaceRatio = int(k, v, 10, 95); },
+  autoCreateTopicEnable: (c, v, k) => { c.autoCreateTopicEnable = bool(k, v); },
+  autoCreateSubscriptionGroup: (c, v, k) => { c.autoCreateSubscriptionGroup = bool(k, v); },
+  defaultTopicQueueNums: (c, v, k) => { c.defaultTopicQueueNums = int(k, v, 1, 1024); },
+  maxMessageSize: (c, v, k) => { c.maxMessageSize = int(k, v, 1024, 16 * 1024 * 1024 - 64 * 1024); },
+  mappedFileSizeCommitLog: (c, v, k) => { c.mappedFileSizeCommitLog = int(k, v, 64 * 1024, 2 ** 31 - 4096); },
+  enableDLegerCommitLog: (c, v, k) => { c.enableDLegerCommitLog = bool(k, v); },
+  dLegerGroup: (c, v, k) => { c.dLegerGroup = nonEmpty(k, v); },
+  dLegerPeers: (c, v, k) => { c.dLegerPeers = nonEmpty(k, v); },
+  dLegerSelfId: (c, v, k) => { c.dLegerSelfId = nonEmpty(k, v); },
+  messageDelayLevel: (c, v, k) => {
+    if (!/^(\d+[smhd])( \d+[smhd])*$/.test(v)) bad(k, v, 'space-separated durations like "1s 5s 1m 2h"');
+    c.messageDelayLevel = v;
+  },
+  longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
+};
+
+/** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */
+export function parseBrokerConfig(text: string): ParsedBrokerConfig {
+  const config: BrokerConfig = { ...DEFAULT_BROKER_CONFIG, namesrvAddr: [...DEFAULT_BROKER_CONFIG.namesrvAddr], deleteWhen: [...DEFAULT_BROKER_CONFIG.deleteWhen] };
+  const warnings: string[] = [];
+  for (const [key, value] of parseProperties(text)) {
+    const set = SETTERS[key];
+    if (set) set(config, value, key);
+    else if (key in IGNORED_KEYS) warnings.push(`broker.conf: ${key} is ignored: ${IGNORED_KEYS[key]}`);
+    else warnings.push(`broker.conf: unknown key ${key} (ignored)`);
+  }
+  if (!config.enableDLegerCommitLog) {
+    throw new BrokerConfigError('enableDLegerCommitLog', 'broker.conf: enableDLegerCommitLog=false is not supported: every broker group here is a Raft group; set it to true');
+  }
+  for (const key of ['dLegerPeers', 'dLegerSelfId'] as const) {
+    if (config[key] === '') throw new BrokerConfigError(key, `broker.conf: ${key} is required (for example dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913, dLegerSelfId=n0)`);
+  }
+  if (config.dLegerGroup === '') config.dLegerGroup = config.brokerName;
+  const ids = config.dLegerPeers.split(';').map((p) => p.trim().split('-')[0]);
+  if (!ids.includes(config.dLegerSelfId)) {
+    throw new BrokerConfigError('dLegerSelfId', `broker.conf: dLegerSelfId=${config.dLegerSelfId} is not one of the ids in dLegerPeers (${ids.join(', ')})`);
+  }
+  return { config, warnings };
+}

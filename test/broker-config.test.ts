@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { BrokerConfigError, parseBrokerConfig, parseProperties } from '../src/broker/broker-config.js';
+
+const seed = `
+# a RocketMQ DLedger broker-n0.conf
+brokerClusterName = RaftCluster
+brokerName=RaftNode00
+listenPort=30911
+namesrvAddr=127.0.0.1:9876;127.0.0.1:9877
+storePathRootDir=/tmp/rmqstore/node00
+flushDiskType=SYNC_FLUSH
+deleteWhen=04
+fileReservedTime=48
+autoCreateTopicEnable=false
+enableDLegerCommitLog=true
+dLegerGroup=RaftNode00
+dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913
+dLegerSelfId=n0
+sendMessageThreadPoolNums=16
+`;
+
+describe('broker.conf', () => {
+  it('reads the keys of a RocketMQ DLedger broker.conf', () => {
+    const { config, warnings } = parseBrokerConfig(seed);
+    expect(config).toMatchObject({
+      brokerClusterName: 'RaftCluster', brokerName: 'RaftNode00', listenPort: 30911,
+      namesrvAddr: ['127.0.0.1:9876', '127.0.0.1:9877'], storePathRootDir: '/tmp/rmqstore/node00',
+      flushDiskType: 'SYNC_FLUSH', deleteWhen: [4], fileReservedTime: 48, autoCreateTopicEnable: false,
+      dLegerGroup: 'RaftNode00', dLegerSelfId: 'n0',
+    });
+    expect(warnings).toEqual([expect.stringContaining('sendMessageThreadPoolNums is ignored')]);
+  });
+
+  it('reports unknown keys as warnings', () => {
+    const { warnings } = parseBrokerConfig(`${seed}\nbrokerColour=blue\n`);
+    expect(warnings.some((w) => w.includes('unknown key brokerColour'))).toBe(true);
+  });
+
+  it.each([
+    ['listenPort=abc', 'listenPort'],
+    ['listenPort=70000', 'listenPort'],
+    ['flushDiskType=SOMETIMES', 'flushDiskType'],
+    ['autoCreateTopicEnable=yes', 'autoCreateTopicEnable'],
+    ['deleteWhen=25', 'deleteWhen'],
+    ['namesrvAddr=nowhere', 'namesrvAddr'],
+    ['dLegerSelfId=n7', 'dLegerSelfId'],
+    ['enableDLegerCommitLog=false', 'enableDLegerCommitLog'],
+  ])('stops on %s with an error naming the key', (line, key) => {
+    let caught: unknown;
+    try { parseBrokerConfig(`${seed}\n${line}\n`); } catch (err) { caught = err; }
+    expect(caught).toBeInstanceOf(BrokerConfigError);
+    expect((caught as BrokerConfigError).key).toBe(key);
+    expect((caught as Error).message).toContain(key);
+  });
+
+  it('requires the Raft peers', () => {
+    expect(() => parseBrokerConfig('brokerName=a\n')).toThrow(/dLegerPeers is required/);
+  });
+
+  it('parses properties with both separators and comments', () => {
+    expect([...parseProperties('a=1\n! c\nb : two words\n#x=y')]).toEqual([['a', '1'], ['b', 'two words']]);
+    expect(() => parseProperties('justakey')).toThrow(/expected key=value/);
+  });
+});
