@@ -1,0 +1,48 @@
+// Entry point of the NameServer process: `node dist/src/namesrv/main.js --port 9876`.
+// Prints one "name server listening on host:port" line to stdout once it accepts connections
+// (process harnesses wait for it) and shuts down cleanly on SIGTERM/SIGINT.
+import { Command, InvalidArgumentError } from 'commander';
+import { createLogger } from '../common/logger.js';
+import { NameServer } from './namesrv.js';
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got '${value}'`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('namesrv')
+    .description('RocketMQ-compatible NameServer')
+    .option('--port <port>', 'listen port', positiveInt, 9876)
+    .option('--host <host>', 'listen address', '127.0.0.1')
+    .option('--broker-expiry-ms <ms>', 'remove a broker not heard from for this long', positiveInt, 120_000)
+    .option('--scan-interval-ms <ms>', 'how often to look for silent brokers', positiveInt, 10_000)
+    .parse(process.argv);
+  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number }>();
+  const log = createLogger({ component: 'namesrv' });
+  const namesrv = new NameServer({ logger: log, brokerExpiryMs: opts.brokerExpiryMs, scanIntervalMs: opts.scanIntervalMs });
+  const bound = await namesrv.start({ port: opts.port, host: opts.host });
+  process.stdout.write(`name server listening on ${bound.host}:${bound.port}\n`);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    namesrv.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`name server failed to start: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

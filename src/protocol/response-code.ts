@@ -1,0 +1,32 @@
+// Response codes of RocketMQ's remoting protocol. Clients branch on these numbers (ali-ons maps
+// 19/20/21 to pull statuses and treats 17 as "no route"), so each keeps its Apache meaning.
+
+export const ResponseCode = {
+  SUCCESS: 0,
+  SYSTEM_ERROR: 1,
+  SYSTEM_BUSY: 2,
+  REQUEST_CODE_NOT_SUPPORTED: 3,
+  FLUSH_DISK_TIMEOUT: 10,
+  SLAVE_NOT_AVAILABLE: 11,
+  FLUSH_SLAVE_TIMEOUT: 12,
+  MESSAGE_ILLEGAL: 13,
+  SERVICE_NOT_AVAILABLE: 14,
+  VERSION_NOT_SUPPORTED: 15,
+  NO_PERMISSION: 16,
+  TOPIC_NOT_EXIST: 17,
+  TOPIC_EXIST_ALREADY: 18,
+  PULL_NOT_FOUND: 19,
+  PULL_RETRY_IMMEDIATELY: 20,
+  PULL_OFFSET_MOVED: 21,
+  QUERY_NOT_FOUND: 22,
+  SUBSCRIPTION_PARSE_FAILED: 23,
+  SUBSCRIPTION_NOT_EXIST: 24,
+  SUBSCRIPTION_NOT_LATEST: 25,
+  SUBSCRIPTION_GROUP_NOT_EXIST: 26,
+  TRANSACTION_SHOULD_COMMIT: 200,
+  TRANSACTION_SHOULD_ROLLBACK: 201,
+  TRANSACTION_STATE_UNKNOW: 202,
+  CONSUMER_NOT_ONLINE: 206,
+} as const;
+
+export type ResponseCodeName = keyof typeof ResponseCode;

@@ -1,0 +1,114 @@
+// Typed shapes of the JSON bodies that travel between NameServer, brokers and clients, and their
+// encoding. Route bodies are standard JSON with quoted broker-id keys ("0"): ali-ons, Java and Go
+// clients all accept that form (PROTOCOL.md §3).
+import { BadRequestBodyError } from './protocol-errors.js';
+
+export const PERM_READ = 4;
+export const PERM_WRITE = 2;
+export const PERM_INHERIT = 1;
+export const PERM_READ_WRITE = PERM_READ | PERM_WRITE;
+
+/** brokerId of the master; in a Raft group, the current leader. */
+export const MASTER_ID = 0;
+
+export interface QueueData {
+  brokerName: string;
+  readQueueNums: number;
+  writeQueueNums: number;
+  perm: number;
+  topicSysFlag: number;
+}
+
+export interface BrokerData {
+  cluster: string;
+  brokerName: string;
+  /** brokerId (decimal string) → "ip:port". */
+  brokerAddrs: Record<string, string>;
+}
+
+export interface TopicRouteData {
+  brokerDatas: BrokerData[];
+  queueDatas: QueueData[];
+  filterServerTable: Record<string, string[]>;
+  orderTopicConf?: string;
+}
+
+export interface ClusterInfo {
+  brokerAddrTable: Record<string, BrokerData>;
+  clusterAddrTable: Record<string, string[]>;
+}
+
+export interface TopicConfig {
+  topicName: string;
+  readQueueNums: number;
+  writeQueueNums: number;
+  perm: number;
+  topicSysFlag: number;
+}
+
+export interface SubscriptionData {
+  topic: string;
+  subString: string;
+  classFilterMode?: boolean;
+  tagsSet: string[];
+  codeSet: number[];
+  subVersion: number;
+  expressionType?: string;
+}
+
+export interface ProducerData {
+  groupName: string;
+}
+
+export interface ConsumerData {
+  groupName: string;
+  consumeType: string;
+  messageModel: string;
+  consumeFromWhere: string;
+  unitMode?: boolean;
+  subscriptionDataSet: SubscriptionData[];
+}
+
+export interface HeartbeatData {
+  clientID: string;
+  producerDataSet: ProducerData[];
+  consumerDataSet: ConsumerData[];
+}
+
+/** JSON body as a buffer (one stringify). */
+export function encodeJsonBody(value: unknown): Buffer {
+  return Buffer.from(JSON.stringify(value), 'utf8');
+}
+
+// fastjson (Apache NameServer answering old clients) writes integer map keys unquoted:
+// {0:"10.0.0.1:10911"}. Quote them so JSON.parse can read such a body too. The pattern only
+// matches a bare integer right after '{' or ',' and before ':', which cannot occur inside the
+// strings of a route body (broker names and addresses have no braces or commas).
+const BARE_INT_KEY = /([{,]\s*)(-?\d+)(\s*:)/g;
+
+/** Parses a JSON body; accepts fastjson's unquoted integer keys. Throws BadRequestBodyError. */
+export function decodeJsonBody<T>(body: Buffer | undefined, what: string): T {
+  if (body === undefined || body.length === 0) throw new BadRequestBodyError(`${what}: body is empty`);
+  const text = body.toString('utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (first) {
+    try {
+      return JSON.parse(text.replace(BARE_INT_KEY, '$1"$2"$3')) as T;
+    } catch {
+      throw new BadRequestBodyError(`${what}: body is not JSON`, { cause: first });
+    }
+  }
+}
+
+/** Sorted by brokerName, as ali-ons sorts them anyway; stable output makes tests and diffs simple. */
+export function encodeTopicRouteData(route: TopicRouteData): Buffer {
+  const byName = (a: { brokerName: string }, b: { brokerName: string }): number =>
+    a.brokerName < b.brokerName ? -1 : a.brokerName > b.brokerName ? 1 : 0;
+  return encodeJsonBody({
+    brokerDatas: [...route.brokerDatas].sort(byName),
+    queueDatas: [...route.queueDatas].sort(byName),
+    filterServerTable: route.filterServerTable,
+    ...(route.orderTopicConf !== undefined ? { orderTopicConf: route.orderTopicConf } : {}),
+  });
+}
