@@ -49,5 +49,11 @@ export interface LogStorage extends LogReader {
   slice(position: number, length: number): Buffer;
   /** Global byte offset where the next entry's header would be written. */
   endPosition(): number;
+  /**
+   * Optional: pre-fault up to `bytes` of free space after the write position (and create the
+   * next segment when near the end of one) so appends avoid first-touch page faults. The node
+   * runner calls it when idle; storages without mapped files leave it out.
+   */
+  warmAhead?(bytes: number): void;
   close(): void;
 }

@@ -1,0 +1,189 @@
+// A run of equal-size mapped files covering one flat byte address space, as RocketMQ's
+// MappedFileQueue: file k holds addresses [k * fileBytes, (k + 1) * fileBytes) and is named by
+// the 20-digit zero-padded number `k * fileBytes / nameDivisor` (the global byte position of its
+// first byte for data segments, the first entry index for index segments). It owns creation,
+// deletion from either end, dirty-range tracking for msync, and directory fsyncs.
+
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { MappedFile } from './mapped-file.js';
+import { LogStorageError } from './storage-errors.js';
+
+const NAME_DIGITS = 20;
+const NAME_RE = /^\d{20}$/;
+
+export function fsyncDirectory(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class MappedFileList {
+  /** files[i] is file number `firstFile + i`; the list is always contiguous. */
+  private files: MappedFile[] = [];
+  private firstFile = 0;
+  private dirtyFrom = Infinity;
+  private dirtyTo = -Infinity;
+  private directoryDirty = false;
+
+  constructor(
+    readonly dir: string,
+    readonly fileBytes: number,
+    private readonly nameDivisor: number,
+    /** Whether `ensure` may create the files between the list and a distant one (index files may; data files may not). */
+    private readonly fillGaps: boolean,
+  ) {
+    if (!Number.isInteger(fileBytes / nameDivisor)) throw new RangeError(`file size ${fileBytes} is not a multiple of ${nameDivisor}`);
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /**
+   * Maps the files found on disk. Files after a gap in the numbering cannot belong to the log
+   * (it never skips a file), so they are deleted and reported. A file shorter than `fileBytes`
+   * is a file whose creation was cut short and is extended; a longer one means another size was
+   * configured, and positions would no longer agree, so that is refused.
+   */
+  load(): { deletedAfterGap: string[] } {
+    const numbers = readdirSync(this.dir)
+      .filter((n) => NAME_RE.test(n))
+      .map((n) => Number(n))
+      .sort((a, b) => a - b);
+    const deletedAfterGap: string[] = [];
+    let previous: number | undefined;
+    for (const name of numbers) {
+      const address = name * this.nameDivisor;
+      const path = this.pathOfName(name);
+      if (address % this.fileBytes !== 0 || statSync(path).size > this.fileBytes) {
+        throw new LogStorageError('ERR_LOG_CONFIG_MISMATCH', `${path} does not match the configured file size ${this.fileBytes}`);
+      }
+      const k = address / this.fileBytes;
+      if (previous !== undefined && k !== previous + 1) {
+        unlinkSync(path);
+        deletedAfterGap.push(path);
+        this.directoryDirty = true;
+        continue;
+      }
+      if (previous === undefined) this.firstFile = k;
+      this.files.push(MappedFile.open(path, this.fileBytes));
+      previous = k;
+    }
+    return { deletedAfterGap };
+  }
+
+  get count(): number {
+    return this.files.length;
+  }
+
+  /** Number of the first mapped file (meaningless when empty). */
+  get first(): number {
+    return this.firstFile;
+  }
+
+  get last(): number {
+    return this.firstFile + this.files.length - 1;
+  }
+
+  /** The mapped file number `k`, or undefined. */
+  file(k: number): MappedFile | undefined {
+    return this.files[k - this.firstFile];
+  }
+
+  /**
+   * The file number `k`, created if missing. Without `fillGaps` it may only extend the list by
+   * one (or start an empty list): a data segment list with a hole in it would end the log there.
+   */
+  ensure(k: number): MappedFile {
+    const existing = this.files[k - this.firstFile];
+    if (existing !== undefined) return existing;
+    if (this.files.length === 0) {
+      this.files.push(this.create(k));
+      this.firstFile = k;
+      return this.files[0]!;
+    }
+    if (!this.fillGaps && k !== this.last + 1) throw new Error(`file ${k} would leave a gap after ${this.last}`);
+    while (k < this.firstFile) this.files.unshift(this.create(--this.firstFile));
+    while (k > this.last) this.files.push(this.create(this.last + 1));
+    return this.files[k - this.firstFile]!;
+  }
+
+  private create(k: number): MappedFile {
+    this.directoryDirty = true;
+    return MappedFile.open(this.pathOfName((k * this.fileBytes) / this.nameDivisor), this.fileBytes);
+  }
+
+  /** Deletes files numbered below `k`. */
+  deleteBelow(k: number): number {
+    let n = 0;
+    while (this.files.length > 0 && this.firstFile < k) {
+      this.files.shift()!.destroy();
+      this.firstFile++;
+      n++;
+    }
+    if (n > 0) this.directoryDirty = true;
+    return n;
+  }
+
+  /** Deletes files numbered above `k`. */
+  deleteAbove(k: number): number {
+    let n = 0;
+    while (this.files.length > 0 && this.last > k) {
+      this.files.pop()!.destroy();
+      n++;
+    }
+    if (n > 0) this.directoryDirty = true;
+    return n;
+  }
+
+  deleteAll(): void {
+    this.deleteAbove(this.firstFile - 1);
+  }
+
+  /** Notes that addresses [from, to) were written and must be flushed by the next `flush`. */
+  markDirty(from: number, to: number): void {
+    if (from < this.dirtyFrom) this.dirtyFrom = from;
+    if (to > this.dirtyTo) this.dirtyTo = to;
+  }
+
+  /** Zeroes [from, to) in the mapped files that exist and marks it dirty. */
+  zero(from: number, to: number): void {
+    for (let k = Math.floor(from / this.fileBytes); k * this.fileBytes < to; k++) {
+      const f = this.file(k);
+      if (f === undefined) continue;
+      const base = k * this.fileBytes;
+      f.buffer.fill(0, Math.max(from, base) - base, Math.min(to, base + this.fileBytes) - base);
+    }
+    this.markDirty(from, to);
+  }
+
+  /** msyncs (blocking) the dirty range of the files still present, then the directory if files came or went. */
+  flush(): void {
+    if (this.dirtyFrom < this.dirtyTo) {
+      const from = this.dirtyFrom;
+      const to = this.dirtyTo;
+      for (let k = Math.max(this.firstFile, Math.floor(from / this.fileBytes)); k <= this.last && k * this.fileBytes < to; k++) {
+        const base = k * this.fileBytes;
+        const start = Math.max(from, base) - base;
+        const end = Math.min(to, base + this.fileBytes) - base;
+        this.file(k)!.flush(start, end - start, true);
+      }
+    }
+    this.dirtyFrom = Infinity;
+    this.dirtyTo = -Infinity;
+    if (this.directoryDirty) {
+      fsyncDirectory(this.dir);
+      this.directoryDirty = false;
+    }
+  }
+
+  close(): void {
+    for (const f of this.files) f.close();
+    this.files = [];
+  }
+
+  private pathOfName(name: number): string {
+    return join(this.dir, String(name).padStart(NAME_DIGITS, '0'));
+  }
+}

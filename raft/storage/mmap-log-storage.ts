@@ -1,0 +1,464 @@
+// The production Raft log: entries in segmented memory-mapped data files under `<dir>/data/`
+// (named by the global byte position of their first byte, RocketMQ style), a fixed-width index
+// file under `<dir>/index/`, and the `hardstate` and `meta` files. An entry never spans two
+// segments: when it does not fit the rest of one, an end-of-segment marker is written and it
+// starts the next, so global positions are a function of the log alone (for a given segment
+// size) and agree on every replica; the store builds message ids from them and reads message
+// records straight out of the mapping with `slice`.
+//
+// Durability: every write lands in the page cache through the mapping, so it survives a process
+// kill at once; `sync()` msyncs the dirty ranges for power loss. Term and vote are written with
+// an fsync before `setHardState` returns; a change of `commit` alone is kept in memory and
+// written at the next term/vote change, at `close()`, or by `sync()` once a second, because the
+// core re-learns the commit index and an fsync per Ready would cost more than the append.
+//
+// Payloads returned by `entries` are views of the mapping, valid as long as the entry stays in
+// the log: a truncation or reset followed by new appends rewrites those bytes, so a holder that
+// keeps a payload past the current event-loop turn (a send queue) must copy it or encode it now.
+
+import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Entry, HardState, LogStart } from '../core/types.js';
+import { ENTRY_HEADER_BYTES, EntryWriter, INDEX_RECORD_BYTES, MAX_ENTRY_TYPE, SEGMENT_END_MARKER_BYTES, probe, writeSegmentEnd } from './entry-codec.js';
+import { EntryIndex } from './entry-index.js';
+import { readEntryAt } from './entry-reader.js';
+import type { EntryLocation, LogStorage } from './log-storage.js';
+import { MappedFileList } from './mapped-file-list.js';
+import { type RecoveryReport, recoverTail } from './recovery.js';
+import { decodeStartData, encodeStartData, readHardState, readMeta, writeHardState, writeMeta } from './state-files.js';
+import { LogStorageError } from './storage-errors.js';
+import { type MmapLogStorageOptions, type ResolvedOptions, resolveOptions } from './storage-options.js';
+
+export type { MmapLogStorageOptions } from './storage-options.js';
+
+export class MmapLogStorage implements LogStorage {
+  readonly segmentBytes: number;
+  /** What recovery found and repaired when this storage was opened. */
+  readonly recovery: RecoveryReport;
+  private readonly data: MappedFileList;
+  private readonly index: EntryIndex;
+  private readonly writer = new EntryWriter();
+  private readonly verifyReads: boolean;
+  private readonly commitPersistIntervalMs: number;
+  private readonly log: Logger | undefined;
+
+  private start: LogStart;
+  private startPosition: number;
+  private last: number;
+  private lastTerm: number;
+  private end: number;
+  private durable: number;
+  private hard: HardState;
+  private persistedHard: HardState;
+  private lastHardWriteMs = 0;
+  /** Data positions below this were pre-faulted already (or hold data). */
+  private warmedTo: number;
+  /** Index slots below this were pre-faulted already. */
+  private warmedIndexTo: number;
+  private closed = false;
+
+  private constructor(
+    readonly dir: string,
+    opts: ResolvedOptions,
+    logger: Logger | undefined,
+  ) {
+    this.segmentBytes = opts.segmentBytes;
+    this.verifyReads = opts.verifyReads;
+    this.commitPersistIntervalMs = opts.commitPersistIntervalMs;
+    this.log = logger;
+    mkdirSync(dir, { recursive: true });
+
+    const meta = readMeta(dir);
+    if (meta !== undefined && meta.segmentBytes !== opts.segmentBytes) {
+      throw new LogStorageError('ERR_LOG_CONFIG_MISMATCH', `${dir} was written with segments of ${meta.segmentBytes} bytes, not ${opts.segmentBytes}`);
+    }
+    const indexDir = join(dir, 'index');
+    if (meta !== undefined && meta.indexSegmentEntries !== opts.indexSegmentEntries && existsSync(indexDir)) {
+      // The index is derived data: rebuild it with the new geometry rather than refuse to start.
+      for (const name of readdirSync(indexDir)) unlinkSync(join(indexDir, name));
+    }
+    const startMeta = meta ?? { segmentBytes: opts.segmentBytes, indexSegmentEntries: opts.indexSegmentEntries, startIndex: 0, startTerm: 0, startPosition: 0, wipePending: false };
+    if (startMeta.wipePending) {
+      // A reset was cut short after its new start was written: finish discarding the old files.
+      for (const sub of ['data', 'index']) {
+        const d = join(dir, sub);
+        if (existsSync(d)) for (const name of readdirSync(d)) unlinkSync(join(d, name));
+      }
+      this.log?.warn({ dir, startIndex: startMeta.startIndex }, 'finished a reset that a crash interrupted');
+    }
+    if (meta === undefined || meta.indexSegmentEntries !== opts.indexSegmentEntries || startMeta.wipePending) {
+      writeMeta(dir, { ...startMeta, indexSegmentEntries: opts.indexSegmentEntries, wipePending: false });
+    }
+
+    const hard = readHardState(dir) ?? { term: 0, vote: '', commit: 0 };
+
+    this.data = new MappedFileList(join(dir, 'data'), opts.segmentBytes, 1, false);
+    this.index = new EntryIndex(indexDir, opts.indexSegmentEntries);
+    let gaps: string[];
+    let tail: ReturnType<typeof recoverTail>;
+    try {
+      gaps = [...this.data.load().deletedAfterGap, ...this.index.files.load().deletedAfterGap];
+      tail = recoverTail({
+        data: this.data,
+        index: this.index,
+        startIndex: startMeta.startIndex,
+        startTerm: startMeta.startTerm,
+        startPosition: startMeta.startPosition,
+        scanSegments: opts.recoveryScanSegments,
+        zeroRunBytes: opts.recoveryZeroRunBytes,
+      });
+    } catch (err) {
+      this.data.close();
+      this.index.files.close();
+      throw err;
+    }
+    this.recovery = { ...tail.report, deletedFiles: tail.report.deletedFiles + gaps.length };
+    this.start = { index: startMeta.startIndex, term: startMeta.startTerm, data: encodeStartData(startMeta.startPosition) };
+    this.startPosition = startMeta.startPosition;
+    this.last = tail.lastIndex;
+    this.lastTerm = tail.lastTerm;
+    this.end = tail.endPosition;
+    this.durable = tail.lastIndex;
+    this.warmedTo = this.end;
+    this.warmedIndexTo = this.last + 1;
+    this.hard = hard;
+    this.persistedHard = { ...this.hard };
+    if (this.hard.commit > this.last) {
+      // Only after a power loss with async flush (or a reset cut short): the commit index can
+      // be re-learned, but the core must never be told of a commit past its own log.
+      this.log?.warn({ commit: this.hard.commit, lastIndex: this.last }, 'persisted commit is past the recovered log; lowering it');
+      this.hard.commit = this.last;
+    }
+    const r = this.recovery;
+    const fields = { dir, firstIndex: this.firstIndex(), lastIndex: this.last, endPosition: this.end, ...r };
+    if (r.zeroedBytes > 0 || r.rebuiltIndexRecords > 0 || r.deletedFiles > 0 || r.stopReason !== undefined) {
+      this.log?.warn(fields, 'raft log repaired on open');
+    } else {
+      this.log?.info(fields, 'raft log opened');
+    }
+  }
+
+  static open(dir: string, options: MmapLogStorageOptions = {}): MmapLogStorage {
+    return new MmapLogStorage(dir, resolveOptions(options), options.logger);
+  }
+
+  // ---- LogReader ----
+
+  firstIndex(): number {
+    return this.start.index + 1;
+  }
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  logStart(): LogStart {
+    return this.start;
+  }
+
+  term(index: number): number | undefined {
+    if (index === this.last) return this.lastTerm;
+    if (index === this.start.index) return this.start.term;
+    if (index < this.start.index || index > this.last) return undefined;
+    const off = this.findRecord(index);
+    return this.index.term(off);
+  }
+
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    this.assertOpen();
+    const out: Entry[] = [];
+    if (lo <= this.start.index || lo > this.last) return out;
+    const stop = Math.min(hi, this.last + 1);
+    let bytes = 0;
+    for (let i = lo; i < stop; i++) {
+      const e = this.readEntry(i);
+      bytes += e.payload.length;
+      if (out.length > 0 && bytes > maxBytes) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  // ---- LogStorage ----
+
+  hardState(): HardState {
+    return { ...this.hard };
+  }
+
+  setHardState(state: HardState): void {
+    this.assertOpen();
+    if (state.term !== this.persistedHard.term || state.vote !== this.persistedHard.vote) {
+      this.writeHard(state);
+    }
+    this.hard = { term: state.term, vote: state.vote, commit: state.commit };
+  }
+
+  append(entries: readonly Entry[]): void {
+    this.assertOpen();
+    const n = entries.length;
+    if (n === 0) return;
+    const first = entries[0]!.index;
+    this.checkAppend(entries, first);
+    if (first <= this.last) this.truncateSuffix(first);
+
+    const S = this.segmentBytes;
+    let pos = this.end;
+    let k = Math.floor(pos / S);
+    let base = k * S;
+    let buf = (this.data.file(k) ?? this.data.ensure(k)).buffer;
+    const dirtyFrom = pos;
+    for (let i = 0; i < n; i++) {
+      const e = entries[i]!;
+      const size = ENTRY_HEADER_BYTES + e.payload.length;
+      let off = pos - base;
+      if (off + size > S) {
+        if (S - off >= SEGMENT_END_MARKER_BYTES) writeSegmentEnd(buf, off, S - off);
+        k++;
+        base += S;
+        buf = (this.data.file(k) ?? this.data.ensure(k)).buffer;
+        pos = base;
+        off = 0;
+      }
+      this.writer.write(buf, off, e, pos);
+      this.index.write(e.index, pos, size, e.term);
+      pos += size;
+    }
+    const lastEntry = entries[n - 1]!;
+    this.data.markDirty(dirtyFrom, pos);
+    this.index.markDirty(first, lastEntry.index);
+    this.end = pos;
+    if (this.warmedTo < pos) this.warmedTo = pos;
+    this.last = lastEntry.index;
+    this.lastTerm = lastEntry.term;
+  }
+
+  truncateSuffix(fromIndex: number): void {
+    this.assertOpen();
+    if (!Number.isSafeInteger(fromIndex)) throw new LogStorageError('ERR_LOG_OUT_OF_RANGE', `truncate from ${fromIndex}: not an index`);
+    if (fromIndex > this.last) return;
+    if (fromIndex <= this.start.index) {
+      throw new LogStorageError('ERR_LOG_OUT_OF_RANGE', `truncate from ${fromIndex} would cut below the log start ${this.start.index}`);
+    }
+    // The new end is right after entry fromIndex - 1, not where entry fromIndex began: if that
+    // entry had moved to the next segment, a smaller replacement must fit where a replica that
+    // never saw it would write it, so the end-of-segment marker goes too.
+    let newEnd = this.startPosition;
+    let newLastTerm = this.start.term;
+    if (fromIndex - 1 > this.start.index) {
+      const off = this.findRecord(fromIndex - 1);
+      newEnd = this.index.position(off) + this.index.totalBytes(off);
+      newLastTerm = this.index.term(off);
+    }
+    const S = this.segmentBytes;
+    const keep = Math.floor(newEnd / S);
+    this.data.zero(newEnd, Math.min(this.end, (keep + 1) * S));
+    this.data.deleteAbove(keep);
+    this.index.zero(fromIndex, this.last);
+    this.index.files.deleteAbove(this.index.fileOf(fromIndex));
+    this.end = newEnd;
+    this.warmedTo = newEnd;
+    this.warmedIndexTo = fromIndex;
+    this.last = fromIndex - 1;
+    this.lastTerm = newLastTerm;
+    if (this.durable > this.last) this.durable = this.last;
+  }
+
+  deleteHead(beforeIndex: number): number {
+    this.assertOpen();
+    const target = Math.min(beforeIndex, this.last);
+    if (target <= this.firstIndex()) return this.firstIndex();
+    const S = this.segmentBytes;
+    const keepFile = Math.floor(this.index.position(this.findRecord(target)) / S);
+    if (keepFile <= Math.floor(this.startPosition / S)) return this.firstIndex();
+    // Entries never span segments, so the first entry of a later segment sits at its base.
+    const basePosition = keepFile * S;
+    const head = probe(this.data.file(keepFile)!.buffer, 0, basePosition, false);
+    if (head.kind !== 'entry' || head.index <= this.firstIndex() || head.index > target) {
+      throw new LogStorageError('ERR_LOG_CORRUPT', `no valid entry at the start of segment ${basePosition} (${head.kind})`);
+    }
+    const newStart: LogStart = { index: head.index - 1, term: this.term(head.index - 1)!, data: encodeStartData(basePosition) };
+    // Meta first: a crash before the deletions leaves files that recovery deletes as lying before the start.
+    writeMeta(this.dir, { segmentBytes: S, indexSegmentEntries: this.index.entriesPerFile, startIndex: newStart.index, startTerm: newStart.term, startPosition: basePosition, wipePending: false });
+    this.start = newStart;
+    this.startPosition = basePosition;
+    const deleted = this.data.deleteBelow(keepFile) + this.index.files.deleteBelow(this.index.fileOf(head.index));
+    this.log?.info({ firstIndex: head.index, startPosition: basePosition, deletedFiles: deleted }, 'raft log head deleted');
+    return head.index;
+  }
+
+  reset(start: LogStart): void {
+    this.assertOpen();
+    const position = decodeStartData(start);
+    if (position === undefined || !Number.isSafeInteger(start.index) || start.index < 0 || !Number.isSafeInteger(start.term) || start.term < 0) {
+      throw new LogStorageError('ERR_LOG_BAD_START', `reset to index ${start.index} term ${start.term}: data must be an 8-byte position`);
+    }
+    // Atomic in two steps: the new start with `wipePending`, then the deletions, then the flag
+    // cleared. A crash after the first step makes the next open finish the wipe; deleting first
+    // would let a crash regress the log to its old start with nothing after it (a voter losing
+    // entries it acknowledged), and clearing the files last without the flag could let a stale
+    // entry at the new start position pass for the first entry of the new log.
+    const meta = { segmentBytes: this.segmentBytes, indexSegmentEntries: this.index.entriesPerFile, startIndex: start.index, startTerm: start.term, startPosition: position };
+    writeMeta(this.dir, { ...meta, wipePending: true });
+    this.data.deleteAll();
+    this.index.files.deleteAll();
+    this.data.flush();
+    this.index.files.flush();
+    writeMeta(this.dir, { ...meta, wipePending: false });
+    this.start = { index: start.index, term: start.term, data: encodeStartData(position) };
+    this.startPosition = position;
+    this.last = start.index;
+    this.lastTerm = start.term;
+    this.end = position;
+    this.durable = start.index;
+    this.warmedTo = position;
+    this.warmedIndexTo = start.index + 1;
+    this.log?.info({ startIndex: start.index, startTerm: start.term, startPosition: position }, 'raft log reset');
+  }
+
+  sync(): void {
+    this.assertOpen();
+    this.data.flush();
+    this.index.files.flush();
+    this.durable = this.last;
+    if (this.hard.commit !== this.persistedHard.commit && Date.now() - this.lastHardWriteMs >= this.commitPersistIntervalMs) {
+      this.writeHard(this.hard);
+    }
+  }
+
+  durableIndex(): number {
+    return this.durable;
+  }
+
+  locate(index: number): EntryLocation | undefined {
+    this.assertOpen();
+    if (index <= this.start.index || index > this.last) return undefined;
+    const off = this.findRecord(index);
+    const position = this.index.position(off);
+    const totalBytes = this.index.totalBytes(off);
+    return { position, payloadPosition: position + ENTRY_HEADER_BYTES, payloadBytes: totalBytes - ENTRY_HEADER_BYTES, term: this.index.term(off) };
+  }
+
+  slice(position: number, length: number): Buffer {
+    this.assertOpen();
+    const S = this.segmentBytes;
+    const k = Math.floor(position / S);
+    const f = this.data.file(k);
+    if (
+      !Number.isSafeInteger(position) || !Number.isSafeInteger(length) || length < 0 ||
+      position < this.startPosition || position + length > this.end || position + length > (k + 1) * S || f === undefined
+    ) {
+      throw new LogStorageError('ERR_LOG_OUT_OF_RANGE', `slice [${position}, ${position + length}) is outside the log [${this.startPosition}, ${this.end}) or spans a segment end`);
+    }
+    return f.buffer.subarray(position - k * S, position - k * S + length);
+  }
+
+  endPosition(): number {
+    return this.end;
+  }
+
+  /** The data segment files, oldest first (retention picks by age, then calls deleteHead). */
+  segmentFiles(): { basePosition: number; path: string }[] {
+    const out: { basePosition: number; path: string }[] = [];
+    for (let k = this.data.first; k <= this.data.last; k++) out.push({ basePosition: k * this.segmentBytes, path: this.data.file(k)!.path });
+    return out;
+  }
+
+  /**
+   * Pre-faults the free space after the write position, up to `bytes` ahead, creating the next
+   * segment when the window reaches past the current one, so appends do not pay first-touch
+   * page faults (RocketMQ's warmMappedFile). The index file is warmed for as many entries as the
+   * window holds at the log's average entry size. Call it when idle; it never touches data.
+   */
+  warmAhead(bytes: number): void {
+    this.assertOpen();
+    const S = this.segmentBytes;
+    const to = this.end + Math.max(0, Math.min(bytes, S));
+    let from = Math.max(this.end, this.warmedTo);
+    // At most two segments: the window is capped at one segment's size.
+    for (let round = 0; from < to && round < 2; round++) {
+      const k = Math.floor(from / S);
+      const segmentEnd = (k + 1) * S;
+      const stop = Math.min(to, segmentEnd);
+      (this.data.file(k) ?? this.data.ensure(k)).warm(from - k * S, stop - from);
+      from = stop;
+    }
+    if (this.warmedTo < to) this.warmedTo = to;
+
+    const entryCount = this.last - this.start.index;
+    const averageEntryBytes = entryCount > 0 ? Math.max(ENTRY_HEADER_BYTES, (this.end - this.startPosition) / entryCount) : 1024;
+    const indexTo = this.last + 1 + Math.ceil(bytes / averageEntryBytes);
+    const N = this.index.entriesPerFile;
+    let slot = Math.max(this.last + 1, this.warmedIndexTo);
+    for (let round = 0; slot < indexTo && round < 2; round++) {
+      const k = Math.floor(slot / N);
+      const stop = Math.min(indexTo, (k + 1) * N);
+      (this.index.files.file(k) ?? this.index.files.ensure(k)).warm((slot - k * N) * INDEX_RECORD_BYTES, (stop - slot) * INDEX_RECORD_BYTES);
+      slot = stop;
+    }
+    if (this.warmedIndexTo < slot) this.warmedIndexTo = slot;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.data.flush();
+    this.index.files.flush();
+    if (this.hard.commit !== this.persistedHard.commit) this.writeHard(this.hard);
+    this.data.close();
+    this.index.files.close();
+    this.closed = true;
+  }
+
+  // ---- internals ----
+
+  private writeHard(state: HardState): void {
+    writeHardState(this.dir, state);
+    this.persistedHard = { term: state.term, vote: state.vote, commit: state.commit };
+    this.lastHardWriteMs = Date.now();
+  }
+
+  private checkAppend(entries: readonly Entry[], first: number): void {
+    if (!Number.isSafeInteger(first) || first <= this.start.index || first > this.last + 1) {
+      throw new LogStorageError('ERR_LOG_BAD_APPEND', `append at ${first} to a log holding ${this.firstIndex()}..${this.last}`);
+    }
+    let previousTerm = this.term(first - 1)!;
+    const maxPayloadBytes = this.segmentBytes - ENTRY_HEADER_BYTES;
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i]!;
+      if (e.index !== first + i) throw new LogStorageError('ERR_LOG_BAD_APPEND', `entry ${i} of the batch has index ${e.index}, expected ${first + i}`);
+      if (!Number.isSafeInteger(e.term) || e.term < previousTerm) {
+        throw new LogStorageError('ERR_LOG_BAD_APPEND', `entry ${e.index} has term ${e.term} below the previous entry's ${previousTerm}`);
+      }
+      if (!(e.type >= 0 && e.type <= MAX_ENTRY_TYPE) || !Number.isInteger(e.type)) throw new LogStorageError('ERR_LOG_BAD_APPEND', `entry ${e.index} has unknown type ${e.type}`);
+      if (e.payload.length > maxPayloadBytes) {
+        throw new LogStorageError('ERR_LOG_ENTRY_TOO_LARGE', `entry ${e.index} has ${e.payload.length} payload bytes; a segment holds at most ${maxPayloadBytes}`);
+      }
+      previousTerm = e.term;
+    }
+  }
+
+  /** Offset of the index record of a present entry in `this.index.buf`; a missing record is corruption. */
+  private findRecord(index: number): number {
+    const off = this.index.find(index);
+    if (off < 0) throw new LogStorageError('ERR_LOG_CORRUPT', `index record of entry ${index} is missing or damaged (log ${this.firstIndex()}..${this.last})`);
+    return off;
+  }
+
+  /** Reads entry `index` as a view of the mapping, cross-checking its header against the index record. */
+  private readEntry(index: number): Entry {
+    const rec = this.findRecord(index);
+    const entry = readEntryAt(this.data, this.index, rec, index, this.verifyReads);
+    if (typeof entry === 'string') throw this.corrupt(index, this.index.position(rec), entry);
+    return entry;
+  }
+
+  private corrupt(index: number, position: number, reason: string): LogStorageError {
+    const err = new LogStorageError('ERR_LOG_CORRUPT', `entry ${index} at position ${position}: ${reason}`);
+    this.log?.error({ err, index, position }, 'raft log entry failed verification');
+    return err;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new LogStorageError('ERR_LOG_CLOSED', `raft log ${this.dir} is closed`);
+  }
+}

@@ -1,0 +1,129 @@
+// The two small files beside the segments: `hardstate` (term, vote, commit) and `meta` (where the
+// log starts, and the geometry it was written with). Both are replaced atomically and durably:
+// write a temp file, fsync it, rename it over the old one, fsync the directory. A frame with a
+// magic, a length and a CRC tells a damaged file from a good one.
+
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { HardState, LogStart } from '../core/types.js';
+import { readU64, writeU64 } from './entry-codec.js';
+import { fsyncDirectory } from './mapped-file-list.js';
+import { LogStorageError } from './storage-errors.js';
+
+const HARD_STATE_MAGIC = 0xd1ed4a57;
+const META_MAGIC = 0xd1ed3e7a;
+const META_VERSION = 1;
+const META_BODY_BYTES = 48;
+const FRAME_OVERHEAD_BYTES = 12;
+/** A vote is a node id; anything longer is not one. */
+const MAX_VOTE_BYTES = 255;
+
+function writeAtomically(dir: string, name: string, magic: number, body: Buffer): void {
+  const frame = Buffer.alloc(FRAME_OVERHEAD_BYTES + body.length);
+  frame.writeUInt32LE(magic, 0);
+  frame.writeUInt32LE(body.length, 4);
+  body.copy(frame, 8);
+  frame.writeUInt32LE(crc32(frame.subarray(0, 8 + body.length)), 8 + body.length);
+  const tmp = join(dir, `${name}.tmp`);
+  const fd = openSync(tmp, 'w');
+  try {
+    writeSync(fd, frame);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, join(dir, name));
+  fsyncDirectory(dir);
+}
+
+/** The body of a framed file, or undefined when the file does not exist. */
+function readChecked(dir: string, name: string, magic: number): Buffer | undefined {
+  const path = join(dir, name);
+  if (!existsSync(path)) return undefined;
+  const frame = readFileSync(path);
+  const bodyBytes = frame.length >= FRAME_OVERHEAD_BYTES ? frame.readUInt32LE(4) : -1;
+  if (
+    bodyBytes < 0 ||
+    frame.length !== FRAME_OVERHEAD_BYTES + bodyBytes ||
+    frame.readUInt32LE(0) !== magic ||
+    crc32(frame.subarray(0, 8 + bodyBytes)) !== frame.readUInt32LE(8 + bodyBytes)
+  ) {
+    throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${path} is damaged (bad length, magic or CRC)`);
+  }
+  return frame.subarray(8, 8 + bodyBytes);
+}
+
+export function writeHardState(dir: string, state: HardState): void {
+  const vote = Buffer.from(state.vote, 'utf8');
+  if (vote.length > MAX_VOTE_BYTES) throw new LogStorageError('ERR_LOG_OUT_OF_RANGE', `vote "${state.vote}" is longer than ${MAX_VOTE_BYTES} bytes`);
+  const body = Buffer.alloc(18 + vote.length);
+  writeU64(body, 0, state.term);
+  writeU64(body, 8, state.commit);
+  body.writeUInt16LE(vote.length, 16);
+  vote.copy(body, 18);
+  writeAtomically(dir, 'hardstate', HARD_STATE_MAGIC, body);
+}
+
+export function readHardState(dir: string): HardState | undefined {
+  const body = readChecked(dir, 'hardstate', HARD_STATE_MAGIC);
+  if (body === undefined) return undefined;
+  const voteBytes = body.length >= 18 ? body.readUInt16LE(16) : -1;
+  if (voteBytes < 0 || body.length !== 18 + voteBytes) throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${dir}/hardstate has a bad layout`);
+  return { term: readU64(body, 0), commit: readU64(body, 8), vote: body.toString('utf8', 18, 18 + voteBytes) };
+}
+
+export interface LogMeta {
+  segmentBytes: number;
+  indexSegmentEntries: number;
+  startIndex: number;
+  startTerm: number;
+  /** Global byte position where entry `startIndex + 1` starts. */
+  startPosition: number;
+  /**
+   * Set while a reset is under way: every data and index file predates the new start and must
+   * go. Writing the new start with this flag before deleting anything makes a reset atomic.
+   */
+  wipePending: boolean;
+}
+
+export function writeMeta(dir: string, meta: LogMeta): void {
+  const body = Buffer.alloc(META_BODY_BYTES);
+  body.writeUInt32LE(META_VERSION, 0);
+  writeU64(body, 4, meta.segmentBytes);
+  body.writeUInt32LE(meta.indexSegmentEntries, 12);
+  writeU64(body, 16, meta.startIndex);
+  writeU64(body, 24, meta.startTerm);
+  writeU64(body, 32, meta.startPosition);
+  body.writeUInt32LE(meta.wipePending ? 1 : 0, 44);
+  writeAtomically(dir, 'meta', META_MAGIC, body);
+}
+
+export function readMeta(dir: string): LogMeta | undefined {
+  const body = readChecked(dir, 'meta', META_MAGIC);
+  if (body === undefined) return undefined;
+  if (body.length !== META_BODY_BYTES || body.readUInt32LE(0) !== META_VERSION || body.readUInt32LE(44) > 1) throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${dir}/meta has an unknown layout`);
+  return {
+    segmentBytes: readU64(body, 4),
+    indexSegmentEntries: body.readUInt32LE(12),
+    startIndex: readU64(body, 16),
+    startTerm: readU64(body, 24),
+    startPosition: readU64(body, 32),
+    wipePending: body.readUInt32LE(44) === 1,
+  };
+}
+
+/** LogStart.data of this storage: the 8-byte little-endian position of the first entry. */
+export function encodeStartData(position: number): Uint8Array {
+  const b = Buffer.alloc(8);
+  writeU64(b, 0, position);
+  return b;
+}
+
+export function decodeStartData(start: LogStart): number | undefined {
+  const d = start.data;
+  if (d.length !== 8) return undefined;
+  const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+  const position = readU64(b, 0);
+  return Number.isSafeInteger(position) ? position : undefined;
+}
