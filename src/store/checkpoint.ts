@@ -1,0 +1,119 @@
+// The store checkpoint and the abort file.
+// The checkpoint records how far dispatch got (Raft index and the log byte position after it)
+// and when each part was last flushed. It is written whole to a temporary file, fsynced, then
+// renamed over the old one, and carries a CRC, so a reader sees either the old or the new one.
+// The abort file exists while the store is open: finding it at start means the last run did not
+// close cleanly, and recovery must not trust anything newer than the checkpoint.
+
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32 } from './crc32.js';
+import { readInt64BE, writeInt64BE } from './int64.js';
+import { BadCheckpointError } from './store-errors.js';
+
+export interface StoreCheckpoint {
+  /** Last Raft index whose entry is fully dispatched into ConsumeQueues and IndexFiles (0: none). */
+  dispatchedIndex: number;
+  /** Log byte position just past that entry: every CQ/Index entry points below it. */
+  dispatchedPhysicalOffset: number;
+  logFlushTimestampMs: number;
+  consumeQueueFlushTimestampMs: number;
+  indexFlushTimestampMs: number;
+}
+
+const MAGIC = 0x524d5143; // 'RMQC'
+const VERSION = 1;
+export const CHECKPOINT_BYTES = 4 + 4 + 8 * 5 + 4;
+
+export function checkpointPath(root: string): string {
+  return join(root, 'checkpoint');
+}
+
+export function encodeCheckpoint(c: StoreCheckpoint): Buffer {
+  const buf = Buffer.alloc(CHECKPOINT_BYTES);
+  buf.writeInt32BE(MAGIC, 0);
+  buf.writeInt32BE(VERSION, 4);
+  writeInt64BE(buf, c.dispatchedIndex, 8);
+  writeInt64BE(buf, c.dispatchedPhysicalOffset, 16);
+  writeInt64BE(buf, c.logFlushTimestampMs, 24);
+  writeInt64BE(buf, c.consumeQueueFlushTimestampMs, 32);
+  writeInt64BE(buf, c.indexFlushTimestampMs, 40);
+  buf.writeUInt32BE(crc32(buf.subarray(0, CHECKPOINT_BYTES - 4)), CHECKPOINT_BYTES - 4);
+  return buf;
+}
+
+export function decodeCheckpoint(buf: Buffer, path = 'checkpoint'): StoreCheckpoint {
+  if (buf.length !== CHECKPOINT_BYTES) throw new BadCheckpointError(`${path} is ${buf.length} bytes, expected ${CHECKPOINT_BYTES}`);
+  if (buf.readInt32BE(0) !== MAGIC || buf.readInt32BE(4) !== VERSION) throw new BadCheckpointError(`${path} has an unknown magic or version`);
+  if (buf.readUInt32BE(CHECKPOINT_BYTES - 4) !== crc32(buf.subarray(0, CHECKPOINT_BYTES - 4))) {
+    throw new BadCheckpointError(`${path} fails its CRC`);
+  }
+  const c: StoreCheckpoint = {
+    dispatchedIndex: readInt64BE(buf, 8),
+    dispatchedPhysicalOffset: readInt64BE(buf, 16),
+    logFlushTimestampMs: readInt64BE(buf, 24),
+    consumeQueueFlushTimestampMs: readInt64BE(buf, 32),
+    indexFlushTimestampMs: readInt64BE(buf, 40),
+  };
+  if (!(c.dispatchedIndex >= 0) || !(c.dispatchedPhysicalOffset >= 0)) throw new BadCheckpointError(`${path} holds negative progress`);
+  return c;
+}
+
+/** Reads the checkpoint; undefined when there is none, BadCheckpointError when it is damaged. */
+export function readCheckpoint(root: string): StoreCheckpoint | undefined {
+  const path = checkpointPath(root);
+  let buf: Buffer;
+  try {
+    buf = readFileSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  return decodeCheckpoint(buf, path);
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Replaces the checkpoint atomically and durably (write temp, fsync, rename, fsync dir). */
+export function writeCheckpoint(root: string, c: StoreCheckpoint): void {
+  const path = checkpointPath(root);
+  const tmp = `${path}.tmp`;
+  const fd = openSync(tmp, 'w');
+  try {
+    const buf = encodeCheckpoint(c);
+    writeSync(fd, buf, 0, buf.length, 0);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  fsyncDir(root);
+}
+
+export function abortFilePath(root: string): string {
+  return join(root, 'abort');
+}
+
+/** Creates the abort file and returns whether one was already there (the last run crashed). */
+export function createAbortFile(root: string): boolean {
+  const path = abortFilePath(root);
+  const existed = existsSync(path);
+  if (!existed) {
+    closeSync(openSync(path, 'w'));
+    fsyncDir(root);
+  }
+  return existed;
+}
+
+/** Removes the abort file: the last step of a clean shutdown. */
+export function removeAbortFile(root: string): void {
+  rmSync(abortFilePath(root), { force: true });
+  fsyncDir(root);
+}

@@ -1,0 +1,324 @@
+// One ConsumeQueue: the dense offset index of one topic-queue. Unit `q` (20 bytes: physicalOffset
+// int64, size int32, tagHash int64) lives in file floor(q / unitsPerFile) at (q % unitsPerFile) * 20.
+// Files are named by their first byte offset (20 digits) in <root>/consumequeue/<topic>/<queueId>/.
+// Units are written once at dispatch and only removed from the tail (recovery) or by whole files
+// from the head (retention), so an unwritten unit reads as zeros and "size 0" means empty.
+
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { MappedFile } from '../../raft/storage/mapped-file.js';
+import { readInt64BE, writeInt64BE } from './int64.js';
+import { BadStoreFileError } from './store-errors.js';
+
+export const CQ_UNIT_BYTES = 20;
+export const DEFAULT_UNITS_PER_FILE = 300_000;
+const FILE_NAME = /^\d{20}$/;
+
+const PLAIN_TOPIC = /^[%|a-zA-Z0-9_.-]+$/;
+
+/**
+ * Topic names become directory names, so a name that is not a plain RocketMQ topic
+ * ([%|a-zA-Z0-9_.-]) is hex-encoded behind a '=' prefix: a record in the log can never make the
+ * store write outside its root.
+ */
+export function topicDirName(topic: string): string {
+  return PLAIN_TOPIC.test(topic) && topic !== '.' && topic !== '..' && !topic.startsWith('=')
+    ? topic
+    : `=${Buffer.from(topic, 'utf8').toString('hex')}`;
+}
+
+export function topicFromDirName(name: string): string {
+  return name.startsWith('=') ? Buffer.from(name.slice(1), 'hex').toString('utf8') : name;
+}
+
+export function consumeQueueDir(root: string, topic: string, queueId: number): string {
+  return join(root, 'consumequeue', topicDirName(topic), String(queueId));
+}
+
+export class ConsumeQueue {
+  private readonly files: MappedFile[] = [];
+  /** File number (byte offset / fileBytes) of files[0]. */
+  private firstFileNumber = 0;
+  private minQueueOffset = 0;
+  private maxQueueOffset = 0;
+  /** Units below this queue offset have been msync'ed. */
+  private flushedQueueOffset = 0;
+  /** Physical offset of the newest unit (-1 when empty), for the ordering assertion. */
+  private tailPhysicalOffset = -1;
+  private readonly fileBytes: number;
+
+  private constructor(
+    readonly topic: string,
+    readonly queueId: number,
+    readonly dir: string,
+    readonly unitsPerFile: number,
+  ) {
+    this.fileBytes = unitsPerFile * CQ_UNIT_BYTES;
+  }
+
+  /** Opens the queue's files (if any) and recovers the max offset: the first empty unit of the last file. */
+  static open(root: string, topic: string, queueId: number, unitsPerFile = DEFAULT_UNITS_PER_FILE): ConsumeQueue {
+    if (!Number.isInteger(unitsPerFile) || unitsPerFile <= 0) throw new RangeError(`unitsPerFile ${unitsPerFile} must be a positive integer`);
+    const cq = new ConsumeQueue(topic, queueId, consumeQueueDir(root, topic, queueId), unitsPerFile);
+    cq.load();
+    return cq;
+  }
+
+  private load(): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir).filter((n) => FILE_NAME.test(n)).sort();
+    } catch {
+      return; // No directory yet: an empty queue.
+    }
+    let expected = -1;
+    for (const name of names) {
+      const startBytes = Number(name);
+      const path = join(this.dir, name);
+      if (startBytes % this.fileBytes !== 0 || (expected >= 0 && startBytes !== expected)) {
+        throw new BadStoreFileError(`ConsumeQueue file ${path} does not follow its predecessor (files of ${this.fileBytes} bytes)`);
+      }
+      const size = statSync(path).size;
+      if (size !== this.fileBytes) throw new BadStoreFileError(`ConsumeQueue file ${path} is ${size} bytes, expected ${this.fileBytes}`);
+      if (this.files.length === 0) this.firstFileNumber = startBytes / this.fileBytes;
+      this.files.push(MappedFile.open(path, this.fileBytes));
+      expected = startBytes + this.fileBytes;
+    }
+    if (this.files.length === 0) return;
+    this.minQueueOffset = this.firstFileNumber * this.unitsPerFile;
+    this.recoverMaxOffset();
+    this.flushedQueueOffset = this.maxQueueOffset;
+    this.tailPhysicalOffset = this.physicalOffsetAt(this.maxQueueOffset - 1);
+  }
+
+  /**
+   * The max offset is the first empty unit of the last non-empty file. Anything written after a
+   * hole (a torn write after power loss) is zeroed so the queue stays dense.
+   */
+  private recoverMaxOffset(): void {
+    // Trailing files without a single unit are leftovers of a truncation: drop them.
+    while (this.files.length > 1 && this.files[this.files.length - 1]!.buffer.readInt32BE(8) === 0) {
+      this.files.pop()!.destroy();
+    }
+    const last = this.files[this.files.length - 1]!;
+    const base = (this.firstFileNumber + this.files.length - 1) * this.unitsPerFile;
+    let n = 0;
+    while (n < this.unitsPerFile && last.buffer.readInt32BE(n * CQ_UNIT_BYTES + 8) > 0) n++;
+    this.maxQueueOffset = base + n;
+    const tail = last.buffer.subarray(n * CQ_UNIT_BYTES);
+    if (!isAllZero(tail)) tail.fill(0);
+  }
+
+  /** Queue offset of the first unit still present. */
+  get minOffset(): number {
+    return this.minQueueOffset;
+  }
+
+  /** Queue offset the next unit gets (= number of units ever written). */
+  get maxOffset(): number {
+    return this.maxQueueOffset;
+  }
+
+  private fileFor(queueOffset: number): MappedFile | undefined {
+    return this.files[Math.floor(queueOffset / this.unitsPerFile) - this.firstFileNumber];
+  }
+
+  /** Appends a unit at `maxOffset` and returns its queue offset. */
+  append(physicalOffset: number, size: number, tagHash: number): number {
+    if (!(size > 0) || physicalOffset < 0) throw new RangeError(`unit (${physicalOffset}, ${size}) is not a message`);
+    const q = this.maxQueueOffset;
+    // Dispatch runs in log order, so a queue's units point strictly forward.
+    if (physicalOffset <= this.tailPhysicalOffset) {
+      throw new Error(`ConsumeQueue ${this.topic}/${this.queueId}: unit at ${physicalOffset} does not follow ${this.tailPhysicalOffset}`);
+    }
+    let file = this.fileFor(q);
+    if (!file) file = this.createFile(Math.floor(q / this.unitsPerFile));
+    const at = (q % this.unitsPerFile) * CQ_UNIT_BYTES;
+    const buf = file.buffer;
+    writeInt64BE(buf, physicalOffset, at);
+    buf.writeInt32BE(size, at + 8);
+    writeInt64BE(buf, tagHash, at + 12);
+    this.maxQueueOffset = q + 1;
+    this.tailPhysicalOffset = physicalOffset;
+    return q;
+  }
+
+  private createFile(fileNumber: number): MappedFile {
+    if (this.files.length > 0 && fileNumber !== this.firstFileNumber + this.files.length) {
+      throw new Error(`ConsumeQueue ${this.topic}/${this.queueId}: file ${fileNumber} is not next`);
+    }
+    mkdirSync(this.dir, { recursive: true });
+    const name = String(fileNumber * this.fileBytes).padStart(20, '0');
+    const file = MappedFile.open(join(this.dir, name), this.fileBytes);
+    if (this.files.length === 0) {
+      this.firstFileNumber = fileNumber;
+      this.minQueueOffset = Math.max(this.minQueueOffset, fileNumber * this.unitsPerFile);
+    }
+    this.files.push(file);
+    return file;
+  }
+
+
+  /**
+   * Reads the unit at `queueOffset` into `out` (reused by the read loop to avoid allocations).
+   * False when the offset is outside [minOffset, maxOffset).
+   */
+  read(queueOffset: number, out: ConsumeQueueUnit): boolean {
+    if (queueOffset < this.minQueueOffset || queueOffset >= this.maxQueueOffset) return false;
+    const file = this.fileFor(queueOffset);
+    if (!file) return false;
+    const at = (queueOffset % this.unitsPerFile) * CQ_UNIT_BYTES;
+    out.physicalOffset = readInt64BE(file.buffer, at);
+    out.size = file.buffer.readInt32BE(at + 8);
+    out.tagHash = readInt64BE(file.buffer, at + 12);
+    return true;
+  }
+
+  /** Physical offset of the unit at `queueOffset`, or -1 outside [minOffset, maxOffset). */
+  physicalOffsetAt(queueOffset: number): number {
+    if (queueOffset < this.minQueueOffset || queueOffset >= this.maxQueueOffset) return -1;
+    const file = this.fileFor(queueOffset);
+    return file ? readInt64BE(file.buffer, (queueOffset % this.unitsPerFile) * CQ_UNIT_BYTES) : -1;
+  }
+
+  /** The queue offset whose unit has `physicalOffset`, by binary search (units are sorted); -1 if none. */
+  queueOffsetOf(physicalOffset: number): number {
+    let lo = this.minQueueOffset;
+    let hi = this.maxQueueOffset - 1;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const p = this.physicalOffsetAt(mid);
+      if (p === physicalOffset) return mid;
+      if (p < physicalOffset) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  /**
+   * Removes every unit pointing at or past `physicalOffset` (the log was cut there, or dispatch
+   * will redo it). Empty trailing files are deleted so a rebuild leaves the same files.
+   */
+  truncateFrom(physicalOffset: number): void {
+    let q = this.maxQueueOffset;
+    while (q > this.minQueueOffset && this.physicalOffsetAt(q - 1) >= physicalOffset) q--;
+    if (q === this.maxQueueOffset) return;
+    for (let i = q; i < this.maxQueueOffset; ) {
+      const file = this.fileFor(i)!;
+      const at = (i % this.unitsPerFile) * CQ_UNIT_BYTES;
+      const end = Math.min(this.unitsPerFile, (i % this.unitsPerFile) + (this.maxQueueOffset - i)) * CQ_UNIT_BYTES;
+      file.buffer.fill(0, at, end);
+      i += (end - at) / CQ_UNIT_BYTES;
+    }
+    this.maxQueueOffset = q;
+    this.flushedQueueOffset = Math.min(this.flushedQueueOffset, q);
+    this.tailPhysicalOffset = this.physicalOffsetAt(q - 1);
+    // A queue that never had a unit left keeps no file (as if never created); otherwise the file
+    // holding the new max offset stays, so a restart still knows where the queue ends.
+    const keepFiles = q === 0 ? 0 : Math.max(1, Math.ceil(q / this.unitsPerFile) - this.firstFileNumber);
+    while (this.files.length > keepFiles) this.files.pop()!.destroy();
+    if (this.files.length === 0) rmSync(this.dir, { recursive: true, force: true });
+    // Units below the min offset were never written by this queue; keep the counters coherent.
+    if (this.minQueueOffset > q) this.minQueueOffset = q;
+  }
+
+  /**
+   * Retention: deletes head files whose units all point below `physicalOffset` (never the file
+   * that holds the max offset), then moves the min offset to the first unit at or past it.
+   * Returns the number of files deleted.
+   */
+  deleteBelow(physicalOffset: number): number {
+    let deleted = 0;
+    while (this.files.length > 1) {
+      const lastUnitOfFirst = (this.firstFileNumber + 1) * this.unitsPerFile - 1;
+      if (this.physicalOffsetAt(lastUnitOfFirst) >= physicalOffset) break;
+      this.files.shift()!.destroy();
+      this.firstFileNumber++;
+      this.minQueueOffset = Math.max(this.minQueueOffset, this.firstFileNumber * this.unitsPerFile);
+      deleted++;
+    }
+    this.correctMinOffset(physicalOffset);
+    return deleted;
+  }
+
+  /** Moves the min offset to the first unit pointing at or past `minPhysicalOffset` (binary search). */
+  correctMinOffset(minPhysicalOffset: number): void {
+    let lo = this.minQueueOffset;
+    let hi = this.maxQueueOffset;
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (this.physicalOffsetAt(mid) < minPhysicalOffset) lo = mid + 1;
+      else hi = mid;
+    }
+    this.minQueueOffset = lo;
+  }
+
+  /**
+   * The first queue offset whose message was stored at or after `timestampMs` (binary search over
+   * store timestamps read through `storeTimestampAt`), or maxOffset when every message is older.
+   * Store timestamps come from successive leaders' clocks, so this is exact only while they are
+   * monotonic, as RocketMQ's own search assumes.
+   */
+  offsetByTime(timestampMs: number, storeTimestampAt: (physicalOffset: number, size: number) => number): number {
+    let lo = this.minQueueOffset;
+    let hi = this.maxQueueOffset;
+    const unit: ConsumeQueueUnit = { physicalOffset: 0, size: 0, tagHash: 0 };
+    while (lo < hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      this.read(mid, unit);
+      if (storeTimestampAt(unit.physicalOffset, unit.size) < timestampMs) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** msync units written since the last flush. */
+  flush(): void {
+    const from = Math.max(this.flushedQueueOffset, this.minQueueOffset);
+    const to = this.maxQueueOffset;
+    for (let q = from; q < to; ) {
+      const file = this.fileFor(q);
+      const fileEnd = (Math.floor(q / this.unitsPerFile) + 1) * this.unitsPerFile;
+      const end = Math.min(to, fileEnd);
+      file?.flush((q % this.unitsPerFile) * CQ_UNIT_BYTES, (end - q) * CQ_UNIT_BYTES, true);
+      q = end;
+    }
+    this.flushedQueueOffset = to;
+  }
+
+  /** Paths of the files, oldest first (for tests and tools). */
+  filePaths(): string[] {
+    return this.files.map((f) => f.path);
+  }
+
+  close(): void {
+    for (const f of this.files) f.close();
+  }
+
+  /** Deletes every file of this queue (a rebuild from scratch). */
+  destroy(): void {
+    for (const f of this.files) f.destroy();
+    this.files.length = 0;
+    rmSync(this.dir, { recursive: true, force: true });
+    this.minQueueOffset = this.maxQueueOffset = this.flushedQueueOffset = 0;
+    this.tailPhysicalOffset = -1;
+  }
+}
+
+const ZEROS = Buffer.alloc(65536);
+
+/** memcmp against zeros, chunk by chunk, without touching the pages for writing. */
+export function isAllZero(buf: Buffer): boolean {
+  for (let off = 0; off < buf.length; off += ZEROS.length) {
+    const len = Math.min(ZEROS.length, buf.length - off);
+    if (buf.compare(ZEROS, 0, len, off, off + len) !== 0) return false;
+  }
+  return true;
+}
+
+/** A unit as read; a mutable holder so the read loop reuses one object. */
+export interface ConsumeQueueUnit {
+  physicalOffset: number;
+  size: number;
+  tagHash: number;
+}

@@ -1,0 +1,281 @@
+// The stored message record: RocketMQ's V1 CommitLog layout (PROTOCOL.md §4), big-endian, IPv4
+// hosts only. A Normal Raft entry's payload is one or more of these records back to back. The
+// encoder and decoder are exact inverses; the dispatcher and the read path use the field offsets
+// directly so the hot paths never build objects.
+
+import { crc32 } from './crc32.js';
+import { readInt64BE, writeInt64BE } from './int64.js';
+import { ipv4ToUint32, uint32ToIPv4 } from './ipv4.js';
+import { BadCrcError, BadMagicError, BadRecordLengthError, InvalidMessageError } from './store-errors.js';
+
+/** V1 magic (-626843481 as a Java int). V2 (2-byte topic length) is never written: ali-ons cannot read it. */
+export const MESSAGE_MAGIC_V1 = 0xdaa320a7 | 0;
+
+/** Byte offsets of the fixed fields (IPv4 hosts). */
+export const RecordOffset = {
+  TOTAL_SIZE: 0,
+  MAGIC: 4,
+  BODY_CRC: 8,
+  QUEUE_ID: 12,
+  FLAG: 16,
+  QUEUE_OFFSET: 20,
+  PHYSICAL_OFFSET: 28,
+  SYS_FLAG: 36,
+  BORN_TIMESTAMP: 40,
+  BORN_HOST: 48,
+  BORN_PORT: 52,
+  STORE_TIMESTAMP: 56,
+  STORE_HOST: 64,
+  STORE_PORT: 68,
+  RECONSUME_TIMES: 72,
+  PREPARED_TRANSACTION_OFFSET: 76,
+  BODY_LENGTH: 84,
+  BODY: 88,
+} as const;
+
+/** The bytes up to and including physicalOffset: the part the read path patches. */
+export const RECORD_PATCHED_HEAD_BYTES = 36;
+/** Size of a record with an empty body, a 0-byte topic and no properties. */
+export const RECORD_FIXED_BYTES = 91;
+export const MAX_TOPIC_BYTES = 127;
+export const MAX_PROPERTIES_BYTES = 32767;
+
+export const SysFlag = {
+  COMPRESSED: 0x1,
+  MULTI_TAGS: 0x2,
+  TRANSACTION_PREPARED: 0x4,
+  TRANSACTION_COMMIT: 0x8,
+  TRANSACTION_ROLLBACK: 0xc,
+  BORN_HOST_V6: 0x10,
+  STORE_HOST_V6: 0x20,
+  NEED_UNWRAP: 0x40,
+  INNER_BATCH: 0x80,
+} as const;
+const HOST_V6_BITS = SysFlag.BORN_HOST_V6 | SysFlag.STORE_HOST_V6;
+
+/** One message as stored. Hosts are dotted IPv4; 64-bit fields are safe integers. */
+export interface MessageRecord {
+  topic: string;
+  queueId: number;
+  flag: number;
+  /** Placeholder (0 or -1) in the log; the real value is patched in on read. */
+  queueOffset: number;
+  /** Placeholder in the log; the real value is patched in on read. */
+  physicalOffset: number;
+  sysFlag: number;
+  bornTimestamp: number;
+  bornHost: string;
+  bornPort: number;
+  storeTimestamp: number;
+  storeHost: string;
+  storePort: number;
+  reconsumeTimes: number;
+  preparedTransactionOffset: number;
+  body: Uint8Array;
+  /** The raw `k\x01v\x02` properties string (see message-properties.ts). */
+  properties: string;
+}
+
+function checkInt32(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) {
+    throw new InvalidMessageError(`${name} ${v} is not a 32-bit integer`);
+  }
+}
+
+function checkInt64(name: string, v: number): void {
+  if (!Number.isSafeInteger(v)) throw new InvalidMessageError(`${name} ${v} is not a safe integer`);
+}
+
+/** Bytes the record of `m` takes. Throws InvalidMessageError for a topic or properties too long. */
+export function messageRecordSize(m: MessageRecord): number {
+  const topicBytes = Buffer.byteLength(m.topic, 'utf8');
+  const propertiesBytes = Buffer.byteLength(m.properties, 'utf8');
+  if (topicBytes === 0 || topicBytes > MAX_TOPIC_BYTES) {
+    throw new InvalidMessageError(`topic must be 1..${MAX_TOPIC_BYTES} bytes, got ${topicBytes}`);
+  }
+  if (propertiesBytes > MAX_PROPERTIES_BYTES) {
+    throw new InvalidMessageError(`properties must be at most ${MAX_PROPERTIES_BYTES} bytes, got ${propertiesBytes}`);
+  }
+  const total = RECORD_FIXED_BYTES + m.body.length + topicBytes + propertiesBytes;
+  if (total > 0x7fffffff) throw new InvalidMessageError(`message of ${total} bytes is too large`);
+  return total;
+}
+
+/**
+ * Writes the record of `m` at `target[offset]` and returns its size. The IPv6 sysFlag bits are
+ * cleared because hosts are always written as IPv4.
+ */
+export function encodeMessageRecordInto(m: MessageRecord, target: Buffer, offset: number): number {
+  const size = messageRecordSize(m);
+  if (offset < 0 || offset + size > target.length) throw new RangeError(`record of ${size} bytes does not fit at ${offset}`);
+  checkInt32('queueId', m.queueId);
+  checkInt32('flag', m.flag);
+  checkInt32('sysFlag', m.sysFlag);
+  checkInt32('bornPort', m.bornPort);
+  checkInt32('storePort', m.storePort);
+  checkInt32('reconsumeTimes', m.reconsumeTimes);
+  checkInt64('queueOffset', m.queueOffset);
+  checkInt64('physicalOffset', m.physicalOffset);
+  checkInt64('bornTimestamp', m.bornTimestamp);
+  checkInt64('storeTimestamp', m.storeTimestamp);
+  checkInt64('preparedTransactionOffset', m.preparedTransactionOffset);
+  const bornHost = ipv4ToUint32(m.bornHost);
+  const storeHost = ipv4ToUint32(m.storeHost);
+  const o = offset;
+  target.writeInt32BE(size, o + RecordOffset.TOTAL_SIZE);
+  target.writeInt32BE(MESSAGE_MAGIC_V1, o + RecordOffset.MAGIC);
+  target.writeInt32BE(crc32(m.body) & 0x7fffffff, o + RecordOffset.BODY_CRC);
+  target.writeInt32BE(m.queueId, o + RecordOffset.QUEUE_ID);
+  target.writeInt32BE(m.flag, o + RecordOffset.FLAG);
+  writeInt64BE(target, m.queueOffset, o + RecordOffset.QUEUE_OFFSET);
+  writeInt64BE(target, m.physicalOffset, o + RecordOffset.PHYSICAL_OFFSET);
+  target.writeInt32BE(m.sysFlag & ~HOST_V6_BITS, o + RecordOffset.SYS_FLAG);
+  writeInt64BE(target, m.bornTimestamp, o + RecordOffset.BORN_TIMESTAMP);
+  target.writeUInt32BE(bornHost, o + RecordOffset.BORN_HOST);
+  target.writeInt32BE(m.bornPort, o + RecordOffset.BORN_PORT);
+  writeInt64BE(target, m.storeTimestamp, o + RecordOffset.STORE_TIMESTAMP);
+  target.writeUInt32BE(storeHost, o + RecordOffset.STORE_HOST);
+  target.writeInt32BE(m.storePort, o + RecordOffset.STORE_PORT);
+  target.writeInt32BE(m.reconsumeTimes, o + RecordOffset.RECONSUME_TIMES);
+  writeInt64BE(target, m.preparedTransactionOffset, o + RecordOffset.PREPARED_TRANSACTION_OFFSET);
+  target.writeInt32BE(m.body.length, o + RecordOffset.BODY_LENGTH);
+  target.set(m.body, o + RecordOffset.BODY);
+  let p = o + RecordOffset.BODY + m.body.length;
+  const topicBytes = target.write(m.topic, p + 1, 'utf8');
+  target.writeInt8(topicBytes, p);
+  p += 1 + topicBytes;
+  const propertiesBytes = target.write(m.properties, p + 2, 'utf8');
+  target.writeInt16BE(propertiesBytes, p);
+  p += 2 + propertiesBytes;
+  if (p - o !== size) throw new Error(`record encoder wrote ${p - o} bytes, expected ${size}`);
+  return size;
+}
+
+export function encodeMessageRecord(m: MessageRecord): Buffer {
+  const buf = Buffer.allocUnsafe(messageRecordSize(m));
+  encodeMessageRecordInto(m, buf, 0);
+  return buf;
+}
+
+/** The payload of a batch: the records of `messages` back to back. */
+export function encodeMessageRecords(messages: readonly MessageRecord[]): Buffer {
+  let total = 0;
+  for (const m of messages) total += messageRecordSize(m);
+  const buf = Buffer.allocUnsafe(total);
+  let p = 0;
+  for (const m of messages) p += encodeMessageRecordInto(m, buf, p);
+  return buf;
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+}
+
+/**
+ * Validates the record at `buf[offset]` within `available` bytes and returns its total size:
+ * magic, total size, and that the body, topic and properties lengths add up exactly. With
+ * `verifyCrc` the body CRC too. Throws a typed StoreError otherwise.
+ */
+export function checkMessageRecord(bytes: Uint8Array, offset: number, available: number, verifyCrc: boolean): number {
+  const buf = asBuffer(bytes);
+  if (available < RECORD_FIXED_BYTES) {
+    throw new BadRecordLengthError(`record at ${offset} is cut: ${available} bytes left, a record needs at least ${RECORD_FIXED_BYTES}`);
+  }
+  const magic = buf.readInt32BE(offset + RecordOffset.MAGIC);
+  if (magic !== MESSAGE_MAGIC_V1) {
+    throw new BadMagicError(`record at ${offset} has magic 0x${(magic >>> 0).toString(16)}, expected 0xdaa320a7`);
+  }
+  const size = buf.readInt32BE(offset + RecordOffset.TOTAL_SIZE);
+  if (size < RECORD_FIXED_BYTES || size > available) {
+    throw new BadRecordLengthError(`record at ${offset} claims ${size} bytes, ${available} available`);
+  }
+  const bodyLength = buf.readInt32BE(offset + RecordOffset.BODY_LENGTH);
+  if (bodyLength < 0 || bodyLength > size - RECORD_FIXED_BYTES) {
+    throw new BadRecordLengthError(`record at ${offset} of ${size} bytes claims a body of ${bodyLength} bytes`);
+  }
+  if ((buf.readInt32BE(offset + RecordOffset.SYS_FLAG) & HOST_V6_BITS) !== 0) {
+    throw new BadRecordLengthError(`record at ${offset} has IPv6 hosts, which this store never writes`);
+  }
+  const topicAt = offset + RecordOffset.BODY + bodyLength;
+  const topicLength = buf.readInt8(topicAt);
+  if (topicLength <= 0 || topicAt + 1 + topicLength + 2 > offset + size) {
+    throw new BadRecordLengthError(`record at ${offset} has a bad topic length ${topicLength}`);
+  }
+  const propertiesAt = topicAt + 1 + topicLength;
+  const propertiesLength = buf.readInt16BE(propertiesAt);
+  if (propertiesLength < 0 || propertiesAt + 2 + propertiesLength !== offset + size) {
+    throw new BadRecordLengthError(`record at ${offset} has properties of ${propertiesLength} bytes that do not end the record`);
+  }
+  if (verifyCrc) {
+    const stored = buf.readInt32BE(offset + RecordOffset.BODY_CRC);
+    const body = buf.subarray(offset + RecordOffset.BODY, offset + RecordOffset.BODY + bodyLength);
+    const actual = crc32(body) & 0x7fffffff;
+    if (stored !== actual) throw new BadCrcError(`record at ${offset} has body CRC ${stored}, computed ${actual}`);
+  }
+  return size;
+}
+
+function int64Field(buf: Buffer, at: number, name: string): number {
+  const v = readInt64BE(buf, at);
+  if (Number.isNaN(v)) throw new BadRecordLengthError(`record field ${name} is outside the safe integer range`);
+  return v;
+}
+
+/** Decodes the record at `bytes[offset]`. The body is a view into `bytes`, not a copy. */
+export function decodeMessageRecord(bytes: Uint8Array, offset = 0, options: { verifyCrc?: boolean } = {}): MessageRecord {
+  const buf = asBuffer(bytes);
+  const size = checkMessageRecord(buf, offset, buf.length - offset, options.verifyCrc ?? true);
+  const bodyLength = buf.readInt32BE(offset + RecordOffset.BODY_LENGTH);
+  const bodyAt = offset + RecordOffset.BODY;
+  const topicAt = bodyAt + bodyLength;
+  const topicLength = buf.readInt8(topicAt);
+  const propertiesAt = topicAt + 1 + topicLength;
+  return {
+    topic: buf.toString('utf8', topicAt + 1, propertiesAt),
+    queueId: buf.readInt32BE(offset + RecordOffset.QUEUE_ID),
+    flag: buf.readInt32BE(offset + RecordOffset.FLAG),
+    queueOffset: int64Field(buf, offset + RecordOffset.QUEUE_OFFSET, 'queueOffset'),
+    physicalOffset: int64Field(buf, offset + RecordOffset.PHYSICAL_OFFSET, 'physicalOffset'),
+    sysFlag: buf.readInt32BE(offset + RecordOffset.SYS_FLAG),
+    bornTimestamp: int64Field(buf, offset + RecordOffset.BORN_TIMESTAMP, 'bornTimestamp'),
+    bornHost: uint32ToIPv4(buf.readUInt32BE(offset + RecordOffset.BORN_HOST)),
+    bornPort: buf.readInt32BE(offset + RecordOffset.BORN_PORT),
+    storeTimestamp: int64Field(buf, offset + RecordOffset.STORE_TIMESTAMP, 'storeTimestamp'),
+    storeHost: uint32ToIPv4(buf.readUInt32BE(offset + RecordOffset.STORE_HOST)),
+    storePort: buf.readInt32BE(offset + RecordOffset.STORE_PORT),
+    reconsumeTimes: buf.readInt32BE(offset + RecordOffset.RECONSUME_TIMES),
+    preparedTransactionOffset: int64Field(buf, offset + RecordOffset.PREPARED_TRANSACTION_OFFSET, 'preparedTransactionOffset'),
+    body: buf.subarray(bodyAt, topicAt),
+    properties: buf.toString('utf8', propertiesAt + 2, offset + size),
+  };
+}
+
+/** Writes the real queue and physical offsets into a record (a copy: never into the mapped log). */
+export function patchRecordOffsets(record: Buffer, offset: number, queueOffset: number, physicalOffset: number): void {
+  writeInt64BE(record, queueOffset, offset + RecordOffset.QUEUE_OFFSET);
+  writeInt64BE(record, physicalOffset, offset + RecordOffset.PHYSICAL_OFFSET);
+}
+
+/**
+ * True when a Raft entry payload holds message records (the magic at byte 4). Broker control
+ * entries use another magic there; NoOp entries have an empty payload.
+ */
+export function isMessageRecordPayload(payload: Uint8Array): boolean {
+  if (payload.length < 8) return false;
+  const magic = ((payload[4]! << 24) | (payload[5]! << 16) | (payload[6]! << 8) | payload[7]!) | 0;
+  return magic === MESSAGE_MAGIC_V1;
+}
+
+/**
+ * The records of a message payload as [offset, size] pairs, each validated (CRC only when asked).
+ * Throws a typed StoreError at the first record that does not decode.
+ */
+export function* messageRecords(payload: Uint8Array, verifyCrc = false): Generator<[offset: number, size: number]> {
+  let offset = 0;
+  // Bounded: every record is at least RECORD_FIXED_BYTES long.
+  while (offset < payload.length) {
+    const size = checkMessageRecord(payload, offset, payload.length - offset, verifyCrc);
+    yield [offset, size];
+    offset += size;
+  }
+}

@@ -1,0 +1,344 @@
+// The message store facade the broker uses: opens (and recovers) the ConsumeQueues, IndexFiles,
+// checkpoint and abort file over a Raft log, dispatches committed entries, and serves reads.
+// Reads copy each record once into a result buffer and patch its queueOffset and physicalOffset
+// there (the log holds placeholders, see docs/storage.md); the mapped log is never written.
+
+import { mkdirSync } from 'node:fs';
+import type { LogStorage } from '../../raft/index.js';
+import { createAbortFile, readCheckpoint, removeAbortFile, writeCheckpoint, type StoreCheckpoint } from './checkpoint.js';
+import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
+import { ConsumeQueueTable } from './consume-queue-table.js';
+import { DEFAULT_DELAY_LEVELS_MS, Dispatcher, type DispatcherHooks } from './dispatcher.js';
+import { DEFAULT_INDEX_OPTIONS, IndexService, type IndexOptions } from './index-service.js';
+import { MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, decodeMessageRecord, patchRecordOffsets } from './message-record.js';
+import { getProperty, MessageProperty } from './message-properties.js';
+import { parseMessageId } from './message-id.js';
+import { firstPosition, recoverDispatchState, storeTimestampAt, type RecoveryReport } from './recovery.js';
+import { BadCheckpointError } from './store-errors.js';
+
+export const GetMessageStatus = {
+  FOUND: 'FOUND',
+  NO_MATCHED_MESSAGE: 'NO_MATCHED_MESSAGE',
+  NO_MESSAGE_IN_QUEUE: 'NO_MESSAGE_IN_QUEUE',
+  OFFSET_FOUND_NULL: 'OFFSET_FOUND_NULL',
+  OFFSET_OVERFLOW_ONE: 'OFFSET_OVERFLOW_ONE',
+  OFFSET_OVERFLOW_BADLY: 'OFFSET_OVERFLOW_BADLY',
+  OFFSET_TOO_SMALL: 'OFFSET_TOO_SMALL',
+} as const;
+export type GetMessageStatus = (typeof GetMessageStatus)[keyof typeof GetMessageStatus];
+
+export interface GetMessageResult {
+  status: GetMessageStatus;
+  /** One view per message into `body`, each a complete record with its offsets patched in. */
+  messages: Buffer[];
+  /** Every returned record back to back: exactly a PULL_MESSAGE response body. */
+  body: Buffer;
+  nextBeginOffset: number;
+  minOffset: number;
+  maxOffset: number;
+}
+
+export interface MessageStoreOptions extends DispatcherHooks {
+  unitsPerFile?: number;
+  index?: Partial<IndexOptions>;
+  /** Bytes of log entries read per dispatch batch (default 4 MiB). */
+  dispatchBatchBytes?: number;
+  /** Check every record's body CRC at dispatch, not only after an unclean shutdown. */
+  verifyCrcOnDispatch?: boolean;
+  delayLevelsMs?: readonly number[];
+  /** Clock for the flush timestamps in the checkpoint. */
+  nowMs?: () => number;
+}
+
+/** Units scanned per read when a filter rejects messages (RocketMQ: 16,000 bytes of units). */
+const MAX_FILTERED_UNITS = 800;
+/** Upper bound on messages per read, whatever the caller asks (pulls ask for 32). */
+export const MAX_MESSAGES_PER_GET = 1024;
+const EMPTY = Buffer.alloc(0);
+
+export class MessageStore {
+  private closed = false;
+  private readonly unit: ConsumeQueueUnit = { physicalOffset: 0, size: 0, tagHash: 0 };
+  private lastFlush = { log: 0, consumeQueue: 0, index: 0 };
+
+  private constructor(
+    readonly root: string,
+    private readonly log: LogStorage,
+    readonly queues: ConsumeQueueTable,
+    readonly index: IndexService,
+    readonly dispatcher: Dispatcher,
+    /** What start-up recovery found and did. */
+    readonly recovery: RecoveryReport,
+    private readonly nowMs: () => number,
+  ) {}
+
+  /** Opens the store under `root` over `log`, recovering after a crash (see recovery.ts). */
+  static open(root: string, log: LogStorage, options: MessageStoreOptions = {}): MessageStore {
+    mkdirSync(root, { recursive: true });
+    const unclean = createAbortFile(root);
+    let checkpoint: StoreCheckpoint | undefined;
+    let problem: string | undefined;
+    try {
+      checkpoint = readCheckpoint(root);
+    } catch (err) {
+      if (!(err instanceof BadCheckpointError)) throw err;
+      problem = err.message;
+    }
+    const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE);
+    const index = IndexService.open(root, { ...DEFAULT_INDEX_OPTIONS, ...options.index });
+    const recovery = recoverDispatchState(log, queues, index, checkpoint, unclean, problem);
+    const hooks: DispatcherHooks = {};
+    if (options.onControl) hooks.onControl = options.onControl;
+    if (options.onMessageArrived) hooks.onMessageArrived = options.onMessageArrived;
+    const dispatcher = new Dispatcher(
+      log,
+      queues,
+      index,
+      hooks,
+      {
+        batchBytes: options.dispatchBatchBytes ?? 4 * 1024 * 1024,
+        verifyCrc: options.verifyCrcOnDispatch ?? false,
+        delayLevelsMs: options.delayLevelsMs ?? DEFAULT_DELAY_LEVELS_MS,
+      },
+      recovery.dispatchedIndex,
+      recovery.dispatchedPhysicalOffset,
+    );
+    // After a crash, or when only the ConsumeQueues said how far dispatch got, verify the CRCs of
+    // what gets redone. A fresh store ('empty') trusts the Raft log's own payload checks.
+    if (unclean || recovery.source === 'consume-queues') dispatcher.verifyCrcUpTo = log.lastIndex();
+    return new MessageStore(root, log, queues, index, dispatcher, recovery, options.nowMs ?? Date.now);
+  }
+
+  /** Dispatches committed entries up to `commitIndex`; returns how many entries were dispatched. */
+  dispatchUpTo(commitIndex: number): number {
+    this.assertOpen();
+    return this.dispatcher.dispatchUpTo(commitIndex);
+  }
+
+  get dispatchedIndex(): number {
+    return this.dispatcher.dispatchedIndex;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('message store is closed');
+  }
+
+  getMinOffsetInQueue(topic: string, queueId: number): number {
+    return this.queues.find(topic, queueId)?.minOffset ?? 0;
+  }
+
+  getMaxOffsetInQueue(topic: string, queueId: number): number {
+    return this.queues.find(topic, queueId)?.maxOffset ?? 0;
+  }
+
+  /**
+   * The queue offset dispatch gave the message at `physicalOffset` in `topic`/`queueId`, or -1 when
+   * it is not dispatched (yet). The broker uses it to answer a send once its entry is dispatched.
+   */
+  queueOffsetOf(topic: string, queueId: number, physicalOffset: number): number {
+    return this.queues.find(topic, queueId)?.queueOffsetOf(physicalOffset) ?? -1;
+  }
+
+  /**
+   * Reads up to `maxCount` messages of a queue from `queueOffset`, stopping before `maxBytes`
+   * (at least one message is returned when any matches). `filter` gets the unit's tag hash; a
+   * rejected message is skipped and counted in nextBeginOffset, as in RocketMQ.
+   */
+  getMessage(topic: string, queueId: number, queueOffset: number, maxCount: number, maxBytes: number, filter?: (tagHash: number) => boolean): GetMessageResult {
+    this.assertOpen();
+    if (!Number.isSafeInteger(queueOffset)) throw new RangeError(`queueOffset ${queueOffset} is not an integer`);
+    const cq = this.queues.find(topic, queueId);
+    const minOffset = cq?.minOffset ?? 0;
+    const maxOffset = cq?.maxOffset ?? 0;
+    const result = (status: GetMessageStatus, nextBeginOffset: number): GetMessageResult => ({ status, messages: [], body: EMPTY, nextBeginOffset, minOffset, maxOffset });
+    if (!cq || maxOffset === 0) return result(GetMessageStatus.NO_MESSAGE_IN_QUEUE, 0);
+    if (queueOffset < minOffset) return result(GetMessageStatus.OFFSET_TOO_SMALL, minOffset);
+    if (queueOffset === maxOffset) return result(GetMessageStatus.OFFSET_OVERFLOW_ONE, queueOffset);
+    if (queueOffset > maxOffset) return result(GetMessageStatus.OFFSET_OVERFLOW_BADLY, minOffset === 0 ? minOffset : maxOffset);
+
+    const logStart = firstPosition(this.log);
+    const logEnd = this.dispatcher.dispatchedPhysicalOffset;
+    maxCount = Math.min(Math.max(1, maxCount), MAX_MESSAGES_PER_GET);
+    const scanLimit = Math.max(maxCount, MAX_FILTERED_UNITS);
+    const picked: number[] = []; // queueOffset, physicalOffset, size triples
+    let status: GetMessageStatus = GetMessageStatus.NO_MATCHED_MESSAGE;
+    let totalBytes = 0;
+    let q = queueOffset;
+    const u = this.unit;
+    for (let scanned = 0; q < maxOffset && scanned < scanLimit && picked.length < maxCount * 3; scanned++) {
+      if (!cq.read(q, u)) break;
+      if (u.size < RECORD_FIXED_BYTES || u.physicalOffset + u.size > logEnd) {
+        // A unit pointing outside the dispatched log: never serve it, never skip past it.
+        if (picked.length === 0) status = GetMessageStatus.OFFSET_FOUND_NULL;
+        break;
+      }
+      if (picked.length > 0 && totalBytes + u.size > maxBytes) break;
+      q++;
+      // Retention removed the message (the min offset catches up at the next correction).
+      if (u.physicalOffset < logStart) continue;
+      if (filter && !filter(u.tagHash)) continue;
+      picked.push(q - 1, u.physicalOffset, u.size);
+      totalBytes += u.size;
+    }
+    if (picked.length === 0) return result(status, q);
+
+    const body = Buffer.allocUnsafe(totalBytes);
+    const messages: Buffer[] = [];
+    let at = 0;
+    for (let i = 0; i < picked.length; i += 3) {
+      const size = picked[i + 2]!;
+      const physicalOffset = picked[i + 1]!;
+      const source = this.readRecordBytes(physicalOffset, size);
+      if (!source) {
+        q = picked[i]!;
+        break;
+      }
+      body.set(source, at);
+      patchRecordOffsets(body, at, picked[i]!, physicalOffset);
+      messages.push(body.subarray(at, at + size));
+      at += size;
+    }
+    if (messages.length === 0) return result(GetMessageStatus.OFFSET_FOUND_NULL, q);
+    return { status: GetMessageStatus.FOUND, messages, body: body.subarray(0, at), nextBeginOffset: q, minOffset, maxOffset };
+  }
+
+  /** A view of the record at `physicalOffset` if one of `size` bytes starts there, else undefined. */
+  private readRecordBytes(physicalOffset: number, size: number): Buffer | undefined {
+    let view: Buffer;
+    try {
+      view = this.log.slice(physicalOffset, size);
+    } catch {
+      return undefined;
+    }
+    if (view.length !== size || view.readInt32BE(RecordOffset.TOTAL_SIZE) !== size || view.readInt32BE(RecordOffset.MAGIC) !== MESSAGE_MAGIC_V1) return undefined;
+    return view;
+  }
+
+  /**
+   * The dispatched record at `physicalOffset` (a copy with its offsets patched in), or undefined
+   * when no dispatched message starts there.
+   */
+  lookMessageByOffset(physicalOffset: number): Buffer | undefined {
+    this.assertOpen();
+    if (!Number.isSafeInteger(physicalOffset) || physicalOffset < firstPosition(this.log)) return undefined;
+    if (physicalOffset + RECORD_FIXED_BYTES > this.dispatcher.dispatchedPhysicalOffset) return undefined;
+    let size: number;
+    try {
+      size = this.log.slice(physicalOffset, 4).readInt32BE(0);
+    } catch {
+      return undefined;
+    }
+    if (size < RECORD_FIXED_BYTES || physicalOffset + size > this.dispatcher.dispatchedPhysicalOffset) return undefined;
+    const view = this.readRecordBytes(physicalOffset, size);
+    if (!view) return undefined;
+    const copy = Buffer.from(view);
+    let queueOffset = -1;
+    try {
+      const m = decodeMessageRecord(copy, 0, { verifyCrc: false });
+      queueOffset = this.queues.find(m.topic, m.queueId)?.queueOffsetOf(physicalOffset) ?? -1;
+    } catch {
+      return undefined;
+    }
+    patchRecordOffsets(copy, 0, queueOffset, physicalOffset);
+    return copy;
+  }
+
+  /** The record a message id (offset id) points at; undefined for a malformed or unknown id. */
+  lookMessageById(messageId: string): Buffer | undefined {
+    let physicalOffset: number;
+    try {
+      physicalOffset = parseMessageId(messageId).physicalOffset;
+    } catch {
+      return undefined;
+    }
+    return this.lookMessageByOffset(physicalOffset);
+  }
+
+  /**
+   * Messages of `topic` carrying `key` (in KEYS or as UNIQ_KEY) stored within [beginMs, endMs],
+   * newest first, at most `maxNum`. Index candidates are verified on the records.
+   */
+  queryByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): { messages: Buffer[]; physicalOffsets: number[] } {
+    this.assertOpen();
+    const messages: Buffer[] = [];
+    const physicalOffsets: number[] = [];
+    // Ask for more candidates than needed: collisions are dropped below. Bounded by the index.
+    for (const p of this.index.query(topic, key, maxNum * 4 + 16, beginMs, endMs)) {
+      if (messages.length >= maxNum) break;
+      const record = this.lookMessageByOffset(p);
+      if (!record) continue;
+      const m = decodeMessageRecord(record, 0, { verifyCrc: false });
+      if (m.topic !== topic || m.storeTimestamp < beginMs || m.storeTimestamp > endMs) continue;
+      const keys = getProperty(m.properties, MessageProperty.KEYS)?.split(' ') ?? [];
+      if (!keys.includes(key) && getProperty(m.properties, MessageProperty.UNIQ_KEY) !== key) continue;
+      messages.push(record);
+      physicalOffsets.push(p);
+    }
+    return { messages, physicalOffsets };
+  }
+
+  /** The first queue offset stored at or after `timestampMs` (maxOffset if none; 0 for an unknown queue). */
+  getOffsetInQueueByTime(topic: string, queueId: number, timestampMs: number): number {
+    this.assertOpen();
+    const cq = this.queues.find(topic, queueId);
+    if (!cq) return 0;
+    return cq.offsetByTime(timestampMs, (p) => {
+      // A unit whose message retention already removed counts as older than any time.
+      try {
+        return storeTimestampAt(this.log, p);
+      } catch {
+        return Number.NEGATIVE_INFINITY;
+      }
+    });
+  }
+
+  /**
+   * The retention seam: after the log's head was deleted (`LogStorage.deleteHead`), drops
+   * ConsumeQueue and IndexFile files wholly below the log's first position and moves every
+   * queue's min offset to its first message still in the log. Returns the files deleted.
+   */
+  deleteBelowLogStart(): number {
+    this.assertOpen();
+    const minPhysicalOffset = firstPosition(this.log);
+    let deleted = 0;
+    for (const cq of this.queues.all()) deleted += cq.deleteBelow(minPhysicalOffset);
+    return deleted + this.index.deleteBelow(minPhysicalOffset);
+  }
+
+  /** Store timestamp of the record at `physicalOffset` (for the broker's admin answers). */
+  storeTimestampAt(physicalOffset: number): number {
+    return storeTimestampAt(this.log, physicalOffset);
+  }
+
+  /**
+   * Flushes ConsumeQueues and IndexFiles, then records the dispatch progress in the checkpoint.
+   * The periodic flush service (a later step) calls this; so does close(). The log belongs to
+   * Raft: the caller passes when it last made the log durable, for the record.
+   */
+  flush(logFlushTimestampMs = this.lastFlush.log): void {
+    this.assertOpen();
+    for (const cq of this.queues.all()) cq.flush();
+    const now = this.nowMs();
+    this.lastFlush.consumeQueue = now;
+    this.index.flush();
+    this.lastFlush.index = now;
+    this.lastFlush.log = logFlushTimestampMs;
+    writeCheckpoint(this.root, {
+      dispatchedIndex: this.dispatcher.dispatchedIndex,
+      dispatchedPhysicalOffset: this.dispatcher.dispatchedPhysicalOffset,
+      logFlushTimestampMs: this.lastFlush.log,
+      consumeQueueFlushTimestampMs: this.lastFlush.consumeQueue,
+      indexFlushTimestampMs: this.lastFlush.index,
+    });
+  }
+
+  /** Clean shutdown: flush, checkpoint, close the files, remove the abort file. The log is not closed. */
+  close(): void {
+    if (this.closed) return;
+    this.flush();
+    this.queues.close();
+    this.index.close();
+    removeAbortFile(this.root);
+    this.closed = true;
+  }
+}

@@ -1,0 +1,178 @@
+// Unit tests of one ConsumeQueue and of the IndexFile set.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConsumeQueue, consumeQueueDir, type ConsumeQueueUnit } from '../src/store/consume-queue.js';
+import { IndexService } from '../src/store/index-service.js';
+import { indexFileBytes } from '../src/store/index-file.js';
+import { removeDir, snapshotFiles, tempDir } from './store-helpers.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) removeDir(d);
+});
+function root(): string {
+  const d = tempDir('cq');
+  dirs.push(d);
+  return d;
+}
+
+describe('ConsumeQueue', () => {
+  it('assigns dense offsets, rolls files named by their byte offset and reads units back', () => {
+    const r = root();
+    const cq = ConsumeQueue.open(r, 'T', 2, 4);
+    for (let i = 0; i < 10; i++) expect(cq.append(1000 + i * 100, 100, i - 5)).toBe(i);
+    expect(cq.minOffset).toBe(0);
+    expect(cq.maxOffset).toBe(10);
+    const names = readdirSync(consumeQueueDir(r, 'T', 2)).sort();
+    expect(names).toEqual(['00000000000000000000', '00000000000000000080', '00000000000000000160']);
+    expect(statSync(join(consumeQueueDir(r, 'T', 2), names[0]!)).size).toBe(80);
+    const u: ConsumeQueueUnit = { physicalOffset: 0, size: 0, tagHash: 0 };
+    for (let i = 0; i < 10; i++) {
+      expect(cq.read(i, u)).toBe(true);
+      expect(u).toEqual({ physicalOffset: 1000 + i * 100, size: 100, tagHash: i - 5 });
+    }
+    expect(cq.read(10, u)).toBe(false);
+    expect(cq.queueOffsetOf(1500)).toBe(5);
+    expect(cq.queueOffsetOf(1550)).toBe(-1);
+    cq.close();
+  });
+
+  it('recovers its max offset on reopen', () => {
+    const r = root();
+    const cq = ConsumeQueue.open(r, 'T', 0, 4);
+    for (let i = 0; i < 6; i++) cq.append(100 * (i + 1), 50, 0);
+    cq.flush();
+    cq.close();
+    const again = ConsumeQueue.open(r, 'T', 0, 4);
+    expect(again.maxOffset).toBe(6);
+    expect(again.physicalOffsetAt(5)).toBe(600);
+    expect(again.append(700, 50, 0)).toBe(6);
+    again.close();
+  });
+
+  it('truncating past a physical offset leaves the same files as never writing those units', () => {
+    const a = root();
+    const b = root();
+    const cqA = ConsumeQueue.open(a, 'T', 0, 4);
+    const cqB = ConsumeQueue.open(b, 'T', 0, 4);
+    for (let i = 0; i < 11; i++) cqA.append(100 * (i + 1), 50, 7);
+    for (let i = 0; i < 5; i++) cqB.append(100 * (i + 1), 50, 7);
+    cqA.truncateFrom(550);
+    expect(cqA.maxOffset).toBe(5);
+    expect(snapshotFiles(a)).toEqual(snapshotFiles(b));
+    cqA.truncateFrom(0);
+    expect(cqA.maxOffset).toBe(0);
+    expect(existsSync(consumeQueueDir(a, 'T', 0))).toBe(false);
+    cqA.close();
+    cqB.close();
+  });
+
+  it('retention deletes head files below a physical offset, never the last, and moves the min offset', () => {
+    const r = root();
+    const cq = ConsumeQueue.open(r, 'T', 0, 4);
+    for (let i = 0; i < 10; i++) cq.append(100 * (i + 1), 50, 0);
+    expect(cq.deleteBelow(650)).toBe(1);
+    expect(cq.minOffset).toBe(6);
+    expect(cq.filePaths().length).toBe(2);
+    expect(cq.deleteBelow(5000)).toBe(1);
+    expect(cq.filePaths().length).toBe(1);
+    expect(cq.minOffset).toBe(10);
+    expect(cq.maxOffset).toBe(10);
+    cq.close();
+    const again = ConsumeQueue.open(r, 'T', 0, 4);
+    expect(again.maxOffset).toBe(10);
+    expect(again.minOffset).toBe(8);
+    again.correctMinOffset(5000);
+    expect(again.minOffset).toBe(10);
+    again.close();
+  });
+
+  it('finds the first queue offset stored at or after a time', () => {
+    const r = root();
+    const cq = ConsumeQueue.open(r, 'T', 0, 3);
+    const times = [10, 20, 20, 30, 40, 50, 60];
+    times.forEach((_, i) => cq.append(1000 + i, 1, 0));
+    const at = (p: number) => times[p - 1000]!;
+    expect(cq.offsetByTime(5, at)).toBe(0);
+    expect(cq.offsetByTime(20, at)).toBe(1);
+    expect(cq.offsetByTime(21, at)).toBe(3);
+    expect(cq.offsetByTime(60, at)).toBe(6);
+    expect(cq.offsetByTime(61, at)).toBe(7);
+    cq.close();
+  });
+
+  it('refuses a file of the wrong size with a typed error', () => {
+    const r = root();
+    const cq = ConsumeQueue.open(r, 'T', 0, 4);
+    cq.append(100, 10, 0);
+    cq.close();
+    expect(() => ConsumeQueue.open(r, 'T', 0, 5)).toThrow(expect.objectContaining({ code: 'ERR_STORE_BAD_FILE' }));
+  });
+
+  it('keeps topics that are not plain names inside the root', () => {
+    const r = root();
+    const cq = ConsumeQueue.open(r, '../../evil', 0, 4);
+    cq.append(100, 10, 0);
+    expect(cq.dir.startsWith(join(r, 'consumequeue'))).toBe(true);
+    expect(readdirSync(join(r, 'consumequeue'))).toEqual([`=${Buffer.from('../../evil').toString('hex')}`]);
+    cq.close();
+  });
+});
+
+describe('IndexService', () => {
+  const options = { slotCount: 7, maxEntries: 5, maxKeyBytes: 40 };
+
+  it('finds every offset put under a key within the time range, newest first, across rolled files', () => {
+    const r = root();
+    const index = IndexService.open(r, options);
+    const base = 1_700_000_000_000;
+    for (let i = 0; i < 20; i++) index.putKey('T', `k${i % 3}`, 1000 + i * 10, base + i * 1000);
+    expect(index.filePaths().length).toBe(5); // 4 entries per file (entry 0 is unused)
+    expect(statSync(index.filePaths()[0]!).size).toBe(indexFileBytes(7, 5));
+    const all = index.query('T', 'k1', 100, 0, Number.MAX_SAFE_INTEGER);
+    expect(all).toEqual([1190, 1160, 1130, 1100, 1070, 1040, 1010]);
+    expect(index.query('T', 'k1', 2, 0, Number.MAX_SAFE_INTEGER)).toEqual([1190, 1160]);
+    expect(index.query('T', 'k1', 100, base + 4000, base + 10_000)).toEqual([1100, 1070, 1040]);
+    expect(index.query('U', 'k1', 100, 0, Number.MAX_SAFE_INTEGER)).toEqual([]);
+    index.close();
+    const again = IndexService.open(r, options);
+    expect(again.query('T', 'k1', 100, 0, Number.MAX_SAFE_INTEGER)).toEqual(all);
+    again.close();
+  });
+
+  it('names files by the first store timestamp and keeps them in order when the clock goes back', () => {
+    const r = root();
+    const index = IndexService.open(r, options);
+    const base = Date.UTC(2024, 0, 2, 3, 4, 5, 678);
+    for (let i = 0; i < 4; i++) index.putKey('T', 'k', i, base);
+    index.putKey('T', 'k', 10, base - 60_000);
+    const names = index.filePaths().map((p) => p.slice(-17));
+    expect(names).toEqual(['20240102030405678', '20240102030405679']);
+    index.close();
+  });
+
+  it('truncating past a physical offset leaves the same bytes as never indexing those entries', () => {
+    const a = root();
+    const b = root();
+    const ia = IndexService.open(a, options);
+    const ib = IndexService.open(b, options);
+    const ts = (p: number) => 1_700_000_000_000 + p * 37;
+    for (let i = 0; i < 14; i++) ia.putKey('T', `k${i % 4}`, i * 10, ts(i * 10));
+    for (let i = 0; i < 6; i++) ib.putKey('T', `k${i % 4}`, i * 10, ts(i * 10));
+    ia.truncateFrom(60, ts);
+    expect(snapshotFiles(a)).toEqual(snapshotFiles(b));
+    ia.close();
+    ib.close();
+  });
+
+  it('skips and counts keys longer than the limit at put, and refuses them at query with a typed error', () => {
+    const r = root();
+    const index = IndexService.open(r, options);
+    index.putKey('T', 'x'.repeat(60), 10, 1);
+    expect(index.skippedKeyCount).toBe(1);
+    expect(index.filePaths()).toEqual([]);
+    expect(() => index.query('T', 'x'.repeat(60), 1, 0, 10)).toThrow(expect.objectContaining({ code: 'ERR_STORE_INDEX_KEY_TOO_LONG' }));
+    index.close();
+  });
+});

@@ -1,0 +1,199 @@
+// Test helpers for the message store: an in-memory LogStorage whose payloads sit at real byte
+// positions (a 48-byte header before each, like the mmap log), message generators, and a temp
+// directory helper.
+
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import fc from 'fast-check';
+import type { Entry, EntryLocation, HardState, LogStart, LogStorage } from '../raft/index.js';
+import { EntryType } from '../raft/index.js';
+import type { MessageRecord } from '../src/store/message-record.js';
+import { formatProperties } from '../src/store/message-properties.js';
+
+const HEADER_BYTES = 48;
+
+/** An in-memory Raft log. Positions are global byte offsets, as in the real log. */
+export class FakeLog implements LogStorage {
+  private data: Buffer;
+  private readonly entriesByIndex: { index: number; term: number; type: EntryType; position: number; payloadBytes: number }[] = [];
+  private start: LogStart = { index: 0, term: 0, data: new Uint8Array() };
+  private startPosition: number;
+  private end: number;
+  private hs: HardState = { term: 0, vote: '', commit: 0 };
+
+  constructor(readonly basePosition = 0, capacityBytes = 8 * 1024 * 1024) {
+    this.data = Buffer.alloc(capacityBytes);
+    this.startPosition = basePosition;
+    this.end = basePosition;
+  }
+
+  /** Appends a payload as the next entry and returns its index. */
+  appendPayload(payload: Uint8Array, type: EntryType = EntryType.Normal, term = 1): number {
+    const index = this.lastIndex() + 1;
+    this.append([{ index, term, type, payload }]);
+    return index;
+  }
+
+  hardState(): HardState {
+    return this.hs;
+  }
+  setHardState(state: HardState): void {
+    this.hs = { ...state };
+  }
+  append(entries: readonly Entry[]): void {
+    for (const e of entries) {
+      if (e.index <= this.lastIndex()) this.truncateSuffix(e.index);
+      if (e.index !== this.lastIndex() + 1) throw new Error(`gap at ${e.index}`);
+      const position = this.end;
+      const need = position - this.basePosition + HEADER_BYTES + e.payload.length;
+      if (need > this.data.length) {
+        const bigger = Buffer.alloc(Math.max(need, this.data.length * 2));
+        this.data.copy(bigger);
+        this.data = bigger;
+      }
+      const at = position - this.basePosition;
+      this.data.fill(0xee, at, at + HEADER_BYTES); // header bytes: never a message record
+      this.data.set(e.payload, at + HEADER_BYTES);
+      this.entriesByIndex.push({ index: e.index, term: e.term, type: e.type, position, payloadBytes: e.payload.length });
+      this.end = position + HEADER_BYTES + e.payload.length;
+    }
+  }
+  truncateSuffix(fromIndex: number): void {
+    const keep = fromIndex - this.firstIndex();
+    if (keep < 0 || keep > this.entriesByIndex.length) return;
+    const cut = this.entriesByIndex[keep];
+    if (!cut) return;
+    this.data.fill(0, cut.position - this.basePosition, this.end - this.basePosition);
+    this.end = cut.position;
+    this.entriesByIndex.length = keep;
+  }
+  deleteHead(beforeIndex: number): number {
+    while (this.entriesByIndex.length > 1 && this.entriesByIndex[0]!.index < beforeIndex) {
+      const e = this.entriesByIndex.shift()!;
+      this.start = { index: e.index, term: e.term, data: new Uint8Array() };
+      this.startPosition = this.entriesByIndex[0]!.position;
+    }
+    return this.firstIndex();
+  }
+  reset(start: LogStart): void {
+    this.entriesByIndex.length = 0;
+    this.start = start;
+  }
+  sync(): void {}
+  durableIndex(): number {
+    return this.lastIndex();
+  }
+  locate(index: number): EntryLocation | undefined {
+    const e = this.entriesByIndex[index - this.firstIndex()];
+    if (!e || e.index !== index) return undefined;
+    return { position: e.position, payloadPosition: e.position + HEADER_BYTES, payloadBytes: e.payloadBytes, term: e.term };
+  }
+  slice(position: number, length: number): Buffer {
+    if (position < this.startPosition || position + length > this.end) throw new RangeError(`slice ${position}+${length} outside the log`);
+    return this.data.subarray(position - this.basePosition, position - this.basePosition + length);
+  }
+  endPosition(): number {
+    return this.end;
+  }
+  close(): void {}
+  firstIndex(): number {
+    return this.start.index + 1;
+  }
+  lastIndex(): number {
+    return this.start.index + this.entriesByIndex.length;
+  }
+  term(index: number): number | undefined {
+    if (index === this.start.index) return this.start.term;
+    return this.entriesByIndex[index - this.firstIndex()]?.term;
+  }
+  entries(lo: number, hi: number, maxBytes: number): Entry[] {
+    const out: Entry[] = [];
+    let bytes = 0;
+    for (let i = lo; i < hi; i++) {
+      const e = this.entriesByIndex[i - this.firstIndex()];
+      if (!e) break;
+      if (out.length > 0 && bytes + e.payloadBytes > maxBytes) break;
+      bytes += e.payloadBytes;
+      const at = e.position - this.basePosition + HEADER_BYTES;
+      out.push({ index: e.index, term: e.term, type: e.type, payload: this.data.subarray(at, at + e.payloadBytes) });
+    }
+    return out;
+  }
+  logStart(): LogStart {
+    return this.start;
+  }
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `rmq-store-${prefix}-`));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Every file under `dir` (relative path → bytes), for byte-for-byte comparisons. */
+export function snapshotFiles(dir: string): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  const walk = (d: string): void => {
+    for (const name of readdirSync(d)) {
+      const full = join(d, name);
+      if (statSync(full).isDirectory()) walk(full);
+      else out.set(relative(dir, full), readFileSync(full));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+let seq = 0;
+
+/** A plain message for tests; `over` replaces any field. */
+export function message(over: Partial<MessageRecord> = {}): MessageRecord {
+  seq++;
+  return {
+    topic: 'TopicTest',
+    queueId: 0,
+    flag: 0,
+    queueOffset: 0,
+    physicalOffset: 0,
+    sysFlag: 0,
+    bornTimestamp: 1_700_000_000_000 + seq,
+    bornHost: '10.0.0.7',
+    bornPort: 50_000,
+    storeTimestamp: 1_700_000_000_000 + seq,
+    storeHost: '127.0.0.1',
+    storePort: 10911,
+    reconsumeTimes: 0,
+    preparedTransactionOffset: 0,
+    body: Buffer.from(`body-${seq}`),
+    properties: formatProperties({ TAGS: 'TagA', KEYS: `key-${seq}`, UNIQ_KEY: `U${seq}` }),
+    ...over,
+  };
+}
+
+const int32 = fc.integer({ min: -0x80000000, max: 0x7fffffff });
+const int64 = fc.maxSafeInteger();
+const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
+const propertyText = fc.string({ unit: 'grapheme', maxLength: 12 }).filter((s) => !s.includes('\x01') && !s.includes('\x02'));
+
+/** Any encodable message (topic ≤ 127 UTF-8 bytes, IPv6 sysFlag bits clear). */
+export const arbitraryMessage: fc.Arbitrary<MessageRecord> = fc.record({
+  topic: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 30 }).filter((t) => Buffer.byteLength(t) <= 127),
+  queueId: int32,
+  flag: int32,
+  queueOffset: int64,
+  physicalOffset: int64,
+  sysFlag: int32.map((f) => f & ~0x30),
+  bornTimestamp: int64,
+  bornHost: ipv4,
+  bornPort: int32,
+  storeTimestamp: int64,
+  storeHost: ipv4,
+  storePort: int32,
+  reconsumeTimes: int32,
+  preparedTransactionOffset: int64,
+  body: fc.uint8Array({ maxLength: 300 }).map((b) => Buffer.from(b)),
+  properties: fc.dictionary(propertyText.filter((k) => k.length > 0), propertyText, { maxKeys: 5 }).map((d) => formatProperties(d)),
+});
