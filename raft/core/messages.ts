@@ -46,6 +46,11 @@ export interface Message {
   start?: LogStart;
   /** Heartbeat/HeartbeatResp/ReadIndex/ReadIndexResp: an opaque request id for read index. */
   context?: Uint8Array;
+  /**
+   * Vote/PreVote only: the campaign was forced by TimeoutNow (leadership transfer), so voters
+   * answer even while they still hear from a leader (the check-quorum lease).
+   */
+  force?: boolean;
 }
 
 /** A linearizable read that may now be served: apply up to `index`, then read. */
@@ -76,6 +81,13 @@ export interface Ready {
   messages: Message[];
   /** Messages (votes, AppResp) that may leave only once this Ready's hardState/entries are durable. */
   messagesAfterPersist: Message[];
+  /**
+   * Sync flush mode: the log must be synced (then `persisted(lastIndex)` reported) before
+   * `messagesAfterPersist` leave. True when this Ready appends or resets, and also when an
+   * acknowledgement covers entries not yet reported durable (e.g. recovered after a process
+   * kill without a sync). `setHardState` is durable on its own and does not set this.
+   */
+  mustSync: boolean;
   /** Newly committed range, inclusive; empty when commitTo < commitFrom. */
   commitFrom: number;
   commitTo: number;

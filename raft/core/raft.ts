@@ -1,0 +1,685 @@
+// The pure Raft state machine: messages, ticks and proposals in; a Ready batch out. It owns the
+// terms, votes and roles (election with pre-vote and check-quorum), the follower side of
+// replication and the Ready/advance bookkeeping; the leader's side lives in leader.ts. It does
+// no I/O, reads no clock and draws randomness only from `config.random`. Roles are swapped step
+// functions; expected outcomes are returned values, never throws.
+import { Leader, type LeaderHost } from './leader.js';
+import { MessageType, type Message, type ReadState, type Ready } from './messages.js';
+import { voteOutcome } from './quorum.js';
+import { RaftLog } from './raft-log.js';
+import { EntryType, Role, type Entry, type HardState, type LogReader, type NodeId } from './types.js';
+import { validateMessage } from './validate-message.js';
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Every voter, including `id`. */
+  peers: readonly NodeId[];
+  /** The log as appended so far by the driver (see the Ready contract in messages.ts). */
+  log: LogReader;
+  /** As recovered. */
+  hardState: HardState;
+  /** Last index the application applied; commits <= applied are not reported again. */
+  applied: number;
+  /** Election timeout, randomized in [electionTicks, 2*electionTicks). */
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Injected seeded source in [0, 1). */
+  random: () => number;
+  /** Per-follower window of outstanding App messages. */
+  maxInflightMsgs: number;
+  /** Per-follower window in payload bytes. */
+  maxInflightBytes: number;
+  /** Payload bytes per App message (at least one entry is always sent). */
+  maxAppBytes: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  /** Index up to which the recovered log is durable; defaults to `log.lastIndex()`. */
+  persisted?: number;
+}
+
+export type ProposeResult =
+  | { ok: true; firstIndex: number; lastIndex: number; term: number }
+  | { ok: false; code: 'not-leader'; leaderHint: NodeId | '' }
+  | { ok: false; code: 'transferring'; leaderHint: NodeId | '' };
+
+export type StepError = { code: 'unknown-peer' | 'stale-term' | 'malformed'; detail: string };
+
+export interface RaftStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  leader: NodeId | '';
+  vote: NodeId | '';
+  commit: number;
+  applied: number;
+  firstIndex: number;
+  lastIndex: number;
+  /** Leader only, else {}. */
+  progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number }>;
+}
+
+const EMPTY_ENTRIES: Entry[] = [];
+const EMPTY_PAYLOAD = new Uint8Array(0);
+
+function assert(cond: boolean, what: string): asserts cond {
+  if (!cond) throw new Error(`assertion: ${what}`);
+}
+
+export class Raft {
+  readonly id: NodeId;
+  private readonly voters: readonly NodeId[];
+  private readonly voterSet: ReadonlySet<NodeId>;
+  /** The other voters, in config order. */
+  private readonly others: readonly NodeId[];
+  private readonly log: RaftLog;
+  private readonly electionTicks: number;
+  private readonly heartbeatTicks: number;
+  private readonly random: () => number;
+  private readonly preVote: boolean;
+  private readonly checkQuorum: boolean;
+
+  private term: number;
+  private vote: NodeId | '';
+  private leader: NodeId | '' = '';
+  private role: Role = Role.Follower;
+  private commit: number;
+  /** Highest commit index handed to the driver (or skipped by a reset). */
+  private reported: number;
+  /** The driver's log is durable up to here (a leader counts itself only this far). */
+  private selfPersisted: number;
+
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private readonly votes = new Map<NodeId, boolean>();
+  /** Present exactly while this node leads. */
+  private lead: Leader | undefined;
+  private readonly leaderHost: LeaderHost;
+
+  private msgs: Message[] = [];
+  private msgsAfterPersist: Message[] = [];
+  private readStates: ReadState[] = [];
+  private prevHardState: HardState;
+  private prevSoftRole: Role = Role.Follower;
+  private prevSoftLeader: NodeId | '' = '';
+  private readyOutstanding = false;
+
+  private stepRole: (m: Message) => void;
+
+  constructor(config: RaftConfig) {
+    const { id, peers, hardState } = config;
+    assert(peers.includes(id), `peers must include the node itself (${id})`);
+    assert(new Set(peers).size === peers.length, 'peers must be distinct');
+    assert(Number.isInteger(config.heartbeatTicks) && config.heartbeatTicks >= 1, 'heartbeatTicks >= 1');
+    assert(Number.isInteger(config.electionTicks) && config.electionTicks > config.heartbeatTicks, 'electionTicks > heartbeatTicks');
+    assert(config.maxInflightMsgs >= 1 && config.maxInflightBytes >= 1 && config.maxAppBytes >= 1, 'positive flow-control limits');
+    assert(hardState.vote === '' || peers.includes(hardState.vote), `vote for unknown peer ${hardState.vote}`);
+    this.id = id;
+    this.voters = peers.slice();
+    this.voterSet = new Set(peers);
+    this.others = peers.filter((p) => p !== id);
+    this.log = new RaftLog(config.log);
+    this.electionTicks = config.electionTicks;
+    this.heartbeatTicks = config.heartbeatTicks;
+    this.random = config.random;
+    this.preVote = config.preVote;
+    this.checkQuorum = config.checkQuorum;
+    this.leaderHost = {
+      id,
+      voters: this.voters,
+      others: this.others,
+      log: this.log,
+      maxInflightMsgs: config.maxInflightMsgs,
+      maxInflightBytes: config.maxInflightBytes,
+      maxAppBytes: config.maxAppBytes,
+      term: () => this.term,
+      commit: () => this.commit,
+      setCommit: (index) => {
+        this.commit = index;
+      },
+      selfMatch: () => Math.min(this.selfPersisted, this.log.lastIndex()),
+      message: (type, to, index) => this.message(type, to, index),
+      send: (m) => this.msgs.push(m),
+      readState: (rs) => this.readStates.push(rs),
+    };
+
+    const lastIndex = this.log.lastIndex();
+    const startIndex = this.log.logStart().index;
+    assert(config.applied <= lastIndex, `applied ${config.applied} is beyond the last log index ${lastIndex}`);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    // The commit is persisted lazily and may trail; it can never exceed the log (after an
+    // unsafe power loss it could), and everything applied or deleted from the head is committed.
+    this.commit = Math.max(Math.min(hardState.commit, lastIndex), config.applied, startIndex);
+    this.reported = Math.max(config.applied, startIndex);
+    this.selfPersisted = Math.min(config.persisted ?? lastIndex, lastIndex);
+    this.prevHardState = { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
+    this.stepRole = this.stepFollower;
+    this.becomeFollower(this.term, '');
+    this.prevSoftRole = this.role;
+    this.prevSoftLeader = this.leader;
+  }
+
+  // ---- inputs ---------------------------------------------------------------------------
+
+  tick(): void {
+    if (this.role === Role.Leader) this.tickLeader();
+    else this.tickElection();
+  }
+
+  step(m: Message): StepError | undefined {
+    const problem = validateMessage(m, this.id, this.voterSet);
+    if (problem !== undefined) return problem;
+    if (m.term > this.term) {
+      if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+        // The check-quorum lease: while a leader is heard from, a rejoining node with a higher
+        // term cannot disrupt it. A transfer (TimeoutNow) is the one sanctioned exception.
+        const inLease = this.checkQuorum && this.leader !== '' && this.electionElapsed < this.electionTicks;
+        if (inLease && m.force !== true) return undefined;
+      }
+      if (m.type === MessageType.PreVote || (m.type === MessageType.PreVoteResp && !m.reject)) {
+        // A pre-vote asks about a future term; neither side adopts it.
+      } else {
+        const fromLeader = m.type === MessageType.App || m.type === MessageType.Heartbeat || m.type === MessageType.Reset;
+        this.becomeFollower(m.term, fromLeader ? m.from : '');
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.type === MessageType.App || m.type === MessageType.Heartbeat)) {
+        // A deposed leader must learn the newer term, or with pre-vote it and its followers could
+        // stay stuck at the old term forever.
+        this.send(this.message(MessageType.AppResp, m.from, 0));
+      } else if (m.type === MessageType.PreVote) {
+        const resp = this.message(MessageType.PreVoteResp, m.from, 0);
+        resp.reject = true;
+        this.send(resp);
+      }
+      return { code: 'stale-term', detail: `type ${m.type} from ${m.from} at term ${m.term} < ${this.term}` };
+    }
+    if (m.type === MessageType.Vote || m.type === MessageType.PreVote) {
+      this.handleVoteRequest(m);
+      return undefined;
+    }
+    if (m.type === MessageType.App && this.role !== Role.Leader) {
+      const conflict = this.checkAppendAgainstCommit(m);
+      if (conflict !== undefined) return conflict;
+    }
+    this.stepRole(m);
+    return undefined;
+  }
+
+  propose(payloads: readonly Uint8Array[]): ProposeResult {
+    const lead = this.lead;
+    if (lead === undefined) return { ok: false, code: 'not-leader', leaderHint: this.leader };
+    if (lead.transferee !== '') return { ok: false, code: 'transferring', leaderHint: this.leader };
+    assert(payloads.length > 0, 'propose needs at least one payload');
+    const first = this.log.lastIndex() + 1;
+    const entries = new Array<Entry>(payloads.length);
+    for (let i = 0; i < payloads.length; i++) {
+      entries[i] = { index: first + i, term: this.term, type: EntryType.Normal, payload: payloads[i]! };
+    }
+    this.log.append(entries, true);
+    lead.entriesAppended();
+    return { ok: true, firstIndex: first, lastIndex: first + payloads.length - 1, term: this.term };
+  }
+
+  transferLeadership(to: NodeId): { ok: true } | { ok: false; code: string; detail: string } {
+    const lead = this.lead;
+    if (lead === undefined) return { ok: false, code: 'not-leader', detail: `leader is ${this.leader || 'unknown'}` };
+    if (!this.voterSet.has(to)) return { ok: false, code: 'unknown-peer', detail: `${to} is not a voter` };
+    if (to === this.id) return { ok: false, code: 'already-leader', detail: `${to} already leads` };
+    if (lead.transferee === to) return { ok: true };
+    // The transfer aborts after one election timeout, counted from now.
+    this.electionElapsed = 0;
+    lead.transfer(to);
+    return { ok: true };
+  }
+
+  readIndex(context: Uint8Array): { ok: true } | { ok: false; code: 'not-leader'; leaderHint: NodeId | '' } {
+    if (this.lead !== undefined) {
+      this.lead.onReadRequest(this.id, context);
+      return { ok: true };
+    }
+    if (this.role === Role.Follower && this.leader !== '') {
+      const m = this.message(MessageType.ReadIndex, this.leader, 0);
+      m.context = context;
+      this.send(m);
+      return { ok: true };
+    }
+    return { ok: false, code: 'not-leader', leaderHint: this.leader };
+  }
+
+  persisted(index: number): void {
+    assert(Number.isSafeInteger(index) && index >= 0, `persisted index ${index}`);
+    this.selfPersisted = Math.min(index, this.log.lastIndex());
+    this.lead?.maybeCommit();
+  }
+
+  // ---- outputs --------------------------------------------------------------------------
+
+  hasReady(): boolean {
+    this.lead?.flush();
+    return (
+      this.msgs.length > 0 ||
+      this.msgsAfterPersist.length > 0 ||
+      this.log.hasUnstable() ||
+      this.log.pendingReset() !== undefined ||
+      this.commit > this.reported ||
+      this.readStates.length > 0 ||
+      this.hardStateChanged() ||
+      this.role !== this.prevSoftRole ||
+      this.leader !== this.prevSoftLeader
+    );
+  }
+
+  ready(): Ready {
+    assert(!this.readyOutstanding, 'ready() called again before advance()');
+    this.lead?.flush();
+    this.readyOutstanding = true;
+    const entries = this.log.hasUnstable() ? this.log.unstableEntries() : EMPTY_ENTRIES;
+    const reset = this.log.pendingReset();
+    const rd: Ready = {
+      entries,
+      messages: this.msgs,
+      messagesAfterPersist: this.msgsAfterPersist,
+      mustSync:
+        entries.length > 0 ||
+        reset !== undefined ||
+        (this.msgsAfterPersist.length > 0 && this.selfPersisted < this.log.lastIndex()),
+      commitFrom: this.reported + 1,
+      commitTo: this.commit,
+      readStates: this.readStates,
+    };
+    if (reset !== undefined) rd.reset = reset;
+    if (this.hardStateChanged()) rd.hardState = { term: this.term, vote: this.vote, commit: this.commit };
+    if (this.role !== this.prevSoftRole || this.leader !== this.prevSoftLeader) {
+      rd.softState = { role: this.role, leader: this.leader, term: this.term };
+    }
+    this.msgs = [];
+    this.msgsAfterPersist = [];
+    this.readStates = [];
+    return rd;
+  }
+
+  advance(rd: Ready): void {
+    assert(this.readyOutstanding, 'advance() without ready()');
+    this.readyOutstanding = false;
+    const last = rd.entries[rd.entries.length - 1];
+    if (last !== undefined || rd.reset !== undefined) {
+      this.log.stableTo(last?.index ?? -1, last?.term ?? -1, rd.reset);
+    }
+    if (rd.commitTo > this.reported) this.reported = rd.commitTo;
+    if (rd.hardState !== undefined) this.prevHardState = rd.hardState;
+    if (rd.softState !== undefined) {
+      this.prevSoftRole = rd.softState.role;
+      this.prevSoftLeader = rd.softState.leader;
+    }
+  }
+
+  status(): RaftStatus {
+    const progress: RaftStatus['progress'] = {};
+    if (this.lead !== undefined) {
+      for (const [id, pr] of this.lead.progress) {
+        progress[id] = { match: pr.match, next: pr.next, state: pr.state, inflight: pr.inflights.size() };
+      }
+      progress[this.id] = { match: this.leaderHost.selfMatch(), next: this.log.lastIndex() + 1, state: 'replicate', inflight: 0 };
+    }
+    return {
+      id: this.id,
+      role: this.role,
+      term: this.term,
+      leader: this.leader,
+      vote: this.vote,
+      commit: this.commit,
+      applied: this.reported,
+      firstIndex: this.log.firstIndex(),
+      lastIndex: this.log.lastIndex(),
+      progress,
+    };
+  }
+
+  // ---- role transitions -----------------------------------------------------------------
+
+  private resetTerm(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = '';
+    }
+    this.leader = '';
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.electionTicks + Math.floor(this.random() * this.electionTicks);
+    this.votes.clear();
+    this.lead = undefined;
+  }
+
+  private becomeFollower(term: number, leader: NodeId | ''): void {
+    this.resetTerm(term);
+    this.role = Role.Follower;
+    this.leader = leader;
+    this.stepRole = this.stepFollower;
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== Role.Leader, 'a leader does not pre-campaign');
+    // Keeps term and vote: a pre-candidacy that fails must leave no trace.
+    const term = this.term;
+    this.resetTerm(term);
+    this.role = Role.PreCandidate;
+    this.stepRole = this.stepCandidate;
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== Role.Leader, 'a leader does not campaign');
+    this.resetTerm(this.term + 1);
+    this.vote = this.id;
+    this.role = Role.Candidate;
+    this.stepRole = this.stepCandidate;
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === Role.Candidate, 'only a candidate becomes leader');
+    this.resetTerm(this.term);
+    this.role = Role.Leader;
+    this.leader = this.id;
+    this.stepRole = this.stepLeader;
+    const lead = new Leader(this.leaderHost);
+    this.lead = lead;
+    // The no-op lets the leader commit (and so learn the commit index of) earlier terms (§5.4.2).
+    const next = this.log.lastIndex() + 1;
+    this.log.append([{ index: next, term: this.term, type: EntryType.NoOp, payload: EMPTY_PAYLOAD }], true);
+    lead.entriesAppended();
+  }
+
+  /**
+   * `pre-vote`: ask first without disturbing anyone (if enabled); `election`: a real vote;
+   * `transfer`: a real vote that voters answer even inside the check-quorum lease.
+   */
+  private campaign(kind: 'pre-vote' | 'election' | 'transfer'): void {
+    const pre = kind === 'pre-vote' && this.preVote;
+    if (pre) this.becomePreCandidate();
+    else this.becomeCandidate();
+    const type = pre ? MessageType.PreVote : MessageType.Vote;
+    const term = pre ? this.term + 1 : this.term;
+    this.votes.set(this.id, true);
+    if (this.tally() !== 'pending') return;
+    const lastIndex = this.log.lastIndex();
+    const lastTerm = this.log.lastTerm();
+    for (const p of this.others) {
+      const m = this.message(type, p, 0);
+      m.term = term;
+      m.index = lastIndex;
+      m.logTerm = lastTerm;
+      if (kind === 'transfer') m.force = true;
+      this.send(m);
+    }
+  }
+
+  /** Counts votes and acts on the outcome; returns it. */
+  private tally(): 'won' | 'lost' | 'pending' {
+    let granted = 0;
+    let rejected = 0;
+    for (const v of this.votes.values()) {
+      if (v) granted++;
+      else rejected++;
+    }
+    const outcome = voteOutcome(granted, rejected, this.voters.length);
+    if (outcome === 'won') {
+      if (this.role === Role.PreCandidate) this.campaign('election');
+      else this.becomeLeader();
+    } else if (outcome === 'lost') {
+      this.becomeFollower(this.term, '');
+    }
+    return outcome;
+  }
+
+  // ---- ticks ----------------------------------------------------------------------------
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.campaign('pre-vote');
+    }
+  }
+
+  private tickLeader(): void {
+    const lead = this.lead!;
+    this.electionElapsed++;
+    this.heartbeatElapsed++;
+    if (this.electionElapsed >= this.electionTicks) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum && !lead.quorumActive()) {
+        this.becomeFollower(this.term, '');
+        return;
+      }
+      // A transfer not done within an election timeout is abandoned.
+      lead.transferee = '';
+    }
+    if (this.heartbeatElapsed >= this.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      lead.broadcastHeartbeat();
+    }
+  }
+
+  // ---- step functions -------------------------------------------------------------------
+
+  private stepFollower(m: Message): void {
+    switch (m.type) {
+      case MessageType.App:
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleAppend(m);
+        return;
+      case MessageType.Heartbeat:
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Reset:
+        this.electionElapsed = 0;
+        this.leader = m.from;
+        this.handleReset(m);
+        return;
+      case MessageType.TimeoutNow:
+        this.campaign('transfer');
+        return;
+      case MessageType.ReadIndexResp:
+        this.readStates.push({ index: m.index, context: m.context! });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private stepCandidate(m: Message): void {
+    switch (m.type) {
+      case MessageType.App:
+        this.becomeFollower(m.term, m.from);
+        this.handleAppend(m);
+        return;
+      case MessageType.Heartbeat:
+        this.becomeFollower(m.term, m.from);
+        this.handleHeartbeat(m);
+        return;
+      case MessageType.Reset:
+        this.becomeFollower(m.term, m.from);
+        this.handleReset(m);
+        return;
+      case MessageType.PreVoteResp:
+      case MessageType.VoteResp: {
+        const mine = this.role === Role.PreCandidate ? MessageType.PreVoteResp : MessageType.VoteResp;
+        if (m.type !== mine) return;
+        if (!this.votes.has(m.from)) this.votes.set(m.from, !m.reject);
+        this.tally();
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private stepLeader(m: Message): void {
+    const lead = this.lead!;
+    switch (m.type) {
+      case MessageType.AppResp:
+        lead.onAppendResponse(m);
+        return;
+      case MessageType.HeartbeatResp:
+        lead.onHeartbeatResponse(m);
+        return;
+      case MessageType.ReadIndex:
+        lead.onReadRequest(m.from, m.context!);
+        return;
+      default:
+        return;
+    }
+  }
+
+  // ---- handlers -------------------------------------------------------------------------
+
+  private handleVoteRequest(m: Message): void {
+    const pre = m.type === MessageType.PreVote;
+    const canVote =
+      this.vote === m.from || (this.vote === '' && this.leader === '') || (pre && m.term > this.term);
+    const resp = this.message(pre ? MessageType.PreVoteResp : MessageType.VoteResp, m.from, 0);
+    if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
+      resp.term = m.term;
+      if (!pre) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      resp.reject = true;
+    }
+    this.send(resp);
+  }
+
+  /** A leader's App must never rewrite what this node knows is committed. */
+  private checkAppendAgainstCommit(m: Message): StepError | undefined {
+    for (let i = 0; i < m.entries.length; i++) {
+      const e = m.entries[i]!;
+      if (e.index > this.commit) break;
+      if (this.log.term(e.index) !== undefined && this.log.term(e.index) !== e.term) {
+        return { code: 'malformed', detail: `App from ${m.from} rewrites committed entry ${e.index}` };
+      }
+    }
+    return undefined;
+  }
+
+  private handleAppend(m: Message): void {
+    let prevIndex = m.index;
+    let prevTerm = m.logTerm;
+    let entries = m.entries;
+    if (prevIndex < this.commit) {
+      const lastNew = prevIndex + entries.length;
+      if (lastNew <= this.commit) {
+        this.sendAppendResponse(m.from, this.commit);
+        return;
+      }
+      // Skip the committed prefix: it matches by definition, and the rest can still be used.
+      const skip = this.commit - prevIndex;
+      prevTerm = entries[skip - 1]!.term;
+      prevIndex = this.commit;
+      entries = entries.slice(skip);
+    }
+    if (!this.log.matchTerm(prevIndex, prevTerm)) {
+      const conflictTerm = this.log.term(prevIndex);
+      const resp = this.message(MessageType.AppResp, m.from, m.index);
+      resp.reject = true;
+      if (conflictTerm === undefined) {
+        resp.logTerm = 0;
+        resp.rejectHint = this.log.lastIndex() + 1;
+      } else {
+        resp.logTerm = conflictTerm;
+        resp.rejectHint = this.log.firstIndexWithTermAtLeast(conflictTerm, prevIndex);
+      }
+      this.send(resp);
+      return;
+    }
+    const conflict = this.log.findConflict(entries);
+    if (conflict !== 0) {
+      const from = conflict - entries[0]!.index;
+      const rewrittenFrom = from === 0 ? this.log.append(entries) : this.log.append(entries.slice(from), true);
+      if (rewrittenFrom <= this.selfPersisted) this.selfPersisted = rewrittenFrom - 1;
+    }
+    const lastNew = prevIndex + entries.length;
+    this.commitTo(Math.min(m.commit, lastNew));
+    this.sendAppendResponse(m.from, lastNew);
+  }
+
+  private handleHeartbeat(m: Message): void {
+    this.commitTo(Math.min(m.commit, this.log.lastIndex()));
+    const resp = this.message(MessageType.HeartbeatResp, m.from, 0);
+    if (m.context !== undefined) resp.context = m.context;
+    this.send(resp);
+  }
+
+  private handleReset(m: Message): void {
+    const start = m.start!;
+    if (start.index <= this.commit) {
+      this.sendAppendResponse(m.from, this.commit);
+      return;
+    }
+    if (this.log.matchTerm(start.index, start.term)) {
+      // Our log already holds the leader's start entry, hence (Log Matching) all before it.
+      this.commitTo(start.index);
+      this.sendAppendResponse(m.from, start.index);
+      return;
+    }
+    this.log.reset(start);
+    this.commit = start.index;
+    // The application restarts from the reset point; nothing at or below it is applied again.
+    this.reported = Math.max(this.reported, start.index);
+    this.selfPersisted = start.index;
+    this.sendAppendResponse(m.from, start.index);
+  }
+
+  // ---- follower-side replication ----------------------------------------------------------------------
+
+  private commitTo(index: number): void {
+    if (index > this.commit) {
+      assert(index <= this.log.lastIndex(), `commit ${index} beyond last index ${this.log.lastIndex()}`);
+      this.commit = index;
+    }
+  }
+
+  private sendAppendResponse(to: NodeId, index: number): void {
+    this.send(this.message(MessageType.AppResp, to, index));
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------
+
+  /** A message with every field present, so all messages share one object shape. */
+  private message(type: MessageType, to: NodeId, index: number): Message {
+    return {
+      type,
+      from: this.id,
+      to,
+      term: this.term,
+      index,
+      logTerm: 0,
+      commit: this.commit,
+      reject: false,
+      rejectHint: 0,
+      entries: EMPTY_ENTRIES,
+    };
+  }
+
+  /**
+   * A leader's messages need nothing of its pending persistence (its term was persisted before
+   * it could win). Everything a non-leader says may depend on this Ready's term, vote or
+   * entries, except pre-votes, which change nothing.
+   */
+  private send(m: Message): void {
+    if (this.role === Role.Leader || m.type === MessageType.PreVote || m.type === MessageType.PreVoteResp) {
+      this.msgs.push(m);
+    } else {
+      this.msgsAfterPersist.push(m);
+    }
+  }
+
+  private hardStateChanged(): boolean {
+    const p = this.prevHardState;
+    return p.term !== this.term || p.vote !== this.vote || p.commit !== this.commit;
+  }
+}

@@ -1,0 +1,53 @@
+// Rejects a message whose fields cannot come from a correct peer, before it touches any state.
+// A bad message is an expected operating event (a buggy or hostile peer), so the result is a
+// returned value, never a throw.
+import { MessageType, type Message } from './messages.js';
+import { EntryType, type NodeId } from './types.js';
+
+export type MessageProblem = { code: 'unknown-peer' | 'malformed'; detail: string };
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+export function validateMessage(m: Message, self: NodeId, peers: ReadonlySet<NodeId>): MessageProblem | undefined {
+  if (typeof m !== 'object' || m === null) return { code: 'malformed', detail: 'not an object' };
+  if (typeof m.from !== 'string' || !peers.has(m.from)) return { code: 'unknown-peer', detail: `from ${String(m.from)}` };
+  if (m.from === self) return { code: 'malformed', detail: 'message from self' };
+  if (m.to !== self) return { code: 'malformed', detail: `addressed to ${String(m.to)}` };
+  if (!(Number.isInteger(m.type) && m.type >= MessageType.App && m.type <= MessageType.ReadIndexResp)) {
+    return { code: 'malformed', detail: `type ${String(m.type)}` };
+  }
+  if (!isCount(m.term) || !isCount(m.index) || !isCount(m.logTerm) || !isCount(m.commit) || !isCount(m.rejectHint)) {
+    return { code: 'malformed', detail: 'a numeric field is not a non-negative integer' };
+  }
+  if (typeof m.reject !== 'boolean' || !Array.isArray(m.entries)) return { code: 'malformed', detail: 'reject or entries' };
+  if (m.context !== undefined && !(m.context instanceof Uint8Array)) return { code: 'malformed', detail: 'context' };
+  if (m.type === MessageType.App) {
+    let prevTerm = m.logTerm;
+    for (let i = 0; i < m.entries.length; i++) {
+      const e = m.entries[i]!;
+      if (typeof e !== 'object' || e === null || e.index !== m.index + 1 + i) return { code: 'malformed', detail: `entry ${i} index` };
+      if (!isCount(e.term) || e.term < prevTerm || e.term > m.term || e.term === 0) return { code: 'malformed', detail: `entry ${i} term` };
+      if (e.type !== EntryType.Normal && e.type !== EntryType.NoOp) return { code: 'malformed', detail: `entry ${i} type ${String(e.type)}` };
+      if (!(e.payload instanceof Uint8Array)) return { code: 'malformed', detail: `entry ${i} payload` };
+      prevTerm = e.term;
+    }
+    if (m.logTerm > m.term) return { code: 'malformed', detail: 'logTerm above term' };
+  } else if (m.entries.length > 0) {
+    return { code: 'malformed', detail: 'entries on a message that carries none' };
+  }
+  if ((m.type === MessageType.Vote || m.type === MessageType.PreVote) && m.logTerm > m.term) {
+    return { code: 'malformed', detail: 'candidate last term above its term' };
+  }
+  if (m.type === MessageType.Reset) {
+    const s = m.start;
+    if (typeof s !== 'object' || s === null || !isCount(s.index) || !isCount(s.term) || !(s.data instanceof Uint8Array) || s.term > m.term) {
+      return { code: 'malformed', detail: 'reset start' };
+    }
+  }
+  if ((m.type === MessageType.ReadIndex || m.type === MessageType.ReadIndexResp) && m.context === undefined) {
+    return { code: 'malformed', detail: 'read index without context' };
+  }
+  return undefined;
+}

@@ -1,0 +1,183 @@
+// The safety invariants the simulation checks as events happen, and the end-of-run checks:
+//   Election Safety: at most one leader per term, ever.
+//   Log Matching: one (index, term) names one entry ever, with one predecessor term, so two
+//     logs that share an (index, term) agree on everything before it (induction on index).
+//   Leader Completeness: a new leader's log holds every entry committed so far.
+//   State Machine Safety: every node applies, in order and without gaps, exactly the entry
+//     committed at each index.
+//   Monotonic commit: within one incarnation a node's commit index never decreases.
+//   No committed entry lost: a majority of the logs that survived crashes still holds it.
+//   Read index: a read's index is at least what was committed when the read was asked.
+import type { ReadState, Ready } from '../core/messages.js';
+import type { Entry, LogStart, NodeId } from '../core/types.js';
+import type { MemoryStorage } from './memory-storage.js';
+
+interface EntryRecord {
+  prevTerm: number;
+  payload: Uint8Array;
+  type: number;
+}
+
+function samePayload(a: Uint8Array, b: Uint8Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Violations kept per run; the first one is what matters. */
+const MAX_VIOLATIONS = 20;
+
+export class SafetyChecker {
+  readonly violations: string[] = [];
+  private readonly leaderOfTerm = new Map<number, NodeId>();
+  private readonly entries = new Map<number, Map<number, EntryRecord>>();
+  /** committed[i]: the entry applied at index i (by anyone). */
+  private readonly committed: (Entry | undefined)[] = [];
+  private readonly nextApply = new Map<NodeId, number>();
+  private readonly lastCommit = new Map<NodeId, number>();
+  /** Highest index applied anywhere: a lower bound of the cluster's commit index. */
+  maxCommitted = 0;
+  /** Read contexts (as numbers) → the commit lower bound when they were asked. */
+  private readonly readFloor = new Map<number, number>();
+  readsServed = 0;
+  now = 0;
+  /** How many nodes would keep (index, term) through the crashes the run can inflict. */
+  survivors: ((index: number, term: number) => number) | undefined;
+  voters = 0;
+
+  violate(what: string): void {
+    if (this.violations.length < MAX_VIOLATIONS) this.violations.push(`step ${this.now}: ${what}`);
+  }
+
+  /** A node (re)started: its application restarts after `startIndex`, its commit may restart too. */
+  onStart(node: NodeId, startIndex: number): void {
+    this.nextApply.set(node, startIndex + 1);
+    this.lastCommit.set(node, 0);
+  }
+
+  onAppend(node: NodeId, batch: readonly Entry[], prevTerm: number): void {
+    let prev = prevTerm;
+    for (const e of batch) {
+      let byTerm = this.entries.get(e.index);
+      if (byTerm === undefined) {
+        byTerm = new Map();
+        this.entries.set(e.index, byTerm);
+      }
+      const seen = byTerm.get(e.term);
+      if (seen === undefined) byTerm.set(e.term, { prevTerm: prev, payload: e.payload, type: e.type });
+      else if (seen.prevTerm !== prev || seen.type !== e.type || !samePayload(seen.payload, e.payload)) {
+        this.violate(`log matching: ${node} stored a different entry at (${e.index}, ${e.term})`);
+      }
+      if (e.term < prev) this.violate(`log matching: ${node} stored term ${e.term} after term ${prev} at ${e.index}`);
+      prev = e.term;
+    }
+  }
+
+  onApply(node: NodeId, e: Entry): void {
+    const expected = this.nextApply.get(node) ?? 1;
+    if (e.index !== expected) this.violate(`state machine safety: ${node} applied ${e.index}, expected ${expected}`);
+    this.nextApply.set(node, e.index + 1);
+    const c = this.committed[e.index];
+    if (c === undefined) {
+      this.committed[e.index] = e;
+      if (e.index > this.maxCommitted) this.maxCommitted = e.index;
+      // The moment an entry is first known committed, a majority must already keep it.
+      const kept = this.survivors?.(e.index, e.term) ?? this.voters;
+      if (kept < Math.floor(this.voters / 2) + 1) {
+        this.violate(`committed entry (${e.index}, ${e.term}) is kept by only ${kept} of ${this.voters} nodes when committed`);
+      }
+    } else if (c.term !== e.term || c.type !== e.type || !samePayload(c.payload, e.payload)) {
+      this.violate(`state machine safety: ${node} applied (${e.index}, ${e.term}) but (${e.index}, ${c.term}) was applied elsewhere`);
+    }
+  }
+
+  onReset(node: NodeId, start: LogStart): void {
+    const c = this.committed[start.index];
+    if (c !== undefined && c.term !== start.term) this.violate(`reset of ${node} to (${start.index}, ${start.term}) contradicts a committed entry`);
+    this.nextApply.set(node, start.index + 1);
+  }
+
+  onReady(node: NodeId, rd: Ready, storage: MemoryStorage): void {
+    const commit = Math.max(rd.commitTo, rd.hardState?.commit ?? 0);
+    const last = this.lastCommit.get(node) ?? 0;
+    if (rd.commitTo < last || (rd.hardState !== undefined && rd.hardState.commit < last)) {
+      this.violate(`commit of ${node} went back from ${last} to ${Math.min(rd.commitTo, rd.hardState?.commit ?? Infinity)}`);
+    }
+    if (commit > last) this.lastCommit.set(node, commit);
+    if (rd.softState?.role === 'leader') this.onLeader(node, rd.softState.term, storage);
+  }
+
+  private onLeader(node: NodeId, term: number, log: MemoryStorage): void {
+    const other = this.leaderOfTerm.get(term);
+    if (other !== undefined && other !== node) this.violate(`election safety: ${node} and ${other} both led term ${term}`);
+    this.leaderOfTerm.set(term, node);
+    if (log.lastIndex() < this.maxCommitted) {
+      this.violate(`leader completeness: ${node} leads term ${term} with last index ${log.lastIndex()} < committed ${this.maxCommitted}`);
+      return;
+    }
+    for (let i = Math.max(log.firstIndex() - 1, 1); i <= this.maxCommitted; i++) {
+      const c = this.committed[i];
+      if (c !== undefined && log.term(i) !== c.term) {
+        this.violate(`leader completeness: ${node} leads term ${term} without committed (${i}, ${c.term})`);
+        return;
+      }
+    }
+  }
+
+  onReadAsked(context: number): void {
+    this.readFloor.set(context, this.maxCommitted);
+  }
+
+  onReadState(node: NodeId, rs: ReadState): void {
+    const ctx = new DataView(rs.context.buffer, rs.context.byteOffset, rs.context.byteLength).getFloat64(0);
+    const floor = this.readFloor.get(ctx);
+    if (floor === undefined) return;
+    this.readsServed++;
+    if (rs.index < floor) this.violate(`read index: ${node} served read ${ctx} at ${rs.index} < committed ${floor} when asked`);
+  }
+
+  /** Every committed entry must survive on a majority of logs (a deleted head counts as held). */
+  checkNoCommittedLost(logs: readonly MemoryStorage[]): void {
+    const need = Math.floor(logs.length / 2) + 1;
+    for (let i = 1; i <= this.maxCommitted; i++) {
+      const c = this.committed[i];
+      if (c === undefined) continue;
+      let holders = 0;
+      for (const log of logs) if (i <= log.logStart().index || log.term(i) === c.term) holders++;
+      if (holders < need) {
+        this.violate(`committed entry (${i}, ${c.term}) survives on only ${holders} of ${logs.length} logs`);
+        return;
+      }
+    }
+  }
+
+  /** Final Log Matching check on whole logs: two logs agree below any shared (index, term). */
+  checkLogsMatch(ids: readonly NodeId[], logs: readonly MemoryStorage[]): void {
+    for (let a = 0; a < logs.length; a++) {
+      for (let b = a + 1; b < logs.length; b++) {
+        const x = logs[a]!;
+        const y = logs[b]!;
+        const lo = Math.max(x.firstIndex(), y.firstIndex());
+        let agreeFrom = Math.min(x.lastIndex(), y.lastIndex());
+        while (agreeFrom >= lo && x.term(agreeFrom) !== y.term(agreeFrom)) agreeFrom--;
+        for (let i = lo; i <= agreeFrom; i++) {
+          const ex = x.entries(i, i + 1, Infinity)[0]!;
+          const ey = y.entries(i, i + 1, Infinity)[0]!;
+          if (ex.term !== ey.term || !samePayload(ex.payload, ey.payload)) {
+            this.violate(`log matching: ${ids[a]} and ${ids[b]} differ at ${i} below a shared entry at ${agreeFrom}`);
+            return;
+          }
+        }
+      }
+    }
+  }
+
+  committedTermAt(index: number): number | undefined {
+    return this.committed[index]?.term;
+  }
+
+  committedEntry(index: number): Entry | undefined {
+    return this.committed[index];
+  }
+}
