@@ -1,3 +1,5 @@
 // Public API of the Raft library. Everything outside raft/ imports from here.
-export * from './core/types.js';
-export type * from './storage/log-storage.js';
+export * from './core/index.js';
+export * from './storage/index.js';
+export * from './transport/index.js';
+export * from './node/index.js';

@@ -1,4 +1,4 @@
-// The NameServer over TCP (ports 42100-42199): registration with the raftTerm extension, route and
+// The NameServer over TCP (ports 22100-22199): registration with the raftTerm extension, route and
 // cluster queries, expiry with an injected clock, and a real ali-ons Producer (a devDependency)
 // that gets a route from us and sends to a stand-in broker built on our RemotingServer.
 import { spawn } from 'node:child_process';
@@ -18,7 +18,7 @@ import { encodeJsonBody, type ClusterInfo, type TopicRouteData } from '../src/pr
 const HOST = '127.0.0.1';
 const silent = pino({ level: 'silent' });
 const cleanups: (() => Promise<void>)[] = [];
-let nextPort = 42100;
+let nextPort = 22100;
 
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -110,7 +110,7 @@ describe('NameServer', () => {
   });
 
   it('runs as a process that prints its address, answers, and exits on SIGTERM', async () => {
-    const port = 42160;
+    const port = 22160;
     const child = spawn(process.execPath, [new URL('../dist/src/namesrv/main.js', import.meta.url).pathname, '--port', String(port)], {
       env: { ...process.env, RMQ_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -149,7 +149,7 @@ describe('NameServer with the real ali-ons client', () => {
   it('routes an ali-ons Producer to an auto-create broker whose remoting server takes the send', async () => {
     const { namesrv, addr, client } = await startNamesrv();
     // A stand-in broker built on our RemotingServer: it answers heartbeats and records the send.
-    const brokerPort = 42199;
+    const brokerPort = 22199;
     const brokerAddr = `${HOST}:${brokerPort}`;
     const sends: SendMessageRequestHeader[] = [];
     const broker = new RemotingServer({ logger: silent });

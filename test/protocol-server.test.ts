@@ -1,4 +1,4 @@
-// The remoting server and client over real TCP on 127.0.0.1 (ports 42000-42099).
+// The remoting server and client over real TCP on 127.0.0.1 (ports 22000-22099).
 import net from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -13,7 +13,7 @@ import { isResponse, makeRequest, makeResponse, SerializeType, type RemotingComm
 import { RemotingServer, type RemotingChannel } from '../src/protocol/remoting-server.js';
 
 const HOST = '127.0.0.1';
-let nextPort = 42000;
+let nextPort = 22000;
 
 interface Harness {
   server: RemotingServer;
@@ -236,7 +236,7 @@ describe('remoting client', () => {
 
   it('reports a refused connection as a connection error whose request was not sent', async () => {
     const client = newClient();
-    const err = await client.invoke(`${HOST}:42099`, makeRequest(51), 2000).catch((e: unknown) => e);
+    const err = await client.invoke(`${HOST}:22099`, makeRequest(51), 2000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemotingConnectionError);
     expect((err as RemotingConnectionError).outcomeUnknown).toBe(false);
     expect((err as Error).message).toMatch(/not sent/);

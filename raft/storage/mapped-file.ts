@@ -7,7 +7,20 @@ import { createRequire } from 'node:module';
 import type mmapModule from '@riaskov/mmap-io';
 
 // The addon is CommonJS whose typings declare a default export it does not have at run time.
-const mmap = createRequire(import.meta.url)('@riaskov/mmap-io') as (typeof mmapModule)['default'];
+// node-pre-gyp, which the addon uses to find its binary, parses process.argv as its own options
+// (`--dir` becomes `--directory`), so a CLI flag like `rmq cluster up --dir D` would break the
+// load. Hide our arguments while the addon loads.
+const mmap = withHiddenArgv(() => createRequire(import.meta.url)('@riaskov/mmap-io') as (typeof mmapModule)['default']);
+
+function withHiddenArgv<T>(load: () => T): T {
+  const saved = process.argv;
+  process.argv = saved.slice(0, 2);
+  try {
+    return load();
+  } finally {
+    process.argv = saved;
+  }
+}
 
 const PAGE_BYTES = 4096;
 /** @riaskov/mmap-io refuses a single mapping of 2 GiB (int32 size); stay strictly below. */

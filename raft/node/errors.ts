@@ -1,0 +1,66 @@
+// Typed operating errors of the Raft node runner. One class per stable code; a caller
+// switches on `code`, never on the message text.
+
+import type { NodeId } from '../core/types.js';
+
+export type RaftNodeErrorCode =
+  | 'ERR_NOT_LEADER'
+  | 'ERR_LEADER_TRANSFERRING'
+  | 'ERR_PROPOSAL_TIMEOUT'
+  | 'ERR_PROPOSAL_DROPPED'
+  | 'ERR_BUSY'
+  | 'ERR_NODE_CLOSED'
+  | 'ERR_READ_INDEX_TIMEOUT'
+  | 'ERR_TRANSFER_FAILED'
+  | 'ERR_BAD_PEERS';
+
+export class RaftNodeError extends Error {
+  override name = 'RaftNodeError';
+  constructor(
+    readonly code: RaftNodeErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** This node is not the leader; `leaderHint` names the leader it knows of, or ''. */
+export class NotLeaderError extends RaftNodeError {
+  override name = 'NotLeaderError';
+  constructor(readonly leaderHint: NodeId | '', code: 'ERR_NOT_LEADER' | 'ERR_LEADER_TRANSFERRING' = 'ERR_NOT_LEADER') {
+    super(code, code === 'ERR_NOT_LEADER'
+      ? `not the leader${leaderHint ? `; the leader is ${leaderHint}` : '; no leader known'}`
+      : `leadership is being transferred${leaderHint ? ` (leader ${leaderHint})` : ''}`);
+  }
+}
+
+/** The proposal was appended but not committed in time; it may still commit later. */
+export class ProposalTimeoutError extends RaftNodeError {
+  override name = 'ProposalTimeoutError';
+  constructor(readonly index: number, readonly term: number, timeoutMs: number) {
+    super('ERR_PROPOSAL_TIMEOUT', `entry ${index} (term ${term}) not committed within ${timeoutMs} ms; it may still commit`);
+  }
+}
+
+/** Another term's entry took the proposal's index: the proposal certainly did not commit. */
+export class ProposalDroppedError extends RaftNodeError {
+  override name = 'ProposalDroppedError';
+  constructor(readonly index: number, readonly term: number) {
+    super('ERR_PROPOSAL_DROPPED', `entry ${index} of term ${term} was replaced by a later leader; it did not commit`);
+  }
+}
+
+export class BusyError extends RaftNodeError {
+  override name = 'BusyError';
+  constructor(pending: number, limit: number) {
+    super('ERR_BUSY', `${pending} proposals pending, the limit is ${limit}; retry later`);
+  }
+}
+
+export class NodeClosedError extends RaftNodeError {
+  override name = 'NodeClosedError';
+  constructor() {
+    super('ERR_NODE_CLOSED', 'the raft node is closed');
+  }
+}

@@ -1,0 +1,23 @@
+// Typed operating errors of the Raft transport. Each code is stable and means one thing; a
+// peer sending garbage or pretending to be someone else is an operating error, never a crash.
+
+export type TransportErrorCode =
+  /** A frame whose length, header or entry table does not decode. */
+  | 'ERR_FRAME_MALFORMED'
+  /** A frame longer than the configured maximum (a corrupt length prefix or a hostile peer). */
+  | 'ERR_FRAME_TOO_LARGE'
+  /** A connection whose hello or messages name a node that is not a configured peer. */
+  | 'ERR_UNKNOWN_PEER'
+  /** A hello that does not match this node (wrong protocol version or wrong target id). */
+  | 'ERR_BAD_HELLO';
+
+export class TransportError extends Error {
+  override readonly name = 'TransportError';
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,204 @@
+// TCP transport between the peers of one Raft group on 127.0.0.1: a listening server for the
+// inbound direction (one connection per peer, identified by a hello frame) and one PeerLink per
+// peer for the outbound direction. Bad input from a connection (a frame that does not decode, a
+// sender that is not a configured peer) is a logged TransportError that closes that connection;
+// the node stays up.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { Message } from '../core/messages.js';
+import type { NodeId } from '../core/types.js';
+import { TransportError } from './errors.js';
+import { decodeHello, decodeMessage, encodeEntries, encodeMessageHead, PROTOCOL_VERSION } from './frame-codec.js';
+import { FrameReader } from './frame-reader.js';
+import { PeerLink, type PeerLinkStats } from './peer-link.js';
+
+const EMPTY_ENTRIES = encodeEntries([]);
+const MAX_HELLO_BYTES = 1024;
+const HELLO_TIMEOUT_MS = 5000;
+
+export interface PeerAddress {
+  id: NodeId;
+  host: string;
+  port: number;
+}
+
+export interface TcpTransportOptions {
+  id: NodeId;
+  /** Every member of the group including this node; this node's entry gives the listen address. */
+  peers: readonly PeerAddress[];
+  onMessage: (m: Message) => void;
+  logger: Logger;
+  maxQueuedFrames?: number;
+  maxQueuedBytes?: number;
+  maxFrameBytes?: number;
+  socketHighWaterBytes?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+export interface TransportStats {
+  receivedFrames: number;
+  rejectedConnections: number;
+  peers: Record<NodeId, PeerLinkStats>;
+}
+
+export class TcpTransport {
+  private readonly links = new Map<NodeId, PeerLink>();
+  private readonly inbound = new Map<NodeId, Socket>();
+  private readonly sockets = new Set<Socket>();
+  private readonly self: PeerAddress;
+  private readonly maxFrameBytes: number;
+  private server: Server | null = null;
+  private receivedFrames = 0;
+  private rejectedConnections = 0;
+  private closed = false;
+
+  constructor(private readonly o: TcpTransportOptions) {
+    const self = o.peers.find((p) => p.id === o.id);
+    if (!self) throw new RangeError(`node ${o.id} is not among the peers ${o.peers.map((p) => p.id).join(',')}`);
+    this.self = self;
+    this.maxFrameBytes = o.maxFrameBytes ?? 64 * 1024 * 1024;
+    for (const p of o.peers) {
+      if (p.id === o.id) continue;
+      this.links.set(p.id, new PeerLink({
+        selfId: o.id,
+        peerId: p.id,
+        host: p.host,
+        port: p.port,
+        maxQueuedFrames: o.maxQueuedFrames ?? 4096,
+        maxQueuedBytes: o.maxQueuedBytes ?? 64 * 1024 * 1024,
+        socketHighWaterBytes: o.socketHighWaterBytes ?? 16 * 1024 * 1024,
+        reconnectMinMs: o.reconnectMinMs ?? 50,
+        reconnectMaxMs: o.reconnectMaxMs ?? 1000,
+        logger: o.logger,
+      }));
+    }
+  }
+
+  /** Starts listening and connecting to every peer. Resolves once the server listens. */
+  async start(): Promise<void> {
+    const server = createServer((s) => this.accept(s));
+    // Each peer needs one inbound connection (two briefly while it reconnects); the bound keeps
+    // a flood of strangers from exhausting descriptors.
+    server.maxConnections = 4 * Math.max(1, this.links.size);
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.self.port, this.self.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.o.logger.error({ err }, 'raft transport server error'));
+    for (const link of this.links.values()) link.start();
+  }
+
+  /**
+   * Encodes and queues each message for its peer; a message to an unknown peer is a programmer
+   * error. Within one call, messages carrying the same entry range share one encoded entry part:
+   * the same first and last (index, term) in one leader's log at one moment are the same entries.
+   */
+  send(messages: readonly Message[]): void {
+    let shared: Map<string, Buffer> | null = null;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const link = this.links.get(m.to);
+      if (!link) throw new Error(`message to ${m.to}, which is not a peer of ${this.o.id}`);
+      const es = m.entries;
+      let body: Buffer;
+      if (es.length === 0) body = EMPTY_ENTRIES;
+      else {
+        const first = es[0]!;
+        const last = es[es.length - 1]!;
+        const key = `${first.index}/${first.term}/${last.index}/${last.term}/${es.length}`;
+        shared ??= new Map();
+        let part = shared.get(key);
+        if (part === undefined) {
+          part = encodeEntries(es);
+          shared.set(key, part);
+        }
+        body = part;
+      }
+      link.enqueue(encodeMessageHead(m, body.length), body);
+    }
+  }
+
+  stats(): TransportStats {
+    const peers: Record<NodeId, PeerLinkStats> = {};
+    for (const [id, link] of this.links) peers[id] = link.stats();
+    return { receivedFrames: this.receivedFrames, rejectedConnections: this.rejectedConnections, peers };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const link of this.links.values()) link.close();
+    for (const s of this.sockets) s.resetAndDestroy(); // no TIME_WAIT left behind (see PeerLink.close)
+    this.sockets.clear();
+    this.inbound.clear();
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(s: Socket): void {
+    if (this.closed) {
+      s.destroy();
+      return;
+    }
+    this.sockets.add(s);
+    s.setNoDelay(true);
+    // Until it names itself, a connection may only send a small hello, and only for a while:
+    // a stranger must not make this node buffer big frames or hold sockets open.
+    const reader = new FrameReader(MAX_HELLO_BYTES);
+    let peer: NodeId | null = null;
+    const helloTimer = setTimeout(() => {
+      if (peer === null) this.reject(s, new TransportError('ERR_BAD_HELLO', `no hello within ${HELLO_TIMEOUT_MS} ms`), null);
+    }, HELLO_TIMEOUT_MS);
+    const onFrame = (body: Buffer): void => {
+      if (peer === null) {
+        peer = this.checkHello(body);
+        clearTimeout(helloTimer);
+        reader.setMaxFrameBytes(this.maxFrameBytes);
+        // An older connection of the same peer is left alone: closing it on a new hello would
+        // let anyone who can connect cut a genuine peer off. It closes when its peer goes away.
+        this.inbound.set(peer, s);
+        return;
+      }
+      const m = decodeMessage(body);
+      if (m.from !== peer) throw new TransportError('ERR_UNKNOWN_PEER', `connection of ${peer} carried a message from ${m.from}`);
+      if (m.to !== this.o.id) throw new TransportError('ERR_FRAME_MALFORMED', `message addressed to ${m.to}, this node is ${this.o.id}`);
+      this.receivedFrames++;
+      this.o.onMessage(m);
+    };
+    s.on('data', (chunk: Buffer) => {
+      try {
+        reader.push(chunk, onFrame);
+      } catch (err) {
+        if (!(err instanceof TransportError)) throw err;
+        this.reject(s, err, peer);
+      }
+    });
+    s.on('error', () => {}); // a reset by the peer ends up in 'close'
+    s.on('close', () => {
+      clearTimeout(helloTimer);
+      this.sockets.delete(s);
+      if (peer !== null && this.inbound.get(peer) === s) this.inbound.delete(peer);
+    });
+  }
+
+  private checkHello(body: Buffer): NodeId {
+    const hello = decodeHello(body);
+    if (hello.version !== PROTOCOL_VERSION) throw new TransportError('ERR_BAD_HELLO', `protocol version ${hello.version}, expected ${PROTOCOL_VERSION}`);
+    if (hello.to !== this.o.id) throw new TransportError('ERR_BAD_HELLO', `hello addressed to ${hello.to}, this node is ${this.o.id}`);
+    if (!this.links.has(hello.from)) throw new TransportError('ERR_UNKNOWN_PEER', `hello from ${hello.from}, which is not a configured peer`);
+    return hello.from;
+  }
+
+  private reject(s: Socket, err: TransportError, peer: NodeId | null): void {
+    this.rejectedConnections++;
+    this.o.logger.warn({ err, code: err.code, peer, remote: `${s.remoteAddress}:${s.remotePort}` }, 'rejected raft connection');
+    s.destroy();
+  }
+}
