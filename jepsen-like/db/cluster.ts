@@ -1,0 +1,246 @@
+// The `db` of a run: a NameServer and one Raft group of broker nodes as OS processes, each with
+// its own data folder, every Raft link (and every broker → NameServer link) through its own
+// proxy. What a node runs is not decided here: the caller passes launchers that turn a node's
+// ports, peer string and folders into a command line and a broker.conf text, so the same db
+// drives the real broker, or a stand-in process in tests.
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ProxyMesh } from '../net/proxy-mesh.js';
+import { waitForPort } from '../net/wait-for-port.js';
+import { DbError } from './db-errors.js';
+import type { NodeControl, NodeStatus } from './node-control.js';
+import type { PortPlan } from './port-plan.js';
+import { ProcessControl } from './process-control.js';
+
+export interface ClusterNode {
+  id: string;
+  index: number;
+  raftPort: number;
+  brokerPort: number;
+  pid: number | undefined;
+  dataDir: string;
+  confPath: string;
+}
+
+/** The cluster as the rest of the harness sees it (also written to `<runDir>/cluster.json`). */
+export interface Cluster {
+  namesrv: { pid: number | undefined; addr: string };
+  nodes: ClusterNode[];
+}
+
+export interface NodeLaunchInput {
+  id: string;
+  index: number;
+  /** The Raft group / brokerName. */
+  group: string;
+  raftPort: number;
+  brokerPort: number;
+  /** This node's dLegerPeers: its own real address, proxy addresses for the others. */
+  peers: string;
+  /** The NameServer address this node must use (a proxy when broker links are proxied). */
+  namesrvAddr: string;
+  dataDir: string;
+  confPath: string;
+  runDir: string;
+}
+
+export interface Launch {
+  command: string;
+  args: string[];
+  env?: Record<string, string>;
+  /** Written to the node's confPath before it starts. */
+  confText?: string;
+  /** Ports that must accept connections before the process counts as up (default: its main port). */
+  readyPorts?: number[];
+}
+
+export interface ClusterDbOptions {
+  runDir: string;
+  nodeCount?: number;
+  group?: string;
+  ports: PortPlan;
+  /** Seeds the proxies; the nemeses have their own. */
+  seed: number;
+  launchNamesrv: (input: { port: number; runDir: string }) => Launch;
+  launchNode: (input: NodeLaunchInput) => Launch;
+  /** Route each broker's NameServer traffic through a proxy so it can be cut (default true). */
+  proxyNamesrvLinks?: boolean;
+  readyTimeoutMs?: number;
+  /** Extra files (e.g. a node's own log files in its data folder) copied into `<runDir>/logs` at teardown. */
+  extraLogFiles?: (node: ClusterNode) => string[];
+}
+
+const NAMESRV = 'namesrv';
+const DEFAULT_READY_TIMEOUT_MS = 30_000;
+
+export class ClusterDb implements NodeControl {
+  private readonly launches = new Map<string, Launch>();
+  private tornDown = false;
+
+  private constructor(
+    private readonly options: ClusterDbOptions,
+    readonly processes: ProcessControl,
+    readonly mesh: ProxyMesh,
+    private readonly nodes: ClusterNode[],
+  ) {}
+
+  /** Builds proxies, starts the NameServer and every node, and waits until each accepts connections. */
+  static async setup(options: ClusterDbOptions): Promise<ClusterDb> {
+    const nodeCount = options.nodeCount ?? 3;
+    assert(nodeCount >= 1, 'a cluster needs a node');
+    const plan = options.ports;
+    mkdirSync(options.runDir, { recursive: true });
+    const nodes: ClusterNode[] = Array.from({ length: nodeCount }, (_, i) => {
+      const id = `n${i}`;
+      const dataDir = join(options.runDir, 'nodes', id);
+      mkdirSync(dataDir, { recursive: true });
+      return { id, index: i, raftPort: plan.raftPort(i), brokerPort: plan.brokerPort(i), pid: undefined, dataDir, confPath: join(dataDir, 'broker.conf') };
+    });
+    const processes = new ProcessControl(options.runDir);
+    let mesh: ProxyMesh | undefined;
+    try {
+      mesh = await ProxyMesh.create({
+        nodes: nodes.map((n) => ({ id: n.id, port: n.raftPort })),
+        proxyPort: (from, to) => plan.raftProxyPort(from, to),
+        seed: options.seed,
+      });
+      const proxyNamesrv = options.proxyNamesrvLinks ?? true;
+      if (proxyNamesrv) {
+        for (const n of nodes) await mesh.addLink(n.id, NAMESRV, plan.namesrvPort, plan.namesrvProxyPort(n.index));
+      }
+      const db = new ClusterDb(options, processes, mesh, nodes);
+      await db.startNamesrv();
+      for (const n of nodes) {
+        const namesrvPort = proxyNamesrv ? plan.namesrvProxyPort(n.index) : plan.namesrvPort;
+        const launch = options.launchNode({
+          id: n.id,
+          index: n.index,
+          group: options.group ?? 'broker-a',
+          raftPort: n.raftPort,
+          brokerPort: n.brokerPort,
+          peers: mesh.peersFor(n.id),
+          namesrvAddr: `127.0.0.1:${namesrvPort}`,
+          dataDir: n.dataDir,
+          confPath: n.confPath,
+          runDir: options.runDir,
+        });
+        if (launch.confText !== undefined) writeFileSync(n.confPath, launch.confText);
+        db.launches.set(n.id, launch);
+        await processes.start({ name: n.id, command: launch.command, args: launch.args, cwd: n.dataDir, ...(launch.env ? { env: launch.env } : {}) });
+      }
+      await Promise.all(nodes.map((n) => db.waitReady(n.id)));
+      db.writeClusterFile();
+      return db;
+    } catch (err) {
+      await processes.close();
+      await mesh?.close();
+      throw err;
+    }
+  }
+
+  get nodeIds(): string[] {
+    return this.nodes.map((n) => n.id);
+  }
+
+  cluster(): Cluster {
+    const live = (name: string): number | undefined => (this.processes.has(name) && this.processes.status(name) !== 'exited' ? this.processes.pid(name) : undefined);
+    return {
+      namesrv: { pid: live(NAMESRV), addr: `127.0.0.1:${this.options.ports.namesrvPort}` },
+      nodes: this.nodes.map((n) => ({ ...n, pid: live(n.id) })),
+    };
+  }
+
+  node(id: string): ClusterNode {
+    const n = this.nodes.find((x) => x.id === id);
+    assert(n !== undefined, `unknown node ${id}`);
+    return n;
+  }
+
+  status(nodeId: string): NodeStatus {
+    return this.processes.status(this.node(nodeId).id);
+  }
+
+  pidOf(nodeId: string): number | undefined {
+    const name = this.node(nodeId).id;
+    return this.processes.status(name) === 'exited' ? undefined : this.processes.pid(name);
+  }
+
+  async kill(nodeId: string): Promise<void> {
+    await this.processes.kill(this.node(nodeId).id, 'SIGKILL');
+  }
+
+  async restart(nodeId: string): Promise<void> {
+    await this.processes.restart(this.node(nodeId).id);
+    await this.waitReady(nodeId);
+  }
+
+  pause(nodeId: string): void {
+    this.processes.pause(this.node(nodeId).id);
+  }
+
+  resume(nodeId: string): void {
+    this.processes.resume(this.node(nodeId).id);
+  }
+
+  /** Kills every process, copies extra logs into the run folder, closes every proxy. Idempotent. */
+  async teardown(): Promise<void> {
+    if (this.tornDown) return;
+    this.tornDown = true;
+    try {
+      await this.processes.close();
+    } finally {
+      this.collectExtraLogs();
+      await this.mesh.close();
+    }
+  }
+
+  private async startNamesrv(): Promise<void> {
+    const port = this.options.ports.namesrvPort;
+    const launch = this.options.launchNamesrv({ port, runDir: this.options.runDir });
+    this.launches.set(NAMESRV, launch);
+    await this.processes.start({ name: NAMESRV, command: launch.command, args: launch.args, ...(launch.env ? { env: launch.env } : {}) });
+    await this.waitReady(NAMESRV);
+  }
+
+  private async waitReady(name: string): Promise<void> {
+    const launch = this.launches.get(name);
+    assert(launch !== undefined, `no launch for ${name}`);
+    const ports = launch.readyPorts ?? [name === NAMESRV ? this.options.ports.namesrvPort : this.node(name).brokerPort];
+    const timeoutMs = this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
+    const abort = new AbortController();
+    // A process that dies while starting (a taken port, a bad conf) fails at once, not at the timeout.
+    const died = this.processes.exited(name).then((exit) => {
+      if (!abort.signal.aborted) throw new Error(`exited while starting (code ${exit.code}, signal ${exit.signal})`);
+    });
+    try {
+      await Promise.race([Promise.all(ports.map((p) => waitForPort(p, timeoutMs, '127.0.0.1', abort.signal))), died]);
+    } catch (err) {
+      const state = this.processes.status(name);
+      const tail = this.processes.logTail(name, 400).trim();
+      throw new DbError(
+        'ERR_NODE_NOT_READY',
+        `${name} (${state}) did not accept connections on ${ports.join(',')} within ${timeoutMs} ms; log ${this.processes.logPath(name)} ends:\n${tail}`,
+        { cause: err },
+      );
+    } finally {
+      abort.abort();
+      died.catch(() => {});
+    }
+  }
+
+  private writeClusterFile(): void {
+    const peers = Object.fromEntries(this.nodes.map((n) => [n.id, this.mesh.peersFor(n.id)]));
+    writeFileSync(join(this.options.runDir, 'cluster.json'), JSON.stringify({ ...this.cluster(), peers }, null, 2) + '\n');
+  }
+
+  private collectExtraLogs(): void {
+    const extra = this.options.extraLogFiles;
+    if (extra === undefined) return;
+    for (const n of this.nodes) {
+      for (const file of extra(n)) {
+        if (existsSync(file)) copyFileSync(file, join(this.processes.logDir, `${n.id}-${basename(file)}`));
+      }
+    }
+  }
+}

@@ -1,0 +1,19 @@
+// What the nemeses may do to a cluster's processes, by node id. The cluster db implements it
+// over real processes; tests may implement it over anything.
+
+export type NodeStatus = 'running' | 'paused' | 'exited';
+
+export interface NodeControl {
+  readonly nodeIds: readonly string[];
+  status(nodeId: string): NodeStatus;
+  /** SIGKILL and wait for the exit. */
+  kill(nodeId: string): Promise<void>;
+  /** Start again with the same command line (and data folder); resolves when it accepts connections. */
+  restart(nodeId: string): Promise<void>;
+  /** SIGSTOP. */
+  pause(nodeId: string): void;
+  /** SIGCONT. */
+  resume(nodeId: string): void;
+  /** The PID of the node's current process, when it runs (for history records). */
+  pidOf?(nodeId: string): number | undefined;
+}

@@ -1,0 +1,236 @@
+// Starts, kills, restarts, pauses and resumes the OS processes of a run, by PID, and guarantees
+// they all die with the run: stopAll() SIGKILLs every one, exit hooks do the same if the harness
+// exits or is interrupted, and the pid file lets a later run clean up after a harness that was
+// itself SIGKILLed. Each process is a process-group leader (detached), so a signal reaches any
+// helper it forks, and its stdout and stderr go to `<runDir>/logs/<name>.log` across restarts.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { DbError } from './db-errors.js';
+import { registerExitHook } from './exit-hooks.js';
+import { PID_FILE_NAME, PidFile, signalGroup } from './pid-file.js';
+
+export interface ProcessSpec {
+  /** Unique within the run: the log file and every call use it. */
+  name: string;
+  command: string;
+  args: readonly string[];
+  /** Added to the harness's environment. */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export type ProcessStatus = 'running' | 'paused' | 'exited';
+
+export interface ExitInfo {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface ProcessInfo {
+  name: string;
+  pid: number;
+  status: ProcessStatus;
+  /** How many times it was started (restarts + 1). */
+  starts: number;
+  lastExit: ExitInfo | undefined;
+}
+
+const DEFAULT_EXIT_WAIT_MS = 10_000;
+const MAX_PROCESSES = 256;
+
+interface Managed {
+  spec: ProcessSpec;
+  child: ChildProcess;
+  pid: number;
+  status: ProcessStatus;
+  starts: number;
+  exited: Promise<ExitInfo>;
+  lastExit: ExitInfo | undefined;
+}
+
+export class ProcessControl {
+  private readonly procs = new Map<string, Managed>();
+  private readonly pidFile: PidFile;
+  private readonly unregisterExitHook: () => void;
+  readonly logDir: string;
+  private closed = false;
+
+  constructor(readonly runDir: string) {
+    this.logDir = join(runDir, 'logs');
+    mkdirSync(this.logDir, { recursive: true });
+    this.pidFile = new PidFile(join(runDir, PID_FILE_NAME));
+    this.unregisterExitHook = registerExitHook(() => this.killAllSync());
+  }
+
+  logPath(name: string): string {
+    return join(this.logDir, `${name}.log`);
+  }
+
+  /** Starts a new process; its name must not be in use. Resolves with its PID once spawned. */
+  async start(spec: ProcessSpec): Promise<number> {
+    assert(!this.closed, 'process control used after close');
+    assert(/^[A-Za-z0-9._-]+$/.test(spec.name), `process name must be a plain file name: ${spec.name}`);
+    assert(!this.procs.has(spec.name), `process ${spec.name} already exists; use restart`);
+    assert(this.procs.size < MAX_PROCESSES, `more than ${MAX_PROCESSES} processes in one run`);
+    return this.spawnManaged(spec, 1);
+  }
+
+  /** Starts an exited process again with the same command line; kills it first if it runs. */
+  async restart(name: string): Promise<number> {
+    const m = this.get(name);
+    if (m.status !== 'exited') await this.kill(name);
+    return this.spawnManaged(m.spec, m.starts + 1);
+  }
+
+  /** Sends a signal (SIGKILL by default) and waits for the process to exit. No-op if it has exited. */
+  async kill(name: string, signal: NodeJS.Signals = 'SIGKILL', timeoutMs = DEFAULT_EXIT_WAIT_MS): Promise<ExitInfo> {
+    const m = this.get(name);
+    if (m.status === 'exited') return m.lastExit!;
+    signalGroup(m.pid, signal);
+    // A stopped process does not act on SIGTERM until it is continued.
+    if (m.status === 'paused' && signal !== 'SIGKILL') signalGroup(m.pid, 'SIGCONT');
+    return this.waitForExit(name, timeoutMs);
+  }
+
+  /** SIGSTOP: the process stays alive but does nothing (a long GC pause, a frozen VM). */
+  pause(name: string): boolean {
+    const m = this.get(name);
+    if (m.status !== 'running') return false;
+    signalGroup(m.pid, 'SIGSTOP');
+    m.status = 'paused';
+    return true;
+  }
+
+  /** SIGCONT after pause(). */
+  resume(name: string): boolean {
+    const m = this.get(name);
+    if (m.status !== 'paused') return false;
+    signalGroup(m.pid, 'SIGCONT');
+    m.status = 'running';
+    return true;
+  }
+
+  async waitForExit(name: string, timeoutMs = DEFAULT_EXIT_WAIT_MS): Promise<ExitInfo> {
+    const m = this.get(name);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DbError('ERR_PROCESS_EXIT_TIMEOUT', `process ${name} (pid ${m.pid}) did not exit within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([m.exited, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Resolves when the current incarnation of the process exits. */
+  exited(name: string): Promise<ExitInfo> {
+    return this.get(name).exited;
+  }
+
+  /** The last `maxChars` of the process's log, for error messages. */
+  logTail(name: string, maxChars = 800): string {
+    try {
+      const text = readFileSync(this.logPath(name), 'utf8');
+      return text.slice(-maxChars);
+    } catch {
+      return '';
+    }
+  }
+
+  pid(name: string): number {
+    return this.get(name).pid;
+  }
+
+  status(name: string): ProcessStatus {
+    return this.get(name).status;
+  }
+
+  has(name: string): boolean {
+    return this.procs.has(name);
+  }
+
+  list(): ProcessInfo[] {
+    return [...this.procs.values()].map((m) => ({ name: m.spec.name, pid: m.pid, status: m.status, starts: m.starts, lastExit: m.lastExit }));
+  }
+
+  /** SIGKILLs every process still alive (paused ones too) and waits for each to exit. */
+  async stopAll(timeoutMs = DEFAULT_EXIT_WAIT_MS): Promise<void> {
+    const alive = [...this.procs.values()].filter((m) => m.status !== 'exited');
+    for (const m of alive) signalGroup(m.pid, 'SIGKILL');
+    await Promise.all(alive.map((m) => this.waitForExit(m.spec.name, timeoutMs)));
+  }
+
+  /** stopAll, then drops the exit hooks. The run folder (logs, pid file) stays. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.stopAll();
+    } finally {
+      this.closed = true;
+      this.unregisterExitHook();
+    }
+  }
+
+  private get(name: string): Managed {
+    const m = this.procs.get(name);
+    assert(m !== undefined, `unknown process ${name}`);
+    return m;
+  }
+
+  private killAllSync(): void {
+    for (const m of this.procs.values()) if (m.status !== 'exited') signalGroup(m.pid, 'SIGKILL');
+  }
+
+  private async spawnManaged(spec: ProcessSpec, starts: number): Promise<number> {
+    const logFd = openSync(this.logPath(spec.name), 'a');
+    let child: ChildProcess;
+    try {
+      writeSync(logFd, `--- start #${starts} at ${new Date().toISOString()}: ${spec.command} ${spec.args.join(' ')}\n`);
+      child = spawn(spec.command, spec.args, {
+        cwd: spec.cwd ?? this.runDir,
+        env: { ...process.env, ...spec.env },
+        stdio: ['ignore', logFd, logFd],
+        detached: true,
+      });
+      await new Promise<void>((resolve, reject) => {
+        child.once('spawn', resolve);
+        child.once('error', reject);
+      });
+    } catch (err) {
+      throw new DbError('ERR_PROCESS_SPAWN', `cannot start ${spec.name} (${spec.command}): ${(err as Error).message}`, { cause: err });
+    } finally {
+      // The child has its own copy of the descriptor.
+      closeSync(logFd);
+    }
+    const pid = child.pid;
+    assert(pid !== undefined, `spawned ${spec.name} has no pid`);
+    this.pidFile.recordStart(spec.name, pid);
+    const m: Managed = {
+      spec,
+      child,
+      pid,
+      status: 'running',
+      starts,
+      lastExit: undefined,
+      exited: new Promise<ExitInfo>((resolve) => {
+        child.once('exit', (code, signal) => {
+          const info = { code, signal };
+          m.status = 'exited';
+          m.lastExit = info;
+          this.pidFile.recordExit(pid);
+          resolve(info);
+        });
+      }),
+    };
+    // A detached child would otherwise keep the harness's event loop alive after it is done.
+    child.unref();
+    this.procs.set(spec.name, m);
+    return pid;
+  }
+}

@@ -1,0 +1,48 @@
+// Nemesis kinds by name, for the CLI's `--nemesis <list>`: `all`, or a comma-separated list of
+// the names below. Each call builds fresh objects (a nemesis holds the state of its fault).
+import { linkDelay, packetLoss } from './link-nemeses.js';
+import type { Nemesis } from './nemesis.js';
+import {
+  partitionBridge,
+  partitionIsolateLeader,
+  partitionMajoritiesRing,
+  partitionNamesrv,
+  partitionOneWayLeader,
+  partitionRandomHalves,
+  partitionRandomNode,
+} from './partition-nemeses.js';
+import { killLeader, killMajority, killRandomNode, pauseLeader, pauseRandom } from './process-nemeses.js';
+
+export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object.freeze({
+  'partition-random-halves': partitionRandomHalves,
+  'partition-random-node': partitionRandomNode,
+  'partition-isolate-leader': partitionIsolateLeader,
+  'partition-majorities-ring': partitionMajoritiesRing,
+  'partition-bridge': partitionBridge,
+  'partition-one-way-leader': partitionOneWayLeader,
+  'partition-namesrv': partitionNamesrv,
+  'kill-random-node': killRandomNode,
+  'kill-leader': killLeader,
+  'kill-majority': killMajority,
+  'pause-leader': () => pauseLeader(),
+  'pause-random': () => pauseRandom(),
+  'packet-loss': () => packetLoss(),
+  delay: () => linkDelay(),
+});
+
+export const NEMESIS_NAMES: readonly string[] = Object.keys(NEMESIS_FACTORIES);
+
+export class UnknownNemesisError extends Error {
+  override readonly name = 'UnknownNemesisError';
+  readonly code = 'ERR_UNKNOWN_NEMESIS';
+}
+
+/** Parses `all`, `none` or `a,b,c` into fresh nemeses; throws ERR_UNKNOWN_NEMESIS naming the bad one. */
+export function parseNemesisList(list: string): Nemesis[] {
+  const names = list.trim() === 'all' ? NEMESIS_NAMES : list.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'none');
+  return names.map((name) => {
+    const make = NEMESIS_FACTORIES[name];
+    if (make === undefined) throw new UnknownNemesisError(`unknown nemesis '${name}'; known: ${NEMESIS_NAMES.join(', ')}`);
+    return make();
+  });
+}

@@ -1,0 +1,138 @@
+// The cluster db starts a NameServer and three nodes (stand-in echo servers here) with their own
+// folders, broker.conf and peer strings through proxies, controls nodes by id, and leaves no
+// process behind at teardown. Ports 24300-24439 (a 3-node plan uses 68 ports).
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterDb } from '../jepsen-like/db/cluster.js';
+import { defaultPortPlan, PORT_PLAN_SPAN } from '../jepsen-like/db/port-plan.js';
+import { alive, assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
+import { dial, eventually, onFreePorts } from './jepsen-net-helpers.js';
+
+const BASE = 24300;
+let db: ClusterDb | undefined;
+let dir: string | undefined;
+beforeAll(assertBuilt);
+afterEach(async () => {
+  await db?.teardown();
+  db = undefined;
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+let base = BASE;
+async function standInCluster(): Promise<ClusterDb> {
+  dir = tempRunDir('cluster');
+  db = await onFreePorts([BASE, BASE + 70], (b) => {
+    base = b;
+    return setupAt(b, dir!);
+  });
+  return db;
+}
+
+function setupAt(b: number, runDir: string): Promise<ClusterDb> {
+  const ports = defaultPortPlan(b, 3);
+  return ClusterDb.setup({
+    runDir,
+    ports,
+    seed: 5,
+    launchNamesrv: ({ port }) => ({ command: process.execPath, args: [ECHO_SERVER, '--port', String(port)] }),
+    launchNode: (n) => ({
+      command: process.execPath,
+      args: [ECHO_SERVER, '--port', String(n.raftPort), '--port', String(n.brokerPort)],
+      confText: `brokerName=${n.group}\nlistenPort=${n.brokerPort}\nnamesrvAddr=${n.namesrvAddr}\ndLegerSelfId=${n.id}\ndLegerPeers=${n.peers}\n`,
+      readyPorts: [n.raftPort, n.brokerPort],
+    }),
+  });
+}
+
+async function roundTrip(port: number, text: string, timeoutMs = 2000): Promise<boolean> {
+  const c = await dial(port).catch(() => undefined);
+  if (c === undefined) return false;
+  try {
+    c.socket.write(text);
+    return await eventually(() => c.received() === text, timeoutMs);
+  } finally {
+    c.socket.resetAndDestroy();
+  }
+}
+
+describe('ClusterDb', () => {
+  it('plans ports that never collide and fit in the span', () => {
+    for (let n = 1; n <= 7; n++) {
+      const ports = defaultPortPlan(BASE, n).allPorts();
+      expect(new Set(ports).size).toBe(ports.length);
+      for (const p of ports) expect(p - BASE).toBeLessThan(PORT_PLAN_SPAN);
+    }
+    // The tests space 3-node clusters 70 ports apart.
+    expect(Math.max(...defaultPortPlan(BASE, 3).allPorts()) - BASE).toBeLessThan(70);
+  });
+
+  it('starts a namesrv and three nodes with their broker.conf, peers through proxies, and a cluster description', async () => {
+    const d = await standInCluster();
+    const c = d.cluster();
+    expect(c.nodes.map((n) => n.id)).toEqual(['n0', 'n1', 'n2']);
+    for (const n of c.nodes) expect(alive(n.pid!)).toBe(true);
+    expect(alive(c.namesrv.pid!)).toBe(true);
+
+    const conf = readFileSync(c.nodes[1]!.confPath, 'utf8');
+    const plan = defaultPortPlan(base, 3);
+    expect(conf).toContain(`dLegerPeers=n0-127.0.0.1:${plan.raftProxyPort(1, 0)};n1-127.0.0.1:${plan.raftPort(1)};n2-127.0.0.1:${plan.raftProxyPort(1, 2)}`);
+    expect(conf).toContain(`namesrvAddr=127.0.0.1:${plan.namesrvProxyPort(1)}`);
+    // The proxy n1→n0 really leads to n0's Raft port, and n1→namesrv to the NameServer.
+    expect(await roundTrip(plan.raftProxyPort(1, 0), 'raft')).toBe(true);
+    expect(await roundTrip(plan.namesrvProxyPort(1), 'ns')).toBe(true);
+    const described = JSON.parse(readFileSync(join(dir!, 'cluster.json'), 'utf8')) as { peers: Record<string, string> };
+    expect(described.peers['n1']).toBe(d.mesh.peersFor('n1'));
+  });
+
+  it('kills, restarts, pauses and resumes a node by id, and teardown leaves no process', async () => {
+    const d = await standInCluster();
+    const plan = defaultPortPlan(base, 3);
+    const before = d.cluster().nodes[2]!.pid!;
+    await d.kill('n2');
+    expect(d.status('n2')).toBe('exited');
+    expect(alive(before)).toBe(false);
+    expect(d.cluster().nodes[2]!.pid).toBeUndefined();
+    await d.restart('n2');
+    const after = d.cluster().nodes[2]!.pid!;
+    expect(after).not.toBe(before);
+    expect(await roundTrip(plan.brokerPort(2), 'back')).toBe(true);
+
+    d.pause('n0');
+    expect(d.status('n0')).toBe('paused');
+    expect(await roundTrip(plan.brokerPort(0), 'frozen', 300)).toBe(false);
+    d.resume('n0');
+    expect(await roundTrip(plan.brokerPort(0), 'thawed')).toBe(true);
+
+    d.pause('n1');
+    const pids = [d.cluster().namesrv.pid!, ...d.cluster().nodes.map((n) => n.pid!)];
+    await d.teardown();
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    await expect(dial(plan.raftProxyPort(0, 1))).rejects.toThrow();
+  });
+
+  it('reports a node that never listens as ERR_NODE_NOT_READY and cleans up what it started', async () => {
+    dir = tempRunDir('cluster-bad');
+    const plan = defaultPortPlan(BASE, 3);
+    let namesrvPid: number | undefined;
+    const attempt = ClusterDb.setup({
+      runDir: dir,
+      ports: plan,
+      seed: 1,
+      readyTimeoutMs: 500,
+      launchNamesrv: ({ port }) => ({ command: process.execPath, args: [ECHO_SERVER, '--port', String(port)] }),
+      // Listens on the wrong port: the db waits on the broker port in vain.
+      launchNode: (n) => ({ command: process.execPath, args: [ECHO_SERVER, '--port', String(n.raftPort)] }),
+    });
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_NODE_NOT_READY' });
+    const pids = readFileSync(join(dir, 'pids.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('"start"'))
+      .map((l) => (JSON.parse(l) as { pid: number }).pid);
+    namesrvPid = pids[0];
+    expect(pids.length).toBe(4);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+    expect(namesrvPid).toBeDefined();
+    await expect(dial(plan.raftProxyPort(0, 1))).rejects.toThrow();
+  });
+});
