@@ -1,0 +1,292 @@
+// Admin operations: topics (create on every master, list, status), routes, cluster info, consumer
+// progress, message lookup by id and by key, and the two Raft calls of our own (leadership
+// transfer, per-node Raft status; codes and shapes in docs/client.md).
+import { makeRequest, MASTER_ID, PERM_READ_WRITE, RequestCode, ResponseCode, type ClusterInfo, type TopicRouteData } from '../protocol/index.js';
+import { RaftRequestCode } from './client-constants.js';
+import { BrokerResponseError, ClientConfigError, ClientStateError, MessageNotFoundError } from './client-errors.js';
+import { ClientInstance, type ClientOptions } from './client-instance.js';
+import { getMaxOffset, getMinOffset, queryConsumerOffset } from './broker-api.js';
+import type { MessageExt, MessageQueue } from './message.js';
+import { decodeMessageRecords } from './message-decoder.js';
+import { parseOffsetMsgId } from './message-id.js';
+import { parseBody } from './namesrv-client.js';
+import { checkGroup, checkTopic } from './validation.js';
+
+export interface CreateTopicOptions {
+  readQueueNums?: number;
+  writeQueueNums?: number;
+  perm?: number;
+  /** Only the masters of this cluster (default: every cluster). */
+  clusterName?: string;
+  order?: boolean;
+}
+
+export interface QueueStatus {
+  brokerName: string;
+  queueId: number;
+  minOffset: number;
+  maxOffset: number;
+}
+
+export interface QueueProgress {
+  topic: string;
+  brokerName: string;
+  queueId: number;
+  brokerOffset: number;
+  /** -1 when the group has committed nothing for the queue. */
+  consumerOffset: number;
+  diff: number;
+}
+
+/** The JSON body of RAFT_STATUS (1501); see docs/client.md. */
+export interface RaftStatus {
+  nodeId: string;
+  role: 'LEADER' | 'FOLLOWER' | 'CANDIDATE' | 'PRE_CANDIDATE' | string;
+  term: number;
+  leader: string | null;
+  commitIndex: number;
+  lastIndex: number;
+  appliedIndex: number;
+  peers: { nodeId: string; raftAddr?: string; brokerAddr?: string; matchIndex?: number }[];
+  brokerName?: string;
+  brokerAddr?: string;
+}
+
+/** The JSON body of RAFT_TRANSFER_LEADER (1500); see docs/client.md. */
+export interface TransferLeaderResult {
+  previousLeader: string;
+  newLeader: string;
+  term: number;
+}
+
+export interface NodeStatus {
+  clusterName: string;
+  brokerName: string;
+  brokerId: number;
+  addr: string;
+  status?: RaftStatus;
+  error?: string;
+}
+
+export class Admin {
+  private instance: ClientInstance | undefined;
+
+  constructor(private readonly options: ClientOptions = {}) {}
+
+  async start(): Promise<void> {
+    if (this.instance !== undefined) throw new ClientStateError('admin was already started');
+    this.instance = new ClientInstance(this.options, 'admin');
+  }
+
+  async shutdown(): Promise<void> {
+    await this.instance?.close();
+  }
+
+  clusterInfo(): Promise<ClusterInfo> {
+    return this.running().namesrv.getClusterInfo();
+  }
+
+  topicRoute(topic: string): Promise<TopicRouteData> {
+    checkTopic(topic);
+    return this.running().namesrv.getRoute(topic);
+  }
+
+  listTopics(): Promise<string[]> {
+    return this.running().namesrv.getTopicList();
+  }
+
+  /** UPDATE_AND_CREATE_TOPIC (17) on every master; returns the addresses that accepted it. */
+  async createTopic(topic: string, options: CreateTopicOptions = {}): Promise<string[]> {
+    checkTopic(topic);
+    const instance = this.running();
+    const info = await instance.namesrv.getClusterInfo();
+    const names = options.clusterName === undefined ? Object.keys(info.brokerAddrTable) : info.clusterAddrTable[options.clusterName] ?? [];
+    if (names.length === 0) {
+      throw new ClientConfigError(
+        options.clusterName === undefined ? 'no broker is registered with the NameServer; start a broker group first' : `cluster '${options.clusterName}' has no brokers; check the cluster name (see clusterInfo)`,
+      );
+    }
+    const queues = options.writeQueueNums ?? 8;
+    const ext = {
+      topic,
+      defaultTopic: 'TBW102',
+      readQueueNums: String(options.readQueueNums ?? queues),
+      writeQueueNums: String(queues),
+      perm: String(options.perm ?? PERM_READ_WRITE),
+      topicFilterType: 'SINGLE_TAG',
+      topicSysFlag: '0',
+      order: String(options.order ?? false),
+    };
+    const done: string[] = [];
+    for (const name of names) {
+      const addr = info.brokerAddrTable[name]?.brokerAddrs[String(MASTER_ID)];
+      if (addr === undefined) throw new BrokerResponseError(name, RequestCode.UPDATE_AND_CREATE_TOPIC, ResponseCode.SERVICE_NOT_AVAILABLE, `broker group ${name} has no master (leader) right now; retry when it has one`);
+      const req = makeRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { ...ext });
+      const resp = await instance.invoke(addr, req);
+      if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
+      done.push(addr);
+    }
+    return done;
+  }
+
+  /** Min and max offset of every readable queue. */
+  async topicStatus(topic: string): Promise<QueueStatus[]> {
+    checkTopic(topic);
+    const instance = this.running();
+    const info = await instance.routes.refresh(topic);
+    return Promise.all(
+      info.readQueues.map(async (mq) => {
+        const addr = this.addrOf(mq);
+        return { brokerName: mq.brokerName, queueId: mq.queueId, minOffset: await getMinOffset(instance, addr, mq), maxOffset: await getMaxOffset(instance, addr, mq) };
+      }),
+    );
+  }
+
+  /** The group's committed offset against each queue's max offset, for the given topics. */
+  async consumerProgress(group: string, topics: string | readonly string[]): Promise<QueueProgress[]> {
+    checkGroup(group);
+    const instance = this.running();
+    const out: QueueProgress[] = [];
+    for (const topic of typeof topics === 'string' ? [topics] : topics) {
+      checkTopic(topic);
+      const info = await instance.routes.refresh(topic);
+      const rows = await Promise.all(
+        info.readQueues.map(async (mq) => {
+          const addr = this.addrOf(mq);
+          const brokerOffset = await getMaxOffset(instance, addr, mq);
+          const consumerOffset = await queryConsumerOffset(instance, addr, group, mq);
+          return { topic, brokerName: mq.brokerName, queueId: mq.queueId, brokerOffset, consumerOffset, diff: brokerOffset - Math.max(0, consumerOffset) };
+        }),
+      );
+      out.push(...rows);
+    }
+    return out;
+  }
+
+  /**
+   * A message by its offset id (VIEW_MESSAGE_BY_ID at the address inside the id; when that node
+   * is gone, at every known broker, keeping only an exact id match), or by its unique id
+   * (UNIQ_KEY) when `topic` is given.
+   */
+  async viewMessage(msgId: string, topic?: string): Promise<MessageExt> {
+    const instance = this.running();
+    const parts = parseOffsetMsgId(msgId);
+    if (parts !== undefined) {
+      const info = await instance.namesrv.getClusterInfo().catch(() => undefined);
+      const addrs = [parts.addr];
+      for (const bd of Object.values(info?.brokerAddrTable ?? {})) for (const a of Object.values(bd.brokerAddrs)) if (!addrs.includes(a)) addrs.push(a);
+      for (const addr of addrs) {
+        try {
+          const req = makeRequest(RequestCode.VIEW_MESSAGE_BY_ID, { offset: String(parts.physicalOffset) });
+          const resp = await instance.invoke(addr, req);
+          if (resp.code !== ResponseCode.SUCCESS) continue;
+          const msg = decodeMessageRecords(resp.body, brokerNameOf(info, addr), 1)[0];
+          if (msg !== undefined && msg.offsetMsgId === msgId.toUpperCase()) return msg;
+        } catch {
+          // Try the next node: the one in the id may have been the leader that is now down.
+        }
+      }
+    }
+    if (topic !== undefined) {
+      const found = (await this.queryMessageByKey(topic, msgId, { maxNum: 32 })).filter((m) => m.msgId === msgId);
+      if (found[0] !== undefined) return found[0];
+    }
+    throw new MessageNotFoundError(`no message with id ${msgId}${topic === undefined ? '; pass the topic to look up a client-generated id (UNIQ_KEY)' : ` in topic ${topic}`}`);
+  }
+
+  /** QUERY_MESSAGE (12) on every broker group of the topic; newest first is not guaranteed. */
+  async queryMessageByKey(topic: string, key: string, options: { maxNum?: number; beginTimestampMs?: number; endTimestampMs?: number } = {}): Promise<MessageExt[]> {
+    checkTopic(topic);
+    const instance = this.running();
+    const info = await instance.routes.refresh(topic);
+    const names = [...new Set(info.readQueues.map((q) => q.brokerName))];
+    const out: MessageExt[] = [];
+    const seen = new Set<string>();
+    for (const name of names) {
+      const addr = instance.routes.addrFor(name);
+      if (addr === undefined) continue;
+      const req = makeRequest(RequestCode.QUERY_MESSAGE, {
+        topic,
+        key,
+        maxNum: String(options.maxNum ?? 64),
+        beginTimestamp: String(options.beginTimestampMs ?? 0),
+        endTimestamp: String(options.endTimestampMs ?? Number.MAX_SAFE_INTEGER),
+      });
+      const resp = await instance.invoke(addr, req);
+      if (resp.code === ResponseCode.QUERY_NOT_FOUND) continue;
+      if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
+      for (const m of decodeMessageRecords(resp.body, name)) {
+        if (m.topic !== topic || seen.has(m.offsetMsgId)) continue;
+        if (!m.keys.includes(key) && m.msgId !== key) continue;
+        seen.add(m.offsetMsgId);
+        out.push(m);
+      }
+    }
+    return out;
+  }
+
+  /** RAFT_STATUS (1501) of one node. */
+  async raftStatus(brokerAddr: string): Promise<RaftStatus> {
+    const instance = this.running();
+    const req = makeRequest(RaftRequestCode.RAFT_STATUS);
+    const resp = await instance.invoke(brokerAddr, req);
+    if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(brokerAddr, req.code, resp.code, resp.remark);
+    return parseBody<RaftStatus>(resp, `raft status of ${brokerAddr}`);
+  }
+
+  /** Every registered node with its Raft status (or the error that prevented reading it). */
+  async clusterRaftStatus(): Promise<NodeStatus[]> {
+    const info = await this.clusterInfo();
+    const clusterOf = new Map<string, string>();
+    for (const [cluster, names] of Object.entries(info.clusterAddrTable)) for (const n of names) clusterOf.set(n, cluster);
+    const nodes: NodeStatus[] = [];
+    for (const bd of Object.values(info.brokerAddrTable)) {
+      for (const [id, addr] of Object.entries(bd.brokerAddrs)) {
+        nodes.push({ clusterName: clusterOf.get(bd.brokerName) ?? bd.cluster, brokerName: bd.brokerName, brokerId: Number(id), addr });
+      }
+    }
+    await Promise.all(
+      nodes.map(async (n) => {
+        try {
+          n.status = await this.raftStatus(n.addr);
+        } catch (err) {
+          n.error = err instanceof Error ? err.message : String(err);
+        }
+      }),
+    );
+    return nodes.sort((a, b) => (a.brokerName === b.brokerName ? a.brokerId - b.brokerId : a.brokerName < b.brokerName ? -1 : 1));
+  }
+
+  /**
+   * RAFT_TRANSFER_LEADER (1500) to the group's current leader; resolves once the broker reports
+   * the new leader. `targetNodeId` absent lets the leader pick its most up-to-date follower.
+   */
+  async transferLeader(brokerName: string, targetNodeId?: string, timeoutMs = 10_000): Promise<TransferLeaderResult> {
+    const instance = this.running();
+    const info = await instance.namesrv.getClusterInfo();
+    const addr = info.brokerAddrTable[brokerName]?.brokerAddrs[String(MASTER_ID)];
+    if (addr === undefined) {
+      throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name with clusterInfo (known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
+    }
+    const req = makeRequest(RaftRequestCode.RAFT_TRANSFER_LEADER, targetNodeId === undefined ? {} : { targetNodeId });
+    const resp = await instance.invoke(addr, req, timeoutMs);
+    if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
+    return parseBody<TransferLeaderResult>(resp, 'transfer leader result');
+  }
+
+  private running(): ClientInstance {
+    if (this.instance === undefined || this.instance.isClosed) throw new ClientStateError('call admin.start() first (or create a new Admin after shutdown)');
+    return this.instance;
+  }
+
+  private addrOf(mq: MessageQueue): string {
+    const addr = this.running().routes.addrFor(mq.brokerName);
+    if (addr === undefined) throw new ClientConfigError(`broker group ${mq.brokerName} has no address in the route`);
+    return addr;
+  }
+}
+
+function brokerNameOf(info: ClusterInfo | undefined, addr: string): string {
+  for (const bd of Object.values(info?.brokerAddrTable ?? {})) if (Object.values(bd.brokerAddrs).includes(addr)) return bd.brokerName;
+  return '';
+}

@@ -1,0 +1,109 @@
+// Request codes of our own (the Raft admin calls the broker implements for us), message property
+// names the client gives meaning to, and the client defaults of ANCHORS.md §3 in one place.
+
+/**
+ * Codes outside Apache's range for the Raft admin calls; docs/client.md gives their exact
+ * request and response shapes so the broker implements them identically.
+ */
+export const RaftRequestCode = {
+  /** Ask the current leader to hand leadership to another node. */
+  RAFT_TRANSFER_LEADER: 1500,
+  /** Ask any node for its Raft view (role, term, indexes, peers). */
+  RAFT_STATUS: 1501,
+} as const;
+
+export const MessageProperty = {
+  KEYS: 'KEYS',
+  TAGS: 'TAGS',
+  WAIT_STORE_MSG_OK: 'WAIT',
+  DELAY: 'DELAY',
+  RETRY_TOPIC: 'RETRY_TOPIC',
+  REAL_TOPIC: 'REAL_TOPIC',
+  REAL_QID: 'REAL_QID',
+  ORIGIN_MESSAGE_ID: 'ORIGIN_MESSAGE_ID',
+  RECONSUME_TIME: 'RECONSUME_TIME',
+  MAX_RECONSUME_TIMES: 'MAX_RECONSUME_TIMES',
+  UNIQ_KEY: 'UNIQ_KEY',
+  MIN_OFFSET: 'MIN_OFFSET',
+  MAX_OFFSET: 'MAX_OFFSET',
+  PRODUCER_GROUP: 'PGROUP',
+} as const;
+
+/** Property names users may not set themselves (the client or broker owns them). */
+export const RESERVED_PROPERTIES: ReadonlySet<string> = new Set([
+  MessageProperty.UNIQ_KEY,
+  MessageProperty.MIN_OFFSET,
+  MessageProperty.MAX_OFFSET,
+  MessageProperty.RETRY_TOPIC,
+  MessageProperty.REAL_TOPIC,
+  MessageProperty.REAL_QID,
+]);
+
+export const RETRY_GROUP_TOPIC_PREFIX = '%RETRY%';
+export const DLQ_GROUP_TOPIC_PREFIX = '%DLQ%';
+export const DEFAULT_TOPIC = 'TBW102';
+export const DEFAULT_PRODUCER_GROUP = 'DEFAULT_PRODUCER';
+export const CLIENT_INNER_PRODUCER_GROUP = 'CLIENT_INNER_PRODUCER';
+
+/** RocketMQ's maxMessageSize on client and broker. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const DELAY_LEVEL_MAX = 18;
+
+export const ClientDefaults = {
+  sendMsgTimeoutMs: 3000,
+  retryTimesWhenSendFailed: 2,
+  compressMsgBodyOverBytes: 4096,
+  routeRefreshIntervalMs: 30_000,
+  heartbeatIntervalMs: 30_000,
+  rebalanceIntervalMs: 20_000,
+  consumerListPollIntervalMs: 5_000,
+  persistOffsetIntervalMs: 5_000,
+  pullBatchSize: 32,
+  pullThresholdForQueue: 1000,
+  pullThresholdSizeForQueueBytes: 100 * 1024 * 1024,
+  brokerSuspendMaxTimeMs: 15_000,
+  pullTimeoutWhenSuspendMs: 30_000,
+  pullDelayWhenFlowControlMs: 50,
+  pullDelayWhenErrorMs: 3000,
+  consumeConcurrency: 20,
+  maxReconsumeTimes: 16,
+  suspendCurrentQueueTimeMs: 1000,
+  awaitTerminationMs: 10_000,
+  requestTimeoutMs: 3000,
+  maxAsyncSendsInFlight: 10_000,
+} as const;
+
+export const ConsumeResult = {
+  CONSUME_SUCCESS: 'CONSUME_SUCCESS',
+  RECONSUME_LATER: 'RECONSUME_LATER',
+} as const;
+export type ConsumeResult = (typeof ConsumeResult)[keyof typeof ConsumeResult];
+
+export const ConsumeFromWhere = {
+  LAST_OFFSET: 'CONSUME_FROM_LAST_OFFSET',
+  FIRST_OFFSET: 'CONSUME_FROM_FIRST_OFFSET',
+  TIMESTAMP: 'CONSUME_FROM_TIMESTAMP',
+} as const;
+export type ConsumeFromWhere = (typeof ConsumeFromWhere)[keyof typeof ConsumeFromWhere];
+
+export const MessageModel = {
+  CLUSTERING: 'CLUSTERING',
+  BROADCASTING: 'BROADCASTING',
+} as const;
+export type MessageModel = (typeof MessageModel)[keyof typeof MessageModel];
+
+/** PULL_MESSAGE request sysFlag bits. */
+export const PullSysFlag = {
+  COMMIT_OFFSET: 1,
+  SUSPEND: 2,
+  SUBSCRIPTION: 4,
+  CLASS_FILTER: 8,
+} as const;
+
+/** Stored message sysFlag bits the client reads. */
+export const MessageSysFlag = {
+  COMPRESSED: 0x1,
+  MULTI_TAGS: 0x2,
+  BORN_HOST_V6: 0x10,
+  STORE_HOST_V6: 0x20,
+} as const;

@@ -1,0 +1,102 @@
+// What every producer, consumer and admin holds: one RemotingClient (one connection per address),
+// the NameServer client, the route cache with its 30 s refresh, and the client id. Requests the
+// broker sends us (NOTIFY_CONSUMER_IDS_CHANGED) are handed to listeners by request code.
+import { createLogger, type Logger } from '../common/logger.js';
+import {
+  RemotingClient,
+  RemotingClosedError,
+  RemotingConnectionError,
+  RemotingOverloadError,
+  RemotingTimeoutError,
+  SerializeType,
+  type RemotingCommand,
+} from '../protocol/index.js';
+import { ClientDefaults } from './client-constants.js';
+import { BrokerUnreachableError, ClientStateError } from './client-errors.js';
+import { localIpv4 } from './message-id.js';
+import { NamesrvClient } from './namesrv-client.js';
+import { RouteCache } from './route-cache.js';
+import { parseNamesrvAddr } from './validation.js';
+
+export interface ClientOptions {
+  /** "host:port", several separated by ';', or an array; falls back to the NAMESRV_ADDR variable. */
+  namesrvAddr?: string | readonly string[];
+  /** Distinguishes several clients in one process; default: the pid, then pid-2, pid-3... */
+  instanceName?: string;
+  /** Use RocketMQ's binary header (our brokers answer in kind); JSON by default. */
+  binaryHeaders?: boolean;
+  routeRefreshIntervalMs?: number;
+  /** Timeout of NameServer queries and admin-style broker requests. */
+  requestTimeoutMs?: number;
+  logger?: Logger;
+}
+
+let instanceCount = 0;
+
+export class ClientInstance {
+  readonly clientId: string;
+  readonly remoting: RemotingClient;
+  readonly namesrv: NamesrvClient;
+  readonly routes: RouteCache;
+  readonly log: Logger;
+  readonly requestTimeoutMs: number;
+  private readonly requestListeners = new Map<number, (cmd: RemotingCommand, addr: string) => void>();
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(options: ClientOptions, component: string) {
+    const addrs = parseNamesrvAddr(options.namesrvAddr);
+    instanceCount++;
+    const instanceName = options.instanceName ?? (instanceCount === 1 ? String(process.pid) : `${process.pid}-${instanceCount}`);
+    this.clientId = `${localIpv4()}@${instanceName}`;
+    this.log = options.logger ?? createLogger({ component, clientId: this.clientId });
+    this.requestTimeoutMs = options.requestTimeoutMs ?? ClientDefaults.requestTimeoutMs;
+    this.remoting = new RemotingClient({
+      logger: this.log,
+      serializeType: options.binaryHeaders === true ? SerializeType.ROCKETMQ : SerializeType.JSON,
+      onRequest: (cmd, addr) => this.requestListeners.get(cmd.code)?.(cmd, addr),
+    });
+    this.namesrv = new NamesrvClient(this.remoting, addrs, this.requestTimeoutMs, this.log);
+    this.routes = new RouteCache(this.namesrv, this.log);
+    const intervalMs = options.routeRefreshIntervalMs ?? ClientDefaults.routeRefreshIntervalMs;
+    this.refreshTimer = setInterval(() => void this.routes.refreshAll(), intervalMs);
+    this.refreshTimer.unref();
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  onServerRequest(code: number, listener: (cmd: RemotingCommand, addr: string) => void): void {
+    this.requestListeners.set(code, listener);
+  }
+
+  /**
+   * A request to a broker. Transport failures become BrokerUnreachableError (carrying whether
+   * the outcome is unknown); the response, whatever its code, is returned.
+   */
+  async invoke(addr: string, req: RemotingCommand, timeoutMs = this.requestTimeoutMs): Promise<RemotingCommand> {
+    if (this.closed) throw new ClientStateError('the client is shut down; create a new one');
+    try {
+      return await this.remoting.invoke(addr, req, timeoutMs);
+    } catch (err) {
+      throw wrapTransportError(addr, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.refreshTimer !== undefined) clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
+    await this.remoting.close();
+  }
+}
+
+export function wrapTransportError(addr: string, err: unknown): unknown {
+  if (err instanceof RemotingTimeoutError) return new BrokerUnreachableError(addr, true, { cause: err });
+  if (err instanceof RemotingConnectionError) return new BrokerUnreachableError(addr, err.outcomeUnknown, { cause: err });
+  if (err instanceof RemotingOverloadError) return new BrokerUnreachableError(addr, false, { cause: err });
+  if (err instanceof RemotingClosedError) return new ClientStateError('the client was shut down while the request was pending; the outcome is unknown');
+  return err;
+}

@@ -1,0 +1,309 @@
+// The Producer: validates, picks a queue (round-robin with fault avoidance, or a user selector for
+// ordered sends), sends SEND_MESSAGE_V2 to the group's master (the Raft leader), and retries up to
+// retryTimesWhenSendFailed times within sendMsgTimeout. A failed attempt re-queries the NameServer
+// before the next one, so a leader change is followed at once instead of at the 30 s refresh.
+import { performance } from 'node:perf_hooks';
+import { makeRequest, RequestCode, ResponseCode, type RemotingCommand } from '../protocol/index.js';
+import { CLIENT_INNER_PRODUCER_GROUP, ClientDefaults, DEFAULT_PRODUCER_GROUP, MAX_MESSAGE_BYTES } from './client-constants.js';
+import {
+  BrokerResponseError,
+  BrokerUnreachableError,
+  ClientStateError,
+  InvalidMessageError,
+  isOutcomeUnknown,
+  NoQueueError,
+  SendFailedError,
+  SendTimeoutError,
+  TooManyAsyncSendsError,
+} from './client-errors.js';
+import { ClientInstance, type ClientOptions } from './client-instance.js';
+import { batchEntryBytes, encodeBatch } from './batch-encoder.js';
+import { LatencyFaultTolerance } from './latency-fault.js';
+import type { Message, MessageQueue } from './message.js';
+import { RoundRobinPicker, type QueueSelector } from './queue-selector.js';
+import { buildBatchRequest, buildSendRequest, parseSendResponse, prepareMessage, storedStatus, type PreparedMessage, type SendResult } from './send-request.js';
+import { checkBodySize, checkGroup, checkMessage } from './validation.js';
+import { encodeJsonBody } from '../protocol/index.js';
+import { sleep } from './sleep.js';
+
+export interface ProducerOptions extends ClientOptions {
+  producerGroup?: string;
+  sendMsgTimeoutMs?: number;
+  retryTimesWhenSendFailed?: number;
+  /** Pause before retry n is retryBackoffMs * 2^(n-1), within the send timeout (a Raft election takes a moment). */
+  retryBackoffMs?: number;
+  compressMsgBodyOverBytes?: number;
+  maxMessageBytes?: number;
+  sendLatencyFaultEnable?: boolean;
+  /** How long an address whose send failed is skipped. */
+  faultBackoffMs?: number;
+  maxAsyncSendsInFlight?: number;
+}
+
+export interface SendOptions {
+  selector?: QueueSelector;
+  arg?: unknown;
+  /** Send to this queue (overrides selector). */
+  queue?: MessageQueue;
+  timeoutMs?: number;
+}
+
+export type SendCallback = (err: Error | null, result?: SendResult) => void;
+
+/** Response codes after which another attempt may succeed (RocketMQ's retryResponseCodes plus busy). */
+const RETRYABLE_CODES: ReadonlySet<number> = new Set<number>([
+  ResponseCode.SYSTEM_ERROR,
+  ResponseCode.SYSTEM_BUSY,
+  ResponseCode.SERVICE_NOT_AVAILABLE,
+  ResponseCode.NO_PERMISSION,
+  ResponseCode.TOPIC_NOT_EXIST,
+]);
+
+const LEADER_CHANGE_REMARK = /not[\s_-]*(the\s+)?leader|leader[\s_-]*(changed|transfer|not ready)|not master|slave/i;
+
+/** True when a response says the route is stale (the address is no longer the leader). */
+export function isLeaderChangeResponse(code: number, remark: string | undefined): boolean {
+  return code === ResponseCode.SERVICE_NOT_AVAILABLE || code === ResponseCode.NO_PERMISSION || (remark !== undefined && LEADER_CHANGE_REMARK.test(remark));
+}
+
+export class Producer {
+  readonly producerGroup: string;
+  private readonly options: ProducerOptions;
+  private readonly sendMsgTimeoutMs: number;
+  private readonly retryTimes: number;
+  private readonly retryBackoffMs: number;
+  private readonly compressOverBytes: number;
+  private readonly maxMessageBytes: number;
+  private readonly maxAsyncInFlight: number;
+  private readonly fault: LatencyFaultTolerance;
+  private readonly picker = new RoundRobinPicker();
+  private instance: ClientInstance | undefined;
+  private asyncInFlight = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private state: 'new' | 'running' | 'shutdown' = 'new';
+
+  constructor(options: ProducerOptions = {}) {
+    this.options = options;
+    this.producerGroup = options.producerGroup ?? DEFAULT_PRODUCER_GROUP;
+    checkGroup(this.producerGroup);
+    this.sendMsgTimeoutMs = options.sendMsgTimeoutMs ?? ClientDefaults.sendMsgTimeoutMs;
+    this.retryTimes = options.retryTimesWhenSendFailed ?? ClientDefaults.retryTimesWhenSendFailed;
+    this.retryBackoffMs = options.retryBackoffMs ?? 100;
+    this.compressOverBytes = options.compressMsgBodyOverBytes ?? ClientDefaults.compressMsgBodyOverBytes;
+    this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
+    this.maxAsyncInFlight = options.maxAsyncSendsInFlight ?? ClientDefaults.maxAsyncSendsInFlight;
+    this.fault = new LatencyFaultTolerance(options.sendLatencyFaultEnable ?? true, options.faultBackoffMs ?? 10_000);
+    if (!Number.isInteger(this.retryTimes) || this.retryTimes < 0 || this.retryTimes > 100) {
+      throw new InvalidMessageError(`retryTimesWhenSendFailed must be an integer from 0 to 100, got ${this.retryTimes}`);
+    }
+  }
+
+  get clientId(): string {
+    return this.running().clientId;
+  }
+
+  /** Connects nothing yet: routes are fetched on first send. Throws ClientConfigError for a bad namesrvAddr. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new ClientStateError(`producer ${this.producerGroup} was already started`);
+    this.instance = new ClientInstance(this.options, 'producer');
+    this.state = 'running';
+    this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), ClientDefaults.heartbeatIntervalMs);
+    this.heartbeatTimer.unref();
+  }
+
+  /** Sends and resolves once the broker acknowledged (for a Raft group: once a quorum holds it). */
+  async send(msg: Message, options: SendOptions = {}): Promise<SendResult> {
+    const instance = this.running();
+    const body = checkMessage(msg);
+    checkBodySize(body.length, this.maxMessageBytes);
+    const prepared = prepareMessage(msg, body, this.compressOverBytes);
+    return this.sendWithRetry(instance, msg, prepared.uniqKey, options, (mq) =>
+      buildSendRequest(this.producerGroup, mq, prepared, undefined),
+    );
+  }
+
+  /**
+   * Like send, for callers that do not await each send: at most maxAsyncSendsInFlight run at
+   * once (beyond that the promise rejects with ERR_TOO_MANY_ASYNC_SENDS and nothing is sent).
+   * With a callback, the promise never rejects unhandled.
+   */
+  sendAsync(msg: Message, callback?: SendCallback, options: SendOptions = {}): Promise<SendResult> {
+    let p: Promise<SendResult>;
+    if (this.asyncInFlight >= this.maxAsyncInFlight) p = Promise.reject(new TooManyAsyncSendsError(this.maxAsyncInFlight));
+    else {
+      this.asyncInFlight++;
+      p = this.send(msg, options).finally(() => this.asyncInFlight--);
+    }
+    if (callback !== undefined) {
+      p.then(
+        (r) => callback(null, r),
+        (err: Error) => callback(err),
+      );
+    }
+    return p;
+  }
+
+  /** Fire and forget: no response, no retry. Throws only for bad input or a missing route. */
+  async sendOneway(msg: Message, options: SendOptions = {}): Promise<void> {
+    const instance = this.running();
+    const body = checkMessage(msg);
+    checkBodySize(body.length, this.maxMessageBytes);
+    const prepared = prepareMessage(msg, body, this.compressOverBytes);
+    const info = await instance.routes.get(msg.topic);
+    const mq = this.chooseQueue(info.writeQueues, msg, options, undefined);
+    const addr = this.masterAddrOf(instance, mq);
+    instance.remoting.invokeOneway(addr, buildSendRequest(this.producerGroup, mq, prepared, undefined));
+  }
+
+  /** Sends messages of one topic as one SEND_BATCH_MESSAGE; all land in one queue, in order. */
+  async sendBatch(msgs: readonly Message[], options: SendOptions = {}): Promise<SendResult> {
+    const instance = this.running();
+    if (!Array.isArray(msgs) || msgs.length === 0) throw new InvalidMessageError('sendBatch needs a non-empty array of messages');
+    const first = msgs[0]!;
+    const prepared: PreparedMessage[] = [];
+    let bytes = 0;
+    for (const msg of msgs) {
+      const body = checkMessage(msg);
+      if (msg.topic !== first.topic) throw new InvalidMessageError(`every message of a batch must have the same topic: '${first.topic}' and '${msg.topic}' differ; send them in separate batches`);
+      if (msg.delayTimeLevel !== undefined && msg.delayTimeLevel > 0) throw new InvalidMessageError('a batch cannot carry delayed messages; send delayed messages one by one');
+      // Batches are not compressed: the broker splits them into records as they are.
+      const p = prepareMessage(msg, body, Number.POSITIVE_INFINITY);
+      bytes += batchEntryBytes(p);
+      prepared.push(p);
+    }
+    checkBodySize(bytes, this.maxMessageBytes, `batch of ${msgs.length} messages`);
+    const body = encodeBatch(prepared);
+    const msgId = prepared.map((p) => p.uniqKey).join(',');
+    return this.sendWithRetry(instance, first, msgId, options, (mq) => buildBatchRequest(this.producerGroup, mq, body, undefined));
+  }
+
+  /** The writable queues of a topic (for selectors and tests). */
+  async fetchPublishQueues(topic: string): Promise<readonly MessageQueue[]> {
+    const instance = this.running();
+    return (await instance.routes.get(topic)).writeQueues;
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.state !== 'running') {
+      this.state = 'shutdown';
+      return;
+    }
+    this.state = 'shutdown';
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    const instance = this.instance!;
+    await Promise.all(
+      instance.routes.allAddrs().map((addr) =>
+        instance
+          .invoke(addr, makeRequest(RequestCode.UNREGISTER_CLIENT, { clientID: instance.clientId, producerGroup: this.producerGroup }), 1000)
+          .catch(() => undefined),
+      ),
+    );
+    await instance.close();
+  }
+
+  private running(): ClientInstance {
+    if (this.state !== 'running' || this.instance === undefined) {
+      throw new ClientStateError(this.state === 'new' ? 'call producer.start() before sending' : 'the producer is shut down; create a new one');
+    }
+    return this.instance;
+  }
+
+  private masterAddrOf(instance: ClientInstance, mq: MessageQueue): string {
+    const addr = instance.routes.masterAddr(mq.brokerName);
+    if (addr === undefined) throw new NoQueueError(mq.topic, 'writable');
+    return addr;
+  }
+
+  private chooseQueue(queues: readonly MessageQueue[], msg: Message, options: SendOptions, avoidBroker: string | undefined): MessageQueue {
+    if (options.queue !== undefined) return options.queue;
+    if (queues.length === 0) throw new NoQueueError(msg.topic, 'writable');
+    if (options.selector !== undefined) {
+      const mq = options.selector(queues, msg, options.arg);
+      if (mq === undefined || !queues.some((q) => q.brokerName === mq.brokerName && q.queueId === mq.queueId)) {
+        throw new InvalidMessageError('the queue selector returned a queue that is not one of the queues it was given');
+      }
+      return mq;
+    }
+    const instance = this.instance!;
+    return this.picker.pick(queues, (q) => this.fault.isAvailable(instance.routes.masterAddr(q.brokerName) ?? ''), avoidBroker);
+  }
+
+  private async sendWithRetry(
+    instance: ClientInstance,
+    msg: Message,
+    msgId: string,
+    options: SendOptions,
+    build: (mq: MessageQueue) => RemotingCommand,
+  ): Promise<SendResult> {
+    const timeoutMs = options.timeoutMs ?? this.sendMsgTimeoutMs;
+    const startMs = performance.now();
+    const deadlineMs = startMs + timeoutMs;
+    const maxAttempts = 1 + this.retryTimes;
+    let attempts = 0;
+    let outcomeUnknown = false;
+    let lastErr: unknown;
+    let lastBroker: string | undefined;
+    // Bounded by maxAttempts; each round makes one attempt.
+    while (attempts < maxAttempts) {
+      if (attempts > 0) {
+        const pauseMs = Math.min(this.retryBackoffMs * 2 ** (attempts - 1), deadlineMs - performance.now() - 1);
+        if (pauseMs > 0) await sleep(pauseMs, false);
+      }
+      if (performance.now() >= deadlineMs) break;
+      if (this.state !== 'running') throw new ClientStateError('the producer was shut down during the send; the outcome is unknown');
+      // First attempt: the cached route. A retry: a fresh one, because the failure may be a leader change.
+      let info;
+      if (attempts === 0) info = await instance.routes.get(msg.topic);
+      else info = await instance.routes.refresh(msg.topic).catch(() => instance.routes.cached(msg.topic));
+      if (info === undefined) break;
+      const mq = this.chooseQueue(info.writeQueues, msg, options, lastBroker);
+      const addr = instance.routes.masterAddr(mq.brokerName);
+      attempts++;
+      lastBroker = mq.brokerName;
+      if (addr === undefined) {
+        lastErr = new NoQueueError(msg.topic, 'writable');
+        continue;
+      }
+      const remainingMs = Math.max(1, deadlineMs - performance.now());
+      const t0 = performance.now();
+      const req = build(mq);
+      let resp: RemotingCommand;
+      try {
+        resp = await instance.invoke(addr, req, remainingMs);
+      } catch (err) {
+        this.fault.update(addr, performance.now() - t0, true);
+        if (!(err instanceof BrokerUnreachableError)) throw err;
+        outcomeUnknown ||= err.outcomeUnknown;
+        lastErr = err;
+        instance.log.debug({ err, addr, attempt: attempts }, 'send attempt failed');
+        continue;
+      }
+      const latencyMs = performance.now() - t0;
+      const status = storedStatus(resp.code);
+      if (status !== undefined) {
+        this.fault.update(addr, latencyMs, false);
+        return parseSendResponse(resp, status, mq, msgId);
+      }
+      const brokerErr = new BrokerResponseError(addr, req.code, resp.code, resp.remark);
+      if (!RETRYABLE_CODES.has(resp.code)) throw brokerErr;
+      if (isLeaderChangeResponse(resp.code, resp.remark)) this.fault.update(addr, latencyMs, true);
+      // SYSTEM_ERROR may come after the broker proposed the entry; the others refuse up front.
+      if (resp.code === ResponseCode.SYSTEM_ERROR) outcomeUnknown = true;
+      lastErr = brokerErr;
+    }
+    if (performance.now() >= deadlineMs) throw new SendTimeoutError(msg.topic, timeoutMs, attempts, outcomeUnknown || isOutcomeUnknown(lastErr), { cause: lastErr });
+    throw new SendFailedError(msg.topic, attempts, outcomeUnknown, { cause: lastErr });
+  }
+
+  private async sendHeartbeat(): Promise<void> {
+    const instance = this.instance;
+    if (instance === undefined || this.state !== 'running') return;
+    const body = encodeJsonBody({
+      clientID: instance.clientId,
+      producerDataSet: [{ groupName: this.producerGroup }, { groupName: CLIENT_INNER_PRODUCER_GROUP }],
+      consumerDataSet: [],
+    });
+    const masters = instance.routes.brokerNames().map((n) => instance.routes.masterAddr(n)).filter((a): a is string => a !== undefined);
+    await Promise.all(masters.map((addr) => instance.invoke(addr, makeRequest(RequestCode.HEART_BEAT, {}, { body })).catch(() => undefined)));
+  }
+}

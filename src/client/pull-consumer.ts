@@ -1,0 +1,120 @@
+// The PullConsumer: the caller owns offsets. It lists a topic's queues, pulls from an explicit
+// offset (no long poll unless asked), reads min/max offsets, and commits or queries the group's
+// offset on the broker. Nothing runs in the background.
+import { ClientStateError, NoQueueError } from './client-errors.js';
+import { ClientInstance, type ClientOptions } from './client-instance.js';
+import {
+  getMaxOffset,
+  getMinOffset,
+  pullMessage,
+  queryConsumerOffset,
+  searchOffset,
+  unregisterClient,
+  updateConsumerOffset,
+  type PullResult,
+} from './broker-api.js';
+import { MessageProperty, RETRY_GROUP_TOPIC_PREFIX } from './client-constants.js';
+import type { MessageQueue } from './message.js';
+import { buildSubscription, matchesSubscription } from './subscription.js';
+import { checkGroup, checkTopic } from './validation.js';
+
+export interface PullConsumerOptions extends ClientOptions {
+  consumerGroup: string;
+}
+
+export interface PullOptions {
+  /** '*' or 'A || B'. */
+  tagExpression?: string;
+  /** Hold the pull on the broker up to this long when nothing is there (0 = answer at once). */
+  suspendTimeoutMs?: number;
+  timeoutMs?: number;
+}
+
+export class PullConsumer {
+  readonly consumerGroup: string;
+  private instance: ClientInstance | undefined;
+
+  constructor(private readonly options: PullConsumerOptions) {
+    checkGroup(options.consumerGroup);
+    this.consumerGroup = options.consumerGroup;
+  }
+
+  async start(): Promise<void> {
+    if (this.instance !== undefined) throw new ClientStateError('the pull consumer was already started');
+    this.instance = new ClientInstance(this.options, 'pull-consumer');
+  }
+
+  /** Readable queues of a topic, sorted by broker name and queue id. */
+  async fetchQueues(topic: string): Promise<MessageQueue[]> {
+    checkTopic(topic);
+    const info = await this.running().routes.refresh(topic);
+    return [...info.readQueues];
+  }
+
+  async pull(mq: MessageQueue, offset: number, maxNums = 32, options: PullOptions = {}): Promise<PullResult> {
+    const instance = this.running();
+    const sub = buildSubscription(mq.topic, options.tagExpression, Date.now());
+    const suspendTimeoutMs = options.suspendTimeoutMs ?? 0;
+    const result = await pullMessage(instance, await this.addrOf(mq), {
+      consumerGroup: this.consumerGroup,
+      mq,
+      queueOffset: offset,
+      maxMsgNums: maxNums,
+      suspendTimeoutMs,
+      subscription: sub.subString,
+      subVersion: sub.subVersion,
+      timeoutMs: options.timeoutMs ?? suspendTimeoutMs + instance.requestTimeoutMs,
+    });
+    result.messages = result.messages.filter((m) => matchesSubscription(sub, m.tags));
+    for (const m of result.messages) {
+      const original = m.properties[MessageProperty.RETRY_TOPIC];
+      if (original !== undefined && m.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) m.topic = original;
+    }
+    return result;
+  }
+
+  async minOffset(mq: MessageQueue): Promise<number> {
+    return getMinOffset(this.running(), await this.addrOf(mq), mq);
+  }
+
+  async maxOffset(mq: MessageQueue): Promise<number> {
+    return getMaxOffset(this.running(), await this.addrOf(mq), mq);
+  }
+
+  async searchOffset(mq: MessageQueue, timestampMs: number): Promise<number> {
+    return searchOffset(this.running(), await this.addrOf(mq), mq, timestampMs);
+  }
+
+  /** Stores `offset` (the next offset to consume) as the group's position in the queue. */
+  async commitOffset(mq: MessageQueue, offset: number): Promise<void> {
+    await updateConsumerOffset(this.running(), await this.addrOf(mq, true), this.consumerGroup, mq, offset);
+  }
+
+  /** The group's committed offset, or -1 when it has none. */
+  async queryOffset(mq: MessageQueue): Promise<number> {
+    return queryConsumerOffset(this.running(), await this.addrOf(mq, true), this.consumerGroup, mq);
+  }
+
+  async shutdown(): Promise<void> {
+    const instance = this.instance;
+    if (instance === undefined || instance.isClosed) return;
+    await Promise.all(instance.routes.allAddrs().map((a) => unregisterClient(instance, a, { consumerGroup: this.consumerGroup }).catch(() => undefined)));
+    await instance.close();
+  }
+
+  private running(): ClientInstance {
+    if (this.instance === undefined || this.instance.isClosed) throw new ClientStateError('call pullConsumer.start() first (or create a new one after shutdown)');
+    return this.instance;
+  }
+
+  private async addrOf(mq: MessageQueue, master = false): Promise<string> {
+    const routes = this.running().routes;
+    let addr = master ? routes.masterAddr(mq.brokerName) ?? routes.addrFor(mq.brokerName) : routes.addrFor(mq.brokerName);
+    if (addr === undefined) {
+      await routes.refresh(mq.topic);
+      addr = routes.addrFor(mq.brokerName);
+    }
+    if (addr === undefined) throw new NoQueueError(mq.topic, 'readable');
+    return addr;
+  }
+}
