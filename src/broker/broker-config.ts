@@ -55,6 +55,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   longPollingEnable: true,
 };
 
+/** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
+const SEGMENT_HEADROOM_BYTES = 64 * 1024;
+
 /** Keys RocketMQ users commonly set that have no effect here; accepted with a note, not an error. */
 const IGNORED_KEYS: Record<string, string> = {
   brokerId: 'the Raft role decides the brokerId (leader 0, followers position + 1)',
@@ -181,6 +184,11 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
     if (config[key] === '') throw new BrokerConfigError(key, `broker.conf: ${key} is required (for example dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913, dLegerSelfId=n0)`);
   }
   if (config.dLegerGroup === '') config.dLegerGroup = config.brokerName;
+  // One message is one Raft entry, and an entry never spans two data segments.
+  const segmentMinBytes = config.maxMessageSize + SEGMENT_HEADROOM_BYTES;
+  if (config.mappedFileSizeCommitLog < segmentMinBytes) {
+    throw new BrokerConfigError('mappedFileSizeCommitLog', `broker.conf: mappedFileSizeCommitLog=${config.mappedFileSizeCommitLog} cannot hold a message of maxMessageSize=${config.maxMessageSize}: expected at least ${segmentMinBytes}`);
+  }
   const ids = config.dLegerPeers.split(';').map((p) => p.trim().split('-')[0]);
   if (!ids.includes(config.dLegerSelfId)) {
     throw new BrokerConfigError('dLegerSelfId', `broker.conf: dLegerSelfId=${config.dLegerSelfId} is not one of the ids in dLegerPeers (${ids.join(', ')})`);

@@ -1,0 +1,251 @@
+// The broker's composition root: builds one broker node (Raft-backed CommitLog, message store,
+// metadata state machine, client registry, long polling, offset batching, leader forwarding,
+// NameServer registration), registers every processor of processors/index.ts with the remoting
+// server, starts the background services, and stops all of it in reverse order.
+
+import { createLogger, type Logger } from '../common/logger.js';
+import type { RemotingCommand } from '../protocol/remoting-command.js';
+import type { RemotingChannel } from '../protocol/remoting-server.js';
+import { RemotingServer } from '../protocol/remoting-server.js';
+import { PERM_READ_WRITE, type TopicConfig } from '../protocol/route-data.js';
+import { encodeMessageRecords, toIPv4, type MessageRecord } from '../store/index.js';
+import type { BrokerConfig } from './broker-config.js';
+import type { BrokerAdmin, BrokerContext, BrokerService, PutMessagesResult } from './broker-context.js';
+import { BrokerRaft } from './broker-raft.js';
+import { OffsetCommitter } from './consumer-offset-service.js';
+import { ConsumerManager } from './consumer-manager.js';
+import { LeaderForwarder } from './leader-forwarder.js';
+import { NamesrvRegistrar } from './namesrv-registrar.js';
+import { PROCESSORS, SERVICES } from './processors/index.js';
+import { PullHoldService } from './pull-hold-service.js';
+import { consumeQueueDigests, logDigest } from './replica-digest.js';
+import { writeOrForward } from './write-or-forward.js';
+
+export interface BrokerControllerOptions {
+  logger?: Logger;
+  /** Raft timing overrides (tests use faster elections). */
+  tickMs?: number;
+  electionTicks?: number;
+  proposalTimeoutMs?: number;
+}
+
+const CLIENT_EXPIRY_SCAN_MS = 10_000;
+/** How long a stopping leader waits for its hand-off before stopping anyway. */
+const LEADERSHIP_HANDOFF_MS = 1_500;
+
+export class BrokerController {
+  readonly brokerAddr: string;
+  readonly raft: BrokerRaft;
+  readonly consumers = new ConsumerManager();
+  readonly server: RemotingServer;
+  readonly context: BrokerContext;
+  private readonly log: Logger;
+  private readonly pullHolds = new PullHoldService();
+  private readonly offsets: OffsetCommitter;
+  private readonly forwarder: LeaderForwarder;
+  private readonly registrar: NamesrvRegistrar;
+  private readonly services: BrokerService[];
+  private readonly creatingTopics = new Map<string, Promise<unknown>>();
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(readonly config: BrokerConfig, options: BrokerControllerOptions) {
+    const base = options.logger ?? createLogger({ component: 'broker' });
+    this.log = base.child({ nodeId: config.dLegerSelfId, group: config.dLegerGroup });
+    this.brokerAddr = `${config.brokerIP1}:${config.listenPort}`;
+    const storeHost = { host: toIPv4(config.brokerIP1), port: config.listenPort };
+    this.raft = new BrokerRaft({
+      config,
+      brokerAddr: this.brokerAddr,
+      storeHost,
+      logger: this.log,
+      ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
+      ...(options.electionTicks !== undefined ? { electionTicks: options.electionTicks } : {}),
+      ...(options.proposalTimeoutMs !== undefined ? { proposalTimeoutMs: options.proposalTimeoutMs } : {}),
+      onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
+    });
+    this.offsets = new OffsetCommitter(this.raft, this.raft.metadata, this.log);
+    this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);
+    this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log);
+    this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }) });
+    this.context = this.buildContext(storeHost);
+    for (const p of PROCESSORS) {
+      for (const code of p.codes) this.server.registerHandler(code, (req, channel) => p.handle(this.context, req, channel));
+    }
+    this.server.onChannelClose((channel) => this.consumers.channelClosed(channel));
+    this.services = SERVICES.map((factory) => factory(this.context));
+  }
+
+  /** Opens the stores, starts Raft, listens on listenPort, registers, starts the services. */
+  static async start(config: BrokerConfig, options: BrokerControllerOptions = {}): Promise<BrokerController> {
+    const b = new BrokerController(config, options);
+    try {
+      // Client port first: Raft starts connecting to its peers at once, and an outgoing
+      // connection could otherwise take a port of this host that a broker is about to bind.
+      await b.server.listen(config.listenPort, config.brokerIP1);
+      await b.raft.start();
+    } catch (err) {
+      await b.close().catch(() => undefined);
+      throw err;
+    }
+    b.pullHolds.start();
+    b.offsets.start();
+    b.registrar.start();
+    b.expiryTimer = setInterval(() => {
+      const dropped = b.consumers.expire(Date.now());
+      if (dropped > 0) b.log.info({ dropped }, 'expired silent clients');
+    }, CLIENT_EXPIRY_SCAN_MS);
+    b.expiryTimer.unref();
+    for (const s of b.services) s.start();
+    b.log.info({ brokerAddr: b.brokerAddr, peers: config.dLegerPeers, flush: config.flushDiskType }, 'broker started');
+    return b;
+  }
+
+  private buildContext(storeHost: { host: string; port: number }): BrokerContext {
+    const raft = this.raft;
+    const admin: BrokerAdmin = {
+      status: () => this.status(),
+      transferLeadership: (targetId) => raft.transferLeadership(targetId),
+      mostUpToDateFollower: () => this.mostUpToDateFollower(),
+      digest: (upTo) => this.digest(upTo),
+    };
+    return {
+      config: this.config,
+      brokerAddr: this.brokerAddr,
+      storeHost,
+      log: this.log,
+      store: raft.store,
+      raft,
+      metadata: raft.metadata,
+      consumers: this.consumers,
+      offsets: this.offsets,
+      admin,
+      nowMs: () => Date.now(),
+      forwardToLeader: (req: RemotingCommand) => this.forwarder.forward(req),
+      writeOrForward: (req: RemotingCommand, write: () => Promise<RemotingCommand>) => writeOrForward(this.context, req, write),
+      ensureTopic: (topic, queueNums, create) => this.ensureTopic(topic, queueNums, create),
+      putMessages: (records: readonly MessageRecord[]): Promise<PutMessagesResult> => raft.putRecords(encodeMessageRecords(records), records.length),
+      notifyMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
+      waitForMessage: (topic: string, queueId: number, timeoutMs: number, channel: RemotingChannel) => this.pullHolds.wait(topic, queueId, timeoutMs, channel),
+    };
+  }
+
+  /** Concurrent requests for the same new topic share one proposal. */
+  private async ensureTopic(topic: string, queueNums: number, create: boolean): Promise<TopicConfig | undefined> {
+    const existing = this.raft.metadata.topic(topic);
+    if (existing || !create) return existing;
+    let pending = this.creatingTopics.get(topic);
+    if (!pending) {
+      const config: TopicConfig = { topicName: topic, readQueueNums: queueNums, writeQueueNums: queueNums, perm: PERM_READ_WRITE, topicSysFlag: 0 };
+      pending = this.raft.proposeControl({ kind: 'topic-upsert', config }).finally(() => this.creatingTopics.delete(topic));
+      this.creatingTopics.set(topic, pending);
+      this.log.info({ topic, queueNums }, 'creating topic');
+    }
+    await pending;
+    return this.raft.metadata.topic(topic);
+  }
+
+  /** RAFT_STATUS body; the shape docs/client.md gives (roles upper-case, peers as objects). */
+  status(): Record<string, unknown> {
+    const s = this.raft.node.status();
+    const role = this.raft.role();
+    return {
+      nodeId: this.raft.nodeId,
+      role: s.role.toUpperCase().replace('-', '_'),
+      term: s.term,
+      leader: s.leader === '' ? null : s.leader,
+      leaderReady: role.ready,
+      leaderBrokerAddr: this.raft.leaderAddr() ?? null,
+      commitIndex: s.commit,
+      firstIndex: s.firstIndex,
+      lastIndex: s.lastIndex,
+      appliedIndex: this.raft.node.applied,
+      dispatchedIndex: this.raft.store.dispatchedIndex,
+      metadataAppliedIndex: this.raft.metadata.appliedIndex,
+      // The other members (docs/client.md); a peer's client address is known once it has led.
+      peers: this.raft.peers.filter((p) => p.id !== this.raft.nodeId).map((p) => ({
+        nodeId: p.id,
+        raftAddr: `${p.host}:${p.port}`,
+        ...(this.raft.metadata.brokerAddrOf(p.id) !== undefined ? { brokerAddr: this.raft.metadata.brokerAddrOf(p.id) } : {}),
+        ...(s.progress[p.id] !== undefined ? { matchIndex: s.progress[p.id]!.match } : {}),
+      })),
+      raftAddr: this.raft.raftAddr,
+      brokerAddr: this.brokerAddr,
+      brokerName: this.config.brokerName,
+      pendingEntries: s.pendingEntries,
+      heldPulls: this.pullHolds.heldCount,
+    };
+  }
+
+  private async handOffLeadership(): Promise<void> {
+    const target = this.mostUpToDateFollower();
+    if (target === undefined) return;
+    const timeout = new Promise<void>((r) => setTimeout(r, LEADERSHIP_HANDOFF_MS).unref());
+    try {
+      await Promise.race([this.raft.transferLeadership(target), timeout]);
+      this.log.info({ target }, 'handed leadership over before stopping');
+    } catch (err) {
+      this.log.warn({ err, target }, 'leadership hand-off before stopping failed');
+    }
+  }
+
+  /** The follower with the highest match index (leader only), for a transfer without a target. */
+  mostUpToDateFollower(): string | undefined {
+    const progress = this.raft.node.status().progress;
+    let best: string | undefined;
+    let bestMatch = -1;
+    for (const id of this.raft.peerIds) {
+      if (id === this.raft.nodeId) continue;
+      const match = progress[id]?.match ?? -1;
+      if (match > bestMatch) {
+        best = id;
+        bestMatch = match;
+      }
+    }
+    return best;
+  }
+
+  digest(upToIndex: number | undefined): Record<string, unknown> {
+    const store = this.raft.store;
+    const upTo = Math.min(upToIndex ?? store.dispatchedIndex, store.dispatchedIndex);
+    const log = logDigest(this.raft.logStorage, upTo);
+    const cq = consumeQueueDigests(store);
+    return {
+      nodeId: this.raft.nodeId,
+      firstIndex: log.firstIndex,
+      upToIndex: log.upToIndex,
+      logSha256: log.sha256,
+      dispatchedIndex: store.dispatchedIndex,
+      consumeQueues: cq.queues,
+      consumeQueuesSha256: cq.sha256,
+    };
+  }
+
+  /**
+   * Stops services, the server and Raft, then flushes and closes the stores. A leader first
+   * hands leadership to its most caught-up follower (bounded wait), so a planned stop costs
+   * clients a transfer instead of an election timeout.
+   */
+  async close(options: { transferLeadership?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.expiryTimer) clearInterval(this.expiryTimer);
+    if ((options.transferLeadership ?? true) && this.raft.role().role === 'leader') await this.handOffLeadership();
+    for (const s of [...this.services].reverse()) {
+      try {
+        await s.stop();
+      } catch (err) {
+        this.log.error({ err, service: s.name }, 'service failed to stop');
+      }
+    }
+    await this.registrar.stop();
+    // Best effort: offsets buffered on a leader get one chance to commit before Raft stops.
+    this.offsets.stop();
+    await Promise.race([this.offsets.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    this.pullHolds.stop();
+    await this.server.close();
+    await this.forwarder.close();
+    await this.raft.close();
+    this.log.info('broker stopped');
+  }
+}

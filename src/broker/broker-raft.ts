@@ -1,0 +1,294 @@
+// The Raft-backed CommitLog of one broker node: the Raft log storage, the RaftNode, the message
+// store fed by it and the metadata state machine, wired so that dispatch (ConsumeQueues, index,
+// control entries) runs only over committed entries, in index order, on every replica. It is
+// also the RaftFacade processors see: appends resolve once committed AND dispatched here, with
+// each record's queue offset and physical offset; a new leader announces its client address
+// through the log and only counts as ready (serves writes, registers as brokerId 0) once that
+// announcement is applied, which implies everything before it is dispatched.
+
+import { EventEmitter } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../common/logger.js';
+import { EntryType, MmapLogStorage, parsePeers, RaftNode, type Entry, type PeerAddress, type RoleChange } from '../../raft/index.js';
+import { createMessageId, MessageStore, RecordOffset, SysFlag, messageRecords } from '../store/index.js';
+import type { BrokerConfig } from './broker-config.js';
+import type { PutMessagesResult, PutRecordResult, RaftFacade, RoleState } from './broker-context.js';
+import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
+import { decodeControlEntry, encodeControlEntry, isControlPayload, type ControlCommand } from './control-entry.js';
+import { MetadataState, metadataFile } from './metadata-state.js';
+import { ResponseCode } from '../protocol/response-code.js';
+
+export interface BrokerRaftOptions {
+  config: BrokerConfig;
+  brokerAddr: string;
+  storeHost: { host: string; port: number };
+  logger: Logger;
+  /** Raft timing overrides (tests). */
+  tickMs?: number;
+  electionTicks?: number;
+  proposalTimeoutMs?: number;
+  /** Called when a topic-queue got new messages (wakes long polls). */
+  onMessageArrived?: (topic: string, queueId: number, maxOffset: number) => void;
+}
+
+/** Entries of the log scanned per step when replaying control entries at start. */
+const REPLAY_BATCH_BYTES = 8 * 1024 * 1024;
+const ANNOUNCE_RETRY_MS = 200;
+const METADATA_SAVE_INTERVAL_MS = 1000;
+const STORE_FLUSH_INTERVAL_MS = 1000;
+
+export class BrokerRaft implements RaftFacade {
+  readonly nodeId: string;
+  readonly peerIds: readonly string[];
+  readonly peers: readonly PeerAddress[];
+  /** This node's Raft address from dLegerPeers. */
+  readonly raftAddr: string;
+  readonly store: MessageStore;
+  readonly metadata: MetadataState;
+  readonly node: RaftNode;
+  private readonly storage: MmapLogStorage;
+  private readonly events = new EventEmitter();
+  private readonly log: Logger;
+  private readonly metadataPath: string;
+  private state: RoleState;
+  private announcingTerm = -1;
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+
+  constructor(private readonly o: BrokerRaftOptions) {
+    const c = o.config;
+    this.log = o.logger.child({ component: 'broker-raft' });
+    const peers = parsePeers(c.dLegerPeers);
+    this.nodeId = c.dLegerSelfId;
+    this.peers = peers;
+    const self = peers.find((p) => p.id === this.nodeId);
+    if (!self) throw new Error(`dLegerSelfId ${this.nodeId} is not in dLegerPeers`);
+    this.raftAddr = `${self.host}:${self.port}`;
+    this.peerIds = peers.map((p) => p.id);
+    const logDir = join(c.storePathRootDir, 'commitlog-raft');
+    const storeDir = join(c.storePathRootDir, 'store');
+    mkdirSync(logDir, { recursive: true });
+    mkdirSync(storeDir, { recursive: true });
+    this.storage = MmapLogStorage.open(logDir, { segmentBytes: c.mappedFileSizeCommitLog, logger: o.logger });
+    this.metadataPath = metadataFile(storeDir);
+    this.metadata = MetadataState.load(this.metadataPath);
+    this.store = MessageStore.open(storeDir, this.storage, {
+      onControl: (index, payload) => this.applyControl(index, payload),
+      ...(o.onMessageArrived ? { onMessageArrived: o.onMessageArrived } : {}),
+    });
+    this.state = { role: 'follower', leaderId: '', term: this.storage.hardState().term, ready: false };
+    this.replayControlEntries();
+    this.node = new RaftNode({
+      id: this.nodeId,
+      group: c.dLegerGroup,
+      peers,
+      storage: this.storage,
+      flush: c.flushDiskType === 'SYNC_FLUSH' ? { mode: 'sync' } : { mode: 'async', intervalMs: c.flushIntervalCommitLog },
+      applied: this.store.dispatchedIndex,
+      onApply: (entries) => this.onApply(entries),
+      logger: o.logger,
+      ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
+      ...(o.electionTicks !== undefined ? { electionTicks: o.electionTicks } : {}),
+      proposalTimeoutMs: o.proposalTimeoutMs ?? 5000,
+    });
+    this.node.on('role', (r: RoleChange) => this.onRole(r));
+    // Requests waiting out an election each listen once (bounded by the server's in-flight
+    // limit per connection), so the default warning at 10 listeners does not apply.
+    this.events.setMaxListeners(0);
+  }
+
+  async start(): Promise<void> {
+    await this.node.start();
+    this.timers.push(setInterval(() => this.persistDerivedState(), Math.min(METADATA_SAVE_INTERVAL_MS, STORE_FLUSH_INTERVAL_MS)));
+  }
+
+  /**
+   * Control entries between the metadata snapshot and what the store already dispatched were
+   * applied before the last shutdown but not saved; the store will not redeliver them.
+   */
+  private replayControlEntries(): void {
+    const to = this.store.dispatchedIndex;
+    let next = Math.max(this.metadata.appliedIndex + 1, this.storage.firstIndex());
+    // Bounded: each round consumes at least one entry.
+    while (next <= to) {
+      const batch = this.storage.entries(next, to + 1, REPLAY_BATCH_BYTES);
+      if (batch.length === 0) break;
+      for (const e of batch) {
+        if (e.type === EntryType.Normal && isControlPayload(e.payload)) this.applyControl(e.index, e.payload);
+        next = e.index + 1;
+      }
+    }
+    this.metadata.skipTo(to);
+  }
+
+  private applyControl(index: number, payload: Uint8Array): void {
+    if (!isControlPayload(payload)) {
+      this.log.error({ index, bytes: payload.length }, 'committed entry is neither message records nor a control entry; skipped');
+      return;
+    }
+    let command: ControlCommand;
+    try {
+      command = decodeControlEntry(payload);
+    } catch (err) {
+      // Committed data every replica skips alike: logging it keeps the replicas in step.
+      this.log.error({ err, index }, 'committed control entry does not decode; skipped');
+      return;
+    }
+    if (this.metadata.apply(index, command) && command.kind === 'leader') this.refreshReadiness();
+  }
+
+  private onApply(entries: Entry[]): void {
+    const last = entries[entries.length - 1]!.index;
+    try {
+      this.store.dispatchUpTo(last);
+    } catch (err) {
+      // A committed entry that does not decode stops dispatch here (the store retries it on
+      // the next apply); Raft itself must go on, and sends waiting on it get SYSTEM_ERROR.
+      this.log.error({ err, index: this.store.dispatchedIndex + 1 }, 'dispatch stopped at a committed entry');
+    }
+    this.metadata.skipTo(this.store.dispatchedIndex);
+  }
+
+  private onRole(r: RoleChange): void {
+    const changed = r.role !== this.state.role || r.leader !== this.state.leaderId || r.term !== this.state.term;
+    if (!changed) return;
+    this.state = { role: r.role, leaderId: r.leader, term: r.term, ready: false };
+    if (r.role === 'leader') this.announce(r.term);
+    this.refreshReadiness(true);
+  }
+
+  /** Proposes this node's announcement for `term`, retrying while it still leads that term. */
+  private announce(term: number): void {
+    if (this.announcingTerm === term) return;
+    this.announcingTerm = term;
+    const attempt = (): void => {
+      if (this.closed || this.state.role !== 'leader' || this.state.term !== term) return;
+      const a = this.metadata.leaderAnnouncement();
+      if (a && a.term === term && a.nodeId === this.nodeId) return;
+      this.node.propose(encodeControlEntry({ kind: 'leader', announcement: { nodeId: this.nodeId, term, brokerAddr: this.o.brokerAddr } })).then(
+        () => this.refreshReadiness(),
+        (err: unknown) => {
+          this.log.warn({ err, term }, 'leader announcement not committed; retrying');
+          const t = setTimeout(attempt, ANNOUNCE_RETRY_MS);
+          t.unref();
+        },
+      );
+    };
+    attempt();
+  }
+
+  private refreshReadiness(forceEmit = false): void {
+    const a = this.metadata.leaderAnnouncement();
+    const ready = this.state.role === 'leader' && a !== undefined && a.nodeId === this.nodeId && a.term === this.state.term;
+    if (ready !== this.state.ready || forceEmit) {
+      this.state = { ...this.state, ready };
+      if (ready) this.log.info({ term: this.state.term, dispatchedIndex: this.store.dispatchedIndex }, 'leader ready: announcement committed and dispatch caught up');
+      this.events.emit('role', this.state);
+    } else if (a && this.state.role !== 'leader') {
+      // A follower learning the leader's address is a change worth telling (forwarding).
+      this.events.emit('role', this.state);
+    }
+  }
+
+  get logStorage(): MmapLogStorage {
+    return this.storage;
+  }
+
+  // ---- RaftFacade ----
+
+  isLeader(): boolean {
+    return this.state.ready && this.state.role === 'leader';
+  }
+
+  role(): RoleState {
+    return this.state;
+  }
+
+  leaderAddr(): string | undefined {
+    const leaderId = this.state.leaderId;
+    if (leaderId === '') return undefined;
+    if (leaderId === this.nodeId) return this.o.brokerAddr;
+    return this.metadata.brokerAddrOf(leaderId);
+  }
+
+  onRoleChange(listener: (state: RoleState) => void): () => void {
+    this.events.on('role', listener);
+    return () => this.events.off('role', listener);
+  }
+
+  async putRecords(payload: Buffer, recordCount: number): Promise<PutMessagesResult> {
+    if (!this.isLeader()) throw notLeader(this.state.role === 'leader' ? 'its announcement is not committed yet' : `role ${this.state.role}`);
+    let committed: { index: number; term: number };
+    try {
+      committed = await this.node.propose(payload);
+    } catch (err) {
+      throw fromRaftError(err);
+    }
+    return this.resultsOf(committed.index, committed.term, payload, recordCount);
+  }
+
+  /** Where each record of the committed entry `index` landed, read from the dispatched state. */
+  private resultsOf(index: number, term: number, payload: Buffer, recordCount: number): PutMessagesResult {
+    if (this.store.dispatchedIndex < index) {
+      throw new BrokerError('ERR_BROKER_DISPATCH_FAILED', ResponseCode.SYSTEM_ERROR, `entry ${index} is committed but not dispatched on this node; the message is stored, consumers will see it once dispatch resumes`);
+    }
+    const loc = this.storage.locate(index);
+    if (!loc) throw new BrokerError('ERR_BROKER_DISPATCH_FAILED', ResponseCode.SYSTEM_ERROR, `entry ${index} is committed but no longer in the log`);
+    const records: PutRecordResult[] = [];
+    const { host, port } = this.o.storeHost;
+    for (const [offset] of messageRecords(payload)) {
+      const bodyLength = payload.readInt32BE(offset + RecordOffset.BODY_LENGTH);
+      const topicAt = offset + RecordOffset.BODY + bodyLength;
+      const topic = payload.toString('utf8', topicAt + 1, topicAt + 1 + payload[topicAt]!);
+      const queueId = payload.readInt32BE(offset + RecordOffset.QUEUE_ID);
+      const physicalOffset = loc.payloadPosition + offset;
+      const tx = payload.readInt32BE(offset + RecordOffset.SYS_FLAG) & 0xc;
+      const noQueue = tx === SysFlag.TRANSACTION_PREPARED || tx === SysFlag.TRANSACTION_ROLLBACK;
+      const queueOffset = noQueue ? -1 : (this.store.queues.find(topic, queueId)?.queueOffsetOf(physicalOffset) ?? -1);
+      records.push({ topic, queueId, queueOffset, physicalOffset, msgId: createMessageId(host, port, physicalOffset) });
+    }
+    if (records.length !== recordCount) throw new Error(`entry ${index} holds ${records.length} records, the caller sent ${recordCount}`);
+    return { index, term, records };
+  }
+
+  async proposeControl(command: ControlCommand): Promise<{ index: number }> {
+    if (this.state.role !== 'leader') throw notLeader(`role ${this.state.role}`);
+    try {
+      const r = await this.node.propose(encodeControlEntry(command));
+      return { index: r.index };
+    } catch (err) {
+      throw fromRaftError(err);
+    }
+  }
+
+  transferLeadership(to: string): Promise<void> {
+    return this.node.transferLeadership(to);
+  }
+
+  // ---- persistence ----
+
+  /** Flushes ConsumeQueues/index/checkpoint and the metadata snapshot (periodically and on close). */
+  private persistDerivedState(): void {
+    if (this.closed) return;
+    try {
+      this.store.flush(Date.now());
+      if (this.metadata.dirty) this.metadata.save(this.metadataPath);
+    } catch (err) {
+      this.log.error({ err }, 'flushing the store or metadata failed');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.node.close();
+    try {
+      this.metadata.save(this.metadataPath);
+    } finally {
+      this.store.close();
+    }
+  }
+}

@@ -1,0 +1,115 @@
+// Clients known from heartbeats on this node: per consumer group the client channels and the
+// subscriptions they declared, per producer group the channels. Not replicated: every client
+// heartbeats every broker address of the group. A channel that closes leaves every group at
+// once; a client silent for longer than the expiry (120 s) is dropped by a periodic scan.
+
+import type { RemotingChannel } from '../protocol/remoting-server.js';
+import type { ConsumerData, SubscriptionData } from '../protocol/route-data.js';
+import type { ClientChannelInfo, ConsumerManagerView } from './broker-context.js';
+
+interface GroupState {
+  clients: Map<string, ClientChannelInfo>;
+  subscriptions: Map<string, SubscriptionData>;
+  messageModel: string;
+}
+
+export const CLIENT_EXPIRY_MS = 120_000;
+/** Bounds on what heartbeats may make this node remember. */
+const MAX_GROUPS = 10_000;
+const MAX_CLIENTS_PER_GROUP = 10_000;
+const MAX_SUBSCRIPTIONS_PER_GROUP = 1_000;
+
+export class ConsumerManager implements ConsumerManagerView {
+  private readonly consumerGroups = new Map<string, GroupState>();
+  private readonly producerGroups = new Map<string, Map<string, ClientChannelInfo>>();
+
+  /** Registers a consumer; returns false when a bound refused it. */
+  registerConsumer(clientId: string, channel: RemotingChannel, data: ConsumerData, nowMs: number): boolean {
+    let g = this.consumerGroups.get(data.groupName);
+    if (!g) {
+      if (this.consumerGroups.size >= MAX_GROUPS) return false;
+      g = { clients: new Map(), subscriptions: new Map(), messageModel: data.messageModel };
+      this.consumerGroups.set(data.groupName, g);
+    }
+    if (!g.clients.has(clientId) && g.clients.size >= MAX_CLIENTS_PER_GROUP) return false;
+    g.clients.set(clientId, { clientId, channel, lastUpdateMs: nowMs });
+    g.messageModel = data.messageModel;
+    for (const s of data.subscriptionDataSet ?? []) {
+      if (!g.subscriptions.has(s.topic) && g.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_GROUP) break;
+      const old = g.subscriptions.get(s.topic);
+      if (!old || old.subVersion <= s.subVersion) g.subscriptions.set(s.topic, s);
+    }
+    return true;
+  }
+
+  registerProducer(clientId: string, channel: RemotingChannel, group: string, nowMs: number): boolean {
+    let g = this.producerGroups.get(group);
+    if (!g) {
+      if (this.producerGroups.size >= MAX_GROUPS) return false;
+      this.producerGroups.set(group, (g = new Map()));
+    }
+    if (!g.has(clientId) && g.size >= MAX_CLIENTS_PER_GROUP) return false;
+    g.set(clientId, { clientId, channel, lastUpdateMs: nowMs });
+    return true;
+  }
+
+  unregisterConsumer(group: string, clientId: string): void {
+    const g = this.consumerGroups.get(group);
+    if (!g) return;
+    g.clients.delete(clientId);
+    if (g.clients.size === 0) this.consumerGroups.delete(group);
+  }
+
+  unregisterProducer(group: string, clientId: string): void {
+    const g = this.producerGroups.get(group);
+    if (!g) return;
+    g.delete(clientId);
+    if (g.size === 0) this.producerGroups.delete(group);
+  }
+
+  /** Removes every registration made over `channel`. */
+  channelClosed(channel: RemotingChannel): void {
+    this.removeWhere((info) => info.channel === channel);
+  }
+
+  /** Drops clients not heard from for `expiryMs`; returns how many were dropped. */
+  expire(nowMs: number, expiryMs = CLIENT_EXPIRY_MS): number {
+    return this.removeWhere((info) => nowMs - info.lastUpdateMs > expiryMs);
+  }
+
+  private removeWhere(pred: (info: ClientChannelInfo) => boolean): number {
+    let removed = 0;
+    for (const [name, g] of this.consumerGroups) {
+      for (const [id, info] of g.clients) if (pred(info)) { g.clients.delete(id); removed++; }
+      if (g.clients.size === 0) this.consumerGroups.delete(name);
+    }
+    for (const [name, g] of this.producerGroups) {
+      for (const [id, info] of g) if (pred(info)) { g.delete(id); removed++; }
+      if (g.size === 0) this.producerGroups.delete(name);
+    }
+    return removed;
+  }
+
+  consumerIds(group: string): string[] {
+    const g = this.consumerGroups.get(group);
+    return g ? [...g.clients.keys()].sort() : [];
+  }
+
+  channels(group: string): ClientChannelInfo[] {
+    const g = this.consumerGroups.get(group);
+    return g ? [...g.clients.values()] : [];
+  }
+
+  subscription(group: string, topic: string): SubscriptionData | undefined {
+    return this.consumerGroups.get(group)?.subscriptions.get(topic);
+  }
+
+  groups(): string[] {
+    return [...this.consumerGroups.keys()];
+  }
+
+  producerIds(group: string): string[] {
+    const g = this.producerGroups.get(group);
+    return g ? [...g.keys()].sort() : [];
+  }
+}

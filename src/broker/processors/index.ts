@@ -1,0 +1,39 @@
+// The processor and service registry: the composition root registers every processor listed
+// here with the remoting server (one file per processor, each exporting a BrokerProcessor) and
+// starts every service. Adding a processor = one file + one line here.
+
+import type { BrokerProcessor, BrokerServiceFactory } from '../broker-context.js';
+import { scheduleServiceFactory } from '../schedule/schedule-service.js';
+import { consumerSendBackProcessor } from './consumer-send-back.js';
+import { getMaxOffsetProcessor, queryConsumerOffsetProcessor, updateConsumerOffsetProcessor } from './consumer-offset.js';
+import { consumerListProcessor, heartbeatProcessor, unregisterClientProcessor } from './heartbeat.js';
+import { getMinOffsetProcessor } from './min-offset.js';
+import { pullMessageProcessor } from './pull-message.js';
+import { queryMessageProcessor } from './query-message.js';
+import { raftAdminProcessor } from './raft-admin.js';
+import { searchOffsetProcessor } from './search-offset.js';
+import { sendBatchProcessor } from './send-batch.js';
+import { sendMessageProcessor } from './send-message.js';
+import { updateTopicProcessor } from './update-topic.js';
+import { viewMessageProcessor } from './view-message.js';
+
+export const PROCESSORS: readonly BrokerProcessor[] = [
+  sendMessageProcessor,
+  sendBatchProcessor,
+  pullMessageProcessor,
+  queryConsumerOffsetProcessor,
+  updateConsumerOffsetProcessor,
+  getMaxOffsetProcessor,
+  getMinOffsetProcessor,
+  searchOffsetProcessor,
+  heartbeatProcessor,
+  unregisterClientProcessor,
+  consumerListProcessor,
+  consumerSendBackProcessor,
+  viewMessageProcessor,
+  queryMessageProcessor,
+  updateTopicProcessor,
+  raftAdminProcessor,
+];
+
+export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory];

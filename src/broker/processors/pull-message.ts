@@ -1,0 +1,141 @@
+// PULL_MESSAGE (11) on any node, from dispatched (= committed) data only. Nothing new and the
+// SUSPEND flag set: the pull is held until a message is dispatched to that queue or its
+// suspend timeout passes (never longer: ali-ons drops the whole connection past its own
+// timeout). Every 0/19/20/21 answer carries nextBeginOffset, minOffset, maxOffset and
+// suggestWhichBrokerId. The subscription carried in the request is used as is, so a new leader
+// that has not seen the group's heartbeat yet serves it too (PROTOCOL.md §5).
+
+import { javaStringHash, GetMessageStatus, SCHEDULE_TOPIC, type GetMessageResult } from '../../store/index.js';
+import { headerInt, headerOptInt, headerOptString, headerString } from '../../protocol/headers.js';
+import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
+import type { RemotingChannel } from '../../protocol/remoting-server.js';
+import { RequestCode } from '../../protocol/request-code.js';
+import { ResponseCode } from '../../protocol/response-code.js';
+import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
+
+export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8 } as const;
+/** Bytes per pull answer (RocketMQ's maxTransferBytesOnMessageInMemory is 256 KiB). */
+export const PULL_MAX_BYTES = 1024 * 1024;
+/** A client may ask for a longer hold; we never hold longer than this. */
+const MAX_SUSPEND_MS = 60_000;
+
+export interface PullRequest {
+  consumerGroup: string;
+  topic: string;
+  queueId: number;
+  queueOffset: number;
+  maxMsgNums: number;
+  sysFlag: number;
+  commitOffset: number;
+  suspendTimeoutMillis: number;
+  subscription: string | undefined;
+  expressionType: string | undefined;
+}
+
+export function parsePullRequest(ext: Record<string, string>): PullRequest {
+  return {
+    consumerGroup: headerString(ext, 'consumerGroup'),
+    topic: headerString(ext, 'topic'),
+    queueId: headerInt(ext, 'queueId'),
+    queueOffset: headerInt(ext, 'queueOffset'),
+    maxMsgNums: headerOptInt(ext, 'maxMsgNums', 32),
+    sysFlag: headerOptInt(ext, 'sysFlag', 0),
+    commitOffset: headerOptInt(ext, 'commitOffset', -1),
+    suspendTimeoutMillis: headerOptInt(ext, 'suspendTimeoutMillis', 15_000),
+    subscription: headerOptString(ext, 'subscription'),
+    expressionType: headerOptString(ext, 'expressionType'),
+  };
+}
+
+/** Tag filter of a subscription expression ("*", "" or "A || B"); undefined means everything. */
+export function tagFilter(subscription: string | undefined): ((tagHash: number) => boolean) | undefined {
+  if (subscription === undefined) return undefined;
+  const s = subscription.trim();
+  if (s === '' || s === '*') return undefined;
+  const hashes = new Set<number>();
+  for (const tag of s.split('||')) {
+    const t = tag.trim();
+    if (t !== '') hashes.add(javaStringHash(t));
+  }
+  if (hashes.size === 0) return undefined;
+  return (tagHash) => hashes.has(tagHash);
+}
+
+interface PullAnswer {
+  code: number;
+  result: GetMessageResult;
+  nextBeginOffset: number;
+  /** The client should wait for new messages (nothing to read at this offset yet). */
+  waitable: boolean;
+}
+
+/** One read of the store mapped to a response code, following RocketMQ (PROTOCOL.md §5). */
+export function readOnce(ctx: BrokerContext, p: PullRequest): PullAnswer {
+  const filter = p.topic === SCHEDULE_TOPIC ? undefined : tagFilter(p.subscription);
+  const result = ctx.store.getMessage(p.topic, p.queueId, p.queueOffset, p.maxMsgNums, PULL_MAX_BYTES, filter);
+  // A node that is not the ready leader may lag the commit index: an offset past its end is
+  // then most likely data it has not applied yet, so wait instead of moving the client back.
+  const authoritative = ctx.raft.isLeader();
+  switch (result.status) {
+    case GetMessageStatus.FOUND:
+      return { code: ResponseCode.SUCCESS, result, nextBeginOffset: result.nextBeginOffset, waitable: false };
+    case GetMessageStatus.NO_MATCHED_MESSAGE:
+      return { code: ResponseCode.PULL_RETRY_IMMEDIATELY, result, nextBeginOffset: result.nextBeginOffset, waitable: false };
+    case GetMessageStatus.OFFSET_OVERFLOW_ONE:
+      return { code: ResponseCode.PULL_NOT_FOUND, result, nextBeginOffset: p.queueOffset, waitable: true };
+    case GetMessageStatus.NO_MESSAGE_IN_QUEUE:
+      if (p.queueOffset === 0 || !authoritative) return { code: ResponseCode.PULL_NOT_FOUND, result, nextBeginOffset: p.queueOffset, waitable: true };
+      return { code: ResponseCode.PULL_OFFSET_MOVED, result, nextBeginOffset: 0, waitable: false };
+    case GetMessageStatus.OFFSET_OVERFLOW_BADLY:
+      if (!authoritative) return { code: ResponseCode.PULL_NOT_FOUND, result, nextBeginOffset: p.queueOffset, waitable: true };
+      return { code: ResponseCode.PULL_OFFSET_MOVED, result, nextBeginOffset: result.nextBeginOffset, waitable: false };
+    case GetMessageStatus.OFFSET_TOO_SMALL:
+      return { code: ResponseCode.PULL_OFFSET_MOVED, result, nextBeginOffset: result.nextBeginOffset, waitable: false };
+    case GetMessageStatus.OFFSET_FOUND_NULL:
+      return { code: ResponseCode.PULL_NOT_FOUND, result, nextBeginOffset: p.queueOffset, waitable: true };
+  }
+}
+
+function answer(req: RemotingCommand, a: PullAnswer): RemotingCommand {
+  const ext = {
+    nextBeginOffset: String(a.nextBeginOffset),
+    minOffset: String(a.result.minOffset),
+    maxOffset: String(a.result.maxOffset),
+    suggestWhichBrokerId: '0',
+  };
+  return makeResponse(req, a.code, a.code === ResponseCode.SUCCESS ? undefined : remarkOf(a.result.status), ext, a.code === ResponseCode.SUCCESS ? a.result.body : undefined);
+}
+
+function remarkOf(status: GetMessageStatus): string {
+  return status;
+}
+
+async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: RemotingChannel): Promise<RemotingCommand> {
+  const p = parsePullRequest(req.extFields);
+  if (p.maxMsgNums <= 0) return makeResponse(req, ResponseCode.SYSTEM_ERROR, `maxMsgNums must be positive, got ${p.maxMsgNums}`);
+  if (p.expressionType !== undefined && p.expressionType !== 'TAG') {
+    return makeResponse(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED, `expression type ${p.expressionType} is not supported; only TAG filters are`);
+  }
+  if ((p.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && p.commitOffset >= 0 && ctx.raft.isLeader()) {
+    ctx.offsets.commit(p.consumerGroup, p.topic, p.queueId, p.commitOffset);
+  }
+  let a = readOnce(ctx, p);
+  const suspend = (p.sysFlag & PullSysFlag.SUSPEND) !== 0 && ctx.config.longPollingEnable;
+  if (!a.waitable || !suspend || p.suspendTimeoutMillis <= 0) return answer(req, a);
+  const deadline = ctx.nowMs() + Math.min(p.suspendTimeoutMillis, MAX_SUSPEND_MS);
+  // Bounded: each round either answers or waits for an arrival; the deadline ends the loop.
+  for (;;) {
+    const left = deadline - ctx.nowMs();
+    if (left <= 0) return answer(req, a);
+    const outcome = await ctx.waitForMessage(p.topic, p.queueId, left, channel);
+    if (outcome === 'closed') return answer(req, a);
+    a = readOnce(ctx, p);
+    if (!a.waitable || outcome !== 'arrived') return answer(req, a);
+  }
+}
+
+export const pullMessageProcessor: BrokerProcessor = {
+  name: 'pull-message',
+  codes: [RequestCode.PULL_MESSAGE],
+  handle: handlePull,
+};

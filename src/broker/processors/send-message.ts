@@ -1,0 +1,112 @@
+// SEND_MESSAGE (10, long header names) and SEND_MESSAGE_V2 (310, one-letter names): validate,
+// create the topic if allowed, encode one record (body, sysFlag and properties exactly as
+// received; store time and host from this broker; born host from the connection) and append it
+// through Raft. The producer hears SEND_OK only once the entry is committed and dispatched here,
+// with the queue offset the dispatch gave it. A follower relays the request to the leader.
+
+import { checkTopicName } from '../../common/topic-name.js';
+import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
+import type { RemotingChannel } from '../../protocol/remoting-server.js';
+import { RequestCode } from '../../protocol/request-code.js';
+import { ResponseCode } from '../../protocol/response-code.js';
+import { PERM_WRITE } from '../../protocol/route-data.js';
+import { parseSendMessageHeader, type SendMessageRequestHeader } from '../../protocol/send-message-header.js';
+import { encodeMessageRecord, MAX_PROPERTIES_BYTES, toIPv4, type MessageRecord } from '../../store/index.js';
+import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
+import { applyDelayLevel } from '../delay-rewrite.js';
+import { dlqTopicOf, isForbiddenSendTopic, isRetryOrDlqTopic, RETRY_TOPIC_PREFIX } from '../topic-rules.js';
+
+const EMPTY = Buffer.alloc(0);
+let nextQueue = 0;
+
+/** "ip:port" → [IPv4, port]; IPv6 peers become 0.0.0.0 (clients cannot read 16-byte hosts). */
+export function splitHostPort(addr: string): [string, number] {
+  const colon = addr.lastIndexOf(':');
+  const host = colon < 0 ? addr : addr.slice(0, colon);
+  const port = colon < 0 ? 0 : Number(addr.slice(colon + 1));
+  return [toIPv4(host), Number.isInteger(port) && port >= 0 && port <= 65535 ? port : 0];
+}
+
+function refuse(req: RemotingCommand, code: number, remark: string): RemotingCommand {
+  return makeResponse(req, code, remark);
+}
+
+function handleSend(ctx: BrokerContext, req: RemotingCommand, channel: RemotingChannel): Promise<RemotingCommand> {
+  return ctx.writeOrForward(req, () => storeMessage(ctx, req, channel));
+}
+
+async function storeMessage(ctx: BrokerContext, req: RemotingCommand, channel: RemotingChannel): Promise<RemotingCommand> {
+  const h = parseSendMessageHeader(req.extFields, req.code === RequestCode.SEND_MESSAGE_V2);
+  checkTopicName(h.topic);
+  if (isForbiddenSendTopic(h.topic)) return refuse(req, ResponseCode.NO_PERMISSION, `sending to the system topic ${h.topic} is forbidden`);
+  const body = req.body ?? EMPTY;
+  if (body.length > ctx.config.maxMessageSize) {
+    return refuse(req, ResponseCode.MESSAGE_ILLEGAL, `message body of ${body.length} bytes exceeds maxMessageSize ${ctx.config.maxMessageSize}`);
+  }
+  if (Buffer.byteLength(h.properties) > MAX_PROPERTIES_BYTES) {
+    return refuse(req, ResponseCode.MESSAGE_ILLEGAL, `message properties of ${Buffer.byteLength(h.properties)} bytes exceed ${MAX_PROPERTIES_BYTES}`);
+  }
+  const internal = isRetryOrDlqTopic(h.topic);
+  const topicConfig = await ctx.ensureTopic(h.topic, internal ? 1 : ctx.config.defaultTopicQueueNums, internal || ctx.config.autoCreateTopicEnable);
+  if (!topicConfig) {
+    return refuse(req, ResponseCode.TOPIC_NOT_EXIST, `topic ${h.topic} does not exist and autoCreateTopicEnable is false; create it first (UPDATE_AND_CREATE_TOPIC)`);
+  }
+  if ((topicConfig.perm & PERM_WRITE) === 0) return refuse(req, ResponseCode.NO_PERMISSION, `topic ${h.topic} is not writable (perm ${topicConfig.perm})`);
+  let queueId = h.queueId;
+  if (queueId < 0) queueId = nextQueue++ % topicConfig.writeQueueNums;
+  if (queueId >= topicConfig.writeQueueNums) {
+    return refuse(req, ResponseCode.SYSTEM_ERROR, `queueId ${queueId} is out of range: topic ${h.topic} has ${topicConfig.writeQueueNums} write queues`);
+  }
+  const record = buildRecord(ctx, h, queueId, body, channel);
+  if (!(await routeRetryPastMax(ctx, h, record))) applyDelayLevel(record, ctx.config.messageDelayLevel.split(' ').length);
+  const payload = encodeMessageRecord(record);
+  const result = await ctx.raft.putRecords(payload, 1);
+  const r = result.records[0]!;
+  return makeResponse(req, ResponseCode.SUCCESS, undefined, {
+    msgId: r.msgId,
+    queueId: String(queueId),
+    queueOffset: String(r.queueOffset),
+  });
+}
+
+function buildRecord(ctx: BrokerContext, h: SendMessageRequestHeader, queueId: number, body: Buffer, channel: RemotingChannel): MessageRecord {
+  const [bornHost, bornPort] = splitHostPort(channel.remoteAddress);
+  return {
+    topic: h.topic,
+    queueId,
+    flag: h.flag,
+    queueOffset: 0,
+    physicalOffset: -1,
+    sysFlag: h.sysFlag & ~0x30,
+    bornTimestamp: h.bornTimestamp,
+    bornHost,
+    bornPort,
+    storeTimestamp: ctx.nowMs(),
+    storeHost: ctx.storeHost.host,
+    storePort: ctx.storeHost.port,
+    reconsumeTimes: h.reconsumeTimes,
+    preparedTransactionOffset: 0,
+    body,
+    properties: h.properties,
+  };
+}
+
+/**
+ * A message re-sent by a client to its retry topic after too many attempts goes to the
+ * group's dead-letter topic instead (as Apache's send path does). Returns true if rerouted.
+ */
+async function routeRetryPastMax(ctx: BrokerContext, h: SendMessageRequestHeader, record: MessageRecord): Promise<boolean> {
+  if (!h.topic.startsWith(RETRY_TOPIC_PREFIX) || h.maxReconsumeTimes === undefined) return false;
+  if (h.reconsumeTimes < h.maxReconsumeTimes) return false;
+  const dlq = dlqTopicOf(h.topic.slice(RETRY_TOPIC_PREFIX.length));
+  await ctx.ensureTopic(dlq, 1, true);
+  record.topic = dlq;
+  record.queueId = 0;
+  return true;
+}
+
+export const sendMessageProcessor: BrokerProcessor = {
+  name: 'send-message',
+  codes: [RequestCode.SEND_MESSAGE, RequestCode.SEND_MESSAGE_V2],
+  handle: handleSend,
+};

@@ -1,0 +1,35 @@
+// Which topics users may send to and how internal topics are named: the broker refuses sends to
+// RocketMQ's system topics (as Apache's TopicValidator does) and creates retry/DLQ topics itself.
+
+export const RETRY_TOPIC_PREFIX = '%RETRY%';
+export const DLQ_TOPIC_PREFIX = '%DLQ%';
+export const DEFAULT_TOPIC = 'TBW102';
+export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
+
+/** Topics only the broker itself writes. */
+const SYSTEM_TOPICS: ReadonlySet<string> = new Set([
+  DEFAULT_TOPIC,
+  SCHEDULE_TOPIC,
+  'RMQ_SYS_TRANS_HALF_TOPIC',
+  'RMQ_SYS_TRANS_OP_HALF_TOPIC',
+  'TRANS_CHECK_MAX_TIME_TOPIC',
+  'OFFSET_MOVED_EVENT',
+  'SELF_TEST_TOPIC',
+  'BenchmarkTest',
+]);
+
+export function isForbiddenSendTopic(topic: string): boolean {
+  return SYSTEM_TOPICS.has(topic) || topic.startsWith('rmq_sys_') || topic.startsWith('RMQ_SYS_');
+}
+
+export function retryTopicOf(group: string): string {
+  return RETRY_TOPIC_PREFIX + group;
+}
+
+export function dlqTopicOf(group: string): string {
+  return DLQ_TOPIC_PREFIX + group;
+}
+
+export function isRetryOrDlqTopic(topic: string): boolean {
+  return topic.startsWith(RETRY_TOPIC_PREFIX) || topic.startsWith(DLQ_TOPIC_PREFIX);
+}

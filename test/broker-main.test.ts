@@ -1,0 +1,40 @@
+// The broker's entry point: a bad broker.conf stops startup with a message naming the key.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = new URL('..', import.meta.url).pathname;
+const main = join(root, 'dist', 'src', 'broker', 'main.js');
+const dir = mkdtempSync(join(tmpdir(), 'broker-main-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(conf: string): { status: number | null; stderr: string } {
+  if (!existsSync(main)) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
+  const path = join(dir, 'broker.conf');
+  writeFileSync(path, conf);
+  const r = spawnSync(process.execPath, [main, '-c', path], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, RMQ_LOG_LEVEL: 'silent' } });
+  return { status: r.status, stderr: r.stderr };
+}
+
+describe('broker main', () => {
+  it('exits 1 naming the key when a value is bad', () => {
+    const r = run('listenPort=notaport\ndLegerPeers=n0-127.0.0.1:25990\ndLegerSelfId=n0\n');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('listenPort=notaport is invalid');
+  });
+
+  it('exits 1 naming dLegerSelfId when it is not one of the peers', () => {
+    const r = run('dLegerPeers=n0-127.0.0.1:25990\ndLegerSelfId=n5\n');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('dLegerSelfId=n5');
+  });
+
+  it('exits 1 when the CommitLog segment cannot hold the largest message', () => {
+    const r = run(`storePathRootDir=${join(dir, 'store')}\nmappedFileSizeCommitLog=1048576\nmaxMessageSize=2097152\ndLegerPeers=n0-127.0.0.1:25990\ndLegerSelfId=n0\nlistenPort=25991\nnamesrvAddr=127.0.0.1:25992\n`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('mappedFileSizeCommitLog');
+  });
+});

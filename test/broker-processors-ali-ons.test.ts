@@ -1,0 +1,74 @@
+// The real ali-ons client against a one-node in-process broker serving CONSUMER_SEND_MSG_BACK
+// and the schedule service (short delays): a message the consumer fails once goes back through
+// the broker's send-back (parked at level 3), then reaches the consumer again from
+// %RETRY%<group> with reconsumeTimes 1 and its original topic restored by the client.
+
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BrokerController } from '../src/broker/broker-controller.js';
+import type { ScheduleService } from '../src/broker/schedule/schedule-service.js';
+import { getProperty } from '../src/store/index.js';
+import { startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
+import { readQueue, registerMyProcessors, replaceScheduleService } from './broker-processors-helpers.js';
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ons = require('ali-ons') as { Producer: any; Consumer: any; Message: any };
+
+const BASE_PORT = 26500;
+const TOPIC = 'ONS_RETRY_T';
+const GROUP = 'ONS_RETRY_G';
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
+const clientOptions = { httpclient: {}, pollNameServerInteval: 1000, heartbeatBrokerInterval: 2000, rebalanceInterval: 1000, logger: quiet };
+
+let g: TestGroup;
+let leader: BrokerController;
+let schedule: ScheduleService;
+let producer: any;
+let consumer: any;
+
+beforeAll(async () => {
+  g = await startTestGroup(BASE_PORT, 1);
+  leader = await waitForReadyLeader(g);
+  registerMyProcessors(leader);
+  schedule = await replaceScheduleService(leader, { delayLevelsMs: Array.from({ length: 18 }, () => 200), pollIntervalMs: 20 });
+  producer = new ons.Producer({ ...clientOptions, nameSrv: [g.namesrvAddr], producerGroup: 'ONS_RETRY_P' });
+  producer.on('error', () => undefined);
+  await producer.ready();
+});
+
+afterAll(async () => {
+  await consumer?.close().catch(() => undefined);
+  await producer?.close().catch(() => undefined);
+  await ons.Producer.defaultProducer?.close().catch(() => undefined);
+  await schedule?.stop();
+  await g?.close();
+});
+
+describe('ali-ons with the broker’s send-back', () => {
+  it('gets a failed message back from the retry topic with reconsumeTimes 1 after the broker parked it', async () => {
+    const seen: { body: string; topic: string; reconsumeTimes: number }[] = [];
+    let failed = false;
+    consumer = new ons.Consumer({ ...clientOptions, nameSrv: [g.namesrvAddr], consumerGroup: GROUP, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET' });
+    consumer.on('error', () => undefined);
+    consumer.subscribe(TOPIC, '*', async (msg: any) => {
+      if (!failed) {
+        failed = true;
+        throw new Error('RECONSUME_LATER for the test');
+      }
+      seen.push({ body: msg.body.toString(), topic: msg.topic, reconsumeTimes: msg.reconsumeTimes });
+    });
+    await consumer.ready();
+    const msg = new ons.Message(TOPIC, 'TagR', 'fail me once');
+    msg.keys = ['r-1'];
+    const r = await producer.send(msg);
+    expect(r.sendStatus).toBe('SEND_OK');
+
+    await until('the redelivery', 30_000, () => seen.length >= 1);
+    expect(seen[0]).toEqual({ body: 'fail me once', topic: TOPIC, reconsumeTimes: 1 });
+    // It went through the broker's send-back (parked at level 3), not the client's fallback send.
+    const parked = readQueue(leader, 'SCHEDULE_TOPIC_XXXX', 2);
+    expect(parked).toHaveLength(1);
+    expect(getProperty(parked[0]!.properties, 'ORIGIN_MESSAGE_ID')).toBe(r.msgId);
+  }, 60_000);
+});
