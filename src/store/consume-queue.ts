@@ -7,12 +7,20 @@
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MappedFile } from '../../raft/storage/mapped-file.js';
+import { diskSpace, withDiskFullCheck } from './disk-usage.js';
 import { readInt64BE, writeInt64BE } from './int64.js';
 import { BadStoreFileError } from './store-errors.js';
 
 export const CQ_UNIT_BYTES = 20;
 export const DEFAULT_UNITS_PER_FILE = 300_000;
 const FILE_NAME = /^\d{20}$/;
+
+/**
+ * Disk space is claimed this far ahead of the writer (1 MiB, about 52,000 units): a full disk is
+ * then an ENOSPC before a unit is written, and a queue with few messages does not cost a whole
+ * 6 MB file of real zeros at once.
+ */
+const ALLOCATION_BYTES = 1024 * 1024;
 
 const PLAIN_TOPIC = /^[%|a-zA-Z0-9_.-]+$/;
 
@@ -46,6 +54,13 @@ export class ConsumeQueue {
   /** Physical offset of the newest unit (-1 when empty), for the ordering assertion. */
   private tailPhysicalOffset = -1;
   private readonly fileBytes: number;
+  private appendFile: MappedFile | undefined;
+  /** The tail file whose bytes below `allocatedTo` are allocated on disk. */
+  private allocatedFile: MappedFile | undefined;
+  private allocatedTo = 0;
+  private appendDataView: DataView | undefined;
+  private readFile: MappedFile | undefined;
+  private readDataView: DataView | undefined;
 
   private constructor(
     readonly topic: string,
@@ -134,22 +149,68 @@ export class ConsumeQueue {
     let file = this.fileFor(q);
     if (!file) file = this.createFile(Math.floor(q / this.unitsPerFile));
     const at = (q % this.unitsPerFile) * CQ_UNIT_BYTES;
-    const buf = file.buffer;
-    writeInt64BE(buf, physicalOffset, at);
-    buf.writeInt32BE(size, at + 8);
-    writeInt64BE(buf, tagHash, at + 12);
+    if (file !== this.allocatedFile) {
+      // A file opened from disk: what holds units is allocated; zeros past it are harmless.
+      this.allocatedFile = file;
+      this.allocatedTo = at;
+    }
+    if (at + CQ_UNIT_BYTES > this.allocatedTo) this.allocateUnits(file, at);
+    const dv = this.appendView(file);
+    setInt64(dv, at, physicalOffset);
+    dv.setInt32(at + 8, size);
+    setInt64(dv, at + 12, tagHash);
     this.maxQueueOffset = q + 1;
     this.tailPhysicalOffset = physicalOffset;
     return q;
+  }
+
+  /** Claims the next stretch of the tail file on disk (zeros through the fd) before unit `at` is written. */
+  private allocateUnits(file: MappedFile, at: number): void {
+    const end = Math.min(this.fileBytes, Math.max(at + CQ_UNIT_BYTES, this.allocatedTo + ALLOCATION_BYTES));
+    withDiskFullCheck(`growing ConsumeQueue file ${file.path}`, () => diskSpace.allocateRange(file.path, this.allocatedTo, end - this.allocatedTo));
+    this.allocatedTo = end;
+  }
+
+  /** A DataView of the file being appended to, made once per file (Buffer writes cost ~10x more). */
+  private appendView(file: MappedFile): DataView {
+    if (file !== this.appendFile) {
+      this.appendFile = file;
+      this.appendDataView = new DataView(file.buffer.buffer, file.buffer.byteOffset, file.buffer.length);
+    }
+    return this.appendDataView!;
+  }
+
+  /** Forgets the cached views so a deleted file's mapping can be collected (freeing its disk space). */
+  private dropViews(): void {
+    this.appendFile = this.readFile = this.allocatedFile = undefined;
+    this.appendDataView = this.readDataView = undefined;
+  }
+
+  /** Same for the file the read path last looked at. */
+  private readView(file: MappedFile): DataView {
+    if (file !== this.readFile) {
+      this.readFile = file;
+      this.readDataView = new DataView(file.buffer.buffer, file.buffer.byteOffset, file.buffer.length);
+    }
+    return this.readDataView!;
   }
 
   private createFile(fileNumber: number): MappedFile {
     if (this.files.length > 0 && fileNumber !== this.firstFileNumber + this.files.length) {
       throw new Error(`ConsumeQueue ${this.topic}/${this.queueId}: file ${fileNumber} is not next`);
     }
-    mkdirSync(this.dir, { recursive: true });
     const name = String(fileNumber * this.fileBytes).padStart(20, '0');
-    const file = MappedFile.open(join(this.dir, name), this.fileBytes);
+    const path = join(this.dir, name);
+    // Claim disk space for the first units now: a full disk is an ENOSPC here, not a SIGBUS on
+    // a mapped write. The rest is claimed ahead of the writer (see append).
+    const allocated = Math.min(this.fileBytes, ALLOCATION_BYTES);
+    const file = withDiskFullCheck(`creating ConsumeQueue file ${path}`, () => {
+      mkdirSync(this.dir, { recursive: true });
+      diskSpace.allocateFile(path, allocated);
+      return MappedFile.open(path, this.fileBytes);
+    });
+    this.allocatedFile = file;
+    this.allocatedTo = allocated;
     if (this.files.length === 0) {
       this.firstFileNumber = fileNumber;
       this.minQueueOffset = Math.max(this.minQueueOffset, fileNumber * this.unitsPerFile);
@@ -168,9 +229,10 @@ export class ConsumeQueue {
     const file = this.fileFor(queueOffset);
     if (!file) return false;
     const at = (queueOffset % this.unitsPerFile) * CQ_UNIT_BYTES;
-    out.physicalOffset = readInt64BE(file.buffer, at);
-    out.size = file.buffer.readInt32BE(at + 8);
-    out.tagHash = readInt64BE(file.buffer, at + 12);
+    const dv = this.readView(file);
+    out.physicalOffset = getInt64(dv, at);
+    out.size = dv.getInt32(at + 8);
+    out.tagHash = getInt64(dv, at + 12);
     return true;
   }
 
@@ -178,7 +240,7 @@ export class ConsumeQueue {
   physicalOffsetAt(queueOffset: number): number {
     if (queueOffset < this.minQueueOffset || queueOffset >= this.maxQueueOffset) return -1;
     const file = this.fileFor(queueOffset);
-    return file ? readInt64BE(file.buffer, (queueOffset % this.unitsPerFile) * CQ_UNIT_BYTES) : -1;
+    return file ? getInt64(this.readView(file), (queueOffset % this.unitsPerFile) * CQ_UNIT_BYTES) : -1;
   }
 
   /** The queue offset whose unit has `physicalOffset`, by binary search (units are sorted); -1 if none. */
@@ -216,6 +278,7 @@ export class ConsumeQueue {
     // A queue that never had a unit left keeps no file (as if never created); otherwise the file
     // holding the new max offset stays, so a restart still knows where the queue ends.
     const keepFiles = q === 0 ? 0 : Math.max(1, Math.ceil(q / this.unitsPerFile) - this.firstFileNumber);
+    this.dropViews();
     while (this.files.length > keepFiles) this.files.pop()!.destroy();
     if (this.files.length === 0) rmSync(this.dir, { recursive: true, force: true });
     // Units below the min offset were never written by this queue; keep the counters coherent.
@@ -229,6 +292,7 @@ export class ConsumeQueue {
    */
   deleteBelow(physicalOffset: number): number {
     let deleted = 0;
+    this.dropViews();
     while (this.files.length > 1) {
       const lastUnitOfFirst = (this.firstFileNumber + 1) * this.unitsPerFile - 1;
       if (this.physicalOffsetAt(lastUnitOfFirst) >= physicalOffset) break;
@@ -297,12 +361,29 @@ export class ConsumeQueue {
 
   /** Deletes every file of this queue (a rebuild from scratch). */
   destroy(): void {
+    this.dropViews();
     for (const f of this.files) f.destroy();
     this.files.length = 0;
     rmSync(this.dir, { recursive: true, force: true });
     this.minQueueOffset = this.maxQueueOffset = this.flushedQueueOffset = 0;
     this.tailPhysicalOffset = -1;
   }
+}
+
+const TWO_32 = 0x1_0000_0000;
+
+/** writeInt64BE through a DataView: the value is within ±2^53 (asserted by the callers' data). */
+function setInt64(dv: DataView, at: number, value: number): void {
+  const hi = Math.floor(value / TWO_32);
+  dv.setInt32(at, hi | 0);
+  dv.setUint32(at + 4, value - hi * TWO_32);
+}
+
+/** readInt64BE through a DataView: NaN beyond ±2^53, like readInt64BE. */
+function getInt64(dv: DataView, at: number): number {
+  const hi = dv.getInt32(at);
+  if (hi >= 0x200000 || hi < -0x200000) return Number.NaN;
+  return hi * TWO_32 + dv.getUint32(at + 4);
 }
 
 const ZEROS = Buffer.alloc(65536);

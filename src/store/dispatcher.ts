@@ -9,9 +9,9 @@ import type { ConsumeQueue } from './consume-queue.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
 import { type IndexService, topicPrefixHash } from './index-service.js';
 import { javaUtf8Hash } from './java-hash.js';
-import { checkMessageRecord, isMessageRecordPayload, RecordOffset, SysFlag } from './message-record.js';
+import { checkMessageRecord, isMessageRecordPayload, MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, SysFlag } from './message-record.js';
 import { MessageProperty } from './message-properties.js';
-import { readInt64BE } from './int64.js';
+import { storeTimestampAt } from './recovery.js';
 import { CorruptLogEntryError, StoreError } from './store-errors.js';
 
 export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
@@ -40,6 +40,29 @@ const DELAY = Buffer.from(MessageProperty.DELAY);
 const SPACE = 0x20;
 const TRANSACTION_TYPE_MASK = 0xc;
 
+const QUEUE_CACHE_SIZE = 1024;
+const HOST_V6_BITS = SysFlag.BORN_HOST_V6 | SysFlag.STORE_HOST_V6;
+
+/**
+ * The size of the record at byte `at` of `dv` when its magic and lengths are consistent within
+ * `available` bytes (the checks of checkMessageRecord without the CRC), else 0.
+ */
+function wellFormedRecordSize(dv: DataView, at: number, available: number): number {
+  if (available < RECORD_FIXED_BYTES) return 0;
+  const size = dv.getInt32(at + RecordOffset.TOTAL_SIZE);
+  if (dv.getInt32(at + RecordOffset.MAGIC) !== MESSAGE_MAGIC_V1 || size < RECORD_FIXED_BYTES || size > available) return 0;
+  const bodyLength = dv.getInt32(at + RecordOffset.BODY_LENGTH);
+  if (bodyLength < 0 || bodyLength > size - RECORD_FIXED_BYTES) return 0;
+  if ((dv.getInt32(at + RecordOffset.SYS_FLAG) & HOST_V6_BITS) !== 0) return 0;
+  const topicAt = at + RecordOffset.BODY + bodyLength;
+  const topicLength = dv.getInt8(topicAt);
+  if (topicLength <= 0 || topicAt + 1 + topicLength + 2 > at + size) return 0;
+  const propertiesAt = topicAt + 1 + topicLength;
+  const propertiesLength = dv.getInt16(propertiesAt);
+  if (propertiesLength < 0 || propertiesAt + 2 + propertiesLength !== at + size) return 0;
+  return size;
+}
+
 function sameBytes(buf: Buffer, at: number, name: Buffer): boolean {
   for (let i = 0; i < name.length; i++) if (buf[at + i] !== name[i]) return false;
   return true;
@@ -59,6 +82,10 @@ export class Dispatcher {
   private lastTopicLength = -1;
   private lastTopic = '';
   private lastTopicPrefixHash = 0;
+  /** ConsumeQueues of the cached topic by queue id (ids below QUEUE_CACHE_SIZE). */
+  private readonly lastTopicQueues: (ConsumeQueue | undefined)[] = [];
+  private view: DataView | undefined;
+  private viewBuffer: ArrayBufferLike | undefined;
   // Value bounds of the properties found by scanProperties (-1: absent), reused per message.
   private tagsStart = -1;
   private tagsEnd = -1;
@@ -114,6 +141,10 @@ export class Dispatcher {
         for (const entry of batch) this.dispatchEntry(entry);
       }
     } finally {
+      // Hold no view of the log between calls: a segment deleted later (retention, a follower's
+      // reset) must not stay mapped, and its disk space held, because of a cached view.
+      this.view = undefined;
+      this.viewBuffer = undefined;
       this.notify();
     }
     return this.next - start;
@@ -128,7 +159,14 @@ export class Dispatcher {
       if (isMessageRecordPayload(payload)) {
         const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
         this.validate(entry.index, buf);
-        this.dispatchRecords(buf, loc.payloadPosition);
+        try {
+          this.dispatchRecords(buf, loc.payloadPosition);
+        } catch (err) {
+          // A write failed part way (a full disk): undo this entry's units and index entries so
+          // it is dispatched whole when retried, exactly as if it had never been started.
+          this.rollBack(loc.payloadPosition);
+          throw err;
+        }
       } else {
         this.hooks.onControl?.(entry.index, payload);
       }
@@ -137,10 +175,39 @@ export class Dispatcher {
     this.physicalOffset = loc.payloadPosition + loc.payloadBytes;
   }
 
+  private rollBack(payloadPosition: number): void {
+    for (const cq of this.touched) cq.truncateFrom(payloadPosition);
+    this.index.truncateFrom(payloadPosition, (p) => storeTimestampAt(this.log, p));
+  }
+
+  /** A DataView over the whole mapping (ArrayBuffer) a payload lives in, reused across entries. */
+  private viewOf(payload: Uint8Array): DataView {
+    if (payload.buffer !== this.viewBuffer) {
+      this.viewBuffer = payload.buffer;
+      this.view = new DataView(payload.buffer);
+    }
+    return this.view!;
+  }
+
+  /**
+   * Every record of the entry must decode before any is applied. The common case (no CRC to
+   * check) reads the length fields through a DataView; anything odd goes to checkMessageRecord,
+   * which throws the precise typed error.
+   */
   private validate(index: number, buf: Buffer): void {
     const verifyCrc = this.options.verifyCrc || index <= this.verifyCrcUpTo;
     let offset = 0;
     try {
+      if (!verifyCrc) {
+        const dv = this.viewOf(buf);
+        const base = buf.byteOffset;
+        // Bounded: each record is at least RECORD_FIXED_BYTES long, or the loop stops.
+        while (offset < buf.length) {
+          const size = wellFormedRecordSize(dv, base + offset, buf.length - offset);
+          if (size === 0) break;
+          offset += size;
+        }
+      }
       while (offset < buf.length) offset += checkMessageRecord(buf, offset, buf.length - offset, verifyCrc);
     } catch (err) {
       if (!(err instanceof StoreError)) throw err;
@@ -149,41 +216,67 @@ export class Dispatcher {
   }
 
   private dispatchRecords(buf: Buffer, payloadPosition: number): void {
+    const dv = this.viewOf(buf);
+    const base = buf.byteOffset;
     let offset = 0;
     while (offset < buf.length) {
-      const size = buf.readInt32BE(offset + RecordOffset.TOTAL_SIZE);
-      this.dispatchRecord(buf, offset, size, payloadPosition + offset);
+      const size = dv.getInt32(base + offset + RecordOffset.TOTAL_SIZE);
+      this.dispatchRecord(buf, dv, offset, size, payloadPosition + offset);
       offset += size;
     }
   }
 
-  private topicOf(buf: Buffer, start: number, end: number): string {
+  /**
+   * Makes the topic in `buf[start, end)` the cached one unless it already is, compared byte by
+   * byte: the string is decoded and `topic#` hashed once per change of topic, not per message.
+   */
+  private selectTopic(buf: Buffer, start: number, end: number): void {
     const length = end - start;
-    if (length === this.lastTopicLength && buf.compare(this.lastTopicBytes, 0, length, start, end) === 0) return this.lastTopic;
+    if (length === this.lastTopicLength) {
+      const cached = this.lastTopicBytes;
+      let i = 0;
+      while (i < length && buf[start + i] === cached[i]) i++;
+      if (i === length) return;
+    }
     this.lastTopic = buf.toString('utf8', start, end);
     this.lastTopicPrefixHash = topicPrefixHash(buf, start, end);
     buf.copy(this.lastTopicBytes, 0, start, end);
     this.lastTopicLength = length;
-    return this.lastTopic;
+    this.lastTopicQueues.length = 0;
   }
 
-  private dispatchRecord(buf: Buffer, offset: number, size: number, physicalOffset: number): void {
-    const bodyLength = buf.readInt32BE(offset + RecordOffset.BODY_LENGTH);
-    const topicStart = offset + RecordOffset.BODY + bodyLength + 1;
-    const topicEnd = topicStart + buf[topicStart - 1]!;
-    const propertiesStart = topicEnd + 2;
-    const propertiesEnd = offset + size;
-    const topic = this.topicOf(buf, topicStart, topicEnd);
-    const queueId = buf.readInt32BE(offset + RecordOffset.QUEUE_ID);
-    const transactionType = buf.readInt32BE(offset + RecordOffset.SYS_FLAG) & TRANSACTION_TYPE_MASK;
-    const storeTimestampMs = readInt64BE(buf, offset + RecordOffset.STORE_TIMESTAMP);
+  /** The ConsumeQueue of the cached topic and `queueId` (an array lookup for small ids). */
+  private queueOf(queueId: number): ConsumeQueue {
+    if (queueId >= 0 && queueId < QUEUE_CACHE_SIZE) {
+      const cached = this.lastTopicQueues[queueId];
+      if (cached) return cached;
+      const cq = this.queues.get(this.lastTopic, queueId);
+      // Fill holes first so the array stays packed (fast elements).
+      for (let i = this.lastTopicQueues.length; i < queueId; i++) this.lastTopicQueues.push(undefined);
+      this.lastTopicQueues[queueId] = cq;
+      return cq;
+    }
+    return this.queues.get(this.lastTopic, queueId);
+  }
 
+  private dispatchRecord(buf: Buffer, dv: DataView, offset: number, size: number, physicalOffset: number): void {
+    const at = buf.byteOffset + offset;
+    const transactionType = dv.getInt32(at + RecordOffset.SYS_FLAG) & TRANSACTION_TYPE_MASK;
     // As in RocketMQ, prepared (half) and rolled-back messages get no queue offset; we do not
     // index them either, so every message a query finds also has a queue offset.
     if (transactionType === SysFlag.TRANSACTION_PREPARED || transactionType === SysFlag.TRANSACTION_ROLLBACK) return;
-    this.scanProperties(buf, propertiesStart, propertiesEnd);
-    const cq = this.queues.get(topic, queueId);
-    cq.append(physicalOffset, size, this.tagHash(buf, topic, storeTimestampMs));
+    const bodyLength = dv.getInt32(at + RecordOffset.BODY_LENGTH);
+    const topicStart = offset + RecordOffset.BODY + bodyLength + 1;
+    const topicEnd = topicStart + buf[topicStart - 1]!;
+    const queueId = dv.getInt32(at + RecordOffset.QUEUE_ID);
+    const high = dv.getInt32(at + RecordOffset.STORE_TIMESTAMP);
+    // Same rule as readInt64BE: a value beyond ±2^53 reads as NaN.
+    const storeTimestampMs = high >= 0x200000 || high < -0x200000 ? Number.NaN : high * 0x1_0000_0000 + dv.getUint32(at + RecordOffset.STORE_TIMESTAMP + 4);
+
+    this.selectTopic(buf, topicStart, topicEnd);
+    this.scanProperties(buf, topicEnd + 2, offset + size);
+    const cq = this.queueOf(queueId);
+    cq.append(physicalOffset, size, this.tagHash(buf, this.lastTopic, storeTimestampMs));
     this.touched.add(cq);
     this.indexKeys(buf, topicEnd - topicStart, physicalOffset, storeTimestampMs);
   }

@@ -8,6 +8,7 @@
 // that the caller must verify against the record (hash collisions).
 
 import { MappedFile } from '../../raft/storage/mapped-file.js';
+import { diskSpace, withDiskFullCheck } from './disk-usage.js';
 import { readInt64BE, writeInt64BE } from './int64.js';
 import { BadStoreFileError } from './store-errors.js';
 
@@ -22,16 +23,33 @@ const H_END_PHYSICAL_OFFSET = 24;
 const H_HASH_SLOT_COUNT = 32;
 const H_INDEX_COUNT = 36;
 
+/**
+ * Entry space is claimed on disk this far ahead of the writer (zeros written through the fd), so
+ * a full disk is an ENOSPC before a put, never a SIGBUS inside one; the header and hash slots,
+ * written anywhere at any time, are claimed when the file is created.
+ */
+const ENTRY_ALLOCATION_BYTES = 1024 * 1024;
+
+/** writeInt64BE through a DataView (values within ±2^53). */
+function setInt64(dv: DataView, at: number, value: number): void {
+  const hi = Math.floor(value / 0x1_0000_0000);
+  dv.setInt32(at, hi | 0);
+  dv.setUint32(at + 4, value - hi * 0x1_0000_0000);
+}
+
 export function indexFileBytes(slotCount: number, maxEntries: number): number {
   return INDEX_HEADER_BYTES + slotCount * INDEX_SLOT_BYTES + maxEntries * INDEX_ENTRY_BYTES;
 }
 
 export class IndexFile {
   private readonly buf: Buffer;
+  private readonly view: DataView;
   private readonly entriesAt: number;
   // Header values the writer needs on every put, cached: this object is the file's only writer.
   private count: number;
   private beginTimestampMs: number;
+  /** Bytes below this offset are allocated on disk (see ENTRY_ALLOCATION_BYTES). */
+  private allocatedTo: number;
 
   private constructor(
     private readonly file: MappedFile,
@@ -39,12 +57,16 @@ export class IndexFile {
     readonly maxEntries: number,
   ) {
     this.buf = file.buffer;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
     this.entriesAt = INDEX_HEADER_BYTES + slotCount * INDEX_SLOT_BYTES;
     this.count = Math.max(1, this.buf.readInt32BE(H_INDEX_COUNT));
     this.beginTimestampMs = readInt64BE(this.buf, H_BEGIN_TIMESTAMP);
     if (this.indexCount < 1 || this.indexCount > maxEntries) {
       throw new BadStoreFileError(`IndexFile ${file.path} has index count ${this.indexCount}, outside 1..${maxEntries}`);
     }
+    // An opened file: what holds entries is allocated; the space after it gets zeros again when
+    // claimed, which is harmless because entries past the count are never read.
+    this.allocatedTo = this.entryPos(this.count);
   }
 
   static open(path: string, slotCount: number, maxEntries: number): IndexFile {
@@ -52,6 +74,28 @@ export class IndexFile {
       throw new RangeError(`index sizes (${slotCount} slots, ${maxEntries} entries) are invalid`);
     }
     return new IndexFile(MappedFile.open(path, indexFileBytes(slotCount, maxEntries)), slotCount, maxEntries);
+  }
+
+  /**
+   * Creates a new file at `path` with its header, slots and first entries allocated on disk
+   * (DiskFullError when the disk cannot hold them), then opens it.
+   */
+  static create(path: string, slotCount: number, maxEntries: number): IndexFile {
+    const total = indexFileBytes(slotCount, maxEntries);
+    const allocated = Math.min(total, INDEX_HEADER_BYTES + slotCount * INDEX_SLOT_BYTES + ENTRY_ALLOCATION_BYTES);
+    return withDiskFullCheck(`creating IndexFile ${path}`, () => {
+      diskSpace.allocateFile(path, allocated);
+      const file = IndexFile.open(path, slotCount, maxEntries);
+      file.allocatedTo = allocated;
+      return file;
+    });
+  }
+
+  /** Claims the next stretch of entry space on disk before `at + INDEX_ENTRY_BYTES` is written. */
+  private allocateEntries(at: number): void {
+    const end = Math.min(this.file.sizeBytes, Math.max(at + INDEX_ENTRY_BYTES, this.allocatedTo + ENTRY_ALLOCATION_BYTES));
+    withDiskFullCheck(`growing IndexFile ${this.file.path}`, () => diskSpace.allocateRange(this.file.path, this.allocatedTo, end - this.allocatedTo));
+    this.allocatedTo = end;
   }
 
   get path(): string {
@@ -96,8 +140,11 @@ export class IndexFile {
   put(keyHash: number, physicalOffset: number, storeTimestampMs: number): boolean {
     const count = this.count;
     if (count >= this.maxEntries) return false;
+    // Through a DataView: Buffer's writeInt32BE costs about ten times more per call, and this
+    // runs twice per message (KEYS and UNIQ_KEY).
+    const dv = this.view;
     const slotAt = INDEX_HEADER_BYTES + (keyHash % this.slotCount) * INDEX_SLOT_BYTES;
-    let prev = this.buf.readInt32BE(slotAt);
+    let prev = dv.getInt32(slotAt);
     if (prev <= 0 || prev >= count) prev = 0;
     let timeDiffSeconds = 0;
     if (count > 1) {
@@ -106,21 +153,22 @@ export class IndexFile {
       timeDiffSeconds = Math.min(0x7fffffff, Math.max(0, timeDiffSeconds));
     }
     const at = this.entryPos(count);
-    this.buf.writeInt32BE(keyHash, at);
-    writeInt64BE(this.buf, physicalOffset, at + 4);
-    this.buf.writeInt32BE(timeDiffSeconds, at + 12);
-    this.buf.writeInt32BE(prev, at + 16);
-    this.buf.writeInt32BE(count, slotAt);
+    if (at + INDEX_ENTRY_BYTES > this.allocatedTo) this.allocateEntries(at);
+    dv.setInt32(at, keyHash);
+    setInt64(dv, at + 4, physicalOffset);
+    dv.setInt32(at + 12, timeDiffSeconds);
+    dv.setInt32(at + 16, prev);
+    dv.setInt32(slotAt, count);
     if (count === 1) {
-      writeInt64BE(this.buf, physicalOffset, H_BEGIN_PHYSICAL_OFFSET);
-      writeInt64BE(this.buf, storeTimestampMs, H_BEGIN_TIMESTAMP);
+      setInt64(dv, H_BEGIN_PHYSICAL_OFFSET, physicalOffset);
+      setInt64(dv, H_BEGIN_TIMESTAMP, storeTimestampMs);
       this.beginTimestampMs = storeTimestampMs;
     }
-    if (prev === 0) this.buf.writeInt32BE(this.hashSlotCount + 1, H_HASH_SLOT_COUNT);
-    this.buf.writeInt32BE(count + 1, H_INDEX_COUNT);
+    if (prev === 0) dv.setInt32(H_HASH_SLOT_COUNT, dv.getInt32(H_HASH_SLOT_COUNT) + 1);
+    dv.setInt32(H_INDEX_COUNT, count + 1);
     this.count = count + 1;
-    writeInt64BE(this.buf, physicalOffset, H_END_PHYSICAL_OFFSET);
-    writeInt64BE(this.buf, storeTimestampMs, H_END_TIMESTAMP);
+    setInt64(dv, H_END_PHYSICAL_OFFSET, physicalOffset);
+    setInt64(dv, H_END_TIMESTAMP, storeTimestampMs);
     return true;
   }
 

@@ -82,13 +82,18 @@ export class IndexService {
   private writableFile(storeTimestampMs: number): IndexFile {
     const last = this.files[this.files.length - 1];
     if (last && !last.isFull) return last;
+    // A full file takes no more writes: make it durable now rather than at the next periodic flush.
+    if (last) {
+      last.flush();
+      this.flushFrom = this.files.length;
+    }
     mkdirSync(this.dir, { recursive: true });
     // Names must sort in creation order even if a later leader's clock is behind, and stay 17
     // digits (years 0000-9999) whatever time a record carries.
     const sane = Math.min(MAX_NAME_MS, Math.max(0, storeTimestampMs));
     const nameMs = last ? Math.max(sane, parseName(last.path.slice(-17)) + 1) : sane;
     if (nameMs > MAX_NAME_MS) throw new Error(`no IndexFile name left after ${last?.path}`);
-    const file = IndexFile.open(join(this.dir, formatName(nameMs)), this.options.slotCount, this.options.maxEntries);
+    const file = IndexFile.create(join(this.dir, formatName(nameMs)), this.options.slotCount, this.options.maxEntries);
     this.files.push(file);
     return file;
   }

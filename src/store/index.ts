@@ -11,3 +11,4 @@ export { type StoreCheckpoint } from './checkpoint.js';
 export { SCHEDULE_TOPIC, DEFAULT_DELAY_LEVELS_MS, type DispatcherHooks } from './dispatcher.js';
 export { type RecoveryReport } from './recovery.js';
 export * from './message-store.js';
+export * from './retention/index.js';

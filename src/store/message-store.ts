@@ -15,6 +15,8 @@ import { getProperty, MessageProperty } from './message-properties.js';
 import { parseMessageId } from './message-id.js';
 import { firstPosition, recoverDispatchState, storeTimestampAt, type RecoveryReport } from './recovery.js';
 import { BadCheckpointError } from './store-errors.js';
+import { BodySlab, copyRun, FoundResult, isRecordAt, setInt64 } from './read-buffers.js';
+import { DiskFullError, withDiskFullCheck } from './disk-usage.js';
 
 export const GetMessageStatus = {
   FOUND: 'FOUND',
@@ -55,11 +57,15 @@ const MAX_FILTERED_UNITS = 800;
 /** Upper bound on messages per read, whatever the caller asks (pulls ask for 32). */
 export const MAX_MESSAGES_PER_GET = 1024;
 const EMPTY = Buffer.alloc(0);
-
 export class MessageStore {
   private closed = false;
   private readonly unit: ConsumeQueueUnit = { physicalOffset: 0, size: 0, tagHash: 0 };
   private lastFlush = { log: 0, consumeQueue: 0, index: 0 };
+  private diskFull: DiskFullError | undefined;
+  private readonly pickedQueueOffset = new Float64Array(MAX_MESSAGES_PER_GET);
+  private readonly pickedPhysicalOffset = new Float64Array(MAX_MESSAGES_PER_GET);
+  private readonly pickedSize = new Int32Array(MAX_MESSAGES_PER_GET);
+  private readonly bodies = new BodySlab();
 
   private constructor(
     readonly root: string,
@@ -112,7 +118,21 @@ export class MessageStore {
   /** Dispatches committed entries up to `commitIndex`; returns how many entries were dispatched. */
   dispatchUpTo(commitIndex: number): number {
     this.assertOpen();
-    return this.dispatcher.dispatchUpTo(commitIndex);
+    try {
+      const n = this.dispatcher.dispatchUpTo(commitIndex);
+      this.diskFull = undefined;
+      return n;
+    } catch (err) {
+      // The entry stays in the log and is dispatched whole at a later call; until then the
+      // broker should refuse writes (CleanService.writeRefusal reports this).
+      if (err instanceof DiskFullError) this.diskFull = err;
+      throw err;
+    }
+  }
+
+  /** The full-disk error that stopped the last dispatch call, until a call succeeds again. */
+  get diskFullError(): DiskFullError | undefined {
+    return this.diskFull;
   }
 
   get dispatchedIndex(): number {
@@ -160,46 +180,88 @@ export class MessageStore {
     const logEnd = this.dispatcher.dispatchedPhysicalOffset;
     maxCount = Math.min(Math.max(1, maxCount), MAX_MESSAGES_PER_GET);
     const scanLimit = Math.max(maxCount, MAX_FILTERED_UNITS);
-    const picked: number[] = []; // queueOffset, physicalOffset, size triples
+    // The picked units, in reusable typed arrays (no per-call arrays; at most maxCount of them).
+    const pickedQueueOffset = this.pickedQueueOffset;
+    const pickedPhysicalOffset = this.pickedPhysicalOffset;
+    const pickedSize = this.pickedSize;
+    let picked = 0;
     let status: GetMessageStatus = GetMessageStatus.NO_MATCHED_MESSAGE;
     let totalBytes = 0;
     let q = queueOffset;
     const u = this.unit;
-    for (let scanned = 0; q < maxOffset && scanned < scanLimit && picked.length < maxCount * 3; scanned++) {
+    for (let scanned = 0; q < maxOffset && scanned < scanLimit && picked < maxCount; scanned++) {
       if (!cq.read(q, u)) break;
       if (u.size < RECORD_FIXED_BYTES || u.physicalOffset + u.size > logEnd) {
         // A unit pointing outside the dispatched log: never serve it, never skip past it.
-        if (picked.length === 0) status = GetMessageStatus.OFFSET_FOUND_NULL;
+        if (picked === 0) status = GetMessageStatus.OFFSET_FOUND_NULL;
         break;
       }
-      if (picked.length > 0 && totalBytes + u.size > maxBytes) break;
+      if (picked > 0 && totalBytes + u.size > maxBytes) break;
       q++;
       // Retention removed the message (the min offset catches up at the next correction).
       if (u.physicalOffset < logStart) continue;
       if (filter && !filter(u.tagHash)) continue;
-      picked.push(q - 1, u.physicalOffset, u.size);
+      pickedQueueOffset[picked] = q - 1;
+      pickedPhysicalOffset[picked] = u.physicalOffset;
+      pickedSize[picked] = u.size;
+      picked++;
       totalBytes += u.size;
     }
-    if (picked.length === 0) return result(status, q);
+    if (picked === 0) return result(status, q);
 
-    const body = Buffer.allocUnsafe(totalBytes);
-    const messages: Buffer[] = [];
-    let at = 0;
-    for (let i = 0; i < picked.length; i += 3) {
-      const size = picked[i + 2]!;
-      const physicalOffset = picked[i + 1]!;
-      const source = this.readRecordBytes(physicalOffset, size);
-      if (!source) {
-        q = picked[i]!;
-        break;
-      }
-      body.set(source, at);
-      patchRecordOffsets(body, at, picked[i]!, physicalOffset);
-      messages.push(body.subarray(at, at + size));
-      at += size;
+    // One view of the log covering every picked record (they are in log order), when they lie in
+    // one segment, instead of one slice per record; per-record slices otherwise.
+    const rangeStart = pickedPhysicalOffset[0]!;
+    const rangeEnd = pickedPhysicalOffset[picked - 1]! + pickedSize[picked - 1]!;
+    let range: Buffer | undefined;
+    try {
+      range = this.log.slice(rangeStart, rangeEnd - rangeStart);
+    } catch {
+      range = undefined;
     }
-    if (messages.length === 0) return result(GetMessageStatus.OFFSET_FOUND_NULL, q);
-    return { status: GetMessageStatus.FOUND, messages, body: body.subarray(0, at), nextBeginOffset: q, minOffset, maxOffset };
+    const body = this.bodies.allocate(totalBytes);
+    let at = 0;
+    let count = 0;
+    if (range) {
+      // Records adjacent in the log (a batch, or a queue written alone) are copied as one run.
+      let runStart = rangeStart;
+      let runEnd = rangeStart;
+      for (let i = 0; i < picked; i++) {
+        const size = pickedSize[i]!;
+        const physicalOffset = pickedPhysicalOffset[i]!;
+        if (!isRecordAt(range, physicalOffset - rangeStart, size)) {
+          q = pickedQueueOffset[i]!;
+          break;
+        }
+        if (physicalOffset !== runEnd) {
+          copyRun(range, runStart - rangeStart, runEnd - runStart, body, at - (runEnd - runStart));
+          runStart = physicalOffset;
+        }
+        runEnd = physicalOffset + size;
+        at += size;
+        count++;
+      }
+      copyRun(range, runStart - rangeStart, runEnd - runStart, body, at - (runEnd - runStart));
+    } else {
+      for (let i = 0; i < picked; i++) {
+        const source = this.readRecordBytes(pickedPhysicalOffset[i]!, pickedSize[i]!);
+        if (!source) {
+          q = pickedQueueOffset[i]!;
+          break;
+        }
+        body.set(source, at);
+        at += source.length;
+        count++;
+      }
+    }
+    if (count === 0) return result(GetMessageStatus.OFFSET_FOUND_NULL, q);
+    // patchRecordOffsets through a DataView (Buffer's int writes cost ~10x more per call).
+    const dv = new DataView(body.buffer, body.byteOffset, body.length);
+    for (let i = 0, p = 0; i < count; p += pickedSize[i]!, i++) {
+      setInt64(dv, p + RecordOffset.QUEUE_OFFSET, pickedQueueOffset[i]!);
+      setInt64(dv, p + RecordOffset.PHYSICAL_OFFSET, pickedPhysicalOffset[i]!);
+    }
+    return new FoundResult(body.subarray(0, at), q, minOffset, maxOffset);
   }
 
   /** A view of the record at `physicalOffset` if one of `size` bytes starts there, else undefined. */
@@ -312,7 +374,7 @@ export class MessageStore {
 
   /**
    * Flushes ConsumeQueues and IndexFiles, then records the dispatch progress in the checkpoint.
-   * The periodic flush service (a later step) calls this; so does close(). The log belongs to
+   * The periodic flush service (flush-service.ts) calls this; so does close(). The log belongs to
    * Raft: the caller passes when it last made the log durable, for the record.
    */
   flush(logFlushTimestampMs = this.lastFlush.log): void {
@@ -323,13 +385,15 @@ export class MessageStore {
     this.index.flush();
     this.lastFlush.index = now;
     this.lastFlush.log = logFlushTimestampMs;
-    writeCheckpoint(this.root, {
+    const checkpoint = {
       dispatchedIndex: this.dispatcher.dispatchedIndex,
       dispatchedPhysicalOffset: this.dispatcher.dispatchedPhysicalOffset,
       logFlushTimestampMs: this.lastFlush.log,
       consumeQueueFlushTimestampMs: this.lastFlush.consumeQueue,
       indexFlushTimestampMs: this.lastFlush.index,
-    });
+    };
+    // A full disk keeps the old checkpoint (the write is atomic): recovery then redoes a little more.
+    withDiskFullCheck('writing the store checkpoint', () => writeCheckpoint(this.root, checkpoint));
   }
 
   /** Clean shutdown: flush, checkpoint, close the files, remove the abort file. The log is not closed. */
