@@ -1,12 +1,14 @@
 // bench:raft: three node processes on 127.0.0.1, 1 KiB entries proposed by a pipelined driver
 // inside the leader process (a window of entries in flight, batched per turn). Reports committed
-// entries/s and MB/s, commit latency p50/p99, leader changes during the run, and the time until
-// a new leader is elected after SIGKILL of the leader.
+// entries/s and MB/s, commit latency p50/p99, leader changes during the run, the CPU time the
+// three node processes spent per committed entry (from /proc, on Linux: on a shared machine it
+// varies far less than the throughput does), and the time until a new leader is elected after
+// SIGKILL of the leader.
 //
-//   npm run bench:raft -- [--flush async|sync] [--seconds 10] [--n 0] [--window 2048] [--json]
+//   npm run bench:raft -- [--flush async|sync] [--seconds 10] [--n 0] [--window 4096] [--json] [--exec-args '...']
 
 import { Command, InvalidArgumentError } from 'commander';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { findFreePortBlock } from '../demo/free-ports.js';
@@ -30,11 +32,26 @@ const opts = new Command()
   .option('--no-failover', 'skip the SIGKILL failover measurement')
   .option('--node-args <args>', 'extra arguments for every node process, space-separated', '')
   .option('--cpu-prof <dir>', 'write a V8 CPU profile of every node process into <dir>')
+  .option('--exec-args <args>', 'extra Node.js flags for every node process, space-separated (e.g. --max-semi-space-size=32)', '')
   .option('--json', 'print one JSON line')
   .parse()
-  .opts<{ flush: string; seconds: number; n: number; window: number; batch: number; payloadBytes: number; basePort: number; failover: boolean; json?: boolean; cpuProf?: string; nodeArgs: string }>();
+  .opts<{ flush: string; seconds: number; n: number; window: number; batch: number; payloadBytes: number; basePort: number; failover: boolean; json?: boolean; cpuProf?: string; nodeArgs: string; execArgs: string }>();
 
 if (opts.flush !== 'async' && opts.flush !== 'sync') throw new InvalidArgumentError(`--flush must be async or sync, got "${opts.flush}"`);
+/** User + system CPU seconds of a process so far, or NaN where /proc is not available. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+const clusterCpuSeconds = (): number => cluster.ids.reduce((sum, id) => sum + cpuSeconds(cluster.pidOf(id)), 0);
+
 const say = (line: string): void => {
   if (!opts.json) console.log(line);
 };
@@ -46,7 +63,7 @@ const cluster = new LocalCluster({
   basePort: await findFreePortBlock(opts.basePort, opts.basePort + 99, 3),
   flush: opts.flush,
   logToFiles: true,
-  ...(opts.cpuProf ? { execArgv: ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] } : {}),
+  execArgv: [...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : []), ...opts.execArgs.split(' ').filter((a) => a.length > 0)],
   nodeArgs: ['--segment-bytes', String(segmentBytes), '--max-pending', String(Math.max(100_000, opts.window * 2)),
     // The test harness's CRC of every applied payload is not Raft's work; keep it out of the figure.
     '--digest', 'seq', ...opts.nodeArgs.split(' ').filter((a) => a.length > 0)],
@@ -73,11 +90,13 @@ try {
   await cluster.load(leader, { fromSeq: 0, count: 20_000, seconds: 0, window: opts.window, batchMax: opts.batch, payloadBytes: opts.payloadBytes });
   const termBefore = (await cluster.status(leader)).term;
   measuring = true;
+  const cpuBefore = clusterCpuSeconds();
   const r = await cluster.load(leader, {
     fromSeq: 100_000, count: opts.n, seconds: opts.n > 0 ? 0 : opts.seconds,
     window: opts.window, batchMax: opts.batch, payloadBytes: opts.payloadBytes,
   }, (opts.seconds + 120) * 1000);
   measuring = false;
+  const cpuUsPerEntry = ((clusterCpuSeconds() - cpuBefore) * 1e6) / Math.max(1, r.acked);
   const termAfter = (await cluster.status(leader).catch(() => null))?.term ?? -1;
   const seconds = r.durationMs / 1000;
   const result: Record<string, unknown> = {
@@ -93,8 +112,9 @@ try {
     latencyMsP99: +r.latencyMsP99.toFixed(2),
     leaderChanges,
     termChanged: termAfter !== termBefore,
+    cpuUsPerEntry: Number.isFinite(cpuUsPerEntry) ? +cpuUsPerEntry.toFixed(2) : null,
   };
-  say(`committed ${r.acked} entries in ${seconds.toFixed(2)} s: ${result.entriesPerSec} entries/s, ${result.mbPerSec} MB/s, p50 ${result.latencyMsP50} ms, p99 ${result.latencyMsP99} ms, leader changes ${leaderChanges}`);
+  say(`committed ${r.acked} entries in ${seconds.toFixed(2)} s: ${result.entriesPerSec} entries/s, ${result.mbPerSec} MB/s, p50 ${result.latencyMsP50} ms, p99 ${result.latencyMsP99} ms, leader changes ${leaderChanges}, ${result.cpuUsPerEntry} CPU µs per entry (3 nodes)`);
 
   if (opts.failover) {
     await sleep(500);

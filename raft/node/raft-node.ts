@@ -73,6 +73,11 @@ interface WarmableStorage {
   warmAhead?: (bytes: number) => void;
 }
 
+/** A storage may flush in the thread pool (MmapLogStorage does); false means one is running. */
+interface BackgroundSyncStorage {
+  syncInBackground?: (done: (err: Error | null) => void) => boolean;
+}
+
 const APPLY_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export class RaftNode extends EventEmitter {
@@ -151,7 +156,7 @@ export class RaftNode extends EventEmitter {
     await this.transport.start();
     this.timers.push(setInterval(() => this.onTick(), this.tickMs));
     if (this.flush.mode === 'async') {
-      this.timers.push(setInterval(() => this.storage.sync(), this.flush.intervalMs));
+      this.timers.push(setInterval(() => this.periodicFlush(), this.flush.intervalMs));
     }
     this.log.info({ term: this.role.term, firstIndex: this.storage.firstIndex(), lastIndex: this.storage.lastIndex(), flush: this.flush.mode }, 'raft node started');
     this.scheduleTurn();
@@ -267,6 +272,20 @@ export class RaftNode extends EventEmitter {
     if (this.warmAheadBytes > 0) (this.storage as LogStorage & WarmableStorage).warmAhead?.(this.warmAheadBytes);
     this.scheduleTurn();
   }
+
+  /**
+   * The async-mode flush. In the thread pool when the storage can: a blocking flush of a
+   * flush interval's worth of appends held up every turn behind it (and the followers' acks).
+   */
+  private periodicFlush(): void {
+    const s = this.storage as LogStorage & BackgroundSyncStorage;
+    if (s.syncInBackground) s.syncInBackground(this.onBackgroundSync);
+    else s.sync();
+  }
+
+  private readonly onBackgroundSync = (err: Error | null): void => {
+    if (err && !this.closed) this.log.error({ err }, 'background flush of the raft log failed');
+  };
 
   private scheduleTurn(): void {
     if (this.turnScheduled || this.closed) return;

@@ -59,11 +59,23 @@ export class EntryWriter {
 
   /** Writes `entry` at `offset` of `target` (global byte position `position`); returns its size. */
   write(target: Buffer, offset: number, entry: Entry, position: number): number {
+    const s = this.header(entry, position);
+    // Payload first, header last: a reader that finds a complete header finds the payload too
+    // (within one process; across a power loss the CRCs decide).
+    target.set(entry.payload, offset + ENTRY_HEADER_BYTES);
+    target.set(s, offset);
+    return ENTRY_HEADER_BYTES + entry.payload.length;
+  }
+
+  /**
+   * The header of `entry` at global byte position `position`, in the shared scratch buffer:
+   * valid until the next call. The payload CRC is computed here, once per entry.
+   */
+  header(entry: Entry, position: number): Buffer {
     const s = this.scratch;
     const payload = entry.payload;
-    const totalBytes = ENTRY_HEADER_BYTES + payload.length;
     s.writeUInt32LE(ENTRY_MAGIC, EntryHeader.magic);
-    s.writeUInt32LE(totalBytes, EntryHeader.totalBytes);
+    s.writeUInt32LE(ENTRY_HEADER_BYTES + payload.length, EntryHeader.totalBytes);
     writeU64(s, EntryHeader.index, entry.index);
     writeU64(s, EntryHeader.term, entry.term);
     writeU64(s, EntryHeader.position, position);
@@ -71,11 +83,7 @@ export class EntryWriter {
     s.writeUInt32LE(crc32(payload), EntryHeader.payloadCrc);
     s.writeUInt32LE(payload.length, EntryHeader.payloadBytes);
     s.writeUInt32LE(crc32(this.crcRegion), EntryHeader.headerCrc);
-    // Payload first, header last: a reader that finds a complete header finds the payload too
-    // (within one process; across a power loss the CRCs decide).
-    target.set(payload, offset + ENTRY_HEADER_BYTES);
-    target.set(s, offset);
-    return totalBytes;
+    return s;
   }
 }
 

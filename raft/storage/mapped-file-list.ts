@@ -178,6 +178,24 @@ export class MappedFileList {
     }
   }
 
+  /**
+   * The files holding the dirty range, which is then considered clean: the caller takes over
+   * making them durable (a background fdatasync). The directory is fsynced here, at once, when
+   * files came or went; that is rare (a new segment) and cheap.
+   */
+  takeDirtyFiles(out: MappedFile[]): void {
+    if (this.dirtyFrom < this.dirtyTo) {
+      const from = Math.max(this.firstFile, Math.floor(this.dirtyFrom / this.fileBytes));
+      for (let k = from; k <= this.last && k * this.fileBytes < this.dirtyTo; k++) out.push(this.file(k)!);
+    }
+    this.dirtyFrom = Infinity;
+    this.dirtyTo = -Infinity;
+    if (this.directoryDirty) {
+      fsyncDirectory(this.dir);
+      this.directoryDirty = false;
+    }
+  }
+
   close(): void {
     for (const f of this.files) f.close();
     this.files = [];

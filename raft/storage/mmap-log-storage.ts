@@ -6,11 +6,14 @@
 // size) and agree on every replica; the store builds message ids from them and reads message
 // records straight out of the mapping with `slice`.
 //
-// Durability: every write lands in the page cache through the mapping, so it survives a process
-// kill at once; `sync()` msyncs the dirty ranges for power loss. Term and vote are written with
+// Writes: an append is encoded into a batch buffer and written with one pwrite per file touched
+// (log-appender.ts); the mappings serve reads. Either way the bytes are in the page cache when
+// the call returns, so they survive a process kill at once; `sync()` flushes the dirty ranges
+// for power loss, and `syncInBackground()` does the same in the thread pool. Reads skip the
+// payload CRC for entries this process wrote or recovery verified. Term and vote are written with
 // an fsync before `setHardState` returns; a change of `commit` alone is kept in memory and
-// written at the next term/vote change, at `close()`, or by `sync()` once a second, because the
-// core re-learns the commit index and an fsync per Ready would cost more than the append.
+// written at the next term/vote change, at `close()`, or by a flush once a second
+// (hard-state-keeper.ts).
 //
 // Payloads returned by `entries` are views of the mapping, valid as long as the entry stays in
 // the log: a truncation or reset followed by new appends rewrites those bytes, so a holder that
@@ -20,13 +23,16 @@ import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Entry, HardState, LogStart } from '../core/types.js';
-import { ENTRY_HEADER_BYTES, EntryWriter, INDEX_RECORD_BYTES, MAX_ENTRY_TYPE, SEGMENT_END_MARKER_BYTES, probe, writeSegmentEnd } from './entry-codec.js';
+import { ENTRY_HEADER_BYTES, INDEX_RECORD_BYTES, MAX_ENTRY_TYPE, probe } from './entry-codec.js';
 import { EntryIndex } from './entry-index.js';
 import { readEntryAt } from './entry-reader.js';
+import { LogAppender } from './log-appender.js';
 import type { EntryLocation, LogStorage } from './log-storage.js';
+import type { MappedFile } from './mapped-file.js';
 import { MappedFileList } from './mapped-file-list.js';
 import { type RecoveryReport, recoverTail } from './recovery.js';
-import { decodeStartData, encodeStartData, readHardState, readMeta, writeHardState, writeMeta } from './state-files.js';
+import { HardStateKeeper } from './hard-state-keeper.js';
+import { decodeStartData, encodeStartData, readHardState, readMeta, writeMeta } from './state-files.js';
 import { LogStorageError } from './storage-errors.js';
 import { type MmapLogStorageOptions, type ResolvedOptions, resolveOptions } from './storage-options.js';
 
@@ -38,9 +44,8 @@ export class MmapLogStorage implements LogStorage {
   readonly recovery: RecoveryReport;
   private readonly data: MappedFileList;
   private readonly index: EntryIndex;
-  private readonly writer = new EntryWriter();
+  private readonly appender: LogAppender;
   private readonly verifyReads: boolean;
-  private readonly commitPersistIntervalMs: number;
   private readonly log: Logger | undefined;
 
   private start: LogStart;
@@ -49,13 +54,17 @@ export class MmapLogStorage implements LogStorage {
   private lastTerm: number;
   private end: number;
   private durable: number;
-  private hard: HardState;
-  private persistedHard: HardState;
-  private lastHardWriteMs = 0;
-  /** Data positions below this were pre-faulted already (or hold data). */
-  private warmedTo: number;
-  /** Index slots below this were pre-faulted already. */
-  private warmedIndexTo: number;
+  private readonly hard: HardStateKeeper;
+  /**
+   * Entries from this index on were written by this process or verified (payload CRC and all)
+   * by recovery, so reading them back skips the payload CRC; older ones are checked on read
+   * when `verifyReads` is set, because only the tail segments are scanned at open.
+   */
+  private trustedFrom: number;
+  /** Counts truncations and resets: a background sync started before one proves nothing after it. */
+  private epoch = 0;
+  /** The files a background sync is flushing, until it completes; sync() and close() cover them. */
+  private backgroundFiles: MappedFile[] | null = null;
   private closed = false;
 
   private constructor(
@@ -65,7 +74,6 @@ export class MmapLogStorage implements LogStorage {
   ) {
     this.segmentBytes = opts.segmentBytes;
     this.verifyReads = opts.verifyReads;
-    this.commitPersistIntervalMs = opts.commitPersistIntervalMs;
     this.log = logger;
     mkdirSync(dir, { recursive: true });
 
@@ -95,6 +103,7 @@ export class MmapLogStorage implements LogStorage {
 
     this.data = new MappedFileList(join(dir, 'data'), opts.segmentBytes, 1, false);
     this.index = new EntryIndex(indexDir, opts.indexSegmentEntries);
+    this.appender = new LogAppender(this.data, this.index);
     let gaps: string[];
     let tail: ReturnType<typeof recoverTail>;
     try {
@@ -120,15 +129,13 @@ export class MmapLogStorage implements LogStorage {
     this.lastTerm = tail.lastTerm;
     this.end = tail.endPosition;
     this.durable = tail.lastIndex;
-    this.warmedTo = this.end;
-    this.warmedIndexTo = this.last + 1;
-    this.hard = hard;
-    this.persistedHard = { ...this.hard };
-    if (this.hard.commit > this.last) {
+    this.trustedFrom = tail.firstScannedIndex;
+    this.hard = new HardStateKeeper(dir, hard, opts.commitPersistIntervalMs, logger);
+    if (hard.commit > this.last) {
       // Only after a power loss with async flush (or a reset cut short): the commit index can
       // be re-learned, but the core must never be told of a commit past its own log.
-      this.log?.warn({ commit: this.hard.commit, lastIndex: this.last }, 'persisted commit is past the recovered log; lowering it');
-      this.hard.commit = this.last;
+      this.log?.warn({ commit: hard.commit, lastIndex: this.last }, 'persisted commit is past the recovered log; lowering it');
+      this.hard.lowerCommit(this.last);
     }
     const r = this.recovery;
     const fields = { dir, firstIndex: this.firstIndex(), lastIndex: this.last, endPosition: this.end, ...r };
@@ -183,15 +190,12 @@ export class MmapLogStorage implements LogStorage {
   // ---- LogStorage ----
 
   hardState(): HardState {
-    return { ...this.hard };
+    return this.hard.get();
   }
 
   setHardState(state: HardState): void {
     this.assertOpen();
-    if (state.term !== this.persistedHard.term || state.vote !== this.persistedHard.vote) {
-      this.writeHard(state);
-    }
-    this.hard = { term: state.term, vote: state.vote, commit: state.commit };
+    this.hard.set(state);
   }
 
   append(entries: readonly Entry[]): void {
@@ -202,33 +206,20 @@ export class MmapLogStorage implements LogStorage {
     this.checkAppend(entries, first);
     if (first <= this.last) this.truncateSuffix(first);
 
-    const S = this.segmentBytes;
-    let pos = this.end;
-    let k = Math.floor(pos / S);
-    let base = k * S;
-    let buf = (this.data.file(k) ?? this.data.ensure(k)).buffer;
-    const dirtyFrom = pos;
-    for (let i = 0; i < n; i++) {
-      const e = entries[i]!;
-      const size = ENTRY_HEADER_BYTES + e.payload.length;
-      let off = pos - base;
-      if (off + size > S) {
-        if (S - off >= SEGMENT_END_MARKER_BYTES) writeSegmentEnd(buf, off, S - off);
-        k++;
-        base += S;
-        buf = (this.data.file(k) ?? this.data.ensure(k)).buffer;
-        pos = base;
-        off = 0;
-      }
-      this.writer.write(buf, off, e, pos);
-      this.index.write(e.index, pos, size, e.term);
-      pos += size;
+    let pos: number;
+    try {
+      pos = this.appender.append(entries, this.end);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).syscall === undefined) throw err; // a bug, not the disk
+      // Nothing moved: end and last still describe the log; bytes written past the end are
+      // overwritten by the next append or cut by recovery.
+      throw new LogStorageError('ERR_LOG_IO', `append of entries ${first}..${first + n - 1} failed: ${(err as Error).message}`, { cause: err });
     }
+    const dirtyFrom = this.end;
     const lastEntry = entries[n - 1]!;
     this.data.markDirty(dirtyFrom, pos);
     this.index.markDirty(first, lastEntry.index);
     this.end = pos;
-    if (this.warmedTo < pos) this.warmedTo = pos;
     this.last = lastEntry.index;
     this.lastTerm = lastEntry.term;
   }
@@ -257,8 +248,8 @@ export class MmapLogStorage implements LogStorage {
     this.index.zero(fromIndex, this.last);
     this.index.files.deleteAbove(this.index.fileOf(fromIndex));
     this.end = newEnd;
-    this.warmedTo = newEnd;
-    this.warmedIndexTo = fromIndex;
+    if (this.trustedFrom > fromIndex) this.trustedFrom = fromIndex;
+    this.epoch++;
     this.last = fromIndex - 1;
     this.lastTerm = newLastTerm;
     if (this.durable > this.last) this.durable = this.last;
@@ -311,19 +302,49 @@ export class MmapLogStorage implements LogStorage {
     this.lastTerm = start.term;
     this.end = position;
     this.durable = start.index;
-    this.warmedTo = position;
-    this.warmedIndexTo = start.index + 1;
+    this.trustedFrom = start.index + 1;
+    this.epoch++;
     this.log?.info({ startIndex: start.index, startTerm: start.term, startPosition: position }, 'raft log reset');
   }
 
   sync(): void {
     this.assertOpen();
-    this.data.flush();
-    this.index.files.flush();
+    this.flushAll();
     this.durable = this.last;
-    if (this.hard.commit !== this.persistedHard.commit && Date.now() - this.lastHardWriteMs >= this.commitPersistIntervalMs) {
-      this.writeHard(this.hard);
-    }
+    this.hard.flushCommitIfDue();
+  }
+
+  /**
+   * Starts what `sync()` does without blocking the event loop: fdatasync of the files touched
+   * since the last sync, in libuv's thread pool; `durableIndex()` advances when it completes
+   * (unless a truncation or reset came in between). A due commit-only hard-state change is
+   * written there too (see HardStateKeeper). For the periodic flush of async mode, where
+   * a blocking flush of a few hundred milliseconds of appends stalled every turn behind it. At
+   * most one runs at a time: the call returns false and does nothing while one is in flight.
+   * `sync()` and `close()` cover an in-flight one, so they still mean durable on return.
+   */
+  syncInBackground(done?: (err: Error | null) => void): boolean {
+    this.assertOpen();
+    if (this.backgroundFiles !== null) return false;
+    const files: MappedFile[] = [];
+    this.data.takeDirtyFiles(files);
+    this.index.files.takeDirtyFiles(files);
+    const target = this.last;
+    const epoch = this.epoch;
+    this.backgroundFiles = files;
+    // The data files, and the commit index when it is due; `done` waits for all of them.
+    let left = files.length + 1;
+    let failure: Error | null = null;
+    const one = (err: Error | null): void => {
+      failure ??= err;
+      if (--left > 0) return;
+      this.backgroundFiles = null;
+      if (failure === null && epoch === this.epoch && this.durable < target) this.durable = target;
+      done?.(failure);
+    };
+    for (const f of files) f.datasyncInBackground(one);
+    if (!this.hard.flushCommitInBackground(one)) process.nextTick(one, null);
+    return true;
   }
 
   durableIndex(): number {
@@ -365,45 +386,33 @@ export class MmapLogStorage implements LogStorage {
   }
 
   /**
-   * Pre-faults the free space after the write position, up to `bytes` ahead, creating the next
-   * segment when the window reaches past the current one, so appends do not pay first-touch
-   * page faults (RocketMQ's warmMappedFile). The index file is warmed for as many entries as the
-   * window holds at the log's average entry size. Call it when idle; it never touches data.
+   * Creates the data and index files the next `bytes` of appends will need, so an append near
+   * a segment end does not pay for creating and mapping one. It touches no page: appends write
+   * with pwrite(2), and pre-faulting pages of the mapping measured slower than letting the
+   * write allocate them (the faults cost more than they save, and a saturated node has no idle
+   * time to hide them in). Call it when idle; it never touches data.
    */
   warmAhead(bytes: number): void {
     this.assertOpen();
     const S = this.segmentBytes;
     const to = this.end + Math.max(0, Math.min(bytes, S));
-    let from = Math.max(this.end, this.warmedTo);
-    // At most two segments: the window is capped at one segment's size.
-    for (let round = 0; from < to && round < 2; round++) {
-      const k = Math.floor(from / S);
-      const segmentEnd = (k + 1) * S;
-      const stop = Math.min(to, segmentEnd);
-      (this.data.file(k) ?? this.data.ensure(k)).warm(from - k * S, stop - from);
-      from = stop;
+    // The window is capped at one segment, so it reaches at most the next file.
+    const lastFile = Math.floor(Math.max(this.end, to - 1) / S);
+    for (let k = Math.floor(this.end / S); k <= lastFile; k++) {
+      if (this.data.file(k) === undefined && (this.data.count === 0 || k === this.data.last + 1)) this.data.ensure(k);
     }
-    if (this.warmedTo < to) this.warmedTo = to;
 
     const entryCount = this.last - this.start.index;
     const averageEntryBytes = entryCount > 0 ? Math.max(ENTRY_HEADER_BYTES, (this.end - this.startPosition) / entryCount) : 1024;
-    const indexTo = this.last + 1 + Math.ceil(bytes / averageEntryBytes);
     const N = this.index.entriesPerFile;
-    let slot = Math.max(this.last + 1, this.warmedIndexTo);
-    for (let round = 0; slot < indexTo && round < 2; round++) {
-      const k = Math.floor(slot / N);
-      const stop = Math.min(indexTo, (k + 1) * N);
-      (this.index.files.file(k) ?? this.index.files.ensure(k)).warm((slot - k * N) * INDEX_RECORD_BYTES, (stop - slot) * INDEX_RECORD_BYTES);
-      slot = stop;
-    }
-    if (this.warmedIndexTo < slot) this.warmedIndexTo = slot;
+    const indexTo = Math.min(this.last + 1 + Math.ceil(bytes / averageEntryBytes), (this.index.fileOf(this.last + 1) + 1) * N);
+    this.index.files.ensure(this.index.fileOf(indexTo));
   }
 
   close(): void {
     if (this.closed) return;
-    this.data.flush();
-    this.index.files.flush();
-    if (this.hard.commit !== this.persistedHard.commit) this.writeHard(this.hard);
+    this.flushAll();
+    this.hard.close();
     this.data.close();
     this.index.files.close();
     this.closed = true;
@@ -411,10 +420,11 @@ export class MmapLogStorage implements LogStorage {
 
   // ---- internals ----
 
-  private writeHard(state: HardState): void {
-    writeHardState(this.dir, state);
-    this.persistedHard = { term: state.term, vote: state.vote, commit: state.commit };
-    this.lastHardWriteMs = Date.now();
+  /** Blocking flush of everything appended, including what an in-flight background sync covers. */
+  private flushAll(): void {
+    this.data.flush();
+    this.index.files.flush();
+    if (this.backgroundFiles !== null) for (const f of this.backgroundFiles) f.datasync();
   }
 
   private checkAppend(entries: readonly Entry[], first: number): void {
@@ -447,7 +457,7 @@ export class MmapLogStorage implements LogStorage {
   /** Reads entry `index` as a view of the mapping, cross-checking its header against the index record. */
   private readEntry(index: number): Entry {
     const rec = this.findRecord(index);
-    const entry = readEntryAt(this.data, this.index, rec, index, this.verifyReads);
+    const entry = readEntryAt(this.data, this.index, rec, index, this.verifyReads && index < this.trustedFrom);
     if (typeof entry === 'string') throw this.corrupt(index, this.index.position(rec), entry);
     return entry;
   }

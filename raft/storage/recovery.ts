@@ -25,6 +25,8 @@ export interface RecoveryReport {
 }
 
 export interface RecoveredTail {
+  /** The first entry the scan verified (payload CRC included); lastIndex + 1 when it found none. */
+  firstScannedIndex: number;
   lastIndex: number;
   lastTerm: number;
   endPosition: number;
@@ -100,7 +102,14 @@ export function recoverTail(input: RecoveryInput): RecoveredTail {
       if (off < 0) continue;
       const prevPos = index.position(off);
       const prevTerm = index.term(off);
-      if (prevPos < (k - 1) * S || prevPos + index.totalBytes(off) > k * S || prevTerm > p.term) continue;
+      const prevBytes = index.totalBytes(off);
+      if (prevPos < (k - 1) * S || prevPos + prevBytes > k * S || prevTerm > p.term) continue;
+      // The record must agree with the entry it points at: an index file cut inside a record
+      // keeps its magic, position and index but loses the term, and the scan would not reach
+      // back to repair it.
+      const prevFile = data.file(k - 1);
+      const q = prevFile === undefined ? undefined : probe(prevFile.buffer, prevPos - (k - 1) * S, prevPos, false);
+      if (q?.kind !== 'entry' || q.index !== p.index - 1 || q.term !== prevTerm || q.totalBytes !== prevBytes) continue;
       from = k * S;
       expected = p.index;
       previousTerm = prevTerm;
@@ -108,6 +117,7 @@ export function recoverTail(input: RecoveryInput): RecoveredTail {
     }
   }
   report.scanFromPosition = from;
+  const firstScannedIndex = expected;
 
   let lastIndex = expected - 1;
   let lastTerm = previousTerm;
@@ -156,5 +166,5 @@ export function recoverTail(input: RecoveryInput): RecoveredTail {
   if (index.files.count > 0) index.files.markDirty(index.files.first * index.files.fileBytes, (index.files.last + 1) * index.files.fileBytes);
   data.flush();
   index.files.flush();
-  return { lastIndex, lastTerm, endPosition: end, report };
+  return { firstScannedIndex: Math.min(firstScannedIndex, lastIndex + 1), lastIndex, lastTerm, endPosition: end, report };
 }

@@ -3,7 +3,7 @@
 // write a temp file, fsync it, rename it over the old one, fsync the directory. A frame with a
 // magic, a length and a CRC tells a damaged file from a good one.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { close, closeSync, existsSync, fsync, fsyncSync, open, openSync, readFileSync, renameSync, unlink, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { HardState, LogStart } from '../core/types.js';
@@ -19,12 +19,17 @@ const FRAME_OVERHEAD_BYTES = 12;
 /** A vote is a node id; anything longer is not one. */
 const MAX_VOTE_BYTES = 255;
 
-function writeAtomically(dir: string, name: string, magic: number, body: Buffer): void {
+function frameOf(magic: number, body: Buffer): Buffer {
   const frame = Buffer.alloc(FRAME_OVERHEAD_BYTES + body.length);
   frame.writeUInt32LE(magic, 0);
   frame.writeUInt32LE(body.length, 4);
   body.copy(frame, 8);
   frame.writeUInt32LE(crc32(frame.subarray(0, 8 + body.length)), 8 + body.length);
+  return frame;
+}
+
+function writeAtomically(dir: string, name: string, magic: number, body: Buffer): void {
+  const frame = frameOf(magic, body);
   const tmp = join(dir, `${name}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
@@ -54,7 +59,7 @@ function readChecked(dir: string, name: string, magic: number): Buffer | undefin
   return frame.subarray(8, 8 + bodyBytes);
 }
 
-export function writeHardState(dir: string, state: HardState): void {
+function hardStateBody(state: HardState): Buffer {
   const vote = Buffer.from(state.vote, 'utf8');
   if (vote.length > MAX_VOTE_BYTES) throw new LogStorageError('ERR_LOG_OUT_OF_RANGE', `vote "${state.vote}" is longer than ${MAX_VOTE_BYTES} bytes`);
   const body = Buffer.alloc(18 + vote.length);
@@ -62,7 +67,50 @@ export function writeHardState(dir: string, state: HardState): void {
   writeU64(body, 8, state.commit);
   body.writeUInt16LE(vote.length, 16);
   vote.copy(body, 18);
-  writeAtomically(dir, 'hardstate', HARD_STATE_MAGIC, body);
+  return body;
+}
+
+export function writeHardState(dir: string, state: HardState): void {
+  writeAtomically(dir, 'hardstate', HARD_STATE_MAGIC, hardStateBody(state));
+}
+
+/**
+ * The slow half of replacing `hardstate` (write and fsync a temp file) in libuv's thread pool;
+ * then `install` runs on the event loop with a function that renames the temp file over
+ * `hardstate`, or with undefined when something failed; the temp file is removed when it was
+ * not renamed. The caller decides there whether the state is still current: a newer term or vote may have been
+ * written synchronously meanwhile, and renaming an older state over it would lose it. For a
+ * change of commit alone, which can be re-learned: the rename is not followed by a directory
+ * fsync, so a power loss may keep the previous (valid) file.
+ */
+export function writeHardStateInBackground(dir: string, state: HardState, install: (rename: (() => void) | undefined, err: Error | null) => void): void {
+  const frame = frameOf(HARD_STATE_MAGIC, hardStateBody(state));
+  const tmp = join(dir, 'hardstate.bg.tmp');
+  const fail = (err: Error): void => unlink(tmp, () => install(undefined, err));
+  open(tmp, 'w', (openErr, fd) => {
+    if (openErr) {
+      install(undefined, openErr);
+      return;
+    }
+    write(fd, frame, 0, frame.length, 0, (writeErr, written) => {
+      const err = writeErr ?? (written !== frame.length ? new Error(`short write of ${tmp}`) : null);
+      if (err) {
+        close(fd, () => fail(err));
+        return;
+      }
+      fsync(fd, (syncErr) => close(fd, () => {
+        if (syncErr) fail(syncErr);
+        else {
+          let renamed = false;
+          install(() => {
+            renameSync(tmp, join(dir, 'hardstate'));
+            renamed = true;
+          }, null);
+          if (!renamed) unlink(tmp, () => {});
+        }
+      }));
+    });
+  });
 }
 
 export function readHardState(dir: string): HardState | undefined {

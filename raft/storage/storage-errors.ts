@@ -16,6 +16,8 @@ export type LogStorageErrorCode =
   | 'ERR_LOG_BAD_START'
   /** Files on disk were written with another segment size (positions would not agree). */
   | 'ERR_LOG_CONFIG_MISMATCH'
+  /** A write to the log's files failed (disk full, I/O error); the log is unchanged. */
+  | 'ERR_LOG_IO'
   /** A call after `close()`. */
   | 'ERR_LOG_CLOSED';
 
