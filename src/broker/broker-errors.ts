@@ -19,7 +19,8 @@ export type BrokerErrorCode =
   | 'ERR_BROKER_MESSAGE_ILLEGAL'
   | 'ERR_BROKER_BAD_QUEUE'
   | 'ERR_BROKER_DISPATCH_FAILED'
-  | 'ERR_BROKER_CLOSED';
+  | 'ERR_BROKER_CLOSED'
+  | 'ERR_BROKER_DISK_FULL';
 
 export class BrokerError extends RmqError {
   declare readonly code: BrokerErrorCode;

@@ -11,12 +11,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { EntryType, MmapLogStorage, parsePeers, RaftNode, type Entry, type PeerAddress, type RoleChange } from '../../raft/index.js';
-import { createMessageId, MessageStore, RecordOffset, SysFlag, messageRecords } from '../store/index.js';
+import { CleanService, createMessageId, MessageStore, raftFlushPolicy, RecordOffset, SysFlag, messageRecords } from '../store/index.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { PutMessagesResult, PutRecordResult, RaftFacade, RoleState } from './broker-context.js';
 import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
 import { decodeControlEntry, encodeControlEntry, isControlPayload, type ControlCommand } from './control-entry.js';
 import { MetadataState, metadataFile } from './metadata-state.js';
+import { UNSAFE_TEST_FAULT, unsafeAckBeforeCommit } from './unsafe-test-faults.js';
 import { ResponseCode } from '../protocol/response-code.js';
 
 export interface BrokerRaftOptions {
@@ -48,6 +49,8 @@ export class BrokerRaft implements RaftFacade {
   readonly metadata: MetadataState;
   readonly node: RaftNode;
   private readonly storage: MmapLogStorage;
+  /** Retention of log segments and the disk-pressure rules (refuses writes at 90%). */
+  private readonly clean: CleanService;
   private readonly events = new EventEmitter();
   private readonly log: Logger;
   private readonly metadataPath: string;
@@ -77,6 +80,16 @@ export class BrokerRaft implements RaftFacade {
       onControl: (index, payload) => this.applyControl(index, payload),
       ...(o.onMessageArrived ? { onMessageArrived: o.onMessageArrived } : {}),
     });
+    this.clean = new CleanService(
+      {
+        log: this.storage,
+        store: this.store,
+        minRetainIndex: () => this.minRetainIndex(),
+        onDeleted: (report) => this.log.info({ report }, 'retention deleted log segments'),
+        onError: (err) => this.log.error({ err }, 'retention run failed'),
+      },
+      { fileReservedTimeHours: c.fileReservedTime, deleteWhen: c.deleteWhen, diskMaxUsedSpaceRatio: c.diskMaxUsedSpaceRatio },
+    );
     this.state = { role: 'follower', leaderId: '', term: this.storage.hardState().term, ready: false };
     this.replayControlEntries();
     this.node = new RaftNode({
@@ -84,7 +97,7 @@ export class BrokerRaft implements RaftFacade {
       group: c.dLegerGroup,
       peers,
       storage: this.storage,
-      flush: c.flushDiskType === 'SYNC_FLUSH' ? { mode: 'sync' } : { mode: 'async', intervalMs: c.flushIntervalCommitLog },
+      flush: raftFlushPolicy(c.flushDiskType, c.flushIntervalCommitLog),
       applied: this.store.dispatchedIndex,
       onApply: (entries) => this.onApply(entries),
       logger: o.logger,
@@ -101,6 +114,24 @@ export class BrokerRaft implements RaftFacade {
   async start(): Promise<void> {
     await this.node.start();
     this.timers.push(setInterval(() => this.persistDerivedState(), Math.min(METADATA_SAVE_INTERVAL_MS, STORE_FLUSH_INTERVAL_MS)));
+    this.clean.start();
+  }
+
+  /**
+   * The lowest log index retention must keep. Everything dispatched is first made durable in the
+   * store checkpoint and the metadata snapshot, so deleting the log head never loses derived
+   * state a restart would rebuild from it. A leader keeps what its slowest follower still needs
+   * (a follower behind the head must otherwise reset); a follower keeps what it has not applied.
+   * Under the forcible disk rule (85%) retention ignores this bound, as RocketMQ does.
+   */
+  private minRetainIndex(): number {
+    this.persistDerivedState();
+    const status = this.node.status();
+    let keep = Math.min(status.commit, this.store.dispatchedIndex) + 1;
+    if (status.role === 'leader') {
+      for (const [id, p] of Object.entries(status.progress)) if (id !== this.nodeId) keep = Math.min(keep, p.match + 1);
+    }
+    return keep;
   }
 
   /**
@@ -219,6 +250,13 @@ export class BrokerRaft implements RaftFacade {
 
   async putRecords(payload: Buffer, recordCount: number): Promise<PutMessagesResult> {
     if (!this.isLeader()) throw notLeader(this.state.role === 'leader' ? 'its announcement is not committed yet' : `role ${this.state.role}`);
+    const refusal = this.clean.writeRefusal();
+    if (refusal !== undefined) throw new BrokerError('ERR_BROKER_DISK_FULL', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored: ${refusal}`);
+    // TEST ONLY (RMQ_UNSAFE_TEST_FAULT=ack-before-commit, see unsafe-test-faults.ts): answer before the quorum commit.
+    if (UNSAFE_TEST_FAULT === 'ack-before-commit') {
+      const commit = this.node.propose(payload).then((c) => this.resultsOf(c.index, c.term, payload, recordCount), (err: unknown) => Promise.reject(fromRaftError(err)));
+      return unsafeAckBeforeCommit(commit, payload, this.o.storeHost);
+    }
     let committed: { index: number; term: number };
     try {
       committed = await this.node.propose(payload);
@@ -284,6 +322,7 @@ export class BrokerRaft implements RaftFacade {
     this.closed = true;
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    this.clean.stop();
     await this.node.close();
     try {
       this.metadata.save(this.metadataPath);

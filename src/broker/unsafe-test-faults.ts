@@ -1,0 +1,71 @@
+// TEST ONLY — deliberately unsafe behaviour the jepsen-like harness switches on to prove it can
+// catch a broken broker. Off unless the environment variable RMQ_UNSAFE_TEST_FAULT names a fault;
+// the name says "unsafe" so nobody sets it by accident, and a broker that has it prints a loud
+// warning on stderr at start-up. Faults:
+//   ack-before-commit  answer SEND_OK as soon as the leader handed the entry to Raft (it is
+//                      appended locally on the next turn), without waiting for a quorum to commit
+//                      it. A leader cut off from its followers then acknowledges writes that a
+//                      new leader overwrites: acknowledged messages are lost.
+import { createMessageId, messageRecords, RecordOffset } from '../store/index.js';
+import type { PutMessagesResult, PutRecordResult } from './broker-context.js';
+
+export const UNSAFE_TEST_FAULT_ENV = 'RMQ_UNSAFE_TEST_FAULT';
+export type UnsafeTestFault = 'ack-before-commit';
+const KNOWN_FAULTS: readonly string[] = ['ack-before-commit'];
+
+/** How long an ack-before-commit send waits for a real commit before answering anyway. */
+const EARLY_ACK_MS = 5;
+
+export function unsafeTestFaultFrom(env: NodeJS.ProcessEnv): UnsafeTestFault | undefined {
+  const value = env[UNSAFE_TEST_FAULT_ENV];
+  if (value === undefined || value === '') return undefined;
+  if (!KNOWN_FAULTS.includes(value)) throw new Error(`${UNSAFE_TEST_FAULT_ENV}=${value} is not a known test fault (known: ${KNOWN_FAULTS.join(', ')}); unset it`);
+  return value as UnsafeTestFault;
+}
+
+/** Read once when the broker loads; undefined in every normal run. */
+export const UNSAFE_TEST_FAULT: UnsafeTestFault | undefined = unsafeTestFaultFrom(process.env);
+
+if (UNSAFE_TEST_FAULT !== undefined) {
+  process.stderr.write(
+    `\n!!! ${UNSAFE_TEST_FAULT_ENV}=${UNSAFE_TEST_FAULT}: THIS BROKER IS DELIBERATELY UNSAFE (test-only fault switch).\n` +
+      `!!! It acknowledges messages that may be lost. Never run it outside the jepsen-like harness tests.\n\n`,
+  );
+}
+
+/**
+ * ack-before-commit: resolves with the committed result if the commit comes within a few
+ * milliseconds (or rejects if the proposal is refused that fast), else with a result that claims
+ * success without queue offsets (queueOffset -1) while the proposal may never commit.
+ */
+export function unsafeAckBeforeCommit(
+  commit: Promise<PutMessagesResult>,
+  payload: Buffer,
+  storeHost: { host: string; port: number },
+): Promise<PutMessagesResult> {
+  return new Promise<PutMessagesResult>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(unconfirmedResult(payload, storeHost)), EARLY_ACK_MS);
+    commit.then(
+      (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err); // a no-op once the early answer went out: nobody waits any more
+      },
+    );
+  });
+}
+
+function unconfirmedResult(payload: Buffer, storeHost: { host: string; port: number }): PutMessagesResult {
+  const records: PutRecordResult[] = [];
+  for (const [offset] of messageRecords(payload)) {
+    const bodyLength = payload.readInt32BE(offset + RecordOffset.BODY_LENGTH);
+    const topicAt = offset + RecordOffset.BODY + bodyLength;
+    const topic = payload.toString('utf8', topicAt + 1, topicAt + 1 + payload[topicAt]!);
+    const queueId = payload.readInt32BE(offset + RecordOffset.QUEUE_ID);
+    records.push({ topic, queueId, queueOffset: -1, physicalOffset: -1, msgId: createMessageId(storeHost.host, storeHost.port, 0) });
+  }
+  return { index: -1, term: -1, records };
+}
