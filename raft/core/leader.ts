@@ -1,6 +1,7 @@
 // What only a leader knows and does: per-follower progress, pipelined replication with flow
 // control, the commit rule, heartbeats, read-index confirmation and leadership transfer. It
 // lives exactly as long as one leadership: created on election, dropped on stepping down.
+import { assert } from './assert.js';
 import { MessageType, type Message, type ReadState } from './messages.js';
 import { Progress, SendNeed } from './progress.js';
 import { majority, quorumIndex } from './quorum.js';
@@ -30,10 +31,6 @@ export interface LeaderHost {
 }
 
 const EMPTY_ENTRIES: Entry[] = [];
-
-function assert(cond: boolean, what: string): asserts cond {
-  if (!cond) throw new Error(`assertion: ${what}`);
-}
 
 export class Leader {
   readonly progress = new Map<NodeId, Progress>();

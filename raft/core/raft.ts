@@ -1,69 +1,26 @@
 // The pure Raft state machine: messages, ticks and proposals in; a Ready batch out. It owns the
-// terms, votes and roles (election with pre-vote and check-quorum), the follower side of
-// replication and the Ready/advance bookkeeping; the leader's side lives in leader.ts. It does
-// no I/O, reads no clock and draws randomness only from `config.random`. Roles are swapped step
-// functions; expected outcomes are returned values, never throws.
+// terms, votes and roles: elections with pre-vote and check-quorum, the role transitions and the
+// routing of each message to the role's step function. The leader's side of replication lives in
+// leader.ts, the follower's (App, Heartbeat, Reset) in follower.ts, the Ready/advance bookkeeping
+// in ready-tracker.ts, the config and result types in raft-config.ts. It does no I/O, reads no
+// clock and draws randomness only from `config.random`. Expected outcomes are returned values,
+// never throws.
+import { assert } from './assert.js';
+import { Follower } from './follower.js';
 import { Leader, type LeaderHost } from './leader.js';
-import { MessageType, type Message, type ReadState, type Ready } from './messages.js';
+import { MessageType, type Message, type Ready } from './messages.js';
 import { voteOutcome } from './quorum.js';
+import type { ProposeResult, RaftConfig, RaftStatus, StepError } from './raft-config.js';
 import { RaftLog } from './raft-log.js';
-import { EntryType, Role, type Entry, type HardState, type LogReader, type NodeId } from './types.js';
+import { ReadyTracker } from './ready-tracker.js';
+import { EntryType, Role, type Entry, type NodeId } from './types.js';
 import { validateMessage } from './validate-message.js';
 
-export interface RaftConfig {
-  id: NodeId;
-  /** Every voter, including `id`. */
-  peers: readonly NodeId[];
-  /** The log as appended so far by the driver (see the Ready contract in messages.ts). */
-  log: LogReader;
-  /** As recovered. */
-  hardState: HardState;
-  /** Last index the application applied; commits <= applied are not reported again. */
-  applied: number;
-  /** Election timeout, randomized in [electionTicks, 2*electionTicks). */
-  electionTicks: number;
-  heartbeatTicks: number;
-  /** Injected seeded source in [0, 1). */
-  random: () => number;
-  /** Per-follower window of outstanding App messages. */
-  maxInflightMsgs: number;
-  /** Per-follower window in payload bytes. */
-  maxInflightBytes: number;
-  /** Payload bytes per App message (at least one entry is always sent). */
-  maxAppBytes: number;
-  preVote: boolean;
-  checkQuorum: boolean;
-  /** Index up to which the recovered log is durable; defaults to `log.lastIndex()`. */
-  persisted?: number;
-}
-
-export type ProposeResult =
-  | { ok: true; firstIndex: number; lastIndex: number; term: number }
-  | { ok: false; code: 'not-leader'; leaderHint: NodeId | '' }
-  | { ok: false; code: 'transferring'; leaderHint: NodeId | '' };
-
-export type StepError = { code: 'unknown-peer' | 'stale-term' | 'malformed'; detail: string };
-
-export interface RaftStatus {
-  id: NodeId;
-  role: Role;
-  term: number;
-  leader: NodeId | '';
-  vote: NodeId | '';
-  commit: number;
-  applied: number;
-  firstIndex: number;
-  lastIndex: number;
-  /** Leader only, else {}. */
-  progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number }>;
-}
+// The types moved to raft-config.ts; re-exported so `import { RaftConfig } from './raft.js'` keeps working.
+export type { ProposeResult, RaftConfig, RaftStatus, StepError } from './raft-config.js';
 
 const EMPTY_ENTRIES: Entry[] = [];
 const EMPTY_PAYLOAD = new Uint8Array(0);
-
-function assert(cond: boolean, what: string): asserts cond {
-  if (!cond) throw new Error(`assertion: ${what}`);
-}
 
 export class Raft {
   readonly id: NodeId;
@@ -83,8 +40,6 @@ export class Raft {
   private leader: NodeId | '' = '';
   private role: Role = Role.Follower;
   private commit: number;
-  /** Highest commit index handed to the driver (or skipped by a reset). */
-  private reported: number;
   /** The driver's log is durable up to here (a leader counts itself only this far). */
   private selfPersisted: number;
 
@@ -95,14 +50,10 @@ export class Raft {
   /** Present exactly while this node leads. */
   private lead: Leader | undefined;
   private readonly leaderHost: LeaderHost;
+  private readonly follower: Follower;
 
-  private msgs: Message[] = [];
-  private msgsAfterPersist: Message[] = [];
-  private readStates: ReadState[] = [];
-  private prevHardState: HardState;
-  private prevSoftRole: Role = Role.Follower;
-  private prevSoftLeader: NodeId | '' = '';
-  private readyOutstanding = false;
+  /** What the next Ready carries; set up once the initial role is known. */
+  private readonly out: ReadyTracker;
 
   private stepRole: (m: Message) => void;
 
@@ -139,9 +90,23 @@ export class Raft {
       },
       selfMatch: () => Math.min(this.selfPersisted, this.log.lastIndex()),
       message: (type, to, index) => this.message(type, to, index),
-      send: (m) => this.msgs.push(m),
-      readState: (rs) => this.readStates.push(rs),
+      send: (m) => this.out.sendNow(m),
+      readState: (rs) => this.out.readState(rs),
     };
+    this.follower = new Follower({
+      log: this.log,
+      commit: () => this.commit,
+      setCommit: (index) => {
+        this.commit = index;
+      },
+      persistedIndex: () => this.selfPersisted,
+      setPersistedIndex: (index) => {
+        this.selfPersisted = index;
+      },
+      skipReportsThrough: (index) => this.out.skipReportsThrough(index),
+      message: (type, to, index) => this.message(type, to, index),
+      send: (m) => this.out.send(m),
+    });
 
     const lastIndex = this.log.lastIndex();
     const startIndex = this.log.logStart().index;
@@ -151,13 +116,22 @@ export class Raft {
     // The commit is persisted lazily and may trail; it can never exceed the log (after an
     // unsafe power loss it could), and everything applied or deleted from the head is committed.
     this.commit = Math.max(Math.min(hardState.commit, lastIndex), config.applied, startIndex);
-    this.reported = Math.max(config.applied, startIndex);
     this.selfPersisted = Math.min(config.persisted ?? lastIndex, lastIndex);
-    this.prevHardState = { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
     this.stepRole = this.stepFollower;
     this.becomeFollower(this.term, '');
-    this.prevSoftRole = this.role;
-    this.prevSoftLeader = this.leader;
+    this.out = new ReadyTracker(
+      {
+        log: this.log,
+        term: () => this.term,
+        vote: () => this.vote,
+        commit: () => this.commit,
+        role: () => this.role,
+        leader: () => this.leader,
+        persistedIndex: () => this.selfPersisted,
+      },
+      hardState,
+      Math.max(config.applied, startIndex),
+    );
   }
 
   // ---- inputs ---------------------------------------------------------------------------
@@ -187,11 +161,11 @@ export class Raft {
       if ((this.checkQuorum || this.preVote) && (m.type === MessageType.App || m.type === MessageType.Heartbeat)) {
         // A deposed leader must learn the newer term, or with pre-vote it and its followers could
         // stay stuck at the old term forever.
-        this.send(this.message(MessageType.AppResp, m.from, 0));
+        this.out.send(this.message(MessageType.AppResp, m.from, 0));
       } else if (m.type === MessageType.PreVote) {
         const resp = this.message(MessageType.PreVoteResp, m.from, 0);
         resp.reject = true;
-        this.send(resp);
+        this.out.send(resp);
       }
       return { code: 'stale-term', detail: `type ${m.type} from ${m.from} at term ${m.term} < ${this.term}` };
     }
@@ -200,7 +174,7 @@ export class Raft {
       return undefined;
     }
     if (m.type === MessageType.App && this.role !== Role.Leader) {
-      const conflict = this.checkAppendAgainstCommit(m);
+      const conflict = this.follower.checkAppendAgainstCommit(m);
       if (conflict !== undefined) return conflict;
     }
     this.stepRole(m);
@@ -242,7 +216,7 @@ export class Raft {
     if (this.role === Role.Follower && this.leader !== '') {
       const m = this.message(MessageType.ReadIndex, this.leader, 0);
       m.context = context;
-      this.send(m);
+      this.out.send(m);
       return { ok: true };
     }
     return { ok: false, code: 'not-leader', leaderHint: this.leader };
@@ -258,61 +232,16 @@ export class Raft {
 
   hasReady(): boolean {
     this.lead?.flush();
-    return (
-      this.msgs.length > 0 ||
-      this.msgsAfterPersist.length > 0 ||
-      this.log.hasUnstable() ||
-      this.log.pendingReset() !== undefined ||
-      this.commit > this.reported ||
-      this.readStates.length > 0 ||
-      this.hardStateChanged() ||
-      this.role !== this.prevSoftRole ||
-      this.leader !== this.prevSoftLeader
-    );
+    return this.out.hasReady();
   }
 
   ready(): Ready {
-    assert(!this.readyOutstanding, 'ready() called again before advance()');
     this.lead?.flush();
-    this.readyOutstanding = true;
-    const entries = this.log.hasUnstable() ? this.log.unstableEntries() : EMPTY_ENTRIES;
-    const reset = this.log.pendingReset();
-    const rd: Ready = {
-      entries,
-      messages: this.msgs,
-      messagesAfterPersist: this.msgsAfterPersist,
-      mustSync:
-        entries.length > 0 ||
-        reset !== undefined ||
-        (this.msgsAfterPersist.length > 0 && this.selfPersisted < this.log.lastIndex()),
-      commitFrom: this.reported + 1,
-      commitTo: this.commit,
-      readStates: this.readStates,
-    };
-    if (reset !== undefined) rd.reset = reset;
-    if (this.hardStateChanged()) rd.hardState = { term: this.term, vote: this.vote, commit: this.commit };
-    if (this.role !== this.prevSoftRole || this.leader !== this.prevSoftLeader) {
-      rd.softState = { role: this.role, leader: this.leader, term: this.term };
-    }
-    this.msgs = [];
-    this.msgsAfterPersist = [];
-    this.readStates = [];
-    return rd;
+    return this.out.ready();
   }
 
   advance(rd: Ready): void {
-    assert(this.readyOutstanding, 'advance() without ready()');
-    this.readyOutstanding = false;
-    const last = rd.entries[rd.entries.length - 1];
-    if (last !== undefined || rd.reset !== undefined) {
-      this.log.stableTo(last?.index ?? -1, last?.term ?? -1, rd.reset);
-    }
-    if (rd.commitTo > this.reported) this.reported = rd.commitTo;
-    if (rd.hardState !== undefined) this.prevHardState = rd.hardState;
-    if (rd.softState !== undefined) {
-      this.prevSoftRole = rd.softState.role;
-      this.prevSoftLeader = rd.softState.leader;
-    }
+    this.out.advance(rd);
   }
 
   status(): RaftStatus {
@@ -330,7 +259,7 @@ export class Raft {
       leader: this.leader,
       vote: this.vote,
       commit: this.commit,
-      applied: this.reported,
+      applied: this.out.reported(),
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
       progress,
@@ -410,7 +339,7 @@ export class Raft {
       m.index = lastIndex;
       m.logTerm = lastTerm;
       if (kind === 'transfer') m.force = true;
-      this.send(m);
+      this.out.send(m);
     }
   }
 
@@ -468,23 +397,23 @@ export class Raft {
       case MessageType.App:
         this.electionElapsed = 0;
         this.leader = m.from;
-        this.handleAppend(m);
+        this.follower.onAppend(m);
         return;
       case MessageType.Heartbeat:
         this.electionElapsed = 0;
         this.leader = m.from;
-        this.handleHeartbeat(m);
+        this.follower.onHeartbeat(m);
         return;
       case MessageType.Reset:
         this.electionElapsed = 0;
         this.leader = m.from;
-        this.handleReset(m);
+        this.follower.onReset(m);
         return;
       case MessageType.TimeoutNow:
         this.campaign('transfer');
         return;
       case MessageType.ReadIndexResp:
-        this.readStates.push({ index: m.index, context: m.context! });
+        this.out.readState({ index: m.index, context: m.context! });
         return;
       default:
         return;
@@ -495,15 +424,15 @@ export class Raft {
     switch (m.type) {
       case MessageType.App:
         this.becomeFollower(m.term, m.from);
-        this.handleAppend(m);
+        this.follower.onAppend(m);
         return;
       case MessageType.Heartbeat:
         this.becomeFollower(m.term, m.from);
-        this.handleHeartbeat(m);
+        this.follower.onHeartbeat(m);
         return;
       case MessageType.Reset:
         this.becomeFollower(m.term, m.from);
-        this.handleReset(m);
+        this.follower.onReset(m);
         return;
       case MessageType.PreVoteResp:
       case MessageType.VoteResp: {
@@ -535,7 +464,7 @@ export class Raft {
     }
   }
 
-  // ---- handlers -------------------------------------------------------------------------
+  // ---- vote requests --------------------------------------------------------------------
 
   private handleVoteRequest(m: Message): void {
     const pre = m.type === MessageType.PreVote;
@@ -551,100 +480,7 @@ export class Raft {
     } else {
       resp.reject = true;
     }
-    this.send(resp);
-  }
-
-  /** A leader's App must never rewrite what this node knows is committed. */
-  private checkAppendAgainstCommit(m: Message): StepError | undefined {
-    for (let i = 0; i < m.entries.length; i++) {
-      const e = m.entries[i]!;
-      if (e.index > this.commit) break;
-      if (this.log.term(e.index) !== undefined && this.log.term(e.index) !== e.term) {
-        return { code: 'malformed', detail: `App from ${m.from} rewrites committed entry ${e.index}` };
-      }
-    }
-    return undefined;
-  }
-
-  private handleAppend(m: Message): void {
-    let prevIndex = m.index;
-    let prevTerm = m.logTerm;
-    let entries = m.entries;
-    if (prevIndex < this.commit) {
-      const lastNew = prevIndex + entries.length;
-      if (lastNew <= this.commit) {
-        this.sendAppendResponse(m.from, this.commit);
-        return;
-      }
-      // Skip the committed prefix: it matches by definition, and the rest can still be used.
-      const skip = this.commit - prevIndex;
-      prevTerm = entries[skip - 1]!.term;
-      prevIndex = this.commit;
-      entries = entries.slice(skip);
-    }
-    if (!this.log.matchTerm(prevIndex, prevTerm)) {
-      const conflictTerm = this.log.term(prevIndex);
-      const resp = this.message(MessageType.AppResp, m.from, m.index);
-      resp.reject = true;
-      if (conflictTerm === undefined) {
-        resp.logTerm = 0;
-        resp.rejectHint = this.log.lastIndex() + 1;
-      } else {
-        resp.logTerm = conflictTerm;
-        resp.rejectHint = this.log.firstIndexWithTermAtLeast(conflictTerm, prevIndex);
-      }
-      this.send(resp);
-      return;
-    }
-    const conflict = this.log.findConflict(entries);
-    if (conflict !== 0) {
-      const from = conflict - entries[0]!.index;
-      const rewrittenFrom = from === 0 ? this.log.append(entries) : this.log.append(entries.slice(from), true);
-      if (rewrittenFrom <= this.selfPersisted) this.selfPersisted = rewrittenFrom - 1;
-    }
-    const lastNew = prevIndex + entries.length;
-    this.commitTo(Math.min(m.commit, lastNew));
-    this.sendAppendResponse(m.from, lastNew);
-  }
-
-  private handleHeartbeat(m: Message): void {
-    this.commitTo(Math.min(m.commit, this.log.lastIndex()));
-    const resp = this.message(MessageType.HeartbeatResp, m.from, 0);
-    if (m.context !== undefined) resp.context = m.context;
-    this.send(resp);
-  }
-
-  private handleReset(m: Message): void {
-    const start = m.start!;
-    if (start.index <= this.commit) {
-      this.sendAppendResponse(m.from, this.commit);
-      return;
-    }
-    if (this.log.matchTerm(start.index, start.term)) {
-      // Our log already holds the leader's start entry, hence (Log Matching) all before it.
-      this.commitTo(start.index);
-      this.sendAppendResponse(m.from, start.index);
-      return;
-    }
-    this.log.reset(start);
-    this.commit = start.index;
-    // The application restarts from the reset point; nothing at or below it is applied again.
-    this.reported = Math.max(this.reported, start.index);
-    this.selfPersisted = start.index;
-    this.sendAppendResponse(m.from, start.index);
-  }
-
-  // ---- follower-side replication ----------------------------------------------------------------------
-
-  private commitTo(index: number): void {
-    if (index > this.commit) {
-      assert(index <= this.log.lastIndex(), `commit ${index} beyond last index ${this.log.lastIndex()}`);
-      this.commit = index;
-    }
-  }
-
-  private sendAppendResponse(to: NodeId, index: number): void {
-    this.send(this.message(MessageType.AppResp, to, index));
+    this.out.send(resp);
   }
 
   // ---- plumbing -------------------------------------------------------------------------
@@ -663,23 +499,5 @@ export class Raft {
       rejectHint: 0,
       entries: EMPTY_ENTRIES,
     };
-  }
-
-  /**
-   * A leader's messages need nothing of its pending persistence (its term was persisted before
-   * it could win). Everything a non-leader says may depend on this Ready's term, vote or
-   * entries, except pre-votes, which change nothing.
-   */
-  private send(m: Message): void {
-    if (this.role === Role.Leader || m.type === MessageType.PreVote || m.type === MessageType.PreVoteResp) {
-      this.msgs.push(m);
-    } else {
-      this.msgsAfterPersist.push(m);
-    }
-  }
-
-  private hardStateChanged(): boolean {
-    const p = this.prevHardState;
-    return p.term !== this.term || p.vote !== this.vote || p.commit !== this.commit;
   }
 }

@@ -1,0 +1,52 @@
+// The Raft core's configuration and the shapes of its answers (propose, step, status). Kept apart
+// from raft.ts so drivers and tests can name these types without reading the state machine.
+import type { HardState, LogReader, NodeId, Role } from './types.js';
+
+export interface RaftConfig {
+  id: NodeId;
+  /** Every voter, including `id`. */
+  peers: readonly NodeId[];
+  /** The log as appended so far by the driver (see the Ready contract in messages.ts). */
+  log: LogReader;
+  /** As recovered. */
+  hardState: HardState;
+  /** Last index the application applied; commits <= applied are not reported again. */
+  applied: number;
+  /** Election timeout, randomized in [electionTicks, 2*electionTicks). */
+  electionTicks: number;
+  heartbeatTicks: number;
+  /** Injected seeded source in [0, 1). */
+  random: () => number;
+  /** Per-follower window of outstanding App messages. */
+  maxInflightMsgs: number;
+  /** Per-follower window in payload bytes. */
+  maxInflightBytes: number;
+  /** Payload bytes per App message (at least one entry is always sent). */
+  maxAppBytes: number;
+  preVote: boolean;
+  checkQuorum: boolean;
+  /** Index up to which the recovered log is durable; defaults to `log.lastIndex()`. */
+  persisted?: number;
+}
+
+export type ProposeResult =
+  | { ok: true; firstIndex: number; lastIndex: number; term: number }
+  | { ok: false; code: 'not-leader'; leaderHint: NodeId | '' }
+  | { ok: false; code: 'transferring'; leaderHint: NodeId | '' };
+
+/** Why `step` refused a message; `stale-term` is normal traffic, the others are worth a log line. */
+export type StepError = { code: 'unknown-peer' | 'stale-term' | 'malformed'; detail: string };
+
+export interface RaftStatus {
+  id: NodeId;
+  role: Role;
+  term: number;
+  leader: NodeId | '';
+  vote: NodeId | '';
+  commit: number;
+  applied: number;
+  firstIndex: number;
+  lastIndex: number;
+  /** Leader only, else {}. */
+  progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number }>;
+}
