@@ -1,7 +1,8 @@
 // Enforces the import direction of ARCHITECTURE.md: raft/ is a library that stands alone and
-// its pure core touches no file system, network, clock, timer or global randomness.
+// its pure core touches no file system, network, clock, timer or global randomness; src/common
+// (shared by store, broker and client) imports nothing else of ours.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -51,6 +52,14 @@ export function violations(files: { path: string; source: string }[]): string[] 
         }
       }
     }
+    if (path.startsWith('src/common/')) {
+      // Shared code (logger, errors, the message codec) sits below every other folder of src/.
+      for (const s of specs) {
+        if (!s.startsWith('.')) continue;
+        const target = posix.normalize(posix.join(posix.dirname(path), s));
+        if (!target.startsWith('src/common/')) found.push(`${path} (common) imports ${s}`);
+      }
+    }
     if (path.startsWith('src/client/')) {
       for (const s of specs) {
         if (/\/(broker|namesrv|store)\//.test(s) || /raft\//.test(s)) found.push(`${path} (client) imports ${s}`);
@@ -88,6 +97,23 @@ describe('architecture', () => {
     for (const source of bad) {
       expect(violations([{ path: 'raft/core/x.ts', source }]), source).toHaveLength(1);
     }
+  });
+
+  it('would catch a src/common file importing another src/ folder or raft/', () => {
+    const bad = [
+      "import { MessageStore } from '../../store/index.js';",
+      "import type { Entry } from '../../../raft/index.js';",
+      "export { RequestCode } from '../../protocol/request-code.js';",
+    ];
+    for (const source of bad) {
+      expect(violations([{ path: 'src/common/message/x.ts', source }]), source).toHaveLength(1);
+    }
+    const fine = "import zlib from 'node:zlib';\nimport { crc32 } from './crc32.js';\nimport { RmqError } from '../errors.js';";
+    expect(violations([{ path: 'src/common/message/x.ts', source: fine }])).toEqual([]);
+  });
+
+  it('has a src/common message codec to check', () => {
+    expect(files.filter((f) => f.path.startsWith('src/common/message/')).length).toBeGreaterThan(0);
   });
 
   it('would catch a raft file importing jepsen-like/', () => {

@@ -9,17 +9,15 @@ import {
   encodeMessageRecords,
   isMessageRecordPayload,
   messageRecords,
-  MESSAGE_MAGIC_V1,
-  RECORD_FIXED_BYTES,
-  RecordOffset,
   patchRecordOffsets,
-} from '../src/store/message-record.js';
-import { findPropertyValue, formatProperties, getProperty, parseProperties } from '../src/store/message-properties.js';
-import { createMessageId, parseMessageId } from '../src/store/message-id.js';
-import { javaStringHash, javaUtf8Hash, indexKeyHash } from '../src/store/java-hash.js';
-import { toIPv4 } from '../src/store/ipv4.js';
+} from '../src/common/message/message-record.js';
+import { MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset } from '../src/common/message/record-layout.js';
+import { findPropertyValue, formatProperties, getProperty, parseProperties } from '../src/common/message/message-properties.js';
+import { createMessageId, parseMessageId } from '../src/common/message/message-id.js';
+import { javaStringHash, javaUtf8Hash, indexKeyHash } from '../src/common/message/java-hash.js';
+import { toIPv4 } from '../src/common/message/ipv4.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/store/checkpoint.js';
-import { crc32 } from '../src/store/crc32.js';
+import { crc32 } from '../src/common/message/crc32.js';
 import { arbitraryMessage, message } from './store-helpers.js';
 
 describe('message record codec', () => {

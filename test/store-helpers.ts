@@ -8,8 +8,8 @@ import { join, relative } from 'node:path';
 import fc from 'fast-check';
 import type { Entry, EntryLocation, HardState, LogStart, LogStorage } from '../raft/index.js';
 import { EntryType } from '../raft/index.js';
-import type { MessageRecord } from '../src/store/message-record.js';
-import { formatProperties } from '../src/store/message-properties.js';
+import type { MessageRecord } from '../src/common/message/message-record.js';
+import { formatProperties } from '../src/common/message/message-properties.js';
 
 const HEADER_BYTES = 48;
 

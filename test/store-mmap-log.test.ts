@@ -9,9 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EntryType } from '../raft/index.js';
 import { MmapLogStorage } from '../raft/storage/index.js';
 import { MessageStore, GetMessageStatus } from '../src/store/message-store.js';
-import { decodeMessageRecord, encodeMessageRecord, encodeMessageRecords, type MessageRecord } from '../src/store/message-record.js';
-import { formatProperties } from '../src/store/message-properties.js';
-import { createMessageId } from '../src/store/message-id.js';
+import { decodeMessageRecord, encodeMessageRecord, encodeMessageRecords, type MessageRecord } from '../src/common/message/message-record.js';
+import { formatProperties } from '../src/common/message/message-properties.js';
+import { createMessageId } from '../src/common/message/message-id.js';
 import { message, removeDir, snapshotFiles, tempDir } from './store-helpers.js';
 
 const LOG_OPTIONS = { segmentBytes: 64 * 1024, indexSegmentEntries: 512 };

@@ -9,10 +9,10 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EntryType } from '../raft/index.js';
 import { MessageStore, GetMessageStatus, type GetMessageStatus as Status } from '../src/store/message-store.js';
-import { encodeMessageRecord, encodeMessageRecords, type MessageRecord } from '../src/store/message-record.js';
-import { formatProperties, getProperty } from '../src/store/message-properties.js';
-import { createMessageId } from '../src/store/message-id.js';
-import { javaStringHash } from '../src/store/java-hash.js';
+import { encodeMessageRecord, encodeMessageRecords, type MessageRecord } from '../src/common/message/message-record.js';
+import { formatProperties, getProperty } from '../src/common/message/message-properties.js';
+import { createMessageId } from '../src/common/message/message-id.js';
+import { javaStringHash } from '../src/common/message/java-hash.js';
 import { FakeLog, removeDir, snapshotFiles, tempDir } from './store-helpers.js';
 
 const OPTIONS = { unitsPerFile: 4, index: { slotCount: 11, maxEntries: 6, maxKeyBytes: 64 } };

@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageStore } from '../src/store/message-store.js';
-import { encodeMessageRecord, encodeMessageRecords } from '../src/store/message-record.js';
-import { createMessageId } from '../src/store/message-id.js';
+import { encodeMessageRecord, encodeMessageRecords } from '../src/common/message/message-record.js';
+import { createMessageId } from '../src/common/message/message-id.js';
 import { arbitraryMessage, FakeLog, removeDir, tempDir } from './store-helpers.js';
 
 const roots: string[] = [];

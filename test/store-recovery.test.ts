@@ -8,8 +8,9 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EntryType } from '../raft/index.js';
 import { MessageStore, GetMessageStatus } from '../src/store/message-store.js';
-import { decodeMessageRecord, encodeMessageRecord, encodeMessageRecords, RecordOffset, type MessageRecord } from '../src/store/message-record.js';
-import { formatProperties } from '../src/store/message-properties.js';
+import { decodeMessageRecord, encodeMessageRecord, encodeMessageRecords, type MessageRecord } from '../src/common/message/message-record.js';
+import { RecordOffset } from '../src/common/message/record-layout.js';
+import { formatProperties } from '../src/common/message/message-properties.js';
 import { DEFAULT_DELAY_LEVELS_MS, SCHEDULE_TOPIC } from '../src/store/dispatcher.js';
 import { FakeLog, message, removeDir, snapshotFiles, tempDir } from './store-helpers.js';
 

@@ -7,8 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EntryType } from '../raft/index.js';
 import { MmapLogStorage } from '../raft/storage/index.js';
 import { MessageStore, GetMessageStatus } from '../src/store/message-store.js';
-import { decodeMessageRecord, encodeMessageRecords } from '../src/store/message-record.js';
-import { formatProperties } from '../src/store/message-properties.js';
+import { decodeMessageRecord, encodeMessageRecords } from '../src/common/message/message-record.js';
+import { formatProperties } from '../src/common/message/message-properties.js';
 import { CleanService, parseDeleteWhen, type RetentionConfig } from '../src/store/retention/index.js';
 import { message, removeDir, tempDir } from './store-helpers.js';
 

@@ -1,7 +1,7 @@
 // The body of SEND_BATCH_MESSAGE (320), as RocketMQ's MessageDecoder.encodeMessages writes it:
 // per message totalSize 4, magic 4 (0), bodyCRC 4, flag 4, body length 4 + body, properties
 // length 2 + properties. One buffer is allocated for the whole batch.
-import zlib from 'node:zlib';
+import { crc32 } from '../common/message/crc32.js';
 
 export interface BatchEntry {
   body: Buffer;
@@ -24,7 +24,7 @@ export function encodeBatch(entries: readonly BatchEntry[]): Buffer {
     const size = batchEntryBytes(e);
     out.writeInt32BE(size, p);
     out.writeInt32BE(0, p + 4);
-    out.writeInt32BE(zlib.crc32(e.body) & 0x7fffffff, p + 8);
+    out.writeInt32BE(crc32(e.body) & 0x7fffffff, p + 8);
     out.writeInt32BE(e.flag, p + 12);
     out.writeInt32BE(e.body.length, p + 16);
     e.body.copy(out, p + 20);

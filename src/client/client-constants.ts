@@ -1,5 +1,12 @@
-// Request codes of our own (the Raft admin calls the broker implements for us), message property
-// names the client gives meaning to, and the client defaults of ANCHORS.md §3 in one place.
+// Request codes of our own (the Raft admin calls the broker implements for us), the property names
+// users may not set, and the client defaults of ANCHORS.md §3 in one place. Property names and the
+// stored sysFlag bits come from the shared message codec (src/common/message), re-exported here
+// under the names the SDK has always used.
+import { MessageProperty } from '../common/message/message-properties.js';
+
+export { MessageProperty } from '../common/message/message-properties.js';
+/** Stored message sysFlag bits (compressed, multi tags, IPv6 hosts, transaction type...). */
+export { SysFlag as MessageSysFlag } from '../common/message/record-layout.js';
 
 /**
  * Codes outside Apache's range for the Raft admin calls; docs/client.md gives their exact
@@ -10,23 +17,6 @@ export const RaftRequestCode = {
   RAFT_TRANSFER_LEADER: 1500,
   /** Ask any node for its Raft view (role, term, indexes, peers). */
   RAFT_STATUS: 1501,
-} as const;
-
-export const MessageProperty = {
-  KEYS: 'KEYS',
-  TAGS: 'TAGS',
-  WAIT_STORE_MSG_OK: 'WAIT',
-  DELAY: 'DELAY',
-  RETRY_TOPIC: 'RETRY_TOPIC',
-  REAL_TOPIC: 'REAL_TOPIC',
-  REAL_QID: 'REAL_QID',
-  ORIGIN_MESSAGE_ID: 'ORIGIN_MESSAGE_ID',
-  RECONSUME_TIME: 'RECONSUME_TIME',
-  MAX_RECONSUME_TIMES: 'MAX_RECONSUME_TIMES',
-  UNIQ_KEY: 'UNIQ_KEY',
-  MIN_OFFSET: 'MIN_OFFSET',
-  MAX_OFFSET: 'MAX_OFFSET',
-  PRODUCER_GROUP: 'PGROUP',
 } as const;
 
 /** Property names users may not set themselves (the client or broker owns them). */
@@ -98,12 +88,4 @@ export const PullSysFlag = {
   SUSPEND: 2,
   SUBSCRIPTION: 4,
   CLASS_FILTER: 8,
-} as const;
-
-/** Stored message sysFlag bits the client reads. */
-export const MessageSysFlag = {
-  COMPRESSED: 0x1,
-  MULTI_TAGS: 0x2,
-  BORN_HOST_V6: 0x10,
-  STORE_HOST_V6: 0x20,
 } as const;

@@ -7,7 +7,8 @@ export { createOffsetMsgId, parseOffsetMsgId, createUniqueId } from './message-i
 export { decodeMessageRecord, decodeMessageRecords } from './message-decoder.js';
 export { encodeBatch, decodeBatch, type BatchEntry } from './batch-encoder.js';
 export { allocateAveragely } from './allocate-averagely.js';
-export { buildSubscription, matchesSubscription, javaStringHash } from './subscription.js';
+export { buildSubscription, matchesSubscription } from './subscription.js';
+export { javaStringHash } from '../common/message/java-hash.js';
 export { selectByHash, selectRandom, type QueueSelector } from './queue-selector.js';
 export type { SendResult, SendStatus } from './send-request.js';
 export type { PullResult, PullStatus } from './broker-api.js';

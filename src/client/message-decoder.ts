@@ -1,106 +1,73 @@
-// Decodes stored message records (PROTOCOL.md §4: V1 layout, big-endian, placed back to back in a
-// pull or query response) into MessageExt. It reads by totalSize, honours the IPv6 host bits,
-// inflates compressed bodies, and stops at the first record that does not fit, because the bytes
-// came over the network.
+// Turns stored message records (PROTOCOL.md §4, placed back to back in a pull or query response)
+// into MessageExt. The bytes are read by the shared codec (src/common/message), which also accepts
+// the layouts other brokers write (V2 magic, IPv6 hosts); this file adds what a consumer sees:
+// parsed properties, an inflated body, the ids, "host:port" strings. The bytes came over the
+// network, so every codec error becomes a MalformedResponseError.
 import zlib from 'node:zlib';
-import { MessageProperty, MessageSysFlag } from './client-constants.js';
+import { MessageCodecError } from '../common/message/message-errors.js';
+import { createMessageId } from '../common/message/message-id.js';
+import { parsePropertiesToObject, MessageProperty, KEY_SEPARATOR } from '../common/message/message-properties.js';
+import { decodeMessageRecord as decodeStoredRecord, type MessageRecord } from '../common/message/message-record.js';
+import { RecordOffset, SysFlag } from '../common/message/record-layout.js';
 import { MalformedResponseError } from './client-errors.js';
-import { parseProperties, type MessageExt } from './message.js';
-import { createOffsetMsgId, uint32ToIpv4 } from './message-id.js';
+import type { MessageExt } from './message.js';
 
-const MAGIC_V1 = 0xdaa320a7 | 0;
-const MAGIC_V2 = 0xdaa320ab | 0;
-const MIN_RECORD_BYTES = 91;
-
-function readLong(buf: Buffer, pos: number): number {
-  return Number(buf.readBigInt64BE(pos));
+function readRecord(buf: Buffer, start: number): MessageRecord {
+  try {
+    // The CRC is not checked: like RocketMQ clients by default, trust the broker's own check.
+    return decodeStoredRecord(buf, start, { verifyCrc: false, foreignLayouts: true });
+  } catch (err) {
+    if (err instanceof MessageCodecError) throw new MalformedResponseError(`message record at ${start} does not decode: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
-function readHost(buf: Buffer, pos: number, v6: boolean): { host: string; next: number } {
-  if (!v6) return { host: `${uint32ToIpv4(buf.readUInt32BE(pos))}:${buf.readInt32BE(pos + 4)}`, next: pos + 8 };
-  const parts: string[] = [];
-  for (let i = 0; i < 16; i += 2) parts.push(buf.readUInt16BE(pos + i).toString(16));
-  return { host: `[${parts.join(':')}]:${buf.readInt32BE(pos + 16)}`, next: pos + 20 };
+function hostPort(host: string, port: number, v6: boolean): string {
+  return v6 ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 /** Decodes one record at buf[start]; returns it and the next position. Throws MalformedResponseError. */
 export function decodeMessageRecord(buf: Buffer, start: number, brokerName = ''): { msg: MessageExt; next: number } {
-  if (buf.length - start < MIN_RECORD_BYTES) throw new MalformedResponseError(`message record at ${start} is truncated`);
-  const totalSize = buf.readInt32BE(start);
-  const magic = buf.readInt32BE(start + 4);
-  if (totalSize < MIN_RECORD_BYTES || start + totalSize > buf.length) throw new MalformedResponseError(`message record at ${start} has an impossible size ${totalSize}`);
-  if (magic !== MAGIC_V1 && magic !== MAGIC_V2) throw new MalformedResponseError(`message record at ${start} has an unknown magic code ${magic}`);
-  const end = start + totalSize;
-  const sysFlagAt = buf.readInt32BE(start + 36);
-  const hostExtraBytes = ((sysFlagAt & MessageSysFlag.BORN_HOST_V6) !== 0 ? 12 : 0) + ((sysFlagAt & MessageSysFlag.STORE_HOST_V6) !== 0 ? 12 : 0);
-  if (totalSize < MIN_RECORD_BYTES + hostExtraBytes) throw new MalformedResponseError(`message record at ${start} is shorter than its fixed fields`);
-  let p = start + 8;
-  const bodyCrc = buf.readInt32BE(p);
-  const queueId = buf.readInt32BE(p + 4);
-  const flag = buf.readInt32BE(p + 8);
-  const queueOffset = readLong(buf, p + 12);
-  const physicalOffset = readLong(buf, p + 20);
-  const sysFlag = buf.readInt32BE(p + 28);
-  const bornTimestamp = readLong(buf, p + 32);
-  p += 40;
-  const born = readHost(buf, p, (sysFlag & MessageSysFlag.BORN_HOST_V6) !== 0);
-  p = born.next;
-  const storeTimestamp = readLong(buf, p);
-  p += 8;
-  const storeIpPos = p;
-  const store = readHost(buf, p, (sysFlag & MessageSysFlag.STORE_HOST_V6) !== 0);
-  p = store.next;
-  const reconsumeTimes = buf.readInt32BE(p);
-  p += 4 + 8; // preparedTransactionOffset is not exposed
-  const bodyLength = buf.readInt32BE(p);
-  p += 4;
-  if (bodyLength < 0 || p + bodyLength > end) throw new MalformedResponseError(`message record at ${start} has a body length ${bodyLength} past its end`);
-  let body: Buffer = Buffer.from(buf.subarray(p, p + bodyLength));
-  p += bodyLength;
-  if (p + (magic === MAGIC_V2 ? 2 : 1) + 2 > end) throw new MalformedResponseError(`message record at ${start} ends inside its topic or properties length`);
-  const topicLength = magic === MAGIC_V2 ? buf.readInt16BE(p) : buf.readInt8(p);
-  p += magic === MAGIC_V2 ? 2 : 1;
-  if (topicLength < 0 || p + topicLength + 2 > end) throw new MalformedResponseError(`message record at ${start} has a topic length past its end`);
-  const topic = buf.toString('utf8', p, p + topicLength);
-  p += topicLength;
-  const propertiesLength = buf.readInt16BE(p);
-  p += 2;
-  if (propertiesLength < 0 || p + propertiesLength > end) throw new MalformedResponseError(`message record at ${start} has a properties length past its end`);
-  const properties = parseProperties(buf.toString('utf8', p, p + propertiesLength));
-  if ((sysFlag & MessageSysFlag.COMPRESSED) !== 0) {
+  const r = readRecord(buf, start);
+  if (r.physicalOffset < 0) throw new MalformedResponseError(`message record at ${start} has a negative physical offset ${r.physicalOffset}`);
+  const storeV6 = (r.sysFlag & SysFlag.STORE_HOST_V6) !== 0;
+  // A copy either way, so a kept message does not pin the whole response buffer.
+  let body: Buffer;
+  if ((r.sysFlag & SysFlag.COMPRESSED) !== 0) {
     try {
-      body = zlib.inflateSync(body);
+      body = zlib.inflateSync(r.body);
     } catch (err) {
-      throw new MalformedResponseError(`message at physical offset ${physicalOffset} is flagged compressed but does not inflate`, { cause: err });
+      throw new MalformedResponseError(`message at physical offset ${r.physicalOffset} is flagged compressed but does not inflate`, { cause: err });
     }
+  } else {
+    body = Buffer.from(r.body);
   }
-  const offsetMsgId =
-    (sysFlag & MessageSysFlag.STORE_HOST_V6) === 0
-      ? createOffsetMsgId(uint32ToIpv4(buf.readUInt32BE(storeIpPos)), buf.readInt32BE(storeIpPos + 4), physicalOffset)
-      : createOffsetMsgId('0.0.0.0', 0, physicalOffset);
+  const properties = parsePropertiesToObject(r.properties);
+  // An IPv6 store host does not fit the 16-byte offset id; only the physical offset stays meaningful.
+  const offsetMsgId = storeV6 ? createMessageId('0.0.0.0', 0, r.physicalOffset) : createMessageId(r.storeHost, r.storePort, r.physicalOffset);
   const keys = properties[MessageProperty.KEYS];
   const msg: MessageExt = {
-    topic,
+    topic: r.topic,
     body,
     tags: properties[MessageProperty.TAGS],
-    keys: keys === undefined || keys.length === 0 ? [] : keys.split(' '),
+    keys: keys === undefined || keys.length === 0 ? [] : keys.split(KEY_SEPARATOR),
     properties,
     msgId: properties[MessageProperty.UNIQ_KEY] ?? offsetMsgId,
     offsetMsgId,
-    queueId,
-    queueOffset,
-    physicalOffset,
-    sysFlag,
-    flag,
-    bornTimestamp,
-    bornHost: born.host,
-    storeTimestamp,
-    storeHost: store.host,
-    reconsumeTimes,
-    bodyCrc,
+    queueId: r.queueId,
+    queueOffset: r.queueOffset,
+    physicalOffset: r.physicalOffset,
+    sysFlag: r.sysFlag,
+    flag: r.flag,
+    bornTimestamp: r.bornTimestamp,
+    bornHost: hostPort(r.bornHost, r.bornPort, (r.sysFlag & SysFlag.BORN_HOST_V6) !== 0),
+    storeTimestamp: r.storeTimestamp,
+    storeHost: hostPort(r.storeHost, r.storePort, storeV6),
+    reconsumeTimes: r.reconsumeTimes,
+    bodyCrc: buf.readInt32BE(start + RecordOffset.BODY_CRC),
     brokerName,
   };
-  return { msg, next: end };
+  return { msg, next: start + buf.readInt32BE(start + RecordOffset.TOTAL_SIZE) };
 }
 
 /** Decodes every record of a response body; at most maxRecords (a bound against a lying peer). */

@@ -1,31 +1,20 @@
-// Message ids. The offset id (what the broker returns and VIEW_MESSAGE_BY_ID reads) is storeHost
-// IPv4 + storePort + physical offset as 32 hex characters. The unique id (UNIQ_KEY) is made here,
-// like Java's MessageClientIDSetter: a fixed per-process prefix (IP, pid, random) plus time and a
-// counter, so making one costs a few string operations and no syscall.
+// Message ids on the client side. The offset id (what the broker returns and VIEW_MESSAGE_BY_ID
+// reads) is the shared codec's (src/common/message/message-id.ts); this file gives it the SDK's
+// names and an "ip:port" view. The unique id (UNIQ_KEY) is made here, like Java's
+// MessageClientIDSetter: a fixed per-process prefix (IP, pid, random) plus time and a counter, so
+// making one costs a few string operations and no syscall.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
+import { ipv4ToUint32 } from '../common/message/ipv4.js';
+import { BadMessageIdError } from '../common/message/message-errors.js';
+import { createMessageId, parseMessageId } from '../common/message/message-id.js';
 
 function hex(v: number, digits: number): string {
   return v.toString(16).toUpperCase().padStart(digits, '0');
 }
 
-export function ipv4ToUint32(ip: string): number {
-  const parts = ip.split('.');
-  if (parts.length !== 4) return 0x7f000001;
-  let n = 0;
-  for (const p of parts) n = n * 256 + (Number(p) & 0xff);
-  return n >>> 0;
-}
-
-export function uint32ToIpv4(n: number): string {
-  return `${(n >>> 24) & 0xff}.${(n >>> 16) & 0xff}.${(n >>> 8) & 0xff}.${n & 0xff}`;
-}
-
-export function createOffsetMsgId(storeHost: string, storePort: number, physicalOffset: number): string {
-  const hi = Math.floor(physicalOffset / 0x1_0000_0000);
-  const lo = physicalOffset - hi * 0x1_0000_0000;
-  return hex(ipv4ToUint32(storeHost), 8) + hex(storePort >>> 0, 8) + hex(hi, 8) + hex(lo, 8);
-}
+/** storeHost (dotted IPv4) + storePort + physicalOffset as 32 uppercase hex characters. */
+export const createOffsetMsgId: (storeHost: string, storePort: number, physicalOffset: number) => string = createMessageId;
 
 export interface OffsetMsgIdParts {
   /** "ip:port" of the broker that stored it. */
@@ -35,12 +24,13 @@ export interface OffsetMsgIdParts {
 
 /** undefined when `id` cannot be an offset id (not 32 hex characters, or an offset past 2^53). */
 export function parseOffsetMsgId(id: string): OffsetMsgIdParts | undefined {
-  if (!/^[0-9A-Fa-f]{32}$/.test(id)) return undefined;
-  const hi = Number.parseInt(id.slice(16, 24), 16);
-  if (hi >= 0x200000) return undefined;
-  const ip = uint32ToIpv4(Number.parseInt(id.slice(0, 8), 16));
-  const port = Number.parseInt(id.slice(8, 16), 16);
-  return { addr: `${ip}:${port}`, physicalOffset: hi * 0x1_0000_0000 + Number.parseInt(id.slice(24, 32), 16) };
+  try {
+    const parts = parseMessageId(id);
+    return { addr: `${parts.storeHost}:${parts.storePort}`, physicalOffset: parts.physicalOffset };
+  } catch (err) {
+    if (err instanceof BadMessageIdError) return undefined;
+    throw err;
+  }
 }
 
 /** The first non-internal IPv4 address of this host, else 127.0.0.1. */

@@ -1,6 +1,7 @@
 // What users send and receive: Message, MessageExt (a pulled message with its offsets), and
 // MessageQueue (topic + broker group + queue id), plus the properties string codec
-// (`key 0x01 value 0x02`, every pair terminated, as Apache and ali-ons write it).
+// (`key 0x01 value 0x02`, every pair terminated, as Apache and ali-ons write it) re-exported from
+// the shared message codec in src/common/message.
 
 export interface Message {
   topic: string;
@@ -58,35 +59,10 @@ export function compareQueues(a: MessageQueue, b: MessageQueue): number {
   return a.queueId - b.queueId;
 }
 
-const NAME_VALUE_SEPARATOR = '\x01';
-const PROPERTY_SEPARATOR = '\x02';
-
-export function hasPropertySeparator(s: string): boolean {
-  return s.includes(NAME_VALUE_SEPARATOR) || s.includes(PROPERTY_SEPARATOR);
-}
-
-/** Appends one pair; the caller has checked the separators. */
-export function appendProperty(out: string, name: string, value: string): string {
-  return out + name + NAME_VALUE_SEPARATOR + value + PROPERTY_SEPARATOR;
-}
-
-/** Parses a properties string; pairs without a name are skipped, a later duplicate wins. */
-export function parseProperties(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  let start = 0;
-  // Every round moves `start` past at least one character, so the loop ends.
-  while (start < text.length) {
-    let end = text.indexOf(PROPERTY_SEPARATOR, start);
-    if (end < 0) end = text.length;
-    const sep = text.indexOf(NAME_VALUE_SEPARATOR, start);
-    if (sep > start && sep < end) out[text.slice(start, sep)] = text.slice(sep + 1, end);
-    start = end + 1;
-  }
-  return out;
-}
-
-export function formatProperties(props: Readonly<Record<string, string>>): string {
-  let out = '';
-  for (const name in props) out = appendProperty(out, name, props[name]!);
-  return out;
-}
+// The properties string codec is the shared one; the SDK's `parseProperties` gives a plain object.
+export {
+  appendProperty,
+  formatProperties,
+  hasPropertySeparator,
+  parsePropertiesToObject as parseProperties,
+} from '../common/message/message-properties.js';

@@ -2,7 +2,7 @@
 // queue, so one key's messages stay in order); the default picker round-robins over writable
 // queues, skipping addresses the fault table put out and, on a retry, the group that just failed.
 import type { Message, MessageQueue } from './message.js';
-import { javaStringHash } from './subscription.js';
+import { javaStringHash } from '../common/message/java-hash.js';
 
 export type QueueSelector = (queues: readonly MessageQueue[], msg: Message, arg: unknown) => MessageQueue;
 

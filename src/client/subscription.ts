@@ -2,16 +2,10 @@
 // String.hashCode, which the broker compares against the ConsumeQueue's tag hash) and the client
 // side check of a pulled message's tag (the broker filters by hash, so collisions reach us).
 import type { SubscriptionData } from '../protocol/route-data.js';
+import { javaStringHash } from '../common/message/java-hash.js';
 import { InvalidMessageError } from './client-errors.js';
 
 export const SUB_ALL = '*';
-
-/** Java's String.hashCode over UTF-16 code units. */
-export function javaStringHash(s: string): number {
-  let h = 0;
-  for (let i = 0; i < s.length; i++) h = (Math.imul(31, h) + s.charCodeAt(i)) | 0;
-  return h;
-}
 
 export function buildSubscription(topic: string, expression: string | undefined, subVersion: number): SubscriptionData {
   const subString = expression === undefined || expression.trim() === '' || expression.trim() === SUB_ALL ? SUB_ALL : expression.trim();
@@ -28,7 +22,7 @@ export function buildSubscription(topic: string, expression: string | undefined,
     subString,
     classFilterMode: false,
     tagsSet,
-    codeSet: tagsSet.map(javaStringHash),
+    codeSet: tagsSet.map((tag) => javaStringHash(tag)),
     subVersion,
     expressionType: 'TAG',
   };

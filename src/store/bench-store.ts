@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EntryType, type Entry } from '../../raft/index.js';
 import { MmapLogStorage } from '../../raft/storage/index.js';
-import { encodeMessageRecords, type MessageRecord } from './message-record.js';
-import { formatProperties } from './message-properties.js';
+import { encodeMessageRecords, type MessageRecord } from '../common/message/message-record.js';
+import { formatProperties } from '../common/message/message-properties.js';
 import { MessageStore } from './message-store.js';
 
 function arg(name: string, fallback: number): number {

@@ -7,8 +7,8 @@
 
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32 } from './crc32.js';
-import { readInt64BE, writeInt64BE } from './int64.js';
+import { crc32 } from '../common/message/crc32.js';
+import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
 import { BadCheckpointError } from './store-errors.js';
 
 export interface StoreCheckpoint {

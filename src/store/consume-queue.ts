@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MappedFile } from '../../raft/storage/mapped-file.js';
 import { diskSpace, withDiskFullCheck } from './disk-usage.js';
-import { readInt64BE, writeInt64BE } from './int64.js';
+import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
 import { BadStoreFileError } from './store-errors.js';
 
 export const CQ_UNIT_BYTES = 20;

@@ -8,11 +8,13 @@ import { EntryType, type Entry, type LogStorage } from '../../raft/index.js';
 import type { ConsumeQueue } from './consume-queue.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
 import { type IndexService, topicPrefixHash } from './index-service.js';
-import { javaUtf8Hash } from './java-hash.js';
-import { checkMessageRecord, isMessageRecordPayload, MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, SysFlag } from './message-record.js';
-import { MessageProperty } from './message-properties.js';
+import { javaUtf8Hash } from '../common/message/java-hash.js';
+import { checkMessageRecord, isMessageRecordPayload } from '../common/message/message-record.js';
+import { MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, SysFlag } from '../common/message/record-layout.js';
+import { MessageProperty } from '../common/message/message-properties.js';
 import { storeTimestampAt } from './recovery.js';
-import { CorruptLogEntryError, StoreError } from './store-errors.js';
+import { MessageCodecError } from '../common/message/message-errors.js';
+import { CorruptLogEntryError } from './store-errors.js';
 
 export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 /** RocketMQ's messageDelayLevel "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h". */
@@ -210,7 +212,7 @@ export class Dispatcher {
       }
       while (offset < buf.length) offset += checkMessageRecord(buf, offset, buf.length - offset, verifyCrc);
     } catch (err) {
-      if (!(err instanceof StoreError)) throw err;
+      if (!(err instanceof MessageCodecError)) throw err;
       throw new CorruptLogEntryError(`committed entry ${index} holds a bad message record at byte ${offset}: ${err.message}`, { cause: err });
     }
   }

@@ -9,7 +9,7 @@
 
 import { MappedFile } from '../../raft/storage/mapped-file.js';
 import { diskSpace, withDiskFullCheck } from './disk-usage.js';
-import { readInt64BE, writeInt64BE } from './int64.js';
+import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
 import { BadStoreFileError } from './store-errors.js';
 
 export const INDEX_HEADER_BYTES = 40;

@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { IndexFile, indexFileBytes } from './index-file.js';
-import { indexKeyHash, javaStringHash, javaUtf8Hash } from './java-hash.js';
+import { indexKeyHash, javaStringHash, javaUtf8Hash } from '../common/message/java-hash.js';
 import { BadStoreFileError, IndexKeyTooLongError } from './store-errors.js';
 
 export interface IndexOptions {

@@ -1,10 +1,13 @@
-// Public API of the message store (what src/broker imports).
+// Public API of the message store (what src/broker imports). The record codec lives in
+// src/common/message (the client reads the same bytes) and is re-exported here for the broker.
 export * from './store-errors.js';
-export * from './message-record.js';
-export * from './message-properties.js';
-export * from './message-id.js';
-export { toIPv4 } from './ipv4.js';
-export { javaStringHash } from './java-hash.js';
+export * from '../common/message/message-errors.js';
+export * from '../common/message/record-layout.js';
+export * from '../common/message/message-record.js';
+export * from '../common/message/message-properties.js';
+export * from '../common/message/message-id.js';
+export { toIPv4 } from '../common/message/ipv4.js';
+export { javaStringHash } from '../common/message/java-hash.js';
 export { ConsumeQueue, CQ_UNIT_BYTES, DEFAULT_UNITS_PER_FILE, type ConsumeQueueUnit } from './consume-queue.js';
 export { IndexService, DEFAULT_INDEX_OPTIONS, type IndexOptions } from './index-service.js';
 export { type StoreCheckpoint } from './checkpoint.js';

@@ -10,9 +10,10 @@ import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.j
 import { ConsumeQueueTable } from './consume-queue-table.js';
 import { DEFAULT_DELAY_LEVELS_MS, Dispatcher, type DispatcherHooks } from './dispatcher.js';
 import { DEFAULT_INDEX_OPTIONS, IndexService, type IndexOptions } from './index-service.js';
-import { MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, decodeMessageRecord, patchRecordOffsets } from './message-record.js';
-import { getProperty, MessageProperty } from './message-properties.js';
-import { parseMessageId } from './message-id.js';
+import { decodeMessageRecord, patchRecordOffsets } from '../common/message/message-record.js';
+import { MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset } from '../common/message/record-layout.js';
+import { getProperty, MessageProperty } from '../common/message/message-properties.js';
+import { parseMessageId } from '../common/message/message-id.js';
 import { firstPosition, recoverDispatchState, storeTimestampAt, type RecoveryReport } from './recovery.js';
 import { BadCheckpointError } from './store-errors.js';
 import { BodySlab, copyRun, FoundResult, isRecordAt, setInt64 } from './read-buffers.js';

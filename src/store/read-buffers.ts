@@ -2,7 +2,7 @@
 // shared log view, the FOUND result whose per-record views are built only when asked for, and the slab that
 // read bodies are carved from. All exist to avoid per-message allocations (see docs/storage.md).
 
-import { MESSAGE_MAGIC_V1 } from './message-record.js';
+import { MESSAGE_MAGIC_V1 } from '../common/message/record-layout.js';
 // Types only: message-store.ts imports this file, so no value may come back the other way.
 import type { GetMessageResult } from './message-store.js';
 

@@ -11,9 +11,9 @@
 import type { LogStorage } from '../../raft/index.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
 import type { IndexService } from './index-service.js';
-import { readInt64BE } from './int64.js';
+import { readInt64BE } from '../common/message/int64.js';
 import type { StoreCheckpoint } from './checkpoint.js';
-import { RecordOffset } from './message-record.js';
+import { RecordOffset } from '../common/message/record-layout.js';
 
 export interface RecoveryReport {
   /** The abort file was present: the last run did not close cleanly. */

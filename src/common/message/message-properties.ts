@@ -1,8 +1,9 @@
 // The message properties string, `key 0x01 value 0x02` repeated (every pair ends with 0x02, as
 // Apache and ali-ons write it), the property names RocketMQ gives meaning to, and an
-// allocation-free lookup of one property straight in record bytes for the dispatcher.
+// allocation-free lookup of one property straight in record bytes for the dispatcher. The broker
+// parses into a Map, the client SDK into a plain object (its public MessageExt.properties).
 
-import { InvalidMessageError } from './store-errors.js';
+import { InvalidMessageError } from './message-errors.js';
 
 export const PROPERTY_NAME_VALUE_SEPARATOR = 0x01;
 export const PROPERTY_SEPARATOR = 0x02;
@@ -36,8 +37,14 @@ export const MessageProperty = {
 /** The separator of several keys inside the KEYS property. */
 export const KEY_SEPARATOR = ' ';
 
-function hasSeparator(s: string): boolean {
+/** True when `s` holds a byte that would break the properties string (0x01 or 0x02). */
+export function hasPropertySeparator(s: string): boolean {
   return s.includes('\x01') || s.includes('\x02');
+}
+
+/** Appends one pair to a properties string; the caller has checked the separators. */
+export function appendProperty(out: string, name: string, value: string): string {
+  return `${out}${name}\x01${value}\x02`;
 }
 
 /** Builds the properties string; keys and values must not contain 0x01 or 0x02, keys not be empty. */
@@ -45,29 +52,43 @@ export function formatProperties(properties: ReadonlyMap<string, string> | Reado
   const pairs = properties instanceof Map ? properties.entries() : Object.entries(properties);
   let out = '';
   for (const [k, v] of pairs) {
-    if (k.length === 0 || hasSeparator(k) || hasSeparator(v)) {
+    if (k.length === 0 || hasPropertySeparator(k) || hasPropertySeparator(v)) {
       throw new InvalidMessageError(`property ${JSON.stringify(k)} has an empty name or contains 0x01/0x02`);
     }
-    out += `${k}\x01${v}\x02`;
+    out = appendProperty(out, k, v);
   }
   return out;
 }
 
 /**
- * Parses a properties string. Pairs without a 0x01 or with an empty name are skipped (Java does the
- * same), and a missing final 0x02 is tolerated; a later duplicate name wins.
+ * Calls `put` for every pair of a properties string. Pairs without a 0x01 or with an empty name
+ * are skipped (Java does the same) and a missing final 0x02 is tolerated.
  */
-export function parseProperties(text: string): Map<string, string> {
-  const out = new Map<string, string>();
+function scanProperties(text: string, put: (name: string, value: string) => void): void {
   let start = 0;
   // Bounded by the string length: every turn moves `start` forward by at least one.
   while (start < text.length) {
     let end = text.indexOf('\x02', start);
     if (end < 0) end = text.length;
     const sep = text.indexOf('\x01', start);
-    if (sep > start && sep < end) out.set(text.slice(start, sep), text.slice(sep + 1, end));
+    if (sep > start && sep < end) put(text.slice(start, sep), text.slice(sep + 1, end));
     start = end + 1;
   }
+}
+
+/** Parses a properties string into a Map (see scanProperties); a later duplicate name wins. */
+export function parseProperties(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  scanProperties(text, (name, value) => out.set(name, value));
+  return out;
+}
+
+/** Parses a properties string into a plain object, as the client SDK exposes it; a later duplicate wins. */
+export function parsePropertiesToObject(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  scanProperties(text, (name, value) => {
+    out[name] = value;
+  });
   return out;
 }
 

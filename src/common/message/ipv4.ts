@@ -1,7 +1,7 @@
 // IPv4 host handling for records and message ids. Records always carry 4-byte hosts because
 // ali-ons ignores the IPv6 sysFlag bits and would misread a 16-byte host.
 
-import { InvalidMessageError } from './store-errors.js';
+import { InvalidMessageError } from './message-errors.js';
 
 const DOTTED = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 

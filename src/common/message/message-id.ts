@@ -3,7 +3,7 @@
 // response returns the same value so the producer and the consumer see one id per message.
 
 import { ipv4ToUint32, uint32ToIPv4 } from './ipv4.js';
-import { BadMessageIdError } from './store-errors.js';
+import { BadMessageIdError } from './message-errors.js';
 
 export interface MessageIdParts {
   storeHost: string;

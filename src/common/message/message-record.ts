@@ -1,59 +1,27 @@
-// The stored message record: RocketMQ's V1 CommitLog layout (PROTOCOL.md §4), big-endian, IPv4
-// hosts only. A Normal Raft entry's payload is one or more of these records back to back. The
-// encoder and decoder are exact inverses; the dispatcher and the read path use the field offsets
-// directly so the hot paths never build objects.
+// The stored message record codec: RocketMQ's CommitLog record (PROTOCOL.md §4; the offsets are in
+// record-layout.ts), big-endian. The store writes and checks only V1 records with IPv4 hosts; a
+// client may also meet what other brokers write (V2 magic, IPv6 hosts), which the checker and the
+// decoder accept when asked. A Normal Raft entry's payload and a pull response body are records
+// back to back. The encoder and decoder are exact inverses; the dispatcher and the read path use
+// the field offsets directly so the hot paths never build objects.
 
 import { crc32 } from './crc32.js';
 import { readInt64BE, writeInt64BE } from './int64.js';
 import { ipv4ToUint32, uint32ToIPv4 } from './ipv4.js';
-import { BadCrcError, BadMagicError, BadRecordLengthError, InvalidMessageError } from './store-errors.js';
+import { BadCrcError, BadMagicError, BadRecordLengthError, InvalidMessageError } from './message-errors.js';
+import {
+  HOST_V6_BITS,
+  IPV6_EXTRA_BYTES,
+  MAX_PROPERTIES_BYTES,
+  MAX_TOPIC_BYTES,
+  MESSAGE_MAGIC_V1,
+  MESSAGE_MAGIC_V2,
+  RECORD_FIXED_BYTES,
+  RecordOffset,
+  SysFlag,
+} from './record-layout.js';
 
-/** V1 magic (-626843481 as a Java int). V2 (2-byte topic length) is never written: ali-ons cannot read it. */
-export const MESSAGE_MAGIC_V1 = 0xdaa320a7 | 0;
-
-/** Byte offsets of the fixed fields (IPv4 hosts). */
-export const RecordOffset = {
-  TOTAL_SIZE: 0,
-  MAGIC: 4,
-  BODY_CRC: 8,
-  QUEUE_ID: 12,
-  FLAG: 16,
-  QUEUE_OFFSET: 20,
-  PHYSICAL_OFFSET: 28,
-  SYS_FLAG: 36,
-  BORN_TIMESTAMP: 40,
-  BORN_HOST: 48,
-  BORN_PORT: 52,
-  STORE_TIMESTAMP: 56,
-  STORE_HOST: 64,
-  STORE_PORT: 68,
-  RECONSUME_TIMES: 72,
-  PREPARED_TRANSACTION_OFFSET: 76,
-  BODY_LENGTH: 84,
-  BODY: 88,
-} as const;
-
-/** The bytes up to and including physicalOffset: the part the read path patches. */
-export const RECORD_PATCHED_HEAD_BYTES = 36;
-/** Size of a record with an empty body, a 0-byte topic and no properties. */
-export const RECORD_FIXED_BYTES = 91;
-export const MAX_TOPIC_BYTES = 127;
-export const MAX_PROPERTIES_BYTES = 32767;
-
-export const SysFlag = {
-  COMPRESSED: 0x1,
-  MULTI_TAGS: 0x2,
-  TRANSACTION_PREPARED: 0x4,
-  TRANSACTION_COMMIT: 0x8,
-  TRANSACTION_ROLLBACK: 0xc,
-  BORN_HOST_V6: 0x10,
-  STORE_HOST_V6: 0x20,
-  NEED_UNWRAP: 0x40,
-  INNER_BATCH: 0x80,
-} as const;
-const HOST_V6_BITS = SysFlag.BORN_HOST_V6 | SysFlag.STORE_HOST_V6;
-
-/** One message as stored. Hosts are dotted IPv4; 64-bit fields are safe integers. */
+/** One message as stored. 64-bit fields are safe integers. */
 export interface MessageRecord {
   topic: string;
   queueId: number;
@@ -64,9 +32,11 @@ export interface MessageRecord {
   physicalOffset: number;
   sysFlag: number;
   bornTimestamp: number;
+  /** Dotted IPv4; the IPv6 host of a foreign record reads as 8 colon-separated hex groups. */
   bornHost: string;
   bornPort: number;
   storeTimestamp: number;
+  /** Dotted IPv4, or 8 hex groups as for bornHost. */
   storeHost: string;
   storePort: number;
   reconsumeTimes: number;
@@ -74,6 +44,16 @@ export interface MessageRecord {
   body: Uint8Array;
   /** The raw `k\x01v\x02` properties string (see message-properties.ts). */
   properties: string;
+}
+
+export interface DecodeRecordOptions {
+  /** Check the body CRC; on by default. */
+  verifyCrc?: boolean;
+  /**
+   * Also accept the layouts other RocketMQ brokers may send: the V2 magic (2-byte topic length)
+   * and 16-byte IPv6 hosts. Off by default because this project's log never holds them.
+   */
+  foreignLayouts?: boolean;
 }
 
 function checkInt32(name: string, v: number): void {
@@ -171,45 +151,56 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
+/** Bytes the IPv6 hosts of a record add; a typed error when IPv6 is not accepted. */
+function hostShiftBytes(sysFlag: number, foreignLayouts: boolean, offset: number): number {
+  if ((sysFlag & HOST_V6_BITS) === 0) return 0;
+  if (!foreignLayouts) throw new BadRecordLengthError(`record at ${offset} has IPv6 hosts, which this store never writes`);
+  return ((sysFlag & SysFlag.BORN_HOST_V6) !== 0 ? IPV6_EXTRA_BYTES : 0) + ((sysFlag & SysFlag.STORE_HOST_V6) !== 0 ? IPV6_EXTRA_BYTES : 0);
+}
+
 /**
  * Validates the record at `buf[offset]` within `available` bytes and returns its total size:
  * magic, total size, and that the body, topic and properties lengths add up exactly. With
- * `verifyCrc` the body CRC too. Throws a typed StoreError otherwise.
+ * `verifyCrc` the body CRC too; with `foreignLayouts` V2 and IPv6 records pass as well. Throws a
+ * typed MessageCodecError otherwise, before reading any byte outside the record.
  */
-export function checkMessageRecord(bytes: Uint8Array, offset: number, available: number, verifyCrc: boolean): number {
+export function checkMessageRecord(bytes: Uint8Array, offset: number, available: number, verifyCrc: boolean, foreignLayouts = false): number {
   const buf = asBuffer(bytes);
   if (available < RECORD_FIXED_BYTES) {
     throw new BadRecordLengthError(`record at ${offset} is cut: ${available} bytes left, a record needs at least ${RECORD_FIXED_BYTES}`);
   }
   const magic = buf.readInt32BE(offset + RecordOffset.MAGIC);
-  if (magic !== MESSAGE_MAGIC_V1) {
+  const v2 = foreignLayouts && magic === MESSAGE_MAGIC_V2;
+  if (magic !== MESSAGE_MAGIC_V1 && !v2) {
     throw new BadMagicError(`record at ${offset} has magic 0x${(magic >>> 0).toString(16)}, expected 0xdaa320a7`);
   }
   const size = buf.readInt32BE(offset + RecordOffset.TOTAL_SIZE);
   if (size < RECORD_FIXED_BYTES || size > available) {
     throw new BadRecordLengthError(`record at ${offset} claims ${size} bytes, ${available} available`);
   }
-  const bodyLength = buf.readInt32BE(offset + RecordOffset.BODY_LENGTH);
-  if (bodyLength < 0 || bodyLength > size - RECORD_FIXED_BYTES) {
+  const hostShift = hostShiftBytes(buf.readInt32BE(offset + RecordOffset.SYS_FLAG), foreignLayouts, offset);
+  const topicLengthBytes = v2 ? 2 : 1;
+  // The smallest record of this layout: every read below stays inside the record.
+  const fixedBytes = RECORD_FIXED_BYTES + hostShift + topicLengthBytes - 1;
+  if (size < fixedBytes) throw new BadRecordLengthError(`record at ${offset} of ${size} bytes is shorter than its ${fixedBytes} bytes of fixed fields`);
+  const bodyAt = offset + RecordOffset.BODY + hostShift;
+  const bodyLength = buf.readInt32BE(bodyAt - 4);
+  if (bodyLength < 0 || bodyLength > size - fixedBytes) {
     throw new BadRecordLengthError(`record at ${offset} of ${size} bytes claims a body of ${bodyLength} bytes`);
   }
-  if ((buf.readInt32BE(offset + RecordOffset.SYS_FLAG) & HOST_V6_BITS) !== 0) {
-    throw new BadRecordLengthError(`record at ${offset} has IPv6 hosts, which this store never writes`);
-  }
-  const topicAt = offset + RecordOffset.BODY + bodyLength;
-  const topicLength = buf.readInt8(topicAt);
-  if (topicLength <= 0 || topicAt + 1 + topicLength + 2 > offset + size) {
+  const topicAt = bodyAt + bodyLength;
+  const topicLength = v2 ? buf.readInt16BE(topicAt) : buf.readInt8(topicAt);
+  if (topicLength <= 0 || topicAt + topicLengthBytes + topicLength + 2 > offset + size) {
     throw new BadRecordLengthError(`record at ${offset} has a bad topic length ${topicLength}`);
   }
-  const propertiesAt = topicAt + 1 + topicLength;
+  const propertiesAt = topicAt + topicLengthBytes + topicLength;
   const propertiesLength = buf.readInt16BE(propertiesAt);
   if (propertiesLength < 0 || propertiesAt + 2 + propertiesLength !== offset + size) {
     throw new BadRecordLengthError(`record at ${offset} has properties of ${propertiesLength} bytes that do not end the record`);
   }
   if (verifyCrc) {
     const stored = buf.readInt32BE(offset + RecordOffset.BODY_CRC);
-    const body = buf.subarray(offset + RecordOffset.BODY, offset + RecordOffset.BODY + bodyLength);
-    const actual = crc32(body) & 0x7fffffff;
+    const actual = crc32(buf.subarray(bodyAt, topicAt)) & 0x7fffffff;
     if (stored !== actual) throw new BadCrcError(`record at ${offset} has body CRC ${stored}, computed ${actual}`);
   }
   return size;
@@ -221,30 +212,43 @@ function int64Field(buf: Buffer, at: number, name: string): number {
   return v;
 }
 
+function hostAt(buf: Buffer, at: number, v6: boolean): string {
+  if (!v6) return uint32ToIPv4(buf.readUInt32BE(at));
+  const groups: string[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(at + i).toString(16));
+  return groups.join(':');
+}
+
 /** Decodes the record at `bytes[offset]`. The body is a view into `bytes`, not a copy. */
-export function decodeMessageRecord(bytes: Uint8Array, offset = 0, options: { verifyCrc?: boolean } = {}): MessageRecord {
+export function decodeMessageRecord(bytes: Uint8Array, offset = 0, options: DecodeRecordOptions = {}): MessageRecord {
   const buf = asBuffer(bytes);
-  const size = checkMessageRecord(buf, offset, buf.length - offset, options.verifyCrc ?? true);
-  const bodyLength = buf.readInt32BE(offset + RecordOffset.BODY_LENGTH);
-  const bodyAt = offset + RecordOffset.BODY;
-  const topicAt = bodyAt + bodyLength;
-  const topicLength = buf.readInt8(topicAt);
-  const propertiesAt = topicAt + 1 + topicLength;
+  const size = checkMessageRecord(buf, offset, buf.length - offset, options.verifyCrc ?? true, options.foreignLayouts ?? false);
+  const sysFlag = buf.readInt32BE(offset + RecordOffset.SYS_FLAG);
+  const bornV6 = (sysFlag & SysFlag.BORN_HOST_V6) !== 0;
+  const storeV6 = (sysFlag & SysFlag.STORE_HOST_V6) !== 0;
+  // Fields after a 16-byte host sit 12 bytes later than in the IPv4 layout.
+  const bornShift = bornV6 ? IPV6_EXTRA_BYTES : 0;
+  const hostShift = bornShift + (storeV6 ? IPV6_EXTRA_BYTES : 0);
+  const bodyAt = offset + RecordOffset.BODY + hostShift;
+  const topicAt = bodyAt + buf.readInt32BE(bodyAt - 4);
+  const v2 = buf.readInt32BE(offset + RecordOffset.MAGIC) === MESSAGE_MAGIC_V2;
+  const topicStart = topicAt + (v2 ? 2 : 1);
+  const propertiesAt = topicStart + (v2 ? buf.readInt16BE(topicAt) : buf.readInt8(topicAt));
   return {
-    topic: buf.toString('utf8', topicAt + 1, propertiesAt),
+    topic: buf.toString('utf8', topicStart, propertiesAt),
     queueId: buf.readInt32BE(offset + RecordOffset.QUEUE_ID),
     flag: buf.readInt32BE(offset + RecordOffset.FLAG),
     queueOffset: int64Field(buf, offset + RecordOffset.QUEUE_OFFSET, 'queueOffset'),
     physicalOffset: int64Field(buf, offset + RecordOffset.PHYSICAL_OFFSET, 'physicalOffset'),
-    sysFlag: buf.readInt32BE(offset + RecordOffset.SYS_FLAG),
+    sysFlag,
     bornTimestamp: int64Field(buf, offset + RecordOffset.BORN_TIMESTAMP, 'bornTimestamp'),
-    bornHost: uint32ToIPv4(buf.readUInt32BE(offset + RecordOffset.BORN_HOST)),
-    bornPort: buf.readInt32BE(offset + RecordOffset.BORN_PORT),
-    storeTimestamp: int64Field(buf, offset + RecordOffset.STORE_TIMESTAMP, 'storeTimestamp'),
-    storeHost: uint32ToIPv4(buf.readUInt32BE(offset + RecordOffset.STORE_HOST)),
-    storePort: buf.readInt32BE(offset + RecordOffset.STORE_PORT),
-    reconsumeTimes: buf.readInt32BE(offset + RecordOffset.RECONSUME_TIMES),
-    preparedTransactionOffset: int64Field(buf, offset + RecordOffset.PREPARED_TRANSACTION_OFFSET, 'preparedTransactionOffset'),
+    bornHost: hostAt(buf, offset + RecordOffset.BORN_HOST, bornV6),
+    bornPort: buf.readInt32BE(offset + RecordOffset.BORN_PORT + bornShift),
+    storeTimestamp: int64Field(buf, offset + RecordOffset.STORE_TIMESTAMP + bornShift, 'storeTimestamp'),
+    storeHost: hostAt(buf, offset + RecordOffset.STORE_HOST + bornShift, storeV6),
+    storePort: buf.readInt32BE(offset + RecordOffset.STORE_PORT + hostShift),
+    reconsumeTimes: buf.readInt32BE(offset + RecordOffset.RECONSUME_TIMES + hostShift),
+    preparedTransactionOffset: int64Field(buf, offset + RecordOffset.PREPARED_TRANSACTION_OFFSET + hostShift, 'preparedTransactionOffset'),
     body: buf.subarray(bodyAt, topicAt),
     properties: buf.toString('utf8', propertiesAt + 2, offset + size),
   };
@@ -268,7 +272,7 @@ export function isMessageRecordPayload(payload: Uint8Array): boolean {
 
 /**
  * The records of a message payload as [offset, size] pairs, each validated (CRC only when asked).
- * Throws a typed StoreError at the first record that does not decode.
+ * Throws a typed MessageCodecError at the first record that does not decode.
  */
 export function* messageRecords(payload: Uint8Array, verifyCrc = false): Generator<[offset: number, size: number]> {
   let offset = 0;
