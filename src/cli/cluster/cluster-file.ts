@@ -1,0 +1,71 @@
+// The cluster.json contract: what `rmq cluster up` writes into its folder and what `cluster down`,
+// `cluster status`, `npm start` and outside scripts (the jepsen-like harness) read. Its shape is
+// an interface others depend on: docs/cli.md and docs/operations.md describe it; change it only
+// by adding fields.
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CliError } from '../cli-errors.js';
+
+export const CLUSTER_FILE_NAME = 'cluster.json';
+export const CLUSTER_FILE_VERSION = 1;
+
+export interface ClusterNodeInfo {
+  /** dLegerSelfId, n0.. */
+  id: string;
+  pid: number;
+  /** host:port clients use (listenPort). */
+  brokerAddr: string;
+  /** host:port of the Raft transport (the node's dLegerPeers entry). */
+  raftAddr: string;
+  dataDir: string;
+  confPath: string;
+  logPath: string;
+}
+
+export interface ClusterGroupInfo {
+  brokerName: string;
+  nodes: ClusterNodeInfo[];
+}
+
+export interface ClusterFile {
+  version: number;
+  clusterName: string;
+  dir: string;
+  flushDiskType: 'ASYNC_FLUSH' | 'SYNC_FLUSH';
+  /** When this file was last written by `cluster up` (ISO 8601). */
+  startedAt: string;
+  namesrv: { pid: number; addr: string; logPath: string };
+  groups: ClusterGroupInfo[];
+}
+
+export function clusterFilePath(dir: string): string {
+  return join(dir, CLUSTER_FILE_NAME);
+}
+
+/** Written to a temp file and renamed, so a reader never sees half a file. */
+export function writeClusterFile(dir: string, file: ClusterFile): void {
+  const path = clusterFilePath(dir);
+  writeFileSync(`${path}.tmp`, JSON.stringify(file, null, 2) + '\n');
+  renameSync(`${path}.tmp`, path);
+}
+
+export function readClusterFile(dir: string): ClusterFile {
+  const path = clusterFilePath(dir);
+  if (!existsSync(path)) throw new CliError(`no ${CLUSTER_FILE_NAME} in ${dir}; pass the --dir given to 'rmq cluster up'`, 'ERR_CLI_NO_CLUSTER');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new CliError(`${path} is not valid JSON (${(err as Error).message}); restore it or start a new cluster in another folder`, 'ERR_CLI_BAD_CLUSTER_FILE');
+  }
+  const f = parsed as Partial<ClusterFile>;
+  const ok =
+    typeof f === 'object' &&
+    f !== null &&
+    typeof f.namesrv?.pid === 'number' &&
+    typeof f.namesrv.addr === 'string' &&
+    Array.isArray(f.groups) &&
+    f.groups.every((g) => typeof g.brokerName === 'string' && Array.isArray(g.nodes) && g.nodes.every((n) => typeof n.pid === 'number' && typeof n.brokerAddr === 'string'));
+  if (!ok) throw new CliError(`${path} lacks namesrv {pid, addr} or groups [{brokerName, nodes}]; it was not written by 'rmq cluster up'`, 'ERR_CLI_BAD_CLUSTER_FILE');
+  return f as ClusterFile;
+}

@@ -1,0 +1,82 @@
+// Where every process of a local cluster listens and keeps its files, and the broker.conf each
+// node gets. Ports for G groups of N nodes from `basePort`: the NameServer on basePort, node i of
+// group g serves clients on basePort + 1 + g*N + i and Raft on basePort + 1 + G*N + g*N + i.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { assert } from '../../common/assert.js';
+import type { ClusterFile, ClusterGroupInfo } from './cluster-file.js';
+import { CLUSTER_FILE_VERSION } from './cluster-file.js';
+
+export interface LayoutOptions {
+  dir: string;
+  basePort: number;
+  groups: number;
+  nodes: number;
+  clusterName: string;
+  flushDiskType: 'ASYNC_FLUSH' | 'SYNC_FLUSH';
+  autoCreateTopicEnable: boolean;
+  /** More broker.conf lines for every node; they win over the defaults. */
+  extraConf: Record<string, string>;
+}
+
+/** Segments smaller than the 1 GiB default: a laptop cluster should not reserve 3 GiB at once. */
+const LOCAL_SEGMENT_BYTES = 64 * 1024 * 1024;
+
+export function portCount(groups: number, nodes: number): number {
+  return 1 + 2 * groups * nodes;
+}
+
+export function brokerNameOf(group: number): string {
+  return `broker-${String.fromCharCode(97 + group)}`;
+}
+
+/** Writes every node's broker.conf and returns the layout (pids still 0: nothing runs yet). */
+export function writeLayout(o: LayoutOptions): ClusterFile {
+  assert(Number.isInteger(o.groups) && o.groups >= 1 && o.groups <= 26, `groups ${o.groups} outside 1..26 (broker-a..broker-z)`);
+  assert(Number.isInteger(o.nodes) && o.nodes >= 1, `nodes ${o.nodes} must be a positive integer`);
+  assert(o.basePort > 0 && o.basePort + portCount(o.groups, o.nodes) - 1 <= 65535, `ports from ${o.basePort} do not fit below 65536`);
+  mkdirSync(o.dir, { recursive: true });
+  const namesrvAddr = `127.0.0.1:${o.basePort}`;
+  const groups: ClusterGroupInfo[] = [];
+  for (let g = 0; g < o.groups; g++) {
+    const brokerName = brokerNameOf(g);
+    const ids = Array.from({ length: o.nodes }, (_, i) => `n${i}`);
+    const raftPort = (i: number): number => o.basePort + 1 + o.groups * o.nodes + g * o.nodes + i;
+    const peers = ids.map((id, i) => `${id}-127.0.0.1:${raftPort(i)}`).join(';');
+    const nodes = ids.map((id, i) => {
+      const listenPort = o.basePort + 1 + g * o.nodes + i;
+      const dataDir = join(o.dir, brokerName, id);
+      mkdirSync(dataDir, { recursive: true });
+      const confPath = join(o.dir, `${brokerName}-${id}.conf`);
+      const conf: Record<string, string> = {
+        brokerClusterName: o.clusterName,
+        brokerName,
+        namesrvAddr,
+        listenPort: String(listenPort),
+        brokerIP1: '127.0.0.1',
+        storePathRootDir: dataDir,
+        flushDiskType: o.flushDiskType,
+        autoCreateTopicEnable: String(o.autoCreateTopicEnable),
+        mappedFileSizeCommitLog: String(LOCAL_SEGMENT_BYTES),
+        enableDLegerCommitLog: 'true',
+        dLegerGroup: brokerName,
+        dLegerPeers: peers,
+        dLegerSelfId: id,
+        ...o.extraConf,
+      };
+      const text = `# written by 'rmq cluster up'; node ${id} of ${brokerName}\n` + Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+      writeFileSync(confPath, text);
+      return { id, pid: 0, brokerAddr: `127.0.0.1:${listenPort}`, raftAddr: `127.0.0.1:${raftPort(i)}`, dataDir, confPath, logPath: join(o.dir, `${brokerName}-${id}.log`) };
+    });
+    groups.push({ brokerName, nodes });
+  }
+  return {
+    version: CLUSTER_FILE_VERSION,
+    clusterName: o.clusterName,
+    dir: o.dir,
+    flushDiskType: o.flushDiskType,
+    startedAt: new Date().toISOString(),
+    namesrv: { pid: 0, addr: namesrvAddr, logPath: join(o.dir, 'namesrv.log') },
+    groups,
+  };
+}

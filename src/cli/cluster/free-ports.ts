@@ -1,0 +1,32 @@
+// Picks ports for a local cluster below Linux's ephemeral range (32768-60999), so an outgoing
+// connection of some other process can never be holding a port a node is about to bind.
+import { createServer } from 'node:net';
+
+export const PORT_FLOOR = 20000;
+export const PORT_CEILING = 32000;
+/** Random starting points tried before giving up (each probes one block). */
+const MAX_ATTEMPTS = 50;
+
+export function canListen(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, host, () => s.close(() => resolve(true)));
+  });
+}
+
+/** The ports in `[base, base + count)` that are taken. */
+export async function takenPorts(base: number, count: number): Promise<number[]> {
+  const taken: number[] = [];
+  for (let p = base; p < base + count; p++) if (!(await canListen(p))) taken.push(p);
+  return taken;
+}
+
+/** A random base in [PORT_FLOOR, PORT_CEILING - count] with `count` consecutive free ports. */
+export async function findFreeBlock(count: number): Promise<number> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const base = PORT_FLOOR + Math.floor(Math.random() * (PORT_CEILING - PORT_FLOOR - count));
+    if ((await takenPorts(base, count)).length === 0) return base;
+  }
+  throw new Error(`found no ${count} consecutive free ports in ${PORT_FLOOR}..${PORT_CEILING} after ${MAX_ATTEMPTS} tries`);
+}

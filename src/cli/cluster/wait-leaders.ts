@@ -1,0 +1,50 @@
+// Waits until every broker group of a cluster has a ready Raft leader that the NameServer routes
+// as its master (brokerId 0): the moment clients can produce. Reads only what any client can ask
+// (cluster info from the NameServer, RAFT_STATUS from the broker), through the client SDK.
+import { Admin } from '../../client/index.js';
+import { CliError } from '../cli-errors.js';
+import { sleep } from '../sleep.js';
+import type { ClusterFile } from './cluster-file.js';
+
+export interface GroupLeader {
+  brokerName: string;
+  nodeId: string;
+  brokerAddr: string;
+  term: number;
+}
+
+const POLL_INTERVAL_MS = 100;
+
+/**
+ * The leader of every group, or a CliError after timeoutMs. `failure()` is asked on every round
+ * and ends the wait at once when it returns a reason (a process died during startup).
+ */
+export async function waitForLeaders(file: ClusterFile, timeoutMs: number, failure: () => string | undefined = () => undefined): Promise<GroupLeader[]> {
+  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000 });
+  await admin.start();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    const found = new Map<string, GroupLeader>();
+    while (Date.now() < deadline) {
+      const reason = failure();
+      if (reason !== undefined) throw new CliError(reason, 'ERR_CLI_START_FAILED');
+      const info = await admin.clusterInfo().catch(() => undefined);
+      for (const g of file.groups) {
+        if (found.has(g.brokerName)) continue;
+        const addr = info?.brokerAddrTable[g.brokerName]?.brokerAddrs['0'];
+        if (addr === undefined) continue;
+        const s = await admin.raftStatus(addr).catch(() => undefined);
+        if (s?.role === 'LEADER' && (s as { leaderReady?: boolean }).leaderReady !== false) found.set(g.brokerName, { brokerName: g.brokerName, nodeId: s.nodeId, brokerAddr: addr, term: s.term });
+      }
+      if (found.size === file.groups.length) return file.groups.map((g) => found.get(g.brokerName)!);
+      await sleep(POLL_INTERVAL_MS);
+    }
+    const missing = file.groups.filter((g) => !found.has(g.brokerName)).map((g) => g.brokerName);
+    throw new CliError(
+      `no ready leader registered with the NameServer within ${timeoutMs} ms for ${missing.join(', ')}; see the node logs in ${file.dir} (raise --timeout on a slow machine)`,
+      'ERR_CLI_NO_LEADER',
+    );
+  } finally {
+    await admin.shutdown();
+  }
+}

@@ -1,0 +1,205 @@
+// `rmq admin <command> -n <namesrv>`: RocketMQ mqadmin's names and flags where they exist
+// (clusterList, topicRoute, updateTopic, topicStatus, consumerProgress, queryMsgById,
+// queryMsgByKey) plus transferLeader for the Raft groups. Tables by default, --json for scripts.
+import { Command } from 'commander';
+import { Admin, type MessageExt } from '../../client/index.js';
+import { CliError } from '../cli-errors.js';
+import { namesrvAddrOf } from '../namesrv-option.js';
+import { intInRange } from '../options.js';
+import { bodyForDisplay, clip, printJson, printTable } from '../output.js';
+import { action } from '../run-action.js';
+import { clusterList } from './cluster-list.js';
+
+interface Common {
+  namesrvAddr?: string;
+  json?: boolean;
+}
+
+/** Topic lists longer than this are not scanned by consumerProgress without -t. */
+const MAX_TOPICS_SCANNED = 1000;
+
+async function withAdmin<T>(o: Common, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin({ namesrvAddr: namesrvAddrOf(o.namesrvAddr) });
+  await admin.start();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.shutdown();
+  }
+}
+
+function sub(admin: Command, name: string, description: string): Command {
+  return admin.command(name).description(description).option('-n, --namesrv-addr <addr>', 'NameServer host:port, several separated by ";" (default: $NAMESRV_ADDR)').option('--json', 'print one JSON document');
+}
+
+export function messageJson(m: MessageExt): Record<string, unknown> {
+  const { body, ...rest } = m;
+  return { ...rest, ...bodyForDisplay(body), bodyBytes: body.length };
+}
+
+function printMessage(m: MessageExt): void {
+  const shown = bodyForDisplay(m.body);
+  printTable(
+    ['field', 'value'],
+    [
+      ['topic', m.topic],
+      ['msgId', m.msgId],
+      ['offsetMsgId', m.offsetMsgId],
+      ['tags', m.tags],
+      ['keys', m.keys.join(' ')],
+      ['queueId', m.queueId],
+      ['queueOffset', m.queueOffset],
+      ['physicalOffset', m.physicalOffset],
+      ['storeHost', m.storeHost],
+      ['bornHost', m.bornHost],
+      ['bornTime', new Date(m.bornTimestamp).toISOString()],
+      ['storeTime', new Date(m.storeTimestamp).toISOString()],
+      ['reconsumeTimes', m.reconsumeTimes],
+      ['bodyBytes', m.body.length],
+      ['body', shown.bodyEncoding === 'utf8' ? clip(shown.body, 200) : `(base64) ${clip(shown.body, 200)}`],
+    ],
+  );
+}
+
+export function registerAdminCommands(program: Command): void {
+  const admin = program.command('admin').description('cluster, topic, consumer and message administration (mqadmin names)');
+
+  sub(admin, 'clusterList', 'every broker group and node: Raft role, term, commit index, address')
+    .option('-c, --cluster-name <name>', 'only this cluster')
+    .action(
+      action<Common & { clusterName?: string }>(async (o) => {
+        const groups = await withAdmin(o, (a) => clusterList(a, o.clusterName));
+        if (o.clusterName !== undefined && groups.length === 0) throw new CliError(`no broker of cluster '${o.clusterName}' is registered; check -c (omit it to list every cluster)`);
+        if (o.json === true) return printJson({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), groups });
+        printTable(
+          ['cluster', 'group', 'node', 'bid', 'role', 'term', 'commit', 'applied', 'addr'],
+          groups.flatMap((g) => g.nodes.map((n) => [g.clusterName, g.brokerName, n.nodeId, n.brokerId, n.role, n.term, n.commitIndex, n.appliedIndex, n.addr])),
+        );
+        if (groups.length === 0) process.stdout.write('(no broker registered with the NameServer)\n');
+      }),
+    );
+
+  sub(admin, 'topicRoute', 'the NameServer route of a topic: queues per broker group and broker addresses')
+    .requiredOption('-t, --topic <topic>', 'topic name')
+    .action(
+      action<Common & { topic: string }>(async (o) => {
+        const route = await withAdmin(o, (a) => a.topicRoute(o.topic));
+        if (o.json === true) return printJson(route);
+        printTable(
+          ['group', 'read queues', 'write queues', 'perm', 'master (id 0)', 'other nodes'],
+          route.queueDatas.map((q) => {
+            const bd = route.brokerDatas.find((b) => b.brokerName === q.brokerName);
+            const others = Object.entries(bd?.brokerAddrs ?? {}).filter(([id]) => id !== '0').map(([id, addr]) => `${id}=${addr}`);
+            return [q.brokerName, q.readQueueNums, q.writeQueueNums, q.perm, bd?.brokerAddrs['0'] ?? 'none', others.join(' ')];
+          }),
+        );
+      }),
+    );
+
+  sub(admin, 'updateTopic', 'create or update a topic on the master of every group (or of one cluster)')
+    .requiredOption('-t, --topic <topic>', 'topic name')
+    .option('-c, --cluster-name <name>', 'only the groups of this cluster')
+    .option('-r, --read-queue-nums <n>', 'read queues', intInRange(1, 1024))
+    .option('-w, --write-queue-nums <n>', 'write queues', intInRange(1, 1024), 8)
+    .option('-p, --perm <perm>', 'permission: 2 write, 4 read, 6 both', intInRange(0, 7), 6)
+    .option('-o, --order <bool>', 'ordered topic (true/false)', 'false')
+    .action(
+      action<Common & { topic: string; clusterName?: string; readQueueNums?: number; writeQueueNums: number; perm: number; order: string }>(async (o) => {
+        if (o.order !== 'true' && o.order !== 'false') throw new CliError(`-o expects true or false, got '${o.order}'`);
+        const addrs = await withAdmin(o, (a) =>
+          a.createTopic(o.topic, {
+            writeQueueNums: o.writeQueueNums,
+            readQueueNums: o.readQueueNums ?? o.writeQueueNums,
+            perm: o.perm,
+            order: o.order === 'true',
+            ...(o.clusterName === undefined ? {} : { clusterName: o.clusterName }),
+          }),
+        );
+        if (o.json === true) return printJson({ topic: o.topic, readQueueNums: o.readQueueNums ?? o.writeQueueNums, writeQueueNums: o.writeQueueNums, perm: o.perm, brokers: addrs });
+        process.stdout.write(`topic ${o.topic} created/updated (${o.writeQueueNums} write queues, perm ${o.perm}) on ${addrs.join(', ')}\n`);
+      }),
+    );
+
+  sub(admin, 'topicStatus', 'min and max offset of every queue of a topic')
+    .requiredOption('-t, --topic <topic>', 'topic name')
+    .action(
+      action<Common & { topic: string }>(async (o) => {
+        const queues = await withAdmin(o, (a) => a.topicStatus(o.topic));
+        if (o.json === true) return printJson({ topic: o.topic, queues });
+        printTable(['group', 'queue', 'min offset', 'max offset'], queues.map((q) => [q.brokerName, q.queueId, q.minOffset, q.maxOffset]));
+        process.stdout.write(`total messages (max - min): ${queues.reduce((s, q) => s + q.maxOffset - q.minOffset, 0)}\n`);
+      }),
+    );
+
+  sub(admin, 'consumerProgress', "a consumer group's committed offset against each queue's max offset")
+    .requiredOption('-g, --group <group>', 'consumer group')
+    .option('-t, --topic <topic>', 'only this topic (default: every topic where the group committed an offset past 0)')
+    .action(
+      action<Common & { group: string; topic?: string }>(async (o) => {
+        const rows = await withAdmin(o, async (a) => {
+          if (o.topic !== undefined) return a.consumerProgress(o.group, o.topic);
+          const topics = (await a.listTopics()).filter((t) => !t.startsWith('%') && t !== 'TBW102' && t !== 'SCHEDULE_TOPIC_XXXX' && t !== 'OFFSET_MOVED_EVENT');
+          if (topics.length > MAX_TOPICS_SCANNED) throw new CliError(`the NameServer lists ${topics.length} topics; pass -t <topic> to choose one`);
+          topics.push(`%RETRY%${o.group}`);
+          const out = [];
+          for (const t of topics) {
+            const r = await a.consumerProgress(o.group, t).catch(() => []);
+            // A broker answers 0 for a group that never committed on a queue starting at 0 (as
+            // Apache does), so only an offset past 0 shows that the group consumed the topic.
+            if (r.some((q) => q.consumerOffset > 0)) out.push(...r);
+          }
+          return out;
+        });
+        const diffTotal = rows.reduce((s, r) => s + r.diff, 0);
+        if (o.json === true) return printJson({ group: o.group, diffTotal, queues: rows });
+        printTable(['topic', 'group', 'queue', 'broker offset', 'consumer offset', 'diff'], rows.map((r) => [r.topic, r.brokerName, r.queueId, r.brokerOffset, r.consumerOffset, r.diff]));
+        process.stdout.write(rows.length === 0 ? `group ${o.group} has committed no offset${o.topic === undefined ? ' on any topic' : ` on ${o.topic}`}\n` : `diff total: ${diffTotal}\n`);
+      }),
+    );
+
+  sub(admin, 'queryMsgById', 'a message by its offset id (offsetMsgId), or by its client id (msgId) with -t')
+    .requiredOption('-i, --msg-id <id>', 'offsetMsgId (32 hex), or the producer msgId together with -t')
+    .option('-t, --topic <topic>', 'topic, needed to look up a client-generated msgId (UNIQ_KEY)')
+    .action(
+      action<Common & { msgId: string; topic?: string }>(async (o) => {
+        const m = await withAdmin(o, (a) => a.viewMessage(o.msgId, o.topic));
+        if (o.json === true) return printJson(messageJson(m));
+        printMessage(m);
+      }),
+    );
+
+  sub(admin, 'queryMsgByKey', 'messages of a topic carrying a key (from the IndexFile)')
+    .requiredOption('-t, --topic <topic>', 'topic name')
+    .requiredOption('-k, --msg-key <key>', 'message key')
+    .option('--max <n>', 'at most this many messages per group', intInRange(1, 64), 64)
+    .action(
+      action<Common & { topic: string; msgKey: string; max: number }>(async (o) => {
+        const msgs = await withAdmin(o, (a) => a.queryMessageByKey(o.topic, o.msgKey, { maxNum: o.max }));
+        if (o.json === true) return printJson({ topic: o.topic, key: o.msgKey, messages: msgs.map(messageJson) });
+        printTable(
+          ['msgId', 'offsetMsgId', 'queue', 'offset', 'tags', 'store time', 'body'],
+          msgs.map((m) => [m.msgId, m.offsetMsgId, m.queueId, m.queueOffset, m.tags, new Date(m.storeTimestamp).toISOString(), clip(bodyForDisplay(m.body).body, 40)]),
+        );
+        if (msgs.length === 0) process.stdout.write(`no message of ${o.topic} has key ${o.msgKey}\n`);
+      }),
+    );
+
+  sub(admin, 'transferLeader', 'hand leadership of a Raft broker group to another node')
+    .option('-b, --broker-name <name>', 'broker group (default: the only group, if there is one)')
+    .option('--to <nodeId>', "the new leader's dLegerSelfId, e.g. n1 (default: the most caught-up follower)")
+    .action(
+      action<Common & { brokerName?: string; to?: string }>(async (o) => {
+        const r = await withAdmin(o, async (a) => {
+          let name = o.brokerName;
+          if (name === undefined) {
+            const names = Object.keys((await a.clusterInfo()).brokerAddrTable);
+            if (names.length !== 1) throw new CliError(`pass -b <brokerName>: the NameServer knows ${names.length === 0 ? 'no broker group' : names.join(', ')}`);
+            name = names[0]!;
+          }
+          return { brokerName: name, ...(await a.transferLeader(name, o.to)) };
+        });
+        if (o.json === true) return printJson(r);
+        process.stdout.write(`${r.brokerName}: leadership moved from ${r.previousLeader} to ${r.newLeader} (term ${r.term})\n`);
+      }),
+    );
+}

@@ -1,0 +1,96 @@
+// `rmq admin clusterList`: per broker group, every node with its Raft role, term and indexes.
+// Registered nodes come from the NameServer; members that are not registered (down, or not yet
+// registered) are found through the peers list of any node that answered, so a dead node shows
+// up as UNREACHABLE instead of disappearing.
+import type { Admin, RaftStatus } from '../../client/index.js';
+
+export interface ClusterListNode {
+  nodeId: string | null;
+  /** NameServer brokerId (0 = master = Raft leader); null when the node is not registered. */
+  brokerId: number | null;
+  addr: string | null;
+  raftAddr: string | null;
+  role: string;
+  term: number | null;
+  leader: string | null;
+  commitIndex: number | null;
+  appliedIndex: number | null;
+  lastIndex: number | null;
+  error?: string;
+}
+
+export interface ClusterListGroup {
+  clusterName: string;
+  brokerName: string;
+  /** nodeId of the leader with the highest term, null when no node says it leads. */
+  leader: string | null;
+  term: number | null;
+  nodes: ClusterListNode[];
+}
+
+type FullStatus = RaftStatus & { raftAddr?: string };
+
+function row(brokerId: number | null, addr: string | null, s: FullStatus | undefined, error: string | undefined, nodeId: string | null = null, raftAddr: string | null = null): ClusterListNode {
+  return {
+    nodeId: s?.nodeId ?? nodeId,
+    brokerId,
+    addr,
+    raftAddr: s?.raftAddr ?? raftAddr,
+    role: s?.role ?? 'UNREACHABLE',
+    term: s?.term ?? null,
+    leader: s?.leader ?? null,
+    commitIndex: s?.commitIndex ?? null,
+    appliedIndex: s?.appliedIndex ?? null,
+    lastIndex: s?.lastIndex ?? null,
+    ...(error === undefined ? {} : { error }),
+  };
+}
+
+export async function clusterList(admin: Admin, clusterName?: string): Promise<ClusterListGroup[]> {
+  const registered = await admin.clusterRaftStatus();
+  const groups = new Map<string, ClusterListGroup>();
+  const statuses = new Map<string, FullStatus[]>();
+  for (const n of registered) {
+    if (clusterName !== undefined && n.clusterName !== clusterName) continue;
+    let g = groups.get(n.brokerName);
+    if (g === undefined) groups.set(n.brokerName, (g = { clusterName: n.clusterName, brokerName: n.brokerName, leader: null, term: null, nodes: [] }));
+    g.nodes.push(row(n.brokerId, n.addr, n.status, n.error));
+    if (n.status !== undefined) statuses.set(n.brokerName, [...(statuses.get(n.brokerName) ?? []), n.status]);
+  }
+  for (const g of groups.values()) {
+    const known = new Set(g.nodes.map((n) => n.nodeId).filter((id) => id !== null));
+    const missing = new Map<string, { raftAddr?: string; brokerAddr?: string }>();
+    for (const s of statuses.get(g.brokerName) ?? []) {
+      for (const p of s.peers ?? []) {
+        if (known.has(p.nodeId) || missing.has(p.nodeId)) continue;
+        // A registered node that did not answer: the peers list names it.
+        const silent = g.nodes.find((n) => n.nodeId === null && n.addr !== null && n.addr === p.brokerAddr);
+        if (silent !== undefined) {
+          silent.nodeId = p.nodeId;
+          silent.raftAddr = p.raftAddr ?? null;
+          known.add(p.nodeId);
+        } else missing.set(p.nodeId, p);
+      }
+    }
+    await Promise.all(
+      [...missing].map(async ([nodeId, p]) => {
+        let s: FullStatus | undefined;
+        let error: string | undefined = p.brokerAddr === undefined ? 'not registered with the NameServer and its client address is unknown' : undefined;
+        if (p.brokerAddr !== undefined) {
+          try {
+            s = await admin.raftStatus(p.brokerAddr);
+          } catch (err) {
+            error = `not registered with the NameServer; ${(err as Error).message}`;
+          }
+        }
+        g.nodes.push(row(null, p.brokerAddr ?? null, s, error, nodeId, p.raftAddr ?? null));
+      }),
+    );
+    g.nodes.sort((a, b) => String(a.nodeId ?? a.addr).localeCompare(String(b.nodeId ?? b.addr)));
+    const leaders = g.nodes.filter((n) => n.role === 'LEADER').sort((a, b) => (b.term ?? 0) - (a.term ?? 0));
+    g.leader = leaders[0]?.nodeId ?? null;
+    g.term = Math.max(...g.nodes.map((n) => n.term ?? -1));
+    if (g.term < 0) g.term = null;
+  }
+  return [...groups.values()].sort((a, b) => (a.clusterName === b.clusterName ? a.brokerName.localeCompare(b.brokerName) : a.clusterName.localeCompare(b.clusterName)));
+}

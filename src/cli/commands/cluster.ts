@@ -1,0 +1,194 @@
+// `rmq cluster up|down|status --dir <d>`: a local cluster of detached processes described by
+// <d>/cluster.json (cluster/cluster-file.ts). Output shapes are documented in docs/cli.md.
+import { rmSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { Admin, type RaftStatus } from '../../client/index.js';
+import { CliError } from '../cli-errors.js';
+import { readClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
+import { clusterDown, clusterProcesses, clusterUp, isRunning } from '../cluster/cluster-launcher.js';
+import { intInRange, oneOf, secondsValue } from '../options.js';
+import { printJson, printTable } from '../output.js';
+import { action } from '../run-action.js';
+
+interface UpOptions {
+  dir: string;
+  groups: number;
+  nodes: number;
+  basePort?: number;
+  flush: 'async' | 'sync';
+  clusterName: string;
+  autoCreateTopic: boolean;
+  set: string[];
+  timeout: number;
+  json?: boolean;
+}
+
+function collectSetting(value: string, previous: string[]): string[] {
+  if (!/^[A-Za-z][A-Za-z0-9_.]*=.*$/.test(value)) throw new CliError(`--set expects key=value (a broker.conf line), got '${value}'`);
+  return [...previous, value];
+}
+
+function settings(list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const i = kv.indexOf('=');
+    out[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  return out;
+}
+
+export interface NodeStatusRow {
+  brokerName: string;
+  id: string;
+  pid: number;
+  alive: boolean;
+  brokerAddr: string;
+  raftAddr: string;
+  role: string | null;
+  term: number | null;
+  leader: string | null;
+  commitIndex: number | null;
+  appliedIndex: number | null;
+  lastIndex: number | null;
+  error?: string;
+}
+
+/** Per node: process alive and its Raft view (RAFT_STATUS through the client Admin). */
+export async function readClusterStatus(file: ClusterFile): Promise<{ namesrv: { pid: number; addr: string; alive: boolean }; nodes: NodeStatusRow[]; healthy: boolean }> {
+  const procs = clusterProcesses(file);
+  const alive = new Map(procs.map((p) => [p.name, isRunning(p)]));
+  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500 });
+  await admin.start();
+  try {
+    const nodes = await Promise.all(
+      file.groups.flatMap((g) =>
+        g.nodes.map(async (n): Promise<NodeStatusRow> => {
+          const up = alive.get(`${g.brokerName}/${n.id}`) === true;
+          let s: RaftStatus | undefined;
+          let error: string | undefined;
+          if (up) {
+            try {
+              s = await admin.raftStatus(n.brokerAddr);
+            } catch (err) {
+              error = (err as Error).message;
+            }
+          }
+          return {
+            brokerName: g.brokerName,
+            id: n.id,
+            pid: n.pid,
+            alive: up,
+            brokerAddr: n.brokerAddr,
+            raftAddr: n.raftAddr,
+            role: s?.role ?? null,
+            term: s?.term ?? null,
+            leader: s?.leader ?? null,
+            commitIndex: s?.commitIndex ?? null,
+            appliedIndex: s?.appliedIndex ?? null,
+            lastIndex: s?.lastIndex ?? null,
+            ...(error === undefined ? {} : { error }),
+          };
+        }),
+      ),
+    );
+    const nsAlive = alive.get('namesrv') === true;
+    const healthy = nsAlive && nodes.every((n) => n.alive && n.role !== null) && file.groups.every((g) => nodes.some((n) => n.brokerName === g.brokerName && n.role === 'LEADER'));
+    return { namesrv: { pid: file.namesrv.pid, addr: file.namesrv.addr, alive: nsAlive }, nodes, healthy };
+  } finally {
+    await admin.shutdown();
+  }
+}
+
+export function registerClusterCommands(program: Command): void {
+  const cluster = program.command('cluster').description('a local cluster of processes (one NameServer, Raft broker groups) under a folder');
+
+  cluster
+    .command('up')
+    .description('start a NameServer and broker groups as background processes; returns once every group has a leader')
+    .requiredOption('--dir <dir>', 'folder for cluster.json, broker.conf files, data and logs')
+    .option('--groups <n>', 'broker groups (broker-a, broker-b, ...)', intInRange(1, 10), 1)
+    .option('--nodes <n>', 'Raft nodes per group', intInRange(1, 9), 3)
+    .option('--base-port <port>', 'first port (NameServer); default: a free block in 20000-32000', intInRange(1024, 65535))
+    .option('--flush <mode>', 'flushDiskType: async (ASYNC_FLUSH) or sync (SYNC_FLUSH)', oneOf(['async', 'sync'] as const), 'async')
+    .option('--cluster-name <name>', 'brokerClusterName', 'DefaultCluster')
+    .option('--no-auto-create-topic', 'set autoCreateTopicEnable=false (topics must be created with admin updateTopic)')
+    .option('--set <key=value>', 'an extra broker.conf line for every node (repeatable)', collectSetting, [])
+    .option('--timeout <s>', 'how long to wait for every group to elect and register a leader', secondsValue(600), 60)
+    .option('--json', 'print cluster.json instead of a table')
+    .action(
+      action<UpOptions>(async (o) => {
+        const dir = resolve(o.dir);
+        const { file, leaders, restarted } = await clusterUp({
+          dir,
+          groups: o.groups,
+          nodes: o.nodes,
+          ...(o.basePort === undefined ? {} : { basePort: o.basePort }),
+          flushDiskType: o.flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH',
+          clusterName: o.clusterName,
+          autoCreateTopicEnable: o.autoCreateTopic,
+          extraConf: settings(o.set),
+          timeoutMs: o.timeout * 1000,
+          say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`),
+        });
+        if (o.json === true) {
+          printJson(file);
+          return;
+        }
+        process.stdout.write(`${restarted ? 'restarted' : 'started'} cluster ${file.clusterName} in ${dir}\n`);
+        printTable(
+          ['process', 'pid', 'addr', 'raft addr', 'leader'],
+          [
+            ['namesrv', file.namesrv.pid, file.namesrv.addr, null, null],
+            ...file.groups.flatMap((g) => g.nodes.map((n) => [`${g.brokerName}/${n.id}`, n.pid, n.brokerAddr, n.raftAddr, leaders.some((l) => l.brokerName === g.brokerName && l.nodeId === n.id) ? `yes (term ${leaders.find((l) => l.brokerName === g.brokerName)!.term})` : ''])),
+          ],
+        );
+        process.stdout.write(`\nnext: rmq admin clusterList -n ${file.namesrv.addr}\n      rmq produce -n ${file.namesrv.addr} -t TestTopic --count 10\n      rmq cluster down --dir ${dir}\n`);
+      }),
+    );
+
+  cluster
+    .command('down')
+    .description('stop every process of the cluster (SIGTERM, then SIGKILL after the grace period)')
+    .requiredOption('--dir <dir>', 'the folder given to cluster up')
+    .option('--grace <s>', 'seconds to wait after SIGTERM before SIGKILL', secondsValue(300), 15)
+    .option('--purge', 'also delete the folder (data, logs, cluster.json)')
+    .option('--json', 'print the result as JSON')
+    .action(
+      action<{ dir: string; grace: number; purge?: boolean; json?: boolean }>(async (o) => {
+        const dir = resolve(o.dir);
+        const file = readClusterFile(dir);
+        const stopped = await clusterDown(file, o.grace * 1000);
+        if (o.purge === true) rmSync(dir, { recursive: true, force: true });
+        if (o.json === true) printJson({ dir, stopped, purged: o.purge === true });
+        else {
+          printTable(['process', 'pid', 'stopped by'], stopped.map((s) => [s.name, s.pid, s.result]));
+          if (o.purge === true) process.stdout.write(`removed ${dir}\n`);
+        }
+      }),
+    );
+
+  cluster
+    .command('status')
+    .description('per node: process alive, Raft role, term, commit and applied index')
+    .requiredOption('--dir <dir>', 'the folder given to cluster up')
+    .option('--json', 'print the status as JSON')
+    .action(
+      action<{ dir: string; json?: boolean }>(async (o) => {
+        const file = readClusterFile(resolve(o.dir));
+        const status = await readClusterStatus(file);
+        if (o.json === true) {
+          printJson({ dir: file.dir, clusterName: file.clusterName, ...status });
+          return;
+        }
+        printTable(
+          ['process', 'pid', 'alive', 'role', 'term', 'leader', 'commit', 'applied', 'addr'],
+          [
+            ['namesrv', status.namesrv.pid, status.namesrv.alive, null, null, null, null, null, status.namesrv.addr],
+            ...status.nodes.map((n) => [`${n.brokerName}/${n.id}`, n.pid, n.alive, n.role ?? (n.alive ? 'no answer' : null), n.term, n.leader, n.commitIndex, n.appliedIndex, n.brokerAddr]),
+          ],
+        );
+        process.stdout.write(status.healthy ? 'healthy: every process runs and every group has a leader\n' : 'degraded: see the rows above\n');
+      }),
+    );
+}

@@ -1,0 +1,137 @@
+// `rmq produce`: sync sends with a few in flight, for quick use and smoke tests. A mistake that
+// every message would repeat (bad topic, oversize body, unknown topic, unreachable NameServer,
+// a broker refusing the message) stops at once with one line; send failures that another attempt
+// could fix are counted, reported, and make the exit status 1.
+import { Command } from 'commander';
+import { BrokerUnreachableError, isOutcomeUnknown, Producer, SendFailedError, SendTimeoutError, type SendResult } from '../../client/index.js';
+import { CliError } from '../cli-errors.js';
+import { namesrvAddrOf } from '../namesrv-option.js';
+import { intInRange, secondsValue } from '../options.js';
+import { printJson, printTable } from '../output.js';
+import { action } from '../run-action.js';
+
+interface ProduceOptions {
+  namesrvAddr?: string;
+  topic: string;
+  count: number;
+  body?: string;
+  size?: number;
+  tags?: string;
+  keys?: string;
+  group: string;
+  concurrency: number;
+  retries: number;
+  sendTimeout: number;
+  json?: boolean;
+}
+
+/** Results kept for --json and the table; the counts cover everything. */
+const MAX_RESULTS_KEPT = 10_000;
+const MAX_ERRORS_KEPT = 100;
+const TABLE_ROWS_MAX = 20;
+
+interface Sent {
+  index: number;
+  result: SendResult;
+  latencyMs: number;
+}
+
+interface Failed {
+  index: number;
+  code: string;
+  outcomeUnknown: boolean;
+  message: string;
+}
+
+function isTransient(err: unknown): boolean {
+  return err instanceof SendFailedError || err instanceof SendTimeoutError || err instanceof BrokerUnreachableError;
+}
+
+function bodyOf(o: ProduceOptions, index: number): string | Buffer {
+  if (o.size !== undefined) return Buffer.alloc(o.size, 0x78);
+  if (o.body !== undefined) return o.body.replaceAll('{i}', String(index));
+  return `Hello RocketMQ ${index}`;
+}
+
+export function registerProduceCommand(program: Command): void {
+  program
+    .command('produce')
+    .description('send messages (sync sends, several in flight) and print where each was stored')
+    .option('-n, --namesrv-addr <addr>', 'NameServer host:port, several separated by ";" (default: $NAMESRV_ADDR)')
+    .requiredOption('-t, --topic <topic>', 'topic name')
+    .option('--count <n>', 'messages to send', intInRange(1, 1_000_000), 1)
+    .option('--body <text>', "message body; '{i}' is replaced by the message's index (default 'Hello RocketMQ <i>')")
+    .option('--size <bytes>', 'send bodies of this many bytes instead of --body', intInRange(1, 64 * 1024 * 1024))
+    .option('--tags <tag>', 'message tag')
+    .option('--keys <keys>', 'message keys, space-separated (indexed: admin queryMsgByKey)')
+    .option('-g, --group <group>', 'producer group', 'rmq-cli-producer')
+    .option('--concurrency <n>', 'sends in flight at once', intInRange(1, 256), 8)
+    // More than the SDK's default 2 retries: backing off 0.1, 0.2, 0.4, 0.8, 1.6 s rides out a leader election.
+    .option('--retries <n>', 'retryTimesWhenSendFailed: extra attempts after a failed send', intInRange(0, 20), 5)
+    .option('--send-timeout <s>', 'sendMsgTimeout: bound on one send with all its attempts', secondsValue(600), 10)
+    .option('--json', 'print one JSON document')
+    .action(
+      action<ProduceOptions>(async (o) => {
+        if (o.size !== undefined && o.body !== undefined) throw new CliError('pass --body or --size, not both');
+        const producer = new Producer({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), producerGroup: o.group, retryTimesWhenSendFailed: o.retries, sendMsgTimeoutMs: o.sendTimeout * 1000 });
+        await producer.start();
+        const sent: Sent[] = [];
+        const failed: Failed[] = [];
+        let okCount = 0;
+        let failCount = 0;
+        let next = 0;
+        let fatal: unknown;
+        const started = performance.now();
+        const worker = async (): Promise<void> => {
+          // Each round takes one index; the loop ends after `count` indexes or the first fatal error.
+          while (fatal === undefined && next < o.count) {
+            const index = next++;
+            const t0 = performance.now();
+            try {
+              const keys = o.keys?.split(/\s+/).filter((k) => k !== '');
+              const result = await producer.send({ topic: o.topic, body: bodyOf(o, index), ...(o.tags === undefined ? {} : { tags: o.tags }), ...(keys === undefined ? {} : { keys }) });
+              okCount++;
+              if (sent.length < MAX_RESULTS_KEPT) sent.push({ index, result, latencyMs: performance.now() - t0 });
+            } catch (err) {
+              if (!isTransient(err)) {
+                fatal ??= err;
+                return;
+              }
+              failCount++;
+              const e = err as Error & { code?: string };
+              if (failed.length < MAX_ERRORS_KEPT) failed.push({ index, code: e.code ?? 'ERR_UNKNOWN', outcomeUnknown: isOutcomeUnknown(err), message: e.message });
+            }
+          }
+        };
+        try {
+          await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker));
+        } finally {
+          await producer.shutdown();
+        }
+        if (fatal !== undefined) throw fatal;
+        const elapsedMs = performance.now() - started;
+        sent.sort((a, b) => a.index - b.index);
+        if (o.json === true) {
+          printJson({
+            topic: o.topic,
+            sent: okCount,
+            failed: failCount,
+            elapsedMs: Math.round(elapsedMs),
+            results: sent.map((s) => ({ index: s.index, ...s.result, latencyMs: Math.round(s.latencyMs * 100) / 100 })),
+            errors: failed,
+          });
+        } else {
+          if (okCount <= TABLE_ROWS_MAX) {
+            printTable(['#', 'status', 'msgId', 'offsetMsgId', 'group', 'queue', 'offset'], sent.map((s) => [s.index, s.result.status, s.result.msgId, s.result.offsetMsgId, s.result.brokerName, s.result.queueId, s.result.queueOffset]));
+          }
+          const rate = elapsedMs > 0 ? Math.round((okCount * 1000) / elapsedMs) : okCount;
+          process.stdout.write(`sent ${okCount} of ${o.count} messages to ${o.topic} in ${Math.round(elapsedMs)} ms (${rate} msgs/s)${failCount > 0 ? `; ${failCount} failed` : ''}\n`);
+        }
+        if (failCount > 0) {
+          process.stderr.write(`error: ${failCount} send(s) failed; first: ${failed[0]?.message ?? 'unknown'}\n`);
+          return 1;
+        }
+        return 0;
+      }),
+    );
+}

@@ -1,0 +1,87 @@
+// Runs the compiled `rmq` CLI (dist/src/cli/main.js) as a user would, with a time limit that
+// kills the process by PID, and collects exit status, stdout and stderr.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const root = new URL('..', import.meta.url).pathname;
+export const rmqMain = join(root, 'dist', 'src', 'cli', 'main.js');
+export const startMain = join(root, 'dist', 'src', 'cli', 'start.js');
+
+/** Builds dist/ once when a test file runs without `npm test` having built it. */
+export function ensureBuilt(): void {
+  if (!existsSync(rmqMain) || !existsSync(startMain)) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
+}
+
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+const live = new Set<number>();
+
+/** Kills (SIGKILL) every CLI process a test started and that still runs. */
+export function killLiveRuns(): void {
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  live.clear();
+}
+
+export function run(script: string, args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
+  return new Promise((resolve) => {
+    // NAMESRV_ADDR from the environment would hide a missing -n.
+    const env: NodeJS.ProcessEnv = { ...process.env, RMQ_LOG_LEVEL: 'silent' };
+    delete env['NAMESRV_ADDR'];
+    const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    if (child.pid !== undefined) live.add(child.pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      if (child.pid !== undefined) live.delete(child.pid);
+      resolve({ status, signal, stdout, stderr });
+    });
+  });
+}
+
+export const rmq = (args: readonly string[], timeoutMs?: number): Promise<RunResult> => run(rmqMain, args, timeoutMs);
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when a zombie-free check says the pid is gone within timeoutMs. */
+export async function waitGone(pids: readonly number[], timeoutMs: number): Promise<number[]> {
+  const deadline = Date.now() + timeoutMs;
+  let alive = pids.filter(isAlive);
+  while (alive.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    alive = alive.filter(isAlive);
+  }
+  return alive;
+}
+
+export function killPids(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      if (pid > 0) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}

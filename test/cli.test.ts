@@ -1,0 +1,232 @@
+// The `rmq` CLI as a user runs it: `cluster up` a NameServer and a 3-node group (auto-create off),
+// `admin clusterList --json`, `admin updateTopic`, `produce`, `consume`, `cluster status`,
+// `cluster down`, checking cluster.json's pids and that no process is left. Bad input exits
+// non-zero with one line saying what to change and no stack trace.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureBuilt, isAlive, killLiveRuns, killPids, rmq, waitGone, type RunResult } from './cli-helpers.js';
+
+interface ClusterJson {
+  namesrv: { pid: number; addr: string };
+  groups: { brokerName: string; nodes: { id: string; pid: number; brokerAddr: string; raftAddr: string; dataDir: string; confPath: string; logPath: string }[] }[];
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'rmq-cli-test-'));
+const clusterDir = join(dir, 'cluster');
+let cluster: ClusterJson | undefined;
+let ns = '';
+/** The leader the failover test killed: cluster down finds it not running. */
+let killedPid = 0;
+
+function allPids(c: ClusterJson): number[] {
+  return [c.namesrv.pid, ...c.groups.flatMap((g) => g.nodes.map((n) => n.pid))];
+}
+
+/** A user mistake: non-zero exit, a one-line message that contains `hint`, no stack frames. */
+function expectUserError(r: RunResult, hint: RegExp): void {
+  expect(r.status, r.stderr).toBe(1);
+  expect(r.stderr).toMatch(hint);
+  expect(r.stderr).not.toMatch(/^\s+at /m);
+  expect(r.stderr.trim().split('\n').length).toBeLessThanOrEqual(2);
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  const r = await rmq(['cluster', 'up', '--dir', clusterDir, '--no-auto-create-topic', '--json', '--timeout', '60'], 90_000);
+  expect(r.status, r.stderr).toBe(0);
+  cluster = JSON.parse(r.stdout) as ClusterJson;
+  ns = cluster.namesrv.addr;
+}, 120_000);
+
+afterAll(async () => {
+  killLiveRuns();
+  // The cluster down test stops everything; this only matters when a test failed before it.
+  let c = cluster;
+  try {
+    c = JSON.parse(readFileSync(join(clusterDir, 'cluster.json'), 'utf8')) as ClusterJson;
+  } catch {
+    // never written
+  }
+  if (c !== undefined) killPids(allPids(c));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('rmq cluster and client commands', () => {
+  it('cluster up prints cluster.json with a live pid and a port below 32768 for every process', () => {
+    const c = cluster!;
+    expect(JSON.parse(readFileSync(join(clusterDir, 'cluster.json'), 'utf8'))).toEqual(c);
+    expect(c.groups).toHaveLength(1);
+    expect(c.groups[0]!.nodes.map((n) => n.id)).toEqual(['n0', 'n1', 'n2']);
+    for (const pid of allPids(c)) expect(isAlive(pid), `pid ${pid}`).toBe(true);
+    const ports = [c.namesrv.addr, ...c.groups[0]!.nodes.flatMap((n) => [n.brokerAddr, n.raftAddr])].map((a) => Number(a.split(':')[1]));
+    expect(new Set(ports).size).toBe(7);
+    for (const p of ports) expect(p).toBeLessThan(32768);
+    expect(readFileSync(c.groups[0]!.nodes[1]!.confPath, 'utf8')).toContain('autoCreateTopicEnable=false');
+  });
+
+  it('admin clusterList --json shows one leader and every node with role, term, commit index and address', async () => {
+    const r = await rmq(['admin', 'clusterList', '-n', ns, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { groups: { brokerName: string; leader: string; term: number; nodes: { nodeId: string; role: string; term: number; commitIndex: number; addr: string; brokerId: number }[] }[] };
+    expect(out.groups).toHaveLength(1);
+    const g = out.groups[0]!;
+    expect(g.brokerName).toBe('broker-a');
+    expect(g.nodes.map((n) => n.nodeId).sort()).toEqual(['n0', 'n1', 'n2']);
+    expect(g.nodes.filter((n) => n.role === 'LEADER').map((n) => n.nodeId)).toEqual([g.leader]);
+    expect(g.nodes.find((n) => n.nodeId === g.leader)!.brokerId).toBe(0);
+    for (const n of g.nodes) {
+      expect(n.term).toBeGreaterThanOrEqual(1);
+      expect(n.commitIndex).toBeGreaterThanOrEqual(1);
+      expect(n.addr).toBe(cluster!.groups[0]!.nodes.find((x) => x.id === n.nodeId)!.brokerAddr);
+    }
+  });
+
+  it('a topic created with updateTopic takes produced messages and consume returns each of them', async () => {
+    const created = await rmq(['admin', 'updateTopic', '-n', ns, '-t', 'CliTopic', '-w', '4', '--json']);
+    expect(created.status, created.stderr).toBe(0);
+    expect((JSON.parse(created.stdout) as { writeQueueNums: number }).writeQueueNums).toBe(4);
+
+    const sent = await rmq(['produce', '-n', ns, '-t', 'CliTopic', '--count', '30', '--body', 'cli-{i}', '--keys', 'cli-key', '--json']);
+    expect(sent.status, sent.stderr).toBe(0);
+    const s = JSON.parse(sent.stdout) as { sent: number; failed: number; results: { index: number; queueId: number; offsetMsgId: string }[] };
+    expect(s.sent).toBe(30);
+    expect(s.failed).toBe(0);
+    expect(new Set(s.results.map((x) => x.queueId)).size).toBe(4);
+
+    const got = await rmq(['consume', '-n', ns, '-t', 'CliTopic', '-g', 'cli-group', '--count', '30', '--timeout', '30', '--json']);
+    expect(got.status, got.stderr).toBe(0);
+    const c = JSON.parse(got.stdout) as { consumed: number; messages: { body: string }[] };
+    expect(c.consumed).toBe(30);
+    expect(c.messages.map((m) => m.body).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `cli-${i}`).sort());
+
+    // The group committed what it printed: nothing is left for it.
+    const progress = await rmq(['admin', 'consumerProgress', '-n', ns, '-g', 'cli-group', '-t', 'CliTopic', '--json']);
+    expect(progress.status, progress.stderr).toBe(0);
+    expect((JSON.parse(progress.stdout) as { diffTotal: number }).diffTotal).toBe(0);
+
+    const byKey = await rmq(['admin', 'queryMsgByKey', '-n', ns, '-t', 'CliTopic', '-k', 'cli-key', '--json']);
+    expect(byKey.status, byKey.stderr).toBe(0);
+    expect((JSON.parse(byKey.stdout) as { messages: unknown[] }).messages).toHaveLength(30);
+
+    const first = s.results[0]!;
+    const byId = await rmq(['admin', 'queryMsgById', '-n', ns, '-i', first.offsetMsgId, '--json']);
+    expect(byId.status, byId.stderr).toBe(0);
+    expect((JSON.parse(byId.stdout) as { body: string }).body).toBe(`cli-${first.index}`);
+  });
+
+  it('admin transferLeader hands leadership to the named node and clusterList shows it', async () => {
+    const before = JSON.parse((await rmq(['admin', 'clusterList', '-n', ns, '--json'])).stdout) as { groups: { leader: string; term: number }[] };
+    const target = ['n0', 'n1', 'n2'].find((id) => id !== before.groups[0]!.leader)!;
+    const r = await rmq(['admin', 'transferLeader', '-n', ns, '--to', target, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const moved = JSON.parse(r.stdout) as { brokerName: string; previousLeader: string; newLeader: string; term: number };
+    expect(moved).toMatchObject({ brokerName: 'broker-a', previousLeader: before.groups[0]!.leader, newLeader: target });
+    expect(moved.term).toBeGreaterThan(before.groups[0]!.term);
+    const after = JSON.parse((await rmq(['admin', 'clusterList', '-n', ns, '--json'])).stdout) as { groups: { leader: string }[] };
+    expect(after.groups[0]!.leader).toBe(target);
+  });
+
+  it('cluster status shows every node alive with a Raft role and the same term', async () => {
+    type Status = { healthy: boolean; namesrv: { alive: boolean }; nodes: { id: string; alive: boolean; role: string; term: number; commitIndex: number }[] };
+    // Right after the leadership transfer a follower may briefly lag a term: ask again (bounded).
+    let st: Status | undefined;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const r = await rmq(['cluster', 'status', '--dir', clusterDir, '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      st = JSON.parse(r.stdout) as Status;
+      if (st.healthy && new Set(st.nodes.map((n) => n.term)).size === 1) break;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    st = st!;
+    expect(st.namesrv.alive).toBe(true);
+    expect(st.nodes).toHaveLength(3);
+    for (const n of st.nodes) expect(n.alive).toBe(true);
+    expect(st.nodes.filter((n) => n.role === 'LEADER')).toHaveLength(1);
+    expect(new Set(st.nodes.map((n) => n.term)).size).toBe(1);
+    expect(st.healthy).toBe(true);
+    const table = await rmq(['cluster', 'status', '--dir', clusterDir]);
+    expect(table.stdout).toMatch(/broker-a\/n0\s+\d+\s+true\s+(LEADER|FOLLOWER)/);
+  });
+
+  describe('bad input exits 1 with one line that says what to change', () => {
+    it('names the NameServer address when nothing answers there', async () => {
+      expectUserError(await rmq(['produce', '-n', '127.0.0.1:1', '-t', 'CliTopic']), /no NameServer answered at 127\.0\.0\.1:1.*check namesrvAddr/);
+    });
+
+    it('says how to create a topic that does not exist when auto-create is off', async () => {
+      expectUserError(await rmq(['produce', '-n', ns, '-t', 'NoSuchTopic']), /topic 'NoSuchTopic' does not exist.*updateTopic/);
+      expectUserError(await rmq(['consume', '-n', ns, '-t', 'NoSuchTopic', '-g', 'g1', '--count', '1']), /topic 'NoSuchTopic' does not exist/);
+    });
+
+    it('refuses a message over the size limit before sending it', async () => {
+      expectUserError(await rmq(['produce', '-n', ns, '-t', 'CliTopic', '--size', String(5 * 1024 * 1024)]), /exceeds the limit of 4194304 bytes/);
+    });
+
+    it('names the rule an invalid group or topic name breaks', async () => {
+      expectUserError(await rmq(['consume', '-n', ns, '-t', 'CliTopic', '-g', 'bad group!', '--count', '1']), /invalid group name 'bad group!'.*choose another group name/);
+      expectUserError(await rmq(['produce', '-n', ns, '-t', 'bad/topic']), /invalid topic name 'bad\/topic'/);
+    });
+
+    it('names an unknown flag, a malformed value and a missing NameServer address', async () => {
+      expectUserError(await rmq(['produce', '-n', ns, '-t', 'CliTopic', '--bogus']), /unknown option '--bogus'/);
+      expectUserError(await rmq(['produce', '-n', ns, '-t', 'CliTopic', '--count', 'ten']), /--count.*expected an integer/);
+      expectUserError(await rmq(['admin', 'clusterList', '-n', 'localhost']), /-n localhost is not host:port/);
+      expectUserError(await rmq(['produce', '-t', 'CliTopic']), /no NameServer address: pass -n <host:port>/);
+      expectUserError(await rmq(['cluster', 'status', '--dir', join(dir, 'nothing-here')]), /no cluster\.json in .*nothing-here/);
+    });
+
+    it('refuses a second cluster up over a running cluster', async () => {
+      expectUserError(await rmq(['cluster', 'up', '--dir', clusterDir]), /already running in .*cluster down --dir/);
+    });
+
+    it('rmq broker exits 1 naming the broker.conf key whose value is bad', async () => {
+      const conf = join(dir, 'bad.conf');
+      writeFileSync(conf, 'listenPort=notaport\ndLegerPeers=n0-127.0.0.1:29990\ndLegerSelfId=n0\n');
+      const r = await rmq(['broker', '-c', conf]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('listenPort=notaport is invalid');
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    });
+  });
+
+  it('produce rides out a SIGKILL of the leader and consume then returns every acknowledged message', async () => {
+    const listed = await rmq(['admin', 'clusterList', '-n', ns, '--json']);
+    expect(listed.status, listed.stderr).toBe(0);
+    const list = JSON.parse(listed.stdout) as { groups: { leader: string }[] };
+    const leader = cluster!.groups[0]!.nodes.find((n) => n.id === list.groups[0]!.leader)!;
+    const created = await rmq(['admin', 'updateTopic', '-n', ns, '-t', 'FailoverTopic', '-w', '4']);
+    expect(created.status, created.stderr).toBe(0);
+    const producing = rmq(['produce', '-n', ns, '-t', 'FailoverTopic', '--count', '1500', '--concurrency', '4', '--body', 'fo-{i}', '--json'], 60_000);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    process.kill(leader.pid, 'SIGKILL');
+    killedPid = leader.pid;
+    const sent = await producing;
+    expect(sent.status, sent.stderr).toBe(0);
+    expect((JSON.parse(sent.stdout) as { sent: number }).sent).toBe(1500);
+
+    // A send whose outcome was unknown may have been retried and stored twice (at-least-once):
+    // read everything the topic holds and require every acknowledged body among it.
+    const status = await rmq(['admin', 'topicStatus', '-n', ns, '-t', 'FailoverTopic', '--json']);
+    expect(status.status, status.stderr).toBe(0);
+    const total = (JSON.parse(status.stdout) as { queues: { minOffset: number; maxOffset: number }[] }).queues.reduce((n, q) => n + q.maxOffset - q.minOffset, 0);
+    expect(total).toBeGreaterThanOrEqual(1500);
+    const got = await rmq(['consume', '-n', ns, '-t', 'FailoverTopic', '-g', 'failover-group', '--count', String(total), '--timeout', '40', '--json'], 60_000);
+    expect(got.status, got.stderr).toBe(0);
+    const bodies = new Set((JSON.parse(got.stdout) as { messages: { body: string }[] }).messages.map((m) => m.body));
+    expect([...bodies].filter((b) => /^fo-\d+$/.test(b)).length).toBe(1500);
+  }, 120_000);
+
+  it('cluster down stops every process of cluster.json and leaves none running', async () => {
+    const c = cluster!;
+    const r = await rmq(['cluster', 'down', '--dir', clusterDir, '--json'], 60_000);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { stopped: { name: string; pid: number; result: string }[] };
+    expect(out.stopped.map((s) => s.pid).sort()).toEqual(allPids(c).sort());
+    for (const s of out.stopped) expect(s.result).toEqual(s.pid === killedPid ? 'not running' : expect.stringMatching(/^SIG(TERM|KILL)$/));
+    expect(await waitGone(allPids(c), 5000)).toEqual([]);
+    const again = await rmq(['cluster', 'status', '--dir', clusterDir, '--json']);
+    expect((JSON.parse(again.stdout) as { healthy: boolean; nodes: { alive: boolean }[] }).nodes.every((n) => !n.alive)).toBe(true);
+  });
+});
