@@ -6,7 +6,9 @@
 //                      appended locally on the next turn), without waiting for a quorum to commit
 //                      it. A leader cut off from its followers then acknowledges writes that a
 //                      new leader overwrites: acknowledged messages are lost.
-import { createMessageId, messageRecords, RecordOffset } from '../store/index.js';
+import { createMessageId } from '../common/message/message-id.js';
+import { messageRecords } from '../common/message/message-record.js';
+import { RecordOffset } from '../common/message/record-layout.js';
 import type { PutMessagesResult, PutRecordResult } from './broker-context.js';
 
 export const UNSAFE_TEST_FAULT_ENV = 'RMQ_UNSAFE_TEST_FAULT';

@@ -1,0 +1,132 @@
+// `npm run jepsen -- --workload queue --nemesis <list|all> --time <s> --rate <ops/s> --out <dir>`:
+// one fault-injection run over real processes (see docs/testing.md, "Fault runs"). Prints a
+// verdict table and exits 0 only when every safety checker passed, 1 when one found an anomaly,
+// 2 when the run itself failed (bad arguments, the cluster did not start, the hard deadline).
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { SAFETY_CHECKERS } from './checker/check-all.js';
+import { NEMESIS_NAMES } from './nemesis/registry.js';
+import { randomSeed } from './net/seeded-random.js';
+import { DEFAULT_RUN_OPTIONS, type RunOptions } from './run/run-options.js';
+import { runTest, type RunOutcome } from './run/run-test.js';
+
+function int(min: number, max: number): (v: string) => number {
+  return (v) => {
+    if (!/^-?\d+$/.test(v)) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
+    const n = Number(v);
+    if (n < min || n > max) throw new InvalidArgumentError(`expected an integer in ${min}..${max}`);
+    return n;
+  };
+}
+
+function positive(max: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || n <= 0 || n > max) throw new InvalidArgumentError(`expected a number in (0, ${max}]`);
+    return n;
+  };
+}
+
+export function parseArgs(argv: readonly string[]): RunOptions {
+  const d = DEFAULT_RUN_OPTIONS;
+  const program = new Command()
+    .name('jepsen')
+    .description('Fault-injection run over a real NameServer + 3-node Raft broker group; checks the history')
+    .option('--workload <name>', 'workload (queue)', 'queue')
+    .option('--nemesis <list>', `"all", "none" or a comma-separated list of: ${NEMESIS_NAMES.join(', ')}`, d.nemesis)
+    .option('--time <s>', 'seconds of workload under faults', positive(24 * 3600), d.timeS)
+    .option('--rate <ops/s>', 'sends per second over all producers', positive(100_000), d.ratePerSec)
+    .option('--out <dir>', 'run folder (history.jsonl, results.json, report.html, logs/)')
+    .option('--seed <n>', 'seed of the nemesis schedule (random when absent)', int(0, 2 ** 31 - 1))
+    .option('--flush <mode>', 'async (ASYNC_FLUSH) or sync (SYNC_FLUSH)', d.flush)
+    .option('--interval <s>', 'seconds of fault, then seconds of health, per cycle', positive(3600), d.intervalS)
+    .option('--schedule <kind>', 'random (seeded mix) or cycle (each nemesis in turn)', d.schedule)
+    .option('--quiet <s>', 'seconds of health before the first fault (default: --interval)', positive(3600))
+    .option('--recovery <s>', 'seconds the clients keep going after the final heal', int(0, 3600), d.recoveryS)
+    .option('--batch <k>', 'values per send (SEND_BATCH when > 1)', int(1, 256), d.batch)
+    .option('--queues <n>', 'queues of the topic', int(1, 64), d.queues)
+    .option('--producers <n>', 'producer processes', int(1, 64), d.producers)
+    .option('--consumers <n>', 'consumer processes (one clustering group)', int(1, 64), d.consumers)
+    .option('--client-retries <n>', "the SDK's retryTimesWhenSendFailed", int(0, 16), d.clientRetries)
+    .option('--log-level <level>', 'RMQ_LOG_LEVEL of the brokers and the client log', d.logLevel)
+    .option('--unsafe-test-fault <name>', 'TEST ONLY: RMQ_UNSAFE_TEST_FAULT for every broker (ack-before-commit); the run should then fail')
+    .exitOverride()
+    .parse(argv, { from: 'user' });
+  const o = program.opts<{
+    workload: string; nemesis: string; time: number; rate: number; out?: string; seed?: number; flush: string; interval: number; schedule: string; quiet?: number;
+    recovery: number; batch: number; queues: number; producers: number; consumers: number; clientRetries: number; logLevel: string; unsafeTestFault?: string;
+  }>();
+  if (o.workload !== 'queue') throw new InvalidArgumentError(`unknown workload '${o.workload}'; the only one is 'queue'`);
+  if (o.flush !== 'async' && o.flush !== 'sync') throw new InvalidArgumentError(`--flush must be async or sync, not '${o.flush}'`);
+  if (o.schedule !== 'random' && o.schedule !== 'cycle') throw new InvalidArgumentError(`--schedule must be random or cycle, not '${o.schedule}'`);
+  const seed = o.seed ?? randomSeed();
+  const out = o.out ?? `runs/jepsen-${new Date().toISOString().replace(/[:.]/g, '-')}-${seed}`;
+  return {
+    ...d,
+    nemesis: o.nemesis,
+    timeS: o.time,
+    ratePerSec: o.rate,
+    out,
+    seed,
+    flush: o.flush,
+    intervalS: o.interval,
+    schedule: o.schedule,
+    ...(o.quiet !== undefined ? { quietS: o.quiet } : {}),
+    recoveryS: o.recovery,
+    batch: o.batch,
+    queues: o.queues,
+    producers: o.producers,
+    consumers: Math.min(o.consumers, o.queues),
+    clientRetries: o.clientRetries,
+    logLevel: o.logLevel,
+    ...(o.unsafeTestFault !== undefined ? { unsafeTestFault: o.unsafeTestFault } : {}),
+  };
+}
+
+export function verdictTable(outcome: RunOutcome): string[] {
+  const lines: string[] = [];
+  const r = outcome.check?.results;
+  const s = outcome.summary;
+  lines.push(`run ${outcome.runDir} (seed ${s.seed}, nemesis ${s.options.nemesis}, ${s.options.timeS} s at ${s.options.ratePerSec}/s, flush ${s.options.flush})`);
+  if (r !== undefined) {
+    const st = r.stats;
+    lines.push(`ops ${st.ops}: ok ${st.ok}, fail ${st.fail}, info ${st.info}, pending ${st.pending}`);
+    lines.push('checker                 verdict  count');
+    for (const name of SAFETY_CHECKERS) lines.push(`${name.padEnd(24)}${(r[name].valid ? 'pass' : 'FAIL').padEnd(9)}${r[name].count}`);
+    const a = r.availability;
+    lines.push(`availability: ok sends ${a.sendsOk}/${a.sendsCompleted}, longest unavailability ${a.longestUnavailabilityMs.toFixed(0)} ms`);
+    if (!r.divergence.checked) lines.push('note: no final-state record; replica divergence not checked');
+  }
+  for (const e of s.errors) lines.push(`run error: ${e}`);
+  lines.push(`verdict: ${outcome.exitCode === 0 ? 'VALID' : outcome.exitCode === 1 ? 'INVALID (anomalies found)' : 'RUN FAILED'}`);
+  if (outcome.check !== undefined) lines.push(`results: ${outcome.check.resultsPath}`, `report: ${outcome.check.reportPath}`);
+  return lines;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let options: RunOptions;
+  try {
+    options = parseArgs(argv);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version') return 0;
+    process.stderr.write(`${(err as Error).message}\n`);
+    return 2;
+  }
+  try {
+    const outcome = await runTest({ ...options, progress: (line) => process.stdout.write(`[jepsen] ${line}\n`) });
+    process.stdout.write(verdictTable(outcome).join('\n') + '\n');
+    return outcome.exitCode;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    process.stderr.write(`jepsen run failed${typeof code === 'string' ? ` (${code})` : ''}: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
+  const code = await main(process.argv.slice(2));
+  // Client sockets and timers of a timed-out run must not keep the process alive.
+  process.exit(code);
+}

@@ -1,0 +1,160 @@
+// Reads the cluster's state the way an operator would: the broker admin requests RAFT_STATUS
+// (1501) and RAFT_REPLICA_DIGEST (1502) over the public remoting protocol, never broker
+// internals. The run uses it to find the leader (for the leader-targeting nemeses), to wait for a
+// ready leader and for every replica to commit and dispatch the same index after healing, and to
+// build the final-state record the divergence checker compares.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { ReplicaState } from '../history/types.js';
+import { queueKey } from '../history/types.js';
+import { RemotingClient } from '../../src/protocol/remoting-client.js';
+import { makeRequest } from '../../src/protocol/remoting-command.js';
+import { decodeJsonBody } from '../../src/protocol/route-data.js';
+
+const RAFT_STATUS = 1501;
+const RAFT_REPLICA_DIGEST = 1502;
+const PROBE_TIMEOUT_MS = 1000;
+const DIGEST_TIMEOUT_MS = 10_000;
+const POLL_INTERVAL_MS = 200;
+
+export interface NodeRaftStatus {
+  nodeId: string;
+  role: string;
+  term: number;
+  leader: string | null;
+  leaderReady?: boolean;
+  commitIndex: number;
+  lastIndex: number;
+  appliedIndex: number;
+  dispatchedIndex?: number;
+}
+
+export interface ReplicaDigestBody {
+  nodeId: string;
+  firstIndex: number;
+  upToIndex: number;
+  logSha256: string;
+  dispatchedIndex: number;
+  consumeQueues: Record<string, { minOffset: number; maxOffset: number; sha256: string }>;
+}
+
+export interface ProbeTarget {
+  id: string;
+  brokerAddr: string;
+}
+
+export class ProbeError extends Error {
+  override readonly name = 'ProbeError';
+  constructor(
+    readonly code: 'ERR_NO_LEADER' | 'ERR_NOT_CONVERGED' | 'ERR_DIGEST',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export class ClusterProbe {
+  private readonly client = new RemotingClient({ connectTimeoutMs: PROBE_TIMEOUT_MS });
+  private closed = false;
+
+  constructor(
+    readonly group: string,
+    private readonly targets: readonly ProbeTarget[],
+    /** Nodes not to ask (paused or dead): a SIGSTOPped node would only cost a timeout. */
+    private readonly reachable: (id: string) => boolean = () => true,
+  ) {}
+
+  async status(id: string): Promise<NodeRaftStatus | undefined> {
+    const t = this.targets.find((x) => x.id === id);
+    if (t === undefined || !this.reachable(id)) return undefined;
+    try {
+      const resp = await this.client.invoke(t.brokerAddr, makeRequest(RAFT_STATUS), PROBE_TIMEOUT_MS);
+      if (resp.code !== 0) return undefined;
+      return decodeJsonBody<NodeRaftStatus>(resp.body, `raft status of ${id}`);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async allStatus(): Promise<Map<string, NodeRaftStatus>> {
+    const out = new Map<string, NodeRaftStatus>();
+    const all = await Promise.all(this.targets.map(async (t) => [t.id, await this.status(t.id)] as const));
+    for (const [id, s] of all) if (s !== undefined) out.set(id, s);
+    return out;
+  }
+
+  /** The node that says it leads in the highest term (ready or not), or undefined. */
+  async leaderOf(): Promise<string | undefined> {
+    let best: NodeRaftStatus | undefined;
+    for (const s of (await this.allStatus()).values()) {
+      if (s.role === 'LEADER' && (best === undefined || s.term > best.term)) best = s;
+    }
+    return best?.nodeId;
+  }
+
+  /** Waits for a leader whose announcement is committed (it serves writes); throws ERR_NO_LEADER. */
+  async waitForReadyLeader(timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline && !this.closed) {
+      for (const s of (await this.allStatus()).values()) {
+        if (s.role === 'LEADER' && s.leaderReady !== false) return s.nodeId;
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+    throw new ProbeError('ERR_NO_LEADER', `no ready Raft leader within ${timeoutMs} ms`);
+  }
+
+  /**
+   * Waits until every node answers with the same commit index, that index is applied and
+   * dispatched everywhere, and it holds still for two polls. Returns the common index.
+   */
+  async waitForConvergence(timeoutMs: number): Promise<number> {
+    const deadline = Date.now() + timeoutMs;
+    let previous = -1;
+    let last = '';
+    while (Date.now() < deadline && !this.closed) {
+      const all = await this.allStatus();
+      const statuses = [...all.values()];
+      const commits = new Set(statuses.map((s) => s.commitIndex));
+      const settled = statuses.every((s) => s.appliedIndex === s.commitIndex && (s.dispatchedIndex ?? s.commitIndex) === s.commitIndex);
+      last = statuses.map((s) => `${s.nodeId}:${s.role}/t${s.term}/c${s.commitIndex}/a${s.appliedIndex}/d${s.dispatchedIndex}`).join(' ');
+      if (all.size === this.targets.length && commits.size === 1 && settled) {
+        const index = statuses[0]!.commitIndex;
+        if (index === previous) return index;
+        previous = index;
+      } else {
+        previous = -1;
+      }
+      await sleep(POLL_INTERVAL_MS);
+    }
+    throw new ProbeError('ERR_NOT_CONVERGED', `replicas did not converge within ${timeoutMs} ms; last seen ${last}`);
+  }
+
+  async digest(id: string, index: number): Promise<ReplicaDigestBody> {
+    const t = this.targets.find((x) => x.id === id);
+    if (t === undefined) throw new ProbeError('ERR_DIGEST', `unknown node ${id}`);
+    const resp = await this.client.invoke(t.brokerAddr, makeRequest(RAFT_REPLICA_DIGEST, { index: String(index) }), DIGEST_TIMEOUT_MS);
+    if (resp.code !== 0) throw new ProbeError('ERR_DIGEST', `replica digest of ${id} refused with code ${resp.code}: ${resp.remark ?? ''}`);
+    return decodeJsonBody<ReplicaDigestBody>(resp.body, `replica digest of ${id}`);
+  }
+
+  /** Every node's digest at `index`, as final-state replicas (ConsumeQueues keyed `topic/queueId`). */
+  async replicaStates(index: number): Promise<ReplicaState[]> {
+    const out: ReplicaState[] = [];
+    for (const t of this.targets) {
+      const d = await this.digest(t.id, index);
+      const consumeQueueHashes: Record<string, string> = {};
+      for (const [key, cq] of Object.entries(d.consumeQueues)) {
+        const at = key.lastIndexOf('@');
+        consumeQueueHashes[queueKey(key.slice(0, at), Number(key.slice(at + 1)))] = `${cq.minOffset}-${cq.maxOffset}:${cq.sha256}`;
+      }
+      out.push({ node: t.id, group: this.group, commitIndex: d.dispatchedIndex, logHash: d.logSha256, logHashIndex: d.upToIndex, consumeQueueHashes });
+    }
+    return out;
+  }
+
+  /** Ends every wait loop (they throw) and closes the connections. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.client.close();
+  }
+}

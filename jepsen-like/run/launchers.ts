@@ -1,0 +1,89 @@
+// How a run starts the real processes: the NameServer command line, and each broker node's
+// command line plus its broker.conf. Every Raft peer address a node gets is a proxy of the mesh
+// (ClusterDb hands us the peer string), segments are small so a short run rolls over several
+// files, and the flush mode is the run's choice (ASYNC_FLUSH unless --flush sync).
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Launch, NodeLaunchInput } from '../db/cluster.js';
+
+export type FlushMode = 'async' | 'sync';
+
+export interface LaunchSettings {
+  /** The compiled tree holding src/broker/main.js and src/namesrv/main.js. */
+  distDir: string;
+  flush: FlushMode;
+  /** mappedFileSizeCommitLog: small, so segment roll-over happens during short runs. */
+  segmentSizeBytes: number;
+  /** maxMessageSize; the segment must hold it plus 64 KiB. */
+  maxMessageSizeBytes: number;
+  /** Extra environment of every broker (the unsafe test fault switch goes here). */
+  brokerEnv: Record<string, string>;
+  /** RMQ_LOG_LEVEL of the children. */
+  logLevel: string;
+}
+
+export const DEFAULT_SEGMENT_SIZE_BYTES = 1024 * 1024;
+export const DEFAULT_MAX_MESSAGE_SIZE_BYTES = 256 * 1024;
+
+/** The dist/ folder of this checkout (this file runs from dist/jepsen-like/run, or from sources under vitest). */
+export function defaultDistDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const root = join(here, '..', '..');
+  return here.includes(`${join('dist', 'jepsen-like')}`) ? root : join(root, 'dist');
+}
+
+export function brokerMain(distDir: string): string {
+  return join(distDir, 'src', 'broker', 'main.js');
+}
+
+export function namesrvMain(distDir: string): string {
+  return join(distDir, 'src', 'namesrv', 'main.js');
+}
+
+/** Throws a message that says what to do when the compiled broker or NameServer is missing. */
+export function assertDistBuilt(distDir: string): void {
+  for (const file of [brokerMain(distDir), namesrvMain(distDir)]) {
+    if (!existsSync(file)) throw new Error(`${file} does not exist: build first (npx tsc -p . or npm run build)`);
+  }
+}
+
+export function launchNamesrv(settings: LaunchSettings, input: { port: number }): Launch {
+  return {
+    command: process.execPath,
+    args: [namesrvMain(settings.distDir), '--port', String(input.port)],
+    env: { RMQ_LOG_LEVEL: settings.logLevel },
+  };
+}
+
+export function brokerConfText(settings: LaunchSettings, n: NodeLaunchInput): string {
+  const lines: Record<string, string> = {
+    brokerClusterName: 'JepsenCluster',
+    brokerName: n.group,
+    namesrvAddr: n.namesrvAddr,
+    listenPort: String(n.brokerPort),
+    brokerIP1: '127.0.0.1',
+    storePathRootDir: join(n.dataDir, 'store-root'),
+    flushDiskType: settings.flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH',
+    autoCreateTopicEnable: 'true',
+    autoCreateSubscriptionGroup: 'true',
+    maxMessageSize: String(settings.maxMessageSizeBytes),
+    mappedFileSizeCommitLog: String(settings.segmentSizeBytes),
+    enableDLegerCommitLog: 'true',
+    dLegerGroup: n.group,
+    dLegerPeers: n.peers,
+    dLegerSelfId: n.id,
+  };
+  return `# written by the jepsen-like harness for ${n.id}\n` + Object.entries(lines).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+}
+
+export function launchNode(settings: LaunchSettings, n: NodeLaunchInput): Launch {
+  return {
+    command: process.execPath,
+    args: [brokerMain(settings.distDir), '-c', n.confPath],
+    env: { RMQ_LOG_LEVEL: settings.logLevel, ...settings.brokerEnv },
+    confText: brokerConfText(settings, n),
+    // Ready when clients can connect; the Raft port opens in the same start-up.
+    readyPorts: [n.brokerPort, n.raftPort],
+  };
+}

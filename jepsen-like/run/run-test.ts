@@ -1,0 +1,349 @@
+// One jepsen-like run, start to verdict: clean up after crashed runs, start a NameServer and a
+// Raft broker group behind the proxy mesh (on a random free port block, retried on a new block
+// if a port is taken), create the topic, run the queue workload while the nemesis mix injects
+// faults, heal, let the clients go on briefly, stop them, wait for a ready leader and for every
+// replica to commit and dispatch the same index, drain every queue, record the replicas'
+// digests, stop every process by PID, and check the history. The whole run is bounded by a hard
+// deadline; whatever happens, every process it started is killed.
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino, type Logger } from 'pino';
+import { Admin } from '../../src/client/index.js';
+import { checkRun, HISTORY_FILE, type CheckRunOutcome } from '../check-run.js';
+import { ClusterDb } from '../db/cluster.js';
+import { killStaleProcesses, PID_FILE_NAME } from '../db/pid-file.js';
+import { defaultPortPlan, type PortPlan } from '../db/port-plan.js';
+import { HistoryWriter } from '../history/writer.js';
+import { runMix, type MixSummary } from '../nemesis/mix.js';
+import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
+import { parseNemesisList } from '../nemesis/registry.js';
+import { SeededRandom } from '../net/seeded-random.js';
+import { drainQueues, type DrainSummary } from '../workload/drain.js';
+import { QueueConsumers, type ConsumerStats } from '../workload/queue-consumers.js';
+import { QueueProducers, type ProducerStats } from '../workload/queue-producers.js';
+import { ClusterProbe } from './cluster-probe.js';
+import { GuardedNodes } from './guarded-nodes.js';
+import { allPortsFree, randomBasePort } from './free-ports.js';
+import { assertDistBuilt, defaultDistDir, launchNamesrv, launchNode, type LaunchSettings } from './launchers.js';
+import { DRAIN_TIMEOUT_MS, HEAL_TIMEOUT_MS, SETUP_TIMEOUT_MS, type RunOptions } from './run-options.js';
+import { killStaleRuns, writeHarnessFile } from './stale-runs.js';
+
+export const TOPIC = 'jepsen';
+export const GROUP = 'broker-a';
+export const CONSUMER_GROUP = 'jepsen-group';
+export const RUN_SUMMARY_FILE = 'run-summary.json';
+const SETUP_ATTEMPTS = 4;
+const BODY_UNWIND_MS = 15_000;
+
+export interface RunSummary {
+  seed: number;
+  basePort?: number;
+  options: Omit<RunOptions, 'progress'>;
+  staleKilled: number;
+  mix?: MixSummary;
+  producers?: ProducerStats;
+  consumers?: ConsumerStats;
+  drain?: DrainSummary;
+  convergedIndex?: number;
+  /** Problems of the harness itself (not anomalies): a run with any is not a valid pass. */
+  errors: string[];
+  durationMs: number;
+}
+
+export interface RunOutcome {
+  runDir: string;
+  /** 0 valid, 1 an anomaly found, 2 the run itself failed (setup, deadline, unreadable history). */
+  exitCode: 0 | 1 | 2;
+  check: CheckRunOutcome | undefined;
+  summary: RunSummary;
+}
+
+class DeadlineError extends Error {
+  readonly code = 'ERR_RUN_DEADLINE';
+}
+
+export async function runTest(options: RunOptions): Promise<RunOutcome> {
+  const started = Date.now();
+  const runDir = resolve(options.out);
+  const say = options.progress ?? (() => {});
+  if (existsSync(join(runDir, HISTORY_FILE))) throw new Error(`${runDir} already holds a run (history.jsonl); choose another --out`);
+  // Fail on a bad nemesis name before starting anything.
+  const nemeses = parseNemesisList(options.nemesis);
+  const distDir = defaultDistDir();
+  assertDistBuilt(distDir);
+  mkdirSync(join(runDir, 'logs'), { recursive: true });
+  const stale = killStaleRuns(dirname(runDir));
+  writeHarnessFile(runDir);
+  const { progress: _progress, ...recordedOptions } = options;
+  const summary: RunSummary = { seed: options.seed, options: recordedOptions, staleKilled: stale.filter((s) => s.killed).length, errors: [], durationMs: 0 };
+  if (summary.staleKilled > 0) say(`killed ${summary.staleKilled} process(es) left by crashed runs`);
+
+  const logger = pino({ level: options.logLevel }, pino.destination({ dest: join(runDir, 'logs', 'clients.log'), sync: false, mkdir: true }));
+  const run = new Run(options, runDir, distDir, summary, logger, say);
+  const hardDeadlineMs = (options.hardDeadlineS ?? options.timeS + 240) * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError(`the run passed its hard deadline of ${hardDeadlineMs / 1000} s`)), hardDeadlineMs);
+  });
+  const body = run.execute(nemeses);
+  // After a deadline the body may still be unwinding against a torn-down cluster; its errors no longer matter.
+  body.catch(() => {});
+  try {
+    await Promise.race([body, deadline]);
+  } catch (err) {
+    summary.errors.push(`${(err as { code?: string }).code ?? 'ERR_RUN'}: ${(err as Error).message}`);
+  } finally {
+    clearTimeout(timer);
+    await run.cleanup();
+    // Let a body cut short by the deadline unwind (bounded) before the run folder is read.
+    await Promise.race([body.catch(() => {}), sleep(BODY_UNWIND_MS, undefined, { ref: false })]);
+  }
+
+  let check: CheckRunOutcome | undefined;
+  if (existsSync(join(runDir, HISTORY_FILE))) {
+    try {
+      check = await checkRun(runDir);
+    } catch (err) {
+      summary.errors.push(`check: ${(err as Error).message}`);
+    }
+  }
+  summary.durationMs = Date.now() - started;
+  writeFileSync(join(runDir, RUN_SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
+  await new Promise<void>((r) => logger.flush(() => r()));
+  const exitCode = check === undefined || summary.errors.length > 0 ? 2 : check.results.valid ? 0 : 1;
+  return { runDir, exitCode, check, summary };
+}
+
+/** The state of one run, so cleanup can undo whatever part of it happened. */
+class Run {
+  private db: ClusterDb | undefined;
+  private probe: ClusterProbe | undefined;
+  private admin: Admin | undefined;
+  private history: HistoryWriter | undefined;
+  private nodes: GuardedNodes | undefined;
+  private producers: QueueProducers | undefined;
+  private consumers: QueueConsumers | undefined;
+  private readonly abort = new AbortController();
+  private cleaned = false;
+
+  constructor(
+    private readonly o: RunOptions,
+    private readonly runDir: string,
+    private readonly distDir: string,
+    private readonly summary: RunSummary,
+    private readonly logger: Logger,
+    private readonly say: (line: string) => void,
+  ) {}
+
+  async execute(nemeses: ReturnType<typeof parseNemesisList>): Promise<void> {
+    const db = await this.setupCluster();
+    const namesrvAddr = db.cluster().namesrv.addr;
+    const probe = new ClusterProbe(GROUP, db.nodeIds.map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running');
+    this.probe = probe;
+    const leader = await probe.waitForReadyLeader(SETUP_TIMEOUT_MS);
+    this.say(`cluster up on base port ${this.summary.basePort}, leader ${leader}`);
+    await this.createTopic(namesrvAddr);
+    this.throwIfAborted();
+
+    const history = HistoryWriter.open(join(this.runDir, HISTORY_FILE));
+    this.history = history;
+    this.producers = new QueueProducers(
+      {
+        namesrvAddr,
+        topic: TOPIC,
+        count: this.o.producers,
+        ratePerSec: this.o.ratePerSec,
+        batch: this.o.batch,
+        sendTimeoutMs: this.o.sendTimeoutMs,
+        clientRetries: this.o.clientRetries,
+        routeRefreshMs: 1000,
+        logger: this.logger,
+      },
+      history,
+    );
+    this.consumers = new QueueConsumers(
+      {
+        namesrvAddr,
+        topic: TOPIC,
+        group: CONSUMER_GROUP,
+        count: this.o.consumers,
+        rebalanceMs: this.o.rebalanceS * 1000,
+        pullBatch: 32,
+        suspendMs: 100,
+        requestTimeoutMs: 2000,
+        routeRefreshMs: 1000,
+        logger: this.logger,
+      },
+      history,
+    );
+    await this.producers.start();
+    await this.consumers.start();
+    this.say(`workload running for ${this.o.timeS} s at ${this.o.ratePerSec} sends/s; nemeses: ${nemeses.map((n) => n.fault).join(', ') || 'none'}`);
+
+    const ctx: NemesisContext = { mesh: db.mesh, nodes: this.nodes ?? db, leaderOf: () => probe.leaderOf(), history, rng: new SeededRandom(this.o.seed) };
+    if (nemeses.length > 0) this.summary.mix = await this.runNemeses(ctx, nemeses);
+    else await sleep(this.o.timeS * 1000);
+    this.say(`nemesis phase over (${this.summary.mix?.faults.filter((f) => f.started).length ?? 0} faults); healed, recovering for ${this.o.recoveryS} s`);
+    this.throwIfAborted();
+    await sleep(this.o.recoveryS * 1000);
+    this.throwIfAborted();
+    await this.producers.stop();
+    await this.consumers.stop();
+    this.summary.producers = this.producers.stats;
+    this.summary.consumers = this.consumers.stats;
+    this.producers = undefined;
+    this.consumers = undefined;
+
+    await probe.waitForReadyLeader(HEAL_TIMEOUT_MS);
+    await probe.waitForConvergence(HEAL_TIMEOUT_MS);
+    this.throwIfAborted();
+    this.say('replicas converged; draining every queue');
+    this.summary.drain = await drainQueues(
+      { namesrvAddr, topic: TOPIC, pullBatch: 64, requestTimeoutMs: 3000, deadlineMs: Date.now() + DRAIN_TIMEOUT_MS, signal: this.abort.signal, logger: this.logger },
+      history,
+    );
+    this.throwIfAborted();
+    if (this.summary.drain.incomplete.length > 0) this.summary.errors.push(`drain incomplete: ${this.summary.drain.incomplete.join(', ')}`);
+    await this.recordFinalState(probe, history);
+  }
+
+  /** After a hard deadline the cleanup owns the run; the body must not go on using the cluster. */
+  private throwIfAborted(): void {
+    if (this.abort.signal.aborted) throw new Error('the run was stopped');
+  }
+
+  /** The nemesis phase: the seeded mix, or each nemesis in turn; always ends healed. */
+  private async runNemeses(ctx: NemesisContext, nemeses: Nemesis[]): Promise<MixSummary> {
+    const faultMs = this.o.intervalS * 1000;
+    const healMs = this.o.intervalS * 1000;
+    const quietMs = (this.o.quietS ?? this.o.intervalS) * 1000;
+    const signal = this.abort.signal;
+    let mix: MixSummary;
+    if (this.o.schedule === 'random') {
+      mix = await runMix(ctx, { nemeses, durationMs: this.o.timeS * 1000, faultMs, healMs, initialQuietMs: quietMs, signal });
+    } else {
+      const endMs = Date.now() + this.o.timeS * 1000;
+      await sleep(Math.min(quietMs, this.o.timeS * 1000));
+      mix = { seed: ctx.rng.seed, faults: [], heal: { nemesesStopped: [], linksHealed: 0, resumed: [], restarted: [], errors: [] } };
+      // Bounded by the time budget (each pass takes at least faultMs).
+      for (let i = 0; Date.now() < endMs && !signal.aborted; i++) {
+        const one = await runMix(ctx, { nemeses: [nemeses[i % nemeses.length]!], durationMs: Math.min(faultMs + healMs, endMs - Date.now()), faultMs, healMs, initialQuietMs: 0, signal });
+        mix.faults.push(...one.faults);
+        mix.heal.errors.push(...one.heal.errors);
+        mix.heal.restarted.push(...one.heal.restarted);
+      }
+    }
+    if (mix.heal.errors.length > 0) this.summary.errors.push(...mix.heal.errors.map((e) => `heal: ${e}`));
+    return mix;
+  }
+
+  /** Waits for one index on every replica and records each replica's digest there. */
+  private async recordFinalState(probe: ClusterProbe, history: HistoryWriter): Promise<void> {
+    let index: number;
+    try {
+      index = await probe.waitForConvergence(HEAL_TIMEOUT_MS);
+    } catch (err) {
+      // Still record what each replica has, hashed at the lowest commit index, so the log
+      // prefixes are compared; the summary says the replicas never agreed on an index.
+      this.summary.errors.push((err as Error).message);
+      const commits = [...(await probe.allStatus()).values()].map((s) => s.commitIndex);
+      if (commits.length === 0) return;
+      index = Math.min(...commits);
+    }
+    this.summary.convergedIndex = index;
+    history.finalState(await probe.replicaStates(index));
+  }
+
+  private async setupCluster(): Promise<ClusterDb> {
+    const settings: LaunchSettings = {
+      distDir: this.distDir,
+      flush: this.o.flush,
+      segmentSizeBytes: this.o.segmentSizeBytes,
+      maxMessageSizeBytes: Math.min(256 * 1024, this.o.segmentSizeBytes - 64 * 1024),
+      brokerEnv: this.o.unsafeTestFault === undefined ? {} : { RMQ_UNSAFE_TEST_FAULT: this.o.unsafeTestFault },
+      logLevel: this.o.logLevel,
+    };
+    let lastError: unknown;
+    for (let attempt = 0; attempt < SETUP_ATTEMPTS; attempt++) {
+      const base = randomBasePort();
+      const ports: PortPlan = defaultPortPlan(base, this.o.nodes);
+      if (!(await allPortsFree(ports.allPorts()))) continue;
+      // A failed attempt may have left half-initialized data; each attempt starts empty.
+      rmSync(join(this.runDir, 'nodes'), { recursive: true, force: true });
+      try {
+        this.db = await ClusterDb.setup({
+          runDir: this.runDir,
+          nodeCount: this.o.nodes,
+          group: GROUP,
+          ports,
+          seed: this.o.seed,
+          launchNamesrv: (input) => launchNamesrv(settings, input),
+          launchNode: (input) => launchNode(settings, input),
+          readyTimeoutMs: SETUP_TIMEOUT_MS / 2,
+        });
+        this.summary.basePort = base;
+        this.nodes = new GuardedNodes(this.db);
+        return this.db;
+      } catch (err) {
+        lastError = err;
+        // Only a port someone else took is worth another block; anything else would fail again.
+        if (!/EADDRINUSE|address already in use/i.test((err as Error).message)) throw err;
+        this.say(`port block ${base} was taken during setup; retrying on another`);
+      }
+    }
+    throw new Error(`could not start the cluster on a free port block after ${SETUP_ATTEMPTS} attempts: ${(lastError as Error | undefined)?.message ?? 'every block was busy'}`);
+  }
+
+  private async createTopic(namesrvAddr: string): Promise<void> {
+    const admin = new Admin({ namesrvAddr, requestTimeoutMs: 2000, logger: this.logger.child({ component: 'admin' }) });
+    this.admin = admin;
+    await admin.start();
+    const deadline = Date.now() + SETUP_TIMEOUT_MS;
+    let last: unknown;
+    // Bounded by the deadline: the NameServer learns the leader within a registration round.
+    while (Date.now() < deadline && !this.abort.signal.aborted) {
+      try {
+        await admin.createTopic(TOPIC, { writeQueueNums: this.o.queues, readQueueNums: this.o.queues });
+        const status = await admin.topicStatus(TOPIC);
+        if (status.length === this.o.queues) return;
+      } catch (err) {
+        last = err;
+      }
+      await sleep(500);
+    }
+    throw new Error(`could not create topic ${TOPIC} with ${this.o.queues} queues: ${(last as Error | undefined)?.message ?? 'the route never showed every queue'}`);
+  }
+
+  /** Stops clients, heals nothing (the mix did), kills every process, closes the history. Idempotent. */
+  async cleanup(): Promise<void> {
+    if (this.cleaned) return;
+    this.cleaned = true;
+    this.nodes?.close();
+    this.abort.abort();
+    const step = async (what: string, f: () => Promise<unknown> | unknown): Promise<void> => {
+      try {
+        await f();
+      } catch (err) {
+        this.summary.errors.push(`cleanup ${what}: ${(err as Error).message}`);
+      }
+    };
+    // A run that ended by an error may still have a partition or a paused node: heal the
+    // proxies so the clients' last operations finish quickly, then stop everything.
+    if (this.db !== undefined && this.history !== undefined && this.probe !== undefined) {
+      const db = this.db;
+      db.mesh.heal();
+      db.mesh.clearFaults();
+      for (const id of db.nodeIds) if (db.status(id) === 'paused') db.resume(id);
+    }
+    await step('producers', () => this.producers?.stop());
+    await step('consumers', () => this.consumers?.stop());
+    await step('admin', () => this.admin?.shutdown());
+    await step('probe', () => this.probe?.close());
+    await step('history', () => this.history?.close());
+    await step('cluster', () => this.db?.teardown());
+    // Backstop: anything the pid file shows started and not exited (same start time) dies now.
+    const left = killStaleProcesses(join(this.runDir, PID_FILE_NAME)).filter((p) => p.killed);
+    if (left.length > 0) this.summary.errors.push(`cleanup killed ${left.length} process(es) that outlived the teardown: ${left.map((p) => p.name).join(', ')}`);
+  }
+}
