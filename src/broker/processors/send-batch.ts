@@ -11,13 +11,13 @@ import { makeResponse, type RemotingCommand } from '../../protocol/remoting-comm
 import type { RemotingChannel } from '../../protocol/remoting-server.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
-import { PERM_WRITE } from '../../protocol/route-data.js';
 import { parseSendMessageHeader } from '../../protocol/send-message-header.js';
 import { encodeMessageRecords, getProperty, MAX_PROPERTIES_BYTES, parseProperties, SysFlag, type MessageRecord } from '../../store/index.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { delayLevelOf } from '../delay-rewrite.js';
 import { isForbiddenSendTopic, RETRY_TOPIC_PREFIX, DLQ_TOPIC_PREFIX } from '../topic-rules.js';
 import { splitHostPort } from './send-message.js';
+import { resolveWriteQueue } from './write-queue.js';
 
 /** Messages per batch: bounds the records (and allocations) one request can make. */
 export const MAX_MESSAGES_PER_BATCH = 1024;
@@ -25,8 +25,6 @@ export const MAX_MESSAGES_PER_BATCH = 1024;
 const ENTRY_FIXED_BYTES = 22;
 /** Room kept free in a log segment: a Raft entry must fit in one. */
 const SEGMENT_HEADROOM_BYTES = 64 * 1024;
-
-let nextQueue = 0;
 
 export interface BatchEntryView {
   flag: number;
@@ -107,16 +105,9 @@ async function storeBatch(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   }
   const batchWide = parseProperties(h.properties);
 
-  const topicConfig = await ctx.ensureTopic(h.topic, ctx.config.defaultTopicQueueNums, ctx.config.autoCreateTopicEnable);
-  if (!topicConfig) {
-    return makeResponse(req, ResponseCode.TOPIC_NOT_EXIST, `topic ${h.topic} does not exist and autoCreateTopicEnable is false; create it first (UPDATE_AND_CREATE_TOPIC)`);
-  }
-  if ((topicConfig.perm & PERM_WRITE) === 0) return makeResponse(req, ResponseCode.NO_PERMISSION, `topic ${h.topic} is not writable (perm ${topicConfig.perm})`);
-  let queueId = h.queueId;
-  if (queueId < 0) queueId = nextQueue++ % topicConfig.writeQueueNums;
-  if (queueId >= topicConfig.writeQueueNums) {
-    return makeResponse(req, ResponseCode.SYSTEM_ERROR, `queueId ${queueId} is out of range: topic ${h.topic} has ${topicConfig.writeQueueNums} write queues`);
-  }
+  const target = await resolveWriteQueue(ctx, req, h.topic, h.queueId, { queueNums: ctx.config.defaultTopicQueueNums, autoCreate: ctx.config.autoCreateTopicEnable });
+  if ('refusal' in target) return target.refusal;
+  const queueId = target.queueId;
 
   const [bornHost, bornPort] = splitHostPort(channel.remoteAddress);
   const storeTimestamp = ctx.nowMs();

@@ -9,16 +9,14 @@ import { makeResponse, type RemotingCommand } from '../../protocol/remoting-comm
 import type { RemotingChannel } from '../../protocol/remoting-server.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
-import { PERM_WRITE } from '../../protocol/route-data.js';
 import { parseSendMessageHeader, type SendMessageRequestHeader } from '../../protocol/send-message-header.js';
 import { encodeMessageRecord, MAX_PROPERTIES_BYTES, toIPv4, type MessageRecord } from '../../store/index.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { applyDelayLevel } from '../delay-rewrite.js';
+import { resolveWriteQueue } from './write-queue.js';
 import { dlqTopicOf, isForbiddenSendTopic, isRetryOrDlqTopic, RETRY_TOPIC_PREFIX } from '../topic-rules.js';
 
 const EMPTY = Buffer.alloc(0);
-let nextQueue = 0;
-
 /** "ip:port" → [IPv4, port]; IPv6 peers become 0.0.0.0 (clients cannot read 16-byte hosts). */
 export function splitHostPort(addr: string): [string, number] {
   const colon = addr.lastIndexOf(':');
@@ -47,16 +45,9 @@ async function storeMessage(ctx: BrokerContext, req: RemotingCommand, channel: R
     return refuse(req, ResponseCode.MESSAGE_ILLEGAL, `message properties of ${Buffer.byteLength(h.properties)} bytes exceed ${MAX_PROPERTIES_BYTES}`);
   }
   const internal = isRetryOrDlqTopic(h.topic);
-  const topicConfig = await ctx.ensureTopic(h.topic, internal ? 1 : ctx.config.defaultTopicQueueNums, internal || ctx.config.autoCreateTopicEnable);
-  if (!topicConfig) {
-    return refuse(req, ResponseCode.TOPIC_NOT_EXIST, `topic ${h.topic} does not exist and autoCreateTopicEnable is false; create it first (UPDATE_AND_CREATE_TOPIC)`);
-  }
-  if ((topicConfig.perm & PERM_WRITE) === 0) return refuse(req, ResponseCode.NO_PERMISSION, `topic ${h.topic} is not writable (perm ${topicConfig.perm})`);
-  let queueId = h.queueId;
-  if (queueId < 0) queueId = nextQueue++ % topicConfig.writeQueueNums;
-  if (queueId >= topicConfig.writeQueueNums) {
-    return refuse(req, ResponseCode.SYSTEM_ERROR, `queueId ${queueId} is out of range: topic ${h.topic} has ${topicConfig.writeQueueNums} write queues`);
-  }
+  const target = await resolveWriteQueue(ctx, req, h.topic, h.queueId, { queueNums: internal ? 1 : ctx.config.defaultTopicQueueNums, autoCreate: internal || ctx.config.autoCreateTopicEnable });
+  if ('refusal' in target) return target.refusal;
+  const queueId = target.queueId;
   const record = buildRecord(ctx, h, queueId, body, channel);
   if (!(await routeRetryPastMax(ctx, h, record))) applyDelayLevel(record, ctx.config.messageDelayLevel.split(' ').length);
   const payload = encodeMessageRecord(record);
