@@ -208,9 +208,15 @@ describe('rmq cluster and client commands', () => {
 
     // A send whose outcome was unknown may have been retried and stored twice (at-least-once):
     // read everything the topic holds and require every acknowledged body among it.
-    const status = await rmq(['admin', 'topicStatus', '-n', ns, '-t', 'FailoverTopic', '--json']);
-    expect(status.status, status.stderr).toBe(0);
-    const total = (JSON.parse(status.stdout) as { queues: { minOffset: number; maxOffset: number }[] }).queues.reduce((n, q) => n + q.maxOffset - q.minOffset, 0);
+    // topicStatus may be answered by a follower while the route still names the killed leader;
+    // a follower's dispatch trails the commit by a heartbeat, so poll (bounded) until it shows all.
+    let total = 0;
+    for (let attempt = 0; attempt < 20 && total < 1500; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 500));
+      const status = await rmq(['admin', 'topicStatus', '-n', ns, '-t', 'FailoverTopic', '--json']);
+      expect(status.status, status.stderr).toBe(0);
+      total = (JSON.parse(status.stdout) as { queues: { minOffset: number; maxOffset: number }[] }).queues.reduce((n, q) => n + q.maxOffset - q.minOffset, 0);
+    }
     expect(total).toBeGreaterThanOrEqual(1500);
     const got = await rmq(['consume', '-n', ns, '-t', 'FailoverTopic', '-g', 'failover-group', '--count', String(total), '--timeout', '40', '--json'], 60_000);
     expect(got.status, got.stderr).toBe(0);

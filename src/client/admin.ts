@@ -3,6 +3,7 @@
 // transfer, per-node Raft status; codes and shapes in docs/client.md).
 import { makeRequest, MASTER_ID, PERM_READ_WRITE, RequestCode, ResponseCode, type ClusterInfo, type TopicRouteData } from '../protocol/index.js';
 import { RaftRequestCode } from './client-constants.js';
+import { withReplicaFallback } from './replica-fallback.js';
 import { BrokerResponseError, ClientConfigError, ClientStateError, MessageNotFoundError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
 import { getMaxOffset, getMinOffset, queryConsumerOffset } from './broker-api.js';
@@ -136,8 +137,8 @@ export class Admin {
     const info = await instance.routes.refresh(topic);
     return Promise.all(
       info.readQueues.map(async (mq) => {
-        const addr = this.addrOf(mq);
-        return { brokerName: mq.brokerName, queueId: mq.queueId, minOffset: await getMinOffset(instance, addr, mq), maxOffset: await getMaxOffset(instance, addr, mq) };
+        const [minOffset, maxOffset] = await this.readFromAnyReplica(mq, (addr) => Promise.all([getMinOffset(instance, addr, mq), getMaxOffset(instance, addr, mq)]));
+        return { brokerName: mq.brokerName, queueId: mq.queueId, minOffset, maxOffset };
       }),
     );
   }
@@ -152,9 +153,10 @@ export class Admin {
       const info = await instance.routes.refresh(topic);
       const rows = await Promise.all(
         info.readQueues.map(async (mq) => {
-          const addr = this.addrOf(mq);
-          const brokerOffset = await getMaxOffset(instance, addr, mq);
-          const consumerOffset = await queryConsumerOffset(instance, addr, group, mq);
+          const [brokerOffset, consumerOffset] = await this.readFromAnyReplica(mq, async (addr) => [
+            await getMaxOffset(instance, addr, mq),
+            await queryConsumerOffset(instance, addr, group, mq),
+          ]);
           return { topic, brokerName: mq.brokerName, queueId: mq.queueId, brokerOffset, consumerOffset, diff: brokerOffset - Math.max(0, consumerOffset) };
         }),
       );
@@ -277,6 +279,11 @@ export class Admin {
   private running(): ClientInstance {
     if (this.instance === undefined || this.instance.isClosed) throw new ClientStateError('call admin.start() first (or create a new Admin after shutdown)');
     return this.instance;
+  }
+
+  /** Offsets are replicated through Raft: any node of the group can answer (replica-fallback.ts). */
+  private readFromAnyReplica<T>(mq: MessageQueue, read: (addr: string) => Promise<T>): Promise<T> {
+    return withReplicaFallback(this.running().routes, mq.brokerName, this.addrOf(mq), read);
   }
 
   private addrOf(mq: MessageQueue): string {

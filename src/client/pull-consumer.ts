@@ -1,6 +1,7 @@
 // The PullConsumer: the caller owns offsets. It lists a topic's queues, pulls from an explicit
 // offset (no long poll unless asked), reads min/max offsets, and commits or queries the group's
 // offset on the broker. Nothing runs in the background.
+import { withReplicaFallback } from './replica-fallback.js';
 import { ClientStateError, NoQueueError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
 import {
@@ -55,7 +56,7 @@ export class PullConsumer {
     const instance = this.running();
     const sub = buildSubscription(mq.topic, options.tagExpression, Date.now());
     const suspendTimeoutMs = options.suspendTimeoutMs ?? 0;
-    const result = await pullMessage(instance, await this.addrOf(mq), {
+    const result = await this.onGroup(mq, false, (addr) => pullMessage(instance, addr, {
       consumerGroup: this.consumerGroup,
       mq,
       queueOffset: offset,
@@ -64,7 +65,7 @@ export class PullConsumer {
       subscription: sub.subString,
       subVersion: sub.subVersion,
       timeoutMs: options.timeoutMs ?? suspendTimeoutMs + instance.requestTimeoutMs,
-    });
+    }));
     result.messages = result.messages.filter((m) => matchesSubscription(sub, m.tags));
     for (const m of result.messages) {
       const original = m.properties[MessageProperty.RETRY_TOPIC];
@@ -74,25 +75,25 @@ export class PullConsumer {
   }
 
   async minOffset(mq: MessageQueue): Promise<number> {
-    return getMinOffset(this.running(), await this.addrOf(mq), mq);
+    return this.onGroup(mq, false, (addr) => getMinOffset(this.running(), addr, mq));
   }
 
   async maxOffset(mq: MessageQueue): Promise<number> {
-    return getMaxOffset(this.running(), await this.addrOf(mq), mq);
+    return this.onGroup(mq, false, (addr) => getMaxOffset(this.running(), addr, mq));
   }
 
   async searchOffset(mq: MessageQueue, timestampMs: number): Promise<number> {
-    return searchOffset(this.running(), await this.addrOf(mq), mq, timestampMs);
+    return this.onGroup(mq, false, (addr) => searchOffset(this.running(), addr, mq, timestampMs));
   }
 
   /** Stores `offset` (the next offset to consume) as the group's position in the queue. */
   async commitOffset(mq: MessageQueue, offset: number): Promise<void> {
-    await updateConsumerOffset(this.running(), await this.addrOf(mq, true), this.consumerGroup, mq, offset);
+    await this.onGroup(mq, true, (addr) => updateConsumerOffset(this.running(), addr, this.consumerGroup, mq, offset));
   }
 
   /** The group's committed offset, or -1 when it has none. */
   async queryOffset(mq: MessageQueue): Promise<number> {
-    return queryConsumerOffset(this.running(), await this.addrOf(mq, true), this.consumerGroup, mq);
+    return this.onGroup(mq, true, (addr) => queryConsumerOffset(this.running(), addr, this.consumerGroup, mq));
   }
 
   async shutdown(): Promise<void> {
@@ -105,6 +106,11 @@ export class PullConsumer {
   private running(): ClientInstance {
     if (this.instance === undefined || this.instance.isClosed) throw new ClientStateError('call pullConsumer.start() first (or create a new one after shutdown)');
     return this.instance;
+  }
+
+  /** Any node of the group can serve these requests; see replica-fallback.ts. */
+  private async onGroup<T>(mq: MessageQueue, master: boolean, request: (addr: string) => Promise<T>): Promise<T> {
+    return withReplicaFallback(this.running().routes, mq.brokerName, await this.addrOf(mq, master), request);
   }
 
   private async addrOf(mq: MessageQueue, master = false): Promise<string> {

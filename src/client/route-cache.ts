@@ -80,6 +80,12 @@ export class RouteCache {
     return addrs[String(id)] ?? addrs[String(MASTER_ID)] ?? Object.values(addrs)[0];
   }
 
+  /** Every address of one broker group, in brokerId order. */
+  groupAddrs(brokerName: string): string[] {
+    const addrs = this.brokerAddrs.get(brokerName) ?? {};
+    return Object.keys(addrs).sort((a, b) => Number(a) - Number(b)).map((id) => addrs[id]!);
+  }
+
   /** Every broker address known from any route (heartbeats go to all of them). */
   allAddrs(): string[] {
     const out = new Set<string>();
