@@ -21,6 +21,26 @@ export interface NemesisContext {
 
 export type FaultDetail = Record<string, unknown>;
 
+/** How long a leader-targeted fault waits for a leader before it gives up for this cycle. */
+const LEADER_WAIT_MS = 8_000;
+const LEADER_POLL_MS = 200;
+
+/**
+ * The current leader, waiting (bounded) while there is none: right after another fault the
+ * group may still be electing, and a leader-targeted fault that gave up at once would silently
+ * never be injected on a loaded machine. `usable` filters leaders that cannot be targeted
+ * (e.g. a node the harness has stopped).
+ */
+export async function awaitLeader(ctx: NemesisContext, usable: (id: string) => boolean = () => true): Promise<string | undefined> {
+  const deadline = Date.now() + LEADER_WAIT_MS;
+  for (;;) {
+    const leader = await ctx.leaderOf();
+    if (leader !== undefined && usable(leader)) return leader;
+    if (Date.now() >= deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, LEADER_POLL_MS));
+  }
+}
+
 export abstract class Nemesis {
   /** The `fault` name in history records, e.g. `partition-random-halves`. */
   abstract readonly fault: string;

@@ -3,7 +3,7 @@
 // from the NameServer. Each remembers the exact links it cut and heals only those, so two
 // nemeses never heal each other's faults.
 import { bridge, halves, isolate, linkKey, majoritiesRing, oneWayInto, type DirectedLink, type Partition } from '../net/partition-shapes.js';
-import { Nemesis, type FaultDetail, type NemesisContext } from './nemesis.js';
+import { awaitLeader, Nemesis, type FaultDetail, type NemesisContext } from './nemesis.js';
 
 type Chooser = (ctx: NemesisContext) => Promise<Partition | null>;
 
@@ -46,7 +46,7 @@ export const partitionRandomNode = (): Nemesis =>
 
 export const partitionIsolateLeader = (): Nemesis =>
   new PartitionNemesis('partition-isolate-leader', async (ctx) => {
-    const leader = await ctx.leaderOf();
+    const leader = await awaitLeader(ctx);
     return leader === undefined ? null : { ...isolate(ids(ctx), leader), shape: 'isolate-leader' };
   });
 
@@ -58,7 +58,7 @@ export const partitionBridge = (): Nemesis => new PartitionNemesis('partition-br
 /** The leader keeps sending (heartbeats, appends) but hears no reply or vote. */
 export const partitionOneWayLeader = (): Nemesis =>
   new PartitionNemesis('partition-one-way-leader', async (ctx) => {
-    const leader = await ctx.leaderOf();
+    const leader = await awaitLeader(ctx);
     return leader === undefined ? null : { ...oneWayInto(ids(ctx), leader), shape: 'one-way-into-leader' };
   });
 

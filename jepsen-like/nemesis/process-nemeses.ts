@@ -5,7 +5,7 @@
 // `pausedForAtLeastMs` to make it checkable.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Nemesis, type FaultDetail, type NemesisContext } from './nemesis.js';
+import { awaitLeader, Nemesis, type FaultDetail, type NemesisContext } from './nemesis.js';
 
 type Targets = (ctx: NemesisContext) => Promise<string[]>;
 
@@ -86,8 +86,8 @@ export class PauseNemesis extends Nemesis {
 }
 
 async function leaderIfRunning(ctx: NemesisContext): Promise<string[]> {
-  const leader = await ctx.leaderOf();
-  return leader !== undefined && ctx.nodes.status(leader) === 'running' ? [leader] : [];
+  const leader = await awaitLeader(ctx, (id) => ctx.nodes.status(id) === 'running');
+  return leader === undefined ? [] : [leader];
 }
 
 function randomRunning(ctx: NemesisContext): string[] {
