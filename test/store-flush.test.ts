@@ -14,7 +14,8 @@ import { INDEX_HEADER_BYTES, INDEX_SLOT_BYTES } from '../src/store/index-file.js
 import { decodeMessageRecord, encodeMessageRecords } from '../src/common/message/message-record.js';
 import { formatProperties } from '../src/common/message/message-properties.js';
 import { GetMessageStatus, MessageStore } from '../src/store/message-store.js';
-import { CleanService, DiskFullError, raftFlushPolicy, StoreFlushService } from '../src/store/retention/index.js';
+import { CleanService, DiskFullError, StoreFlushService } from '../src/store/retention/index.js';
+import { raftFlushPolicy } from '../src/broker/flush-policy.js';
 import { message, removeDir, tempDir } from './store-helpers.js';
 
 const LOG_OPTIONS = { segmentBytes: 64 * 1024, indexSegmentEntries: 512 };

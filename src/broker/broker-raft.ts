@@ -11,12 +11,13 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { EntryType, MmapLogStorage, parsePeers, RaftNode, type Entry, type PeerAddress, type RoleChange } from '../../raft/index.js';
-import { CleanService, createMessageId, MessageStore, raftFlushPolicy, RecordOffset, SysFlag, messageRecords } from '../store/index.js';
+import { CleanService, createMessageId, MessageStore, RecordOffset, SysFlag, messageRecords } from '../store/index.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { PutMessagesResult, PutRecordResult, RaftFacade, RoleState } from './broker-context.js';
 import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
 import { decodeControlEntry, encodeControlEntry, isControlPayload, type ControlCommand } from './control-entry.js';
 import { MetadataState, metadataFile } from './metadata-state.js';
+import { raftFlushPolicy } from './flush-policy.js';
 import { UNSAFE_TEST_FAULT, unsafeAckBeforeCommit } from './unsafe-test-faults.js';
 import { ResponseCode } from '../protocol/response-code.js';
 

@@ -1,33 +1,12 @@
 // Flushing: the periodic service that makes ConsumeQueues and IndexFiles durable and then writes
 // the checkpoint (RocketMQ's FlushConsumeQueueService, flushIntervalConsumeQueue 1000 ms; a full
-// IndexFile is also flushed as soon as it rolls, see IndexService), and the mapping of the
-// CommitLog flush modes onto the Raft log's flush policy. The CommitLog itself is flushed by the
-// Raft node runner, not here: ASYNC_FLUSH is a periodic msync, SYNC_FLUSH a group commit before
-// each acknowledgement.
+// IndexFile is also flushed as soon as it rolls, see IndexService). The CommitLog is the Raft log
+// and is flushed by the Raft node runner (src/broker/flush-policy.ts maps flushDiskType onto it).
 
-import type { FlushPolicy } from '../../raft/index.js';
 import type { MessageStore } from './message-store.js';
 
-export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
-
-/** RocketMQ's defaults: flushIntervalCommitLog 500 ms, flushIntervalConsumeQueue 1000 ms. */
-export const DEFAULT_FLUSH_INTERVAL_COMMIT_LOG_MS = 500;
+/** RocketMQ's default flushIntervalConsumeQueue. */
 export const DEFAULT_FLUSH_INTERVAL_CONSUME_QUEUE_MS = 1000;
-
-/**
- * The Raft log flush policy for a broker's `flushDiskType`: ASYNC_FLUSH flushes every
- * `flushIntervalCommitLogMs` and never makes a send wait for the disk; SYNC_FLUSH makes the
- * runner sync each Ready's appends (one group commit per event-loop turn) before acknowledging,
- * so a send is answered only when its entry is on disk on a quorum.
- */
-export function raftFlushPolicy(flushDiskType: FlushDiskType, flushIntervalCommitLogMs = DEFAULT_FLUSH_INTERVAL_COMMIT_LOG_MS): FlushPolicy {
-  if (flushDiskType === 'SYNC_FLUSH') return { mode: 'sync' };
-  if (flushDiskType !== 'ASYNC_FLUSH') throw new RangeError(`flushDiskType ${String(flushDiskType)} must be ASYNC_FLUSH or SYNC_FLUSH`);
-  if (!Number.isInteger(flushIntervalCommitLogMs) || flushIntervalCommitLogMs < 1) {
-    throw new RangeError(`flushIntervalCommitLog ${flushIntervalCommitLogMs} must be a positive number of milliseconds`);
-  }
-  return { mode: 'async', intervalMs: flushIntervalCommitLogMs };
-}
 
 export interface StoreFlushServiceOptions {
   /** Period of the flush (RocketMQ flushIntervalConsumeQueue, default 1000 ms). */

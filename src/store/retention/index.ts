@@ -2,4 +2,4 @@
 // "Retention" and "Flush").
 export { CleanService, DEFAULT_RETENTION_CONFIG, parseDeleteWhen, type CleanReason, type CleanReport, type CleanServiceDeps, type RetentionConfig, type SegmentedLog } from './clean-service.js';
 export { DiskFullError, statfsUsage, type DiskUsage, type DiskUsageProbe } from '../disk-usage.js';
-export { raftFlushPolicy, StoreFlushService, DEFAULT_FLUSH_INTERVAL_COMMIT_LOG_MS, DEFAULT_FLUSH_INTERVAL_CONSUME_QUEUE_MS, type FlushDiskType, type StoreFlushServiceOptions } from '../flush-service.js';
+export { StoreFlushService, DEFAULT_FLUSH_INTERVAL_CONSUME_QUEUE_MS, type StoreFlushServiceOptions } from '../flush-service.js';

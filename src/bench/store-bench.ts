@@ -3,17 +3,16 @@
 // with one message per Raft entry (the common send) and with `--batch` messages per entry (batch
 // sends), then reads by queue offset (32 per pull) on the first store, twice. Rates use wall time and
 // process CPU time (user + system; the latter is what matters on a machine shared with others).
-// Run: npx tsc -p . && node dist/src/store/bench-store.js [--messages N] [--batch B] [--body BYTES]
+// Run: npx tsc -p . && node dist/src/bench/store-bench.js [--messages N] [--batch B] [--body BYTES]
 //      [--no-verify (the log skips its payload CRC on reads)] [--json]
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EntryType, type Entry } from '../../raft/index.js';
-import { MmapLogStorage } from '../../raft/storage/index.js';
+import { EntryType, MmapLogStorage, type Entry } from '../../raft/index.js';
 import { encodeMessageRecords, type MessageRecord } from '../common/message/message-record.js';
 import { formatProperties } from '../common/message/message-properties.js';
-import { MessageStore } from './message-store.js';
+import { MessageStore } from '../store/message-store.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
