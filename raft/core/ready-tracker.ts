@@ -108,7 +108,7 @@ export class ReadyTracker {
       readStates: this.readStates,
     };
     if (reset !== undefined) rd.reset = reset;
-    if (this.hardStateChanged()) rd.hardState = { term: h.term(), vote: h.vote(), commit: h.commit() };
+    if (this.hardStateChanged()) rd.hardState = { term: h.term(), vote: h.vote(), commit: this.durableCommit() };
     const role = h.role();
     const leader = h.leader();
     if (role !== this.prevSoftRole || leader !== this.prevSoftLeader) {
@@ -138,6 +138,16 @@ export class ReadyTracker {
   private hardStateChanged(): boolean {
     const p = this.prevHardState;
     const h = this.host;
-    return p.term !== h.term() || p.vote !== h.vote() || p.commit !== h.commit();
+    return p.term !== h.term() || p.vote !== h.vote() || p.commit !== this.durableCommit();
+  }
+
+  /**
+   * The commit index as the hard state may record it: never past what the driver reported
+   * durable. The hard state is written before this Ready's entries are synced, and a follower
+   * may just have replaced an unsynced suffix; recording a commit over entries that a power loss
+   * could take back would make a restarted node apply the old entries at those indexes.
+   */
+  private durableCommit(): number {
+    return Math.min(this.host.commit(), Math.max(this.host.persistedIndex(), this.prevHardState.commit));
   }
 }
