@@ -29,6 +29,12 @@ export interface RaftNodeOptions {
   onApply: (entries: Entry[]) => void;
   /** The log was discarded and restarts after `start` (this follower fell behind the leader's head). */
   onReset?: (start: LogStart) => void;
+  /**
+   * Called at the start of every turn, before the proposals gathered since the last turn go to
+   * the core: the place for an application that coalesces its own writes (see `requestTurn`) to
+   * propose them, so they join this turn's Ready.
+   */
+  onTurn?: () => void;
   logger?: Logger;
   tickMs?: number;
   electionTicks?: number;
@@ -184,6 +190,11 @@ export class RaftNode extends EventEmitter {
     });
   }
 
+  /** Asks for a turn soon (an `onTurn` hook has something to propose). */
+  requestTurn(): void {
+    this.scheduleTurn();
+  }
+
   /** Resolves with an index such that every entry committed before the call is applied up to it. */
   readIndex(): Promise<number> {
     if (this.closed) return Promise.reject(new NodeClosedError());
@@ -297,6 +308,7 @@ export class RaftNode extends EventEmitter {
   private turn(): void {
     this.turnScheduled = false;
     if (this.closed) return;
+    this.o.onTurn?.();
     if (this.queuedBatches.length > 0) this.flushProposals();
     if (this.raft.hasReady()) this.handleReady(this.raft.ready());
     if (this.raft.hasReady()) this.scheduleTurn();

@@ -11,13 +11,15 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { EntryType, MmapLogStorage, parsePeers, RaftNode, type Entry, type PeerAddress, type RoleChange } from '../../raft/index.js';
-import { CleanService, createMessageId, MessageStore, RecordOffset, SysFlag, messageRecords } from '../store/index.js';
+import { CleanService, MessageStore, RecordOffset, SysFlag, messageRecords } from '../store/index.js';
+import { messageIdFromPrefix, messageIdPrefix } from '../common/message/message-id.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { PutMessagesResult, PutRecordResult, RaftFacade, RoleState } from './broker-context.js';
 import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
 import { decodeControlEntry, encodeControlEntry, isControlPayload, type ControlCommand } from './control-entry.js';
 import { MetadataState, metadataFile } from './metadata-state.js';
 import { raftFlushPolicy } from './flush-policy.js';
+import { EntryBatcher, type PlacedPayload } from './entry-batcher.js';
 import { UNSAFE_TEST_FAULT, unsafeAckBeforeCommit } from './unsafe-test-faults.js';
 import { ResponseCode } from '../protocol/response-code.js';
 
@@ -39,6 +41,8 @@ const REPLAY_BATCH_BYTES = 8 * 1024 * 1024;
 const ANNOUNCE_RETRY_MS = 200;
 const METADATA_SAVE_INTERVAL_MS = 1000;
 const STORE_FLUSH_INTERVAL_MS = 1000;
+/** Sends of one turn share a Raft entry up to this size (below the App size, 512 KiB). */
+const MAX_BATCHED_ENTRY_BYTES = 256 * 1024;
 
 export class BrokerRaft implements RaftFacade {
   readonly nodeId: string;
@@ -53,6 +57,10 @@ export class BrokerRaft implements RaftFacade {
   /** Retention of log segments and the disk-pressure rules (refuses writes at 90%). */
   private readonly clean: CleanService;
   private readonly events = new EventEmitter();
+  /** Coalesces the sends of one turn into one entry (group commit). */
+  private readonly batcher: EntryBatcher;
+  /** storeHost + storePort as message id hex, the fixed half of every offset msgId. */
+  private readonly msgIdPrefix: string;
   private readonly log: Logger;
   private readonly metadataPath: string;
   private state: RoleState;
@@ -93,6 +101,12 @@ export class BrokerRaft implements RaftFacade {
     );
     this.state = { role: 'follower', leaderId: '', term: this.storage.hardState().term, ready: false };
     this.replayControlEntries();
+    this.msgIdPrefix = messageIdPrefix(o.storeHost.host, o.storeHost.port);
+    this.batcher = new EntryBatcher({
+      propose: (entries) => this.node.proposeBatch(entries),
+      requestFlush: () => this.node.requestTurn(),
+      maxEntryBytes: MAX_BATCHED_ENTRY_BYTES,
+    });
     this.node = new RaftNode({
       id: this.nodeId,
       group: c.dLegerGroup,
@@ -101,6 +115,7 @@ export class BrokerRaft implements RaftFacade {
       flush: raftFlushPolicy(c.flushDiskType, c.flushIntervalCommitLog),
       applied: this.store.dispatchedIndex,
       onApply: (entries) => this.onApply(entries),
+      onTurn: () => this.batcher.flush(),
       logger: o.logger,
       ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
       ...(o.electionTicks !== undefined ? { electionTicks: o.electionTicks } : {}),
@@ -255,37 +270,56 @@ export class BrokerRaft implements RaftFacade {
     if (refusal !== undefined) throw new BrokerError('ERR_BROKER_DISK_FULL', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored: ${refusal}`);
     // TEST ONLY (RMQ_UNSAFE_TEST_FAULT=ack-before-commit, see unsafe-test-faults.ts): answer before the quorum commit.
     if (UNSAFE_TEST_FAULT === 'ack-before-commit') {
-      const commit = this.node.propose(payload).then((c) => this.resultsOf(c.index, c.term, payload, recordCount), (err: unknown) => Promise.reject(fromRaftError(err)));
+      const commit = this.batcher.add(payload).then((c) => this.resultsOf(c, payload, recordCount), (err: unknown) => Promise.reject(fromRaftError(err)));
       return unsafeAckBeforeCommit(commit, payload, this.o.storeHost);
     }
-    let committed: { index: number; term: number };
+    let placed: PlacedPayload;
     try {
-      committed = await this.node.propose(payload);
+      placed = await this.batcher.add(payload);
     } catch (err) {
       throw fromRaftError(err);
     }
-    return this.resultsOf(committed.index, committed.term, payload, recordCount);
+    return this.resultsOf(placed, payload, recordCount);
   }
 
-  /** Where each record of the committed entry `index` landed, read from the dispatched state. */
-  private resultsOf(index: number, term: number, payload: Buffer, recordCount: number): PutMessagesResult {
+  /**
+   * Where each record of `payload` landed, read from the dispatched state: the payload sits at
+   * byte `offset` of the committed entry `index` (other sends of its turn may share the entry).
+   */
+  private resultsOf(placed: PlacedPayload, payload: Buffer, recordCount: number): PutMessagesResult {
+    const { index, term } = placed;
     if (this.store.dispatchedIndex < index) {
       throw new BrokerError('ERR_BROKER_DISPATCH_FAILED', ResponseCode.SYSTEM_ERROR, `entry ${index} is committed but not dispatched on this node; the message is stored, consumers will see it once dispatch resumes`);
     }
     const loc = this.storage.locate(index);
     if (!loc) throw new BrokerError('ERR_BROKER_DISPATCH_FAILED', ResponseCode.SYSTEM_ERROR, `entry ${index} is committed but no longer in the log`);
     const records: PutRecordResult[] = [];
-    const { host, port } = this.o.storeHost;
+    const base = loc.payloadPosition + placed.offset;
+    // Records of one payload that share a topic and queue got consecutive queue offsets (an
+    // entry is dispatched in order and one payload is contiguous in it): only the first of a
+    // run is looked up, and the topic is decoded only when its bytes change.
+    let topic = '';
+    let topicAt = -1;
+    let topicBytes = 0;
+    let prev: PutRecordResult | undefined;
     for (const [offset] of messageRecords(payload)) {
       const bodyLength = payload.readInt32BE(offset + RecordOffset.BODY_LENGTH);
-      const topicAt = offset + RecordOffset.BODY + bodyLength;
-      const topic = payload.toString('utf8', topicAt + 1, topicAt + 1 + payload[topicAt]!);
+      const at = offset + RecordOffset.BODY + bodyLength;
+      const length = payload[at]!;
+      const sameTopic = topicAt >= 0 && length === topicBytes && payload.compare(payload, topicAt + 1, topicAt + 1 + length, at + 1, at + 1 + length) === 0;
+      if (!sameTopic) topic = payload.toString('utf8', at + 1, at + 1 + length);
+      topicAt = at;
+      topicBytes = length;
       const queueId = payload.readInt32BE(offset + RecordOffset.QUEUE_ID);
-      const physicalOffset = loc.payloadPosition + offset;
+      const physicalOffset = base + offset;
       const tx = payload.readInt32BE(offset + RecordOffset.SYS_FLAG) & 0xc;
       const noQueue = tx === SysFlag.TRANSACTION_PREPARED || tx === SysFlag.TRANSACTION_ROLLBACK;
-      const queueOffset = noQueue ? -1 : (this.store.queues.find(topic, queueId)?.queueOffsetOf(physicalOffset) ?? -1);
-      records.push({ topic, queueId, queueOffset, physicalOffset, msgId: createMessageId(host, port, physicalOffset) });
+      let queueOffset: number;
+      if (noQueue) queueOffset = -1;
+      else if (prev !== undefined && sameTopic && prev.queueId === queueId && prev.queueOffset >= 0) queueOffset = prev.queueOffset + 1;
+      else queueOffset = this.store.queues.find(topic, queueId)?.queueOffsetOf(physicalOffset) ?? -1;
+      prev = { topic, queueId, queueOffset, physicalOffset, msgId: messageIdFromPrefix(this.msgIdPrefix, physicalOffset) };
+      records.push(prev);
     }
     if (records.length !== recordCount) throw new Error(`entry ${index} holds ${records.length} records, the caller sent ${recordCount}`);
     return { index, term, records };
@@ -324,6 +358,7 @@ export class BrokerRaft implements RaftFacade {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.clean.stop();
+    this.batcher.failAll(new BrokerError('ERR_BROKER_NOT_LEADER', ResponseCode.SERVICE_NOT_AVAILABLE, 'not stored: the broker is shutting down'));
     await this.node.close();
     try {
       this.metadata.save(this.metadataPath);

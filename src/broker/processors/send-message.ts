@@ -18,7 +18,18 @@ import { dlqTopicOf, isForbiddenSendTopic, isRetryOrDlqTopic, RETRY_TOPIC_PREFIX
 
 const EMPTY = Buffer.alloc(0);
 /** "ip:port" → [IPv4, port]; IPv6 peers become 0.0.0.0 (clients cannot read 16-byte hosts). */
+let lastAddr = '';
+let lastSplit: [string, number] = ['0.0.0.0', 0];
+
 export function splitHostPort(addr: string): [string, number] {
+  // Sends arrive in runs from one connection: the last answer is usually the right one.
+  if (addr === lastAddr) return lastSplit;
+  lastSplit = splitHostPortUncached(addr);
+  lastAddr = addr;
+  return lastSplit;
+}
+
+function splitHostPortUncached(addr: string): [string, number] {
   const colon = addr.lastIndexOf(':');
   const host = colon < 0 ? addr : addr.slice(0, colon);
   const port = colon < 0 ? 0 : Number(addr.slice(colon + 1));

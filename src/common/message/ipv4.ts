@@ -18,8 +18,26 @@ export function toIPv4(address: string): string {
   return '0.0.0.0';
 }
 
+/**
+ * The last hosts converted: a broker encodes the same store host and a connection's born host
+ * into every record, so a tiny memo saves the parse (a regex) on the hot path.
+ */
+const memoHosts: string[] = ['\u0000', '\u0000'];
+const memoValues: number[] = [0, 0];
+let memoNext = 0;
+
 /** Dotted IPv4 (or the mapped forms `toIPv4` accepts) to an unsigned 32-bit number. */
 export function ipv4ToUint32(host: string): number {
+  if (host === memoHosts[0]) return memoValues[0]!;
+  if (host === memoHosts[1]) return memoValues[1]!;
+  const v = parseIPv4(host);
+  memoHosts[memoNext] = host;
+  memoValues[memoNext] = v;
+  memoNext ^= 1;
+  return v;
+}
+
+function parseIPv4(host: string): number {
   const lower = host.toLowerCase();
   const dotted = lower === '::1' ? '127.0.0.1' : lower.startsWith('::ffff:') ? lower.slice(7) : host;
   const m = DOTTED.exec(dotted);

@@ -16,12 +16,21 @@ function hex(v: number, digits: number): string {
 }
 
 export function createMessageId(storeHost: string, storePort: number, physicalOffset: number): string {
-  if (!Number.isSafeInteger(physicalOffset) || physicalOffset < 0) throw new RangeError(`physicalOffset ${physicalOffset} must be a non-negative safe integer`);
-  if (!Number.isInteger(storePort) || storePort < -0x80000000 || storePort > 0x7fffffff) throw new RangeError(`storePort ${storePort} is not a 32-bit integer`);
-  const hi = Math.floor(physicalOffset / 0x1_0000_0000);
-  const lo = physicalOffset - hi * 0x1_0000_0000;
   // The port is a Java int in the record: written as its 32-bit pattern, read back signed.
-  return hex(ipv4ToUint32(storeHost), 8) + hex(storePort >>> 0, 8) + hex(hi, 8) + hex(lo, 8);
+  return messageIdFromPrefix(messageIdPrefix(storeHost, storePort), physicalOffset);
+}
+
+/** The host-and-port half of every offset message id of one broker (computed once). */
+export function messageIdPrefix(storeHost: string, storePort: number): string {
+  if (!Number.isInteger(storePort) || storePort < -0x80000000 || storePort > 0x7fffffff) throw new RangeError(`storePort ${storePort} is not a 32-bit integer`);
+  return hex(ipv4ToUint32(storeHost), 8) + hex(storePort >>> 0, 8);
+}
+
+/** createMessageId with the host-and-port half from messageIdPrefix. */
+export function messageIdFromPrefix(prefix: string, physicalOffset: number): string {
+  if (!Number.isSafeInteger(physicalOffset) || physicalOffset < 0) throw new RangeError(`physicalOffset ${physicalOffset} must be a non-negative safe integer`);
+  const hi = Math.floor(physicalOffset / 0x1_0000_0000);
+  return prefix + hex(hi, 8) + hex(physicalOffset - hi * 0x1_0000_0000, 8);
 }
 
 const ID = /^[0-9A-Fa-f]{32}$/;

@@ -1,0 +1,103 @@
+// Group commit of sends on the leader: the encoded records of every send that reaches the Raft
+// layer in one event-loop turn travel as one Raft entry (records back to back, as a batch send
+// is stored), instead of one entry each. Per-entry costs (entry header and CRC call, index
+// record, App framing, the follower's append and acknowledgement, a pending promise) are then
+// paid once per turn, not once per message. Semantics do not change: an entry commits or fails
+// whole, and each record keeps its own physical offset (entry payload position + its offset).
+
+import { assert } from '../common/assert.js';
+
+/** Where one added payload landed: entry `index` of `term`, at byte `offset` of its payload. */
+export interface PlacedPayload {
+  index: number;
+  term: number;
+  offset: number;
+}
+
+interface Waiter {
+  /** Entry number within this flush (0 = the first entry proposed). */
+  entry: number;
+  offset: number;
+  resolve: (p: PlacedPayload) => void;
+  reject: (err: unknown) => void;
+}
+
+export interface EntryBatcherOptions {
+  /** Proposes the entries, contiguous; resolves once the last is committed with the first's index. */
+  propose: (entries: Buffer[]) => Promise<{ index: number; term: number }>;
+  /** Asks for the turn in which `flush` will be called. */
+  requestFlush: () => void;
+  /** An entry is closed once adding a payload would pass this; a larger payload is an entry alone. */
+  maxEntryBytes: number;
+}
+
+export class EntryBatcher {
+  private parts: Buffer[] = [];
+  /** Entries closed this turn (each a list of parts) and the parts of the open one. */
+  private closed: Buffer[][] = [];
+  private openBytes = 0;
+  private waiters: Waiter[] = [];
+
+  constructor(private readonly o: EntryBatcherOptions) {
+    assert(o.maxEntryBytes > 0, 'maxEntryBytes must be positive');
+  }
+
+  get pendingPayloads(): number {
+    return this.waiters.length;
+  }
+
+  /** Adds one payload (one or more encoded records) to this turn's entries. */
+  add(payload: Buffer): Promise<PlacedPayload> {
+    if (this.waiters.length === 0) this.o.requestFlush();
+    if (this.openBytes > 0 && this.openBytes + payload.length > this.o.maxEntryBytes) {
+      this.closed.push(this.parts);
+      this.parts = [];
+      this.openBytes = 0;
+    }
+    const offset = this.openBytes;
+    const entry = this.closed.length;
+    this.parts.push(payload);
+    this.openBytes += payload.length;
+    return new Promise<PlacedPayload>((resolve, reject) => {
+      this.waiters.push({ entry, offset, resolve, reject });
+    });
+  }
+
+  /** Proposes what was added since the last flush (called at the start of the Raft turn). */
+  flush(): void {
+    if (this.waiters.length === 0) return;
+    const groups = this.closed;
+    groups.push(this.parts);
+    const waiters = this.waiters;
+    this.closed = [];
+    this.parts = [];
+    this.openBytes = 0;
+    this.waiters = [];
+    const entries = groups.map((g) => (g.length === 1 ? g[0]! : Buffer.concat(g)));
+    let proposed: Promise<{ index: number; term: number }>;
+    try {
+      proposed = this.o.propose(entries);
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+      return;
+    }
+    proposed.then(
+      (r) => {
+        for (const w of waiters) w.resolve({ index: r.index + w.entry, term: r.term, offset: w.offset });
+      },
+      (err: unknown) => {
+        for (const w of waiters) w.reject(err);
+      },
+    );
+  }
+
+  /** Fails everything not yet proposed (the node is closing). */
+  failAll(err: unknown): void {
+    const waiters = this.waiters;
+    this.closed = [];
+    this.parts = [];
+    this.openBytes = 0;
+    this.waiters = [];
+    for (const w of waiters) w.reject(err);
+  }
+}
