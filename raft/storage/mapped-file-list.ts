@@ -147,6 +147,15 @@ export class MappedFileList {
     if (to > this.dirtyTo) this.dirtyTo = to;
   }
 
+  /** MappedFile.releaseResident over addresses [from, to) of the files that exist. */
+  releaseResident(from: number, to: number): void {
+    for (let k = Math.max(this.firstFile, Math.floor(from / this.fileBytes)); k <= this.last && k * this.fileBytes < to; k++) {
+      const base = k * this.fileBytes;
+      const start = Math.max(from, base) - base;
+      this.file(k)!.releaseResident(start, Math.min(to, base + this.fileBytes) - base - start);
+    }
+  }
+
   /** Zeroes [from, to) in the mapped files that exist and marks it dirty. */
   zero(from: number, to: number): void {
     for (let k = Math.floor(from / this.fileBytes); k * this.fileBytes < to; k++) {

@@ -128,6 +128,18 @@ export class MappedFile {
     for (let p = Math.ceil(offset / PAGE_BYTES) * PAGE_BYTES; p < end; p += PAGE_BYTES) this.buffer[p] = 0;
   }
 
+  /**
+   * Drops this process's page-table entries for the pages inside [offset, offset + length)
+   * (madvise MADV_DONTNEED on a shared file mapping): the pages stay in the page cache, dirty
+   * ones keep their data, and the next access maps them again with a minor fault. Resident
+   * memory then shows what was touched lately instead of everything ever read.
+   */
+  releaseResident(offset: number, length: number): void {
+    const start = Math.ceil(offset / PAGE_BYTES) * PAGE_BYTES;
+    const end = Math.min(this.sizeBytes, Math.floor((offset + length) / PAGE_BYTES) * PAGE_BYTES);
+    if (end > start) mmap.advise(this.buffer, start, end - start, mmap.MADV_DONTNEED);
+  }
+
   /** Closes the descriptor. The mapping itself lives until the Buffer (and its views) are collected. */
   close(): void {
     if (this.fd >= 0) {

@@ -307,6 +307,18 @@ export class MmapLogStorage implements LogStorage {
     this.log?.info({ startIndex: start.index, startTerm: start.term, startPosition: position }, 'raft log reset');
   }
 
+  /**
+   * Unmaps (from this process, not from the page cache) the data pages more than `keepTailBytes`
+   * behind the end of the log. Readers only fault them back in when they read old entries; a
+   * node that read its whole log once (dispatch on every replica does) would otherwise keep all
+   * of it in its resident memory. Nothing on disk or in the page cache changes.
+   */
+  releaseResident(keepTailBytes: number): void {
+    this.assertOpen();
+    const to = this.end - keepTailBytes;
+    if (to > this.startPosition) this.data.releaseResident(this.startPosition, to);
+  }
+
   sync(): void {
     this.assertOpen();
     this.flushAll();
