@@ -46,10 +46,12 @@ export async function writeOrForward(ctx: BrokerContext, req: RemotingCommand, w
     if (attempt > 0 && left <= 0) break;
     // Wait until there is somewhere to send the write that was not just tried.
     const previous = tried;
-    await waitUntil(ctx, left, () => {
+    const usable = (): boolean => {
       const t = target(ctx);
       return t !== undefined && (previous === undefined || t !== previous.target || ctx.raft.role().term !== previous.term);
-    });
+    };
+    // The common case (a ready leader, first attempt) goes on without a wait or a promise.
+    if (!usable()) await waitUntil(ctx, left, usable);
     tried = { target: target(ctx), term: ctx.raft.role().term };
     if (tried.target === undefined) continue;
     try {

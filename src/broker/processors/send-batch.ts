@@ -105,7 +105,8 @@ async function storeBatch(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   }
   const batchWide = parseProperties(h.properties);
 
-  const target = await resolveWriteQueue(ctx, req, h.topic, h.queueId, { queueNums: ctx.config.defaultTopicQueueNums, autoCreate: ctx.config.autoCreateTopicEnable });
+  const resolved = resolveWriteQueue(ctx, req, h.topic, h.queueId, { queueNums: ctx.config.defaultTopicQueueNums, autoCreate: ctx.config.autoCreateTopicEnable });
+  const target = resolved instanceof Promise ? await resolved : resolved;
   if ('refusal' in target) return target.refusal;
   const queueId = target.queueId;
 

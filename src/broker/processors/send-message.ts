@@ -56,11 +56,13 @@ async function storeMessage(ctx: BrokerContext, req: RemotingCommand, channel: R
     return refuse(req, ResponseCode.MESSAGE_ILLEGAL, `message properties of ${Buffer.byteLength(h.properties)} bytes exceed ${MAX_PROPERTIES_BYTES}`);
   }
   const internal = isRetryOrDlqTopic(h.topic);
-  const target = await resolveWriteQueue(ctx, req, h.topic, h.queueId, { queueNums: internal ? 1 : ctx.config.defaultTopicQueueNums, autoCreate: internal || ctx.config.autoCreateTopicEnable });
+  const resolved = resolveWriteQueue(ctx, req, h.topic, h.queueId, { queueNums: internal ? 1 : ctx.config.defaultTopicQueueNums, autoCreate: internal || ctx.config.autoCreateTopicEnable });
+  const target = resolved instanceof Promise ? await resolved : resolved;
   if ('refusal' in target) return target.refusal;
   const queueId = target.queueId;
   const record = buildRecord(ctx, h, queueId, body, channel);
-  if (!(await routeRetryPastMax(ctx, h, record))) applyDelayLevel(record, ctx.config.messageDelayLevel.split(' ').length);
+  const rerouted = h.topic.startsWith(RETRY_TOPIC_PREFIX) && (await routeRetryPastMax(ctx, h, record));
+  if (!rerouted) applyDelayLevel(record, delayLevelCount(ctx.config.messageDelayLevel));
   const payload = encodeMessageRecord(record);
   const result = await ctx.raft.putRecords(payload, 1);
   const r = result.records[0]!;
@@ -69,6 +71,18 @@ async function storeMessage(ctx: BrokerContext, req: RemotingCommand, channel: R
     queueId: String(queueId),
     queueOffset: String(r.queueOffset),
   });
+}
+
+let lastDelayLevels = '';
+let lastDelayLevelCount = 0;
+
+/** Levels in messageDelayLevel (split once, not per send). */
+function delayLevelCount(levels: string): number {
+  if (levels !== lastDelayLevels) {
+    lastDelayLevelCount = levels.split(' ').length;
+    lastDelayLevels = levels;
+  }
+  return lastDelayLevelCount;
 }
 
 function buildRecord(ctx: BrokerContext, h: SendMessageRequestHeader, queueId: number, body: Buffer, channel: RemotingChannel): MessageRecord {

@@ -6,19 +6,29 @@ import type { RemotingCommand } from '../../protocol/remoting-command.js';
 import { makeResponse } from '../../protocol/remoting-command.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import { PERM_WRITE } from '../../protocol/route-data.js';
-import type { BrokerContext } from '../broker-context.js';
+import type { BrokerContext, TopicConfig } from '../broker-context.js';
 
 let nextQueue = 0;
 
-/** The queue id to write to, or the response that refuses the send. */
-export async function resolveWriteQueue(
+export type WriteQueue = { queueId: number } | { refusal: RemotingCommand };
+
+/**
+ * The queue id to write to, or the response that refuses the send. Synchronous when the topic
+ * exists (the common case, once per send); a promise only when it must be created first.
+ */
+export function resolveWriteQueue(
   ctx: BrokerContext,
   req: RemotingCommand,
   topic: string,
   requestedQueueId: number,
   options: { queueNums: number; autoCreate: boolean },
-): Promise<{ queueId: number } | { refusal: RemotingCommand }> {
-  const topicConfig = await ctx.ensureTopic(topic, options.queueNums, options.autoCreate);
+): WriteQueue | Promise<WriteQueue> {
+  const known = ctx.metadata.topic(topic);
+  if (known !== undefined) return pickQueue(req, topic, known, requestedQueueId);
+  return ctx.ensureTopic(topic, options.queueNums, options.autoCreate).then((created) => pickQueue(req, topic, created, requestedQueueId));
+}
+
+function pickQueue(req: RemotingCommand, topic: string, topicConfig: TopicConfig | undefined, requestedQueueId: number): WriteQueue {
   if (!topicConfig) {
     return { refusal: makeResponse(req, ResponseCode.TOPIC_NOT_EXIST, `topic ${topic} does not exist and autoCreateTopicEnable is false; create it first (UPDATE_AND_CREATE_TOPIC)`) };
   }
