@@ -4,7 +4,7 @@
 // Control payloads (replicated broker metadata) go to a hook; NoOp entries are skipped.
 // An entry is dispatched whole or not at all: its records are all validated before any is applied.
 
-import { EntryType, type Entry, type LogStorage } from '../../raft/index.js';
+import { NORMAL_ENTRY_TYPE, type CommitLogEntry, type CommitLogReader } from './commit-log.js';
 import type { ConsumeQueue } from './consume-queue.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
 import { type IndexService, topicPrefixHash } from './index-service.js';
@@ -99,7 +99,7 @@ export class Dispatcher {
   private delayEnd = -1;
 
   constructor(
-    private readonly log: LogStorage,
+    private readonly log: CommitLogReader,
     private readonly queues: ConsumeQueueTable,
     private readonly index: IndexService,
     private readonly hooks: DispatcherHooks,
@@ -152,12 +152,12 @@ export class Dispatcher {
     return this.next - start;
   }
 
-  private dispatchEntry(entry: Entry): void {
+  private dispatchEntry(entry: CommitLogEntry): void {
     if (entry.index !== this.next) throw new Error(`dispatcher expected entry ${this.next}, got ${entry.index}`);
     const loc = this.log.locate(entry.index);
     if (!loc) throw new Error(`entry ${entry.index} returned by the log has no location`);
     const payload = entry.payload;
-    if (entry.type === EntryType.Normal && payload.length > 0) {
+    if (entry.type === NORMAL_ENTRY_TYPE && payload.length > 0) {
       if (isMessageRecordPayload(payload)) {
         const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
         this.validate(entry.index, buf);

@@ -4,7 +4,7 @@
 // there (the log holds placeholders, see docs/storage.md); the mapped log is never written.
 
 import { mkdirSync } from 'node:fs';
-import type { LogStorage } from '../../raft/index.js';
+import type { CommitLogReader } from './commit-log.js';
 import { createAbortFile, readCheckpoint, removeAbortFile, writeCheckpoint, type StoreCheckpoint } from './checkpoint.js';
 import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
@@ -70,7 +70,7 @@ export class MessageStore {
 
   private constructor(
     readonly root: string,
-    private readonly log: LogStorage,
+    private readonly log: CommitLogReader,
     readonly queues: ConsumeQueueTable,
     readonly index: IndexService,
     readonly dispatcher: Dispatcher,
@@ -80,7 +80,7 @@ export class MessageStore {
   ) {}
 
   /** Opens the store under `root` over `log`, recovering after a crash (see recovery.ts). */
-  static open(root: string, log: LogStorage, options: MessageStoreOptions = {}): MessageStore {
+  static open(root: string, log: CommitLogReader, options: MessageStoreOptions = {}): MessageStore {
     mkdirSync(root, { recursive: true });
     const unclean = createAbortFile(root);
     let checkpoint: StoreCheckpoint | undefined;
@@ -356,7 +356,7 @@ export class MessageStore {
   }
 
   /**
-   * The retention seam: after the log's head was deleted (`LogStorage.deleteHead`), drops
+   * The retention seam: after the log's head was deleted (`SegmentedCommitLog.deleteHead`), drops
    * ConsumeQueue and IndexFile files wholly below the log's first position and moves every
    * queue's min offset to its first message still in the log. Returns the files deleted.
    */
