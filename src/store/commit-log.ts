@@ -16,7 +16,12 @@ export interface CommitLogEntry {
   readonly index: number;
   /** NORMAL_ENTRY_TYPE for data; anything else is skipped. */
   readonly type: number;
-  /** A view of the entry's bytes (valid while the entry stays in the log). */
+  /**
+   * A view of the entry's bytes in the log's data (valid while the entry stays in the log). Two
+   * payloads with the same `buffer` lie in one contiguous mapping: the difference of their
+   * `byteOffset`s is the difference of their positions. The dispatcher relies on it to place
+   * the entries of a batch with one `locate` (it checks the batch's last entry against it).
+   */
   readonly payload: Uint8Array;
 }
 

@@ -66,6 +66,8 @@ export class ConsumeQueue {
   private appendDataView: DataView | undefined;
   private readFile: MappedFile | undefined;
   private readDataView: DataView | undefined;
+  /** The dispatcher's mark for "touched in this dispatch call" (see Dispatcher.touched). */
+  touchedMark = 0;
 
   private constructor(
     readonly topic: string,
