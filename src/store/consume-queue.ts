@@ -17,11 +17,15 @@ export const DEFAULT_UNITS_PER_FILE = 300_000;
 const FILE_NAME = /^\d{20}$/;
 
 /**
- * Disk space is claimed this far ahead of the writer (1 MiB, about 52,000 units): a full disk is
- * then an ENOSPC before a unit is written, and a queue with few messages does not cost a whole
- * 6 MB file of real zeros at once.
+ * Disk space is claimed ahead of the writer with real zero writes, so a full disk is an ENOSPC
+ * before a unit is written. A new file gets CQ_FIRST_CLAIM_BYTES (64 KiB, about 3,300 units);
+ * each later claim is as large as what the file already has, up to CQ_CLAIM_BYTES_MAX (1 MiB,
+ * about 52,000 units). Claiming 1 MiB at once cost 3 ms of the event loop per new file (for a
+ * broker with 128 queues, 0.4 s of zero writes before the first few thousand messages), while
+ * a queue that stays small needs only the first claim.
  */
-const ALLOCATION_BYTES = 1024 * 1024;
+export const CQ_FIRST_CLAIM_BYTES = 64 * 1024;
+export const CQ_CLAIM_BYTES_MAX = 1024 * 1024;
 
 const PLAIN_TOPIC = /^[%|a-zA-Z0-9_.-]+$/;
 
@@ -173,7 +177,8 @@ export class ConsumeQueue {
 
   /** Claims the next stretch of the tail file on disk (zeros through the fd) before unit `at` is written. */
   private allocateUnits(file: MappedFile, at: number): void {
-    const end = Math.min(this.fileBytes, Math.max(at + CQ_UNIT_BYTES, this.allocatedTo + ALLOCATION_BYTES));
+    const claim = Math.min(CQ_CLAIM_BYTES_MAX, Math.max(CQ_FIRST_CLAIM_BYTES, this.allocatedTo));
+    const end = Math.min(this.fileBytes, Math.max(at + CQ_UNIT_BYTES, this.allocatedTo + claim));
     withDiskFullCheck(`growing ConsumeQueue file ${file.path}`, () => diskSpace.allocateRange(file.path, this.allocatedTo, end - this.allocatedTo));
     this.allocatedTo = end;
   }
@@ -210,7 +215,7 @@ export class ConsumeQueue {
     const path = join(this.dir, name);
     // Claim disk space for the first units now: a full disk is an ENOSPC here, not a SIGBUS on
     // a mapped write. The rest is claimed ahead of the writer (see append).
-    const allocated = Math.min(this.fileBytes, ALLOCATION_BYTES);
+    const allocated = Math.min(this.fileBytes, CQ_FIRST_CLAIM_BYTES);
     const file = withDiskFullCheck(`creating ConsumeQueue file ${path}`, () => {
       const firstCreated = mkdirSync(this.dir, { recursive: true });
       // The new names (the file, and the directories just made) must be durable before a
