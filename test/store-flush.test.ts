@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EntryType } from '../raft/index.js';
 import { MmapLogStorage } from '../raft/storage/index.js';
 import { readCheckpoint } from '../src/store/checkpoint.js';
-import { CQ_UNIT_BYTES } from '../src/store/consume-queue.js';
+import { CQ_FIRST_CLAIM_BYTES, CQ_UNIT_BYTES } from '../src/store/consume-queue.js';
 import { diskSpace } from '../src/store/disk-usage.js';
 import { INDEX_HEADER_BYTES, INDEX_SLOT_BYTES } from '../src/store/index-file.js';
 import { decodeMessageRecord, encodeMessageRecords } from '../src/common/message/message-record.js';
@@ -108,7 +108,7 @@ describe('flush service', () => {
 
 describe('disk space', () => {
   it('allocates ConsumeQueue files and the IndexFile header and slots on disk when they are created', () => {
-    // ConsumeQueue files of 4 units are allocated whole (smaller than the 1 MiB claimed ahead).
+    // ConsumeQueue files of 4 units are allocated whole (smaller than the 64 KiB first claim).
     const { log, store } = setup();
     appendEntry(log, [0]);
     store.dispatchUpTo(1);
@@ -120,6 +120,28 @@ describe('disk space', () => {
     // Sparse beyond what is claimed, but header, slots and the first stretch of entries are real.
     expect(index.blocks * 512).toBeGreaterThanOrEqual(INDEX_HEADER_BYTES + STORE_OPTIONS.index.slotCount * INDEX_SLOT_BYTES + 1024 * 1024);
     expect(index.blocks * 512).toBeLessThan(index.size);
+  });
+
+  it('claims ConsumeQueue space ahead of every unit in stretches that double from 64 KiB up to 1 MiB', () => {
+    // 120,000 units per file (2.4 MB).
+    const { log, store } = setup(120_000);
+    const claims: number[] = [];
+    diskSpace.allocateRange = (path, offset, length) => {
+      if (path.includes('consumequeue')) claims.push(length);
+      realAllocator.allocateRange(path, offset, length);
+    };
+    for (let i = 0; i < 20; i++) {
+      appendEntry(log, Array.from({ length: 5000 }, () => 0));
+      store.dispatchUpTo(log.lastIndex());
+      const cq = store.queues.find('T', 0)!;
+      const st = statSync(cq.filePaths()[0]!);
+      // Every unit written sits in space really allocated (a mapped write never meets a hole).
+      expect(st.blocks * 512).toBeGreaterThanOrEqual(cq.maxOffset * CQ_UNIT_BYTES);
+    }
+    const kib = 1024;
+    expect(claims).toEqual([64 * kib, 128 * kib, 256 * kib, 512 * kib, 1024 * kib].concat(claims.slice(5)));
+    expect(claims.slice(5).every((c) => c <= 1024 * kib)).toBe(true);
+    expect(claims.length).toBeLessThanOrEqual(7);
   });
 
   it('a full disk while creating a ConsumeQueue file stops dispatch with ERR_STORE_DISK_FULL, undoes the half-dispatched entry, keeps serving reads, and resumes once space returns', () => {
@@ -167,13 +189,13 @@ describe('disk space', () => {
   });
 
   it('a full disk while growing a ConsumeQueue file is the same typed error, and the entry is dispatched whole later', () => {
-    // 60,000 units per file (1.2 MB): the first 1 MiB (52,428 units) is claimed at creation.
+    // 60,000 units per file (1.2 MB): the first 64 KiB (3,276 units) is claimed at creation.
     const { log, store } = setup(60_000);
     const perEntry = 400;
     // Only ConsumeQueue files fail to grow (the IndexFile grows too, at its own pace).
     diskSpace.allocateRange = (path, offset, length) => (path.includes('consumequeue') ? noSpace() : realAllocator.allocateRange(path, offset, length));
     let failedAt = 0;
-    // Bounded: each queue's claim runs out at its 263rd entry (200 units per queue per entry).
+    // Bounded: each queue's first claim runs out at its 17th entry (200 units per queue per entry).
     for (let i = 1; i <= 300 && failedAt === 0; i++) {
       appendEntry(log, Array.from({ length: perEntry }, (_, k) => k % 2));
       try {
@@ -184,7 +206,7 @@ describe('disk space', () => {
         failedAt = i;
       }
     }
-    expect(failedAt).toBe(Math.floor((1024 * 1024) / CQ_UNIT_BYTES / (perEntry / 2)) + 1);
+    expect(failedAt).toBe(Math.floor(CQ_FIRST_CLAIM_BYTES / CQ_UNIT_BYTES / (perEntry / 2)) + 1);
     expect(store.getMaxOffsetInQueue('T', 0) + store.getMaxOffsetInQueue('T', 1)).toBe((failedAt - 1) * perEntry);
     diskSpace.allocateRange = realAllocator.allocateRange;
     expect(store.dispatchUpTo(failedAt)).toBe(1);

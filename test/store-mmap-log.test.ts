@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EntryType } from '../raft/index.js';
 import { MmapLogStorage } from '../raft/storage/index.js';
 import { MessageStore, GetMessageStatus } from '../src/store/message-store.js';
+import { NORMAL_ENTRY_TYPE } from '../src/store/commit-log.js';
 import { decodeMessageRecord, encodeMessageRecord, encodeMessageRecords, type MessageRecord } from '../src/common/message/message-record.js';
 import { formatProperties } from '../src/common/message/message-properties.js';
 import { createMessageId } from '../src/common/message/message-id.js';
@@ -56,6 +57,13 @@ function appendBatches(log: MmapLogStorage, batches: number[], seed: number): Me
 }
 
 describe('store over the mmap Raft log', () => {
+  it("the store's entry type for data is Raft's Normal entry type, and NoOp/Config are not it", () => {
+    // The store reads the log through its own interface (commit-log.ts) and must not import Raft,
+    // so the constant is duplicated there; this pins the two together.
+    expect(NORMAL_ENTRY_TYPE).toBe(EntryType.Normal);
+    expect([EntryType.NoOp, EntryType.Config]).not.toContain(NORMAL_ENTRY_TYPE);
+  });
+
   it('reads back every message byte for byte with its offsets, across segments and a clean restart', () => {
     const dir = tempDir('mmap');
     dirs.push(dir);

@@ -1,8 +1,11 @@
 // A micro-benchmark of the store on one core over the real mmap Raft log: 1 KiB messages with
 // TAGS, KEYS and UNIQ_KEY, spread over 8 queues. It measures dispatch (ConsumeQueue + IndexFile)
 // with one message per Raft entry (the common send) and with `--batch` messages per entry (batch
-// sends), then reads by queue offset (32 per pull) on the first store, twice. Rates use wall time and
-// process CPU time (user + system; the latter is what matters on a machine shared with others).
+// sends), then reads by queue offset (32 per pull) on the first store, twice. Then the cost of the
+// flush that follows a dispatch of all messages, on the event loop: blocking (`flush`, as close()
+// and retention do) on the first store, in the thread pool (`flushInBackground`, the periodic one)
+// on the second, with the same amount of dirty data. Rates use wall time and process CPU time
+// (user + system; the latter is what matters on a machine shared with others).
 // Run: npx tsc -p . && node dist/src/bench/store-bench.js [--messages N] [--batch B] [--body BYTES]
 //      [--no-verify (the log skips its payload CRC on reads)] [--json]
 
@@ -109,6 +112,10 @@ try {
   const read = measure(readAll);
   const readAgain = measure(readAll);
   if (read.count !== total || readAgain.count !== total || dispatch.count !== total) throw new Error(`dispatched ${dispatch.count} and read ${read.count} messages, expected ${total}`);
+  const flushBlocking = measure(() => {
+    store.flush(0);
+    return 1;
+  });
   store.close();
   single.log.close();
 
@@ -119,6 +126,18 @@ try {
     batchedStore.dispatchUpTo(batched.log.lastIndex());
     return batchedStore.getMaxOffsetInQueue('BenchTopic', 0) * queues;
   });
+  // The event loop's share of a background flush, then the wall time until it is durable.
+  let background: Promise<Error | null> | undefined;
+  const flushBackground = measure(() => {
+    background = new Promise((resolve) => {
+      if (!batchedStore.flushInBackground(0, resolve)) throw new Error('a background flush was already in flight');
+    });
+    return 1;
+  });
+  const t0 = process.hrtime.bigint();
+  const flushErr = await background!;
+  if (flushErr) throw flushErr;
+  const backgroundDoneMs = Number(process.hrtime.bigint() - t0) / 1e6 + flushBackground.wallMs;
   batchedStore.close();
   batched.log.close();
 
@@ -131,6 +150,10 @@ try {
     dispatchBatched: { messagesPerEntry: batch, ...rate(dispatchBatched, batched.recordBytes) },
     readByQueueOffset: rate(read, single.recordBytes),
     readByQueueOffsetSecondPass: rate(readAgain, single.recordBytes),
+    // Event-loop time of the flush after dispatching every message (ms).
+    flushBlockingMs: Math.round(flushBlocking.wallMs * 10) / 10,
+    flushBackgroundEventLoopMs: Math.round(flushBackground.wallMs * 10) / 10,
+    flushBackgroundDoneMs: Math.round(backgroundDoneMs * 10) / 10,
   };
   if (json) console.log(JSON.stringify(result));
   else console.log(result);

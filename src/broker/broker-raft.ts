@@ -133,7 +133,7 @@ export class BrokerRaft implements RaftFacade {
 
   async start(): Promise<void> {
     await this.node.start();
-    this.timers.push(setInterval(() => this.persistDerivedState(), Math.min(METADATA_SAVE_INTERVAL_MS, STORE_FLUSH_INTERVAL_MS)));
+    this.timers.push(setInterval(() => this.persistDerivedState(true), Math.min(METADATA_SAVE_INTERVAL_MS, STORE_FLUSH_INTERVAL_MS)));
     this.timers.push(setInterval(() => this.releaseResidentLog(), RESIDENT_RELEASE_INTERVAL_MS));
     this.clean.start();
   }
@@ -347,10 +347,11 @@ export class BrokerRaft implements RaftFacade {
   // ---- persistence ----
 
   /** Flushes ConsumeQueues/index/checkpoint and the metadata snapshot (periodically and on close). */
-  private persistDerivedState(): void {
+  private persistDerivedState(background = false): void {
     if (this.closed) return;
     try {
-      this.store.flush(Date.now());
+      if (background) this.store.flushInBackground(Date.now(), (err) => err && this.log.error({ err }, 'flushing the store failed'));
+      else this.store.flush(Date.now());
       if (this.metadata.dirty) this.metadata.save(this.metadataPath);
     } catch (err) {
       this.log.error({ err }, 'flushing the store or metadata failed');

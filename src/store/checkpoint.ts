@@ -5,7 +5,7 @@
 // The abort file exists while the store is open: finding it at start means the last run did not
 // close cleanly, and recovery must not trust anything newer than the checkpoint.
 
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { close, closeSync, existsSync, fsync, fsyncSync, open, openSync, readFileSync, renameSync, rmSync, unlink, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from '../common/message/crc32.js';
 import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
@@ -95,6 +95,53 @@ export function writeCheckpoint(root: string, c: StoreCheckpoint): void {
   }
   renameSync(tmp, path);
   fsyncDir(root);
+}
+
+/**
+ * `writeCheckpoint` in libuv's thread pool, for the periodic flush: the temporary file is written
+ * and fsynced there; then, back on the event loop, `mayPublish()` decides whether it may replace
+ * the checkpoint (false when a synchronous write overtook this one, or the store closed: a
+ * newer checkpoint must never be replaced by an older one), and the rename happens right
+ * there, synchronously, so no other write can come between the check and the rename. The
+ * directory fsync that makes the rename durable runs in the pool again; until it completes a
+ * power loss may bring back the previous checkpoint, which claims less and is therefore safe.
+ * `done(err, published)` is called once.
+ *
+ * The temporary file has its own name and is unlinked and created exclusively each time, so a
+ * write abandoned by a closed store (its descriptor still open in the pool) can only ever write
+ * into an unlinked file, never into the checkpoint a later store published.
+ */
+export function writeCheckpointInBackground(root: string, c: StoreCheckpoint, mayPublish: () => boolean, done: (err: Error | null, published: boolean) => void): void {
+  const path = checkpointPath(root);
+  const tmp = `${path}.background.tmp`;
+  const buf = encodeCheckpoint(c);
+  const fail = (err: Error | null): void => done(err, false);
+  unlink(tmp, (unlinkErr) => {
+    if (unlinkErr && unlinkErr.code !== 'ENOENT') return fail(unlinkErr);
+    if (!mayPublish()) return fail(null);
+    open(tmp, 'wx', (openErr, fd) => {
+      if (openErr) return fail(openErr);
+      write(fd, buf, 0, buf.length, 0, (writeErr, written) => {
+        const err = writeErr ?? (written !== buf.length ? new Error(`short write of ${tmp}: ${written} of ${buf.length} bytes`) : null);
+        if (err) return close(fd, () => fail(err));
+        fsync(fd, (syncErr) => {
+          close(fd, (closeErr) => {
+            if (syncErr ?? closeErr) return fail(syncErr ?? closeErr);
+            if (!mayPublish()) return fail(null);
+            try {
+              renameSync(tmp, path);
+            } catch (renameErr) {
+              return fail(renameErr as Error);
+            }
+            open(root, 'r', (dirErr, dirFd) => {
+              if (dirErr) return done(dirErr, true);
+              fsync(dirFd, (dirSyncErr) => close(dirFd, () => done(dirSyncErr, true)));
+            });
+          });
+        });
+      });
+    });
+  });
 }
 
 export function abortFilePath(root: string): string {

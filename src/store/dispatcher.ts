@@ -4,10 +4,11 @@
 // Control payloads (replicated broker metadata) go to a hook; NoOp entries are skipped.
 // An entry is dispatched whole or not at all: its records are all validated before any is applied.
 
-import { EntryType, type Entry, type LogStorage } from '../../raft/index.js';
+import { NORMAL_ENTRY_TYPE, type CommitLogEntry, type CommitLogLocation, type CommitLogReader } from './commit-log.js';
 import type { ConsumeQueue } from './consume-queue.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
-import { type IndexService, topicPrefixHash } from './index-service.js';
+import type { IndexService } from './index-service.js';
+import { QUEUE_CACHE_SIZE, TopicCache, type TopicInfo } from './topic-cache.js';
 import { javaUtf8Hash } from '../common/message/java-hash.js';
 import { checkMessageRecord, isMessageRecordPayload } from '../common/message/message-record.js';
 import { MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, SysFlag } from '../common/message/record-layout.js';
@@ -42,7 +43,6 @@ const DELAY = Buffer.from(MessageProperty.DELAY);
 const SPACE = 0x20;
 const TRANSACTION_TYPE_MASK = 0xc;
 
-const QUEUE_CACHE_SIZE = 1024;
 const HOST_V6_BITS = SysFlag.BORN_HOST_V6 | SysFlag.STORE_HOST_V6;
 
 /**
@@ -77,15 +77,14 @@ export class Dispatcher {
   verifyCrcUpTo = 0;
   /** Entries never dispatched because the log's head moved past them (see dispatchUpTo). */
   skippedEntryCount = 0;
-  private readonly touched = new Set<ConsumeQueue>();
-  // One-entry cache of the last topic: batches and hot topics repeat, and decoding the topic
-  // string for every message would allocate.
-  private lastTopicBytes = Buffer.alloc(128);
-  private lastTopicLength = -1;
-  private lastTopic = '';
-  private lastTopicPrefixHash = 0;
-  /** ConsumeQueues of the cached topic by queue id (ids below QUEUE_CACHE_SIZE). */
-  private readonly lastTopicQueues: (ConsumeQueue | undefined)[] = [];
+  /**
+   * Queues that got units in this dispatchUpTo call, in first-touch order (for the wake-ups and
+   * the roll-back); `touchedMark` on each queue avoids a Set lookup per record.
+   */
+  private readonly touched: ConsumeQueue[] = [];
+  private touchedEpoch = 0;
+  /** Per-topic facts found from the topic's bytes (no string decoding per record). */
+  private readonly topics = new TopicCache(SCHEDULE_TOPIC);
   private view: DataView | undefined;
   private viewBuffer: ArrayBufferLike | undefined;
   // Value bounds of the properties found by scanProperties (-1: absent), reused per message.
@@ -99,7 +98,7 @@ export class Dispatcher {
   private delayEnd = -1;
 
   constructor(
-    private readonly log: LogStorage,
+    private readonly log: CommitLogReader,
     private readonly queues: ConsumeQueueTable,
     private readonly index: IndexService,
     private readonly hooks: DispatcherHooks,
@@ -135,12 +134,13 @@ export class Dispatcher {
       this.next = this.log.firstIndex();
     }
     const start = this.next;
+    this.touchedEpoch++;
     try {
       // Bounded: each turn dispatches at least one entry or stops.
       while (this.next <= last) {
         const batch = this.log.entries(this.next, last + 1, this.options.batchBytes);
         if (batch.length === 0) break;
-        for (const entry of batch) this.dispatchEntry(entry);
+        this.dispatchBatch(batch);
       }
     } finally {
       // Hold no view of the log between calls: a segment deleted later (retention, a follower's
@@ -152,21 +152,58 @@ export class Dispatcher {
     return this.next - start;
   }
 
-  private dispatchEntry(entry: Entry): void {
-    if (entry.index !== this.next) throw new Error(`dispatcher expected entry ${this.next}, got ${entry.index}`);
+  /**
+   * Dispatches a batch of entries from the log. Payload positions come from `locate`, except that
+   * entries whose payloads are views of the same mapping as the batch's first one get theirs from
+   * the byte offset of the view (the CommitLogReader contract: one mapping is linear in
+   * positions), which saves an index lookup per entry. That shortcut is taken only after the
+   * batch's last entry was checked against `locate` to agree with it.
+   */
+  private dispatchBatch(batch: readonly CommitLogEntry[]): void {
+    const first = batch[0]!;
+    const firstLoc = this.locate(first);
+    const anchor = first.payload;
+    let linear = false;
+    if (batch.length > 1) {
+      const lastEntry = batch[batch.length - 1]!;
+      if (lastEntry.payload.buffer === anchor.buffer) {
+        const lastLoc = this.locate(lastEntry);
+        linear = lastLoc.payloadPosition - firstLoc.payloadPosition === lastEntry.payload.byteOffset - anchor.byteOffset;
+      }
+    }
+    const anchorPosition = firstLoc.payloadPosition - anchor.byteOffset;
+    this.dispatchEntry(first, firstLoc.payloadPosition);
+    for (let i = 1; i < batch.length; i++) {
+      const entry = batch[i]!;
+      const payload = entry.payload;
+      const position = linear && payload.buffer === anchor.buffer ? anchorPosition + payload.byteOffset : this.locate(entry).payloadPosition;
+      this.dispatchEntry(entry, position);
+    }
+  }
+
+  private locate(entry: CommitLogEntry): CommitLogLocation {
     const loc = this.log.locate(entry.index);
     if (!loc) throw new Error(`entry ${entry.index} returned by the log has no location`);
+    if (loc.payloadBytes !== entry.payload.length) throw new Error(`entry ${entry.index}: the log locates ${loc.payloadBytes} payload bytes, its payload has ${entry.payload.length}`);
+    return loc;
+  }
+
+  private dispatchEntry(entry: CommitLogEntry, payloadPosition: number): void {
+    if (entry.index !== this.next) throw new Error(`dispatcher expected entry ${this.next}, got ${entry.index}`);
     const payload = entry.payload;
-    if (entry.type === EntryType.Normal && payload.length > 0) {
+    if (entry.type === NORMAL_ENTRY_TYPE && payload.length > 0) {
       if (isMessageRecordPayload(payload)) {
         const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
-        this.validate(entry.index, buf);
+        // One view and base offset per entry, shared by the validation and the dispatch passes.
+        const dv = this.viewOf(buf);
+        const base = buf.byteOffset;
+        this.validate(entry.index, buf, dv, base);
         try {
-          this.dispatchRecords(buf, loc.payloadPosition);
+          this.dispatchRecords(buf, dv, base, payloadPosition);
         } catch (err) {
           // A write failed part way (a full disk): undo this entry's units and index entries so
           // it is dispatched whole when retried, exactly as if it had never been started.
-          this.rollBack(loc.payloadPosition);
+          this.rollBack(payloadPosition);
           throw err;
         }
       } else {
@@ -174,7 +211,7 @@ export class Dispatcher {
       }
     }
     this.next = entry.index + 1;
-    this.physicalOffset = loc.payloadPosition + loc.payloadBytes;
+    this.physicalOffset = payloadPosition + payload.length;
   }
 
   private rollBack(payloadPosition: number): void {
@@ -196,13 +233,11 @@ export class Dispatcher {
    * check) reads the length fields through a DataView; anything odd goes to checkMessageRecord,
    * which throws the precise typed error.
    */
-  private validate(index: number, buf: Buffer): void {
+  private validate(index: number, buf: Buffer, dv: DataView, base: number): void {
     const verifyCrc = this.options.verifyCrc || index <= this.verifyCrcUpTo;
     let offset = 0;
     try {
       if (!verifyCrc) {
-        const dv = this.viewOf(buf);
-        const base = buf.byteOffset;
         // Bounded: each record is at least RECORD_FIXED_BYTES long, or the loop stops.
         while (offset < buf.length) {
           const size = wellFormedRecordSize(dv, base + offset, buf.length - offset);
@@ -217,52 +252,33 @@ export class Dispatcher {
     }
   }
 
-  private dispatchRecords(buf: Buffer, payloadPosition: number): void {
-    const dv = this.viewOf(buf);
-    const base = buf.byteOffset;
+  private dispatchRecords(buf: Buffer, dv: DataView, base: number, payloadPosition: number): void {
     let offset = 0;
+    // Bounded: validate() checked that the sizes tile the payload exactly.
     while (offset < buf.length) {
       const size = dv.getInt32(base + offset + RecordOffset.TOTAL_SIZE);
-      this.dispatchRecord(buf, dv, offset, size, payloadPosition + offset);
+      this.dispatchRecord(buf, dv, base, offset, size, payloadPosition + offset);
       offset += size;
     }
   }
 
-  /**
-   * Makes the topic in `buf[start, end)` the cached one unless it already is, compared byte by
-   * byte: the string is decoded and `topic#` hashed once per change of topic, not per message.
-   */
-  private selectTopic(buf: Buffer, start: number, end: number): void {
-    const length = end - start;
-    if (length === this.lastTopicLength) {
-      const cached = this.lastTopicBytes;
-      let i = 0;
-      while (i < length && buf[start + i] === cached[i]) i++;
-      if (i === length) return;
-    }
-    this.lastTopic = buf.toString('utf8', start, end);
-    this.lastTopicPrefixHash = topicPrefixHash(buf, start, end);
-    buf.copy(this.lastTopicBytes, 0, start, end);
-    this.lastTopicLength = length;
-    this.lastTopicQueues.length = 0;
-  }
-
-  /** The ConsumeQueue of the cached topic and `queueId` (an array lookup for small ids). */
-  private queueOf(queueId: number): ConsumeQueue {
+  /** The ConsumeQueue of `topic` and `queueId` (an array lookup for small ids). */
+  private queueOf(topic: TopicInfo, queueId: number): ConsumeQueue {
     if (queueId >= 0 && queueId < QUEUE_CACHE_SIZE) {
-      const cached = this.lastTopicQueues[queueId];
+      const queues = topic.queues;
+      const cached = queues[queueId];
       if (cached) return cached;
-      const cq = this.queues.get(this.lastTopic, queueId);
+      const cq = this.queues.get(topic.topic, queueId);
       // Fill holes first so the array stays packed (fast elements).
-      for (let i = this.lastTopicQueues.length; i < queueId; i++) this.lastTopicQueues.push(undefined);
-      this.lastTopicQueues[queueId] = cq;
+      for (let i = queues.length; i < queueId; i++) queues.push(undefined);
+      queues[queueId] = cq;
       return cq;
     }
-    return this.queues.get(this.lastTopic, queueId);
+    return this.queues.get(topic.topic, queueId);
   }
 
-  private dispatchRecord(buf: Buffer, dv: DataView, offset: number, size: number, physicalOffset: number): void {
-    const at = buf.byteOffset + offset;
+  private dispatchRecord(buf: Buffer, dv: DataView, base: number, offset: number, size: number, physicalOffset: number): void {
+    const at = base + offset;
     const transactionType = dv.getInt32(at + RecordOffset.SYS_FLAG) & TRANSACTION_TYPE_MASK;
     // As in RocketMQ, prepared (half) and rolled-back messages get no queue offset; we do not
     // index them either, so every message a query finds also has a queue offset.
@@ -275,12 +291,15 @@ export class Dispatcher {
     // Same rule as readInt64BE: a value beyond ±2^53 reads as NaN.
     const storeTimestampMs = high >= 0x200000 || high < -0x200000 ? Number.NaN : high * 0x1_0000_0000 + dv.getUint32(at + RecordOffset.STORE_TIMESTAMP + 4);
 
-    this.selectTopic(buf, topicStart, topicEnd);
+    const topic = this.topics.find(buf, topicStart, topicEnd);
     this.scanProperties(buf, topicEnd + 2, offset + size);
-    const cq = this.queueOf(queueId);
-    cq.append(physicalOffset, size, this.tagHash(buf, this.lastTopic, storeTimestampMs));
-    this.touched.add(cq);
-    this.indexKeys(buf, topicEnd - topicStart, physicalOffset, storeTimestampMs);
+    const cq = this.queueOf(topic, queueId);
+    cq.append(physicalOffset, size, this.tagHash(buf, topic.isScheduleTopic, storeTimestampMs));
+    if (cq.touchedMark !== this.touchedEpoch) {
+      cq.touchedMark = this.touchedEpoch;
+      this.touched.push(cq);
+    }
+    this.indexKeys(buf, topic.prefixHash, topicEnd - topicStart, physicalOffset, storeTimestampMs);
   }
 
   /**
@@ -322,8 +341,8 @@ export class Dispatcher {
    * Java hashCode of TAGS (0 without tags). In the schedule topic the unit carries the delivery
    * time instead (store time + the DELAY level's delay), as RocketMQ's schedule service expects.
    */
-  private tagHash(buf: Buffer, topic: string, storeTimestampMs: number): number {
-    if (topic === SCHEDULE_TOPIC && this.delayStart >= 0) {
+  private tagHash(buf: Buffer, isScheduleTopic: boolean, storeTimestampMs: number): number {
+    if (isScheduleTopic && this.delayStart >= 0) {
       const level = Number(buf.toString('latin1', this.delayStart, this.delayEnd));
       const levels = this.options.delayLevelsMs;
       if (Number.isInteger(level) && level >= 1) return storeTimestampMs + levels[Math.min(level, levels.length) - 1]!;
@@ -331,8 +350,7 @@ export class Dispatcher {
     return this.tagsStart < 0 ? 0 : javaUtf8Hash(buf, this.tagsStart, this.tagsEnd);
   }
 
-  private indexKeys(buf: Buffer, topicBytes: number, physicalOffset: number, storeTimestampMs: number): void {
-    const prefix = this.lastTopicPrefixHash;
+  private indexKeys(buf: Buffer, prefix: number, topicBytes: number, physicalOffset: number, storeTimestampMs: number): void {
     if (this.keysStart >= 0) {
       let v = this.keysStart;
       const valueEnd = this.keysEnd;
@@ -348,9 +366,11 @@ export class Dispatcher {
   }
 
   private notify(): void {
-    if (this.touched.size === 0) return;
+    const touched = this.touched;
+    if (touched.length === 0) return;
     const arrived = this.hooks.onMessageArrived;
-    for (const cq of this.touched) arrived?.(cq.topic, cq.queueId, cq.maxOffset);
-    this.touched.clear();
+    // Cleared first: a hook that throws must not leave stale queues for the next call.
+    const queues = touched.splice(0);
+    for (const cq of queues) arrived?.(cq.topic, cq.queueId, cq.maxOffset);
   }
 }

@@ -1,7 +1,8 @@
 // Flushing: the periodic service that makes ConsumeQueues and IndexFiles durable and then writes
-// the checkpoint (RocketMQ's FlushConsumeQueueService, flushIntervalConsumeQueue 1000 ms; a full
-// IndexFile is also flushed as soon as it rolls, see IndexService). The CommitLog is the Raft log
-// and is flushed by the Raft node runner (src/broker/flush-policy.ts maps flushDiskType onto it).
+// the checkpoint (RocketMQ's FlushConsumeQueueService, flushIntervalConsumeQueue 1000 ms). Its
+// timer uses the store's background flush (thread pool, see store-flusher.ts), so a flush never
+// stalls the event loop; `flushNow` is the blocking one. The CommitLog is the Raft log and is
+// flushed by the Raft node runner (src/broker/flush-policy.ts maps flushDiskType onto it).
 
 import type { MessageStore } from './message-store.js';
 
@@ -47,12 +48,23 @@ export class StoreFlushService {
   }
 
   private tick(): void {
-    try {
-      this.flushNow();
+    const dispatched = this.store.dispatchedIndex;
+    if (dispatched === this.flushedIndex) return;
+    const onDone = (err: Error | null): void => {
+      if (err) {
+        this.lastError = err;
+        this.options.onError?.(err);
+        return;
+      }
       this.lastError = undefined;
+      this.flushedIndex = Math.max(this.flushedIndex, dispatched);
+      this.flushCount++;
+    };
+    try {
+      // False while the previous one is still in flight: this tick is then skipped.
+      this.store.flushInBackground(this.options.logFlushTimestampMs?.() ?? 0, onDone);
     } catch (err) {
-      this.lastError = err;
-      this.options.onError?.(err);
+      onDone(err as Error);
     }
   }
 

@@ -9,6 +9,7 @@
 
 import { MappedFile } from '../../raft/storage/mapped-file.js';
 import { diskSpace, withDiskFullCheck } from './disk-usage.js';
+import { fileSync } from './file-sync.js';
 import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
 import { BadStoreFileError } from './store-errors.js';
 
@@ -50,6 +51,8 @@ export class IndexFile {
   private beginTimestampMs: number;
   /** Bytes below this offset are allocated on disk (see ENTRY_ALLOCATION_BYTES). */
   private allocatedTo: number;
+  /** Written since it was last handed to a flush (takeIfModified). */
+  private modified = false;
 
   private constructor(
     private readonly file: MappedFile,
@@ -140,6 +143,7 @@ export class IndexFile {
   put(keyHash: number, physicalOffset: number, storeTimestampMs: number): boolean {
     const count = this.count;
     if (count >= this.maxEntries) return false;
+    this.modified = true;
     // Through a DataView: Buffer's writeInt32BE costs about ten times more per call, and this
     // runs twice per message (KEYS and UNIQ_KEY).
     const dv = this.view;
@@ -227,6 +231,7 @@ export class IndexFile {
       changed = true;
     }
     if (!changed) return;
+    this.modified = true;
     this.count = count;
     if (count <= 1) {
       this.buf.fill(0, 0, INDEX_HEADER_BYTES);
@@ -239,8 +244,22 @@ export class IndexFile {
     writeInt64BE(this.buf, storeTimestampAt(endPhysicalOffset), H_END_TIMESTAMP);
   }
 
+  /** Counts the whole file as written since the last flush. */
+  markModified(): void {
+    this.modified = true;
+  }
+
+  /** Pushes the mapped file to `out` when it was written since the last call (for a flush). */
+  takeIfModified(out: MappedFile[]): void {
+    if (!this.modified) return;
+    out.push(this.file);
+    this.modified = false;
+  }
+
+  /** Makes the file durable now (blocking fdatasync). */
   flush(): void {
-    this.file.flush(0, this.file.sizeBytes, true);
+    fileSync.file(this.file);
+    this.modified = false;
   }
 
   close(): void {

@@ -5,7 +5,9 @@
 // files alike and a rebuild produces the same files.
 
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { MappedFile } from '../../raft/storage/mapped-file.js';
+import { fileSync } from './file-sync.js';
 import { IndexFile, indexFileBytes } from './index-file.js';
 import { indexKeyHash, javaStringHash, javaUtf8Hash } from '../common/message/java-hash.js';
 import { BadStoreFileError, IndexKeyTooLongError } from './store-errors.js';
@@ -47,6 +49,8 @@ export class IndexService {
   private readonly dir: string;
   /** Position in `files` of the first file that may hold unflushed entries. */
   private flushFrom = 0;
+  /** Directories whose entries changed (a new file or the index directory) since the last flush. */
+  private readonly newDirs = new Set<string>();
   /** Keys not indexed because `topic#key` was longer than maxKeyBytes (since open). */
   skippedKeyCount = 0;
 
@@ -82,12 +86,11 @@ export class IndexService {
   private writableFile(storeTimestampMs: number): IndexFile {
     const last = this.files[this.files.length - 1];
     if (last && !last.isFull) return last;
-    // A full file takes no more writes: make it durable now rather than at the next periodic flush.
-    if (last) {
-      last.flush();
-      this.flushFrom = this.files.length;
-    }
-    mkdirSync(this.dir, { recursive: true });
+    // A full file takes no more writes; the next flush makes it durable (flushFrom still
+    // points at or before it), so rolling costs no blocking sync on the dispatch path.
+    const firstCreated = mkdirSync(this.dir, { recursive: true });
+    if (firstCreated !== undefined) this.newDirs.add(dirname(firstCreated));
+    this.newDirs.add(this.dir);
     // Names must sort in creation order even if a later leader's clock is behind, and stay 17
     // digits (years 0000-9999) whatever time a record carries.
     const sane = Math.min(MAX_NAME_MS, Math.max(0, storeTimestampMs));
@@ -176,10 +179,35 @@ export class IndexService {
     return this.files[this.files.length - 1]?.lastPhysicalOffset() ?? -1;
   }
 
-  flush(): void {
-    for (let i = this.flushFrom; i < this.files.length; i++) this.files[i]!.flush();
+  /**
+   * Hands the files written since the last call to a flush (pushed to `out`; directories that
+   * got new names to `dirs`). The caller must fdatasync them before counting on their entries.
+   */
+  takeDirtyFiles(out: MappedFile[], dirs: Set<string>): void {
+    for (let i = this.flushFrom; i < this.files.length; i++) this.files[i]!.takeIfModified(out);
     // Only the newest file can take more writes.
     this.flushFrom = Math.max(0, this.files.length - 1);
+    for (const d of this.newDirs) dirs.add(d);
+    this.newDirs.clear();
+  }
+
+  /** Counts every file and name as not yet durable, so the next flush syncs them all. */
+  markAllDirty(): void {
+    for (const f of this.files) f.markModified();
+    this.flushFrom = 0;
+    if (this.files.length > 0) {
+      this.newDirs.add(this.dir);
+      this.newDirs.add(dirname(this.dir));
+    }
+  }
+
+  /** Makes every entry durable now (blocking fdatasync). */
+  flush(): void {
+    const files: MappedFile[] = [];
+    const dirs = new Set<string>();
+    this.takeDirtyFiles(files, dirs);
+    for (const f of files) fileSync.file(f);
+    for (const d of dirs) fileSync.dir(d);
   }
 
   filePaths(): string[] {

@@ -11,6 +11,7 @@ export { javaStringHash } from '../common/message/java-hash.js';
 export { ConsumeQueue, CQ_UNIT_BYTES, DEFAULT_UNITS_PER_FILE, type ConsumeQueueUnit } from './consume-queue.js';
 export { IndexService, DEFAULT_INDEX_OPTIONS, type IndexOptions } from './index-service.js';
 export { type StoreCheckpoint } from './checkpoint.js';
+export { NORMAL_ENTRY_TYPE, type CommitLogEntry, type CommitLogLocation, type CommitLogReader, type SegmentedCommitLog } from './commit-log.js';
 export { SCHEDULE_TOPIC, DEFAULT_DELAY_LEVELS_MS, type DispatcherHooks } from './dispatcher.js';
 export { type RecoveryReport } from './recovery.js';
 export * from './message-store.js';

@@ -4,8 +4,8 @@
 // there (the log holds placeholders, see docs/storage.md); the mapped log is never written.
 
 import { mkdirSync } from 'node:fs';
-import type { LogStorage } from '../../raft/index.js';
-import { createAbortFile, readCheckpoint, removeAbortFile, writeCheckpoint, type StoreCheckpoint } from './checkpoint.js';
+import type { CommitLogReader } from './commit-log.js';
+import { createAbortFile, readCheckpoint, removeAbortFile, type StoreCheckpoint } from './checkpoint.js';
 import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
 import { DEFAULT_DELAY_LEVELS_MS, Dispatcher, type DispatcherHooks } from './dispatcher.js';
@@ -17,7 +17,8 @@ import { parseMessageId } from '../common/message/message-id.js';
 import { firstPosition, recoverDispatchState, storeTimestampAt, type RecoveryReport } from './recovery.js';
 import { BadCheckpointError } from './store-errors.js';
 import { BodySlab, copyRun, FoundResult, isRecordAt, setInt64 } from './read-buffers.js';
-import { DiskFullError, withDiskFullCheck } from './disk-usage.js';
+import { DiskFullError } from './disk-usage.js';
+import { StoreFlusher } from './store-flusher.js';
 
 export const GetMessageStatus = {
   FOUND: 'FOUND',
@@ -61,26 +62,28 @@ const EMPTY = Buffer.alloc(0);
 export class MessageStore {
   private closed = false;
   private readonly unit: ConsumeQueueUnit = { physicalOffset: 0, size: 0, tagHash: 0 };
-  private lastFlush = { log: 0, consumeQueue: 0, index: 0 };
   private diskFull: DiskFullError | undefined;
   private readonly pickedQueueOffset = new Float64Array(MAX_MESSAGES_PER_GET);
   private readonly pickedPhysicalOffset = new Float64Array(MAX_MESSAGES_PER_GET);
   private readonly pickedSize = new Int32Array(MAX_MESSAGES_PER_GET);
   private readonly bodies = new BodySlab();
+  private readonly flusher: StoreFlusher;
 
   private constructor(
     readonly root: string,
-    private readonly log: LogStorage,
+    private readonly log: CommitLogReader,
     readonly queues: ConsumeQueueTable,
     readonly index: IndexService,
     readonly dispatcher: Dispatcher,
     /** What start-up recovery found and did. */
     readonly recovery: RecoveryReport,
-    private readonly nowMs: () => number,
-  ) {}
+    nowMs: () => number,
+  ) {
+    this.flusher = new StoreFlusher(root, queues, index, dispatcher, nowMs);
+  }
 
   /** Opens the store under `root` over `log`, recovering after a crash (see recovery.ts). */
-  static open(root: string, log: LogStorage, options: MessageStoreOptions = {}): MessageStore {
+  static open(root: string, log: CommitLogReader, options: MessageStoreOptions = {}): MessageStore {
     mkdirSync(root, { recursive: true });
     const unclean = createAbortFile(root);
     let checkpoint: StoreCheckpoint | undefined;
@@ -113,7 +116,17 @@ export class MessageStore {
     // After a crash, or when only the ConsumeQueues said how far dispatch got, verify the CRCs of
     // what gets redone. A fresh store ('empty') trusts the Raft log's own payload checks.
     if (unclean || recovery.source === 'consume-queues') dispatcher.verifyCrcUpTo = log.lastIndex();
-    return new MessageStore(root, log, queues, index, dispatcher, recovery, options.nowMs ?? Date.now);
+    const store = new MessageStore(root, log, queues, index, dispatcher, recovery, options.nowMs ?? Date.now);
+    if (recovery.source !== 'checkpoint') {
+      // Without a checkpoint, recovery after a power loss would trust the ConsumeQueues to say
+      // how far dispatch got, but a queue written later can be durable while an earlier one is
+      // not. So make what is there durable and vouch for it now; then every later recovery
+      // starts from a checkpoint. For a new store this is just a checkpoint claiming nothing.
+      for (const cq of queues.all()) cq.markAllDirty();
+      index.markAllDirty();
+      store.flush();
+    }
+    return store;
   }
 
   /** Dispatches committed entries up to `commitIndex`; returns how many entries were dispatched. */
@@ -356,7 +369,7 @@ export class MessageStore {
   }
 
   /**
-   * The retention seam: after the log's head was deleted (`LogStorage.deleteHead`), drops
+   * The retention seam: after the log's head was deleted (`SegmentedCommitLog.deleteHead`), drops
    * ConsumeQueue and IndexFile files wholly below the log's first position and moves every
    * queue's min offset to its first message still in the log. Returns the files deleted.
    */
@@ -374,33 +387,47 @@ export class MessageStore {
   }
 
   /**
-   * Flushes ConsumeQueues and IndexFiles, then records the dispatch progress in the checkpoint.
-   * The periodic flush service (flush-service.ts) calls this; so does close(). The log belongs to
-   * Raft: the caller passes when it last made the log durable, for the record.
+   * Makes ConsumeQueues and IndexFiles durable, then records the dispatch progress in the
+   * checkpoint, blocking: everything dispatched is durable on return (retention relies on it
+   * before deleting log segments; close() calls it). It also covers a background flush in
+   * flight. The log belongs to Raft: the caller passes when it last made the log durable, for
+   * the record. For the periodic flush use flushInBackground.
    */
-  flush(logFlushTimestampMs = this.lastFlush.log): void {
+  flush(logFlushTimestampMs?: number): void {
     this.assertOpen();
-    for (const cq of this.queues.all()) cq.flush();
-    const now = this.nowMs();
-    this.lastFlush.consumeQueue = now;
-    this.index.flush();
-    this.lastFlush.index = now;
-    this.lastFlush.log = logFlushTimestampMs;
-    const checkpoint = {
-      dispatchedIndex: this.dispatcher.dispatchedIndex,
-      dispatchedPhysicalOffset: this.dispatcher.dispatchedPhysicalOffset,
-      logFlushTimestampMs: this.lastFlush.log,
-      consumeQueueFlushTimestampMs: this.lastFlush.consumeQueue,
-      indexFlushTimestampMs: this.lastFlush.index,
-    };
-    // A full disk keeps the old checkpoint (the write is atomic): recovery then redoes a little more.
-    withDiskFullCheck('writing the store checkpoint', () => writeCheckpoint(this.root, checkpoint));
+    if (logFlushTimestampMs === undefined) this.flusher.flush();
+    else this.flusher.flush(logFlushTimestampMs);
   }
 
-  /** Clean shutdown: flush, checkpoint, close the files, remove the abort file. The log is not closed. */
+  /**
+   * What flush() does, with the fdatasyncs and the checkpoint write in libuv's thread pool (the
+   * event loop only collects the files written since the last flush). Returns false, starting
+   * nothing, while one is in flight. `done(null)` when the checkpoint is published, when nothing
+   * changed since the last one, or when a blocking flush or close() overtook it (they cover it);
+   * `done(err)` otherwise (the next flush retries those files). Durable only once `done` runs.
+   */
+  flushInBackground(logFlushTimestampMs: number, done?: (err: Error | null) => void): boolean {
+    this.assertOpen();
+    return this.flusher.flushInBackground(logFlushTimestampMs, done);
+  }
+
+  /** Whether a background flush is in flight. */
+  get backgroundFlushInProgress(): boolean {
+    return this.flusher.inProgress;
+  }
+
+  /** Background flushes that published a checkpoint since open (for tests and metrics). */
+  get backgroundFlushCount(): number {
+    return this.flusher.backgroundFlushCount;
+  }
+
+  /**
+   * Clean shutdown: flush, checkpoint, close the files, remove the abort file. The log is not
+   * closed. A background flush in flight is covered by this flush and ends without effect.
+   */
   close(): void {
     if (this.closed) return;
-    this.flush();
+    this.flusher.close();
     this.queues.close();
     this.index.close();
     removeAbortFile(this.root);

@@ -8,7 +8,7 @@
 //   - Either way, units past the cut are removed; after an unclean shutdown the redone range is
 //     also CRC-checked (see Dispatcher.verifyCrcUpTo).
 
-import type { LogStorage } from '../../raft/index.js';
+import type { CommitLogReader } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
 import type { IndexService } from './index-service.js';
 import { readInt64BE } from '../common/message/int64.js';
@@ -27,20 +27,20 @@ export interface RecoveryReport {
 }
 
 /** Position just past entry `index`, or the position where the log's first entry starts. */
-function endOf(log: LogStorage, index: number): number {
+function endOf(log: CommitLogReader, index: number): number {
   const loc = log.locate(index);
   if (loc) return loc.payloadPosition + loc.payloadBytes;
   return firstPosition(log);
 }
 
 /** Byte position of the first entry present (the log's end when it is empty). */
-export function firstPosition(log: LogStorage): number {
+export function firstPosition(log: CommitLogReader): number {
   const loc = log.locate(log.firstIndex());
   return loc ? loc.position : log.endPosition();
 }
 
 /** The Raft index whose entry holds byte `position` (binary search over entry positions). */
-function indexHolding(log: LogStorage, position: number): number {
+function indexHolding(log: CommitLogReader, position: number): number {
   let lo = log.firstIndex();
   let hi = log.lastIndex();
   while (lo < hi) {
@@ -51,12 +51,12 @@ function indexHolding(log: LogStorage, position: number): number {
   return lo;
 }
 
-export function storeTimestampAt(log: LogStorage, physicalOffset: number): number {
+export function storeTimestampAt(log: CommitLogReader, physicalOffset: number): number {
   return readInt64BE(log.slice(physicalOffset + RecordOffset.STORE_TIMESTAMP, 8), 0);
 }
 
 export function recoverDispatchState(
-  log: LogStorage,
+  log: CommitLogReader,
   queues: ConsumeQueueTable,
   index: IndexService,
   checkpoint: StoreCheckpoint | undefined,

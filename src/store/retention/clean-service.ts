@@ -14,17 +14,12 @@
 // `minRetainIndex()` (what lagging followers still need) stay except under the forcible rule.
 
 import { statSync } from 'node:fs';
-import type { LogStorage } from '../../../raft/index.js';
+import type { CommitLogReader, SegmentedCommitLog } from '../commit-log.js';
 import { type DiskUsage, type DiskUsageProbe, statfsUsage } from '../disk-usage.js';
 import type { MessageStore } from '../message-store.js';
 
-/** A Raft log whose head can be deleted segment by segment (MmapLogStorage is one). */
-export interface SegmentedLog extends LogStorage {
-  /** The data segment files, oldest first. */
-  segmentFiles(): { basePosition: number; path: string }[];
-  /** The log's directory, whose file system is watched for disk pressure. */
-  readonly dir?: string;
-}
+/** The log retention works on (see commit-log.ts); the name is kept for the broker's imports. */
+export type SegmentedLog = SegmentedCommitLog;
 
 export interface RetentionConfig {
   /** Hours a segment is kept after its last write (RocketMQ fileReservedTime, default 72). */
@@ -255,7 +250,7 @@ export class CleanService {
 }
 
 /** First Raft index whose entry starts at or after byte `position` (binary search), if any. */
-function firstIndexAtOrAfter(log: LogStorage, position: number): number | undefined {
+function firstIndexAtOrAfter(log: CommitLogReader, position: number): number | undefined {
   let lo = log.firstIndex();
   let hi = log.lastIndex() + 1;
   // Bounded: the range halves every round.
