@@ -2,12 +2,18 @@
 // it drops), requests matched to responses by opaque, writes coalesced per event-loop turn, and
 // timeouts swept by one timer instead of one timer per request. A timeout or a dropped
 // connection says whether the outcome is unknown, because for a send it usually is.
+//
+// Besides the promise API (invoke) there is a callback one for hot paths (request, requestFrame):
+// the caller passes a ResponseHandler that hears exactly once, so a send needs no promise of its
+// own here, and requestFrame takes a frame the caller encodes itself (the SDK's send header
+// template) straight into the connection's write buffer. Frames of one turn are copied into one
+// staging buffer and leave in one socket write; a large body goes out as its own buffer instead.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-codec.js';
-import { DEFAULT_MAX_WRITE_BACKLOG_BYTES, FrameWriter } from './frame-writer.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrameHead, FrameDecoder } from './frame-codec.js';
+import { DEFAULT_MAX_WRITE_BACKLOG_BYTES } from './frame-writer.js';
 import {
   RemotingClosedError,
   RemotingConnectionError,
@@ -29,25 +35,193 @@ export interface RemotingClientOptions {
   onRequest?: (cmd: RemotingCommand, addr: string) => void;
 }
 
-interface Pending {
-  readonly addr: string;
-  readonly code: number;
-  readonly timeoutMs: number;
-  readonly deadlineMs: number;
-  readonly connection: Connection;
-  resolve(cmd: RemotingCommand): void;
-  reject(err: Error): void;
+/**
+ * Hears the outcome of one request made with request() or requestFrame(): exactly one call, after
+ * the request was queued (never from inside request itself). Neither method may throw: they run
+ * inside the socket's data handler and the timeout sweep.
+ */
+export interface ResponseHandler {
+  onResponse(cmd: RemotingCommand): void;
+  onFailure(err: Error): void;
+}
+
+/**
+ * A request frame its caller encodes (binary header type only): `writeHead` writes `headBytes`
+ * bytes at out[pos] — frame length, header word, header — with `opaque` at BINARY_OPAQUE_OFFSET
+ * and flag 0, and the client sends `body` after them. The frame length must count the body.
+ */
+export interface EncodedFrame {
+  readonly headBytes: number;
+  readonly body: Buffer | undefined;
+  writeHead(out: Buffer, pos: number, opaque: number): void;
+}
+
+/** Where the opaque sits in a binary-header frame: length 4, header word 4, code 2, language 1, version 2. */
+export const BINARY_OPAQUE_OFFSET = 13;
+/** The smallest binary-header frame head: length, header word, and the 21 fixed header bytes. */
+const BINARY_FRAME_HEAD_MIN_BYTES = 8 + 21;
+
+class Pending {
+  constructor(
+    readonly addr: string,
+    readonly code: number,
+    readonly timeoutMs: number,
+    readonly deadlineMs: number,
+    readonly connection: Connection,
+    readonly handler: ResponseHandler,
+  ) {}
+}
+
+/** Adapts a promise's settle functions to a ResponseHandler (the invoke API). */
+class PromiseHandler implements ResponseHandler {
+  constructor(
+    private readonly resolve: (cmd: RemotingCommand) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  onResponse(cmd: RemotingCommand): void {
+    this.resolve(cmd);
+  }
+
+  onFailure(err: Error): void {
+    this.reject(err);
+  }
 }
 
 const SWEEP_INTERVAL_MS = 10;
 const OPAQUE_MAX = 0x7fffffff;
+/** Size of a staging buffer; a turn that fills one continues in a new one. */
+const STAGE_BYTES = 1024 * 1024;
+/** Bodies up to this size are copied into the staging buffer; larger ones are written as they are. */
+const STAGE_BODY_MAX_BYTES = 16 * 1024;
+
+/**
+ * Per-connection write coalescing (the FrameWriter's job, plus caller-encoded frames): everything
+ * queued in one event-loop turn leaves at the next setImmediate in one socket write (one writev
+ * when large bodies are among it). Small frames are copied into a staging buffer that later turns
+ * keep filling after the bytes already handed to the socket, which are never written again.
+ */
+class ConnectionWriter {
+  /** Buffers to write in order; the staged bytes not yet sealed come after them. */
+  private parts: Buffer[] = [];
+  private queuedBytes = 0;
+  private stage: Buffer = Buffer.alloc(0);
+  private stageStart = 0;
+  private stagePos = 0;
+  private scheduled = false;
+  private readonly flushBound = (): void => this.flush();
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly maxBacklogBytes: number,
+  ) {}
+
+  /** Bytes queued here plus bytes the socket has not written yet. */
+  get backlogBytes(): number {
+    return this.queuedBytes + this.socket.writableLength;
+  }
+
+  /** Queues a command; false (nothing queued) when the socket is gone or the backlog is over its bound. */
+  enqueue(cmd: RemotingCommand): boolean {
+    if (this.socket.destroyed) return false;
+    const head = encodeFrameHead(cmd);
+    const body = cmd.body;
+    const bodyBytes = body?.length ?? 0;
+    if (this.backlogBytes + head.length + bodyBytes > this.maxBacklogBytes) return false;
+    const pos = this.reserve(head.length);
+    this.stage.set(head, pos);
+    this.stagePos = pos + head.length;
+    this.queuedBytes += head.length;
+    if (body !== undefined && bodyBytes > 0) this.appendBody(body);
+    this.schedule();
+    return true;
+  }
+
+  /** Queues a caller-encoded frame (see EncodedFrame); false as for enqueue. */
+  enqueueFrame(frame: EncodedFrame, opaque: number): boolean {
+    if (this.socket.destroyed) return false;
+    const headBytes = frame.headBytes;
+    const body = frame.body;
+    const bodyBytes = body?.length ?? 0;
+    if (this.backlogBytes + headBytes + bodyBytes > this.maxBacklogBytes) return false;
+    const pos = this.reserve(headBytes);
+    frame.writeHead(this.stage, pos, opaque);
+    assert(this.stage.readUInt32BE(pos) === headBytes - 4 + bodyBytes && this.stage.readInt32BE(pos + BINARY_OPAQUE_OFFSET) === opaque, 'an encoded frame must state its length with the body and carry its opaque');
+    this.stagePos = pos + headBytes;
+    this.queuedBytes += headBytes;
+    if (body !== undefined && bodyBytes > 0) this.appendBody(body);
+    this.schedule();
+    return true;
+  }
+
+  /** Writes everything queued: one socket write, or one corked series when several buffers. */
+  flush(): void {
+    this.scheduled = false;
+    this.seal();
+    if (this.parts.length === 0) return;
+    const parts = this.parts;
+    this.parts = [];
+    this.queuedBytes = 0;
+    if (this.socket.destroyed) return;
+    if (parts.length === 1) {
+      this.socket.write(parts[0]!);
+      return;
+    }
+    this.socket.cork();
+    for (const part of parts) this.socket.write(part);
+    this.socket.uncork();
+  }
+
+  /** Forgets queued frames (the connection is gone). */
+  discard(): void {
+    this.parts = [];
+    this.queuedBytes = 0;
+    this.stageStart = this.stagePos;
+  }
+
+  private appendBody(body: Buffer): void {
+    if (body.length <= STAGE_BODY_MAX_BYTES) {
+      const pos = this.reserve(body.length);
+      this.stage.set(body, pos);
+      this.stagePos = pos + body.length;
+    } else {
+      this.seal();
+      this.parts.push(body);
+    }
+    this.queuedBytes += body.length;
+  }
+
+  /** A position in the staging buffer with `bytes` free after it (a new buffer when it lacks them). */
+  private reserve(bytes: number): number {
+    if (this.stage.length - this.stagePos < bytes) {
+      this.seal();
+      this.stage = Buffer.allocUnsafeSlow(Math.max(STAGE_BYTES, bytes));
+      this.stageStart = 0;
+      this.stagePos = 0;
+    }
+    return this.stagePos;
+  }
+
+  /** Moves the staged bytes into `parts`, so what is queued next comes after them. */
+  private seal(): void {
+    if (this.stagePos === this.stageStart) return;
+    this.parts.push(this.stage.subarray(this.stageStart, this.stagePos));
+    this.stageStart = this.stagePos;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flushBound);
+  }
+}
 
 class Connection {
   connected = false;
   closed = false;
   readonly socket: net.Socket;
   readonly decoder: FrameDecoder;
-  readonly writer: FrameWriter;
+  readonly writer: ConnectionWriter;
   private readonly connectTimer: NodeJS.Timeout;
 
   constructor(
@@ -62,7 +236,7 @@ class Connection {
   ) {
     this.decoder = new FrameDecoder(maxFrameBytes);
     this.socket = net.connect({ host, port, noDelay: true });
-    this.writer = new FrameWriter(this.socket, maxWriteBacklogBytes);
+    this.writer = new ConnectionWriter(this.socket, maxWriteBacklogBytes);
     let cause: Error | undefined;
     this.connectTimer = setTimeout(() => {
       this.socket.destroy(new Error(`connect to ${addr} timed out after ${connectTimeoutMs} ms`));
@@ -133,23 +307,59 @@ export class RemotingClient {
   invoke(addr: string, cmd: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
     assert(timeoutMs > 0, `timeoutMs must be positive, got ${timeoutMs}`);
     assert(!isResponse(cmd), 'invoke needs a request, got a response');
-    if (this.closed) return Promise.reject(new RemotingClosedError());
-    if (this.pending.size >= this.maxPendingRequests) {
-      return Promise.reject(new RemotingOverloadError(`${this.pending.size} requests already wait for a response; nothing was sent`));
-    }
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
     const connection = this.connectionFor(addr);
+    return new Promise<RemotingCommand>((resolve, reject) => {
+      const err = this.send(connection, cmd, timeoutMs, new PromiseHandler(resolve, reject));
+      if (err !== undefined) reject(err);
+    });
+  }
+
+  /**
+   * Like invoke, with a handler instead of a promise. Returns the error when nothing was sent
+   * (closed, overloaded, backlog full); otherwise the handler hears the outcome later, once.
+   */
+  request(addr: string, cmd: RemotingCommand, timeoutMs: number, handler: ResponseHandler): Error | undefined {
+    assert(timeoutMs > 0, `timeoutMs must be positive, got ${timeoutMs}`);
+    assert(!isResponse(cmd), 'request needs a request, got a response');
+    return this.refusal() ?? this.send(this.connectionFor(addr), cmd, timeoutMs, handler);
+  }
+
+  /** Like request, for a frame the caller encodes itself (binary header type; see EncodedFrame). */
+  requestFrame(addr: string, code: number, frame: EncodedFrame, timeoutMs: number, handler: ResponseHandler): Error | undefined {
+    assert(timeoutMs > 0, `timeoutMs must be positive, got ${timeoutMs}`);
+    assert(frame.headBytes >= BINARY_FRAME_HEAD_MIN_BYTES, `an encoded frame head has at least ${BINARY_FRAME_HEAD_MIN_BYTES} bytes, got ${frame.headBytes}`);
+    const refused = this.refusal();
+    if (refused !== undefined) return refused;
+    const connection = this.connectionFor(addr);
+    const opaque = this.takeOpaque();
+    if (!connection.writer.enqueueFrame(frame, opaque)) return new RemotingOverloadError(`write backlog to ${addr} is full; nothing was sent`);
+    this.track(opaque, addr, code, timeoutMs, connection, handler);
+    return undefined;
+  }
+
+  private refusal(): Error | undefined {
+    if (this.closed) return new RemotingClosedError();
+    if (this.pending.size >= this.maxPendingRequests) {
+      return new RemotingOverloadError(`${this.pending.size} requests already wait for a response; nothing was sent`);
+    }
+    return undefined;
+  }
+
+  private send(connection: Connection, cmd: RemotingCommand, timeoutMs: number, handler: ResponseHandler): Error | undefined {
     const opaque = this.takeOpaque();
     cmd.opaque = opaque;
     cmd.flag &= ~FLAG_ONEWAY;
     cmd.serializeType ??= this.serializeType;
-    return new Promise<RemotingCommand>((resolve, reject) => {
-      if (!connection.writer.enqueue(cmd)) {
-        reject(new RemotingOverloadError(`write backlog to ${addr} is full; nothing was sent`));
-        return;
-      }
-      this.pending.set(opaque, { addr, code: cmd.code, timeoutMs, deadlineMs: performance.now() + timeoutMs, connection, resolve, reject });
-      this.startSweep();
-    });
+    if (!connection.writer.enqueue(cmd)) return new RemotingOverloadError(`write backlog to ${connection.addr} is full; nothing was sent`);
+    this.track(opaque, connection.addr, cmd.code, timeoutMs, connection, handler);
+    return undefined;
+  }
+
+  private track(opaque: number, addr: string, code: number, timeoutMs: number, connection: Connection, handler: ResponseHandler): void {
+    this.pending.set(opaque, new Pending(addr, code, timeoutMs, performance.now() + timeoutMs, connection, handler));
+    this.startSweep();
   }
 
   /** Sends a request with the ONEWAY flag: the server does not answer. Throws if nothing could be queued. */
@@ -171,7 +381,7 @@ export class RemotingClient {
     const err = new RemotingClosedError('remoting client closed while the request was pending; the outcome is unknown');
     for (const [opaque, p] of this.pending) {
       this.pending.delete(opaque);
-      p.reject(err);
+      p.handler.onFailure(err);
     }
     const waits: Promise<void>[] = [];
     for (const conn of this.connections.values()) {
@@ -221,7 +431,7 @@ export class RemotingClient {
     // A response after its timeout has no one waiting; dropping it is the documented behaviour.
     if (p === undefined || p.connection !== conn) return;
     this.pending.delete(cmd.opaque);
-    p.resolve(cmd);
+    p.handler.onResponse(cmd);
   }
 
   private onConnectionClose(conn: Connection, cause: Error | undefined): void {
@@ -232,7 +442,7 @@ export class RemotingClient {
       this.pending.delete(opaque);
       failed++;
       const outcome = conn.connected ? 'the outcome is unknown' : 'the request was not sent';
-      p.reject(
+      p.handler.onFailure(
         new RemotingConnectionError(
           conn.addr,
           conn.connected,
@@ -262,7 +472,7 @@ export class RemotingClient {
     for (const [opaque, p] of this.pending) {
       if (p.deadlineMs > nowMs) continue;
       this.pending.delete(opaque);
-      p.reject(new RemotingTimeoutError(p.addr, p.code, p.timeoutMs));
+      p.handler.onFailure(new RemotingTimeoutError(p.addr, p.code, p.timeoutMs));
     }
     if (this.pending.size === 0) this.stopSweep();
   }
