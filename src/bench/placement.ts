@@ -16,6 +16,8 @@ export class Placement {
   private readonly queueOf: Int32Array;
   private readonly queueOffsetOf: Float64Array;
   private readonly queueIndex = new Map<string, number>();
+  // Per broker group the index of each queue id seen, so placing a message builds no key string.
+  private readonly indexByQueueId = new Map<string, number[]>();
 
   constructor(capacity: number) {
     assert(Number.isInteger(capacity) && capacity >= 0, `placement capacity must be a non-negative integer, got ${capacity}`);
@@ -59,6 +61,19 @@ export class Placement {
   }
 
   private indexOf(q: QueueRef): number {
+    let ids = this.indexByQueueId.get(q.brokerName);
+    if (ids === undefined) {
+      ids = [];
+      this.indexByQueueId.set(q.brokerName, ids);
+    }
+    const known = Number.isInteger(q.queueId) && q.queueId >= 0 && q.queueId < MAX_QUEUES ? ids[q.queueId] : undefined;
+    if (known !== undefined) return known;
+    const idx = this.lookupOrAdd(q);
+    if (Number.isInteger(q.queueId) && q.queueId >= 0 && q.queueId < MAX_QUEUES) ids[q.queueId] = idx;
+    return idx;
+  }
+
+  private lookupOrAdd(q: QueueRef): number {
     const key = keyOf(q);
     let idx = this.queueIndex.get(key);
     if (idx === undefined) {

@@ -59,6 +59,8 @@ export class Producer {
   private readonly maxAsyncInFlight: number;
   private readonly fault: LatencyFaultTolerance;
   private readonly picker = new RoundRobinPicker();
+  /** Whether the fault table lets a queue's master address take sends (made once, not per send). */
+  private readonly queueAvailable = (q: MessageQueue): boolean => this.fault.isAvailable(this.instance?.routes.masterAddr(q.brokerName) ?? '');
   private instance: ClientInstance | undefined;
   /** What each SendTask reads from this producer (set by start()). */
   private host: SendHost | undefined;
@@ -233,8 +235,7 @@ export class Producer {
       }
       return mq;
     }
-    const instance = this.instance!;
-    return this.picker.pick(queues, (q) => this.fault.isAvailable(instance.routes.masterAddr(q.brokerName) ?? ''), avoidBroker);
+    return this.picker.pick(queues, this.queueAvailable, avoidBroker);
   }
 
   private async sendHeartbeat(): Promise<void> {

@@ -62,10 +62,18 @@ function decimalLength(n: number): number {
 /** Writes String(n) (length `length`, from decimalLength) at out[pos]. */
 function writeDecimal(out: Buffer, pos: number, n: number, length: number): void {
   let v = n < 0 ? -n : n;
-  // Bounded by `length` digits.
-  for (let i = pos + length - 1; i >= pos; i--) {
-    out[i] = 48 + (v % 10);
-    v = Math.floor(v / 10);
+  let i = pos + length - 1;
+  // Above 2^31 the digits come from doubles; below, from int32 arithmetic. Bounded by `length`.
+  for (; v > 0x7fffffff && i >= pos; i--) {
+    const q = Math.floor(v / 10);
+    out[i] = 48 + (v - q * 10);
+    v = q;
+  }
+  let w = v | 0;
+  for (; i >= pos; i--) {
+    const q = (w / 10) | 0;
+    out[i] = 48 + (w - q * 10);
+    w = q;
   }
   if (n < 0) out[pos] = 45;
 }
@@ -154,6 +162,7 @@ export class SendFrame implements EncodedFrame, AttemptSender {
   private bornLength = 0;
   private flagLength = 0;
   private readonly leadingBytes: number;
+  private attempts = 0;
 
   constructor(
     private readonly prefixes: SendHeaderPrefixes,
@@ -170,7 +179,10 @@ export class SendFrame implements EncodedFrame, AttemptSender {
   }
 
   send(instance: ClientInstance, addr: string, mq: MessageQueue, timeoutMs: number, handler: ResponseHandler): Error | undefined {
-    this.prepare(this.prefixes.of(mq.topic), mq.queueId, Date.now());
+    // The first attempt takes the clock reading of prepareMessage as born time (at most a route
+    // lookup earlier than buildSendRequest would read it); a retry reads the clock again.
+    const bornMs = this.attempts++ === 0 ? this.m.preparedAtMs : Date.now();
+    this.prepare(this.prefixes.of(mq.topic), mq.queueId, bornMs);
     return instance.remoting.requestFrame(addr, RequestCode.SEND_MESSAGE_V2, this, timeoutMs, handler);
   }
 
@@ -211,7 +223,7 @@ export class SendFrame implements EncodedFrame, AttemptSender {
     writeInt32(out, p + 17, headerBytes - FIXED_HEADER_BYTES);
     p += FIXED_HEADER_BYTES;
     const prefix = this.prefix!.bytes;
-    for (let i = 0; i < prefix.length; i++) out[p + i] = prefix[i]!;
+    out.set(prefix, p);
     p += prefix.length;
     const m = this.m;
     p = writeDecimalEntry(out, p, 0x65, this.queueId, this.queueIdLength); // e

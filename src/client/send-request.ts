@@ -36,6 +36,8 @@ export class PreparedMessage {
   /** The UNIQ_KEY's time (Date.now() mod 2^32) and counter; its text is made when first asked for. */
   readonly uniqTimeMs32: number;
   readonly uniqCounter: number;
+  /** Date.now() when it was prepared (a first attempt sent at once takes it as born time). */
+  readonly preparedAtMs: number;
   private uniqText: string | undefined;
   private fullProperties: string | undefined;
 
@@ -48,6 +50,7 @@ export class PreparedMessage {
     readonly leadingProperties: string,
     nowMs: number,
   ) {
+    this.preparedAtMs = nowMs;
     this.uniqTimeMs32 = nowMs % 0x1_0000_0000;
     this.uniqCounter = nextUniqueIdCounter();
   }

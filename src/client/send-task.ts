@@ -68,6 +68,7 @@ export interface AttemptSender {
 }
 
 export class SendTask implements ResponseHandler {
+  private readonly startMs: number;
   private readonly deadlineMs: number;
   private readonly maxAttempts: number;
   private attempts = 0;
@@ -88,7 +89,8 @@ export class SendTask implements ResponseHandler {
     retryTimes: number,
     private readonly sender: AttemptSender,
   ) {
-    this.deadlineMs = performance.now() + timeoutMs;
+    this.startMs = performance.now();
+    this.deadlineMs = this.startMs + timeoutMs;
     this.maxAttempts = 1 + retryTimes;
   }
 
@@ -97,7 +99,7 @@ export class SendTask implements ResponseHandler {
     return new Promise<SendResult>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
-      this.attempt();
+      this.attempt(this.startMs);
     });
   }
 
@@ -154,16 +156,17 @@ export class SendTask implements ResponseHandler {
     }
     const pauseMs = Math.min(this.host.retryBackoffMs * 2 ** (this.attempts - 1), this.deadlineMs - performance.now() - 1);
     if (pauseMs <= 0) {
-      this.attempt();
+      this.attempt(performance.now());
       return;
     }
     // A pending retry pause never keeps the process alive on its own.
-    setTimeout(() => this.attempt(), pauseMs).unref();
+    setTimeout(() => this.attempt(performance.now()), pauseMs).unref();
   }
 
-  private attempt(): void {
+  /** One attempt, `nowMs` being the clock read just before (run() reuses the start time). */
+  private attempt(nowMs: number): void {
     try {
-      if (performance.now() >= this.deadlineMs) {
+      if (nowMs >= this.deadlineMs) {
         this.fail();
         return;
       }
@@ -176,20 +179,20 @@ export class SendTask implements ResponseHandler {
       // First attempt: the cached route. A retry: a fresh one, because the failure may be a leader change.
       if (this.attempts === 0) {
         const cached = routes.cached(topic);
-        if (cached !== undefined) this.withRoute(cached);
-        else routes.get(topic).then((info) => this.withRoute(info), (err: unknown) => this.reject(err));
+        if (cached !== undefined) this.withRoute(cached, nowMs);
+        else routes.get(topic).then((info) => this.withRoute(info, performance.now()), (err: unknown) => this.reject(err));
       } else {
         routes
           .refresh(topic)
           .catch(() => routes.cached(topic))
-          .then((info) => this.withRoute(info), (err: unknown) => this.reject(err));
+          .then((info) => this.withRoute(info, performance.now()), (err: unknown) => this.reject(err));
       }
     } catch (err) {
       this.reject(err);
     }
   }
 
-  private withRoute(info: TopicInfo | undefined): void {
+  private withRoute(info: TopicInfo | undefined, nowMs: number): void {
     try {
       if (info === undefined) {
         this.fail();
@@ -211,7 +214,6 @@ export class SendTask implements ResponseHandler {
       }
       this.mq = mq;
       this.addr = addr;
-      const nowMs = performance.now();
       this.attemptStartMs = nowMs;
       const refused = this.sender.send(host.instance, addr, mq, Math.max(1, this.deadlineMs - nowMs), this);
       if (refused !== undefined) this.onFailure(refused);
