@@ -14,6 +14,8 @@ const BROKER_NAME = 'stub-a';
 /** Records a pull answers at most (the records are built once, for this many). */
 const MAX_PULL = 1024;
 const bodyBytes = Number(process.env['STUB_BODY_BYTES'] ?? 1024);
+/** Holds every send acknowledgement this long (a broker's replication latency); 0 answers at once. */
+const sendDelayMs = Number(process.env['STUB_SEND_DELAY_MS'] ?? 0);
 
 /** Per queue: next queue offset a send is acknowledged with (bounded: one number per queue id seen). */
 const nextOffset = new Map<number, number>();
@@ -70,7 +72,18 @@ async function main(): Promise<void> {
     physical += count * (RECORD_FIXED_BYTES + bodyBytes);
     return ok(req, { msgId, queueId: String(queueId), queueOffset: String(offset) });
   };
-  server.registerHandler(RequestCode.SEND_MESSAGE_V2, (req) => acknowledge(req, 1));
+  // Delayed acknowledgements leave in batches, one timer per millisecond, like a Raft commit.
+  let held: { req: RemotingCommand; resolve: (r: RemotingCommand) => void }[] = [];
+  const release = (): void => {
+    const batch = held;
+    held = [];
+    for (const h of batch) h.resolve(acknowledge(h.req, 1));
+  };
+  server.registerHandler(RequestCode.SEND_MESSAGE_V2, (req) => {
+    if (sendDelayMs <= 0) return acknowledge(req, 1);
+    if (held.length === 0) setTimeout(release, sendDelayMs);
+    return new Promise<RemotingCommand>((resolve) => held.push({ req, resolve }));
+  });
   server.registerHandler(RequestCode.SEND_MESSAGE, (req) => acknowledge(req, 1));
   server.registerHandler(RequestCode.SEND_BATCH_MESSAGE, (req) => acknowledge(req, Math.max(1, Math.floor((req.body?.length ?? 0) / (bodyBytes + 60)))));
   server.registerHandler(RequestCode.PULL_MESSAGE, (req) => {
