@@ -35,6 +35,9 @@ export { isLeaderChangeResponse } from './send-task.js';
 
 export type SendCallback = (err: Error | null, result?: SendResult) => void;
 
+/** The options of a send that passes none: one shared object instead of a new {} per send. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
+
 /** An attempt as a RemotingCommand built for its queue (batches, JSON headers). */
 class CommandSender implements AttemptSender {
   constructor(
@@ -110,7 +113,7 @@ export class Producer {
   }
 
   /** Sends and resolves once the broker acknowledged (for a Raft group: once a quorum holds it). */
-  send(msg: Message, options: SendOptions = {}): Promise<SendResult> {
+  send(msg: Message, options: SendOptions = NO_OPTIONS): Promise<SendResult> {
     let task: SendTask;
     try {
       const host = this.runningHost();
@@ -132,7 +135,7 @@ export class Producer {
    * once (beyond that the promise rejects with ERR_TOO_MANY_ASYNC_SENDS and nothing is sent).
    * With a callback, the promise never rejects unhandled.
    */
-  sendAsync(msg: Message, callback?: SendCallback, options: SendOptions = {}): Promise<SendResult> {
+  sendAsync(msg: Message, callback?: SendCallback, options: SendOptions = NO_OPTIONS): Promise<SendResult> {
     let p: Promise<SendResult>;
     if (this.asyncInFlight >= this.maxAsyncInFlight) p = Promise.reject(new TooManyAsyncSendsError(this.maxAsyncInFlight));
     else {
@@ -149,7 +152,7 @@ export class Producer {
   }
 
   /** Fire and forget: no response, no retry. Throws only for bad input or a missing route. */
-  async sendOneway(msg: Message, options: SendOptions = {}): Promise<void> {
+  async sendOneway(msg: Message, options: SendOptions = NO_OPTIONS): Promise<void> {
     const instance = this.running();
     const body = checkMessage(msg);
     checkBodySize(body.length, this.maxMessageBytes);
@@ -161,7 +164,7 @@ export class Producer {
   }
 
   /** Sends messages of one topic as one SEND_BATCH_MESSAGE; all land in one queue, in order. */
-  async sendBatch(msgs: readonly Message[], options: SendOptions = {}): Promise<SendResult> {
+  async sendBatch(msgs: readonly Message[], options: SendOptions = NO_OPTIONS): Promise<SendResult> {
     const instance = this.running();
     if (!Array.isArray(msgs) || msgs.length === 0) throw new InvalidMessageError('sendBatch needs a non-empty array of messages');
     const first = msgs[0]!;

@@ -148,7 +148,7 @@ export function buildBatchRequest(producerGroup: string, mq: MessageQueue, body:
 }
 
 export function storedStatus(code: number): SendStatus | undefined {
-  return STORED_STATUS.get(code);
+  return code === ResponseCode.SUCCESS ? 'SEND_OK' : STORED_STATUS.get(code);
 }
 
 export function parseSendResponse(resp: RemotingCommand, status: SendStatus, mq: MessageQueue, msgId: string): SendResult {
