@@ -4,6 +4,15 @@
 // Also the unique ids written as bytes, and the remoting client's staging writer on the wire.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
+
+async function until(done: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  // Bounded by the deadline.
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 import { encodeFrameHead, FrameDecoder, SerializeType, type RemotingCommand } from '../src/protocol/index.js';
 import { createUniqueId } from '../src/client/index.js';
 import { nextUniqueIdCounter, uniqueIdText, writeUniqueId } from '../src/client/message-id.js';
@@ -131,5 +140,47 @@ describe('remoting client staging writer', () => {
     const responses = await Promise.all(answers);
     expect(seen).toEqual(sizes.map((size, i) => `${i}:${size}:${i + 1}`));
     expect(responses.map((r) => r.extFields['n'])).toEqual(sizes.map((_, i) => String(i + 1)));
+  });
+
+  it('reuses staging buffers only after their bytes were written: many turns of frames arrive intact', async () => {
+    const silent = pino({ level: 'silent' });
+    const server = new RemotingServer({ logger: silent, maxInflightPerChannel: 100_000 });
+    let bad = 0;
+    let seen = 0;
+    server.registerHandler(RequestCode.SEND_MESSAGE_V2, (req) => {
+      const i = Number(req.extFields['e']);
+      const body = req.body!;
+      if (body.length !== 1000 + (i % 200) || body.some((b) => b !== (i * 7) % 251)) bad++;
+      seen++;
+      return makeResponse(req, 0, undefined, {});
+    });
+    const { port } = await server.listen(0);
+    const client = new RemotingClient({ logger: silent, serializeType: SerializeType.ROCKETMQ });
+    closers.push(() => server.close(), () => client.close());
+    const addr = `127.0.0.1:${port}`;
+    const prefixes = new SendHeaderPrefixes('pg');
+    let next = 0;
+    // Turns of 800 and of 3000 frames of about 1 KiB (a turn then fills several 1 MiB stages
+    // before anything is written): about 20 MB, so most stages are reused.
+    for (let turn = 0; turn < 12; turn++) {
+      const answers: Promise<unknown>[] = [];
+      for (let k = 0; k < (turn % 3 === 1 ? 3000 : 800); k++, next++) {
+        const i = next;
+        const body = Buffer.alloc(1000 + (i % 200), (i * 7) % 251);
+        answers.push(
+          new Promise((resolve, reject) => {
+            const frame = new SendFrame(prefixes, prepareMessage({ topic: 'T', body }, body, Infinity));
+            frame.prepare(prefixes.of('T'), i, Date.now());
+            const err = client.requestFrame(addr, RequestCode.SEND_MESSAGE_V2, frame, 10_000, { onResponse: resolve, onFailure: reject });
+            if (err !== undefined) reject(err);
+          }),
+        );
+      }
+      // Half the turns wait for their answers, half only for the next turn: writes overlap reuse.
+      if (turn % 2 === 0) await Promise.all(answers);
+      else await new Promise((r) => setImmediate(r));
+    }
+    await until(() => seen === next);
+    expect(bad).toBe(0);
   });
 });
