@@ -41,7 +41,7 @@ export class Placement {
 
   /** True when `seq` was acknowledged at exactly this queue and offset. */
   matches(seq: number, q: QueueRef, queueOffset: number): boolean {
-    const idx = this.queueIndex.get(keyOf(q));
+    const idx = this.knownIndexOf(q);
     return idx !== undefined && this.queueOf[seq] === idx && this.queueOffsetOf[seq] === queueOffset;
   }
 
@@ -58,6 +58,13 @@ export class Placement {
     let k = 0;
     for (let s = 0; s < this.queueOf.length; s++) if (this.queueOf[s] !== -1) k++;
     return k;
+  }
+
+  /** The index of a queue already placed to, without adding it. */
+  private knownIndexOf(q: QueueRef): number | undefined {
+    const ids = this.indexByQueueId.get(q.brokerName);
+    const known = ids !== undefined && Number.isInteger(q.queueId) && q.queueId >= 0 && q.queueId < MAX_QUEUES ? ids[q.queueId] : undefined;
+    return known ?? this.queueIndex.get(keyOf(q));
   }
 
   private indexOf(q: QueueRef): number {

@@ -6,10 +6,12 @@
 // object of one shape. The bytes came over the network, so every codec error becomes a
 // MalformedResponseError.
 //
-// Bodies: decodeMessageRecords copies the response body once and hands out each message's body
-// as a view of that copy (the frame decoder's buffers are only lent to us), so a kept message
-// pins its pull's copy — at most one response, i.e. pull batch size × message size — and never
-// the connection's buffers. decodeMessageRecord (one record) copies that record's body alone.
+// Bodies: decodeMessageRecords copies the body it is given once and hands out each message's
+// body as a view of that copy; pulls and lookups use decodeOwnedMessageRecords on the response
+// body itself, which the remoting client never writes again (RemotingClient's contract). Either
+// way a kept message pins its response — at most pull batch size × message size, plus what
+// shared its socket chunk — and nothing is reused under it. decodeMessageRecord (one record)
+// copies that record's body alone.
 import zlib from 'node:zlib';
 import { BadRecordLengthError, MessageCodecError } from '../common/message/message-errors.js';
 import { createMessageId } from '../common/message/message-id.js';
@@ -346,10 +348,21 @@ export function decodeMessageRecord(buf: Buffer, start: number, brokerName = '')
  * The bodies are views of one private copy of `body` (see the file header).
  */
 export function decodeMessageRecords(body: Buffer | undefined, brokerName = '', maxRecords = 100_000): MessageExt[] {
-  const out: MessageExt[] = [];
-  if (body === undefined || body.length === 0) return out;
+  if (body === undefined || body.length === 0) return [];
   const own = Buffer.allocUnsafeSlow(body.length);
   own.set(body);
+  return decodeOwnedMessageRecords(own, brokerName, maxRecords);
+}
+
+/**
+ * decodeMessageRecords for a body that no one writes again — the body of a response as the
+ * remoting client hands it over (RemotingClient: a fresh socket chunk or reassembly of chunks):
+ * the messages' bodies are views of it, with no copy.
+ */
+export function decodeOwnedMessageRecords(body: Buffer | undefined, brokerName = '', maxRecords = 100_000): MessageExt[] {
+  const out: MessageExt[] = [];
+  if (body === undefined || body.length === 0) return out;
+  const own = body;
   let pos = 0;
   // Bounded by maxRecords, and every record is at least RECORD_FIXED_BYTES long.
   while (pos < own.length && out.length < maxRecords) {

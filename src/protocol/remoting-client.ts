@@ -51,6 +51,10 @@ export interface RemotingClientOptions {
  * inside the socket's data handler and the timeout sweep.
  */
 export interface ResponseHandler {
+  /**
+   * A response's body (like invoke's) is a view of memory this client never writes again — a
+   * socket chunk or a reassembly of chunks — so it may be kept without a copy.
+   */
   onResponse(cmd: RemotingCommand): void;
   onFailure(err: Error): void;
 }
@@ -390,7 +394,9 @@ export class ClientFrameDecoder {
 
   /**
    * Feeds a chunk; calls onCommand for each complete frame, in order. Returns the error that
-   * stopped decoding, if any. A command's body is a view of the chunk: copy it to keep it.
+   * stopped decoding, if any. A command's body is a view of the chunk or of a
+   * reassembly of chunks; this decoder never writes either, so a body may be kept as it is
+   * (socket chunks are fresh buffers: the connection reads without a user-supplied buffer).
    */
   push(chunk: Buffer, onCommand: (cmd: RemotingCommand) => void): FrameError | undefined {
     if (this.failure !== undefined) return this.failure;
@@ -534,7 +540,10 @@ export class RemotingClient {
     return this.pending.size;
   }
 
-  /** Sends a request and resolves with its response; the request's opaque is assigned here. */
+  /**
+   * Sends a request and resolves with its response; the request's opaque is assigned here. The
+   * response's body may be kept without a copy (see ResponseHandler).
+   */
   invoke(addr: string, cmd: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
     assert(timeoutMs > 0, `timeoutMs must be positive, got ${timeoutMs}`);
     assert(!isResponse(cmd), 'invoke needs a request, got a response');
