@@ -16,7 +16,9 @@ async function until(done: () => boolean, timeoutMs = 20_000): Promise<void> {
 import { encodeFrameHead, FrameDecoder, SerializeType, type RemotingCommand } from '../src/protocol/index.js';
 import { createUniqueId } from '../src/client/index.js';
 import { nextUniqueIdCounter, uniqueIdText, writeUniqueId } from '../src/client/message-id.js';
-import { SendFrame, SendHeaderPrefixes } from '../src/client/send-frame.js';
+import { FrameSendTask, SendHeaderPrefixes } from '../src/client/send-frame.js';
+import type { SendHost } from '../src/client/send-task.js';
+import type { PreparedMessage } from '../src/client/send-request.js';
 import { buildSendRequest, prepareMessage } from '../src/client/send-request.js';
 import { RemotingClient, RemotingServer, makeResponse, RequestCode, type ResponseHandler } from '../src/protocol/index.js';
 import type { Message } from '../src/client/message.js';
@@ -38,7 +40,12 @@ const message: fc.Arbitrary<Message> = fc.record(
   { requiredKeys: ['topic', 'body'] },
 );
 
-function frameBytes(frame: SendFrame, opaque: number, at: number): Buffer {
+/** The frame of a send, without running it (its host is never used). */
+function frameOf(prefixes: SendHeaderPrefixes, prepared: PreparedMessage): FrameSendTask {
+  return new FrameSendTask({} as SendHost, { topic: prepared.topic, body: prepared.body }, {}, 1000, 0, prefixes, prepared);
+}
+
+function frameBytes(frame: FrameSendTask, opaque: number, at: number): Buffer {
   const out = Buffer.alloc(at + frame.headBytes + 3, 0xee);
   frame.writeHead(out, at, opaque);
   expect(out.subarray(0, at).every((b) => b === 0xee)).toBe(true);
@@ -58,7 +65,7 @@ describe('in-place send frame', () => {
         req.opaque = opaque;
         const expected = encodeFrameHead(req);
         const prefixes = new SendHeaderPrefixes(group);
-        const frame = new SendFrame(prefixes, prepared);
+        const frame = frameOf(prefixes, prepared);
         frame.prepare(prefixes.of(mq.topic), queueId, born);
         expect(frame.body).toBe(prepared.body);
         expect(frame.msgId).toBe(prepared.uniqKey);
@@ -71,7 +78,7 @@ describe('in-place send frame', () => {
   it('decodes to the header fields and body the broker reads', () => {
     const prepared = prepareMessage({ topic: 'T', body: 'hi', tags: 'é', keys: ['a', 'b'] }, Buffer.from('hi'), Number.POSITIVE_INFINITY);
     const prefixes = new SendHeaderPrefixes('pg');
-    const frame = new SendFrame(prefixes, prepared);
+    const frame = frameOf(prefixes, prepared);
     frame.prepare(prefixes.of('T'), 5, 1_700_000_000_123);
     const wire = Buffer.concat([frameBytes(frame, 77, 0), prepared.body]);
     const got: RemotingCommand[] = [];
@@ -130,7 +137,7 @@ describe('remoting client staging writer', () => {
       answers.push(
         new Promise((resolve, reject) => {
           const handler: ResponseHandler = { onResponse: resolve, onFailure: reject };
-          const frame = new SendFrame(prefixes, prepareMessage({ topic: 'T', body }, body, Infinity));
+          const frame = frameOf(prefixes, prepareMessage({ topic: 'T', body }, body, Infinity));
           frame.prepare(prefixes.of('T'), i, Date.now());
           const err = client.requestFrame(addr, RequestCode.SEND_MESSAGE_V2, frame, 5000, handler);
           if (err !== undefined) reject(err);
@@ -169,7 +176,7 @@ describe('remoting client staging writer', () => {
         const body = Buffer.alloc(1000 + (i % 200), (i * 7) % 251);
         answers.push(
           new Promise((resolve, reject) => {
-            const frame = new SendFrame(prefixes, prepareMessage({ topic: 'T', body }, body, Infinity));
+            const frame = frameOf(prefixes, prepareMessage({ topic: 'T', body }, body, Infinity));
             frame.prepare(prefixes.of('T'), i, Date.now());
             const err = client.requestFrame(addr, RequestCode.SEND_MESSAGE_V2, frame, 10_000, { onResponse: resolve, onFailure: reject });
             if (err !== undefined) reject(err);

@@ -2,7 +2,7 @@
 // ordered sends), sends SEND_MESSAGE_V2 to the group's master (the Raft leader), and retries up to
 // retryTimesWhenSendFailed times within sendMsgTimeout. A failed attempt re-queries the NameServer
 // before the next one, so a leader change is followed at once instead of at the 30 s refresh.
-import { makeRequest, RequestCode, type RemotingCommand, type ResponseHandler } from '../protocol/index.js';
+import { makeRequest, RequestCode, type RemotingCommand } from '../protocol/index.js';
 import { CLIENT_INNER_PRODUCER_GROUP, ClientDefaults, DEFAULT_PRODUCER_GROUP, MAX_MESSAGE_BYTES } from './client-constants.js';
 import { ClientStateError, InvalidMessageError, NoQueueError, TooManyAsyncSendsError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
@@ -11,8 +11,8 @@ import { LatencyFaultTolerance } from './latency-fault.js';
 import type { Message, MessageQueue } from './message.js';
 import { RoundRobinPicker, type QueueSelector } from './queue-selector.js';
 import { buildBatchRequest, buildSendRequest, prepareMessage, type PreparedMessage, type SendResult } from './send-request.js';
-import { SendFrame, SendHeaderPrefixes } from './send-frame.js';
-import { SendTask, type AttemptSender, type SendHost, type SendOptions } from './send-task.js';
+import { FrameSendTask, SendHeaderPrefixes } from './send-frame.js';
+import { CommandSendTask, type SendHost, type SendOptions, type SendTask } from './send-task.js';
 import { checkBodySize, checkGroup, checkMessage } from './validation.js';
 import { encodeJsonBody } from '../protocol/index.js';
 
@@ -37,19 +37,6 @@ export type SendCallback = (err: Error | null, result?: SendResult) => void;
 
 /** The options of a send that passes none: one shared object instead of a new {} per send. */
 const NO_OPTIONS: SendOptions = Object.freeze({});
-
-/** An attempt as a RemotingCommand built for its queue (batches, JSON headers). */
-class CommandSender implements AttemptSender {
-  constructor(
-    readonly requestCode: number,
-    readonly msgId: string,
-    private readonly build: (mq: MessageQueue) => RemotingCommand,
-  ) {}
-
-  send(instance: ClientInstance, addr: string, mq: MessageQueue, timeoutMs: number, handler: ResponseHandler): Error | undefined {
-    return instance.remoting.request(addr, this.build(mq), timeoutMs, handler);
-  }
-}
 
 export class Producer {
   readonly producerGroup: string;
@@ -120,10 +107,12 @@ export class Producer {
       const body = checkMessage(msg);
       checkBodySize(body.length, this.maxMessageBytes);
       const prepared = prepareMessage(msg, body, this.compressOverBytes);
-      const sender = this.binaryHeaders
-        ? new SendFrame(this.headerPrefixes, prepared)
-        : new CommandSender(RequestCode.SEND_MESSAGE_V2, prepared.uniqKey, (mq) => buildSendRequest(this.producerGroup, mq, prepared, undefined));
-      task = new SendTask(host, msg, options, options.timeoutMs ?? this.sendMsgTimeoutMs, this.retryTimes, sender);
+      const timeoutMs = options.timeoutMs ?? this.sendMsgTimeoutMs;
+      task = this.binaryHeaders
+        ? new FrameSendTask(host, msg, options, timeoutMs, this.retryTimes, this.headerPrefixes, prepared)
+        : new CommandSendTask(host, msg, options, timeoutMs, this.retryTimes, RequestCode.SEND_MESSAGE_V2, prepared.uniqKey, (mq) =>
+            buildSendRequest(this.producerGroup, mq, prepared, undefined),
+          );
     } catch (err) {
       return Promise.reject(err);
     }
@@ -182,8 +171,9 @@ export class Producer {
     checkBodySize(bytes, this.maxMessageBytes, `batch of ${msgs.length} messages`);
     const body = encodeBatch(prepared);
     const msgId = prepared.map((p) => p.uniqKey).join(',');
-    const sender = new CommandSender(RequestCode.SEND_BATCH_MESSAGE, msgId, (mq) => buildBatchRequest(this.producerGroup, mq, body, undefined));
-    return new SendTask(this.runningHost(), first, options, options.timeoutMs ?? this.sendMsgTimeoutMs, this.retryTimes, sender).run();
+    const build = (mq: MessageQueue): RemotingCommand => buildBatchRequest(this.producerGroup, mq, body, undefined);
+    const timeoutMs = options.timeoutMs ?? this.sendMsgTimeoutMs;
+    return new CommandSendTask(this.runningHost(), first, options, timeoutMs, this.retryTimes, RequestCode.SEND_BATCH_MESSAGE, msgId, build).run();
   }
 
   /** The writable queues of a topic (for selectors and tests). */

@@ -5,14 +5,14 @@
 // c defaultTopic, d defaultTopicQueueNums) are encoded once into a SendHeaderPrefix; per message
 // only queue id, flags, born time and properties are written. Only first sends use it: re-sends
 // with reconsume fields (retry-sender.ts) and JSON headers keep the general path.
-import { RequestCode, SerializeType, DEFAULT_LANGUAGE, DEFAULT_VERSION, type EncodedFrame, type ResponseHandler } from '../protocol/index.js';
+import { RequestCode, SerializeType, DEFAULT_LANGUAGE, DEFAULT_VERSION, type EncodedFrame } from '../protocol/index.js';
 import { assert } from '../common/assert.js';
 import { DEFAULT_TOPIC, MessageProperty } from './client-constants.js';
 import { UNIQUE_ID_CHARS, writeUniqueId } from './message-id.js';
 import type { ClientInstance } from './client-instance.js';
-import type { MessageQueue } from './message.js';
+import type { Message, MessageQueue } from './message.js';
 import type { PreparedMessage } from './send-request.js';
-import type { AttemptSender } from './send-task.js';
+import { SendTask, type SendHost, type SendOptions } from './send-task.js';
 
 /** code 2, language 1, version 2, opaque 4, flag 4, remark length 4, extFields length 4. */
 const FIXED_HEADER_BYTES = 21;
@@ -146,28 +146,35 @@ export class SendHeaderPrefixes {
 }
 
 /**
- * One single send's frame, and how each attempt of it goes on the wire: `send` takes the queue
- * and born time of the attempt (as buildSendRequest does per attempt), computes the sizes of the
- * fields that vary, and hands itself to the remoting client, which calls writeHead at once.
+ * A single send whose attempts go out as this frame: sendAttempt takes the queue and born time of
+ * the attempt, computes the sizes of the fields that vary, and hands itself to the remoting
+ * client, which calls writeHead at once. (The task is the frame, so an in-flight send is one
+ * object less for the garbage collector to copy.)
  */
-export class SendFrame implements EncodedFrame, AttemptSender {
-  readonly requestCode = RequestCode.SEND_MESSAGE_V2;
+export class FrameSendTask extends SendTask implements EncodedFrame {
+  protected readonly requestCode = RequestCode.SEND_MESSAGE_V2;
   readonly body: Buffer;
   headBytes = 0;
   private prefix: SendHeaderPrefix | undefined;
   private queueId = 0;
   private bornTimestamp = 0;
   private queueIdLength = 0;
-  private sysFlagLength = 0;
+  private readonly sysFlagLength: number;
   private bornLength = 0;
-  private flagLength = 0;
+  private readonly flagLength: number;
   private readonly leadingBytes: number;
-  private attempts = 0;
+  private framesSent = 0;
 
   constructor(
+    host: SendHost,
+    msg: Message,
+    options: SendOptions,
+    timeoutMs: number,
+    retryTimes: number,
     private readonly prefixes: SendHeaderPrefixes,
     private readonly m: PreparedMessage,
   ) {
+    super(host, msg, options, timeoutMs, retryTimes);
     this.body = m.body;
     this.leadingBytes = utf8Length(m.leadingProperties);
     this.sysFlagLength = decimalLength(m.sysFlag);
@@ -178,12 +185,12 @@ export class SendFrame implements EncodedFrame, AttemptSender {
     return this.m.uniqKey;
   }
 
-  send(instance: ClientInstance, addr: string, mq: MessageQueue, timeoutMs: number, handler: ResponseHandler): Error | undefined {
+  protected sendAttempt(instance: ClientInstance, addr: string, mq: MessageQueue, timeoutMs: number): Error | undefined {
     // The first attempt takes the clock reading of prepareMessage as born time (at most a route
     // lookup earlier than buildSendRequest would read it); a retry reads the clock again.
-    const bornMs = this.attempts++ === 0 ? this.m.preparedAtMs : Date.now();
+    const bornMs = this.framesSent++ === 0 ? this.m.preparedAtMs : Date.now();
     this.prepare(this.prefixes.of(mq.topic), mq.queueId, bornMs);
-    return instance.remoting.requestFrame(addr, RequestCode.SEND_MESSAGE_V2, this, timeoutMs, handler);
+    return instance.remoting.requestFrame(addr, RequestCode.SEND_MESSAGE_V2, this, timeoutMs, this);
   }
 
   /** Sets the fields of the next attempt and its headBytes. */

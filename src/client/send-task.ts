@@ -56,18 +56,21 @@ export interface SendHost {
   chooseQueue(queues: readonly MessageQueue[], msg: Message, options: SendOptions, avoidBroker: string | undefined): MessageQueue;
 }
 
-/**
- * How one attempt goes on the wire: `send` queues the request to `addr` for `mq` and returns the
- * error when nothing was sent (the handler then hears nothing), else the handler hears once.
- */
-export interface AttemptSender {
-  readonly requestCode: number;
-  /** What SendResult.msgId says (asked for once the send succeeded). */
-  readonly msgId: string;
-  send(instance: ClientInstance, addr: string, mq: MessageQueue, timeoutMs: number, handler: ResponseHandler): Error | undefined;
+/** The task whose promise is being made: run() hands it to settleInto without a closure. */
+let constructing: SendTask | undefined;
+
+/** The promise executor of every send (one function, so making a send's promise allocates none). */
+function settleInto(resolve: (r: SendResult) => void, reject: (err: unknown) => void): void {
+  const task = constructing!;
+  task.settleWith(resolve, reject);
 }
 
-export class SendTask implements ResponseHandler {
+/**
+ * One send. A subclass says how an attempt goes on the wire: sendAttempt queues the request to
+ * `addr` for `mq` and returns the error when nothing was sent (this handler then hears nothing),
+ * else this handler hears once.
+ */
+export abstract class SendTask implements ResponseHandler {
   private readonly startMs: number;
   private readonly deadlineMs: number;
   private readonly maxAttempts: number;
@@ -87,20 +90,33 @@ export class SendTask implements ResponseHandler {
     private readonly options: SendOptions,
     private readonly timeoutMs: number,
     retryTimes: number,
-    private readonly sender: AttemptSender,
   ) {
     this.startMs = performance.now();
     this.deadlineMs = this.startMs + timeoutMs;
     this.maxAttempts = 1 + retryTimes;
   }
 
+  /** The request code of an attempt (for errors). */
+  protected abstract readonly requestCode: number;
+
+  /** What SendResult.msgId says (asked for once the send succeeded). */
+  protected abstract get msgId(): string;
+
+  protected abstract sendAttempt(instance: ClientInstance, addr: string, mq: MessageQueue, timeoutMs: number): Error | undefined;
+
   /** Runs the send; the promise settles once with its outcome. */
   run(): Promise<SendResult> {
-    return new Promise<SendResult>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-      this.attempt(this.startMs);
-    });
+    constructing = this;
+    const promise = new Promise<SendResult>(settleInto);
+    constructing = undefined;
+    this.attempt(this.startMs);
+    return promise;
+  }
+
+  /** Called by the promise executor, synchronously inside run(). */
+  settleWith(resolve: (r: SendResult) => void, reject: (err: unknown) => void): void {
+    this.resolve = resolve;
+    this.reject = reject;
   }
 
   onResponse(resp: RemotingCommand): void {
@@ -133,10 +149,10 @@ export class SendTask implements ResponseHandler {
     const status = storedStatus(resp.code);
     if (status !== undefined) {
       this.host.fault.update(this.addr, latencyMs, false);
-      this.resolve(parseSendResponse(resp, status, this.mq!, this.sender.msgId));
+      this.resolve(parseSendResponse(resp, status, this.mq!, this.msgId));
       return;
     }
-    const brokerErr = new BrokerResponseError(this.addr, this.sender.requestCode, resp.code, resp.remark);
+    const brokerErr = new BrokerResponseError(this.addr, this.requestCode, resp.code, resp.remark);
     if (!RETRYABLE_CODES.has(resp.code)) {
       this.reject(brokerErr);
       return;
@@ -215,7 +231,7 @@ export class SendTask implements ResponseHandler {
       this.mq = mq;
       this.addr = addr;
       this.attemptStartMs = nowMs;
-      const refused = this.sender.send(host.instance, addr, mq, Math.max(1, this.deadlineMs - nowMs), this);
+      const refused = this.sendAttempt(host.instance, addr, mq, Math.max(1, this.deadlineMs - nowMs));
       if (refused !== undefined) this.onFailure(refused);
     } catch (err) {
       this.reject(err);
@@ -233,3 +249,27 @@ export class SendTask implements ResponseHandler {
 }
 
 function noop(): void {}
+
+/** A send whose attempts are RemotingCommands built for their queue (batches, JSON headers). */
+export class CommandSendTask extends SendTask {
+  constructor(
+    host: SendHost,
+    msg: Message,
+    options: SendOptions,
+    timeoutMs: number,
+    retryTimes: number,
+    protected readonly requestCode: number,
+    private readonly id: string,
+    private readonly build: (mq: MessageQueue) => RemotingCommand,
+  ) {
+    super(host, msg, options, timeoutMs, retryTimes);
+  }
+
+  protected get msgId(): string {
+    return this.id;
+  }
+
+  protected sendAttempt(instance: ClientInstance, addr: string, mq: MessageQueue, timeoutMs: number): Error | undefined {
+    return instance.remoting.request(addr, this.build(mq), timeoutMs, this);
+  }
+}
