@@ -16,6 +16,8 @@ export class Placement {
   private readonly queueOf: Int32Array;
   private readonly queueOffsetOf: Float64Array;
   private readonly queueIndex = new Map<string, number>();
+  // Per broker group the index of each queue id seen, so placing a message builds no key string.
+  private readonly indexByQueueId = new Map<string, number[]>();
 
   constructor(capacity: number) {
     assert(Number.isInteger(capacity) && capacity >= 0, `placement capacity must be a non-negative integer, got ${capacity}`);
@@ -39,7 +41,7 @@ export class Placement {
 
   /** True when `seq` was acknowledged at exactly this queue and offset. */
   matches(seq: number, q: QueueRef, queueOffset: number): boolean {
-    const idx = this.queueIndex.get(keyOf(q));
+    const idx = this.knownIndexOf(q);
     return idx !== undefined && this.queueOf[seq] === idx && this.queueOffsetOf[seq] === queueOffset;
   }
 
@@ -58,7 +60,27 @@ export class Placement {
     return k;
   }
 
+  /** The index of a queue already placed to, without adding it. */
+  private knownIndexOf(q: QueueRef): number | undefined {
+    const ids = this.indexByQueueId.get(q.brokerName);
+    const known = ids !== undefined && Number.isInteger(q.queueId) && q.queueId >= 0 && q.queueId < MAX_QUEUES ? ids[q.queueId] : undefined;
+    return known ?? this.queueIndex.get(keyOf(q));
+  }
+
   private indexOf(q: QueueRef): number {
+    let ids = this.indexByQueueId.get(q.brokerName);
+    if (ids === undefined) {
+      ids = [];
+      this.indexByQueueId.set(q.brokerName, ids);
+    }
+    const known = Number.isInteger(q.queueId) && q.queueId >= 0 && q.queueId < MAX_QUEUES ? ids[q.queueId] : undefined;
+    if (known !== undefined) return known;
+    const idx = this.lookupOrAdd(q);
+    if (Number.isInteger(q.queueId) && q.queueId >= 0 && q.queueId < MAX_QUEUES) ids[q.queueId] = idx;
+    return idx;
+  }
+
+  private lookupOrAdd(q: QueueRef): number {
     const key = keyOf(q);
     let idx = this.queueIndex.get(key);
     if (idx === undefined) {

@@ -8,7 +8,7 @@ import { BrokerResponseError, ClientConfigError, ClientStateError, MessageNotFou
 import { ClientInstance, type ClientOptions } from './client-instance.js';
 import { getMaxOffset, getMinOffset, queryConsumerOffset } from './broker-api.js';
 import type { MessageExt, MessageQueue } from './message.js';
-import { decodeMessageRecords } from './message-decoder.js';
+import { decodeOwnedMessageRecords } from './message-decoder.js';
 import { parseOffsetMsgId } from './message-id.js';
 import { parseBody } from './namesrv-client.js';
 import { checkGroup, checkTopic } from './validation.js';
@@ -182,7 +182,7 @@ export class Admin {
           const req = makeRequest(RequestCode.VIEW_MESSAGE_BY_ID, { offset: String(parts.physicalOffset) });
           const resp = await instance.invoke(addr, req);
           if (resp.code !== ResponseCode.SUCCESS) continue;
-          const msg = decodeMessageRecords(resp.body, brokerNameOf(info, addr), 1)[0];
+          const msg = decodeOwnedMessageRecords(resp.body, brokerNameOf(info, addr), 1)[0];
           if (msg !== undefined && msg.offsetMsgId === msgId.toUpperCase()) return msg;
         } catch {
           // Try the next node: the one in the id may have been the leader that is now down.
@@ -217,7 +217,7 @@ export class Admin {
       const resp = await instance.invoke(addr, req);
       if (resp.code === ResponseCode.QUERY_NOT_FOUND) continue;
       if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
-      for (const m of decodeMessageRecords(resp.body, name)) {
+      for (const m of decodeOwnedMessageRecords(resp.body, name)) {
         if (m.topic !== topic || seen.has(m.offsetMsgId)) continue;
         if (!m.keys.includes(key) && m.msgId !== key) continue;
         seen.add(m.offsetMsgId);

@@ -6,7 +6,7 @@ import { ClientDefaults, PullSysFlag } from './client-constants.js';
 import { BrokerResponseError, MalformedResponseError } from './client-errors.js';
 import type { ClientInstance } from './client-instance.js';
 import type { MessageExt, MessageQueue } from './message.js';
-import { decodeMessageRecords } from './message-decoder.js';
+import { decodeOwnedMessageRecords } from './message-decoder.js';
 import { parseBody } from './namesrv-client.js';
 
 export type PullStatus = 'FOUND' | 'NO_NEW_MSG' | 'NO_MATCHED_MSG' | 'OFFSET_ILLEGAL';
@@ -80,7 +80,7 @@ export async function pullMessage(instance: ClientInstance, addr: string, p: Pul
     minOffset: intField(resp, 'minOffset', what, 0),
     maxOffset: intField(resp, 'maxOffset', what, 0),
     suggestWhichBrokerId: intField(resp, 'suggestWhichBrokerId', what, 0),
-    messages: status === 'FOUND' ? decodeMessageRecords(resp.body, p.mq.brokerName) : [],
+    messages: status === 'FOUND' ? decodeOwnedMessageRecords(resp.body, p.mq.brokerName) : [],
   };
 }
 

@@ -31,7 +31,7 @@ export class LatencyFaultTolerance {
       }
     }
     if (backoffMs === 0) {
-      this.unavailableUntilMs.delete(addr);
+      if (this.unavailableUntilMs.size > 0) this.unavailableUntilMs.delete(addr);
       return;
     }
     this.unavailableUntilMs.set(addr, performance.now() + backoffMs);
@@ -42,6 +42,7 @@ export class LatencyFaultTolerance {
   }
 
   isAvailable(addr: string): boolean {
+    if (this.unavailableUntilMs.size === 0) return true;
     const until = this.unavailableUntilMs.get(addr);
     if (until === undefined) return true;
     if (performance.now() >= until) {

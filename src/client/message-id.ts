@@ -42,10 +42,48 @@ export function localIpv4(): string {
 }
 
 const PREFIX = hex(ipv4ToUint32(localIpv4()), 8) + hex(process.pid & 0xffff, 4) + randomBytes(4).toString('hex').toUpperCase();
+/** The prefix as ASCII bytes, for encoders that write an id straight into a frame. */
+export const UNIQUE_ID_PREFIX_BYTES: Buffer = Buffer.from(PREFIX, 'latin1');
+export const UNIQUE_ID_CHARS = 32;
+const HEX_CODES = Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
+
 let counter = 0;
+// The prefix and time part of the last millisecond an id was made in: most ids of a busy
+// producer share it, so making one is a 4-character string and a concatenation.
+let prefixAndTime = '';
+let prefixTimeMs = -1;
+
+/**
+ * The counter of the next unique id (shared with createUniqueId, so ids stay unique whichever way
+ * they are made). An id is PREFIX (20) + hex8(Date.now() mod 2^32) + hex4(counter); a sender
+ * keeps the time and counter and makes the text (uniqueIdText) or bytes (writeUniqueId) when
+ * they are needed.
+ */
+export function nextUniqueIdCounter(): number {
+  counter = (counter + 1) & 0xffff;
+  return counter;
+}
+
+export function uniqueIdText(timeMs32: number, c: number): string {
+  if (timeMs32 !== prefixTimeMs) {
+    prefixTimeMs = timeMs32;
+    prefixAndTime = PREFIX + hex(timeMs32, 8);
+  }
+  const h = HEX_CODES;
+  return prefixAndTime + String.fromCharCode(h[c >>> 12]!, h[(c >>> 8) & 15]!, h[(c >>> 4) & 15]!, h[c & 15]!);
+}
+
+/** Writes the 32 ASCII characters of uniqueIdText(timeMs32, c) at out[pos]. */
+export function writeUniqueId(out: Buffer, pos: number, timeMs32: number, c: number): void {
+  const prefix = UNIQUE_ID_PREFIX_BYTES;
+  for (let i = 0; i < prefix.length; i++) out[pos + i] = prefix[i]!;
+  const h = HEX_CODES;
+  const p = pos + prefix.length;
+  for (let i = 0; i < 8; i++) out[p + i] = h[(timeMs32 >>> (28 - 4 * i)) & 15]!;
+  for (let i = 0; i < 4; i++) out[p + 8 + i] = h[(c >>> (12 - 4 * i)) & 15]!;
+}
 
 /** A 32-hex-character id unique across processes and time (prefix 20, time 8, counter 4). */
 export function createUniqueId(): string {
-  counter = (counter + 1) & 0xffff;
-  return PREFIX + hex(Date.now() % 0x1_0000_0000, 8) + hex(counter, 4);
+  return uniqueIdText(Date.now() % 0x1_0000_0000, nextUniqueIdCounter());
 }

@@ -2,29 +2,19 @@
 // ordered sends), sends SEND_MESSAGE_V2 to the group's master (the Raft leader), and retries up to
 // retryTimesWhenSendFailed times within sendMsgTimeout. A failed attempt re-queries the NameServer
 // before the next one, so a leader change is followed at once instead of at the 30 s refresh.
-import { performance } from 'node:perf_hooks';
-import { makeRequest, RequestCode, ResponseCode, type RemotingCommand } from '../protocol/index.js';
+import { makeRequest, RequestCode, type RemotingCommand } from '../protocol/index.js';
 import { CLIENT_INNER_PRODUCER_GROUP, ClientDefaults, DEFAULT_PRODUCER_GROUP, MAX_MESSAGE_BYTES } from './client-constants.js';
-import {
-  BrokerResponseError,
-  BrokerUnreachableError,
-  ClientStateError,
-  InvalidMessageError,
-  isOutcomeUnknown,
-  NoQueueError,
-  SendFailedError,
-  SendTimeoutError,
-  TooManyAsyncSendsError,
-} from './client-errors.js';
+import { ClientStateError, InvalidMessageError, NoQueueError, TooManyAsyncSendsError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
 import { batchEntryBytes, encodeBatch } from './batch-encoder.js';
 import { LatencyFaultTolerance } from './latency-fault.js';
 import type { Message, MessageQueue } from './message.js';
 import { RoundRobinPicker, type QueueSelector } from './queue-selector.js';
-import { buildBatchRequest, buildSendRequest, parseSendResponse, prepareMessage, storedStatus, type PreparedMessage, type SendResult } from './send-request.js';
+import { buildBatchRequest, buildSendRequest, prepareMessage, type PreparedMessage, type SendResult } from './send-request.js';
+import { FrameSendTask, SendHeaderPrefixes } from './send-frame.js';
+import { CommandSendTask, type SendHost, type SendOptions, type SendTask } from './send-task.js';
 import { checkBodySize, checkGroup, checkMessage } from './validation.js';
 import { encodeJsonBody } from '../protocol/index.js';
-import { sleep } from './sleep.js';
 
 export interface ProducerOptions extends ClientOptions {
   producerGroup?: string;
@@ -40,31 +30,13 @@ export interface ProducerOptions extends ClientOptions {
   maxAsyncSendsInFlight?: number;
 }
 
-export interface SendOptions {
-  selector?: QueueSelector;
-  arg?: unknown;
-  /** Send to this queue (overrides selector). */
-  queue?: MessageQueue;
-  timeoutMs?: number;
-}
+export type { SendOptions } from './send-task.js';
+export { isLeaderChangeResponse } from './send-task.js';
 
 export type SendCallback = (err: Error | null, result?: SendResult) => void;
 
-/** Response codes after which another attempt may succeed (RocketMQ's retryResponseCodes plus busy). */
-const RETRYABLE_CODES: ReadonlySet<number> = new Set<number>([
-  ResponseCode.SYSTEM_ERROR,
-  ResponseCode.SYSTEM_BUSY,
-  ResponseCode.SERVICE_NOT_AVAILABLE,
-  ResponseCode.NO_PERMISSION,
-  ResponseCode.TOPIC_NOT_EXIST,
-]);
-
-const LEADER_CHANGE_REMARK = /not[\s_-]*(the\s+)?leader|leader[\s_-]*(changed|transfer|not ready)|not master|slave/i;
-
-/** True when a response says the route is stale (the address is no longer the leader). */
-export function isLeaderChangeResponse(code: number, remark: string | undefined): boolean {
-  return code === ResponseCode.SERVICE_NOT_AVAILABLE || code === ResponseCode.NO_PERMISSION || (remark !== undefined && LEADER_CHANGE_REMARK.test(remark));
-}
+/** The options of a send that passes none: one shared object instead of a new {} per send. */
+const NO_OPTIONS: SendOptions = Object.freeze({});
 
 export class Producer {
   readonly producerGroup: string;
@@ -77,7 +49,13 @@ export class Producer {
   private readonly maxAsyncInFlight: number;
   private readonly fault: LatencyFaultTolerance;
   private readonly picker = new RoundRobinPicker();
+  /** Whether the fault table lets a queue's master address take sends (made once, not per send). */
+  private readonly queueAvailable = (q: MessageQueue): boolean => this.fault.isAvailable(this.instance?.routes.masterAddr(q.brokerName) ?? '');
   private instance: ClientInstance | undefined;
+  /** What each SendTask reads from this producer (set by start()). */
+  private host: SendHost | undefined;
+  private readonly binaryHeaders: boolean;
+  private readonly headerPrefixes: SendHeaderPrefixes;
   private asyncInFlight = 0;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private state: 'new' | 'running' | 'shutdown' = 'new';
@@ -93,6 +71,8 @@ export class Producer {
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.maxAsyncInFlight = options.maxAsyncSendsInFlight ?? ClientDefaults.maxAsyncSendsInFlight;
     this.fault = new LatencyFaultTolerance(options.sendLatencyFaultEnable ?? true, options.faultBackoffMs ?? 10_000);
+    this.binaryHeaders = options.binaryHeaders === true;
+    this.headerPrefixes = new SendHeaderPrefixes(this.producerGroup);
     if (!Number.isInteger(this.retryTimes) || this.retryTimes < 0 || this.retryTimes > 100) {
       throw new InvalidMessageError(`retryTimesWhenSendFailed must be an integer from 0 to 100, got ${this.retryTimes}`);
     }
@@ -105,21 +85,38 @@ export class Producer {
   /** Connects nothing yet: routes are fetched on first send. Throws ClientConfigError for a bad namesrvAddr. */
   async start(): Promise<void> {
     if (this.state !== 'new') throw new ClientStateError(`producer ${this.producerGroup} was already started`);
-    this.instance = new ClientInstance(this.options, 'producer');
+    const instance = new ClientInstance(this.options, 'producer');
+    this.instance = instance;
+    this.host = {
+      instance,
+      fault: this.fault,
+      retryBackoffMs: this.retryBackoffMs,
+      isRunning: () => this.state === 'running',
+      chooseQueue: (queues, msg, options, avoidBroker) => this.chooseQueue(queues, msg, options, avoidBroker),
+    };
     this.state = 'running';
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), ClientDefaults.heartbeatIntervalMs);
     this.heartbeatTimer.unref();
   }
 
   /** Sends and resolves once the broker acknowledged (for a Raft group: once a quorum holds it). */
-  async send(msg: Message, options: SendOptions = {}): Promise<SendResult> {
-    const instance = this.running();
-    const body = checkMessage(msg);
-    checkBodySize(body.length, this.maxMessageBytes);
-    const prepared = prepareMessage(msg, body, this.compressOverBytes);
-    return this.sendWithRetry(instance, msg, prepared.uniqKey, options, (mq) =>
-      buildSendRequest(this.producerGroup, mq, prepared, undefined),
-    );
+  send(msg: Message, options: SendOptions = NO_OPTIONS): Promise<SendResult> {
+    let task: SendTask;
+    try {
+      const host = this.runningHost();
+      const body = checkMessage(msg);
+      checkBodySize(body.length, this.maxMessageBytes);
+      const prepared = prepareMessage(msg, body, this.compressOverBytes);
+      const timeoutMs = options.timeoutMs ?? this.sendMsgTimeoutMs;
+      task = this.binaryHeaders
+        ? new FrameSendTask(host, msg, options, timeoutMs, this.retryTimes, this.headerPrefixes, prepared)
+        : new CommandSendTask(host, msg, options, timeoutMs, this.retryTimes, RequestCode.SEND_MESSAGE_V2, prepared.uniqKey, (mq) =>
+            buildSendRequest(this.producerGroup, mq, prepared, undefined),
+          );
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return task.run();
   }
 
   /**
@@ -127,7 +124,7 @@ export class Producer {
    * once (beyond that the promise rejects with ERR_TOO_MANY_ASYNC_SENDS and nothing is sent).
    * With a callback, the promise never rejects unhandled.
    */
-  sendAsync(msg: Message, callback?: SendCallback, options: SendOptions = {}): Promise<SendResult> {
+  sendAsync(msg: Message, callback?: SendCallback, options: SendOptions = NO_OPTIONS): Promise<SendResult> {
     let p: Promise<SendResult>;
     if (this.asyncInFlight >= this.maxAsyncInFlight) p = Promise.reject(new TooManyAsyncSendsError(this.maxAsyncInFlight));
     else {
@@ -144,7 +141,7 @@ export class Producer {
   }
 
   /** Fire and forget: no response, no retry. Throws only for bad input or a missing route. */
-  async sendOneway(msg: Message, options: SendOptions = {}): Promise<void> {
+  async sendOneway(msg: Message, options: SendOptions = NO_OPTIONS): Promise<void> {
     const instance = this.running();
     const body = checkMessage(msg);
     checkBodySize(body.length, this.maxMessageBytes);
@@ -156,7 +153,7 @@ export class Producer {
   }
 
   /** Sends messages of one topic as one SEND_BATCH_MESSAGE; all land in one queue, in order. */
-  async sendBatch(msgs: readonly Message[], options: SendOptions = {}): Promise<SendResult> {
+  async sendBatch(msgs: readonly Message[], options: SendOptions = NO_OPTIONS): Promise<SendResult> {
     const instance = this.running();
     if (!Array.isArray(msgs) || msgs.length === 0) throw new InvalidMessageError('sendBatch needs a non-empty array of messages');
     const first = msgs[0]!;
@@ -174,7 +171,9 @@ export class Producer {
     checkBodySize(bytes, this.maxMessageBytes, `batch of ${msgs.length} messages`);
     const body = encodeBatch(prepared);
     const msgId = prepared.map((p) => p.uniqKey).join(',');
-    return this.sendWithRetry(instance, first, msgId, options, (mq) => buildBatchRequest(this.producerGroup, mq, body, undefined));
+    const build = (mq: MessageQueue): RemotingCommand => buildBatchRequest(this.producerGroup, mq, body, undefined);
+    const timeoutMs = options.timeoutMs ?? this.sendMsgTimeoutMs;
+    return new CommandSendTask(this.runningHost(), first, options, timeoutMs, this.retryTimes, RequestCode.SEND_BATCH_MESSAGE, msgId, build).run();
   }
 
   /** The writable queues of a topic (for selectors and tests). */
@@ -201,6 +200,11 @@ export class Producer {
     await instance.close();
   }
 
+  private runningHost(): SendHost {
+    this.running();
+    return this.host!;
+  }
+
   private running(): ClientInstance {
     if (this.state !== 'running' || this.instance === undefined) {
       throw new ClientStateError(this.state === 'new' ? 'call producer.start() before sending' : 'the producer is shut down; create a new one');
@@ -224,75 +228,7 @@ export class Producer {
       }
       return mq;
     }
-    const instance = this.instance!;
-    return this.picker.pick(queues, (q) => this.fault.isAvailable(instance.routes.masterAddr(q.brokerName) ?? ''), avoidBroker);
-  }
-
-  private async sendWithRetry(
-    instance: ClientInstance,
-    msg: Message,
-    msgId: string,
-    options: SendOptions,
-    build: (mq: MessageQueue) => RemotingCommand,
-  ): Promise<SendResult> {
-    const timeoutMs = options.timeoutMs ?? this.sendMsgTimeoutMs;
-    const startMs = performance.now();
-    const deadlineMs = startMs + timeoutMs;
-    const maxAttempts = 1 + this.retryTimes;
-    let attempts = 0;
-    let outcomeUnknown = false;
-    let lastErr: unknown;
-    let lastBroker: string | undefined;
-    // Bounded by maxAttempts; each round makes one attempt.
-    while (attempts < maxAttempts) {
-      if (attempts > 0) {
-        const pauseMs = Math.min(this.retryBackoffMs * 2 ** (attempts - 1), deadlineMs - performance.now() - 1);
-        if (pauseMs > 0) await sleep(pauseMs, false);
-      }
-      if (performance.now() >= deadlineMs) break;
-      if (this.state !== 'running') throw new ClientStateError('the producer was shut down during the send; the outcome is unknown');
-      // First attempt: the cached route. A retry: a fresh one, because the failure may be a leader change.
-      let info;
-      if (attempts === 0) info = await instance.routes.get(msg.topic);
-      else info = await instance.routes.refresh(msg.topic).catch(() => instance.routes.cached(msg.topic));
-      if (info === undefined) break;
-      const mq = this.chooseQueue(info.writeQueues, msg, options, lastBroker);
-      const addr = instance.routes.masterAddr(mq.brokerName);
-      attempts++;
-      lastBroker = mq.brokerName;
-      if (addr === undefined) {
-        lastErr = new NoQueueError(msg.topic, 'writable');
-        continue;
-      }
-      const remainingMs = Math.max(1, deadlineMs - performance.now());
-      const t0 = performance.now();
-      const req = build(mq);
-      let resp: RemotingCommand;
-      try {
-        resp = await instance.invoke(addr, req, remainingMs);
-      } catch (err) {
-        this.fault.update(addr, performance.now() - t0, true);
-        if (!(err instanceof BrokerUnreachableError)) throw err;
-        outcomeUnknown ||= err.outcomeUnknown;
-        lastErr = err;
-        instance.log.debug({ err, addr, attempt: attempts }, 'send attempt failed');
-        continue;
-      }
-      const latencyMs = performance.now() - t0;
-      const status = storedStatus(resp.code);
-      if (status !== undefined) {
-        this.fault.update(addr, latencyMs, false);
-        return parseSendResponse(resp, status, mq, msgId);
-      }
-      const brokerErr = new BrokerResponseError(addr, req.code, resp.code, resp.remark);
-      if (!RETRYABLE_CODES.has(resp.code)) throw brokerErr;
-      if (isLeaderChangeResponse(resp.code, resp.remark)) this.fault.update(addr, latencyMs, true);
-      // SYSTEM_ERROR may come after the broker proposed the entry; the others refuse up front.
-      if (resp.code === ResponseCode.SYSTEM_ERROR) outcomeUnknown = true;
-      lastErr = brokerErr;
-    }
-    if (performance.now() >= deadlineMs) throw new SendTimeoutError(msg.topic, timeoutMs, attempts, outcomeUnknown || isOutcomeUnknown(lastErr), { cause: lastErr });
-    throw new SendFailedError(msg.topic, attempts, outcomeUnknown, { cause: lastErr });
+    return this.picker.pick(queues, this.queueAvailable, avoidBroker);
   }
 
   private async sendHeartbeat(): Promise<void> {

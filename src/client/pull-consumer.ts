@@ -16,7 +16,7 @@ import {
 } from './broker-api.js';
 import { MessageProperty, RETRY_GROUP_TOPIC_PREFIX } from './client-constants.js';
 import type { MessageQueue } from './message.js';
-import { buildSubscription, matchesSubscription } from './subscription.js';
+import { buildSubscription, matchesSubscription, SUB_ALL } from './subscription.js';
 import { checkGroup, checkTopic } from './validation.js';
 
 export interface PullConsumerOptions extends ClientOptions {
@@ -66,10 +66,11 @@ export class PullConsumer {
       subVersion: sub.subVersion,
       timeoutMs: options.timeoutMs ?? suspendTimeoutMs + instance.requestTimeoutMs,
     }));
-    result.messages = result.messages.filter((m) => matchesSubscription(sub, m.tags));
+    if (sub.subString !== SUB_ALL) result.messages = result.messages.filter((m) => matchesSubscription(sub, m.tags));
     for (const m of result.messages) {
+      if (!m.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) continue;
       const original = m.properties[MessageProperty.RETRY_TOPIC];
-      if (original !== undefined && m.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) m.topic = original;
+      if (original !== undefined) m.topic = original;
     }
     return result;
   }

@@ -18,6 +18,9 @@ export interface TopicInfo {
   readonly fetchedAtMs: number;
 }
 
+/** brokerAddrs keys are decimal strings; the master's, made once. */
+const MASTER_KEY = String(MASTER_ID);
+
 /** Topics cached at most; the least recently fetched is dropped first. */
 const MAX_CACHED_TOPICS = 10_000;
 
@@ -70,7 +73,7 @@ export class RouteCache {
   }
 
   masterAddr(brokerName: string): string | undefined {
-    return this.brokerAddrs.get(brokerName)?.[String(MASTER_ID)];
+    return this.brokerAddrs.get(brokerName)?.[MASTER_KEY];
   }
 
   /** The address of brokerId `id`, else the master, else any address of the group. */

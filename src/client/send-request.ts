@@ -6,7 +6,7 @@ import { makeRequest, RequestCode, ResponseCode, type ExtFields, type RemotingCo
 import { DEFAULT_TOPIC, MessageProperty, MessageSysFlag } from './client-constants.js';
 import { MalformedResponseError } from './client-errors.js';
 import { appendProperty, type Message, type MessageQueue } from './message.js';
-import { createUniqueId } from './message-id.js';
+import { nextUniqueIdCounter, uniqueIdText } from './message-id.js';
 
 export type SendStatus = 'SEND_OK' | 'FLUSH_DISK_TIMEOUT' | 'FLUSH_SLAVE_TIMEOUT' | 'SLAVE_NOT_AVAILABLE';
 
@@ -31,16 +31,43 @@ const STORED_STATUS: ReadonlyMap<number, SendStatus> = new Map<number, SendStatu
   [ResponseCode.SLAVE_NOT_AVAILABLE, 'SLAVE_NOT_AVAILABLE'],
 ]);
 
-export interface PreparedMessage {
-  topic: string;
-  body: Buffer;
-  sysFlag: number;
-  flag: number;
-  properties: string;
-  uniqKey: string;
+/** A validated message ready to send: its body as sent, flags, and properties with a fresh UNIQ_KEY. */
+export class PreparedMessage {
+  /** The UNIQ_KEY's time (Date.now() mod 2^32) and counter; its text is made when first asked for. */
+  readonly uniqTimeMs32: number;
+  readonly uniqCounter: number;
+  /** Date.now() when it was prepared (a first attempt sent at once takes it as born time). */
+  readonly preparedAtMs: number;
+  private uniqText: string | undefined;
+  private fullProperties: string | undefined;
+
+  constructor(
+    readonly topic: string,
+    readonly body: Buffer,
+    readonly sysFlag: number,
+    readonly flag: number,
+    /** The properties before UNIQ_KEY (user properties, extra, TAGS, KEYS, DELAY), formatted. */
+    readonly leadingProperties: string,
+    nowMs: number,
+  ) {
+    this.preparedAtMs = nowMs;
+    this.uniqTimeMs32 = nowMs % 0x1_0000_0000;
+    this.uniqCounter = nextUniqueIdCounter();
+  }
+
+  get uniqKey(): string {
+    this.uniqText ??= uniqueIdText(this.uniqTimeMs32, this.uniqCounter);
+    return this.uniqText;
+  }
+
+  /** The properties string as sent: the leading ones, then UNIQ_KEY. */
+  get properties(): string {
+    this.fullProperties ??= appendProperty(this.leadingProperties, MessageProperty.UNIQ_KEY, this.uniqKey);
+    return this.fullProperties;
+  }
 }
 
-/** Builds the properties string (TAGS, KEYS, DELAY, UNIQ_KEY, user properties) and compresses. */
+/** Builds the properties (TAGS, KEYS, DELAY, user properties, then UNIQ_KEY) and compresses. */
 export function prepareMessage(msg: Message, body: Buffer, compressOverBytes: number, extra?: Readonly<Record<string, string>>): PreparedMessage {
   let props = '';
   if (msg.properties !== undefined) for (const name in msg.properties) props = appendProperty(props, name, msg.properties[name]!);
@@ -51,15 +78,13 @@ export function prepareMessage(msg: Message, body: Buffer, compressOverBytes: nu
     if (keys.length > 0) props = appendProperty(props, MessageProperty.KEYS, keys);
   }
   if (msg.delayTimeLevel !== undefined && msg.delayTimeLevel > 0) props = appendProperty(props, MessageProperty.DELAY, String(msg.delayTimeLevel));
-  const uniqKey = createUniqueId();
-  props = appendProperty(props, MessageProperty.UNIQ_KEY, uniqKey);
   let sysFlag = 0;
   let out = body;
   if (body.length > compressOverBytes) {
     out = zlib.deflateSync(body, { level: 5 });
     sysFlag |= MessageSysFlag.COMPRESSED;
   }
-  return { topic: msg.topic, body: out, sysFlag, flag: msg.flag ?? 0, properties: props, uniqKey };
+  return new PreparedMessage(msg.topic, out, sysFlag, msg.flag ?? 0, props, Date.now());
 }
 
 export function buildSendRequest(
@@ -123,7 +148,7 @@ export function buildBatchRequest(producerGroup: string, mq: MessageQueue, body:
 }
 
 export function storedStatus(code: number): SendStatus | undefined {
-  return STORED_STATUS.get(code);
+  return code === ResponseCode.SUCCESS ? 'SEND_OK' : STORED_STATUS.get(code);
 }
 
 export function parseSendResponse(resp: RemotingCommand, status: SendStatus, mq: MessageQueue, msgId: string): SendResult {

@@ -20,10 +20,15 @@ export function checkTopic(topic: unknown): asserts topic is string {
   if (typeof topic !== 'string' || !isValidTopicName(topic)) throw new InvalidTopicError(String(topic), TOPIC_NAME_RULE);
 }
 
+/** The last topic checkSendTopic accepted: a producer sends to few topics, so most checks end here. */
+let lastSendTopic = '';
+
 /** Topics users may send to: the rule, and not a retry/DLQ system topic by accident of typing. */
 export function checkSendTopic(topic: unknown): asserts topic is string {
+  if (topic === lastSendTopic && lastSendTopic !== '') return;
   checkTopic(topic);
   if (topic === 'TBW102') throw new InvalidTopicError(topic, 'TBW102 is the auto-create template topic and cannot be sent to');
+  lastSendTopic = topic;
 }
 
 export function checkGroup(group: unknown): asserts group is string {

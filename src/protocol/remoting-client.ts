@@ -2,19 +2,35 @@
 // it drops), requests matched to responses by opaque, writes coalesced per event-loop turn, and
 // timeouts swept by one timer instead of one timer per request. A timeout or a dropped
 // connection says whether the outcome is unknown, because for a send it usually is.
+//
+// Besides the promise API (invoke) there is a callback one for hot paths (request, requestFrame):
+// the caller passes a ResponseHandler that hears exactly once, so a send needs no promise of its
+// own here, and requestFrame takes a frame the caller encodes itself (the SDK's send header
+// template) straight into the connection's write buffer. Frames of one turn are copied into one
+// staging buffer and leave in one socket write; a large body goes out as its own buffer instead.
+//
+// Incoming frames go through ClientFrameDecoder: FrameDecoder's reassembly and errors, with the
+// binary header's strings read in one native call each and its usual extFields names taken from
+// a table, instead of a string concatenation per byte (which made the response headers half of
+// the client's garbage). It decodes to the same commands (test/client-frame-decoder.test.ts);
+// once binary-header.ts reads strings this way, FrameDecoder can take its place again.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-codec.js';
-import { DEFAULT_MAX_WRITE_BACKLOG_BYTES, FrameWriter } from './frame-writer.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrameHead, type FrameError } from './frame-codec.js';
+import { DEFAULT_MAX_WRITE_BACKLOG_BYTES } from './frame-writer.js';
+import { decodeJsonHeader } from './json-header.js';
+import { languageFromByte } from './language-code.js';
 import {
+  FrameTooLargeError,
+  MalformedFrameError,
   RemotingClosedError,
   RemotingConnectionError,
   RemotingOverloadError,
   RemotingTimeoutError,
 } from './protocol-errors.js';
-import { FLAG_ONEWAY, isResponse, SerializeType, type RemotingCommand } from './remoting-command.js';
+import { FLAG_ONEWAY, isResponse, SerializeType, type ExtFields, type RemotingCommand } from './remoting-command.js';
 
 export interface RemotingClientOptions {
   logger?: Logger;
@@ -29,25 +45,420 @@ export interface RemotingClientOptions {
   onRequest?: (cmd: RemotingCommand, addr: string) => void;
 }
 
-interface Pending {
-  readonly addr: string;
-  readonly code: number;
-  readonly timeoutMs: number;
-  readonly deadlineMs: number;
-  readonly connection: Connection;
-  resolve(cmd: RemotingCommand): void;
-  reject(err: Error): void;
+/**
+ * Hears the outcome of one request made with request() or requestFrame(): exactly one call, after
+ * the request was queued (never from inside request itself). Neither method may throw: they run
+ * inside the socket's data handler and the timeout sweep.
+ */
+export interface ResponseHandler {
+  /**
+   * A response's body (like invoke's) is a view of memory this client never writes again — a
+   * socket chunk or a reassembly of chunks — so it may be kept without a copy.
+   */
+  onResponse(cmd: RemotingCommand): void;
+  onFailure(err: Error): void;
+}
+
+/**
+ * A request frame its caller encodes (binary header type only): `writeHead` writes `headBytes`
+ * bytes at out[pos] — frame length, header word, header — with `opaque` at BINARY_OPAQUE_OFFSET
+ * and flag 0, and the client sends `body` after them. The frame length must count the body.
+ */
+export interface EncodedFrame {
+  readonly headBytes: number;
+  readonly body: Buffer | undefined;
+  writeHead(out: Buffer, pos: number, opaque: number): void;
+}
+
+/** Where the opaque sits in a binary-header frame: length 4, header word 4, code 2, language 1, version 2. */
+export const BINARY_OPAQUE_OFFSET = 13;
+/** The smallest binary-header frame head: length, header word, and the 21 fixed header bytes. */
+const BINARY_FRAME_HEAD_MIN_BYTES = 8 + 21;
+
+class Pending {
+  constructor(
+    readonly opaque: number,
+    readonly addr: string,
+    readonly code: number,
+    readonly timeoutMs: number,
+    readonly deadlineMs: number,
+    readonly connection: Connection,
+    readonly handler: ResponseHandler,
+  ) {}
+}
+
+/** Adapts a promise's settle functions to a ResponseHandler (the invoke API). */
+class PromiseHandler implements ResponseHandler {
+  constructor(
+    private readonly resolve: (cmd: RemotingCommand) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  onResponse(cmd: RemotingCommand): void {
+    this.resolve(cmd);
+  }
+
+  onFailure(err: Error): void {
+    this.reject(err);
+  }
 }
 
 const SWEEP_INTERVAL_MS = 10;
 const OPAQUE_MAX = 0x7fffffff;
+/** Size of a staging buffer; a turn that fills one continues in a new one. */
+const STAGE_BYTES = 1024 * 1024;
+/** Bodies up to this size are copied into the staging buffer; larger ones are written as they are. */
+const STAGE_BODY_MAX_BYTES = 16 * 1024;
+
+/** Full staging buffers kept for reuse per connection (each STAGE_BYTES). */
+const SPARE_STAGES_MAX = 2;
+
+/**
+ * A staging buffer and how many of its parts are queued or being written. One that is full and
+ * has none left is reused: its bytes are no longer anyone's, and reusing it saves an allocation
+ * and the page faults of fresh memory (a few per cent of a busy producer's CPU).
+ */
+class Stage {
+  /** Parts of this buffer queued in `parts` or handed to the socket and not yet written. */
+  parts = 0;
+  full = false;
+  readonly onWritten = (): void => {
+    this.parts--;
+    if (this.full && this.parts === 0) this.release(this);
+  };
+
+  constructor(
+    readonly buf: Buffer,
+    private readonly release: (stage: Stage) => void,
+  ) {}
+}
+
+/**
+ * Per-connection write coalescing (the FrameWriter's job, plus caller-encoded frames): everything
+ * queued in one event-loop turn leaves at the next setImmediate in one socket write (one writev
+ * when large bodies are among it). Small frames are copied into a staging buffer that later turns
+ * keep filling after the bytes already handed to the socket, which are never written again until
+ * the whole buffer is full and every write of it has completed.
+ */
+class ConnectionWriter {
+  /** Buffers to write in order; the staged bytes not yet sealed come after them. */
+  private parts: Buffer[] = [];
+  /** The stage each part was cut from (undefined for a large body written as it is). */
+  private partStages: (Stage | undefined)[] = [];
+  private queuedBytes = 0;
+  private stage: Stage;
+  private stageStart = 0;
+  private stagePos = 0;
+  private readonly spare: Stage[] = [];
+  private scheduled = false;
+  private discarded = false;
+  private readonly flushBound = (): void => this.flush();
+  private readonly releaseBound = (stage: Stage): void => this.release(stage);
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly maxBacklogBytes: number,
+  ) {
+    this.stage = new Stage(Buffer.alloc(0), this.releaseBound);
+  }
+
+  /** Bytes queued here plus bytes the socket has not written yet. */
+  get backlogBytes(): number {
+    return this.queuedBytes + this.socket.writableLength;
+  }
+
+  /** Queues a command; false (nothing queued) when the socket is gone or the backlog is over its bound. */
+  enqueue(cmd: RemotingCommand): boolean {
+    if (this.socket.destroyed) return false;
+    const head = encodeFrameHead(cmd);
+    const body = cmd.body;
+    const bodyBytes = body?.length ?? 0;
+    if (this.backlogBytes + head.length + bodyBytes > this.maxBacklogBytes) return false;
+    const pos = this.reserve(head.length);
+    this.stage.buf.set(head, pos);
+    this.stagePos = pos + head.length;
+    this.queuedBytes += head.length;
+    if (body !== undefined && bodyBytes > 0) this.appendBody(body);
+    this.schedule();
+    return true;
+  }
+
+  /** Queues a caller-encoded frame (see EncodedFrame); false as for enqueue. */
+  enqueueFrame(frame: EncodedFrame, opaque: number): boolean {
+    if (this.socket.destroyed) return false;
+    const headBytes = frame.headBytes;
+    const body = frame.body;
+    const bodyBytes = body?.length ?? 0;
+    if (this.backlogBytes + headBytes + bodyBytes > this.maxBacklogBytes) return false;
+    const pos = this.reserve(headBytes);
+    const out = this.stage.buf;
+    frame.writeHead(out, pos, opaque);
+    assert(out.readUInt32BE(pos) === headBytes - 4 + bodyBytes && out.readInt32BE(pos + BINARY_OPAQUE_OFFSET) === opaque, 'an encoded frame must state its length with the body and carry its opaque');
+    this.stagePos = pos + headBytes;
+    this.queuedBytes += headBytes;
+    if (body !== undefined && bodyBytes > 0) this.appendBody(body);
+    this.schedule();
+    return true;
+  }
+
+  /** Writes everything queued: one socket write, or one corked series when several buffers. */
+  flush(): void {
+    this.scheduled = false;
+    this.seal();
+    if (this.parts.length === 0) return;
+    const parts = this.parts;
+    const stages = this.partStages;
+    this.parts = [];
+    this.partStages = [];
+    this.queuedBytes = 0;
+    // A destroyed socket writes nothing: its stages are not reused (discard() follows on close).
+    if (this.socket.destroyed) return;
+    const several = parts.length > 1;
+    if (several) this.socket.cork();
+    for (let i = 0; i < parts.length; i++) {
+      const stage = stages[i];
+      if (stage === undefined) this.socket.write(parts[i]!);
+      else this.socket.write(parts[i]!, stage.onWritten);
+    }
+    if (several) this.socket.uncork();
+  }
+
+  /** Forgets queued frames and reuses no stage any more (the connection is gone). */
+  discard(): void {
+    this.discarded = true;
+    this.parts = [];
+    this.partStages = [];
+    this.queuedBytes = 0;
+    this.stageStart = this.stagePos;
+    this.spare.length = 0;
+  }
+
+  private appendBody(body: Buffer): void {
+    if (body.length <= STAGE_BODY_MAX_BYTES) {
+      const pos = this.reserve(body.length);
+      this.stage.buf.set(body, pos);
+      this.stagePos = pos + body.length;
+    } else {
+      this.seal();
+      this.parts.push(body);
+      this.partStages.push(undefined);
+    }
+    this.queuedBytes += body.length;
+  }
+
+  /** A position in the staging buffer with `bytes` free after it (another buffer when it lacks them). */
+  private reserve(bytes: number): number {
+    if (this.stage.buf.length - this.stagePos < bytes) {
+      this.seal();
+      const old = this.stage;
+      old.full = true;
+      if (old.parts === 0) this.release(old);
+      const reused = bytes <= STAGE_BYTES ? this.spare.pop() : undefined;
+      this.stage = reused ?? new Stage(Buffer.allocUnsafeSlow(Math.max(STAGE_BYTES, bytes)), this.releaseBound);
+      this.stageStart = 0;
+      this.stagePos = 0;
+    }
+    return this.stagePos;
+  }
+
+  /** Moves the staged bytes into `parts`, so what is queued next comes after them. */
+  private seal(): void {
+    if (this.stagePos === this.stageStart) return;
+    this.parts.push(this.stage.buf.subarray(this.stageStart, this.stagePos));
+    this.partStages.push(this.stage);
+    this.stage.parts++;
+    this.stageStart = this.stagePos;
+  }
+
+  /** A full stage none of whose bytes is queued or being written any more. */
+  private release(stage: Stage): void {
+    if (this.discarded || stage.buf.length !== STAGE_BYTES || this.spare.length >= SPARE_STAGES_MAX || stage === this.stage) return;
+    stage.full = false;
+    this.spare.push(stage);
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(this.flushBound);
+  }
+}
+
+const HEADER_LENGTH_MAX = 0xffffff;
+/** code int16, language byte, version int16, opaque int32, flag int32, remark length int32, ext length int32 */
+const BINARY_FIXED_BYTES = 21;
+/** binary-header.ts reads strings up to this long byte by byte; longer ones with toString. */
+const SHORT_STRING_MAX = 64;
+
+/** extFields names our brokers and Apache's put in responses, returned as literals when read. */
+const KNOWN_EXT_NAMES: readonly string[] = [
+  'msgId', 'queueId', 'queueOffset', 'transactionId', 'nextBeginOffset', 'minOffset', 'maxOffset',
+  'suggestWhichBrokerId', 'offset', 'MSG_REGION', 'TRACE_ON', 'batchUniqId', 'timestamp',
+];
+const KNOWN_EXT_NAME_BYTES: readonly Buffer[] = KNOWN_EXT_NAMES.map((n) => Buffer.from(n, 'latin1'));
+
+interface SliceDecoder {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** buf[start, end) as binary-header.ts's readString decodes it: ASCII as is, else UTF-8. */
+function readHeaderString(buf: Buffer, start: number, end: number): string {
+  const b = buf as unknown as SliceDecoder;
+  if (end - start <= SHORT_STRING_MAX) {
+    for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return b.utf8Slice(start, end);
+    return b.latin1Slice(start, end);
+  }
+  return b.utf8Slice(start, end);
+}
+
+function readHeaderName(buf: Buffer, start: number, end: number): string {
+  const len = end - start;
+  for (let k = 0; k < KNOWN_EXT_NAME_BYTES.length; k++) {
+    const name = KNOWN_EXT_NAME_BYTES[k]!;
+    if (name.length !== len) continue;
+    let same = true;
+    for (let i = 0; i < len && same; i++) same = buf[start + i] === name[i];
+    if (same) return KNOWN_EXT_NAMES[k]!;
+  }
+  return readHeaderString(buf, start, end);
+}
+
+/** decodeBinaryHeader of binary-header.ts: the same checks, errors and result. */
+function decodeBinaryHeaderFast(buf: Buffer, start: number, end: number): RemotingCommand | MalformedFrameError {
+  if (end - start < BINARY_FIXED_BYTES) return new MalformedFrameError(`binary header of ${end - start} bytes is shorter than ${BINARY_FIXED_BYTES}`);
+  let pos = start;
+  const code = buf.readInt16BE(pos);
+  const language = languageFromByte(buf[pos + 2]!);
+  const version = buf.readInt16BE(pos + 3);
+  const opaque = buf.readInt32BE(pos + 5);
+  const flag = buf.readInt32BE(pos + 9);
+  const remarkBytes = buf.readInt32BE(pos + 13);
+  pos += 17;
+  if (remarkBytes < 0 || remarkBytes > end - pos - 4) return new MalformedFrameError(`binary header remark length ${remarkBytes} runs past the header`);
+  const remark = remarkBytes > 0 ? readHeaderString(buf, pos, pos + remarkBytes) : undefined;
+  pos += remarkBytes;
+  const extBytes = buf.readInt32BE(pos);
+  pos += 4;
+  if (extBytes < 0 || extBytes !== end - pos) return new MalformedFrameError(`binary header extFields length ${extBytes} does not match the ${end - pos} bytes left`);
+  const extFields: ExtFields = {};
+  // Each entry consumes at least 6 bytes, so this loop ends within extBytes / 6 rounds.
+  while (pos < end) {
+    if (end - pos < 6) return new MalformedFrameError('binary header extFields entry is truncated');
+    const keyBytes = buf.readInt16BE(pos);
+    pos += 2;
+    if (keyBytes < 0 || keyBytes > end - pos - 4) return new MalformedFrameError(`binary header key length ${keyBytes} runs past the header`);
+    const key = readHeaderName(buf, pos, pos + keyBytes);
+    pos += keyBytes;
+    const valueBytes = buf.readInt32BE(pos);
+    pos += 4;
+    if (valueBytes < 0 || valueBytes > end - pos) return new MalformedFrameError(`binary header value length ${valueBytes} runs past the header`);
+    extFields[key] = readHeaderString(buf, pos, pos + valueBytes);
+    pos += valueBytes;
+  }
+  return { code, language, version, opaque, flag, remark, extFields };
+}
+
+/** decodeFrameContent of frame-codec.ts, with the binary header read by decodeBinaryHeaderFast. */
+function decodeFrameContent(buf: Buffer, start: number, end: number): RemotingCommand | MalformedFrameError {
+  const word = buf.readUInt32BE(start);
+  const serializeType = word >>> 24;
+  const headerBytes = word & HEADER_LENGTH_MAX;
+  const headerStart = start + 4;
+  const headerEnd = headerStart + headerBytes;
+  if (headerEnd > end) return new MalformedFrameError(`header length ${headerBytes} runs past the frame of ${end - start} bytes`);
+  let cmd: RemotingCommand | MalformedFrameError;
+  if (serializeType === SerializeType.JSON) cmd = decodeJsonHeader(buf, headerStart, headerEnd);
+  else if (serializeType === SerializeType.ROCKETMQ) cmd = decodeBinaryHeaderFast(buf, headerStart, headerEnd);
+  else return new MalformedFrameError(`unknown serialize type ${serializeType}`);
+  if (cmd instanceof MalformedFrameError) return cmd;
+  cmd.serializeType = serializeType;
+  if (headerEnd < end) cmd.body = buf.subarray(headerEnd, end);
+  return cmd;
+}
+
+/**
+ * FrameDecoder (frame-codec.ts) for the client's connections: the same reassembly, bounds and
+ * errors, decoding with decodeFrameContent above. After the first error it stays failed.
+ */
+export class ClientFrameDecoder {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes needed before another decode attempt is worth a concat. */
+  private neededBytes = 4;
+  private failure: FrameError | undefined;
+
+  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
+    assert(maxFrameBytes >= 8, 'maxFrameBytes must allow at least a header word');
+  }
+
+  /**
+   * Feeds a chunk; calls onCommand for each complete frame, in order. Returns the error that
+   * stopped decoding, if any. A command's body is a view of the chunk or of a
+   * reassembly of chunks; this decoder never writes either, so a body may be kept as it is
+   * (socket chunks are fresh buffers: the connection reads without a user-supplied buffer).
+   */
+  push(chunk: Buffer, onCommand: (cmd: RemotingCommand) => void): FrameError | undefined {
+    if (this.failure !== undefined) return this.failure;
+    if (chunk.length === 0) return undefined;
+    let buf: Buffer;
+    if (this.pendingBytes === 0) {
+      buf = chunk;
+    } else {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes < this.neededBytes) return undefined;
+      buf = Buffer.concat(this.pending, this.pendingBytes);
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
+    let offset = 0;
+    let needed = 4;
+    // Each round consumes a whole frame (at least 8 bytes) or leaves the loop.
+    while (offset < buf.length) {
+      const remaining = buf.length - offset;
+      if (remaining < 4) break;
+      const frameBytes = buf.readUInt32BE(offset);
+      if (frameBytes > this.maxFrameBytes) return this.fail(new FrameTooLargeError(frameBytes, this.maxFrameBytes));
+      if (frameBytes < 4) return this.fail(new MalformedFrameError(`frame length ${frameBytes} is shorter than its 4-byte header word`));
+      if (remaining < 4 + frameBytes) {
+        needed = 4 + frameBytes;
+        break;
+      }
+      const cmd = decodeFrameContent(buf, offset + 4, offset + 4 + frameBytes);
+      if (cmd instanceof MalformedFrameError) return this.fail(cmd);
+      offset += 4 + frameBytes;
+      onCommand(cmd);
+    }
+    if (offset < buf.length) {
+      const rest = buf.subarray(offset);
+      this.pending = [rest];
+      this.pendingBytes = rest.length;
+      this.neededBytes = needed;
+    }
+    return undefined;
+  }
+
+  /** Drops bytes held for an incomplete frame (used when the connection ends). */
+  reset(): void {
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  private fail(err: FrameError): FrameError {
+    this.failure = err;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return err;
+  }
+}
 
 class Connection {
   connected = false;
   closed = false;
   readonly socket: net.Socket;
-  readonly decoder: FrameDecoder;
-  readonly writer: FrameWriter;
+  readonly decoder: ClientFrameDecoder;
+  readonly writer: ConnectionWriter;
   private readonly connectTimer: NodeJS.Timeout;
 
   constructor(
@@ -60,9 +471,9 @@ class Connection {
     onCommand: (cmd: RemotingCommand, conn: Connection) => void,
     onClose: (conn: Connection, cause: Error | undefined) => void,
   ) {
-    this.decoder = new FrameDecoder(maxFrameBytes);
+    this.decoder = new ClientFrameDecoder(maxFrameBytes);
     this.socket = net.connect({ host, port, noDelay: true });
-    this.writer = new FrameWriter(this.socket, maxWriteBacklogBytes);
+    this.writer = new ConnectionWriter(this.socket, maxWriteBacklogBytes);
     let cause: Error | undefined;
     this.connectTimer = setTimeout(() => {
       this.socket.destroy(new Error(`connect to ${addr} timed out after ${connectTimeoutMs} ms`));
@@ -129,27 +540,66 @@ export class RemotingClient {
     return this.pending.size;
   }
 
-  /** Sends a request and resolves with its response; the request's opaque is assigned here. */
+  /**
+   * Sends a request and resolves with its response; the request's opaque is assigned here. The
+   * response's body may be kept without a copy (see ResponseHandler).
+   */
   invoke(addr: string, cmd: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
     assert(timeoutMs > 0, `timeoutMs must be positive, got ${timeoutMs}`);
     assert(!isResponse(cmd), 'invoke needs a request, got a response');
-    if (this.closed) return Promise.reject(new RemotingClosedError());
-    if (this.pending.size >= this.maxPendingRequests) {
-      return Promise.reject(new RemotingOverloadError(`${this.pending.size} requests already wait for a response; nothing was sent`));
-    }
+    const refused = this.refusal();
+    if (refused !== undefined) return Promise.reject(refused);
     const connection = this.connectionFor(addr);
+    return new Promise<RemotingCommand>((resolve, reject) => {
+      const err = this.send(connection, cmd, timeoutMs, new PromiseHandler(resolve, reject));
+      if (err !== undefined) reject(err);
+    });
+  }
+
+  /**
+   * Like invoke, with a handler instead of a promise. Returns the error when nothing was sent
+   * (closed, overloaded, backlog full); otherwise the handler hears the outcome later, once.
+   */
+  request(addr: string, cmd: RemotingCommand, timeoutMs: number, handler: ResponseHandler): Error | undefined {
+    assert(timeoutMs > 0, `timeoutMs must be positive, got ${timeoutMs}`);
+    assert(!isResponse(cmd), 'request needs a request, got a response');
+    return this.refusal() ?? this.send(this.connectionFor(addr), cmd, timeoutMs, handler);
+  }
+
+  /** Like request, for a frame the caller encodes itself (binary header type; see EncodedFrame). */
+  requestFrame(addr: string, code: number, frame: EncodedFrame, timeoutMs: number, handler: ResponseHandler): Error | undefined {
+    assert(timeoutMs > 0, `timeoutMs must be positive, got ${timeoutMs}`);
+    assert(frame.headBytes >= BINARY_FRAME_HEAD_MIN_BYTES, `an encoded frame head has at least ${BINARY_FRAME_HEAD_MIN_BYTES} bytes, got ${frame.headBytes}`);
+    const refused = this.refusal();
+    if (refused !== undefined) return refused;
+    const connection = this.connectionFor(addr);
+    const opaque = this.takeOpaque();
+    if (!connection.writer.enqueueFrame(frame, opaque)) return new RemotingOverloadError(`write backlog to ${addr} is full; nothing was sent`);
+    this.track(opaque, addr, code, timeoutMs, connection, handler);
+    return undefined;
+  }
+
+  private refusal(): Error | undefined {
+    if (this.closed) return new RemotingClosedError();
+    if (this.pending.size >= this.maxPendingRequests) {
+      return new RemotingOverloadError(`${this.pending.size} requests already wait for a response; nothing was sent`);
+    }
+    return undefined;
+  }
+
+  private send(connection: Connection, cmd: RemotingCommand, timeoutMs: number, handler: ResponseHandler): Error | undefined {
     const opaque = this.takeOpaque();
     cmd.opaque = opaque;
     cmd.flag &= ~FLAG_ONEWAY;
     cmd.serializeType ??= this.serializeType;
-    return new Promise<RemotingCommand>((resolve, reject) => {
-      if (!connection.writer.enqueue(cmd)) {
-        reject(new RemotingOverloadError(`write backlog to ${addr} is full; nothing was sent`));
-        return;
-      }
-      this.pending.set(opaque, { addr, code: cmd.code, timeoutMs, deadlineMs: performance.now() + timeoutMs, connection, resolve, reject });
-      this.startSweep();
-    });
+    if (!connection.writer.enqueue(cmd)) return new RemotingOverloadError(`write backlog to ${connection.addr} is full; nothing was sent`);
+    this.track(opaque, connection.addr, cmd.code, timeoutMs, connection, handler);
+    return undefined;
+  }
+
+  private track(opaque: number, addr: string, code: number, timeoutMs: number, connection: Connection, handler: ResponseHandler): void {
+    this.pending.set(opaque, new Pending(opaque, addr, code, timeoutMs, performance.now() + timeoutMs, connection, handler));
+    this.startSweep();
   }
 
   /** Sends a request with the ONEWAY flag: the server does not answer. Throws if nothing could be queued. */
@@ -171,7 +621,7 @@ export class RemotingClient {
     const err = new RemotingClosedError('remoting client closed while the request was pending; the outcome is unknown');
     for (const [opaque, p] of this.pending) {
       this.pending.delete(opaque);
-      p.reject(err);
+      p.handler.onFailure(err);
     }
     const waits: Promise<void>[] = [];
     for (const conn of this.connections.values()) {
@@ -221,7 +671,7 @@ export class RemotingClient {
     // A response after its timeout has no one waiting; dropping it is the documented behaviour.
     if (p === undefined || p.connection !== conn) return;
     this.pending.delete(cmd.opaque);
-    p.resolve(cmd);
+    p.handler.onResponse(cmd);
   }
 
   private onConnectionClose(conn: Connection, cause: Error | undefined): void {
@@ -232,7 +682,7 @@ export class RemotingClient {
       this.pending.delete(opaque);
       failed++;
       const outcome = conn.connected ? 'the outcome is unknown' : 'the request was not sent';
-      p.reject(
+      p.handler.onFailure(
         new RemotingConnectionError(
           conn.addr,
           conn.connected,
@@ -259,10 +709,11 @@ export class RemotingClient {
 
   private sweep(): void {
     const nowMs = performance.now();
-    for (const [opaque, p] of this.pending) {
+    // Over the values: entries() would make an array per pending request every 10 ms.
+    for (const p of this.pending.values()) {
       if (p.deadlineMs > nowMs) continue;
-      this.pending.delete(opaque);
-      p.reject(new RemotingTimeoutError(p.addr, p.code, p.timeoutMs));
+      this.pending.delete(p.opaque);
+      p.handler.onFailure(new RemotingTimeoutError(p.addr, p.code, p.timeoutMs));
     }
     if (this.pending.size === 0) this.stopSweep();
   }
