@@ -31,17 +31,42 @@ function writeString(out: Buffer, s: string, pos: number, byteLength: number): v
   }
 }
 
+interface SliceDecoder {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/** A short ASCII string with one native slice (no per-byte concatenation); UTF-8 otherwise. */
 function readString(buf: Buffer, start: number, end: number): string {
+  const b = buf as unknown as SliceDecoder;
   if (end - start <= SHORT_STRING_MAX) {
-    let s = '';
-    for (let i = start; i < end; i++) {
-      const b = buf[i]!;
-      if (b >= 0x80) return buf.toString('utf8', start, end);
-      s += String.fromCharCode(b);
-    }
-    return s;
+    for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return b.utf8Slice(start, end);
+    return b.latin1Slice(start, end);
   }
-  return buf.toString('utf8', start, end);
+  return b.utf8Slice(start, end);
+}
+
+/**
+ * extFields names seen on every request or response (SEND_MESSAGE_V2's one-letter names, the
+ * send and pull answers' names), returned as the same string literals instead of new strings.
+ */
+const KNOWN_EXT_NAMES: readonly string[] = [
+  'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n',
+  'msgId', 'queueId', 'queueOffset', 'transactionId', 'nextBeginOffset', 'minOffset', 'maxOffset',
+  'suggestWhichBrokerId', 'offset', 'MSG_REGION', 'TRACE_ON', 'batchUniqId', 'timestamp',
+];
+const KNOWN_EXT_NAME_BYTES: readonly Buffer[] = KNOWN_EXT_NAMES.map((n) => Buffer.from(n, 'latin1'));
+
+function readName(buf: Buffer, start: number, end: number): string {
+  const len = end - start;
+  for (let k = 0; k < KNOWN_EXT_NAME_BYTES.length; k++) {
+    const name = KNOWN_EXT_NAME_BYTES[k]!;
+    if (name.length !== len) continue;
+    let same = true;
+    for (let i = 0; i < len && same; i++) same = buf[start + i] === name[i];
+    if (same) return KNOWN_EXT_NAMES[k]!;
+  }
+  return readString(buf, start, end);
 }
 
 /** Encodes the header (without the frame's length and header word). */
@@ -106,7 +131,7 @@ export function decodeBinaryHeader(buf: Buffer, start: number, end: number): Rem
     const keyBytes = buf.readInt16BE(pos);
     pos += 2;
     if (keyBytes < 0 || keyBytes > end - pos - 4) return new MalformedFrameError(`binary header key length ${keyBytes} runs past the header`);
-    const key = readString(buf, pos, pos + keyBytes);
+    const key = readName(buf, pos, pos + keyBytes);
     pos += keyBytes;
     const valueBytes = buf.readInt32BE(pos);
     pos += 4;

@@ -9,22 +9,15 @@
 // template) straight into the connection's write buffer. Frames of one turn are copied into one
 // staging buffer and leave in one socket write; a large body goes out as its own buffer instead.
 //
-// Incoming frames go through ClientFrameDecoder: FrameDecoder's reassembly and errors, with the
-// binary header's strings read in one native call each and its usual extFields names taken from
-// a table, instead of a string concatenation per byte (which made the response headers half of
-// the client's garbage). It decodes to the same commands (test/client-frame-decoder.test.ts);
-// once binary-header.ts reads strings this way, FrameDecoder can take its place again.
+// Incoming frames go through the protocol's FrameDecoder (binary headers decoded with their
+// usual names from a table and strings in one native slice each, see binary-header.ts).
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrameHead, type FrameError } from './frame-codec.js';
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrameHead, FrameDecoder } from './frame-codec.js';
 import { DEFAULT_MAX_WRITE_BACKLOG_BYTES } from './frame-writer.js';
-import { decodeJsonHeader } from './json-header.js';
-import { languageFromByte } from './language-code.js';
 import {
-  FrameTooLargeError,
-  MalformedFrameError,
   RemotingClosedError,
   RemotingConnectionError,
   RemotingOverloadError,
@@ -284,180 +277,11 @@ class ConnectionWriter {
   }
 }
 
-const HEADER_LENGTH_MAX = 0xffffff;
-/** code int16, language byte, version int16, opaque int32, flag int32, remark length int32, ext length int32 */
-const BINARY_FIXED_BYTES = 21;
-/** binary-header.ts reads strings up to this long byte by byte; longer ones with toString. */
-const SHORT_STRING_MAX = 64;
-
-/** extFields names our brokers and Apache's put in responses, returned as literals when read. */
-const KNOWN_EXT_NAMES: readonly string[] = [
-  'msgId', 'queueId', 'queueOffset', 'transactionId', 'nextBeginOffset', 'minOffset', 'maxOffset',
-  'suggestWhichBrokerId', 'offset', 'MSG_REGION', 'TRACE_ON', 'batchUniqId', 'timestamp',
-];
-const KNOWN_EXT_NAME_BYTES: readonly Buffer[] = KNOWN_EXT_NAMES.map((n) => Buffer.from(n, 'latin1'));
-
-interface SliceDecoder {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-
-/** buf[start, end) as binary-header.ts's readString decodes it: ASCII as is, else UTF-8. */
-function readHeaderString(buf: Buffer, start: number, end: number): string {
-  const b = buf as unknown as SliceDecoder;
-  if (end - start <= SHORT_STRING_MAX) {
-    for (let i = start; i < end; i++) if (buf[i]! >= 0x80) return b.utf8Slice(start, end);
-    return b.latin1Slice(start, end);
-  }
-  return b.utf8Slice(start, end);
-}
-
-function readHeaderName(buf: Buffer, start: number, end: number): string {
-  const len = end - start;
-  for (let k = 0; k < KNOWN_EXT_NAME_BYTES.length; k++) {
-    const name = KNOWN_EXT_NAME_BYTES[k]!;
-    if (name.length !== len) continue;
-    let same = true;
-    for (let i = 0; i < len && same; i++) same = buf[start + i] === name[i];
-    if (same) return KNOWN_EXT_NAMES[k]!;
-  }
-  return readHeaderString(buf, start, end);
-}
-
-/** decodeBinaryHeader of binary-header.ts: the same checks, errors and result. */
-function decodeBinaryHeaderFast(buf: Buffer, start: number, end: number): RemotingCommand | MalformedFrameError {
-  if (end - start < BINARY_FIXED_BYTES) return new MalformedFrameError(`binary header of ${end - start} bytes is shorter than ${BINARY_FIXED_BYTES}`);
-  let pos = start;
-  const code = buf.readInt16BE(pos);
-  const language = languageFromByte(buf[pos + 2]!);
-  const version = buf.readInt16BE(pos + 3);
-  const opaque = buf.readInt32BE(pos + 5);
-  const flag = buf.readInt32BE(pos + 9);
-  const remarkBytes = buf.readInt32BE(pos + 13);
-  pos += 17;
-  if (remarkBytes < 0 || remarkBytes > end - pos - 4) return new MalformedFrameError(`binary header remark length ${remarkBytes} runs past the header`);
-  const remark = remarkBytes > 0 ? readHeaderString(buf, pos, pos + remarkBytes) : undefined;
-  pos += remarkBytes;
-  const extBytes = buf.readInt32BE(pos);
-  pos += 4;
-  if (extBytes < 0 || extBytes !== end - pos) return new MalformedFrameError(`binary header extFields length ${extBytes} does not match the ${end - pos} bytes left`);
-  const extFields: ExtFields = {};
-  // Each entry consumes at least 6 bytes, so this loop ends within extBytes / 6 rounds.
-  while (pos < end) {
-    if (end - pos < 6) return new MalformedFrameError('binary header extFields entry is truncated');
-    const keyBytes = buf.readInt16BE(pos);
-    pos += 2;
-    if (keyBytes < 0 || keyBytes > end - pos - 4) return new MalformedFrameError(`binary header key length ${keyBytes} runs past the header`);
-    const key = readHeaderName(buf, pos, pos + keyBytes);
-    pos += keyBytes;
-    const valueBytes = buf.readInt32BE(pos);
-    pos += 4;
-    if (valueBytes < 0 || valueBytes > end - pos) return new MalformedFrameError(`binary header value length ${valueBytes} runs past the header`);
-    extFields[key] = readHeaderString(buf, pos, pos + valueBytes);
-    pos += valueBytes;
-  }
-  return { code, language, version, opaque, flag, remark, extFields };
-}
-
-/** decodeFrameContent of frame-codec.ts, with the binary header read by decodeBinaryHeaderFast. */
-function decodeFrameContent(buf: Buffer, start: number, end: number): RemotingCommand | MalformedFrameError {
-  const word = buf.readUInt32BE(start);
-  const serializeType = word >>> 24;
-  const headerBytes = word & HEADER_LENGTH_MAX;
-  const headerStart = start + 4;
-  const headerEnd = headerStart + headerBytes;
-  if (headerEnd > end) return new MalformedFrameError(`header length ${headerBytes} runs past the frame of ${end - start} bytes`);
-  let cmd: RemotingCommand | MalformedFrameError;
-  if (serializeType === SerializeType.JSON) cmd = decodeJsonHeader(buf, headerStart, headerEnd);
-  else if (serializeType === SerializeType.ROCKETMQ) cmd = decodeBinaryHeaderFast(buf, headerStart, headerEnd);
-  else return new MalformedFrameError(`unknown serialize type ${serializeType}`);
-  if (cmd instanceof MalformedFrameError) return cmd;
-  cmd.serializeType = serializeType;
-  if (headerEnd < end) cmd.body = buf.subarray(headerEnd, end);
-  return cmd;
-}
-
-/**
- * FrameDecoder (frame-codec.ts) for the client's connections: the same reassembly, bounds and
- * errors, decoding with decodeFrameContent above. After the first error it stays failed.
- */
-export class ClientFrameDecoder {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** Bytes needed before another decode attempt is worth a concat. */
-  private neededBytes = 4;
-  private failure: FrameError | undefined;
-
-  constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
-    assert(maxFrameBytes >= 8, 'maxFrameBytes must allow at least a header word');
-  }
-
-  /**
-   * Feeds a chunk; calls onCommand for each complete frame, in order. Returns the error that
-   * stopped decoding, if any. A command's body is a view of the chunk or of a
-   * reassembly of chunks; this decoder never writes either, so a body may be kept as it is
-   * (socket chunks are fresh buffers: the connection reads without a user-supplied buffer).
-   */
-  push(chunk: Buffer, onCommand: (cmd: RemotingCommand) => void): FrameError | undefined {
-    if (this.failure !== undefined) return this.failure;
-    if (chunk.length === 0) return undefined;
-    let buf: Buffer;
-    if (this.pendingBytes === 0) {
-      buf = chunk;
-    } else {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      if (this.pendingBytes < this.neededBytes) return undefined;
-      buf = Buffer.concat(this.pending, this.pendingBytes);
-      this.pending = [];
-      this.pendingBytes = 0;
-    }
-    let offset = 0;
-    let needed = 4;
-    // Each round consumes a whole frame (at least 8 bytes) or leaves the loop.
-    while (offset < buf.length) {
-      const remaining = buf.length - offset;
-      if (remaining < 4) break;
-      const frameBytes = buf.readUInt32BE(offset);
-      if (frameBytes > this.maxFrameBytes) return this.fail(new FrameTooLargeError(frameBytes, this.maxFrameBytes));
-      if (frameBytes < 4) return this.fail(new MalformedFrameError(`frame length ${frameBytes} is shorter than its 4-byte header word`));
-      if (remaining < 4 + frameBytes) {
-        needed = 4 + frameBytes;
-        break;
-      }
-      const cmd = decodeFrameContent(buf, offset + 4, offset + 4 + frameBytes);
-      if (cmd instanceof MalformedFrameError) return this.fail(cmd);
-      offset += 4 + frameBytes;
-      onCommand(cmd);
-    }
-    if (offset < buf.length) {
-      const rest = buf.subarray(offset);
-      this.pending = [rest];
-      this.pendingBytes = rest.length;
-      this.neededBytes = needed;
-    }
-    return undefined;
-  }
-
-  /** Drops bytes held for an incomplete frame (used when the connection ends). */
-  reset(): void {
-    this.pending = [];
-    this.pendingBytes = 0;
-  }
-
-  private fail(err: FrameError): FrameError {
-    this.failure = err;
-    this.pending = [];
-    this.pendingBytes = 0;
-    return err;
-  }
-}
-
 class Connection {
   connected = false;
   closed = false;
   readonly socket: net.Socket;
-  readonly decoder: ClientFrameDecoder;
+  readonly decoder: FrameDecoder;
   readonly writer: ConnectionWriter;
   private readonly connectTimer: NodeJS.Timeout;
 
@@ -471,7 +295,7 @@ class Connection {
     onCommand: (cmd: RemotingCommand, conn: Connection) => void,
     onClose: (conn: Connection, cause: Error | undefined) => void,
   ) {
-    this.decoder = new ClientFrameDecoder(maxFrameBytes);
+    this.decoder = new FrameDecoder(maxFrameBytes);
     this.socket = net.connect({ host, port, noDelay: true });
     this.writer = new ConnectionWriter(this.socket, maxWriteBacklogBytes);
     let cause: Error | undefined;
