@@ -33,8 +33,8 @@ export interface EntryBatcherOptions {
 
 export class EntryBatcher {
   private parts: Buffer[] = [];
-  /** Entries closed this turn (each a list of parts) and the parts of the open one. */
-  private closed: Buffer[][] = [];
+  /** Entries already full this turn (each a list of payloads), before the open one (`parts`). */
+  private fullEntries: Buffer[][] = [];
   private openBytes = 0;
   private waiters: Waiter[] = [];
 
@@ -50,12 +50,12 @@ export class EntryBatcher {
   add(payload: Buffer): Promise<PlacedPayload> {
     if (this.waiters.length === 0) this.o.requestFlush();
     if (this.openBytes > 0 && this.openBytes + payload.length > this.o.maxEntryBytes) {
-      this.closed.push(this.parts);
+      this.fullEntries.push(this.parts);
       this.parts = [];
       this.openBytes = 0;
     }
     const offset = this.openBytes;
-    const entry = this.closed.length;
+    const entry = this.fullEntries.length;
     this.parts.push(payload);
     this.openBytes += payload.length;
     return new Promise<PlacedPayload>((resolve, reject) => {
@@ -66,10 +66,10 @@ export class EntryBatcher {
   /** Proposes what was added since the last flush (called at the start of the Raft turn). */
   flush(): void {
     if (this.waiters.length === 0) return;
-    const groups = this.closed;
+    const groups = this.fullEntries;
     groups.push(this.parts);
     const waiters = this.waiters;
-    this.closed = [];
+    this.fullEntries = [];
     this.parts = [];
     this.openBytes = 0;
     this.waiters = [];
@@ -94,7 +94,7 @@ export class EntryBatcher {
   /** Fails everything not yet proposed (the node is closing). */
   failAll(err: unknown): void {
     const waiters = this.waiters;
-    this.closed = [];
+    this.fullEntries = [];
     this.parts = [];
     this.openBytes = 0;
     this.waiters = [];

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { MappedFile } from '../../raft/storage/mapped-file.js';
 import { diskSpace, withDiskFullCheck } from './disk-usage.js';
-import { fileSync } from './file-sync.js';
+import { flushDirtyNow } from './file-sync.js';
 import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
 import { BadStoreFileError } from './store-errors.js';
 
@@ -398,11 +398,7 @@ export class ConsumeQueue {
 
   /** Makes the units written since the last flush durable (blocking fdatasync). */
   flush(): void {
-    const files: MappedFile[] = [];
-    const dirs = new Set<string>();
-    this.takeDirtyFiles(files, dirs);
-    for (const f of files) fileSync.file(f);
-    for (const d of dirs) fileSync.dir(d);
+    flushDirtyNow(this);
   }
 
   /** Paths of the files, oldest first (for tests and tools). */

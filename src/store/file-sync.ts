@@ -45,6 +45,20 @@ export const fileSync = {
   dirInBackground: fsyncDirInBackground,
 };
 
+/** What a ConsumeQueue or the IndexFile hands to a flush: its dirty files and new directories. */
+export interface DirtyFileSource {
+  takeDirtyFiles(out: MappedFile[], dirs: Set<string>): void;
+}
+
+/** Makes what `source` wrote since its last flush durable, blocking (files, then directories). */
+export function flushDirtyNow(source: DirtyFileSource): void {
+  const files: MappedFile[] = [];
+  const dirs = new Set<string>();
+  source.takeDirtyFiles(files, dirs);
+  for (const f of files) fileSync.file(f);
+  for (const d of dirs) fileSync.dir(d);
+}
+
 /**
  * Runs `tasks` in the thread pool with at most `limit` in flight and calls `done` once with the
  * first error (or null) after every task finished. Bounded so that one flush of many

@@ -7,7 +7,7 @@
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { MappedFile } from '../../raft/storage/mapped-file.js';
-import { fileSync } from './file-sync.js';
+import { flushDirtyNow } from './file-sync.js';
 import { IndexFile, indexFileBytes } from './index-file.js';
 import { indexKeyHash, javaStringHash, javaUtf8Hash } from '../common/message/java-hash.js';
 import { BadStoreFileError, IndexKeyTooLongError } from './store-errors.js';
@@ -203,11 +203,7 @@ export class IndexService {
 
   /** Makes every entry durable now (blocking fdatasync). */
   flush(): void {
-    const files: MappedFile[] = [];
-    const dirs = new Set<string>();
-    this.takeDirtyFiles(files, dirs);
-    for (const f of files) fileSync.file(f);
-    for (const d of dirs) fileSync.dir(d);
+    flushDirtyNow(this);
   }
 
   filePaths(): string[] {
