@@ -128,8 +128,8 @@ class Stage {
 
 /**
  * Per-connection write coalescing (the FrameWriter's job, plus caller-encoded frames): everything
- * queued in one event-loop turn leaves at the next setImmediate in one socket write (one writev
- * when large bodies are among it). Small frames are copied into a staging buffer that later turns
+ * queued in one callback and its promise reactions leaves once they are done (process.nextTick)
+ * in one socket write (one writev when large bodies are among it). Small frames are copied into a staging buffer that later turns
  * keep filling after the bytes already handed to the socket, which are never written again until
  * the whole buffer is full and every write of it has completed.
  */
@@ -273,7 +273,7 @@ class ConnectionWriter {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(this.flushBound);
+    process.nextTick(this.flushBound);
   }
 }
 
