@@ -5,7 +5,7 @@
 
 import type { RemotingChannel } from '../protocol/remoting-server.js';
 import type { ConsumerData, SubscriptionData } from '../protocol/route-data.js';
-import type { ClientChannelInfo, ConsumerManagerView } from './broker-context.js';
+import type { BrokerContext, ClientChannelInfo, ConsumerManagerView } from './broker-context.js';
 
 interface GroupState {
   clients: Map<string, ClientChannelInfo>;
@@ -112,4 +112,13 @@ export class ConsumerManager implements ConsumerManagerView {
     const g = this.producerGroups.get(group);
     return g ? [...g.keys()].sort() : [];
   }
+}
+
+/**
+ * The registry behind a processor's context: processors see the read-only view, and only the
+ * heartbeat and unregister processors write, through this (the controller passes its
+ * ConsumerManager as the context's `consumers`).
+ */
+export function registryOf(ctx: BrokerContext): ConsumerManager {
+  return ctx.consumers as ConsumerManager;
 }
