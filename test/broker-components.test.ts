@@ -1,19 +1,21 @@
 // Unit tests of the broker's building blocks: the control-entry codec, the metadata state
 // machine (idempotent apply, snapshot round trip, replay after a crash), long-poll holds, the
-// client registry and the delay-level rewrite.
+// client registry and its consumer-ids notifications, and the delay-level rewrite.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
+import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeControlEntry, encodeControlEntry, isControlPayload, type ControlCommand } from '../src/broker/control-entry.js';
+import { ConsumerIdsNotifier } from '../src/broker/consumer-ids-notifier.js';
 import { ConsumerManager } from '../src/broker/consumer-manager.js';
 import { applyDelayLevel, replaceProperty } from '../src/broker/delay-rewrite.js';
 import { MetadataState } from '../src/broker/metadata-state.js';
 import { PullHoldService } from '../src/broker/pull-hold-service.js';
 import { tagFilter } from '../src/broker/processors/pull-message.js';
-import type { RemotingChannel } from '../src/protocol/index.js';
+import { SerializeType, type RemotingChannel, type RemotingCommand } from '../src/protocol/index.js';
 import { encodeMessageRecord, isMessageRecordPayload, javaStringHash, type MessageRecord } from '../src/store/index.js';
 
 const dirs: string[] = [];
@@ -30,8 +32,14 @@ const command: fc.Arbitrary<ControlCommand> = fc.oneof(
   fc.record({ kind: fc.constant('leader' as const), announcement: fc.record({ nodeId: name, term: fc.nat(), brokerAddr: fc.constant('127.0.0.1:10911') }) }),
 );
 
-function channel(): RemotingChannel & { closed: boolean } {
-  return { id: 1, remoteAddress: '127.0.0.1:1', closed: false, inflightRequests: 0, send: () => true, close() { this.closed = true; } };
+function channel(): RemotingChannel & { closed: boolean; oneway: RemotingCommand[] } {
+  const oneway: RemotingCommand[] = [];
+  return {
+    id: 1, remoteAddress: '127.0.0.1:1', closed: false, inflightRequests: 0, serializeType: SerializeType.JSON, oneway,
+    send: () => true,
+    sendOneway: (cmd) => oneway.push(cmd) > 0,
+    close() { this.closed = true; },
+  };
 }
 
 describe('control entries', () => {
@@ -139,6 +147,78 @@ describe('the client registry', () => {
     m.channelClosed(ch1);
     expect(m.groups()).toEqual(['G1']);
     expect(m.subscription('G1', 'T')?.subVersion).toBe(2);
+  });
+
+  /** A registry whose changes a notifier turns into NOTIFY_CONSUMER_IDS_CHANGED, flushed by the test. */
+  function notifying(): { m: ConsumerManager; notifier: ConsumerIdsNotifier; told: (ch: ReturnType<typeof channel>) => string[] } {
+    const m = new ConsumerManager();
+    const notifier = new ConsumerIdsNotifier(m, pino({ level: 'silent' }));
+    m.onConsumerIdsChanged((group) => notifier.changed(group));
+    const told = (ch: ReturnType<typeof channel>): string[] => {
+      const out = ch.oneway.map((c) => `${c.code}:${c.extFields['consumerGroup']}`);
+      ch.oneway.length = 0;
+      return out;
+    };
+    return { m, notifier, told };
+  }
+
+  it('tells every consumer of a group, and no other group, when a new client id joins it, but not on a repeated heartbeat', () => {
+    const { m, notifier, told } = notifying();
+    const [a, b, other] = [channel(), channel(), channel()];
+    m.registerConsumer('a', a, consumer('G1'), 0);
+    m.registerConsumer('x', other, consumer('G2'), 0);
+    notifier.flush();
+    expect([told(a), told(other)]).toEqual([['40:G1'], ['40:G2']]);
+    m.registerConsumer('b', b, consumer('G1'), 1);
+    expect(notifier.flush()).toBe(2);
+    // The one that joined is told too, as Apache does; G2's member hears nothing of G1.
+    expect([told(a), told(b), told(other)]).toEqual([['40:G1'], ['40:G1'], []]);
+    m.registerConsumer('a', a, consumer('G1'), 30_000);
+    m.registerConsumer('b', channel(), consumer('G1'), 30_000); // b reconnected: same ids
+    expect(notifier.flush()).toBe(0);
+    expect(told(a)).toEqual([]);
+  });
+
+  it('tells the remaining consumers of a group when one unregisters, its channel closes or it expires', () => {
+    const { m, notifier, told } = notifying();
+    const [a, b, c, d, other] = [channel(), channel(), channel(), channel(), channel()];
+    m.registerConsumer('a', a, consumer('G1'), 100_000);
+    m.registerConsumer('b', b, consumer('G1'), 100_000);
+    m.registerConsumer('c', c, consumer('G1'), 100_000);
+    m.registerConsumer('d', d, consumer('G1'), 0);
+    m.registerConsumer('x', other, consumer('G2'), 100_000);
+    notifier.flush();
+    for (const ch of [a, b, c, d, other]) told(ch);
+
+    m.unregisterConsumer('G1', 'b');
+    m.unregisterConsumer('G1', 'nobody');
+    notifier.flush();
+    expect([told(a), told(b), told(c), told(d), told(other)]).toEqual([['40:G1'], [], ['40:G1'], ['40:G1'], []]);
+
+    c.closed = true;
+    m.channelClosed(c);
+    notifier.flush();
+    expect([told(a), told(c), told(d), told(other)]).toEqual([['40:G1'], [], ['40:G1'], []]);
+
+    expect(m.expire(121_000)).toBe(1);
+    notifier.flush();
+    expect([told(a), told(d), told(other)]).toEqual([['40:G1'], [], []]);
+    expect(m.consumerIds('G1')).toEqual(['a']);
+  });
+
+  it('sends one notification per group and channel for the changes of one event-loop turn, and none after stop', async () => {
+    const { m, notifier, told } = notifying();
+    const a = channel();
+    m.registerConsumer('a', a, consumer('G1'), 0);
+    m.registerConsumer('b', channel(), consumer('G1'), 0);
+    m.registerConsumer('c', channel(), consumer('G1'), 0);
+    m.unregisterConsumer('G1', 'c');
+    await new Promise((r) => setImmediate(r));
+    expect(told(a)).toEqual(['40:G1']);
+    notifier.stop();
+    m.unregisterConsumer('G1', 'b');
+    await new Promise((r) => setImmediate(r));
+    expect(told(a)).toEqual([]);
   });
 });
 

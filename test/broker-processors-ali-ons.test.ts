@@ -1,14 +1,16 @@
 // The real ali-ons client against a one-node in-process broker serving CONSUMER_SEND_MSG_BACK
 // and the schedule service (short delays): a message the consumer fails once goes back through
 // the broker's send-back (parked at level 3), then reaches the consumer again from
-// %RETRY%<group> with reconsumeTimes 1 and its original topic restored by the client.
+// %RETRY%<group> with reconsumeTimes 1 and its original topic restored by the client. The same
+// consumer takes the broker's NOTIFY_CONSUMER_IDS_CHANGED without an error and keeps consuming.
 
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerController } from '../src/broker/broker-controller.js';
 import type { ScheduleService } from '../src/broker/schedule/schedule-service.js';
 import { getProperty } from '../src/store/index.js';
-import { startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
+import { RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { request, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { readQueue, registerMyProcessors, replaceScheduleService } from './broker-processors-helpers.js';
 
 const require = createRequire(import.meta.url);
@@ -46,8 +48,10 @@ afterAll(async () => {
 });
 
 describe('ali-ons with the broker’s send-back', () => {
+  /** What the consumer's handler took, after its one deliberate failure. */
+  const seen: { body: string; topic: string; reconsumeTimes: number }[] = [];
+
   it('gets a failed message back from the retry topic with reconsumeTimes 1 after the broker parked it', async () => {
-    const seen: { body: string; topic: string; reconsumeTimes: number }[] = [];
     let failed = false;
     consumer = new ons.Consumer({ ...clientOptions, nameSrv: [g.namesrvAddr], consumerGroup: GROUP, consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET' });
     consumer.on('error', () => undefined);
@@ -70,5 +74,30 @@ describe('ali-ons with the broker’s send-back', () => {
     const parked = readQueue(leader, 'SCHEDULE_TOPIC_XXXX', 2);
     expect(parked).toHaveLength(1);
     expect(getProperty(parked[0]!.properties, 'ORIGIN_MESSAGE_ID')).toBe(r.msgId);
+  }, 60_000);
+
+  it('takes NOTIFY_CONSUMER_IDS_CHANGED from the broker as a one-way JSON request without an error, and keeps consuming', async () => {
+    const notices: { code: number; group: unknown; oneway: boolean; response: boolean }[] = [];
+    const errors: unknown[] = [];
+    consumer.on('error', (err: unknown) => errors.push(err));
+    // ali-ons' remoting client re-emits every request a server sends as 'request' (nothing of
+    // ali-ons listens); listening here only observes what it decoded.
+    consumer._mqClient.on('request', (req: any) => notices.push({ code: req.data.code, group: req.data.extFields?.consumerGroup, oneway: req.data.isOnewayRPC, response: req.isResponse }));
+    const other = Buffer.from(JSON.stringify({
+      clientID: '10.9.9.9@other',
+      producerDataSet: [],
+      consumerDataSet: [{ groupName: GROUP, consumeType: 'CONSUME_PASSIVELY', messageModel: 'CLUSTERING', consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', unitMode: false, subscriptionDataSet: [] }],
+    }));
+    expect((await request(g, leader.brokerAddr, RequestCode.HEART_BEAT, {}, other)).code).toBe(ResponseCode.SUCCESS);
+    await until('ali-ons to hear that a consumer joined', 5000, () => notices.length >= 1);
+    expect((await request(g, leader.brokerAddr, RequestCode.UNREGISTER_CLIENT, { clientID: '10.9.9.9@other', consumerGroup: GROUP })).code).toBe(ResponseCode.SUCCESS);
+    await until('ali-ons to hear that it left', 5000, () => notices.length >= 2);
+    expect(notices).toEqual([
+      { code: RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, group: GROUP, oneway: true, response: false },
+      { code: RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, group: GROUP, oneway: true, response: false },
+    ]);
+    expect((await producer.send(new ons.Message(TOPIC, 'TagN', 'after the notices'))).sendStatus).toBe('SEND_OK');
+    await until('the message after the notices', 30_000, () => seen.some((m) => m.body === 'after the notices'));
+    expect(errors).toEqual([]);
   }, 60_000);
 });

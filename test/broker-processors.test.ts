@@ -1,13 +1,14 @@
 // Processor tests against one in-process broker node (a 1-node Raft group commits alone) and
 // an in-process NameServer, over real TCP with the remoting client: send, pull with long
-// polling, consumer offsets, heartbeat/unregister/consumer list, the Raft admin codes, and the
-// bad inputs each must answer with a code and a remark instead of failing.
+// polling, consumer offsets, heartbeat/unregister/consumer list and the NOTIFY_CONSUMER_IDS_CHANGED
+// they cause, the Raft admin codes, and the bad inputs each must answer with a code and a remark
+// instead of failing.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RaftAdminCode } from '../src/broker/processors/raft-admin.js';
-import { decodeJsonBody, RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { decodeJsonBody, isOneway, makeRequest, RemotingClient, RequestCode, ResponseCode, SerializeType, type RemotingCommand } from '../src/protocol/index.js';
 import { createMessageId, decodeMessageRecord, javaStringHash } from '../src/store/index.js';
-import { props, request, sendV2, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
+import { props, request, sendV2, silent, sleep, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import type { BrokerController } from '../src/broker/broker-controller.js';
 
 const BASE_PORT = 25300;
@@ -226,6 +227,46 @@ describe('heartbeat, unregister and consumer list', () => {
     expect(broker.consumers.consumerIds('HbGroup')).toEqual(['10.0.0.1@1']);
     g.client.closeConnection(addr);
     await until('the closed channel to be forgotten', 3000, () => broker.consumers.consumerIds('HbGroup').length === 0);
+  });
+
+  it('tells the consumers of a group with a one-way request in their own header type when one joins or leaves, and no other group', async () => {
+    const told = new Map<string, RemotingCommand[]>();
+    const member = (name: string, serializeType: SerializeType): RemotingClient => {
+      const client = new RemotingClient({ logger: silent, serializeType });
+      told.set(name, []);
+      client.registerRequestHandler(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (cmd) => void told.get(name)!.push(cmd));
+      return client;
+    };
+    const take = (name: string): string[] => told.get(name)!.splice(0).map((c) => `${c.extFields['consumerGroup']}:${isOneway(c) ? 'oneway' : 'twoway'}:${c.serializeType}`);
+    const [a, b, other] = [member('a', SerializeType.JSON), member('b', SerializeType.ROCKETMQ), member('other', SerializeType.JSON)];
+    try {
+      const beat = (client: RemotingClient, id: string, group: string) => client.invoke(addr, makeRequest(RequestCode.HEART_BEAT, {}, { body: heartbeat(id, group) }), 5000);
+      await beat(other, '10.0.0.9@9', 'NotifyOther');
+      await beat(a, '10.0.0.3@3', 'NotifyGroup');
+      await until('a to hear of its own joining', 3000, () => told.get('a')!.length > 0);
+      expect(take('a')).toEqual(['NotifyGroup:oneway:0']);
+      take('other');
+      await beat(b, '10.0.0.4@4', 'NotifyGroup');
+      await until('both members to hear of b', 3000, () => told.get('a')!.length > 0 && told.get('b')!.length > 0);
+      expect([take('a'), take('b')]).toEqual([['NotifyGroup:oneway:0'], ['NotifyGroup:oneway:1']]);
+      await beat(b, '10.0.0.4@4', 'NotifyGroup');
+      await sleep(100);
+      expect([take('a'), take('b')]).toEqual([[], []]); // a repeated heartbeat changes no ids
+      await b.invoke(addr, makeRequest(RequestCode.UNREGISTER_CLIENT, { clientID: '10.0.0.4@4', consumerGroup: 'NotifyGroup' }), 5000);
+      await until('a to hear that b left', 3000, () => told.get('a')!.length > 0);
+      expect(take('a')).toEqual(['NotifyGroup:oneway:0']);
+      await beat(b, '10.0.0.4@4', 'NotifyGroup');
+      await until('a to hear that b is back', 3000, () => told.get('a')!.length > 0);
+      take('a');
+      take('b');
+      await b.close();
+      await until('a to hear that the channel of b closed', 3000, () => told.get('a')!.length > 0);
+      expect(take('a')).toEqual(['NotifyGroup:oneway:0']);
+      await sleep(100);
+      expect([take('a'), take('other')]).toEqual([[], []]);
+    } finally {
+      await Promise.all([a.close(), b.close(), other.close()]);
+    }
   });
 
   it('refuses a heartbeat whose body is not JSON', async () => {

@@ -1,7 +1,8 @@
 // The client against a real local cluster (a NameServer and a 3-node Raft broker group as OS
-// processes, from dist/; `npm test` builds first): a producer keeps sending through a SIGKILL of
-// the leader and every acknowledged message is consumed; the group's committed offsets never move
-// backwards across the failover.
+// processes, from dist/; `npm test` builds first): consumers rebalance within seconds of a join or
+// leave on the brokers' NOTIFY_CONSUMER_IDS_CHANGED alone; a producer keeps sending through a
+// SIGKILL of the leader and every acknowledged message is consumed; the group's committed offsets
+// never move backwards across the failover.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,7 +31,49 @@ function committed(rows: QueueProgress[]): Map<string, number> {
   return new Map(rows.map((r) => [`${r.brokerName}:${r.queueId}`, r.consumerOffset]));
 }
 
+function ownedOf(consumer: PushConsumer, topic: string): number[] {
+  return consumer.assignedQueues().filter((q) => q.topic === topic).map((q) => q.queueId).sort();
+}
+
 describe('client against a local 3-node group', () => {
+  it('splits the queues within seconds when a second consumer joins and takes them back when it leaves, on the brokers\' notice alone', async () => {
+    const c = cluster!;
+    await c.waitForLeader(30_000);
+    const admin = new Admin({ namesrvAddr: c.namesrvAddr });
+    await admin.start();
+    closers.push(() => admin.shutdown());
+    await admin.createTopic('NotifyTopic', { writeQueueNums: 4 });
+    // The leader re-registers its topics a moment later; until then the NameServer offers the
+    // 8-queue auto-create route for an unknown topic.
+    await expect.poll(async () => (await admin.topicRoute('NotifyTopic')).queueDatas.map((q) => q.readQueueNums), { timeout: 10_000 }).toEqual([4]);
+    // Periodic rebalance and consumer-list polling are ten minutes away: only the brokers'
+    // NOTIFY_CONSUMER_IDS_CHANGED can move queues within the seconds allowed below.
+    const member = (): PushConsumer => {
+      const consumer = new PushConsumer({
+        namesrvAddr: c.namesrvAddr,
+        consumerGroup: 'notify-group',
+        rebalanceIntervalMs: 600_000,
+        consumerListPollIntervalMs: 600_000,
+        handler: () => undefined,
+      });
+      consumer.subscribe('NotifyTopic');
+      closers.push(() => consumer.shutdown());
+      return consumer;
+    };
+    const a = member();
+    await a.start();
+    expect(ownedOf(a, 'NotifyTopic')).toEqual([0, 1, 2, 3]);
+    const b = member();
+    const joinedAt = Date.now();
+    await b.start();
+    await expect.poll(() => ownedOf(a, 'NotifyTopic').length, { timeout: 3000, interval: 50 }).toBe(2);
+    await expect.poll(() => ownedOf(b, 'NotifyTopic').length, { timeout: 3000, interval: 50 }).toBe(2);
+    expect([...ownedOf(a, 'NotifyTopic'), ...ownedOf(b, 'NotifyTopic')].sort()).toEqual([0, 1, 2, 3]);
+    console.log(`queues split ${Date.now() - joinedAt} ms after the second consumer was started`);
+    await b.shutdown();
+    await expect.poll(() => ownedOf(a, 'NotifyTopic'), { timeout: 3000, interval: 50 }).toEqual([0, 1, 2, 3]);
+  }, 60_000);
+
   it('loses no acknowledged send through a leader SIGKILL and never rewinds a committed offset', async () => {
     const c = cluster!;
     const leader = await c.waitForLeader(30_000);

@@ -90,18 +90,23 @@ describe('PushConsumer (clustering)', () => {
     expect(broker.count(35)).toBeGreaterThan(0);
   });
 
-  it('moves queues when a consumer joins and when it leaves', async () => {
-    // No consumer-list polling here: the broker's NOTIFY_CONSUMER_IDS_CHANGED must be enough.
-    const a = consumer({ handler: () => undefined, consumerListPollIntervalMs: 60_000 });
+  it.each([
+    ['JSON', false],
+    ['binary', true],
+  ])('moves queues at once when a consumer joins and when it leaves, on the broker\'s notice alone (%s headers)', async (_name, binaryHeaders) => {
+    // Periodic rebalance and consumer-list polling are minutes away: only the broker's
+    // NOTIFY_CONSUMER_IDS_CHANGED can move the queues within the few seconds allowed.
+    const slow = { rebalanceIntervalMs: 600_000, consumerListPollIntervalMs: 600_000, binaryHeaders };
+    const a = consumer({ handler: () => undefined, ...slow });
     await a.start();
     expect(owned(a)).toEqual([0, 1, 2, 3]);
-    const b = consumer({ handler: () => undefined, consumerListPollIntervalMs: 60_000 });
+    const b = consumer({ handler: () => undefined, ...slow });
     await b.start();
-    await expect.poll(() => owned(a).length, { timeout: 5000 }).toBe(2);
-    await expect.poll(() => owned(b).length, { timeout: 5000 }).toBe(2);
+    await expect.poll(() => owned(a).length, { timeout: 3000 }).toBe(2);
+    await expect.poll(() => owned(b).length, { timeout: 3000 }).toBe(2);
     expect([...owned(a), ...owned(b)].sort()).toEqual([0, 1, 2, 3]);
     await b.shutdown();
-    await expect.poll(() => owned(a), { timeout: 5000 }).toEqual([0, 1, 2, 3]);
+    await expect.poll(() => owned(a), { timeout: 3000 }).toEqual([0, 1, 2, 3]);
   });
 
   it('delivers only the tags it subscribed to', async () => {

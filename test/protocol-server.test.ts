@@ -9,7 +9,7 @@ import {
   RemotingTimeoutError,
 } from '../src/protocol/protocol-errors.js';
 import { RemotingClient } from '../src/protocol/remoting-client.js';
-import { isResponse, makeRequest, makeResponse, SerializeType, type RemotingCommand } from '../src/protocol/remoting-command.js';
+import { isOneway, isResponse, makeRequest, makeResponse, SerializeType, type RemotingCommand } from '../src/protocol/remoting-command.js';
 import { RemotingServer, type RemotingChannel } from '../src/protocol/remoting-server.js';
 
 const HOST = '127.0.0.1';
@@ -181,6 +181,42 @@ describe('remoting server', () => {
     expect(answers.map((a) => a.opaque)).toEqual([2]);
   });
 
+  it('sends a one-way request to a client in the header type that client last spoke, with opaques of its own', async () => {
+    const opened: RemotingChannel[] = [];
+    const channels: RemotingChannel[] = [];
+    const { addr, logLines } = await startServer((s) => {
+      s.onChannelOpen((c) => opened.push(c));
+      s.registerHandler(51, (req, ch) => {
+        channels.push(ch);
+        return echoHandler(req);
+      });
+    });
+    const pushed = new Map<string, RemotingCommand[]>([['json', []], ['binary', []]]);
+    const json = newClient();
+    json.registerRequestHandler(40, (cmd) => void pushed.get('json')!.push(cmd));
+    const binary = newClient({ serializeType: SerializeType.ROCKETMQ });
+    binary.registerRequestHandler(40, (cmd) => void pushed.get('binary')!.push(cmd));
+    await json.invoke(addr, makeRequest(51), 2000);
+    expect(opened[0]!.serializeType).toBe(SerializeType.JSON);
+    await binary.invoke(addr, makeRequest(51), 2000);
+    const [jsonChannel, binaryChannel] = channels;
+    expect(binaryChannel!.serializeType).toBe(SerializeType.ROCKETMQ);
+    const notify = makeRequest(40, { consumerGroup: 'G' });
+    for (const ch of [jsonChannel!, binaryChannel!, jsonChannel!]) expect(ch.sendOneway(notify)).toBe(true);
+    await vi.waitFor(() => expect([pushed.get('json')!.length, pushed.get('binary')!.length]).toEqual([2, 1]));
+    const seen = [...pushed.values()].flat().map((c) => ({ code: c.code, group: c.extFields['consumerGroup'], oneway: isOneway(c), response: isResponse(c), type: c.serializeType }));
+    expect(seen).toEqual([
+      { code: 40, group: 'G', oneway: true, response: false, type: SerializeType.JSON },
+      { code: 40, group: 'G', oneway: true, response: false, type: SerializeType.JSON },
+      { code: 40, group: 'G', oneway: true, response: false, type: SerializeType.ROCKETMQ },
+    ]);
+    expect(pushed.get('json')!.map((c) => c.opaque)).toEqual([1, 2]);
+    // The command passed in is copied, not stamped: it can go to every channel of a group.
+    expect([notify.opaque, notify.flag, notify.serializeType]).toEqual([0, 0, undefined]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(logLines.filter((l) => l.includes('dropping response from client'))).toEqual([]);
+  });
+
   it('writes the responses of one event-loop turn with a single socket write', async () => {
     const { addr } = await startServer((s) => s.registerHandler(51, echoHandler));
     const client = newClient();
@@ -242,18 +278,50 @@ describe('remoting client', () => {
     expect((err as Error).message).toMatch(/not sent/);
   });
 
-  it('delivers requests the server pushes to the onRequest hook', async () => {
-    let channel: RemotingChannel | undefined;
-    const { addr } = await startServer((s) =>
-      s.registerHandler(51, (req, ch) => {
-        channel = ch;
-        return echoHandler(req);
-      }),
-    );
-    const pushed: RemotingCommand[] = [];
-    const client = newClient({ onRequest: (cmd) => pushed.push(cmd) });
-    await client.invoke(addr, makeRequest(51), 2000);
-    channel!.send(makeRequest(40, { consumerGroup: 'G' }, { oneway: true }));
-    await vi.waitFor(() => expect(pushed.map((c) => [c.code, c.extFields['consumerGroup']])).toEqual([[40, 'G']]));
+  it('answers a server request it does not serve with REQUEST_CODE_NOT_SUPPORTED unless it was one-way, and survives a handler that throws', async () => {
+    const answers: RemotingCommand[] = [];
+    const serverRequest = (code: number, opaque: number, oneway: boolean, serializeType: SerializeType = SerializeType.JSON): Buffer => {
+      const req = makeRequest(code, { consumerGroup: 'G' }, { oneway, serializeType });
+      req.opaque = opaque;
+      return encodeFrame(req);
+    };
+    const raw = net.createServer((sock) => {
+      const decoder = new FrameDecoder();
+      sock.on('error', () => undefined);
+      sock.on('data', (d: Buffer) =>
+        void decoder.push(d, (cmd) => {
+          if (isResponse(cmd)) return void answers.push(cmd);
+          // Before answering the client's own request, push one of each kind of request at it.
+          sock.write(Buffer.concat([
+            serverRequest(77, 100, false, SerializeType.ROCKETMQ),
+            serverRequest(77, 101, true),
+            serverRequest(40, 102, true),
+            serverRequest(41, 103, false),
+            serverRequest(42, 104, false),
+            encodeFrame(makeResponse(cmd, 0, undefined, { echo: 'alive' })),
+          ]));
+        }),
+      );
+    });
+    await new Promise<void>((resolve) => raw.listen(0, HOST, resolve));
+    cleanups.push(() => new Promise<void>((resolve) => raw.close(() => resolve())));
+    const rawAddr = `${HOST}:${(raw.address() as net.AddressInfo).port}`;
+    const served: number[] = [];
+    const client = newClient();
+    client.registerRequestHandler(40, (cmd) => void served.push(cmd.opaque));
+    client.registerRequestHandler(41, () => {
+      throw new Error('handler bug');
+    });
+    client.registerRequestHandler(42, (cmd) => makeResponse(cmd, 0, undefined, { served: 'yes' }));
+    expect((await client.invoke(rawAddr, makeRequest(51), 2000)).extFields['echo']).toBe('alive');
+    await vi.waitFor(() => expect(answers).toHaveLength(3));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(served).toEqual([102]);
+    const byOpaque = answers.map((a) => ({ opaque: a.opaque, code: a.code, type: a.serializeType, remark: a.remark ?? '', ext: a.extFields })).sort((a, b) => a.opaque - b.opaque);
+    expect(byOpaque).toMatchObject([
+      { opaque: 100, code: 3, type: SerializeType.ROCKETMQ, remark: 'request type 77 not supported' },
+      { opaque: 103, code: 1, type: SerializeType.JSON, remark: expect.stringMatching(/handler bug/) },
+      { opaque: 104, code: 0, ext: { served: 'yes' } },
+    ]);
   });
 });

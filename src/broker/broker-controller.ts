@@ -1,7 +1,8 @@
 // The broker's composition root: builds one broker node (Raft-backed CommitLog, message store,
-// metadata state machine, client registry, long polling, offset batching, leader forwarding,
-// NameServer registration), registers every processor of processors/index.ts with the remoting
-// server, starts the background services, and stops all of it in reverse order.
+// metadata state machine, client registry and its consumer-ids notifications, long polling,
+// offset batching, leader forwarding, NameServer registration), registers every processor of
+// processors/index.ts with the remoting server, starts the background services, and stops all of
+// it in reverse order.
 
 import { createLogger, type Logger } from '../common/logger.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
@@ -12,6 +13,7 @@ import { encodeMessageRecords, toIPv4, type MessageRecord } from '../store/index
 import type { BrokerConfig } from './broker-config.js';
 import type { BrokerAdmin, BrokerContext, BrokerService, PutMessagesResult } from './broker-context.js';
 import { BrokerRaft } from './broker-raft.js';
+import { ConsumerIdsNotifier } from './consumer-ids-notifier.js';
 import { OffsetCommitter } from './consumer-offset-service.js';
 import { ConsumerManager } from './consumer-manager.js';
 import { LeaderForwarder } from './leader-forwarder.js';
@@ -40,6 +42,7 @@ export class BrokerController {
   readonly server: RemotingServer;
   readonly context: BrokerContext;
   private readonly log: Logger;
+  private readonly idsNotifier: ConsumerIdsNotifier;
   private readonly pullHolds = new PullHoldService();
   private readonly offsets: OffsetCommitter;
   private readonly forwarder: LeaderForwarder;
@@ -72,6 +75,8 @@ export class BrokerController {
     for (const p of PROCESSORS) {
       for (const code of p.codes) this.server.registerHandler(code, (req, channel) => p.handle(this.context, req, channel));
     }
+    this.idsNotifier = new ConsumerIdsNotifier(this.consumers, this.log);
+    this.consumers.onConsumerIdsChanged((group) => this.idsNotifier.changed(group));
     this.server.onChannelClose((channel) => this.consumers.channelClosed(channel));
     this.services = SERVICES.map((factory) => factory(this.context));
   }
@@ -243,6 +248,8 @@ export class BrokerController {
     this.offsets.stop();
     await Promise.race([this.offsets.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
     this.pullHolds.stop();
+    // Every client channel is about to close: telling the survivors of each group is moot.
+    this.idsNotifier.stop();
     await this.server.close();
     await this.forwarder.close();
     await this.raft.close();

@@ -2,10 +2,12 @@
 // subscriptions they declared, per producer group the channels. Not replicated: every client
 // heartbeats every broker address of the group. A channel that closes leaves every group at
 // once; a client silent for longer than the expiry (120 s) is dropped by a periodic scan.
+// Whenever a consumer group gains or loses a client id, the listeners hear the group's name
+// (once per group and operation), so the broker can tell the group's consumers to rebalance.
 
 import type { RemotingChannel } from '../protocol/remoting-server.js';
 import type { ConsumerData, SubscriptionData } from '../protocol/route-data.js';
-import type { ClientChannelInfo, ConsumerManagerView } from './broker-context.js';
+import type { BrokerContext, ClientChannelInfo, ConsumerManagerView } from './broker-context.js';
 
 interface GroupState {
   clients: Map<string, ClientChannelInfo>;
@@ -19,9 +21,17 @@ const MAX_GROUPS = 10_000;
 const MAX_CLIENTS_PER_GROUP = 10_000;
 const MAX_SUBSCRIPTIONS_PER_GROUP = 1_000;
 
+export type ConsumerIdsListener = (group: string) => void;
+
 export class ConsumerManager implements ConsumerManagerView {
   private readonly consumerGroups = new Map<string, GroupState>();
   private readonly producerGroups = new Map<string, Map<string, ClientChannelInfo>>();
+  private readonly idsListeners: ConsumerIdsListener[] = [];
+
+  /** `listener` hears a consumer group whose client ids changed, after the change. */
+  onConsumerIdsChanged(listener: ConsumerIdsListener): void {
+    this.idsListeners.push(listener);
+  }
 
   /** Registers a consumer; returns false when a bound refused it. */
   registerConsumer(clientId: string, channel: RemotingChannel, data: ConsumerData, nowMs: number): boolean {
@@ -31,7 +41,9 @@ export class ConsumerManager implements ConsumerManagerView {
       g = { clients: new Map(), subscriptions: new Map(), messageModel: data.messageModel };
       this.consumerGroups.set(data.groupName, g);
     }
-    if (!g.clients.has(clientId) && g.clients.size >= MAX_CLIENTS_PER_GROUP) return false;
+    const joined = !g.clients.has(clientId);
+    if (joined && g.clients.size >= MAX_CLIENTS_PER_GROUP) return false;
+    // A known id on a new channel (a reconnect) keeps the group's ids: no change to announce.
     g.clients.set(clientId, { clientId, channel, lastUpdateMs: nowMs });
     g.messageModel = data.messageModel;
     for (const s of data.subscriptionDataSet ?? []) {
@@ -39,6 +51,7 @@ export class ConsumerManager implements ConsumerManagerView {
       const old = g.subscriptions.get(s.topic);
       if (!old || old.subVersion <= s.subVersion) g.subscriptions.set(s.topic, s);
     }
+    if (joined) this.idsChanged(data.groupName);
     return true;
   }
 
@@ -55,9 +68,9 @@ export class ConsumerManager implements ConsumerManagerView {
 
   unregisterConsumer(group: string, clientId: string): void {
     const g = this.consumerGroups.get(group);
-    if (!g) return;
-    g.clients.delete(clientId);
+    if (!g || !g.clients.delete(clientId)) return;
     if (g.clients.size === 0) this.consumerGroups.delete(group);
+    this.idsChanged(group);
   }
 
   unregisterProducer(group: string, clientId: string): void {
@@ -79,15 +92,24 @@ export class ConsumerManager implements ConsumerManagerView {
 
   private removeWhere(pred: (info: ClientChannelInfo) => boolean): number {
     let removed = 0;
+    const changed: string[] = [];
     for (const [name, g] of this.consumerGroups) {
+      const before = g.clients.size;
       for (const [id, info] of g.clients) if (pred(info)) { g.clients.delete(id); removed++; }
+      if (g.clients.size !== before) changed.push(name);
       if (g.clients.size === 0) this.consumerGroups.delete(name);
     }
     for (const [name, g] of this.producerGroups) {
       for (const [id, info] of g) if (pred(info)) { g.delete(id); removed++; }
       if (g.size === 0) this.producerGroups.delete(name);
     }
+    // Announced after the scan, so a listener reading the registry sees every removal.
+    for (const name of changed) this.idsChanged(name);
     return removed;
+  }
+
+  private idsChanged(group: string): void {
+    for (const listener of this.idsListeners) listener(group);
   }
 
   consumerIds(group: string): string[] {
@@ -112,4 +134,13 @@ export class ConsumerManager implements ConsumerManagerView {
     const g = this.producerGroups.get(group);
     return g ? [...g.keys()].sort() : [];
   }
+}
+
+/**
+ * The registry behind a processor's context: processors see the read-only view, and only the
+ * heartbeat and unregister processors write, through this (the controller passes its
+ * ConsumerManager as the context's `consumers`).
+ */
+export function registryOf(ctx: BrokerContext): ConsumerManager {
+  return ctx.consumers as ConsumerManager;
 }

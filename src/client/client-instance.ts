@@ -1,6 +1,7 @@
 // What every producer, consumer and admin holds: one RemotingClient (one connection per address),
 // the NameServer client, the route cache with its 30 s refresh, and the client id. Requests the
-// broker sends us (NOTIFY_CONSUMER_IDS_CHANGED) are handed to listeners by request code.
+// broker sends us (NOTIFY_CONSUMER_IDS_CHANGED) go to the handler registered for their code;
+// any other is answered REQUEST_CODE_NOT_SUPPORTED unless it was one-way (remoting-client.ts).
 import { createLogger, type Logger } from '../common/logger.js';
 import {
   RemotingClient,
@@ -10,6 +11,7 @@ import {
   RemotingTimeoutError,
   SerializeType,
   type RemotingCommand,
+  type ServerRequestHandler,
 } from '../protocol/index.js';
 import { ClientDefaults } from './client-constants.js';
 import { BrokerUnreachableError, ClientStateError } from './client-errors.js';
@@ -40,7 +42,6 @@ export class ClientInstance {
   readonly routes: RouteCache;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
-  private readonly requestListeners = new Map<number, (cmd: RemotingCommand, addr: string) => void>();
   private refreshTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -54,7 +55,6 @@ export class ClientInstance {
     this.remoting = new RemotingClient({
       logger: this.log,
       serializeType: options.binaryHeaders === true ? SerializeType.ROCKETMQ : SerializeType.JSON,
-      onRequest: (cmd, addr) => this.requestListeners.get(cmd.code)?.(cmd, addr),
     });
     this.namesrv = new NamesrvClient(this.remoting, addrs, this.requestTimeoutMs, this.log);
     this.routes = new RouteCache(this.namesrv, this.log);
@@ -67,8 +67,9 @@ export class ClientInstance {
     return this.closed;
   }
 
-  onServerRequest(code: number, listener: (cmd: RemotingCommand, addr: string) => void): void {
-    this.requestListeners.set(code, listener);
+  /** Serves requests with `code` from brokers (one handler per code; see ServerRequestHandler). */
+  onServerRequest(code: number, handler: ServerRequestHandler): void {
+    this.remoting.registerRequestHandler(code, handler);
   }
 
   /**

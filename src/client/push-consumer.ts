@@ -2,7 +2,7 @@
 // list changes, and when the broker says so), one long-poll pull loop per owned queue with flow
 // control, the handler run by a consume service, offsets committed every 5 s, and a graceful
 // shutdown that stops pulling, lets running handlers finish, commits and unregisters.
-import { RequestCode, type HeartbeatData, type SubscriptionData } from '../protocol/index.js';
+import { RequestCode, type HeartbeatData, type RemotingCommand, type SubscriptionData } from '../protocol/index.js';
 import { ClientDefaults, ConsumeFromWhere, MessageModel, RETRY_GROUP_TOPIC_PREFIX } from './client-constants.js';
 import { ClientStateError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
@@ -136,9 +136,7 @@ export class PushConsumer {
       o.orderly === true
         ? new OrderlyConsumeService(host, o.maxReconsumeTimes ?? ClientDefaults.maxReconsumeTimes, ClientDefaults.suspendCurrentQueueTimeMs)
         : new ConcurrentConsumeService(host, o.consumeConcurrency ?? ClientDefaults.consumeConcurrency, 5000);
-    instance.onServerRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (cmd) => {
-      if (cmd.extFields['consumerGroup'] === this.consumerGroup) void this.rebalancer?.request();
-    });
+    instance.onServerRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (cmd, addr) => this.onConsumerIdsChanged(cmd, addr));
     this.state = 'running';
     await this.heartbeat();
     await this.rebalancer.request();
@@ -172,6 +170,19 @@ export class PushConsumer {
     this.state = 'shutdown';
     await instance.close();
     await Promise.all([...this.pullLoops]);
+  }
+
+  /**
+   * A broker saw our group's client ids change: rebalance now rather than at the next periodic
+   * run (runs coalesce, so one per broker node of the group costs at most one extra run). One-way,
+   * so nothing is answered, as the Java client.
+   */
+  private onConsumerIdsChanged(cmd: RemotingCommand, addr: string): undefined {
+    const group = cmd.extFields['consumerGroup'];
+    if (group !== this.consumerGroup || this.state !== 'running') return undefined;
+    this.instance?.log.debug({ addr, group }, 'the broker says the group changed; rebalancing now');
+    void this.rebalancer?.request().catch((err: unknown) => this.instance?.log.warn({ err }, 'rebalance after a group change failed'));
+    return undefined;
   }
 
   private every(intervalMs: number, fn: () => Promise<unknown>): void {

@@ -11,6 +11,10 @@
 //
 // Incoming frames go through the protocol's FrameDecoder (binary headers decoded with their
 // usual names from a table and strings in one native slice each, see binary-header.ts).
+//
+// A server may send requests too (NOTIFY_CONSUMER_IDS_CHANGED): they go to the handler
+// registered for their code, and one that is not one-way gets the handler's answer, or
+// REQUEST_CODE_NOT_SUPPORTED for a code nobody handles, as a Java client answers.
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
@@ -23,7 +27,8 @@ import {
   RemotingOverloadError,
   RemotingTimeoutError,
 } from './protocol-errors.js';
-import { FLAG_ONEWAY, isResponse, SerializeType, type ExtFields, type RemotingCommand } from './remoting-command.js';
+import { FLAG_ONEWAY, isOneway, isResponse, makeResponse, SerializeType, type ExtFields, type RemotingCommand } from './remoting-command.js';
+import { ResponseCode } from './response-code.js';
 
 export interface RemotingClientOptions {
   logger?: Logger;
@@ -34,9 +39,14 @@ export interface RemotingClientOptions {
   /** Requests waiting for a response, over all addresses. */
   maxPendingRequests?: number;
   maxWriteBacklogBytes?: number;
-  /** Requests the server sends to us (e.g. NOTIFY_CONSUMER_IDS_CHANGED); never answered automatically. */
-  onRequest?: (cmd: RemotingCommand, addr: string) => void;
 }
+
+/**
+ * Serves a request a server sent us (`addr` is the server's). Returns the response, which is
+ * sent unless the request was one-way, or undefined to send nothing. Runs inside the socket's
+ * data handler: a throw is caught, logged and answered SYSTEM_ERROR.
+ */
+export type ServerRequestHandler = (cmd: RemotingCommand, addr: string) => RemotingCommand | undefined;
 
 /**
  * Hears the outcome of one request made with request() or requestFrame(): exactly one call, after
@@ -345,7 +355,7 @@ export class RemotingClient {
   private readonly maxFrameBytes: number;
   private readonly maxPendingRequests: number;
   private readonly maxWriteBacklogBytes: number;
-  private readonly onRequest: ((cmd: RemotingCommand, addr: string) => void) | undefined;
+  private readonly requestHandlers = new Map<number, ServerRequestHandler>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private nextOpaque = 1;
   private closed = false;
@@ -357,7 +367,12 @@ export class RemotingClient {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxPendingRequests = options.maxPendingRequests ?? 65_536;
     this.maxWriteBacklogBytes = options.maxWriteBacklogBytes ?? DEFAULT_MAX_WRITE_BACKLOG_BYTES;
-    this.onRequest = options.onRequest;
+  }
+
+  /** Serves requests with `code` that servers send to this client (one handler per code). */
+  registerRequestHandler(code: number, handler: ServerRequestHandler): void {
+    assert(!this.requestHandlers.has(code), `a handler for server request code ${code} is already registered`);
+    this.requestHandlers.set(code, handler);
   }
 
   get pendingRequests(): number {
@@ -488,7 +503,7 @@ export class RemotingClient {
 
   private onCommand(cmd: RemotingCommand, conn: Connection): void {
     if (!isResponse(cmd)) {
-      if (this.onRequest !== undefined) this.onRequest(cmd, conn.addr);
+      this.serveRequest(cmd, conn);
       return;
     }
     const p = this.pending.get(cmd.opaque);
@@ -496,6 +511,24 @@ export class RemotingClient {
     if (p === undefined || p.connection !== conn) return;
     this.pending.delete(cmd.opaque);
     p.handler.onResponse(cmd);
+  }
+
+  private serveRequest(req: RemotingCommand, conn: Connection): void {
+    const handler = this.requestHandlers.get(req.code);
+    let resp: RemotingCommand | undefined;
+    if (handler === undefined) {
+      this.log.debug({ addr: conn.addr, code: req.code }, 'a server sent a request this client does not serve');
+      resp = makeResponse(req, ResponseCode.REQUEST_CODE_NOT_SUPPORTED, `request type ${req.code} not supported`);
+    } else {
+      try {
+        resp = handler(req, conn.addr);
+      } catch (err) {
+        this.log.error({ err, addr: conn.addr, code: req.code }, 'server request handler failed');
+        resp = makeResponse(req, ResponseCode.SYSTEM_ERROR, `request type ${req.code} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    // A full backlog drops the answer: the server times out, as with any lost response.
+    if (resp !== undefined && !isOneway(req) && !conn.closed) conn.writer.enqueue(resp);
   }
 
   private onConnectionClose(conn: Connection, cause: Error | undefined): void {

@@ -1,14 +1,16 @@
 // The remoting TCP server: one FrameDecoder and one FrameWriter per connection, a handler registry
 // by request code, and channel open/close notifications (the broker tracks client channels).
 // Handlers may be async and answer much later (pulls are long-polled). A bad frame ends only its
-// own connection; an unknown code gets 3 REQUEST_CODE_NOT_SUPPORTED, as Apache answers.
+// own connection; an unknown code gets 3 REQUEST_CODE_NOT_SUPPORTED, as Apache answers. The
+// server may also send a one-way request to a client (NOTIFY_CONSUMER_IDS_CHANGED), in the header
+// type that client speaks: ali-ons reads only JSON.
 import net from 'node:net';
 import { assert } from '../common/assert.js';
 import { isRmqError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-codec.js';
 import { DEFAULT_MAX_WRITE_BACKLOG_BYTES, FrameWriter } from './frame-writer.js';
-import { isOneway, isResponse, makeResponse, type RemotingCommand } from './remoting-command.js';
+import { FLAG_ONEWAY, isOneway, isResponse, makeResponse, SerializeType, type RemotingCommand } from './remoting-command.js';
 import { ResponseCode } from './response-code.js';
 
 export type HandlerResult = RemotingCommand | undefined;
@@ -21,8 +23,15 @@ export interface RemotingChannel {
   readonly closed: boolean;
   /** Requests of this channel whose handler has not finished. */
   readonly inflightRequests: number;
-  /** Queues a frame (a late response or a server-to-client request); false if the channel is gone or overloaded. */
+  /** The header type of the last request the peer sent (JSON until it sent one). */
+  readonly serializeType: SerializeType;
+  /** Queues a frame as it is (a late response); false if the channel is gone or overloaded. */
   send(cmd: RemotingCommand): boolean;
+  /**
+   * Queues a copy of request `cmd` with the ONEWAY flag, this channel's next opaque and the
+   * peer's header type; the peer must not answer. False if the channel is gone or overloaded.
+   */
+  sendOneway(cmd: RemotingCommand): boolean;
   close(reason: string): void;
 }
 
@@ -45,9 +54,14 @@ export function normalizeAddress(host: string | undefined, port: number | undefi
   return `${h}:${port ?? 0}`;
 }
 
+const OPAQUE_MAX = 0x7fffffff;
+
 class ServerChannel implements RemotingChannel {
   closed = false;
   inflightRequests = 0;
+  serializeType: SerializeType = SerializeType.JSON;
+  /** Opaque of the next request this side starts; clients tell requests from responses by the flag, so a clash with theirs is harmless. */
+  private nextOpaque = 1;
   readonly decoder: FrameDecoder;
   private readonly writer: FrameWriter;
 
@@ -68,6 +82,13 @@ class ServerChannel implements RemotingChannel {
     if (this.writer.enqueue(cmd)) return true;
     this.close(`write backlog over ${this.writer.backlogBytes} bytes: the peer is not reading`);
     return false;
+  }
+
+  sendOneway(cmd: RemotingCommand): boolean {
+    assert(!isResponse(cmd), 'sendOneway needs a request, got a response');
+    const opaque = this.nextOpaque;
+    this.nextOpaque = opaque >= OPAQUE_MAX ? 1 : opaque + 1;
+    return this.send({ ...cmd, opaque, flag: cmd.flag | FLAG_ONEWAY, serializeType: this.serializeType });
   }
 
   close(reason: string): void {
@@ -194,6 +215,8 @@ export class RemotingServer {
       this.log.debug({ channelId: channel.id, opaque: req.opaque, code: req.code }, 'dropping response from client');
       return;
     }
+    // Requests this server starts go out in the header type the peer last spoke.
+    channel.serializeType = req.serializeType ?? SerializeType.JSON;
     const handler = this.handlers.get(req.code);
     if (handler === undefined) {
       this.reply(req, channel, makeResponse(req, ResponseCode.REQUEST_CODE_NOT_SUPPORTED, `request type ${req.code} not supported`));

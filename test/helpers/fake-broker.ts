@@ -430,7 +430,7 @@ export class FakeBroker {
   private notifyGroup(group: string, except: string | undefined): void {
     for (const [id, ch] of this.consumers.get(group) ?? []) {
       if (id === except) continue;
-      ch.send(makeRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, { consumerGroup: group }, { oneway: true }));
+      ch.sendOneway(makeRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, { consumerGroup: group }));
     }
   }
 }

@@ -4,9 +4,10 @@
 
 import type { BrokerProcessor, BrokerServiceFactory } from '../broker-context.js';
 import { scheduleServiceFactory } from '../schedule/schedule-service.js';
+import { consumerListProcessor } from './consumer-list.js';
 import { consumerSendBackProcessor } from './consumer-send-back.js';
 import { getMaxOffsetProcessor, queryConsumerOffsetProcessor, updateConsumerOffsetProcessor } from './consumer-offset.js';
-import { consumerListProcessor, heartbeatProcessor, unregisterClientProcessor } from './heartbeat.js';
+import { heartbeatProcessor } from './heartbeat.js';
 import { getMinOffsetProcessor } from './min-offset.js';
 import { pullMessageProcessor } from './pull-message.js';
 import { queryMessageProcessor } from './query-message.js';
@@ -14,6 +15,7 @@ import { raftAdminProcessor } from './raft-admin.js';
 import { searchOffsetProcessor } from './search-offset.js';
 import { sendBatchProcessor } from './send-batch.js';
 import { sendMessageProcessor } from './send-message.js';
+import { unregisterClientProcessor } from './unregister-client.js';
 import { updateTopicProcessor } from './update-topic.js';
 import { viewMessageProcessor } from './view-message.js';
 
