@@ -68,7 +68,7 @@ describe('SEND_MESSAGE_V2 and SEND_MESSAGE', () => {
   });
 
   it('refuses bad sends with a code and a remark a person can act on', async () => {
-    const bad = async (ext: Record<string, string | number | boolean>, body = Buffer.from('x'), code = RequestCode.SEND_MESSAGE_V2) => request(g, addr, code, ext, body);
+    const bad = async (ext: Record<string, string | number | boolean>, body = Buffer.from('x'), code: number = RequestCode.SEND_MESSAGE_V2) => request(g, addr, code, ext, body);
     const invalidName = await bad(sendV2('bad topic!', 0, ''));
     expect(invalidName.code).toBe(ResponseCode.SYSTEM_ERROR);
     expect(invalidName.remark).toMatch(/invalid topic name/);
