@@ -109,7 +109,7 @@ export function registerClusterCommands(program: Command): void {
     .requiredOption('--dir <dir>', 'folder for cluster.json, broker.conf files, data and logs')
     .option('--groups <n>', 'broker groups (broker-a, broker-b, ...)', intInRange(1, 10), 1)
     .option('--nodes <n>', 'Raft nodes per group', intInRange(1, 9), 3)
-    .option('--base-port <port>', 'first port (NameServer); default: a free block in 20000-32000', intInRange(1024, 65535))
+    .option('--base-port <port>', 'first port (NameServer); default: a free block in 27000-32000', intInRange(1024, 65535))
     .option('--flush <mode>', 'flushDiskType: async (ASYNC_FLUSH) or sync (SYNC_FLUSH)', oneOf(['async', 'sync'] as const), 'async')
     .option('--cluster-name <name>', 'brokerClusterName', 'DefaultCluster')
     .option('--no-auto-create-topic', 'set autoCreateTopicEnable=false (topics must be created with admin updateTopic)')
