@@ -5,15 +5,17 @@
 import type { BrokerProcessor, BrokerServiceFactory } from '../broker-context.js';
 import { scheduleServiceFactory } from '../schedule/schedule-service.js';
 import { consumerSendBackProcessor } from './consumer-send-back.js';
-import { getMaxOffsetProcessor, queryConsumerOffsetProcessor, updateConsumerOffsetProcessor } from './consumer-offset.js';
 import { consumerListProcessor, heartbeatProcessor, unregisterClientProcessor } from './heartbeat.js';
+import { getMaxOffsetProcessor } from './max-offset.js';
 import { getMinOffsetProcessor } from './min-offset.js';
 import { pullMessageProcessor } from './pull-message.js';
+import { queryConsumerOffsetProcessor } from './query-consumer-offset.js';
 import { queryMessageProcessor } from './query-message.js';
 import { raftAdminProcessor } from './raft-admin.js';
 import { searchOffsetProcessor } from './search-offset.js';
 import { sendBatchProcessor } from './send-batch.js';
 import { sendMessageProcessor } from './send-message.js';
+import { updateConsumerOffsetProcessor } from './update-consumer-offset.js';
 import { updateTopicProcessor } from './update-topic.js';
 import { viewMessageProcessor } from './view-message.js';
 
