@@ -5,6 +5,7 @@
 import type { BrokerProcessor, BrokerServiceFactory } from '../broker-context.js';
 import { scheduleServiceFactory } from '../schedule/schedule-service.js';
 import { consumerSendBackProcessor } from './consumer-send-back.js';
+import { deleteExpiredCommitLogProcessor } from './delete-expired-commitlog.js';
 import { consumerListProcessor, heartbeatProcessor, unregisterClientProcessor } from './heartbeat.js';
 import { getMaxOffsetProcessor } from './max-offset.js';
 import { getMinOffsetProcessor } from './min-offset.js';
@@ -36,6 +37,7 @@ export const PROCESSORS: readonly BrokerProcessor[] = [
   queryMessageProcessor,
   updateTopicProcessor,
   raftAdminProcessor,
+  deleteExpiredCommitLogProcessor,
 ];
 
 export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory];
