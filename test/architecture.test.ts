@@ -1,6 +1,10 @@
 // Enforces the import direction of ARCHITECTURE.md: raft/ is a library that stands alone and
 // its pure core touches no file system, network, clock, timer or global randomness; src/common
-// (shared by store, broker and client) imports nothing else of ours.
+// (shared by store, broker and client) imports nothing else of ours; src/protocol only
+// src/common; src/namesrv and src/client only src/protocol and src/common; src/store no network
+// module, no Raft but the MappedFile primitive, none of the server or client layers; jepsen-like/
+// only the public entry points of src/ listed in JEPSEN_ALLOWED_SRC. Each rule has a test that
+// shows it can fail.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -24,11 +28,58 @@ function importsOf(source: string): string[] {
   return specs;
 }
 
+/** What a relative import of `path` points at, from the root (`src/common/errors.js`); a package stays as written. */
+function targetOf(path: string, spec: string): string {
+  return spec.startsWith('.') ? posix.normalize(posix.join(posix.dirname(path), spec)) : spec;
+}
+
+/** Our own code: the three top folders whose imports these rules govern. */
+function isOurs(target: string): boolean {
+  return /^(src|raft|jepsen-like)\//.test(target);
+}
+
+/**
+ * The folders of src/ each layer may import besides itself (ARCHITECTURE.md, "Layers and the
+ * direction of imports"). Packages (node:*, npm) are not limited here.
+ */
+const LAYER_ALLOWED: Record<string, readonly string[]> = {
+  'src/protocol/': ['src/common/'],
+  'src/namesrv/': ['src/protocol/', 'src/common/'],
+  'src/client/': ['src/protocol/', 'src/common/'],
+};
+
+/**
+ * What jepsen-like/ may import of src/: the client SDK's and the remoting protocol's public entry
+ * points (what it imports today). The brokers and NameServer it drives as processes
+ * (dist/src/broker/main.js, dist/src/namesrv/main.js), never as modules.
+ */
+export const JEPSEN_ALLOWED_SRC: readonly string[] = ['src/client/index.js', 'src/protocol/index.js'];
+
+/** Node modules that speak to the network: the store must not. */
+const NETWORK_MODULES = /^(node:)?(net|dgram|http|https|http2|tls|dns|dns\/promises)$/;
+
 /** Returns the violations of the rules for the files given (path relative to the root). */
 export function violations(files: { path: string; source: string }[]): string[] {
   const found: string[] = [];
   for (const { path, source } of files) {
     const specs = importsOf(source);
+    for (const [layer, allowed] of Object.entries(LAYER_ALLOWED)) {
+      if (!path.startsWith(layer)) continue;
+      for (const s of specs) {
+        const target = targetOf(path, s);
+        if (isOurs(target) && !target.startsWith(layer) && !allowed.some((a) => target.startsWith(a))) {
+          found.push(`${path} (${layer.slice(0, -1)}: only ${allowed.join(', ')}) imports ${s}`);
+        }
+      }
+    }
+    if (path.startsWith('jepsen-like/')) {
+      for (const s of specs) {
+        const target = targetOf(path, s);
+        if (target.startsWith('raft/') || (target.startsWith('src/') && !JEPSEN_ALLOWED_SRC.includes(target))) {
+          found.push(`${path} (jepsen-like: only ${JEPSEN_ALLOWED_SRC.join(', ')}) imports ${s}`);
+        }
+      }
+    }
     if (path.startsWith('raft/')) {
       for (const s of specs) {
         if (/(^|\/)(src|jepsen-like)\//.test(s) && s.startsWith('.')) found.push(`${path} imports ${s}`);
@@ -46,12 +97,14 @@ export function violations(files: { path: string; source: string }[]): string[] 
       }
     }
     if (path.startsWith('src/store/')) {
-      // The store knows nothing of Raft: of raft/ it may use the storage primitive MappedFile
-      // only; the log itself comes in through src/store/commit-log.ts's interfaces.
+      // The store knows nothing of Raft or the network: of raft/ it may use the storage primitive
+      // MappedFile only (the log itself comes in through src/store/commit-log.ts's interfaces),
+      // of src/ only src/common, and no Node module that opens a socket.
       for (const s of specs) {
-        const target = s.startsWith('.') ? posix.normalize(posix.join(posix.dirname(path), s)) : s;
+        const target = targetOf(path, s);
         const raftImport = target.startsWith('raft/') && target !== 'raft/storage/mapped-file.js';
-        if (/\/(broker|namesrv|client|protocol)\//.test(s) || raftImport) found.push(`${path} (store) imports ${s}`);
+        const srcImport = target.startsWith('src/') && !target.startsWith('src/store/') && !target.startsWith('src/common/');
+        if (raftImport || srcImport || target.startsWith('jepsen-like/') || NETWORK_MODULES.test(s)) found.push(`${path} (store) imports ${s}`);
       }
     }
     if (path.startsWith('src/common/')) {
@@ -60,11 +113,6 @@ export function violations(files: { path: string; source: string }[]): string[] 
         if (!s.startsWith('.')) continue;
         const target = posix.normalize(posix.join(posix.dirname(path), s));
         if (!target.startsWith('src/common/')) found.push(`${path} (common) imports ${s}`);
-      }
-    }
-    if (path.startsWith('src/client/')) {
-      for (const s of specs) {
-        if (/\/(broker|namesrv|store)\//.test(s) || /raft\//.test(s)) found.push(`${path} (client) imports ${s}`);
       }
     }
   }
@@ -132,6 +180,78 @@ describe('architecture', () => {
     }
     const fine = "import { MappedFile } from '../../raft/storage/mapped-file.js';\nimport type { CommitLogReader } from './commit-log.js';";
     expect(violations([{ path: 'src/store/x.ts', source: fine }])).toEqual([]);
+  });
+
+  it('has files in every layer it checks', () => {
+    for (const layer of ['src/protocol/', 'src/namesrv/', 'src/client/', 'src/store/', 'jepsen-like/']) {
+      expect(files.filter((f) => f.path.startsWith(layer)).length, layer).toBeGreaterThan(0);
+    }
+  });
+
+  it('would catch a src/protocol file importing anything of ours but src/common', () => {
+    const bad = [
+      "import { BrokerController } from '../broker/broker-controller.js';",
+      "import type { SendResult } from '../client/index.js';",
+      "import { MessageStore } from '../store/index.js';",
+      "import { RouteInfoManager } from '../namesrv/route-info-manager.js';",
+      "import { encode } from '../../raft/transport/codec.js';",
+      "export * from '../cli/output.js';",
+    ];
+    for (const source of bad) expect(violations([{ path: 'src/protocol/x.ts', source }]), source).toHaveLength(1);
+    const fine = "import net from 'node:net';\nimport { assert } from '../common/assert.js';\nimport { RequestCode } from './request-code.js';";
+    expect(violations([{ path: 'src/protocol/x.ts', source: fine }])).toEqual([]);
+  });
+
+  it('would catch a src/namesrv file importing anything of ours but src/protocol and src/common', () => {
+    const bad = [
+      "import { BrokerConfig } from '../broker/broker-config.js';",
+      "import { Admin } from '../client/index.js';",
+      "import { MessageStore } from '../store/index.js';",
+      "import { parsePeers } from '../../raft/index.js';",
+    ];
+    for (const source of bad) expect(violations([{ path: 'src/namesrv/x.ts', source }]), source).toHaveLength(1);
+    const fine = "import { Command } from 'commander';\nimport { RemotingServer } from '../protocol/remoting-server.js';\nimport { checkTopicName } from '../common/topic-name.js';\nimport { RouteInfoManager } from './route-info-manager.js';";
+    expect(violations([{ path: 'src/namesrv/x.ts', source: fine }])).toEqual([]);
+  });
+
+  it('would catch a src/client file importing anything of ours but src/protocol and src/common', () => {
+    const bad = [
+      "import { BrokerError } from '../broker/broker-errors.js';",
+      "import { NameServer } from '../namesrv/namesrv.js';",
+      "import { decodeMessageRecord } from '../store/index.js';",
+      "import type { Entry } from '../../raft/index.js';",
+      "import { printTable } from '../cli/output.js';",
+      "import { runBench } from '../bench/run-bench.js';",
+    ];
+    for (const source of bad) expect(violations([{ path: 'src/client/x.ts', source }]), source).toHaveLength(1);
+    const fine = "import { makeRequest } from '../protocol/index.js';\nimport { crc32 } from '../common/message/crc32.js';\nimport { Producer } from './producer.js';\nimport { gzipSync } from 'node:zlib';";
+    expect(violations([{ path: 'src/client/x.ts', source: fine }])).toEqual([]);
+  });
+
+  it('would catch a src/store file importing a network module, the CLI, the bench or jepsen-like/', () => {
+    const bad = [
+      "import net from 'node:net';",
+      "import { createServer } from 'http';",
+      "import { printTable } from '../cli/output.js';",
+      "import { runBench } from '../bench/run-bench.js';",
+      "import { History } from '../../jepsen-like/history/types.js';",
+    ];
+    for (const source of bad) expect(violations([{ path: 'src/store/x.ts', source }]), source).toHaveLength(1);
+  });
+
+  it('would catch jepsen-like/ importing broker or store internals, raft/, or a deep path of a public layer', () => {
+    const bad = [
+      "import { BrokerController } from '../../src/broker/broker-controller.js';",
+      "import { MessageStore } from '../../src/store/index.js';",
+      "import { ClientInstance } from '../../src/client/client-instance.js';",
+      "import { RemotingClient } from '../../src/protocol/remoting-client.js';",
+      "import { RaftNode } from '../../raft/index.js';",
+      "import { clusterList } from '../../src/cli/commands/cluster-list.js';",
+      "const m = await import('../../src/namesrv/namesrv.js');",
+    ];
+    for (const source of bad) expect(violations([{ path: 'jepsen-like/run/x.ts', source }]), source).toHaveLength(1);
+    const fine = "import { Producer } from '../../src/client/index.js';\nimport { makeRequest } from '../../src/protocol/index.js';\nimport { queueKey } from '../history/types.js';\nimport { spawn } from 'node:child_process';";
+    expect(violations([{ path: 'jepsen-like/run/x.ts', source: fine }])).toEqual([]);
   });
 
   it('would catch a raft file importing jepsen-like/', () => {

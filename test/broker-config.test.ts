@@ -44,6 +44,13 @@ describe('broker.conf', () => {
     ['deleteWhen=25', 'deleteWhen'],
     ['namesrvAddr=nowhere', 'namesrvAddr'],
     ['dLegerSelfId=n7', 'dLegerSelfId'],
+    ['dLegerPeers=garbage', 'dLegerPeers'],
+    ['dLegerPeers=127.0.0.1:40911', 'dLegerPeers'],
+    ['dLegerPeers=n0-127.0.0.1', 'dLegerPeers'],
+    ['dLegerPeers=n0-127.0.0.1:70000', 'dLegerPeers'],
+    ['dLegerPeers=n0-127.0.0.1:port', 'dLegerPeers'],
+    ['dLegerPeers=n0-127.0.0.1:40911;n0-127.0.0.1:40912', 'dLegerPeers'],
+    ['dLegerPeers=n.0-127.0.0.1:40911', 'dLegerPeers'],
     ['enableDLegerCommitLog=false', 'enableDLegerCommitLog'],
   ])('stops on %s with an error naming the key', (line, key) => {
     let caught: unknown;
@@ -51,6 +58,21 @@ describe('broker.conf', () => {
     expect(caught).toBeInstanceOf(BrokerConfigError);
     expect((caught as BrokerConfigError).key).toBe(key);
     expect((caught as Error).message).toContain(key);
+  });
+
+  it.each([
+    ['dLegerPeers=garbage', /^broker\.conf: dLegerPeers=garbage is invalid: peer "garbage" has no id; expected "<id>-<host>:<port>"$/],
+    ['dLegerPeers=n0-127.0.0.1:0', /^broker\.conf: dLegerPeers=n0-127\.0\.0\.1:0 is invalid: .*port "0"; expected 1\.\.65535$/],
+    ['dLegerPeers=n0-a:1;n1-b:2;n0-c:3', /^broker\.conf: dLegerPeers=n0-a:1;n1-b:2;n0-c:3 is invalid: peer id "n0" appears twice$/],
+  ])('says on one line what is wrong with %s', (line, message) => {
+    expect(() => parseBrokerConfig(`${seed}\n${line}\n`)).toThrow(message);
+  });
+
+  it.each(['n', 'n0-127.0.0.1:40911', 'N0', '127.0.0.1:40911'])('takes dLegerSelfId=%s only if it is exactly the id of a peer', (selfId) => {
+    expect(() => parseBrokerConfig(`${seed}\ndLegerSelfId=${selfId}\n`)).toThrow(
+      expect.objectContaining({ key: 'dLegerSelfId', message: `broker.conf: dLegerSelfId=${selfId} is not one of the ids in dLegerPeers (n0, n1, n2)` }),
+    );
+    expect(parseBrokerConfig(`${seed}\ndLegerSelfId=n2\n`).config.dLegerSelfId).toBe('n2');
   });
 
   it('requires the Raft peers', () => {

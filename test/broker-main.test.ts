@@ -32,6 +32,12 @@ describe('broker main', () => {
     expect(r.stderr).toContain('dLegerSelfId=n5');
   });
 
+  it('exits 1 with one line naming dLegerPeers, and no stack trace, when the peer list does not parse', () => {
+    const r = run(`dLegerPeers=garbage\ndLegerSelfId=garbage\nstorePathRootDir=${join(dir, 'store-peers')}\nlistenPort=25991\nnamesrvAddr=127.0.0.1:25992\n`);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe('broker.conf: dLegerPeers=garbage is invalid: peer "garbage" has no id; expected "<id>-<host>:<port>"\n');
+  });
+
   it('exits 1 when the CommitLog segment cannot hold the largest message', () => {
     const r = run(`storePathRootDir=${join(dir, 'store')}\nmappedFileSizeCommitLog=1048576\nmaxMessageSize=2097152\ndLegerPeers=n0-127.0.0.1:25990\ndLegerSelfId=n0\nlistenPort=25991\nnamesrvAddr=127.0.0.1:25992\n`);
     expect(r.status).toBe(1);

@@ -1,7 +1,7 @@
 // The `rmq` CLI as a user runs it: `cluster up` a NameServer and a 3-node group (auto-create off),
 // `admin clusterList --json`, `admin updateTopic`, `produce`, `consume`, `cluster status`,
-// `cluster down`, checking cluster.json's pids and that no process is left. Bad input exits
-// non-zero with one line saying what to change and no stack trace.
+// `admin deleteExpiredCommitLog`, `cluster down`, checking cluster.json's pids and that no
+// process is left. Bad input exits non-zero with one line saying what to change and no stack trace.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -148,6 +148,30 @@ describe('rmq cluster and client commands', () => {
     expect(st.healthy).toBe(true);
     const table = await rmq(['cluster', 'status', '--dir', clusterDir]);
     expect(table.stdout).toMatch(/broker-a\/n0\s+\d+\s+true\s+(LEADER|FOLLOWER)/);
+  });
+
+  it('admin deleteExpiredCommitLog asks every node, or the one -b names, and each says why nothing young went', async () => {
+    type Out = { nodes: { brokerName: string; addr: string; error?: string; result?: { nodeId: string; deletedSegments: number; stoppedBy: string; remark: string } }[] };
+    const r = await rmq(['admin', 'deleteExpiredCommitLog', '-n', ns, '--json']);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as Out;
+    const nodes = cluster!.groups[0]!.nodes;
+    expect(out.nodes.map((n) => n.addr).sort()).toEqual(nodes.map((n) => n.brokerAddr).sort());
+    for (const n of out.nodes) {
+      expect(n.error).toBeUndefined();
+      expect(n.brokerName).toBe('broker-a');
+      // One young segment per node: nothing is both expired and below the newest entry.
+      expect(n.result).toMatchObject({ deletedSegments: 0, stoppedBy: expect.stringMatching(/^(last-segment|unexpired)$/) });
+      expect(n.result!.remark).toMatch(/^n\d: deleted nothing; kept the rest: /);
+    }
+    const one = await rmq(['admin', 'deleteExpiredCommitLog', '-n', ns, '-b', nodes[1]!.brokerAddr]);
+    expect(one.status, one.stderr).toBe(0);
+    const lines = one.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^GROUP\s+BID\s+NODE\s+ADDR\s+DELETED SEGMENTS/);
+    expect(lines.slice(1).filter((l) => l.includes('broker-a'))).toHaveLength(1);
+    expect(one.stdout).toContain(nodes[1]!.brokerAddr);
+    expectUserError(await rmq(['admin', 'deleteExpiredCommitLog', '-n', ns, '-b', '127.0.0.1:1']), /1 of 1 nodes did not delete: 127\.0\.0\.1:1/);
+    expectUserError(await rmq(['admin', 'deleteExpiredCommitLog', '-n', ns, '-b', 'nowhere']), /--broker-addr|host:port/);
   });
 
   describe('bad input exits 1 with one line that says what to change', () => {

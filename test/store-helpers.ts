@@ -1,5 +1,6 @@
 // Test helpers for the message store: an in-memory LogStorage whose payloads sit at real byte
-// positions (a 48-byte header before each, like the mmap log), message generators, and a temp
+// positions (a 48-byte header before each, like the mmap log), optionally in fixed-size segments
+// that retention deletes whole (like the mmap log's data files), message generators, and a temp
 // directory helper.
 
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -13,7 +14,12 @@ import { formatProperties } from '../src/common/message/message-properties.js';
 
 const HEADER_BYTES = 48;
 
-/** An in-memory Raft log. Positions are global byte offsets, as in the real log. */
+/**
+ * An in-memory Raft log. Positions are global byte offsets, as in the real log. With
+ * `segmentBytes` it is also a SegmentedCommitLog: an entry never spans two segments (one that does
+ * not fit starts the next, as in MmapLogStorage) and deleteHead deletes whole segments; without,
+ * deleteHead deletes entry by entry.
+ */
 export class FakeLog implements LogStorage {
   private data: Buffer;
   private readonly entriesByIndex: { index: number; term: number; type: EntryType; position: number; payloadBytes: number }[] = [];
@@ -22,7 +28,13 @@ export class FakeLog implements LogStorage {
   private end: number;
   private hs: HardState = { term: 0, vote: '', commit: 0 };
 
-  constructor(readonly basePosition = 0, capacityBytes = 8 * 1024 * 1024) {
+  readonly segmentBytes: number | undefined;
+
+  constructor(readonly basePosition = 0, capacityBytes = 8 * 1024 * 1024, options: { segmentBytes?: number } = {}) {
+    this.segmentBytes = options.segmentBytes;
+    if (this.segmentBytes !== undefined && !(Number.isInteger(this.segmentBytes) && this.segmentBytes > HEADER_BYTES && basePosition % this.segmentBytes === 0)) {
+      throw new RangeError(`segmentBytes ${this.segmentBytes} must be an integer above ${HEADER_BYTES} dividing basePosition ${basePosition}`);
+    }
     this.data = Buffer.alloc(capacityBytes);
     this.startPosition = basePosition;
     this.end = basePosition;
@@ -45,7 +57,7 @@ export class FakeLog implements LogStorage {
     for (const e of entries) {
       if (e.index <= this.lastIndex()) this.truncateSuffix(e.index);
       if (e.index !== this.lastIndex() + 1) throw new Error(`gap at ${e.index}`);
-      const position = this.end;
+      const position = this.placeAt(this.end, HEADER_BYTES + e.payload.length);
       const need = position - this.basePosition + HEADER_BYTES + e.payload.length;
       if (need > this.data.length) {
         const bigger = Buffer.alloc(Math.max(need, this.data.length * 2));
@@ -59,6 +71,14 @@ export class FakeLog implements LogStorage {
       this.end = position + HEADER_BYTES + e.payload.length;
     }
   }
+  /** Where an entry of `bytes` goes when the log ends at `end`: there, or at the next segment's start. */
+  private placeAt(end: number, bytes: number): number {
+    const S = this.segmentBytes;
+    if (S === undefined) return end;
+    if (bytes > S) throw new RangeError(`an entry of ${bytes} bytes does not fit a segment of ${S}`);
+    return Math.floor(end / S) === Math.floor((end + bytes - 1) / S) ? end : (Math.floor(end / S) + 1) * S;
+  }
+
   truncateSuffix(fromIndex: number): void {
     const keep = fromIndex - this.firstIndex();
     if (keep < 0 || keep > this.entriesByIndex.length) return;
@@ -69,6 +89,19 @@ export class FakeLog implements LogStorage {
     this.entriesByIndex.length = keep;
   }
   deleteHead(beforeIndex: number): number {
+    const S = this.segmentBytes;
+    if (S !== undefined) {
+      // As MmapLogStorage: keep the segment holding min(beforeIndex, last), delete every one before it.
+      const target = Math.min(beforeIndex, this.lastIndex());
+      if (target <= this.firstIndex()) return this.firstIndex();
+      const keepFrom = Math.floor(this.locate(target)!.position / S) * S;
+      while (this.entriesByIndex[0]!.position < keepFrom) {
+        const e = this.entriesByIndex.shift()!;
+        this.start = { index: e.index, term: e.term, data: new Uint8Array() };
+        this.startPosition = this.entriesByIndex[0]!.position;
+      }
+      return this.firstIndex();
+    }
     while (this.entriesByIndex.length > 1 && this.entriesByIndex[0]!.index < beforeIndex) {
       const e = this.entriesByIndex.shift()!;
       this.start = { index: e.index, term: e.term, data: new Uint8Array() };
@@ -76,6 +109,16 @@ export class FakeLog implements LogStorage {
     }
     return this.firstIndex();
   }
+  /** The segments from the one holding the first entry to the one holding the last (segmented logs only). */
+  segmentFiles(): { basePosition: number; path: string }[] {
+    const S = this.segmentBytes;
+    if (S === undefined) throw new Error('segmentFiles needs a FakeLog made with segmentBytes');
+    const first = Math.floor(this.startPosition / S);
+    const lastEntry = this.entriesByIndex[this.entriesByIndex.length - 1];
+    const last = lastEntry === undefined ? first : Math.floor(lastEntry.position / S);
+    return Array.from({ length: last - first + 1 }, (_, k) => ({ basePosition: (first + k) * S, path: `fake-segment-${first + k}` }));
+  }
+
   reset(start: LogStart): void {
     this.entriesByIndex.length = 0;
     this.start = start;

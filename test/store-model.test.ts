@@ -1,8 +1,13 @@
 // Model-based test of the store (fc.commands): append message/control/NoOp entries to a log,
 // commit and dispatch, read queues, query keys, look up ids, restart cleanly or after a crash
-// (with or without the checkpoint), lose the log's tail, truncate uncommitted entries. The model
-// is a plain list of entries; expected queues are recomputed from it. At the end, a store rebuilt
-// from scratch over the same log must have byte-identical ConsumeQueue and IndexFile files.
+// (with or without the checkpoint), lose the log's tail, truncate uncommitted entries, and, in
+// half the runs, delete whole head segments of a log cut in 1 KiB segments through retention's
+// own path (CleanService.deleteOldestSegments: log.deleteHead, then store.deleteBelowLogStart).
+// The model is a plain list of entries and the log's first retained index; expected queues, their
+// min offsets and every read's answer are recomputed from it. At the end of a run that deleted
+// nothing, a store rebuilt from scratch over the same log must have byte-identical ConsumeQueue
+// and IndexFile files (after a deletion it cannot: dispatch assigns queue offsets, so a rebuild
+// over the retained log alone numbers every queue from 0 again).
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import fc from 'fast-check';
@@ -13,21 +18,31 @@ import { encodeMessageRecord, encodeMessageRecords, type MessageRecord } from '.
 import { formatProperties, getProperty } from '../src/common/message/message-properties.js';
 import { createMessageId } from '../src/common/message/message-id.js';
 import { javaStringHash } from '../src/common/message/java-hash.js';
+import { CleanService } from '../src/store/retention/index.js';
 import { FakeLog, removeDir, snapshotFiles, tempDir } from './store-helpers.js';
 
 const OPTIONS = { unitsPerFile: 4, index: { slotCount: 11, maxEntries: 6, maxKeyBytes: 64 } };
 const TOPICS = ['A', 'B', '%RETRY%g'];
 const KEYS = ['k1', 'k2', 'k3'];
+/** Log segments in runs with retention: one to a few entries each (the largest entry is 808 bytes). */
+const SEGMENT_BYTES = 1024;
 
 interface ModelEntry {
   kind: 'messages' | 'control' | 'noop';
   payload: Buffer;
   messages: MessageRecord[];
+  /** Where the log put the entry's header and payload (kept after retention deleted the entry). */
+  position: number;
+  payloadPosition: number;
 }
 interface Model {
   entries: ModelEntry[];
   dispatched: number;
   clock: number;
+  /** Whether this run's log is segmented and DeleteHeadSegments may run. */
+  retention: boolean;
+  /** Raft index of the first entry retention kept (1 until a deletion). */
+  firstIndex: number;
 }
 interface Real {
   root: string;
@@ -38,18 +53,30 @@ interface Real {
 
 interface Placed {
   m: MessageRecord;
+  /** Raft index of the entry holding the message. */
+  index: number;
   physicalOffset: number;
   queueOffset: number;
   bytes: Buffer;
 }
 
-/** Placement of every dispatched message, by queue, from the model and the log's positions. */
-function expectedQueues(model: Model, log: FakeLog): Map<string, Placed[]> {
+/** Appends an entry to the log and returns it with the positions the log gave it. */
+function appendEntry(real: Real, kind: ModelEntry['kind'], payload: Buffer, messages: MessageRecord[]): ModelEntry {
+  const index = real.log.appendPayload(payload, kind === 'noop' ? EntryType.NoOp : EntryType.Normal);
+  const at = real.log.locate(index)!;
+  return { kind, payload, messages, position: at.position, payloadPosition: at.payloadPosition };
+}
+
+/**
+ * Placement of every dispatched message, by queue, from the model alone: queue offsets count from
+ * the first message ever dispatched, also for the entries retention deleted since.
+ */
+function expectedQueues(model: Model): Map<string, Placed[]> {
   const queues = new Map<string, Placed[]>();
   for (let i = 0; i < model.dispatched; i++) {
     const e = model.entries[i]!;
     if (e.kind !== 'messages') continue;
-    let at = log.locate(i + 1)!.payloadPosition;
+    let at = e.payloadPosition;
     for (const m of e.messages) {
       const size = encodeMessageRecord(m).length;
       const type = m.sysFlag & 0xc;
@@ -57,7 +84,7 @@ function expectedQueues(model: Model, log: FakeLog): Map<string, Placed[]> {
         const key = `${m.topic}/${m.queueId}`;
         const q = queues.get(key) ?? [];
         queues.set(key, q);
-        q.push({ m, physicalOffset: at, queueOffset: q.length, bytes: encodeMessageRecord({ ...m, queueOffset: q.length, physicalOffset: at }) });
+        q.push({ m, index: i + 1, physicalOffset: at, queueOffset: q.length, bytes: encodeMessageRecord({ ...m, queueOffset: q.length, physicalOffset: at }) });
       }
       at += size;
     }
@@ -69,16 +96,24 @@ function open(real: Omit<Real, 'store'> & { store?: MessageStore }): MessageStor
   return MessageStore.open(real.root, real.log, { ...OPTIONS, onControl: (index) => real.controls.push(index) });
 }
 
+/** A queue's min offset once retention moved the log's head: its first message still in the log. */
+function expectedMin(model: Model, placed: readonly Placed[]): number {
+  return placed.filter((p) => p.index < model.firstIndex).length;
+}
+
 function checkQueues(model: Model, real: Real): void {
-  for (const [key, placed] of expectedQueues(model, real.log)) {
+  const expected = expectedQueues(model);
+  for (const [key, placed] of expected) {
     const [topic, qid] = [key.slice(0, key.lastIndexOf('/')), Number(key.slice(key.lastIndexOf('/') + 1))];
     expect(real.store.getMaxOffsetInQueue(topic, qid)).toBe(placed.length);
+    expect(real.store.getMinOffsetInQueue(topic, qid), key).toBe(expectedMin(model, placed));
   }
   for (const cq of real.store.queues.all()) {
-    const placed = expectedQueues(model, real.log).get(`${cq.topic}/${cq.queueId}`) ?? [];
+    const placed = expected.get(`${cq.topic}/${cq.queueId}`) ?? [];
     expect(cq.maxOffset).toBe(placed.length);
   }
   expect(real.store.dispatchedIndex).toBe(model.dispatched);
+  expect(real.log.firstIndex()).toBe(model.firstIndex);
 }
 
 const arbMessage = fc.record({
@@ -112,9 +147,7 @@ class AppendMessages implements fc.Command<Model, Real> {
         body: Buffer.from(s.body), properties: formatProperties(props),
       } satisfies MessageRecord;
     });
-    const payload = encodeMessageRecords(messages);
-    model.entries.push({ kind: 'messages', payload, messages });
-    real.log.appendPayload(payload);
+    model.entries.push(appendEntry(real, 'messages', encodeMessageRecords(messages), messages));
   }
   toString(): string {
     return `AppendMessages(${this.specs.length})`;
@@ -128,8 +161,7 @@ class AppendOther implements fc.Command<Model, Real> {
   }
   run(model: Model, real: Real): void {
     const payload = this.kind === 'control' ? Buffer.from('\x00\x00\x00\x10META{"topic":"A"}') : Buffer.alloc(0);
-    model.entries.push({ kind: this.kind, payload, messages: [] });
-    real.log.appendPayload(payload, this.kind === 'control' ? EntryType.Normal : EntryType.NoOp);
+    model.entries.push(appendEntry(real, this.kind, payload, []));
   }
   toString(): string {
     return `Append(${this.kind})`;
@@ -156,41 +188,50 @@ class Dispatch implements fc.Command<Model, Real> {
   }
 }
 
+/** Reads a queue from `offset` and checks status, offsets and every byte against the model. */
+function checkRead(model: Model, real: Real, topic: string, queueId: number, offset: number, maxCount: number, maxBytes: number, filterTag: string | undefined): void {
+  const placed = expectedQueues(model).get(`${topic}/${queueId}`) ?? [];
+  const filterHash = filterTag === undefined ? undefined : javaStringHash(filterTag);
+  const filter = filterHash === undefined ? undefined : (h: number) => h === filterHash;
+  const got = real.store.getMessage(topic, queueId, offset, maxCount, maxBytes, filter);
+  let status: Status;
+  let next: number;
+  const expectedBytes: Buffer[] = [];
+  const max = placed.length;
+  const min = expectedMin(model, placed);
+  // docs/storage.md: below the min after retention, OFFSET_TOO_SMALL and next = min.
+  if (max === 0) [status, next] = [GetMessageStatus.NO_MESSAGE_IN_QUEUE, 0];
+  else if (offset < min) [status, next] = [GetMessageStatus.OFFSET_TOO_SMALL, min];
+  else if (offset === max) [status, next] = [GetMessageStatus.OFFSET_OVERFLOW_ONE, offset];
+  else if (offset > max) [status, next] = [GetMessageStatus.OFFSET_OVERFLOW_BADLY, min === 0 ? 0 : max];
+  else {
+    let q = offset;
+    let total = 0;
+    while (q < max && expectedBytes.length < maxCount) {
+      const p = placed[q]!;
+      if (expectedBytes.length > 0 && total + p.bytes.length > maxBytes) break;
+      q++;
+      const tags = getProperty(p.m.properties, 'TAGS');
+      if (filter && !filter(tags === undefined ? 0 : javaStringHash(tags))) continue;
+      expectedBytes.push(p.bytes);
+      total += p.bytes.length;
+    }
+    status = expectedBytes.length > 0 ? GetMessageStatus.FOUND : GetMessageStatus.NO_MATCHED_MESSAGE;
+    next = q;
+  }
+  const what = `read ${topic}/${queueId}@${offset}`;
+  expect({ status: got.status, next: got.nextBeginOffset, min: got.minOffset, max: got.maxOffset }, what).toEqual({ status, next, min, max });
+  expect(got.messages.map((b) => b.toString('hex')), what).toEqual(expectedBytes.map((b) => b.toString('hex')));
+  expect(got.body.equals(Buffer.concat(expectedBytes)), what).toBe(true);
+}
+
 class Read implements fc.Command<Model, Real> {
   constructor(readonly topic: string, readonly queueId: number, readonly offset: number, readonly maxCount: number, readonly maxBytes: number, readonly filterTag: string | undefined) {}
   check(): boolean {
     return true;
   }
   run(model: Model, real: Real): void {
-    const placed = expectedQueues(model, real.log).get(`${this.topic}/${this.queueId}`) ?? [];
-    const filterHash = this.filterTag === undefined ? undefined : javaStringHash(this.filterTag);
-    const filter = filterHash === undefined ? undefined : (h: number) => h === filterHash;
-    const got = real.store.getMessage(this.topic, this.queueId, this.offset, this.maxCount, this.maxBytes, filter);
-    let status: Status;
-    let next: number;
-    const expectedBytes: Buffer[] = [];
-    const max = placed.length;
-    if (max === 0) [status, next] = [GetMessageStatus.NO_MESSAGE_IN_QUEUE, 0];
-    else if (this.offset === max) [status, next] = [GetMessageStatus.OFFSET_OVERFLOW_ONE, this.offset];
-    else if (this.offset > max) [status, next] = [GetMessageStatus.OFFSET_OVERFLOW_BADLY, 0];
-    else {
-      let q = this.offset;
-      let total = 0;
-      while (q < max && expectedBytes.length < this.maxCount) {
-        const p = placed[q]!;
-        if (expectedBytes.length > 0 && total + p.bytes.length > this.maxBytes) break;
-        q++;
-        const tags = getProperty(p.m.properties, 'TAGS');
-        if (filter && !filter(tags === undefined ? 0 : javaStringHash(tags))) continue;
-        expectedBytes.push(p.bytes);
-        total += p.bytes.length;
-      }
-      status = expectedBytes.length > 0 ? GetMessageStatus.FOUND : GetMessageStatus.NO_MATCHED_MESSAGE;
-      next = q;
-    }
-    expect({ status: got.status, next: got.nextBeginOffset, min: got.minOffset, max: got.maxOffset }).toEqual({ status, next, min: 0, max });
-    expect(got.messages.map((b) => b.toString('hex'))).toEqual(expectedBytes.map((b) => b.toString('hex')));
-    expect(got.body.equals(Buffer.concat(expectedBytes))).toBe(true);
+    checkRead(model, real, this.topic, this.queueId, this.offset, this.maxCount, this.maxBytes, this.filterTag);
   }
   toString(): string {
     return `Read(${this.topic}/${this.queueId}@${this.offset} x${this.maxCount} ${this.maxBytes}B ${this.filterTag ?? '*'})`;
@@ -203,7 +244,8 @@ class QueryAndLookup implements fc.Command<Model, Real> {
     return true;
   }
   run(model: Model, real: Real): void {
-    const all = [...expectedQueues(model, real.log).values()].flat();
+    const placedAll = [...expectedQueues(model).values()].flat();
+    const all = placedAll.filter((p) => p.index >= model.firstIndex);
     const withKey = all
       .filter((p) => p.m.topic === this.topic && (getProperty(p.m.properties, 'KEYS') ?? '').split(' ').includes(this.key))
       .sort((a, b) => b.physicalOffset - a.physicalOffset);
@@ -216,6 +258,11 @@ class QueryAndLookup implements fc.Command<Model, Real> {
       expect(real.store.lookMessageById(createMessageId('127.0.0.1', 10911, p.physicalOffset))?.toString('hex')).toBe(p.bytes.toString('hex'));
       const uniq = getProperty(p.m.properties, 'UNIQ_KEY');
       if (uniq) expect(real.store.queryByKey(p.m.topic, uniq, 5, 0, Number.MAX_SAFE_INTEGER).physicalOffsets).toEqual([p.physicalOffset]);
+    }
+    // What retention deleted is gone from every lookup.
+    for (const p of placedAll.filter((q) => q.index < model.firstIndex).slice(-3)) {
+      expect(real.store.queueOffsetOf(p.m.topic, p.m.queueId, p.physicalOffset)).toBe(-1);
+      expect(real.store.lookMessageById(createMessageId('127.0.0.1', 10911, p.physicalOffset))).toBeUndefined();
     }
   }
   toString(): string {
@@ -262,7 +309,8 @@ class LoseTail implements fc.Command<Model, Real> {
     return model.entries.length > 0;
   }
   run(model: Model, real: Real): void {
-    const keep = Math.max(0, model.entries.length - this.k);
+    // A log never loses what lies before its retained start.
+    const keep = Math.max(model.firstIndex - 1, model.entries.length - this.k);
     real.log.truncateSuffix(keep + 1);
     restart(real, this.mode);
     const lost = model.entries.slice(keep);
@@ -273,8 +321,10 @@ class LoseTail implements fc.Command<Model, Real> {
     checkQueues(model, real);
     // Raft re-replicates the lost committed entries: they come back identical.
     for (const e of lost) {
-      model.entries.push(e);
-      real.log.appendPayload(e.payload, e.kind === 'noop' ? EntryType.NoOp : EntryType.Normal);
+      const again = appendEntry(real, e.kind, e.payload, e.messages);
+      // Same entries after the same prefix: the same positions, so message ids stay valid.
+      expect([again.position, again.payloadPosition]).toEqual([e.position, e.payloadPosition]);
+      model.entries.push(again);
     }
     model.dispatched = dispatched;
     real.store.dispatchUpTo(dispatched);
@@ -300,6 +350,50 @@ class TruncateUncommitted implements fc.Command<Model, Real> {
   }
 }
 
+/**
+ * Retention deletes up to `count` head segments through the path its rules use (CleanService:
+ * segmentFiles, then log.deleteHead, then store.deleteBelowLogStart). The model predicts the new
+ * first index on its own: segment by segment, the first entry of the next segment becomes the
+ * first kept, while that entry is dispatched-or-next and some segment after it holds the last entry.
+ */
+class DeleteHeadSegments implements fc.Command<Model, Real> {
+  constructor(readonly count: number) {}
+  check(model: Model): boolean {
+    return model.retention;
+  }
+  run(model: Model, real: Real): void {
+    const S = SEGMENT_BYTES;
+    const retained = model.entries.slice(model.firstIndex - 1);
+    let expectedFirst = model.firstIndex;
+    if (retained.length > 0) {
+      const firstSegment = Math.floor(retained[0]!.position / S);
+      const lastSegment = Math.floor(retained[retained.length - 1]!.position / S);
+      for (let c = 1; c <= Math.min(this.count, lastSegment - firstSegment); c++) {
+        const next = model.entries.findIndex((e, i) => i + 1 >= model.firstIndex && e.position >= (firstSegment + c) * S) + 1;
+        // Never an entry not yet dispatched into the ConsumeQueues.
+        if (next === 0 || next > model.dispatched + 1) break;
+        expectedFirst = next;
+      }
+    }
+    const clean = new CleanService({ log: real.log, store: real.store, diskUsage: () => ({ usedRatio: 0.5, totalBytes: 1e9, availableBytes: 5e8 }) });
+    const report = clean.deleteOldestSegments(this.count);
+    const deletedSegments = expectedFirst === model.firstIndex ? 0 : Math.floor(model.entries[expectedFirst - 1]!.position / S) - Math.floor(model.entries[model.firstIndex - 1]!.position / S);
+    expect({ firstIndex: report.firstIndex, deletedSegments: report.deletedSegments }).toEqual({ firstIndex: expectedFirst, deletedSegments });
+    model.firstIndex = expectedFirst;
+    checkQueues(model, real);
+    // Every queue: each offset below its new min is refused with the min to go on from, and
+    // everything from the min on still reads exactly, in one read.
+    for (const [key, placed] of expectedQueues(model)) {
+      const [topic, queueId] = [key.slice(0, key.lastIndexOf('/')), Number(key.slice(key.lastIndexOf('/') + 1))];
+      const min = expectedMin(model, placed);
+      for (let offset = 0; offset <= min; offset++) checkRead(model, real, topic, queueId, offset, placed.length, 1 << 20, undefined);
+    }
+  }
+  toString(): string {
+    return `DeleteHeadSegments(${this.count})`;
+  }
+}
+
 const roots: string[] = [];
 afterEach(() => {
   for (const r of roots.splice(0)) removeDir(r);
@@ -319,21 +413,24 @@ const commands = [
   mode.map((m) => new Restart(m)),
   fc.tuple(fc.integer({ min: 1, max: 4 }), mode).map(([k, m]) => new LoseTail(k, m)),
   fc.constant(new TruncateUncommitted()),
+  fc.integer({ min: 1, max: 3 }).map((n) => new DeleteHeadSegments(n)),
+  fc.integer({ min: 1, max: 3 }).map((n) => new DeleteHeadSegments(n)),
 ];
 
 describe('message store model', () => {
-  it('matches the model through appends, dispatch, reads, restarts and log cuts, and equals a rebuild from scratch', () => {
+  it('matches the model through appends, dispatch, reads, restarts, log cuts and head-segment deletion, and equals a rebuild from scratch', () => {
     fc.assert(
-      fc.property(fc.commands(commands, { maxCommands: 60, size: 'large' }), fc.nat(3), (cmds, basePages) => {
+      fc.property(fc.commands(commands, { maxCommands: 60, size: 'large' }), fc.nat(3), fc.boolean(), (cmds, basePages, retention) => {
         const root = tempDir('model');
         roots.push(root);
-        const log = new FakeLog(basePages * 4096, 1 << 20);
+        const log = new FakeLog(basePages * 4096, 1 << 20, retention ? { segmentBytes: SEGMENT_BYTES } : {});
         const real: Real = { root, log, controls: [], store: undefined as unknown as MessageStore };
         real.store = open(real);
-        const model: Model = { entries: [], dispatched: 0, clock: 1_700_000_000_000 };
+        const model: Model = { entries: [], dispatched: 0, clock: 1_700_000_000_000, retention, firstIndex: 1 };
         try {
           fc.modelRun(() => ({ model, real }), cmds);
           real.store.close();
+          if (model.firstIndex > 1) return;
           const scratchRoot = tempDir('scratch');
           roots.push(scratchRoot);
           const scratch = MessageStore.open(scratchRoot, log, OPTIONS);

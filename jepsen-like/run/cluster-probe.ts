@@ -6,9 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReplicaState } from '../history/types.js';
 import { queueKey } from '../history/types.js';
-import { RemotingClient } from '../../src/protocol/remoting-client.js';
-import { makeRequest } from '../../src/protocol/remoting-command.js';
-import { decodeJsonBody } from '../../src/protocol/route-data.js';
+import { decodeJsonBody, makeRequest, RemotingClient } from '../../src/protocol/index.js';
 
 const RAFT_STATUS = 1501;
 const RAFT_REPLICA_DIGEST = 1502;

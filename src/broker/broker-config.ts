@@ -2,6 +2,8 @@
 // Unknown keys are reported (not silently ignored); a bad value stops startup with an error
 // that names the key, what was found and what is expected.
 
+import { parsePeers, RaftNodeError, type PeerAddress } from '../../raft/index.js';
+
 export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
 
 export interface BrokerConfig {
@@ -101,6 +103,21 @@ function bad(key: string, value: string, expected: string): never {
   throw new BrokerConfigError(key, `broker.conf: ${key}=${value} is invalid: expected ${expected}`);
 }
 
+/** Like bad(), for values whose fault is better told than listed (one item of a list, a duplicate). */
+function invalid(key: string, value: string, reason: string): never {
+  throw new BrokerConfigError(key, `broker.conf: ${key}=${value} is invalid: ${reason}`);
+}
+
+/** Reads dLegerPeers with the Raft library's parser so the broker and its Raft node agree on it. */
+function peers(key: string, value: string): PeerAddress[] {
+  try {
+    return parsePeers(value);
+  } catch (err) {
+    if (err instanceof RaftNodeError) invalid(key, value, err.message);
+    throw err;
+  }
+}
+
 function int(key: string, value: string, min: number, max: number): number {
   if (!/^-?\d+$/.test(value)) bad(key, value, `an integer in ${min}..${max}`);
   const n = Number(value);
@@ -158,7 +175,10 @@ const SETTERS: Record<string, Setter> = {
   mappedFileSizeCommitLog: (c, v, k) => { c.mappedFileSizeCommitLog = int(k, v, 64 * 1024, 2 ** 31 - 4096); },
   enableDLegerCommitLog: (c, v, k) => { c.enableDLegerCommitLog = bool(k, v); },
   dLegerGroup: (c, v, k) => { c.dLegerGroup = nonEmpty(k, v); },
-  dLegerPeers: (c, v, k) => { c.dLegerPeers = nonEmpty(k, v); },
+  dLegerPeers: (c, v, k) => {
+    peers(k, nonEmpty(k, v));
+    c.dLegerPeers = v;
+  },
   dLegerSelfId: (c, v, k) => { c.dLegerSelfId = nonEmpty(k, v); },
   messageDelayLevel: (c, v, k) => {
     if (!/^(\d+[smhd])( \d+[smhd])*$/.test(v)) bad(k, v, 'space-separated durations like "1s 5s 1m 2h"');
@@ -189,7 +209,9 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
   if (config.mappedFileSizeCommitLog < segmentMinBytes) {
     throw new BrokerConfigError('mappedFileSizeCommitLog', `broker.conf: mappedFileSizeCommitLog=${config.mappedFileSizeCommitLog} cannot hold a message of maxMessageSize=${config.maxMessageSize}: expected at least ${segmentMinBytes}`);
   }
-  const ids = config.dLegerPeers.split(';').map((p) => p.trim().split('-')[0]);
+  // Compared with the ids exactly as the Raft node will parse them, so a config that passes here
+  // cannot fail later inside BrokerRaft with an error that does not name the key.
+  const ids = peers('dLegerPeers', config.dLegerPeers).map((p) => p.id);
   if (!ids.includes(config.dLegerSelfId)) {
     throw new BrokerConfigError('dLegerSelfId', `broker.conf: dLegerSelfId=${config.dLegerSelfId} is not one of the ids in dLegerPeers (${ids.join(', ')})`);
   }

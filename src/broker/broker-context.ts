@@ -8,7 +8,7 @@ import type { Logger } from '../common/logger.js';
 import type { HandlerResult, RemotingChannel } from '../protocol/remoting-server.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { SubscriptionData, TopicConfig } from '../protocol/route-data.js';
-import type { MessageRecord, MessageStore } from '../store/index.js';
+import type { CleanReport, MessageRecord, MessageStore } from '../store/index.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { ControlCommand, LeaderAnnouncement, SubscriptionGroupConfig } from './control-entry.js';
 
@@ -157,6 +157,11 @@ export interface BrokerAdmin {
   mostUpToDateFollower(): string | undefined;
   /** The replica digest (see replica-digest.ts) up to `upToIndex` (default: the dispatched index). */
   digest(upToIndex: number | undefined): Record<string, unknown>;
+  /**
+   * Retention's manual rule on this node, now: expired head segments of its log go, within the
+   * bounds of the scheduled rule (dispatched, not needed by a follower, never the last segment).
+   */
+  deleteExpiredCommitLog(): CleanReport;
 }
 
 /** Consumer offsets: the replicated table plus, on the leader, updates not yet proposed. */

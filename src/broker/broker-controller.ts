@@ -113,6 +113,7 @@ export class BrokerController {
       transferLeadership: (targetId) => raft.transferLeadership(targetId),
       mostUpToDateFollower: () => this.mostUpToDateFollower(),
       digest: (upTo) => this.digest(upTo),
+      deleteExpiredCommitLog: () => raft.deleteExpiredNow(),
     };
     return {
       config: this.config,

@@ -11,7 +11,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { EntryType, MmapLogStorage, parsePeers, RaftNode, type Entry, type PeerAddress, type RoleChange } from '../../raft/index.js';
-import { CleanService, MessageStore, RecordOffset, SysFlag, messageRecords } from '../store/index.js';
+import { CleanService, MessageStore, RecordOffset, SysFlag, messageRecords, type CleanReport } from '../store/index.js';
 import { messageIdFromPrefix, messageIdPrefix } from '../common/message/message-id.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { PutMessagesResult, PutRecordResult, RaftFacade, RoleState } from './broker-context.js';
@@ -136,6 +136,16 @@ export class BrokerRaft implements RaftFacade {
     this.timers.push(setInterval(() => this.persistDerivedState(true), Math.min(METADATA_SAVE_INTERVAL_MS, STORE_FLUSH_INTERVAL_MS)));
     this.timers.push(setInterval(() => this.releaseResidentLog(), RESIDENT_RELEASE_INTERVAL_MS));
     this.clean.start();
+  }
+
+  /**
+   * Deletes expired head segments now (DELETE_EXPIRED_COMMITLOG), with the same bounds as the
+   * scheduled run; the timer and this call both run on the event loop, so they never interleave.
+   */
+  deleteExpiredNow(): CleanReport {
+    const report = this.clean.deleteExpiredNow();
+    if (report.deletedSegments > 0) this.log.info({ report }, 'retention deleted log segments on request');
+    return report;
   }
 
   /**

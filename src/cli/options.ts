@@ -26,3 +26,10 @@ export function oneOf<T extends string>(choices: readonly T[]): (value: string) 
   };
 }
 
+
+/** A broker or NameServer address, host:port (the port 1..65535). */
+export function hostPortValue(value: string): string {
+  const m = /^([A-Za-z0-9.\-]+):(\d{1,5})$/.exec(value.trim());
+  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new InvalidArgumentError('expected host:port, e.g. 127.0.0.1:10911.');
+  return value.trim();
+}

@@ -1,6 +1,7 @@
 // Admin operations: topics (create on every master, list, status), routes, cluster info, consumer
-// progress, message lookup by id and by key, and the two Raft calls of our own (leadership
-// transfer, per-node Raft status; codes and shapes in docs/client.md).
+// progress, message lookup by id and by key, manual retention (mqadmin deleteExpiredCommitLog, on
+// every node), and the two Raft calls of our own (leadership transfer, per-node Raft status;
+// codes and shapes in docs/client.md).
 import { makeRequest, MASTER_ID, PERM_READ_WRITE, RequestCode, ResponseCode, type ClusterInfo, type TopicRouteData } from '../protocol/index.js';
 import { RaftRequestCode } from './client-constants.js';
 import { withReplicaFallback } from './replica-fallback.js';
@@ -58,6 +59,35 @@ export interface TransferLeaderResult {
   previousLeader: string;
   newLeader: string;
   term: number;
+}
+
+/** The JSON body of DELETE_EXPIRED_COMMITLOG (329) from one node, with its remark; see docs/client.md. */
+export interface DeleteExpiredResult {
+  nodeId: string;
+  brokerName: string;
+  brokerAddr: string;
+  deletedSegments: number;
+  /** ConsumeQueue and IndexFile files deleted because the log head moved past them. */
+  deletedStoreFiles: number;
+  /** The node's first retained Raft index after the run. */
+  firstIndex: number;
+  /** Why the next segment stayed: unexpired, undispatched, min-retain-index, last-segment, run-limit. */
+  stoppedBy?: string;
+  usedRatio: number;
+  fileReservedTimeHours: number;
+  /** The broker's one line: what it deleted and why the rest stayed. */
+  remark: string;
+}
+
+/** One node's answer to deleteExpiredCommitLog (or the error that prevented it). */
+export interface NodeDeleteExpired {
+  clusterName: string;
+  brokerName: string;
+  /** As registered with the NameServer (0 = the leader); -1 for an address it does not list. */
+  brokerId: number;
+  addr: string;
+  result?: DeleteExpiredResult;
+  error?: string;
 }
 
 export interface NodeStatus {
@@ -238,15 +268,7 @@ export class Admin {
 
   /** Every registered node with its Raft status (or the error that prevented reading it). */
   async clusterRaftStatus(): Promise<NodeStatus[]> {
-    const info = await this.clusterInfo();
-    const clusterOf = new Map<string, string>();
-    for (const [cluster, names] of Object.entries(info.clusterAddrTable)) for (const n of names) clusterOf.set(n, cluster);
-    const nodes: NodeStatus[] = [];
-    for (const bd of Object.values(info.brokerAddrTable)) {
-      for (const [id, addr] of Object.entries(bd.brokerAddrs)) {
-        nodes.push({ clusterName: clusterOf.get(bd.brokerName) ?? bd.cluster, brokerName: bd.brokerName, brokerId: Number(id), addr });
-      }
-    }
+    const nodes: NodeStatus[] = registeredNodes(await this.clusterInfo());
     await Promise.all(
       nodes.map(async (n) => {
         try {
@@ -256,7 +278,53 @@ export class Admin {
         }
       }),
     );
-    return nodes.sort((a, b) => (a.brokerName === b.brokerName ? a.brokerId - b.brokerId : a.brokerName < b.brokerName ? -1 : 1));
+    return nodes;
+  }
+
+  /**
+   * DELETE_EXPIRED_COMMITLOG (329) at one node: its retention deletes expired head segments of
+   * its log now, within the bounds of the scheduled rule (docs/operations.md, "Retention").
+   */
+  async deleteExpiredCommitLogAt(brokerAddr: string): Promise<DeleteExpiredResult> {
+    const instance = this.running();
+    const req = makeRequest(RequestCode.DELETE_EXPIRED_COMMITLOG);
+    const resp = await instance.invoke(brokerAddr, req);
+    if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(brokerAddr, req.code, resp.code, resp.remark);
+    return { ...parseBody<Omit<DeleteExpiredResult, 'remark'>>(resp, `deleteExpiredCommitLog answer of ${brokerAddr}`), remark: resp.remark ?? '' };
+  }
+
+  /**
+   * deleteExpiredCommitLogAt on every node registered with the NameServer, or those of one
+   * cluster, or the one at `brokerAddr`: every replica runs its own retention over its own copy
+   * of the log, so asking only the leader would leave the followers' segments. A node that fails
+   * is reported with its error, not thrown.
+   */
+  async deleteExpiredCommitLog(options: { clusterName?: string; brokerAddr?: string } = {}): Promise<NodeDeleteExpired[]> {
+    // With an address the NameServer only names the node; it need not answer.
+    const info = options.brokerAddr === undefined ? await this.clusterInfo() : await this.clusterInfo().catch(() => undefined);
+    let nodes: NodeDeleteExpired[] = info === undefined ? [] : registeredNodes(info);
+    if (options.clusterName !== undefined) {
+      nodes = nodes.filter((n) => n.clusterName === options.clusterName);
+      if (nodes.length === 0) throw new ClientConfigError(`cluster '${options.clusterName}' has no brokers registered; check the cluster name (see clusterInfo)`);
+    }
+    if (options.brokerAddr !== undefined) {
+      const addr = options.brokerAddr;
+      // An address the NameServer does not list (a node not registered yet) is still asked.
+      nodes = nodes.filter((n) => n.addr === addr);
+      if (nodes.length === 0) nodes = [{ clusterName: options.clusterName ?? '', brokerName: '', brokerId: -1, addr }];
+    }
+    if (nodes.length === 0) throw new ClientConfigError('no broker is registered with the NameServer; start a broker group first');
+    await Promise.all(
+      nodes.map(async (n) => {
+        try {
+          n.result = await this.deleteExpiredCommitLogAt(n.addr);
+          if (n.brokerName === '') n.brokerName = n.result.brokerName;
+        } catch (err) {
+          n.error = err instanceof Error ? err.message : String(err);
+        }
+      }),
+    );
+    return nodes;
   }
 
   /**
@@ -291,6 +359,19 @@ export class Admin {
     if (addr === undefined) throw new ClientConfigError(`broker group ${mq.brokerName} has no address in the route`);
     return addr;
   }
+}
+
+/** Every node the NameServer lists, sorted by group then brokerId. */
+function registeredNodes(info: ClusterInfo): { clusterName: string; brokerName: string; brokerId: number; addr: string }[] {
+  const clusterOf = new Map<string, string>();
+  for (const [cluster, names] of Object.entries(info.clusterAddrTable)) for (const n of names) clusterOf.set(n, cluster);
+  const nodes: { clusterName: string; brokerName: string; brokerId: number; addr: string }[] = [];
+  for (const bd of Object.values(info.brokerAddrTable)) {
+    for (const [id, addr] of Object.entries(bd.brokerAddrs)) {
+      nodes.push({ clusterName: clusterOf.get(bd.brokerName) ?? bd.cluster, brokerName: bd.brokerName, brokerId: Number(id), addr });
+    }
+  }
+  return nodes.sort((a, b) => (a.brokerName === b.brokerName ? a.brokerId - b.brokerId : a.brokerName < b.brokerName ? -1 : 1));
 }
 
 function brokerNameOf(info: ClusterInfo | undefined, addr: string): string {

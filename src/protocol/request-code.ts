@@ -32,6 +32,8 @@ export const RequestCode = {
   CONSUME_MESSAGE_DIRECTLY: 309,
   SEND_MESSAGE_V2: 310,
   SEND_BATCH_MESSAGE: 320,
+  /** mqadmin deleteExpiredCommitLog: apache/rocketmq RequestCode.java (4.9.x and 5.x) gives 329. */
+  DELETE_EXPIRED_COMMITLOG: 329,
 } as const;
 
 export type RequestCodeName = keyof typeof RequestCode;

@@ -6,16 +6,19 @@ import type { BrokerProcessor, BrokerServiceFactory } from '../broker-context.js
 import { scheduleServiceFactory } from '../schedule/schedule-service.js';
 import { consumerListProcessor } from './consumer-list.js';
 import { consumerSendBackProcessor } from './consumer-send-back.js';
-import { getMaxOffsetProcessor, queryConsumerOffsetProcessor, updateConsumerOffsetProcessor } from './consumer-offset.js';
+import { deleteExpiredCommitLogProcessor } from './delete-expired-commitlog.js';
 import { heartbeatProcessor } from './heartbeat.js';
+import { getMaxOffsetProcessor } from './max-offset.js';
 import { getMinOffsetProcessor } from './min-offset.js';
 import { pullMessageProcessor } from './pull-message.js';
+import { queryConsumerOffsetProcessor } from './query-consumer-offset.js';
 import { queryMessageProcessor } from './query-message.js';
 import { raftAdminProcessor } from './raft-admin.js';
 import { searchOffsetProcessor } from './search-offset.js';
 import { sendBatchProcessor } from './send-batch.js';
 import { sendMessageProcessor } from './send-message.js';
 import { unregisterClientProcessor } from './unregister-client.js';
+import { updateConsumerOffsetProcessor } from './update-consumer-offset.js';
 import { updateTopicProcessor } from './update-topic.js';
 import { viewMessageProcessor } from './view-message.js';
 
@@ -36,6 +39,7 @@ export const PROCESSORS: readonly BrokerProcessor[] = [
   queryMessageProcessor,
   updateTopicProcessor,
   raftAdminProcessor,
+  deleteExpiredCommitLogProcessor,
 ];
 
 export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory];

@@ -1,11 +1,12 @@
 // `rmq admin <command> -n <namesrv>`: RocketMQ mqadmin's names and flags where they exist
 // (clusterList, topicRoute, updateTopic, topicStatus, consumerProgress, queryMsgById,
-// queryMsgByKey) plus transferLeader for the Raft groups. Tables by default, --json for scripts.
+// queryMsgByKey, deleteExpiredCommitLog) plus transferLeader for the Raft groups. Tables by
+// default, --json for scripts.
 import { Command } from 'commander';
 import { Admin, type MessageExt } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
 import { namesrvAddrOf } from '../namesrv-option.js';
-import { intInRange } from '../options.js';
+import { hostPortValue, intInRange } from '../options.js';
 import { bodyForDisplay, clip, printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
 import { clusterList } from './cluster-list.js';
@@ -181,6 +182,31 @@ export function registerAdminCommands(program: Command): void {
           msgs.map((m) => [m.msgId, m.offsetMsgId, m.queueId, m.queueOffset, m.tags, new Date(m.storeTimestamp).toISOString(), clip(bodyForDisplay(m.body).body, 40)]),
         );
         if (msgs.length === 0) process.stdout.write(`no message of ${o.topic} has key ${o.msgKey}\n`);
+      }),
+    );
+
+  sub(admin, 'deleteExpiredCommitLog', 'delete expired CommitLog segments now on every node (each runs its own retention), or on one with -b')
+    .option('-b, --broker-addr <addr>', 'only the node at this host:port', hostPortValue)
+    .option('-c, --cluster-name <name>', 'only the nodes of this cluster')
+    .action(
+      action<Common & { brokerAddr?: string; clusterName?: string }>(async (o) => {
+        const nodes = await withAdmin(o, (a) =>
+          a.deleteExpiredCommitLog({
+            ...(o.brokerAddr === undefined ? {} : { brokerAddr: o.brokerAddr }),
+            ...(o.clusterName === undefined ? {} : { clusterName: o.clusterName }),
+          }),
+        );
+        if (o.json === true) printJson({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), nodes });
+        else {
+          printTable(
+            ['group', 'bid', 'node', 'addr', 'deleted segments', 'deleted cq/index files', 'first index', 'kept because'],
+            nodes.map((n) => (n.result === undefined
+              ? [n.brokerName, n.brokerId, '-', n.addr, '-', '-', '-', `error: ${clip(n.error ?? '', 80)}`]
+              : [n.brokerName, n.brokerId, n.result.nodeId, n.addr, n.result.deletedSegments, n.result.deletedStoreFiles, n.result.firstIndex, n.result.stoppedBy ?? ''])),
+          );
+        }
+        const failed = nodes.filter((n) => n.error !== undefined);
+        if (failed.length > 0) throw new CliError(`${failed.length} of ${nodes.length} nodes did not delete: ${failed.map((n) => `${n.addr}: ${n.error}`).join('; ')}`, 'ERR_CLI_NODE_FAILED');
       }),
     );
 

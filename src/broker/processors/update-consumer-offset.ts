@@ -1,0 +1,28 @@
+// UPDATE_CONSUMER_OFFSET (15): commits a group's offset in one topic-queue. Offsets travel
+// through Raft as control entries, so updates go to the leader, which batches them into one
+// control entry per ~100 ms; a follower relays them (writeOrForward).
+
+import { headerInt, headerString } from '../../protocol/headers.js';
+import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
+import { RequestCode } from '../../protocol/request-code.js';
+import { ResponseCode } from '../../protocol/response-code.js';
+import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
+
+async function updateConsumerOffset(ctx: BrokerContext, req: RemotingCommand): Promise<RemotingCommand> {
+  const group = headerString(req.extFields, 'consumerGroup');
+  const topic = headerString(req.extFields, 'topic');
+  const queueId = headerInt(req.extFields, 'queueId');
+  const offset = headerInt(req.extFields, 'commitOffset');
+  // ali-ons sends -1 for queues it never consumed: nothing to store.
+  if (offset < 0) return makeResponse(req, ResponseCode.SUCCESS);
+  return ctx.writeOrForward(req, async () => {
+    ctx.offsets.commit(group, topic, queueId, offset);
+    return makeResponse(req, ResponseCode.SUCCESS);
+  });
+}
+
+export const updateConsumerOffsetProcessor: BrokerProcessor = {
+  name: 'update-consumer-offset',
+  codes: [RequestCode.UPDATE_CONSUMER_OFFSET],
+  handle: updateConsumerOffset,
+};
