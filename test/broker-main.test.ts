@@ -1,6 +1,8 @@
-// The broker's entry point: a bad broker.conf stops startup with a message naming the key.
+// The broker's entry point: a bad broker.conf, or a port another process holds, stops startup
+// with a message naming the key.
 
 import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +38,19 @@ describe('broker main', () => {
     const r = run(`dLegerPeers=garbage\ndLegerSelfId=garbage\nstorePathRootDir=${join(dir, 'store-peers')}\nlistenPort=25991\nnamesrvAddr=127.0.0.1:25992\n`);
     expect(r.status).toBe(1);
     expect(r.stderr).toBe('broker.conf: dLegerPeers=garbage is invalid: peer "garbage" has no id; expected "<id>-<host>:<port>"\n');
+  });
+
+  it('exits 1 naming listenPort when another process holds it', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(25993, '127.0.0.1', resolve));
+    try {
+      const r = run(`storePathRootDir=${join(dir, 'store-port')}\ndLegerPeers=n0-127.0.0.1:25994\ndLegerSelfId=n0\nlistenPort=25993\nnamesrvAddr=127.0.0.1:25995\n`);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain('EADDRINUSE');
+      expect(r.stderr).toContain('listenPort=25993 is already in use by another process');
+    } finally {
+      await new Promise<void>((resolve) => holder.close(() => resolve()));
+    }
   });
 
   it('exits 1 when the CommitLog segment cannot hold the largest message', () => {

@@ -41,8 +41,20 @@ try {
   broker = await BrokerController.start(parsed.config, { logger });
 } catch (err) {
   logger.error({ err }, 'broker failed to start');
-  console.error(`broker failed to start: ${(err as Error).message}`);
+  console.error(`broker failed to start: ${(err as Error).message}${portHint(err)}`);
   process.exit(1);
+}
+
+/** For a port another process holds: which broker.conf key names it, so the user knows what to change. */
+function portHint(err: unknown): string {
+  const e = err as NodeJS.ErrnoException & { port?: number };
+  if (e.code !== 'EADDRINUSE' && e.code !== 'EACCES') return '';
+  const c = parsed.config;
+  const self = c.dLegerPeers.split(';').find((p) => p.trim().startsWith(`${c.dLegerSelfId}-`));
+  const raftPort = self === undefined ? undefined : Number(self.slice(self.lastIndexOf(':') + 1));
+  const key = e.port === c.listenPort ? `listenPort=${c.listenPort}` : e.port !== undefined && e.port === raftPort ? `the port of ${c.dLegerSelfId} in dLegerPeers (${raftPort})` : `port ${e.port ?? '?'}`;
+  const what = e.code === 'EADDRINUSE' ? 'is already in use by another process' : 'may not be bound by this user';
+  return ` (${key} ${what}; stop that process or change broker.conf)`;
 }
 console.log(`broker listening on ${broker.brokerAddr}`);
 
