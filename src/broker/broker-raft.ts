@@ -109,7 +109,9 @@ export class BrokerRaft implements RaftFacade {
     this.batcher = new EntryBatcher({
       propose: (entries) => this.node.proposeBatch(entries),
       requestFlush: () => this.node.requestTurn(),
-      maxEntryBytes: MAX_BATCHED_ENTRY_BYTES,
+      // An entry never spans two segments: with small segments (tests, tiny deployments) a full
+      // batch must still fit one, or its append would fail (ERR_LOG_ENTRY_TOO_LARGE).
+      maxEntryBytes: Math.min(MAX_BATCHED_ENTRY_BYTES, Math.floor(c.mappedFileSizeCommitLog / 2)),
     });
     this.node = new RaftNode({
       id: this.nodeId,
