@@ -13,6 +13,9 @@ import { decodeControlEntry, encodeControlEntry, type ControlCommand, type Metad
 import { MetadataState } from '../src/broker/metadata-state.js';
 import { collectSnapshotParts, encodeSnapshotParts, mergeSnapshotParts, metadataRetainIndex, MetadataSnapshotTooLargeError, type ControlLog } from '../src/broker/metadata-snapshot.js';
 import { SnapshotScheduler } from '../src/broker/snapshot-scheduler.js';
+import type { BrokerContext } from '../src/broker/broker-context.js';
+import { queryConsumerOffsetProcessor } from '../src/broker/processors/consumer-offset.js';
+import { makeRequest, RequestCode, ResponseCode, type RemotingChannel, type RemotingCommand } from '../src/protocol/index.js';
 import { silent } from './broker-helpers.js';
 
 const dirs: string[] = [];
@@ -120,7 +123,7 @@ describe('metadata-snapshot control entries', () => {
     const t: MetadataTables = { topics: [], groups: [], offsets: Array.from({ length: 40 }, (_, i) => ['G', `T@${i}`, i] as [string, string, number]), delayOffsets: [], leader: null, brokerAddrs: [] };
     const p = parts(t, 10, 700);
     expect(p.length).toBeGreaterThan(2);
-    const at = (first: number) => p.map((command, i) => ({ index: first + i, command }));
+    const at = (first: number): LogEntry[] => p.map((command, i) => ({ index: first + i, command }));
     const last = p[p.length - 1]!;
     const lastIndex = 20 + p.length - 1;
     expect(collectSnapshotParts(last, lastIndex, fakeLog(at(20)))).toEqual(p);
@@ -339,5 +342,26 @@ describe('the snapshot scheduler', () => {
     t.advance(1000);
     t.s.tick();
     expect(t.proposals).toHaveLength(2);
+  });
+});
+
+describe('QUERY_CONSUMER_OFFSET on a node whose metadata is incomplete', () => {
+  it('is refused with SERVICE_NOT_AVAILABLE instead of answered from the tables, and answered once complete', async () => {
+    const metadata = new MetadataState();
+    metadata.apply(1, { kind: 'consumer-offsets', offsets: [{ group: 'G', topic: 'T', queueId: 0, offset: 4 }] });
+    metadata.markIncomplete(9);
+    const ctx = {
+      metadata,
+      offsets: { commit: () => undefined, query: (group: string, topic: string, queueId: number) => metadata.consumerOffset(group, topic, queueId) },
+      store: { getMinOffsetInQueue: () => 0 },
+    } as unknown as BrokerContext;
+    const ask = async () => (await queryConsumerOffsetProcessor.handle(ctx, makeRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: 'G', topic: 'T', queueId: '0' }), {} as RemotingChannel)) as RemotingCommand;
+    const refused = await ask();
+    expect(refused.code).toBe(ResponseCode.SERVICE_NOT_AVAILABLE);
+    expect(refused.remark).toMatch(/incomplete/);
+    expect(metadata.applySnapshotPart(10, { ...parts(metadata.toTables(), 9)[0]! }, { controlEntries: () => [] })).toBe('installed');
+    const answered = await ask();
+    expect(answered.code).toBe(ResponseCode.SUCCESS);
+    expect(answered.extFields['offset']).toBe('4');
   });
 });

@@ -27,6 +27,8 @@ export interface BrokerControllerOptions {
   tickMs?: number;
   electionTicks?: number;
   proposalTimeoutMs?: number;
+  /** How often the leader checks whether a metadata snapshot is due (tests: 0 = only when asked). */
+  snapshotCheckIntervalMs?: number;
 }
 
 const CLIENT_EXPIRY_SCAN_MS = 10_000;
@@ -62,6 +64,7 @@ export class BrokerController {
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.electionTicks !== undefined ? { electionTicks: options.electionTicks } : {}),
       ...(options.proposalTimeoutMs !== undefined ? { proposalTimeoutMs: options.proposalTimeoutMs } : {}),
+      ...(options.snapshotCheckIntervalMs !== undefined ? { snapshotCheckIntervalMs: options.snapshotCheckIntervalMs } : {}),
       onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
     });
     this.offsets = new OffsetCommitter(this.raft, this.raft.metadata, this.log);

@@ -1,6 +1,8 @@
 // QUERY_CONSUMER_OFFSET (14), UPDATE_CONSUMER_OFFSET (15) and GET_MAX_OFFSET (30). Offsets live
 // in the replicated metadata (control entries), so any node answers queries; updates go to the
-// leader, which batches them into one control entry per ~100 ms; a follower relays them.
+// leader, which batches them into one control entry per ~100 ms; a follower relays them. A node
+// whose metadata is incomplete (reset past the leader's log head, waiting for a metadata snapshot
+// entry) refuses queries: a missing offset would send a consumer back to its start policy.
 
 import { headerInt, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
@@ -12,6 +14,9 @@ function queryConsumerOffset(ctx: BrokerContext, req: RemotingCommand): Remoting
   const group = headerString(req.extFields, 'consumerGroup');
   const topic = headerString(req.extFields, 'topic');
   const queueId = headerInt(req.extFields, 'queueId');
+  if (!ctx.metadata.complete) {
+    return makeResponse(req, ResponseCode.SERVICE_NOT_AVAILABLE, 'this node\'s replicated metadata is incomplete (its log was reset past the leader\'s head and it waits for a metadata snapshot entry); ask the leader (brokerId 0)');
+  }
   const offset = ctx.offsets.query(group, topic, queueId);
   if (offset !== undefined && offset >= 0) return makeResponse(req, ResponseCode.SUCCESS, undefined, { offset: String(offset) });
   // As Apache: a group new to a queue whose first message is still stored starts at 0.
