@@ -1,0 +1,128 @@
+// Metadata snapshots on real broker groups with small log segments (128 KiB). A follower stopped
+// while topics and consumer offsets change, whose missing entries are then deleted by retention
+// on every other node, comes back, is reset past the deleted head, installs the latest snapshot
+// from the retained log, and after a leadership transfer answers QUERY_CONSUMER_OFFSET with the
+// committed offsets. On a single node, retention deletes nothing before the first snapshot and
+// never past its asOfIndex + 1.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrokerController } from '../src/broker/broker-controller.js';
+import { RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { request, sendV2, startBroker, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
+
+const SMALL_SEGMENTS = { mappedFileSizeCommitLog: String(128 * 1024), maxMessageSize: '4096' };
+const BODY = Buffer.alloc(3000, 'm');
+
+/** Sends `count` messages of 3000 bytes to `topic` queue `queueId`, a few at a time. */
+async function fill(g: TestGroup, addr: string, topic: string, queueId: number, count: number): Promise<void> {
+  const inFlight = 8;
+  for (let sent = 0; sent < count; sent += inFlight) {
+    const n = Math.min(inFlight, count - sent);
+    const answers = await Promise.all(Array.from({ length: n }, () => request(g, addr, RequestCode.SEND_MESSAGE_V2, sendV2(topic, queueId, ''), BODY)));
+    for (const a of answers) expect(a.code, a.remark).toBe(ResponseCode.SUCCESS);
+  }
+}
+
+async function commitOffset(g: TestGroup, addr: string, topic: string, queueId: number, offset: number): Promise<void> {
+  const r = await request(g, addr, RequestCode.UPDATE_CONSUMER_OFFSET, { consumerGroup: 'SnapGroup', topic, queueId, commitOffset: offset });
+  expect(r.code, r.remark).toBe(ResponseCode.SUCCESS);
+}
+
+describe('a follower reset past the deleted log head', () => {
+  let g: TestGroup;
+
+  beforeAll(async () => {
+    g = await startTestGroup(27100, 3, SMALL_SEGMENTS);
+    await waitForReadyLeader(g);
+  });
+
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  it('installs the latest metadata snapshot, knows every committed topic and offset, and serves them as leader', async () => {
+    const a = await waitForReadyLeader(g);
+    const [b, f] = g.brokers.filter((x) => x !== a) as [BrokerController, BrokerController];
+    const fAt = g.brokers.indexOf(f);
+    // Known to every node before the follower stops.
+    await fill(g, a.brokerAddr, 'SnapOld', 0, 1);
+    await commitOffset(g, a.brokerAddr, 'SnapOld', 0, 1);
+    await until('every node to know the first offset', 5000, () => g.brokers.every((x) => x.raft.metadata.consumerOffset('SnapGroup', 'SnapOld', 0) === 1));
+    const fLastIndex = f.raft.logStorage.lastIndex();
+    await f.close({ transferLeadership: false });
+
+    // Changed while it is down, in the part of the log retention deletes next.
+    await fill(g, a.brokerAddr, 'SnapNew', 0, 1);
+    await commitOffset(g, a.brokerAddr, 'SnapNew', 0, 5);
+    await commitOffset(g, a.brokerAddr, 'SnapNew', 1, 7);
+    await commitOffset(g, a.brokerAddr, 'SnapOld', 0, 3);
+    await until('the leader to apply the offsets', 5000, () => a.raft.metadata.consumerOffset('SnapGroup', 'SnapOld', 0) === 3 && a.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 1) === 7);
+    await fill(g, a.brokerAddr, 'SnapNew', 2, 200);
+    await until('the leader to propose a snapshot on its own as the log grew', 5000, () => a.raft.metadata.latestSnapshot !== undefined);
+    const snap = await a.raft.proposeMetadataSnapshot();
+    expect(snap).toBeDefined();
+    await until('the other follower to apply the snapshot', 5000, () => (b.raft.metadata.latestSnapshot?.index ?? 0) >= snap!.index);
+
+    const deleted = b.raft.retention.deleteOldestSegments(10);
+    expect(deleted.deletedSegments).toBeGreaterThan(0);
+    const bFirst = b.raft.logStorage.firstIndex();
+    expect(bFirst).toBeGreaterThan(fLastIndex + 1);
+    expect(bFirst).toBeLessThanOrEqual(b.raft.metadata.latestSnapshot!.asOfIndex + 1);
+
+    await a.raft.transferLeadership(b.raft.nodeId);
+    await until('the other follower to be the ready leader', 5000, () => b.raft.isLeader());
+    expect(a.raft.retention.deleteOldestSegments(10).deletedSegments).toBeGreaterThan(0);
+    expect(a.raft.logStorage.firstIndex()).toBeGreaterThan(fLastIndex + 1);
+    // After the snapshot: the returning node applies it as it catches up.
+    await commitOffset(g, b.brokerAddr, 'SnapNew', 2, 9);
+
+    const back = await startBroker(f.config);
+    g.brokers[fAt] = back;
+    await until('the returning node to catch up', 10_000, () => back.raft.store.dispatchedIndex >= b.raft.store.dispatchedIndex && back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 2) === 9);
+    expect(back.raft.logStorage.firstIndex()).toBeGreaterThan(fLastIndex + 1);
+    expect(back.raft.metadata.complete).toBe(true);
+    expect(back.raft.metadata.topic('SnapNew')).toBeDefined();
+    expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 0)).toBe(5);
+    expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 1)).toBe(7);
+    expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapOld', 0)).toBe(3);
+
+    await b.raft.transferLeadership(back.raft.nodeId);
+    await until('the returned node to be the ready leader', 5000, () => back.raft.isLeader());
+    for (const [topic, queueId, offset] of [['SnapNew', 1, '7'], ['SnapOld', 0, '3'], ['SnapNew', 2, '9']] as const) {
+      const q = await request(g, back.brokerAddr, RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: 'SnapGroup', topic, queueId });
+      expect(q.code, q.remark).toBe(ResponseCode.SUCCESS);
+      expect(q.extFields['offset']).toBe(offset);
+    }
+  });
+});
+
+describe('retention on a single node with metadata snapshots', () => {
+  let g: TestGroup;
+
+  beforeAll(async () => {
+    // Snapshots only when the test asks, so "before the first snapshot" is a state it controls.
+    g = await startTestGroup(27200, 1, SMALL_SEGMENTS, { snapshotCheckIntervalMs: 0 });
+    await waitForReadyLeader(g);
+  });
+
+  afterAll(async () => {
+    await g?.close();
+  });
+
+  it('deletes nothing before the first snapshot and never past its asOfIndex + 1', async () => {
+    const leader = await waitForReadyLeader(g);
+    await fill(g, leader.brokerAddr, 'Retained', 0, 180);
+    expect(leader.raft.logStorage.segmentFiles().length).toBeGreaterThan(3);
+    const before = leader.raft.retention.deleteOldestSegments(10);
+    expect(before).toMatchObject({ deletedSegments: 0, stoppedBy: 'min-retain-index', firstIndex: 1 });
+
+    const snap = await leader.raft.proposeMetadataSnapshot();
+    expect(snap).toBeDefined();
+    await fill(g, leader.brokerAddr, 'Retained', 0, 180);
+    const after = leader.raft.retention.deleteOldestSegments(10);
+    expect(after.deletedSegments).toBeGreaterThan(0);
+    expect(after.stoppedBy).toBe('min-retain-index');
+    expect(after.firstIndex).toBeLessThanOrEqual(snap!.asOfIndex + 1);
+    expect(leader.raft.logStorage.segmentFiles().length).toBeGreaterThan(1);
+  });
+});
