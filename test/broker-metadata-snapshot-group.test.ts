@@ -81,6 +81,7 @@ describe('a follower reset past the deleted log head', () => {
     await until('the returning node to catch up', 10_000, () => back.raft.store.dispatchedIndex >= b.raft.store.dispatchedIndex && back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 2) === 9);
     expect(back.raft.logStorage.firstIndex()).toBeGreaterThan(fLastIndex + 1);
     expect(back.raft.metadata.complete).toBe(true);
+    expect(back.status()).toMatchObject({ metadataComplete: true, metadataSnapshot: { asOfIndex: expect.any(Number) } });
     expect(back.raft.metadata.topic('SnapNew')).toBeDefined();
     expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 0)).toBe(5);
     expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 1)).toBe(7);

@@ -165,6 +165,9 @@ export class BrokerController {
       appliedIndex: this.raft.node.applied,
       dispatchedIndex: this.raft.store.dispatchedIndex,
       metadataAppliedIndex: this.raft.metadata.appliedIndex,
+      // Operators watch a reset node here: incomplete until it installs a metadata snapshot.
+      metadataComplete: this.raft.metadata.complete,
+      metadataSnapshot: this.raft.metadata.latestSnapshot ?? null,
       // The other members (docs/client.md); a peer's client address is known once it has led.
       peers: this.raft.peers.filter((p) => p.id !== this.raft.nodeId).map((p) => ({
         nodeId: p.id,
