@@ -3,7 +3,8 @@
 // on every other node, comes back, is reset past the deleted head, installs the latest snapshot
 // from the retained log, and after a leadership transfer answers QUERY_CONSUMER_OFFSET with the
 // committed offsets. On a single node, retention deletes nothing before the first snapshot and
-// never past its asOfIndex + 1.
+// never past its asOfIndex + 1, and (group commit with small segments) a turn of concurrent sends
+// larger than a segment is stored as entries that each fit one.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerController } from '../src/broker/broker-controller.js';
@@ -125,5 +126,12 @@ describe('retention on a single node with metadata snapshots', () => {
     expect(after.stoppedBy).toBe('min-retain-index');
     expect(after.firstIndex).toBeLessThanOrEqual(snap!.asOfIndex + 1);
     expect(leader.raft.logStorage.segmentFiles().length).toBeGreaterThan(1);
+  });
+
+  it('stores a turn of concurrent sends larger than a log segment (each group-commit entry fits a segment)', async () => {
+    const leader = await waitForReadyLeader(g);
+    const answers = await Promise.all(Array.from({ length: 120 }, () => request(g, leader.brokerAddr, RequestCode.SEND_MESSAGE_V2, sendV2('Burst', 0, ''), BODY)));
+    for (const a of answers) expect(a.code, a.remark).toBe(ResponseCode.SUCCESS);
+    expect(leader.raft.store.getMaxOffsetInQueue('Burst', 0)).toBe(120);
   });
 });
