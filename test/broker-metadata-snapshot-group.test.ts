@@ -2,9 +2,11 @@
 // while topics and consumer offsets change, whose missing entries are then deleted by retention
 // on every other node, comes back, is reset past the deleted head, installs the latest snapshot
 // from the retained log, and after a leadership transfer answers QUERY_CONSUMER_OFFSET with the
-// committed offsets. On a single node, retention deletes nothing before the first snapshot and
-// never past its asOfIndex + 1, and (group commit with small segments) a turn of concurrent sends
-// larger than a segment is stored as entries that each fit one.
+// committed offsets. A node whose metadata is incomplete never becomes a ready leader: elected,
+// it hands leadership away, and the next snapshot completes it. On a single node, retention
+// deletes nothing before the first snapshot and never past its asOfIndex + 1, and (group commit
+// with small segments) a turn of concurrent sends larger than a segment is stored as entries that
+// each fit one.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerController } from '../src/broker/broker-controller.js';
@@ -29,7 +31,7 @@ async function commitOffset(g: TestGroup, addr: string, topic: string, queueId: 
   expect(r.code, r.remark).toBe(ResponseCode.SUCCESS);
 }
 
-describe('a follower reset past the deleted log head', () => {
+describe('a 3-node group with metadata snapshots', () => {
   let g: TestGroup;
 
   beforeAll(async () => {
@@ -74,12 +76,19 @@ describe('a follower reset past the deleted log head', () => {
     await until('the other follower to be the ready leader', 5000, () => b.raft.isLeader());
     expect(a.raft.retention.deleteOldestSegments(10).deletedSegments).toBeGreaterThan(0);
     expect(a.raft.logStorage.firstIndex()).toBeGreaterThan(fLastIndex + 1);
+    // The old leader's transport still queues the App messages it pipelined to the stopped node;
+    // delivered on reconnect they would hand it the deleted entries (valid Raft, but no reset).
+    // A restart drops them, as an outage of that host would.
+    const aAt = g.brokers.indexOf(a);
+    await a.close({ transferLeadership: false });
+    g.brokers[aAt] = await startBroker(a.config);
+    const leader = await waitForReadyLeader(g);
     // After the snapshot: the returning node applies it as it catches up.
-    await commitOffset(g, b.brokerAddr, 'SnapNew', 2, 9);
+    await commitOffset(g, leader.brokerAddr, 'SnapNew', 2, 9);
 
     const back = await startBroker(f.config);
     g.brokers[fAt] = back;
-    await until('the returning node to catch up', 10_000, () => back.raft.store.dispatchedIndex >= b.raft.store.dispatchedIndex && back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 2) === 9);
+    await until('the returning node to catch up', 10_000, () => back.raft.store.dispatchedIndex >= leader.raft.store.dispatchedIndex && back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 2) === 9);
     expect(back.raft.logStorage.firstIndex()).toBeGreaterThan(fLastIndex + 1);
     expect(back.raft.metadata.complete).toBe(true);
     expect(back.status()).toMatchObject({ metadataComplete: true, metadataSnapshot: { asOfIndex: expect.any(Number) } });
@@ -88,12 +97,40 @@ describe('a follower reset past the deleted log head', () => {
     expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 1)).toBe(7);
     expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapOld', 0)).toBe(3);
 
-    await b.raft.transferLeadership(back.raft.nodeId);
+    const current = await waitForReadyLeader(g);
+    if (current !== back) await current.raft.transferLeadership(back.raft.nodeId);
     await until('the returned node to be the ready leader', 5000, () => back.raft.isLeader());
     for (const [topic, queueId, offset] of [['SnapNew', 1, '7'], ['SnapOld', 0, '3'], ['SnapNew', 2, '9']] as const) {
       const q = await request(g, back.brokerAddr, RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: 'SnapGroup', topic, queueId });
       expect(q.code, q.remark).toBe(ResponseCode.SUCCESS);
       expect(q.extFields['offset']).toBe(offset);
+    }
+  });
+
+  it('never lets a node with incomplete metadata be a ready leader: elected, it hands leadership away and completes with the next snapshot', async () => {
+    const leader = await waitForReadyLeader(g);
+    const x = g.brokers.find((b) => b !== leader)!;
+    await commitOffset(g, leader.brokerAddr, 'SnapSolo', 0, 11);
+    await until('the node to know the offset', 5000, () => x.raft.metadata.consumerOffset('SnapGroup', 'SnapSolo', 0) === 11);
+    let wasReady = false;
+    const unsubscribe = x.raft.onRoleChange((s) => { wasReady ||= s.ready; });
+    try {
+      // As a reset does: the metadata misses the effect of the next entry.
+      expect(x.raft.metadata.markIncomplete(x.raft.metadata.appliedIndex + 1)).toBe(true);
+      const q = await request(g, x.brokerAddr, RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: 'SnapGroup', topic: 'SnapSolo', queueId: 0 });
+      expect(q.code).toBe(ResponseCode.SERVICE_NOT_AVAILABLE);
+      await leader.raft.transferLeadership(x.raft.nodeId);
+      await until('another node to be the ready leader again', 10_000, () => g.brokers.some((b) => b !== x && b.raft.isLeader()));
+      expect(wasReady).toBe(false);
+      expect(x.raft.metadata.complete).toBe(false);
+      const next = await waitForReadyLeader(g);
+      expect(await next.raft.proposeMetadataSnapshot()).toBeDefined();
+      await until('the node to install the snapshot', 5000, () => x.raft.metadata.complete);
+      expect(x.raft.metadata.consumerOffset('SnapGroup', 'SnapSolo', 0)).toBe(11);
+      const answered = await request(g, x.brokerAddr, RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: 'SnapGroup', topic: 'SnapSolo', queueId: 0 });
+      expect(answered.extFields['offset']).toBe('11');
+    } finally {
+      unsubscribe();
     }
   });
 });
