@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseBrokerConfig, type BrokerConfig } from '../src/broker/broker-config.js';
-import { BrokerController } from '../src/broker/broker-controller.js';
+import { BrokerController, type BrokerControllerOptions } from '../src/broker/broker-controller.js';
 import { NameServer } from '../src/namesrv/namesrv.js';
 import { makeRequest, RemotingClient, type ExtFields, type RemotingCommand } from '../src/protocol/index.js';
 
@@ -22,7 +22,7 @@ export interface TestGroup {
 }
 
 /** Starts a NameServer on basePort and `size` broker nodes (clients basePort+1+i, Raft basePort+11+i). */
-export async function startTestGroup(basePort: number, size = 1, extraConf: Record<string, string> = {}): Promise<TestGroup> {
+export async function startTestGroup(basePort: number, size = 1, extraConf: Record<string, string> = {}, options: BrokerControllerOptions = {}): Promise<TestGroup> {
   const dir = mkdtempSync(join(tmpdir(), 'broker-test-'));
   const namesrv = new NameServer({ logger: silent });
   try {
@@ -56,7 +56,7 @@ export async function startTestGroup(basePort: number, size = 1, extraConf: Reco
   try {
     // Started together so every node binds its ports before any connects to a peer (an outgoing
     // connection takes an ephemeral port, and the assigned ports lie in the ephemeral range).
-    brokers.push(...await Promise.all(configs.map((c) => startBroker(c))));
+    brokers.push(...await Promise.all(configs.map((c) => startBroker(c, options))));
   } catch (err) {
     await group.close();
     throw err;
@@ -65,10 +65,10 @@ export async function startTestGroup(basePort: number, size = 1, extraConf: Reco
 }
 
 /** Starts a node, retrying a few times when a port is briefly taken by someone's outgoing connection. */
-export async function startBroker(config: BrokerConfig): Promise<BrokerController> {
+export async function startBroker(config: BrokerConfig, options: BrokerControllerOptions = {}): Promise<BrokerController> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await BrokerController.start(config, { logger: silent, tickMs: 10, electionTicks: 20 });
+      return await BrokerController.start(config, { logger: silent, tickMs: 10, electionTicks: 20, ...options });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= 5) throw err;
       await sleep(300);

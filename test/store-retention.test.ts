@@ -203,6 +203,26 @@ describe('retention', () => {
     expect(f.store.getMessage('T', 0, f.store.getMinOffsetInQueue('T', 0), 32, 1 << 20).status).toBe(GetMessageStatus.FOUND);
   });
 
+  it('asks minRetainIndex under the 85% rule too (the broker persists its state there) and reports every run', () => {
+    const f = fixture(400);
+    ageSegments(f.log, 0, 0, NOON);
+    let asked = 0;
+    const reports: string[] = [];
+    const service = new CleanService({
+      log: f.log,
+      store: f.store,
+      nowMs: () => f.clock.now,
+      diskUsage: () => ({ usedRatio: f.disk.ratio, totalBytes: 1e12, availableBytes: (1 - f.disk.ratio) * 1e12 }),
+      minRetainIndex: () => { asked++; return 1; },
+      onReport: (r) => reports.push(`${r.reason}:${r.deletedSegments}:${r.stoppedBy ?? ''}`),
+    });
+    expect(service.deleteOldestSegments(3).stoppedBy).toBe('min-retain-index');
+    f.disk.ratio = 0.86;
+    expect(service.runOnce().deletedSegments).toBeGreaterThan(0);
+    expect(asked).toBe(2);
+    expect(reports).toEqual(['manual-oldest:0:min-retain-index', expect.stringMatching(/^forcible:[1-9]\d*:/)]);
+  });
+
   it('deletes at most maxSegmentsPerRun segments per run', () => {
     const f = fixture(400);
     ageSegments(f.log, 100, NOON - 100 * HOUR_MS, NOON);

@@ -84,6 +84,11 @@ export interface MetadataView {
   leaderAnnouncement(): LeaderAnnouncement | undefined;
   /** Last Raft index whose control command is reflected here. */
   readonly appliedIndex: number;
+  /**
+   * False on a replica reset past log entries it never applied, until it installs a metadata
+   * snapshot entry: its tables may lack topics and offsets meanwhile (docs/broker.md).
+   */
+  readonly complete: boolean;
 }
 
 export interface ClientChannelInfo {

@@ -29,6 +29,8 @@ export interface BrokerControllerOptions {
   tickMs?: number;
   electionTicks?: number;
   proposalTimeoutMs?: number;
+  /** How often the leader checks whether a metadata snapshot is due (tests: 0 = only when asked). */
+  snapshotCheckIntervalMs?: number;
 }
 
 const CLIENT_EXPIRY_SCAN_MS = 10_000;
@@ -65,6 +67,7 @@ export class BrokerController {
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.electionTicks !== undefined ? { electionTicks: options.electionTicks } : {}),
       ...(options.proposalTimeoutMs !== undefined ? { proposalTimeoutMs: options.proposalTimeoutMs } : {}),
+      ...(options.snapshotCheckIntervalMs !== undefined ? { snapshotCheckIntervalMs: options.snapshotCheckIntervalMs } : {}),
       onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
     });
     this.offsets = new OffsetCommitter(this.raft, this.raft.metadata, this.log);
@@ -168,6 +171,9 @@ export class BrokerController {
       appliedIndex: this.raft.node.applied,
       dispatchedIndex: this.raft.store.dispatchedIndex,
       metadataAppliedIndex: this.raft.metadata.appliedIndex,
+      // Operators watch a reset node here: incomplete until it installs a metadata snapshot.
+      metadataComplete: this.raft.metadata.complete,
+      metadataSnapshot: this.raft.metadata.latestSnapshot ?? null,
       // The other members (docs/client.md); a peer's client address is known once it has led.
       peers: this.raft.peers.filter((p) => p.id !== this.raft.nodeId).map((p) => ({
         nodeId: p.id,

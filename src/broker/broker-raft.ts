@@ -4,20 +4,26 @@
 // also the RaftFacade processors see: appends resolve once committed AND dispatched here, with
 // each record's queue offset and physical offset; a new leader announces its client address
 // through the log and only counts as ready (serves writes, registers as brokerId 0) once that
-// announcement is applied, which implies everything before it is dispatched.
+// announcement is applied, which implies everything before it is dispatched, and its metadata is
+// complete. It wires the metadata snapshots too: the leader proposes them (snapshot-scheduler.ts),
+// retention keeps what follows the latest one, and a replica reset past the log head marks its
+// metadata incomplete until it installs one.
 
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
-import { EntryType, MmapLogStorage, parsePeers, RaftNode, type Entry, type PeerAddress, type RoleChange } from '../../raft/index.js';
+import { MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type RoleChange } from '../../raft/index.js';
 import { CleanService, MessageStore, RecordOffset, SysFlag, messageRecords, type CleanReport } from '../store/index.js';
 import { messageIdFromPrefix, messageIdPrefix } from '../common/message/message-id.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { PutMessagesResult, PutRecordResult, RaftFacade, RoleState } from './broker-context.js';
 import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
-import { decodeControlEntry, encodeControlEntry, isControlPayload, type ControlCommand } from './control-entry.js';
+import { encodeControlEntry, type ControlCommand } from './control-entry.js';
 import { MetadataState, metadataFile } from './metadata-state.js';
+import { MetadataApplier } from './metadata-applier.js';
+import { metadataRetainIndex, type SnapshotMark } from './metadata-snapshot.js';
+import { SnapshotScheduler } from './snapshot-scheduler.js';
 import { raftFlushPolicy } from './flush-policy.js';
 import { EntryBatcher, type PlacedPayload } from './entry-batcher.js';
 import { UNSAFE_TEST_FAULT, unsafeAckBeforeCommit } from './unsafe-test-faults.js';
@@ -34,10 +40,10 @@ export interface BrokerRaftOptions {
   proposalTimeoutMs?: number;
   /** Called when a topic-queue got new messages (wakes long polls). */
   onMessageArrived?: (topic: string, queueId: number, maxOffset: number) => void;
+  /** How often the leader checks whether a metadata snapshot is due (default 1000; 0: only when asked, tests). */
+  snapshotCheckIntervalMs?: number;
 }
 
-/** Entries of the log scanned per step when replaying control entries at start. */
-const REPLAY_BATCH_BYTES = 8 * 1024 * 1024;
 const ANNOUNCE_RETRY_MS = 200;
 const METADATA_SAVE_INTERVAL_MS = 1000;
 const STORE_FLUSH_INTERVAL_MS = 1000;
@@ -47,6 +53,10 @@ const MAX_BATCHED_ENTRY_BYTES = 256 * 1024;
 const RESIDENT_LOG_TAIL_BYTES = 8 * 1024 * 1024;
 /** How often the rest is released: a consumer reading old data at 150 MB/s maps 15 MB meanwhile. */
 const RESIDENT_RELEASE_INTERVAL_MS = 100;
+const SNAPSHOT_CHECK_INTERVAL_MS = 1000;
+const HAND_OFF_RETRY_MS = 1000;
+/** Parts of one metadata snapshot at most (with 256 KiB parts, 1 GiB of tables). */
+const MAX_SNAPSHOT_PARTS = 4096;
 
 export class BrokerRaft implements RaftFacade {
   readonly nodeId: string;
@@ -60,6 +70,13 @@ export class BrokerRaft implements RaftFacade {
   private readonly storage: MmapLogStorage;
   /** Retention of log segments and the disk-pressure rules (refuses writes at 90%). */
   private readonly clean: CleanService;
+  /** Applies control entries to `metadata` and keeps its completeness marker. */
+  private readonly applier: MetadataApplier;
+  private readonly snapshots: SnapshotScheduler;
+  /** The last minRetainIndex() was the snapshot bound, below every other bound. */
+  private snapshotBoundBinding = false;
+  /** The term in which this node, leading with incomplete metadata, handed leadership away. */
+  private handOffTerm = -1;
   private readonly events = new EventEmitter();
   /** Coalesces the sends of one turn into one entry (group commit). */
   private readonly batcher: EntryBatcher;
@@ -89,8 +106,15 @@ export class BrokerRaft implements RaftFacade {
     this.storage = MmapLogStorage.open(logDir, { segmentBytes: c.mappedFileSizeCommitLog, logger: o.logger });
     this.metadataPath = metadataFile(storeDir);
     this.metadata = MetadataState.load(this.metadataPath);
+    this.applier = new MetadataApplier({
+      metadata: this.metadata,
+      metadataPath: this.metadataPath,
+      log: this.storage,
+      logger: this.log,
+      onReadinessInput: () => this.refreshReadiness(),
+    });
     this.store = MessageStore.open(storeDir, this.storage, {
-      onControl: (index, payload) => this.applyControl(index, payload),
+      onControl: (index, payload) => this.applier.applyControl(index, payload),
       ...(o.onMessageArrived ? { onMessageArrived: o.onMessageArrived } : {}),
     });
     this.clean = new CleanService(
@@ -99,17 +123,21 @@ export class BrokerRaft implements RaftFacade {
         store: this.store,
         minRetainIndex: () => this.minRetainIndex(),
         onDeleted: (report) => this.log.info({ report }, 'retention deleted log segments'),
+        onReport: (report) => this.onRetentionReport(report),
         onError: (err) => this.log.error({ err }, 'retention run failed'),
       },
       { fileReservedTimeHours: c.fileReservedTime, deleteWhen: c.deleteWhen, diskMaxUsedSpaceRatio: c.diskMaxUsedSpaceRatio },
     );
     this.state = { role: 'follower', leaderId: '', term: this.storage.hardState().term, ready: false };
-    this.replayControlEntries();
+    this.applier.noteLogHead();
+    this.applier.replay(this.store.dispatchedIndex);
     this.msgIdPrefix = messageIdPrefix(o.storeHost.host, o.storeHost.port);
     this.batcher = new EntryBatcher({
       propose: (entries) => this.node.proposeBatch(entries),
       requestFlush: () => this.node.requestTurn(),
-      maxEntryBytes: MAX_BATCHED_ENTRY_BYTES,
+      // An entry never spans two segments: with small segments (tests, tiny deployments) a full
+      // batch must still fit one, or its append would fail (ERR_LOG_ENTRY_TOO_LARGE).
+      maxEntryBytes: Math.min(MAX_BATCHED_ENTRY_BYTES, Math.floor(c.mappedFileSizeCommitLog / 2)),
     });
     this.node = new RaftNode({
       id: this.nodeId,
@@ -119,6 +147,7 @@ export class BrokerRaft implements RaftFacade {
       flush: raftFlushPolicy(c.flushDiskType, c.flushIntervalCommitLog),
       applied: this.store.dispatchedIndex,
       onApply: (entries) => this.onApply(entries),
+      onReset: (start) => this.onReset(start),
       onTurn: () => this.batcher.flush(),
       logger: o.logger,
       ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
@@ -126,6 +155,17 @@ export class BrokerRaft implements RaftFacade {
       proposalTimeoutMs: o.proposalTimeoutMs ?? 5000,
     });
     this.node.on('role', (r: RoleChange) => this.onRole(r));
+    // Parts are a quarter segment at most, so a snapshot never fills a segment with one entry.
+    this.snapshots = new SnapshotScheduler({
+      log: this.storage,
+      metadata: this.metadata,
+      segmentBytes: c.mappedFileSizeCommitLog,
+      maxEntryBytes: Math.min(MAX_BATCHED_ENTRY_BYTES, Math.floor(c.mappedFileSizeCommitLog / 4)),
+      maxParts: MAX_SNAPSHOT_PARTS,
+      canPropose: () => !this.closed && this.isLeader(),
+      propose: (parts) => this.node.proposeBatch(parts),
+      logger: this.log,
+    });
     // Requests waiting out an election each listen once (bounded by the server's in-flight
     // limit per connection), so the default warning at 10 listeners does not apply.
     this.events.setMaxListeners(0);
@@ -135,7 +175,22 @@ export class BrokerRaft implements RaftFacade {
     await this.node.start();
     this.timers.push(setInterval(() => this.persistDerivedState(true), Math.min(METADATA_SAVE_INTERVAL_MS, STORE_FLUSH_INTERVAL_MS)));
     this.timers.push(setInterval(() => this.releaseResidentLog(), RESIDENT_RELEASE_INTERVAL_MS));
+    const snapshotCheckMs = this.o.snapshotCheckIntervalMs ?? SNAPSHOT_CHECK_INTERVAL_MS;
+    if (snapshotCheckMs > 0) this.timers.push(setInterval(() => this.snapshots.tick(), snapshotCheckMs));
     this.clean.start();
+  }
+
+  /** Retention of this node's log (manual deletes, tests). */
+  get retention(): CleanService {
+    return this.clean;
+  }
+
+  /**
+   * Proposes a metadata snapshot now if this node is the ready leader and none is in flight;
+   * resolves with where it landed once applied here, else undefined.
+   */
+  proposeMetadataSnapshot(): Promise<SnapshotMark | undefined> {
+    return this.snapshots.propose('asked');
   }
 
   /**
@@ -153,7 +208,10 @@ export class BrokerRaft implements RaftFacade {
    * store checkpoint and the metadata snapshot, so deleting the log head never loses derived
    * state a restart would rebuild from it. A leader keeps what its slowest follower still needs
    * (a follower behind the head must otherwise reset); a follower keeps what it has not applied.
-   * Under the forcible disk rule (85%) retention ignores this bound, as RocketMQ does.
+   * Every node keeps what follows its latest metadata snapshot's asOfIndex (a replica reset to
+   * this head re-applies it), and nothing while it has no snapshot to offer (metadataRetainIndex).
+   * Under the forcible disk rule (85%) retention ignores this bound, as RocketMQ does; the leader
+   * then proposes a new snapshot at once (SnapshotScheduler, 'head-uncovered').
    */
   private minRetainIndex(): number {
     this.persistDerivedState();
@@ -162,46 +220,23 @@ export class BrokerRaft implements RaftFacade {
     if (status.role === 'leader') {
       for (const [id, p] of Object.entries(status.progress)) if (id !== this.nodeId) keep = Math.min(keep, p.match + 1);
     }
-    return keep;
+    const snapshotBound = metadataRetainIndex(this.metadata, this.storage.firstIndex());
+    this.snapshotBoundBinding = snapshotBound < keep;
+    return Math.min(keep, snapshotBound);
   }
 
-  /**
-   * Control entries between the metadata snapshot and what the store already dispatched were
-   * applied before the last shutdown but not saved; the store will not redeliver them.
-   */
-  private replayControlEntries(): void {
-    const to = this.store.dispatchedIndex;
-    let next = Math.max(this.metadata.appliedIndex + 1, this.storage.firstIndex());
-    // Bounded: each round consumes at least one entry.
-    while (next <= to) {
-      const batch = this.storage.entries(next, to + 1, REPLAY_BATCH_BYTES);
-      if (batch.length === 0) break;
-      for (const e of batch) {
-        if (e.type === EntryType.Normal && isControlPayload(e.payload)) this.applyControl(e.index, e.payload);
-        next = e.index + 1;
-      }
-    }
-    this.metadata.skipTo(to);
+  private onRetentionReport(report: CleanReport): void {
+    if (report.stoppedBy === 'min-retain-index' && this.snapshotBoundBinding) this.snapshots.noteRetentionBlocked();
   }
 
-  private applyControl(index: number, payload: Uint8Array): void {
-    if (!isControlPayload(payload)) {
-      this.log.error({ index, bytes: payload.length }, 'committed entry is neither message records nor a control entry; skipped');
-      return;
-    }
-    let command: ControlCommand;
-    try {
-      command = decodeControlEntry(payload);
-    } catch (err) {
-      // Committed data every replica skips alike: logging it keeps the replicas in step.
-      this.log.error({ err, index }, 'committed control entry does not decode; skipped');
-      return;
-    }
-    if (this.metadata.apply(index, command) && command.kind === 'leader') this.refreshReadiness();
+  /** RaftNode logs the reset itself; the metadata marks what it can no longer apply. */
+  private onReset(_start: LogStart): void {
+    this.applier.noteLogHead();
   }
 
   private onApply(entries: Entry[]): void {
     const last = entries[entries.length - 1]!.index;
+    this.applier.noteLogHead();
     try {
       this.store.dispatchUpTo(last);
     } catch (err) {
@@ -240,9 +275,16 @@ export class BrokerRaft implements RaftFacade {
     attempt();
   }
 
+  /**
+   * A leader is ready once its announcement is applied and its metadata is complete: a leader
+   * missing metadata would serve wrong consumer offsets and topic configs, and no later entry
+   * can complete it (only a ready leader proposes snapshots), so it hands leadership away.
+   */
   private refreshReadiness(forceEmit = false): void {
     const a = this.metadata.leaderAnnouncement();
-    const ready = this.state.role === 'leader' && a !== undefined && a.nodeId === this.nodeId && a.term === this.state.term;
+    const announced = this.state.role === 'leader' && a !== undefined && a.nodeId === this.nodeId && a.term === this.state.term;
+    const ready = announced && this.metadata.complete;
+    if (announced && !ready) this.handOffIncompleteLeadership(this.state.term);
     if (ready !== this.state.ready || forceEmit) {
       this.state = { ...this.state, ready };
       if (ready) this.log.info({ term: this.state.term, dispatchedIndex: this.store.dispatchedIndex }, 'leader ready: announcement committed and dispatch caught up');
@@ -251,6 +293,34 @@ export class BrokerRaft implements RaftFacade {
       // A follower learning the leader's address is a change worth telling (forwarding).
       this.events.emit('role', this.state);
     }
+  }
+
+  private handOffIncompleteLeadership(term: number): void {
+    if (this.handOffTerm === term) return;
+    this.handOffTerm = term;
+    let target: string | undefined;
+    let best = -1;
+    for (const [id, p] of Object.entries(this.node.status().progress)) {
+      if (id !== this.nodeId && p.match > best) {
+        target = id;
+        best = p.match;
+      }
+    }
+    const fields = { term, missingThrough: this.metadata.incompleteThrough, target };
+    if (target === undefined) {
+      this.log.error(fields, 'leading with incomplete metadata and no follower to hand leadership to; not serving');
+      return;
+    }
+    this.log.warn(fields, 'leading with incomplete metadata; handing leadership to a follower');
+    this.node.transferLeadership(target).catch((err: unknown) => {
+      this.log.warn({ err, ...fields }, 'hand-off of leadership with incomplete metadata failed; retrying');
+      const t = setTimeout(() => {
+        if (this.closed || this.state.term !== term) return;
+        this.handOffTerm = -1;
+        this.refreshReadiness();
+      }, HAND_OFF_RETRY_MS);
+      t.unref();
+    });
   }
 
   get logStorage(): MmapLogStorage {

@@ -2,6 +2,8 @@
 // next to message records. A control payload carries a distinct magic at byte 4 (message records
 // carry 0xDAA320A7 there, see isMessageRecordPayload) and a msgpackr body, so the dispatcher can
 // tell the two apart without decoding, and a future version can add command kinds.
+// A `metadata-snapshot` entry carries the whole metadata tables (split into consecutive parts when
+// large) so a replica reset past the deleted log head can rebuild them (metadata-snapshot.ts).
 
 import { Packr } from 'msgpackr';
 import type { TopicConfig } from '../protocol/route-data.js';
@@ -27,6 +29,32 @@ export interface ConsumerOffsetUpdate {
   offset: number;
 }
 
+/** The replicated tables, as metadata.json and a metadata-snapshot entry hold them. */
+export interface MetadataTables {
+  topics: TopicConfig[];
+  groups: SubscriptionGroupConfig[];
+  /** [group, "topic@queueId", offset] */
+  offsets: [string, string, number][];
+  /** [level, offset] */
+  delayOffsets: [number, number][];
+  leader: LeaderAnnouncement | null;
+  /** [nodeId, "ip:port"] of every node that ever announced itself. */
+  brokerAddrs: [string, string][];
+}
+
+/**
+ * One part of a snapshot of the tables as of `asOfIndex` (the leader's metadata applied index
+ * when it built it). A snapshot of `parts` parts is `parts` consecutive entries, part 0 first;
+ * each part holds a slice of the tables and the union of all parts is the whole.
+ */
+export interface MetadataSnapshotPart {
+  kind: 'metadata-snapshot';
+  asOfIndex: number;
+  part: number;
+  parts: number;
+  tables: MetadataTables;
+}
+
 export type ControlCommand =
   | { kind: 'topic-upsert'; config: TopicConfig }
   | { kind: 'topic-delete'; topic: string }
@@ -34,7 +62,8 @@ export type ControlCommand =
   | { kind: 'group-delete'; group: string }
   | { kind: 'consumer-offsets'; offsets: ConsumerOffsetUpdate[] }
   | { kind: 'delay-offsets'; offsets: { level: number; offset: number }[] }
-  | { kind: 'leader'; announcement: LeaderAnnouncement };
+  | { kind: 'leader'; announcement: LeaderAnnouncement }
+  | MetadataSnapshotPart;
 
 /** Bytes 0..3 ("RMQB") and 4..7 ("CTL1"): never the message magic at byte 4. */
 const PREFIX = Buffer.from('RMQBCTL1', 'latin1');
@@ -65,7 +94,7 @@ export function encodeControlEntry(command: ControlCommand): Buffer {
   return out;
 }
 
-const KINDS = new Set(['topic-upsert', 'topic-delete', 'group-upsert', 'group-delete', 'consumer-offsets', 'delay-offsets', 'leader']);
+const KINDS = new Set(['topic-upsert', 'topic-delete', 'group-upsert', 'group-delete', 'consumer-offsets', 'delay-offsets', 'leader', 'metadata-snapshot']);
 
 /** Decodes a control payload; throws ControlEntryError for anything this version cannot read. */
 export function decodeControlEntry(payload: Uint8Array): ControlCommand {
@@ -80,5 +109,43 @@ export function decodeControlEntry(payload: Uint8Array): ControlCommand {
   if (typeof value !== 'object' || value === null || !KINDS.has((value as { kind?: unknown }).kind as string)) {
     throw new ControlEntryError(`control entry has an unknown kind ${JSON.stringify((value as { kind?: unknown } | null)?.kind)}`);
   }
+  // A snapshot replaces whole tables on a reset replica: its shape is checked before anyone
+  // trusts it, so a bad one is skipped alike on every replica instead of corrupting one.
+  if ((value as { kind: string }).kind === 'metadata-snapshot') {
+    const problem = snapshotPartProblem(value as Record<string, unknown>);
+    if (problem !== undefined) throw new ControlEntryError(`metadata-snapshot entry is malformed: ${problem}`);
+  }
   return value as ControlCommand;
+}
+
+const isIndex = (v: unknown): boolean => Number.isSafeInteger(v) && (v as number) >= 0;
+const isTuple = (v: unknown, types: readonly string[]): boolean =>
+  Array.isArray(v) && v.length === types.length && types.every((t, i) => typeof v[i] === t);
+const isNamed = (v: unknown, key: string): boolean =>
+  typeof v === 'object' && v !== null && typeof (v as Record<string, unknown>)[key] === 'string';
+
+/** What is wrong with a decoded metadata-snapshot body, or undefined when it is well formed. */
+function snapshotPartProblem(v: Record<string, unknown>): string | undefined {
+  if (!isIndex(v['asOfIndex'])) return `asOfIndex ${String(v['asOfIndex'])} is not an index`;
+  const parts = v['parts'];
+  const part = v['part'];
+  if (!isIndex(parts) || (parts as number) < 1) return `parts ${String(parts)} is not a positive count`;
+  if (!isIndex(part) || (part as number) >= (parts as number)) return `part ${String(part)} is not in 0..${String(parts)}`;
+  const t = v['tables'];
+  if (typeof t !== 'object' || t === null) return 'tables is missing';
+  const tables = t as Record<string, unknown>;
+  const lists: [string, (item: unknown) => boolean][] = [
+    ['topics', (x) => isNamed(x, 'topicName')],
+    ['groups', (x) => isNamed(x, 'groupName')],
+    ['offsets', (x) => isTuple(x, ['string', 'string', 'number'])],
+    ['delayOffsets', (x) => isTuple(x, ['number', 'number'])],
+    ['brokerAddrs', (x) => isTuple(x, ['string', 'string'])],
+  ];
+  for (const [name, ok] of lists) {
+    const list = tables[name];
+    if (!Array.isArray(list)) return `tables.${name} is not a list`;
+    if (!list.every(ok)) return `tables.${name} holds an item of the wrong shape`;
+  }
+  if (tables['leader'] !== null && !isNamed(tables['leader'], 'nodeId')) return 'tables.leader is neither null nor an announcement';
+  return undefined;
 }

@@ -3,24 +3,42 @@
 // index order, so every replica holds the same tables. It remembers the last index it applied
 // (control entries are redelivered after a restart) and persists itself to one JSON file
 // (written to a temp file, fsynced, renamed) so a restart need not replay the whole log.
+// It also knows whether its tables are complete: a replica whose log was reset past entries it
+// never applied (or that starts from a log whose head is past its saved state) misses their
+// effect until it installs a metadata-snapshot entry (metadata-snapshot.ts); the marker is saved
+// with the tables so a restart in between keeps it.
 
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { assert } from '../common/assert.js';
 import type { TopicConfig } from '../protocol/route-data.js';
 import type { MetadataView } from './broker-context.js';
-import type { ControlCommand, LeaderAnnouncement, SubscriptionGroupConfig } from './control-entry.js';
+import type { ControlCommand, LeaderAnnouncement, MetadataSnapshotPart, MetadataTables, SubscriptionGroupConfig } from './control-entry.js';
+import { collectSnapshotParts, mergeSnapshotParts, type ControlLog, type SnapshotMark } from './metadata-snapshot.js';
 
-interface Snapshot {
+/** metadata.json. Files written before the snapshot entries existed lack the two markers. */
+interface Snapshot extends MetadataTables {
   version: 1;
   appliedIndex: number;
-  topics: TopicConfig[];
-  groups: SubscriptionGroupConfig[];
-  /** [group, "topic@queueId", offset] */
-  offsets: [string, string, number][];
-  delayOffsets: [number, number][];
-  leader: LeaderAnnouncement | null;
-  brokerAddrs: [string, string][];
+  /** 0 when complete, else the highest index whose effect the tables may lack. */
+  missingThrough?: number;
+  latestSnapshot?: SnapshotMark | null;
 }
+
+/** What applying a metadata-snapshot entry did. */
+export type SnapshotOutcome =
+  /** At or below the applied index: a redelivery, nothing done. */
+  | 'stale'
+  /** Not the last part: the whole snapshot is handled at its last part. */
+  | 'part'
+  /** The tables were complete (identical or newer): content ignored, recorded as the latest snapshot. */
+  | 'recorded'
+  /** The tables were incomplete: replaced by the snapshot, later entries re-applied; complete now. */
+  | 'installed'
+  /** Incomplete tables and a snapshot that cannot fill the gap (too old, or entries missing locally). */
+  | 'unusable'
+  /** The parts in the log are not one whole snapshot (a leader change cut it short); skipped. */
+  | 'broken';
 
 export function offsetKey(topic: string, queueId: number): string {
   return `${topic}@${queueId}`;
@@ -36,6 +54,11 @@ export class MetadataState implements MetadataView {
   private leader: LeaderAnnouncement | undefined;
   private applied = 0;
   private savedIndex = -1;
+  /** 0 when the tables reflect every committed control entry up to `applied`; see markIncomplete. */
+  private missingThrough = 0;
+  private latest: SnapshotMark | undefined;
+  /** Why the last snapshot entry was not used, for the caller's log. */
+  private lastSnapshotProblem = '';
   /** Listeners told after each applied command (the broker re-registers on topic changes). */
   private readonly listeners: ((index: number, command: ControlCommand) => void)[] = [];
 
@@ -48,14 +71,124 @@ export class MetadataState implements MetadataView {
     return this.savedIndex !== this.applied;
   }
 
+  /** False while the tables may lack the effect of entries this replica never applied. */
+  get complete(): boolean {
+    return this.missingThrough === 0;
+  }
+
+  /** The highest index whose effect the tables may lack (0 when complete). */
+  get incompleteThrough(): number {
+    return this.missingThrough;
+  }
+
+  /** The latest whole snapshot applied here while complete, or installed here. */
+  get latestSnapshot(): SnapshotMark | undefined {
+    return this.latest;
+  }
+
+  /** Why the last snapshot outcome was 'unusable' or 'broken'. */
+  get snapshotProblem(): string {
+    return this.lastSnapshotProblem;
+  }
+
+  /**
+   * The log no longer holds entries up to `throughIndex` and this state never applied those past
+   * its applied index (a reset to the leader's head, or a log whose head is past the saved
+   * state): their effect is missing until a snapshot is installed. Those entries will never be
+   * applied, so the applied index moves to `throughIndex`. Returns whether anything was missing.
+   */
+  markIncomplete(throughIndex: number): boolean {
+    if (throughIndex <= this.applied) return false;
+    this.missingThrough = Math.max(this.missingThrough, throughIndex);
+    this.applied = throughIndex;
+    // A snapshot recorded before the gap cannot help a reset peer past it any more.
+    this.latest = undefined;
+    return true;
+  }
+
   onApplied(listener: (index: number, command: ControlCommand) => void): void {
     this.listeners.push(listener);
   }
 
-  /** Applies a committed command; entries at or below the applied index are ignored (redelivery). */
+  /**
+   * Applies a committed command; entries at or below the applied index are ignored (redelivery).
+   * A metadata-snapshot part goes through applySnapshotPart, which needs the log.
+   */
   apply(index: number, command: ControlCommand): boolean {
+    assert(command.kind !== 'metadata-snapshot', 'a metadata-snapshot entry is applied with applySnapshotPart');
     if (index <= this.applied) return false;
     this.applied = index;
+    this.change(command);
+    for (const l of this.listeners) l(index, command);
+    return true;
+  }
+
+  /**
+   * Applies one part of a metadata snapshot committed at `index`; the snapshot is acted on at its
+   * last part. Complete tables are identical to the snapshot's or newer (every entry before it
+   * was applied in order), so its content is ignored and it is only recorded as the latest
+   * snapshot. Incomplete tables are replaced by it when it can fill the gap (as of an index at or
+   * past what is missing), then the control entries committed between its `asOfIndex` and its
+   * first part are re-applied from `log`; listeners then hear of the snapshot once.
+   */
+  applySnapshotPart(index: number, part: MetadataSnapshotPart, log: ControlLog): SnapshotOutcome {
+    if (index <= this.applied) return 'stale';
+    this.applied = index;
+    if (part.part !== part.parts - 1) return 'part';
+    const first = index - part.parts + 1;
+    if (this.complete) {
+      // Log Matching: a committed last part is preceded by the parts its leader proposed with it
+      // in one batch, so a complete replica need not read (and decode) them back.
+      if (part.asOfIndex >= first) return this.skipSnapshot('broken', `it is as of index ${part.asOfIndex}, not before its first part at ${first}`);
+      this.latest = { index, asOfIndex: part.asOfIndex };
+      return 'recorded';
+    }
+    if (part.asOfIndex < this.missingThrough) {
+      return this.skipSnapshot('unusable', `it is as of index ${part.asOfIndex}, before ${this.missingThrough} which this replica misses`);
+    }
+    const parts = collectSnapshotParts(part, index, log);
+    if (typeof parts === 'string') return this.skipSnapshot('broken', parts);
+    const later = log.controlEntries(part.asOfIndex + 1, first);
+    if (later === undefined) return this.skipSnapshot('unusable', `the entries after its index ${part.asOfIndex} are not all in the local log`);
+    this.install(mergeSnapshotParts(parts));
+    // Bounded by the entries between the snapshot's index and its first part.
+    for (const e of later) if (e.command.kind !== 'metadata-snapshot') this.change(e.command);
+    this.missingThrough = 0;
+    this.latest = { index, asOfIndex: part.asOfIndex };
+    for (const l of this.listeners) l(index, part);
+    return 'installed';
+  }
+
+  private skipSnapshot(outcome: 'unusable' | 'broken', problem: string): SnapshotOutcome {
+    this.lastSnapshotProblem = problem;
+    return outcome;
+  }
+
+  /** Replaces every table with `t`. */
+  private install(t: MetadataTables): void {
+    this.topicTable.clear();
+    this.groupTable.clear();
+    this.offsetTable.clear();
+    this.delayTable.clear();
+    this.addrByNode.clear();
+    this.fill(t);
+  }
+
+  private fill(t: MetadataTables): void {
+    for (const topic of t.topics) this.topicTable.set(topic.topicName, { ...topic });
+    for (const g of t.groups) this.groupTable.set(g.groupName, { ...g });
+    for (const [group, k, v] of t.offsets) {
+      let table = this.offsetTable.get(group);
+      if (!table) this.offsetTable.set(group, (table = new Map()));
+      table.set(k, v);
+    }
+    for (const [level, offset] of t.delayOffsets) this.delayTable.set(level, offset);
+    this.leader = t.leader === null ? undefined : { ...t.leader };
+    for (const [id, addr] of t.brokerAddrs) this.addrByNode.set(id, addr);
+  }
+
+  /** The effect of one command on the tables (no index bookkeeping, no listeners). */
+  private change(command: Exclude<ControlCommand, MetadataSnapshotPart>): void {
     switch (command.kind) {
       case 'topic-upsert':
         this.topicTable.set(command.config.topicName, { ...command.config });
@@ -85,8 +218,6 @@ export class MetadataState implements MetadataView {
         this.addrByNode.set(command.announcement.nodeId, command.announcement.brokerAddr);
         break;
     }
-    for (const l of this.listeners) l(index, command);
-    return true;
   }
 
   /** Marks an index with no command (a message or no-op entry) as seen: keeps appliedIndex monotonic. */
@@ -131,12 +262,11 @@ export class MetadataState implements MetadataView {
     return this.addrByNode.get(nodeId);
   }
 
-  toSnapshot(): Snapshot {
+  /** The tables alone, as a metadata-snapshot entry carries them. */
+  toTables(): MetadataTables {
     const offsets: [string, string, number][] = [];
     for (const [group, table] of this.offsetTable) for (const [k, v] of table) offsets.push([group, k, v]);
     return {
-      version: 1,
-      appliedIndex: this.applied,
       topics: [...this.topicTable.values()],
       groups: [...this.groupTable.values()],
       offsets,
@@ -146,21 +276,18 @@ export class MetadataState implements MetadataView {
     };
   }
 
+  toSnapshot(): Snapshot {
+    return { version: 1, appliedIndex: this.applied, missingThrough: this.missingThrough, latestSnapshot: this.latest ?? null, ...this.toTables() };
+  }
+
   static fromSnapshot(s: Snapshot): MetadataState {
     if (s.version !== 1) throw new Error(`metadata snapshot version ${String(s.version)} is not supported`);
     const m = new MetadataState();
     m.applied = s.appliedIndex;
     m.savedIndex = s.appliedIndex;
-    for (const t of s.topics) m.topicTable.set(t.topicName, t);
-    for (const g of s.groups) m.groupTable.set(g.groupName, g);
-    for (const [group, k, v] of s.offsets) {
-      let table = m.offsetTable.get(group);
-      if (!table) m.offsetTable.set(group, (table = new Map()));
-      table.set(k, v);
-    }
-    for (const [level, offset] of s.delayOffsets) m.delayTable.set(level, offset);
-    m.leader = s.leader ?? undefined;
-    for (const [id, addr] of s.brokerAddrs) m.addrByNode.set(id, addr);
+    m.missingThrough = s.missingThrough ?? 0;
+    m.latest = s.latestSnapshot ?? undefined;
+    m.fill(s);
     return m;
   }
 

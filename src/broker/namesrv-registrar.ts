@@ -46,7 +46,8 @@ export class NamesrvRegistrar {
       if (id !== this.lastBrokerId || id === 0) this.registerAll('role change');
     });
     this.metadata.onApplied((_index, command) => {
-      if (command.kind !== 'topic-upsert' && command.kind !== 'topic-delete') return;
+      // Listeners hear of a metadata snapshot only when it replaced the tables (a reset replica).
+      if (command.kind !== 'topic-upsert' && command.kind !== 'topic-delete' && command.kind !== 'metadata-snapshot') return;
       if (this.debounce || this.stopped) return;
       this.debounce = setTimeout(() => {
         this.debounce = undefined;

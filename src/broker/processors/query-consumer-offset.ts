@@ -1,5 +1,7 @@
 // QUERY_CONSUMER_OFFSET (14): a group's committed offset in one topic-queue. Offsets live in the
-// replicated metadata (control entries), so any node answers, a follower as well as the leader.
+// replicated metadata (control entries), so any node answers, a follower as well as the leader. A
+// node whose metadata is incomplete (reset past the leader's log head, waiting for a metadata
+// snapshot entry) refuses: a missing offset would send a consumer back to its start policy.
 
 import { headerInt, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
@@ -11,6 +13,9 @@ function queryConsumerOffset(ctx: BrokerContext, req: RemotingCommand): Remoting
   const group = headerString(req.extFields, 'consumerGroup');
   const topic = headerString(req.extFields, 'topic');
   const queueId = headerInt(req.extFields, 'queueId');
+  if (!ctx.metadata.complete) {
+    return makeResponse(req, ResponseCode.SERVICE_NOT_AVAILABLE, 'this node\'s replicated metadata is incomplete (its log was reset past the leader\'s head and it waits for a metadata snapshot entry); ask the leader (brokerId 0)');
+  }
   const offset = ctx.offsets.query(group, topic, queueId);
   if (offset !== undefined && offset >= 0) return makeResponse(req, ResponseCode.SUCCESS, undefined, { offset: String(offset) });
   // As Apache: a group new to a queue whose first message is still stored starts at 0.

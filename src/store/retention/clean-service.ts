@@ -57,7 +57,9 @@ export interface CleanServiceDeps {
   /**
    * Lowest Raft index that must stay because a follower still needs it: the broker computes it
    * from Raft progress on the leader (min over followers of matchIndex + 1) and returns the
-   * commit index on a follower. Default: no constraint.
+   * commit index on a follower, bounded by the latest metadata snapshot (what a reset replica
+   * re-applies after it). Asked on every deleting run, and obeyed except under the 85% rule.
+   * Default: no constraint.
    */
   minRetainIndex?: () => number;
   nowMs?: () => number;
@@ -69,6 +71,8 @@ export interface CleanServiceDeps {
   segmentModifiedMs?: (path: string) => number;
   /** Called after each run that deleted something, and with errors of timer runs. */
   onDeleted?: (report: CleanReport) => void;
+  /** Called with the report of every run, timer or manual (the broker learns what stopped it). */
+  onReport?: (report: CleanReport) => void;
   onError?: (err: unknown) => void;
 }
 
@@ -208,6 +212,7 @@ export class CleanService {
   private report(reason: CleanReason, usedRatio: number, deletedSegments: number, deletedStoreFiles: number, stoppedBy?: CleanReport['stoppedBy']): CleanReport {
     const r: CleanReport = { reason, usedRatio, deletedSegments, deletedStoreFiles, firstIndex: this.deps.log.firstIndex() };
     if (stoppedBy) r.stoppedBy = stoppedBy;
+    this.deps.onReport?.(r);
     return r;
   }
 
@@ -220,7 +225,10 @@ export class CleanService {
     const segments = log.segmentFiles();
     // Entries below `limit` may go: dispatched, and not needed by a follower.
     let limit = store.dispatchedIndex + 1;
-    if (respectFollowers && this.deps.minRetainIndex) limit = Math.min(limit, this.deps.minRetainIndex());
+    // Asked even when ignored (the 85% rule): the broker makes its derived state durable there,
+    // so a restart never needs a segment deleted by this run.
+    const minRetainIndex = this.deps.minRetainIndex?.();
+    if (respectFollowers && minRetainIndex !== undefined) limit = Math.min(limit, minRetainIndex);
     const expiredBefore = this.nowMs() - this.config.fileReservedTimeHours * HOUR_MS;
     const count = Math.min(maxCount, this.config.maxSegmentsPerRun, segments.length - 1);
     let beforeIndex = 0;
