@@ -14,7 +14,7 @@ import { MetadataState } from '../src/broker/metadata-state.js';
 import { collectSnapshotParts, encodeSnapshotParts, mergeSnapshotParts, metadataRetainIndex, MetadataSnapshotTooLargeError, type ControlLog } from '../src/broker/metadata-snapshot.js';
 import { SnapshotScheduler } from '../src/broker/snapshot-scheduler.js';
 import type { BrokerContext } from '../src/broker/broker-context.js';
-import { queryConsumerOffsetProcessor } from '../src/broker/processors/consumer-offset.js';
+import { queryConsumerOffsetProcessor } from '../src/broker/processors/query-consumer-offset.js';
 import { makeRequest, RequestCode, ResponseCode, type RemotingChannel, type RemotingCommand } from '../src/protocol/index.js';
 import { silent } from './broker-helpers.js';
 

@@ -42,7 +42,8 @@ export function describeDeletion(r: Pick<CleanReport, 'deletedSegments' | 'delet
 const STOPPED_BY: Record<NonNullable<CleanReport['stoppedBy']>, (hours: number) => string> = {
   unexpired: (h) => `the next segment was written less than fileReservedTime=${h} h ago`,
   undispatched: () => 'the next segment holds entries not yet dispatched into the ConsumeQueues',
-  'min-retain-index': () => 'the next segment holds entries a follower still needs (or this node has not applied)',
+  'min-retain-index': () =>
+    'the next segment holds entries a follower still needs, this node has not applied, or the latest metadata snapshot does not cover yet (the leader writes a new one within a second; run the command again)',
   'last-segment': () => 'the next segment holds the newest entry',
   'run-limit': () => 'a run deletes a bounded number of segments; run the command again for more',
 };
