@@ -16,6 +16,7 @@ import { RequestCode } from '../protocol/request-code.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import { decodeJsonBody, type ClusterInfo } from '../protocol/route-data.js';
 import { RaftAdminCode } from './processors/raft-admin.js';
+import { BROKER_NODE_FLAGS } from './node-flags.js';
 
 export interface LocalClusterOptions {
   dir: string;
@@ -170,7 +171,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
    * a port a broker is about to bind; such a node exits at once and is relaunched (bounded).
    */
   function startNode(node: LocalNode, attempt = 1): void {
-    const child = launch(node.id, [...(o.execArgv ?? []), join(dist, 'src', 'broker', 'main.js'), '-c', node.confPath]);
+    const child = launch(node.id, [...BROKER_NODE_FLAGS, ...(o.execArgv ?? []), join(dist, 'src', 'broker', 'main.js'), '-c', node.confPath]);
     node.pid = child.proc?.pid;
     const startedAt = Date.now();
     child.proc?.once('exit', (code) => {

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 // `rmq`: the command line of the broker cluster. Servers (namesrv, broker), local clusters
 // (cluster up/down/status), mqadmin-style administration, quick produce/consume, and the demos.
 // Every command and its --json shape is documented in docs/cli.md; errors print one line.

@@ -23,11 +23,11 @@ export interface Launched {
   exited: Promise<number | string>;
 }
 
-/** Starts `node script ...args` detached, stdout and stderr appended to logPath. */
-export function launchDetached(script: string, args: readonly string[], logPath: string, env: NodeJS.ProcessEnv = process.env): Launched {
+/** Starts `node ...nodeFlags script ...args` detached, stdout and stderr appended to logPath. */
+export function launchDetached(script: string, args: readonly string[], logPath: string, env: NodeJS.ProcessEnv = process.env, nodeFlags: readonly string[] = []): Launched {
   const fd = openSync(logPath, 'a');
   try {
-    const child = spawn(process.execPath, [script, ...args], { detached: true, stdio: ['ignore', fd, fd], env });
+    const child = spawn(process.execPath, [...nodeFlags, script, ...args], { detached: true, stdio: ['ignore', fd, fd], env });
     if (child.pid === undefined) throw new Error(`could not start ${script}`);
     const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown')));
     child.unref();
