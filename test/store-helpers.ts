@@ -84,8 +84,13 @@ export class FakeLog implements LogStorage {
     if (keep < 0 || keep > this.entriesByIndex.length) return;
     const cut = this.entriesByIndex[keep];
     if (!cut) return;
-    this.data.fill(0, cut.position - this.basePosition, this.end - this.basePosition);
-    this.end = cut.position;
+    // As MmapLogStorage: the log now ends right after entry fromIndex - 1, not where entry
+    // fromIndex began (it may have moved to the next segment), so a replacement lands where a
+    // replica that never saw the cut entries puts it.
+    const previous = this.entriesByIndex[keep - 1];
+    const newEnd = previous === undefined ? this.startPosition : previous.position + HEADER_BYTES + previous.payloadBytes;
+    this.data.fill(0, newEnd - this.basePosition, this.end - this.basePosition);
+    this.end = newEnd;
     this.entriesByIndex.length = keep;
   }
   deleteHead(beforeIndex: number): number {
