@@ -27,6 +27,11 @@ function startData(position: number, app?: Uint8Array): Uint8Array {
   return data;
 }
 
+/** The application section of a simulated start (see startData), or undefined without one. */
+export function startAppOf(start: LogStart): Uint8Array | undefined {
+  return start.data.length > 8 ? start.data.subarray(8) : undefined;
+}
+
 function positionOf(start: LogStart): number {
   if (start.data.length < 8) return 0;
   return new DataView(start.data.buffer, start.data.byteOffset, 8).getFloat64(0);
@@ -140,8 +145,7 @@ export class MemoryStorage implements LogStorage {
   }
 
   startAppData(): Uint8Array | undefined {
-    const data = this.live.start.data;
-    return data.length > 8 ? data.subarray(8) : undefined;
+    return startAppOf(this.live.start);
   }
 
   reset(start: LogStart): void {
