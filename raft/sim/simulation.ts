@@ -64,7 +64,7 @@ interface Proposal {
 class Schedule implements SimNodeObserver {
   private readonly rng: Prng;
   private readonly net: SimNetwork;
-  readonly checker = new SafetyChecker();
+  readonly checker = new SafetyChecker(simStartApp);
   private readonly ids: NodeId[];
   private readonly nodes: SimNode[];
   private readonly byId: Map<NodeId, SimNode>;
