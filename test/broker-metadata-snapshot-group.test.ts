@@ -1,8 +1,9 @@
 // Metadata snapshots on real broker groups with small log segments (128 KiB). A follower stopped
 // while topics and consumer offsets change, whose missing entries are then deleted by retention
 // on every other node, comes back, is reset past the deleted head, installs the latest snapshot
-// from the retained log, and after a leadership transfer answers QUERY_CONSUMER_OFFSET with the
-// committed offsets. A node whose metadata is incomplete never becomes a ready leader: elected,
+// from the retained log, numbers every queue as the other replicas do (the leader's start record
+// carries each queue's offset: equal replica digests, the same message at the same queue offset),
+// and after a leadership transfer answers QUERY_CONSUMER_OFFSET with the committed offsets. A node whose metadata is incomplete never becomes a ready leader: elected,
 // it hands leadership away, and the next snapshot completes it. On a single node, retention
 // deletes nothing before the first snapshot and never past its asOfIndex + 1, and (group commit
 // with small segments) a turn of concurrent sends larger than a segment is stored as entries that
@@ -10,7 +11,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerController } from '../src/broker/broker-controller.js';
-import { RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { decodeJsonBody, RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { RaftAdminCode } from '../src/broker/processors/raft-admin.js';
+import type { ReplicaDigest } from '../src/broker/replica-digest.js';
 import { request, sendV2, startBroker, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 
 const SMALL_SEGMENTS = { mappedFileSizeCommitLog: String(128 * 1024), maxMessageSize: '4096' };
@@ -24,6 +27,13 @@ async function fill(g: TestGroup, addr: string, topic: string, queueId: number, 
     const answers = await Promise.all(Array.from({ length: n }, () => request(g, addr, RequestCode.SEND_MESSAGE_V2, sendV2(topic, queueId, ''), BODY)));
     for (const a of answers) expect(a.code, a.remark).toBe(ResponseCode.SUCCESS);
   }
+}
+
+/** A node's replica digest, asked over the wire (RAFT_REPLICA_DIGEST, as the divergence checker does). */
+async function digestOf(g: TestGroup, node: BrokerController): Promise<ReplicaDigest> {
+  const r = await request(g, node.brokerAddr, RaftAdminCode.RAFT_REPLICA_DIGEST);
+  expect(r.code, r.remark).toBe(ResponseCode.SUCCESS);
+  return decodeJsonBody<ReplicaDigest>(r.body, 'digest');
 }
 
 async function commitOffset(g: TestGroup, addr: string, topic: string, queueId: number, offset: number): Promise<void> {
@@ -96,6 +106,26 @@ describe('a 3-node group with metadata snapshots', () => {
     expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 0)).toBe(5);
     expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapNew', 1)).toBe(7);
     expect(back.raft.metadata.consumerOffset('SnapGroup', 'SnapOld', 0)).toBe(3);
+
+    // The returning node numbers its queues as the others do, though it never saw the deleted
+    // messages: SnapNew/2 holds offsets up to 200 everywhere, not 0..k on the reset node.
+    const twin = g.brokers.find((x) => x !== back && x.raft.logStorage.firstIndex() === back.raft.logStorage.firstIndex());
+    expect(twin, 'a node whose log starts where the returning node was reset to').toBeDefined();
+    const [backDigest, twinDigest] = [await digestOf(g, back), await digestOf(g, twin!)];
+    expect(backDigest.consumeQueues['SnapNew@2']?.maxOffset).toBe(200);
+    expect(backDigest.consumeQueues['SnapNew@2']!.minOffset).toBeGreaterThan(0);
+    expect(backDigest.consumeQueues).toEqual(twinDigest.consumeQueues);
+    expect(backDigest.consumeQueuesSha256).toBe(twinDigest.consumeQueuesSha256);
+    for (const other of g.brokers.filter((x) => x !== back)) {
+      const d = await digestOf(g, other);
+      expect(Object.fromEntries(Object.entries(d.consumeQueues).map(([k, v]) => [k, v.maxOffset])), other.raft.nodeId).toEqual(Object.fromEntries(Object.entries(backDigest.consumeQueues).map(([k, v]) => [k, v.maxOffset])));
+      // The same queue offset reads the same message on every node that still holds it.
+      const offset = Math.max(back.raft.store.getMinOffsetInQueue('SnapNew', 2), other.raft.store.getMinOffsetInQueue('SnapNew', 2));
+      const mine = back.raft.store.getMessage('SnapNew', 2, offset, 1, 1 << 20);
+      const theirs = other.raft.store.getMessage('SnapNew', 2, offset, 1, 1 << 20);
+      expect(mine.status).toBe('FOUND');
+      expect(mine.body.equals(theirs.body), `SnapNew/2@${offset} on ${other.raft.nodeId}`).toBe(true);
+    }
 
     const current = await waitForReadyLeader(g);
     if (current !== back) await current.raft.transferLeadership(back.raft.nodeId);

@@ -7,6 +7,7 @@ import { Raft } from '../raft/core/raft.js';
 import { EntryType } from '../raft/core/types.js';
 import { ManualCluster, describeMessage } from '../raft/sim/manual-cluster.js';
 import { MemoryStorage } from '../raft/sim/memory-storage.js';
+import { simStartApp } from '../raft/sim/checker.js';
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -377,7 +378,7 @@ describe('reset', () => {
     c.tick('n0');
     c.deliverAll();
     // The leader's retention drops its head past what n2 holds.
-    c.node('n0').storage.deleteHead(15);
+    c.node('n0').storage.deleteHead(15, (first) => simStartApp(first.index));
     expect(c.node('n0').storage.firstIndex()).toBe(15);
     c.heal();
     c.tick('n0');
@@ -387,6 +388,8 @@ describe('reset', () => {
     const n2 = c.node('n2').storage;
     expect(n2.firstIndex()).toBe(15);
     expect(n2.lastIndex()).toBe(21);
+    // The start travels whole: the follower keeps the application section the leader recorded.
+    expect(n2.startAppData()).toEqual(simStartApp(15));
     c.tick('n0');
     c.deliverAll();
     expect(c.applied.get('n2')!.slice(-1)).toEqual([21]);

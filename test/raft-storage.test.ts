@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENTRY_HEADER_BYTES } from '../raft/storage/entry-codec.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
-import { decodeStartData, encodeStartData } from '../raft/storage/state-files.js';
+import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readMeta, writeMeta } from '../raft/storage/state-files.js';
+import fc from 'fast-check';
 import { LogStorageError } from '../raft/storage/storage-errors.js';
 import { INDEX_ENTRIES, SEGMENT_BYTES, TempDirs, assertHolds, expectedPositions, makeEntries, openLog } from './raft-storage-helpers.js';
 
@@ -130,7 +131,8 @@ describe('MmapLogStorage', () => {
     expect(log.term(first - 2)).toBeUndefined();
     expect(log.entries(first - 1, first + 5, 1e9)).toEqual([]);
     expect(log.logStart().index).toBe(first - 1);
-    expect(decodeStartData(log.logStart())).toBe(segmentOfTarget * SEGMENT_BYTES);
+    expect(decodeStartData(log.logStart())).toEqual({ position: segmentOfTarget * SEGMENT_BYTES, app: undefined });
+    expect(log.startAppData()).toBeUndefined();
     const names = readdirSync(join(dir, 'data')).sort();
     expect(Number(names[0])).toBe(segmentOfTarget * SEGMENT_BYTES);
     expect(log.segmentFiles().map((f) => f.path)).toEqual(names.map((n) => join(dir, 'data', n)));
@@ -175,6 +177,105 @@ describe('MmapLogStorage', () => {
     expect(again.logStart().index).toBe(1000);
     expect(codeOf(() => again.reset({ index: 5, term: 1, data: new Uint8Array(3) }))).toBe('ERR_LOG_BAD_START');
     again.close();
+  });
+
+  it('round-trips the start data, a position alone (the original 8 bytes) or followed by an application section', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: Number.MAX_SAFE_INTEGER }), fc.option(fc.uint8Array({ maxLength: 64 }), { nil: undefined }), (position, app) => {
+        const data = encodeStartData(position, app);
+        expect(data.length).toBe(app === undefined ? 8 : 9 + app.length);
+        const decoded = decodeStartData({ index: 3, term: 1, data });
+        expect(decoded?.position).toBe(position);
+        expect(decoded?.app === undefined ? undefined : [...decoded.app]).toEqual(app === undefined ? undefined : [...app]);
+      }),
+    );
+    // The layout the storage wrote before it had an application section: 8 little-endian bytes.
+    const old = Buffer.alloc(8);
+    old.writeUInt32LE(123_456, 0);
+    expect(decodeStartData({ index: 1, term: 1, data: old })).toEqual({ position: 123_456, app: undefined });
+    for (const bad of [new Uint8Array(7), new Uint8Array(9).fill(2), new Uint8Array(12).fill(0)]) expect(decodeStartData({ index: 1, term: 1, data: bad })).toBeUndefined();
+  });
+
+  it('keeps the application section deleteHead asked for in the start record, across a reopen, and hands it to a reset replica', () => {
+    const dir = dirs.make();
+    const log = openLog(dir);
+    log.append(makeEntries(1, 400, 2, sizes));
+    const asked: { index: number; position: number }[] = [];
+    const first = log.deleteHead(250, (at) => {
+      asked.push(at);
+      return Buffer.from(`counters at ${at.position}`);
+    });
+    // Asked once, with where the log now starts.
+    expect(asked).toEqual([{ index: first, position: log.locate(first)!.position }]);
+    const app = Buffer.from(`counters at ${asked[0]!.position}`);
+    expect(Buffer.from(log.startAppData()!).equals(app)).toBe(true);
+    expect(decodeStartData(log.logStart())).toEqual({ position: asked[0]!.position, app: new Uint8Array(app) });
+    log.close();
+    const again = openLog(dir);
+    expect(Buffer.from(again.startAppData()!).equals(app)).toBe(true);
+    expect(readMeta(dir)!.startApp).toEqual(new Uint8Array(app));
+
+    // A follower reset to this start keeps the section too, across its own reopen.
+    const followerDir = dirs.make();
+    const follower = openLog(followerDir);
+    follower.append(makeEntries(1, 5, 1, sizes));
+    follower.reset(again.logStart());
+    expect(Buffer.from(follower.startAppData()!).equals(app)).toBe(true);
+    follower.close();
+    const followerAgain = openLog(followerDir);
+    expect(Buffer.from(followerAgain.startAppData()!).equals(app)).toBe(true);
+    expect(followerAgain.logStart()).toEqual(again.logStart());
+    followerAgain.close();
+
+    // A later deletion without a section drops the old one: it described an older start.
+    const lastBefore = again.firstIndex();
+    expect(again.deleteHead(again.lastIndex())).toBeGreaterThan(lastBefore);
+    expect(again.startAppData()).toBeUndefined();
+    again.close();
+    expect(openLog(dir).startAppData()).toBeUndefined();
+  });
+
+  it('refuses an application section over the bound, or one that throws, leaving the log as it was', () => {
+    const dir = dirs.make();
+    const log = openLog(dir);
+    log.append(makeEntries(1, 400, 2, sizes));
+    const before = { first: log.firstIndex(), start: log.logStart(), files: readdirSync(join(dir, 'data')).length };
+    expect(codeOf(() => log.deleteHead(250, () => new Uint8Array(MAX_START_APP_BYTES + 1)))).toBe('ERR_LOG_START_TOO_LARGE');
+    expect(() => log.deleteHead(250, () => {
+      throw new RangeError('no counters');
+    })).toThrow('no counters');
+    expect({ first: log.firstIndex(), start: log.logStart(), files: readdirSync(join(dir, 'data')).length }).toEqual(before);
+    expect(readMeta(dir)!.startIndex).toBe(0);
+    // A section at the bound fits.
+    const first = log.deleteHead(250, () => new Uint8Array(MAX_START_APP_BYTES).fill(7));
+    expect(first).toBeGreaterThan(1);
+    expect(log.startAppData()!.length).toBe(MAX_START_APP_BYTES);
+    // A reset whose start carries more than the bound is not a start this storage takes.
+    expect(codeOf(() => log.reset({ index: 5000, term: 3, data: encodeStartData(9 * SEGMENT_BYTES, new Uint8Array(MAX_START_APP_BYTES + 1)) }))).toBe('ERR_LOG_BAD_START');
+    expect(log.firstIndex()).toBe(first);
+  });
+
+  it('reads a version 1 meta file (no application section) and rewrites it unchanged while none is given', () => {
+    const dir = dirs.make();
+    const log = openLog(dir);
+    log.append(makeEntries(1, 400, 2, sizes));
+    log.deleteHead(250);
+    log.close();
+    // Without a section the meta keeps its original 48-byte layout, version 1.
+    const frame = readFileSync(join(dir, 'meta'));
+    expect(frame.readUInt32LE(4)).toBe(48);
+    expect(frame.readUInt32LE(8)).toBe(1);
+    const again = openLog(dir);
+    expect(again.startAppData()).toBeUndefined();
+    expect(again.firstIndex()).toBe(readMeta(dir)!.startIndex + 1);
+    again.close();
+    // With one, version 2 appends it; a damaged length is a damaged file.
+    const meta = readMeta(dir)!;
+    writeMeta(dir, { ...meta, startApp: new Uint8Array([1, 2, 3]) });
+    const v2 = readFileSync(join(dir, 'meta'));
+    expect([v2.readUInt32LE(4), v2.readUInt32LE(8)]).toEqual([48 + 4 + 3, 2]);
+    expect(readMeta(dir)!.startApp).toEqual(new Uint8Array([1, 2, 3]));
+    expect([...openLog(dir).startAppData()!]).toEqual([1, 2, 3]);
   });
 
   it('keeps term and vote durably, and the commit at least by close', () => {

@@ -7,6 +7,8 @@ import { EntryType, type Entry } from '../raft/core/types.js';
 import { TransportError } from '../raft/transport/errors.js';
 import { decodeHello, decodeMessage, encodeHello, encodeMessage } from '../raft/transport/frame-codec.js';
 import { FrameReader } from '../raft/transport/frame-reader.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../raft/transport/tcp-transport.js';
+import { encodeStartData, MAX_START_APP_BYTES } from '../raft/storage/state-files.js';
 
 const count = fc.nat({ max: Number.MAX_SAFE_INTEGER });
 const bytes = fc.uint8Array({ maxLength: 64 });
@@ -121,6 +123,21 @@ describe('raft frame codec', () => {
     const prefix = Buffer.alloc(4);
     prefix.writeUInt32BE(1025);
     expect(() => reader.push(prefix, () => {})).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }));
+  });
+
+  it('carries a Reset whose start record holds the largest application section within the default frame bound', () => {
+    const app = new Uint8Array(MAX_START_APP_BYTES);
+    for (let i = 0; i < app.length; i += 4096) app[i] = i % 251;
+    const data = encodeStartData(7 * 1024 * 1024, app);
+    const m: Message = { type: MessageType.Reset, from: 'n0', to: 'n1', term: 3, index: 900, logTerm: 2, commit: 0, reject: false, rejectHint: 0, entries: [], start: { index: 900, term: 2, data } };
+    const frame = encodeMessage(m);
+    expect(frame.length).toBeLessThan(DEFAULT_MAX_FRAME_BYTES);
+    const got: Buffer[] = [];
+    new FrameReader(DEFAULT_MAX_FRAME_BYTES).push(frame, (body) => got.push(body));
+    expect(got).toHaveLength(1);
+    const decoded = decodeMessage(got[0]!);
+    expect(decoded.start?.index).toBe(900);
+    expect(Buffer.from(decoded.start!.data).equals(Buffer.from(data))).toBe(true);
   });
 
   it('round-trips a hello', () => {

@@ -2,7 +2,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConsumeQueue, consumeQueueDir, type ConsumeQueueUnit } from '../src/store/consume-queue.js';
+import { BLANK_UNIT_SIZE, ConsumeQueue, consumeQueueDir, type ConsumeQueueUnit } from '../src/store/consume-queue.js';
 import { IndexService } from '../src/store/index-service.js';
 import { indexFileBytes } from '../src/store/index-file.js';
 import { removeDir, snapshotFiles, tempDir } from './store-helpers.js';
@@ -86,6 +86,43 @@ describe('ConsumeQueue', () => {
     again.correctMinOffset(5000);
     expect(again.minOffset).toBe(10);
     again.close();
+  });
+
+  it('starts at an offset mid-file with blanks before it, the same files as a queue whose earlier units retention removed, and a reopen finds its max', () => {
+    const a = root();
+    const b = root();
+    const cqA = ConsumeQueue.open(a, 'T', 0, 4);
+    for (let i = 0; i < 11; i++) cqA.append(100 * (i + 1), 50, 7);
+    // Units 0..5 point below 650: file 0 goes, units 4 and 5 of file 1 become blanks.
+    expect(cqA.deleteBelow(650, false)).toBe(1);
+    expect(cqA.minOffset).toBe(6);
+    const cqB = ConsumeQueue.open(b, 'T', 0, 4);
+    cqB.startAt(6);
+    expect([cqB.minOffset, cqB.maxOffset, cqB.hasFiles]).toEqual([6, 6, false]);
+    for (let i = 6; i < 11; i++) expect(cqB.append(100 * (i + 1), 50, 7)).toBe(i);
+    cqA.flush();
+    cqB.flush();
+    expect(snapshotFiles(b)).toEqual(snapshotFiles(a));
+    const blank = snapshotFiles(b).get(join('consumequeue', 'T', '0', '00000000000000000080'))!;
+    expect([blank.readInt32BE(8), blank.readInt32BE(28), blank.readInt32BE(48)]).toEqual([BLANK_UNIT_SIZE, BLANK_UNIT_SIZE, 50]);
+    cqB.close();
+    // The blanks are not empty units: the max offset is found again; the min once corrected.
+    const again = ConsumeQueue.open(b, 'T', 0, 4);
+    expect(again.maxOffset).toBe(11);
+    again.correctMinOffset(650);
+    expect(again.minOffset).toBe(6);
+    const u: ConsumeQueueUnit = { physicalOffset: 0, size: 0, tagHash: 0 };
+    expect(again.read(5, u)).toBe(false);
+    expect(again.read(6, u) && u.physicalOffset).toBe(700);
+    again.close();
+
+    // A queue left without a unit at or past the offset keeps no file (its end lives in the
+    // log's start record), unless asked to keep the last one.
+    expect(cqA.deleteBelow(5000, false)).toBe(2);
+    expect([cqA.minOffset, cqA.maxOffset, cqA.hasFiles, existsSync(consumeQueueDir(a, 'T', 0))]).toEqual([11, 11, false, false]);
+    expect(cqA.append(6000, 50, 7)).toBe(11);
+    expect(cqA.filePaths().map((p) => p.slice(-20))).toEqual(['00000000000000000160']);
+    cqA.close();
   });
 
   it('finds the first queue offset stored at or after a time', () => {

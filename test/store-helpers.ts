@@ -7,8 +7,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import fc from 'fast-check';
-import type { Entry, EntryLocation, HardState, LogStart, LogStorage } from '../raft/index.js';
-import { EntryType } from '../raft/index.js';
+import type { Entry, EntryLocation, HardState, LogStart, LogStorage, StartAppSource } from '../raft/index.js';
+import { decodeStartData, encodeStartData, EntryType } from '../raft/index.js';
 import type { MessageRecord } from '../src/common/message/message-record.js';
 import { formatProperties } from '../src/common/message/message-properties.js';
 
@@ -18,12 +18,14 @@ const HEADER_BYTES = 48;
  * An in-memory Raft log. Positions are global byte offsets, as in the real log. With
  * `segmentBytes` it is also a SegmentedCommitLog: an entry never spans two segments (one that does
  * not fit starts the next, as in MmapLogStorage) and deleteHead deletes whole segments; without,
- * deleteHead deletes entry by entry.
+ * deleteHead deletes entry by entry. Its start record is laid out as MmapLogStorage's (position,
+ * then the application section deleteHead was given), so another FakeLog can be reset to it.
  */
 export class FakeLog implements LogStorage {
   private data: Buffer;
   private readonly entriesByIndex: { index: number; term: number; type: EntryType; position: number; payloadBytes: number }[] = [];
-  private start: LogStart = { index: 0, term: 0, data: new Uint8Array() };
+  private start: LogStart;
+  private startApp: Uint8Array | undefined;
   private startPosition: number;
   private end: number;
   private hs: HardState = { term: 0, vote: '', commit: 0 };
@@ -38,6 +40,7 @@ export class FakeLog implements LogStorage {
     this.data = Buffer.alloc(capacityBytes);
     this.startPosition = basePosition;
     this.end = basePosition;
+    this.start = { index: 0, term: 0, data: encodeStartData(basePosition) };
   }
 
   /** Appends a payload as the next entry and returns its index. */
@@ -84,30 +87,40 @@ export class FakeLog implements LogStorage {
     if (keep < 0 || keep > this.entriesByIndex.length) return;
     const cut = this.entriesByIndex[keep];
     if (!cut) return;
-    this.data.fill(0, cut.position - this.basePosition, this.end - this.basePosition);
-    this.end = cut.position;
+    // As MmapLogStorage: the log now ends right after entry fromIndex - 1, not where entry
+    // fromIndex began (it may have moved to the next segment), so a replacement lands where a
+    // replica that never saw the cut entries puts it.
+    const previous = this.entriesByIndex[keep - 1];
+    const newEnd = previous === undefined ? this.startPosition : previous.position + HEADER_BYTES + previous.payloadBytes;
+    this.data.fill(0, newEnd - this.basePosition, this.end - this.basePosition);
+    this.end = newEnd;
     this.entriesByIndex.length = keep;
   }
-  deleteHead(beforeIndex: number): number {
+  deleteHead(beforeIndex: number, startApp?: StartAppSource): number {
     const S = this.segmentBytes;
+    let keep = 0;
     if (S !== undefined) {
       // As MmapLogStorage: keep the segment holding min(beforeIndex, last), delete every one before it.
       const target = Math.min(beforeIndex, this.lastIndex());
       if (target <= this.firstIndex()) return this.firstIndex();
       const keepFrom = Math.floor(this.locate(target)!.position / S) * S;
-      while (this.entriesByIndex[0]!.position < keepFrom) {
-        const e = this.entriesByIndex.shift()!;
-        this.start = { index: e.index, term: e.term, data: new Uint8Array() };
-        this.startPosition = this.entriesByIndex[0]!.position;
-      }
-      return this.firstIndex();
+      while (this.entriesByIndex[keep]!.position < keepFrom) keep++;
+    } else {
+      while (keep < this.entriesByIndex.length - 1 && this.entriesByIndex[keep]!.index < beforeIndex) keep++;
     }
-    while (this.entriesByIndex.length > 1 && this.entriesByIndex[0]!.index < beforeIndex) {
-      const e = this.entriesByIndex.shift()!;
-      this.start = { index: e.index, term: e.term, data: new Uint8Array() };
-      this.startPosition = this.entriesByIndex[0]!.position;
-    }
+    if (keep === 0) return this.firstIndex();
+    // As MmapLogStorage: the application section is asked for before anything changes.
+    const first = this.entriesByIndex[keep]!;
+    const app = startApp?.({ index: first.index, position: first.position });
+    const last = this.entriesByIndex[keep - 1]!;
+    this.entriesByIndex.splice(0, keep);
+    this.start = { index: last.index, term: last.term, data: encodeStartData(first.position, app) };
+    this.startApp = app;
+    this.startPosition = first.position;
     return this.firstIndex();
+  }
+  startAppData(): Uint8Array | undefined {
+    return this.startApp;
   }
   /** The segments from the one holding the first entry to the one holding the last (segmented logs only). */
   segmentFiles(): { basePosition: number; path: string }[] {
@@ -119,9 +132,15 @@ export class FakeLog implements LogStorage {
     return Array.from({ length: last - first + 1 }, (_, k) => ({ basePosition: (first + k) * S, path: `fake-segment-${first + k}` }));
   }
 
+  /** As MmapLogStorage: everything goes, the log continues at the position the start carries. */
   reset(start: LogStart): void {
+    const decoded = decodeStartData(start);
+    if (decoded === undefined || decoded.position < this.basePosition) throw new RangeError('a FakeLog resets only to a start at or after its base position');
+    this.data.fill(0);
     this.entriesByIndex.length = 0;
     this.start = start;
+    this.startApp = decoded.app;
+    this.startPosition = this.end = decoded.position;
   }
   sync(): void {}
   durableIndex(): number {

@@ -4,10 +4,13 @@
 // half the runs, delete whole head segments of a log cut in 1 KiB segments through retention's
 // own path (CleanService.deleteOldestSegments: log.deleteHead, then store.deleteBelowLogStart).
 // The model is a plain list of entries and the log's first retained index; expected queues, their
-// min offsets and every read's answer are recomputed from it. At the end of a run that deleted
-// nothing, a store rebuilt from scratch over the same log must have byte-identical ConsumeQueue
-// and IndexFile files (after a deletion it cannot: dispatch assigns queue offsets, so a rebuild
-// over the retained log alone numbers every queue from 0 again).
+// min offsets and every read's answer are recomputed from it: queue offsets count every message
+// ever dispatched, also those retention deleted since. At the end of every run, two stores built
+// from the log's start alone must agree with it: one rebuilt from scratch over the same log, and
+// one on a replica that dispatched part of the deleted prefix and was then reset to this log's
+// start (Raft's Reset) and given the retained entries. Both start each queue where the log's
+// start record says (queue-start.ts), answer every read as the model does, and have ConsumeQueue
+// files byte-identical to the incrementally built store's; with nothing deleted the IndexFiles too.
 import { join } from 'node:path';
 import { rmSync } from 'node:fs';
 import fc from 'fast-check';
@@ -20,6 +23,7 @@ import { createMessageId } from '../src/common/message/message-id.js';
 import { javaStringHash } from '../src/common/message/java-hash.js';
 import { CleanService } from '../src/store/retention/index.js';
 import { FakeLog, removeDir, snapshotFiles, tempDir } from './store-helpers.js';
+import { decodeStartData } from '../raft/index.js';
 
 const OPTIONS = { unitsPerFile: 4, index: { slotCount: 11, maxEntries: 6, maxKeyBytes: 64 } };
 const TOPICS = ['A', 'B', '%RETRY%g'];
@@ -394,6 +398,51 @@ class DeleteHeadSegments implements fc.Command<Model, Real> {
   }
 }
 
+/** The files of a store root under `prefix` (relative path → bytes). */
+function filesUnder(root: string, prefix: string): Map<string, Buffer> {
+  return new Map([...snapshotFiles(root)].filter(([k]) => k.startsWith(prefix)));
+}
+
+function expectSameFiles(a: Map<string, Buffer>, b: Map<string, Buffer>, what: string): void {
+  expect([...b.keys()].sort(), what).toEqual([...a.keys()].sort());
+  for (const [k, v] of a) expect(v.equals(b.get(k)!), `${what}: ${k}`).toBe(true);
+}
+
+/** Every queue of the model read from its min offset to its max, against the model. */
+function checkAllReads(model: Model, real: Real): void {
+  checkQueues(model, real);
+  for (const [key, placed] of expectedQueues(model)) {
+    const [topic, queueId] = [key.slice(0, key.lastIndexOf('/')), Number(key.slice(key.lastIndexOf('/') + 1))];
+    const min = expectedMin(model, placed);
+    for (let offset = Math.max(0, min - 1); offset <= placed.length; offset++) checkRead(model, real, topic, queueId, offset, 3, 1 << 20, undefined);
+  }
+  for (const key of KEYS) for (const topic of TOPICS) new QueryAndLookup(key, topic).run(model, real);
+}
+
+/**
+ * A replica that holds the first `held` entries of the run's final log, dispatched up to
+ * `dispatched` of them, is then reset to the leader's log start (as Raft's Reset does when the
+ * entries it misses are deleted) and given the retained entries. Returns it dispatched as far as
+ * the model.
+ */
+function resetReplica(model: Model, leaderLog: FakeLog, basePosition: number, held: number, dispatched: number, root: string): Real {
+  const log = new FakeLog(basePosition, 1 << 20, { segmentBytes: SEGMENT_BYTES });
+  const real: Real = { root, log, controls: [], store: undefined as unknown as MessageStore };
+  for (const e of model.entries.slice(0, held)) appendEntry(real, e.kind, e.payload, e.messages);
+  real.store = open(real);
+  real.store.dispatchUpTo(dispatched);
+  log.reset(leaderLog.logStart());
+  expect(decodeStartData(log.logStart())?.position).toBe(leaderLog.locate(leaderLog.firstIndex())?.position ?? leaderLog.endPosition());
+  const skipped = real.store.jumpToLogStart();
+  expect(skipped).toBe(model.firstIndex - 1 - dispatched);
+  for (const e of model.entries.slice(model.firstIndex - 1)) {
+    const again = appendEntry(real, e.kind, e.payload, e.messages);
+    expect([again.position, again.payloadPosition]).toEqual([e.position, e.payloadPosition]);
+  }
+  real.store.dispatchUpTo(model.dispatched);
+  return real;
+}
+
 const roots: string[] = [];
 afterEach(() => {
   for (const r of roots.splice(0)) removeDir(r);
@@ -420,7 +469,7 @@ const commands = [
 describe('message store model', () => {
   it('matches the model through appends, dispatch, reads, restarts, log cuts and head-segment deletion, and equals a rebuild from scratch', () => {
     fc.assert(
-      fc.property(fc.commands(commands, { maxCommands: 60, size: 'large' }), fc.nat(3), fc.boolean(), (cmds, basePages, retention) => {
+      fc.property(fc.commands(commands, { maxCommands: 60, size: 'large' }), fc.nat(3), fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true }), (cmds, basePages, retention, replicaShare) => {
         const root = tempDir('model');
         roots.push(root);
         const log = new FakeLog(basePages * 4096, 1 << 20, retention ? { segmentBytes: SEGMENT_BYTES } : {});
@@ -430,17 +479,27 @@ describe('message store model', () => {
         try {
           fc.modelRun(() => ({ model, real }), cmds);
           real.store.close();
-          if (model.firstIndex > 1) return;
           const scratchRoot = tempDir('scratch');
           roots.push(scratchRoot);
-          const scratch = MessageStore.open(scratchRoot, log, OPTIONS);
-          scratch.dispatchUpTo(model.dispatched);
-          scratch.close();
-          const pick = (m: Map<string, Buffer>) => new Map([...m].filter(([k]) => k.startsWith('consumequeue') || k.startsWith('index')));
-          const built = pick(snapshotFiles(root));
-          const rebuilt = pick(snapshotFiles(scratchRoot));
-          expect([...built.keys()].sort()).toEqual([...rebuilt.keys()].sort());
-          for (const [k, v] of built) expect(v.equals(rebuilt.get(k)!), k).toBe(true);
+          const scratch: Real = { root: scratchRoot, log, controls: [], store: MessageStore.open(scratchRoot, log, OPTIONS) };
+          expect(scratch.store.recovery.queuesStartedAtLogStart ?? false).toBe(model.firstIndex > 1);
+          scratch.store.dispatchUpTo(model.dispatched);
+          checkAllReads(model, scratch);
+          scratch.store.close();
+          expectSameFiles(filesUnder(root, 'consumequeue'), filesUnder(scratchRoot, 'consumequeue'), 'rebuilt from scratch');
+          if (model.firstIndex === 1) {
+            expectSameFiles(filesUnder(root, 'index'), filesUnder(scratchRoot, 'index'), 'rebuilt from scratch');
+            return;
+          }
+          // A replica that missed the deleted head, having dispatched any part of what it held
+          // below the leader's start entry (Raft resets only a follower whose commit is below it).
+          const held = Math.floor(replicaShare * (model.firstIndex - 1));
+          const replicaRoot = tempDir('replica');
+          roots.push(replicaRoot);
+          const replica = resetReplica(model, log, basePages * 4096, held, Math.floor(replicaShare * Math.min(held, model.firstIndex - 2)), replicaRoot);
+          checkAllReads(model, replica);
+          replica.store.close();
+          expectSameFiles(filesUnder(root, 'consumequeue'), filesUnder(replicaRoot, 'consumequeue'), 'reset replica');
         } finally {
           try {
             real.store.close();

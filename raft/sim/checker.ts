@@ -10,7 +10,20 @@
 //   Read index: a read's index is at least what was committed when the read was asked.
 import type { ReadState, Ready } from '../core/messages.js';
 import type { Entry, LogStart, NodeId } from '../core/types.js';
-import type { MemoryStorage } from './memory-storage.js';
+import { startAppOf, type MemoryStorage } from './memory-storage.js';
+
+/**
+ * The application section the simulation's retention gives a log start whose first entry is
+ * `firstIndex` (as an application would summarise what it deletes): a reset must hand exactly
+ * this to the follower, however the core carried it.
+ */
+export function simStartApp(firstIndex: number): Uint8Array {
+  const app = new Uint8Array(12);
+  const dv = new DataView(app.buffer);
+  dv.setFloat64(0, firstIndex);
+  dv.setUint32(8, (firstIndex * 2654435761) >>> 0);
+  return app;
+}
 
 interface EntryRecord {
   prevTerm: number;
@@ -41,6 +54,12 @@ export class SafetyChecker {
   /** Read contexts (as numbers) → the commit lower bound when they were asked. */
   private readonly readFloor = new Map<number, number>();
   readsServed = 0;
+
+  /**
+   * `startApp`: the application section every log start whose first entry is `firstIndex`
+   * carries (the simulation's retention gives one to each); a reset must hand exactly it over.
+   */
+  constructor(private readonly startApp?: (firstIndex: number) => Uint8Array) {}
   now = 0;
   /** How many nodes would keep (index, term) through the crashes the run can inflict. */
   survivors: ((index: number, term: number) => number) | undefined;
@@ -95,6 +114,10 @@ export class SafetyChecker {
   onReset(node: NodeId, start: LogStart): void {
     const c = this.committed[start.index];
     if (c !== undefined && c.term !== start.term) this.violate(`reset of ${node} to (${start.index}, ${start.term}) contradicts a committed entry`);
+    const app = startAppOf(start);
+    if (this.startApp !== undefined && (app === undefined || !samePayload(app, this.startApp(start.index + 1)))) {
+      this.violate(`reset of ${node} to (${start.index}, ${start.term}) lost the application section of the leader's start`);
+    }
     this.nextApply.set(node, start.index + 1);
   }
 

@@ -3,7 +3,7 @@
 // made durable (all that survives a power loss, plus possibly some later pages the OS happened
 // to write back). The hard state is durable as soon as setHardState returns.
 import type { Entry, HardState, LogStart } from '../core/types.js';
-import type { EntryLocation, LogStorage } from '../storage/log-storage.js';
+import type { EntryLocation, LogStorage, StartAppSource } from '../storage/log-storage.js';
 
 /** The fixed header the simulated data files put before every payload. */
 export const SIM_ENTRY_HEADER_BYTES = 32;
@@ -19,14 +19,21 @@ interface LogImage {
   items: Stored[];
 }
 
-function startData(position: number): Uint8Array {
-  const data = new Uint8Array(8);
+/** The simulated start data: the position as a float64, then the application's section, if any. */
+function startData(position: number, app?: Uint8Array): Uint8Array {
+  const data = new Uint8Array(8 + (app?.length ?? 0));
   new DataView(data.buffer).setFloat64(0, position);
+  if (app !== undefined) data.set(app, 8);
   return data;
 }
 
+/** The application section of a simulated start (see startData), or undefined without one. */
+export function startAppOf(start: LogStart): Uint8Array | undefined {
+  return start.data.length > 8 ? start.data.subarray(8) : undefined;
+}
+
 function positionOf(start: LogStart): number {
-  if (start.data.length !== 8) return 0;
+  if (start.data.length < 8) return 0;
   return new DataView(start.data.buffer, start.data.byteOffset, 8).getFloat64(0);
 }
 
@@ -120,17 +127,14 @@ export class MemoryStorage implements LogStorage {
     if (this.durableLast >= fromIndex) this.durableLast = fromIndex - 1;
   }
 
-  deleteHead(beforeIndex: number): number {
+  deleteHead(beforeIndex: number, startApp?: StartAppSource): number {
     // Keeps the last entry, as the mmap log keeps its last segment.
     const upTo = Math.min(beforeIndex - 1, this.lastIndex() - 1);
     if (upTo <= this.live.start.index) return this.firstIndex();
     const cut = upTo - this.live.start.index;
     const last = this.live.items[cut - 1]!;
-    const start: LogStart = {
-      index: upTo,
-      term: last.entry.term,
-      data: startData(last.position + SIM_ENTRY_HEADER_BYTES + last.entry.payload.length),
-    };
+    const position = last.position + SIM_ENTRY_HEADER_BYTES + last.entry.payload.length;
+    const start: LogStart = { index: upTo, term: last.entry.term, data: startData(position, startApp?.({ index: upTo + 1, position })) };
     this.live = { start, startPosition: positionOf(start), items: this.live.items.slice(cut) };
     // Deleting files is a metadata operation: the durable image loses the same head.
     const durableCut = Math.max(0, Math.min(upTo - this.durable.start.index, this.durable.items.length));
@@ -138,6 +142,10 @@ export class MemoryStorage implements LogStorage {
       this.durable = { start, startPosition: positionOf(start), items: this.durable.items.slice(durableCut) };
     }
     return this.firstIndex();
+  }
+
+  startAppData(): Uint8Array | undefined {
+    return startAppOf(this.live.start);
   }
 
   reset(start: LogStart): void {

@@ -8,7 +8,7 @@
 // The same seed and plan replay the same run exactly.
 import type { ReadState, Ready } from '../core/messages.js';
 import type { Entry, LogStart, NodeId } from '../core/types.js';
-import { SafetyChecker } from './checker.js';
+import { SafetyChecker, simStartApp } from './checker.js';
 import { planFromSeed, type FaultPlan } from './fault-plan.js';
 import type { MemoryStorage } from './memory-storage.js';
 import { SimNetwork } from './network.js';
@@ -64,7 +64,7 @@ interface Proposal {
 class Schedule implements SimNodeObserver {
   private readonly rng: Prng;
   private readonly net: SimNetwork;
-  readonly checker = new SafetyChecker();
+  readonly checker = new SafetyChecker(simStartApp);
   private readonly ids: NodeId[];
   private readonly nodes: SimNode[];
   private readonly byId: Map<NodeId, SimNode>;
@@ -274,7 +274,7 @@ class Schedule implements SimNodeObserver {
     const keep = this.plan.retainEntries;
     if (keep === 0) return;
     for (const n of this.nodes) {
-      if (n.raft !== undefined && n.applied - keep > n.storage.firstIndex()) n.storage.deleteHead(n.applied - keep);
+      if (n.raft !== undefined && n.applied - keep > n.storage.firstIndex()) n.storage.deleteHead(n.applied - keep, (first) => simStartApp(first.index));
     }
   }
 

@@ -20,6 +20,12 @@ export interface EntryLocation {
   term: number;
 }
 
+/**
+ * Computes the application's section of a new start record from where the log will start: the
+ * first entry kept and its global byte position. Raft never looks inside the bytes.
+ */
+export type StartAppSource = (first: { index: number; position: number }) => Uint8Array;
+
 export interface LogStorage extends LogReader {
   /** Persisted term and vote (and the last persisted commit). */
   hardState(): HardState;
@@ -34,11 +40,19 @@ export interface LogStorage extends LogReader {
   truncateSuffix(fromIndex: number): void;
   /**
    * Delete whole data segments that only hold entries with index < `beforeIndex` (retention).
-   * Returns the new first index. Never deletes the segment holding the last entry.
+   * Returns the new first index. Never deletes the segment holding the last entry. When the
+   * head moves, `startApp` is asked, before anything changes, for the application's section of
+   * the new start record (kept with it, handed to followers reset to it, read back by
+   * `startAppData`); it may throw to leave the log as it was. Without it the new start has none.
    */
-  deleteHead(beforeIndex: number): number;
+  deleteHead(beforeIndex: number, startApp?: StartAppSource): number;
   /** Discard everything and continue after `start` (a follower that fell behind the head). */
   reset(start: LogStart): void;
+  /**
+   * The application's section of the current start record: what `deleteHead`'s `startApp`
+   * returned, or what the leader's start carried after a reset; undefined when it has none.
+   */
+  startAppData(): Uint8Array | undefined;
   /** Make every appended entry durable (msync/fsync of the dirty range). */
   sync(): void;
   /** Index of the last entry known to be durable. */

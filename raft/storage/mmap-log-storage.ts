@@ -27,12 +27,12 @@ import { ENTRY_HEADER_BYTES, INDEX_RECORD_BYTES, MAX_ENTRY_TYPE, probe } from '.
 import { EntryIndex } from './entry-index.js';
 import { readEntryAt } from './entry-reader.js';
 import { LogAppender } from './log-appender.js';
-import type { EntryLocation, LogStorage } from './log-storage.js';
+import type { EntryLocation, LogStorage, StartAppSource } from './log-storage.js';
 import type { MappedFile } from './mapped-file.js';
 import { MappedFileList } from './mapped-file-list.js';
 import { type RecoveryReport, recoverTail } from './recovery.js';
 import { HardStateKeeper } from './hard-state-keeper.js';
-import { decodeStartData, encodeStartData, readHardState, readMeta, writeMeta } from './state-files.js';
+import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, readMeta, writeMeta } from './state-files.js';
 import { LogStorageError } from './storage-errors.js';
 import { type MmapLogStorageOptions, type ResolvedOptions, resolveOptions } from './storage-options.js';
 
@@ -50,6 +50,8 @@ export class MmapLogStorage implements LogStorage {
 
   private start: LogStart;
   private startPosition: number;
+  /** The application's section of the start record (also inside `start.data`). */
+  private startApp: Uint8Array | undefined;
   private last: number;
   private lastTerm: number;
   private end: number;
@@ -123,8 +125,9 @@ export class MmapLogStorage implements LogStorage {
       throw err;
     }
     this.recovery = { ...tail.report, deletedFiles: tail.report.deletedFiles + gaps.length };
-    this.start = { index: startMeta.startIndex, term: startMeta.startTerm, data: encodeStartData(startMeta.startPosition) };
+    this.start = { index: startMeta.startIndex, term: startMeta.startTerm, data: encodeStartData(startMeta.startPosition, startMeta.startApp) };
     this.startPosition = startMeta.startPosition;
+    this.startApp = startMeta.startApp;
     this.last = tail.lastIndex;
     this.lastTerm = tail.lastTerm;
     this.end = tail.endPosition;
@@ -255,7 +258,7 @@ export class MmapLogStorage implements LogStorage {
     if (this.durable > this.last) this.durable = this.last;
   }
 
-  deleteHead(beforeIndex: number): number {
+  deleteHead(beforeIndex: number, startApp?: StartAppSource): number {
     this.assertOpen();
     const target = Math.min(beforeIndex, this.last);
     if (target <= this.firstIndex()) return this.firstIndex();
@@ -268,43 +271,54 @@ export class MmapLogStorage implements LogStorage {
     if (head.kind !== 'entry' || head.index <= this.firstIndex() || head.index > target) {
       throw new LogStorageError('ERR_LOG_CORRUPT', `no valid entry at the start of segment ${basePosition} (${head.kind})`);
     }
-    const newStart: LogStart = { index: head.index - 1, term: this.term(head.index - 1)!, data: encodeStartData(basePosition) };
-    // Meta first: a crash before the deletions leaves files that recovery deletes as lying before the start.
-    writeMeta(this.dir, { segmentBytes: S, indexSegmentEntries: this.index.entriesPerFile, startIndex: newStart.index, startTerm: newStart.term, startPosition: basePosition, wipePending: false });
+    // Asked before anything changes: a section it cannot make (it throws) leaves the log whole.
+    const app = startApp?.({ index: head.index, position: basePosition });
+    if (app !== undefined && !(app instanceof Uint8Array)) throw new TypeError('startApp must return a Uint8Array');
+    const newStart: LogStart = { index: head.index - 1, term: this.term(head.index - 1)!, data: encodeStartData(basePosition, app) };
+    // Meta first: a crash before the deletions leaves files that recovery deletes as lying before
+    // the start. writeMeta refuses a section over MAX_START_APP_BYTES before writing anything.
+    writeMeta(this.dir, { segmentBytes: S, indexSegmentEntries: this.index.entriesPerFile, startIndex: newStart.index, startTerm: newStart.term, startPosition: basePosition, wipePending: false, startApp: app });
     this.start = newStart;
     this.startPosition = basePosition;
+    this.startApp = app;
     const deleted = this.data.deleteBelow(keepFile) + this.index.files.deleteBelow(this.index.fileOf(head.index));
-    this.log?.info({ firstIndex: head.index, startPosition: basePosition, deletedFiles: deleted }, 'raft log head deleted');
+    this.log?.info({ firstIndex: head.index, startPosition: basePosition, startAppBytes: app?.length, deletedFiles: deleted }, 'raft log head deleted');
     return head.index;
   }
 
   reset(start: LogStart): void {
     this.assertOpen();
-    const position = decodeStartData(start);
-    if (position === undefined || !Number.isSafeInteger(start.index) || start.index < 0 || !Number.isSafeInteger(start.term) || start.term < 0) {
-      throw new LogStorageError('ERR_LOG_BAD_START', `reset to index ${start.index} term ${start.term}: data must be an 8-byte position`);
+    const decoded = decodeStartData(start);
+    if (decoded === undefined || !Number.isSafeInteger(start.index) || start.index < 0 || !Number.isSafeInteger(start.term) || start.term < 0) {
+      throw new LogStorageError('ERR_LOG_BAD_START', `reset to index ${start.index} term ${start.term}: data must be an 8-byte position, optionally followed by 1 and an application section of at most ${MAX_START_APP_BYTES} bytes`);
     }
+    const { position, app } = decoded;
     // Atomic in two steps: the new start with `wipePending`, then the deletions, then the flag
     // cleared. A crash after the first step makes the next open finish the wipe; deleting first
     // would let a crash regress the log to its old start with nothing after it (a voter losing
     // entries it acknowledged), and clearing the files last without the flag could let a stale
     // entry at the new start position pass for the first entry of the new log.
-    const meta = { segmentBytes: this.segmentBytes, indexSegmentEntries: this.index.entriesPerFile, startIndex: start.index, startTerm: start.term, startPosition: position };
+    const meta = { segmentBytes: this.segmentBytes, indexSegmentEntries: this.index.entriesPerFile, startIndex: start.index, startTerm: start.term, startPosition: position, startApp: app };
     writeMeta(this.dir, { ...meta, wipePending: true });
     this.data.deleteAll();
     this.index.files.deleteAll();
     this.data.flush();
     this.index.files.flush();
     writeMeta(this.dir, { ...meta, wipePending: false });
-    this.start = { index: start.index, term: start.term, data: encodeStartData(position) };
+    this.start = { index: start.index, term: start.term, data: encodeStartData(position, app) };
     this.startPosition = position;
+    this.startApp = app;
     this.last = start.index;
     this.lastTerm = start.term;
     this.end = position;
     this.durable = start.index;
     this.trustedFrom = start.index + 1;
     this.epoch++;
-    this.log?.info({ startIndex: start.index, startTerm: start.term, startPosition: position }, 'raft log reset');
+    this.log?.info({ startIndex: start.index, startTerm: start.term, startPosition: position, startAppBytes: app?.length }, 'raft log reset');
+  }
+
+  startAppData(): Uint8Array | undefined {
+    return this.startApp;
   }
 
   /**

@@ -1,7 +1,8 @@
 // The two small files beside the segments: `hardstate` (term, vote, commit) and `meta` (where the
-// log starts, and the geometry it was written with). Both are replaced atomically and durably:
-// write a temp file, fsync it, rename it over the old one, fsync the directory. A frame with a
-// magic, a length and a CRC tells a damaged file from a good one.
+// log starts, the application's section of the start record, and the geometry it was written
+// with). Both are replaced atomically and durably: write a temp file, fsync it, rename it over the
+// old one, fsync the directory. A frame with a magic, a length and a CRC tells a damaged file
+// from a good one. Also here: the layout of `LogStart.data` for this storage.
 
 import { close, closeSync, existsSync, fsync, fsyncSync, open, openSync, readFileSync, renameSync, unlink, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,8 +14,12 @@ import { LogStorageError } from './storage-errors.js';
 
 const HARD_STATE_MAGIC = 0xd1ed4a57;
 const META_MAGIC = 0xd1ed3e7a;
-const META_VERSION = 1;
+/** Version 1: the 48-byte body alone. Version 2 appends the application's start section. */
+const META_VERSION_PLAIN = 1;
+const META_VERSION_WITH_APP = 2;
 const META_BODY_BYTES = 48;
+/** Version 2: after the 48 bytes, u32 LE length of the application section, then its bytes. */
+const META_APP_LENGTH_BYTES = 4;
 const FRAME_OVERHEAD_BYTES = 12;
 /** A vote is a node id; anything longer is not one. */
 const MAX_VOTE_BYTES = 255;
@@ -133,25 +138,42 @@ export interface LogMeta {
    * go. Writing the new start with this flag before deleting anything makes a reset atomic.
    */
   wipePending: boolean;
+  /**
+   * The application's section of the start record (see encodeStartData), opaque here; absent
+   * when none was given. Written as meta version 2; without it the file keeps version 1.
+   */
+  startApp?: Uint8Array | undefined;
 }
 
 export function writeMeta(dir: string, meta: LogMeta): void {
-  const body = Buffer.alloc(META_BODY_BYTES);
-  body.writeUInt32LE(META_VERSION, 0);
+  const app = meta.startApp;
+  if (app !== undefined && app.length > MAX_START_APP_BYTES) {
+    throw new LogStorageError('ERR_LOG_START_TOO_LARGE', `the start record's application section has ${app.length} bytes; at most ${MAX_START_APP_BYTES}`);
+  }
+  const body = Buffer.alloc(META_BODY_BYTES + (app === undefined ? 0 : META_APP_LENGTH_BYTES + app.length));
+  body.writeUInt32LE(app === undefined ? META_VERSION_PLAIN : META_VERSION_WITH_APP, 0);
   writeU64(body, 4, meta.segmentBytes);
   body.writeUInt32LE(meta.indexSegmentEntries, 12);
   writeU64(body, 16, meta.startIndex);
   writeU64(body, 24, meta.startTerm);
   writeU64(body, 32, meta.startPosition);
   body.writeUInt32LE(meta.wipePending ? 1 : 0, 44);
+  if (app !== undefined) {
+    body.writeUInt32LE(app.length, META_BODY_BYTES);
+    body.set(app, META_BODY_BYTES + META_APP_LENGTH_BYTES);
+  }
   writeAtomically(dir, 'meta', META_MAGIC, body);
 }
 
 export function readMeta(dir: string): LogMeta | undefined {
   const body = readChecked(dir, 'meta', META_MAGIC);
   if (body === undefined) return undefined;
-  if (body.length !== META_BODY_BYTES || body.readUInt32LE(0) !== META_VERSION || body.readUInt32LE(44) > 1) throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${dir}/meta has an unknown layout`);
-  return {
+  const version = body.length >= META_BODY_BYTES ? body.readUInt32LE(0) : -1;
+  const appBytes = version === META_VERSION_WITH_APP && body.length >= META_BODY_BYTES + META_APP_LENGTH_BYTES ? body.readUInt32LE(META_BODY_BYTES) : -1;
+  const plain = version === META_VERSION_PLAIN && body.length === META_BODY_BYTES;
+  const withApp = appBytes >= 0 && appBytes <= MAX_START_APP_BYTES && body.length === META_BODY_BYTES + META_APP_LENGTH_BYTES + appBytes;
+  if ((!plain && !withApp) || body.readUInt32LE(44) > 1) throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${dir}/meta has an unknown layout`);
+  const meta: LogMeta = {
     segmentBytes: readU64(body, 4),
     indexSegmentEntries: body.readUInt32LE(12),
     startIndex: readU64(body, 16),
@@ -159,19 +181,53 @@ export function readMeta(dir: string): LogMeta | undefined {
     startPosition: readU64(body, 32),
     wipePending: body.readUInt32LE(44) === 1,
   };
+  // A copy: the body is a view of the file's bytes, and the section outlives this read.
+  if (withApp) meta.startApp = new Uint8Array(body.subarray(META_BODY_BYTES + META_APP_LENGTH_BYTES));
+  return meta;
 }
 
-/** LogStart.data of this storage: the 8-byte little-endian position of the first entry. */
-export function encodeStartData(position: number): Uint8Array {
-  const b = Buffer.alloc(8);
+/**
+ * Bound on the application's section of a start record. It travels in the meta file and in
+ * Raft's Reset message, whose frame the transport caps at `maxFrameBytes` (64 MiB by default):
+ * 4 MiB keeps a Reset far below that and cheap to send again on every probe.
+ */
+export const MAX_START_APP_BYTES = 4 * 1024 * 1024;
+
+/** What `LogStart.data` of this storage carries. */
+export interface StartData {
+  /** Global byte position where entry `index + 1` starts. */
+  position: number;
+  /**
+   * The application's section, opaque to Raft and to this storage (the message store keeps its
+   * per-queue offsets there); undefined when the start record has none.
+   */
+  app: Uint8Array | undefined;
+}
+
+/** Byte 8 of a `LogStart.data` that carries an application section after the position. */
+const START_DATA_WITH_APP = 1;
+
+/**
+ * LogStart.data of this storage: the 8-byte little-endian position of the first entry, then,
+ * when the application gave one, a format byte (1) and the application's section. Exactly 8
+ * bytes is the original layout, without a section; it still decodes.
+ */
+export function encodeStartData(position: number, app?: Uint8Array): Uint8Array {
+  const b = Buffer.alloc(app === undefined ? 8 : 9 + app.length);
   writeU64(b, 0, position);
+  if (app !== undefined) {
+    b[8] = START_DATA_WITH_APP;
+    b.set(app, 9);
+  }
   return b;
 }
 
-export function decodeStartData(start: LogStart): number | undefined {
+/** The position and application section of a start record, or undefined when it is not one of ours. */
+export function decodeStartData(start: LogStart): StartData | undefined {
   const d = start.data;
-  if (d.length !== 8) return undefined;
+  if (d.length < 8 || (d.length > 8 && d[8] !== START_DATA_WITH_APP) || d.length - 9 > MAX_START_APP_BYTES) return undefined;
   const b = Buffer.from(d.buffer, d.byteOffset, d.byteLength);
   const position = readU64(b, 0);
-  return Number.isSafeInteger(position) ? position : undefined;
+  if (!Number.isSafeInteger(position)) return undefined;
+  return { position, app: d.length > 8 ? new Uint8Array(d.subarray(9)) : undefined };
 }

@@ -14,6 +14,8 @@ export type LogStorageErrorCode =
   | 'ERR_LOG_OUT_OF_RANGE'
   /** A LogStart whose `data` does not carry a byte position this storage can use. */
   | 'ERR_LOG_BAD_START'
+  /** A start record whose application section exceeds MAX_START_APP_BYTES. */
+  | 'ERR_LOG_START_TOO_LARGE'
   /** Files on disk were written with another segment size (positions would not agree). */
   | 'ERR_LOG_CONFIG_MISMATCH'
   /** A write to the log's files failed (disk full, I/O error); the log is unchanged. */

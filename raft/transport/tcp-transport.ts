@@ -23,6 +23,13 @@ export interface PeerAddress {
   port: number;
 }
 
+/**
+ * Largest frame a peer accepts unless told otherwise. The largest frames are App batches
+ * (maxAppBytes, 512 KiB by default) and a Reset carrying a start record with its application
+ * section (at most MAX_START_APP_BYTES, 4 MiB).
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024 * 1024;
+
 export interface TcpTransportOptions {
   id: NodeId;
   /** Every member of the group including this node; this node's entry gives the listen address. */
@@ -58,7 +65,7 @@ export class TcpTransport {
     const self = o.peers.find((p) => p.id === o.id);
     if (!self) throw new RangeError(`node ${o.id} is not among the peers ${o.peers.map((p) => p.id).join(',')}`);
     this.self = self;
-    this.maxFrameBytes = o.maxFrameBytes ?? 64 * 1024 * 1024;
+    this.maxFrameBytes = o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     for (const p of o.peers) {
       if (p.id === o.id) continue;
       this.links.set(p.id, new PeerLink({

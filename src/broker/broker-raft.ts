@@ -117,6 +117,7 @@ export class BrokerRaft implements RaftFacade {
       onControl: (index, payload) => this.applier.applyControl(index, payload),
       ...(o.onMessageArrived ? { onMessageArrived: o.onMessageArrived } : {}),
     });
+    this.log.info({ recovery: this.store.recovery }, 'message store opened');
     this.clean = new CleanService(
       {
         log: this.storage,
@@ -229,9 +230,21 @@ export class BrokerRaft implements RaftFacade {
     if (report.stoppedBy === 'min-retain-index' && this.snapshotBoundBinding) this.snapshots.noteRetentionBlocked();
   }
 
-  /** RaftNode logs the reset itself; the metadata marks what it can no longer apply. */
-  private onReset(_start: LogStart): void {
+  /**
+   * RaftNode logs the reset itself; the metadata marks what it can no longer apply, and the store
+   * skips to the new first entry at once, starting every ConsumeQueue at the offset the leader's
+   * start record gives it, so no read meets the old numbering before the next apply.
+   */
+  private onReset(start: LogStart): void {
     this.applier.noteLogHead();
+    try {
+      const skipped = this.store.jumpToLogStart();
+      this.log.info({ startIndex: start.index, skippedEntries: skipped, startAppBytes: this.storage.startAppData()?.length ?? 0 }, 'store follows the reset log: queues start where the leader\'s start record says');
+    } catch (err) {
+      // A start record that does not decode: dispatch stops at the same point on its next try
+      // and reports it there too; Raft goes on.
+      this.log.error({ err, startIndex: start.index }, 'store could not follow the reset log');
+    }
   }
 
   private onApply(entries: Entry[]): void {

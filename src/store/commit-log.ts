@@ -1,5 +1,6 @@
 // The CommitLog as the store sees it: the few read calls the dispatcher, recovery and the read
-// path make on the log, and the two calls retention makes to delete its head. The store knows
+// path make on the log (with the start record's application section, where the store keeps its
+// queue start record), and the two calls retention makes to delete its head. The store knows
 // nothing of Raft (ARCHITECTURE.md): the broker passes its Raft log (MmapLogStorage) in, and it
 // fits these interfaces structurally. Terms, hard state, appends and truncation stay Raft's.
 
@@ -48,15 +49,22 @@ export interface CommitLogReader {
   slice(position: number, length: number): Buffer;
   /** Byte position where the next entry would start. */
   endPosition(): number;
+  /**
+   * The application section of the log's start record: the queue start record (queue-start.ts)
+   * the store handed to `deleteHead`, or the leader's after a reset; undefined when it has none.
+   */
+  startAppData(): Uint8Array | undefined;
 }
 
 /** A log whose head retention may delete segment by segment (MmapLogStorage is one). */
 export interface SegmentedCommitLog extends CommitLogReader {
   /**
    * Deletes whole head segments that only hold entries below `beforeIndex`, never the one holding
-   * the last entry. Returns the new first index.
+   * the last entry. Returns the new first index. When the head moves, `startApp` is asked first,
+   * with the new first entry and its position, for the start record's application section; if it
+   * throws, nothing is deleted.
    */
-  deleteHead(beforeIndex: number): number;
+  deleteHead(beforeIndex: number, startApp?: (first: { index: number; position: number }) => Uint8Array): number;
   /** The data segment files, oldest first. */
   segmentFiles(): { basePosition: number; path: string }[];
   /** The log's directory, whose file system is watched for disk pressure. */

@@ -3,6 +3,10 @@
 // Files are named by their first byte offset (20 digits) in <root>/consumequeue/<topic>/<queueId>/.
 // Units are written once at dispatch and only removed from the tail (recovery) or by whole files
 // from the head (retention), so an unwritten unit reads as zeros and "size 0" means empty.
+// A queue need not start at offset 0: one built from a log whose head was deleted starts at the
+// offset the log's start record gives it (queue-start.ts). The units of its first file below its
+// min offset are blanks (RocketMQ's pre-blank units), written where a queue starts mid-file and
+// over the units retention leaves behind its min offset, so replicas agree byte for byte.
 
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -15,6 +19,16 @@ import { BadStoreFileError } from './store-errors.js';
 export const CQ_UNIT_BYTES = 20;
 export const DEFAULT_UNITS_PER_FILE = 300_000;
 const FILE_NAME = /^\d{20}$/;
+
+/**
+ * The size field of a blank unit (RocketMQ's Integer.MAX_VALUE). A blank has physical offset 0
+ * and tag hash 0: below the log's first position, so never served, yet not "empty" (size 0),
+ * so a restart still finds the max offset as the first empty unit of the last file.
+ */
+export const BLANK_UNIT_SIZE = 0x7fffffff;
+/** Blank units, many at a time (65,520 bytes: a whole number of units). */
+const BLANKS = Buffer.alloc(3276 * CQ_UNIT_BYTES);
+for (let at = 0; at < BLANKS.length; at += CQ_UNIT_BYTES) BLANKS.writeInt32BE(BLANK_UNIT_SIZE, at + 8);
 
 /**
  * Disk space is claimed ahead of the writer with real zero writes, so a full disk is an ENOSPC
@@ -58,6 +72,10 @@ export class ConsumeQueue {
   private flushedQueueOffset = 0;
   /** A truncation zeroed units at or past the max offset since the last flush. */
   private zeroedSinceFlush = false;
+  /** Units below the min offset were blanked since the last flush. */
+  private blankedSinceFlush = false;
+  /** Units below this offset are known to be blanks (-1: not known, as after open). */
+  private blankedBelow = -1;
   /** Directories whose entries changed (a new file or directory) since the last flush. */
   private readonly newDirs = new Set<string>();
   /** Physical offset of the newest unit (-1 when empty), for the ordering assertion. */
@@ -158,6 +176,8 @@ export class ConsumeQueue {
       throw new Error(`ConsumeQueue ${this.topic}/${this.queueId}: unit at ${physicalOffset} does not follow ${this.tailPhysicalOffset}`);
     }
     let file = this.fileFor(q);
+    // The queue's first file, for a queue that starts mid-file (see startAt): blanks go before q.
+    const startsMidFile = !file && this.files.length === 0 && q % this.unitsPerFile !== 0;
     if (!file) file = this.createFile(Math.floor(q / this.unitsPerFile));
     const at = (q % this.unitsPerFile) * CQ_UNIT_BYTES;
     if (file !== this.allocatedFile) {
@@ -166,6 +186,11 @@ export class ConsumeQueue {
       this.allocatedTo = at;
     }
     if (at + CQ_UNIT_BYTES > this.allocatedTo) this.allocateUnits(file, at);
+    if (startsMidFile) {
+      // Allocated above (the claim runs from the file's start past `at`).
+      fillBlanks(file.buffer, 0, at);
+      this.blankedBelow = q;
+    }
     const dv = this.appendView(file);
     setInt64(dv, at, physicalOffset);
     dv.setInt32(at + 8, size);
@@ -301,41 +326,107 @@ export class ConsumeQueue {
     const keepFiles = q === 0 ? 0 : Math.max(1, Math.ceil(q / this.unitsPerFile) - this.firstFileNumber);
     this.dropViews();
     while (this.files.length > keepFiles) this.files.pop()!.destroy();
-    if (this.files.length === 0) rmSync(this.dir, { recursive: true, force: true });
+    if (this.files.length === 0) this.removeDir();
     // Units below the min offset were never written by this queue; keep the counters coherent.
     if (this.minQueueOffset > q) this.minQueueOffset = q;
   }
 
   /**
-   * Retention: deletes head files whose units all point below `physicalOffset` (never the file
-   * that holds the max offset), then moves the min offset to the first unit at or past it.
-   * Returns the number of files deleted.
+   * Retention: deletes head files whose units all point below `physicalOffset`, moves the min
+   * offset to the first unit at or past it, and blanks the units left below it. With
+   * `keepLastFile` the file holding the max offset stays even when nothing in it is left: a log
+   * without a start record (written before there was one) has nothing else that remembers where
+   * the queue ends. Without it a queue left without a message keeps no file, as a queue rebuilt
+   * from that log start has none. Returns the number of files deleted.
    */
-  deleteBelow(physicalOffset: number): number {
+  deleteBelow(physicalOffset: number, keepLastFile = true): number {
     let deleted = 0;
     this.dropViews();
-    while (this.files.length > 1) {
-      const lastUnitOfFirst = (this.firstFileNumber + 1) * this.unitsPerFile - 1;
+    // Bounded by the number of files.
+    while (this.files.length > (keepLastFile ? 1 : 0)) {
+      const lastUnitOfFirst = Math.min((this.firstFileNumber + 1) * this.unitsPerFile, this.maxQueueOffset) - 1;
       if (this.physicalOffsetAt(lastUnitOfFirst) >= physicalOffset) break;
       this.files.shift()!.destroy();
       this.firstFileNumber++;
-      this.minQueueOffset = Math.max(this.minQueueOffset, this.firstFileNumber * this.unitsPerFile);
+      this.minQueueOffset = Math.max(this.minQueueOffset, Math.min(this.firstFileNumber * this.unitsPerFile, this.maxQueueOffset));
       deleted++;
     }
+    if (this.files.length === 0) this.removeDir();
     this.correctMinOffset(physicalOffset);
+    this.blankBelowMin();
     return deleted;
   }
 
   /** Moves the min offset to the first unit pointing at or past `minPhysicalOffset` (binary search). */
   correctMinOffset(minPhysicalOffset: number): void {
+    this.minQueueOffset = this.offsetAtOrAfter(minPhysicalOffset);
+  }
+
+  /**
+   * The queue offset of the first unit pointing at or past `physicalOffset`, or the max offset
+   * when there is none (binary search; units point strictly forward).
+   */
+  offsetAtOrAfter(physicalOffset: number): number {
     let lo = this.minQueueOffset;
     let hi = this.maxQueueOffset;
     while (lo < hi) {
       const mid = Math.floor((lo + hi) / 2);
-      if (this.physicalOffsetAt(mid) < minPhysicalOffset) lo = mid + 1;
+      if (this.physicalOffsetAt(mid) < physicalOffset) lo = mid + 1;
       else hi = mid;
     }
-    this.minQueueOffset = lo;
+    return lo;
+  }
+
+  /**
+   * Writes blanks over the units below the min offset still in the files (what retention left of
+   * deleted messages), so the files equal those of a queue that started at its min offset. After
+   * open, when unknown, the unit just below the min offset tells: blanks are written upwards.
+   */
+  blankBelowMin(): void {
+    const min = this.minQueueOffset;
+    const firstUnit = this.firstFileNumber * this.unitsPerFile;
+    if (this.files.length === 0 || min <= firstUnit || min <= this.blankedBelow) return;
+    if (this.blankedBelow < 0) {
+      const file = this.fileFor(min - 1);
+      const at = ((min - 1) % this.unitsPerFile) * CQ_UNIT_BYTES;
+      if (file !== undefined && file.buffer.compare(BLANKS, 0, CQ_UNIT_BYTES, at, at + CQ_UNIT_BYTES) === 0) {
+        this.blankedBelow = min;
+        return;
+      }
+    }
+    const from = Math.max(firstUnit, this.blankedBelow);
+    // Bounded by the number of files.
+    for (let k = 0; k < this.files.length; k++) {
+      const fileStart = (this.firstFileNumber + k) * this.unitsPerFile;
+      const lo = Math.max(from, fileStart);
+      const hi = Math.min(min, fileStart + this.unitsPerFile);
+      if (lo >= min) break;
+      if (lo < hi && fillBlanks(this.files[k]!.buffer, (lo - fileStart) * CQ_UNIT_BYTES, (hi - fileStart) * CQ_UNIT_BYTES)) this.blankedSinceFlush = true;
+    }
+    this.blankedBelow = min;
+  }
+
+  /**
+   * Restarts the queue empty at `queueOffset`: every file goes (the units in them point below the
+   * log's first position), and the next unit gets that offset. For a queue built from a log whose
+   * head was deleted, which starts where the log's start record says (queue-start.ts).
+   */
+  startAt(queueOffset: number): void {
+    if (!Number.isSafeInteger(queueOffset) || queueOffset < 0) throw new RangeError(`queue offset ${queueOffset} is not a start`);
+    this.destroy();
+    this.minQueueOffset = this.maxQueueOffset = this.flushedQueueOffset = queueOffset;
+    this.blankedBelow = queueOffset;
+  }
+
+  /** Whether the queue has files on disk. */
+  get hasFiles(): boolean {
+    return this.files.length > 0;
+  }
+
+  /** Removes the queue's directory once it holds no file; a flush has no name there to sync. */
+  private removeDir(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+    this.newDirs.delete(this.dir);
   }
 
   /**
@@ -377,6 +468,12 @@ export class ConsumeQueue {
       if (file && (from >= to || this.fileFor(to - 1) !== file)) out.push(file);
       this.zeroedSinceFlush = false;
     }
+    if (this.blankedSinceFlush) {
+      // Blanks are not needed to read the queue, only for replicas to agree byte for byte; the
+      // files holding them are synced with the rest (a duplicate in `out` is synced twice).
+      for (let k = 0; k < this.files.length && (this.firstFileNumber + k) * this.unitsPerFile < this.minQueueOffset; k++) out.push(this.files[k]!);
+      this.blankedSinceFlush = false;
+    }
     this.flushedQueueOffset = to;
     for (const d of this.newDirs) dirs.add(d);
     this.newDirs.clear();
@@ -415,9 +512,11 @@ export class ConsumeQueue {
     this.dropViews();
     for (const f of this.files) f.destroy();
     this.files.length = 0;
-    rmSync(this.dir, { recursive: true, force: true });
+    this.removeDir();
     this.minQueueOffset = this.maxQueueOffset = this.flushedQueueOffset = 0;
     this.tailPhysicalOffset = -1;
+    this.zeroedSinceFlush = this.blankedSinceFlush = false;
+    this.blankedBelow = -1;
   }
 }
 
@@ -438,6 +537,23 @@ function getInt64(dv: DataView, at: number): number {
 }
 
 const ZEROS = Buffer.alloc(65536);
+
+/**
+ * Writes blank units over bytes [from, to) of `buf` (whole units), chunk by chunk, skipping
+ * chunks that already hold blanks so their pages are not dirtied. Returns whether it wrote.
+ */
+function fillBlanks(buf: Buffer, from: number, to: number): boolean {
+  let wrote = false;
+  // Bounded by the range: each round covers one chunk.
+  for (let at = from; at < to; at += BLANKS.length) {
+    const len = Math.min(BLANKS.length, to - at);
+    if (buf.compare(BLANKS, 0, len, at, at + len) !== 0) {
+      BLANKS.copy(buf, at, 0, len);
+      wrote = true;
+    }
+  }
+  return wrote;
+}
 
 /** memcmp against zeros, chunk by chunk, without touching the pages for writing. */
 export function isAllZero(buf: Buffer): boolean {

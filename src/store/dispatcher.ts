@@ -13,7 +13,8 @@ import { javaUtf8Hash } from '../common/message/java-hash.js';
 import { checkMessageRecord, isMessageRecordPayload } from '../common/message/message-record.js';
 import { MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, SysFlag } from '../common/message/record-layout.js';
 import { MessageProperty } from '../common/message/message-properties.js';
-import { storeTimestampAt } from './recovery.js';
+import { firstPosition, storeTimestampAt } from './recovery.js';
+import { logQueueStarts, startQueuesAt } from './queue-start.js';
 import { MessageCodecError } from '../common/message/message-errors.js';
 import { CorruptLogEntryError } from './store-errors.js';
 
@@ -127,12 +128,7 @@ export class Dispatcher {
    */
   dispatchUpTo(commitIndex: number): number {
     const last = Math.min(commitIndex, this.log.lastIndex());
-    if (this.next < this.log.firstIndex()) {
-      // The head we had not dispatched was deleted or replaced (a follower reset): those
-      // messages are gone for this replica. See docs/storage.md (retention seam).
-      this.skippedEntryCount += this.log.firstIndex() - this.next;
-      this.next = this.log.firstIndex();
-    }
+    this.jumpToLogStart();
     const start = this.next;
     this.touchedEpoch++;
     try {
@@ -150,6 +146,28 @@ export class Dispatcher {
       this.notify();
     }
     return this.next - start;
+  }
+
+  /**
+   * When the log starts past what was dispatched (a follower reset to the leader's start, or a
+   * head deleted below undispatched entries), those entries are gone for this replica: dispatch
+   * goes on from the first entry, and every queue starts at the offset the log's start record
+   * gives it, so the messages that follow get the offsets every other replica gave them. A log
+   * without a record (cut before records existed) leaves the queues as they are. Returns the
+   * number of entries skipped.
+   */
+  jumpToLogStart(): number {
+    const first = this.log.firstIndex();
+    if (this.next >= first) return 0;
+    // Decoded first: a damaged record stops dispatch here, before anything moved.
+    const starts = logQueueStarts(this.log);
+    const skipped = first - this.next;
+    this.skippedEntryCount += skipped;
+    this.next = first;
+    this.physicalOffset = firstPosition(this.log);
+    // Every unit points below the first entry (nothing from it on was dispatched).
+    if (starts !== undefined) startQueuesAt(this.queues, starts);
+    return skipped;
   }
 
   /**

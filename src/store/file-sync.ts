@@ -11,9 +11,19 @@ import type { MappedFile } from '../../raft/storage/mapped-file.js';
 
 export type SyncCallback = (err: Error | null) => void;
 
-/** fsync of a directory, so the names created in it survive power loss. */
+/**
+ * fsync of a directory, so the names created in it survive power loss. A directory removed
+ * meanwhile (a ConsumeQueue left without files by retention or a restart at the log's start)
+ * needs none, as in the thread-pool variant.
+ */
 function fsyncDirSync(dir: string): void {
-  const fd = openSync(dir, 'r');
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
   try {
     fsyncSync(fd);
   } finally {

@@ -14,5 +14,6 @@ export { type StoreCheckpoint } from './checkpoint.js';
 export { NORMAL_ENTRY_TYPE, type CommitLogEntry, type CommitLogLocation, type CommitLogReader, type SegmentedCommitLog } from './commit-log.js';
 export { SCHEDULE_TOPIC, DEFAULT_DELAY_LEVELS_MS, type DispatcherHooks } from './dispatcher.js';
 export { type RecoveryReport } from './recovery.js';
+export { QUEUE_START_MAX_BYTES, decodeQueueStarts, encodeQueueStarts, type QueueStarts } from './queue-start.js';
 export * from './message-store.js';
 export * from './retention/index.js';

@@ -19,6 +19,7 @@ import { BadCheckpointError } from './store-errors.js';
 import { BodySlab, copyRun, FoundResult, isRecordAt, setInt64 } from './read-buffers.js';
 import { DiskFullError } from './disk-usage.js';
 import { StoreFlusher } from './store-flusher.js';
+import { encodeQueueStarts, logQueueStarts, queueStartsAt } from './queue-start.js';
 
 export const GetMessageStatus = {
   FOUND: 'FOUND',
@@ -127,6 +128,17 @@ export class MessageStore {
       store.flush();
     }
     return store;
+  }
+
+  /**
+   * If the log now starts past what was dispatched (a follower reset to the leader's start),
+   * skips to its first entry and starts every ConsumeQueue at the offset the log's start record
+   * gives it (see Dispatcher.jumpToLogStart). dispatchUpTo does the same on its own; calling it
+   * at the reset means reads never meet the old numbering meanwhile. Returns the entries skipped.
+   */
+  jumpToLogStart(): number {
+    this.assertOpen();
+    return this.dispatcher.jumpToLogStart();
   }
 
   /** Dispatches committed entries up to `commitIndex`; returns how many entries were dispatched. */
@@ -376,9 +388,24 @@ export class MessageStore {
   deleteBelowLogStart(): number {
     this.assertOpen();
     const minPhysicalOffset = firstPosition(this.log);
+    // A queue left without a message keeps no file when the log's start record remembers where
+    // it ends; a log cut before records existed keeps its last file instead.
+    const keepLastFile = logQueueStarts(this.log) === undefined;
     let deleted = 0;
-    for (const cq of this.queues.all()) deleted += cq.deleteBelow(minPhysicalOffset);
+    for (const cq of this.queues.all()) deleted += cq.deleteBelow(minPhysicalOffset, keepLastFile);
     return deleted + this.index.deleteBelow(minPhysicalOffset);
+  }
+
+  /**
+   * The queue start record (queue-start.ts) for the log's new start when retention deletes its
+   * head up to entry `first.index` at byte `first.position`: pass it to `deleteHead` as the
+   * start record's application section. Throws QueueStartTooLargeError past
+   * QUEUE_START_MAX_BYTES (then nothing is deleted), and asserts that everything before
+   * `first.index` is dispatched.
+   */
+  queueStartRecord(first: { index: number; position: number }): Uint8Array {
+    this.assertOpen();
+    return encodeQueueStarts(queueStartsAt(this.queues, first, this.dispatcher.dispatchedIndex));
   }
 
   /** Store timestamp of the record at `physicalOffset` (for the broker's admin answers). */

@@ -7,6 +7,10 @@
 //     entry holding the newest unit is redone whole.
 //   - Either way, units past the cut are removed; after an unclean shutdown the redone range is
 //     also CRC-checked (see Dispatcher.verifyCrcUpTo).
+//   - When dispatch resumes at the log's first entry (a new store, a lost checkpoint, a head cut
+//     past the checkpoint), every queue starts at the offset the log's start record gives it
+//     (queue-start.ts), so a rebuild numbers messages as the store that first dispatched them.
+//   - Queues the start record names and the store has no file of are created at their offset.
 
 import type { CommitLogReader } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
@@ -14,6 +18,7 @@ import type { IndexService } from './index-service.js';
 import { readInt64BE } from '../common/message/int64.js';
 import type { StoreCheckpoint } from './checkpoint.js';
 import { RecordOffset } from '../common/message/record-layout.js';
+import { addMissingQueues, logQueueStarts, startQueuesAt } from './queue-start.js';
 
 export interface RecoveryReport {
   /** The abort file was present: the last run did not close cleanly. */
@@ -24,6 +29,13 @@ export interface RecoveryReport {
   checkpointProblem?: string;
   dispatchedIndex: number;
   dispatchedPhysicalOffset: number;
+  /**
+   * How many queues the log's start record names (undefined: the log has no record); with
+   * `queuesStartedAtLogStart`, whether dispatch resumed at the log's first entry, so every
+   * queue was started where the record says.
+   */
+  logStartQueues?: number;
+  queuesStartedAtLogStart?: boolean;
 }
 
 /** Position just past entry `index`, or the position where the log's first entry starts. */
@@ -65,6 +77,8 @@ export function recoverDispatchState(
 ): RecoveryReport {
   const first = log.firstIndex();
   const last = log.lastIndex();
+  const starts = logQueueStarts(log);
+  if (starts !== undefined) addMissingQueues(queues, starts);
   let dispatchedIndex: number;
   let cut: number;
   let source: RecoveryReport['source'];
@@ -100,9 +114,19 @@ export function recoverDispatchState(
       return 0;
     }
   });
+  const resumesAtStart = starts !== undefined && dispatchedIndex === first - 1;
+  // Nothing from the first entry on is left after the cut: a rebuild from the log start.
+  if (resumesAtStart) startQueuesAt(queues, starts);
+  // Finishes what retention started if it was cut short (files wholly below the log start go).
   const minPhysicalOffset = firstPosition(log);
-  for (const cq of queues.all()) cq.correctMinOffset(minPhysicalOffset);
+  for (const cq of queues.all()) cq.deleteBelow(minPhysicalOffset, starts === undefined);
   const report: RecoveryReport = { unclean, source, dispatchedIndex, dispatchedPhysicalOffset: cut };
   if (checkpointProblem !== undefined) report.checkpointProblem = checkpointProblem;
+  if (starts !== undefined) {
+    let named = 0;
+    for (const byId of starts.values()) named += byId.size;
+    report.logStartQueues = named;
+    report.queuesStartedAtLogStart = resumesAtStart;
+  }
   return report;
 }

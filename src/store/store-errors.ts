@@ -30,3 +30,16 @@ export class BadCheckpointError extends StoreError {
 export class BadStoreFileError extends StoreError {
   readonly code = 'ERR_STORE_BAD_FILE';
 }
+
+/**
+ * The per-queue offsets to record in the log's start record would exceed QUEUE_START_MAX_BYTES:
+ * the log head is not deleted (queue-start.ts).
+ */
+export class QueueStartTooLargeError extends StoreError {
+  readonly code = 'ERR_STORE_QUEUE_START_TOO_LARGE';
+}
+
+/** The queue start record in the log's start record does not decode. */
+export class BadQueueStartError extends StoreError {
+  readonly code = 'ERR_STORE_BAD_QUEUE_START';
+}

@@ -250,7 +250,9 @@ export class CleanService {
     stoppedBy ??= count < segments.length - 1 ? 'run-limit' : 'last-segment';
     if (deletable === 0) return this.report(reason, usedRatio, 0, 0, stoppedBy);
     const before = segments.length;
-    log.deleteHead(beforeIndex);
+    // The new start records every queue's offset there, so a store rebuilt from this log (or a
+    // replica reset to it) numbers messages as this one did (queue-start.ts).
+    log.deleteHead(beforeIndex, (first) => store.queueStartRecord(first));
     const deletedSegments = before - log.segmentFiles().length;
     const deletedStoreFiles = store.deleteBelowLogStart();
     return this.report(reason, usedRatio, deletedSegments, deletedStoreFiles, stoppedBy);
