@@ -188,70 +188,75 @@ describe('architecture', () => {
     }
   });
 
-  it('would catch a src/protocol file importing anything of ours but src/common', () => {
-    const bad = [
-      "import { BrokerController } from '../broker/broker-controller.js';",
-      "import type { SendResult } from '../client/index.js';",
-      "import { MessageStore } from '../store/index.js';",
-      "import { RouteInfoManager } from '../namesrv/route-info-manager.js';",
-      "import { encode } from '../../raft/transport/codec.js';",
-      "export * from '../cli/output.js';",
-    ];
-    for (const source of bad) expect(violations([{ path: 'src/protocol/x.ts', source }]), source).toHaveLength(1);
-    const fine = "import net from 'node:net';\nimport { assert } from '../common/assert.js';\nimport { RequestCode } from './request-code.js';";
-    expect(violations([{ path: 'src/protocol/x.ts', source: fine }])).toEqual([]);
-  });
+  // Each layer rule, shown able to fail: imports it must refuse, and imports it must allow.
+  const layerRules: { rule: string; path: string; bad: string[]; fine?: string }[] = [
+    {
+      rule: 'a src/protocol file importing anything of ours but src/common',
+      path: 'src/protocol/x.ts',
+      bad: [
+        "import { BrokerController } from '../broker/broker-controller.js';",
+        "import type { SendResult } from '../client/index.js';",
+        "import { MessageStore } from '../store/index.js';",
+        "import { RouteInfoManager } from '../namesrv/route-info-manager.js';",
+        "import { encode } from '../../raft/transport/codec.js';",
+        "export * from '../cli/output.js';",
+      ],
+      fine: "import net from 'node:net';\nimport { assert } from '../common/assert.js';\nimport { RequestCode } from './request-code.js';",
+    },
+    {
+      rule: 'a src/namesrv file importing anything of ours but src/protocol and src/common',
+      path: 'src/namesrv/x.ts',
+      bad: [
+        "import { BrokerConfig } from '../broker/broker-config.js';",
+        "import { Admin } from '../client/index.js';",
+        "import { MessageStore } from '../store/index.js';",
+        "import { parsePeers } from '../../raft/index.js';",
+      ],
+      fine: "import { Command } from 'commander';\nimport { RemotingServer } from '../protocol/remoting-server.js';\nimport { checkTopicName } from '../common/topic-name.js';\nimport { RouteInfoManager } from './route-info-manager.js';",
+    },
+    {
+      rule: 'a src/client file importing anything of ours but src/protocol and src/common',
+      path: 'src/client/x.ts',
+      bad: [
+        "import { BrokerError } from '../broker/broker-errors.js';",
+        "import { NameServer } from '../namesrv/namesrv.js';",
+        "import { decodeMessageRecord } from '../store/index.js';",
+        "import type { Entry } from '../../raft/index.js';",
+        "import { printTable } from '../cli/output.js';",
+        "import { runBench } from '../bench/run-bench.js';",
+      ],
+      fine: "import { makeRequest } from '../protocol/index.js';\nimport { crc32 } from '../common/message/crc32.js';\nimport { Producer } from './producer.js';\nimport { gzipSync } from 'node:zlib';",
+    },
+    {
+      rule: 'a src/store file importing a network module, the CLI, the bench or jepsen-like/',
+      path: 'src/store/x.ts',
+      bad: [
+        "import net from 'node:net';",
+        "import { createServer } from 'http';",
+        "import { printTable } from '../cli/output.js';",
+        "import { runBench } from '../bench/run-bench.js';",
+        "import { History } from '../../jepsen-like/history/types.js';",
+      ],
+    },
+    {
+      rule: 'jepsen-like/ importing broker or store internals, raft/, or a deep path of a public layer',
+      path: 'jepsen-like/run/x.ts',
+      bad: [
+        "import { BrokerController } from '../../src/broker/broker-controller.js';",
+        "import { MessageStore } from '../../src/store/index.js';",
+        "import { ClientInstance } from '../../src/client/client-instance.js';",
+        "import { RemotingClient } from '../../src/protocol/remoting-client.js';",
+        "import { RaftNode } from '../../raft/index.js';",
+        "import { clusterList } from '../../src/cli/commands/cluster-list.js';",
+        "const m = await import('../../src/namesrv/namesrv.js');",
+      ],
+      fine: "import { Producer } from '../../src/client/index.js';\nimport { makeRequest } from '../../src/protocol/index.js';\nimport { queueKey } from '../history/types.js';\nimport { spawn } from 'node:child_process';",
+    },
+  ];
 
-  it('would catch a src/namesrv file importing anything of ours but src/protocol and src/common', () => {
-    const bad = [
-      "import { BrokerConfig } from '../broker/broker-config.js';",
-      "import { Admin } from '../client/index.js';",
-      "import { MessageStore } from '../store/index.js';",
-      "import { parsePeers } from '../../raft/index.js';",
-    ];
-    for (const source of bad) expect(violations([{ path: 'src/namesrv/x.ts', source }]), source).toHaveLength(1);
-    const fine = "import { Command } from 'commander';\nimport { RemotingServer } from '../protocol/remoting-server.js';\nimport { checkTopicName } from '../common/topic-name.js';\nimport { RouteInfoManager } from './route-info-manager.js';";
-    expect(violations([{ path: 'src/namesrv/x.ts', source: fine }])).toEqual([]);
-  });
-
-  it('would catch a src/client file importing anything of ours but src/protocol and src/common', () => {
-    const bad = [
-      "import { BrokerError } from '../broker/broker-errors.js';",
-      "import { NameServer } from '../namesrv/namesrv.js';",
-      "import { decodeMessageRecord } from '../store/index.js';",
-      "import type { Entry } from '../../raft/index.js';",
-      "import { printTable } from '../cli/output.js';",
-      "import { runBench } from '../bench/run-bench.js';",
-    ];
-    for (const source of bad) expect(violations([{ path: 'src/client/x.ts', source }]), source).toHaveLength(1);
-    const fine = "import { makeRequest } from '../protocol/index.js';\nimport { crc32 } from '../common/message/crc32.js';\nimport { Producer } from './producer.js';\nimport { gzipSync } from 'node:zlib';";
-    expect(violations([{ path: 'src/client/x.ts', source: fine }])).toEqual([]);
-  });
-
-  it('would catch a src/store file importing a network module, the CLI, the bench or jepsen-like/', () => {
-    const bad = [
-      "import net from 'node:net';",
-      "import { createServer } from 'http';",
-      "import { printTable } from '../cli/output.js';",
-      "import { runBench } from '../bench/run-bench.js';",
-      "import { History } from '../../jepsen-like/history/types.js';",
-    ];
-    for (const source of bad) expect(violations([{ path: 'src/store/x.ts', source }]), source).toHaveLength(1);
-  });
-
-  it('would catch jepsen-like/ importing broker or store internals, raft/, or a deep path of a public layer', () => {
-    const bad = [
-      "import { BrokerController } from '../../src/broker/broker-controller.js';",
-      "import { MessageStore } from '../../src/store/index.js';",
-      "import { ClientInstance } from '../../src/client/client-instance.js';",
-      "import { RemotingClient } from '../../src/protocol/remoting-client.js';",
-      "import { RaftNode } from '../../raft/index.js';",
-      "import { clusterList } from '../../src/cli/commands/cluster-list.js';",
-      "const m = await import('../../src/namesrv/namesrv.js');",
-    ];
-    for (const source of bad) expect(violations([{ path: 'jepsen-like/run/x.ts', source }]), source).toHaveLength(1);
-    const fine = "import { Producer } from '../../src/client/index.js';\nimport { makeRequest } from '../../src/protocol/index.js';\nimport { queueKey } from '../history/types.js';\nimport { spawn } from 'node:child_process';";
-    expect(violations([{ path: 'jepsen-like/run/x.ts', source: fine }])).toEqual([]);
+  it.each(layerRules)('would catch $rule', ({ path, bad, fine }) => {
+    for (const source of bad) expect(violations([{ path, source }]), source).toHaveLength(1);
+    if (fine !== undefined) expect(violations([{ path, source: fine }])).toEqual([]);
   });
 
   it('would catch a raft file importing jepsen-like/', () => {

@@ -7,7 +7,8 @@
 import { utimesSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerContext } from '../src/broker/broker-context.js';
-import { deleteExpiredCommitLogProcessor, describeDeletion, type DeleteExpiredBody } from '../src/broker/processors/delete-expired-commitlog.js';
+import { deleteExpiredCommitLogProcessor, describeDeletion } from '../src/broker/processors/delete-expired-commitlog.js';
+import type { DeleteExpiredBody } from '../src/protocol/route-data.js';
 import { Admin } from '../src/client/index.js';
 import { decodeJsonBody, makeRequest, RequestCode, ResponseCode, type RemotingCommand } from '../src/protocol/index.js';
 import type { CleanReport } from '../src/store/index.js';

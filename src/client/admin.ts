@@ -2,7 +2,7 @@
 // progress, message lookup by id and by key, manual retention (mqadmin deleteExpiredCommitLog, on
 // every node), and the two Raft calls of our own (leadership transfer, per-node Raft status;
 // codes and shapes in docs/client.md).
-import { makeRequest, MASTER_ID, PERM_READ_WRITE, RequestCode, ResponseCode, type ClusterInfo, type TopicRouteData } from '../protocol/index.js';
+import { makeRequest, MASTER_ID, PERM_READ_WRITE, RequestCode, ResponseCode, type ClusterInfo, type DeleteExpiredBody, type TopicRouteData } from '../protocol/index.js';
 import { RaftRequestCode } from './client-constants.js';
 import { withReplicaFallback } from './replica-fallback.js';
 import { BrokerResponseError, ClientConfigError, ClientStateError, MessageNotFoundError } from './client-errors.js';
@@ -61,21 +61,8 @@ export interface TransferLeaderResult {
   term: number;
 }
 
-/** The JSON body of DELETE_EXPIRED_COMMITLOG (329) from one node, with its remark; see docs/client.md. */
-export interface DeleteExpiredResult {
-  nodeId: string;
-  brokerName: string;
-  brokerAddr: string;
-  deletedSegments: number;
-  /** ConsumeQueue and IndexFile files deleted because the log head moved past them. */
-  deletedStoreFiles: number;
-  /** The node's first retained Raft index after the run. */
-  firstIndex: number;
-  /** Why the next segment stayed: unexpired, undispatched, min-retain-index, last-segment, run-limit. */
-  stoppedBy?: string;
-  usedRatio: number;
-  fileReservedTimeHours: number;
-  /** The broker's one line: what it deleted and why the rest stayed. */
+/** The JSON body of DELETE_EXPIRED_COMMITLOG (329) from one node, with its remark: what it deleted and why the rest stayed. */
+export interface DeleteExpiredResult extends DeleteExpiredBody {
   remark: string;
 }
 
@@ -269,15 +256,9 @@ export class Admin {
   /** Every registered node with its Raft status (or the error that prevented reading it). */
   async clusterRaftStatus(): Promise<NodeStatus[]> {
     const nodes: NodeStatus[] = registeredNodes(await this.clusterInfo());
-    await Promise.all(
-      nodes.map(async (n) => {
-        try {
-          n.status = await this.raftStatus(n.addr);
-        } catch (err) {
-          n.error = err instanceof Error ? err.message : String(err);
-        }
-      }),
-    );
+    await askEach(nodes, async (n) => {
+      n.status = await this.raftStatus(n.addr);
+    });
     return nodes;
   }
 
@@ -290,7 +271,7 @@ export class Admin {
     const req = makeRequest(RequestCode.DELETE_EXPIRED_COMMITLOG);
     const resp = await instance.invoke(brokerAddr, req);
     if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(brokerAddr, req.code, resp.code, resp.remark);
-    return { ...parseBody<Omit<DeleteExpiredResult, 'remark'>>(resp, `deleteExpiredCommitLog answer of ${brokerAddr}`), remark: resp.remark ?? '' };
+    return { ...parseBody<DeleteExpiredBody>(resp, `deleteExpiredCommitLog answer of ${brokerAddr}`), remark: resp.remark ?? '' };
   }
 
   /**
@@ -314,16 +295,10 @@ export class Admin {
       if (nodes.length === 0) nodes = [{ clusterName: options.clusterName ?? '', brokerName: '', brokerId: -1, addr }];
     }
     if (nodes.length === 0) throw new ClientConfigError('no broker is registered with the NameServer; start a broker group first');
-    await Promise.all(
-      nodes.map(async (n) => {
-        try {
-          n.result = await this.deleteExpiredCommitLogAt(n.addr);
-          if (n.brokerName === '') n.brokerName = n.result.brokerName;
-        } catch (err) {
-          n.error = err instanceof Error ? err.message : String(err);
-        }
-      }),
-    );
+    await askEach(nodes, async (n) => {
+      n.result = await this.deleteExpiredCommitLogAt(n.addr);
+      if (n.brokerName === '') n.brokerName = n.result.brokerName;
+    });
     return nodes;
   }
 
@@ -359,6 +334,19 @@ export class Admin {
     if (addr === undefined) throw new ClientConfigError(`broker group ${mq.brokerName} has no address in the route`);
     return addr;
   }
+}
+
+/** Asks every node at once; a node that fails keeps its error message instead of failing the rest. */
+async function askEach<N extends { error?: string }>(nodes: N[], ask: (node: N) => Promise<void>): Promise<void> {
+  await Promise.all(
+    nodes.map(async (n) => {
+      try {
+        await ask(n);
+      } catch (err) {
+        n.error = err instanceof Error ? err.message : String(err);
+      }
+    }),
+  );
 }
 
 /** Every node the NameServer lists, sorted by group then brokerId. */

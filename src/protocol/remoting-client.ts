@@ -139,9 +139,10 @@ class Stage {
 /**
  * Per-connection write coalescing (the FrameWriter's job, plus caller-encoded frames): everything
  * queued in one callback and its promise reactions leaves once they are done (process.nextTick)
- * in one socket write (one writev when large bodies are among it). Small frames are copied into a staging buffer that later turns
- * keep filling after the bytes already handed to the socket, which are never written again until
- * the whole buffer is full and every write of it has completed.
+ * in one socket write (one writev when large bodies are among it). Small frames are copied into
+ * a staging buffer that later turns keep filling after the bytes already handed to the socket,
+ * which are never written again until the whole buffer is full and every write of it has
+ * completed.
  */
 class ConnectionWriter {
   /** Buffers to write in order; the staged bytes not yet sealed come after them. */

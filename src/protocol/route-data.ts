@@ -75,6 +75,26 @@ export interface HeartbeatData {
   consumerDataSet: ConsumerData[];
 }
 
+/** Why retention stopped before the next log segment (CleanService's report). */
+export type RetentionStop = 'unexpired' | 'undispatched' | 'min-retain-index' | 'last-segment' | 'run-limit';
+
+/** The JSON body of DELETE_EXPIRED_COMMITLOG (329) from one node (docs/client.md). */
+export interface DeleteExpiredBody {
+  nodeId: string;
+  brokerName: string;
+  brokerAddr: string;
+  deletedSegments: number;
+  /** ConsumeQueue and IndexFile files deleted because the log head moved past them. */
+  deletedStoreFiles: number;
+  /** The node's first retained Raft index after the run. */
+  firstIndex: number;
+  /** Why the next segment stayed (a manual run always says). */
+  stoppedBy?: RetentionStop;
+  /** Highest used ratio (0..1) of the store's file systems when the run started. */
+  usedRatio: number;
+  fileReservedTimeHours: number;
+}
+
 /** JSON body as a buffer (one stringify). */
 export function encodeJsonBody(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8');

@@ -19,7 +19,7 @@ import { BadCheckpointError } from './store-errors.js';
 import { BodySlab, copyRun, FoundResult, isRecordAt, setInt64 } from './read-buffers.js';
 import { DiskFullError } from './disk-usage.js';
 import { StoreFlusher } from './store-flusher.js';
-import { encodeQueueStarts, logQueueStarts, queueStartsAt } from './queue-start.js';
+import { encodeQueueStarts, queueStartsAt } from './queue-start.js';
 
 export const GetMessageStatus = {
   FOUND: 'FOUND',
@@ -390,7 +390,7 @@ export class MessageStore {
     const minPhysicalOffset = firstPosition(this.log);
     // A queue left without a message keeps no file when the log's start record remembers where
     // it ends; a log cut before records existed keeps its last file instead.
-    const keepLastFile = logQueueStarts(this.log) === undefined;
+    const keepLastFile = this.log.startAppData() === undefined;
     let deleted = 0;
     for (const cq of this.queues.all()) deleted += cq.deleteBelow(minPhysicalOffset, keepLastFile);
     return deleted + this.index.deleteBelow(minPhysicalOffset);

@@ -9,25 +9,9 @@
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
-import { encodeJsonBody } from '../../protocol/route-data.js';
+import { encodeJsonBody, type DeleteExpiredBody } from '../../protocol/route-data.js';
 import type { CleanReport } from '../../store/index.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
-
-/** The response body (docs/client.md, "329 DELETE_EXPIRED_COMMITLOG"). */
-export interface DeleteExpiredBody {
-  nodeId: string;
-  brokerName: string;
-  brokerAddr: string;
-  deletedSegments: number;
-  deletedStoreFiles: number;
-  /** The log's first Raft index after the run. */
-  firstIndex: number;
-  /** Why the next segment stayed (a manual run always says). */
-  stoppedBy?: CleanReport['stoppedBy'];
-  /** Highest used ratio (0..1) of the store's file systems when the run started. */
-  usedRatio: number;
-  fileReservedTimeHours: number;
-}
 
 /** One line a person can act on: what went, and why the next segment stayed. */
 export function describeDeletion(r: Pick<CleanReport, 'deletedSegments' | 'deletedStoreFiles' | 'firstIndex' | 'stoppedBy'>, fileReservedTimeHours: number): string {
