@@ -9,12 +9,13 @@
 // node computes its own from its own ConsumeQueues; they are identical on every replica, so the
 // records agree at any index.
 //
-// Encoding (version 1), deterministic so replicas write the same bytes:
-//   u8 version, varint topicCount, then per topic (sorted): varint topicBytes, topic (UTF-8),
-//   varint queueCount, then per queue (ascending id): zigzag varint queueId, varint queueOffset.
-// Varints are LEB128 over values up to 2^53. A queue at offset 0 is left out. ~10 bytes per queue
-// plus each topic name once: 4 MiB holds a few hundred thousand queues.
+// Encoding: msgpack (msgpackr, as the broker's control entries) of
+//   [version, [[topic, [queueId, queueOffset, queueId, queueOffset, ...]], ...]]
+// with topics sorted and queue ids ascending, so replicas write the same bytes. A queue at offset
+// 0 is left out. About 5-10 bytes per queue plus each topic name once: 4 MiB holds a few hundred
+// thousand queues.
 
+import { Packr } from 'msgpackr';
 import type { CommitLogReader } from './commit-log.js';
 import type { ConsumeQueueTable } from './consume-queue-table.js';
 import { BadQueueStartError, QueueStartTooLargeError } from './store-errors.js';
@@ -30,150 +31,61 @@ export const QUEUE_START_MAX_BYTES = 4 * 1024 * 1024;
 /** topic → queueId → queue offset of the queue's first message at or after the log's start. */
 export type QueueStarts = Map<string, Map<number, number>>;
 
-class Writer {
-  private buf = Buffer.alloc(1024);
-  length = 0;
-
-  constructor(private readonly queueCount: number) {}
-
-  private room(bytes: number): void {
-    const need = this.length + bytes;
-    if (need > QUEUE_START_MAX_BYTES) {
-      throw new QueueStartTooLargeError(`the queue start record of ${this.queueCount} queues needs more than ${QUEUE_START_MAX_BYTES} bytes; the log head stays until there are fewer queues (or shorter topic names)`);
-    }
-    if (need > this.buf.length) {
-      const bigger = Buffer.alloc(Math.min(QUEUE_START_MAX_BYTES, Math.max(need, this.buf.length * 2)));
-      this.buf.copy(bigger, 0, 0, this.length);
-      this.buf = bigger;
-    }
-  }
-
-  varint(value: number): void {
-    this.room(8);
-    let v = value;
-    // Bounded: a value below 2^53 takes at most 8 groups of 7 bits.
-    while (v >= 0x80) {
-      this.buf[this.length++] = (v % 0x80) | 0x80;
-      v = Math.floor(v / 0x80);
-    }
-    this.buf[this.length++] = v;
-  }
-
-  bytes(b: Buffer): void {
-    this.room(b.length);
-    b.copy(this.buf, this.length);
-    this.length += b.length;
-  }
-
-  done(): Uint8Array {
-    return new Uint8Array(this.buf.subarray(0, this.length));
-  }
-}
-
-class Reader {
-  at = 0;
-  constructor(private readonly buf: Buffer) {}
-
-  private bad(what: string): BadQueueStartError {
-    return new BadQueueStartError(`the queue start record in the log's start is damaged: ${what} at byte ${this.at} of ${this.buf.length}`);
-  }
-
-  u8(): number {
-    if (this.at >= this.buf.length) throw this.bad('cut short');
-    return this.buf[this.at++]!;
-  }
-
-  varint(): number {
-    let value = 0;
-    let scale = 1;
-    // Bounded: at most 8 groups before the value would pass 2^53.
-    for (let group = 0; group < 8; group++) {
-      const b = this.u8();
-      value += (b & 0x7f) * scale;
-      if ((b & 0x80) === 0) {
-        if (!Number.isSafeInteger(value)) break;
-        return value;
-      }
-      scale *= 0x80;
-    }
-    throw this.bad('a number beyond 2^53');
-  }
-
-  /** A count of items each at least `minBytes` long, checked against the bytes left. */
-  count(minBytes: number): number {
-    const n = this.varint();
-    if (n * minBytes > this.buf.length - this.at) throw this.bad(`a count of ${n}`);
-    return n;
-  }
-
-  utf8(bytes: number): string {
-    if (bytes > this.buf.length - this.at) throw this.bad('cut short');
-    const s = this.buf.toString('utf8', this.at, this.at + bytes);
-    this.at += bytes;
-    return s;
-  }
-
-  end(): void {
-    if (this.at !== this.buf.length) throw this.bad('trailing bytes');
-  }
-
-  fail(what: string): BadQueueStartError {
-    return this.bad(what);
-  }
-}
-
-const zigzag = (id: number): number => (id >= 0 ? id * 2 : -id * 2 - 1);
-const unzigzag = (z: number): number => (z % 2 === 0 ? z / 2 : -(z + 1) / 2);
+const packr = new Packr({ useRecords: false, mapsAsObjects: true });
+const isInt32 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= -0x80000000 && (v as number) <= 0x7fffffff;
 
 /** Encodes a record (queues at offset 0 are left out); QueueStartTooLargeError past the bound. */
 export function encodeQueueStarts(starts: QueueStarts): Uint8Array {
   let queueCount = 0;
-  for (const byId of starts.values()) queueCount += byId.size;
-  const w = new Writer(queueCount);
-  w.varint(VERSION);
-  const topics = [...starts.keys()].filter((t) => [...starts.get(t)!.values()].some((o) => o > 0)).sort();
-  w.varint(topics.length);
-  for (const topic of topics) {
-    const name = Buffer.from(topic, 'utf8');
-    w.varint(name.length);
-    w.bytes(name);
-    const queues = [...starts.get(topic)!].filter(([, offset]) => offset > 0).sort((a, b) => a[0] - b[0]);
-    w.varint(queues.length);
-    for (const [queueId, offset] of queues) {
-      if (!Number.isSafeInteger(queueId) || queueId < -0x80000000 || queueId > 0x7fffffff) throw new RangeError(`queue id ${queueId} is not an int32`);
-      if (!Number.isSafeInteger(offset)) throw new RangeError(`queue offset ${offset} is not an integer`);
-      w.varint(zigzag(queueId));
-      w.varint(offset);
+  const topics: [string, number[]][] = [];
+  for (const topic of [...starts.keys()].sort()) {
+    const flat: number[] = [];
+    for (const [queueId, offset] of [...starts.get(topic)!].sort((x, y) => x[0] - y[0])) {
+      if (!isInt32(queueId)) throw new RangeError(`queue id ${queueId} is not an int32`);
+      if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`queue offset ${offset} is not an offset`);
+      if (offset > 0) flat.push(queueId, offset);
     }
+    queueCount += flat.length / 2;
+    if (flat.length > 0) topics.push([topic, flat]);
   }
-  return w.done();
+  const bytes = packr.pack([VERSION, topics]);
+  if (bytes.length > QUEUE_START_MAX_BYTES) {
+    throw new QueueStartTooLargeError(`the queue start record of ${queueCount} queues needs ${bytes.length} bytes, more than ${QUEUE_START_MAX_BYTES}; the log head stays until there are fewer queues (or shorter topic names)`);
+  }
+  return new Uint8Array(bytes);
 }
 
 /** Decodes a record; BadQueueStartError for anything encodeQueueStarts would not write. */
 export function decodeQueueStarts(bytes: Uint8Array): QueueStarts {
-  const r = new Reader(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  const version = r.varint();
-  if (version !== VERSION) throw r.fail(`unknown version ${version}`);
+  const bad = (what: string): BadQueueStartError => new BadQueueStartError(`the queue start record in the log's start is damaged: ${what} (${bytes.length} bytes)`);
+  let value: unknown;
+  try {
+    value = packr.unpack(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  } catch (err) {
+    throw bad(`not msgpack (${(err as Error).message.slice(0, 80)})`);
+  }
+  if (!Array.isArray(value) || value.length !== 2 || !Array.isArray(value[1])) throw bad('not [version, topics]');
+  if (value[0] !== VERSION) throw bad(`unknown version ${String(value[0])}`);
   const starts: QueueStarts = new Map();
-  const topicCount = r.count(3);
   let previousTopic: string | undefined;
-  for (let t = 0; t < topicCount; t++) {
-    const topic = r.utf8(r.count(1));
-    if (topic.length === 0 || (previousTopic !== undefined && topic <= previousTopic)) throw r.fail('topics out of order');
+  // Bounded by the decoded arrays.
+  for (const item of value[1] as unknown[]) {
+    if (!Array.isArray(item) || item.length !== 2 || typeof item[0] !== 'string' || !Array.isArray(item[1])) throw bad('a topic entry of the wrong shape');
+    const [topic, flat] = item as [string, unknown[]];
+    if (topic.length === 0 || (previousTopic !== undefined && topic <= previousTopic)) throw bad('topics out of order');
     previousTopic = topic;
+    if (flat.length === 0 || flat.length % 2 !== 0) throw bad(`topic ${topic} has no (queueId, offset) pairs`);
     const byId = new Map<number, number>();
-    const queueCount = r.count(2);
     let previousId = -Infinity;
-    for (let q = 0; q < queueCount; q++) {
-      const queueId = unzigzag(r.varint());
-      const offset = r.varint();
-      if (queueId <= previousId || queueId < -0x80000000 || queueId > 0x7fffffff || offset === 0) throw r.fail('queues out of order or at offset 0');
+    for (let i = 0; i < flat.length; i += 2) {
+      const queueId = flat[i];
+      const offset = flat[i + 1];
+      if (!isInt32(queueId) || queueId <= previousId || !Number.isSafeInteger(offset) || (offset as number) <= 0) throw bad('queues out of order or at offset 0');
       previousId = queueId;
-      byId.set(queueId, offset);
+      byId.set(queueId, offset as number);
     }
     starts.set(topic, byId);
   }
-  r.end();
   return starts;
 }
 
