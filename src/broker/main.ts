@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { configureRootLogger } from '../common/logger.js';
+import { parsePeers } from '../../raft/index.js';
 import { BrokerConfigError, parseBrokerConfig } from './broker-config.js';
 import { BrokerController } from './broker-controller.js';
 
@@ -50,8 +51,8 @@ function portHint(err: unknown): string {
   const e = err as NodeJS.ErrnoException & { port?: number };
   if (e.code !== 'EADDRINUSE' && e.code !== 'EACCES') return '';
   const c = parsed.config;
-  const self = c.dLegerPeers.split(';').find((p) => p.trim().startsWith(`${c.dLegerSelfId}-`));
-  const raftPort = self === undefined ? undefined : Number(self.slice(self.lastIndexOf(':') + 1));
+  // parseBrokerConfig already parsed dLegerPeers with this parser, so it does not throw here.
+  const raftPort = parsePeers(c.dLegerPeers).find((p) => p.id === c.dLegerSelfId)?.port;
   const key = e.port === c.listenPort ? `listenPort=${c.listenPort}` : e.port !== undefined && e.port === raftPort ? `the port of ${c.dLegerSelfId} in dLegerPeers (${raftPort})` : `port ${e.port ?? '?'}`;
   const what = e.code === 'EADDRINUSE' ? 'is already in use by another process' : 'may not be bound by this user';
   return ` (${key} ${what}; stop that process or change broker.conf)`;
