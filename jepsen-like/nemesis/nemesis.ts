@@ -17,6 +17,13 @@ export interface NemesisContext {
   history: Pick<HistoryRecorder, 'nemesis'>;
   /** Every random choice of every nemesis; its seed is in the mix summary and the run's results. */
   rng: SeededRandom;
+  /**
+   * Runs retention (DELETE_EXPIRED_COMMITLOG) on these nodes now; node id → what each deleted
+   * or its error. Absent when the run cannot (the retention nemesis then does nothing).
+   */
+  deleteExpired?: (nodeIds: readonly string[]) => Promise<Record<string, unknown>>;
+  /** Moves leadership to this node (RAFT_TRANSFER_LEADER); absent when the run cannot. */
+  transferLeader?: (nodeId: string) => Promise<void>;
 }
 
 export type FaultDetail = Record<string, unknown>;

@@ -11,6 +11,7 @@ import {
   partitionRandomHalves,
   partitionRandomNode,
 } from './partition-nemeses.js';
+import { retention } from './retention-nemesis.js';
 import { killLeader, killMajority, killRandomNode, pauseLeader, pauseRandom } from './process-nemeses.js';
 
 export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object.freeze({
@@ -28,6 +29,7 @@ export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object
   'pause-random': () => pauseRandom(),
   'packet-loss': () => packetLoss(),
   delay: () => linkDelay(),
+  retention,
 });
 
 export const NEMESIS_NAMES: readonly string[] = Object.keys(NEMESIS_FACTORIES);
@@ -37,10 +39,14 @@ export class UnknownNemesisError extends Error {
   readonly code = 'ERR_UNKNOWN_NEMESIS';
 }
 
+/** The names `all`, `none` or `a,b,c` stands for (unchecked). */
+export function nemesisNames(list: string): readonly string[] {
+  return list.trim() === 'all' ? NEMESIS_NAMES : list.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'none');
+}
+
 /** Parses `all`, `none` or `a,b,c` into fresh nemeses; throws ERR_UNKNOWN_NEMESIS naming the bad one. */
 export function parseNemesisList(list: string): Nemesis[] {
-  const names = list.trim() === 'all' ? NEMESIS_NAMES : list.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'none');
-  return names.map((name) => {
+  return nemesisNames(list).map((name) => {
     const make = NEMESIS_FACTORIES[name];
     if (make === undefined) throw new UnknownNemesisError(`unknown nemesis '${name}'; known: ${NEMESIS_NAMES.join(', ')}`);
     return make();

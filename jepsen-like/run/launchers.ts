@@ -21,6 +21,8 @@ export interface LaunchSettings {
   brokerEnv: Record<string, string>;
   /** RMQ_LOG_LEVEL of the children. */
   logLevel: string;
+  /** More broker.conf keys (they override the defaults above), e.g. fileReservedTime=0 for retention runs. */
+  extraBrokerConf?: Record<string, string>;
 }
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 1024 * 1024;
@@ -73,6 +75,7 @@ export function brokerConfText(settings: LaunchSettings, n: NodeLaunchInput): st
     dLegerGroup: n.group,
     dLegerPeers: n.peers,
     dLegerSelfId: n.id,
+    ...settings.extraBrokerConf,
   };
   return `# written by the jepsen-like harness for ${n.id}\n` + Object.entries(lines).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 }

@@ -17,7 +17,7 @@ import { defaultPortPlan, type PortPlan } from '../db/port-plan.js';
 import { HistoryWriter } from '../history/writer.js';
 import { runMix, type MixSummary } from '../nemesis/mix.js';
 import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
-import { parseNemesisList } from '../nemesis/registry.js';
+import { nemesisNames, parseNemesisList } from '../nemesis/registry.js';
 import { SeededRandom } from '../net/seeded-random.js';
 import { drainQueues, type DrainSummary } from '../workload/drain.js';
 import { QueueConsumers, type ConsumerStats } from '../workload/queue-consumers.js';
@@ -181,7 +181,17 @@ class Run {
     await this.consumers.start();
     this.say(`workload running for ${this.o.timeS} s at ${this.o.ratePerSec} sends/s; nemeses: ${nemeses.map((n) => n.fault).join(', ') || 'none'}`);
 
-    const ctx: NemesisContext = { mesh: db.mesh, nodes: this.nodes ?? db, leaderOf: () => probe.leaderOf(), history, rng: new SeededRandom(this.o.seed) };
+    const ctx: NemesisContext = {
+      mesh: db.mesh,
+      nodes: this.nodes ?? db,
+      leaderOf: () => probe.leaderOf(),
+      history,
+      rng: new SeededRandom(this.o.seed),
+      deleteExpired: (ids) => this.deleteExpired(db, ids),
+      transferLeader: async (id) => {
+        await this.admin?.transferLeader(GROUP, id);
+      },
+    };
     if (nemeses.length > 0) this.summary.mix = await this.runNemeses(ctx, nemeses);
     else await sleep(this.o.timeS * 1000);
     this.say(`nemesis phase over (${this.summary.mix?.faults.filter((f) => f.started).length ?? 0} faults); healed, recovering for ${this.o.recoveryS} s`);
@@ -206,6 +216,22 @@ class Run {
     this.throwIfAborted();
     if (this.summary.drain.incomplete.length > 0) this.summary.errors.push(`drain incomplete: ${this.summary.drain.incomplete.join(', ')}`);
     await this.recordFinalState(probe, history);
+  }
+
+  /** Retention now on each of these nodes, through the admin SDK (what an operator would run). */
+  private async deleteExpired(db: ClusterDb, ids: readonly string[]): Promise<Record<string, unknown>> {
+    const admin = this.admin;
+    if (admin === undefined) throw new Error('the admin client is not started');
+    const out: Record<string, unknown> = {};
+    for (const id of ids) {
+      try {
+        const r = await admin.deleteExpiredCommitLogAt(`127.0.0.1:${db.node(id).brokerPort}`);
+        out[id] = { deletedSegments: r.deletedSegments, firstIndex: r.firstIndex, stoppedBy: r.stoppedBy };
+      } catch (err) {
+        out[id] = { error: (err as Error).message };
+      }
+    }
+    return out;
   }
 
   /** After a hard deadline the cleanup owns the run; the body must not go on using the cluster. */
@@ -262,6 +288,8 @@ class Run {
       segmentSizeBytes: this.o.segmentSizeBytes,
       maxMessageSizeBytes: Math.min(256 * 1024, this.o.segmentSizeBytes - 64 * 1024),
       brokerEnv: this.o.unsafeTestFault === undefined ? {} : { RMQ_UNSAFE_TEST_FAULT: this.o.unsafeTestFault },
+      // The retention nemesis deletes every full segment when it runs: none is kept for age.
+      extraBrokerConf: nemesisNames(this.o.nemesis).includes('retention') ? { fileReservedTime: '0' } : {},
       logLevel: this.o.logLevel,
     };
     let lastError: unknown;

@@ -166,7 +166,7 @@ const SETTERS: Record<string, Setter> = {
     const hours = v.split(';').map((h) => h.trim());
     c.deleteWhen = hours.map((h) => int(k, h, 0, 23));
   },
-  fileReservedTime: (c, v, k) => { c.fileReservedTime = int(k, v, 1, 24 * 365 * 10); },
+  fileReservedTime: (c, v, k) => { c.fileReservedTime = int(k, v, 0, 24 * 365 * 10); },
   diskMaxUsedSpaceRatio: (c, v, k) => { c.diskMaxUsedSpaceRatio = int(k, v, 10, 95); },
   autoCreateTopicEnable: (c, v, k) => { c.autoCreateTopicEnable = bool(k, v); },
   autoCreateSubscriptionGroup: (c, v, k) => { c.autoCreateSubscriptionGroup = bool(k, v); },

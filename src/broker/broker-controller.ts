@@ -20,7 +20,7 @@ import { LeaderForwarder } from './leader-forwarder.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
 import { PROCESSORS, SERVICES } from './processors/index.js';
 import { PullHoldService } from './pull-hold-service.js';
-import { consumeQueueDigests, logDigest } from './replica-digest.js';
+import { consumeQueueDigests, type DigestRange, logDigest } from './replica-digest.js';
 import { writeOrForward } from './write-or-forward.js';
 
 export interface BrokerControllerOptions {
@@ -115,7 +115,7 @@ export class BrokerController {
       status: () => this.status(),
       transferLeadership: (targetId) => raft.transferLeadership(targetId),
       mostUpToDateFollower: () => this.mostUpToDateFollower(),
-      digest: (upTo) => this.digest(upTo),
+      digest: (upTo, range) => this.digest(upTo, range),
       deleteExpiredCommitLog: () => raft.deleteExpiredNow(),
     };
     return {
@@ -217,11 +217,11 @@ export class BrokerController {
     return best;
   }
 
-  digest(upToIndex: number | undefined): Record<string, unknown> {
+  digest(upToIndex: number | undefined, range: DigestRange = {}): Record<string, unknown> {
     const store = this.raft.store;
     const upTo = Math.min(upToIndex ?? store.dispatchedIndex, store.dispatchedIndex);
-    const log = logDigest(this.raft.logStorage, upTo);
-    const cq = consumeQueueDigests(store);
+    const log = logDigest(this.raft.logStorage, upTo, range.fromIndex);
+    const cq = consumeQueueDigests(store, range.queueFromOffsets);
     return {
       nodeId: this.raft.nodeId,
       firstIndex: log.firstIndex,
