@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { CLIENTS } from '../net/partition-shapes.js';
 import { ProxyMesh } from '../net/proxy-mesh.js';
 import { waitForPort } from '../net/wait-for-port.js';
 import { DbError } from './db-errors.js';
@@ -66,12 +67,15 @@ export interface ClusterDbOptions {
   launchNode: (input: NodeLaunchInput) => Launch;
   /** Route each broker's NameServer traffic through a proxy so it can be cut (default true). */
   proxyNamesrvLinks?: boolean;
+  /** Give the workload's clients a proxy per broker so a client can be partitioned (default true). */
+  proxyClientLinks?: boolean;
   readyTimeoutMs?: number;
   /** Extra files (e.g. a node's own log files in its data folder) copied into `<runDir>/logs` at teardown. */
   extraLogFiles?: (node: ClusterNode) => string[];
 }
 
 const NAMESRV = 'namesrv';
+
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 export class ClusterDb implements NodeControl {
@@ -108,6 +112,9 @@ export class ClusterDb implements NodeControl {
       const proxyNamesrv = options.proxyNamesrvLinks ?? true;
       if (proxyNamesrv) {
         for (const n of nodes) await mesh.addLink(n.id, NAMESRV, plan.namesrvPort, plan.namesrvProxyPort(n.index));
+      }
+      if (options.proxyClientLinks ?? true) {
+        for (const n of nodes) await mesh.addLink(CLIENTS, n.id, n.brokerPort, plan.clientProxyPort(n.index));
       }
       const db = new ClusterDb(options, processes, mesh, nodes);
       await db.startNamesrv();
@@ -149,6 +156,16 @@ export class ClusterDb implements NodeControl {
       namesrv: { pid: live(NAMESRV), addr: `127.0.0.1:${this.options.ports.namesrvPort}` },
       nodes: this.nodes.map((n) => ({ ...n, pid: live(n.id) })),
     };
+  }
+
+  /**
+   * Where a workload client dials for a broker address the NameServer gave: that node's client
+   * proxy, or the address itself (no client proxies, or an address that is not a node's).
+   */
+  clientDialAddress(addr: string): string {
+    if (!(this.options.proxyClientLinks ?? true)) return addr;
+    const n = this.nodes.find((x) => addr === `127.0.0.1:${x.brokerPort}`);
+    return n === undefined ? addr : `127.0.0.1:${this.options.ports.clientProxyPort(n.index)}`;
   }
 
   node(id: string): ClusterNode {

@@ -4,6 +4,8 @@ import { linkDelay, packetLoss } from './link-nemeses.js';
 import type { Nemesis } from './nemesis.js';
 import {
   partitionBridge,
+  partitionClientsLeader,
+  partitionClientsRandomNode,
   partitionIsolateLeader,
   partitionMajoritiesRing,
   partitionNamesrv,
@@ -22,6 +24,8 @@ export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object
   'partition-bridge': partitionBridge,
   'partition-one-way-leader': partitionOneWayLeader,
   'partition-namesrv': partitionNamesrv,
+  'partition-clients-leader': partitionClientsLeader,
+  'partition-clients-random-node': partitionClientsRandomNode,
   'kill-random-node': killRandomNode,
   'kill-leader': killLeader,
   'kill-majority': killMajority,

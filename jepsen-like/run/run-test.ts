@@ -159,6 +159,7 @@ class Run {
         clientRetries: this.o.clientRetries,
         routeRefreshMs: 1000,
         logger: this.logger,
+        dialAddress: (addr) => db.clientDialAddress(addr),
       },
       history,
     );
@@ -174,6 +175,7 @@ class Run {
         requestTimeoutMs: 2000,
         routeRefreshMs: 1000,
         logger: this.logger,
+        dialAddress: (addr) => db.clientDialAddress(addr),
       },
       history,
     );

@@ -31,6 +31,12 @@ export interface ClientOptions {
   /** Timeout of NameServer queries and admin-style broker requests. */
   requestTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * The address to dial for a broker or NameServer address (default: the same): for a client
+   * that reaches the brokers through a port forward, NAT or a test proxy. Routes, queues and
+   * errors keep the address the NameServer gave.
+   */
+  dialAddress?: (addr: string) => string;
 }
 
 let instanceCount = 0;
@@ -55,6 +61,7 @@ export class ClientInstance {
     this.remoting = new RemotingClient({
       logger: this.log,
       serializeType: options.binaryHeaders === true ? SerializeType.ROCKETMQ : SerializeType.JSON,
+      ...(options.dialAddress !== undefined ? { dialAddress: options.dialAddress } : {}),
     });
     this.namesrv = new NamesrvClient(this.remoting, addrs, this.requestTimeoutMs, this.log);
     this.routes = new RouteCache(this.namesrv, this.log);

@@ -39,6 +39,12 @@ export interface RemotingClientOptions {
   /** Requests waiting for a response, over all addresses. */
   maxPendingRequests?: number;
   maxWriteBacklogBytes?: number;
+  /**
+   * The address actually dialled for a logical server address (default: the same). For clients
+   * that reach brokers through a port forward or NAT, and for fault tests that route a client's
+   * links through proxies. Connections, pending requests and errors keep the logical address.
+   */
+  dialAddress?: (addr: string) => string;
 }
 
 /**
@@ -353,6 +359,7 @@ export class RemotingClient {
   private readonly pending = new Map<number, Pending>();
   private readonly serializeType: SerializeType;
   private readonly connectTimeoutMs: number;
+  private readonly dialAddress: (addr: string) => string;
   private readonly maxFrameBytes: number;
   private readonly maxPendingRequests: number;
   private readonly maxWriteBacklogBytes: number;
@@ -365,6 +372,7 @@ export class RemotingClient {
     this.log = options.logger ?? createLogger({ component: 'remoting-client' });
     this.serializeType = options.serializeType ?? SerializeType.JSON;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+    this.dialAddress = options.dialAddress ?? ((addr) => addr);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxPendingRequests = options.maxPendingRequests ?? 65_536;
     this.maxWriteBacklogBytes = options.maxWriteBacklogBytes ?? DEFAULT_MAX_WRITE_BACKLOG_BYTES;
@@ -487,7 +495,7 @@ export class RemotingClient {
     const existing = this.connections.get(addr);
     // A socket destroyed in this turn has not emitted 'close' yet; it cannot take writes either.
     if (existing !== undefined && !existing.closed && !existing.socket.destroyed) return existing;
-    const { host, port } = splitAddr(addr);
+    const { host, port } = splitAddr(this.dialAddress(addr));
     const conn = new Connection(
       addr,
       host,
