@@ -1,4 +1,4 @@
-// Enforces the import direction of ARCHITECTURE.md: raft/ is a library that stands alone and
+// Enforces the import direction of docs/architecture.md: raft/ is a library that stands alone and
 // its pure core touches no file system, network, clock, timer or global randomness; src/common
 // (shared by store, broker and client) imports nothing else of ours; src/protocol only
 // src/common; src/namesrv and src/client only src/protocol and src/common; src/store no network
@@ -39,8 +39,8 @@ function isOurs(target: string): boolean {
 }
 
 /**
- * The folders of src/ each layer may import besides itself (ARCHITECTURE.md, "Layers and the
- * direction of imports"). Packages (node:*, npm) are not limited here.
+ * The folders of src/ each layer may import besides itself (docs/architecture.md,
+ * "Layers"). Packages (node:*, npm) are not limited here.
  */
 const LAYER_ALLOWED: Record<string, readonly string[]> = {
   'src/protocol/': ['src/common/'],

@@ -1,5 +1,5 @@
 // Request codes of our own (the Raft admin calls the broker implements for us), the property names
-// users may not set, and the client defaults of ANCHORS.md §3 in one place. Property names and the
+// users may not set, and the client defaults RocketMQ's clients use, in one place. Property names and the
 // stored sysFlag bits come from the shared message codec (src/common/message), re-exported here
 // under the names the SDK has always used.
 import { MessageProperty } from '../common/message/message-properties.js';

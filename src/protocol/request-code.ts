@@ -1,5 +1,5 @@
 // Request codes of RocketMQ's remoting protocol that this project sends, serves or names in a
-// remark. Values are wire facts (PROTOCOL.md, issue 4); a code never changes meaning.
+// remark. Values are wire facts (docs/protocol.md); a code never changes meaning.
 
 export const RequestCode = {
   SEND_MESSAGE: 10,

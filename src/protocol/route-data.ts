@@ -1,6 +1,6 @@
 // Typed shapes of the JSON bodies that travel between NameServer, brokers and clients, and their
 // encoding. Route bodies are standard JSON with quoted broker-id keys ("0"): ali-ons, Java and Go
-// clients all accept that form (PROTOCOL.md §3).
+// clients all accept that form (docs/protocol.md, "Route rules").
 import { BadRequestBodyError } from './protocol-errors.js';
 
 export const PERM_READ = 4;
