@@ -67,6 +67,11 @@ export interface ClusterDbOptions {
   launchNode: (input: NodeLaunchInput) => Launch;
   /** Route each broker's NameServer traffic through a proxy so it can be cut (default true). */
   proxyNamesrvLinks?: boolean;
+  /**
+   * Drops a killed node's unsynced writes: reverts every file under its data folder to what was
+   * durable (the storage's test-only lazy mode keeps that). Without it there is no power loss.
+   */
+  revertToDurable?: (dataDir: string) => Promise<Record<string, unknown>>;
   /** Give the workload's clients a proxy per broker so a client can be partitioned (default true). */
   proxyClientLinks?: boolean;
   readyTimeoutMs?: number;
@@ -185,6 +190,17 @@ export class ClusterDb implements NodeControl {
 
   async kill(nodeId: string): Promise<void> {
     await this.processes.kill(this.node(nodeId).id, 'SIGKILL');
+  }
+
+  /** Present when the db was given revertToDurable (see NodeControl.powerLoss). */
+  get powerLoss(): ((nodeId: string) => Promise<Record<string, unknown>>) | undefined {
+    const revert = this.options.revertToDurable;
+    if (revert === undefined) return undefined;
+    return async (nodeId) => {
+      const n = this.node(nodeId);
+      await this.processes.kill(n.id, 'SIGKILL');
+      return revert(n.dataDir);
+    };
   }
 
   async restart(nodeId: string): Promise<void> {

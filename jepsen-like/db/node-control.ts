@@ -16,4 +16,10 @@ export interface NodeControl {
   resume(nodeId: string): void;
   /** The PID of the node's current process, when it runs (for history records). */
   pidOf?(nodeId: string): number | undefined;
+  /**
+   * A power loss: SIGKILL, then every write the node had not synced is dropped (its files go
+   * back to what was durable; the node must run in the storage's test-only lazy mode). The node
+   * stays down until `restart`. Absent when the db cannot do it. Resolves with what was dropped.
+   */
+  powerLoss?(nodeId: string): Promise<Record<string, unknown>>;
 }

@@ -22,6 +22,8 @@ export interface NemesisContext {
    * or its error. Absent when the run cannot (the retention nemesis then does nothing).
    */
   deleteExpired?: (nodeIds: readonly string[]) => Promise<Record<string, unknown>>;
+  /** The brokers' flush mode: how many nodes a power loss may take (a minority under async). */
+  flush?: 'async' | 'sync';
   /** Moves leadership to this node (RAFT_TRANSFER_LEADER); absent when the run cannot. */
   transferLeader?: (nodeId: string) => Promise<void>;
 }

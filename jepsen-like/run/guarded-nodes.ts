@@ -34,6 +34,15 @@ export class GuardedNodes implements NodeControl {
     await this.inner.kill(nodeId);
   }
 
+  get powerLoss(): ((nodeId: string) => Promise<Record<string, unknown>>) | undefined {
+    const inner = this.inner.powerLoss?.bind(this.inner);
+    if (inner === undefined) return undefined;
+    return async (nodeId) => {
+      this.check(`power loss of ${nodeId}`);
+      return inner(nodeId);
+    };
+  }
+
   async restart(nodeId: string): Promise<void> {
     this.check(`restart ${nodeId}`);
     await this.inner.restart(nodeId);

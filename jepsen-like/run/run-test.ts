@@ -25,7 +25,7 @@ import { QueueProducers, type ProducerStats } from '../workload/queue-producers.
 import { ClusterProbe } from './cluster-probe.js';
 import { GuardedNodes } from './guarded-nodes.js';
 import { allPortsFree, randomBasePort } from './free-ports.js';
-import { assertDistBuilt, defaultDistDir, launchNamesrv, launchNode, type LaunchSettings } from './launchers.js';
+import { assertDistBuilt, defaultDistDir, LAZY_FS_ENV, launchNamesrv, launchNode, revertToDurable, type LaunchSettings } from './launchers.js';
 import { DRAIN_TIMEOUT_MS, HEAL_TIMEOUT_MS, SETUP_TIMEOUT_MS, type RunOptions } from './run-options.js';
 import { killStaleRuns, writeHarnessFile } from './stale-runs.js';
 
@@ -189,6 +189,7 @@ class Run {
       leaderOf: () => probe.leaderOf(),
       history,
       rng: new SeededRandom(this.o.seed),
+      flush: this.o.flush,
       deleteExpired: (ids) => this.deleteExpired(db, ids),
       transferLeader: async (id) => {
         await this.admin?.transferLeader(GROUP, id);
@@ -284,12 +285,17 @@ class Run {
   }
 
   private async setupCluster(): Promise<ClusterDb> {
+    const powerLossRun = nemesisNames(this.o.nemesis).includes('power-loss');
     const settings: LaunchSettings = {
       distDir: this.distDir,
       flush: this.o.flush,
       segmentSizeBytes: this.o.segmentSizeBytes,
       maxMessageSizeBytes: Math.min(256 * 1024, this.o.segmentSizeBytes - 64 * 1024),
-      brokerEnv: this.o.unsafeTestFault === undefined ? {} : { RMQ_UNSAFE_TEST_FAULT: this.o.unsafeTestFault },
+      brokerEnv: {
+        ...(this.o.unsafeTestFault === undefined ? {} : { RMQ_UNSAFE_TEST_FAULT: this.o.unsafeTestFault }),
+        // A power loss needs to know what was durable: the storage's test-only lazy mode keeps it.
+        ...(powerLossRun ? { [LAZY_FS_ENV]: '1' } : {}),
+      },
       // The retention nemesis deletes every full segment when it runs: none is kept for age.
       extraBrokerConf: nemesisNames(this.o.nemesis).includes('retention') ? { fileReservedTime: '0' } : {},
       logLevel: this.o.logLevel,
@@ -311,6 +317,7 @@ class Run {
           launchNamesrv: (input) => launchNamesrv(settings, input),
           launchNode: (input) => launchNode(settings, input),
           readyTimeoutMs: SETUP_TIMEOUT_MS / 2,
+          ...(powerLossRun ? { revertToDurable: (dataDir: string) => revertToDurable(this.distDir, dataDir, this.o.seed) } : {}),
         });
         this.summary.basePort = base;
         this.nodes = new GuardedNodes(this.db);
