@@ -13,6 +13,7 @@ import {
   partitionRandomHalves,
   partitionRandomNode,
 } from './partition-nemeses.js';
+import { abuse } from './abuse-nemesis.js';
 import { powerLoss } from './power-loss-nemesis.js';
 import { retention } from './retention-nemesis.js';
 import { killLeader, killMajority, killRandomNode, pauseLeader, pauseRandom } from './process-nemeses.js';
@@ -36,6 +37,7 @@ export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object
   delay: () => linkDelay(),
   retention,
   'power-loss': powerLoss,
+  abuse,
 });
 
 export const NEMESIS_NAMES: readonly string[] = Object.keys(NEMESIS_FACTORIES);

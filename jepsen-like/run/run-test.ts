@@ -48,6 +48,11 @@ export interface RunSummary {
   convergedIndex?: number;
   /** Problems of the harness itself (not anomalies): a run with any is not a valid pass. */
   errors: string[];
+  /**
+   * Processes of the cluster that exited although no nemesis killed them: crashes of the system
+   * under test. A run with any is invalid (exit 1), whatever the history says.
+   */
+  crashes: { name: string; pid: number; code: number | null; signal: string | null; logTail: string }[];
   durationMs: number;
 }
 
@@ -76,7 +81,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   const stale = killStaleRuns(dirname(runDir));
   writeHarnessFile(runDir);
   const { progress: _progress, ...recordedOptions } = options;
-  const summary: RunSummary = { seed: options.seed, options: recordedOptions, staleKilled: stale.filter((s) => s.killed).length, errors: [], durationMs: 0 };
+  const summary: RunSummary = { seed: options.seed, options: recordedOptions, staleKilled: stale.filter((s) => s.killed).length, errors: [], crashes: [], durationMs: 0 };
   if (summary.staleKilled > 0) say(`killed ${summary.staleKilled} process(es) left by crashed runs`);
 
   const logger = pino({ level: options.logLevel }, pino.destination({ dest: join(runDir, 'logs', 'clients.log'), sync: false, mkdir: true }));
@@ -111,7 +116,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   summary.durationMs = Date.now() - started;
   writeFileSync(join(runDir, RUN_SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
   await new Promise<void>((r) => logger.flush(() => r()));
-  const exitCode = check === undefined || summary.errors.length > 0 ? 2 : check.results.valid ? 0 : 1;
+  const exitCode = check === undefined || summary.errors.length > 0 ? 2 : check.results.valid && summary.crashes.length === 0 ? 0 : 1;
   return { runDir, exitCode, check, summary };
 }
 
@@ -190,6 +195,14 @@ class Run {
       history,
       rng: new SeededRandom(this.o.seed),
       flush: this.o.flush,
+      abuse: {
+        namesrvAddr,
+        nodes: db.nodeIds.map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}`, raftAddr: `127.0.0.1:${db.node(id).raftPort}` })),
+        pids: () => {
+          const c = db.cluster();
+          return { namesrv: c.namesrv.pid, ...Object.fromEntries(c.nodes.map((n) => [n.id, n.pid])) };
+        },
+      },
       deleteExpired: (ids) => this.deleteExpired(db, ids),
       transferLeader: async (id) => {
         await this.admin?.transferLeader(GROUP, id);
@@ -378,6 +391,7 @@ class Run {
     await step('admin', () => this.admin?.shutdown());
     await step('probe', () => this.probe?.close());
     await step('history', () => this.history?.close());
+    if (this.db !== undefined) this.summary.crashes = this.db.processes.unexpectedExits().map((e) => ({ ...e }));
     await step('cluster', () => this.db?.teardown());
     // Backstop: anything the pid file shows started and not exited (same start time) dies now.
     const left = killStaleProcesses(join(this.runDir, PID_FILE_NAME)).filter((p) => p.killed);
