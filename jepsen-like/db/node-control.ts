@@ -22,4 +22,12 @@ export interface NodeControl {
    * stays down until `restart`. Absent when the db cannot do it. Resolves with what was dropped.
    */
   powerLoss?(nodeId: string): Promise<Record<string, unknown>>;
+  /**
+   * Fills the node's own file system until about `leaveFreeBytes` are free (a ballast file); its
+   * process may then stop itself (fail-stop on ENOSPC), which is not counted as a crash. Absent
+   * when nodes have no file system of their own.
+   */
+  fillDisk?(nodeId: string, leaveFreeBytes: number): Promise<Record<string, unknown>>;
+  /** Removes the ballast of fillDisk. */
+  emptyDisk?(nodeId: string): Promise<Record<string, unknown>>;
 }

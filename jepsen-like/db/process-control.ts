@@ -143,6 +143,11 @@ export class ProcessControl {
     }
   }
 
+  /** The current incarnation may stop by itself (a fault made it fail-stop): not a crash. */
+  expectExit(name: string): void {
+    this.get(name).killRequested = true;
+  }
+
   /** Processes that exited although nobody killed them (crashes), oldest first. */
   unexpectedExits(): readonly UnexpectedExit[] {
     return this.unexpected;

@@ -14,6 +14,7 @@ import {
   partitionRandomNode,
 } from './partition-nemeses.js';
 import { abuse } from './abuse-nemesis.js';
+import { diskFull } from './disk-full-nemesis.js';
 import { powerLoss } from './power-loss-nemesis.js';
 import { retention } from './retention-nemesis.js';
 import { killLeader, killMajority, killRandomNode, pauseLeader, pauseRandom } from './process-nemeses.js';
@@ -38,6 +39,7 @@ export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object
   retention,
   'power-loss': powerLoss,
   abuse,
+  'disk-full': diskFull,
 });
 
 export const NEMESIS_NAMES: readonly string[] = Object.keys(NEMESIS_FACTORIES);

@@ -43,6 +43,14 @@ export class GuardedNodes implements NodeControl {
     };
   }
 
+  get fillDisk(): ((nodeId: string, leaveFreeBytes: number) => Promise<Record<string, unknown>>) | undefined {
+    return this.inner.fillDisk?.bind(this.inner);
+  }
+
+  get emptyDisk(): ((nodeId: string) => Promise<Record<string, unknown>>) | undefined {
+    return this.inner.emptyDisk?.bind(this.inner);
+  }
+
   async restart(nodeId: string): Promise<void> {
     this.check(`restart ${nodeId}`);
     await this.inner.restart(nodeId);

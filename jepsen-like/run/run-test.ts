@@ -34,6 +34,8 @@ export const GROUP = 'broker-a';
 export const CONSUMER_GROUP = 'jepsen-group';
 export const RUN_SUMMARY_FILE = 'run-summary.json';
 const SETUP_ATTEMPTS = 4;
+/** Each node's own file system in disk-full runs: room for many segments, small enough to fill fast. */
+const NODE_FS_BYTES = 256 * 1024 * 1024;
 const BODY_UNWIND_MS = 15_000;
 
 export interface RunSummary {
@@ -330,6 +332,8 @@ class Run {
           launchNamesrv: (input) => launchNamesrv(settings, input),
           launchNode: (input) => launchNode(settings, input),
           readyTimeoutMs: SETUP_TIMEOUT_MS / 2,
+          // The disk-full nemesis fills one node's own small file system.
+          ...(nemesisNames(this.o.nemesis).includes('disk-full') ? { nodeFsBytes: NODE_FS_BYTES } : {}),
           ...(powerLossRun ? { revertToDurable: (dataDir: string) => revertToDurable(this.distDir, dataDir, this.o.seed) } : {}),
         });
         this.summary.basePort = base;
