@@ -6,10 +6,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReplicaState } from '../history/types.js';
 import { queueKey } from '../history/types.js';
-import { decodeJsonBody, makeRequest, RemotingClient } from '../../src/protocol/index.js';
+import { decodeJsonBody, makeRequest, RaftRequestCode, RemotingClient, type ReplicaDigestBody } from '../../src/protocol/index.js';
 
-const RAFT_STATUS = 1501;
-const RAFT_REPLICA_DIGEST = 1502;
+const { RAFT_STATUS, RAFT_REPLICA_DIGEST } = RaftRequestCode;
+export type { ReplicaDigestBody };
 const PROBE_TIMEOUT_MS = 1000;
 const DIGEST_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 200;
@@ -26,14 +26,6 @@ export interface NodeRaftStatus {
   dispatchedIndex?: number;
 }
 
-export interface ReplicaDigestBody {
-  nodeId: string;
-  firstIndex: number;
-  upToIndex: number;
-  logSha256: string;
-  dispatchedIndex: number;
-  consumeQueues: Record<string, { minOffset: number; maxOffset: number; hashedFrom?: number; sha256: string }>;
-}
 
 /** Where every replica's digest starts so that all hash the range they all still hold. */
 export interface CommonRange {

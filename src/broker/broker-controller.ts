@@ -20,6 +20,7 @@ import { LeaderForwarder } from './leader-forwarder.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
 import { PROCESSORS, SERVICES } from './processors/index.js';
 import { PullHoldService } from './pull-hold-service.js';
+import type { ReplicaDigestBody } from '../protocol/route-data.js';
 import { consumeQueueDigests, type DigestRange, logDigest } from './replica-digest.js';
 import { writeOrForward } from './write-or-forward.js';
 
@@ -217,7 +218,7 @@ export class BrokerController {
     return best;
   }
 
-  digest(upToIndex: number | undefined, range: DigestRange = {}): Record<string, unknown> {
+  digest(upToIndex: number | undefined, range: DigestRange = {}): ReplicaDigestBody {
     const store = this.raft.store;
     const upTo = Math.min(upToIndex ?? store.dispatchedIndex, store.dispatchedIndex);
     const log = logDigest(this.raft.logStorage, upTo, range.fromIndex);

@@ -5,20 +5,9 @@
 
 import { createHash } from 'node:crypto';
 import type { LogStorage } from '../../raft/index.js';
+import type { ReplicaDigestBody } from '../protocol/route-data.js';
 import type { MessageStore } from '../store/index.js';
 
-export interface ReplicaDigest {
-  nodeId: string;
-  /** The log is hashed over [firstIndex, upToIndex]. */
-  firstIndex: number;
-  upToIndex: number;
-  logSha256: string;
-  dispatchedIndex: number;
-  /** "topic@queueId" → {minOffset, maxOffset, sha256 of the units in [hashedFrom, max)}. */
-  consumeQueues: Record<string, { minOffset: number; maxOffset: number; hashedFrom: number; sha256: string }>;
-  /** SHA-256 over the sorted consumeQueues entries. */
-  consumeQueuesSha256: string;
-}
 
 /** Where a digest starts, so replicas whose retention deleted different heads compare alike. */
 export interface DigestRange {
@@ -63,8 +52,8 @@ export function logDigest(log: LogStorage, upToIndex: number, fromIndex = 0): { 
  * retention moves each replica's min offset on its own schedule, so a checker compares replicas
  * over the offsets they all still hold.
  */
-export function consumeQueueDigests(store: MessageStore, fromOffsets: Readonly<Record<string, number>> = {}): { queues: ReplicaDigest['consumeQueues']; sha256: string } {
-  const queues: ReplicaDigest['consumeQueues'] = {};
+export function consumeQueueDigests(store: MessageStore, fromOffsets: Readonly<Record<string, number>> = {}): { queues: ReplicaDigestBody['consumeQueues']; sha256: string } {
+  const queues: ReplicaDigestBody['consumeQueues'] = {};
   const unit = { physicalOffset: 0, size: 0, tagHash: 0 };
   const buf = Buffer.alloc(24);
   for (const cq of store.queues.all()) {

@@ -95,6 +95,23 @@ export interface DeleteExpiredBody {
   fileReservedTimeHours: number;
 }
 
+/**
+ * The JSON body of RAFT_REPLICA_DIGEST (1502): hashes of a node's committed log over
+ * [firstIndex, upToIndex] and of every ConsumeQueue over [hashedFrom, maxOffset). Replicas that
+ * hold the same committed prefix and dispatched it alike give the same hashes.
+ */
+export interface ReplicaDigestBody {
+  nodeId: string;
+  firstIndex: number;
+  upToIndex: number;
+  logSha256: string;
+  dispatchedIndex: number;
+  /** "topic@queueId" → the queue's bounds and the hash of its units from hashedFrom. */
+  consumeQueues: Record<string, { minOffset: number; maxOffset: number; hashedFrom: number; sha256: string }>;
+  /** SHA-256 over the sorted consumeQueues entries. */
+  consumeQueuesSha256: string;
+}
+
 /** JSON body as a buffer (one stringify). */
 export function encodeJsonBody(value: unknown): Buffer {
   return Buffer.from(JSON.stringify(value), 'utf8');

@@ -4,16 +4,14 @@
 
 import { headerOptInt, headerOptString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
+import { RaftRequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import { encodeJsonBody } from '../../protocol/route-data.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import type { DigestRange } from '../replica-digest.js';
 
-export const RaftAdminCode = {
-  RAFT_TRANSFER_LEADER: 1500,
-  RAFT_STATUS: 1501,
-  RAFT_REPLICA_DIGEST: 1502,
-} as const;
+/** The codes this processor serves (their one home is src/protocol/request-code.ts). */
+export const RaftAdminCode = RaftRequestCode;
 
 /** Bounds the optional range fields; a string is the remark of a refusal. */
 const MAX_RANGE_QUEUES = 65_536;
