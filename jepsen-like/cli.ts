@@ -98,6 +98,11 @@ export function verdictTable(outcome: RunOutcome): string[] {
     lines.push(`availability: ok sends ${a.sendsOk}/${a.sendsCompleted}, longest unavailability ${a.longestUnavailabilityMs.toFixed(0)} ms`);
     if (!r.divergence.checked) lines.push('note: no final-state record; replica divergence not checked');
   }
+  for (const c of s.crashes) {
+    const how = c.signal !== null ? `signal ${c.signal}` : `code ${c.code}`;
+    const last = c.logTail.trim().split('\n').slice(-1)[0] ?? '';
+    lines.push(`crash: ${c.name} (pid ${c.pid}) exited on its own with ${how}; its log ends: ${last.slice(0, 300)}`);
+  }
   for (const e of s.errors) lines.push(`run error: ${e}`);
   lines.push(`verdict: ${outcome.exitCode === 0 ? 'VALID' : outcome.exitCode === 1 ? 'INVALID (anomalies found)' : 'RUN FAILED'}`);
   if (outcome.check !== undefined) lines.push(`results: ${outcome.check.resultsPath}`, `report: ${outcome.check.reportPath}`);

@@ -1,4 +1,4 @@
-// Enforces the import direction of ARCHITECTURE.md: raft/ is a library that stands alone and
+// Enforces the import direction of docs/architecture.md: raft/ is a library that stands alone and
 // its pure core touches no file system, network, clock, timer or global randomness; src/common
 // (shared by store, broker and client) imports nothing else of ours; src/protocol only
 // src/common; src/namesrv and src/client only src/protocol and src/common; src/store no network
@@ -39,8 +39,8 @@ function isOurs(target: string): boolean {
 }
 
 /**
- * The folders of src/ each layer may import besides itself (ARCHITECTURE.md, "Layers and the
- * direction of imports"). Packages (node:*, npm) are not limited here.
+ * The folders of src/ each layer may import besides itself (docs/architecture.md,
+ * "Layers"). Packages (node:*, npm) are not limited here.
  */
 const LAYER_ALLOWED: Record<string, readonly string[]> = {
   'src/protocol/': ['src/common/'],
@@ -105,6 +105,21 @@ export function violations(files: { path: string; source: string }[]): string[] 
         const raftImport = target.startsWith('raft/') && target !== 'raft/storage/mapped-file.js';
         const srcImport = target.startsWith('src/') && !target.startsWith('src/store/') && !target.startsWith('src/common/');
         if (raftImport || srcImport || target.startsWith('jepsen-like/') || NETWORK_MODULES.test(s)) found.push(`${path} (store) imports ${s}`);
+      }
+    }
+    // Libraries never import tools: raft/'s library (everything but raft/tools/) stays free of its
+    // demo processes, load driver and benches; src/'s libraries of the CLI and the benchmarks (the
+    // layer rules above already hold protocol, namesrv, client, store and common to less; the
+    // broker is the library they leave open).
+    if (path.startsWith('raft/') && !path.startsWith('raft/tools/')) {
+      for (const s of specs) {
+        if (targetOf(path, s).startsWith('raft/tools/')) found.push(`${path} (raft library) imports the tool ${s}`);
+      }
+    }
+    if (path.startsWith('src/broker/')) {
+      for (const s of specs) {
+        const target = targetOf(path, s);
+        if (/^src\/(cli|bench)\//.test(target) || target.startsWith('raft/tools/')) found.push(`${path} (library) imports the tool ${s}`);
       }
     }
     if (path.startsWith('src/common/')) {
@@ -257,6 +272,19 @@ describe('architecture', () => {
   it.each(layerRules)('would catch $rule', ({ path, bad, fine }) => {
     for (const source of bad) expect(violations([{ path, source }]), source).toHaveLength(1);
     if (fine !== undefined) expect(violations([{ path, source: fine }])).toEqual([]);
+  });
+
+  it('would catch a library importing a tool', () => {
+    const cases: [string, string][] = [
+      ['raft/node/x.ts', "import { LoadDriver } from '../tools/node-process/load-driver.js';"],
+      ['raft/sim/x.ts', "import { benchCore } from '../tools/bench/bench-core.js';"],
+      ['src/broker/x.ts', "import { formatTable } from '../cli/output.js';"],
+      ['src/broker/x.ts', "import { runBench } from '../bench/run-bench.js';"],
+      ['src/broker/x.ts', "import { LocalCluster } from '../../raft/tools/demo/local-cluster.js';"],
+    ];
+    for (const [path, source] of cases) expect(violations([{ path, source }]), source).toHaveLength(1);
+    const fine = "import { RaftNode } from '../../node/raft-node.js';\nimport { sleep } from '../demo/local-cluster.js';";
+    expect(violations([{ path: 'raft/tools/bench/x.ts', source: fine }])).toEqual([]);
   });
 
   it('would catch a raft file importing jepsen-like/', () => {

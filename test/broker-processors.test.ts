@@ -296,6 +296,25 @@ describe('Raft admin codes', () => {
     expect(e.logSha256).not.toBe(d.logSha256);
   });
 
+  it('hashes a replica digest from the range it is given, and refuses a malformed range', async () => {
+    type Digest = { firstIndex: number; logSha256: string; consumeQueues: Record<string, { minOffset: number; hashedFrom: number; sha256: string }> };
+    const whole = decodeJsonBody<Digest>((await request(g, addr, RaftAdminCode.RAFT_REPLICA_DIGEST)).body, 'digest');
+    const from = whole.firstIndex + 1;
+    const part = decodeJsonBody<Digest>(
+      (await request(g, addr, RaftAdminCode.RAFT_REPLICA_DIGEST, { fromIndex: from, queueFrom: JSON.stringify({ 'PullTopic@0': 2 }) })).body,
+      'digest',
+    );
+    expect(part.firstIndex).toBe(from);
+    expect(part.logSha256).not.toBe(whole.logSha256);
+    expect(part.consumeQueues['PullTopic@0']).toMatchObject({ minOffset: 0, hashedFrom: 2 });
+    expect(part.consumeQueues['PullTopic@0']!.sha256).not.toBe(whole.consumeQueues['PullTopic@0']!.sha256);
+    for (const bad of ['[1]', '{"PullTopic@0": -1}', 'nope']) {
+      const r = await request(g, addr, RaftAdminCode.RAFT_REPLICA_DIGEST, { queueFrom: bad });
+      expect(r.code, bad).toBe(ResponseCode.SYSTEM_ERROR);
+      expect(r.remark).toMatch(/queueFrom/);
+    }
+  });
+
   it('refuses a leadership transfer to a node that is not a peer, and a 1-node group has no follower to pick', async () => {
     const none = await request(g, addr, RaftAdminCode.RAFT_TRANSFER_LEADER);
     expect(none.code).toBe(ResponseCode.SYSTEM_ERROR);

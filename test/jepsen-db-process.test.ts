@@ -49,6 +49,18 @@ async function echoes(port: number, text: string, timeoutMs: number): Promise<bo
 }
 
 describe('ProcessControl', () => {
+  it('reports a process that exits on its own as unexpected, and one it killed as expected', async () => {
+    const pc = control();
+    await pc.start({ name: 'crasher', command: process.execPath, args: ['-e', 'console.error("boom: the crash"); process.exit(3)'] });
+    const exit = await pc.exited('crasher');
+    expect(exit.code).toBe(3);
+    await pc.start({ name: 'victim', command: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'] });
+    await pc.kill('victim');
+    const unexpected = pc.unexpectedExits();
+    expect(unexpected.map((e) => [e.name, e.code])).toEqual([['crasher', 3]]);
+    expect(unexpected[0]!.logTail).toContain('boom: the crash');
+  });
+
   it('SIGKILLs a process and restarts it with the same command line and a new pid', async () => {
     const pc = control();
     const pid1 = await pc.start(echo('n0', 24200));

@@ -1,4 +1,4 @@
-// The proxies cut real Raft traffic: three real Raft node processes (dist/raft/node/main.js)
+// The proxies cut real Raft traffic: three real Raft node processes (dist/raft/tools/node-process/main.js)
 // whose peer links all go through the mesh elect a leader; isolating it makes the other two
 // elect a new one in a higher term; after heal the old leader follows; cutting every link into
 // the leader (one-way) makes it lose leadership too. Roles are read from the nodes' pino logs.
@@ -11,12 +11,12 @@ import { defaultPortPlan } from '../jepsen-like/db/port-plan.js';
 import { assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
 import { eventually, onFreePorts } from './jepsen-net-helpers.js';
 
-const RAFT_MAIN = join(new URL('..', import.meta.url).pathname, 'dist/raft/node/main.js');
+const RAFT_MAIN = join(new URL('..', import.meta.url).pathname, 'dist/raft/tools/node-process/main.js');
 let db: ClusterDb | undefined;
 let dir: string | undefined;
 beforeAll(() => {
   assertBuilt();
-  if (!existsSync(RAFT_MAIN)) throw new Error('run `npx tsc -p .` first: this test spawns dist/raft/node/main.js');
+  if (!existsSync(RAFT_MAIN)) throw new Error('run `npx tsc -p .` first: this test spawns dist/raft/tools/node-process/main.js');
 });
 afterEach(async () => {
   await db?.teardown();

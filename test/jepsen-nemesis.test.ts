@@ -12,6 +12,8 @@ import { runMix } from '../jepsen-like/nemesis/mix.js';
 import type { NemesisContext } from '../jepsen-like/nemesis/nemesis.js';
 import { linkDelay, packetLoss } from '../jepsen-like/nemesis/link-nemeses.js';
 import {
+  partitionClientsLeader,
+  partitionClientsRandomNode,
   partitionIsolateLeader,
   partitionNamesrv,
   partitionOneWayLeader,
@@ -63,7 +65,7 @@ async function context(opts: { leader?: string; seed?: number; base?: number } =
   // Proxies need a target port only when someone dials them; these tests only switch states.
   mesh = await onFreePorts([first, first + 40, first + 80], async (base) => {
     const m = await ProxyMesh.create({ nodes: ids.map((id, i) => ({ id, port: base + i })), proxyPort: gridProxyPorts(base + 10, 3), seed: 3 });
-    await m.addLink('n0', 'namesrv', base + 30, base + 31).catch(async (err: unknown) => {
+    await Promise.all([m.addLink('n0', 'namesrv', base + 30, base + 31), m.addLink('clients', 'n0', base + 30, base + 32), m.addLink('clients', 'n1', base + 30, base + 33)]).catch(async (err: unknown) => {
       await m.close();
       throw err;
     });
@@ -121,6 +123,22 @@ describe('partition nemeses', () => {
     const { ctx } = await context();
     await partitionNamesrv().start(ctx);
     expect(blocked(mesh!)).toEqual(['n0->namesrv']);
+  });
+
+  it('cut the clients from the leader, or from one random node, leaving Raft links alone', async () => {
+    const { ctx } = await context({ leader: 'n1' });
+    const a = partitionClientsLeader();
+    await a.start(ctx);
+    expect(blocked(mesh!)).toEqual(['clients->n1']);
+    await a.stop(ctx);
+    const b = partitionClientsRandomNode();
+    await b.start(ctx);
+    expect(blocked(mesh!)).toHaveLength(1);
+    expect(blocked(mesh!)[0]).toMatch(/^clients->n[01]$/);
+    await b.stop(ctx);
+    expect(blocked(mesh!)).toEqual([]);
+    ctx.leaderOf = async () => 'n2';
+    expect(await partitionClientsLeader().start(ctx)).toBe(false);
   });
 
   it('heal only their own links when two partitions overlap in time', async () => {
@@ -260,7 +278,7 @@ describe('healAll and the mix schedule', () => {
   });
 
   it('knows every kind the brief lists and rejects an unknown name', () => {
-    for (const name of ['partition-random-halves', 'partition-isolate-leader', 'partition-majorities-ring', 'partition-bridge', 'partition-one-way-leader', 'kill-random-node', 'kill-leader', 'kill-majority', 'pause-leader', 'pause-random', 'packet-loss', 'delay']) {
+    for (const name of ['partition-random-halves', 'partition-isolate-leader', 'partition-majorities-ring', 'partition-bridge', 'partition-one-way-leader', 'kill-random-node', 'kill-leader', 'kill-majority', 'pause-leader', 'pause-random', 'packet-loss', 'delay', 'retention', 'partition-clients-leader', 'partition-clients-random-node']) {
       expect(NEMESIS_NAMES).toContain(name);
     }
     expect(() => parseNemesisList('kill-leader,bogus')).toThrow(/unknown nemesis 'bogus'/);

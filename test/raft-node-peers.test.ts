@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPeers, parsePeers } from '../raft/node/parse-peers.js';
 import { PendingProposals, type PendingBatch } from '../raft/node/pending-proposals.js';
-import { AckedRanges } from '../raft/demo/acked-ranges.js';
+import { AckedRanges } from '../raft/tools/demo/acked-ranges.js';
 
 describe('parsePeers', () => {
   it('parses a three-node DLedger peer list', () => {

@@ -50,7 +50,9 @@ export function checkDivergence(history: History): DivergenceResult {
   const lonely = new Set<string>();
   const byGroup = groupBy(replicas, (r) => r.group ?? '');
   for (const [group, members] of byGroup) {
-    for (const [index, same] of groupBy(members, (r) => r.logHashIndex ?? r.commitIndex)) {
+    // Replicas compare their log hashes over the same range only (retention may move the start).
+    for (const [range, same] of groupBy(members, (r) => `${r.logHashFromIndex ?? ''}:${r.logHashIndex ?? r.commitIndex}`)) {
+      const index = Number(String(range).slice(String(range).indexOf(':') + 1));
       if (same.length < 2) same.forEach((r) => lonely.add(r.node));
       if (new Set(same.map((r) => r.logHash)).size > 1) {
         count++;

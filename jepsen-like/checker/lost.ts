@@ -5,6 +5,7 @@
 import type { History, MessageValue } from '../history/types.js';
 import { acknowledgedPosition, indexHistory } from './history-index.js';
 import { ExampleList, type CheckResult } from './result.js';
+import { belowFloor, retentionFloor } from './retention-floor.js';
 
 export interface LostExample {
   value: MessageValue;
@@ -18,6 +19,11 @@ export interface LostExample {
 export interface LostResult extends CheckResult<LostExample> {
   /** Distinct values with at least one ok send. */
   acknowledgedCount: number;
+  /**
+   * Acknowledged values never read whose acknowledged offset lies below what every replica's
+   * retention kept at the end: deleted with their segment (not counted as lost).
+   */
+  expiredByRetention: number;
 }
 
 export function checkLost(history: History): LostResult {
@@ -25,14 +31,20 @@ export function checkLost(history: History): LostResult {
   const examples = new ExampleList<LostExample>();
   let count = 0;
   let acknowledgedCount = 0;
+  let expiredByRetention = 0;
+  const floor = retentionFloor(history);
   for (const [value, attempts] of sendsByValue) {
     const ok = attempts.find((a) => a.outcome === 'ok');
     if (ok === undefined) continue;
     acknowledgedCount++;
     if (positionsByValue.has(value)) continue;
-    count++;
     const at = acknowledgedPosition(ok);
+    if (belowFloor(floor, at?.queue, at?.offset)) {
+      expiredByRetention++;
+      continue;
+    }
+    count++;
     examples.push({ value, queue: at?.queue, offset: at?.offset, process: ok.invoke.process, okTimeMs: ok.completion!.time });
   }
-  return { valid: count === 0, count, examples: examples.items, acknowledgedCount };
+  return { valid: count === 0, count, examples: examples.items, acknowledgedCount, expiredByRetention };
 }

@@ -11,6 +11,7 @@
 //   - only `ok` reads count (an info poll returned nothing the client could use).
 import type { History, ProcessId, ReadF } from '../history/types.js';
 import { ExampleList, type CheckResult } from './result.js';
+import { retentionFloor } from './retention-floor.js';
 
 export interface OrderExample {
   f: ReadF;
@@ -27,6 +28,8 @@ export interface OrderExample {
 export interface SkippedResult extends CheckResult<OrderExample> {
   /** Offsets jumped over in total. */
   offsetsSkipped: number;
+  /** Jumps that landed at or below the final retention floor: over deleted messages, not counted. */
+  skippedExpired: number;
 }
 
 export interface ReadOrderResult {
@@ -48,6 +51,8 @@ export function checkReadOrder(history: History): ReadOrderResult {
   let nonmonotonicCount = 0;
   let skippedCount = 0;
   let offsetsSkipped = 0;
+  let skippedExpired = 0;
+  const floor = retentionFloor(history);
 
   for (const op of history) {
     if (op.f === 'assign') {
@@ -69,7 +74,10 @@ export function checkReadOrder(history: History): ReadOrderResult {
       const expected = seq.expectedOffset;
       if (expected !== undefined && item.offset !== expected) {
         const example = { f: op.f, process: op.process, queue: item.queue, previousOffset: expected - 1, offset: item.offset, index: op.index, epoch: seq.epoch };
-        if (item.offset > expected) {
+        if (item.offset > expected && item.offset <= (floor.get(item.queue) ?? 0)) {
+          // Everything jumped over lies below what retention kept: deleted, not skipped.
+          skippedExpired++;
+        } else if (item.offset > expected) {
           skippedCount++;
           offsetsSkipped += item.offset - expected;
           gaps.push(example);
@@ -83,6 +91,6 @@ export function checkReadOrder(history: History): ReadOrderResult {
   }
   return {
     nonmonotonic: { valid: nonmonotonicCount === 0, count: nonmonotonicCount, examples: backward.items },
-    skipped: { valid: skippedCount === 0, count: skippedCount, examples: gaps.items, offsetsSkipped },
+    skipped: { valid: skippedCount === 0, count: skippedCount, examples: gaps.items, offsetsSkipped, skippedExpired },
   };
 }

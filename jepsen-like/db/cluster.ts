@@ -6,9 +6,12 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { CLIENTS } from '../net/partition-shapes.js';
 import { ProxyMesh } from '../net/proxy-mesh.js';
 import { waitForPort } from '../net/wait-for-port.js';
 import { DbError } from './db-errors.js';
+import { registerExitHook } from './exit-hooks.js';
+import { emptyDisk, fillDisk, mountSmallFs, unmountSmallFs } from './node-fs.js';
 import type { NodeControl, NodeStatus } from './node-control.js';
 import type { PortPlan } from './port-plan.js';
 import { ProcessControl } from './process-control.js';
@@ -66,12 +69,25 @@ export interface ClusterDbOptions {
   launchNode: (input: NodeLaunchInput) => Launch;
   /** Route each broker's NameServer traffic through a proxy so it can be cut (default true). */
   proxyNamesrvLinks?: boolean;
+  /**
+   * Drops a killed node's unsynced writes: reverts every file under its data folder to what was
+   * durable (the storage's test-only lazy mode keeps that). Without it there is no power loss.
+   */
+  revertToDurable?: (dataDir: string) => Promise<Record<string, unknown>>;
+  /**
+   * Gives every node a tmpfs of this many bytes as its data folder (needs root), so that the
+   * disk-full nemesis can fill one node's disk without touching the others.
+   */
+  nodeFsBytes?: number;
+  /** Give the workload's clients a proxy per broker so a client can be partitioned (default true). */
+  proxyClientLinks?: boolean;
   readyTimeoutMs?: number;
   /** Extra files (e.g. a node's own log files in its data folder) copied into `<runDir>/logs` at teardown. */
   extraLogFiles?: (node: ClusterNode) => string[];
 }
 
 const NAMESRV = 'namesrv';
+
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
 export class ClusterDb implements NodeControl {
@@ -83,11 +99,15 @@ export class ClusterDb implements NodeControl {
     readonly processes: ProcessControl,
     readonly mesh: ProxyMesh,
     private readonly nodes: ClusterNode[],
+    /** Undoes the nodes' own file systems (a no-op without them). */
+    private readonly unmount: () => void = () => {},
   ) {}
 
   /** Builds proxies, starts the NameServer and every node, and waits until each accepts connections. */
   static async setup(options: ClusterDbOptions): Promise<ClusterDb> {
     const nodeCount = options.nodeCount ?? 3;
+    const mounted: string[] = [];
+    const unregisterUnmount = registerExitHook(() => mounted.forEach(unmountSmallFs));
     assert(nodeCount >= 1, 'a cluster needs a node');
     const plan = options.ports;
     mkdirSync(options.runDir, { recursive: true });
@@ -95,6 +115,10 @@ export class ClusterDb implements NodeControl {
       const id = `n${i}`;
       const dataDir = join(options.runDir, 'nodes', id);
       mkdirSync(dataDir, { recursive: true });
+      if (options.nodeFsBytes !== undefined) {
+        mountSmallFs(dataDir, options.nodeFsBytes);
+        mounted.push(dataDir);
+      }
       return { id, index: i, raftPort: plan.raftPort(i), brokerPort: plan.brokerPort(i), pid: undefined, dataDir, confPath: join(dataDir, 'broker.conf') };
     });
     const processes = new ProcessControl(options.runDir);
@@ -109,7 +133,13 @@ export class ClusterDb implements NodeControl {
       if (proxyNamesrv) {
         for (const n of nodes) await mesh.addLink(n.id, NAMESRV, plan.namesrvPort, plan.namesrvProxyPort(n.index));
       }
-      const db = new ClusterDb(options, processes, mesh, nodes);
+      if (options.proxyClientLinks ?? true) {
+        for (const n of nodes) await mesh.addLink(CLIENTS, n.id, n.brokerPort, plan.clientProxyPort(n.index));
+      }
+      const db = new ClusterDb(options, processes, mesh, nodes, () => {
+        mounted.forEach(unmountSmallFs);
+        unregisterUnmount();
+      });
       await db.startNamesrv();
       for (const n of nodes) {
         const namesrvPort = proxyNamesrv ? plan.namesrvProxyPort(n.index) : plan.namesrvPort;
@@ -135,6 +165,8 @@ export class ClusterDb implements NodeControl {
     } catch (err) {
       await processes.close();
       await mesh?.close();
+      mounted.forEach(unmountSmallFs);
+      unregisterUnmount();
       throw err;
     }
   }
@@ -149,6 +181,16 @@ export class ClusterDb implements NodeControl {
       namesrv: { pid: live(NAMESRV), addr: `127.0.0.1:${this.options.ports.namesrvPort}` },
       nodes: this.nodes.map((n) => ({ ...n, pid: live(n.id) })),
     };
+  }
+
+  /**
+   * Where a workload client dials for a broker address the NameServer gave: that node's client
+   * proxy, or the address itself (no client proxies, or an address that is not a node's).
+   */
+  clientDialAddress(addr: string): string {
+    if (!(this.options.proxyClientLinks ?? true)) return addr;
+    const n = this.nodes.find((x) => addr === `127.0.0.1:${x.brokerPort}`);
+    return n === undefined ? addr : `127.0.0.1:${this.options.ports.clientProxyPort(n.index)}`;
   }
 
   node(id: string): ClusterNode {
@@ -168,6 +210,33 @@ export class ClusterDb implements NodeControl {
 
   async kill(nodeId: string): Promise<void> {
     await this.processes.kill(this.node(nodeId).id, 'SIGKILL');
+  }
+
+  /** Present when nodes have a file system of their own (see NodeControl.fillDisk). */
+  get fillDisk(): ((nodeId: string, leaveFreeBytes: number) => Promise<Record<string, unknown>>) | undefined {
+    if (this.options.nodeFsBytes === undefined) return undefined;
+    return async (nodeId, leaveFreeBytes) => {
+      const n = this.node(nodeId);
+      // Running out of space may make the node stop itself, by design: not a crash.
+      if (this.processes.status(n.id) !== 'exited') this.processes.expectExit(n.id);
+      return { ...fillDisk(n.dataDir, leaveFreeBytes) };
+    };
+  }
+
+  get emptyDisk(): ((nodeId: string) => Promise<Record<string, unknown>>) | undefined {
+    if (this.options.nodeFsBytes === undefined) return undefined;
+    return async (nodeId) => ({ freeBytes: emptyDisk(this.node(nodeId).dataDir) });
+  }
+
+  /** Present when the db was given revertToDurable (see NodeControl.powerLoss). */
+  get powerLoss(): ((nodeId: string) => Promise<Record<string, unknown>>) | undefined {
+    const revert = this.options.revertToDurable;
+    if (revert === undefined) return undefined;
+    return async (nodeId) => {
+      const n = this.node(nodeId);
+      await this.processes.kill(n.id, 'SIGKILL');
+      return revert(n.dataDir);
+    };
   }
 
   async restart(nodeId: string): Promise<void> {
@@ -192,6 +261,7 @@ export class ClusterDb implements NodeControl {
     } finally {
       this.collectExtraLogs();
       await this.mesh.close();
+      this.unmount();
     }
   }
 

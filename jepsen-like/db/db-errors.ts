@@ -7,7 +7,9 @@ export type DbErrorCode =
   /** A process did not exit within the wait after a signal (a SIGKILLed process always should). */
   | 'ERR_PROCESS_EXIT_TIMEOUT'
   /** A node or NameServer did not accept connections on its port in time after (re)start. */
-  | 'ERR_NODE_NOT_READY';
+  | 'ERR_NODE_NOT_READY'
+  /** A node's own small file system (for disk-full faults) could not be mounted (needs root). */
+  | 'ERR_NODE_FS';
 
 export class DbError extends Error {
   override readonly name = 'DbError';

@@ -16,4 +16,18 @@ export interface NodeControl {
   resume(nodeId: string): void;
   /** The PID of the node's current process, when it runs (for history records). */
   pidOf?(nodeId: string): number | undefined;
+  /**
+   * A power loss: SIGKILL, then every write the node had not synced is dropped (its files go
+   * back to what was durable; the node must run in the storage's test-only lazy mode). The node
+   * stays down until `restart`. Absent when the db cannot do it. Resolves with what was dropped.
+   */
+  powerLoss?(nodeId: string): Promise<Record<string, unknown>>;
+  /**
+   * Fills the node's own file system until about `leaveFreeBytes` are free (a ballast file); its
+   * process may then stop itself (fail-stop on ENOSPC), which is not counted as a crash. Absent
+   * when nodes have no file system of their own.
+   */
+  fillDisk?(nodeId: string, leaveFreeBytes: number): Promise<Record<string, unknown>>;
+  /** Removes the ballast of fillDisk. */
+  emptyDisk?(nodeId: string): Promise<Record<string, unknown>>;
 }

@@ -12,6 +12,8 @@ export interface PortPlan {
   namesrvProxyPort(node: number): number;
   /** The proxy `from` dials to reach `to`'s Raft port. */
   raftProxyPort(from: number, to: number): number;
+  /** The proxy the workload's clients dial to reach node `node`'s broker port. */
+  clientProxyPort(node: number): number;
   /** Every port the plan uses, for collision checks. */
   allPorts(): number[];
 }
@@ -35,10 +37,11 @@ export function defaultPortPlan(basePort: number, nodeCount: number): PortPlan {
       assert(from !== to, 'no proxy from a node to itself');
       return basePort + 60 + from * nodeCount + to;
     },
+    clientProxyPort: (i) => (checkNode(i), basePort + 1 + i),
     allPorts: () => {
       const ports = [basePort];
       for (let i = 0; i < nodeCount; i++) {
-        ports.push(plan.raftPort(i), plan.brokerPort(i), plan.namesrvProxyPort(i));
+        ports.push(plan.raftPort(i), plan.brokerPort(i), plan.namesrvProxyPort(i), plan.clientProxyPort(i));
         for (let j = 0; j < nodeCount; j++) if (i !== j) ports.push(plan.raftProxyPort(i, j));
       }
       return ports;

@@ -48,7 +48,20 @@ interface Managed {
   starts: number;
   exited: Promise<ExitInfo>;
   lastExit: ExitInfo | undefined;
+  /** A kill of this incarnation was asked for: its exit is expected. */
+  killRequested: boolean;
 }
+
+/** A process that exited without anyone asking: a crash of the system under test. */
+export interface UnexpectedExit extends ExitInfo {
+  name: string;
+  pid: number;
+  /** The end of its log at the time, for the person reading the run. */
+  logTail: string;
+}
+
+/** At most this many unexpected exits are kept (a crash loop must not grow the list without bound). */
+const MAX_UNEXPECTED_EXITS = 100;
 
 export class ProcessControl {
   private readonly procs = new Map<string, Managed>();
@@ -56,6 +69,7 @@ export class ProcessControl {
   private readonly unregisterExitHook: () => void;
   readonly logDir: string;
   private closed = false;
+  private readonly unexpected: UnexpectedExit[] = [];
 
   constructor(readonly runDir: string) {
     this.logDir = join(runDir, 'logs');
@@ -88,6 +102,7 @@ export class ProcessControl {
   async kill(name: string, signal: NodeJS.Signals = 'SIGKILL', timeoutMs = DEFAULT_EXIT_WAIT_MS): Promise<ExitInfo> {
     const m = this.get(name);
     if (m.status === 'exited') return m.lastExit!;
+    m.killRequested = true;
     signalGroup(m.pid, signal);
     // A stopped process does not act on SIGTERM until it is continued.
     if (m.status === 'paused' && signal !== 'SIGKILL') signalGroup(m.pid, 'SIGCONT');
@@ -128,6 +143,16 @@ export class ProcessControl {
     }
   }
 
+  /** The current incarnation may stop by itself (a fault made it fail-stop): not a crash. */
+  expectExit(name: string): void {
+    this.get(name).killRequested = true;
+  }
+
+  /** Processes that exited although nobody killed them (crashes), oldest first. */
+  unexpectedExits(): readonly UnexpectedExit[] {
+    return this.unexpected;
+  }
+
   /** Resolves when the current incarnation of the process exits. */
   exited(name: string): Promise<ExitInfo> {
     return this.get(name).exited;
@@ -162,7 +187,10 @@ export class ProcessControl {
   /** SIGKILLs every process still alive (paused ones too) and waits for each to exit. */
   async stopAll(timeoutMs = DEFAULT_EXIT_WAIT_MS): Promise<void> {
     const alive = [...this.procs.values()].filter((m) => m.status !== 'exited');
-    for (const m of alive) signalGroup(m.pid, 'SIGKILL');
+    for (const m of alive) {
+      m.killRequested = true;
+      signalGroup(m.pid, 'SIGKILL');
+    }
     await Promise.all(alive.map((m) => this.waitForExit(m.spec.name, timeoutMs)));
   }
 
@@ -184,7 +212,11 @@ export class ProcessControl {
   }
 
   private killAllSync(): void {
-    for (const m of this.procs.values()) if (m.status !== 'exited') signalGroup(m.pid, 'SIGKILL');
+    for (const m of this.procs.values()) {
+      if (m.status === 'exited') continue;
+      m.killRequested = true;
+      signalGroup(m.pid, 'SIGKILL');
+    }
   }
 
   private async spawnManaged(spec: ProcessSpec, starts: number): Promise<number> {
@@ -218,11 +250,15 @@ export class ProcessControl {
       status: 'running',
       starts,
       lastExit: undefined,
+      killRequested: false,
       exited: new Promise<ExitInfo>((resolve) => {
         child.once('exit', (code, signal) => {
           const info = { code, signal };
           m.status = 'exited';
           m.lastExit = info;
+          if (!m.killRequested && !this.closed && this.unexpected.length < MAX_UNEXPECTED_EXITS) {
+            this.unexpected.push({ name: spec.name, pid, ...info, logTail: this.logTail(spec.name) });
+          }
           this.pidFile.recordExit(pid);
           resolve(info);
         });

@@ -109,8 +109,15 @@ export interface ReplicaState {
   /** Hash of the committed log prefix up to `logHashIndex` (defaults to `commitIndex`). */
   logHash: string;
   logHashIndex?: number;
+  /** The first index the log hash covers (retention may have deleted what came before). */
+  logHashFromIndex?: number;
   /** `"topic/queueId"` → hash of that ConsumeQueue's content. */
   consumeQueueHashes: Record<QueueKey, string>;
+  /**
+   * `"topic/queueId"` → the replica's first offset still held: retention deleted the messages
+   * below it, so a value acknowledged there and never read was expired, not lost.
+   */
+  consumeQueueMinOffsets?: Record<QueueKey, number>;
 }
 
 export interface FinalStateValue {

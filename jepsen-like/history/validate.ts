@@ -89,9 +89,12 @@ function finalStateProblem(op: Json): string | undefined {
       !isOffset(r['commitIndex']) ||
       typeof r['logHash'] !== 'string' ||
       (r['logHashIndex'] !== undefined && !isOffset(r['logHashIndex'])) ||
+      (r['logHashFromIndex'] !== undefined && !isOffset(r['logHashFromIndex'])) ||
+      (r['consumeQueueMinOffsets'] !== undefined &&
+        (!isObject(r['consumeQueueMinOffsets']) || !Object.values(r['consumeQueueMinOffsets']).every((m) => isOffset(m)))) ||
       !isObject(r['consumeQueueHashes']) ||
       !Object.values(r['consumeQueueHashes']).every((h) => typeof h === 'string');
-    if (bad) return `final-state replica ${i} must be {node, group?, commitIndex, logHash, logHashIndex?, consumeQueueHashes}`;
+    if (bad) return `final-state replica ${i} must be {node, group?, commitIndex, logHash, logHashIndex?, logHashFromIndex?, consumeQueueHashes, consumeQueueMinOffsets?}`;
   }
   return undefined;
 }

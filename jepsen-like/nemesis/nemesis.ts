@@ -8,6 +8,7 @@ import type { NodeControl } from '../db/node-control.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import type { ProxyMesh } from '../net/proxy-mesh.js';
 import type { SeededRandom } from '../net/seeded-random.js';
+import type { AbuseContext } from './abuse-nemesis.js';
 
 export interface NemesisContext {
   mesh: ProxyMesh;
@@ -17,6 +18,17 @@ export interface NemesisContext {
   history: Pick<HistoryRecorder, 'nemesis'>;
   /** Every random choice of every nemesis; its seed is in the mix summary and the run's results. */
   rng: SeededRandom;
+  /**
+   * Runs retention (DELETE_EXPIRED_COMMITLOG) on these nodes now; node id → what each deleted
+   * or its error. Absent when the run cannot (the retention nemesis then does nothing).
+   */
+  deleteExpired?: (nodeIds: readonly string[]) => Promise<Record<string, unknown>>;
+  /** Addresses and PIDs of every process, for the abuse nemesis; absent when the run cannot. */
+  abuse?: AbuseContext;
+  /** The brokers' flush mode: how many nodes a power loss may take (a minority under async). */
+  flush?: 'async' | 'sync';
+  /** Moves leadership to this node (RAFT_TRANSFER_LEADER); absent when the run cannot. */
+  transferLeader?: (nodeId: string) => Promise<void>;
 }
 
 export type FaultDetail = Record<string, unknown>;

@@ -1,8 +1,9 @@
 // Partitions through the proxy mesh: random halves, one random node, the leader isolated, the
 // majorities ring, the bridge, the leader able to send but not receive, and the brokers cut off
-// from the NameServer. Each remembers the exact links it cut and heals only those, so two
-// nemeses never heal each other's faults.
-import { bridge, halves, isolate, linkKey, majoritiesRing, oneWayInto, type DirectedLink, type Partition } from '../net/partition-shapes.js';
+// from the NameServer, and the workload's clients cut off from the leader or from one node.
+// Each remembers the exact links it cut and heals only those, so two nemeses never heal each
+// other's faults.
+import { bridge, CLIENTS, halves, isolate, linkKey, majoritiesRing, oneWayInto, type DirectedLink, type Partition } from '../net/partition-shapes.js';
 import { awaitLeader, Nemesis, type FaultDetail, type NemesisContext } from './nemesis.js';
 
 type Chooser = (ctx: NemesisContext) => Promise<Partition | null>;
@@ -67,4 +68,21 @@ export const partitionNamesrv = (): Nemesis =>
   new PartitionNemesis('partition-namesrv', async (ctx) => {
     const links = ctx.mesh.links().filter((l) => l.to === 'namesrv');
     return links.length === 0 ? null : { shape: 'namesrv', links };
+  });
+
+/** The workload's clients cannot reach the leader's broker port (Raft links stay whole). */
+export const partitionClientsLeader = (): Nemesis =>
+  new PartitionNemesis('partition-clients-leader', async (ctx) => {
+    const leader = await awaitLeader(ctx);
+    if (leader === undefined) return null;
+    const links = ctx.mesh.links().filter((l) => l.from === CLIENTS && l.to === leader);
+    return links.length === 0 ? null : { shape: 'clients-leader', links };
+  });
+
+/** The workload's clients cannot reach one random node's broker port. */
+export const partitionClientsRandomNode = (): Nemesis =>
+  new PartitionNemesis('partition-clients-random-node', async (ctx) => {
+    const links = ctx.mesh.links().filter((l) => l.from === CLIENTS);
+    if (links.length === 0) return null;
+    return { shape: 'clients-node', links: [ctx.rng.pick(links)] };
   });

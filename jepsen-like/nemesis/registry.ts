@@ -4,6 +4,8 @@ import { linkDelay, packetLoss } from './link-nemeses.js';
 import type { Nemesis } from './nemesis.js';
 import {
   partitionBridge,
+  partitionClientsLeader,
+  partitionClientsRandomNode,
   partitionIsolateLeader,
   partitionMajoritiesRing,
   partitionNamesrv,
@@ -11,6 +13,10 @@ import {
   partitionRandomHalves,
   partitionRandomNode,
 } from './partition-nemeses.js';
+import { abuse } from './abuse-nemesis.js';
+import { diskFull } from './disk-full-nemesis.js';
+import { powerLoss } from './power-loss-nemesis.js';
+import { retention } from './retention-nemesis.js';
 import { killLeader, killMajority, killRandomNode, pauseLeader, pauseRandom } from './process-nemeses.js';
 
 export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object.freeze({
@@ -21,6 +27,8 @@ export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object
   'partition-bridge': partitionBridge,
   'partition-one-way-leader': partitionOneWayLeader,
   'partition-namesrv': partitionNamesrv,
+  'partition-clients-leader': partitionClientsLeader,
+  'partition-clients-random-node': partitionClientsRandomNode,
   'kill-random-node': killRandomNode,
   'kill-leader': killLeader,
   'kill-majority': killMajority,
@@ -28,6 +36,10 @@ export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object
   'pause-random': () => pauseRandom(),
   'packet-loss': () => packetLoss(),
   delay: () => linkDelay(),
+  retention,
+  'power-loss': powerLoss,
+  abuse,
+  'disk-full': diskFull,
 });
 
 export const NEMESIS_NAMES: readonly string[] = Object.keys(NEMESIS_FACTORIES);
@@ -37,10 +49,14 @@ export class UnknownNemesisError extends Error {
   readonly code = 'ERR_UNKNOWN_NEMESIS';
 }
 
+/** The names `all`, `none` or `a,b,c` stands for (unchecked). */
+export function nemesisNames(list: string): readonly string[] {
+  return list.trim() === 'all' ? NEMESIS_NAMES : list.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'none');
+}
+
 /** Parses `all`, `none` or `a,b,c` into fresh nemeses; throws ERR_UNKNOWN_NEMESIS naming the bad one. */
 export function parseNemesisList(list: string): Nemesis[] {
-  const names = list.trim() === 'all' ? NEMESIS_NAMES : list.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'none');
-  return names.map((name) => {
+  return nemesisNames(list).map((name) => {
     const make = NEMESIS_FACTORIES[name];
     if (make === undefined) throw new UnknownNemesisError(`unknown nemesis '${name}'; known: ${NEMESIS_NAMES.join(', ')}`);
     return make();

@@ -7,6 +7,9 @@ import type { SeededRandom } from './seeded-random.js';
 
 export type NodeId = string;
 
+/** The `from` of every workload client → broker link in a mesh (a partitioned client). */
+export const CLIENTS = 'clients';
+
 export interface DirectedLink {
   from: NodeId;
   to: NodeId;

@@ -6,10 +6,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReplicaState } from '../history/types.js';
 import { queueKey } from '../history/types.js';
-import { decodeJsonBody, makeRequest, RemotingClient } from '../../src/protocol/index.js';
+import { decodeJsonBody, makeRequest, RaftRequestCode, RemotingClient, type ReplicaDigestBody } from '../../src/protocol/index.js';
 
-const RAFT_STATUS = 1501;
-const RAFT_REPLICA_DIGEST = 1502;
+const { RAFT_STATUS, RAFT_REPLICA_DIGEST } = RaftRequestCode;
+export type { ReplicaDigestBody };
 const PROBE_TIMEOUT_MS = 1000;
 const DIGEST_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 200;
@@ -26,13 +26,26 @@ export interface NodeRaftStatus {
   dispatchedIndex?: number;
 }
 
-export interface ReplicaDigestBody {
-  nodeId: string;
-  firstIndex: number;
-  upToIndex: number;
-  logSha256: string;
-  dispatchedIndex: number;
-  consumeQueues: Record<string, { minOffset: number; maxOffset: number; sha256: string }>;
+
+/** Where every replica's digest starts so that all hash the range they all still hold. */
+export interface CommonRange {
+  fromIndex: number;
+  queueFrom: Record<string, number>;
+}
+
+/**
+ * The highest first log index and, per ConsumeQueue, the highest min offset among the digests:
+ * retention deletes each replica's head on its own, and a replica that has not yet deleted a
+ * segment the others deleted is not divergent.
+ */
+export function commonRange(digests: readonly ReplicaDigestBody[]): CommonRange {
+  let fromIndex = 0;
+  const queueFrom: Record<string, number> = {};
+  for (const d of digests) {
+    fromIndex = Math.max(fromIndex, d.firstIndex);
+    for (const [key, cq] of Object.entries(d.consumeQueues)) queueFrom[key] = Math.max(queueFrom[key] ?? 0, cq.minOffset);
+  }
+  return { fromIndex, queueFrom };
 }
 
 export interface ProbeTarget {
@@ -127,25 +140,40 @@ export class ClusterProbe {
     throw new ProbeError('ERR_NOT_CONVERGED', `replicas did not converge within ${timeoutMs} ms; last seen ${last}`);
   }
 
-  async digest(id: string, index: number): Promise<ReplicaDigestBody> {
+  async digest(id: string, index: number, range?: CommonRange): Promise<ReplicaDigestBody> {
     const t = this.targets.find((x) => x.id === id);
     if (t === undefined) throw new ProbeError('ERR_DIGEST', `unknown node ${id}`);
-    const resp = await this.client.invoke(t.brokerAddr, makeRequest(RAFT_REPLICA_DIGEST, { index: String(index) }), DIGEST_TIMEOUT_MS);
+    const fields: Record<string, string> = { index: String(index) };
+    if (range !== undefined) {
+      fields['fromIndex'] = String(range.fromIndex);
+      fields['queueFrom'] = JSON.stringify(range.queueFrom);
+    }
+    const resp = await this.client.invoke(t.brokerAddr, makeRequest(RAFT_REPLICA_DIGEST, fields), DIGEST_TIMEOUT_MS);
     if (resp.code !== 0) throw new ProbeError('ERR_DIGEST', `replica digest of ${id} refused with code ${resp.code}: ${resp.remark ?? ''}`);
     return decodeJsonBody<ReplicaDigestBody>(resp.body, `replica digest of ${id}`);
   }
 
-  /** Every node's digest at `index`, as final-state replicas (ConsumeQueues keyed `topic/queueId`). */
+  /**
+   * Every node's digest at `index`, as final-state replicas (ConsumeQueues keyed
+   * `topic/queueId`), hashed over the range all of them still hold (see commonRange); each
+   * replica also reports its own min offsets, which tell the lost checker what retention took.
+   */
   async replicaStates(index: number): Promise<ReplicaState[]> {
+    const first: ReplicaDigestBody[] = [];
+    for (const t of this.targets) first.push(await this.digest(t.id, index));
+    const range = commonRange(first);
     const out: ReplicaState[] = [];
     for (const t of this.targets) {
-      const d = await this.digest(t.id, index);
+      const d = await this.digest(t.id, index, range);
       const consumeQueueHashes: Record<string, string> = {};
+      const consumeQueueMinOffsets: Record<string, number> = {};
       for (const [key, cq] of Object.entries(d.consumeQueues)) {
         const at = key.lastIndexOf('@');
-        consumeQueueHashes[queueKey(key.slice(0, at), Number(key.slice(at + 1)))] = `${cq.minOffset}-${cq.maxOffset}:${cq.sha256}`;
+        const qk = queueKey(key.slice(0, at), Number(key.slice(at + 1)));
+        consumeQueueHashes[qk] = `${cq.hashedFrom ?? cq.minOffset}-${cq.maxOffset}:${cq.sha256}`;
+        consumeQueueMinOffsets[qk] = cq.minOffset;
       }
-      out.push({ node: t.id, group: this.group, commitIndex: d.dispatchedIndex, logHash: d.logSha256, logHashIndex: d.upToIndex, consumeQueueHashes });
+      out.push({ node: t.id, group: this.group, commitIndex: d.dispatchedIndex, logHash: d.logSha256, logHashIndex: d.upToIndex, logHashFromIndex: d.firstIndex, consumeQueueHashes, consumeQueueMinOffsets });
     }
     return out;
   }

@@ -34,6 +34,23 @@ export class GuardedNodes implements NodeControl {
     await this.inner.kill(nodeId);
   }
 
+  get powerLoss(): ((nodeId: string) => Promise<Record<string, unknown>>) | undefined {
+    const inner = this.inner.powerLoss?.bind(this.inner);
+    if (inner === undefined) return undefined;
+    return async (nodeId) => {
+      this.check(`power loss of ${nodeId}`);
+      return inner(nodeId);
+    };
+  }
+
+  get fillDisk(): ((nodeId: string, leaveFreeBytes: number) => Promise<Record<string, unknown>>) | undefined {
+    return this.inner.fillDisk?.bind(this.inner);
+  }
+
+  get emptyDisk(): ((nodeId: string) => Promise<Record<string, unknown>>) | undefined {
+    return this.inner.emptyDisk?.bind(this.inner);
+  }
+
   async restart(nodeId: string): Promise<void> {
     this.check(`restart ${nodeId}`);
     await this.inner.restart(nodeId);

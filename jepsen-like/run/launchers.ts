@@ -2,12 +2,16 @@
 // command line plus its broker.conf. Every Raft peer address a node gets is a proxy of the mesh
 // (ClusterDb hands us the peer string), segments are small so a short run rolls over several
 // files, and the flush mode is the run's choice (ASYNC_FLUSH unless --flush sync).
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Launch, NodeLaunchInput } from '../db/cluster.js';
 
 export type FlushMode = 'async' | 'sync';
+
+const execFileAsync = promisify(execFile);
 
 export interface LaunchSettings {
   /** The compiled tree holding src/broker/main.js and src/namesrv/main.js. */
@@ -21,6 +25,8 @@ export interface LaunchSettings {
   brokerEnv: Record<string, string>;
   /** RMQ_LOG_LEVEL of the children. */
   logLevel: string;
+  /** More broker.conf keys (they override the defaults above), e.g. fileReservedTime=0 for retention runs. */
+  extraBrokerConf?: Record<string, string>;
 }
 
 export const DEFAULT_SEGMENT_SIZE_BYTES = 1024 * 1024;
@@ -31,6 +37,23 @@ export function defaultDistDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const root = join(here, '..', '..');
   return here.includes(`${join('dist', 'jepsen-like')}`) ? root : join(root, 'dist');
+}
+
+/** The storage's test-only lazy mode: it keeps what each file held when last synced. */
+export const LAZY_FS_ENV = 'RMQ_UNSAFE_TEST_LAZY_FS';
+
+/** The tool that drops a killed node's unsynced writes (run as a process, like the brokers). */
+export function revertToDurableMain(distDir: string): string {
+  return join(distDir, 'raft', 'tools', 'lazy-fs-revert.js');
+}
+
+/**
+ * Reverts every file under a killed node's data folder to what it held when last synced (a
+ * power loss), by running the revert tool; resolves with the tool's JSON report.
+ */
+export async function revertToDurable(distDir: string, dataDir: string, seed: number): Promise<Record<string, unknown>> {
+  const { stdout } = await execFileAsync(process.execPath, [revertToDurableMain(distDir), dataDir, '--seed', String(seed)], { timeout: 60_000 });
+  return JSON.parse(stdout) as Record<string, unknown>;
 }
 
 export function brokerMain(distDir: string): string {
@@ -73,6 +96,7 @@ export function brokerConfText(settings: LaunchSettings, n: NodeLaunchInput): st
     dLegerGroup: n.group,
     dLegerPeers: n.peers,
     dLegerSelfId: n.id,
+    ...settings.extraBrokerConf,
   };
   return `# written by the jepsen-like harness for ${n.id}\n` + Object.entries(lines).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
 }

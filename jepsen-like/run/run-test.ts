@@ -17,7 +17,7 @@ import { defaultPortPlan, type PortPlan } from '../db/port-plan.js';
 import { HistoryWriter } from '../history/writer.js';
 import { runMix, type MixSummary } from '../nemesis/mix.js';
 import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
-import { parseNemesisList } from '../nemesis/registry.js';
+import { nemesisNames, parseNemesisList } from '../nemesis/registry.js';
 import { SeededRandom } from '../net/seeded-random.js';
 import { drainQueues, type DrainSummary } from '../workload/drain.js';
 import { QueueConsumers, type ConsumerStats } from '../workload/queue-consumers.js';
@@ -25,7 +25,7 @@ import { QueueProducers, type ProducerStats } from '../workload/queue-producers.
 import { ClusterProbe } from './cluster-probe.js';
 import { GuardedNodes } from './guarded-nodes.js';
 import { allPortsFree, randomBasePort } from './free-ports.js';
-import { assertDistBuilt, defaultDistDir, launchNamesrv, launchNode, type LaunchSettings } from './launchers.js';
+import { assertDistBuilt, defaultDistDir, LAZY_FS_ENV, launchNamesrv, launchNode, revertToDurable, type LaunchSettings } from './launchers.js';
 import { DRAIN_TIMEOUT_MS, HEAL_TIMEOUT_MS, SETUP_TIMEOUT_MS, type RunOptions } from './run-options.js';
 import { killStaleRuns, writeHarnessFile } from './stale-runs.js';
 
@@ -34,6 +34,8 @@ export const GROUP = 'broker-a';
 export const CONSUMER_GROUP = 'jepsen-group';
 export const RUN_SUMMARY_FILE = 'run-summary.json';
 const SETUP_ATTEMPTS = 4;
+/** Each node's own file system in disk-full runs: room for many segments, small enough to fill fast. */
+const NODE_FS_BYTES = 256 * 1024 * 1024;
 const BODY_UNWIND_MS = 15_000;
 
 export interface RunSummary {
@@ -48,6 +50,11 @@ export interface RunSummary {
   convergedIndex?: number;
   /** Problems of the harness itself (not anomalies): a run with any is not a valid pass. */
   errors: string[];
+  /**
+   * Processes of the cluster that exited although no nemesis killed them: crashes of the system
+   * under test. A run with any is invalid (exit 1), whatever the history says.
+   */
+  crashes: { name: string; pid: number; code: number | null; signal: string | null; logTail: string }[];
   durationMs: number;
 }
 
@@ -76,7 +83,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   const stale = killStaleRuns(dirname(runDir));
   writeHarnessFile(runDir);
   const { progress: _progress, ...recordedOptions } = options;
-  const summary: RunSummary = { seed: options.seed, options: recordedOptions, staleKilled: stale.filter((s) => s.killed).length, errors: [], durationMs: 0 };
+  const summary: RunSummary = { seed: options.seed, options: recordedOptions, staleKilled: stale.filter((s) => s.killed).length, errors: [], crashes: [], durationMs: 0 };
   if (summary.staleKilled > 0) say(`killed ${summary.staleKilled} process(es) left by crashed runs`);
 
   const logger = pino({ level: options.logLevel }, pino.destination({ dest: join(runDir, 'logs', 'clients.log'), sync: false, mkdir: true }));
@@ -111,7 +118,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   summary.durationMs = Date.now() - started;
   writeFileSync(join(runDir, RUN_SUMMARY_FILE), JSON.stringify(summary, null, 2) + '\n');
   await new Promise<void>((r) => logger.flush(() => r()));
-  const exitCode = check === undefined || summary.errors.length > 0 ? 2 : check.results.valid ? 0 : 1;
+  const exitCode = check === undefined || summary.errors.length > 0 ? 2 : check.results.valid && summary.crashes.length === 0 ? 0 : 1;
   return { runDir, exitCode, check, summary };
 }
 
@@ -159,6 +166,7 @@ class Run {
         clientRetries: this.o.clientRetries,
         routeRefreshMs: 1000,
         logger: this.logger,
+        dialAddress: (addr) => db.clientDialAddress(addr),
       },
       history,
     );
@@ -174,6 +182,7 @@ class Run {
         requestTimeoutMs: 2000,
         routeRefreshMs: 1000,
         logger: this.logger,
+        dialAddress: (addr) => db.clientDialAddress(addr),
       },
       history,
     );
@@ -181,7 +190,26 @@ class Run {
     await this.consumers.start();
     this.say(`workload running for ${this.o.timeS} s at ${this.o.ratePerSec} sends/s; nemeses: ${nemeses.map((n) => n.fault).join(', ') || 'none'}`);
 
-    const ctx: NemesisContext = { mesh: db.mesh, nodes: this.nodes ?? db, leaderOf: () => probe.leaderOf(), history, rng: new SeededRandom(this.o.seed) };
+    const ctx: NemesisContext = {
+      mesh: db.mesh,
+      nodes: this.nodes ?? db,
+      leaderOf: () => probe.leaderOf(),
+      history,
+      rng: new SeededRandom(this.o.seed),
+      flush: this.o.flush,
+      abuse: {
+        namesrvAddr,
+        nodes: db.nodeIds.map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}`, raftAddr: `127.0.0.1:${db.node(id).raftPort}` })),
+        pids: () => {
+          const c = db.cluster();
+          return { namesrv: c.namesrv.pid, ...Object.fromEntries(c.nodes.map((n) => [n.id, n.pid])) };
+        },
+      },
+      deleteExpired: (ids) => this.deleteExpired(db, ids),
+      transferLeader: async (id) => {
+        await this.admin?.transferLeader(GROUP, id);
+      },
+    };
     if (nemeses.length > 0) this.summary.mix = await this.runNemeses(ctx, nemeses);
     else await sleep(this.o.timeS * 1000);
     this.say(`nemesis phase over (${this.summary.mix?.faults.filter((f) => f.started).length ?? 0} faults); healed, recovering for ${this.o.recoveryS} s`);
@@ -206,6 +234,22 @@ class Run {
     this.throwIfAborted();
     if (this.summary.drain.incomplete.length > 0) this.summary.errors.push(`drain incomplete: ${this.summary.drain.incomplete.join(', ')}`);
     await this.recordFinalState(probe, history);
+  }
+
+  /** Retention now on each of these nodes, through the admin SDK (what an operator would run). */
+  private async deleteExpired(db: ClusterDb, ids: readonly string[]): Promise<Record<string, unknown>> {
+    const admin = this.admin;
+    if (admin === undefined) throw new Error('the admin client is not started');
+    const out: Record<string, unknown> = {};
+    for (const id of ids) {
+      try {
+        const r = await admin.deleteExpiredCommitLogAt(`127.0.0.1:${db.node(id).brokerPort}`);
+        out[id] = { deletedSegments: r.deletedSegments, firstIndex: r.firstIndex, stoppedBy: r.stoppedBy };
+      } catch (err) {
+        out[id] = { error: (err as Error).message };
+      }
+    }
+    return out;
   }
 
   /** After a hard deadline the cleanup owns the run; the body must not go on using the cluster. */
@@ -256,12 +300,19 @@ class Run {
   }
 
   private async setupCluster(): Promise<ClusterDb> {
+    const powerLossRun = nemesisNames(this.o.nemesis).includes('power-loss');
     const settings: LaunchSettings = {
       distDir: this.distDir,
       flush: this.o.flush,
       segmentSizeBytes: this.o.segmentSizeBytes,
       maxMessageSizeBytes: Math.min(256 * 1024, this.o.segmentSizeBytes - 64 * 1024),
-      brokerEnv: this.o.unsafeTestFault === undefined ? {} : { RMQ_UNSAFE_TEST_FAULT: this.o.unsafeTestFault },
+      brokerEnv: {
+        ...(this.o.unsafeTestFault === undefined ? {} : { RMQ_UNSAFE_TEST_FAULT: this.o.unsafeTestFault }),
+        // A power loss needs to know what was durable: the storage's test-only lazy mode keeps it.
+        ...(powerLossRun ? { [LAZY_FS_ENV]: '1' } : {}),
+      },
+      // The retention nemesis deletes every full segment when it runs: none is kept for age.
+      extraBrokerConf: nemesisNames(this.o.nemesis).includes('retention') ? { fileReservedTime: '0' } : {},
       logLevel: this.o.logLevel,
     };
     let lastError: unknown;
@@ -281,6 +332,9 @@ class Run {
           launchNamesrv: (input) => launchNamesrv(settings, input),
           launchNode: (input) => launchNode(settings, input),
           readyTimeoutMs: SETUP_TIMEOUT_MS / 2,
+          // The disk-full nemesis fills one node's own small file system.
+          ...(nemesisNames(this.o.nemesis).includes('disk-full') ? { nodeFsBytes: NODE_FS_BYTES } : {}),
+          ...(powerLossRun ? { revertToDurable: (dataDir: string) => revertToDurable(this.distDir, dataDir, this.o.seed) } : {}),
         });
         this.summary.basePort = base;
         this.nodes = new GuardedNodes(this.db);
@@ -341,6 +395,7 @@ class Run {
     await step('admin', () => this.admin?.shutdown());
     await step('probe', () => this.probe?.close());
     await step('history', () => this.history?.close());
+    if (this.db !== undefined) this.summary.crashes = this.db.processes.unexpectedExits().map((e) => ({ ...e }));
     await step('cluster', () => this.db?.teardown());
     // Backstop: anything the pid file shows started and not exited (same start time) dies now.
     const left = killStaleProcesses(join(this.runDir, PID_FILE_NAME)).filter((p) => p.killed);

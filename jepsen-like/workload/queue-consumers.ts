@@ -26,6 +26,8 @@ export interface ConsumerSettings {
   requestTimeoutMs: number;
   routeRefreshMs: number;
   logger: Logger;
+  /** Where to dial for a broker address (the run routes clients through proxies). */
+  dialAddress?: (addr: string) => string;
 }
 
 export interface ConsumerStats {
@@ -83,6 +85,7 @@ export class QueueConsumers {
         instanceName: `jepsen-c${i}`,
         requestTimeoutMs: this.s.requestTimeoutMs,
         routeRefreshIntervalMs: this.s.routeRefreshMs,
+        ...(this.s.dialAddress !== undefined ? { dialAddress: this.s.dialAddress } : {}),
         logger: this.s.logger.child({ component: 'consumer', process: `c${i}` }),
       });
       await c.start();

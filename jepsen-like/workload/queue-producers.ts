@@ -24,6 +24,8 @@ export interface ProducerSettings {
   clientRetries: number;
   routeRefreshMs: number;
   logger: Logger;
+  /** Where to dial for a broker address (the run routes clients through proxies). */
+  dialAddress?: (addr: string) => string;
 }
 
 export interface ProducerStats {
@@ -68,6 +70,7 @@ export class QueueProducers {
         // One group: backing off its only address would only turn sends into failures.
         sendLatencyFaultEnable: false,
         routeRefreshIntervalMs: this.s.routeRefreshMs,
+        ...(this.s.dialAddress !== undefined ? { dialAddress: this.s.dialAddress } : {}),
         logger: this.s.logger.child({ component: 'producer', process: `p${i}` }),
       });
       await p.start();

@@ -141,7 +141,7 @@ export function formatResults(rows: readonly BenchResult[]): string {
 /** `rmq bench` with its three sub-commands; mount with program.addCommand(benchCommand()). */
 export function benchCommand(): Command {
   return new Command('bench')
-    .description("throughput, latency and read-back of the peers' workload (issue 7; docs/performance.md)")
+    .description("throughput, latency and read-back of the JetStream comparison workload (docs/performance.md)")
     .addCommand(subCommand('produce', 'publish N messages per mode and report rate and latency'))
     .addCommand(subCommand('consume', 'read back and verify a topic an earlier `bench produce --topic` filled'))
     .addCommand(subCommand('e2e', 'publish, then read back and verify every byte (the peers\' workload)'));

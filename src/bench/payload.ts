@@ -1,4 +1,4 @@
-// The benchmark payload, the same as the peers' (../shared/peers/common.mjs): bytes 0..7 hold
+// The benchmark payload, the same as the comparison runs' (docs/performance.md): bytes 0..7 hold
 // the message's sequence number (u64 big-endian), every other byte a fixed pattern derived from
 // its position. Read-back compares every byte, so a torn, shifted or mixed-up body is caught.
 import { assert } from '../common/assert.js';

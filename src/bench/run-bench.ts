@@ -1,6 +1,6 @@
 // One benchmark run: opens the target cluster, then for each send mode creates a fresh topic,
 // publishes, reads everything back (e2e) and reports one result line in the peers' field names
-// (../shared/peers/common.mjs), plus what the run did to the cluster: peak broker RSS and
+// (the same workload the JetStream and etcd comparison runs use, docs/performance.md), plus what the run did to the cluster: peak broker RSS and
 // leader changes. `consume` alone re-reads a topic an earlier `produce` filled.
 import { loadavg } from 'node:os';
 import { Admin, Producer, PullConsumer } from '../client/index.js';

@@ -30,6 +30,10 @@ export interface BrokerConfig {
   dLegerSelfId: string;
   messageDelayLevel: string;
   longPollingEnable: boolean;
+  /** RocketMQ ACL 1.0: every request is checked against the rules in aclFile. */
+  aclEnable: boolean;
+  /** plain_acl.yml; empty means plain_acl.yml beside broker.conf (resolved by the broker's main). */
+  aclFile: string;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -55,6 +59,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   dLegerSelfId: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   longPollingEnable: true,
+  aclEnable: false,
+  aclFile: '',
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -166,7 +172,7 @@ const SETTERS: Record<string, Setter> = {
     const hours = v.split(';').map((h) => h.trim());
     c.deleteWhen = hours.map((h) => int(k, h, 0, 23));
   },
-  fileReservedTime: (c, v, k) => { c.fileReservedTime = int(k, v, 1, 24 * 365 * 10); },
+  fileReservedTime: (c, v, k) => { c.fileReservedTime = int(k, v, 0, 24 * 365 * 10); },
   diskMaxUsedSpaceRatio: (c, v, k) => { c.diskMaxUsedSpaceRatio = int(k, v, 10, 95); },
   autoCreateTopicEnable: (c, v, k) => { c.autoCreateTopicEnable = bool(k, v); },
   autoCreateSubscriptionGroup: (c, v, k) => { c.autoCreateSubscriptionGroup = bool(k, v); },
@@ -185,6 +191,8 @@ const SETTERS: Record<string, Setter> = {
     c.messageDelayLevel = v;
   },
   longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
+  aclEnable: (c, v, k) => { c.aclEnable = bool(k, v); },
+  aclFile: (c, v) => { c.aclFile = v; },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

@@ -7,10 +7,11 @@
 import type { Logger } from '../common/logger.js';
 import type { HandlerResult, RemotingChannel } from '../protocol/remoting-server.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
-import type { SubscriptionData, TopicConfig } from '../protocol/route-data.js';
+import type { ReplicaDigestBody, SubscriptionData, TopicConfig } from '../protocol/route-data.js';
 import type { CleanReport, MessageRecord, MessageStore } from '../store/index.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { ControlCommand, LeaderAnnouncement, SubscriptionGroupConfig } from './control-entry.js';
+import type { DigestRange } from './replica-digest.js';
 
 export type { ControlCommand, LeaderAnnouncement, SubscriptionGroupConfig } from './control-entry.js';
 export type { TopicConfig } from '../protocol/route-data.js';
@@ -161,7 +162,7 @@ export interface BrokerAdmin {
   /** Leader only: the follower with the highest match index, if any. */
   mostUpToDateFollower(): string | undefined;
   /** The replica digest (see replica-digest.ts) up to `upToIndex` (default: the dispatched index). */
-  digest(upToIndex: number | undefined): Record<string, unknown>;
+  digest(upToIndex: number | undefined, range?: DigestRange): ReplicaDigestBody;
   /**
    * Retention's manual rule on this node, now: expired head segments of its log go, within the
    * bounds of the scheduled rule (dispatched, not needed by a follower, never the last segment).

@@ -6,10 +6,13 @@
 
 import { createLogger, type Logger } from '../common/logger.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
-import type { RemotingChannel } from '../protocol/remoting-server.js';
+import type { RemotingChannel, RequestHandler } from '../protocol/remoting-server.js';
 import { RemotingServer } from '../protocol/remoting-server.js';
 import { PERM_READ_WRITE, type TopicConfig } from '../protocol/route-data.js';
 import { encodeMessageRecords, toIPv4, type MessageRecord } from '../store/index.js';
+import { AclChecker } from './acl/acl-checker.js';
+import { guardedByAcl } from './acl/acl-guard.js';
+import { loadPlainAcl } from './acl/plain-acl.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { BrokerAdmin, BrokerContext, BrokerService, PutMessagesResult } from './broker-context.js';
 import { BrokerRaft } from './broker-raft.js';
@@ -20,7 +23,8 @@ import { LeaderForwarder } from './leader-forwarder.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
 import { PROCESSORS, SERVICES } from './processors/index.js';
 import { PullHoldService } from './pull-hold-service.js';
-import { consumeQueueDigests, logDigest } from './replica-digest.js';
+import type { ReplicaDigestBody } from '../protocol/route-data.js';
+import { consumeQueueDigests, type DigestRange, logDigest } from './replica-digest.js';
 import { writeOrForward } from './write-or-forward.js';
 
 export interface BrokerControllerOptions {
@@ -42,6 +46,8 @@ export class BrokerController {
   readonly raft: BrokerRaft;
   readonly consumers = new ConsumerManager();
   readonly server: RemotingServer;
+  /** The ACL check (aclEnable=true), with its counters; undefined when ACL is off. */
+  readonly acl: AclChecker | undefined;
   readonly context: BrokerContext;
   private readonly log: Logger;
   private readonly idsNotifier: ConsumerIdsNotifier;
@@ -75,8 +81,15 @@ export class BrokerController {
     this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log);
     this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }) });
     this.context = this.buildContext(storeHost);
+    // With ACL on, every request is checked before its processor runs (and refused with
+    // NO_PERMISSION and a remark naming what is missing).
+    this.acl = config.aclEnable ? new AclChecker(loadPlainAcl(config.aclFile)) : undefined;
+    const acl = this.acl;
     for (const p of PROCESSORS) {
-      for (const code of p.codes) this.server.registerHandler(code, (req, channel) => p.handle(this.context, req, channel));
+      for (const code of p.codes) {
+        const handle: RequestHandler = (req, channel) => p.handle(this.context, req, channel);
+        this.server.registerHandler(code, acl === undefined ? handle : guardedByAcl(acl, handle, this.log));
+      }
     }
     this.idsNotifier = new ConsumerIdsNotifier(this.consumers, this.log);
     this.consumers.onConsumerIdsChanged((group) => this.idsNotifier.changed(group));
@@ -115,7 +128,7 @@ export class BrokerController {
       status: () => this.status(),
       transferLeadership: (targetId) => raft.transferLeadership(targetId),
       mostUpToDateFollower: () => this.mostUpToDateFollower(),
-      digest: (upTo) => this.digest(upTo),
+      digest: (upTo, range) => this.digest(upTo, range),
       deleteExpiredCommitLog: () => raft.deleteExpiredNow(),
     };
     return {
@@ -217,11 +230,11 @@ export class BrokerController {
     return best;
   }
 
-  digest(upToIndex: number | undefined): Record<string, unknown> {
+  digest(upToIndex: number | undefined, range: DigestRange = {}): ReplicaDigestBody {
     const store = this.raft.store;
     const upTo = Math.min(upToIndex ?? store.dispatchedIndex, store.dispatchedIndex);
-    const log = logDigest(this.raft.logStorage, upTo);
-    const cq = consumeQueueDigests(store);
+    const log = logDigest(this.raft.logStorage, upTo, range.fromIndex);
+    const cq = consumeQueueDigests(store, range.queueFromOffsets);
     return {
       nodeId: this.raft.nodeId,
       firstIndex: log.firstIndex,

@@ -10,6 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AclCredentials } from '../protocol/acl-signature.js';
 import { RemotingClient } from '../protocol/remoting-client.js';
 import { makeRequest } from '../protocol/remoting-command.js';
 import { RequestCode } from '../protocol/request-code.js';
@@ -33,6 +34,8 @@ export interface LocalClusterOptions {
   distDir?: string;
   /** Node flags for the broker children (e.g. --cpu-prof). */
   execArgv?: string[];
+  /** ACL credentials of an admin account, for the cluster's own status requests when ACL is on. */
+  credentials?: AclCredentials;
 }
 
 export interface LocalNode {
@@ -138,7 +141,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   };
   process.on('exit', killAllSync);
 
-  const client = new RemotingClient();
+  const client = new RemotingClient(o.credentials === undefined ? {} : { credentials: o.credentials });
   let stopping = false;
 
   async function status(id: string): Promise<Record<string, unknown> | undefined> {

@@ -3,6 +3,7 @@
 // the node cleanly (stores flushed) and exit 0. Prints "broker listening on <addr>" when ready.
 
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { configureRootLogger } from '../common/logger.js';
 import { parsePeers } from '../../raft/index.js';
@@ -33,6 +34,10 @@ try {
   }
   throw err;
 }
+
+// ACL rules live beside broker.conf unless aclFile names them (RocketMQ keeps plain_acl.yml in
+// its conf folder next to broker.conf).
+if (parsed.config.aclEnable) parsed.config.aclFile = resolve(dirname(resolve(opts.config)), parsed.config.aclFile === '' ? 'plain_acl.yml' : parsed.config.aclFile);
 
 const logger = configureRootLogger().child({ component: 'broker' });
 for (const w of parsed.warnings) logger.warn(w);

@@ -1,5 +1,5 @@
 // Request codes of our own (the Raft admin calls the broker implements for us), the property names
-// users may not set, and the client defaults of ANCHORS.md §3 in one place. Property names and the
+// users may not set, and the client defaults RocketMQ's clients use, in one place. Property names and the
 // stored sysFlag bits come from the shared message codec (src/common/message), re-exported here
 // under the names the SDK has always used.
 import { MessageProperty } from '../common/message/message-properties.js';
@@ -8,16 +8,8 @@ export { MessageProperty } from '../common/message/message-properties.js';
 /** Stored message sysFlag bits (compressed, multi tags, IPv6 hosts, transaction type...). */
 export { SysFlag as MessageSysFlag } from '../common/message/record-layout.js';
 
-/**
- * Codes outside Apache's range for the Raft admin calls; docs/client.md gives their exact
- * request and response shapes so the broker implements them identically.
- */
-export const RaftRequestCode = {
-  /** Ask the current leader to hand leadership to another node. */
-  RAFT_TRANSFER_LEADER: 1500,
-  /** Ask any node for its Raft view (role, term, indexes, peers). */
-  RAFT_STATUS: 1501,
-} as const;
+/** Our Raft admin codes (their home is src/protocol); re-exported for the SDK's users. */
+export { RaftRequestCode } from '../protocol/request-code.js';
 
 /** Property names users may not set themselves (the client or broker owns them). */
 export const RESERVED_PROPERTIES: ReadonlySet<string> = new Set([

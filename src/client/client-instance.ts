@@ -10,6 +10,7 @@ import {
   RemotingOverloadError,
   RemotingTimeoutError,
   SerializeType,
+  type AclCredentials,
   type RemotingCommand,
   type ServerRequestHandler,
 } from '../protocol/index.js';
@@ -31,6 +32,17 @@ export interface ClientOptions {
   /** Timeout of NameServer queries and admin-style broker requests. */
   requestTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * The address to dial for a broker or NameServer address (default: the same): for a client
+   * that reaches the brokers through a port forward, NAT or a test proxy. Routes, queues and
+   * errors keep the address the NameServer gave.
+   */
+  dialAddress?: (addr: string) => string;
+  /**
+   * ACL credentials (RocketMQ ACL 1.0): every request carries AccessKey and a Signature. Falls
+   * back to the RMQ_ACCESS_KEY and RMQ_SECRET_KEY variables when both are set.
+   */
+  credentials?: AclCredentials;
 }
 
 let instanceCount = 0;
@@ -42,6 +54,8 @@ export class ClientInstance {
   readonly routes: RouteCache;
   readonly log: Logger;
   readonly requestTimeoutMs: number;
+  /** The ACL credentials every request is signed with, if any. */
+  readonly credentials: AclCredentials | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -52,9 +66,12 @@ export class ClientInstance {
     this.clientId = `${localIpv4()}@${instanceName}`;
     this.log = options.logger ?? createLogger({ component, clientId: this.clientId });
     this.requestTimeoutMs = options.requestTimeoutMs ?? ClientDefaults.requestTimeoutMs;
+    this.credentials = options.credentials ?? credentialsFromEnv(process.env);
     this.remoting = new RemotingClient({
       logger: this.log,
       serializeType: options.binaryHeaders === true ? SerializeType.ROCKETMQ : SerializeType.JSON,
+      ...(options.dialAddress !== undefined ? { dialAddress: options.dialAddress } : {}),
+      ...(this.credentials !== undefined ? { credentials: this.credentials } : {}),
     });
     this.namesrv = new NamesrvClient(this.remoting, addrs, this.requestTimeoutMs, this.log);
     this.routes = new RouteCache(this.namesrv, this.log);
@@ -92,6 +109,13 @@ export class ClientInstance {
     this.refreshTimer = undefined;
     await this.remoting.close();
   }
+}
+
+/** RMQ_ACCESS_KEY and RMQ_SECRET_KEY, when both are set. */
+export function credentialsFromEnv(env: NodeJS.ProcessEnv): AclCredentials | undefined {
+  const accessKey = env['RMQ_ACCESS_KEY'];
+  const secretKey = env['RMQ_SECRET_KEY'];
+  return accessKey !== undefined && accessKey !== '' && secretKey !== undefined && secretKey !== '' ? { accessKey, secretKey } : undefined;
 }
 
 export function wrapTransportError(addr: string, err: unknown): unknown {

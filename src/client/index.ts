@@ -2,6 +2,7 @@
 export * from './client-constants.js';
 export * from './client-errors.js';
 export type { ClientOptions } from './client-instance.js';
+export type { AclCredentials } from '../protocol/acl-signature.js';
 export * from './message.js';
 export { createOffsetMsgId, parseOffsetMsgId, createUniqueId } from './message-id.js';
 export { decodeMessageRecord, decodeMessageRecords } from './message-decoder.js';

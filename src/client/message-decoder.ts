@@ -1,4 +1,4 @@
-// Turns stored message records (PROTOCOL.md §4, placed back to back in a pull or query response)
+// Turns stored message records (docs/storage.md "Message record", placed back to back in a pull or query response)
 // into MessageExt. Records of the layout our brokers write (V1 magic, IPv4 hosts) take a fast
 // path that reads the fixed fields straight from the bytes and reuses what repeats from record to
 // record (topic, "host:port" strings, the offset id's host half); other layouts (V2 magic, IPv6

@@ -5,7 +5,7 @@
 import { makeRequest, RequestCode, type RemotingCommand } from '../protocol/index.js';
 import { CLIENT_INNER_PRODUCER_GROUP, ClientDefaults, DEFAULT_PRODUCER_GROUP, MAX_MESSAGE_BYTES } from './client-constants.js';
 import { ClientStateError, InvalidMessageError, NoQueueError, TooManyAsyncSendsError } from './client-errors.js';
-import { ClientInstance, type ClientOptions } from './client-instance.js';
+import { ClientInstance, credentialsFromEnv, type ClientOptions } from './client-instance.js';
 import { batchEntryBytes, encodeBatch } from './batch-encoder.js';
 import { LatencyFaultTolerance } from './latency-fault.js';
 import type { Message, MessageQueue } from './message.js';
@@ -71,7 +71,8 @@ export class Producer {
     this.maxMessageBytes = options.maxMessageBytes ?? MAX_MESSAGE_BYTES;
     this.maxAsyncInFlight = options.maxAsyncSendsInFlight ?? ClientDefaults.maxAsyncSendsInFlight;
     this.fault = new LatencyFaultTolerance(options.sendLatencyFaultEnable ?? true, options.faultBackoffMs ?? 10_000);
-    this.binaryHeaders = options.binaryHeaders === true;
+    // The pre-encoded send frames cannot be signed: with ACL credentials sends go as commands.
+    this.binaryHeaders = options.binaryHeaders === true && (options.credentials ?? credentialsFromEnv(process.env)) === undefined;
     this.headerPrefixes = new SendHeaderPrefixes(this.producerGroup);
     if (!Number.isInteger(this.retryTimes) || this.retryTimes < 0 || this.retryTimes > 100) {
       throw new InvalidMessageError(`retryTimesWhenSendFailed must be an integer from 0 to 100, got ${this.retryTimes}`);

@@ -1,7 +1,7 @@
 // Per-connection write coalescing: frames queued during one callback (and the promise reactions
 // it sets off) leave in a single socket.write once that callback is done (process.nextTick runs
-// after the microtask queue drains). One write per frame costs ~2.5x the CPU (see
-// PERFORMANCE-NOTES.md), so neither server nor client ever writes a frame directly. Flushing at
+// after the microtask queue drains). One write per frame costs ~2.5x the CPU (measured
+// with the benchmarks, docs/performance.md), so neither server nor client ever writes a frame directly. Flushing at
 // the next setImmediate instead cost every answer one more event-loop iteration of latency.
 import type { Socket } from 'node:net';
 import { encodeFrameHead } from './frame-codec.js';

@@ -10,3 +10,4 @@ export * from './send-message-header.js';
 export * from './route-data.js';
 export * from './remoting-server.js';
 export * from './remoting-client.js';
+export * from './acl-signature.js';

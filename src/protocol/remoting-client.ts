@@ -19,6 +19,7 @@ import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { createLogger, type Logger } from '../common/logger.js';
+import { signRequest, type AclCredentials } from './acl-signature.js';
 import { DEFAULT_MAX_FRAME_BYTES, encodeFrameHead, FrameDecoder } from './frame-codec.js';
 import { DEFAULT_MAX_WRITE_BACKLOG_BYTES } from './frame-writer.js';
 import {
@@ -39,6 +40,18 @@ export interface RemotingClientOptions {
   /** Requests waiting for a response, over all addresses. */
   maxPendingRequests?: number;
   maxWriteBacklogBytes?: number;
+  /**
+   * The address actually dialled for a logical server address (default: the same). For clients
+   * that reach brokers through a port forward or NAT, and for fault tests that route a client's
+   * links through proxies. Connections, pending requests and errors keep the logical address.
+   */
+  dialAddress?: (addr: string) => string;
+  /**
+   * ACL credentials: every request sent through invoke, request or invokeOneway carries
+   * AccessKey and its Signature (acl-signature.ts). Caller-encoded frames (requestFrame) cannot
+   * be signed here, so a client with credentials must not use them.
+   */
+  credentials?: AclCredentials;
 }
 
 /**
@@ -353,6 +366,8 @@ export class RemotingClient {
   private readonly pending = new Map<number, Pending>();
   private readonly serializeType: SerializeType;
   private readonly connectTimeoutMs: number;
+  private readonly dialAddress: (addr: string) => string;
+  private readonly credentials: AclCredentials | undefined;
   private readonly maxFrameBytes: number;
   private readonly maxPendingRequests: number;
   private readonly maxWriteBacklogBytes: number;
@@ -365,6 +380,8 @@ export class RemotingClient {
     this.log = options.logger ?? createLogger({ component: 'remoting-client' });
     this.serializeType = options.serializeType ?? SerializeType.JSON;
     this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
+    this.dialAddress = options.dialAddress ?? ((addr) => addr);
+    this.credentials = options.credentials;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxPendingRequests = options.maxPendingRequests ?? 65_536;
     this.maxWriteBacklogBytes = options.maxWriteBacklogBytes ?? DEFAULT_MAX_WRITE_BACKLOG_BYTES;
@@ -410,6 +427,7 @@ export class RemotingClient {
   requestFrame(addr: string, code: number, frame: EncodedFrame, timeoutMs: number, handler: ResponseHandler): Error | undefined {
     assert(timeoutMs > 0, `timeoutMs must be positive, got ${timeoutMs}`);
     assert(frame.headBytes >= BINARY_FRAME_HEAD_MIN_BYTES, `an encoded frame head has at least ${BINARY_FRAME_HEAD_MIN_BYTES} bytes, got ${frame.headBytes}`);
+    assert(this.credentials === undefined, 'a client with ACL credentials cannot send caller-encoded frames (they cannot be signed)');
     const refused = this.refusal();
     if (refused !== undefined) return refused;
     const connection = this.connectionFor(addr);
@@ -432,6 +450,7 @@ export class RemotingClient {
     cmd.opaque = opaque;
     cmd.flag &= ~FLAG_ONEWAY;
     cmd.serializeType ??= this.serializeType;
+    if (this.credentials !== undefined) signRequest(cmd, this.credentials);
     if (!connection.writer.enqueue(cmd)) return new RemotingOverloadError(`write backlog to ${connection.addr} is full; nothing was sent`);
     this.track(opaque, connection.addr, cmd.code, timeoutMs, connection, handler);
     return undefined;
@@ -450,6 +469,7 @@ export class RemotingClient {
     cmd.opaque = this.takeOpaque();
     cmd.flag |= FLAG_ONEWAY;
     cmd.serializeType ??= this.serializeType;
+    if (this.credentials !== undefined) signRequest(cmd, this.credentials);
     if (!connection.writer.enqueue(cmd)) throw new RemotingOverloadError(`write backlog to ${addr} is full; nothing was sent`);
   }
 
@@ -487,7 +507,7 @@ export class RemotingClient {
     const existing = this.connections.get(addr);
     // A socket destroyed in this turn has not emitted 'close' yet; it cannot take writes either.
     if (existing !== undefined && !existing.closed && !existing.socket.destroyed) return existing;
-    const { host, port } = splitAddr(addr);
+    const { host, port } = splitAddr(this.dialAddress(addr));
     const conn = new Connection(
       addr,
       host,

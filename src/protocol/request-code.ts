@@ -1,5 +1,5 @@
 // Request codes of RocketMQ's remoting protocol that this project sends, serves or names in a
-// remark. Values are wire facts (PROTOCOL.md, issue 4); a code never changes meaning.
+// remark. Values are wire facts (docs/protocol.md); a code never changes meaning.
 
 export const RequestCode = {
   SEND_MESSAGE: 10,
@@ -37,3 +37,16 @@ export const RequestCode = {
 } as const;
 
 export type RequestCodeName = keyof typeof RequestCode;
+
+/**
+ * Our own admin codes, outside Apache's range; docs/client.md and docs/broker.md give their
+ * exact request and response shapes. The one home of these numbers for broker, SDK and tools.
+ */
+export const RaftRequestCode = {
+  /** Ask the current leader to hand leadership to another node. */
+  RAFT_TRANSFER_LEADER: 1500,
+  /** Ask any node for its Raft view (role, term, indexes, peers). */
+  RAFT_STATUS: 1501,
+  /** Ask any node for hashes of its committed log and ConsumeQueues (ReplicaDigestBody). */
+  RAFT_REPLICA_DIGEST: 1502,
+} as const;

@@ -1,6 +1,6 @@
 // Typed shapes of the JSON bodies that travel between NameServer, brokers and clients, and their
 // encoding. Route bodies are standard JSON with quoted broker-id keys ("0"): ali-ons, Java and Go
-// clients all accept that form (PROTOCOL.md §3).
+// clients all accept that form (docs/protocol.md, "Route rules").
 import { BadRequestBodyError } from './protocol-errors.js';
 
 export const PERM_READ = 4;
@@ -93,6 +93,23 @@ export interface DeleteExpiredBody {
   /** Highest used ratio (0..1) of the store's file systems when the run started. */
   usedRatio: number;
   fileReservedTimeHours: number;
+}
+
+/**
+ * The JSON body of RAFT_REPLICA_DIGEST (1502): hashes of a node's committed log over
+ * [firstIndex, upToIndex] and of every ConsumeQueue over [hashedFrom, maxOffset). Replicas that
+ * hold the same committed prefix and dispatched it alike give the same hashes.
+ */
+export interface ReplicaDigestBody {
+  nodeId: string;
+  firstIndex: number;
+  upToIndex: number;
+  logSha256: string;
+  dispatchedIndex: number;
+  /** "topic@queueId" → the queue's bounds and the hash of its units from hashedFrom. */
+  consumeQueues: Record<string, { minOffset: number; maxOffset: number; hashedFrom: number; sha256: string }>;
+  /** SHA-256 over the sorted consumeQueues entries. */
+  consumeQueuesSha256: string;
 }
 
 /** JSON body as a buffer (one stringify). */

@@ -1,7 +1,7 @@
 // The CommitLog as the store sees it: the few read calls the dispatcher, recovery and the read
 // path make on the log (with the start record's application section, where the store keeps its
 // queue start record), and the two calls retention makes to delete its head. The store knows
-// nothing of Raft (ARCHITECTURE.md): the broker passes its Raft log (MmapLogStorage) in, and it
+// nothing of Raft (docs/architecture.md): the broker passes its Raft log (MmapLogStorage) in, and it
 // fits these interfaces structurally. Terms, hard state, appends and truncation stay Raft's.
 
 /**

@@ -11,7 +11,7 @@ import type { IndexService } from './index-service.js';
 import { QUEUE_CACHE_SIZE, TopicCache, type TopicInfo } from './topic-cache.js';
 import { javaUtf8Hash } from '../common/message/java-hash.js';
 import { checkMessageRecord, isMessageRecordPayload } from '../common/message/message-record.js';
-import { MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, SysFlag } from '../common/message/record-layout.js';
+import { HOST_V6_BITS, MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, SysFlag } from '../common/message/record-layout.js';
 import { MessageProperty } from '../common/message/message-properties.js';
 import { firstPosition, storeTimestampAt } from './recovery.js';
 import { logQueueStarts, startQueuesAt } from './queue-start.js';
@@ -44,7 +44,6 @@ const DELAY = Buffer.from(MessageProperty.DELAY);
 const SPACE = 0x20;
 const TRANSACTION_TYPE_MASK = 0xc;
 
-const HOST_V6_BITS = SysFlag.BORN_HOST_V6 | SysFlag.STORE_HOST_V6;
 
 /**
  * The size of the record at byte `at` of `dv` when its magic and lengths are consistent within

@@ -3,7 +3,7 @@
 // log starts (dispatcher.ts), so a store that builds its ConsumeQueues from a log whose head was
 // deleted (a replica reset to the leader's start, a rebuild from scratch) must start each queue at
 // the count of what was deleted, not at 0, or it numbers the same messages differently from every
-// other replica (ARCHITECTURE.md invariants 3 and 4). The record is computed when this node
+// other replica (docs/storage.md: replicas hold byte-identical queues, and queue offsets stay dense). The record is computed when this node
 // deletes its log head (retention) and kept in the application section of the log's start record
 // (LogStart.data, raft/storage/state-files.ts), which Raft hands to a follower it resets. Each
 // node computes its own from its own ConsumeQueues; they are identical on every replica, so the

@@ -3,7 +3,7 @@
 // suspend timeout passes (never longer: ali-ons drops the whole connection past its own
 // timeout). Every 0/19/20/21 answer carries nextBeginOffset, minOffset, maxOffset and
 // suggestWhichBrokerId. The subscription carried in the request is used as is, so a new leader
-// that has not seen the group's heartbeat yet serves it too (PROTOCOL.md §5).
+// that has not seen the group's heartbeat yet serves it too, as RocketMQ's broker does.
 
 import { javaStringHash, GetMessageStatus, SCHEDULE_TOPIC, type GetMessageResult } from '../../store/index.js';
 import { headerInt, headerOptInt, headerOptString, headerString } from '../../protocol/headers.js';
@@ -69,7 +69,7 @@ interface PullAnswer {
   waitable: boolean;
 }
 
-/** One read of the store mapped to a response code, following RocketMQ (PROTOCOL.md §5). */
+/** One read of the store mapped to a response code, following RocketMQ's PullMessageProcessor (docs/broker.md). */
 export function readOnce(ctx: BrokerContext, p: PullRequest): PullAnswer {
   const filter = p.topic === SCHEDULE_TOPIC ? undefined : tagFilter(p.subscription);
   const result = ctx.store.getMessage(p.topic, p.queueId, p.queueOffset, p.maxMsgNums, PULL_MAX_BYTES, filter);

@@ -4,15 +4,45 @@
 
 import { headerOptInt, headerOptString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
+import { RaftRequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import { encodeJsonBody } from '../../protocol/route-data.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
+import type { DigestRange } from '../replica-digest.js';
 
-export const RaftAdminCode = {
-  RAFT_TRANSFER_LEADER: 1500,
-  RAFT_STATUS: 1501,
-  RAFT_REPLICA_DIGEST: 1502,
-} as const;
+/** The codes this processor serves (their one home is src/protocol/request-code.ts). */
+export const RaftAdminCode = RaftRequestCode;
+
+/** Bounds the optional range fields; a string is the remark of a refusal. */
+const MAX_RANGE_QUEUES = 65_536;
+
+/**
+ * The digest's optional start: `fromIndex` (a log index) and `queueFrom` (JSON object
+ * "topic@queueId" → queue offset). A bad value is refused, never guessed.
+ */
+function digestRange(fields: RemotingCommand["extFields"]): DigestRange | string {
+  const range: DigestRange = {};
+  const fromIndex = headerOptInt(fields, 'fromIndex', -1);
+  if (fromIndex >= 0) range.fromIndex = fromIndex;
+  const raw = headerOptString(fields, 'queueFrom');
+  if (raw === undefined) return range;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return 'queueFrom must be a JSON object of "topic@queueId": offset';
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return 'queueFrom must be a JSON object of "topic@queueId": offset';
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  if (entries.length > MAX_RANGE_QUEUES) return `queueFrom names ${entries.length} queues; at most ${MAX_RANGE_QUEUES}`;
+  const out: Record<string, number> = {};
+  for (const [key, value] of entries) {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) return `queueFrom[${key}] must be a non-negative integer offset`;
+    out[key] = value;
+  }
+  range.queueFromOffsets = out;
+  return range;
+}
 
 async function handle(ctx: BrokerContext, req: RemotingCommand): Promise<RemotingCommand> {
   const hooks = ctx.admin;
@@ -21,7 +51,9 @@ async function handle(ctx: BrokerContext, req: RemotingCommand): Promise<Remotin
       return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody(hooks.status()));
     case RaftAdminCode.RAFT_REPLICA_DIGEST: {
       const upTo = headerOptInt(req.extFields, 'index', -1);
-      return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody(hooks.digest(upTo < 0 ? undefined : upTo)));
+      const range = digestRange(req.extFields);
+      if (typeof range === 'string') return makeResponse(req, ResponseCode.SYSTEM_ERROR, range);
+      return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody(hooks.digest(upTo < 0 ? undefined : upTo, range)));
     }
     case RaftAdminCode.RAFT_TRANSFER_LEADER: {
       if (ctx.raft.role().role !== 'leader') return ctx.forwardToLeader(req);

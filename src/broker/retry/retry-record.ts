@@ -3,7 +3,7 @@
 // 3 + reconsumeTimes (or the level the request names), or, once the message has been reconsumed
 // maxReconsumeTimes times (or the request asks with a negative level), a copy for
 // `%DLQ%<group>`. Either copy counts one more reconsume and remembers the first topic
-// (RETRY_TOPIC) and the first message id (ORIGIN_MESSAGE_ID). See PROTOCOL.md §4.
+// (RETRY_TOPIC) and the first message id (ORIGIN_MESSAGE_ID). See docs/storage.md, "Message record".
 
 import { createMessageId, getProperty, MessageProperty, type MessageRecord } from '../../store/index.js';
 import { applyDelayLevel, replaceProperty } from '../delay-rewrite.js';

@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePortBlock } from '../../../raft/demo/free-ports.js';
-import { LocalCluster } from '../../../raft/demo/local-cluster.js';
-import { runFailoverScenario } from '../../../raft/demo/failover-scenario.js';
+import { findFreePortBlock } from '../../../raft/tools/demo/free-ports.js';
+import { LocalCluster } from '../../../raft/tools/demo/local-cluster.js';
+import { runFailoverScenario } from '../../../raft/tools/demo/failover-scenario.js';
 import { ExitCode } from '../cli-errors.js';
 
 export async function runRaftDemo(): Promise<number> {

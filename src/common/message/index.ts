@@ -1,5 +1,5 @@
 // The RocketMQ message codec shared by the store, the broker and the client SDK: the stored record
-// layout (also the body of a pull response, PROTOCOL.md §4), the properties string, message ids
+// layout (also the body of a pull response, docs/storage.md "Message record"), the properties string, message ids
 // and the small byte helpers they rest on.
 export * from './message-errors.js';
 export * from './record-layout.js';

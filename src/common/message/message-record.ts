@@ -1,4 +1,4 @@
-// The stored message record codec: RocketMQ's CommitLog record (PROTOCOL.md §4; the offsets are in
+// The stored message record codec: RocketMQ's CommitLog record (docs/storage.md "Message record"; the offsets are in
 // record-layout.ts), big-endian. The store writes and checks only V1 records with IPv4 hosts; a
 // client may also meet what other brokers write (V2 magic, IPv6 hosts), which the checker and the
 // decoder accept when asked. A Normal Raft entry's payload and a pull response body are records

@@ -1,4 +1,4 @@
-// Where the fields of a stored message record sit (RocketMQ's CommitLog layout, PROTOCOL.md §4):
+// Where the fields of a stored message record sit (RocketMQ's CommitLog layout, docs/storage.md "Message record"):
 // the magic values, the fixed byte offsets of the V1 layout with IPv4 hosts that this project
 // writes, the size limits and the sysFlag bits. Kept apart from the codec because the store's hot
 // paths (dispatch, read patching) read fields at these offsets without decoding a record.

@@ -1,7 +1,7 @@
 // Retention: decides when head segments of the Raft log (the CommitLog) may go, deletes them
 // through `log.deleteHead`, then lets the store drop the ConsumeQueue/IndexFile files and min
 // offsets that pointed into them. It also judges disk pressure and tells the broker when to
-// refuse writes. RocketMQ's rules (ANCHORS.md §3 "File expiry"):
+// refuse writes. RocketMQ's rules (docs/operations.md, "Retention and disk pressure"):
 //   - a segment has expired when its last modification is older than fileReservedTime hours
 //     (we judge by the segment file's mtime, as RocketMQ does with a CommitLog file's
 //     lastModified: it is the time of the newest entry written there, and needs no scan);

@@ -3,7 +3,7 @@
 // asks; the node answers with a `reply` carrying the same `rid`, and pushes `role` and `acked`
 // events on its own.
 
-import type { Role } from '../core/types.js';
+import type { Role } from '../../core/types.js';
 
 /** Payloads written by the load driver start with a sequence number and this tag. */
 export const SEQ_TAG = 0x52_46_54_31; // 'RFT1'

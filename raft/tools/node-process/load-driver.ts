@@ -5,7 +5,7 @@
 
 import { SEQ_HEADER_BYTES, SEQ_TAG, type LoadResult, type LoadSpec } from './control-protocol.js';
 import { LatencyHistogram } from './latency-histogram.js';
-import type { RaftNode } from './raft-node.js';
+import type { RaftNode } from '../../node/raft-node.js';
 
 export class LoadDriver {
   private nextSeq: number;

@@ -3,7 +3,7 @@
 // sequence number is present (a bitmap over the load driver's sequence numbers).
 
 import { crc32 } from 'node:zlib';
-import { EntryType, type Entry } from '../core/types.js';
+import { EntryType, type Entry } from '../../core/types.js';
 import { SEQ_HEADER_BYTES, SEQ_TAG } from './control-protocol.js';
 
 /** Bound on the sequence bitmap: 2^28 sequences take 32 MiB. */

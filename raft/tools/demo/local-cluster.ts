@@ -1,4 +1,4 @@
-// Runs a Raft group of node processes (dist/raft/node/main.js) on 127.0.0.1 and talks to them
+// Runs a Raft group of node processes (dist/raft/tools/node-process/main.js) on 127.0.0.1 and talks to them
 // over IPC: start, SIGKILL and restart nodes, find the leader, run a pipelined load on it,
 // keep the union of acknowledged sequence ranges, and check that every live node applied the
 // same log and every acknowledged sequence. Shared by the process test, bench:raft and npm start.
@@ -8,7 +8,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CheckResult, LoadResult, LoadSpec, NodeEvent, NodeReport, ParentRequest } from '../node/control-protocol.js';
+import type { CheckResult, LoadResult, LoadSpec, NodeEvent, NodeReport, ParentRequest } from '../node-process/control-protocol.js';
 import { AckedRanges } from './acked-ranges.js';
 
 export interface LocalClusterOptions {
@@ -21,7 +21,7 @@ export interface LocalClusterOptions {
   nodeArgs?: string[];
   /** Child stdout/stderr go to `<dir>/<id>.log` when true, else are ignored. */
   logToFiles?: boolean;
-  /** Path of the compiled node entry; defaults to dist/raft/node/main.js of this checkout. */
+  /** Path of the compiled node entry; defaults to dist/raft/tools/node-process/main.js of this checkout. */
   nodeScript?: string;
   logLevel?: string;
   /** Node flags for the children (e.g. --cpu-prof). */
@@ -55,10 +55,10 @@ class NodeProcess {
 
 export function defaultNodeScript(): string {
   const here = fileURLToPath(import.meta.url);
-  // Compiled: dist/raft/demo/local-cluster.js -> dist/raft/node/main.js. From sources (vitest):
-  // raft/demo/local-cluster.ts -> <root>/dist/raft/node/main.js.
-  if (here.endsWith('.js')) return join(dirname(here), '..', 'node', 'main.js');
-  return join(dirname(here), '..', '..', 'dist', 'raft', 'node', 'main.js');
+  // Compiled: dist/raft/tools/demo/local-cluster.js -> dist/raft/tools/node-process/main.js.
+  // From sources (vitest): raft/tools/demo/local-cluster.ts -> <root>/dist/raft/tools/node-process/main.js.
+  if (here.endsWith('.js')) return join(dirname(here), '..', 'node-process', 'main.js');
+  return join(dirname(here), '..', '..', '..', 'dist', 'raft', 'tools', 'node-process', 'main.js');
 }
 
 export class LocalCluster {

@@ -1,10 +1,10 @@
 // Measures the pure core's cost per entry: proposals through propose + ready + advance, with
 // in-memory storage and synchronous delivery between three cores (no I/O, no encoding).
 // Run: node dist/raft/sim/bench-core.js [entries] [batch]
-import type { Message } from '../core/messages.js';
-import { Raft } from '../core/raft.js';
-import { MemoryStorage } from './memory-storage.js';
-import { Prng } from './prng.js';
+import type { Message } from '../../core/messages.js';
+import { Raft } from '../../core/raft.js';
+import { MemoryStorage } from '../../sim/memory-storage.js';
+import { Prng } from '../../sim/prng.js';
 
 function cluster(size: number): { rafts: Map<string, Raft>; logs: Map<string, MemoryStorage> } {
   const ids = Array.from({ length: size }, (_, i) => `n${i}`);

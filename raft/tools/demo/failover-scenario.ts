@@ -3,7 +3,7 @@
 // elected and keeps committing, every acknowledged entry is on every survivor, and the killed
 // node restarts and catches up to the same log (same applied count and hash).
 
-import type { LoadResult } from '../node/control-protocol.js';
+import type { LoadResult } from '../node-process/control-protocol.js';
 import { LocalCluster, type LocalClusterOptions } from './local-cluster.js';
 
 export interface FailoverOptions extends LocalClusterOptions {

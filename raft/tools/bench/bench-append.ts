@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Entry } from '../core/types.js';
-import { MmapLogStorage } from './mmap-log-storage.js';
+import type { Entry } from '../../core/types.js';
+import { MmapLogStorage } from '../../storage/mmap-log-storage.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

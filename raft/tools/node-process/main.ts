@@ -7,13 +7,13 @@
 
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
-import { MmapLogStorage } from '../storage/mmap-log-storage.js';
-import type { FlushPolicy } from '../storage/log-storage.js';
+import { MmapLogStorage } from '../../storage/mmap-log-storage.js';
+import type { FlushPolicy } from '../../storage/log-storage.js';
 import { AppliedDigest } from './applied-digest.js';
 import type { NodeEvent, NodeReport, ParentRequest } from './control-protocol.js';
 import { LoadDriver } from './load-driver.js';
-import { parsePeers } from './parse-peers.js';
-import { RaftNode } from './raft-node.js';
+import { parsePeers } from '../../node/parse-peers.js';
+import { RaftNode } from '../../node/raft-node.js';
 
 function positiveInt(v: string): number {
   const n = Number(v);
