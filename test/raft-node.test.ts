@@ -167,6 +167,20 @@ describe('RaftNode', () => {
     await expect(leader.propose(Buffer.from('late'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
   });
 
+  it('refuses a proposal larger than a log segment with ERR_PROPOSAL_TOO_LARGE and keeps committing', async () => {
+    const g = await group(21600);
+    const leader = await leaderOf(g.nodes);
+    const tooLarge = Buffer.alloc(4 * 1024 * 1024);
+    await expect(leader.propose(tooLarge)).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE', payloadBytes: tooLarge.length });
+    // One oversized payload refuses its whole batch before anything is appended.
+    const lastBefore = leader.status().lastIndex;
+    await expect(leader.proposeBatch([Buffer.from('ok'), tooLarge])).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE' });
+    expect(leader.status().lastIndex).toBe(lastBefore);
+    const r = await leader.propose(Buffer.from('after'));
+    await until(() => g.nodes.every((n) => n.applied >= r.index));
+    for (const n of g.nodes) expect(normal(g.applied.get(n.id)!)).toEqual(['after']);
+  });
+
   it('replays its log to onApply after a restart', async () => {
     const g = await group(21590);
     const leader = await leaderOf(g.nodes);
