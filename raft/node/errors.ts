@@ -12,6 +12,7 @@ export type RaftNodeErrorCode =
   | 'ERR_PROPOSAL_PARTLY_COMMITTED'
   | 'ERR_PROPOSAL_OUTCOME_UNKNOWN'
   | 'ERR_PROPOSAL_TOO_LARGE'
+  | 'ERR_TERM_TOO_LARGE'
   | 'ERR_BUSY'
   | 'ERR_NODE_CLOSED'
   | 'ERR_READ_INDEX_TIMEOUT'
@@ -146,5 +147,16 @@ export class NodeClosedError extends RaftNodeError {
   override name = 'NodeClosedError';
   constructor() {
     super('ERR_NODE_CLOSED', 'the raft node is closed');
+  }
+}
+
+/**
+ * The persisted Raft state carries a term above MAX_TERM (adopted from a faulty message before
+ * such terms were refused): the node could never campaign, so it refuses to start instead.
+ */
+export class TermTooLargeError extends RaftNodeError {
+  override name = 'TermTooLargeError';
+  constructor(readonly term: number, readonly maxTerm: number) {
+    super('ERR_TERM_TOO_LARGE', `the persisted Raft state has term ${term}, above the largest term ${maxTerm}: this node could never take part in an election again, so it does not start (see "Terms" in docs/raft.md)`);
   }
 }

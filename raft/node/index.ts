@@ -1,7 +1,7 @@
 // Public surface of the Raft node runner: what a broker needs to run one replica.
 export {
   BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalOutcomeError, ProposalOutcomeUnknownError, ProposalPartlyCommittedError,
-  ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, entryOutcome, type RaftNodeErrorCode,
+  ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, TermTooLargeError, entryOutcome, type RaftNodeErrorCode,
 } from './errors.js';
 export type { BatchOutcome } from './batch-outcome.js';
 export { formatPeers, parsePeers } from './parse-peers.js';

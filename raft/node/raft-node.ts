@@ -7,10 +7,10 @@ import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { Message, Ready } from '../core/messages.js';
 import { Raft, type RaftStatus } from '../core/raft.js';
-import type { Entry, LogStart, NodeId, Role } from '../core/types.js';
+import { MAX_TERM, type Entry, type LogStart, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
 import { TcpTransport, type PeerAddress, type TransportStats } from '../transport/tcp-transport.js';
-import { BusyError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, proposalFailure } from './errors.js';
+import { BusyError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, TermTooLargeError, proposalFailure } from './errors.js';
 import type { BatchOutcome } from './batch-outcome.js';
 import { PendingProposals, type DecidedBatch, type PendingBatch } from './pending-proposals.js';
 import { PendingReads } from './pending-reads.js';
@@ -140,6 +140,8 @@ export class RaftNode extends EventEmitter {
     const base = o.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
     this.log = base.child({ component: 'raft', nodeId: o.id, group: o.group ?? '' });
     const hardState = o.storage.hardState();
+    const lastTerm = o.storage.term(o.storage.lastIndex()) ?? 0;
+    if (hardState.term > MAX_TERM || lastTerm > MAX_TERM) throw new TermTooLargeError(Math.max(hardState.term, lastTerm), MAX_TERM);
     this.appliedIndex = o.applied ?? 0;
     this.raft = new Raft({
       id: o.id,
