@@ -80,6 +80,18 @@ describe('judgeBatch', () => {
 });
 
 describe('PendingProposals', () => {
+  it('hands out decided batches in order and counts entries', () => {
+    const p = new PendingProposals();
+    p.push(batch(1, 3, 1));
+    p.push(batch(4, 4, 1));
+    p.push(batch(5, 9, 1));
+    expect(p.entryCount).toBe(9);
+    const out: DecidedBatch[] = [];
+    p.takeDecided(4, log([1, 1, 1, 1]), out);
+    expect(out.map((d) => [d.batch.firstIndex, d.outcome.committedThrough])).toEqual([[1, 3], [4, 4]]);
+    expect(p.entryCount).toBe(5);
+  });
+
   it('keeps a batch a new leader appends over, and reports its committed prefix once commits decide it', () => {
     const p = new PendingProposals();
     p.push(batch(5, 10, 1));
@@ -114,13 +126,18 @@ describe('PendingProposals', () => {
     expect(out[0]!.outcome).toMatchObject({ committedThrough: 4, droppedFrom: 5 });
   });
 
-  it('expires batches past their deadline with what is known committed so far', () => {
+  it('expires batches past their deadline, oldest first, with what is known committed so far', () => {
     const p = new PendingProposals();
     p.push(batch(5, 8, 1, 100));
-    p.push(batch(9, 9, 1, 200));
+    p.push(batch(9, 9, 1, 120));
+    p.push(batch(10, 10, 1, 200));
     const out: DecidedBatch[] = [];
     p.takeExpired(150, 6, log([1, 1, 1, 1, 1, 1]), out);
-    expect(out.map((d) => d.outcome)).toEqual([{ firstIndex: 5, lastIndex: 8, term: 1, committedThrough: 6, droppedFrom: 9 }]);
+    expect(out.map((d) => d.outcome)).toEqual([
+      { firstIndex: 5, lastIndex: 8, term: 1, committedThrough: 6, droppedFrom: 9 },
+      { firstIndex: 9, lastIndex: 9, term: 1, committedThrough: 8, droppedFrom: 10 },
+    ]);
     expect(p.batchCount).toBe(1);
+    expect(p.entryCount).toBe(1);
   });
 });
