@@ -52,6 +52,9 @@ describe('broker.conf', () => {
     ['dLegerPeers=n0-127.0.0.1:40911;n0-127.0.0.1:40912', 'dLegerPeers'],
     ['dLegerPeers=n.0-127.0.0.1:40911', 'dLegerPeers'],
     ['enableDLegerCommitLog=false', 'enableDLegerCommitLog'],
+    ['mappedFileSizeCommitLog=8388609', 'mappedFileSizeCommitLog'],
+    ['mappedFileSizeCommitLog=4194304', 'mappedFileSizeCommitLog'],
+    ['maxMessageSize=16000000\nmappedFileSizeCommitLog=8388608', 'mappedFileSizeCommitLog'],
   ])('stops on %s with an error naming the key', (line, key) => {
     let caught: unknown;
     try { parseBrokerConfig(`${seed}\n${line}\n`); } catch (err) { caught = err; }
@@ -73,6 +76,12 @@ describe('broker.conf', () => {
       expect.objectContaining({ key: 'dLegerSelfId', message: `broker.conf: dLegerSelfId=${selfId} is not one of the ids in dLegerPeers (n0, n1, n2)` }),
     );
     expect(parseBrokerConfig(`${seed}\ndLegerSelfId=n2\n`).config.dLegerSelfId).toBe('n2');
+  });
+
+  it('says a segment size that is not a multiple of 4096 must be one, and one too small for the largest message what it needs', () => {
+    expect(() => parseBrokerConfig(`${seed}\nmappedFileSizeCommitLog=8388609\n`)).toThrow(/mappedFileSizeCommitLog=8388609 is invalid: expected a multiple of 4096/);
+    expect(() => parseBrokerConfig(`${seed}\nmappedFileSizeCommitLog=4194304\n`)).toThrow(/cannot hold a message of maxMessageSize=4194304: expected at least 4259840/);
+    expect(parseBrokerConfig(`${seed}\nmappedFileSizeCommitLog=4259840\n`).config.mappedFileSizeCommitLog).toBe(4259840);
   });
 
   it('requires the Raft peers', () => {

@@ -1,18 +1,23 @@
 // The leader's group commit: payloads added in one turn become entries of at most maxEntryBytes,
-// each payload told its entry and byte offset; a failed proposal fails every payload in it.
+// each payload told its entry and byte offset; a failed proposal fails each payload by the
+// outcome of the entry holding it, and a payload the log cannot hold is refused alone.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ProposalPartlyCommittedError, ProposalTimeoutError } from '../raft/node/errors.js';
+import { fromRaftError } from '../src/broker/broker-errors.js';
 import { EntryBatcher } from '../src/broker/entry-batcher.js';
 
-function harness(maxEntryBytes: number, outcome: 'ok' | 'fail' = 'ok') {
+function harness(maxEntryBytes: number, outcome: 'ok' | 'fail' | Error = 'ok', maxPayloadBytes = 1 << 20) {
   const proposed: Buffer[][] = [];
   let flushRequests = 0;
   const b = new EntryBatcher({
     maxEntryBytes,
+    maxPayloadBytes,
     requestFlush: () => flushRequests++,
     propose: (entries) => {
       proposed.push(entries);
-      return outcome === 'ok' ? Promise.resolve({ index: 100, term: 7 }) : Promise.reject(new Error('not leader'));
+      if (outcome === 'ok') return Promise.resolve({ index: 100, term: 7 });
+      return Promise.reject(outcome === 'fail' ? new Error('not leader') : outcome);
     },
   });
   return { b, proposed, flushRequests: () => flushRequests };
@@ -65,5 +70,44 @@ describe('EntryBatcher', () => {
     await expect(a).rejects.toThrow('closing');
     b.flush();
     expect(proposed.length).toBe(0);
+  });
+
+  it('answers each send of a partly committed turn by its own entry: committed ones with their place, the rest not stored', async () => {
+    // Three entries of 4 bytes at 100..102; a new leader kept 100..101 and replaced 102.
+    const err = new ProposalPartlyCommittedError({ firstIndex: 100, lastIndex: 102, term: 7, committedThrough: 101, droppedFrom: 102 });
+    const { b } = harness(4, err);
+    const sends = ['aaaa', 'bb', 'cc', 'dddd'].map((s) => b.add(Buffer.from(s)));
+    b.flush();
+    const [a, bb, cc, d] = await Promise.allSettled(sends);
+    expect(a).toEqual({ status: 'fulfilled', value: { index: 100, term: 7, offset: 0 } });
+    expect(bb).toEqual({ status: 'fulfilled', value: { index: 101, term: 7, offset: 0 } });
+    expect(cc).toEqual({ status: 'fulfilled', value: { index: 101, term: 7, offset: 2 } });
+    expect(d.status).toBe('rejected');
+    const reason = (d as PromiseRejectedResult).reason;
+    expect(reason).toMatchObject({ code: 'ERR_PROPOSAL_DROPPED' });
+    expect(fromRaftError(reason)).toMatchObject({ code: 'ERR_BROKER_NOT_COMMITTED' });
+  });
+
+  it('answers a timed-out turn with the place of what committed and an unknown outcome for the rest, never "not stored"', async () => {
+    const err = new ProposalTimeoutError({ firstIndex: 100, lastIndex: 101, term: 7, committedThrough: 100, droppedFrom: 102 }, 5000);
+    const { b } = harness(4, err);
+    const sends = ['aaaa', 'bbbb'].map((s) => b.add(Buffer.from(s)));
+    b.flush();
+    const [a, bb] = await Promise.allSettled(sends);
+    expect(a).toEqual({ status: 'fulfilled', value: { index: 100, term: 7, offset: 0 } });
+    expect(fromRaftError((bb as PromiseRejectedResult).reason)).toMatchObject({ code: 'ERR_BROKER_OUTCOME_UNKNOWN' });
+    // A caller that cannot split a partly committed batch hears "outcome unknown", not "not stored".
+    expect(fromRaftError(new ProposalPartlyCommittedError({ firstIndex: 1, lastIndex: 2, term: 1, committedThrough: 1, droppedFrom: 2 }))).toMatchObject({ code: 'ERR_BROKER_OUTCOME_UNKNOWN' });
+  });
+
+  it('refuses a payload larger than the log holds in one entry alone, and proposes the rest of its turn', async () => {
+    const { b, proposed } = harness(8, 'ok', 16);
+    const small = b.add(Buffer.from('small'));
+    const big = b.add(Buffer.alloc(17));
+    b.flush();
+    await expect(big).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE' });
+    await expect(small).resolves.toMatchObject({ index: 100 });
+    expect(proposed).toEqual([[Buffer.from('small')]]);
+    expect(fromRaftError(await big.catch((e: unknown) => e))).toMatchObject({ code: 'ERR_BROKER_MESSAGE_ILLEGAL', responseCode: 13 });
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { MessageType, type Message } from '../raft/core/messages.js';
 import { Raft } from '../raft/core/raft.js';
-import { EntryType } from '../raft/core/types.js';
+import { EntryType, MAX_TERM } from '../raft/core/types.js';
 import { ManualCluster, describeMessage } from '../raft/sim/manual-cluster.js';
 import { MemoryStorage } from '../raft/sim/memory-storage.js';
 import { simStartApp } from '../raft/sim/checker.js';
@@ -430,6 +430,34 @@ describe('proposals and bad input', () => {
     }
     expect(c.take()).toEqual([]);
     expect(r.step(good)).toBeUndefined();
+  });
+
+  it('refuses a term that leaves no room to campaign as malformed, so no node adopts it', () => {
+    const c = threeWithLeader();
+    const r = c.raft('n1');
+    const before = JSON.stringify(r.status());
+    const heartbeat: Message = { type: MessageType.Heartbeat, from: 'n0', to: 'n1', term: 1, index: 0, logTerm: 0, commit: 0, reject: false, rejectHint: 0, entries: [] };
+    for (const m of [
+      { ...heartbeat, term: Number.MAX_SAFE_INTEGER },
+      { ...heartbeat, term: MAX_TERM + 1 },
+      { ...heartbeat, type: MessageType.Vote, term: Number.MAX_SAFE_INTEGER, index: 1, logTerm: 1 },
+      { ...heartbeat, type: MessageType.AppResp, reject: true, logTerm: MAX_TERM + 1 },
+    ] as Message[]) {
+      expect(r.step(m), describeMessage(m)).toMatchObject({ code: 'malformed' });
+      expect(JSON.stringify(r.status())).toBe(before);
+    }
+    // The bound itself is a term like any other: adopted, and the next election has room.
+    expect(r.step({ ...heartbeat, term: MAX_TERM })).toBeUndefined();
+    expect(r.status().term).toBe(MAX_TERM);
+  });
+
+  it('refuses to start from a persisted term above the bound', () => {
+    const storage = new MemoryStorage();
+    storage.setHardState({ term: Number.MAX_SAFE_INTEGER, vote: '', commit: 0 });
+    expect(() => new Raft({
+      id: 'n0', peers: ['n0', 'n1', 'n2'], log: storage, hardState: storage.hardState(), applied: 0, electionTicks: 10, heartbeatTicks: 1,
+      random: () => 0.5, maxInflightMsgs: 1, maxInflightBytes: 1, maxAppBytes: 1, preVote: true, checkQuorum: true, persisted: 0,
+    })).toThrow(/persisted term 9007199254740991 outside/);
   });
 
   it('answers a message from an older term with stale-term and tells the sender the newer term', () => {

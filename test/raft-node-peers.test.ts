@@ -2,7 +2,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { formatPeers, parsePeers } from '../raft/node/parse-peers.js';
-import { PendingProposals, type PendingBatch } from '../raft/node/pending-proposals.js';
 import { AckedRanges } from '../raft/tools/demo/acked-ranges.js';
 
 describe('parsePeers', () => {
@@ -38,48 +37,6 @@ describe('parsePeers', () => {
       fc.pre(new Set(ps.map((p) => `${p.host}:${p.port}`)).size === ps.length);
       expect(parsePeers(formatPeers(ps))).toEqual(ps);
     }));
-  });
-});
-
-describe('pending proposals', () => {
-  function batch(firstIndex: number, lastIndex: number, term: number, settled: string[]): PendingBatch {
-    return {
-      firstIndex, lastIndex, term, deadlineMs: firstIndex,
-      resolve: () => settled.push(`ok ${firstIndex}`), reject: () => settled.push(`fail ${firstIndex}`),
-    };
-  }
-
-  it('hands out committed batches in order and counts entries', () => {
-    const p = new PendingProposals();
-    const s: string[] = [];
-    p.push(batch(1, 3, 1, s));
-    p.push(batch(4, 4, 1, s));
-    p.push(batch(5, 9, 1, s));
-    expect(p.entryCount).toBe(9);
-    const out: PendingBatch[] = [];
-    p.takeCommitted(4, out);
-    expect(out.map((b) => b.firstIndex)).toEqual([1, 4]);
-    expect(p.entryCount).toBe(5);
-  });
-
-  it('drops older batches at or past the index a new leader term appends at', () => {
-    const p = new PendingProposals();
-    const s: string[] = [];
-    p.push(batch(1, 3, 1, s));
-    p.push(batch(4, 6, 1, s));
-    const dropped = p.push(batch(5, 5, 2, s));
-    expect(dropped.map((b) => b.firstIndex)).toEqual([4]);
-    expect(p.entryCount).toBe(4);
-  });
-
-  it('expires batches whose deadline passed, oldest first', () => {
-    const p = new PendingProposals();
-    const s: string[] = [];
-    for (let i = 1; i <= 5; i++) p.push(batch(i, i, 1, s));
-    const out: PendingBatch[] = [];
-    p.takeExpired(3, out);
-    expect(out.map((b) => b.firstIndex)).toEqual([1, 2, 3]);
-    expect(p.batchCount).toBe(2);
   });
 });
 

@@ -167,6 +167,36 @@ describe('RaftNode', () => {
     await expect(leader.propose(Buffer.from('late'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
   });
 
+  it('refuses a proposal larger than a log segment with ERR_PROPOSAL_TOO_LARGE and keeps committing', async () => {
+    const g = await group(21600);
+    const leader = await leaderOf(g.nodes);
+    const tooLarge = Buffer.alloc(4 * 1024 * 1024);
+    await expect(leader.propose(tooLarge)).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE', payloadBytes: tooLarge.length });
+    // One oversized payload refuses its whole batch before anything is appended.
+    const lastBefore = leader.status().lastIndex;
+    await expect(leader.proposeBatch([Buffer.from('ok'), tooLarge])).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE' });
+    expect(leader.status().lastIndex).toBe(lastBefore);
+    const r = await leader.propose(Buffer.from('after'));
+    await until(() => g.nodes.every((n) => n.applied >= r.index));
+    for (const n of g.nodes) expect(normal(g.applied.get(n.id)!)).toEqual(['after']);
+  });
+
+  it('refuses to start from a persisted term that leaves no room to campaign, with ERR_TERM_TOO_LARGE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'raft-node-test-'));
+    dirs.push(dir);
+    const open = (): MmapLogStorage => MmapLogStorage.open(join(dir, 'n0'), { segmentBytes: 1024 * 1024, indexSegmentEntries: 4096 });
+    const written = open();
+    written.setHardState({ term: Number.MAX_SAFE_INTEGER, vote: '', commit: 0 });
+    written.close();
+    const storage = open();
+    try {
+      expect(() => new RaftNode({ id: 'n0', peers: [{ id: 'n0', host: '127.0.0.1', port: 1 }], storage, logger, onApply: () => undefined }))
+        .toThrow(expect.objectContaining({ code: 'ERR_TERM_TOO_LARGE', term: Number.MAX_SAFE_INTEGER }));
+    } finally {
+      storage.close();
+    }
+  });
+
   it('replays its log to onApply after a restart', async () => {
     const g = await group(21590);
     const leader = await leaderOf(g.nodes);

@@ -158,6 +158,9 @@ export class FakeLog implements LogStorage {
   endPosition(): number {
     return this.end;
   }
+  maxEntryBytes(): number {
+    return (this.segmentBytes ?? this.data.length) - HEADER_BYTES;
+  }
   close(): void {}
   firstIndex(): number {
     return this.start.index + 1;

@@ -13,7 +13,7 @@ import { voteOutcome } from './quorum.js';
 import type { ProposeResult, RaftConfig, RaftStatus, StepError } from './raft-config.js';
 import { RaftLog } from './raft-log.js';
 import { ReadyTracker } from './ready-tracker.js';
-import { EntryType, Role, type Entry, type NodeId } from './types.js';
+import { EntryType, MAX_TERM, Role, type Entry, type NodeId } from './types.js';
 import { validateMessage } from './validate-message.js';
 
 // The types moved to raft-config.ts; re-exported so `import { RaftConfig } from './raft.js'` keeps working.
@@ -65,6 +65,8 @@ export class Raft {
     assert(Number.isInteger(config.electionTicks) && config.electionTicks > config.heartbeatTicks, 'electionTicks > heartbeatTicks');
     assert(config.maxInflightMsgs >= 1 && config.maxInflightBytes >= 1 && config.maxAppBytes >= 1, 'positive flow-control limits');
     assert(hardState.vote === '' || peers.includes(hardState.vote), `vote for unknown peer ${hardState.vote}`);
+    // The node runner refuses such a state with a typed error first (ERR_TERM_TOO_LARGE).
+    assert(Number.isSafeInteger(hardState.term) && hardState.term >= 0 && hardState.term <= MAX_TERM, `persisted term ${hardState.term} outside 0..${MAX_TERM}`);
     this.id = id;
     this.voters = peers.slice();
     this.voterSet = new Set(peers);

@@ -22,6 +22,15 @@ export interface Entry {
   payload: Uint8Array;
 }
 
+/**
+ * The largest term a node accepts (2^48). Every election adds one to the term, and a term past
+ * 2^53 - 1 is no longer an exact number: a peer that adopted a term near that (from a faulty or
+ * hostile message) could never campaign again, and the term is persisted, so restarts would not
+ * help. Refusing larger terms at the door leaves 2^53 - 2^48 elections of room, and 2^48
+ * elections take thousands of years even at one per millisecond.
+ */
+export const MAX_TERM = 2 ** 48;
+
 /** What must be durable before any message that depends on it leaves the node. */
 export interface HardState {
   term: number;

@@ -2,7 +2,7 @@
 // A bad message is an expected operating event (a buggy or hostile peer), so the result is a
 // returned value, never a throw.
 import { MessageType, type Message } from './messages.js';
-import { EntryType, type NodeId } from './types.js';
+import { EntryType, MAX_TERM, type NodeId } from './types.js';
 
 export type MessageProblem = { code: 'unknown-peer' | 'malformed'; detail: string };
 
@@ -21,6 +21,8 @@ export function validateMessage(m: Message, self: NodeId, peers: ReadonlySet<Nod
   if (!isCount(m.term) || !isCount(m.index) || !isCount(m.logTerm) || !isCount(m.commit) || !isCount(m.rejectHint)) {
     return { code: 'malformed', detail: 'a numeric field is not a non-negative integer' };
   }
+  // Entry and start terms are bounded by `term` below, so these two bound every term a message carries.
+  if (m.term > MAX_TERM || m.logTerm > MAX_TERM) return { code: 'malformed', detail: `a term above ${MAX_TERM} leaves no room for elections` };
   if (typeof m.reject !== 'boolean' || !Array.isArray(m.entries)) return { code: 'malformed', detail: 'reject or entries' };
   if (m.context !== undefined && !(m.context instanceof Uint8Array)) return { code: 'malformed', detail: 'context' };
   if (m.type === MessageType.App) {

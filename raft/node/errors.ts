@@ -2,12 +2,17 @@
 // switches on `code`, never on the message text.
 
 import type { NodeId } from '../core/types.js';
+import type { BatchOutcome } from './batch-outcome.js';
 
 export type RaftNodeErrorCode =
   | 'ERR_NOT_LEADER'
   | 'ERR_LEADER_TRANSFERRING'
   | 'ERR_PROPOSAL_TIMEOUT'
   | 'ERR_PROPOSAL_DROPPED'
+  | 'ERR_PROPOSAL_PARTLY_COMMITTED'
+  | 'ERR_PROPOSAL_OUTCOME_UNKNOWN'
+  | 'ERR_PROPOSAL_TOO_LARGE'
+  | 'ERR_TERM_TOO_LARGE'
   | 'ERR_BUSY'
   | 'ERR_NODE_CLOSED'
   | 'ERR_READ_INDEX_TIMEOUT'
@@ -35,19 +40,99 @@ export class NotLeaderError extends RaftNodeError {
   }
 }
 
-/** The proposal was appended but not committed in time; it may still commit later. */
-export class ProposalTimeoutError extends RaftNodeError {
-  override name = 'ProposalTimeoutError';
-  constructor(readonly index: number, readonly term: number, timeoutMs: number) {
-    super('ERR_PROPOSAL_TIMEOUT', `entry ${index} (term ${term}) not committed within ${timeoutMs} ms; it may still commit`);
+/**
+ * A proposal that was appended and did not wholly commit. `outcome` says entry by entry what is
+ * known (see BatchOutcome): a caller that shares one batch among several requests answers each
+ * from the entries holding its data (entryOutcome), never from the batch's one error.
+ */
+export abstract class ProposalOutcomeError extends RaftNodeError {
+  constructor(
+    code: 'ERR_PROPOSAL_TIMEOUT' | 'ERR_PROPOSAL_DROPPED' | 'ERR_PROPOSAL_PARTLY_COMMITTED' | 'ERR_PROPOSAL_OUTCOME_UNKNOWN',
+    readonly outcome: BatchOutcome,
+    message: string,
+  ) {
+    super(code, message);
+  }
+
+  /** The batch's last index. */
+  get index(): number {
+    return this.outcome.lastIndex;
+  }
+
+  get term(): number {
+    return this.outcome.term;
   }
 }
 
-/** Another term's entry took the proposal's index: the proposal certainly did not commit. */
-export class ProposalDroppedError extends RaftNodeError {
+function span(from: number, to: number): string {
+  return from === to ? `entry ${from}` : `entries ${from}..${to}`;
+}
+
+function committedPart(o: BatchOutcome): string {
+  return o.committedThrough >= o.firstIndex ? `${span(o.firstIndex, o.committedThrough)} committed; ` : '';
+}
+
+/** The proposal was appended but not committed in time; what is not known committed may still commit. */
+export class ProposalTimeoutError extends ProposalOutcomeError {
+  override name = 'ProposalTimeoutError';
+  constructor(outcome: BatchOutcome, timeoutMs: number) {
+    super('ERR_PROPOSAL_TIMEOUT', outcome, `${committedPart(outcome)}${span(outcome.committedThrough + 1, outcome.lastIndex)} (term ${outcome.term}) not committed within ${timeoutMs} ms; it may still commit`);
+  }
+}
+
+/** Another term's entries took every index of the proposal: no entry of it committed. */
+export class ProposalDroppedError extends ProposalOutcomeError {
   override name = 'ProposalDroppedError';
-  constructor(readonly index: number, readonly term: number) {
-    super('ERR_PROPOSAL_DROPPED', `entry ${index} of term ${term} was replaced by a later leader; it did not commit`);
+  constructor(outcome: BatchOutcome) {
+    super('ERR_PROPOSAL_DROPPED', outcome, `${span(outcome.firstIndex, outcome.lastIndex)} of term ${outcome.term} replaced by a later leader; not committed`);
+  }
+}
+
+/** A prefix of the batch committed, a later leader replaced the rest. */
+export class ProposalPartlyCommittedError extends ProposalOutcomeError {
+  override name = 'ProposalPartlyCommittedError';
+  constructor(outcome: BatchOutcome) {
+    super('ERR_PROPOSAL_PARTLY_COMMITTED', outcome, `${committedPart(outcome)}${span(outcome.droppedFrom, outcome.lastIndex)} of term ${outcome.term} replaced by a later leader; not committed`);
+  }
+}
+
+/** Some entries of the batch left the log (compaction, reset) before their outcome could be read. */
+export class ProposalOutcomeUnknownError extends ProposalOutcomeError {
+  override name = 'ProposalOutcomeUnknownError';
+  constructor(outcome: BatchOutcome) {
+    super('ERR_PROPOSAL_OUTCOME_UNKNOWN', outcome, `${committedPart(outcome)}${span(outcome.committedThrough + 1, Math.min(outcome.droppedFrom - 1, outcome.lastIndex))} of term ${outcome.term} left the log before this node saw them committed; outcome unknown`);
+  }
+}
+
+/** The error a decided, not wholly committed outcome is reported with. */
+export function proposalFailure(o: BatchOutcome): ProposalOutcomeError {
+  if (o.committedThrough < o.firstIndex && o.droppedFrom === o.firstIndex) return new ProposalDroppedError(o);
+  if (o.droppedFrom === o.committedThrough + 1) return new ProposalPartlyCommittedError(o);
+  return new ProposalOutcomeUnknownError(o);
+}
+
+/**
+ * Where entry `offset` (0 = the first) of a failed batch proposal stands: committed at
+ * `index`/`term`, or the error that entry alone failed with. Errors raised before anything was
+ * appended (not leader, busy, closed) apply to every entry as they are.
+ */
+export function entryOutcome(err: unknown, offset: number): { index: number; term: number } | { error: unknown } {
+  if (!(err instanceof ProposalOutcomeError)) return { error: err };
+  const o = err.outcome;
+  const index = o.firstIndex + offset;
+  if (index <= o.committedThrough) return { index, term: o.term };
+  if (index >= o.droppedFrom) {
+    return { error: err instanceof ProposalDroppedError ? err : new ProposalDroppedError({ firstIndex: index, lastIndex: index, term: o.term, committedThrough: index - 1, droppedFrom: index }) };
+  }
+  // Between the two: a timeout or a lost log head left this entry's outcome unknown.
+  return { error: err };
+}
+
+/** A payload larger than the log can store as one entry; refused before anything is appended. */
+export class ProposalTooLargeError extends RaftNodeError {
+  override name = 'ProposalTooLargeError';
+  constructor(readonly payloadBytes: number, readonly maxEntryBytes: number) {
+    super('ERR_PROPOSAL_TOO_LARGE', `a proposed entry has ${payloadBytes} payload bytes; the log stores at most ${maxEntryBytes} per entry`);
   }
 }
 
@@ -62,5 +147,16 @@ export class NodeClosedError extends RaftNodeError {
   override name = 'NodeClosedError';
   constructor() {
     super('ERR_NODE_CLOSED', 'the raft node is closed');
+  }
+}
+
+/**
+ * The persisted Raft state carries a term above MAX_TERM (adopted from a faulty message before
+ * such terms were refused): the node could never campaign, so it refuses to start instead.
+ */
+export class TermTooLargeError extends RaftNodeError {
+  override name = 'TermTooLargeError';
+  constructor(readonly term: number, readonly maxTerm: number) {
+    super('ERR_TERM_TOO_LARGE', `the persisted Raft state has term ${term}, above the largest term ${maxTerm}: this node could never take part in an election again, so it does not start (see "Terms" in docs/raft.md)`);
   }
 }

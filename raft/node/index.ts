@@ -1,6 +1,8 @@
 // Public surface of the Raft node runner: what a broker needs to run one replica.
 export {
-  BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalTimeoutError, RaftNodeError, type RaftNodeErrorCode,
+  BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalOutcomeError, ProposalOutcomeUnknownError, ProposalPartlyCommittedError,
+  ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, TermTooLargeError, entryOutcome, type RaftNodeErrorCode,
 } from './errors.js';
+export type { BatchOutcome } from './batch-outcome.js';
 export { formatPeers, parsePeers } from './parse-peers.js';
 export { RaftNode, type RaftNodeOptions, type RaftNodeStatus, type RoleChange } from './raft-node.js';

@@ -7,11 +7,12 @@ import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { Message, Ready } from '../core/messages.js';
 import { Raft, type RaftStatus } from '../core/raft.js';
-import type { Entry, LogStart, NodeId, Role } from '../core/types.js';
+import { MAX_TERM, type Entry, type LogStart, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
 import { TcpTransport, type PeerAddress, type TransportStats } from '../transport/tcp-transport.js';
-import { BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalTimeoutError, RaftNodeError } from './errors.js';
-import { PendingProposals, type PendingBatch } from './pending-proposals.js';
+import { BusyError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, TermTooLargeError, proposalFailure } from './errors.js';
+import type { BatchOutcome } from './batch-outcome.js';
+import { PendingProposals, type DecidedBatch, type PendingBatch } from './pending-proposals.js';
 import { PendingReads } from './pending-reads.js';
 
 export interface RaftNodeOptions {
@@ -54,6 +55,13 @@ export interface RaftNodeOptions {
   /** Transport bounds (see TcpTransportOptions). */
   maxQueuedFrames?: number;
   maxQueuedBytes?: number;
+  /**
+   * TEST ONLY (default false): restores the former all-or-nothing outcome of a batch proposal
+   * (judged by the term at its last index; dropped whole when a new leader's append overlaps
+   * it), which reports committed entries as not committed. It exists so the simulator can show
+   * that it finds that bug; never set it outside tests.
+   */
+  unsafeTestLegacyBatchOutcome?: boolean;
 }
 
 export interface RoleChange {
@@ -97,7 +105,7 @@ export class RaftNode extends EventEmitter {
   private readonly electionTimeoutMs: number;
   private readonly maxPendingEntries: number;
   private readonly proposalTimeoutMs: number;
-  private readonly pending = new PendingProposals();
+  private readonly pending: PendingProposals;
   private readonly reads: PendingReads;
   private queuedPayloads: Uint8Array[] = [];
   private queuedBatches: QueuedBatch[] = [];
@@ -108,7 +116,9 @@ export class RaftNode extends EventEmitter {
   private closed = false;
   private timers: NodeJS.Timeout[] = [];
   private readonly warmAheadBytes: number;
-  private readonly committedScratch: PendingBatch[] = [];
+  private readonly committedScratch: DecidedBatch[] = [];
+  /** Term of a committed index as the log has it now (undefined once it left the log). */
+  private readonly termAt = (index: number): number | undefined => this.storage.term(index);
 
   constructor(private readonly o: RaftNodeOptions) {
     super();
@@ -124,11 +134,14 @@ export class RaftNode extends EventEmitter {
     this.electionTimeoutMs = electionTicks * this.tickMs;
     this.maxPendingEntries = o.maxPendingEntries ?? 100_000;
     this.proposalTimeoutMs = o.proposalTimeoutMs ?? 10_000;
+    this.pending = new PendingProposals({ legacyBatchOutcome: o.unsafeTestLegacyBatchOutcome ?? false });
     this.warmAheadBytes = o.warmAheadBytes ?? 32 * 1024 * 1024;
     this.reads = new PendingReads(o.readIndexTimeoutMs ?? 4 * this.electionTimeoutMs, 10_000);
     const base = o.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
     this.log = base.child({ component: 'raft', nodeId: o.id, group: o.group ?? '' });
     const hardState = o.storage.hardState();
+    const lastTerm = o.storage.term(o.storage.lastIndex()) ?? 0;
+    if (hardState.term > MAX_TERM || lastTerm > MAX_TERM) throw new TermTooLargeError(Math.max(hardState.term, lastTerm), MAX_TERM);
     this.appliedIndex = o.applied ?? 0;
     this.raft = new Raft({
       id: o.id,
@@ -174,12 +187,20 @@ export class RaftNode extends EventEmitter {
   }
 
   /**
-   * Proposes one entry per payload, appended contiguously; resolves once the last one is
-   * committed with `index` = the first entry's index.
+   * Proposes one entry per payload, appended contiguously; resolves once every one is committed
+   * with `index` = the first entry's index. When not all commit, the rejection (a
+   * ProposalOutcomeError) says entry by entry what did (see `entryOutcome`). A payload larger
+   * than the log stores as one entry is refused at once (ERR_PROPOSAL_TOO_LARGE).
    */
   proposeBatch(payloads: readonly Uint8Array[]): Promise<{ index: number; lastIndex: number; term: number }> {
     if (this.closed) return Promise.reject(new NodeClosedError());
     if (payloads.length === 0) throw new RangeError('proposeBatch needs at least one payload');
+    // Refused here, not at the append: an entry the log cannot hold would fail every Ready that
+    // carries it, and each new leader would inherit nothing but the same failure.
+    const maxEntryBytes = this.storage.maxEntryBytes();
+    for (let i = 0; i < payloads.length; i++) {
+      if (payloads[i]!.length > maxEntryBytes) return Promise.reject(new ProposalTooLargeError(payloads[i]!.length, maxEntryBytes));
+    }
     const inFlight = this.pending.entryCount + this.queuedEntries;
     if (inFlight + payloads.length > this.maxPendingEntries) return Promise.reject(new BusyError(inFlight, this.maxPendingEntries));
     return new Promise((resolve, reject) => {
@@ -273,9 +294,12 @@ export class RaftNode extends EventEmitter {
   private onTick(): void {
     this.raft.tick();
     const now = Date.now();
-    const expired: PendingBatch[] = [];
-    this.pending.takeExpired(now, expired);
-    for (const b of expired) b.reject(new ProposalTimeoutError(b.lastIndex, b.term, this.proposalTimeoutMs));
+    const expired: DecidedBatch[] = [];
+    this.pending.takeExpired(now, this.appliedIndex, this.termAt, expired);
+    for (const { batch, outcome } of expired) {
+      if (isFinal(outcome)) settle(batch, outcome);
+      else batch.reject(new ProposalTimeoutError(outcome, this.proposalTimeoutMs));
+    }
     this.reads.expire(now);
     // Keep the mapped pages ahead of the write position faulted in, a tick's worth at a time,
     // so appends on the hot path do not pay first-touch page faults. Already-warm pages are
@@ -334,7 +358,8 @@ export class RaftNode extends EventEmitter {
       const dropped = this.pending.push({
         firstIndex: next, lastIndex: next + b.count - 1, term: res.term, deadlineMs: b.deadlineMs, resolve: b.resolve, reject: b.reject,
       });
-      for (const d of dropped) d.reject(new ProposalDroppedError(d.lastIndex, d.term));
+      // Only the test-only legacy switch drops anything here.
+      for (const d of dropped) settle(d.batch, d.outcome);
       next += b.count;
     }
   }
@@ -380,12 +405,8 @@ export class RaftNode extends EventEmitter {
     }
     this.appliedIndex = Math.max(this.appliedIndex, commitTo);
     const done = this.committedScratch;
-    this.pending.takeCommitted(commitTo, done);
-    for (let i = 0; i < done.length; i++) {
-      const b = done[i]!;
-      if (this.storage.term(b.lastIndex) === b.term) b.resolve({ index: b.firstIndex, lastIndex: b.lastIndex, term: b.term });
-      else b.reject(new ProposalDroppedError(b.lastIndex, b.term));
-    }
+    this.pending.takeDecided(commitTo, this.termAt, done);
+    for (let i = 0; i < done.length; i++) settle(done[i]!.batch, done[i]!.outcome);
     done.length = 0;
   }
 
@@ -397,4 +418,14 @@ export class RaftNode extends EventEmitter {
     }
     this.emit('role', this.role);
   }
+}
+
+/** Every entry of the batch is committed or certainly not (no entry's outcome is still open). */
+function isFinal(o: BatchOutcome): boolean {
+  return o.droppedFrom === o.committedThrough + 1;
+}
+
+function settle(b: PendingBatch, o: BatchOutcome): void {
+  if (o.committedThrough === b.lastIndex) b.resolve({ index: b.firstIndex, lastIndex: b.lastIndex, term: b.term });
+  else b.reject(proposalFailure(o));
 }

@@ -200,6 +200,11 @@ export class MemoryStorage implements LogStorage {
     return last === undefined ? this.live.startPosition : last.position + SIM_ENTRY_HEADER_BYTES + last.entry.payload.length;
   }
 
+  /** Memory has no segments: any payload fits. */
+  maxEntryBytes(): number {
+    return Number.MAX_SAFE_INTEGER;
+  }
+
   close(): void {}
 
   // ---- crash models ----

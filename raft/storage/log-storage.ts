@@ -64,6 +64,11 @@ export interface LogStorage extends LogReader {
   /** Global byte offset where the next entry's header would be written. */
   endPosition(): number;
   /**
+   * The largest payload one entry may carry: `append` refuses a larger one
+   * (ERR_LOG_ENTRY_TOO_LARGE), so the node runner refuses it at proposal time instead.
+   */
+  maxEntryBytes(): number;
+  /**
    * Optional: pre-fault up to `bytes` of free space after the write position (and create the
    * next segment when near the end of one) so appends avoid first-touch page faults. The node
    * runner calls it when idle; storages without mapped files leave it out.

@@ -404,6 +404,11 @@ export class MmapLogStorage implements LogStorage {
     return this.end;
   }
 
+  /** An entry never spans two data segments: one segment less its header. */
+  maxEntryBytes(): number {
+    return this.segmentBytes - ENTRY_HEADER_BYTES;
+  }
+
   /** The data segment files, oldest first (retention picks by age, then calls deleteHead). */
   segmentFiles(): { basePosition: number; path: string }[] {
     const out: { basePosition: number; path: string }[] = [];
@@ -458,7 +463,7 @@ export class MmapLogStorage implements LogStorage {
       throw new LogStorageError('ERR_LOG_BAD_APPEND', `append at ${first} to a log holding ${this.firstIndex()}..${this.last}`);
     }
     let previousTerm = this.term(first - 1)!;
-    const maxPayloadBytes = this.segmentBytes - ENTRY_HEADER_BYTES;
+    const maxPayloadBytes = this.maxEntryBytes();
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i]!;
       if (e.index !== first + i) throw new LogStorageError('ERR_LOG_BAD_APPEND', `entry ${i} of the batch has index ${e.index}, expected ${first + i}`);

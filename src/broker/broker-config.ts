@@ -178,7 +178,12 @@ const SETTERS: Record<string, Setter> = {
   autoCreateSubscriptionGroup: (c, v, k) => { c.autoCreateSubscriptionGroup = bool(k, v); },
   defaultTopicQueueNums: (c, v, k) => { c.defaultTopicQueueNums = int(k, v, 1, 1024); },
   maxMessageSize: (c, v, k) => { c.maxMessageSize = int(k, v, 1024, 16 * 1024 * 1024 - 64 * 1024); },
-  mappedFileSizeCommitLog: (c, v, k) => { c.mappedFileSizeCommitLog = int(k, v, 64 * 1024, 2 ** 31 - 4096); },
+  mappedFileSizeCommitLog: (c, v, k) => {
+    const n = int(k, v, 64 * 1024, 2 ** 31 - 4096);
+    // Segments are mapped whole and named by their byte position: the log requires page multiples.
+    if (n % 4096 !== 0) invalid(k, v, 'expected a multiple of 4096 (the log maps whole pages)');
+    c.mappedFileSizeCommitLog = n;
+  },
   enableDLegerCommitLog: (c, v, k) => { c.enableDLegerCommitLog = bool(k, v); },
   dLegerGroup: (c, v, k) => { c.dLegerGroup = nonEmpty(k, v); },
   dLegerPeers: (c, v, k) => {

@@ -48,7 +48,13 @@ export function fromRaftError(err: unknown): unknown {
     case 'ERR_PROPOSAL_DROPPED':
       return new BrokerError('ERR_BROKER_NOT_COMMITTED', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored: ${message}; retry`, { cause: err });
     case 'ERR_PROPOSAL_TIMEOUT':
+    // A caller that shares a batch answers per entry (entryOutcome); one that does not cannot
+    // say what a partly committed batch means for it, and must not say "not stored".
+    case 'ERR_PROPOSAL_PARTLY_COMMITTED':
+    case 'ERR_PROPOSAL_OUTCOME_UNKNOWN':
       return new BrokerError('ERR_BROKER_OUTCOME_UNKNOWN', ResponseCode.SERVICE_NOT_AVAILABLE, `outcome unknown: ${message}; a retry may store the message twice`, { cause: err });
+    case 'ERR_PROPOSAL_TOO_LARGE':
+      return new BrokerError('ERR_BROKER_MESSAGE_ILLEGAL', ResponseCode.MESSAGE_ILLEGAL, `not stored: ${message} (mappedFileSizeCommitLog); send smaller messages or batches`, { cause: err });
     case 'ERR_BUSY':
       return new BrokerError('ERR_BROKER_BUSY', ResponseCode.SYSTEM_BUSY, `broker busy: ${message}`, { cause: err });
     case 'ERR_NODE_CLOSED':

@@ -139,6 +139,7 @@ export class BrokerRaft implements RaftFacade {
       // An entry never spans two segments: with small segments (tests, tiny deployments) a full
       // batch must still fit one, or its append would fail (ERR_LOG_ENTRY_TOO_LARGE).
       maxEntryBytes: Math.min(MAX_BATCHED_ENTRY_BYTES, Math.floor(c.mappedFileSizeCommitLog / 2)),
+      maxPayloadBytes: this.storage.maxEntryBytes(),
     });
     this.node = new RaftNode({
       id: this.nodeId,

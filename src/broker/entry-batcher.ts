@@ -4,7 +4,11 @@
 // record, App framing, the follower's append and acknowledgement, a pending promise) are then
 // paid once per turn, not once per message. Semantics do not change: an entry commits or fails
 // whole, and each record keeps its own physical offset (entry payload position + its offset).
+// A turn may fill several entries, and when a leader changes some of them may commit and the
+// rest not: each send is answered from the entry that holds it (entryOutcome), never from the
+// turn's one proposal result, so a committed send is never told "not stored".
 
+import { ProposalTooLargeError, entryOutcome } from '../../raft/index.js';
 import { assert } from '../common/assert.js';
 
 /** Where one added payload landed: entry `index` of `term`, at byte `offset` of its payload. */
@@ -29,6 +33,11 @@ export interface EntryBatcherOptions {
   requestFlush: () => void;
   /** An entry is closed once adding a payload would pass this; a larger payload is an entry alone. */
   maxEntryBytes: number;
+  /**
+   * The most one entry may carry (the log's own bound, `LogStorage.maxEntryBytes`): a payload
+   * above it is refused alone (ERR_PROPOSAL_TOO_LARGE) instead of failing its whole turn.
+   */
+  maxPayloadBytes: number;
 }
 
 export class EntryBatcher {
@@ -39,7 +48,7 @@ export class EntryBatcher {
   private waiters: Waiter[] = [];
 
   constructor(private readonly o: EntryBatcherOptions) {
-    assert(o.maxEntryBytes > 0, 'maxEntryBytes must be positive');
+    assert(o.maxEntryBytes > 0 && o.maxEntryBytes <= o.maxPayloadBytes, 'maxEntryBytes must be positive and within maxPayloadBytes');
   }
 
   get pendingPayloads(): number {
@@ -48,6 +57,7 @@ export class EntryBatcher {
 
   /** Adds one payload (one or more encoded records) to this turn's entries. */
   add(payload: Buffer): Promise<PlacedPayload> {
+    if (payload.length > this.o.maxPayloadBytes) return Promise.reject(new ProposalTooLargeError(payload.length, this.o.maxPayloadBytes));
     if (this.waiters.length === 0) this.o.requestFlush();
     if (this.openBytes > 0 && this.openBytes + payload.length > this.o.maxEntryBytes) {
       this.fullEntries.push(this.parts);
@@ -86,7 +96,11 @@ export class EntryBatcher {
         for (const w of waiters) w.resolve({ index: r.index + w.entry, term: r.term, offset: w.offset });
       },
       (err: unknown) => {
-        for (const w of waiters) w.reject(err);
+        for (const w of waiters) {
+          const e = entryOutcome(err, w.entry);
+          if ('error' in e) w.reject(e.error);
+          else w.resolve({ index: e.index, term: e.term, offset: w.offset });
+        }
       },
     );
   }

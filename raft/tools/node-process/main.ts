@@ -3,7 +3,7 @@
 // checks of applied sequences, leadership transfer and a clean close. Used by the process test,
 // the benchmark and the npm start demo.
 //
-//   node dist/raft/node/main.js --id n0 --peers "n0-127.0.0.1:41001;..." --data-dir <d> [--flush sync|async]
+//   node dist/raft/tools/node-process/main.js --id n0 --peers "n0-127.0.0.1:41001;..." --data-dir <d> [--flush sync|async]
 
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
