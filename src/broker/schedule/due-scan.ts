@@ -97,7 +97,14 @@ export function scanDue(i: DueScanInput): DueScan {
         i.log.error({ delayLevel: level, physicalOffset: unit.physicalOffset, reason: due.reason }, 'parked message cannot be delivered; skipped');
         continue;
       }
-      const size = messageRecordSize(due.record);
+      let size: number;
+      try {
+        size = messageRecordSize(due.record);
+      } catch (err) {
+        off++; // it could never be appended: skipping it keeps the level moving
+        i.log.error({ err, delayLevel: level, physicalOffset: unit.physicalOffset }, 'parked message cannot be delivered as a record; skipped');
+        continue;
+      }
       if (records.length > 0 && bytes + size > i.maxBytes) {
         full = true; // this message opens the next cycle
         break;
