@@ -31,6 +31,12 @@ describe('broker.conf', () => {
     expect(warnings).toEqual([expect.stringContaining('sendMessageThreadPoolNums is ignored')]);
   });
 
+  it('reads messageDelayLevelChangeAllowed, off unless set', () => {
+    expect(parseBrokerConfig(seed).config.messageDelayLevelChangeAllowed).toBe(false);
+    expect(parseBrokerConfig(`${seed}\nmessageDelayLevelChangeAllowed=true\n`).config.messageDelayLevelChangeAllowed).toBe(true);
+    expect(() => parseBrokerConfig(`${seed}\nmessageDelayLevelChangeAllowed=perhaps\n`)).toThrow(BrokerConfigError);
+  });
+
   it('reports unknown keys as warnings', () => {
     const { warnings } = parseBrokerConfig(`${seed}\nbrokerColour=blue\n`);
     expect(warnings.some((w) => w.includes('unknown key brokerColour'))).toBe(true);

@@ -1,5 +1,6 @@
 // The schedule service in a 3-node in-process group: it runs on the ready leader only, its delay
-// offsets reach every replica, and after a leadership transfer the new leader goes on from them
+// offsets reach every replica, every delivery shares its Raft entry with the progress record that
+// moves the offsets past it, and after a leadership transfer the new leader goes on from them
 // (nothing lost, nothing delivered twice). Follower nodes relay topic creation and send-back.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +34,17 @@ function followers(): BrokerController[] {
   return g.brokers.filter((b) => !b.raft.isLeader());
 }
 
+/** The Raft index of the entry holding the record at `physicalOffset` on `b`. */
+function entryOf(b: BrokerController, physicalOffset: number): number {
+  const log = b.raft.logStorage;
+  // Bounded by the log length (a few hundred entries in this test).
+  for (let i = log.firstIndex(); i <= log.lastIndex(); i++) {
+    const at = log.locate(i);
+    if (at && physicalOffset >= at.payloadPosition && physicalOffset < at.payloadPosition + at.payloadBytes) return i;
+  }
+  return -1;
+}
+
 function bodies(b: BrokerController): string[] {
   return readQueue(b, 'GROUP_DELAY_T', 0, 0, 1024).map((m) => Buffer.from(m.body).toString());
 }
@@ -62,6 +74,8 @@ describe('the schedule service in a 3-node group', () => {
     expect(g.brokers.map((b) => services.get(b)!.isActive)).toEqual(g.brokers.map((b) => b === leader));
     await sendDelayed(leader, 0, 20);
     await until('20 deliveries recorded on every replica', 5000, () => g.brokers.every((b) => b.context.metadata.delayOffset(1) === 20 && bodies(b).length === 20));
+    const progressEntries = new Set(readQueue(leader, 'RMQ_SYS_SCHEDULE_PROGRESS', 0, 0, 1024).map((r) => entryOf(leader, r.physicalOffset)));
+    for (const m of readQueue(leader, 'GROUP_DELAY_T', 0, 0, 1024)) expect(progressEntries.has(entryOf(leader, m.physicalOffset))).toBe(true);
 
     const target = followers()[0]!;
     const t = await request(g, leader.brokerAddr, RaftAdminCode.RAFT_TRANSFER_LEADER, { targetNodeId: target.raft.nodeId }, undefined, 10_000);

@@ -29,6 +29,8 @@ export interface BrokerConfig {
   dLegerPeers: string;
   dLegerSelfId: string;
   messageDelayLevel: string;
+  /** Lets this node's schedule service deliver with levels other than the group last used (a deliberate change). */
+  messageDelayLevelChangeAllowed: boolean;
   longPollingEnable: boolean;
   /** RocketMQ ACL 1.0: every request is checked against the rules in aclFile. */
   aclEnable: boolean;
@@ -58,6 +60,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   dLegerPeers: '',
   dLegerSelfId: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
+  messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
   aclEnable: false,
   aclFile: '',
@@ -195,6 +198,7 @@ const SETTERS: Record<string, Setter> = {
     if (!/^(\d+[smhd])( \d+[smhd])*$/.test(v)) bad(k, v, 'space-separated durations like "1s 5s 1m 2h"');
     c.messageDelayLevel = v;
   },
+  messageDelayLevelChangeAllowed: (c, v, k) => { c.messageDelayLevelChangeAllowed = bool(k, v); },
   longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
   aclEnable: (c, v, k) => { c.aclEnable = bool(k, v); },
   aclFile: (c, v) => { c.aclFile = v; },

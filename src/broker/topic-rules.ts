@@ -5,6 +5,8 @@ export const RETRY_TOPIC_PREFIX = '%RETRY%';
 export const DLQ_TOPIC_PREFIX = '%DLQ%';
 export const DEFAULT_TOPIC = 'TBW102';
 export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
+/** The schedule service's progress records (schedule/schedule-progress.ts); users may not send to it (RMQ_SYS_ prefix). */
+export const SCHEDULE_PROGRESS_TOPIC = 'RMQ_SYS_SCHEDULE_PROGRESS';
 
 /** Topics only the broker itself writes. */
 const SYSTEM_TOPICS: ReadonlySet<string> = new Set([
