@@ -69,6 +69,7 @@ export class BrokerController {
       ...(options.proposalTimeoutMs !== undefined ? { proposalTimeoutMs: options.proposalTimeoutMs } : {}),
       ...(options.snapshotCheckIntervalMs !== undefined ? { snapshotCheckIntervalMs: options.snapshotCheckIntervalMs } : {}),
       onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
+      onQueuesReset: () => this.pullHolds.notifyAll(),
     });
     this.offsets = new OffsetCommitter(this.raft, this.raft.metadata, this.log);
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);
