@@ -14,6 +14,7 @@ import { MetadataState } from '../src/broker/metadata-state.js';
 import { collectSnapshotParts, encodeSnapshotParts, mergeSnapshotParts, metadataRetainIndex, MetadataSnapshotTooLargeError, type ControlLog } from '../src/broker/metadata-snapshot.js';
 import { SnapshotScheduler } from '../src/broker/snapshot-scheduler.js';
 import type { BrokerContext } from '../src/broker/broker-context.js';
+import { noLeader } from '../src/broker/broker-errors.js';
 import { queryConsumerOffsetProcessor } from '../src/broker/processors/query-consumer-offset.js';
 import { makeRequest, RequestCode, ResponseCode, type RemotingChannel, type RemotingCommand } from '../src/protocol/index.js';
 import { silent } from './broker-helpers.js';
@@ -346,13 +347,15 @@ describe('the snapshot scheduler', () => {
 });
 
 describe('QUERY_CONSUMER_OFFSET on a node whose metadata is incomplete', () => {
-  it('is refused with SERVICE_NOT_AVAILABLE instead of answered from the tables, and answered once complete', async () => {
+  it('is refused with SERVICE_NOT_AVAILABLE when no leader can answer instead of answered from the tables, and answered once complete', async () => {
     const metadata = new MetadataState();
     metadata.apply(1, { kind: 'consumer-offsets', offsets: [{ group: 'G', topic: 'T', queueId: 0, offset: 4 }] });
     metadata.markIncomplete(9);
     const ctx = {
       metadata,
-      offsets: { commit: () => undefined, query: (group: string, topic: string, queueId: number) => metadata.consumerOffset(group, topic, queueId) },
+      raft: { isLeader: () => false },
+      forwardToLeader: async () => { throw noLeader(); },
+      offsets: { catchUp: async () => true, query: (group: string, topic: string, queueId: number) => metadata.consumerOffset(group, topic, queueId) },
       store: { getMinOffsetInQueue: () => 0 },
     } as unknown as BrokerContext;
     const ask = async () => (await queryConsumerOffsetProcessor.handle(ctx, makeRequest(RequestCode.QUERY_CONSUMER_OFFSET, { consumerGroup: 'G', topic: 'T', queueId: '0' }), {} as RemotingChannel)) as RemotingCommand;

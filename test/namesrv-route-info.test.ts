@@ -185,9 +185,9 @@ describe('RouteInfoManager routes', () => {
     const m = new RouteInfoManager();
     m.register(reg({ brokerAddr: A, topicConfigs: [topic('T')] }), 0);
     m.register(reg({ brokerAddr: B, brokerId: 1 }), 0);
-    m.unregister('broker-a', A);
+    m.unregister('broker-a', A, 0);
     expect(m.getBrokerAddrs('broker-a')).toEqual(new Map([[1, B]]));
-    m.unregister('broker-a', B);
+    m.unregister('broker-a', B, 0);
     expect(m.getRoute('T')).toBeUndefined();
     expect(m.liveBrokerCount).toBe(0);
   });

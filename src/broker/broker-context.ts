@@ -170,12 +170,26 @@ export interface BrokerAdmin {
   deleteExpiredCommitLog(): CleanReport;
 }
 
-/** Consumer offsets: the replicated table plus, on the leader, updates not yet proposed. */
+/**
+ * Consumer offsets: the replicated table plus, on the leader, updates not yet proposed. Offsets
+ * only move forward: the highest committed offset per queue is kept (docs/broker.md).
+ */
 export interface ConsumerOffsetService {
-  /** Leader only: buffers the update; one control entry per ~100 ms carries the latest per queue. Negative offsets are ignored. */
-  commit(group: string, topic: string, queueId: number, offset: number): void;
-  /** The newest known offset (pending on the leader, else replicated), or undefined. */
+  /**
+   * Leader only: buffers the update; one control entry per ~100 ms carries the highest per queue.
+   * Resolves once that entry is committed and applied here; rejects with a BrokerError when it is
+   * not (not leader, leadership lost, entry failed, too many pending). Negative offsets are ignored.
+   */
+  commit(group: string, topic: string, queueId: number, offset: number): Promise<void>;
+  /** As commit, unanswered (a pull's piggybacked commit offset); ignored off the leader. */
+  commitInBackground(group: string, topic: string, queueId: number, offset: number): void;
+  /** The highest known offset (pending on the leader, and replicated), or undefined. */
   query(group: string, topic: string, queueId: number): number | undefined;
+  /**
+   * Resolves true once the state applied here holds every offset committed before the call
+   * (Raft ReadIndex through the leader), false when that cannot be confirmed within a bound.
+   */
+  catchUp(): Promise<boolean>;
 }
 
 /** One request processor: a file under src/broker/processors/ exporting one of these. */

@@ -75,8 +75,9 @@ export class BrokerController {
       ...(options.proposalTimeoutMs !== undefined ? { proposalTimeoutMs: options.proposalTimeoutMs } : {}),
       ...(options.snapshotCheckIntervalMs !== undefined ? { snapshotCheckIntervalMs: options.snapshotCheckIntervalMs } : {}),
       onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
+      onQueuesReset: () => this.pullHolds.notifyAll(),
     });
-    this.offsets = new OffsetCommitter(this.raft, this.raft.metadata, this.log);
+    this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex() });
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);
     this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log);
     this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }) });
@@ -265,8 +266,7 @@ export class BrokerController {
     }
     await this.registrar.stop();
     // Best effort: offsets buffered on a leader get one chance to commit before Raft stops.
-    this.offsets.stop();
-    await Promise.race([this.offsets.flush(), new Promise((r) => setTimeout(r, 1000).unref())]);
+    await this.offsets.close(1000);
     this.pullHolds.stop();
     // Every client channel is about to close: telling the survivors of each group is moot.
     this.idsNotifier.stop();

@@ -40,6 +40,8 @@ export interface BrokerRaftOptions {
   proposalTimeoutMs?: number;
   /** Called when a topic-queue got new messages (wakes long polls). */
   onMessageArrived?: (topic: string, queueId: number, maxOffset: number) => void;
+  /** Called when a reset moved every queue to the leader's log start (wakes every long poll). */
+  onQueuesReset?: () => void;
   /** How often the leader checks whether a metadata snapshot is due (default 1000; 0: only when asked, tests). */
   snapshotCheckIntervalMs?: number;
 }
@@ -116,6 +118,7 @@ export class BrokerRaft implements RaftFacade {
     this.store = MessageStore.open(storeDir, this.storage, {
       onControl: (index, payload) => this.applier.applyControl(index, payload),
       ...(o.onMessageArrived ? { onMessageArrived: o.onMessageArrived } : {}),
+      ...(o.onQueuesReset ? { onQueuesReset: o.onQueuesReset } : {}),
     });
     this.log.info({ recovery: this.store.recovery }, 'message store opened');
     this.clean = new CleanService(

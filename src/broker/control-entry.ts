@@ -60,7 +60,10 @@ export type ControlCommand =
   | { kind: 'topic-delete'; topic: string }
   | { kind: 'group-upsert'; config: SubscriptionGroupConfig }
   | { kind: 'group-delete'; group: string }
+  /** Consumer progress: each offset applies only if higher than the one held (never backwards). */
   | { kind: 'consumer-offsets'; offsets: ConsumerOffsetUpdate[] }
+  /** An explicit reset: each offset replaces the one held, lower or not. */
+  | { kind: 'consumer-offsets-reset'; offsets: ConsumerOffsetUpdate[] }
   | { kind: 'delay-offsets'; offsets: { level: number; offset: number }[] }
   | { kind: 'leader'; announcement: LeaderAnnouncement }
   | MetadataSnapshotPart;
@@ -94,7 +97,7 @@ export function encodeControlEntry(command: ControlCommand): Buffer {
   return out;
 }
 
-const KINDS = new Set(['topic-upsert', 'topic-delete', 'group-upsert', 'group-delete', 'consumer-offsets', 'delay-offsets', 'leader', 'metadata-snapshot']);
+const KINDS = new Set(['topic-upsert', 'topic-delete', 'group-upsert', 'group-delete', 'consumer-offsets', 'consumer-offsets-reset', 'delay-offsets', 'leader', 'metadata-snapshot']);
 
 /** Decodes a control payload; throws ControlEntryError for anything this version cannot read. */
 export function decodeControlEntry(payload: Uint8Array): ControlCommand {

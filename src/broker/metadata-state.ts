@@ -203,10 +203,14 @@ export class MetadataState implements MetadataView {
         this.groupTable.delete(command.group);
         break;
       case 'consumer-offsets':
+      case 'consumer-offsets-reset':
         for (const u of command.offsets) {
           let table = this.offsetTable.get(u.group);
           if (!table) this.offsetTable.set(u.group, (table = new Map()));
-          table.set(offsetKey(u.topic, u.queueId), u.offset);
+          const key = offsetKey(u.topic, u.queueId);
+          const known = table.get(key);
+          // Offsets only move forward; a reset is the one command that may move one back.
+          if (command.kind === 'consumer-offsets-reset' || known === undefined || u.offset > known) table.set(key, u.offset);
         }
         break;
       case 'delay-offsets':

@@ -63,6 +63,15 @@ export class PullHoldService {
     setImmediate(() => this.wakeArrived());
   }
 
+  /** A reset renumbered every queue: wakes every held pull later in this turn to read again. */
+  notifyAll(): void {
+    if (this.holds.size === 0) return;
+    for (const key of this.holds.keys()) this.arrived.add(key);
+    if (this.wakeScheduled) return;
+    this.wakeScheduled = true;
+    setImmediate(() => this.wakeArrived());
+  }
+
   private wakeArrived(): void {
     this.wakeScheduled = false;
     for (const key of this.arrived) {

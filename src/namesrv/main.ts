@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../common/logger.js';
 import { NameServer } from './namesrv.js';
+import { DEFAULT_MASTER_SILENCE_MS } from './route-info-manager.js';
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -19,10 +20,11 @@ async function main(): Promise<void> {
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--broker-expiry-ms <ms>', 'remove a broker not heard from for this long', positiveInt, 120_000)
     .option('--scan-interval-ms <ms>', 'how often to look for silent brokers', positiveInt, 10_000)
+    .option('--master-silence-ms <ms>', 'a master silent this long yields brokerId 0 to a live claimant of any Raft term', positiveInt, DEFAULT_MASTER_SILENCE_MS)
     .parse(process.argv);
-  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number }>();
+  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number; masterSilenceMs: number }>();
   const log = createLogger({ component: 'namesrv' });
-  const namesrv = new NameServer({ logger: log, brokerExpiryMs: opts.brokerExpiryMs, scanIntervalMs: opts.scanIntervalMs });
+  const namesrv = new NameServer({ logger: log, brokerExpiryMs: opts.brokerExpiryMs, scanIntervalMs: opts.scanIntervalMs, masterSilenceMs: opts.masterSilenceMs });
   const bound = await namesrv.start({ port: opts.port, host: opts.host });
   process.stdout.write(`name server listening on ${bound.host}:${bound.port}\n`);
   let stopping = false;

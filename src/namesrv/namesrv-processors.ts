@@ -72,7 +72,7 @@ function registerBroker(ctx: NamesrvProcessorContext, req: RemotingCommand): Rem
 function unregisterBroker(ctx: NamesrvProcessorContext, req: RemotingCommand): RemotingCommand {
   const brokerName = headerString(req.extFields, 'brokerName');
   const brokerAddr = headerString(req.extFields, 'brokerAddr');
-  ctx.routes.unregister(brokerName, brokerAddr);
+  ctx.routes.unregister(brokerName, brokerAddr, ctx.nowMs());
   ctx.log.info({ brokerName, brokerAddr }, 'broker unregistered');
   return makeResponse(req, ResponseCode.SUCCESS);
 }

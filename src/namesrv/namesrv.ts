@@ -14,6 +14,8 @@ export interface NameServerOptions {
   brokerExpiryMs?: number;
   /** How often to look for expired brokers (RocketMQ: 10 s). */
   scanIntervalMs?: number;
+  /** A master silent this long yields brokerId 0 to a live claimant of any term (default 45 s). */
+  masterSilenceMs?: number;
   /** Clock for the live table; tests inject one. */
   nowMs?: () => number;
 }
@@ -21,7 +23,7 @@ export interface NameServerOptions {
 export type RouteQueryListener = (event: RouteQueryEvent) => void;
 
 export class NameServer {
-  readonly routes = new RouteInfoManager();
+  readonly routes: RouteInfoManager;
   private readonly log: Logger;
   private readonly brokerExpiryMs: number;
   private readonly scanIntervalMs: number;
@@ -35,6 +37,7 @@ export class NameServer {
     this.brokerExpiryMs = options.brokerExpiryMs ?? 120_000;
     this.scanIntervalMs = options.scanIntervalMs ?? 10_000;
     this.nowMs = options.nowMs ?? Date.now;
+    this.routes = new RouteInfoManager(options.masterSilenceMs !== undefined ? { masterSilenceMs: options.masterSilenceMs } : {});
     assert(this.brokerExpiryMs > 0 && this.scanIntervalMs > 0, 'expiry and scan interval must be positive');
   }
 

@@ -1,7 +1,12 @@
 // The NameServer's routing state: topic queue table, broker address table, cluster table and
 // broker live table. It is pure (the clock is passed in) so the master-election rules and expiry
 // are unit-testable. Raft rule: a broker group's master (brokerId 0) is the registrant with the
-// highest raftTerm; a claim of id 0 with a lower (or equal, from another address) term is ignored.
+// highest raftTerm; a claim of id 0 with a lower (or equal, from another address) term is ignored
+// while the master keeps registering. A claim that lost is remembered (with its topic table) so
+// that when the master expires, unregisters or falls silent for longer than `masterSilenceMs`
+// the best live claimant (highest term) takes over at once instead of at its next registration.
+// A silent master also loses to a lower-term claim: Raft terms never go down, so a live leader
+// with a lower term means the group's disks were wiped and it restarted (docs/operations.md).
 import { assert } from '../common/assert.js';
 import {
   MASTER_ID,
@@ -47,6 +52,19 @@ interface BrokerLiveInfo {
   readonly autoCreateTopicEnable: boolean;
   readonly defaultTopicQueueNums: number;
   lastUpdateMs: number;
+  /** The topic table of a brokerId-0 claim that lost (undefined: none sent, or not a lost claim). */
+  readonly claimTopics: TopicConfig[] | undefined;
+}
+
+/** A master registers every 30 s; silent for 1.5 rounds it has most likely stopped. */
+export const DEFAULT_MASTER_SILENCE_MS = 45_000;
+
+export interface RouteInfoOptions {
+  /**
+   * A master not heard from for longer than this yields brokerId 0 to a live claimant, whatever
+   * the claimant's term (must exceed the brokers' 30 s registration interval).
+   */
+  masterSilenceMs?: number;
 }
 
 interface BrokerGroup {
@@ -62,6 +80,12 @@ export class RouteInfoManager {
   private readonly brokerAddrTable = new Map<string, BrokerGroup>();
   private readonly clusterAddrTable = new Map<string, Set<string>>();
   private readonly brokerLiveTable = new Map<string, BrokerLiveInfo>();
+  private readonly masterSilenceMs: number;
+
+  constructor(options: RouteInfoOptions = {}) {
+    this.masterSilenceMs = options.masterSilenceMs ?? DEFAULT_MASTER_SILENCE_MS;
+    assert(this.masterSilenceMs > 0, 'masterSilenceMs must be positive');
+  }
 
   register(reg: BrokerRegistration, nowMs: number): RegisterResult {
     assert(Number.isInteger(reg.brokerId) && reg.brokerId >= 0, `brokerId must be a non-negative integer, got ${reg.brokerId}`);
@@ -76,6 +100,7 @@ export class RouteInfoManager {
       autoCreateTopicEnable: reg.autoCreateTopicEnable,
       defaultTopicQueueNums: reg.defaultTopicQueueNums,
       lastUpdateMs: nowMs,
+      claimTopics: undefined,
     });
 
     let names = this.clusterAddrTable.get(reg.clusterName);
@@ -93,11 +118,14 @@ export class RouteInfoManager {
     if (reg.brokerId === MASTER_ID) {
       const current = group.addrs.get(MASTER_ID);
       const currentTerm = group.masterTerm ?? -1;
-      accepted = current === undefined || current === reg.brokerAddr || reg.raftTerm > currentTerm;
+      accepted = current === undefined || current === reg.brokerAddr || reg.raftTerm > currentTerm || this.isSilent(current, nowMs);
       if (accepted) {
         this.dropAddrFromGroup(group, reg.brokerAddr);
         group.addrs.set(MASTER_ID, reg.brokerAddr);
         group.masterTerm = reg.raftTerm;
+      } else {
+        // Kept so the claim can be promoted without waiting for its next registration.
+        this.brokerLiveTable.set(reg.brokerAddr, { ...this.brokerLiveTable.get(reg.brokerAddr)!, claimTopics: reg.topicConfigs });
       }
     } else {
       this.dropAddrFromGroup(group, reg.brokerAddr);
@@ -117,14 +145,19 @@ export class RouteInfoManager {
     };
   }
 
-  /** Removes one broker address (UNREGISTER_BROKER). */
-  unregister(brokerName: string, brokerAddr: string): void {
+  /** Removes one broker address (UNREGISTER_BROKER); a master leaving hands id 0 to its best live claimant. */
+  unregister(brokerName: string, brokerAddr: string, nowMs: number): void {
     const live = this.brokerLiveTable.get(brokerAddr);
     if (live !== undefined && live.brokerName === brokerName) this.brokerLiveTable.delete(brokerAddr);
     this.removeAddr(brokerName, brokerAddr);
+    this.promoteClaimants(nowMs);
   }
 
-  /** Removes addresses not refreshed for more than expiryMs; returns them. */
+  /**
+   * Removes addresses not refreshed for more than expiryMs and returns them; then every group
+   * left without a master, or whose master is silent for longer than masterSilenceMs, gets its
+   * best live claimant as master at once.
+   */
   expire(nowMs: number, expiryMs: number): string[] {
     const expired: string[] = [];
     for (const [addr, live] of this.brokerLiveTable) {
@@ -133,7 +166,48 @@ export class RouteInfoManager {
       this.brokerLiveTable.delete(addr);
       this.removeAddr(live.brokerName, addr);
     }
+    this.promoteClaimants(nowMs);
     return expired;
+  }
+
+  /** Whether the registrant at `addr` has not registered for longer than masterSilenceMs. */
+  private isSilent(addr: string, nowMs: number): boolean {
+    const live = this.brokerLiveTable.get(addr);
+    return live === undefined || nowMs - live.lastUpdateMs > this.masterSilenceMs;
+  }
+
+  /**
+   * Gives brokerId 0 to the best claimant (highest term, then latest registration) of every group
+   * whose master is gone or silent; a claimant must not be silent itself.
+   */
+  private promoteClaimants(nowMs: number): void {
+    const best = new Map<string, [string, BrokerLiveInfo]>();
+    for (const [addr, live] of this.brokerLiveTable) {
+      if (live.brokerId !== MASTER_ID || this.isSilent(addr, nowMs)) continue;
+      const master = this.brokerAddrTable.get(live.brokerName)?.addrs.get(MASTER_ID);
+      if (master === addr || (master !== undefined && !this.isSilent(master, nowMs))) continue;
+      const other = best.get(live.brokerName)?.[1];
+      if (other === undefined || live.raftTerm > other.raftTerm || (live.raftTerm === other.raftTerm && live.lastUpdateMs > other.lastUpdateMs)) best.set(live.brokerName, [addr, live]);
+    }
+    for (const [addr, live] of best.values()) this.promote(addr, live);
+  }
+
+  private promote(addr: string, live: BrokerLiveInfo): void {
+    let group = this.brokerAddrTable.get(live.brokerName);
+    if (group === undefined) {
+      group = { cluster: live.clusterName, brokerName: live.brokerName, addrs: new Map(), masterTerm: undefined };
+      this.brokerAddrTable.set(live.brokerName, group);
+      let names = this.clusterAddrTable.get(live.clusterName);
+      if (names === undefined) this.clusterAddrTable.set(live.clusterName, (names = new Set()));
+      names.add(live.brokerName);
+    }
+    const old = group.addrs.get(MASTER_ID);
+    if (old !== undefined) this.dropAddrFromGroup(group, old);
+    this.dropAddrFromGroup(group, addr);
+    group.addrs.set(MASTER_ID, addr);
+    group.masterTerm = live.raftTerm;
+    if (live.claimTopics !== undefined) this.replaceTopics(live.brokerName, live.claimTopics);
+    this.brokerLiveTable.set(addr, { ...live, claimTopics: undefined });
   }
 
   /** The route of a topic, or undefined when no live broker group serves it or may create it. */

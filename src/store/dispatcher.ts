@@ -27,6 +27,11 @@ export interface DispatcherHooks {
   onControl?: (index: number, payload: Uint8Array) => void;
   /** New units in a topic-queue, once per topic-queue per dispatch call (wakes long polls). */
   onMessageArrived?: (topic: string, queueId: number, maxOffset: number) => void;
+  /**
+   * Dispatch jumped to a new log start (a follower's reset): every queue may have moved to the
+   * offsets the start record gives, so a long poll waiting on the old numbering must look again.
+   */
+  onQueuesReset?: () => void;
 }
 
 export interface DispatcherOptions {
@@ -166,6 +171,7 @@ export class Dispatcher {
     this.physicalOffset = firstPosition(this.log);
     // Every unit points below the first entry (nothing from it on was dispatched).
     if (starts !== undefined) startQueuesAt(this.queues, starts);
+    this.hooks.onQueuesReset?.();
     return skipped;
   }
 

@@ -101,6 +101,7 @@ export class MessageStore {
     const hooks: DispatcherHooks = {};
     if (options.onControl) hooks.onControl = options.onControl;
     if (options.onMessageArrived) hooks.onMessageArrived = options.onMessageArrived;
+    if (options.onQueuesReset) hooks.onQueuesReset = options.onQueuesReset;
     const dispatcher = new Dispatcher(
       log,
       queues,

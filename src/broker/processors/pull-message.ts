@@ -117,7 +117,7 @@ async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: Rem
     return makeResponse(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED, `expression type ${p.expressionType} is not supported; only TAG filters are`);
   }
   if ((p.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && p.commitOffset >= 0 && ctx.raft.isLeader()) {
-    ctx.offsets.commit(p.consumerGroup, p.topic, p.queueId, p.commitOffset);
+    ctx.offsets.commitInBackground(p.consumerGroup, p.topic, p.queueId, p.commitOffset);
   }
   let a = readOnce(ctx, p);
   const suspend = (p.sysFlag & PullSysFlag.SUSPEND) !== 0 && ctx.config.longPollingEnable;

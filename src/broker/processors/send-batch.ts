@@ -12,12 +12,13 @@ import type { RemotingChannel } from '../../protocol/remoting-server.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import { parseSendMessageHeader } from '../../protocol/send-message-header.js';
-import { encodeMessageRecords, getProperty, MAX_PROPERTIES_BYTES, parseProperties, SysFlag, type MessageRecord } from '../../store/index.js';
+import { encodeMessageRecords, getProperty, MAX_PROPERTIES_BYTES, parseProperties, type MessageRecord } from '../../store/index.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { delayLevelOf } from '../delay-rewrite.js';
 import { isForbiddenSendTopic, RETRY_TOPIC_PREFIX, DLQ_TOPIC_PREFIX } from '../topic-rules.js';
 import { splitHostPort } from './send-message.js';
 import { resolveWriteQueue } from './write-queue.js';
+import { transactionRefusal } from './transaction-refusal.js';
 
 /** Messages per batch: bounds the records (and allocations) one request can make. */
 export const MAX_MESSAGES_PER_BATCH = 1024;
@@ -93,7 +94,8 @@ async function storeBatch(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   if (body.length > ctx.config.maxMessageSize) {
     return illegal(req, `batch body of ${body.length} bytes exceeds maxMessageSize ${ctx.config.maxMessageSize}; send smaller batches`);
   }
-  if ((h.sysFlag & 0xc) === SysFlag.TRANSACTION_PREPARED) return illegal(req, 'a batch cannot hold transaction (prepared) messages');
+  const transactional = transactionRefusal(h.sysFlag, h.properties);
+  if (transactional !== undefined) return makeResponse(req, ResponseCode.NO_PERMISSION, transactional);
   if (delayLevelOf(h.properties) > 0) return illegal(req, 'a batch cannot carry a delay level (DELAY); send delayed messages one by one');
 
   let entries: BatchEntryView[];
@@ -116,6 +118,8 @@ async function storeBatch(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const properties = mergeProperties(e.properties, batchWide);
+    const ownTransactional = transactionRefusal(0, properties);
+    if (ownTransactional !== undefined) return makeResponse(req, ResponseCode.NO_PERMISSION, `message #${i + 1} of the batch: ${ownTransactional}`);
     if (delayLevelOf(properties) > 0) return illegal(req, `message #${i + 1} of the batch carries a delay level (DELAY); send delayed messages one by one`);
     const propertiesBytes = Buffer.byteLength(properties);
     if (propertiesBytes > MAX_PROPERTIES_BYTES) return illegal(req, `message #${i + 1} has properties of ${propertiesBytes} bytes, more than ${MAX_PROPERTIES_BYTES}`);

@@ -14,6 +14,7 @@ import { encodeMessageRecord, MAX_PROPERTIES_BYTES, toIPv4, type MessageRecord }
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { applyDelayLevel } from '../delay-rewrite.js';
 import { resolveWriteQueue } from './write-queue.js';
+import { transactionRefusal } from './transaction-refusal.js';
 import { dlqTopicOf, isForbiddenSendTopic, isRetryOrDlqTopic, RETRY_TOPIC_PREFIX } from '../topic-rules.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -48,6 +49,8 @@ async function storeMessage(ctx: BrokerContext, req: RemotingCommand, channel: R
   const h = parseSendMessageHeader(req.extFields, req.code === RequestCode.SEND_MESSAGE_V2);
   checkTopicName(h.topic);
   if (isForbiddenSendTopic(h.topic)) return refuse(req, ResponseCode.NO_PERMISSION, `sending to the system topic ${h.topic} is forbidden`);
+  const transactional = transactionRefusal(h.sysFlag, h.properties);
+  if (transactional !== undefined) return refuse(req, ResponseCode.NO_PERMISSION, transactional);
   const body = req.body ?? EMPTY;
   if (body.length > ctx.config.maxMessageSize) {
     return refuse(req, ResponseCode.MESSAGE_ILLEGAL, `message body of ${body.length} bytes exceeds maxMessageSize ${ctx.config.maxMessageSize}`);
