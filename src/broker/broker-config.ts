@@ -30,6 +30,13 @@ export interface BrokerConfig {
   dLegerSelfId: string;
   messageDelayLevel: string;
   longPollingEnable: boolean;
+  /** Bounds on replicated metadata and per-connection state (docs/broker.md, "Limits"). */
+  maxTopicCount: number;
+  maxQueueCount: number;
+  maxSubscriptionGroupCount: number;
+  maxConsumerOffsetCount: number;
+  maxControlEntryBytes: number;
+  maxHeldPullsPerConnection: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -55,6 +62,12 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   dLegerSelfId: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   longPollingEnable: true,
+  maxTopicCount: 4096,
+  maxQueueCount: 16_384,
+  maxSubscriptionGroupCount: 4096,
+  maxConsumerOffsetCount: 200_000,
+  maxControlEntryBytes: 4 * 1024 * 1024,
+  maxHeldPullsPerConnection: 1000,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -185,6 +198,12 @@ const SETTERS: Record<string, Setter> = {
     c.messageDelayLevel = v;
   },
   longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
+  maxTopicCount: (c, v, k) => { c.maxTopicCount = int(k, v, 1, 1_000_000); },
+  maxQueueCount: (c, v, k) => { c.maxQueueCount = int(k, v, 1, 10_000_000); },
+  maxSubscriptionGroupCount: (c, v, k) => { c.maxSubscriptionGroupCount = int(k, v, 1, 1_000_000); },
+  maxConsumerOffsetCount: (c, v, k) => { c.maxConsumerOffsetCount = int(k, v, 1, 100_000_000); },
+  maxControlEntryBytes: (c, v, k) => { c.maxControlEntryBytes = int(k, v, 64 * 1024, 64 * 1024 * 1024); },
+  maxHeldPullsPerConnection: (c, v, k) => { c.maxHeldPullsPerConnection = int(k, v, 1, 1_000_000); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

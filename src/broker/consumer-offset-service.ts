@@ -6,6 +6,8 @@
 import type { Logger } from '../common/logger.js';
 import type { ConsumerOffsetService, RaftFacade } from './broker-context.js';
 import type { ConsumerOffsetUpdate } from './control-entry.js';
+import { BrokerError } from './broker-errors.js';
+import { ResponseCode } from '../protocol/response-code.js';
 import type { MetadataState } from './metadata-state.js';
 
 export const OFFSET_FLUSH_INTERVAL_MS = 100;
@@ -23,6 +25,8 @@ export class OffsetCommitter implements ConsumerOffsetService {
     private readonly raft: RaftFacade,
     private readonly metadata: MetadataState,
     private readonly log: Logger,
+    /** maxConsumerOffsetCount: (group, topic, queue) entries the replicated table may hold. */
+    private readonly maxEntries = Number.MAX_SAFE_INTEGER,
   ) {}
 
   start(): void {
@@ -39,10 +43,16 @@ export class OffsetCommitter implements ConsumerOffsetService {
     return this.pending.size;
   }
 
+  /** Throws BrokerError ERR_BROKER_LIMIT_REACHED when a new entry would pass maxConsumerOffsetCount. */
   commit(group: string, topic: string, queueId: number, offset: number): void {
     if (!(offset >= 0) || !Number.isSafeInteger(offset)) return;
     const key = `${group}\u0001${topic}\u0001${queueId}`;
     if (!this.pending.has(key) && this.pending.size >= MAX_PENDING) return;
+    // A new entry (rare: once per queue and group) is counted against the table's bound.
+    if (!this.pending.has(key) && this.metadata.consumerOffset(group, topic, queueId) === undefined
+      && this.metadata.consumerOffsetCount() + this.pending.size >= this.maxEntries) {
+      throw new BrokerError('ERR_BROKER_LIMIT_REACHED', ResponseCode.SYSTEM_ERROR, `consumer offset not stored: this broker holds at most ${this.maxEntries} (group, topic, queue) offset entries (broker.conf maxConsumerOffsetCount); delete unused groups or raise maxConsumerOffsetCount`);
+    }
     this.pending.set(key, { group, topic, queueId, offset });
   }
 

@@ -5,6 +5,8 @@
 // suggestWhichBrokerId. The subscription carried in the request is used as is, so a new leader
 // that has not seen the group's heartbeat yet serves it too (PROTOCOL.md §5).
 
+import { isRmqError } from '../../common/errors.js';
+import { checkGroupName, checkTopicName } from '../../common/names.js';
 import { javaStringHash, GetMessageStatus, SCHEDULE_TOPIC, type GetMessageResult } from '../../store/index.js';
 import { headerInt, headerOptInt, headerOptString, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
@@ -116,8 +118,15 @@ async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   if (p.expressionType !== undefined && p.expressionType !== 'TAG') {
     return makeResponse(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED, `expression type ${p.expressionType} is not supported; only TAG filters are`);
   }
+  checkTopicName(p.topic);
+  checkGroupName(p.consumerGroup);
   if ((p.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && p.commitOffset >= 0 && ctx.raft.isLeader()) {
-    ctx.offsets.commit(p.consumerGroup, p.topic, p.queueId, p.commitOffset);
+    try {
+      ctx.offsets.commit(p.consumerGroup, p.topic, p.queueId, p.commitOffset);
+    } catch (err) {
+      // The pull is still served; the refusal reaches the client on UPDATE_CONSUMER_OFFSET.
+      if (!isRmqError(err)) throw err;
+    }
   }
   let a = readOnce(ctx, p);
   const suspend = (p.sysFlag & PullSysFlag.SUSPEND) !== 0 && ctx.config.longPollingEnable;

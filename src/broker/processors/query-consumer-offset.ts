@@ -3,6 +3,7 @@
 // node whose metadata is incomplete (reset past the leader's log head, waiting for a metadata
 // snapshot entry) refuses: a missing offset would send a consumer back to its start policy.
 
+import { checkGroupName, checkTopicName } from '../../common/names.js';
 import { headerInt, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
@@ -13,6 +14,8 @@ function queryConsumerOffset(ctx: BrokerContext, req: RemotingCommand): Remoting
   const group = headerString(req.extFields, 'consumerGroup');
   const topic = headerString(req.extFields, 'topic');
   const queueId = headerInt(req.extFields, 'queueId');
+  checkGroupName(group);
+  checkTopicName(topic);
   if (!ctx.metadata.complete) {
     return makeResponse(req, ResponseCode.SERVICE_NOT_AVAILABLE, 'this node\'s replicated metadata is incomplete (its log was reset past the leader\'s head and it waits for a metadata snapshot entry); ask the leader (brokerId 0)');
   }
