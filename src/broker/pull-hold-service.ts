@@ -20,6 +20,8 @@ interface Hold {
 
 export const MAX_HELD_PULLS = 20_000;
 export const MAX_HELD_PULLS_PER_CHANNEL = 1000;
+/** Pulls waiting out the back-off at once; past this one is answered at once (tiny entries). */
+const MAX_BUSY = 100_000;
 /** How long a pull past a bound waits before it is answered. */
 export const BUSY_HOLD_MS = 1000;
 const SWEEP_INTERVAL_MS = 20;
@@ -36,7 +38,7 @@ export class PullHoldService {
   private readonly holds = new Map<string, Set<Hold>>();
   private count = 0;
   private readonly perChannel = new Map<RemotingChannel, number>();
-  /** Pulls past a bound, answered 'full' at their deadline; as many as maxHolds at most. */
+  /** Pulls past a bound, answered 'full' at their deadline; MAX_BUSY at most. */
   private readonly busy = new Set<Hold>();
   private readonly arrived = new Set<string>();
   private wakeScheduled = false;
@@ -74,7 +76,7 @@ export class PullHoldService {
     const budgetMs = Math.max(0, timeoutMs - SWEEP_INTERVAL_MS);
     const held = this.perChannel.get(channel) ?? 0;
     if (this.count >= this.maxHolds || held >= this.maxHoldsPerChannel) {
-      if (this.busy.size >= this.maxHolds) return Promise.resolve('full');
+      if (this.busy.size >= MAX_BUSY) return Promise.resolve('full');
       const deadlineMs = this.nowMs() + Math.min(BUSY_HOLD_MS, budgetMs);
       return new Promise((resolve) => this.busy.add({ deadlineMs, channel, resolve }));
     }
