@@ -134,6 +134,7 @@ describe('held pulls', () => {
       // Neither at once (a client that hears "nothing new" pulls again immediately) nor held
       // for its whole suspend time: a short back-off.
       expect(late.code).toBe(ResponseCode.PULL_NOT_FOUND);
+      expect(late.remark).toMatch(/maxHeldPullsPerConnection/);
       expect(Date.now() - t0).toBeGreaterThanOrEqual(800);
       expect(Date.now() - t0).toBeLessThan(4000);
       // Another consumer's long poll is held, and answered by the message it waits for.

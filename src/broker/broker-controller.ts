@@ -194,6 +194,7 @@ export class BrokerController {
       brokerName: this.config.brokerName,
       pendingEntries: s.pendingEntries,
       heldPulls: this.pullHolds.heldCount,
+      busyPulls: this.pullHolds.busyCount,
     };
   }
 

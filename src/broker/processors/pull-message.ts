@@ -18,6 +18,8 @@ import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8 } as const;
 /** Bytes per pull answer (RocketMQ's maxTransferBytesOnMessageInMemory is 256 KiB). */
 export const PULL_MAX_BYTES = 1024 * 1024;
+/** Why a pull was answered after a back-off instead of being held (pull-hold-service.ts). */
+const BUSY_REMARK = 'not held: too many pulls held on this connection or this broker (maxHeldPullsPerConnection); answered after a back-off, pull again';
 /** A client may ask for a longer hold; we never hold longer than this. */
 const MAX_SUSPEND_MS = 60_000;
 
@@ -98,14 +100,14 @@ export function readOnce(ctx: BrokerContext, p: PullRequest): PullAnswer {
   }
 }
 
-function answer(req: RemotingCommand, a: PullAnswer): RemotingCommand {
+function answer(req: RemotingCommand, a: PullAnswer, remark?: string): RemotingCommand {
   const ext = {
     nextBeginOffset: String(a.nextBeginOffset),
     minOffset: String(a.result.minOffset),
     maxOffset: String(a.result.maxOffset),
     suggestWhichBrokerId: '0',
   };
-  return makeResponse(req, a.code, a.code === ResponseCode.SUCCESS ? undefined : remarkOf(a.result.status), ext, a.code === ResponseCode.SUCCESS ? a.result.body : undefined);
+  return makeResponse(req, a.code, a.code === ResponseCode.SUCCESS ? undefined : (remark ?? remarkOf(a.result.status)), ext, a.code === ResponseCode.SUCCESS ? a.result.body : undefined);
 }
 
 function remarkOf(status: GetMessageStatus): string {
@@ -139,6 +141,7 @@ async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: Rem
     const outcome = await ctx.waitForMessage(p.topic, p.queueId, left, channel);
     if (outcome === 'closed') return answer(req, a);
     a = readOnce(ctx, p);
+    if (outcome === 'full' && a.waitable) return answer(req, a, BUSY_REMARK);
     if (!a.waitable || outcome !== 'arrived') return answer(req, a);
   }
 }
