@@ -63,7 +63,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   longPollingEnable: true,
   maxTopicCount: 4096,
-  maxQueueCount: 16_384,
+  maxQueueCount: 8192,
   maxSubscriptionGroupCount: 4096,
   maxConsumerOffsetCount: 200_000,
   maxControlEntryBytes: 4 * 1024 * 1024,
