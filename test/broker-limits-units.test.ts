@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BROKER_CONFIG, parseBrokerConfig } from '../src/broker/broker-config.js';
 import type { BrokerContext } from '../src/broker/broker-context.js';
 import { ConsumerManager } from '../src/broker/consumer-manager.js';
+import { checkTopicLimits } from '../src/broker/metadata-limits.js';
 import { MetadataState } from '../src/broker/metadata-state.js';
 import { encodeSnapshotParts } from '../src/broker/metadata-snapshot.js';
 import { heartbeatProcessor } from '../src/broker/processors/heartbeat.js';
@@ -36,22 +37,27 @@ const consumerData = (group: string) => ({
   subscriptionDataSet: [{ topic: 'T', subString: '*', tagsSet: [], codeSet: [], subVersion: 1 }],
 });
 
+function fakeContext(consumers: ConsumerManager): { ctx: BrokerContext; proposed: unknown[]; ensured: string[] } {
+  const proposed: unknown[] = [];
+  const ensured: string[] = [];
+  const ctx = {
+    config: DEFAULT_BROKER_CONFIG,
+    log: pino({ level: 'silent' }),
+    consumers,
+    nowMs: () => 0,
+    metadata: { subscriptionGroup: () => undefined, subscriptionGroupCount: () => 0 },
+    raft: { isLeader: () => true, proposeControl: (c: unknown) => { proposed.push(c); return Promise.resolve({ index: 1 }); } },
+    ensureTopic: (topic: string) => { ensured.push(topic); return Promise.resolve(undefined); },
+  } as unknown as BrokerContext;
+  return { ctx, proposed, ensured };
+}
+
 describe('the heartbeat', () => {
   it('creates no subscription group or retry topic for a consumer the client registry refuses', async () => {
     const consumers = new ConsumerManager();
     // Bounded: the registry's group bound (10,000), reached once.
     for (let i = 0; ; i++) if (!consumers.registerConsumer(`c${i}`, channel, consumerData(`Fill${i}`), 0)) break;
-    const proposed: unknown[] = [];
-    const ensured: string[] = [];
-    const ctx = {
-      config: DEFAULT_BROKER_CONFIG,
-      log: pino({ level: 'silent' }),
-      consumers,
-      nowMs: () => 0,
-      metadata: { subscriptionGroup: () => undefined, subscriptionGroupCount: () => 0 },
-      raft: { isLeader: () => true, proposeControl: (c: unknown) => { proposed.push(c); return Promise.resolve({ index: 1 }); } },
-      ensureTopic: (topic: string) => { ensured.push(topic); return Promise.resolve(undefined); },
-    } as unknown as BrokerContext;
+    const { ctx, proposed, ensured } = fakeContext(consumers);
     const body = Buffer.from(JSON.stringify({ clientID: '10.0.0.1@1', producerDataSet: [], consumerDataSet: [consumerData('OneTooMany')] }));
     const resp = await heartbeatProcessor.handle(ctx, makeRequest(RequestCode.HEART_BEAT, {}, { body }), channel) as RemotingCommand;
     await new Promise((r) => setImmediate(r));
@@ -59,6 +65,39 @@ describe('the heartbeat', () => {
     expect(consumers.consumerIds('OneTooMany')).toEqual([]);
     expect(proposed).toEqual([]);
     expect(ensured).toEqual([]);
+  });
+
+  it('refuses a subscription larger than the registry keeps, and keeps nothing of that heartbeat', async () => {
+    const consumers = new ConsumerManager();
+    const { ctx, proposed } = fakeContext(consumers);
+    const data = consumerData('BigSub');
+    data.subscriptionDataSet[0]!.subString = 'x'.repeat(20_000);
+    const body = Buffer.from(JSON.stringify({ clientID: '10.0.0.1@1', producerDataSet: [], consumerDataSet: [data] }));
+    const resp = await heartbeatProcessor.handle(ctx, makeRequest(RequestCode.HEART_BEAT, {}, { body }), channel) as RemotingCommand;
+    expect(resp.code).toBe(ResponseCode.SYSTEM_ERROR);
+    expect(resp.remark).toMatch(/subString must be a string of at most/);
+    expect(consumers.consumerIds('BigSub')).toEqual([]);
+    expect(proposed).toEqual([]);
+  });
+});
+
+describe('topic and queue limits', () => {
+  const topic = (topicName: string, queues: number) => ({ topicName, readQueueNums: queues, writeQueueNums: queues, perm: 6, topicSysFlag: 0 });
+  const view = (topics: ReturnType<typeof topic>[]) => ({ topic: (n: string) => topics.find((t) => t.topicName === n), topics: () => topics.values() }) as unknown as Parameters<typeof checkTopicLimits>[1];
+  const config = { ...DEFAULT_BROKER_CONFIG, maxTopicCount: 3, maxQueueCount: 10 };
+
+  it('count queues over all topics, so growing a topic past maxQueueCount is refused but shrinking it is not', () => {
+    const tables = view([topic('A', 4), topic('B', 4)]);
+    expect(() => checkTopicLimits(config, tables, topic('C', 2))).not.toThrow();
+    expect(() => checkTopicLimits(config, tables, topic('C', 3))).toThrow(/maxQueueCount/);
+    expect(() => checkTopicLimits(config, tables, topic('A', 7))).toThrow(/maxQueueCount/);
+    expect(() => checkTopicLimits({ ...config, maxQueueCount: 5 }, tables, topic('A', 1))).not.toThrow();
+  });
+
+  it('refuse a new topic past maxTopicCount and still let an existing one change', () => {
+    const tables = view([topic('A', 1), topic('B', 1), topic('C', 1)]);
+    expect(() => checkTopicLimits(config, tables, topic('D', 1))).toThrow(/maxTopicCount/);
+    expect(() => checkTopicLimits(config, tables, topic('C', 2))).not.toThrow();
   });
 });
 
