@@ -69,7 +69,7 @@ describe('names that break the rules', () => {
   });
 
   it('refuses client ids, offsets and pulls with names that break the rules, and quotes a huge name only in part', async () => {
-    const badId = await request(g, addr, RequestCode.HEART_BEAT, {}, heartbeat('has space@1', 'GoodGroup'));
+    const badId = await request(g, addr, RequestCode.HEART_BEAT, {}, heartbeat('10.0.0.1@bad\u0001id', 'GoodGroup'));
     expect(badId.code).toBe(ResponseCode.SYSTEM_ERROR);
     expect(badId.remark).toMatch(/invalid client id/);
     const huge = 'G'.repeat(1024 * 1024);

@@ -4,7 +4,8 @@
 //   topic      characters [%|a-zA-Z0-9_-], 1..127 of them (the stored record keeps the topic
 //              length in one signed byte, which is where 127 comes from)
 //   group      the same characters, 1..255 of them (consumer and producer groups)
-//   client id  1..255 printable ASCII characters without spaces ("ip@instance[@unit]")
+//   client id  1..255 characters, no control characters ("ip@instance[@unit]"; clients let
+//              users choose the instance name, so nothing stricter)
 import { RmqError } from './errors.js';
 
 export const TOPIC_NAME_MAX_CHARS = 127;
@@ -12,10 +13,10 @@ export const GROUP_NAME_MAX_CHARS = 255;
 export const CLIENT_ID_MAX_CHARS = 255;
 export const TOPIC_NAME_RULE = `a topic name must be 1 to ${TOPIC_NAME_MAX_CHARS} characters from [%|a-zA-Z0-9_-]`;
 export const GROUP_NAME_RULE = `a group name must be 1 to ${GROUP_NAME_MAX_CHARS} characters from [%|a-zA-Z0-9_-]`;
-export const CLIENT_ID_RULE = `a client id must be 1 to ${CLIENT_ID_MAX_CHARS} printable ASCII characters without spaces`;
+export const CLIENT_ID_RULE = `a client id must be 1 to ${CLIENT_ID_MAX_CHARS} characters without control characters`;
 
 const NAME_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
-const CLIENT_ID_PATTERN = /^[\x21-\x7e]+$/;
+const CLIENT_ID_PATTERN = /^[^\x00-\x1f\x7f]+$/;
 
 /** SYSTEM_ERROR (1) on the wire, as Apache answers an invalid topic. */
 const SYSTEM_ERROR = 1;
