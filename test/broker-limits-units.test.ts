@@ -5,12 +5,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_BROKER_CONFIG, parseBrokerConfig } from '../src/broker/broker-config.js';
 import type { BrokerContext } from '../src/broker/broker-context.js';
 import { ConsumerManager } from '../src/broker/consumer-manager.js';
 import { checkTopicLimits } from '../src/broker/metadata-limits.js';
+import { jsonSlices } from '../src/broker/metadata-file.js';
 import { MetadataState } from '../src/broker/metadata-state.js';
 import { encodeSnapshotParts } from '../src/broker/metadata-snapshot.js';
 import { heartbeatProcessor } from '../src/broker/processors/heartbeat.js';
@@ -135,6 +137,13 @@ describe('metadata with names an older version let in', () => {
 });
 
 describe('the background metadata save', () => {
+  it('slices into exactly the text JSON.stringify gives, for any object of scalars and lists', () => {
+    const list = fc.array(fc.oneof(fc.integer(), fc.string(), fc.tuple(fc.string(), fc.integer())), { maxLength: 4500 });
+    fc.assert(fc.property(fc.dictionary(fc.string(), fc.oneof(list, fc.integer(), fc.constant(null), fc.string())), (obj) => {
+      expect([...jsonSlices(obj)].join('')).toBe(JSON.stringify(obj));
+    }), { numRuns: 60 });
+  });
+
   it('writes the JSON a synchronous save writes, and lets the event loop run while it writes', async () => {
     const m = new MetadataState();
     const offsets = Array.from({ length: 50_000 }, (_, i) => ({ group: `Group${i % 50}`, topic: `Topic${i % 7}`, queueId: i, offset: i }));

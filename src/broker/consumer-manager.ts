@@ -39,13 +39,17 @@ export function checkSubscription(raw: unknown): string | undefined {
       return `subscription of ${String(s.topic)}: ${name} must be a list of at most ${MAX_SUBSCRIPTION_TAGS} items`;
     }
   }
+  let tagChars = 0;
+  for (const t of (s.tagsSet as unknown[] | undefined) ?? []) tagChars += typeof t === 'string' ? t.length : MAX_SUBSCRIPTION_EXPRESSION_CHARS + 1;
+  // The tags are the expression split up: together no longer than it may be.
+  if (tagChars > MAX_SUBSCRIPTION_EXPRESSION_CHARS) return `subscription of ${String(s.topic)}: tagsSet must hold strings of at most ${MAX_SUBSCRIPTION_EXPRESSION_CHARS} characters together`;
   if (s.subVersion !== undefined && typeof s.subVersion !== 'number') return `subscription of ${String(s.topic)}: subVersion must be a number`;
   return undefined;
 }
 
 /** The fields of a checked subscription this node keeps (nothing else a client sent). */
 function keptSubscription(s: SubscriptionData): SubscriptionData {
-  const tagsSet = (s.tagsSet ?? []).map((t) => String(t).slice(0, MAX_SUBSCRIPTION_EXPRESSION_CHARS));
+  const tagsSet = [...(s.tagsSet ?? [])];
   const codeSet = (s.codeSet ?? []).map(Number);
   const kept: SubscriptionData = { topic: s.topic, subString: s.subString, tagsSet, codeSet, subVersion: s.subVersion ?? 0 };
   if (typeof s.expressionType === 'string') kept.expressionType = s.expressionType.slice(0, 32);
