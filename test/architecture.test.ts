@@ -227,7 +227,7 @@ describe('architecture', () => {
         "import { MessageStore } from '../store/index.js';",
         "import { parsePeers } from '../../raft/index.js';",
       ],
-      fine: "import { Command } from 'commander';\nimport { RemotingServer } from '../protocol/remoting-server.js';\nimport { checkTopicName } from '../common/topic-name.js';\nimport { RouteInfoManager } from './route-info-manager.js';",
+      fine: "import { Command } from 'commander';\nimport { RemotingServer } from '../protocol/remoting-server.js';\nimport { checkTopicName } from '../common/names.js';\nimport { RouteInfoManager } from './route-info-manager.js';",
     },
     {
       rule: 'a src/client file importing anything of ours but src/protocol and src/common',

@@ -13,7 +13,7 @@ import { ConsumerIdsNotifier } from '../src/broker/consumer-ids-notifier.js';
 import { ConsumerManager } from '../src/broker/consumer-manager.js';
 import { applyDelayLevel, replaceProperty } from '../src/broker/delay-rewrite.js';
 import { MetadataState } from '../src/broker/metadata-state.js';
-import { PullHoldService } from '../src/broker/pull-hold-service.js';
+import { BUSY_HOLD_MS, PullHoldService } from '../src/broker/pull-hold-service.js';
 import { tagFilter } from '../src/broker/processors/pull-message.js';
 import { SerializeType, type RemotingChannel, type RemotingCommand } from '../src/protocol/index.js';
 import { encodeMessageRecord, isMessageRecordPayload, javaStringHash, type MessageRecord } from '../src/store/index.js';
@@ -116,15 +116,40 @@ describe('long-poll holds', () => {
     }
   });
 
-  it('answer at once when full and release a pull whose channel closed', async () => {
-    const holds = new PullHoldService(Date.now, 1);
+  it('make a pull past a bound wait a short back-off instead of answering it at once, and release a pull whose channel closed', async () => {
+    const holds = new PullHoldService({ maxHolds: 1 });
     holds.start();
     try {
       const ch = channel();
       const held = holds.wait('T', 0, 5000, ch);
+      const t0 = Date.now();
       expect(await holds.wait('T', 0, 5000, channel())).toBe('full');
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(BUSY_HOLD_MS - 50);
       ch.closed = true;
       expect(await held).toBe('closed');
+    } finally {
+      holds.stop();
+    }
+  });
+
+  it('bound the pulls each connection holds, not only the total', async () => {
+    const holds = new PullHoldService({ maxHoldsPerChannel: 2 });
+    holds.start();
+    try {
+      const a = channel();
+      const b = channel();
+      const aHeld = [holds.wait('T', 0, 5000, a), holds.wait('T', 0, 5000, a)];
+      const aBusy = holds.wait('T', 0, 5000, a);
+      const bHeld = holds.wait('T', 0, 5000, b);
+      expect([holds.heldCount, holds.busyCount]).toEqual([3, 1]);
+      holds.notify('T', 0);
+      expect(await Promise.all([...aHeld, bHeld])).toEqual(['arrived', 'arrived', 'arrived']);
+      expect(await aBusy).toBe('full');
+      // Places are given back: the connection holds again.
+      const again = holds.wait('T', 0, 5000, a);
+      expect(holds.heldCount).toBe(1);
+      holds.notify('T', 0);
+      expect(await again).toBe('arrived');
     } finally {
       holds.stop();
     }

@@ -96,8 +96,8 @@ describe('CONSUMER_SEND_MSG_BACK', () => {
     const cases: [Record<string, string | number | boolean>, RegExp][] = [
       [{ offset: offset + 3 }, /no message starts at commitLog offset/],
       [{ offset: -5 }, /negative/],
-      [{ offset, group: 'bad group!' }, /invalid consumer group/],
-      [{ offset, group: 'g'.repeat(121) }, /invalid consumer group/],
+      [{ offset, group: 'bad group!' }, /invalid group name/],
+      [{ offset, group: 'g'.repeat(121) }, /too long to take messages back/],
       [{ offset: 'abc' }, /'offset' must be an integer/],
     ];
     for (const [ext, remark] of cases) {

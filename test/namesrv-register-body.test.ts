@@ -12,6 +12,8 @@ describe('register broker body', () => {
     );
     expect(body).toEqual({
       topicConfigs: [{ topicName: 'A', readQueueNums: 2, writeQueueNums: 3, perm: 6, topicSysFlag: 0 }],
+      skippedTopics: [],
+      skippedTopicCount: 0,
       autoCreateTopicEnable: true,
       defaultTopicQueueNums: 4,
     });
@@ -27,11 +29,23 @@ describe('register broker body', () => {
   });
 
   it('treats an absent body as no topic table and no auto-create', () => {
-    expect(parseRegisterBrokerBody(undefined)).toEqual({ topicConfigs: undefined, autoCreateTopicEnable: false, defaultTopicQueueNums: 8 });
+    expect(parseRegisterBrokerBody(undefined)).toEqual({ topicConfigs: undefined, skippedTopics: [], skippedTopicCount: 0, autoCreateTopicEnable: false, defaultTopicQueueNums: 8 });
   });
 
-  it('refuses invalid topic names, queue counts and flags, naming what is wrong', () => {
-    expect(() => parseRegisterBrokerBody(json({ topicConfigTable: { 'a b': { readQueueNums: 1, writeQueueNums: 1 } } }))).toThrow(/topic 'a b' is invalid/);
+  it('leaves out a topic whose name breaks the rule and keeps every other topic of the registration', () => {
+    const body = parseRegisterBrokerBody(json({
+      topicConfigTable: {
+        '%RETRY%bad group': { topicName: '%RETRY%bad group', readQueueNums: 1, writeQueueNums: 1 },
+        [`L${'x'.repeat(127)}`]: { readQueueNums: 1, writeQueueNums: 1 },
+        Good: { topicName: 'Good', readQueueNums: 4, writeQueueNums: 4 },
+      },
+    }));
+    expect(body.topicConfigs).toEqual([{ topicName: 'Good', readQueueNums: 4, writeQueueNums: 4, perm: 6, topicSysFlag: 0 }]);
+    expect(body.skippedTopicCount).toBe(2);
+    expect(body.skippedTopics[0]).toBe('%RETRY%bad group');
+  });
+
+  it('refuses invalid queue counts and flags, naming what is wrong', () => {
     expect(() => parseRegisterBrokerBody(json({ topicConfigTable: { A: { readQueueNums: 1 } } }))).toThrow(/A\.writeQueueNums/);
     expect(() => parseRegisterBrokerBody(json({ topicConfigTable: { A: { readQueueNums: 1, writeQueueNums: 5000 } } }))).toThrow(/\[0, 1024\]/);
     expect(() => parseRegisterBrokerBody(json({ autoCreateTopicEnable: 'yes' }))).toThrow(/autoCreateTopicEnable must be a boolean/);

@@ -1,7 +1,7 @@
 // Header accessors, the SEND_MESSAGE_V2 one-letter names, and route body encoding.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkTopicName, InvalidTopicNameError, isValidTopicName } from '../src/common/topic-name.js';
+import { checkTopicName, InvalidTopicNameError, isValidTopicName } from '../src/common/names.js';
 import { headerBool, headerInt, headerOptInt, headerString } from '../src/protocol/headers.js';
 import { HeaderFieldError } from '../src/protocol/protocol-errors.js';
 import { decodeJsonBody, encodeTopicRouteData, type TopicRouteData } from '../src/protocol/route-data.js';

@@ -36,6 +36,13 @@ export interface BrokerConfig {
   aclEnable: boolean;
   /** plain_acl.yml; empty means plain_acl.yml beside broker.conf (resolved by the broker's main). */
   aclFile: string;
+  /** Bounds on replicated metadata and per-connection state (docs/broker.md, "Limits"). */
+  maxTopicCount: number;
+  maxQueueCount: number;
+  maxSubscriptionGroupCount: number;
+  maxConsumerOffsetCount: number;
+  maxControlEntryBytes: number;
+  maxHeldPullsPerConnection: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -64,6 +71,12 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   longPollingEnable: true,
   aclEnable: false,
   aclFile: '',
+  maxTopicCount: 4096,
+  maxQueueCount: 8192,
+  maxSubscriptionGroupCount: 4096,
+  maxConsumerOffsetCount: 200_000,
+  maxControlEntryBytes: 4 * 1024 * 1024,
+  maxHeldPullsPerConnection: 1000,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -202,6 +215,12 @@ const SETTERS: Record<string, Setter> = {
   longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
   aclEnable: (c, v, k) => { c.aclEnable = bool(k, v); },
   aclFile: (c, v) => { c.aclFile = v; },
+  maxTopicCount: (c, v, k) => { c.maxTopicCount = int(k, v, 1, 1_000_000); },
+  maxQueueCount: (c, v, k) => { c.maxQueueCount = int(k, v, 1, 10_000_000); },
+  maxSubscriptionGroupCount: (c, v, k) => { c.maxSubscriptionGroupCount = int(k, v, 1, 1_000_000); },
+  maxConsumerOffsetCount: (c, v, k) => { c.maxConsumerOffsetCount = int(k, v, 1, 100_000_000); },
+  maxControlEntryBytes: (c, v, k) => { c.maxControlEntryBytes = int(k, v, 64 * 1024, 64 * 1024 * 1024); },
+  maxHeldPullsPerConnection: (c, v, k) => { c.maxHeldPullsPerConnection = int(k, v, 1, 1_000_000); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

@@ -75,6 +75,8 @@ export interface MetadataView {
   topic(name: string): TopicConfig | undefined;
   topics(): IterableIterator<TopicConfig>;
   subscriptionGroup(name: string): SubscriptionGroupConfig | undefined;
+  /** How many subscription groups the table holds (checked against maxSubscriptionGroupCount). */
+  subscriptionGroupCount(): number;
   /** The committed consumer offset, or undefined when the group never committed one for the queue. */
   consumerOffset(group: string, topic: string, queueId: number): number | undefined;
   /** Offsets of one group: "topic@queueId" → offset. */

@@ -5,6 +5,7 @@
 // it in reverse order.
 
 import { createLogger, type Logger } from '../common/logger.js';
+import { checkTopicName } from '../common/names.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { RemotingChannel, RequestHandler } from '../protocol/remoting-server.js';
 import { RemotingServer } from '../protocol/remoting-server.js';
@@ -20,6 +21,7 @@ import { ConsumerIdsNotifier } from './consumer-ids-notifier.js';
 import { OffsetCommitter } from './consumer-offset-service.js';
 import { ConsumerManager } from './consumer-manager.js';
 import { LeaderForwarder } from './leader-forwarder.js';
+import { checkTopicLimits } from './metadata-limits.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
 import { PROCESSORS, SERVICES } from './processors/index.js';
 import { PullHoldService } from './pull-hold-service.js';
@@ -51,7 +53,7 @@ export class BrokerController {
   readonly context: BrokerContext;
   private readonly log: Logger;
   private readonly idsNotifier: ConsumerIdsNotifier;
-  private readonly pullHolds = new PullHoldService();
+  private readonly pullHolds: PullHoldService;
   private readonly offsets: OffsetCommitter;
   private readonly forwarder: LeaderForwarder;
   private readonly registrar: NamesrvRegistrar;
@@ -77,7 +79,8 @@ export class BrokerController {
       onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
       onQueuesReset: () => this.pullHolds.notifyAll(),
     });
-    this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex() });
+    this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
+    this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);
     this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log);
     this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }) });
@@ -153,13 +156,18 @@ export class BrokerController {
     };
   }
 
-  /** Concurrent requests for the same new topic share one proposal. */
+  /**
+   * Concurrent requests for the same new topic share one proposal. A name that breaks the rules
+   * or a topic past the limits is refused (thrown) here too, whichever processor asked.
+   */
   private async ensureTopic(topic: string, queueNums: number, create: boolean): Promise<TopicConfig | undefined> {
     const existing = this.raft.metadata.topic(topic);
     if (existing || !create) return existing;
     let pending = this.creatingTopics.get(topic);
     if (!pending) {
+      checkTopicName(topic);
       const config: TopicConfig = { topicName: topic, readQueueNums: queueNums, writeQueueNums: queueNums, perm: PERM_READ_WRITE, topicSysFlag: 0 };
+      checkTopicLimits(this.config, this.raft.metadata, config);
       pending = this.raft.proposeControl({ kind: 'topic-upsert', config }).finally(() => this.creatingTopics.delete(topic));
       this.creatingTopics.set(topic, pending);
       this.log.info({ topic, queueNums }, 'creating topic');
@@ -200,6 +208,7 @@ export class BrokerController {
       brokerName: this.config.brokerName,
       pendingEntries: s.pendingEntries,
       heldPulls: this.pullHolds.heldCount,
+      busyPulls: this.pullHolds.busyCount,
     };
   }
 

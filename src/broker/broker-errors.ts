@@ -20,7 +20,9 @@ export type BrokerErrorCode =
   | 'ERR_BROKER_BAD_QUEUE'
   | 'ERR_BROKER_DISPATCH_FAILED'
   | 'ERR_BROKER_CLOSED'
-  | 'ERR_BROKER_DISK_FULL';
+  | 'ERR_BROKER_DISK_FULL'
+  | 'ERR_BROKER_LIMIT_REACHED'
+  | 'ERR_BROKER_CONTROL_ENTRY_TOO_LARGE';
 
 export class BrokerError extends RmqError {
   declare readonly code: BrokerErrorCode;

@@ -429,8 +429,14 @@ export class BrokerRaft implements RaftFacade {
 
   async proposeControl(command: ControlCommand): Promise<{ index: number }> {
     if (this.state.role !== 'leader') throw notLeader(`role ${this.state.role}`);
+    const entry = encodeControlEntry(command);
+    // Every replica applies, keeps and persists what commits: the bound is checked before that.
+    // Metadata snapshot parts have their own bound (maxEntryBytes of the scheduler).
+    if (command.kind !== 'metadata-snapshot' && entry.length > this.o.config.maxControlEntryBytes) {
+      throw new BrokerError('ERR_BROKER_CONTROL_ENTRY_TOO_LARGE', ResponseCode.SYSTEM_ERROR, `not stored: the ${command.kind} control entry needs ${entry.length} bytes, more than maxControlEntryBytes ${this.o.config.maxControlEntryBytes}`);
+    }
     try {
-      const r = await this.node.propose(encodeControlEntry(command));
+      const r = await this.node.propose(entry);
       return { index: r.index };
     } catch (err) {
       throw fromRaftError(err);
@@ -449,7 +455,9 @@ export class BrokerRaft implements RaftFacade {
     try {
       if (background) this.store.flushInBackground(Date.now(), (err) => err && this.log.error({ err }, 'flushing the store failed'));
       else this.store.flush(Date.now());
-      if (this.metadata.dirty) this.metadata.save(this.metadataPath);
+      // The periodic save must not hold the event loop (Raft heartbeats, client requests).
+      if (this.metadata.dirty && background) this.metadata.saveInBackground(this.metadataPath).catch((err: unknown) => this.log.error({ err }, 'saving metadata failed'));
+      else if (this.metadata.dirty) this.metadata.save(this.metadataPath);
     } catch (err) {
       this.log.error({ err }, 'flushing the store or metadata failed');
     }
@@ -473,6 +481,7 @@ export class BrokerRaft implements RaftFacade {
     this.clean.stop();
     this.batcher.failAll(new BrokerError('ERR_BROKER_NOT_LEADER', ResponseCode.SERVICE_NOT_AVAILABLE, 'not stored: the broker is shutting down'));
     await this.node.close();
+    await this.metadata.backgroundSaveDone();
     try {
       this.metadata.save(this.metadataPath);
     } finally {

@@ -20,6 +20,42 @@ export const CLIENT_EXPIRY_MS = 120_000;
 const MAX_GROUPS = 10_000;
 const MAX_CLIENTS_PER_GROUP = 10_000;
 const MAX_SUBSCRIPTIONS_PER_GROUP = 1_000;
+/** Bounds on one subscription as a heartbeat declares it. */
+export const MAX_SUBSCRIPTION_EXPRESSION_CHARS = 16 * 1024;
+export const MAX_SUBSCRIPTION_TAGS = 1_000;
+
+/**
+ * What is wrong with one subscription of a heartbeat (its topic is checked by the caller), or
+ * undefined: the registry keeps it for as long as the client lives, so its size is bounded.
+ */
+export function checkSubscription(raw: unknown): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return 'a subscription must be an object';
+  const s = raw as Partial<Record<keyof SubscriptionData, unknown>>;
+  if (typeof s.subString !== 'string' || s.subString.length > MAX_SUBSCRIPTION_EXPRESSION_CHARS) {
+    return `subscription of ${String(s.topic)}: subString must be a string of at most ${MAX_SUBSCRIPTION_EXPRESSION_CHARS} characters`;
+  }
+  for (const [name, list] of [['tagsSet', s.tagsSet], ['codeSet', s.codeSet]] as const) {
+    if (list !== undefined && (!Array.isArray(list) || list.length > MAX_SUBSCRIPTION_TAGS)) {
+      return `subscription of ${String(s.topic)}: ${name} must be a list of at most ${MAX_SUBSCRIPTION_TAGS} items`;
+    }
+  }
+  let tagChars = 0;
+  for (const t of (s.tagsSet as unknown[] | undefined) ?? []) tagChars += typeof t === 'string' ? t.length : MAX_SUBSCRIPTION_EXPRESSION_CHARS + 1;
+  // The tags are the expression split up: together no longer than it may be.
+  if (tagChars > MAX_SUBSCRIPTION_EXPRESSION_CHARS) return `subscription of ${String(s.topic)}: tagsSet must hold strings of at most ${MAX_SUBSCRIPTION_EXPRESSION_CHARS} characters together`;
+  if (s.subVersion !== undefined && typeof s.subVersion !== 'number') return `subscription of ${String(s.topic)}: subVersion must be a number`;
+  return undefined;
+}
+
+/** The fields of a checked subscription this node keeps (nothing else a client sent). */
+function keptSubscription(s: SubscriptionData): SubscriptionData {
+  const tagsSet = [...(s.tagsSet ?? [])];
+  const codeSet = (s.codeSet ?? []).map(Number);
+  const kept: SubscriptionData = { topic: s.topic, subString: s.subString, tagsSet, codeSet, subVersion: s.subVersion ?? 0 };
+  if (typeof s.expressionType === 'string') kept.expressionType = s.expressionType.slice(0, 32);
+  if (typeof s.classFilterMode === 'boolean') kept.classFilterMode = s.classFilterMode;
+  return kept;
+}
 
 export type ConsumerIdsListener = (group: string) => void;
 
@@ -49,7 +85,7 @@ export class ConsumerManager implements ConsumerManagerView {
     for (const s of data.subscriptionDataSet ?? []) {
       if (!g.subscriptions.has(s.topic) && g.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_GROUP) break;
       const old = g.subscriptions.get(s.topic);
-      if (!old || old.subVersion <= s.subVersion) g.subscriptions.set(s.topic, s);
+      if (!old || old.subVersion <= s.subVersion) g.subscriptions.set(s.topic, keptSubscription(s));
     }
     if (joined) this.idsChanged(data.groupName);
     return true;

@@ -45,6 +45,8 @@ export interface OffsetCommitterDeps {
    * applied here once it is reached; rejects when no leader confirms it.
    */
   readIndex: () => Promise<number>;
+  /** maxConsumerOffsetCount: (group, topic, queue) entries the replicated table may hold. */
+  maxEntries?: number;
 }
 
 const keyOf = (group: string, topic: string, queueId: number): string => `${group}\u0001${topic}\u0001${queueId}`;
@@ -87,14 +89,29 @@ export class OffsetCommitter implements ConsumerOffsetService {
   commit(group: string, topic: string, queueId: number, offset: number): Promise<void> {
     if (!(offset >= 0) || !Number.isSafeInteger(offset)) return Promise.resolve();
     if (!this.raft.isLeader()) return Promise.reject(notLeader('offset updates commit on the leader'));
+    if (this.overLimit(group, topic, queueId)) {
+      return Promise.reject(
+        new BrokerError('ERR_BROKER_LIMIT_REACHED', ResponseCode.SYSTEM_ERROR, `consumer offset not stored: this broker holds at most ${this.d.maxEntries} (group, topic, queue) offset entries (broker.conf maxConsumerOffsetCount); delete unused groups or raise maxConsumerOffsetCount`),
+      );
+    }
     const p = this.add(group, topic, queueId, offset);
     if (p === undefined) return Promise.reject(busy());
     return new Promise((resolve, reject) => p.waiters.push({ resolve, reject }));
   }
 
+  /** A pull's piggy-backed commit: dropped (the client commits again) past the table's bound. */
   commitInBackground(group: string, topic: string, queueId: number, offset: number): void {
     if (!(offset >= 0) || !Number.isSafeInteger(offset) || !this.raft.isLeader()) return;
+    if (this.overLimit(group, topic, queueId)) return;
     this.add(group, topic, queueId, offset);
+  }
+
+  /** A new (group, topic, queue) entry would pass maxConsumerOffsetCount (rare: once per queue and group). */
+  private overLimit(group: string, topic: string, queueId: number): boolean {
+    const max = this.d.maxEntries;
+    if (max === undefined) return false;
+    const key = keyOf(group, topic, queueId);
+    return !this.pending.has(key) && this.metadata.consumerOffset(group, topic, queueId) === undefined && this.metadata.consumerOffsetCount() + this.pending.size >= max;
   }
 
   /** Queues `offset` (the highest pending one per queue wins); undefined when the table is full. */

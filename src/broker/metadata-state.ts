@@ -8,12 +8,14 @@
 // effect until it installs a metadata-snapshot entry (metadata-snapshot.ts); the marker is saved
 // with the tables so a restart in between keeps it.
 
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { assert } from '../common/assert.js';
+import { isValidGroupName, isValidTopicName } from '../common/names.js';
 import type { TopicConfig } from '../protocol/route-data.js';
 import type { MetadataView } from './broker-context.js';
 import type { ControlCommand, LeaderAnnouncement, MetadataSnapshotPart, MetadataTables, SubscriptionGroupConfig } from './control-entry.js';
+import { writeJsonFileInBackground, writeJsonFileSync } from './metadata-file.js';
 import { collectSnapshotParts, mergeSnapshotParts, type ControlLog, type SnapshotMark } from './metadata-snapshot.js';
 
 /** metadata.json. Files written before the snapshot entries existed lack the two markers. */
@@ -59,6 +61,9 @@ export class MetadataState implements MetadataView {
   private latest: SnapshotMark | undefined;
   /** Why the last snapshot entry was not used, for the caller's log. */
   private lastSnapshotProblem = '';
+  /** A background save is writing; a synchronous save meanwhile asks for one more after it. */
+  private backgroundSave: Promise<void> | undefined;
+  private saveAgain = false;
   /** Listeners told after each applied command (the broker re-registers on topic changes). */
   private readonly listeners: ((index: number, command: ControlCommand) => void)[] = [];
 
@@ -118,8 +123,10 @@ export class MetadataState implements MetadataView {
     assert(command.kind !== 'metadata-snapshot', 'a metadata-snapshot entry is applied with applySnapshotPart');
     if (index <= this.applied) return false;
     this.applied = index;
-    this.change(command);
-    for (const l of this.listeners) l(index, command);
+    const named = withValidNames(command);
+    if (named === undefined) return true;
+    this.change(named);
+    for (const l of this.listeners) l(index, named);
     return true;
   }
 
@@ -152,7 +159,11 @@ export class MetadataState implements MetadataView {
     if (later === undefined) return this.skipSnapshot('unusable', `the entries after its index ${part.asOfIndex} are not all in the local log`);
     this.install(mergeSnapshotParts(parts));
     // Bounded by the entries between the snapshot's index and its first part.
-    for (const e of later) if (e.command.kind !== 'metadata-snapshot') this.change(e.command);
+    for (const e of later) {
+      if (e.command.kind === 'metadata-snapshot') continue;
+      const named = withValidNames(e.command);
+      if (named !== undefined) this.change(named);
+    }
     this.missingThrough = 0;
     this.latest = { index, asOfIndex: part.asOfIndex };
     for (const l of this.listeners) l(index, part);
@@ -174,7 +185,9 @@ export class MetadataState implements MetadataView {
     this.fill(t);
   }
 
-  private fill(t: MetadataTables): void {
+  /** Items whose names break the naming rules (older versions let some in) are left out. */
+  private fill(all: MetadataTables): void {
+    const t = tablesWithValidNames(all);
     for (const topic of t.topics) this.topicTable.set(topic.topicName, { ...topic });
     for (const g of t.groups) this.groupTable.set(g.groupName, { ...g });
     for (const [group, k, v] of t.offsets) {
@@ -239,6 +252,17 @@ export class MetadataState implements MetadataView {
 
   subscriptionGroup(name: string): SubscriptionGroupConfig | undefined {
     return this.groupTable.get(name);
+  }
+
+  subscriptionGroupCount(): number {
+    return this.groupTable.size;
+  }
+
+  /** (group, topic, queue) entries of the offset table; O(groups). */
+  consumerOffsetCount(): number {
+    let n = 0;
+    for (const table of this.offsetTable.values()) n += table.size;
+    return n;
   }
 
   consumerOffset(group: string, topic: string, queueId: number): number | undefined {
@@ -307,25 +331,73 @@ export class MetadataState implements MetadataView {
     return MetadataState.fromSnapshot(JSON.parse(text) as Snapshot);
   }
 
-  /** Writes the snapshot atomically (temp file, fsync, rename). */
+  /** Writes the snapshot at once, atomically (temp file, fsync, rename). */
   save(file: string): void {
-    const tmp = `${file}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, JSON.stringify(this.toSnapshot()));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-    const dirFd = openSync(dirname(file), 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    writeJsonFileSync(file, this.toSnapshot());
     this.savedIndex = this.applied;
+    // A background save still writing holds older tables and renames after this one.
+    if (this.backgroundSave !== undefined) this.saveAgain = true;
   }
+
+  /**
+   * Writes the snapshot without holding the event loop for long (metadata-file.ts); one at a
+   * time: while one is writing, this returns that one. Resolves when it is durable.
+   */
+  saveInBackground(file: string): Promise<void> {
+    if (this.backgroundSave !== undefined) return this.backgroundSave;
+    const index = this.applied;
+    // Copies of the table lists: applies during the write change the maps, not these arrays,
+    // and table items are replaced on change, never edited in place.
+    const snapshot = this.toSnapshot();
+    this.backgroundSave = writeJsonFileInBackground(file, snapshot as unknown as Record<string, unknown>).then(
+      () => {
+        this.backgroundSave = undefined;
+        if (this.savedIndex < index) this.savedIndex = index;
+        if (this.saveAgain) {
+          this.saveAgain = false;
+          this.save(file);
+        }
+      },
+      (err: unknown) => {
+        this.backgroundSave = undefined;
+        this.saveAgain = false;
+        throw err;
+      },
+    );
+    return this.backgroundSave;
+  }
+
+  /** Settles when no background save is writing (before a synchronous save at shutdown). */
+  async backgroundSaveDone(): Promise<void> {
+    await this.backgroundSave?.catch(() => undefined);
+  }
+}
+
+/** The command without parts whose names break the rules, or undefined when nothing is left. */
+function withValidNames(command: Exclude<ControlCommand, MetadataSnapshotPart>): Exclude<ControlCommand, MetadataSnapshotPart> | undefined {
+  switch (command.kind) {
+    case 'topic-upsert':
+      return isValidTopicName(command.config.topicName) ? command : undefined;
+    case 'group-upsert':
+      return isValidGroupName(command.config.groupName) ? command : undefined;
+    case 'consumer-offsets': {
+      const offsets = command.offsets.filter((u) => isValidGroupName(u.group) && isValidTopicName(u.topic));
+      if (offsets.length === command.offsets.length) return command;
+      return offsets.length === 0 ? undefined : { kind: 'consumer-offsets', offsets };
+    }
+    default:
+      // Deletes must still remove a bad name an older version stored.
+      return command;
+  }
+}
+
+function tablesWithValidNames(t: MetadataTables): MetadataTables {
+  return {
+    ...t,
+    topics: t.topics.filter((x) => isValidTopicName(x.topicName)),
+    groups: t.groups.filter((x) => isValidGroupName(x.groupName)),
+    offsets: t.offsets.filter(([group, key]) => isValidGroupName(group) && isValidTopicName(key.slice(0, key.lastIndexOf('@')))),
+  };
 }
 
 export function metadataFile(storeRoot: string): string {

@@ -4,6 +4,7 @@
 // a stopping node unregisters so clients stop routing to it.
 
 import type { Logger } from '../common/logger.js';
+import { isValidTopicName } from '../common/names.js';
 import { RemotingClient } from '../protocol/remoting-client.js';
 import { makeRequest } from '../protocol/remoting-command.js';
 import { RequestCode } from '../protocol/request-code.js';
@@ -81,7 +82,9 @@ export class NamesrvRegistrar {
     this.lastBrokerId = brokerId;
     const term = this.raft.role().term;
     const topicConfigTable: Record<string, TopicConfig> = {};
-    for (const t of this.metadata.topics()) topicConfigTable[t.topicName] = t;
+    // The tables hold only valid names; the check keeps an older NameServer, which refuses a
+    // whole registration for one bad name, working with whatever slipped in before.
+    for (const t of this.metadata.topics()) if (isValidTopicName(t.topicName)) topicConfigTable[t.topicName] = t;
     const req = makeRequest(RequestCode.REGISTER_BROKER, {
       brokerName: this.config.brokerName,
       brokerAddr: this.brokerAddr,

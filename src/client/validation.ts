@@ -1,7 +1,7 @@
 // Checks of user input done before anything is sent, so a mistake is a typed error that says what
 // to change instead of a broker remark: topic and group names, message bodies, properties,
 // delay levels, and the NameServer address list.
-import { TOPIC_NAME_MAX_CHARS, TOPIC_NAME_RULE, isValidTopicName } from '../common/topic-name.js';
+import { GROUP_NAME_MAX_CHARS, GROUP_NAME_RULE, TOPIC_NAME_MAX_CHARS, TOPIC_NAME_RULE, isValidGroupName, isValidTopicName } from '../common/names.js';
 import { DELAY_LEVEL_MAX, RESERVED_PROPERTIES } from './client-constants.js';
 import {
   ClientConfigError,
@@ -12,9 +12,6 @@ import {
 } from './client-errors.js';
 import { hasPropertySeparator, type Message } from './message.js';
 
-export const GROUP_NAME_MAX_CHARS = 255;
-const GROUP_NAME_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
-const GROUP_NAME_RULE = `a group name must be 1 to ${GROUP_NAME_MAX_CHARS} characters from [%|a-zA-Z0-9_-]`;
 
 export function checkTopic(topic: unknown): asserts topic is string {
   if (typeof topic !== 'string' || !isValidTopicName(topic)) throw new InvalidTopicError(String(topic), TOPIC_NAME_RULE);
@@ -32,7 +29,7 @@ export function checkSendTopic(topic: unknown): asserts topic is string {
 }
 
 export function checkGroup(group: unknown): asserts group is string {
-  if (typeof group !== 'string' || group.length === 0 || group.length > GROUP_NAME_MAX_CHARS || !GROUP_NAME_PATTERN.test(group)) {
+  if (!isValidGroupName(group)) {
     throw new InvalidGroupError(String(group), GROUP_NAME_RULE);
   }
 }
@@ -92,4 +89,4 @@ export function parseNamesrvAddr(value: string | readonly string[] | undefined):
   return list;
 }
 
-export { TOPIC_NAME_MAX_CHARS };
+export { GROUP_NAME_MAX_CHARS, TOPIC_NAME_MAX_CHARS };

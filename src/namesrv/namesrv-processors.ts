@@ -2,7 +2,7 @@
 // GET_ROUTEINFO_BY_TOPIC (105), GET_BROKER_CLUSTER_INFO (106) and
 // GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206). They translate wire headers into RouteInfoManager
 // calls; every refusal is a response code with a remark a person can act on.
-import { InvalidTopicNameError, isValidTopicName } from '../common/topic-name.js';
+import { InvalidTopicNameError, isValidTopicName, TOPIC_NAME_RULE } from '../common/names.js';
 import type { Logger } from '../common/logger.js';
 import { headerInt, headerOptInt, headerOptString, headerString } from '../protocol/headers.js';
 import { makeResponse, type ExtFields, type RemotingCommand } from '../protocol/remoting-command.js';
@@ -45,8 +45,11 @@ function registerBroker(ctx: NamesrvProcessorContext, req: RemotingCommand): Rem
   }
   const brokerId = headerInt(ext, 'brokerId');
   if (brokerId < 0) return makeResponse(req, ResponseCode.SYSTEM_ERROR, `brokerId must be >= 0, got ${brokerId}`);
-  const body = parseRegisterBrokerBody(req.body);
+  const { skippedTopics, skippedTopicCount, ...body } = parseRegisterBrokerBody(req.body);
   const brokerAddr = headerString(ext, 'brokerAddr');
+  if (skippedTopicCount > 0) {
+    ctx.log.warn({ brokerAddr, skippedTopicCount, skippedTopics, rule: TOPIC_NAME_RULE }, 'registration: left out topics whose names break the topic-name rule');
+  }
   const result = ctx.routes.register(
     {
       clusterName: headerString(ext, 'clusterName'),

@@ -2,8 +2,11 @@
 //   {"topicConfigTable": {"<topic>": {topicName, readQueueNums, writeQueueNums, perm, topicSysFlag}},
 //    "autoCreateTopicEnable": true, "defaultTopicQueueNums": 8}
 // Apache's uncompressed form {"topicConfigSerializeWrapper": {"topicConfigTable": {...}}} is read too.
-// Each field is checked, because a bad table would hand clients queues that do not exist.
-import { isValidTopicName, TOPIC_NAME_RULE } from '../common/topic-name.js';
+// Each field is checked, because a bad table would hand clients queues that do not exist. A topic
+// whose name breaks the rules is left out (and reported in `skippedTopics` for the log) rather
+// than refusing the whole registration: one bad name must not take every route of the broker
+// away.
+import { isValidTopicName } from '../common/names.js';
 import { BadRequestBodyError } from '../protocol/protocol-errors.js';
 import { decodeJsonBody, PERM_READ_WRITE, type TopicConfig } from '../protocol/route-data.js';
 import { DEFAULT_TOPIC_QUEUE_NUMS } from './route-info-manager.js';
@@ -13,6 +16,9 @@ const QUEUE_NUMS_MAX = 1024;
 
 export interface RegisterBrokerBody {
   topicConfigs: TopicConfig[] | undefined;
+  /** Names of topics left out because they break the topic-name rule (at most 10 kept). */
+  skippedTopics: string[];
+  skippedTopicCount: number;
   autoCreateTopicEnable: boolean;
   defaultTopicQueueNums: number;
 }
@@ -30,12 +36,11 @@ function intIn(raw: unknown, what: string, min: number, max: number, fallback?: 
   return n;
 }
 
-function parseTopicConfig(key: string, raw: unknown): TopicConfig {
-  if (!isObject(raw)) throw new BadRequestBodyError(`register body: topic '${key}' is not an object`);
+/** The topic's config, or undefined when its name breaks the rule (the caller skips it). */
+function parseTopicConfig(key: string, raw: unknown): TopicConfig | undefined {
+  if (!isObject(raw)) throw new BadRequestBodyError(`register body: topic '${key.slice(0, 200)}' is not an object`);
   const topicName = raw['topicName'] ?? key;
-  if (typeof topicName !== 'string' || !isValidTopicName(topicName)) {
-    throw new BadRequestBodyError(`register body: topic '${String(topicName).slice(0, 200)}' is invalid: ${TOPIC_NAME_RULE}`);
-  }
+  if (!isValidTopicName(topicName)) return undefined;
   return {
     topicName,
     readQueueNums: intIn(raw['readQueueNums'], `${topicName}.readQueueNums`, 0, QUEUE_NUMS_MAX),
@@ -48,25 +53,35 @@ function parseTopicConfig(key: string, raw: unknown): TopicConfig {
 /** An absent body means "no topic table and no auto-create". */
 export function parseRegisterBrokerBody(body: Buffer | undefined): RegisterBrokerBody {
   if (body === undefined || body.length === 0) {
-    return { topicConfigs: undefined, autoCreateTopicEnable: false, defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS };
+    return { topicConfigs: undefined, skippedTopics: [], skippedTopicCount: 0, autoCreateTopicEnable: false, defaultTopicQueueNums: DEFAULT_TOPIC_QUEUE_NUMS };
   }
   const parsed = decodeJsonBody<unknown>(body, 'register body');
   if (!isObject(parsed)) throw new BadRequestBodyError('register body is not a JSON object');
   const wrapper = parsed['topicConfigSerializeWrapper'];
   const table = isObject(wrapper) ? wrapper['topicConfigTable'] : parsed['topicConfigTable'];
   let topicConfigs: TopicConfig[] | undefined;
+  const skippedTopics: string[] = [];
+  let skippedTopicCount = 0;
   if (table !== undefined && table !== null) {
     if (!isObject(table)) throw new BadRequestBodyError('register body: topicConfigTable is not an object');
     const keys = Object.keys(table);
     if (keys.length > MAX_TOPICS_PER_REGISTRATION) {
       throw new BadRequestBodyError(`register body lists ${keys.length} topics; at most ${MAX_TOPICS_PER_REGISTRATION} are accepted`);
     }
-    topicConfigs = keys.map((key) => parseTopicConfig(key, table[key]));
+    topicConfigs = [];
+    for (const key of keys) {
+      const config = parseTopicConfig(key, table[key]);
+      if (config !== undefined) topicConfigs.push(config);
+      else if (skippedTopics.push(String((table[key] as Record<string, unknown>)['topicName'] ?? key).slice(0, 200)) > 10) skippedTopics.pop();
+    }
+    skippedTopicCount = keys.length - topicConfigs.length;
   }
   const auto = parsed['autoCreateTopicEnable'];
   if (auto !== undefined && typeof auto !== 'boolean') throw new BadRequestBodyError('register body: autoCreateTopicEnable must be a boolean');
   return {
     topicConfigs,
+    skippedTopics,
+    skippedTopicCount,
     autoCreateTopicEnable: auto === true,
     defaultTopicQueueNums: intIn(parsed['defaultTopicQueueNums'], 'defaultTopicQueueNums', 1, QUEUE_NUMS_MAX, DEFAULT_TOPIC_QUEUE_NUMS),
   };

@@ -5,6 +5,7 @@
 // topics are created here when missing (1 queue). A follower relays the request to the leader
 // (ctx.writeOrForward, which also rides out a leader change that refused the write).
 
+import { checkGroupName, isValidTopicName, TOPIC_NAME_MAX_CHARS } from '../../common/names.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { headerInt, headerOptInt, headerString } from '../../protocol/headers.js';
 import { RequestCode } from '../../protocol/request-code.js';
@@ -15,9 +16,6 @@ import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { buildSendBackRecord, DEFAULT_MAX_RECONSUME_TIMES, goesToDlq } from '../retry/retry-record.js';
 import { dlqTopicOf, retryTopicOf } from '../topic-rules.js';
 
-const GROUP_PATTERN = /^[%|a-zA-Z0-9_-]+$/;
-/** "%RETRY%" + group must still be a valid topic name (127 characters at most). */
-const GROUP_MAX_CHARS = 127 - '%RETRY%'.length;
 
 let nextRetryQueue = 0;
 
@@ -31,8 +29,10 @@ async function storeSendBack(ctx: BrokerContext, req: RemotingCommand): Promise<
   const offset = headerInt(req.extFields, 'offset');
   const delayLevel = headerOptInt(req.extFields, 'delayLevel', 0);
   const requestedMax = headerOptInt(req.extFields, 'maxReconsumeTimes', -1);
-  if (group.length > GROUP_MAX_CHARS || !GROUP_PATTERN.test(group)) {
-    return makeResponse(req, ResponseCode.SYSTEM_ERROR, `invalid consumer group '${group.slice(0, 200)}': a group here must be 1 to ${GROUP_MAX_CHARS} characters from [%|a-zA-Z0-9_-] (its retry topic is %RETRY%<group>)`);
+  checkGroupName(group);
+  // Its retry and dead-letter topics are named after it and must be valid topic names too.
+  if (!isValidTopicName(retryTopicOf(group))) {
+    return makeResponse(req, ResponseCode.SYSTEM_ERROR, `consumer group '${group.slice(0, 200)}' is too long to take messages back: its retry topic %RETRY%<group> must be at most ${TOPIC_NAME_MAX_CHARS} characters`);
   }
   if (offset < 0) return makeResponse(req, ResponseCode.SYSTEM_ERROR, `offset ${offset} is negative: pass the commitLog (physical) offset of the pulled message`);
 

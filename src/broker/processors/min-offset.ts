@@ -2,7 +2,7 @@
 // written). Any replica answers: ConsumeQueues are built from committed data only. Also owns the
 // topic/queueId header check shared with SEARCH_OFFSET_BY_TIMESTAMP.
 
-import { checkTopicName } from '../../common/topic-name.js';
+import { checkTopicName } from '../../common/names.js';
 import { headerInt, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';

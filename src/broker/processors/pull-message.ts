@@ -5,6 +5,7 @@
 // suggestWhichBrokerId. The subscription carried in the request is used as is, so a new leader
 // that has not seen the group's heartbeat yet serves it too, as RocketMQ's broker does.
 
+import { checkGroupName, checkTopicName } from '../../common/names.js';
 import { javaStringHash, GetMessageStatus, SCHEDULE_TOPIC, type GetMessageResult } from '../../store/index.js';
 import { headerInt, headerOptInt, headerOptString, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
@@ -16,6 +17,8 @@ import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8 } as const;
 /** Bytes per pull answer (RocketMQ's maxTransferBytesOnMessageInMemory is 256 KiB). */
 export const PULL_MAX_BYTES = 1024 * 1024;
+/** Why a pull was answered after a back-off instead of being held (pull-hold-service.ts). */
+const BUSY_REMARK = 'not held: too many pulls held on this connection or this broker (maxHeldPullsPerConnection); answered after a back-off, pull again';
 /** A client may ask for a longer hold; we never hold longer than this. */
 const MAX_SUSPEND_MS = 60_000;
 
@@ -96,14 +99,14 @@ export function readOnce(ctx: BrokerContext, p: PullRequest): PullAnswer {
   }
 }
 
-function answer(req: RemotingCommand, a: PullAnswer): RemotingCommand {
+function answer(req: RemotingCommand, a: PullAnswer, remark?: string): RemotingCommand {
   const ext = {
     nextBeginOffset: String(a.nextBeginOffset),
     minOffset: String(a.result.minOffset),
     maxOffset: String(a.result.maxOffset),
     suggestWhichBrokerId: '0',
   };
-  return makeResponse(req, a.code, a.code === ResponseCode.SUCCESS ? undefined : remarkOf(a.result.status), ext, a.code === ResponseCode.SUCCESS ? a.result.body : undefined);
+  return makeResponse(req, a.code, a.code === ResponseCode.SUCCESS ? undefined : (remark ?? remarkOf(a.result.status)), ext, a.code === ResponseCode.SUCCESS ? a.result.body : undefined);
 }
 
 function remarkOf(status: GetMessageStatus): string {
@@ -116,6 +119,8 @@ async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   if (p.expressionType !== undefined && p.expressionType !== 'TAG') {
     return makeResponse(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED, `expression type ${p.expressionType} is not supported; only TAG filters are`);
   }
+  checkTopicName(p.topic);
+  checkGroupName(p.consumerGroup);
   if ((p.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && p.commitOffset >= 0 && ctx.raft.isLeader()) {
     ctx.offsets.commitInBackground(p.consumerGroup, p.topic, p.queueId, p.commitOffset);
   }
@@ -130,6 +135,7 @@ async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: Rem
     const outcome = await ctx.waitForMessage(p.topic, p.queueId, left, channel);
     if (outcome === 'closed') return answer(req, a);
     a = readOnce(ctx, p);
+    if (outcome === 'full' && a.waitable) return answer(req, a, BUSY_REMARK);
     if (!a.waitable || outcome !== 'arrived') return answer(req, a);
   }
 }

@@ -9,6 +9,7 @@
 // snapshot entry) asks the leader instead, and refuses when it cannot: a missing offset would
 // send a consumer back to its start policy.
 
+import { checkGroupName, checkTopicName } from '../../common/names.js';
 import { headerInt, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
@@ -20,6 +21,8 @@ async function queryConsumerOffset(ctx: BrokerContext, req: RemotingCommand): Pr
   const group = headerString(req.extFields, 'consumerGroup');
   const topic = headerString(req.extFields, 'topic');
   const queueId = headerInt(req.extFields, 'queueId');
+  checkGroupName(group);
+  checkTopicName(topic);
   if (!ctx.metadata.complete) {
     if (req.extFields[FORWARD_HOPS_FIELD] === undefined && !ctx.raft.isLeader()) {
       try {

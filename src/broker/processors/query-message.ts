@@ -2,7 +2,7 @@
 // from the IndexFile. Any replica answers (the index is built from committed data only). The
 // body is the matching records back to back; the extFields say how far the index reaches.
 
-import { checkTopicName } from '../../common/topic-name.js';
+import { checkTopicName } from '../../common/names.js';
 import { headerOptInt, headerOptString, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';

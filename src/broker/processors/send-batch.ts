@@ -6,7 +6,7 @@
 // Delays are refused (as Apache does): a batch is stored in its queue at once or not at all.
 // A follower relays the request to the leader (ctx.writeOrForward).
 
-import { checkTopicName } from '../../common/topic-name.js';
+import { checkTopicName } from '../../common/names.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import type { RemotingChannel } from '../../protocol/remoting-server.js';
 import { RequestCode } from '../../protocol/request-code.js';

@@ -4,7 +4,7 @@
 // through Raft. The producer hears SEND_OK only once the entry is committed and dispatched here,
 // with the queue offset the dispatch gave it. A follower relays the request to the leader.
 
-import { checkTopicName } from '../../common/topic-name.js';
+import { checkTopicName } from '../../common/names.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import type { RemotingChannel } from '../../protocol/remoting-server.js';
 import { RequestCode } from '../../protocol/request-code.js';

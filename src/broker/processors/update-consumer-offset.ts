@@ -5,6 +5,7 @@
 // is harmless: the replicated state keeps the highest offset per queue, so no update, however
 // late, moves a committed offset back.
 
+import { checkGroupName, checkTopicName } from '../../common/names.js';
 import { headerInt, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
@@ -15,6 +16,8 @@ async function updateConsumerOffset(ctx: BrokerContext, req: RemotingCommand): P
   const group = headerString(req.extFields, 'consumerGroup');
   const topic = headerString(req.extFields, 'topic');
   const queueId = headerInt(req.extFields, 'queueId');
+  checkGroupName(group);
+  checkTopicName(topic);
   const offset = headerInt(req.extFields, 'commitOffset');
   // ali-ons sends -1 for queues it never consumed: nothing to store.
   if (offset < 0) return makeResponse(req, ResponseCode.SUCCESS);

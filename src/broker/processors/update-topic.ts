@@ -4,12 +4,13 @@
 // with remarks that say what to change; RocketMQ's reserved system topics are refused. A
 // follower relays a valid request to the leader.
 
-import { checkTopicName } from '../../common/topic-name.js';
+import { checkTopicName } from '../../common/names.js';
 import { headerBool, headerInt, headerOptInt, headerOptString, headerString } from '../../protocol/headers.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import type { BrokerContext, BrokerProcessor, TopicConfig } from '../broker-context.js';
+import { checkTopicLimits } from '../metadata-limits.js';
 import { isForbiddenSendTopic } from '../topic-rules.js';
 
 /** Same bound as defaultTopicQueueNums in broker.conf. */
@@ -48,6 +49,7 @@ async function handleUpdateTopic(ctx: BrokerContext, req: RemotingCommand): Prom
   if (!check.ok) return makeResponse(req, ResponseCode.SYSTEM_ERROR, check.remark);
   const config = check.config;
   return ctx.writeOrForward(req, async () => {
+    checkTopicLimits(ctx.config, ctx.metadata, config);
     await ctx.raft.proposeControl({ kind: 'topic-upsert', config });
     ctx.log.info({ topic: config }, 'topic created or updated');
     return makeResponse(req, ResponseCode.SUCCESS);
