@@ -3,10 +3,11 @@
 // that names the key, what was found and what is expected.
 
 import { parsePeers, RaftNodeError, type PeerAddress } from '../../raft/index.js';
+import { DEFAULT_SERVER_LIMITS, serverLimitSetters, serverLimitsProblem, type ServerLimitsConfig } from './server-limits-config.js';
 
 export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
 
-export interface BrokerConfig {
+export interface BrokerConfig extends ServerLimitsConfig {
   brokerClusterName: string;
   brokerName: string;
   namesrvAddr: string[];
@@ -55,6 +56,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   dLegerSelfId: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   longPollingEnable: true,
+  ...DEFAULT_SERVER_LIMITS,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -185,6 +187,7 @@ const SETTERS: Record<string, Setter> = {
     c.messageDelayLevel = v;
   },
   longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
+  ...serverLimitSetters(int),
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */
@@ -204,6 +207,8 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
     if (config[key] === '') throw new BrokerConfigError(key, `broker.conf: ${key} is required (for example dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913, dLegerSelfId=n0)`);
   }
   if (config.dLegerGroup === '') config.dLegerGroup = config.brokerName;
+  const limitsProblem = serverLimitsProblem(config);
+  if (limitsProblem !== undefined) throw new BrokerConfigError(...limitsProblem);
   // One message is one Raft entry, and an entry never spans two data segments.
   const segmentMinBytes = config.maxMessageSize + SEGMENT_HEADROOM_BYTES;
   if (config.mappedFileSizeCommitLog < segmentMinBytes) {

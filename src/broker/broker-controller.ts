@@ -20,6 +20,7 @@ import { LeaderForwarder } from './leader-forwarder.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
 import { PROCESSORS, SERVICES } from './processors/index.js';
 import { PullHoldService } from './pull-hold-service.js';
+import { connectionLimitsOf } from './server-limits-config.js';
 import { consumeQueueDigests, logDigest } from './replica-digest.js';
 import { writeOrForward } from './write-or-forward.js';
 
@@ -36,6 +37,8 @@ export interface BrokerControllerOptions {
 const CLIENT_EXPIRY_SCAN_MS = 10_000;
 /** How long a stopping leader waits for its hand-off before stopping anyway. */
 const LEADERSHIP_HANDOFF_MS = 1_500;
+/** A leader refusing writes for its disk hands leadership on at most this often. */
+const DISK_FULL_HANDOFF_INTERVAL_MS = 10_000;
 
 export class BrokerController {
   readonly brokerAddr: string;
@@ -53,6 +56,7 @@ export class BrokerController {
   private readonly creatingTopics = new Map<string, Promise<unknown>>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private lastDiskHandOffMs = Number.NEGATIVE_INFINITY;
 
   private constructor(readonly config: BrokerConfig, options: BrokerControllerOptions) {
     const base = options.logger ?? createLogger({ component: 'broker' });
@@ -69,11 +73,12 @@ export class BrokerController {
       ...(options.proposalTimeoutMs !== undefined ? { proposalTimeoutMs: options.proposalTimeoutMs } : {}),
       ...(options.snapshotCheckIntervalMs !== undefined ? { snapshotCheckIntervalMs: options.snapshotCheckIntervalMs } : {}),
       onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
+      onDiskFull: () => this.onDiskFull(),
     });
     this.offsets = new OffsetCommitter(this.raft, this.raft.metadata, this.log);
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);
     this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log);
-    this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }) });
+    this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }), ...connectionLimitsOf(config) });
     this.context = this.buildContext(storeHost);
     for (const p of PROCESSORS) {
       for (const code of p.codes) this.server.registerHandler(code, (req, channel) => p.handle(this.context, req, channel));
@@ -185,8 +190,27 @@ export class BrokerController {
       brokerAddr: this.brokerAddr,
       brokerName: this.config.brokerName,
       pendingEntries: s.pendingEntries,
+      // Whether this node takes writes (see diskSpaceWarningLevelRatio), as of its last disk check.
+      diskUsedPercent: Math.round(this.raft.diskUsedRatio() * 1000) / 10,
+      diskWritable: this.raft.diskWriteRefusal() === undefined,
       heldPulls: this.pullHolds.heldCount,
     };
+  }
+
+  /**
+   * A leader that cannot write hands leadership to its most caught-up follower, at most once per
+   * DISK_FULL_HANDOFF_INTERVAL_MS, so the group keeps taking writes when another node has room.
+   * Followers do not tell the leader about their disks: a follower whose disk is full too refuses
+   * in turn and hands on after the same interval. Reads, heartbeats and votes go on meanwhile.
+   */
+  private onDiskFull(): void {
+    const now = Date.now();
+    if (this.closed || this.raft.role().role !== 'leader' || now - this.lastDiskHandOffMs < DISK_FULL_HANDOFF_INTERVAL_MS) return;
+    this.lastDiskHandOffMs = now;
+    const target = this.mostUpToDateFollower();
+    if (target === undefined) return;
+    this.log.warn({ target }, 'disk full: handing leadership to a follower');
+    this.raft.transferLeadership(target).catch((err: unknown) => this.log.warn({ err, target }, 'disk-full leadership hand-off failed'));
   }
 
   private async handOffLeadership(): Promise<void> {
