@@ -143,4 +143,14 @@ describe('remoting server limits', () => {
     expect(answers.map((a) => a.opaque)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
     expect(lazy.isClosed()).toBe(false);
   });
+
+  it('closes a client that takes none of its answers for the idle time instead of keeping its backlog forever', async () => {
+    const { server, port } = await startServer({ idleTimeoutMs: 500, writeBacklogPauseBytes: 1024 * 1024, maxWriteBacklogBytes: 16 * 1024 * 1024 }, (s) => s.registerHandler(62, (req) => makeResponse(req, 0, undefined, {}, Buffer.alloc(1024 * 1024))));
+    const deaf = await rawConnect(port);
+    deaf.socket.pause();
+    deaf.socket.write(Buffer.concat(Array.from({ length: 32 }, (_, i) => encodeFrame({ ...makeRequest(62), opaque: i + 1 }))));
+    await vi.waitFor(() => expect(server.readPausedCount).toBe(1), { timeout: 5000 });
+    // Seen from the server: the paused client socket would not report the close before its data.
+    await vi.waitFor(() => expect(server.connectionCount).toBe(0), { timeout: 5000 });
+  });
 });

@@ -221,10 +221,12 @@ export class RemotingServer {
       if (channel.readPaused) channel.waiting.push(cmd);
       else this.dispatch(cmd, channel);
     };
-    // Node re-arms the timer on every read or write; a connection with a request still being
-    // answered (a held pull) is busy, not idle.
+    // Node re-arms the timer on every read or write. A connection with a request still being
+    // answered (a held pull) is busy, not idle; one with unwritten answers that took none of
+    // them for the whole period is not reading, and goes.
     socket.setTimeout(l.idleTimeoutMs, () => {
-      if (channel.inflightRequests > 0 || channel.writer.backlogBytes > 0) socket.setTimeout(l.idleTimeoutMs);
+      if (channel.writer.backlogBytes > 0) channel.close(`not reading its answers for ${l.idleTimeoutMs} ms (${channel.writer.backlogBytes} bytes unwritten)`);
+      else if (channel.inflightRequests > 0) socket.setTimeout(l.idleTimeoutMs);
       else channel.close(`idle for ${l.idleTimeoutMs} ms`);
     });
     socket.on('data', (chunk: Buffer) => {
@@ -272,11 +274,17 @@ export class RemotingServer {
       clearTimeout(channel.frameTimer);
       channel.frameTimer = undefined;
     }
-    if (wanted > 0 && channel.frameTimer === undefined) {
-      const timeoutMs = this.limits.frameReadTimeoutMs;
-      channel.frameTimer = setTimeout(() => channel.close(`frame not complete within ${timeoutMs} ms`), timeoutMs);
-      channel.frameTimer.unref();
-    }
+    if (wanted > 0 && channel.frameTimer === undefined) this.armFrameTimer(channel);
+  }
+
+  private armFrameTimer(channel: ServerChannel): void {
+    const timeoutMs = this.limits.frameReadTimeoutMs;
+    channel.frameTimer = setTimeout(() => {
+      // While this side does not read (backpressure), the frame cannot complete: not the peer's fault.
+      if (channel.readPaused) this.armFrameTimer(channel);
+      else channel.close(`frame not complete within ${timeoutMs} ms`);
+    }, timeoutMs);
+    channel.frameTimer.unref();
   }
 
   /** Stops reading a connection whose unwritten answers passed the pause mark. */

@@ -36,7 +36,7 @@ const FAILURES_PRINTED_MAX = 10;
 const FAILURE_COUNT_EVERY = 100;
 
 /** The stderr line for the n-th failed send (1-based), if that one is told. */
-export function failureLine(n: number, index: number, err: Error & { code?: string }): string | undefined {
+function failureLine(n: number, index: number, err: Error & { code?: string }): string | undefined {
   if (n <= FAILURES_PRINTED_MAX) return `send #${index} failed (${err.code ?? 'ERR_UNKNOWN'}): ${err.message}\n`;
   if (n % FAILURE_COUNT_EVERY === 0) return `${n} sends failed so far; last (${err.code ?? 'ERR_UNKNOWN'}): ${err.message}\n`;
   return undefined;
