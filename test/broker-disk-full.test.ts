@@ -1,7 +1,8 @@
-// A 3-node broker group whose node n0 sees its disk as full (diskSpaceWarningLevelRatio=1 makes any
-// real disk look full): as leader it refuses sends with 14 SERVICE_NOT_AVAILABLE and a remark
-// naming the file system and its usage, keeps serving pulls and status, and hands leadership to
-// a follower, after which sends through n0 are stored again.
+// A 3-node broker group whose nodes n0 and n1 see their disks as full (diskSpaceWarningLevelRatio=1
+// makes any real disk look full): n0 as leader refuses sends with 14 SERVICE_NOT_AVAILABLE and a
+// remark naming the file system and its usage, keeps serving pulls and status, and hands
+// leadership to n2, the follower that reports room (not n1), after which sends through n0 are
+// stored again.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerController } from '../src/broker/broker-controller.js';
@@ -14,7 +15,7 @@ const BASE_PORT = 25600;
 let g: TestGroup;
 
 beforeAll(async () => {
-  g = await startTestGroup(BASE_PORT, 3, (i) => (i === 0 ? { diskSpaceWarningLevelRatio: '1' } : {}));
+  g = await startTestGroup(BASE_PORT, 3, (i) => (i < 2 ? { diskSpaceWarningLevelRatio: '1' } : {}));
   await waitForReadyLeader(g);
 });
 
@@ -36,10 +37,10 @@ function send(addr: string, body: string): ReturnType<typeof request> {
   return request(g, addr, RequestCode.SEND_MESSAGE_V2, sendV2('DiskTopic', 0, props({ WAIT: 'true' })), Buffer.from(body));
 }
 
-describe('a broker group with one node whose disk is full', () => {
-  it('refuses sends on the full leader with a remark naming the disk, still serves pulls, and hands leadership on', async () => {
-    await makeLeader('n1');
-    const stored = await send(node('n1').brokerAddr, 'before');
+describe('a broker group with two nodes whose disks are full', () => {
+  it('refuses sends on the full leader with a remark naming the disk, still serves pulls, and hands leadership to the node with room', async () => {
+    await makeLeader('n2');
+    const stored = await send(node('n2').brokerAddr, 'before');
     expect(stored.code).toBe(ResponseCode.SUCCESS);
     const n0 = node('n0');
     await until('n0 to dispatch the first message', 5000, () => n0.raft.store.getMaxOffsetInQueue('DiskTopic', 0) === 1);
@@ -55,7 +56,8 @@ describe('a broker group with one node whose disk is full', () => {
     const status = await request(g, n0.brokerAddr, RaftAdminCode.RAFT_STATUS);
     expect(JSON.parse(status.body!.toString())).toMatchObject({ diskWritable: false });
 
-    await until('a follower with room to take over', 5000, () => g.brokers.some((b) => b.raft.nodeId !== 'n0' && b.raft.isLeader()));
+    await until('n2, the follower with room, to take over', 5000, () => node('n2').raft.isLeader());
+    expect(node('n1').raft.isLeader()).toBe(false);
     const relayed = await send(n0.brokerAddr, 'after hand-off');
     expect(relayed.code).toBe(ResponseCode.SUCCESS);
   });

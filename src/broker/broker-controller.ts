@@ -8,6 +8,7 @@ import { createLogger, type Logger } from '../common/logger.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { RemotingChannel } from '../protocol/remoting-server.js';
 import { RemotingServer } from '../protocol/remoting-server.js';
+import { RemotingClient } from '../protocol/remoting-client.js';
 import { PERM_READ_WRITE, type TopicConfig } from '../protocol/route-data.js';
 import { encodeMessageRecords, toIPv4, type MessageRecord } from '../store/index.js';
 import type { BrokerConfig } from './broker-config.js';
@@ -16,6 +17,7 @@ import { BrokerRaft } from './broker-raft.js';
 import { ConsumerIdsNotifier } from './consumer-ids-notifier.js';
 import { OffsetCommitter } from './consumer-offset-service.js';
 import { ConsumerManager } from './consumer-manager.js';
+import { writableFollower } from './disk-handoff.js';
 import { LeaderForwarder } from './leader-forwarder.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
 import { PROCESSORS, SERVICES } from './processors/index.js';
@@ -57,6 +59,8 @@ export class BrokerController {
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private lastDiskHandOffMs = Number.NEGATIVE_INFINITY;
+  /** Asks followers about their disks (created at the first disk-full refusal). */
+  private handOffClient: RemotingClient | undefined;
 
   private constructor(readonly config: BrokerConfig, options: BrokerControllerOptions) {
     const base = options.logger ?? createLogger({ component: 'broker' });
@@ -198,19 +202,34 @@ export class BrokerController {
   }
 
   /**
-   * A leader that cannot write hands leadership to its most caught-up follower, at most once per
-   * DISK_FULL_HANDOFF_INTERVAL_MS, so the group keeps taking writes when another node has room.
-   * Followers do not tell the leader about their disks: a follower whose disk is full too refuses
-   * in turn and hands on after the same interval. Reads, heartbeats and votes go on meanwhile.
+   * A leader that cannot write hands leadership to the most caught-up follower that says its own
+   * disk takes writes (disk-handoff.ts), at most once per DISK_FULL_HANDOFF_INTERVAL_MS, so the
+   * group keeps taking writes when another node has room. Reads, heartbeats and votes go on.
    */
   private onDiskFull(): void {
     const now = Date.now();
     if (this.closed || this.raft.role().role !== 'leader' || now - this.lastDiskHandOffMs < DISK_FULL_HANDOFF_INTERVAL_MS) return;
     this.lastDiskHandOffMs = now;
-    const target = this.mostUpToDateFollower();
-    if (target === undefined) return;
-    this.log.warn({ target }, 'disk full: handing leadership to a follower');
-    this.raft.transferLeadership(target).catch((err: unknown) => this.log.warn({ err, target }, 'disk-full leadership hand-off failed'));
+    this.handOffClient ??= new RemotingClient({ logger: this.log.child({ component: 'disk-handoff' }) });
+    const progress = this.raft.node.status().progress;
+    writableFollower({
+      selfId: this.raft.nodeId,
+      peerIds: this.raft.peerIds,
+      matchOf: (id) => progress[id]?.match ?? -1,
+      brokerAddrOf: (id) => this.raft.metadata.brokerAddrOf(id),
+      brokerName: this.config.brokerName,
+      namesrvAddrs: this.config.namesrvAddr,
+      client: this.handOffClient,
+      log: this.log,
+    }).then(async (target) => {
+      if (target === undefined) {
+        this.log.warn('disk full: no follower reports room to write; keeping leadership and refusing writes');
+        return;
+      }
+      if (this.closed || this.raft.role().role !== 'leader') return;
+      this.log.warn({ target }, 'disk full: handing leadership to a follower with room');
+      await this.raft.transferLeadership(target);
+    }).catch((err: unknown) => this.log.warn({ err }, 'disk-full leadership hand-off failed'));
   }
 
   private async handOffLeadership(): Promise<void> {
@@ -283,6 +302,7 @@ export class BrokerController {
     this.idsNotifier.stop();
     await this.server.close();
     await this.forwarder.close();
+    await this.handOffClient?.close();
     await this.raft.close();
     this.log.info('broker stopped');
   }
