@@ -90,6 +90,19 @@ describe('broker.conf', () => {
     expect(parseBrokerConfig(`${seed}\nmappedFileSizeCommitLog=4259840\n`).config.mappedFileSizeCommitLog).toBe(4259840);
   });
 
+  it('reads the connection and disk limits, with defaults, and refuses a pause mark above the hard backlog cap', () => {
+    expect(parseBrokerConfig(seed).config).toMatchObject({
+      serverChannelMaxIdleTimeSeconds: 120, serverFrameReadTimeoutSeconds: 30, serverMaxConnectionsPerAddress: 1000,
+      serverMaxConnections: 10_000, serverInboundFrameBudgetBytes: 256 * 1024 * 1024,
+      serverWriteBacklogPauseBytes: 4 * 1024 * 1024, serverMaxWriteBacklogBytes: 64 * 1024 * 1024, diskSpaceWarningLevelRatio: 90,
+    });
+    const { config, warnings } = parseBrokerConfig(`${seed}\nserverChannelMaxIdleTimeSeconds=30\nserverMaxConnectionsPerAddress=50\ndiskSpaceWarningLevelRatio=80\n`);
+    expect(config).toMatchObject({ serverChannelMaxIdleTimeSeconds: 30, serverMaxConnectionsPerAddress: 50, diskSpaceWarningLevelRatio: 80 });
+    expect(warnings.filter((w) => w.includes('unknown key'))).toEqual([]);
+    expect(() => parseBrokerConfig(`${seed}\nserverWriteBacklogPauseBytes=${32 * 1024 * 1024}\nserverMaxWriteBacklogBytes=${16 * 1024 * 1024}\n`)).toThrow(/serverWriteBacklogPauseBytes=33554432 must not exceed serverMaxWriteBacklogBytes=16777216/);
+    expect(() => parseBrokerConfig(`${seed}\ndiskSpaceWarningLevelRatio=100\n`)).toThrow(/diskSpaceWarningLevelRatio=100 is invalid: expected an integer in 1..99/);
+  });
+
   it('requires the Raft peers', () => {
     expect(() => parseBrokerConfig('brokerName=a\n')).toThrow(/dLegerPeers is required/);
   });

@@ -21,8 +21,11 @@ export interface TestGroup {
   close(): Promise<void>;
 }
 
-/** Starts a NameServer on basePort and `size` broker nodes (clients basePort+1+i, Raft basePort+11+i). */
-export async function startTestGroup(basePort: number, size = 1, extraConf: Record<string, string> = {}, options: BrokerControllerOptions = {}): Promise<TestGroup> {
+/**
+ * Starts a NameServer on basePort and `size` broker nodes (clients basePort+1+i, Raft basePort+11+i).
+ * `extraConf` is added to every node's broker.conf, or to node i's when it is a function of i.
+ */
+export async function startTestGroup(basePort: number, size = 1, extraConf: Record<string, string> | ((node: number) => Record<string, string>) = {}, options: BrokerControllerOptions = {}): Promise<TestGroup> {
   const dir = mkdtempSync(join(tmpdir(), 'broker-test-'));
   const namesrv = new NameServer({ logger: silent });
   try {
@@ -40,7 +43,7 @@ export async function startTestGroup(basePort: number, size = 1, extraConf: Reco
     `mappedFileSizeCommitLog=${8 * 1024 * 1024}`,
     `dLegerPeers=${peers}`,
     `dLegerSelfId=n${i}`,
-    ...Object.entries(extraConf).map(([k, v]) => `${k}=${v}`),
+    ...Object.entries(typeof extraConf === 'function' ? extraConf(i) : extraConf).map(([k, v]) => `${k}=${v}`),
   ].join('\n')).config);
   const brokers: BrokerController[] = [];
   const client = new RemotingClient({ logger: silent });

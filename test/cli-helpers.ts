@@ -34,7 +34,8 @@ export function killLiveRuns(): void {
   live.clear();
 }
 
-export function run(script: string, args: readonly string[], timeoutMs = 60_000): Promise<RunResult> {
+/** `onStderr` sees each stderr chunk as it arrives (a test of output that must not wait for the end). */
+export function run(script: string, args: readonly string[], timeoutMs = 60_000, onStderr?: (chunk: string) => void): Promise<RunResult> {
   return new Promise((resolve) => {
     // NAMESRV_ADDR from the environment would hide a missing -n.
     const env: NodeJS.ProcessEnv = { ...process.env, RMQ_LOG_LEVEL: 'silent' };
@@ -44,7 +45,11 @@ export function run(script: string, args: readonly string[], timeoutMs = 60_000)
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+    child.stderr.on('data', (d: Buffer) => {
+      const text = d.toString('utf8');
+      stderr += text;
+      onStderr?.(text);
+    });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('close', (status, signal) => {
       clearTimeout(timer);
@@ -54,7 +59,7 @@ export function run(script: string, args: readonly string[], timeoutMs = 60_000)
   });
 }
 
-export const rmq = (args: readonly string[], timeoutMs?: number): Promise<RunResult> => run(rmqMain, args, timeoutMs);
+export const rmq = (args: readonly string[], timeoutMs?: number, onStderr?: (chunk: string) => void): Promise<RunResult> => run(rmqMain, args, timeoutMs, onStderr);
 
 export function isAlive(pid: number): boolean {
   try {

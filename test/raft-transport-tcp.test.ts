@@ -94,6 +94,8 @@ describe('raft tcp transport', () => {
     });
     await closed;
     expect(t1.stats().rejectedConnections).toBe(1);
+    // The stranger's hello in n0's name replaced n0's connection (newest wins); n0 reconnects.
+    await until(() => t0.stats().peers.n1!.connects >= 2 && t0.stats().peers.n1!.connected);
     t0.send([app('n0', 'n1', 0, ['still works'])]);
     await until(() => got1.length === 1);
   });

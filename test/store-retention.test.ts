@@ -243,6 +243,36 @@ describe('retention', () => {
     expect(service.isWritable()).toBe(true);
   });
 
+  it('between disk checks counts the bytes it admitted, so a fast producer cannot write past the warning level unseen', () => {
+    const f = fixture(10);
+    const capacityBytes = 100 * 1024 * 1024;
+    let probes = 0;
+    let writtenBytes = 0;
+    const service = new CleanService({
+      log: f.log,
+      store: f.store,
+      nowMs: () => f.clock.now,
+      watchedPaths: [f.dir],
+      diskUsage: () => {
+        probes++;
+        const used = 0.8 * capacityBytes + writtenBytes;
+        return { usedRatio: used / capacityBytes, totalBytes: capacityBytes, availableBytes: capacityBytes - used };
+      },
+    });
+    const mib = 1024 * 1024;
+    // 80% used: 9 MiB more is 89%, and the next MiB would reach 90% before any timer check.
+    for (let i = 0; i < 9; i++) {
+      expect(service.admitWrite(mib)).toBeUndefined();
+      writtenBytes += mib;
+    }
+    expect(service.admitWrite(mib)).toMatch(/disk full: the file system of .* is 90\.0% used, at or above diskSpaceWarningLevelRatio 90%/);
+    // The disk is measured again once 8 MiB were admitted, not only by the 10 s timer.
+    expect(probes).toBe(2);
+    f.clock.now += 1000;
+    expect(service.admitWrite(1024)).toBeUndefined();
+    expect(probes).toBe(3);
+  });
+
   it('deleteOldestSegments deletes the oldest segments whatever their age, within minRetainIndex', () => {
     const f = fixture(400);
     ageSegments(f.log, 0, 0, NOON);

@@ -2,7 +2,10 @@
 // inbound direction (one connection per peer, identified by a hello frame) and one PeerLink per
 // peer for the outbound direction. Bad input from a connection (a frame that does not decode, a
 // sender that is not a configured peer) is a logged TransportError that closes that connection;
-// the node stays up.
+// the node stays up. Connections cannot squat: a connection must say hello within a deadline,
+// connections that have not said hello are few (the oldest makes room for a new one), a newer
+// hello for a peer replaces the older connection of that peer, and a peer's connection that
+// carries nothing for inboundIdleMs is closed (its PeerLink reconnects when it has traffic).
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -15,7 +18,9 @@ import { PeerLink, type PeerLinkStats } from './peer-link.js';
 
 const EMPTY_ENTRIES = encodeEntries([]);
 const MAX_HELLO_BYTES = 1024;
-const HELLO_TIMEOUT_MS = 5000;
+export const DEFAULT_HELLO_TIMEOUT_MS = 5000;
+/** Several election timeouts of the broker's defaults; a live leader sends heartbeats far more often. */
+export const DEFAULT_INBOUND_IDLE_MS = 30_000;
 
 export interface PeerAddress {
   id: NodeId;
@@ -42,6 +47,12 @@ export interface TcpTransportOptions {
   socketHighWaterBytes?: number;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** A new connection must send its hello within this. */
+  helloTimeoutMs?: number;
+  /** A peer's inbound connection that carries no frame for this long is closed. */
+  inboundIdleMs?: number;
+  /** Connections that have not said hello yet, at most; the oldest is closed to make room. */
+  maxPendingConnections?: number;
 }
 
 export interface TransportStats {
@@ -54,6 +65,8 @@ export class TcpTransport {
   private readonly links = new Map<NodeId, PeerLink>();
   private readonly inbound = new Map<NodeId, Socket>();
   private readonly sockets = new Set<Socket>();
+  /** Connections without a hello yet, oldest first. */
+  private readonly pending = new Set<Socket>();
   private readonly self: PeerAddress;
   private readonly maxFrameBytes: number;
   private server: Server | null = null;
@@ -85,10 +98,9 @@ export class TcpTransport {
 
   /** Starts listening and connecting to every peer. Resolves once the server listens. */
   async start(): Promise<void> {
+    // No server.maxConnections: a full server refuses the genuine peer too. The bounds are per
+    // kind instead: one connection per peer (newest wins) and a few pending ones (oldest goes).
     const server = createServer((s) => this.accept(s));
-    // Each peer needs one inbound connection (two briefly while it reconnects); the bound keeps
-    // a flood of strangers from exhausting descriptors.
-    server.maxConnections = 4 * Math.max(1, this.links.size);
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -143,6 +155,7 @@ export class TcpTransport {
     for (const link of this.links.values()) link.close();
     for (const s of this.sockets) s.resetAndDestroy(); // no TIME_WAIT left behind (see PeerLink.close)
     this.sockets.clear();
+    this.pending.clear();
     this.inbound.clear();
     const server = this.server;
     this.server = null;
@@ -154,23 +167,44 @@ export class TcpTransport {
       s.destroy();
       return;
     }
+    const maxPending = this.o.maxPendingConnections ?? 4 * Math.max(1, this.links.size);
+    if (this.pending.size >= maxPending) {
+      const oldest = this.pending.values().next().value as Socket;
+      this.pending.delete(oldest);
+      this.reject(oldest, new TransportError('ERR_BAD_HELLO', `no hello yet and ${maxPending} connections wait for theirs: closing the oldest`), null);
+    }
     this.sockets.add(s);
+    this.pending.add(s);
     s.setNoDelay(true);
     // Until it names itself, a connection may only send a small hello, and only for a while:
     // a stranger must not make this node buffer big frames or hold sockets open.
     const reader = new FrameReader(MAX_HELLO_BYTES);
     let peer: NodeId | null = null;
+    const helloTimeoutMs = this.o.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+    const idleMs = this.o.inboundIdleMs ?? DEFAULT_INBOUND_IDLE_MS;
     const helloTimer = setTimeout(() => {
-      if (peer === null) this.reject(s, new TransportError('ERR_BAD_HELLO', `no hello within ${HELLO_TIMEOUT_MS} ms`), null);
-    }, HELLO_TIMEOUT_MS);
+      if (peer === null) this.reject(s, new TransportError('ERR_BAD_HELLO', `no hello within ${helloTimeoutMs} ms`), null);
+    }, helloTimeoutMs);
     const onFrame = (body: Buffer): void => {
       if (peer === null) {
         peer = this.checkHello(body);
         clearTimeout(helloTimer);
+        this.pending.delete(s);
         reader.setMaxFrameBytes(this.maxFrameBytes);
-        // An older connection of the same peer is left alone: closing it on a new hello would
-        // let anyone who can connect cut a genuine peer off. It closes when its peer goes away.
+        // Newest wins: a restarted peer's new connection must not wait behind its old one (or
+        // behind a stranger that said hello in its name). Telling the two apart needs peer
+        // authentication; until then a squatter loses its place to the next genuine reconnect.
+        const older = this.inbound.get(peer);
+        if (older !== undefined && older !== s) {
+          this.o.logger.info({ peer }, 'newer connection of a peer replaces the older one');
+          older.destroy();
+        }
         this.inbound.set(peer, s);
+        // Node re-arms the timer on every read; a peer's connection with no frames is dead weight.
+        s.setTimeout(idleMs, () => {
+          this.o.logger.debug({ peer, idleMs }, 'closing idle inbound raft connection');
+          s.destroy();
+        });
         return;
       }
       const m = decodeMessage(body);
@@ -191,6 +225,7 @@ export class TcpTransport {
     s.on('close', () => {
       clearTimeout(helloTimer);
       this.sockets.delete(s);
+      this.pending.delete(s);
       if (peer !== null && this.inbound.get(peer) === s) this.inbound.delete(peer);
     });
   }

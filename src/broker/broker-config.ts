@@ -3,10 +3,11 @@
 // that names the key, what was found and what is expected.
 
 import { parsePeers, RaftNodeError, type PeerAddress } from '../../raft/index.js';
+import { DEFAULT_SERVER_LIMITS, serverLimitSetters, serverLimitsProblem, type ServerLimitsConfig } from './server-limits-config.js';
 
 export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
 
-export interface BrokerConfig {
+export interface BrokerConfig extends ServerLimitsConfig {
   brokerClusterName: string;
   brokerName: string;
   namesrvAddr: string[];
@@ -77,6 +78,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   maxConsumerOffsetCount: 200_000,
   maxControlEntryBytes: 4 * 1024 * 1024,
   maxHeldPullsPerConnection: 1000,
+  ...DEFAULT_SERVER_LIMITS,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -221,6 +223,7 @@ const SETTERS: Record<string, Setter> = {
   maxConsumerOffsetCount: (c, v, k) => { c.maxConsumerOffsetCount = int(k, v, 1, 100_000_000); },
   maxControlEntryBytes: (c, v, k) => { c.maxControlEntryBytes = int(k, v, 64 * 1024, 64 * 1024 * 1024); },
   maxHeldPullsPerConnection: (c, v, k) => { c.maxHeldPullsPerConnection = int(k, v, 1, 1_000_000); },
+  ...serverLimitSetters(int),
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */
@@ -240,6 +243,8 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
     if (config[key] === '') throw new BrokerConfigError(key, `broker.conf: ${key} is required (for example dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913, dLegerSelfId=n0)`);
   }
   if (config.dLegerGroup === '') config.dLegerGroup = config.brokerName;
+  const limitsProblem = serverLimitsProblem(config);
+  if (limitsProblem !== undefined) throw new BrokerConfigError(...limitsProblem);
   // One message is one Raft entry, and an entry never spans two data segments.
   const segmentMinBytes = config.maxMessageSize + SEGMENT_HEADROOM_BYTES;
   if (config.mappedFileSizeCommitLog < segmentMinBytes) {

@@ -9,6 +9,7 @@ import { checkTopicName } from '../common/names.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import type { RemotingChannel, RequestHandler } from '../protocol/remoting-server.js';
 import { RemotingServer } from '../protocol/remoting-server.js';
+import { RemotingClient } from '../protocol/remoting-client.js';
 import { PERM_READ_WRITE, type TopicConfig } from '../protocol/route-data.js';
 import { encodeMessageRecords, toIPv4, type MessageRecord } from '../store/index.js';
 import { AclChecker } from './acl/acl-checker.js';
@@ -20,6 +21,7 @@ import { BrokerRaft } from './broker-raft.js';
 import { ConsumerIdsNotifier } from './consumer-ids-notifier.js';
 import { OffsetCommitter } from './consumer-offset-service.js';
 import { ConsumerManager } from './consumer-manager.js';
+import { writableFollower } from './disk-handoff.js';
 import { LeaderForwarder } from './leader-forwarder.js';
 import { checkTopicLimits } from './metadata-limits.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
@@ -27,6 +29,7 @@ import { PROCESSORS, SERVICES } from './processors/index.js';
 import { PullHoldService } from './pull-hold-service.js';
 import type { ReplicaDigestBody } from '../protocol/route-data.js';
 import { consumeQueueDigests, type DigestRange, logDigest } from './replica-digest.js';
+import { connectionLimitsOf } from './server-limits-config.js';
 import { writeOrForward } from './write-or-forward.js';
 
 export interface BrokerControllerOptions {
@@ -42,6 +45,8 @@ export interface BrokerControllerOptions {
 const CLIENT_EXPIRY_SCAN_MS = 10_000;
 /** How long a stopping leader waits for its hand-off before stopping anyway. */
 const LEADERSHIP_HANDOFF_MS = 1_500;
+/** A leader refusing writes for its disk hands leadership on at most this often. */
+const DISK_FULL_HANDOFF_INTERVAL_MS = 10_000;
 
 export class BrokerController {
   readonly brokerAddr: string;
@@ -61,6 +66,9 @@ export class BrokerController {
   private readonly creatingTopics = new Map<string, Promise<unknown>>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private lastDiskHandOffMs = Number.NEGATIVE_INFINITY;
+  /** Asks followers about their disks (created at the first disk-full refusal). */
+  private handOffClient: RemotingClient | undefined;
 
   private constructor(readonly config: BrokerConfig, options: BrokerControllerOptions) {
     const base = options.logger ?? createLogger({ component: 'broker' });
@@ -78,12 +86,13 @@ export class BrokerController {
       ...(options.snapshotCheckIntervalMs !== undefined ? { snapshotCheckIntervalMs: options.snapshotCheckIntervalMs } : {}),
       onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
       onQueuesReset: () => this.pullHolds.notifyAll(),
+      onDiskFull: () => this.onDiskFull(),
     });
     this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);
     this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log);
-    this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }) });
+    this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }), ...connectionLimitsOf(config) });
     this.context = this.buildContext(storeHost);
     // With ACL on, every request is checked before its processor runs (and refused with
     // NO_PERMISSION and a remark naming what is missing).
@@ -207,9 +216,43 @@ export class BrokerController {
       brokerAddr: this.brokerAddr,
       brokerName: this.config.brokerName,
       pendingEntries: s.pendingEntries,
+      // Whether this node takes writes (see diskSpaceWarningLevelRatio), as of its last disk check.
+      diskUsedPercent: Math.round(this.raft.diskUsedRatio() * 1000) / 10,
+      diskWritable: this.raft.diskWriteRefusal() === undefined,
       heldPulls: this.pullHolds.heldCount,
       busyPulls: this.pullHolds.busyCount,
     };
+  }
+
+  /**
+   * A leader that cannot write hands leadership to the most caught-up follower that says its own
+   * disk takes writes (disk-handoff.ts), at most once per DISK_FULL_HANDOFF_INTERVAL_MS, so the
+   * group keeps taking writes when another node has room. Reads, heartbeats and votes go on.
+   */
+  private onDiskFull(): void {
+    const now = Date.now();
+    if (this.closed || this.raft.role().role !== 'leader' || now - this.lastDiskHandOffMs < DISK_FULL_HANDOFF_INTERVAL_MS) return;
+    this.lastDiskHandOffMs = now;
+    this.handOffClient ??= new RemotingClient({ logger: this.log.child({ component: 'disk-handoff' }) });
+    const progress = this.raft.node.status().progress;
+    writableFollower({
+      selfId: this.raft.nodeId,
+      peerIds: this.raft.peerIds,
+      matchOf: (id) => progress[id]?.match ?? -1,
+      brokerAddrOf: (id) => this.raft.metadata.brokerAddrOf(id),
+      brokerName: this.config.brokerName,
+      namesrvAddrs: this.config.namesrvAddr,
+      client: this.handOffClient,
+      log: this.log,
+    }).then(async (target) => {
+      if (target === undefined) {
+        this.log.warn('disk full: no follower reports room to write; keeping leadership and refusing writes');
+        return;
+      }
+      if (this.closed || this.raft.role().role !== 'leader') return;
+      this.log.warn({ target }, 'disk full: handing leadership to a follower with room');
+      await this.raft.transferLeadership(target);
+    }).catch((err: unknown) => this.log.warn({ err }, 'disk-full leadership hand-off failed'));
   }
 
   private async handOffLeadership(): Promise<void> {
@@ -281,6 +324,7 @@ export class BrokerController {
     this.idsNotifier.stop();
     await this.server.close();
     await this.forwarder.close();
+    await this.handOffClient?.close();
     await this.raft.close();
     this.log.info('broker stopped');
   }

@@ -44,6 +44,8 @@ export interface BrokerRaftOptions {
   onQueuesReset?: () => void;
   /** How often the leader checks whether a metadata snapshot is due (default 1000; 0: only when asked, tests). */
   snapshotCheckIntervalMs?: number;
+  /** Called when a write is refused because this node's disk is (nearly) full. */
+  onDiskFull?: () => void;
 }
 
 const ANNOUNCE_RETRY_MS = 200;
@@ -130,7 +132,7 @@ export class BrokerRaft implements RaftFacade {
         onReport: (report) => this.onRetentionReport(report),
         onError: (err) => this.log.error({ err }, 'retention run failed'),
       },
-      { fileReservedTimeHours: c.fileReservedTime, deleteWhen: c.deleteWhen, diskMaxUsedSpaceRatio: c.diskMaxUsedSpaceRatio },
+      { fileReservedTimeHours: c.fileReservedTime, deleteWhen: c.deleteWhen, diskMaxUsedSpaceRatio: c.diskMaxUsedSpaceRatio, diskSpaceWarningLevelRatio: c.diskSpaceWarningLevelRatio },
     );
     this.state = { role: 'follower', leaderId: '', term: this.storage.hardState().term, ready: false };
     this.applier.noteLogHead();
@@ -206,6 +208,16 @@ export class BrokerRaft implements RaftFacade {
     const report = this.clean.deleteExpiredNow();
     if (report.deletedSegments > 0) this.log.info({ report }, 'retention deleted log segments on request');
     return report;
+  }
+
+  /** Highest used ratio (0..1) of the store's file systems at the last disk check. */
+  diskUsedRatio(): number {
+    return this.clean.usedRatio;
+  }
+
+  /** Why this node refuses writes now (a full disk), or undefined. */
+  diskWriteRefusal(): string | undefined {
+    return this.clean.writeRefusal();
   }
 
   /**
@@ -368,8 +380,11 @@ export class BrokerRaft implements RaftFacade {
 
   async putRecords(payload: Buffer, recordCount: number): Promise<PutMessagesResult> {
     if (!this.isLeader()) throw notLeader(this.state.role === 'leader' ? 'its announcement is not committed yet' : `role ${this.state.role}`);
-    const refusal = this.clean.writeRefusal();
-    if (refusal !== undefined) throw new BrokerError('ERR_BROKER_DISK_FULL', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored: ${refusal}`);
+    const refusal = this.clean.admitWrite(payload.length);
+    if (refusal !== undefined) {
+      this.o.onDiskFull?.();
+      throw new BrokerError('ERR_BROKER_DISK_FULL', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored on ${this.o.brokerAddr}: ${refusal}`);
+    }
     // TEST ONLY (RMQ_UNSAFE_TEST_FAULT=ack-before-commit, see unsafe-test-faults.ts): answer before the quorum commit.
     if (UNSAFE_TEST_FAULT === 'ack-before-commit') {
       const commit = this.batcher.add(payload).then((c) => this.resultsOf(c, payload, recordCount), (err: unknown) => Promise.reject(fromRaftError(err)));

@@ -73,6 +73,7 @@ export class FrameDecoder {
   /** Bytes needed before another decode attempt is worth a concat. */
   private neededBytes = 4;
   private failure: FrameError | undefined;
+  private decoded = 0;
 
   constructor(private readonly maxFrameBytes = DEFAULT_MAX_FRAME_BYTES) {
     assert(maxFrameBytes >= 8, 'maxFrameBytes must allow at least a header word');
@@ -85,6 +86,19 @@ export class FrameDecoder {
   /** Bytes held for an incomplete frame (bounded by maxFrameBytes + one chunk). */
   get bufferedBytes(): number {
     return this.pendingBytes;
+  }
+
+  /**
+   * Size the frame being received announced (its length field included), 4 while even its length
+   * is incomplete, 0 between frames. The server reserves this much of its inbound budget.
+   */
+  get partialFrameBytes(): number {
+    return this.pendingBytes === 0 ? 0 : this.neededBytes;
+  }
+
+  /** Frames decoded so far; a change means the connection made progress. */
+  get decodedFrames(): number {
+    return this.decoded;
   }
 
   /**
@@ -121,6 +135,7 @@ export class FrameDecoder {
       const cmd = decodeFrameContent(buf, offset + 4, offset + 4 + frameBytes);
       if (cmd instanceof MalformedFrameError) return this.fail(cmd);
       offset += 4 + frameBytes;
+      this.decoded++;
       onCommand(cmd);
     }
     if (offset < buf.length) {

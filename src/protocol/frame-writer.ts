@@ -18,6 +18,11 @@ export class FrameWriter {
   constructor(
     private readonly socket: Socket,
     private readonly maxBacklogBytes = DEFAULT_MAX_WRITE_BACKLOG_BYTES,
+    /**
+     * Called after a flush the socket took without asking for a 'drain' (the kernel took it all);
+     * with 'drain' it tells the owner when a backlog is gone.
+     */
+    private readonly onWritable?: () => void,
   ) {}
 
   /** Bytes queued here plus bytes the socket has not written yet. */
@@ -56,7 +61,8 @@ export class FrameWriter {
     this.parts = [];
     this.queuedBytes = 0;
     if (this.socket.destroyed) return;
-    this.socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes));
+    const writable = this.socket.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes));
+    if (writable) this.onWritable?.();
   }
 
   /** Forgets queued frames (the connection is gone). */

@@ -3,13 +3,17 @@
 // Handlers may be async and answer much later (pulls are long-polled). A bad frame ends only its
 // own connection; an unknown code gets 3 REQUEST_CODE_NOT_SUPPORTED, as Apache answers. The
 // server may also send a one-way request to a client (NOTIFY_CONSUMER_IDS_CHANGED), in the header
-// type that client speaks: ali-ons reads only JSON.
+// type that client speaks: ali-ons reads only JSON. The bounds of connection-limits.ts hold
+// under hostile clients: silent connections and slow frames are closed, connections per address
+// and in all are capped, partly received frames share one byte budget, and a connection that does
+// not read its answers stops being read (its requests wait) until its backlog drains.
 import net from 'node:net';
 import { assert } from '../common/assert.js';
 import { isRmqError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/logger.js';
+import { AddressCounter, DEFAULT_CONNECTION_LIMITS, hostOf, InboundBudget, type ConnectionLimits } from './connection-limits.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-codec.js';
-import { DEFAULT_MAX_WRITE_BACKLOG_BYTES, FrameWriter } from './frame-writer.js';
+import { FrameWriter } from './frame-writer.js';
 import { FLAG_ONEWAY, isOneway, isResponse, makeResponse, SerializeType, type RemotingCommand } from './remoting-command.js';
 import { ResponseCode } from './response-code.js';
 
@@ -35,15 +39,12 @@ export interface RemotingChannel {
   close(reason: string): void;
 }
 
-export interface RemotingServerOptions {
+/** Every bound of ConnectionLimits may be overridden (defaults in connection-limits.ts). */
+export interface RemotingServerOptions extends Partial<ConnectionLimits> {
   logger?: Logger;
   maxFrameBytes?: number;
   /** Requests in flight per connection before new ones get SYSTEM_BUSY. */
   maxInflightPerChannel?: number;
-  /** Unwritten bytes per connection before the connection is dropped as not reading. */
-  maxWriteBacklogBytes?: number;
-  /** Connections at once; further ones are closed at accept. */
-  maxConnections?: number;
 }
 
 export type ChannelListener = (channel: RemotingChannel) => void;
@@ -63,7 +64,14 @@ class ServerChannel implements RemotingChannel {
   /** Opaque of the next request this side starts; clients tell requests from responses by the flag, so a clash with theirs is harmless. */
   private nextOpaque = 1;
   readonly decoder: FrameDecoder;
-  private readonly writer: FrameWriter;
+  readonly writer: FrameWriter;
+  /** Inbound budget bytes this connection holds for the frame it is receiving. */
+  reservedBytes = 0;
+  /** Runs while a frame is partly received; closes the connection when the frame is too slow. */
+  frameTimer: NodeJS.Timeout | undefined;
+  /** Reading is paused because the peer does not read its answers; decoded requests wait here. */
+  readPaused = false;
+  readonly waiting: RemotingCommand[] = [];
 
   constructor(
     readonly id: number,
@@ -72,9 +80,10 @@ class ServerChannel implements RemotingChannel {
     maxFrameBytes: number,
     maxWriteBacklogBytes: number,
     private readonly log: Logger,
+    onWritable: () => void,
   ) {
     this.decoder = new FrameDecoder(maxFrameBytes);
-    this.writer = new FrameWriter(socket, maxWriteBacklogBytes);
+    this.writer = new FrameWriter(socket, maxWriteBacklogBytes, onWritable);
   }
 
   send(cmd: RemotingCommand): boolean {
@@ -94,6 +103,7 @@ class ServerChannel implements RemotingChannel {
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.waiting.length = 0;
     this.log.info({ channelId: this.id, remote: this.remoteAddress, reason }, 'closing connection');
     this.writer.discard();
     this.socket.destroy();
@@ -108,8 +118,9 @@ export class RemotingServer {
   private readonly closeListeners: ChannelListener[] = [];
   private readonly maxFrameBytes: number;
   private readonly maxInflightPerChannel: number;
-  private readonly maxWriteBacklogBytes: number;
-  private readonly maxConnections: number;
+  private readonly limits: ConnectionLimits;
+  private readonly perAddress = new AddressCounter();
+  private readonly budget: InboundBudget;
   private server: net.Server | undefined;
   private nextChannelId = 1;
 
@@ -117,8 +128,17 @@ export class RemotingServer {
     this.log = options.logger ?? createLogger({ component: 'remoting-server' });
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxInflightPerChannel = options.maxInflightPerChannel ?? 10_000;
-    this.maxWriteBacklogBytes = options.maxWriteBacklogBytes ?? DEFAULT_MAX_WRITE_BACKLOG_BYTES;
-    this.maxConnections = options.maxConnections ?? 10_000;
+    const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS };
+    for (const key of Object.keys(limits) as (keyof ConnectionLimits)[]) {
+      const v = options[key];
+      if (v !== undefined) {
+        assert(Number.isInteger(v) && v > 0, `${key} must be a positive integer, got ${v}`);
+        limits[key] = v;
+      }
+    }
+    assert(limits.writeBacklogPauseBytes <= limits.maxWriteBacklogBytes, 'writeBacklogPauseBytes must not exceed maxWriteBacklogBytes');
+    this.limits = limits;
+    this.budget = new InboundBudget(limits.inboundFrameBudgetBytes);
   }
 
   registerHandler(code: number, handler: RequestHandler): void {
@@ -136,6 +156,18 @@ export class RemotingServer {
 
   get connectionCount(): number {
     return this.channels.size;
+  }
+
+  /** Inbound budget bytes reserved by partly received frames right now. */
+  get inboundReservedBytes(): number {
+    return this.budget.reservedBytes;
+  }
+
+  /** Connections whose reading is paused because they do not read their answers. */
+  get readPausedCount(): number {
+    let n = 0;
+    for (const c of this.channels.values()) if (c.readPaused) n++;
+    return n;
   }
 
   /** Starts listening; resolves with the bound port (useful with port 0). */
@@ -172,31 +204,104 @@ export class RemotingServer {
 
   private accept(socket: net.Socket): void {
     const remoteAddress = normalizeAddress(socket.remoteAddress, socket.remotePort);
-    if (this.channels.size >= this.maxConnections) {
-      this.log.warn({ remote: remoteAddress, maxConnections: this.maxConnections }, 'refusing connection: too many connections');
+    const host = hostOf(remoteAddress);
+    const l = this.limits;
+    if (this.channels.size >= l.maxConnections || this.perAddress.count(host) >= l.maxConnectionsPerAddress) {
+      const perAddress = this.channels.size < l.maxConnections;
+      this.log.warn({ remote: remoteAddress, maxConnections: l.maxConnections, maxConnectionsPerAddress: l.maxConnectionsPerAddress },
+        perAddress ? 'refusing connection: too many connections from this address' : 'refusing connection: too many connections');
       socket.destroy();
       return;
     }
     const id = this.nextChannelId++;
-    const channel = new ServerChannel(id, socket, remoteAddress, this.maxFrameBytes, this.maxWriteBacklogBytes, this.log);
+    const channel: ServerChannel = new ServerChannel(id, socket, remoteAddress, this.maxFrameBytes, l.maxWriteBacklogBytes, this.log, () => this.maybeResume(channel));
     this.channels.set(id, channel);
-    const onCommand = (cmd: RemotingCommand): void => this.dispatch(cmd, channel);
+    this.perAddress.add(host);
+    const onCommand = (cmd: RemotingCommand): void => {
+      if (channel.readPaused) channel.waiting.push(cmd);
+      else this.dispatch(cmd, channel);
+    };
+    // Node re-arms the timer on every read or write. A connection with a request still being
+    // answered (a held pull) is busy, not idle; one with unwritten answers that took none of
+    // them for the whole period is not reading, and goes.
+    socket.setTimeout(l.idleTimeoutMs, () => {
+      if (channel.writer.backlogBytes > 0) channel.close(`not reading its answers for ${l.idleTimeoutMs} ms (${channel.writer.backlogBytes} bytes unwritten)`);
+      else if (channel.inflightRequests > 0) socket.setTimeout(l.idleTimeoutMs);
+      else channel.close(`idle for ${l.idleTimeoutMs} ms`);
+    });
     socket.on('data', (chunk: Buffer) => {
       if (channel.closed) return;
+      const before = channel.decoder.decodedFrames;
       const err = channel.decoder.push(chunk, onCommand);
       if (err !== undefined) {
         this.log.warn({ err, channelId: id, remote: remoteAddress }, 'bad frame');
         channel.close(`bad frame: ${err.message}`);
+        return;
       }
+      if (!channel.closed) this.trackPartialFrame(channel, channel.decoder.decodedFrames !== before);
     });
+    socket.on('drain', () => this.maybeResume(channel));
     socket.on('error', (err) => this.log.debug({ err, channelId: id, remote: remoteAddress }, 'connection error'));
     socket.on('close', () => {
       channel.closed = true;
+      channel.waiting.length = 0;
       channel.decoder.reset();
+      clearTimeout(channel.frameTimer);
+      this.budget.update(channel.reservedBytes, 0);
+      channel.reservedBytes = 0;
       this.channels.delete(id);
+      this.perAddress.remove(host);
       for (const listener of this.closeListeners) this.notify(listener, channel);
     });
     for (const listener of this.openListeners) this.notify(listener, channel);
+  }
+
+  /**
+   * After a chunk: reserves the announced size of a partly received frame in the inbound budget
+   * (closing the connection if the budget is spent) and keeps the frame deadline running while a
+   * frame is incomplete. A frame that completed restarts the deadline for the next one.
+   */
+  private trackPartialFrame(channel: ServerChannel, progressed: boolean): void {
+    const wanted = channel.decoder.partialFrameBytes;
+    if (!this.budget.update(channel.reservedBytes, wanted)) {
+      this.log.warn({ channelId: channel.id, remote: channel.remoteAddress, frameBytes: wanted, reservedBytes: this.budget.reservedBytes, budgetBytes: this.budget.budgetBytes },
+        'refusing frame: inbound frame budget spent');
+      channel.close(`frame of ${wanted} bytes refused: ${this.budget.reservedBytes} of ${this.budget.budgetBytes} inbound frame budget bytes in use`);
+      return;
+    }
+    channel.reservedBytes = wanted;
+    if (wanted === 0 || progressed) {
+      clearTimeout(channel.frameTimer);
+      channel.frameTimer = undefined;
+    }
+    if (wanted > 0 && channel.frameTimer === undefined) this.armFrameTimer(channel);
+  }
+
+  private armFrameTimer(channel: ServerChannel): void {
+    const timeoutMs = this.limits.frameReadTimeoutMs;
+    channel.frameTimer = setTimeout(() => {
+      // While this side does not read (backpressure), the frame cannot complete: not the peer's fault.
+      if (channel.readPaused) this.armFrameTimer(channel);
+      else channel.close(`frame not complete within ${timeoutMs} ms`);
+    }, timeoutMs);
+    channel.frameTimer.unref();
+  }
+
+  /** Stops reading a connection whose unwritten answers passed the pause mark. */
+  private maybePause(channel: ServerChannel): void {
+    if (channel.readPaused || channel.closed || channel.writer.backlogBytes <= this.limits.writeBacklogPauseBytes) return;
+    channel.readPaused = true;
+    channel.socket.pause();
+    this.log.debug({ channelId: channel.id, remote: channel.remoteAddress, backlogBytes: channel.writer.backlogBytes }, 'pausing reads: peer not reading its answers');
+  }
+
+  /** Resumes a paused connection once its backlog drained, dispatching the requests that waited. */
+  private maybeResume(channel: ServerChannel): void {
+    if (!channel.readPaused || channel.closed || channel.writer.backlogBytes > this.limits.writeBacklogPauseBytes) return;
+    channel.readPaused = false;
+    // Bounded: each round dispatches one waiting request or stops because the channel paused again.
+    while (channel.waiting.length > 0 && !channel.readPaused && !channel.closed) this.dispatch(channel.waiting.shift()!, channel);
+    if (!channel.readPaused && !channel.closed) channel.socket.resume();
   }
 
   private notify(listener: ChannelListener, channel: RemotingChannel): void {
@@ -252,6 +357,7 @@ export class RemotingServer {
   private reply(req: RemotingCommand, channel: ServerChannel, resp: RemotingCommand): void {
     if (isOneway(req) || channel.closed) return;
     channel.send(resp);
+    this.maybePause(channel);
   }
 
   private errorResponse(req: RemotingCommand, err: unknown): RemotingCommand {

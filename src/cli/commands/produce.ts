@@ -1,7 +1,9 @@
 // `rmq produce`: sync sends with a few in flight, for quick use and smoke tests. A mistake that
 // every message would repeat (bad topic, oversize body, unknown topic, unreachable NameServer,
 // a broker refusing the message) stops at once with one line; send failures that another attempt
-// could fix are counted, reported, and make the exit status 1.
+// could fix are counted, reported, and make the exit status 1. Each failed send is told on stderr
+// as it happens (the first few in full, then a running count), so a group refusing every write
+// (a full disk) is visible at once instead of after the whole run.
 import { Command } from 'commander';
 import { BrokerUnreachableError, isOutcomeUnknown, Producer, SendFailedError, SendTimeoutError, type SendResult } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
@@ -29,6 +31,16 @@ interface ProduceOptions {
 const MAX_RESULTS_KEPT = 10_000;
 const MAX_ERRORS_KEPT = 100;
 const TABLE_ROWS_MAX = 20;
+/** Failures printed one per line as they happen; after these, a running count every FAILURE_COUNT_EVERY. */
+const FAILURES_PRINTED_MAX = 10;
+const FAILURE_COUNT_EVERY = 100;
+
+/** The stderr line for the n-th failed send (1-based), if that one is told. */
+function failureLine(n: number, index: number, err: Error & { code?: string }): string | undefined {
+  if (n <= FAILURES_PRINTED_MAX) return `send #${index} failed (${err.code ?? 'ERR_UNKNOWN'}): ${err.message}\n`;
+  if (n % FAILURE_COUNT_EVERY === 0) return `${n} sends failed so far; last (${err.code ?? 'ERR_UNKNOWN'}): ${err.message}\n`;
+  return undefined;
+}
 
 interface Sent {
   index: number;
@@ -99,6 +111,8 @@ export function registerProduceCommand(program: Command): void {
               }
               failCount++;
               const e = err as Error & { code?: string };
+              const line = failureLine(failCount, index, e);
+              if (line !== undefined) process.stderr.write(line);
               if (failed.length < MAX_ERRORS_KEPT) failed.push({ index, code: e.code ?? 'ERR_UNKNOWN', outcomeUnknown: isOutcomeUnknown(err), message: e.message });
             }
           }

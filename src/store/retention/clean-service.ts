@@ -92,6 +92,10 @@ export interface CleanReport {
 }
 
 const HOUR_MS = 3_600_000;
+/** admitWrite measures the disk again when its last measure is this old... */
+export const WRITE_CHECK_MAX_AGE_MS = 100;
+/** ...or this many bytes were admitted since (statfs costs microseconds; a full disk costs the node). */
+export const WRITE_CHECK_MAX_BYTES = 8 * 1024 * 1024;
 
 export class CleanService {
   readonly config: Readonly<RetentionConfig>;
@@ -102,6 +106,11 @@ export class CleanService {
   private timer: NodeJS.Timeout | undefined;
   private lastUsedRatio = 0;
   private refusal: string | undefined;
+  /** The fullest watched file system at the last check, for estimating between checks. */
+  private worstUsage: { path: string; usedBytes: number; capacityBytes: number } | undefined;
+  private lastCheckMs = Number.NEGATIVE_INFINITY;
+  /** Bytes admitted for writing since the last check. */
+  private admittedBytes = 0;
   /** The error of the last timer run, if it failed. */
   lastError: unknown;
 
@@ -162,6 +171,36 @@ export class CleanService {
     return this.writeRefusal() === undefined;
   }
 
+  /**
+   * Like writeRefusal(), for a write of `bytes` about to be made, and fresh enough that a fast
+   * producer cannot run the disk full between timer checks: the disk is measured again when the
+   * last measure is older than WRITE_CHECK_MAX_AGE_MS or WRITE_CHECK_MAX_BYTES were admitted
+   * since, and in between the bytes admitted are added to the last measure.
+   */
+  admitWrite(bytes: number): string | undefined {
+    if (this.nowMs() - this.lastCheckMs >= WRITE_CHECK_MAX_AGE_MS || this.admittedBytes >= WRITE_CHECK_MAX_BYTES) {
+      try {
+        this.checkDisk();
+      } catch (err) {
+        // A failed statfs is not a full disk: go on with the last measure; the timer reports it.
+        this.deps.onError?.(err);
+      }
+    }
+    const refusal = this.writeRefusal();
+    if (refusal !== undefined) return refusal;
+    const w = this.worstUsage;
+    if (w !== undefined && w.capacityBytes > 0) {
+      const percent = ((w.usedBytes + this.admittedBytes + bytes) / w.capacityBytes) * 100;
+      if (percent >= this.config.diskSpaceWarningLevelRatio) return this.refusalText(w.path, percent);
+    }
+    this.admittedBytes += bytes;
+    return undefined;
+  }
+
+  private refusalText(path: string, percent: number): string {
+    return `disk full: the file system of ${path} is ${percent.toFixed(1)}% used, at or above diskSpaceWarningLevelRatio ${this.config.diskSpaceWarningLevelRatio}%; writes are refused until retention or an operator frees space`;
+  }
+
   /** Measures the disk now and updates writeRefusal(); returns the highest used ratio (0..1). */
   checkDisk(): number {
     let worst: DiskUsage | undefined;
@@ -175,11 +214,15 @@ export class CleanService {
     }
     const ratio = worst?.usedRatio ?? 0;
     this.lastUsedRatio = ratio;
+    this.lastCheckMs = this.nowMs();
+    this.admittedBytes = 0;
+    if (worst !== undefined) {
+      // used / (used + available), as usedRatio is defined; capacity is what a write can reach.
+      const capacityBytes = worst.usedRatio < 1 ? worst.availableBytes / (1 - worst.usedRatio) : worst.totalBytes;
+      this.worstUsage = { path: worstPath, usedBytes: capacityBytes * worst.usedRatio, capacityBytes };
+    }
     const percent = ratio * 100;
-    this.refusal =
-      percent >= this.config.diskSpaceWarningLevelRatio
-        ? `disk full: the file system of ${worstPath} is ${percent.toFixed(1)}% used, at or above diskSpaceWarningLevelRatio ${this.config.diskSpaceWarningLevelRatio}%; writes are refused until retention or an operator frees space`
-        : undefined;
+    this.refusal = percent >= this.config.diskSpaceWarningLevelRatio ? this.refusalText(worstPath, percent) : undefined;
     return ratio;
   }
 
