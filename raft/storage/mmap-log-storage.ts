@@ -13,7 +13,8 @@
 // payload CRC for entries this process wrote or recovery verified. Term and vote are written with
 // an fsync before `setHardState` returns; a change of `commit` alone is kept in memory and
 // written at the next term/vote change, at `close()`, or by a flush once a second
-// (hard-state-keeper.ts).
+// (hard-state-keeper.ts). Whenever it is written, the commit is clamped to `durableIndex()` at
+// that moment, so a power loss never leaves a durable commit over entries it took back.
 //
 // Payloads returned by `entries` are views of the mapping, valid as long as the entry stays in
 // the log: a truncation or reset followed by new appends rewrites those bytes, so a holder that
@@ -133,7 +134,7 @@ export class MmapLogStorage implements LogStorage {
     this.end = tail.endPosition;
     this.durable = tail.lastIndex;
     this.trustedFrom = tail.firstScannedIndex;
-    this.hard = new HardStateKeeper(dir, hard, opts.commitPersistIntervalMs, logger);
+    this.hard = new HardStateKeeper(dir, hard, opts.commitPersistIntervalMs, logger, () => this.durable, opts.unsafeTestCommitAheadOfDurable);
     if (hard.commit > this.last) {
       // Only after a power loss with async flush (or a reset cut short): the commit index can
       // be re-learned, but the core must never be told of a commit past its own log.
@@ -438,6 +439,7 @@ export class MmapLogStorage implements LogStorage {
   close(): void {
     if (this.closed) return;
     this.flushAll();
+    this.durable = this.last;
     this.hard.close();
     this.data.close();
     this.index.files.close();

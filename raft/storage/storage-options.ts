@@ -18,6 +18,11 @@ export interface MmapLogStorageOptions {
   verifyReads?: boolean;
   /** Minimum interval between writes of a commit-only hard-state change by `sync()`. Default 1000. */
   commitPersistIntervalMs?: number;
+  /**
+   * TEST ONLY. Writes the hard state's commit index without clamping it to the durable log
+   * index (the behaviour before the fix), so a simulation can show what that loses. Default false.
+   */
+  unsafeTestCommitAheadOfDurable?: boolean;
   logger?: Logger;
 }
 
@@ -41,5 +46,5 @@ export function resolveOptions(options: MmapLogStorageOptions): ResolvedOptions 
   if (!Number.isInteger(recoveryZeroRunBytes) || recoveryZeroRunBytes < 4096) throw new RangeError(`recoveryZeroRunBytes ${recoveryZeroRunBytes} must be >= 4096`);
   const commitPersistIntervalMs = options.commitPersistIntervalMs ?? 1000;
   if (!(commitPersistIntervalMs >= 0)) throw new RangeError(`commitPersistIntervalMs ${commitPersistIntervalMs} must be >= 0`);
-  return { segmentBytes, indexSegmentEntries, recoveryScanSegments, recoveryZeroRunBytes, verifyReads: options.verifyReads ?? true, commitPersistIntervalMs };
+  return { segmentBytes, indexSegmentEntries, recoveryScanSegments, recoveryZeroRunBytes, verifyReads: options.verifyReads ?? true, commitPersistIntervalMs, unsafeTestCommitAheadOfDurable: options.unsafeTestCommitAheadOfDurable ?? false };
 }
