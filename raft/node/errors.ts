@@ -12,7 +12,8 @@ export type RaftNodeErrorCode =
   | 'ERR_NODE_CLOSED'
   | 'ERR_READ_INDEX_TIMEOUT'
   | 'ERR_TRANSFER_FAILED'
-  | 'ERR_BAD_PEERS';
+  | 'ERR_BAD_PEERS'
+  | 'ERR_STORAGE_FAILED';
 
 export class RaftNodeError extends Error {
   override name = 'RaftNodeError';
@@ -62,5 +63,18 @@ export class NodeClosedError extends RaftNodeError {
   override name = 'NodeClosedError';
   constructor() {
     super('ERR_NODE_CLOSED', 'the raft node is closed');
+  }
+}
+
+/**
+ * A write, sync or hard-state write of the durable log failed (disk full, I/O error): the node
+ * stopped (fail-stop) rather than run on with a log it cannot trust. Every pending proposal is
+ * rejected with it; whether a proposal in flight committed is unknown (it may have, on the other
+ * replicas). `during` names the step that failed; `cause` is the storage's error.
+ */
+export class StorageFailedError extends RaftNodeError {
+  override name = 'StorageFailedError';
+  constructor(readonly during: string, cause: unknown) {
+    super('ERR_STORAGE_FAILED', `the raft log failed during ${during}: ${(cause as Error)?.message ?? String(cause)}; this node stopped`, { cause });
   }
 }

@@ -10,7 +10,7 @@ import { Raft, type RaftStatus } from '../core/raft.js';
 import type { Entry, LogStart, NodeId, Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
 import { TcpTransport, type PeerAddress, type TransportStats } from '../transport/tcp-transport.js';
-import { BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalTimeoutError, RaftNodeError } from './errors.js';
+import { BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalTimeoutError, RaftNodeError, StorageFailedError } from './errors.js';
 import { PendingProposals, type PendingBatch } from './pending-proposals.js';
 import { PendingReads } from './pending-reads.js';
 
@@ -109,6 +109,8 @@ export class RaftNode extends EventEmitter {
   private timers: NodeJS.Timeout[] = [];
   private readonly warmAheadBytes: number;
   private readonly committedScratch: PendingBatch[] = [];
+  /** Set when the storage failed and the node stopped itself (see failStop). */
+  private fatalError: StorageFailedError | undefined;
 
   constructor(private readonly o: RaftNodeOptions) {
     super();
@@ -289,14 +291,50 @@ export class RaftNode extends EventEmitter {
    * flush interval's worth of appends held up every turn behind it (and the followers' acks).
    */
   private periodicFlush(): void {
+    if (this.closed) return;
     const s = this.storage as LogStorage & BackgroundSyncStorage;
-    if (s.syncInBackground) s.syncInBackground(this.onBackgroundSync);
-    else s.sync();
+    try {
+      if (s.syncInBackground) s.syncInBackground(this.onBackgroundSync);
+      else s.sync();
+    } catch (err) {
+      this.failStop('periodic flush', err);
+    }
   }
 
+  /** A failed fdatasync may have dropped the dirty pages it covered: the log is no longer known. */
   private readonly onBackgroundSync = (err: Error | null): void => {
-    if (err && !this.closed) this.log.error({ err }, 'background flush of the raft log failed');
+    if (err) this.failStop('background flush', err);
   };
+
+  /**
+   * Fail-stop on a storage error: no further turn may build on a log whose writes may not have
+   * happened. Logs one fatal line, rejects everything pending with a StorageFailedError, stops
+   * timers and sockets, leaves the storage untouched (no flush, no hard-state write over a disk
+   * that just failed), and emits 'fatal' with the error: the owner should exit. A restart once
+   * the disk is fixed recovers from what is on disk, like after a crash.
+   */
+  private failStop(during: string, cause: unknown): void {
+    if (this.closed) return;
+    const err = new StorageFailedError(during, cause);
+    this.fatalError = err;
+    this.closed = true;
+    this.log.fatal({ err: cause, during, code: err.code }, 'raft log storage failed; this node stops (fail-stop)');
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const b of this.queuedBatches) b.reject(err);
+    this.queuedBatches = [];
+    this.queuedPayloads = [];
+    this.queuedEntries = 0;
+    for (const b of this.pending.takeAll()) b.reject(err);
+    this.reads.failAll(err);
+    void this.transport.close().catch(() => undefined);
+    this.emit('fatal', err);
+  }
+
+  /** The storage error that stopped this node, if one did. */
+  get fatal(): StorageFailedError | undefined {
+    return this.fatalError;
+  }
 
   private scheduleTurn(): void {
     if (this.turnScheduled || this.closed) return;
@@ -342,19 +380,19 @@ export class RaftNode extends EventEmitter {
   private handleReady(rd: Ready): void {
     // 1. Persist: reset, entries, hard state; in sync mode fsync before anything depends on it.
     if (rd.reset) {
-      this.storage.reset(rd.reset);
+      if (!this.persistStep('reset of the log', () => this.storage.reset(rd.reset!))) return;
       this.log.warn({ index: rd.reset.index, term: rd.reset.term }, 'log reset to the leader head');
       this.o.onReset?.(rd.reset);
       if (this.appliedIndex < rd.reset.index) this.appliedIndex = rd.reset.index;
     }
     // 2a. Messages that do not depend on this Ready's persistence leave in parallel with it.
     if (rd.messages.length > 0) this.transport.send(rd.messages);
-    if (rd.entries.length > 0) this.storage.append(rd.entries);
-    if (rd.hardState) this.storage.setHardState(rd.hardState);
+    if (rd.entries.length > 0 && !this.persistStep('append', () => this.storage.append(rd.entries))) return;
+    if (rd.hardState && !this.persistStep('hard-state write', () => this.storage.setHardState(rd.hardState!))) return;
     // mustSync also covers entries recovered after a kill but never synced: in sync mode a
     // follower must not acknowledge them before they are durable.
     if (rd.entries.length > 0 || rd.reset || rd.mustSync) {
-      if (this.flush.mode === 'sync') this.storage.sync();
+      if (this.flush.mode === 'sync' && !this.persistStep('sync', () => this.storage.sync())) return;
       this.raft.persisted(this.storage.lastIndex());
     }
     // 2b. Votes and acknowledgements only once what they promise is durable.
@@ -366,6 +404,17 @@ export class RaftNode extends EventEmitter {
     if (rd.softState) this.onSoftState(rd.softState);
     // 4. Tell the core this Ready is done.
     this.raft.advance(rd);
+  }
+
+  /** Runs one persistence step; on a storage error stops the node and returns false (no advance). */
+  private persistStep(during: string, step: () => void): boolean {
+    try {
+      step();
+      return true;
+    } catch (err) {
+      this.failStop(during, err);
+      return false;
+    }
   }
 
   private apply(commitFrom: number, commitTo: number): void {

@@ -66,8 +66,8 @@ export class HardStateKeeper {
    * flushCommitIfDue without the fsync on the event loop: with ext4's ordered journal an fsync of
    * the small hardstate file also waits for the data blocks written since the last one, which
    * stalled a busy leader for tens of milliseconds once a second. Returns false when nothing was
-   * started; otherwise `done` runs once the write finished or was dropped. A failure is logged,
-   * not returned: the commit index can be re-learned and the next flush writes it again.
+   * started; otherwise `done` runs once the write finished or was dropped, with the error when it
+   * failed: a disk that cannot take this small write cannot take the log either (fail-stop).
    */
   flushCommitInBackground(done: (err: Error | null) => void): boolean {
     if (this.backgroundInFlight || !this.commitDue()) return false;
@@ -88,7 +88,7 @@ export class HardStateKeeper {
         }
       }
       if (err) this.log?.warn({ err }, 'background write of the commit index failed');
-      done(null);
+      done(err);
     });
     return true;
   }

@@ -31,6 +31,8 @@ export interface BrokerControllerOptions {
   proposalTimeoutMs?: number;
   /** How often the leader checks whether a metadata snapshot is due (tests: 0 = only when asked). */
   snapshotCheckIntervalMs?: number;
+  /** The Raft log failed and the node stopped itself (see BrokerRaftOptions.onFatal). */
+  onFatal?: (err: Error) => void;
 }
 
 const CLIENT_EXPIRY_SCAN_MS = 10_000;
@@ -69,6 +71,7 @@ export class BrokerController {
       ...(options.proposalTimeoutMs !== undefined ? { proposalTimeoutMs: options.proposalTimeoutMs } : {}),
       ...(options.snapshotCheckIntervalMs !== undefined ? { snapshotCheckIntervalMs: options.snapshotCheckIntervalMs } : {}),
       onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
+      ...(options.onFatal !== undefined ? { onFatal: options.onFatal } : {}),
     });
     this.offsets = new OffsetCommitter(this.raft, this.raft.metadata, this.log);
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);

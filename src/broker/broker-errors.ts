@@ -48,6 +48,8 @@ export function fromRaftError(err: unknown): unknown {
     case 'ERR_PROPOSAL_DROPPED':
       return new BrokerError('ERR_BROKER_NOT_COMMITTED', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored: ${message}; retry`, { cause: err });
     case 'ERR_PROPOSAL_TIMEOUT':
+    // The log failed under the proposal: it may still have committed on the other replicas.
+    case 'ERR_STORAGE_FAILED':
       return new BrokerError('ERR_BROKER_OUTCOME_UNKNOWN', ResponseCode.SERVICE_NOT_AVAILABLE, `outcome unknown: ${message}; a retry may store the message twice`, { cause: err });
     case 'ERR_BUSY':
       return new BrokerError('ERR_BROKER_BUSY', ResponseCode.SYSTEM_BUSY, `broker busy: ${message}`, { cause: err });

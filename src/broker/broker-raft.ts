@@ -42,6 +42,11 @@ export interface BrokerRaftOptions {
   onMessageArrived?: (topic: string, queueId: number, maxOffset: number) => void;
   /** How often the leader checks whether a metadata snapshot is due (default 1000; 0: only when asked, tests). */
   snapshotCheckIntervalMs?: number;
+  /**
+   * The Raft log failed (disk full, I/O error) and the node stopped itself (fail-stop): the
+   * broker cannot store or replicate any more. The owner should close and exit non-zero.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 const ANNOUNCE_RETRY_MS = 200;
@@ -156,6 +161,10 @@ export class BrokerRaft implements RaftFacade {
       proposalTimeoutMs: o.proposalTimeoutMs ?? 5000,
     });
     this.node.on('role', (r: RoleChange) => this.onRole(r));
+    this.node.on('fatal', (err: Error) => {
+      this.log.fatal({ err }, 'the raft log failed; this broker node stopped replicating and must exit (free space or fix the disk, then restart it)');
+      o.onFatal?.(err);
+    });
     // Parts are a quarter segment at most, so a snapshot never fills a segment with one entry.
     this.snapshots = new SnapshotScheduler({
       log: this.storage,
