@@ -134,6 +134,12 @@ export class Leader {
   onHeartbeatResponse(m: Message): void {
     const pr = this.progress.get(m.from)!;
     pr.recentActive = true;
+    if (m.reject && pr.state !== 'reset') {
+      // The follower restarted after a power loss and may have lost what it acknowledged: only
+      // its commit index (`index`) is known to match. Probe again from there.
+      if (pr.match > m.index) pr.match = m.index;
+      pr.becomeProbe();
+    }
     pr.probeSent = false;
     if (pr.state === 'reset') pr.becomeProbe();
     else if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
