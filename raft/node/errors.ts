@@ -13,7 +13,8 @@ export type RaftNodeErrorCode =
   | 'ERR_READ_INDEX_TIMEOUT'
   | 'ERR_TRANSFER_FAILED'
   | 'ERR_BAD_PEERS'
-  | 'ERR_STORAGE_FAILED';
+  | 'ERR_STORAGE_FAILED'
+  | 'ERR_RECOVERY_BLOCKED';
 
 export class RaftNodeError extends Error {
   override name = 'RaftNodeError';
@@ -76,5 +77,18 @@ export class StorageFailedError extends RaftNodeError {
   override name = 'StorageFailedError';
   constructor(readonly during: string, cause: unknown) {
     super('ERR_STORAGE_FAILED', `the raft log failed during ${during}: ${(cause as Error)?.message ?? String(cause)}; this node stopped`, { cause });
+  }
+}
+
+/**
+ * This node restarted after a power loss or OS crash under async flush, so it neither votes nor
+ * campaigns until a leader has brought its log up to date, and no leader has been heard from for
+ * `waitedMs`. If a majority of the group lost power at once, no leader can be elected until a
+ * node that kept its data comes back, or an operator accepts the possible loss (docs/operations.md).
+ */
+export class RecoveryBlockedError extends RaftNodeError {
+  override name = 'RecoveryBlockedError';
+  constructor(readonly waitedMs: number) {
+    super('ERR_RECOVERY_BLOCKED', `recovering after a power loss under async flush: no leader heard from for ${waitedMs} ms; this node does not vote or campaign until a leader that kept its data brings it up to date`);
   }
 }

@@ -10,7 +10,7 @@ import { Raft, type RaftStatus } from '../core/raft.js';
 import type { Entry, LogStart, NodeId, Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
 import { TcpTransport, type PeerAddress, type TransportStats } from '../transport/tcp-transport.js';
-import { BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalTimeoutError, RaftNodeError, StorageFailedError } from './errors.js';
+import { BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalTimeoutError, RaftNodeError, RecoveryBlockedError, StorageFailedError } from './errors.js';
 import { PendingProposals, type PendingBatch } from './pending-proposals.js';
 import { PendingReads } from './pending-reads.js';
 
@@ -111,6 +111,8 @@ export class RaftNode extends EventEmitter {
   private readonly committedScratch: PendingBatch[] = [];
   /** Set when the storage failed and the node stopped itself (see failStop). */
   private fatalError: StorageFailedError | undefined;
+  /** Recovering after a power loss (the core's recovery guard): since when no leader is known. */
+  private recovering: { sinceMs: number; reportedMs: number } | undefined;
 
   constructor(private readonly o: RaftNodeOptions) {
     super();
@@ -147,6 +149,8 @@ export class RaftNode extends EventEmitter {
       preVote: o.preVote ?? true,
       checkQuorum: o.checkQuorum ?? true,
       persisted: o.storage.durableIndex(),
+      // Only async flush acknowledges unsynced entries; under sync flush the log is trusted.
+      recovering: this.flush.mode === 'async' && (o.storage.mayHaveLostWrites?.() ?? false),
     });
     this.role = { role: 'follower', leader: '', term: hardState.term };
     this.transport = new TcpTransport({
@@ -157,6 +161,10 @@ export class RaftNode extends EventEmitter {
       ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
       ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
     });
+    // After a power loss under async flush the core starts recovering (recovery-guard.ts);
+    // otherwise (sync flush, one voter) the storage's suspicion is cleared now.
+    if (this.raft.status().recovering) this.noteRecovery(Date.now());
+    else if (o.storage.mayHaveLostWrites?.() === true) o.storage.markRecovered?.();
   }
 
   /** Starts listening, connecting and ticking. */
@@ -279,6 +287,7 @@ export class RaftNode extends EventEmitter {
     this.pending.takeExpired(now, expired);
     for (const b of expired) b.reject(new ProposalTimeoutError(b.lastIndex, b.term, this.proposalTimeoutMs));
     this.reads.expire(now);
+    if (this.recovering !== undefined) this.reportRecovery(now);
     // Keep the mapped pages ahead of the write position faulted in, a tick's worth at a time,
     // so appends on the hot path do not pay first-touch page faults. Already-warm pages are
     // skipped by the storage, so under no load this costs nothing.
@@ -404,6 +413,36 @@ export class RaftNode extends EventEmitter {
     if (rd.softState) this.onSoftState(rd.softState);
     // 4. Tell the core this Ready is done.
     this.raft.advance(rd);
+    if (this.recovering !== undefined) this.noteRecovery(Date.now());
+  }
+
+  /**
+   * Follows the core's recovering state (a restart after a power loss under async flush): logs
+   * its start and end, and clears the storage's suspicion once the core has left it (or never
+   * entered it: sync flush, one voter).
+   */
+  private noteRecovery(now: number): void {
+    const active = this.raft.status().recovering;
+    if (active && this.recovering === undefined) {
+      this.recovering = { sinceMs: now, reportedMs: now };
+      this.log.warn({ commit: this.raft.status().commit, lastIndex: this.storage.lastIndex() }, 'restarted after a power loss or OS crash under async flush: not voting, campaigning or applying past the durable commit until a leader brings this log up to date');
+    } else if (!active) {
+      if (this.recovering !== undefined) this.log.info({ commit: this.raft.status().commit }, 'caught up with the leader after a power loss: voting and applying again');
+      this.recovering = undefined;
+      if (this.storage.mayHaveLostWrites?.() === true && !this.persistStep('recovery marker write', () => this.storage.markRecovered?.())) return;
+    }
+  }
+
+  /** Loud, never silent: a recovering node that hears from no leader says so, periodically. */
+  private reportRecovery(now: number): void {
+    const r = this.recovering!;
+    if (this.role.leader !== '') r.sinceMs = now;
+    const intervalMs = 10 * this.electionTimeoutMs;
+    if (now - r.sinceMs < intervalMs || now - r.reportedMs < intervalMs) return;
+    r.reportedMs = now;
+    const err = new RecoveryBlockedError(now - r.sinceMs);
+    this.log.error({ code: err.code, waitedMs: err.waitedMs }, `${err.message}; if a majority of the group lost power at once, see "Power loss of a majority" in docs/operations.md`);
+    this.emit('recovery-blocked', err);
   }
 
   /** Runs one persistence step; on a storage error stops the node and returns false (no advance). */

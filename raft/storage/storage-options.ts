@@ -23,13 +23,18 @@ export interface MmapLogStorageOptions {
    * index (the behaviour before the fix), so a simulation can show what that loses. Default false.
    */
   unsafeTestCommitAheadOfDurable?: boolean;
+  /**
+   * The boot id recorded in the `running` marker (run-marker.ts). Default: $RAFT_BOOT_ID, else
+   * the kernel's. Tests give another value on reopen to simulate a power loss or OS crash.
+   */
+  bootId?: string;
   logger?: Logger;
 }
 
 const DEFAULT_SEGMENT_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_INDEX_SEGMENT_ENTRIES = 4 * 1024 * 1024;
 
-export type ResolvedOptions = Required<Omit<MmapLogStorageOptions, 'logger'>>;
+export type ResolvedOptions = Required<Omit<MmapLogStorageOptions, 'logger' | 'bootId'>>;
 
 export function resolveOptions(options: MmapLogStorageOptions): ResolvedOptions {
   const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
