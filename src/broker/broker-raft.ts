@@ -119,6 +119,9 @@ export class BrokerRaft implements RaftFacade {
       onReadinessInput: () => this.refreshReadiness(),
     });
     this.store = MessageStore.open(storeDir, this.storage, {
+      // After a power loss the log past its durable commit may be stale: nothing dispatched from
+      // there is served until Raft has confirmed it (docs/raft.md, "Recovering after a power loss").
+      ...(this.storage.mayHaveLostWrites() ? { trustedLogIndex: this.storage.hardState().commit } : {}),
       onControl: (index, payload) => this.applier.applyControl(index, payload),
       ...(o.onMessageArrived ? { onMessageArrived: o.onMessageArrived } : {}),
     });
