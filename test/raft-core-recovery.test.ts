@@ -139,6 +139,20 @@ describe('a node recovering after a power loss', () => {
 });
 
 describe('a leader told by a heartbeat answer that a follower is recovering', () => {
+  it('sends it an App even when its commit index is the leader\'s last index, so an idle group ends its recovery', () => {
+    const c = new ManualCluster();
+    c.elect('n0');
+    c.deliverAll();
+    c.tick('n0');
+    c.deliverAll();
+    const r = c.raft('n0');
+    const last = r.status().lastIndex;
+    expect(r.status().progress['n1']!.match).toBe(last);
+    r.step({ type: MessageType.HeartbeatResp, from: 'n1', to: 'n0', term: r.status().term, index: last, logTerm: 0, commit: 0, reject: true, rejectHint: 0, entries: [] });
+    const app = c.take().find((m) => m.type === MessageType.App && m.to === 'n1');
+    expect(app).toMatchObject({ index: last, commit: r.status().commit, entries: [] });
+  });
+
   it('probes it again from the commit index the answer names', () => {
     const c = new ManualCluster();
     c.elect('n0');

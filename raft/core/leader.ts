@@ -139,6 +139,8 @@ export class Leader {
       // its commit index (`index`) is known to match. Probe again from there.
       if (pr.match > m.index) pr.match = m.index;
       pr.becomeProbe();
+      // Even when it seems to hold everything: only an App can confirm its log and end its recovery.
+      pr.sendNeed = SendNeed.EvenEmpty;
     }
     pr.probeSent = false;
     if (pr.state === 'reset') pr.becomeProbe();
