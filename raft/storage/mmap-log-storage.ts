@@ -141,8 +141,9 @@ export class MmapLogStorage implements LogStorage {
     this.trustedFrom = tail.firstScannedIndex;
     this.hard = new HardStateKeeper(dir, hard, opts.commitPersistIntervalMs, logger, () => this.durable, opts.unsafeTestCommitAheadOfDurable);
     if (hard.commit > this.last) {
-      // Only after a power loss with async flush (or a reset cut short): the commit index can
-      // be re-learned, but the core must never be told of a commit past its own log.
+      // The commit written is clamped to the durable log, so only a disk that lost synced data,
+      // a log written before that clamp (or with unsafeTestCommitAheadOfDurable), or a reset cut
+      // short gets here: the core must never be told of a commit past its own log.
       this.log?.warn({ commit: hard.commit, lastIndex: this.last }, 'persisted commit is past the recovered log; lowering it');
       this.hard.lowerCommit(this.last);
     }

@@ -1,6 +1,7 @@
 // `node dist/src/broker/main.js -c broker.conf`: starts one broker node (one Raft peer of its
 // group). A bad broker.conf prints the message naming the key and exits 1; SIGTERM/SIGINT stop
-// the node cleanly (stores flushed) and exit 0. Prints "broker listening on <addr>" when ready.
+// the node cleanly (stores flushed) and exit 0; a failed Raft log write (ENOSPC, EIO) stops it with
+// exit 3. Prints "broker listening on <addr>" when ready.
 
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
