@@ -291,7 +291,8 @@ export class RaftNode extends EventEmitter {
     // Keep the mapped pages ahead of the write position faulted in, a tick's worth at a time,
     // so appends on the hot path do not pay first-touch page faults. Already-warm pages are
     // skipped by the storage, so under no load this costs nothing.
-    if (this.warmAheadBytes > 0) (this.storage as LogStorage & WarmableStorage).warmAhead?.(this.warmAheadBytes);
+    // Creating the next files failing (ENOSPC, EIO) is a failing log too: stop, never throw from a timer.
+    if (this.warmAheadBytes > 0 && !this.persistStep('warm-ahead', () => (this.storage as LogStorage & WarmableStorage).warmAhead?.(this.warmAheadBytes))) return;
     this.scheduleTurn();
   }
 
