@@ -39,6 +39,7 @@ async function setup(preferredPort: number) {
   const applied = new Map<string, string[]>();
   const nodes = new Map<string, RaftNode>();
   const blocked: RecoveryBlockedError[] = [];
+  const startedRecovering = new Map<string, boolean>();
   const start = async (id: string): Promise<RaftNode> => {
     const seen: string[] = [];
     applied.set(id, seen);
@@ -50,6 +51,7 @@ async function setup(preferredPort: number) {
       },
     });
     node.on('recovery-blocked', (err: RecoveryBlockedError) => blocked.push(err));
+    startedRecovering.set(id, node.status().recovering);
     running.push(node);
     nodes.set(id, node);
     await node.start();
@@ -63,7 +65,7 @@ async function setup(preferredPort: number) {
   /** Makes the next start of the stopped `id` look like one after a power loss. */
   const markPowerLost = (id: string): void => writeRunMarker(join(dir, id), { bootId: 'a-boot-before-the-power-loss', recovering: false });
   const leader = (): RaftNode | undefined => [...nodes.values()].find((n) => n.fatal === undefined && n.status().role === 'leader' && running.includes(n));
-  return { dir, start, stop, markPowerLost, applied, nodes, blocked, leader };
+  return { dir, start, stop, markPowerLost, applied, nodes, blocked, startedRecovering, leader };
 }
 
 describe('RaftNode after a power loss under async flush', () => {
@@ -75,7 +77,7 @@ describe('RaftNode after a power loss under async flush', () => {
     await g.stop('n2');
     g.markPowerLost('n2');
     const n2 = await g.start('n2');
-    expect(n2.status().recovering).toBe(true);
+    expect(g.startedRecovering.get('n2')).toBe(true);
     await until(() => !n2.status().recovering);
     expect(readRunMarker(join(g.dir, 'n2'))).toMatchObject({ recovering: false });
     for (let i = 0; i < 5; i++) await g.leader()!.propose(Buffer.from(`b${i}`));
@@ -103,6 +105,7 @@ describe('RaftNode after a power loss under async flush', () => {
     await g.start('n1');
     await until(() => g.leader() !== undefined);
     await until(() => !g.nodes.get('n2')!.status().recovering);
+    await until(() => g.applied.get('n2')!.length > 0);
     expect(g.applied.get('n2')).toEqual(['x']);
   });
 });
