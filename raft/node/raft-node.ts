@@ -430,7 +430,7 @@ export class RaftNode extends EventEmitter {
     } else if (!active) {
       if (this.recovering !== undefined) this.log.info({ commit: this.raft.status().commit }, 'caught up with the leader after a power loss: voting and applying again');
       this.recovering = undefined;
-      if (this.storage.mayHaveLostWrites?.() === true && !this.persistStep('recovery marker write', () => this.storage.markRecovered?.())) return;
+      if (this.storage.mayHaveLostWrites?.() === true) this.persistStep('recovery marker write', () => this.storage.markRecovered?.());
     }
   }
 
@@ -442,7 +442,7 @@ export class RaftNode extends EventEmitter {
     if (now - r.sinceMs < intervalMs || now - r.reportedMs < intervalMs) return;
     r.reportedMs = now;
     const err = new RecoveryBlockedError(now - r.sinceMs);
-    this.log.error({ code: err.code, waitedMs: err.waitedMs }, `${err.message}; if a majority of the group lost power at once, see "Power loss of a majority" in docs/operations.md`);
+    this.log.error({ code: err.code, waitedMs: err.waitedMs }, `${err.message}; if a majority of the group lost power at once, see "Power loss of a majority under ASYNC_FLUSH" in docs/operations.md`);
     this.emit('recovery-blocked', err);
   }
 
