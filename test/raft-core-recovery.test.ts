@@ -100,6 +100,11 @@ describe('a node recovering after a power loss', () => {
     expect(n.log.lastIndex()).toBe(6);
     expect(n.raft.status().recovering).toBe(true);
     expect(n.applied).toEqual([1, 2, 3]);
+    // Its heartbeat answers now confirm what the leader's own entries matched (6), not only 3.
+    n.raft.step(msg(MessageType.Heartbeat, 'n0', 2, { commit: 9 }));
+    n.drive();
+    expect(n.sent.at(-1)).toMatchObject({ type: MessageType.HeartbeatResp, reject: true, index: 6 });
+    expect(n.applied).toEqual([1, 2, 3]);
     // Caught up with the leader's commit: recovery ends and the committed entries apply.
     n.raft.step(msg(MessageType.App, 'n0', 2, { index: 6, logTerm: 2, commit: 9, entries: range(7, 9, 2) }));
     n.drive();
@@ -139,6 +144,19 @@ describe('a node recovering after a power loss', () => {
 });
 
 describe('a leader told by a heartbeat answer that a follower is recovering', () => {
+  it('keeps replicating without a new probe when it believes no more than the follower confirms', () => {
+    const c = new ManualCluster();
+    c.elect('n0');
+    c.deliverAll();
+    const r = c.raft('n0');
+    r.propose([payload, payload, payload]);
+    c.deliverAll();
+    const before = r.status().progress['n1']!;
+    expect(before.state).toBe('replicate');
+    r.step({ type: MessageType.HeartbeatResp, from: 'n1', to: 'n0', term: r.status().term, index: before.match, logTerm: 0, commit: 0, reject: true, rejectHint: 0, entries: [] });
+    expect(r.status().progress['n1']).toMatchObject({ match: before.match, state: 'replicate' });
+  });
+
   it('sends it an App even when its commit index is the leader\'s last index, so an idle group ends its recovery', () => {
     const c = new ManualCluster();
     c.elect('n0');

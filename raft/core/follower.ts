@@ -98,11 +98,12 @@ export class Follower {
   /**
    * A heartbeat while recovering after a power loss (see recovery-guard.ts): its commit is not
    * taken, since the leader bounds it by a match this node may have lost. The answer asks the
-   * leader to probe again from our commit index, the one prefix known to match.
+   * leader to probe again from `confirmed` (our commit index, or the last index its own entries
+   * matched since the restart) unless it already believes no more than that.
    */
-  onHeartbeatRecovering(m: Message): void {
+  onHeartbeatRecovering(m: Message, confirmed: number): void {
     const h = this.host;
-    const resp = h.message(MessageType.HeartbeatResp, m.from, h.commit());
+    const resp = h.message(MessageType.HeartbeatResp, m.from, confirmed);
     resp.reject = true;
     if (m.context !== undefined) resp.context = m.context;
     h.send(resp);

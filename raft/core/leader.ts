@@ -136,9 +136,11 @@ export class Leader {
     pr.recentActive = true;
     if (m.reject && pr.state !== 'reset') {
       // The follower restarted after a power loss and may have lost what it acknowledged: only
-      // its commit index (`index`) is known to match. Probe again from there.
-      if (pr.match > m.index) pr.match = m.index;
-      pr.becomeProbe();
+      // up to `index` is it known to match. Probe again from there if we believed more.
+      if (pr.match > m.index) {
+        pr.match = m.index;
+        pr.becomeProbe();
+      }
       // Even when it seems to hold everything: only an App can confirm its log and end its recovery.
       pr.sendNeed = SendNeed.EvenEmpty;
     }

@@ -406,13 +406,13 @@ export class Raft {
         this.electionElapsed = 0;
         this.leader = m.from;
         const matched = this.follower.onAppend(m);
-        if (matched !== undefined) this.guard.onAppendMatched(matched, m.commit, this.commit);
+        if (matched !== undefined) this.guard.onAppendMatched(matched, m.commit, this.commit, this.term);
         return;
       }
       case MessageType.Heartbeat:
         this.electionElapsed = 0;
         this.leader = m.from;
-        if (this.guard.active) this.follower.onHeartbeatRecovering(m);
+        if (this.guard.active) this.follower.onHeartbeatRecovering(m, this.guard.confirmedMatch(this.term, this.commit));
         else this.follower.onHeartbeat(m);
         return;
       case MessageType.Reset:

@@ -18,6 +18,9 @@
 
 export class RecoveryGuard {
   private on: boolean;
+  /** The highest index an App of the leader of `matchedTerm` matched since the restart. */
+  private matched = 0;
+  private matchedTerm = -1;
 
   /** `durableCommit` is the commit index recovered from disk (bounded by the durable log). */
   constructor(active: boolean, private readonly durableCommit: number) {
@@ -37,12 +40,26 @@ export class RecoveryGuard {
    * An App from the leader matched this node's log up to `lastNew`; `leaderCommit` is the
    * commit it carried and `commit` ours after it. Returns true when this ends the recovery.
    */
-  onAppendMatched(lastNew: number, leaderCommit: number, commit: number): boolean {
+  onAppendMatched(lastNew: number, leaderCommit: number, commit: number, term: number): boolean {
     if (!this.on) return false;
+    // Within one term the leader's log only grows, so what matched it once still does.
+    if (term !== this.matchedTerm) {
+      this.matchedTerm = term;
+      this.matched = 0;
+    }
+    if (lastNew > this.matched) this.matched = lastNew;
     if (lastNew >= leaderCommit && commit >= leaderCommit && leaderCommit >= this.durableCommit) {
       this.on = false;
       return true;
     }
     return false;
+  }
+
+  /**
+   * What a heartbeat answer tells the leader of `term` this node is known to match: the commit
+   * index, or more once that leader's entries have matched. The leader lowers its match to it.
+   */
+  confirmedMatch(term: number, commit: number): number {
+    return term === this.matchedTerm ? Math.max(commit, this.matched) : commit;
   }
 }
