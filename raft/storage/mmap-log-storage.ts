@@ -32,9 +32,9 @@ import type { EntryLocation, LogStorage, StartAppSource } from './log-storage.js
 import type { MappedFile } from './mapped-file.js';
 import { MappedFileList } from './mapped-file-list.js';
 import { type RecoveryReport, recoverTail } from './recovery.js';
-import { assessPreviousStop, currentBootId } from './run-marker.js';
+import { RunMarker } from './run-marker.js';
 import { HardStateKeeper } from './hard-state-keeper.js';
-import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, readMeta, removeRunMarker, writeMeta, writeRunMarker } from './state-files.js';
+import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, readMeta, writeMeta } from './state-files.js';
 import { LogStorageError } from './storage-errors.js';
 import { type MmapLogStorageOptions, type ResolvedOptions, resolveOptions } from './storage-options.js';
 
@@ -70,9 +70,8 @@ export class MmapLogStorage implements LogStorage {
   /** The files a background sync is flushing, until it completes; sync() and close() cover them. */
   private backgroundFiles: MappedFile[] | null = null;
   private closed = false;
-  private readonly bootId: string;
-  /** Unsynced writes before the last stop may be lost or stale (see run-marker.ts). */
-  private lostWritesSuspected: boolean;
+  /** Tells a kill from a power loss (run-marker.ts). */
+  private readonly marker: RunMarker;
 
   private constructor(
     readonly dir: string,
@@ -147,15 +146,7 @@ export class MmapLogStorage implements LogStorage {
       this.log?.warn({ commit: hard.commit, lastIndex: this.last }, 'persisted commit is past the recovered log; lowering it');
       this.hard.lowerCommit(this.last);
     }
-    this.bootId = currentBootId(bootId);
-    const previous = assessPreviousStop(dir, this.bootId);
-    this.lostWritesSuspected = previous.mayHaveLostWrites;
-    if (previous.mayHaveLostWrites) {
-      this.log?.warn({ dir, sameBoot: previous.sameBoot, lastIndex: this.last, commit: this.hard.commit }, 'raft log was not closed cleanly before a power loss or OS crash (or its recovery from one did not finish): entries written after its last sync may be lost or stale');
-    } else if (!previous.clean) {
-      this.log?.info({ dir }, 'raft log was not closed cleanly (process stopped in this boot): its unsynced writes survived in the page cache');
-    }
-    writeRunMarker(dir, { bootId: this.bootId, recovering: this.lostWritesSuspected });
+    this.marker = RunMarker.open(dir, bootId, logger, { lastIndex: this.last, commit: this.hard.commit });
     const r = this.recovery;
     const fields = { dir, firstIndex: this.firstIndex(), lastIndex: this.last, endPosition: this.end, ...r };
     if (r.zeroedBytes > 0 || r.rebuiltIndexRecords > 0 || r.deletedFiles > 0 || r.stopReason !== undefined) {
@@ -394,14 +385,12 @@ export class MmapLogStorage implements LogStorage {
   }
 
   mayHaveLostWrites(): boolean {
-    return this.lostWritesSuspected;
+    return this.marker.mayHaveLostWrites;
   }
 
   markRecovered(): void {
     this.assertOpen();
-    if (!this.lostWritesSuspected) return;
-    writeRunMarker(this.dir, { bootId: this.bootId, recovering: false });
-    this.lostWritesSuspected = false;
+    this.marker.markRecovered();
   }
 
   locate(index: number): EntryLocation | undefined {
@@ -469,8 +458,7 @@ export class MmapLogStorage implements LogStorage {
     this.hard.close();
     this.data.close();
     this.index.files.close();
-    // A clean stop: nothing unsynced is left to lose. A log still suspected keeps its marker.
-    if (!this.lostWritesSuspected) removeRunMarker(this.dir);
+    this.marker.close();
     this.closed = true;
   }
 

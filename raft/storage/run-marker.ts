@@ -9,7 +9,8 @@
 // has confirmed the log (markRecovered), so a second crash during recovery does not forget it.
 
 import { readFileSync } from 'node:fs';
-import { readRunMarker } from './state-files.js';
+import type { Logger } from 'pino';
+import { readRunMarker, removeRunMarker, writeRunMarker } from './state-files.js';
 
 /** Overrides the kernel boot id (tests and fault harnesses simulate a reboot by changing it). */
 export const BOOT_ID_ENV = 'RAFT_BOOT_ID';
@@ -51,4 +52,41 @@ export function assessPreviousStop(dir: string, bootId: string): PreviousStop {
   if (marker === undefined) return { clean: true, sameBoot: true, mayHaveLostWrites: false };
   const sameBoot = bootId !== '' && marker.bootId === bootId;
   return { clean: false, sameBoot, mayHaveLostWrites: marker.recovering || !sameBoot };
+}
+
+/** The marker of one open log: written at open, cleared by markRecovered, removed at clean close. */
+export class RunMarker {
+  private suspected: boolean;
+
+  private constructor(private readonly dir: string, readonly bootId: string, suspected: boolean) {
+    this.suspected = suspected;
+  }
+
+  /** Assesses the previous stop (logging what it found), then writes this run's marker. */
+  static open(dir: string, bootIdOverride: string | undefined, log: Logger | undefined, fields: Record<string, unknown>): RunMarker {
+    const bootId = currentBootId(bootIdOverride);
+    const previous = assessPreviousStop(dir, bootId);
+    if (previous.mayHaveLostWrites) {
+      log?.warn({ dir, sameBoot: previous.sameBoot, ...fields }, 'raft log was not closed cleanly before a power loss or OS crash (or its recovery from one did not finish): entries written after its last sync may be lost or stale');
+    } else if (!previous.clean) {
+      log?.info({ dir }, 'raft log was not closed cleanly (process stopped in this boot): its unsynced writes survived in the page cache');
+    }
+    writeRunMarker(dir, { bootId, recovering: previous.mayHaveLostWrites });
+    return new RunMarker(dir, bootId, previous.mayHaveLostWrites);
+  }
+
+  get mayHaveLostWrites(): boolean {
+    return this.suspected;
+  }
+
+  markRecovered(): void {
+    if (!this.suspected) return;
+    writeRunMarker(this.dir, { bootId: this.bootId, recovering: false });
+    this.suspected = false;
+  }
+
+  /** A clean stop: nothing unsynced is left to lose. A log still suspected keeps its marker. */
+  close(): void {
+    if (!this.suspected) removeRunMarker(this.dir);
+  }
 }
