@@ -11,6 +11,7 @@ import { findFreePortBlock } from '../raft/demo/free-ports.js';
 import { StorageFailedError } from '../raft/node/errors.js';
 import { RaftNode } from '../raft/node/raft-node.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
+import { readRunMarker } from '../raft/storage/state-files.js';
 import { LogStorageError } from '../raft/storage/storage-errors.js';
 
 const logger = pino({ level: 'silent' });
@@ -126,5 +127,7 @@ describe('RaftNode fail-stop on storage errors', () => {
     await until(() => a.fatal.length === 1);
     expect(a.fatal[0]!.during).toBe('background flush');
     await expect(a.node.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
+    // The next start, even in this boot, treats the unsynced tail as possibly lost.
+    expect(readRunMarker(dir)).toMatchObject({ recovering: true });
   });
 });

@@ -329,6 +329,15 @@ export class RaftNode extends EventEmitter {
     this.fatalError = err;
     this.closed = true;
     this.log.fatal({ err: cause, during, code: err.code }, 'raft log storage failed; this node stops (fail-stop)');
+    if (during === 'sync' || during === 'periodic flush' || during === 'background flush') {
+      // After a failed fdatasync the unsynced tail may be gone without a reboot: the restart
+      // must recover like after a power loss. Best effort: the disk is failing.
+      try {
+        this.storage.markLostWritesSuspected?.();
+      } catch (markErr) {
+        this.log.error({ err: markErr }, 'could not record that unsynced raft log writes may be lost');
+      }
+    }
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     for (const b of this.queuedBatches) b.reject(err);

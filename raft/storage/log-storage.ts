@@ -78,5 +78,10 @@ export interface LogStorage extends LogReader {
   mayHaveLostWrites?(): boolean;
   /** Optional: a leader has confirmed the log; clears what `mayHaveLostWrites` reported. */
   markRecovered?(): void;
+  /**
+   * Optional: a sync failed, so the kernel may have dropped the unsynced pages even without a
+   * reboot; the next open reports `mayHaveLostWrites`. Best effort on a failing disk.
+   */
+  markLostWritesSuspected?(): void;
   close(): void;
 }

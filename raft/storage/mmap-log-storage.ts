@@ -393,6 +393,11 @@ export class MmapLogStorage implements LogStorage {
     this.marker.markRecovered();
   }
 
+  markLostWritesSuspected(): void {
+    this.assertOpen();
+    this.marker.markSuspect();
+  }
+
   locate(index: number): EntryLocation | undefined {
     this.assertOpen();
     if (index <= this.start.index || index > this.last) return undefined;

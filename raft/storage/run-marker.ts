@@ -79,6 +79,13 @@ export class RunMarker {
     return this.suspected;
   }
 
+  /** Unsynced writes may be lost even in this boot (a failed fdatasync may drop dirty pages). */
+  markSuspect(): void {
+    if (this.suspected) return;
+    writeRunMarker(this.dir, { bootId: this.bootId, recovering: true });
+    this.suspected = true;
+  }
+
   markRecovered(): void {
     if (!this.suspected) return;
     writeRunMarker(this.dir, { bootId: this.bootId, recovering: false });
