@@ -40,7 +40,8 @@ export class Follower {
     return undefined;
   }
 
-  onAppend(m: Message): void {
+  /** Returns the last index now known to match the leader's log, or undefined when rejected. */
+  onAppend(m: Message): number | undefined {
     const h = this.host;
     const log = h.log;
     const commit = h.commit();
@@ -51,7 +52,7 @@ export class Follower {
       const lastNew = prevIndex + entries.length;
       if (lastNew <= commit) {
         this.sendAppendResponse(m.from, commit);
-        return;
+        return undefined;
       }
       // Skip the committed prefix: it matches by definition, and the rest can still be used.
       const skip = commit - prevIndex;
@@ -71,7 +72,7 @@ export class Follower {
         resp.rejectHint = log.firstIndexWithTermAtLeast(conflictTerm, prevIndex);
       }
       h.send(resp);
-      return;
+      return undefined;
     }
     const conflict = log.findConflict(entries);
     if (conflict !== 0) {
@@ -83,12 +84,27 @@ export class Follower {
     const lastNew = prevIndex + entries.length;
     this.commitTo(Math.min(m.commit, lastNew));
     this.sendAppendResponse(m.from, lastNew);
+    return lastNew;
   }
 
   onHeartbeat(m: Message): void {
     const h = this.host;
     this.commitTo(Math.min(m.commit, h.log.lastIndex()));
     const resp = h.message(MessageType.HeartbeatResp, m.from, 0);
+    if (m.context !== undefined) resp.context = m.context;
+    h.send(resp);
+  }
+
+  /**
+   * A heartbeat while recovering after a power loss (see recovery-guard.ts): its commit is not
+   * taken, since the leader bounds it by a match this node may have lost. The answer asks the
+   * leader to probe again from `confirmed` (our commit index, or the last index its own entries
+   * matched since the restart) unless it already believes no more than that.
+   */
+  onHeartbeatRecovering(m: Message, confirmed: number): void {
+    const h = this.host;
+    const resp = h.message(MessageType.HeartbeatResp, m.from, confirmed);
+    resp.reject = true;
     if (m.context !== undefined) resp.context = m.context;
     h.send(resp);
   }

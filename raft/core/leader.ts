@@ -134,6 +134,16 @@ export class Leader {
   onHeartbeatResponse(m: Message): void {
     const pr = this.progress.get(m.from)!;
     pr.recentActive = true;
+    if (m.reject && pr.state !== 'reset') {
+      // The follower restarted after a power loss and may have lost what it acknowledged: only
+      // up to `index` is it known to match. Probe again from there if we believed more.
+      if (pr.match > m.index) {
+        pr.match = m.index;
+        pr.becomeProbe();
+      }
+      // Even when it seems to hold everything: only an App can confirm its log and end its recovery.
+      pr.sendNeed = SendNeed.EvenEmpty;
+    }
     pr.probeSent = false;
     if (pr.state === 'reset') pr.becomeProbe();
     else if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();

@@ -36,7 +36,10 @@ export interface Message {
   logTerm: number;
   /** App/Heartbeat: leader commit. */
   commit: number;
-  /** AppResp/VoteResp/PreVoteResp. */
+  /**
+   * AppResp/VoteResp/PreVoteResp. HeartbeatResp: the follower is recovering after a power loss
+   * and asks to be probed again from `index` (its commit index).
+   */
   reject: boolean;
   /** AppResp reject: first index of the conflict term, or the follower's last index + 1. */
   rejectHint: number;

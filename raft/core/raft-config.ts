@@ -27,6 +27,11 @@ export interface RaftConfig {
   checkQuorum: boolean;
   /** Index up to which the recovered log is durable; defaults to `log.lastIndex()`. */
   persisted?: number;
+  /**
+   * The log may have lost acknowledged entries or hold a stale tail (a restart after a power
+   * loss under async flush): start in the recovering state of recovery-guard.ts. Default false.
+   */
+  recovering?: boolean;
 }
 
 export type ProposeResult =
@@ -47,6 +52,8 @@ export interface RaftStatus {
   applied: number;
   firstIndex: number;
   lastIndex: number;
+  /** Recovering after a power loss: neither votes nor campaigns nor applies yet (recovery-guard.ts). */
+  recovering: boolean;
   /** Leader only, else {}. */
   progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number }>;
 }

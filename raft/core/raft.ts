@@ -13,6 +13,7 @@ import { voteOutcome } from './quorum.js';
 import type { ProposeResult, RaftConfig, RaftStatus, StepError } from './raft-config.js';
 import { RaftLog } from './raft-log.js';
 import { ReadyTracker } from './ready-tracker.js';
+import { RecoveryGuard } from './recovery-guard.js';
 import { EntryType, MAX_TERM, Role, type Entry, type NodeId } from './types.js';
 import { validateMessage } from './validate-message.js';
 
@@ -51,6 +52,8 @@ export class Raft {
   private lead: Leader | undefined;
   private readonly leaderHost: LeaderHost;
   private readonly follower: Follower;
+  /** Active while recovering after a power loss (recovery-guard.ts). */
+  private readonly guard: RecoveryGuard;
 
   /** What the next Ready carries; set up once the initial role is known. */
   private readonly out: ReadyTracker;
@@ -119,6 +122,7 @@ export class Raft {
     // unsafe power loss it could), and everything applied or deleted from the head is committed.
     this.commit = Math.max(Math.min(hardState.commit, lastIndex), config.applied, startIndex);
     this.selfPersisted = Math.min(config.persisted ?? lastIndex, lastIndex);
+    this.guard = new RecoveryGuard(config.recovering === true && peers.length > 1, this.commit);
     this.stepRole = this.stepFollower;
     this.becomeFollower(this.term, '');
     this.out = new ReadyTracker(
@@ -126,7 +130,8 @@ export class Raft {
         log: this.log,
         term: () => this.term,
         vote: () => this.vote,
-        commit: () => this.commit,
+        // While recovering, nothing past the durable commit reaches the application.
+        commit: () => this.guard.applyLimit(this.commit),
         role: () => this.role,
         leader: () => this.leader,
         persistedIndex: () => this.selfPersisted,
@@ -264,6 +269,7 @@ export class Raft {
       applied: this.out.reported(),
       firstIndex: this.log.firstIndex(),
       lastIndex: this.log.lastIndex(),
+      recovering: this.guard.active,
       progress,
     };
   }
@@ -369,7 +375,9 @@ export class Raft {
     this.electionElapsed++;
     if (this.electionElapsed >= this.randomizedElectionTimeout) {
       this.electionElapsed = 0;
-      this.campaign('pre-vote');
+      // A recovering node never campaigns; it only forgets a leader it no longer hears from.
+      if (!this.guard.active) this.campaign('pre-vote');
+      else if (this.leader !== '') this.becomeFollower(this.term, '');
     }
   }
 
@@ -396,15 +404,18 @@ export class Raft {
 
   private stepFollower(m: Message): void {
     switch (m.type) {
-      case MessageType.App:
+      case MessageType.App: {
         this.electionElapsed = 0;
         this.leader = m.from;
-        this.follower.onAppend(m);
+        const matched = this.follower.onAppend(m);
+        if (matched !== undefined) this.guard.onAppendMatched(matched, m.commit, this.commit, this.term);
         return;
+      }
       case MessageType.Heartbeat:
         this.electionElapsed = 0;
         this.leader = m.from;
-        this.follower.onHeartbeat(m);
+        if (this.guard.active) this.follower.onHeartbeatRecovering(m, this.guard.confirmedMatch(this.term, this.commit));
+        else this.follower.onHeartbeat(m);
         return;
       case MessageType.Reset:
         this.electionElapsed = 0;
@@ -412,7 +423,7 @@ export class Raft {
         this.follower.onReset(m);
         return;
       case MessageType.TimeoutNow:
-        this.campaign('transfer');
+        if (!this.guard.active) this.campaign('transfer');
         return;
       case MessageType.ReadIndexResp:
         this.out.readState({ index: m.index, context: m.context! });
@@ -470,8 +481,10 @@ export class Raft {
 
   private handleVoteRequest(m: Message): void {
     const pre = m.type === MessageType.PreVote;
+    // A recovering node may have lost entries it acknowledged: its vote could elect a candidate
+    // missing committed entries, so it refuses every vote and pre-vote.
     const canVote =
-      this.vote === m.from || (this.vote === '' && this.leader === '') || (pre && m.term > this.term);
+      !this.guard.active && (this.vote === m.from || (this.vote === '' && this.leader === '') || (pre && m.term > this.term));
     const resp = this.message(pre ? MessageType.PreVoteResp : MessageType.VoteResp, m.from, 0);
     if (canVote && this.log.isUpToDate(m.index, m.logTerm)) {
       resp.term = m.term;

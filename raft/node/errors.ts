@@ -17,7 +17,9 @@ export type RaftNodeErrorCode =
   | 'ERR_NODE_CLOSED'
   | 'ERR_READ_INDEX_TIMEOUT'
   | 'ERR_TRANSFER_FAILED'
-  | 'ERR_BAD_PEERS';
+  | 'ERR_BAD_PEERS'
+  | 'ERR_STORAGE_FAILED'
+  | 'ERR_RECOVERY_BLOCKED';
 
 export class RaftNodeError extends Error {
   override name = 'RaftNodeError';
@@ -158,5 +160,31 @@ export class TermTooLargeError extends RaftNodeError {
   override name = 'TermTooLargeError';
   constructor(readonly term: number, readonly maxTerm: number) {
     super('ERR_TERM_TOO_LARGE', `the persisted Raft state has term ${term}, above the largest term ${maxTerm}: this node could never take part in an election again, so it does not start (see "Terms" in docs/raft.md)`);
+  }
+}
+
+/**
+ * A write, sync or hard-state write of the durable log failed (disk full, I/O error): the node
+ * stopped (fail-stop) rather than run on with a log it cannot trust. Every pending proposal is
+ * rejected with it; whether a proposal in flight committed is unknown (it may have, on the other
+ * replicas). `during` names the step that failed; `cause` is the storage's error.
+ */
+export class StorageFailedError extends RaftNodeError {
+  override name = 'StorageFailedError';
+  constructor(readonly during: string, cause: unknown) {
+    super('ERR_STORAGE_FAILED', `the raft log failed during ${during}: ${(cause as Error)?.message ?? String(cause)}; this node stopped`, { cause });
+  }
+}
+
+/**
+ * This node restarted after a power loss or OS crash under async flush, so it neither votes nor
+ * campaigns until a leader has brought its log up to date, and no leader has been heard from for
+ * `waitedMs`. If a majority of the group lost power at once, no leader can be elected until a
+ * node that kept its data comes back, or an operator accepts the possible loss (docs/operations.md).
+ */
+export class RecoveryBlockedError extends RaftNodeError {
+  override name = 'RecoveryBlockedError';
+  constructor(readonly waitedMs: number) {
+    super('ERR_RECOVERY_BLOCKED', `recovering after a power loss under async flush: no leader heard from for ${waitedMs} ms; this node does not vote or campaign until a leader that kept its data brings it up to date`);
   }
 }

@@ -2,6 +2,7 @@
 export {
   BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalOutcomeError, ProposalOutcomeUnknownError, ProposalPartlyCommittedError,
   ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, TermTooLargeError, entryOutcome, type RaftNodeErrorCode,
+  RecoveryBlockedError, StorageFailedError,
 } from './errors.js';
 export type { BatchOutcome } from './batch-outcome.js';
 export { formatPeers, parsePeers } from './parse-peers.js';

@@ -10,7 +10,7 @@ import { Raft, type RaftStatus } from '../core/raft.js';
 import { MAX_TERM, type Entry, type LogStart, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
 import { TcpTransport, type PeerAddress, type TransportStats } from '../transport/tcp-transport.js';
-import { BusyError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, TermTooLargeError, proposalFailure } from './errors.js';
+import { BusyError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, RecoveryBlockedError, StorageFailedError, TermTooLargeError, proposalFailure } from './errors.js';
 import type { BatchOutcome } from './batch-outcome.js';
 import { PendingProposals, type DecidedBatch, type PendingBatch } from './pending-proposals.js';
 import { PendingReads } from './pending-reads.js';
@@ -119,6 +119,10 @@ export class RaftNode extends EventEmitter {
   private readonly committedScratch: DecidedBatch[] = [];
   /** Term of a committed index as the log has it now (undefined once it left the log). */
   private readonly termAt = (index: number): number | undefined => this.storage.term(index);
+  /** Set when the storage failed and the node stopped itself (see failStop). */
+  private fatalError: StorageFailedError | undefined;
+  /** Recovering after a power loss (the core's recovery guard): since when no leader is known. */
+  private recovering: { sinceMs: number; reportedMs: number } | undefined;
 
   constructor(private readonly o: RaftNodeOptions) {
     super();
@@ -158,6 +162,8 @@ export class RaftNode extends EventEmitter {
       preVote: o.preVote ?? true,
       checkQuorum: o.checkQuorum ?? true,
       persisted: o.storage.durableIndex(),
+      // Only async flush acknowledges unsynced entries; under sync flush the log is trusted.
+      recovering: this.flush.mode === 'async' && (o.storage.mayHaveLostWrites?.() ?? false),
     });
     this.role = { role: 'follower', leader: '', term: hardState.term };
     this.transport = new TcpTransport({
@@ -168,6 +174,10 @@ export class RaftNode extends EventEmitter {
       ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
       ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
     });
+    // After a power loss under async flush the core starts recovering (recovery-guard.ts);
+    // otherwise (sync flush, one voter) the storage's suspicion is cleared now.
+    if (this.raft.status().recovering) this.noteRecovery(Date.now());
+    else if (o.storage.mayHaveLostWrites?.() === true) o.storage.markRecovered?.();
   }
 
   /** Starts listening, connecting and ticking. */
@@ -301,10 +311,12 @@ export class RaftNode extends EventEmitter {
       else batch.reject(new ProposalTimeoutError(outcome, this.proposalTimeoutMs));
     }
     this.reads.expire(now);
+    if (this.recovering !== undefined) this.reportRecovery(now);
     // Keep the mapped pages ahead of the write position faulted in, a tick's worth at a time,
     // so appends on the hot path do not pay first-touch page faults. Already-warm pages are
     // skipped by the storage, so under no load this costs nothing.
-    if (this.warmAheadBytes > 0) (this.storage as LogStorage & WarmableStorage).warmAhead?.(this.warmAheadBytes);
+    // Creating the next files failing (ENOSPC, EIO) is a failing log too: stop, never throw from a timer.
+    if (this.warmAheadBytes > 0 && !this.persistStep('warm-ahead', () => (this.storage as LogStorage & WarmableStorage).warmAhead?.(this.warmAheadBytes))) return;
     this.scheduleTurn();
   }
 
@@ -313,14 +325,59 @@ export class RaftNode extends EventEmitter {
    * flush interval's worth of appends held up every turn behind it (and the followers' acks).
    */
   private periodicFlush(): void {
+    if (this.closed) return;
     const s = this.storage as LogStorage & BackgroundSyncStorage;
-    if (s.syncInBackground) s.syncInBackground(this.onBackgroundSync);
-    else s.sync();
+    try {
+      if (s.syncInBackground) s.syncInBackground(this.onBackgroundSync);
+      else s.sync();
+    } catch (err) {
+      this.failStop('periodic flush', err);
+    }
   }
 
+  /** A failed fdatasync may have dropped the dirty pages it covered: the log is no longer known. */
   private readonly onBackgroundSync = (err: Error | null): void => {
-    if (err && !this.closed) this.log.error({ err }, 'background flush of the raft log failed');
+    if (err) this.failStop('background flush', err);
   };
+
+  /**
+   * Fail-stop on a storage error: no further turn may build on a log whose writes may not have
+   * happened. Logs one fatal line, rejects everything pending with a StorageFailedError, stops
+   * timers and sockets, leaves the storage untouched (no flush, no hard-state write over a disk
+   * that just failed), and emits 'fatal' with the error: the owner should exit. A restart once
+   * the disk is fixed recovers from what is on disk, like after a crash.
+   */
+  private failStop(during: string, cause: unknown): void {
+    if (this.closed) return;
+    const err = new StorageFailedError(during, cause);
+    this.fatalError = err;
+    this.closed = true;
+    this.log.fatal({ err: cause, during, code: err.code }, 'raft log storage failed; this node stops (fail-stop)');
+    if (during === 'sync' || during === 'periodic flush' || during === 'background flush') {
+      // After a failed fdatasync the unsynced tail may be gone without a reboot: the restart
+      // must recover like after a power loss. Best effort: the disk is failing.
+      try {
+        this.storage.markLostWritesSuspected?.();
+      } catch (markErr) {
+        this.log.error({ err: markErr }, 'could not record that unsynced raft log writes may be lost');
+      }
+    }
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    for (const b of this.queuedBatches) b.reject(err);
+    this.queuedBatches = [];
+    this.queuedPayloads = [];
+    this.queuedEntries = 0;
+    for (const b of this.pending.takeAll()) b.reject(err);
+    this.reads.failAll(err);
+    void this.transport.close().catch(() => undefined);
+    this.emit('fatal', err);
+  }
+
+  /** The storage error that stopped this node, if one did. */
+  get fatal(): StorageFailedError | undefined {
+    return this.fatalError;
+  }
 
   private scheduleTurn(): void {
     if (this.turnScheduled || this.closed) return;
@@ -367,19 +424,19 @@ export class RaftNode extends EventEmitter {
   private handleReady(rd: Ready): void {
     // 1. Persist: reset, entries, hard state; in sync mode fsync before anything depends on it.
     if (rd.reset) {
-      this.storage.reset(rd.reset);
+      if (!this.persistStep('reset of the log', () => this.storage.reset(rd.reset!))) return;
       this.log.warn({ index: rd.reset.index, term: rd.reset.term }, 'log reset to the leader head');
       this.o.onReset?.(rd.reset);
       if (this.appliedIndex < rd.reset.index) this.appliedIndex = rd.reset.index;
     }
     // 2a. Messages that do not depend on this Ready's persistence leave in parallel with it.
     if (rd.messages.length > 0) this.transport.send(rd.messages);
-    if (rd.entries.length > 0) this.storage.append(rd.entries);
-    if (rd.hardState) this.storage.setHardState(rd.hardState);
+    if (rd.entries.length > 0 && !this.persistStep('append', () => this.storage.append(rd.entries))) return;
+    if (rd.hardState && !this.persistStep('hard-state write', () => this.storage.setHardState(rd.hardState!))) return;
     // mustSync also covers entries recovered after a kill but never synced: in sync mode a
     // follower must not acknowledge them before they are durable.
     if (rd.entries.length > 0 || rd.reset || rd.mustSync) {
-      if (this.flush.mode === 'sync') this.storage.sync();
+      if (this.flush.mode === 'sync' && !this.persistStep('sync', () => this.storage.sync())) return;
       this.raft.persisted(this.storage.lastIndex());
     }
     // 2b. Votes and acknowledgements only once what they promise is durable.
@@ -391,6 +448,47 @@ export class RaftNode extends EventEmitter {
     if (rd.softState) this.onSoftState(rd.softState);
     // 4. Tell the core this Ready is done.
     this.raft.advance(rd);
+    if (this.recovering !== undefined) this.noteRecovery(Date.now());
+  }
+
+  /**
+   * Follows the core's recovering state (a restart after a power loss under async flush): logs
+   * its start and end, and clears the storage's suspicion once the core has left it (or never
+   * entered it: sync flush, one voter).
+   */
+  private noteRecovery(now: number): void {
+    const active = this.raft.status().recovering;
+    if (active && this.recovering === undefined) {
+      this.recovering = { sinceMs: now, reportedMs: now };
+      this.log.warn({ commit: this.raft.status().commit, lastIndex: this.storage.lastIndex() }, 'restarted after a power loss or OS crash under async flush: not voting, campaigning or applying past the durable commit until a leader brings this log up to date');
+    } else if (!active) {
+      if (this.recovering !== undefined) this.log.info({ commit: this.raft.status().commit }, 'caught up with the leader after a power loss: voting and applying again');
+      this.recovering = undefined;
+      if (this.storage.mayHaveLostWrites?.() === true) this.persistStep('recovery marker write', () => this.storage.markRecovered?.());
+    }
+  }
+
+  /** Loud, never silent: a recovering node that hears from no leader says so, periodically. */
+  private reportRecovery(now: number): void {
+    const r = this.recovering!;
+    if (this.role.leader !== '') r.sinceMs = now;
+    const intervalMs = 10 * this.electionTimeoutMs;
+    if (now - r.sinceMs < intervalMs || now - r.reportedMs < intervalMs) return;
+    r.reportedMs = now;
+    const err = new RecoveryBlockedError(now - r.sinceMs);
+    this.log.error({ code: err.code, waitedMs: err.waitedMs }, `${err.message}; if a majority of the group lost power at once, see "Power loss of a majority under ASYNC_FLUSH" in docs/operations.md`);
+    this.emit('recovery-blocked', err);
+  }
+
+  /** Runs one persistence step; on a storage error stops the node and returns false (no advance). */
+  private persistStep(during: string, step: () => void): boolean {
+    try {
+      step();
+      return true;
+    } catch (err) {
+      this.failStop(during, err);
+      return false;
+    }
   }
 
   private apply(commitFrom: number, commitTo: number): void {

@@ -3,6 +3,12 @@
 // change of commit alone is kept in memory and written at most once per interval by a flush,
 // at the next term/vote change, or at close, because the core re-learns the commit index and an
 // fsync per Ready would cost more than the append.
+//
+// Every write clamps the commit to the log's durable index at the moment the write starts: a
+// commit recorded over entries a power loss can still take back (async flush acknowledges before
+// the data fdatasync, and the background commit write runs in parallel with it) would make a
+// restarted node apply whatever stale entries recovery finds at those indexes, and then refuse
+// the real leader's entries there as rewrites of committed ones.
 
 import type { Logger } from 'pino';
 import type { HardState } from '../core/types.js';
@@ -17,11 +23,17 @@ export class HardStateKeeper {
   private backgroundInFlight = false;
   private closed = false;
 
+  /**
+   * `durableIndex` is the log's durable index now; `unsafeCommitAheadOfDurable` (tests only)
+   * turns the clamp off to reproduce the old behaviour.
+   */
   constructor(
     private readonly dir: string,
     initial: HardState,
     private readonly commitPersistIntervalMs: number,
     private readonly log: Logger | undefined,
+    private readonly durableIndex: () => number,
+    private readonly unsafeCommitAheadOfDurable = false,
   ) {
     this.hard = { ...initial };
     this.persisted = { ...initial };
@@ -54,12 +66,13 @@ export class HardStateKeeper {
    * flushCommitIfDue without the fsync on the event loop: with ext4's ordered journal an fsync of
    * the small hardstate file also waits for the data blocks written since the last one, which
    * stalled a busy leader for tens of milliseconds once a second. Returns false when nothing was
-   * started; otherwise `done` runs once the write finished or was dropped. A failure is logged,
-   * not returned: the commit index can be re-learned and the next flush writes it again.
+   * started; otherwise `done` runs once the write finished or was dropped, with the error when it
+   * failed: a disk that cannot take this small write cannot take the log either (fail-stop).
    */
   flushCommitInBackground(done: (err: Error | null) => void): boolean {
     if (this.backgroundInFlight || !this.commitDue()) return false;
-    const state = { ...this.hard };
+    // Clamped now, before the data fdatasync that runs beside this write has completed.
+    const state = this.clamped(this.hard);
     const generation = this.generation;
     this.backgroundInFlight = true;
     this.lastWriteMs = Date.now();
@@ -75,7 +88,7 @@ export class HardStateKeeper {
         }
       }
       if (err) this.log?.warn({ err }, 'background write of the commit index failed');
-      done(null);
+      done(err);
     });
     return true;
   }
@@ -83,18 +96,33 @@ export class HardStateKeeper {
   /** Writes what is not persisted yet; later background writes are dropped. */
   close(): void {
     if (this.closed) return;
-    if (this.hard.commit !== this.persisted.commit) this.write(this.hard);
+    if (this.clamped(this.hard).commit !== this.persisted.commit) this.write(this.hard);
     this.closed = true;
   }
 
+  /** The commit index the file holds (or is being written with): never above the durable log. */
+  get persistedCommit(): number {
+    return this.persisted.commit;
+  }
+
   private commitDue(): boolean {
-    return this.hard.commit !== this.persisted.commit && Date.now() - this.lastWriteMs >= this.commitPersistIntervalMs;
+    return this.clamped(this.hard).commit !== this.persisted.commit && Date.now() - this.lastWriteMs >= this.commitPersistIntervalMs;
+  }
+
+  /** `state` with its commit lowered to the durable log (but never below what is already on disk). */
+  private clamped(state: HardState): HardState {
+    if (this.unsafeCommitAheadOfDurable) return { term: state.term, vote: state.vote, commit: state.commit };
+    // The file's commit was durable-bounded when written, and committed entries are never
+    // truncated, so it stays valid while the durable index dips after a truncation.
+    const bound = Math.max(this.durableIndex(), Math.min(this.persisted.commit, state.commit));
+    return { term: state.term, vote: state.vote, commit: Math.min(state.commit, bound) };
   }
 
   private write(state: HardState): void {
     this.generation++;
-    writeHardState(this.dir, state);
-    this.persisted = { term: state.term, vote: state.vote, commit: state.commit };
+    const s = this.clamped(state);
+    writeHardState(this.dir, s);
+    this.persisted = s;
     this.lastWriteMs = Date.now();
   }
 }

@@ -8,3 +8,4 @@ export type { RecoveryReport } from './recovery.js';
 export { LogStorageError, type LogStorageErrorCode } from './storage-errors.js';
 export { decodeStartData, encodeStartData, MAX_START_APP_BYTES, type StartData } from './state-files.js';
 export { MappedFile, MAX_MAPPED_FILE_BYTES } from './mapped-file.js';
+export { BOOT_ID_ENV } from './run-marker.js';

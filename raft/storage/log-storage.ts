@@ -74,5 +74,19 @@ export interface LogStorage extends LogReader {
    * runner calls it when idle; storages without mapped files leave it out.
    */
   warmAhead?(bytes: number): void;
+  /**
+   * Optional: whether entries written but not synced before the last stop may have been lost, or
+   * replaced by older bytes (the previous process did not close the log and ran in another boot:
+   * a power loss or OS crash; or a recovery from one was not finished). Under async flush the
+   * node then starts in the core's recovering state. Storages that cannot tell leave it out.
+   */
+  mayHaveLostWrites?(): boolean;
+  /** Optional: a leader has confirmed the log; clears what `mayHaveLostWrites` reported. */
+  markRecovered?(): void;
+  /**
+   * Optional: a sync failed, so the kernel may have dropped the unsynced pages even without a
+   * reboot; the next open reports `mayHaveLostWrites`. Best effort on a failing disk.
+   */
+  markLostWritesSuspected?(): void;
   close(): void;
 }

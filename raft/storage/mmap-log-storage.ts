@@ -13,7 +13,8 @@
 // payload CRC for entries this process wrote or recovery verified. Term and vote are written with
 // an fsync before `setHardState` returns; a change of `commit` alone is kept in memory and
 // written at the next term/vote change, at `close()`, or by a flush once a second
-// (hard-state-keeper.ts).
+// (hard-state-keeper.ts). Whenever it is written, the commit is clamped to `durableIndex()` at
+// that moment, so a power loss never leaves a durable commit over entries it took back.
 //
 // Payloads returned by `entries` are views of the mapping, valid as long as the entry stays in
 // the log: a truncation or reset followed by new appends rewrites those bytes, so a holder that
@@ -31,6 +32,7 @@ import type { EntryLocation, LogStorage, StartAppSource } from './log-storage.js
 import type { MappedFile } from './mapped-file.js';
 import { MappedFileList } from './mapped-file-list.js';
 import { type RecoveryReport, recoverTail } from './recovery.js';
+import { RunMarker } from './run-marker.js';
 import { HardStateKeeper } from './hard-state-keeper.js';
 import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, readMeta, writeMeta } from './state-files.js';
 import { LogStorageError } from './storage-errors.js';
@@ -68,11 +70,14 @@ export class MmapLogStorage implements LogStorage {
   /** The files a background sync is flushing, until it completes; sync() and close() cover them. */
   private backgroundFiles: MappedFile[] | null = null;
   private closed = false;
+  /** Tells a kill from a power loss (run-marker.ts). */
+  private readonly marker: RunMarker;
 
   private constructor(
     readonly dir: string,
     opts: ResolvedOptions,
     logger: Logger | undefined,
+    bootId: string | undefined,
   ) {
     this.segmentBytes = opts.segmentBytes;
     this.verifyReads = opts.verifyReads;
@@ -133,13 +138,15 @@ export class MmapLogStorage implements LogStorage {
     this.end = tail.endPosition;
     this.durable = tail.lastIndex;
     this.trustedFrom = tail.firstScannedIndex;
-    this.hard = new HardStateKeeper(dir, hard, opts.commitPersistIntervalMs, logger);
+    this.hard = new HardStateKeeper(dir, hard, opts.commitPersistIntervalMs, logger, () => this.durable, opts.unsafeTestCommitAheadOfDurable);
     if (hard.commit > this.last) {
-      // Only after a power loss with async flush (or a reset cut short): the commit index can
-      // be re-learned, but the core must never be told of a commit past its own log.
+      // The commit written is clamped to the durable log, so only a disk that lost synced data,
+      // a log written before that clamp (or with unsafeTestCommitAheadOfDurable), or a reset cut
+      // short gets here: the core must never be told of a commit past its own log.
       this.log?.warn({ commit: hard.commit, lastIndex: this.last }, 'persisted commit is past the recovered log; lowering it');
       this.hard.lowerCommit(this.last);
     }
+    this.marker = RunMarker.open(dir, bootId, logger, { lastIndex: this.last, commit: this.hard.commit });
     const r = this.recovery;
     const fields = { dir, firstIndex: this.firstIndex(), lastIndex: this.last, endPosition: this.end, ...r };
     if (r.zeroedBytes > 0 || r.rebuiltIndexRecords > 0 || r.deletedFiles > 0 || r.stopReason !== undefined) {
@@ -150,7 +157,7 @@ export class MmapLogStorage implements LogStorage {
   }
 
   static open(dir: string, options: MmapLogStorageOptions = {}): MmapLogStorage {
-    return new MmapLogStorage(dir, resolveOptions(options), options.logger);
+    return new MmapLogStorage(dir, resolveOptions(options), options.logger, options.bootId);
   }
 
   // ---- LogReader ----
@@ -377,6 +384,20 @@ export class MmapLogStorage implements LogStorage {
     return this.durable;
   }
 
+  mayHaveLostWrites(): boolean {
+    return this.marker.mayHaveLostWrites;
+  }
+
+  markRecovered(): void {
+    this.assertOpen();
+    this.marker.markRecovered();
+  }
+
+  markLostWritesSuspected(): void {
+    this.assertOpen();
+    this.marker.markSuspect();
+  }
+
   locate(index: number): EntryLocation | undefined {
     this.assertOpen();
     if (index <= this.start.index || index > this.last) return undefined;
@@ -443,9 +464,11 @@ export class MmapLogStorage implements LogStorage {
   close(): void {
     if (this.closed) return;
     this.flushAll();
+    this.durable = this.last;
     this.hard.close();
     this.data.close();
     this.index.files.close();
+    this.marker.close();
     this.closed = true;
   }
 

@@ -4,7 +4,7 @@
 // old one, fsync the directory. A frame with a magic, a length and a CRC tells a damaged file
 // from a good one. Also here: the layout of `LogStart.data` for this storage.
 
-import { close, closeSync, existsSync, fsync, fsyncSync, open, openSync, readFileSync, renameSync, unlink, write, writeSync } from 'node:fs';
+import { close, closeSync, existsSync, fsync, fsyncSync, open, openSync, readFileSync, renameSync, unlink, unlinkSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { HardState, LogStart } from '../core/types.js';
@@ -230,4 +230,43 @@ export function decodeStartData(start: LogStart): StartData | undefined {
   const position = readU64(b, 0);
   if (!Number.isSafeInteger(position)) return undefined;
   return { position, app: d.length > 8 ? new Uint8Array(d.subarray(9)) : undefined };
+}
+
+const RUN_MARKER_MAGIC = 0xd1ed0b00;
+const RUN_MARKER_VERSION = 1;
+const RUN_MARKER_NAME = 'running';
+
+/** The `running` file: present from open to clean close (see run-marker.ts). */
+export interface RunMarker {
+  /** The kernel boot id of the process that opened the log. */
+  bootId: string;
+  /** The log may have lost or hold stale unsynced entries until a leader confirms it. */
+  recovering: boolean;
+}
+
+export function writeRunMarker(dir: string, marker: RunMarker): void {
+  const id = Buffer.from(marker.bootId, 'utf8');
+  const body = Buffer.alloc(10 + id.length);
+  body.writeUInt32LE(RUN_MARKER_VERSION, 0);
+  body.writeUInt32LE(marker.recovering ? 1 : 0, 4);
+  body.writeUInt16LE(id.length, 8);
+  id.copy(body, 10);
+  writeAtomically(dir, RUN_MARKER_NAME, RUN_MARKER_MAGIC, body);
+}
+
+export function readRunMarker(dir: string): RunMarker | undefined {
+  const body = readChecked(dir, RUN_MARKER_NAME, RUN_MARKER_MAGIC);
+  if (body === undefined) return undefined;
+  if (body.length < 10 || body.readUInt32LE(0) !== RUN_MARKER_VERSION || body.length !== 10 + body.readUInt16LE(8)) {
+    throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${dir}/${RUN_MARKER_NAME} has an unknown layout`);
+  }
+  return { recovering: body.readUInt32LE(4) === 1, bootId: body.subarray(10).toString('utf8') };
+}
+
+/** Removes the marker durably (a clean close). */
+export function removeRunMarker(dir: string): void {
+  const path = join(dir, RUN_MARKER_NAME);
+  if (!existsSync(path)) return;
+  unlinkSync(path);
+  fsyncDirectory(dir);
 }

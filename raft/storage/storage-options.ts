@@ -18,13 +18,23 @@ export interface MmapLogStorageOptions {
   verifyReads?: boolean;
   /** Minimum interval between writes of a commit-only hard-state change by `sync()`. Default 1000. */
   commitPersistIntervalMs?: number;
+  /**
+   * TEST ONLY. Writes the hard state's commit index without clamping it to the durable log
+   * index (the behaviour before the fix), so a simulation can show what that loses. Default false.
+   */
+  unsafeTestCommitAheadOfDurable?: boolean;
+  /**
+   * The boot id recorded in the `running` marker (run-marker.ts). Default: $RAFT_BOOT_ID, else
+   * the kernel's. Tests give another value on reopen to simulate a power loss or OS crash.
+   */
+  bootId?: string;
   logger?: Logger;
 }
 
 const DEFAULT_SEGMENT_BYTES = 1024 * 1024 * 1024;
 const DEFAULT_INDEX_SEGMENT_ENTRIES = 4 * 1024 * 1024;
 
-export type ResolvedOptions = Required<Omit<MmapLogStorageOptions, 'logger'>>;
+export type ResolvedOptions = Required<Omit<MmapLogStorageOptions, 'logger' | 'bootId'>>;
 
 export function resolveOptions(options: MmapLogStorageOptions): ResolvedOptions {
   const segmentBytes = options.segmentBytes ?? DEFAULT_SEGMENT_BYTES;
@@ -41,5 +51,5 @@ export function resolveOptions(options: MmapLogStorageOptions): ResolvedOptions 
   if (!Number.isInteger(recoveryZeroRunBytes) || recoveryZeroRunBytes < 4096) throw new RangeError(`recoveryZeroRunBytes ${recoveryZeroRunBytes} must be >= 4096`);
   const commitPersistIntervalMs = options.commitPersistIntervalMs ?? 1000;
   if (!(commitPersistIntervalMs >= 0)) throw new RangeError(`commitPersistIntervalMs ${commitPersistIntervalMs} must be >= 0`);
-  return { segmentBytes, indexSegmentEntries, recoveryScanSegments, recoveryZeroRunBytes, verifyReads: options.verifyReads ?? true, commitPersistIntervalMs };
+  return { segmentBytes, indexSegmentEntries, recoveryScanSegments, recoveryZeroRunBytes, verifyReads: options.verifyReads ?? true, commitPersistIntervalMs, unsafeTestCommitAheadOfDurable: options.unsafeTestCommitAheadOfDurable ?? false };
 }

@@ -40,6 +40,8 @@ export interface BrokerControllerOptions {
   proposalTimeoutMs?: number;
   /** How often the leader checks whether a metadata snapshot is due (tests: 0 = only when asked). */
   snapshotCheckIntervalMs?: number;
+  /** The Raft log failed and the node stopped itself (see BrokerRaftOptions.onFatal). */
+  onFatal?: (err: Error) => void;
 }
 
 const CLIENT_EXPIRY_SCAN_MS = 10_000;
@@ -87,6 +89,7 @@ export class BrokerController {
       onMessageArrived: (topic, queueId) => this.pullHolds.notify(topic, queueId),
       onQueuesReset: () => this.pullHolds.notifyAll(),
       onDiskFull: () => this.onDiskFull(),
+      ...(options.onFatal !== undefined ? { onFatal: options.onFatal } : {}),
     });
     this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });

@@ -54,6 +54,8 @@ export function fromRaftError(err: unknown): unknown {
     // say what a partly committed batch means for it, and must not say "not stored".
     case 'ERR_PROPOSAL_PARTLY_COMMITTED':
     case 'ERR_PROPOSAL_OUTCOME_UNKNOWN':
+    // The log failed under the proposal: it may still have committed on the other replicas.
+    case 'ERR_STORAGE_FAILED':
       return new BrokerError('ERR_BROKER_OUTCOME_UNKNOWN', ResponseCode.SERVICE_NOT_AVAILABLE, `outcome unknown: ${message}; a retry may store the message twice`, { cause: err });
     case 'ERR_PROPOSAL_TOO_LARGE':
       return new BrokerError('ERR_BROKER_MESSAGE_ILLEGAL', ResponseCode.MESSAGE_ILLEGAL, `not stored: ${message} (mappedFileSizeCommitLog); send smaller messages or batches`, { cause: err });

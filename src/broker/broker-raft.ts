@@ -46,6 +46,11 @@ export interface BrokerRaftOptions {
   snapshotCheckIntervalMs?: number;
   /** Called when a write is refused because this node's disk is (nearly) full. */
   onDiskFull?: () => void;
+  /**
+   * The Raft log failed (disk full, I/O error) and the node stopped itself (fail-stop): the
+   * broker cannot store or replicate any more. The owner should close and exit non-zero.
+   */
+  onFatal?: (err: Error) => void;
 }
 
 const ANNOUNCE_RETRY_MS = 200;
@@ -118,6 +123,9 @@ export class BrokerRaft implements RaftFacade {
       onReadinessInput: () => this.refreshReadiness(),
     });
     this.store = MessageStore.open(storeDir, this.storage, {
+      // After a power loss the log past its durable commit may be stale: nothing dispatched from
+      // there is served until Raft has confirmed it (docs/raft.md, "Recovering after a power loss").
+      ...(this.storage.mayHaveLostWrites() ? { trustedLogIndex: this.storage.hardState().commit } : {}),
       onControl: (index, payload) => this.applier.applyControl(index, payload),
       ...(o.onMessageArrived ? { onMessageArrived: o.onMessageArrived } : {}),
       ...(o.onQueuesReset ? { onQueuesReset: o.onQueuesReset } : {}),
@@ -162,6 +170,10 @@ export class BrokerRaft implements RaftFacade {
       proposalTimeoutMs: o.proposalTimeoutMs ?? 5000,
     });
     this.node.on('role', (r: RoleChange) => this.onRole(r));
+    this.node.on('fatal', (err: Error) => {
+      this.log.fatal({ err }, 'the raft log failed; this broker node stopped replicating and must exit (free space or fix the disk, then restart it)');
+      o.onFatal?.(err);
+    });
     // Parts are a quarter segment at most, so a snapshot never fills a segment with one entry.
     this.snapshots = new SnapshotScheduler({
       log: this.storage,

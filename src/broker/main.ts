@@ -1,6 +1,7 @@
 // `node dist/src/broker/main.js -c broker.conf`: starts one broker node (one Raft peer of its
 // group). A bad broker.conf prints the message naming the key and exits 1; SIGTERM/SIGINT stop
-// the node cleanly (stores flushed) and exit 0. Prints "broker listening on <addr>" when ready.
+// the node cleanly (stores flushed) and exit 0; a failed Raft log write (ENOSPC, EIO) stops it with
+// exit 3. Prints "broker listening on <addr>" when ready.
 
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -42,9 +43,30 @@ if (parsed.config.aclEnable) parsed.config.aclFile = resolve(dirname(resolve(opt
 const logger = configureRootLogger().child({ component: 'broker' });
 for (const w of parsed.warnings) logger.warn(w);
 
-let broker: BrokerController;
+/** How long a broker whose Raft log failed may spend closing before it exits anyway. */
+const FATAL_CLOSE_BOUND_MS = 5000;
+/** Exit code of a fail-stop on a storage error (1 is a bad config or a failed start). */
+const EXIT_STORAGE_FAILED = 3;
+
+let broker: BrokerController | undefined;
+let stopping = false;
+
+/**
+ * Fail-stop: the Raft log failed (ENOSPC, EIO). Close what can be closed within a bound (the
+ * disk may refuse that too), then exit non-zero; a restart once the disk is fixed recovers
+ * from what is on disk. Never an unhandled exception in the middle of a turn.
+ */
+function onFatal(err: Error): void {
+  if (stopping) return;
+  stopping = true;
+  console.error(`broker stopped: the raft log failed: ${err.message}`);
+  const closing = broker?.close().catch((closeErr: unknown) => logger.error({ err: closeErr }, 'close after a storage failure failed')) ?? Promise.resolve();
+  const bound = new Promise((resolve) => setTimeout(resolve, FATAL_CLOSE_BOUND_MS));
+  void Promise.race([closing, bound]).finally(() => process.exit(EXIT_STORAGE_FAILED));
+}
+
 try {
-  broker = await BrokerController.start(parsed.config, { logger });
+  broker = await BrokerController.start(parsed.config, { logger, onFatal });
 } catch (err) {
   logger.error({ err }, 'broker failed to start');
   console.error(`broker failed to start: ${(err as Error).message}${portHint(err)}`);
@@ -64,13 +86,12 @@ function portHint(err: unknown): string {
 }
 console.log(`broker listening on ${broker.brokerAddr}`);
 
-let stopping = false;
 async function stop(signal: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   logger.info({ signal }, 'stopping');
   try {
-    await broker.close();
+    await broker!.close();
     process.exit(0);
   } catch (err) {
     logger.error({ err }, 'unclean stop');

@@ -53,6 +53,12 @@ export interface MessageStoreOptions extends DispatcherHooks {
   delayLevelsMs?: readonly number[];
   /** Clock for the flush timestamps in the checkpoint. */
   nowMs?: () => number;
+  /**
+   * Log entries past this index may be stale or missing (the Raft log restarted after a power
+   * loss under async flush): ConsumeQueue and IndexFile units built from them are dropped at
+   * open and rebuilt as Raft re-applies them. Default: the log's last index.
+   */
+  trustedLogIndex?: number;
 }
 
 /** Units scanned per read when a filter rejects messages (RocketMQ: 16,000 bytes of units). */
@@ -97,7 +103,7 @@ export class MessageStore {
     }
     const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE);
     const index = IndexService.open(root, { ...DEFAULT_INDEX_OPTIONS, ...options.index });
-    const recovery = recoverDispatchState(log, queues, index, checkpoint, unclean, problem);
+    const recovery = recoverDispatchState(log, queues, index, checkpoint, unclean, problem, options.trustedLogIndex);
     const hooks: DispatcherHooks = {};
     if (options.onControl) hooks.onControl = options.onControl;
     if (options.onMessageArrived) hooks.onMessageArrived = options.onMessageArrived;

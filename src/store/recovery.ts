@@ -74,9 +74,13 @@ export function recoverDispatchState(
   checkpoint: StoreCheckpoint | undefined,
   unclean: boolean,
   checkpointProblem?: string,
+  trustedLogIndex?: number,
 ): RecoveryReport {
   const first = log.firstIndex();
   const last = log.lastIndex();
+  // Past `trustedLogIndex` the log may hold stale entries (a power loss under async flush): what
+  // was dispatched from there is redone once Raft has confirmed those entries again.
+  const trusted = Math.min(last, trustedLogIndex ?? last);
   const starts = logQueueStarts(log);
   if (starts !== undefined) addMissingQueues(queues, starts);
   let dispatchedIndex: number;
@@ -84,7 +88,7 @@ export function recoverDispatchState(
   let source: RecoveryReport['source'];
   if (checkpoint) {
     source = 'checkpoint';
-    dispatchedIndex = Math.min(checkpoint.dispatchedIndex, last);
+    dispatchedIndex = Math.min(checkpoint.dispatchedIndex, trusted);
     if (dispatchedIndex < first) {
       dispatchedIndex = first - 1;
       cut = firstPosition(log);
@@ -94,13 +98,13 @@ export function recoverDispatchState(
   } else {
     let newest = index.lastPhysicalOffset();
     for (const cq of queues.all()) if (cq.maxOffset > cq.minOffset) newest = Math.max(newest, cq.physicalOffsetAt(cq.maxOffset - 1));
-    if (newest < 0 || last < first) {
+    if (newest < 0 || trusted < first) {
       source = 'empty';
       dispatchedIndex = first - 1;
       cut = firstPosition(log);
     } else {
       source = 'consume-queues';
-      const holding = indexHolding(log, Math.min(newest, log.endPosition() - 1));
+      const holding = indexHolding(log, Math.min(newest, log.endPosition() - 1, endOf(log, trusted) - 1));
       dispatchedIndex = holding - 1;
       cut = log.locate(holding)!.position;
     }

@@ -75,6 +75,11 @@ const node = new RaftNode({
   onApply: (entries) => digest.onApply(entries),
 });
 node.on('role', (c: { role: NodeReport['role']; leader: string; term: number }) => send({ t: 'role', id: opts.id, ...c }));
+// Fail-stop: the node already logged the storage error and stopped itself; exit non-zero (3).
+node.on('fatal', (err: Error) => {
+  console.error(`raft node ${opts.id} stopped: ${err.message}`);
+  process.exit(3);
+});
 
 let driver: LoadDriver | null = null;
 // Acknowledged ranges are merged and pushed to the parent a few times a second, not per batch.
