@@ -6,6 +6,7 @@
 
 import type { Logger } from 'pino';
 import type { HardState } from '../core/types.js';
+import type { FileLayer } from './file-layer.js';
 import { writeHardState, writeHardStateInBackground } from './state-files.js';
 
 export class HardStateKeeper {
@@ -22,6 +23,7 @@ export class HardStateKeeper {
     initial: HardState,
     private readonly commitPersistIntervalMs: number,
     private readonly log: Logger | undefined,
+    private readonly layer: FileLayer,
   ) {
     this.hard = { ...initial };
     this.persisted = { ...initial };
@@ -63,7 +65,7 @@ export class HardStateKeeper {
     const generation = this.generation;
     this.backgroundInFlight = true;
     this.lastWriteMs = Date.now();
-    writeHardStateInBackground(this.dir, state, (rename, err) => {
+    writeHardStateInBackground(this.layer, this.dir, state, (rename, err) => {
       this.backgroundInFlight = false;
       // A synchronous write (a new term or vote, or close) since the start supersedes this one.
       if (rename !== undefined && !this.closed && generation === this.generation) {
@@ -93,7 +95,7 @@ export class HardStateKeeper {
 
   private write(state: HardState): void {
     this.generation++;
-    writeHardState(this.dir, state);
+    writeHardState(this.layer, this.dir, state);
     this.persisted = { term: state.term, vote: state.vote, commit: state.commit };
     this.lastWriteMs = Date.now();
   }

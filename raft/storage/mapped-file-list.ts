@@ -4,22 +4,13 @@
 // first byte for data segments, the first entry index for index segments). It owns creation,
 // deletion from either end, dirty-range tracking for msync, and directory fsyncs.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FileLayer } from './file-layer.js';
 import { MappedFile } from './mapped-file.js';
 import { LogStorageError } from './storage-errors.js';
 
 const NAME_DIGITS = 20;
 const NAME_RE = /^\d{20}$/;
-
-export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export class MappedFileList {
   /** files[i] is file number `firstFile + i`; the list is always contiguous. */
@@ -35,9 +26,10 @@ export class MappedFileList {
     private readonly nameDivisor: number,
     /** Whether `ensure` may create the files between the list and a distant one (index files may; data files may not). */
     private readonly fillGaps: boolean,
+    private readonly layer: FileLayer,
   ) {
     if (!Number.isInteger(fileBytes / nameDivisor)) throw new RangeError(`file size ${fileBytes} is not a multiple of ${nameDivisor}`);
-    mkdirSync(dir, { recursive: true });
+    layer.mkdir(dir);
   }
 
   /**
@@ -47,7 +39,7 @@ export class MappedFileList {
    * configured, and positions would no longer agree, so that is refused.
    */
   load(): { deletedAfterGap: string[] } {
-    const numbers = readdirSync(this.dir)
+    const numbers = this.layer.readdir(this.dir)
       .filter((n) => NAME_RE.test(n))
       .map((n) => Number(n))
       .sort((a, b) => a - b);
@@ -56,18 +48,18 @@ export class MappedFileList {
     for (const name of numbers) {
       const address = name * this.nameDivisor;
       const path = this.pathOfName(name);
-      if (address % this.fileBytes !== 0 || statSync(path).size > this.fileBytes) {
+      if (address % this.fileBytes !== 0 || this.layer.sizeOf(path) > this.fileBytes) {
         throw new LogStorageError('ERR_LOG_CONFIG_MISMATCH', `${path} does not match the configured file size ${this.fileBytes}`);
       }
       const k = address / this.fileBytes;
       if (previous !== undefined && k !== previous + 1) {
-        unlinkSync(path);
+        this.layer.unlink(path);
         deletedAfterGap.push(path);
         this.directoryDirty = true;
         continue;
       }
       if (previous === undefined) this.firstFile = k;
-      this.files.push(MappedFile.open(path, this.fileBytes));
+      this.files.push(MappedFile.open(path, this.fileBytes, this.layer));
       previous = k;
     }
     return { deletedAfterGap };
@@ -111,7 +103,7 @@ export class MappedFileList {
 
   private create(k: number): MappedFile {
     this.directoryDirty = true;
-    return MappedFile.open(this.pathOfName((k * this.fileBytes) / this.nameDivisor), this.fileBytes);
+    return MappedFile.open(this.pathOfName((k * this.fileBytes) / this.nameDivisor), this.fileBytes, this.layer);
   }
 
   /** Deletes files numbered below `k`. */
@@ -182,7 +174,7 @@ export class MappedFileList {
     this.dirtyFrom = Infinity;
     this.dirtyTo = -Infinity;
     if (this.directoryDirty) {
-      fsyncDirectory(this.dir);
+      this.layer.fsyncDir(this.dir);
       this.directoryDirty = false;
     }
   }
@@ -200,7 +192,7 @@ export class MappedFileList {
     this.dirtyFrom = Infinity;
     this.dirtyTo = -Infinity;
     if (this.directoryDirty) {
-      fsyncDirectory(this.dir);
+      this.layer.fsyncDir(this.dir);
       this.directoryDirty = false;
     }
   }

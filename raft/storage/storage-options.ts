@@ -3,7 +3,9 @@
 
 import type { Logger } from 'pino';
 import { INDEX_RECORD_BYTES } from './entry-codec.js';
+import type { FileLayer } from './file-layer.js';
 import { MAX_MAPPED_FILE_BYTES } from './mapped-file.js';
+import { realFileLayer } from './real-file-layer.js';
 
 export interface MmapLogStorageOptions {
   /** Size of one data segment; every replica of a group must use the same. Default 1 GiB. */
@@ -18,6 +20,11 @@ export interface MmapLogStorageOptions {
   verifyReads?: boolean;
   /** Minimum interval between writes of a commit-only hard-state change by `sync()`. Default 1000. */
   commitPersistIntervalMs?: number;
+  /**
+   * Where the files live: the real disk by default; an in-memory SimFileLayer in the simulator,
+   * or the test-only lazy layer (lazy-fs.ts) that can be reverted to what was synced.
+   */
+  fileLayer?: FileLayer;
   logger?: Logger;
 }
 
@@ -41,5 +48,5 @@ export function resolveOptions(options: MmapLogStorageOptions): ResolvedOptions 
   if (!Number.isInteger(recoveryZeroRunBytes) || recoveryZeroRunBytes < 4096) throw new RangeError(`recoveryZeroRunBytes ${recoveryZeroRunBytes} must be >= 4096`);
   const commitPersistIntervalMs = options.commitPersistIntervalMs ?? 1000;
   if (!(commitPersistIntervalMs >= 0)) throw new RangeError(`commitPersistIntervalMs ${commitPersistIntervalMs} must be >= 0`);
-  return { segmentBytes, indexSegmentEntries, recoveryScanSegments, recoveryZeroRunBytes, verifyReads: options.verifyReads ?? true, commitPersistIntervalMs };
+  return { segmentBytes, indexSegmentEntries, recoveryScanSegments, recoveryZeroRunBytes, verifyReads: options.verifyReads ?? true, commitPersistIntervalMs, fileLayer: options.fileLayer ?? realFileLayer };
 }
