@@ -96,6 +96,22 @@ describe('MmapLogStorage over SimFileLayer', () => {
     assertHolds(openSim(fs), [...synced, ...makeEntries(151, 5, 4, () => 50, 1)], 1);
   });
 
+  it('counts a background sync once its callback ran, and cancels one that a power loss overtook', async () => {
+    const fs = new SimFileLayer();
+    const log = openSim(fs);
+    const synced = makeEntries(1, 50, 1, () => 1000);
+    log.append(synced);
+    expect(await new Promise((resolve) => log.syncInBackground(resolve))).toBeNull();
+    expect(log.durableIndex()).toBe(50);
+    log.append(makeEntries(51, 20, 1, () => 1000));
+    let called = false;
+    log.syncInBackground(() => (called = true));
+    fs.powerLoss(); // before the deferred sync ran
+    await Promise.resolve();
+    expect(called).toBe(false);
+    assertHolds(openSim(fs), synced, 1);
+  });
+
   it('cuts a torn tail at the last whole entry: never less than synced, never an entry that was not written', () => {
     let partial = 0;
     let cut = 0;
