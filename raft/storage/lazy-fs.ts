@@ -15,6 +15,7 @@
 // revert. The layer hides both kinds of names from `readdir`.
 
 import { closeSync, existsSync, fstatSync, ftruncateSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Prng } from '../sim/prng.js';
 import type { FileLayer, FileSyncCallback, MappedRegion } from './file-layer.js';
@@ -72,6 +73,46 @@ function copyChangedChunks(path: string, from: number, to: number): void {
   }
 }
 
+/**
+ * copyChangedChunks of the whole file through the thread pool, for background syncs: comparing a
+ * large file (an IndexFile is hundreds of MiB, mostly holes) takes long enough to stall the event
+ * loop. Writes made meanwhile may or may not reach the shadow, as with real write-back. A file
+ * deleted meanwhile needs no shadow.
+ */
+async function copyChangedChunksInBackground(path: string): Promise<void> {
+  let src;
+  try {
+    src = await openFile(path, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    removeIfPresent(markerOf(path));
+    const dst = await openFile(shadowOf(path), existsSync(shadowOf(path)) ? 'r+' : 'w+');
+    try {
+      const size = (await src.stat()).size;
+      if ((await dst.stat()).size !== size) await dst.truncate(size);
+      const a = Buffer.allocUnsafe(CHUNK_BYTES);
+      const b = Buffer.allocUnsafe(CHUNK_BYTES);
+      // Each round moves `at` forward by a chunk, so the size bounds it.
+      for (let at = 0; at < size; at += CHUNK_BYTES) {
+        const n = Math.min(CHUNK_BYTES, size - at);
+        const ra = (await src.read(a, 0, n, at)).bytesRead;
+        const rb = (await dst.read(b, 0, n, at)).bytesRead;
+        a.fill(0, ra, n);
+        b.fill(0, rb, n);
+        if (!sameRange(a, b, 0, n)) await dst.write(a, 0, n, at);
+      }
+    } finally {
+      await dst.close();
+    }
+  } finally {
+    await src.close();
+  }
+  if (!existsSync(path)) removeIfPresent(shadowOf(path)); // unlinked while we copied
+}
+
 function readFully(fd: number, buf: Buffer, length: number, position: number): void {
   let done = 0;
   while (done < length) {
@@ -115,15 +156,8 @@ class LazyRegion implements MappedRegion {
 
   datasyncInBackground(done: FileSyncCallback): void {
     this.real.datasyncInBackground((err) => {
-      if (err === null) {
-        try {
-          copyChangedChunks(this.path, 0, Number.MAX_SAFE_INTEGER);
-        } catch (copyErr) {
-          done(copyErr as Error);
-          return;
-        }
-      }
-      done(err);
+      if (err !== null) done(err);
+      else copyChangedChunksInBackground(this.path).then(() => done(null), (copyErr: unknown) => done(copyErr as Error));
     });
   }
 
