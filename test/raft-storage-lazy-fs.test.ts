@@ -85,6 +85,15 @@ describe('lazy file layer and revertToDurable', () => {
     expect(readFileSync(join(dir, 'other.json'), 'utf8')).toBe('{"a":1}');
   });
 
+  it('brings back a created file never synced as zeros of its size when its directory was synced', () => {
+    const dir = dirs.make();
+    const created = MappedFile.open(join(dir, 'named'), 8192, lazyFileLayer);
+    created.buffer.fill(3);
+    lazyFileLayer.fsyncDir(dir);
+    expect(revertToDurable(dir)).toEqual({ filesReverted: 1, bytesDropped: 8192 });
+    expect(readFileSync(join(dir, 'named')).equals(Buffer.alloc(8192))).toBe(true);
+  });
+
   it('follows renames and unlinks with the shadows', () => {
     const dir = dirs.make();
     lazyFileLayer.writeFileSynced(join(dir, 'a.tmp'), Buffer.from('one'));

@@ -217,17 +217,22 @@ export const lazyFileLayer: FileLayer = {
   },
   fsyncDir(dir: string): void {
     realFileLayer.fsyncDir(dir);
-    for (const name of readdirSync(dir)) {
-      if (!name.endsWith(NEVER_SYNCED_SUFFIX)) continue;
-      const file = join(dir, name.slice(0, -NEVER_SYNCED_SUFFIX.length));
-      unlinkSync(join(dir, name));
-      if (!existsSync(file)) continue;
-      const fd = openSync(shadowOf(file), 'w');
+    // As in SimFileLayer: the names of `dir` and the sizes of its files become durable.
+    const names = new Set(readdirSync(dir));
+    for (const name of names) {
+      if (isHelperName(name)) continue;
+      const file = join(dir, name);
+      const marker = names.has(name + NEVER_SYNCED_SUFFIX);
+      if (!marker && !names.has(name + SHADOW_SUFFIX)) continue;
+      const size = statSync(file).size;
+      if (!marker && statSync(shadowOf(file)).size === size) continue;
+      const fd = openSync(shadowOf(file), marker ? 'w' : 'r+');
       try {
-        ftruncateSync(fd, statSync(file).size);
+        ftruncateSync(fd, size);
       } finally {
         closeSync(fd);
       }
+      if (marker) unlinkSync(markerOf(file));
     }
   },
 };
