@@ -2,7 +2,8 @@
 // its index file, and the store's ConsumeQueue and IndexFile. Writes go to the mapping or, for
 // bulk appends, through the descriptor with a positioned write (`writeAt`); both land in the
 // same page cache, which a MAP_SHARED mapping shows at once on Linux, so they survive a process
-// kill at once. `flush` or `datasync` makes them survive power loss.
+// kill at once. `flush` or `datasync` makes them survive power loss. The file itself comes from
+// a FileLayer (file-layer.ts): the real disk unless a simulator or a power-loss test passes its own.
 
 import type { FileLayer, FileSyncCallback, MappedRegion } from './file-layer.js';
 import { realFileLayer } from './real-file-layer.js';
