@@ -1,6 +1,7 @@
 // The test-only lazy file layer on real files: a log used through it and then dropped without a
 // close (a SIGKILL) comes back after revertToDurable with exactly what it synced, or, with
 // tearing, with a seeded prefix of the rest that recovery cuts at a whole entry.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -33,6 +34,19 @@ describe('lazy file layer and revertToDurable', () => {
     assertHolds(log, makeEntries(1, 40, 2, (i) => 200 + ((i * 53) % 1200)), 1);
     expect(log.hardState()).toEqual({ term: 2, vote: 'n1', commit: 0 });
     log.close();
+  });
+
+  it('does the same as a command for harnesses that drive processes', () => {
+    const root = new URL('..', import.meta.url).pathname;
+    const cli = join(root, 'dist', 'raft', 'storage', 'revert-to-durable-cli.js');
+    if (!existsSync(cli)) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
+    const dir = dirs.make();
+    crashLazily(dir, 25);
+    const run = spawnSync(process.execPath, [cli, '--data-dir', dir], { encoding: 'utf8', timeout: 30_000 });
+    expect(run.status).toBe(0);
+    const report = JSON.parse(run.stdout) as { filesReverted: number; bytesDropped: number };
+    expect(report.bytesDropped).toBeGreaterThan(0);
+    assertHolds(openLog(dir, { fileLayer: lazyFileLayer }), makeEntries(1, 25, 2, (i) => 200 + ((i * 53) % 1200)), 1);
   });
 
   it('counts a background sync as a sync', async () => {
