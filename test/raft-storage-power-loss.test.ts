@@ -153,64 +153,96 @@ describe('MmapLogStorage over SimFileLayer', () => {
     { weight: 1, arbitrary: fc.constant({ kind: 'reopen' as const }) },
   );
 
-  it('recovery after any power loss returns every synced entry and only entries that were written', () => {
-    fc.assert(
-      fc.property(fc.array(opArb, { minLength: 1, maxLength: 25 }), (ops) => {
-        const fs = new SimFileLayer();
-        let log = openSim(fs);
-        /** What the log holds now (model). */
-        let model: Entry[] = [];
-        /** Entries 1..guaranteed must survive any power loss: synced and not truncated since. */
-        let guaranteed = 0;
-        /** Every entry ever written at each index, as "term:salt". */
-        const written = new Map<number, Set<string>>();
-        let term = 1;
-        let salt = 0;
-        const key = (e: Entry): string => `${e.term}:${Buffer.from(e.payload).toString('base64')}`;
-        for (const op of ops) {
-          if (op.kind === 'append') {
-            const first = Math.max(1, model.length + 1 - op.conflictBack);
-            if (first <= model.length) term++; // a conflicting append comes from a newer leader
-            const batch = makeEntries(first, op.count, term, (i) => (op.bytes + i * 13) % 3001, ++salt);
-            log.append(batch);
-            model = [...model.slice(0, first - 1), ...batch];
-            if (guaranteed > first - 1) guaranteed = first - 1;
-            for (const e of batch) {
-              let set = written.get(e.index);
-              if (set === undefined) written.set(e.index, (set = new Set()));
-              set.add(key(e));
-            }
-          } else if (op.kind === 'sync') {
-            log.sync();
-            guaranteed = model.length;
-          } else if (op.kind === 'truncate') {
-            const from = Math.max(1, model.length + 1 - op.back);
-            log.truncateSuffix(from);
-            model = model.slice(0, from - 1);
-            if (guaranteed > from - 1) guaranteed = from - 1;
-          } else if (op.kind === 'reopen') {
-            log.close();
-            log = openSim(fs);
-            guaranteed = model.length;
-            assertHolds(log, model, 1);
-          } else {
-            const prng = op.tearSeed === null ? undefined : new Prng(op.tearSeed);
-            fs.powerLoss(prng === undefined ? undefined : () => prng.next());
-            log = openSim(fs);
-            const last = log.lastIndex();
-            if (last < guaranteed) throw new Error(`lost synced entries: recovered up to ${last}, synced ${guaranteed}`);
-            const got = log.entries(1, last + 1, Number.MAX_SAFE_INTEGER);
-            for (const e of got) {
-              if (e.index <= guaranteed && key(e) !== key(model[e.index - 1]!)) throw new Error(`synced entry ${e.index} changed`);
-              if (!written.get(e.index)?.has(key(e))) throw new Error(`entry ${e.index} term ${e.term} was never written`);
-            }
-            model = got.map((e) => ({ ...e, payload: new Uint8Array(e.payload) }));
-            term = Math.max(term, model.length > 0 ? model[model.length - 1]!.term : 1);
-            guaranteed = model.length; // recovery flushed what it kept
-          }
+  /**
+   * Runs `ops` on a log over a SimFileLayer and, after every power loss, checks that recovery kept
+   * every entry synced (and not truncated since) and returned only entries that were written.
+   */
+  function checkOps(ops: readonly Op[]): void {
+    const fs = new SimFileLayer();
+    let log = openSim(fs);
+    /** What the log holds now (model). */
+    let model: Entry[] = [];
+    /** Entries 1..guaranteed must survive any power loss: synced and not truncated since. */
+    let guaranteed = 0;
+    /** Every entry ever written at each index, as "term:salt". */
+    const written = new Map<number, Set<string>>();
+    let term = 1;
+    let salt = 0;
+    const key = (e: Entry): string => `${e.term}:${Buffer.from(e.payload).toString('base64')}`;
+    for (const op of ops) {
+      if (op.kind === 'append') {
+        const first = Math.max(1, model.length + 1 - op.conflictBack);
+        if (first <= model.length) term++; // a conflicting append comes from a newer leader
+        const batch = makeEntries(first, op.count, term, (i) => (op.bytes + i * 13) % 3001, ++salt);
+        log.append(batch);
+        model = [...model.slice(0, first - 1), ...batch];
+        if (guaranteed > first - 1) guaranteed = first - 1;
+        for (const e of batch) {
+          let set = written.get(e.index);
+          if (set === undefined) written.set(e.index, (set = new Set()));
+          set.add(key(e));
         }
-      }),
-      { numRuns: 60 },
-    );
+      } else if (op.kind === 'sync') {
+        log.sync();
+        guaranteed = model.length;
+      } else if (op.kind === 'truncate') {
+        const from = Math.max(1, model.length + 1 - op.back);
+        log.truncateSuffix(from);
+        model = model.slice(0, from - 1);
+        if (guaranteed > from - 1) guaranteed = from - 1;
+      } else if (op.kind === 'reopen') {
+        log.close();
+        log = openSim(fs);
+        guaranteed = model.length;
+        assertHolds(log, model, 1);
+      } else {
+        const prng = op.tearSeed === null ? undefined : new Prng(op.tearSeed);
+        fs.powerLoss(prng === undefined ? undefined : () => prng.next());
+        log = openSim(fs);
+        const last = log.lastIndex();
+        if (last < guaranteed) throw new Error(`lost synced entries: recovered up to ${last}, synced ${guaranteed}`);
+        const got = log.entries(1, last + 1, Number.MAX_SAFE_INTEGER);
+        for (const e of got) {
+          if (e.index <= guaranteed && key(e) !== key(model[e.index - 1]!)) throw new Error(`synced entry ${e.index} changed`);
+          if (!written.get(e.index)?.has(key(e))) throw new Error(`entry ${e.index} term ${e.term} was never written`);
+        }
+        model = got.map((e) => ({ ...e, payload: new Uint8Array(e.payload) }));
+        term = Math.max(term, model.length > 0 ? model[model.length - 1]!.term : 1);
+        guaranteed = model.length; // recovery flushed what it kept
+      }
+    }
+  }
+
+  it('recovery after any power loss returns every synced entry and only entries that were written', () => {
+    fc.assert(fc.property(fc.array(opArb, { minLength: 1, maxLength: 25 }), checkOps), { numRuns: 60 });
+  });
+
+  it('does not bring back a segment that a truncation deleted, behind the entry that replaced its data', () => {
+    // Found by the property above: the truncation's deletion of segment 1 was not durable, the
+    // new entry 36 reached the disk but the zeroing after it did not, and recovery began its scan
+    // at the resurrected segment, trusting stale index records for entries 36 and 37.
+    checkOps([
+      { kind: 'append', count: 10, bytes: 1278, conflictBack: 0 },
+      { kind: 'append', count: 28, bytes: 1475, conflictBack: 0 },
+      { kind: 'reopen' },
+      { kind: 'append', count: 1, bytes: 0, conflictBack: 3 },
+      { kind: 'powerLoss', tearSeed: 669900853 },
+      { kind: 'append', count: 1, bytes: 0, conflictBack: 0 },
+    ]);
+  });
+
+  it('does not make a new segment durable by name before the data ahead of it, when a truncation deletes files', () => {
+    // Entries 39..66 span segments 0 to 2 unsynced; truncating 66 deletes segment 2. Had that
+    // fsynced the directory alone, segment 1 would survive by name with its entries while the
+    // end of segment 0 (entry 43) was torn, and recovery, scanning from segment 1, keeps 43.
+    checkOps([
+      { kind: 'append', count: 8, bytes: 2270, conflictBack: 0 },
+      { kind: 'append', count: 19, bytes: 0, conflictBack: 0 },
+      { kind: 'append', count: 12, bytes: 1782, conflictBack: 0 },
+      { kind: 'sync' },
+      { kind: 'append', count: 28, bytes: 2133, conflictBack: 1 },
+      { kind: 'truncate', back: 1 },
+      { kind: 'powerLoss', tearSeed: 736685959 },
+    ]);
   });
 });

@@ -118,14 +118,26 @@ export class MappedFileList {
     return n;
   }
 
-  /** Deletes files numbered above `k`. */
+  /**
+   * Deletes files numbered above `k` and makes that durable before returning, together with
+   * every write before it (a flush: the dirty ranges first, then the directory). A truncation
+   * writes new entries where the deleted files' entries were: were the deletion not durable, a
+   * power loss could bring a deleted file back behind a new entry that reached the disk, and
+   * recovery, which begins its scan at the first entry of a late segment, would keep the stale
+   * entries between the two. The dirty ranges go first because the directory fsync also makes
+   * the names of files created since durable, which must not outrun the data before them.
+   * Truncations that delete files are rare, so the blocking flush costs little.
+   */
   deleteAbove(k: number): number {
     let n = 0;
     while (this.files.length > 0 && this.last > k) {
       this.files.pop()!.destroy();
       n++;
     }
-    if (n > 0) this.directoryDirty = true;
+    if (n > 0) {
+      this.directoryDirty = true;
+      this.flush();
+    }
     return n;
   }
 
