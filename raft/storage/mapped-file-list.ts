@@ -173,16 +173,7 @@ export class MappedFileList {
 
   /** msyncs (blocking) the dirty range of the files still present, then the directory if files came or went. */
   flush(): void {
-    if (this.dirtyFrom < this.dirtyTo) {
-      const from = this.dirtyFrom;
-      const to = this.dirtyTo;
-      for (let k = Math.max(this.firstFile, Math.floor(from / this.fileBytes)); k <= this.last && k * this.fileBytes < to; k++) {
-        const base = k * this.fileBytes;
-        const start = Math.max(from, base) - base;
-        const end = Math.min(to, base + this.fileBytes) - base;
-        this.file(k)!.flush(start, end - start, true);
-      }
-    }
+    this.msyncRange(this.dirtyFrom, this.dirtyTo);
     this.dirtyFrom = Infinity;
     this.dirtyTo = -Infinity;
     if (this.directoryDirty) {
@@ -193,19 +184,37 @@ export class MappedFileList {
 
   /**
    * The files holding the dirty range, which is then considered clean: the caller takes over
-   * making them durable (a background fdatasync). The directory is fsynced here, at once, when
-   * files came or went; that is rare (a new segment) and cheap.
+   * making them durable (a background fdatasync). When files came or went, the directory is
+   * fsynced here, at once, and the dirty data of every file but the newest is msynced (blocking)
+   * before it: the fsync makes the new files' names durable, and a name must not outrun the data
+   * ahead of it, or a power loss could keep a later segment whole behind a torn one, which
+   * recovery, scanning from a late segment, would not see. That happens once per new segment.
    */
   takeDirtyFiles(out: MappedFile[]): void {
-    if (this.dirtyFrom < this.dirtyTo) {
-      const from = Math.max(this.firstFile, Math.floor(this.dirtyFrom / this.fileBytes));
-      for (let k = from; k <= this.last && k * this.fileBytes < this.dirtyTo; k++) out.push(this.file(k)!);
+    let from = this.dirtyFrom;
+    if (this.directoryDirty) {
+      const newest = this.files.length > 0 ? this.last * this.fileBytes : Infinity;
+      if (from < newest) {
+        this.msyncRange(from, Math.min(this.dirtyTo, newest));
+        from = newest;
+      }
+      this.layer.fsyncDir(this.dir);
+      this.directoryDirty = false;
+    }
+    if (from < this.dirtyTo) {
+      for (let k = Math.max(this.firstFile, Math.floor(from / this.fileBytes)); k <= this.last && k * this.fileBytes < this.dirtyTo; k++) out.push(this.file(k)!);
     }
     this.dirtyFrom = Infinity;
     this.dirtyTo = -Infinity;
-    if (this.directoryDirty) {
-      this.layer.fsyncDir(this.dir);
-      this.directoryDirty = false;
+  }
+
+  /** msync (blocking) of addresses [from, to) in the files that exist. */
+  private msyncRange(from: number, to: number): void {
+    for (let k = Math.max(this.firstFile, Math.floor(from / this.fileBytes)); from < to && k <= this.last && k * this.fileBytes < to; k++) {
+      const base = k * this.fileBytes;
+      const start = Math.max(from, base) - base;
+      const end = Math.min(to, base + this.fileBytes) - base;
+      this.file(k)!.flush(start, end - start, true);
     }
   }
 
