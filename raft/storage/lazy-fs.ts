@@ -25,8 +25,8 @@ import { realFileLayer } from './real-file-layer.js';
 export const LAZY_FS_ENV = 'RMQ_UNSAFE_TEST_LAZY_FS';
 export const SHADOW_SUFFIX = '.durable';
 export const NEVER_SYNCED_SUFFIX = '.never-synced';
-/** Chunk of the copy and compare passes; a multiple of SECTOR_BYTES. */
-const CHUNK_BYTES = 1024 * 1024;
+/** Chunk of the copy and compare passes (1 MiB): whole sectors, so a tear decided per sector spans chunks. */
+const CHUNK_BYTES = 2048 * SECTOR_BYTES;
 
 const shadowOf = (path: string): string => path + SHADOW_SUFFIX;
 const markerOf = (path: string): string => path + NEVER_SYNCED_SUFFIX;
