@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENTRY_HEADER_BYTES, INDEX_RECORD_BYTES } from '../raft/storage/entry-codec.js';
 import { readHardState } from '../raft/storage/state-files.js';
+import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import { LogStorageError } from '../raft/storage/storage-errors.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { SEGMENT_BYTES, TempDirs, assertHolds, expectedPositions, makeEntries, openLog } from './raft-storage-helpers.js';
@@ -145,15 +146,15 @@ describe('MmapLogStorage fast paths', () => {
     log.sync(); // the commit written is never above the durable log (see raft-storage-durable-commit)
     log.setHardState({ term: 1, vote: 'n1', commit: 0 });
     log.setHardState({ term: 1, vote: 'n1', commit: 12 });
-    expect(readHardState(dir)).toEqual({ term: 1, vote: 'n1', commit: 0 });
+    expect(readHardState(realFileLayer, dir)).toEqual({ term: 1, vote: 'n1', commit: 0 });
     expect(await new Promise((resolve) => log.syncInBackground(resolve))).toBeNull();
-    expect(readHardState(dir)).toEqual({ term: 1, vote: 'n1', commit: 12 });
+    expect(readHardState(realFileLayer, dir)).toEqual({ term: 1, vote: 'n1', commit: 12 });
 
     log.setHardState({ term: 1, vote: 'n1', commit: 15 });
     const flushed = new Promise((resolve) => log.syncInBackground(resolve));
     log.setHardState({ term: 2, vote: 'n2', commit: 15 }); // synchronous and durable on return
     expect(await flushed).toBeNull();
-    expect(readHardState(dir)).toEqual({ term: 2, vote: 'n2', commit: 15 });
+    expect(readHardState(realFileLayer, dir)).toEqual({ term: 2, vote: 'n2', commit: 15 });
     expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     log.close();
   });

@@ -12,6 +12,7 @@ import { StorageFailedError } from '../raft/node/errors.js';
 import { RaftNode } from '../raft/node/raft-node.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { readRunMarker } from '../raft/storage/state-files.js';
+import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import { LogStorageError } from '../raft/storage/storage-errors.js';
 
 const logger = pino({ level: 'silent' });
@@ -128,6 +129,6 @@ describe('RaftNode fail-stop on storage errors', () => {
     expect(a.fatal[0]!.during).toBe('background flush');
     await expect(a.node.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
     // The next start, even in this boot, treats the unsynced tail as possibly lost.
-    expect(readRunMarker(dir)).toMatchObject({ recovering: true });
+    expect(readRunMarker(realFileLayer, dir)).toMatchObject({ recovering: true });
   });
 });

@@ -12,6 +12,7 @@ import type { RecoveryBlockedError } from '../raft/node/errors.js';
 import { RaftNode } from '../raft/node/raft-node.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { readRunMarker, writeRunMarker } from '../raft/storage/state-files.js';
+import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import type { PeerAddress } from '../raft/transport/tcp-transport.js';
 
 const logger = pino({ level: 'silent' });
@@ -63,7 +64,7 @@ async function setup(preferredPort: number) {
     running.splice(running.indexOf(node), 1);
   };
   /** Makes the next start of the stopped `id` look like one after a power loss. */
-  const markPowerLost = (id: string): void => writeRunMarker(join(dir, id), { bootId: 'a-boot-before-the-power-loss', recovering: false });
+  const markPowerLost = (id: string): void => writeRunMarker(realFileLayer, join(dir, id), { bootId: 'a-boot-before-the-power-loss', recovering: false });
   const leader = (): RaftNode | undefined => [...nodes.values()].find((n) => n.fatal === undefined && n.status().role === 'leader' && running.includes(n));
   return { dir, start, stop, markPowerLost, applied, nodes, blocked, startedRecovering, leader };
 }
@@ -79,7 +80,7 @@ describe('RaftNode after a power loss under async flush', () => {
     const n2 = await g.start('n2');
     expect(g.startedRecovering.get('n2')).toBe(true);
     await until(() => !n2.status().recovering);
-    expect(readRunMarker(join(g.dir, 'n2'))).toMatchObject({ recovering: false });
+    expect(readRunMarker(realFileLayer, join(g.dir, 'n2'))).toMatchObject({ recovering: false });
     for (let i = 0; i < 5; i++) await g.leader()!.propose(Buffer.from(`b${i}`));
     const expected = [...Array.from({ length: 10 }, (_, i) => `a${i}`), ...Array.from({ length: 5 }, (_, i) => `b${i}`)];
     await until(() => g.applied.get('n2')!.length === expected.length);

@@ -9,6 +9,7 @@ import type { Entry } from '../raft/core/types.js';
 import { ENTRY_HEADER_BYTES, INDEX_RECORD_BYTES } from '../raft/storage/entry-codec.js';
 import type { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { encodeStartData, readMeta, writeMeta } from '../raft/storage/state-files.js';
+import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import { INDEX_ENTRIES, SEGMENT_BYTES, TempDirs, assertHolds, expectedPositions, makeEntries, openLog } from './raft-storage-helpers.js';
 
 const dirs = new TempDirs();
@@ -150,13 +151,13 @@ describe('MmapLogStorage recovery', () => {
     const { positions } = crashedLog(dir, 100, 5);
     // Exactly the state reset() leaves between its first step and the deletions; the old entry
     // 41 even sits at the new start position, and must not pass for the new log's first entry.
-    writeMeta(dir, { segmentBytes: SEGMENT_BYTES, indexSegmentEntries: INDEX_ENTRIES, startIndex: 40, startTerm: 9, startPosition: positions[40]!, wipePending: true });
+    writeMeta(realFileLayer, dir, { segmentBytes: SEGMENT_BYTES, indexSegmentEntries: INDEX_ENTRIES, startIndex: 40, startTerm: 9, startPosition: positions[40]!, wipePending: true });
     const log = openLog(dir);
     expect(log.firstIndex()).toBe(41);
     expect(log.lastIndex()).toBe(40);
     expect(log.term(40)).toBe(9);
     expect(log.endPosition()).toBe(positions[40]);
-    expect(readMeta(dir)!.wipePending).toBe(false);
+    expect(readMeta(realFileLayer, dir)!.wipePending).toBe(false);
     log.append(makeEntries(41, 3, 9, () => 10));
     assertHolds(openLog(dir), makeEntries(41, 3, 9, () => 10), 41);
   });
@@ -165,7 +166,7 @@ describe('MmapLogStorage recovery', () => {
     const dir = dirs.make();
     const { entries, positions } = crashedLog(dir, 300, 6);
     const i = positions.findIndex((p) => p >= 2 * SEGMENT_BYTES); // first entry of segment 2
-    writeMeta(dir, { segmentBytes: SEGMENT_BYTES, indexSegmentEntries: INDEX_ENTRIES, startIndex: i, startTerm: 1, startPosition: positions[i]!, wipePending: false });
+    writeMeta(realFileLayer, dir, { segmentBytes: SEGMENT_BYTES, indexSegmentEntries: INDEX_ENTRIES, startIndex: i, startTerm: 1, startPosition: positions[i]!, wipePending: false });
     const log = openLog(dir);
     assertHolds(log, entries.slice(i), i + 1);
     expect(existsSync(segmentPath(dir, 0))).toBe(false);

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ENTRY_HEADER_BYTES } from '../raft/storage/entry-codec.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readMeta, writeMeta } from '../raft/storage/state-files.js';
+import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import fc from 'fast-check';
 import { LogStorageError } from '../raft/storage/storage-errors.js';
 import { INDEX_ENTRIES, SEGMENT_BYTES, TempDirs, assertHolds, expectedPositions, makeEntries, openLog } from './raft-storage-helpers.js';
@@ -213,7 +214,7 @@ describe('MmapLogStorage', () => {
     log.close();
     const again = openLog(dir);
     expect(Buffer.from(again.startAppData()!).equals(app)).toBe(true);
-    expect(readMeta(dir)!.startApp).toEqual(new Uint8Array(app));
+    expect(readMeta(realFileLayer, dir)!.startApp).toEqual(new Uint8Array(app));
 
     // A follower reset to this start keeps the section too, across its own reopen.
     const followerDir = dirs.make();
@@ -245,7 +246,7 @@ describe('MmapLogStorage', () => {
       throw new RangeError('no counters');
     })).toThrow('no counters');
     expect({ first: log.firstIndex(), start: log.logStart(), files: readdirSync(join(dir, 'data')).length }).toEqual(before);
-    expect(readMeta(dir)!.startIndex).toBe(0);
+    expect(readMeta(realFileLayer, dir)!.startIndex).toBe(0);
     // A section at the bound fits.
     const first = log.deleteHead(250, () => new Uint8Array(MAX_START_APP_BYTES).fill(7));
     expect(first).toBeGreaterThan(1);
@@ -267,14 +268,14 @@ describe('MmapLogStorage', () => {
     expect(frame.readUInt32LE(8)).toBe(1);
     const again = openLog(dir);
     expect(again.startAppData()).toBeUndefined();
-    expect(again.firstIndex()).toBe(readMeta(dir)!.startIndex + 1);
+    expect(again.firstIndex()).toBe(readMeta(realFileLayer, dir)!.startIndex + 1);
     again.close();
     // With one, version 2 appends it; a damaged length is a damaged file.
-    const meta = readMeta(dir)!;
-    writeMeta(dir, { ...meta, startApp: new Uint8Array([1, 2, 3]) });
+    const meta = readMeta(realFileLayer, dir)!;
+    writeMeta(realFileLayer, dir, { ...meta, startApp: new Uint8Array([1, 2, 3]) });
     const v2 = readFileSync(join(dir, 'meta'));
     expect([v2.readUInt32LE(4), v2.readUInt32LE(8)]).toEqual([48 + 4 + 3, 2]);
-    expect(readMeta(dir)!.startApp).toEqual(new Uint8Array([1, 2, 3]));
+    expect(readMeta(realFileLayer, dir)!.startApp).toEqual(new Uint8Array([1, 2, 3]));
     expect([...openLog(dir).startAppData()!]).toEqual([1, 2, 3]);
   });
 

@@ -4,6 +4,7 @@
 // data segments, which are the truth.
 
 import { INDEX_MAGIC, INDEX_RECORD_BYTES, readU64, writeIndexRecord } from './entry-codec.js';
+import type { FileLayer } from './file-layer.js';
 import { MappedFileList } from './mapped-file-list.js';
 
 export class EntryIndex {
@@ -14,9 +15,10 @@ export class EntryIndex {
   constructor(
     dir: string,
     readonly entriesPerFile: number,
+    layer: FileLayer,
   ) {
     if (!Number.isInteger(entriesPerFile) || entriesPerFile < 2) throw new RangeError(`indexSegmentEntries ${entriesPerFile} must be an integer >= 2`);
-    this.files = new MappedFileList(dir, entriesPerFile * INDEX_RECORD_BYTES, INDEX_RECORD_BYTES, true);
+    this.files = new MappedFileList(dir, entriesPerFile * INDEX_RECORD_BYTES, INDEX_RECORD_BYTES, true, layer);
   }
 
   fileOf(index: number): number {

@@ -12,6 +12,7 @@
 
 import type { Logger } from 'pino';
 import type { HardState } from '../core/types.js';
+import type { FileLayer } from './file-layer.js';
 import { writeHardState, writeHardStateInBackground } from './state-files.js';
 
 export class HardStateKeeper {
@@ -33,6 +34,7 @@ export class HardStateKeeper {
     private readonly commitPersistIntervalMs: number,
     private readonly log: Logger | undefined,
     private readonly durableIndex: () => number,
+    private readonly layer: FileLayer,
     private readonly unsafeCommitAheadOfDurable = false,
   ) {
     this.hard = { ...initial };
@@ -76,7 +78,7 @@ export class HardStateKeeper {
     const generation = this.generation;
     this.backgroundInFlight = true;
     this.lastWriteMs = Date.now();
-    writeHardStateInBackground(this.dir, state, (rename, err) => {
+    writeHardStateInBackground(this.layer, this.dir, state, (rename, err) => {
       this.backgroundInFlight = false;
       // A synchronous write (a new term or vote, or close) since the start supersedes this one.
       if (rename !== undefined && !this.closed && generation === this.generation) {
@@ -121,7 +123,7 @@ export class HardStateKeeper {
   private write(state: HardState): void {
     this.generation++;
     const s = this.clamped(state);
-    writeHardState(this.dir, s);
+    writeHardState(this.layer, this.dir, s);
     this.persisted = s;
     this.lastWriteMs = Date.now();
   }

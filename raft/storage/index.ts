@@ -9,3 +9,7 @@ export { LogStorageError, type LogStorageErrorCode } from './storage-errors.js';
 export { decodeStartData, encodeStartData, MAX_START_APP_BYTES, type StartData } from './state-files.js';
 export { MappedFile, MAX_MAPPED_FILE_BYTES } from './mapped-file.js';
 export { BOOT_ID_ENV } from './run-marker.js';
+export type { FileLayer, FileSyncCallback, MappedRegion } from './file-layer.js';
+export { realFileLayer } from './real-file-layer.js';
+export { SimFileLayer, type PowerLossReport } from './sim-file-layer.js';
+export { fileLayerFromEnv, lazyFileLayer, LAZY_FS_ENV, revertToDurable, type RevertReport } from './lazy-fs.js';

@@ -4,22 +4,13 @@
 // first byte for data segments, the first entry index for index segments). It owns creation,
 // deletion from either end, dirty-range tracking for msync, and directory fsyncs.
 
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FileLayer } from './file-layer.js';
 import { MappedFile } from './mapped-file.js';
 import { LogStorageError } from './storage-errors.js';
 
 const NAME_DIGITS = 20;
 const NAME_RE = /^\d{20}$/;
-
-export function fsyncDirectory(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export class MappedFileList {
   /** files[i] is file number `firstFile + i`; the list is always contiguous. */
@@ -35,9 +26,10 @@ export class MappedFileList {
     private readonly nameDivisor: number,
     /** Whether `ensure` may create the files between the list and a distant one (index files may; data files may not). */
     private readonly fillGaps: boolean,
+    private readonly layer: FileLayer,
   ) {
     if (!Number.isInteger(fileBytes / nameDivisor)) throw new RangeError(`file size ${fileBytes} is not a multiple of ${nameDivisor}`);
-    mkdirSync(dir, { recursive: true });
+    layer.mkdir(dir);
   }
 
   /**
@@ -47,7 +39,7 @@ export class MappedFileList {
    * configured, and positions would no longer agree, so that is refused.
    */
   load(): { deletedAfterGap: string[] } {
-    const numbers = readdirSync(this.dir)
+    const numbers = this.layer.readdir(this.dir)
       .filter((n) => NAME_RE.test(n))
       .map((n) => Number(n))
       .sort((a, b) => a - b);
@@ -56,18 +48,18 @@ export class MappedFileList {
     for (const name of numbers) {
       const address = name * this.nameDivisor;
       const path = this.pathOfName(name);
-      if (address % this.fileBytes !== 0 || statSync(path).size > this.fileBytes) {
+      if (address % this.fileBytes !== 0 || this.layer.sizeOf(path) > this.fileBytes) {
         throw new LogStorageError('ERR_LOG_CONFIG_MISMATCH', `${path} does not match the configured file size ${this.fileBytes}`);
       }
       const k = address / this.fileBytes;
       if (previous !== undefined && k !== previous + 1) {
-        unlinkSync(path);
+        this.layer.unlink(path);
         deletedAfterGap.push(path);
         this.directoryDirty = true;
         continue;
       }
       if (previous === undefined) this.firstFile = k;
-      this.files.push(MappedFile.open(path, this.fileBytes));
+      this.files.push(MappedFile.open(path, this.fileBytes, this.layer));
       previous = k;
     }
     return { deletedAfterGap };
@@ -111,7 +103,7 @@ export class MappedFileList {
 
   private create(k: number): MappedFile {
     this.directoryDirty = true;
-    return MappedFile.open(this.pathOfName((k * this.fileBytes) / this.nameDivisor), this.fileBytes);
+    return MappedFile.open(this.pathOfName((k * this.fileBytes) / this.nameDivisor), this.fileBytes, this.layer);
   }
 
   /** Deletes files numbered below `k`. */
@@ -126,14 +118,26 @@ export class MappedFileList {
     return n;
   }
 
-  /** Deletes files numbered above `k`. */
+  /**
+   * Deletes files numbered above `k` and makes that durable before returning, together with
+   * every write before it (a flush: the dirty ranges first, then the directory). A truncation
+   * writes new entries where the deleted files' entries were: were the deletion not durable, a
+   * power loss could bring a deleted file back behind a new entry that reached the disk, and
+   * recovery, which begins its scan at the first entry of a late segment, would keep the stale
+   * entries between the two. The dirty ranges go first because the directory fsync also makes
+   * the names of files created since durable, which must not outrun the data before them.
+   * Truncations that delete files are rare, so the blocking flush costs little.
+   */
   deleteAbove(k: number): number {
     let n = 0;
     while (this.files.length > 0 && this.last > k) {
       this.files.pop()!.destroy();
       n++;
     }
-    if (n > 0) this.directoryDirty = true;
+    if (n > 0) {
+      this.directoryDirty = true;
+      this.flush();
+    }
     return n;
   }
 
@@ -169,39 +173,48 @@ export class MappedFileList {
 
   /** msyncs (blocking) the dirty range of the files still present, then the directory if files came or went. */
   flush(): void {
-    if (this.dirtyFrom < this.dirtyTo) {
-      const from = this.dirtyFrom;
-      const to = this.dirtyTo;
-      for (let k = Math.max(this.firstFile, Math.floor(from / this.fileBytes)); k <= this.last && k * this.fileBytes < to; k++) {
-        const base = k * this.fileBytes;
-        const start = Math.max(from, base) - base;
-        const end = Math.min(to, base + this.fileBytes) - base;
-        this.file(k)!.flush(start, end - start, true);
-      }
-    }
+    this.msyncRange(this.dirtyFrom, this.dirtyTo);
     this.dirtyFrom = Infinity;
     this.dirtyTo = -Infinity;
     if (this.directoryDirty) {
-      fsyncDirectory(this.dir);
+      this.layer.fsyncDir(this.dir);
       this.directoryDirty = false;
     }
   }
 
   /**
    * The files holding the dirty range, which is then considered clean: the caller takes over
-   * making them durable (a background fdatasync). The directory is fsynced here, at once, when
-   * files came or went; that is rare (a new segment) and cheap.
+   * making them durable (a background fdatasync). When files came or went, the directory is
+   * fsynced here, at once, and the dirty data of every file but the newest is msynced (blocking)
+   * before it: the fsync makes the new files' names durable, and a name must not outrun the data
+   * ahead of it, or a power loss could keep a later segment whole behind a torn one, which
+   * recovery, scanning from a late segment, would not see. That happens once per new segment.
    */
   takeDirtyFiles(out: MappedFile[]): void {
-    if (this.dirtyFrom < this.dirtyTo) {
-      const from = Math.max(this.firstFile, Math.floor(this.dirtyFrom / this.fileBytes));
-      for (let k = from; k <= this.last && k * this.fileBytes < this.dirtyTo; k++) out.push(this.file(k)!);
+    let from = this.dirtyFrom;
+    if (this.directoryDirty) {
+      const newest = this.files.length > 0 ? this.last * this.fileBytes : Infinity;
+      if (from < newest) {
+        this.msyncRange(from, Math.min(this.dirtyTo, newest));
+        from = newest;
+      }
+      this.layer.fsyncDir(this.dir);
+      this.directoryDirty = false;
+    }
+    if (from < this.dirtyTo) {
+      for (let k = Math.max(this.firstFile, Math.floor(from / this.fileBytes)); k <= this.last && k * this.fileBytes < this.dirtyTo; k++) out.push(this.file(k)!);
     }
     this.dirtyFrom = Infinity;
     this.dirtyTo = -Infinity;
-    if (this.directoryDirty) {
-      fsyncDirectory(this.dir);
-      this.directoryDirty = false;
+  }
+
+  /** msync (blocking) of addresses [from, to) in the files that exist. */
+  private msyncRange(from: number, to: number): void {
+    for (let k = Math.max(this.firstFile, Math.floor(from / this.fileBytes)); from < to && k <= this.last && k * this.fileBytes < to; k++) {
+      const base = k * this.fileBytes;
+      const start = Math.max(from, base) - base;
+      const end = Math.min(to, base + this.fileBytes) - base;
+      this.file(k)!.flush(start, end - start, true);
     }
   }
 

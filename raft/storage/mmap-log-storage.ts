@@ -20,12 +20,12 @@
 // the log: a truncation or reset followed by new appends rewrites those bytes, so a holder that
 // keeps a payload past the current event-loop turn (a send queue) must copy it or encode it now.
 
-import { existsSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Entry, HardState, LogStart } from '../core/types.js';
 import { ENTRY_HEADER_BYTES, INDEX_RECORD_BYTES, MAX_ENTRY_TYPE, probe } from './entry-codec.js';
 import { EntryIndex } from './entry-index.js';
+import type { FileLayer } from './file-layer.js';
 import { readEntryAt } from './entry-reader.js';
 import { LogAppender } from './log-appender.js';
 import type { EntryLocation, LogStorage, StartAppSource } from './log-storage.js';
@@ -49,6 +49,7 @@ export class MmapLogStorage implements LogStorage {
   private readonly appender: LogAppender;
   private readonly verifyReads: boolean;
   private readonly log: Logger | undefined;
+  private readonly layer: FileLayer;
 
   private start: LogStart;
   private startPosition: number;
@@ -82,34 +83,36 @@ export class MmapLogStorage implements LogStorage {
     this.segmentBytes = opts.segmentBytes;
     this.verifyReads = opts.verifyReads;
     this.log = logger;
-    mkdirSync(dir, { recursive: true });
+    const layer = opts.fileLayer;
+    this.layer = layer;
+    layer.mkdir(dir);
 
-    const meta = readMeta(dir);
+    const meta = readMeta(layer, dir);
     if (meta !== undefined && meta.segmentBytes !== opts.segmentBytes) {
       throw new LogStorageError('ERR_LOG_CONFIG_MISMATCH', `${dir} was written with segments of ${meta.segmentBytes} bytes, not ${opts.segmentBytes}`);
     }
     const indexDir = join(dir, 'index');
-    if (meta !== undefined && meta.indexSegmentEntries !== opts.indexSegmentEntries && existsSync(indexDir)) {
+    if (meta !== undefined && meta.indexSegmentEntries !== opts.indexSegmentEntries && layer.exists(indexDir)) {
       // The index is derived data: rebuild it with the new geometry rather than refuse to start.
-      for (const name of readdirSync(indexDir)) unlinkSync(join(indexDir, name));
+      for (const name of layer.readdir(indexDir)) layer.unlink(join(indexDir, name));
     }
     const startMeta = meta ?? { segmentBytes: opts.segmentBytes, indexSegmentEntries: opts.indexSegmentEntries, startIndex: 0, startTerm: 0, startPosition: 0, wipePending: false };
     if (startMeta.wipePending) {
       // A reset was cut short after its new start was written: finish discarding the old files.
       for (const sub of ['data', 'index']) {
         const d = join(dir, sub);
-        if (existsSync(d)) for (const name of readdirSync(d)) unlinkSync(join(d, name));
+        if (layer.exists(d)) for (const name of layer.readdir(d)) layer.unlink(join(d, name));
       }
       this.log?.warn({ dir, startIndex: startMeta.startIndex }, 'finished a reset that a crash interrupted');
     }
     if (meta === undefined || meta.indexSegmentEntries !== opts.indexSegmentEntries || startMeta.wipePending) {
-      writeMeta(dir, { ...startMeta, indexSegmentEntries: opts.indexSegmentEntries, wipePending: false });
+      writeMeta(layer, dir, { ...startMeta, indexSegmentEntries: opts.indexSegmentEntries, wipePending: false });
     }
 
-    const hard = readHardState(dir) ?? { term: 0, vote: '', commit: 0 };
+    const hard = readHardState(layer, dir) ?? { term: 0, vote: '', commit: 0 };
 
-    this.data = new MappedFileList(join(dir, 'data'), opts.segmentBytes, 1, false);
-    this.index = new EntryIndex(indexDir, opts.indexSegmentEntries);
+    this.data = new MappedFileList(join(dir, 'data'), opts.segmentBytes, 1, false, layer);
+    this.index = new EntryIndex(indexDir, opts.indexSegmentEntries, layer);
     this.appender = new LogAppender(this.data, this.index);
     let gaps: string[];
     let tail: ReturnType<typeof recoverTail>;
@@ -138,7 +141,7 @@ export class MmapLogStorage implements LogStorage {
     this.end = tail.endPosition;
     this.durable = tail.lastIndex;
     this.trustedFrom = tail.firstScannedIndex;
-    this.hard = new HardStateKeeper(dir, hard, opts.commitPersistIntervalMs, logger, () => this.durable, opts.unsafeTestCommitAheadOfDurable);
+    this.hard = new HardStateKeeper(dir, hard, opts.commitPersistIntervalMs, logger, () => this.durable, layer, opts.unsafeTestCommitAheadOfDurable);
     if (hard.commit > this.last) {
       // The commit written is clamped to the durable log, so only a disk that lost synced data,
       // a log written before that clamp (or with unsafeTestCommitAheadOfDurable), or a reset cut
@@ -146,7 +149,7 @@ export class MmapLogStorage implements LogStorage {
       this.log?.warn({ commit: hard.commit, lastIndex: this.last }, 'persisted commit is past the recovered log; lowering it');
       this.hard.lowerCommit(this.last);
     }
-    this.marker = RunMarker.open(dir, bootId, logger, { lastIndex: this.last, commit: this.hard.commit });
+    this.marker = RunMarker.open(layer, dir, bootId, logger, { lastIndex: this.last, commit: this.hard.commit });
     const r = this.recovery;
     const fields = { dir, firstIndex: this.firstIndex(), lastIndex: this.last, endPosition: this.end, ...r };
     if (r.zeroedBytes > 0 || r.rebuiltIndexRecords > 0 || r.deletedFiles > 0 || r.stopReason !== undefined) {
@@ -284,7 +287,7 @@ export class MmapLogStorage implements LogStorage {
     const newStart: LogStart = { index: head.index - 1, term: this.term(head.index - 1)!, data: encodeStartData(basePosition, app) };
     // Meta first: a crash before the deletions leaves files that recovery deletes as lying before
     // the start. writeMeta refuses a section over MAX_START_APP_BYTES before writing anything.
-    writeMeta(this.dir, { segmentBytes: S, indexSegmentEntries: this.index.entriesPerFile, startIndex: newStart.index, startTerm: newStart.term, startPosition: basePosition, wipePending: false, startApp: app });
+    writeMeta(this.layer, this.dir, { segmentBytes: S, indexSegmentEntries: this.index.entriesPerFile, startIndex: newStart.index, startTerm: newStart.term, startPosition: basePosition, wipePending: false, startApp: app });
     this.start = newStart;
     this.startPosition = basePosition;
     this.startApp = app;
@@ -306,12 +309,12 @@ export class MmapLogStorage implements LogStorage {
     // entries it acknowledged), and clearing the files last without the flag could let a stale
     // entry at the new start position pass for the first entry of the new log.
     const meta = { segmentBytes: this.segmentBytes, indexSegmentEntries: this.index.entriesPerFile, startIndex: start.index, startTerm: start.term, startPosition: position, startApp: app };
-    writeMeta(this.dir, { ...meta, wipePending: true });
+    writeMeta(this.layer, this.dir, { ...meta, wipePending: true });
     this.data.deleteAll();
     this.index.files.deleteAll();
     this.data.flush();
     this.index.files.flush();
-    writeMeta(this.dir, { ...meta, wipePending: false });
+    writeMeta(this.layer, this.dir, { ...meta, wipePending: false });
     this.start = { index: start.index, term: start.term, data: encodeStartData(position, app) };
     this.startPosition = position;
     this.startApp = app;

@@ -10,6 +10,7 @@
 
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import type { FileLayer } from './file-layer.js';
 import { readRunMarker, removeRunMarker, writeRunMarker } from './state-files.js';
 
 /** Overrides the kernel boot id (tests and fault harnesses simulate a reboot by changing it). */
@@ -42,10 +43,10 @@ export interface PreviousStop {
  * What the marker in `dir` says of the previous stop. A damaged marker, or a boot id that cannot
  * be read, counts as another boot: the cautious answer costs only a catch-up with the leader.
  */
-export function assessPreviousStop(dir: string, bootId: string): PreviousStop {
+export function assessPreviousStop(layer: FileLayer, dir: string, bootId: string): PreviousStop {
   let marker: ReturnType<typeof readRunMarker>;
   try {
-    marker = readRunMarker(dir);
+    marker = readRunMarker(layer, dir);
   } catch {
     return { clean: false, sameBoot: false, mayHaveLostWrites: true };
   }
@@ -58,21 +59,26 @@ export function assessPreviousStop(dir: string, bootId: string): PreviousStop {
 export class RunMarker {
   private suspected: boolean;
 
-  private constructor(private readonly dir: string, readonly bootId: string, suspected: boolean) {
+  private constructor(
+    private readonly layer: FileLayer,
+    private readonly dir: string,
+    readonly bootId: string,
+    suspected: boolean,
+  ) {
     this.suspected = suspected;
   }
 
   /** Assesses the previous stop (logging what it found), then writes this run's marker. */
-  static open(dir: string, bootIdOverride: string | undefined, log: Logger | undefined, fields: Record<string, unknown>): RunMarker {
+  static open(layer: FileLayer, dir: string, bootIdOverride: string | undefined, log: Logger | undefined, fields: Record<string, unknown>): RunMarker {
     const bootId = currentBootId(bootIdOverride);
-    const previous = assessPreviousStop(dir, bootId);
+    const previous = assessPreviousStop(layer, dir, bootId);
     if (previous.mayHaveLostWrites) {
       log?.warn({ dir, sameBoot: previous.sameBoot, ...fields }, 'raft log was not closed cleanly before a power loss or OS crash (or its recovery from one did not finish): entries written after its last sync may be lost or stale');
     } else if (!previous.clean) {
       log?.info({ dir }, 'raft log was not closed cleanly (process stopped in this boot): its unsynced writes survived in the page cache');
     }
-    writeRunMarker(dir, { bootId, recovering: previous.mayHaveLostWrites });
-    return new RunMarker(dir, bootId, previous.mayHaveLostWrites);
+    writeRunMarker(layer, dir, { bootId, recovering: previous.mayHaveLostWrites });
+    return new RunMarker(layer, dir, bootId, previous.mayHaveLostWrites);
   }
 
   get mayHaveLostWrites(): boolean {
@@ -82,18 +88,18 @@ export class RunMarker {
   /** Unsynced writes may be lost even in this boot (a failed fdatasync may drop dirty pages). */
   markSuspect(): void {
     if (this.suspected) return;
-    writeRunMarker(this.dir, { bootId: this.bootId, recovering: true });
+    writeRunMarker(this.layer, this.dir, { bootId: this.bootId, recovering: true });
     this.suspected = true;
   }
 
   markRecovered(): void {
     if (!this.suspected) return;
-    writeRunMarker(this.dir, { bootId: this.bootId, recovering: false });
+    writeRunMarker(this.layer, this.dir, { bootId: this.bootId, recovering: false });
     this.suspected = false;
   }
 
   /** A clean stop: nothing unsynced is left to lose. A log still suspected keeps its marker. */
   close(): void {
-    if (!this.suspected) removeRunMarker(this.dir);
+    if (!this.suspected) removeRunMarker(this.layer, this.dir);
   }
 }

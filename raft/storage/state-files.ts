@@ -4,12 +4,11 @@
 // old one, fsync the directory. A frame with a magic, a length and a CRC tells a damaged file
 // from a good one. Also here: the layout of `LogStart.data` for this storage.
 
-import { close, closeSync, existsSync, fsync, fsyncSync, open, openSync, readFileSync, renameSync, unlink, unlinkSync, write, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { HardState, LogStart } from '../core/types.js';
 import { readU64, writeU64 } from './entry-codec.js';
-import { fsyncDirectory } from './mapped-file-list.js';
+import type { FileLayer } from './file-layer.js';
 import { LogStorageError } from './storage-errors.js';
 
 const HARD_STATE_MAGIC = 0xd1ed4a57;
@@ -33,25 +32,19 @@ function frameOf(magic: number, body: Buffer): Buffer {
   return frame;
 }
 
-function writeAtomically(dir: string, name: string, magic: number, body: Buffer): void {
+function writeAtomically(layer: FileLayer, dir: string, name: string, magic: number, body: Buffer): void {
   const frame = frameOf(magic, body);
   const tmp = join(dir, `${name}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, frame);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
-  fsyncDirectory(dir);
+  layer.writeFileSynced(tmp, frame);
+  layer.rename(tmp, join(dir, name));
+  layer.fsyncDir(dir);
 }
 
 /** The body of a framed file, or undefined when the file does not exist. */
-function readChecked(dir: string, name: string, magic: number): Buffer | undefined {
+function readChecked(layer: FileLayer, dir: string, name: string, magic: number): Buffer | undefined {
   const path = join(dir, name);
-  if (!existsSync(path)) return undefined;
-  const frame = readFileSync(path);
+  if (!layer.exists(path)) return undefined;
+  const frame = layer.readFile(path);
   const bodyBytes = frame.length >= FRAME_OVERHEAD_BYTES ? frame.readUInt32LE(4) : -1;
   if (
     bodyBytes < 0 ||
@@ -75,8 +68,8 @@ function hardStateBody(state: HardState): Buffer {
   return body;
 }
 
-export function writeHardState(dir: string, state: HardState): void {
-  writeAtomically(dir, 'hardstate', HARD_STATE_MAGIC, hardStateBody(state));
+export function writeHardState(layer: FileLayer, dir: string, state: HardState): void {
+  writeAtomically(layer, dir, 'hardstate', HARD_STATE_MAGIC, hardStateBody(state));
 }
 
 /**
@@ -88,38 +81,33 @@ export function writeHardState(dir: string, state: HardState): void {
  * change of commit alone, which can be re-learned: the rename is not followed by a directory
  * fsync, so a power loss may keep the previous (valid) file.
  */
-export function writeHardStateInBackground(dir: string, state: HardState, install: (rename: (() => void) | undefined, err: Error | null) => void): void {
+export function writeHardStateInBackground(layer: FileLayer, dir: string, state: HardState, install: (rename: (() => void) | undefined, err: Error | null) => void): void {
   const frame = frameOf(HARD_STATE_MAGIC, hardStateBody(state));
   const tmp = join(dir, 'hardstate.bg.tmp');
-  const fail = (err: Error): void => unlink(tmp, () => install(undefined, err));
-  open(tmp, 'w', (openErr, fd) => {
-    if (openErr) {
-      install(undefined, openErr);
+  const removeTmp = (): void => {
+    try {
+      layer.unlink(tmp);
+    } catch {
+      // Nothing to remove, or it will be replaced by the next write of the same name.
+    }
+  };
+  layer.writeFileSyncedInBackground(tmp, frame, (err) => {
+    if (err) {
+      removeTmp();
+      install(undefined, err);
       return;
     }
-    write(fd, frame, 0, frame.length, 0, (writeErr, written) => {
-      const err = writeErr ?? (written !== frame.length ? new Error(`short write of ${tmp}`) : null);
-      if (err) {
-        close(fd, () => fail(err));
-        return;
-      }
-      fsync(fd, (syncErr) => close(fd, () => {
-        if (syncErr) fail(syncErr);
-        else {
-          let renamed = false;
-          install(() => {
-            renameSync(tmp, join(dir, 'hardstate'));
-            renamed = true;
-          }, null);
-          if (!renamed) unlink(tmp, () => {});
-        }
-      }));
-    });
+    let renamed = false;
+    install(() => {
+      layer.rename(tmp, join(dir, 'hardstate'));
+      renamed = true;
+    }, null);
+    if (!renamed) removeTmp();
   });
 }
 
-export function readHardState(dir: string): HardState | undefined {
-  const body = readChecked(dir, 'hardstate', HARD_STATE_MAGIC);
+export function readHardState(layer: FileLayer, dir: string): HardState | undefined {
+  const body = readChecked(layer, dir, 'hardstate', HARD_STATE_MAGIC);
   if (body === undefined) return undefined;
   const voteBytes = body.length >= 18 ? body.readUInt16LE(16) : -1;
   if (voteBytes < 0 || body.length !== 18 + voteBytes) throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${dir}/hardstate has a bad layout`);
@@ -145,7 +133,7 @@ export interface LogMeta {
   startApp?: Uint8Array | undefined;
 }
 
-export function writeMeta(dir: string, meta: LogMeta): void {
+export function writeMeta(layer: FileLayer, dir: string, meta: LogMeta): void {
   const app = meta.startApp;
   if (app !== undefined && app.length > MAX_START_APP_BYTES) {
     throw new LogStorageError('ERR_LOG_START_TOO_LARGE', `the start record's application section has ${app.length} bytes; at most ${MAX_START_APP_BYTES}`);
@@ -162,11 +150,11 @@ export function writeMeta(dir: string, meta: LogMeta): void {
     body.writeUInt32LE(app.length, META_BODY_BYTES);
     body.set(app, META_BODY_BYTES + META_APP_LENGTH_BYTES);
   }
-  writeAtomically(dir, 'meta', META_MAGIC, body);
+  writeAtomically(layer, dir, 'meta', META_MAGIC, body);
 }
 
-export function readMeta(dir: string): LogMeta | undefined {
-  const body = readChecked(dir, 'meta', META_MAGIC);
+export function readMeta(layer: FileLayer, dir: string): LogMeta | undefined {
+  const body = readChecked(layer, dir, 'meta', META_MAGIC);
   if (body === undefined) return undefined;
   const version = body.length >= META_BODY_BYTES ? body.readUInt32LE(0) : -1;
   const appBytes = version === META_VERSION_WITH_APP && body.length >= META_BODY_BYTES + META_APP_LENGTH_BYTES ? body.readUInt32LE(META_BODY_BYTES) : -1;
@@ -244,18 +232,18 @@ export interface RunMarker {
   recovering: boolean;
 }
 
-export function writeRunMarker(dir: string, marker: RunMarker): void {
+export function writeRunMarker(layer: FileLayer, dir: string, marker: RunMarker): void {
   const id = Buffer.from(marker.bootId, 'utf8');
   const body = Buffer.alloc(10 + id.length);
   body.writeUInt32LE(RUN_MARKER_VERSION, 0);
   body.writeUInt32LE(marker.recovering ? 1 : 0, 4);
   body.writeUInt16LE(id.length, 8);
   id.copy(body, 10);
-  writeAtomically(dir, RUN_MARKER_NAME, RUN_MARKER_MAGIC, body);
+  writeAtomically(layer, dir, RUN_MARKER_NAME, RUN_MARKER_MAGIC, body);
 }
 
-export function readRunMarker(dir: string): RunMarker | undefined {
-  const body = readChecked(dir, RUN_MARKER_NAME, RUN_MARKER_MAGIC);
+export function readRunMarker(layer: FileLayer, dir: string): RunMarker | undefined {
+  const body = readChecked(layer, dir, RUN_MARKER_NAME, RUN_MARKER_MAGIC);
   if (body === undefined) return undefined;
   if (body.length < 10 || body.readUInt32LE(0) !== RUN_MARKER_VERSION || body.length !== 10 + body.readUInt16LE(8)) {
     throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${dir}/${RUN_MARKER_NAME} has an unknown layout`);
@@ -264,9 +252,9 @@ export function readRunMarker(dir: string): RunMarker | undefined {
 }
 
 /** Removes the marker durably (a clean close). */
-export function removeRunMarker(dir: string): void {
+export function removeRunMarker(layer: FileLayer, dir: string): void {
   const path = join(dir, RUN_MARKER_NAME);
-  if (!existsSync(path)) return;
-  unlinkSync(path);
-  fsyncDirectory(dir);
+  if (!layer.exists(path)) return;
+  layer.unlink(path);
+  layer.fsyncDir(dir);
 }

@@ -3,7 +3,9 @@
 
 import type { Logger } from 'pino';
 import { INDEX_RECORD_BYTES } from './entry-codec.js';
+import type { FileLayer } from './file-layer.js';
 import { MAX_MAPPED_FILE_BYTES } from './mapped-file.js';
+import { realFileLayer } from './real-file-layer.js';
 
 export interface MmapLogStorageOptions {
   /** Size of one data segment; every replica of a group must use the same. Default 1 GiB. */
@@ -28,6 +30,11 @@ export interface MmapLogStorageOptions {
    * the kernel's. Tests give another value on reopen to simulate a power loss or OS crash.
    */
   bootId?: string;
+  /**
+   * Where the files live: the real disk by default; an in-memory SimFileLayer in the simulator,
+   * or the test-only lazy layer (lazy-fs.ts) that can be reverted to what was synced.
+   */
+  fileLayer?: FileLayer;
   logger?: Logger;
 }
 
@@ -51,5 +58,14 @@ export function resolveOptions(options: MmapLogStorageOptions): ResolvedOptions 
   if (!Number.isInteger(recoveryZeroRunBytes) || recoveryZeroRunBytes < 4096) throw new RangeError(`recoveryZeroRunBytes ${recoveryZeroRunBytes} must be >= 4096`);
   const commitPersistIntervalMs = options.commitPersistIntervalMs ?? 1000;
   if (!(commitPersistIntervalMs >= 0)) throw new RangeError(`commitPersistIntervalMs ${commitPersistIntervalMs} must be >= 0`);
-  return { segmentBytes, indexSegmentEntries, recoveryScanSegments, recoveryZeroRunBytes, verifyReads: options.verifyReads ?? true, commitPersistIntervalMs, unsafeTestCommitAheadOfDurable: options.unsafeTestCommitAheadOfDurable ?? false };
+  return {
+    segmentBytes,
+    indexSegmentEntries,
+    recoveryScanSegments,
+    recoveryZeroRunBytes,
+    verifyReads: options.verifyReads ?? true,
+    commitPersistIntervalMs,
+    unsafeTestCommitAheadOfDurable: options.unsafeTestCommitAheadOfDurable ?? false,
+    fileLayer: options.fileLayer ?? realFileLayer,
+  };
 }

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
-import { MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type RoleChange } from '../../raft/index.js';
+import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type RoleChange } from '../../raft/index.js';
 import { CleanService, MessageStore, RecordOffset, SysFlag, messageRecords, type CleanReport } from '../store/index.js';
 import { messageIdFromPrefix, messageIdPrefix } from '../common/message/message-id.js';
 import type { BrokerConfig } from './broker-config.js';
@@ -112,7 +112,9 @@ export class BrokerRaft implements RaftFacade {
     const storeDir = join(c.storePathRootDir, 'store');
     mkdirSync(logDir, { recursive: true });
     mkdirSync(storeDir, { recursive: true });
-    this.storage = MmapLogStorage.open(logDir, { segmentBytes: c.mappedFileSizeCommitLog, logger: o.logger });
+    // Test-only: RMQ_UNSAFE_TEST_LAZY_FS=1 keeps shadows of what was synced (power-loss tests).
+    const fileLayer = fileLayerFromEnv(process.env);
+    this.storage = MmapLogStorage.open(logDir, { segmentBytes: c.mappedFileSizeCommitLog, logger: o.logger, fileLayer });
     this.metadataPath = metadataFile(storeDir);
     this.metadata = MetadataState.load(this.metadataPath);
     this.applier = new MetadataApplier({
@@ -126,6 +128,7 @@ export class BrokerRaft implements RaftFacade {
       // After a power loss the log past its durable commit may be stale: nothing dispatched from
       // there is served until Raft has confirmed it (docs/raft.md, "Recovering after a power loss").
       ...(this.storage.mayHaveLostWrites() ? { trustedLogIndex: this.storage.hardState().commit } : {}),
+      fileLayer,
       onControl: (index, payload) => this.applier.applyControl(index, payload),
       ...(o.onMessageArrived ? { onMessageArrived: o.onMessageArrived } : {}),
       ...(o.onQueuesReset ? { onQueuesReset: o.onQueuesReset } : {}),

@@ -3,6 +3,7 @@
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { type FileLayer, realFileLayer } from '../../raft/storage/mapped-file.js';
 import { ConsumeQueue, DEFAULT_UNITS_PER_FILE, topicFromDirName } from './consume-queue.js';
 
 export class ConsumeQueueTable {
@@ -11,10 +12,11 @@ export class ConsumeQueueTable {
   private constructor(
     private readonly root: string,
     readonly unitsPerFile: number,
+    private readonly layer: FileLayer,
   ) {}
 
-  static open(root: string, unitsPerFile = DEFAULT_UNITS_PER_FILE): ConsumeQueueTable {
-    const table = new ConsumeQueueTable(root, unitsPerFile);
+  static open(root: string, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer): ConsumeQueueTable {
+    const table = new ConsumeQueueTable(root, unitsPerFile, layer);
     let topics: string[] = [];
     try {
       topics = readdirSync(join(root, 'consumequeue'));
@@ -32,7 +34,7 @@ export class ConsumeQueueTable {
   }
 
   private create(topic: string, queueId: number): ConsumeQueue {
-    const cq = ConsumeQueue.open(this.root, topic, queueId, this.unitsPerFile);
+    const cq = ConsumeQueue.open(this.root, topic, queueId, this.unitsPerFile, this.layer);
     let queues = this.byTopic.get(topic);
     if (!queues) this.byTopic.set(topic, (queues = new Map()));
     queues.set(queueId, cq);

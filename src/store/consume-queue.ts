@@ -10,7 +10,7 @@
 
 import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { MappedFile } from '../../raft/storage/mapped-file.js';
+import { type FileLayer, MappedFile, realFileLayer } from '../../raft/storage/mapped-file.js';
 import { diskSpace, withDiskFullCheck } from './disk-usage.js';
 import { flushDirtyNow } from './file-sync.js';
 import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
@@ -96,14 +96,15 @@ export class ConsumeQueue {
     readonly queueId: number,
     readonly dir: string,
     readonly unitsPerFile: number,
+    private readonly layer: FileLayer,
   ) {
     this.fileBytes = unitsPerFile * CQ_UNIT_BYTES;
   }
 
   /** Opens the queue's files (if any) and recovers the max offset: the first empty unit of the last file. */
-  static open(root: string, topic: string, queueId: number, unitsPerFile = DEFAULT_UNITS_PER_FILE): ConsumeQueue {
+  static open(root: string, topic: string, queueId: number, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer): ConsumeQueue {
     if (!Number.isInteger(unitsPerFile) || unitsPerFile <= 0) throw new RangeError(`unitsPerFile ${unitsPerFile} must be a positive integer`);
-    const cq = new ConsumeQueue(topic, queueId, consumeQueueDir(root, topic, queueId), unitsPerFile);
+    const cq = new ConsumeQueue(topic, queueId, consumeQueueDir(root, topic, queueId), unitsPerFile, layer);
     cq.load();
     return cq;
   }
@@ -125,7 +126,7 @@ export class ConsumeQueue {
       const size = statSync(path).size;
       if (size !== this.fileBytes) throw new BadStoreFileError(`ConsumeQueue file ${path} is ${size} bytes, expected ${this.fileBytes}`);
       if (this.files.length === 0) this.firstFileNumber = startBytes / this.fileBytes;
-      this.files.push(MappedFile.open(path, this.fileBytes));
+      this.files.push(MappedFile.open(path, this.fileBytes, this.layer));
       expected = startBytes + this.fileBytes;
     }
     if (this.files.length === 0) return;
@@ -252,7 +253,7 @@ export class ConsumeQueue {
         for (let d = this.dir; d !== top && d.length > top.length; d = dirname(d)) this.newDirs.add(dirname(d));
       }
       diskSpace.allocateFile(path, allocated);
-      return MappedFile.open(path, this.fileBytes);
+      return MappedFile.open(path, this.fileBytes, this.layer);
     });
     this.allocatedFile = file;
     this.allocatedTo = allocated;

@@ -7,7 +7,7 @@
 // Entries chain through prevIndex; the key itself is not stored, so a query returns candidates
 // that the caller must verify against the record (hash collisions).
 
-import { MappedFile } from '../../raft/storage/mapped-file.js';
+import { type FileLayer, MappedFile, realFileLayer } from '../../raft/storage/mapped-file.js';
 import { diskSpace, withDiskFullCheck } from './disk-usage.js';
 import { fileSync } from './file-sync.js';
 import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
@@ -72,23 +72,23 @@ export class IndexFile {
     this.allocatedTo = this.entryPos(this.count);
   }
 
-  static open(path: string, slotCount: number, maxEntries: number): IndexFile {
+  static open(path: string, slotCount: number, maxEntries: number, layer: FileLayer = realFileLayer): IndexFile {
     if (!Number.isInteger(slotCount) || slotCount <= 0 || !Number.isInteger(maxEntries) || maxEntries < 2) {
       throw new RangeError(`index sizes (${slotCount} slots, ${maxEntries} entries) are invalid`);
     }
-    return new IndexFile(MappedFile.open(path, indexFileBytes(slotCount, maxEntries)), slotCount, maxEntries);
+    return new IndexFile(MappedFile.open(path, indexFileBytes(slotCount, maxEntries), layer), slotCount, maxEntries);
   }
 
   /**
    * Creates a new file at `path` with its header, slots and first entries allocated on disk
    * (DiskFullError when the disk cannot hold them), then opens it.
    */
-  static create(path: string, slotCount: number, maxEntries: number): IndexFile {
+  static create(path: string, slotCount: number, maxEntries: number, layer: FileLayer = realFileLayer): IndexFile {
     const total = indexFileBytes(slotCount, maxEntries);
     const allocated = Math.min(total, INDEX_HEADER_BYTES + slotCount * INDEX_SLOT_BYTES + ENTRY_ALLOCATION_BYTES);
     return withDiskFullCheck(`creating IndexFile ${path}`, () => {
       diskSpace.allocateFile(path, allocated);
-      const file = IndexFile.open(path, slotCount, maxEntries);
+      const file = IndexFile.open(path, slotCount, maxEntries, layer);
       file.allocatedTo = allocated;
       return file;
     });

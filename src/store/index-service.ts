@@ -6,7 +6,7 @@
 
 import { mkdirSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { MappedFile } from '../../raft/storage/mapped-file.js';
+import { type FileLayer, type MappedFile, realFileLayer } from '../../raft/storage/mapped-file.js';
 import { flushDirtyNow } from './file-sync.js';
 import { IndexFile, indexFileBytes } from './index-file.js';
 import { indexKeyHash, javaStringHash, javaUtf8Hash } from '../common/message/java-hash.js';
@@ -54,12 +54,16 @@ export class IndexService {
   /** Keys not indexed because `topic#key` was longer than maxKeyBytes (since open). */
   skippedKeyCount = 0;
 
-  private constructor(root: string, readonly options: IndexOptions) {
+  private constructor(
+    root: string,
+    readonly options: IndexOptions,
+    private readonly layer: FileLayer,
+  ) {
     this.dir = join(root, 'index');
   }
 
-  static open(root: string, options: IndexOptions = DEFAULT_INDEX_OPTIONS): IndexService {
-    const service = new IndexService(root, options);
+  static open(root: string, options: IndexOptions = DEFAULT_INDEX_OPTIONS, layer: FileLayer = realFileLayer): IndexService {
+    const service = new IndexService(root, options, layer);
     service.load();
     return service;
   }
@@ -76,7 +80,7 @@ export class IndexService {
       const path = join(this.dir, name);
       const size = statSync(path).size;
       if (size !== expectedBytes) throw new BadStoreFileError(`IndexFile ${path} is ${size} bytes, expected ${expectedBytes}`);
-      const file = IndexFile.open(path, this.options.slotCount, this.options.maxEntries);
+      const file = IndexFile.open(path, this.options.slotCount, this.options.maxEntries, this.layer);
       // A file created by a crash just before its first entry holds nothing: drop it.
       if (file.entryCount === 0) file.destroy();
       else this.files.push(file);
@@ -96,7 +100,7 @@ export class IndexService {
     const sane = Math.min(MAX_NAME_MS, Math.max(0, storeTimestampMs));
     const nameMs = last ? Math.max(sane, parseName(last.path.slice(-17)) + 1) : sane;
     if (nameMs > MAX_NAME_MS) throw new Error(`no IndexFile name left after ${last?.path}`);
-    const file = IndexFile.create(join(this.dir, formatName(nameMs)), this.options.slotCount, this.options.maxEntries);
+    const file = IndexFile.create(join(this.dir, formatName(nameMs)), this.options.slotCount, this.options.maxEntries, this.layer);
     this.files.push(file);
     return file;
   }

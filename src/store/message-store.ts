@@ -4,6 +4,7 @@
 // there (the log holds placeholders, see docs/storage.md); the mapped log is never written.
 
 import { mkdirSync } from 'node:fs';
+import type { FileLayer } from '../../raft/storage/mapped-file.js';
 import type { CommitLogReader } from './commit-log.js';
 import { createAbortFile, readCheckpoint, removeAbortFile, type StoreCheckpoint } from './checkpoint.js';
 import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
@@ -59,6 +60,11 @@ export interface MessageStoreOptions extends DispatcherHooks {
    * open and rebuilt as Raft re-applies them. Default: the log's last index.
    */
   trustedLogIndex?: number;
+  /**
+   * The layer under the ConsumeQueue and IndexFile mappings (the real one by default; the
+   * test-only lazy one keeps their synced bytes apart, see raft/storage/lazy-fs.ts).
+   */
+  fileLayer?: FileLayer;
 }
 
 /** Units scanned per read when a filter rejects messages (RocketMQ: 16,000 bytes of units). */
@@ -101,8 +107,8 @@ export class MessageStore {
       if (!(err instanceof BadCheckpointError)) throw err;
       problem = err.message;
     }
-    const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE);
-    const index = IndexService.open(root, { ...DEFAULT_INDEX_OPTIONS, ...options.index });
+    const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE, options.fileLayer);
+    const index = IndexService.open(root, { ...DEFAULT_INDEX_OPTIONS, ...options.index }, options.fileLayer);
     const recovery = recoverDispatchState(log, queues, index, checkpoint, unclean, problem, options.trustedLogIndex);
     const hooks: DispatcherHooks = {};
     if (options.onControl) hooks.onControl = options.onControl;

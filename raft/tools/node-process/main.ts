@@ -8,6 +8,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import pino from 'pino';
 import { MmapLogStorage } from '../../storage/mmap-log-storage.js';
+import { fileLayerFromEnv } from '../../storage/lazy-fs.js';
 import type { FlushPolicy } from '../../storage/log-storage.js';
 import { AppliedDigest } from './applied-digest.js';
 import type { NodeEvent, NodeReport, ParentRequest } from './control-protocol.js';
@@ -55,7 +56,7 @@ const send = (e: NodeEvent): void => {
 };
 
 const peers = parsePeers(opts.peers);
-const storage = MmapLogStorage.open(opts.dataDir, { segmentBytes: opts.segmentBytes, verifyReads: opts.verifyReads });
+const storage = MmapLogStorage.open(opts.dataDir, { segmentBytes: opts.segmentBytes, verifyReads: opts.verifyReads, fileLayer: fileLayerFromEnv(process.env) });
 if (opts.digest !== 'full' && opts.digest !== 'seq') program.error(`--digest must be full or seq, got "${opts.digest}"`);
 const digest = new AppliedDigest(opts.digest === 'full');
 const node = new RaftNode({
