@@ -2,6 +2,7 @@
 // under async flush, recovery would otherwise find stale or missing entries under a commit that
 // covers them. These tests read the `hardstate` file itself, which is what survives a power loss.
 import { afterEach, describe, expect, it } from 'vitest';
+import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import { readHardState } from '../raft/storage/state-files.js';
 import { TempDirs, makeEntries, openLog } from './raft-storage-helpers.js';
 
@@ -25,11 +26,11 @@ describe('MmapLogStorage durable commit', () => {
     log.append(makeEntries(1, 10, 1, small));
     expect(log.durableIndex()).toBe(0);
     log.setHardState({ term: 2, vote: '', commit: 10 });
-    expect(readHardState(dir)).toEqual({ term: 2, vote: '', commit: 0 });
+    expect(readHardState(realFileLayer, dir)).toEqual({ term: 2, vote: '', commit: 0 });
     expect(log.hardState().commit).toBe(10);
     log.sync();
     expect(log.durableIndex()).toBe(10);
-    expect(readHardState(dir)!.commit).toBe(10);
+    expect(readHardState(realFileLayer, dir)!.commit).toBe(10);
     log.close();
   });
 
@@ -42,9 +43,9 @@ describe('MmapLogStorage durable commit', () => {
     log.setHardState({ term: 1, vote: '', commit: 10 });
     await backgroundSync(log);
     expect(log.durableIndex()).toBe(10);
-    expect(readHardState(dir)!.commit).toBe(5);
+    expect(readHardState(realFileLayer, dir)!.commit).toBe(5);
     await backgroundSync(log);
-    expect(readHardState(dir)!.commit).toBe(10);
+    expect(readHardState(realFileLayer, dir)!.commit).toBe(10);
     log.close();
   });
 
@@ -56,9 +57,9 @@ describe('MmapLogStorage durable commit', () => {
     log.append(makeEntries(6, 3, 2, small, 1));
     expect(log.durableIndex()).toBe(5);
     log.setHardState({ term: 3, vote: '', commit: 8 });
-    expect(readHardState(dir)!.commit).toBe(5);
+    expect(readHardState(realFileLayer, dir)!.commit).toBe(5);
     log.close();
-    expect(readHardState(dir)!.commit).toBe(8);
+    expect(readHardState(realFileLayer, dir)!.commit).toBe(8);
   });
 
   it('keeps the commit already on disk when the durable index dips below it after a truncation', () => {
@@ -67,10 +68,10 @@ describe('MmapLogStorage durable commit', () => {
     log.append(makeEntries(1, 10, 1, small));
     log.setHardState({ term: 1, vote: '', commit: 4 });
     log.sync();
-    expect(readHardState(dir)!.commit).toBe(4);
+    expect(readHardState(realFileLayer, dir)!.commit).toBe(4);
     log.append(makeEntries(6, 3, 2, small, 1));
     log.setHardState({ term: 2, vote: '', commit: 4 });
-    expect(readHardState(dir)!.commit).toBe(4);
+    expect(readHardState(realFileLayer, dir)!.commit).toBe(4);
     log.close();
   });
 
@@ -79,7 +80,7 @@ describe('MmapLogStorage durable commit', () => {
     const log = openLog(dir, { commitPersistIntervalMs: 0, unsafeTestCommitAheadOfDurable: true });
     log.append(makeEntries(1, 10, 1, small));
     log.setHardState({ term: 2, vote: '', commit: 10 });
-    expect(readHardState(dir)!.commit).toBeGreaterThan(log.durableIndex());
+    expect(readHardState(realFileLayer, dir)!.commit).toBeGreaterThan(log.durableIndex());
     log.close();
   });
 });
