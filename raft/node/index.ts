@@ -3,4 +3,5 @@ export {
   BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalTimeoutError, RaftNodeError, type RaftNodeErrorCode,
 } from './errors.js';
 export { formatPeers, parsePeers } from './parse-peers.js';
+export { systemClock, type RaftNodeClock, type RaftTransport, type RaftTransportFactory } from './node-runtime.js';
 export { RaftNode, type RaftNodeOptions, type RaftNodeStatus, type RoleChange } from './raft-node.js';

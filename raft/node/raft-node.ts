@@ -10,6 +10,7 @@ import { Raft, type RaftStatus } from '../core/raft.js';
 import type { Entry, LogStart, NodeId, Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
 import { TcpTransport, type PeerAddress, type TransportStats } from '../transport/tcp-transport.js';
+import { systemClock, type RaftNodeClock, type RaftTransport, type RaftTransportFactory } from './node-runtime.js';
 import { BusyError, NodeClosedError, NotLeaderError, ProposalDroppedError, ProposalTimeoutError, RaftNodeError } from './errors.js';
 import { PendingProposals, type PendingBatch } from './pending-proposals.js';
 import { PendingReads } from './pending-reads.js';
@@ -54,6 +55,10 @@ export interface RaftNodeOptions {
   /** Transport bounds (see TcpTransportOptions). */
   maxQueuedFrames?: number;
   maxQueuedBytes?: number;
+  /** Time and timers; the system clock unless a simulation injects its own. */
+  clock?: RaftNodeClock;
+  /** Builds the transport; a TcpTransport over `peers` unless a simulation injects its own. */
+  transport?: RaftTransportFactory;
 }
 
 export interface RoleChange {
@@ -90,7 +95,8 @@ export class RaftNode extends EventEmitter {
   readonly id: NodeId;
   readonly log: Logger;
   private readonly raft: Raft;
-  private readonly transport: TcpTransport;
+  private readonly transport: RaftTransport;
+  private readonly clock: RaftNodeClock;
   private readonly storage: LogStorage;
   private readonly flush: FlushPolicy;
   private readonly tickMs: number;
@@ -106,7 +112,7 @@ export class RaftNode extends EventEmitter {
   private role: RoleChange;
   private turnScheduled = false;
   private closed = false;
-  private timers: NodeJS.Timeout[] = [];
+  private timers: unknown[] = [];
   private readonly warmAheadBytes: number;
   private readonly committedScratch: PendingBatch[] = [];
 
@@ -114,6 +120,7 @@ export class RaftNode extends EventEmitter {
     super();
     this.id = o.id;
     this.storage = o.storage;
+    this.clock = o.clock ?? systemClock;
     this.flush = o.flush ?? { mode: 'async', intervalMs: 200 };
     // Fine ticks with many of them per timeout: the check-quorum lease is counted in whole ticks,
     // so with coarse ticks a follower whose tick phase lags by less than one tick still sees the
@@ -147,11 +154,12 @@ export class RaftNode extends EventEmitter {
       persisted: o.storage.durableIndex(),
     });
     this.role = { role: 'follower', leader: '', term: hardState.term };
-    this.transport = new TcpTransport({
+    const onMessage = (m: Message): void => this.onMessage(m);
+    this.transport = o.transport !== undefined ? o.transport(onMessage) : new TcpTransport({
       id: o.id,
       peers: o.peers,
       logger: this.log,
-      onMessage: (m) => this.onMessage(m),
+      onMessage,
       ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
       ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
     });
@@ -160,9 +168,9 @@ export class RaftNode extends EventEmitter {
   /** Starts listening, connecting and ticking. */
   async start(): Promise<void> {
     await this.transport.start();
-    this.timers.push(setInterval(() => this.onTick(), this.tickMs));
+    this.timers.push(this.clock.setInterval(() => this.onTick(), this.tickMs));
     if (this.flush.mode === 'async') {
-      this.timers.push(setInterval(() => this.periodicFlush(), this.flush.intervalMs));
+      this.timers.push(this.clock.setInterval(() => this.periodicFlush(), this.flush.intervalMs));
     }
     this.log.info({ term: this.role.term, firstIndex: this.storage.firstIndex(), lastIndex: this.storage.lastIndex(), flush: this.flush.mode }, 'raft node started');
     this.scheduleTurn();
@@ -185,7 +193,7 @@ export class RaftNode extends EventEmitter {
     return new Promise((resolve, reject) => {
       for (let i = 0; i < payloads.length; i++) this.queuedPayloads.push(payloads[i]!);
       this.queuedEntries += payloads.length;
-      this.queuedBatches.push({ count: payloads.length, deadlineMs: Date.now() + this.proposalTimeoutMs, resolve, reject });
+      this.queuedBatches.push({ count: payloads.length, deadlineMs: this.clock.now() + this.proposalTimeoutMs, resolve, reject });
       this.scheduleTurn();
     });
   }
@@ -198,7 +206,7 @@ export class RaftNode extends EventEmitter {
   /** Resolves with an index such that every entry committed before the call is applied up to it. */
   readIndex(): Promise<number> {
     if (this.closed) return Promise.reject(new NodeClosedError());
-    const r = this.reads.add(Date.now());
+    const r = this.reads.add(this.clock.now());
     if (!r.ok) return Promise.reject(r.error);
     const res = this.raft.readIndex(r.context);
     if (!res.ok) {
@@ -217,13 +225,13 @@ export class RaftNode extends EventEmitter {
     // The core gives up on a transfer after an election timeout; allow for a slow target too.
     const waitMs = Math.max(1000, 3 * this.electionTimeoutMs);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.off('role', onRole);
         reject(new RaftNodeError('ERR_TRANSFER_FAILED', `${to} did not become leader within ${waitMs} ms`));
       }, waitMs);
       const onRole = (c: RoleChange): void => {
         if (c.leader !== to) return;
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         this.off('role', onRole);
         resolve();
       };
@@ -248,7 +256,7 @@ export class RaftNode extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) this.clock.clearInterval(t);
     this.timers = [];
     const err = new NodeClosedError();
     for (const b of this.queuedBatches) b.reject(err);
@@ -272,7 +280,7 @@ export class RaftNode extends EventEmitter {
 
   private onTick(): void {
     this.raft.tick();
-    const now = Date.now();
+    const now = this.clock.now();
     const expired: PendingBatch[] = [];
     this.pending.takeExpired(now, expired);
     for (const b of expired) b.reject(new ProposalTimeoutError(b.lastIndex, b.term, this.proposalTimeoutMs));
@@ -301,8 +309,10 @@ export class RaftNode extends EventEmitter {
   private scheduleTurn(): void {
     if (this.turnScheduled || this.closed) return;
     this.turnScheduled = true;
-    setImmediate(() => this.turn());
+    this.clock.setImmediate(this.runTurn);
   }
+
+  private readonly runTurn = (): void => this.turn();
 
   /** One event-loop turn: hand the gathered proposals to the core, then process one Ready. */
   private turn(): void {
