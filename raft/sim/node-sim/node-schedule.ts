@@ -13,7 +13,7 @@ import type { LogStorage } from '../../storage/log-storage.js';
 import { SafetyChecker } from '../checker.js';
 import { Prng } from '../prng.js';
 import type { CrashKind } from '../sim-node.js';
-import { ClientChecker } from './client-checker.js';
+import { ClientChecker, type ClientBatch } from './client-checker.js';
 import { nodePlanFromSeed, type NodeSimPlan } from './node-plan.js';
 import { SimScheduler, type SimNodeClock } from './sim-clock.js';
 import { memoryStorageFactory, type SimStorageFactory, type SimStorageFactoryMaker } from './sim-storage.js';
@@ -277,9 +277,9 @@ class NodeSchedule {
   }
 
   /** A client proposes a batch to the node it believes leads (now and then to any node). */
-  private propose(size: number): void {
+  private propose(size: number): ClientBatch | undefined {
     const up = this.replicas.filter((r) => r.node !== undefined);
-    if (up.length === 0) return;
+    if (up.length === 0) return undefined;
     const target = (this.rng.chance(0.9) ? this.leader() : undefined) ?? this.rng.pick(up);
     const { batch, payloads } = this.client.propose(target.id, target.incarnation, size);
     this.say(`client proposes batch ${batch.batchId} [${batch.entryIds.join(',')}] to ${target.id}`);
@@ -293,6 +293,7 @@ class NodeSchedule {
         this.client.rejected(batch, err);
       },
     );
+    return batch;
   }
 
   // ---- liveness ----
@@ -302,9 +303,13 @@ class NodeSchedule {
     this.wire.faults = { dropRate: 0, duplicateRate: 0, maxDelayMs: Math.min(this.plan.maxDelayMs, 3) };
     for (const r of this.replicas) if (r.node === undefined) await this.start(r);
     this.say('healed: no more faults');
+    let probe: ClientBatch | undefined;
     for (let p = 0; p < LIVENESS_PERIODS_MAX && this.ok(); p++) {
-      // Probes keep the log growing until it passes every batch still waiting somewhere.
-      if (p % 5 === 0 && !this.converged()) this.propose(1);
+      // Probes keep the log growing until it passes every batch still waiting somewhere (an
+      // isolated old leader may have appended far past the new leader's log); one at a time
+      // while the leader holds it, so they never outrun replication.
+      const probeWaits = probe !== undefined && probe.outcome.kind === 'pending' && probe.node === this.leader()?.id;
+      if (!probeWaits && !this.converged()) probe = this.propose(this.plan.maxBatch);
       await this.period();
       if (this.converged()) {
         this.say(`live after ${p} periods: committed ${this.checker.maxCommitted}`);
@@ -313,11 +318,12 @@ class NodeSchedule {
     }
     if (!this.ok()) return;
     const st = this.replicas.map((r) => r.node?.status());
-    const undecided = this.client.undecided((node, inc) => this.isLive(node, inc)).map((b) => `${b.batchId}@${b.node}`);
+    const undecided = this.client.undecided((node, inc) => this.isLive(node, inc));
+    const shown = undecided.slice(0, 5).map((b) => `${b.batchId}@${b.node}`).join(',') + (undecided.length > 5 ? `,… (${undecided.length})` : '');
     this.checker.violate(
       `liveness: not converged ${LIVENESS_PERIODS_MAX * PERIOD_MS} ms after healing: ` +
         st.map((s) => (s ? `${s.id}:${s.role}@${s.term} commit=${s.commit} last=${s.lastIndex}` : 'down')).join(' ') +
-        ` applied=${this.replicas.map((r) => r.node?.applied).join(',')} undecided=[${undecided.join(',')}]`,
+        ` applied=${this.replicas.map((r) => r.node?.applied).join(',')} undecided=[${shown}]`,
     );
   }
 
