@@ -43,7 +43,7 @@ export function nodePlanFromSeed(seed: number, flush?: FlushMode): NodeSimPlan {
   const plan: NodeSimPlan = {
     flush: flush ?? drawn,
     powerLoss: r.chance(0.6),
-    faultPeriods: r.int(100, 300),
+    faultPeriods: r.int(80, 200),
     dropRate: r.pick([0, 0.02, 0.1]),
     duplicateRate: r.pick([0, 0.05, 0.2]),
     maxDelayMs: r.pick([1, 3, 8, 20]),
