@@ -72,5 +72,10 @@ export function nodePlanFromSeed(seed: number, flush?: FlushMode): NodeSimPlan {
       maxDelayMs: r.pick([3, 8]),
     });
   }
+  if (plan.flush === 'async' && r.chance(0.5)) {
+    // Power losses between slow flushes: a restarted node must not apply what it only had
+    // before a new leader replaced it (a commit index that ran ahead of the durable log).
+    Object.assign(plan, { powerLoss: true, crashRate: 0.02, restartRate: 0.1, asyncFlushIntervalMs: 200, isolateLeaderRate: 0.03, proposalRate: 0.8 });
+  }
   return plan;
 }
