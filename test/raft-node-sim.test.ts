@@ -27,7 +27,10 @@ const OPEN_BUGS: { name: string; modes: FlushMode[]; signature: RegExp }[] = [
     signature: /was rejected as not stored \(ERR_PROPOSAL_DROPPED\) but its entry \d+ committed at \d+$/,
   },
   {
-    name: 'async flush: a commit index made durable above the durable log, so a power loss brings back old entries that get applied',
+    // Two causes seen: a commit index made durable above the durable log (seed 77 before the
+    // plan changed), and a heartbeat's commit (capped by the leader's match index) applied to
+    // old entries that a power loss brought back under that index (seed 353, not yet fixed).
+    name: 'async flush: a power loss brings back old entries, and a restarted node applies them as committed',
     modes: ['async'],
     signature: /state machine safety: n\d applied \(\d+, \d+\) but \(\d+, \d+\) was applied elsewhere$/,
   },

@@ -30,6 +30,9 @@ export interface NodeSimPlan {
   maxAppBytes: number;
   maxInflightMsgs: number;
   asyncFlushIntervalMs: number;
+  /** Per period: chance the leader is asked to hand leadership over; chance of a read-index request. */
+  transferRate: number;
+  readRate: number;
   /** Extra RaftNode options for every node (after the simulation's own). */
   nodeOptions?: Record<string, unknown>;
   /** Options for the storage factory (opaque to the simulation). */
@@ -57,6 +60,8 @@ export function nodePlanFromSeed(seed: number, flush?: FlushMode): NodeSimPlan {
     maxAppBytes: r.pick([8, 24, 4096]),
     maxInflightMsgs: r.pick([1, 4, 64]),
     asyncFlushIntervalMs: r.pick([20, 50, 200]),
+    transferRate: r.pick([0, 0.01]),
+    readRate: r.pick([0, 0.05]),
   };
   if (r.chance(0.35)) {
     // Leader churn while batches are in flight, each split over several small Apps: a new

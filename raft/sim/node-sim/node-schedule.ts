@@ -40,6 +40,7 @@ export interface NodeSimStats {
   orphaned: number;
   crashes: number;
   powerLosses: number;
+  reads: number;
   messages: number;
   events: number;
 }
@@ -75,7 +76,7 @@ class NodeSchedule {
   private readonly storage: SimStorageFactory;
   private readonly replicas: Replica[];
   readonly stats: NodeSimStats = {
-    periods: 0, leaders: 0, committed: 0, batches: 0, ok: 0, notStored: 0, unknown: 0, orphaned: 0, crashes: 0, powerLosses: 0, messages: 0, events: 0,
+    periods: 0, leaders: 0, committed: 0, batches: 0, ok: 0, notStored: 0, unknown: 0, orphaned: 0, crashes: 0, powerLosses: 0, reads: 0, messages: 0, events: 0,
   };
 
   constructor(
@@ -100,6 +101,8 @@ class NodeSchedule {
     for (let p = 0; p < this.plan.faultPeriods && this.ok(); p++) {
       this.faults();
       if (this.rng.chance(this.plan.proposalRate)) this.propose(this.rng.int(1, this.plan.maxBatch));
+      if (this.rng.chance(this.plan.readRate)) this.read();
+      if (this.rng.chance(this.plan.transferRate)) this.transfer();
       await this.period();
     }
     if (this.ok()) await this.liveness();
@@ -184,6 +187,8 @@ class NodeSchedule {
 
   /** Kills the process (no close(): nothing is flushed), then the storage takes the crash. */
   private crash(r: Replica, kind: CrashKind): void {
+    const log = r.storage;
+    const at = log === undefined ? '' : `: log ${log.firstIndex()}..${log.lastIndex()}, durable to ${log.durableIndex()}, commit ${log.hardState().commit} stored`;
     r.clock?.kill();
     void r.transport?.close();
     this.client.orphan(r.id, r.incarnation);
@@ -191,7 +196,7 @@ class NodeSchedule {
     this.storage.crash(r.id, kind, this.rng);
     this.stats.crashes++;
     if (kind === 'power-loss') this.stats.powerLosses++;
-    this.say(`${r.id} crashes (${kind})`);
+    this.say(`${r.id} crashes (${kind})${at}`);
     this.checkCommittedKept();
   }
 
@@ -209,16 +214,27 @@ class NodeSchedule {
   }
 
   /**
-   * Under async flush a power loss keeps only the synced log. Raft promises nothing when that
-   * destroys a majority copy of a committed entry, so only a power loss that leaves one (a
-   * "minority" loss in data terms) is injected: any loss after it is the node's fault.
+   * Under async flush a power loss keeps only the synced log, and the node has acknowledged
+   * entries it did not sync. Raft promises nothing when such a loss destroys a copy a commit
+   * counts (or may still count, through an acknowledgement on the wire), so only a power loss
+   * that destroys no such copy (a "minority" loss in data terms) is injected: any committed
+   * entry lost after it is the nodes' fault.
    */
   private powerLossAllowed(victim: NodeId): boolean {
     if (!this.plan.powerLoss) return false;
     if (this.plan.flush === 'sync') return true;
     const { holds, durablyHolds } = this.storage;
-    if (holds === undefined || durablyHolds === undefined) return false;
+    const log = this.replicas.find((r) => r.id === victim)?.storage;
+    if (holds === undefined || durablyHolds === undefined || log === undefined) return false;
     const need = Math.floor(NODE_IDS.length / 2) + 1;
+    // An unsynced entry held by exactly one other node may become (or be) committed by this
+    // node's acknowledgement; held by every other node or by none, this copy counts for nothing.
+    for (let i = log.firstIndex(); i <= log.lastIndex(); i++) {
+      const term = log.term(i)!;
+      if (durablyHolds(victim, i, term)) continue;
+      const others = NODE_IDS.filter((id) => id !== victim && holds(id, i, term)).length;
+      if (others > 0 && others < NODE_IDS.length - 1) return false;
+    }
     for (let i = 1; i <= this.checker.maxCommitted; i++) {
       const term = this.checker.committedTermAt(i);
       if (term === undefined) continue;
@@ -294,6 +310,34 @@ class NodeSchedule {
       },
     );
     return batch;
+  }
+
+  /** A read index must cover everything committed before it was asked. */
+  private read(): void {
+    const up = this.replicas.filter((r) => r.node !== undefined);
+    if (up.length === 0) return;
+    const target = this.rng.pick(up);
+    const floor = this.checker.maxCommitted;
+    this.stats.reads++;
+    target.node!.readIndex().then(
+      (index) => {
+        if (index < floor) this.checker.violate(`read at ${target.id} resolved at ${index} < ${floor}, committed when it was asked`);
+      },
+      (err: unknown) => {
+        if (typeof (err as { code?: unknown }).code !== 'string') this.checker.violate(`read failed with an uncoded error: ${String(err)}`);
+      },
+    );
+  }
+
+  private transfer(): void {
+    const leader = this.leader();
+    if (leader === undefined) return;
+    const to = this.rng.pick(NODE_IDS.filter((x) => x !== leader.id));
+    this.say(`${leader.id} asked to hand leadership to ${to}`);
+    // Failing (target down, timeout) is a normal outcome; only an uncoded error is a bug.
+    leader.node!.transferLeadership(to).catch((err: unknown) => {
+      if (typeof (err as { code?: unknown }).code !== 'string') this.checker.violate(`transfer failed with an uncoded error: ${String(err)}`);
+    });
   }
 
   // ---- liveness ----
