@@ -282,6 +282,10 @@ class NodeSchedule {
       wire.partition([leader.id], NODE_IDS);
       this.say(`leader ${leader.id} isolated`);
     }
+    if (plan.blackoutRate > 0 && plan.flush === 'sync' && rng.chance(plan.blackoutRate)) {
+      this.say('blackout: every running node loses power');
+      for (const r of this.replicas) if (r.node !== undefined) this.crash(r, 'power-loss');
+    }
     const up = this.replicas.filter((r) => r.node !== undefined);
     if (up.length > 0 && rng.chance(plan.crashRate)) {
       const victim = rng.pick(up);
