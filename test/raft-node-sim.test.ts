@@ -10,6 +10,7 @@ import { ProposalDroppedError, ProposalTimeoutError } from '../raft/node/errors.
 import { SafetyChecker } from '../raft/sim/checker.js';
 import { ClientChecker, entryPayload } from '../raft/sim/node-sim/client-checker.js';
 import { nodePlanFromSeed, runNodeSchedule } from '../raft/sim/node-sim/node-schedule.js';
+import { SimScheduler } from '../raft/sim/node-sim/sim-clock.js';
 import type { FlushMode } from '../raft/sim/sim-node.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -77,6 +78,27 @@ describe('node simulation', () => {
       found = r.violations.find((v) => OPEN_BUGS[0]!.signature.test(v));
     }
     expect(found).toMatch(/rejected as not stored \(ERR_PROPOSAL_DROPPED\) but its entry \d+ committed/);
+  });
+});
+
+describe('simulated clock', () => {
+  it('runs events in time order, same-instant events in scheduling order, and nothing of a killed incarnation', () => {
+    const sched = new SimScheduler();
+    const a = sched.clockView();
+    const b = sched.clockView();
+    const seen: string[] = [];
+    a.setInterval(() => seen.push(`a-tick@${a.now()}`), 10);
+    b.setTimeout(() => seen.push(`b-timeout@${b.now()}`), 10);
+    a.setImmediate(() => {
+      seen.push(`a-now@${a.now()}`);
+      a.setImmediate(() => seen.push(`a-nested@${a.now()}`));
+    });
+    sched.runUntil(20);
+    a.kill();
+    a.setImmediate(() => seen.push('a-after-kill'));
+    sched.runUntil(50);
+    expect(seen).toEqual(['a-now@0', 'a-nested@0', 'a-tick@10', 'b-timeout@10', 'a-tick@20']);
+    expect(sched.now).toBe(50);
   });
 });
 
