@@ -6,4 +6,5 @@ export {
 } from './errors.js';
 export type { BatchOutcome } from './batch-outcome.js';
 export { formatPeers, parsePeers } from './parse-peers.js';
+export { systemClock, type RaftNodeClock, type RaftTransport, type RaftTransportFactory } from './node-runtime.js';
 export { RaftNode, type RaftNodeOptions, type RaftNodeStatus, type RoleChange } from './raft-node.js';

@@ -10,6 +10,7 @@ import { Raft, type RaftStatus } from '../core/raft.js';
 import { MAX_TERM, type Entry, type LogStart, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
 import { TcpTransport, type PeerAddress, type TransportStats } from '../transport/tcp-transport.js';
+import { systemClock, type RaftNodeClock, type RaftTransport, type RaftTransportFactory } from './node-runtime.js';
 import { BusyError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, RecoveryBlockedError, StorageFailedError, TermTooLargeError, proposalFailure } from './errors.js';
 import type { BatchOutcome } from './batch-outcome.js';
 import { PendingProposals, type DecidedBatch, type PendingBatch } from './pending-proposals.js';
@@ -62,6 +63,10 @@ export interface RaftNodeOptions {
    * that it finds that bug; never set it outside tests.
    */
   unsafeTestLegacyBatchOutcome?: boolean;
+  /** Time and timers; the system clock unless a simulation injects its own. */
+  clock?: RaftNodeClock;
+  /** Builds the transport; a TcpTransport over `peers` unless a simulation injects its own. */
+  transport?: RaftTransportFactory;
 }
 
 export interface RoleChange {
@@ -98,7 +103,8 @@ export class RaftNode extends EventEmitter {
   readonly id: NodeId;
   readonly log: Logger;
   private readonly raft: Raft;
-  private readonly transport: TcpTransport;
+  private readonly transport: RaftTransport;
+  private readonly clock: RaftNodeClock;
   private readonly storage: LogStorage;
   private readonly flush: FlushPolicy;
   private readonly tickMs: number;
@@ -114,7 +120,7 @@ export class RaftNode extends EventEmitter {
   private role: RoleChange;
   private turnScheduled = false;
   private closed = false;
-  private timers: NodeJS.Timeout[] = [];
+  private timers: unknown[] = [];
   private readonly warmAheadBytes: number;
   private readonly committedScratch: DecidedBatch[] = [];
   /** Term of a committed index as the log has it now (undefined once it left the log). */
@@ -128,6 +134,7 @@ export class RaftNode extends EventEmitter {
     super();
     this.id = o.id;
     this.storage = o.storage;
+    this.clock = o.clock ?? systemClock;
     this.flush = o.flush ?? { mode: 'async', intervalMs: 200 };
     // Fine ticks with many of them per timeout: the check-quorum lease is counted in whole ticks,
     // so with coarse ticks a follower whose tick phase lags by less than one tick still sees the
@@ -166,26 +173,27 @@ export class RaftNode extends EventEmitter {
       recovering: this.flush.mode === 'async' && (o.storage.mayHaveLostWrites?.() ?? false),
     });
     this.role = { role: 'follower', leader: '', term: hardState.term };
-    this.transport = new TcpTransport({
+    const onMessage = (m: Message): void => this.onMessage(m);
+    this.transport = o.transport !== undefined ? o.transport(onMessage) : new TcpTransport({
       id: o.id,
       peers: o.peers,
       logger: this.log,
-      onMessage: (m) => this.onMessage(m),
+      onMessage,
       ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
       ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
     });
     // After a power loss under async flush the core starts recovering (recovery-guard.ts);
     // otherwise (sync flush, one voter) the storage's suspicion is cleared now.
-    if (this.raft.status().recovering) this.noteRecovery(Date.now());
+    if (this.raft.status().recovering) this.noteRecovery(this.clock.now());
     else if (o.storage.mayHaveLostWrites?.() === true) o.storage.markRecovered?.();
   }
 
   /** Starts listening, connecting and ticking. */
   async start(): Promise<void> {
     await this.transport.start();
-    this.timers.push(setInterval(() => this.onTick(), this.tickMs));
+    this.timers.push(this.clock.setInterval(() => this.onTick(), this.tickMs));
     if (this.flush.mode === 'async') {
-      this.timers.push(setInterval(() => this.periodicFlush(), this.flush.intervalMs));
+      this.timers.push(this.clock.setInterval(() => this.periodicFlush(), this.flush.intervalMs));
     }
     this.log.info({ term: this.role.term, firstIndex: this.storage.firstIndex(), lastIndex: this.storage.lastIndex(), flush: this.flush.mode }, 'raft node started');
     this.scheduleTurn();
@@ -216,7 +224,7 @@ export class RaftNode extends EventEmitter {
     return new Promise((resolve, reject) => {
       for (let i = 0; i < payloads.length; i++) this.queuedPayloads.push(payloads[i]!);
       this.queuedEntries += payloads.length;
-      this.queuedBatches.push({ count: payloads.length, deadlineMs: Date.now() + this.proposalTimeoutMs, resolve, reject });
+      this.queuedBatches.push({ count: payloads.length, deadlineMs: this.clock.now() + this.proposalTimeoutMs, resolve, reject });
       this.scheduleTurn();
     });
   }
@@ -229,7 +237,7 @@ export class RaftNode extends EventEmitter {
   /** Resolves with an index such that every entry committed before the call is applied up to it. */
   readIndex(): Promise<number> {
     if (this.closed) return Promise.reject(new NodeClosedError());
-    const r = this.reads.add(Date.now());
+    const r = this.reads.add(this.clock.now());
     if (!r.ok) return Promise.reject(r.error);
     const res = this.raft.readIndex(r.context);
     if (!res.ok) {
@@ -248,13 +256,13 @@ export class RaftNode extends EventEmitter {
     // The core gives up on a transfer after an election timeout; allow for a slow target too.
     const waitMs = Math.max(1000, 3 * this.electionTimeoutMs);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.off('role', onRole);
         reject(new RaftNodeError('ERR_TRANSFER_FAILED', `${to} did not become leader within ${waitMs} ms`));
       }, waitMs);
       const onRole = (c: RoleChange): void => {
         if (c.leader !== to) return;
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         this.off('role', onRole);
         resolve();
       };
@@ -279,7 +287,7 @@ export class RaftNode extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) this.clock.clearInterval(t);
     this.timers = [];
     const err = new NodeClosedError();
     for (const b of this.queuedBatches) b.reject(err);
@@ -303,7 +311,7 @@ export class RaftNode extends EventEmitter {
 
   private onTick(): void {
     this.raft.tick();
-    const now = Date.now();
+    const now = this.clock.now();
     const expired: DecidedBatch[] = [];
     this.pending.takeExpired(now, this.appliedIndex, this.termAt, expired);
     for (const { batch, outcome } of expired) {
@@ -362,7 +370,7 @@ export class RaftNode extends EventEmitter {
         this.log.error({ err: markErr }, 'could not record that unsynced raft log writes may be lost');
       }
     }
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) this.clock.clearInterval(t);
     this.timers = [];
     for (const b of this.queuedBatches) b.reject(err);
     this.queuedBatches = [];
@@ -382,8 +390,10 @@ export class RaftNode extends EventEmitter {
   private scheduleTurn(): void {
     if (this.turnScheduled || this.closed) return;
     this.turnScheduled = true;
-    setImmediate(() => this.turn());
+    this.clock.setImmediate(this.runTurn);
   }
+
+  private readonly runTurn = (): void => this.turn();
 
   /** One event-loop turn: hand the gathered proposals to the core, then process one Ready. */
   private turn(): void {
@@ -448,7 +458,7 @@ export class RaftNode extends EventEmitter {
     if (rd.softState) this.onSoftState(rd.softState);
     // 4. Tell the core this Ready is done.
     this.raft.advance(rd);
-    if (this.recovering !== undefined) this.noteRecovery(Date.now());
+    if (this.recovering !== undefined) this.noteRecovery(this.clock.now());
   }
 
   /**

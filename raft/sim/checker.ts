@@ -9,8 +9,8 @@
 //   No committed entry lost: a majority of the logs that survived crashes still holds it.
 //   Read index: a read's index is at least what was committed when the read was asked.
 import type { ReadState, Ready } from '../core/messages.js';
-import type { Entry, LogStart, NodeId } from '../core/types.js';
-import { startAppOf, type MemoryStorage } from './memory-storage.js';
+import type { Entry, LogReader, LogStart, NodeId } from '../core/types.js';
+import { startAppOf } from './memory-storage.js';
 
 /**
  * The application section the simulation's retention gives a log start whose first entry is
@@ -121,7 +121,7 @@ export class SafetyChecker {
     this.nextApply.set(node, start.index + 1);
   }
 
-  onReady(node: NodeId, rd: Ready, storage: MemoryStorage): void {
+  onReady(node: NodeId, rd: Ready, storage: LogReader): void {
     const commit = Math.max(rd.commitTo, rd.hardState?.commit ?? 0);
     const last = this.lastCommit.get(node) ?? 0;
     if (rd.commitTo < last || (rd.hardState !== undefined && rd.hardState.commit < last)) {
@@ -131,7 +131,8 @@ export class SafetyChecker {
     if (rd.softState?.role === 'leader') this.onLeader(node, rd.softState.term, storage);
   }
 
-  private onLeader(node: NodeId, term: number, log: MemoryStorage): void {
+  /** `node` became leader of `term` with `log` (Election Safety, Leader Completeness). */
+  onLeader(node: NodeId, term: number, log: LogReader): void {
     const other = this.leaderOfTerm.get(term);
     if (other !== undefined && other !== node) this.violate(`election safety: ${node} and ${other} both led term ${term}`);
     this.leaderOfTerm.set(term, node);
@@ -161,7 +162,7 @@ export class SafetyChecker {
   }
 
   /** Every committed entry must survive on a majority of logs (a deleted head counts as held). */
-  checkNoCommittedLost(logs: readonly MemoryStorage[]): void {
+  checkNoCommittedLost(logs: readonly LogReader[]): void {
     const need = Math.floor(logs.length / 2) + 1;
     for (let i = 1; i <= this.maxCommitted; i++) {
       const c = this.committed[i];
@@ -176,7 +177,7 @@ export class SafetyChecker {
   }
 
   /** Final Log Matching check on whole logs: two logs agree below any shared (index, term). */
-  checkLogsMatch(ids: readonly NodeId[], logs: readonly MemoryStorage[]): void {
+  checkLogsMatch(ids: readonly NodeId[], logs: readonly LogReader[]): void {
     for (let a = 0; a < logs.length; a++) {
       for (let b = a + 1; b < logs.length; b++) {
         const x = logs[a]!;
