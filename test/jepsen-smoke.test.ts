@@ -38,6 +38,13 @@ describe('jepsen-like smoke runs over the real broker', () => {
     expectHealthyValidRun(o, kinds);
   }, 170_000);
 
+  it('stays valid through retention resets, partitioned clients, abuse on every port, a full disk and a power loss', async () => {
+    const kinds = ['retention', 'partition-clients-leader', 'abuse', 'disk-full', 'power-loss'];
+    const o = await shortRun('round-two', { nemesis: kinds.join(','), timeS: 60, intervalS: 4, segmentSizeBytes: 256 * 1024 });
+    expectHealthyValidRun(o, kinds);
+    expect(o.summary.crashes, describeRun(o)).toEqual([]);
+  }, 200_000);
+
   it('stays valid with packet loss, link delay and brokers cut from the NameServer, sending batches under SYNC_FLUSH', async () => {
     const kinds = ['packet-loss', 'delay', 'partition-namesrv'];
     const o = await shortRun('links', { nemesis: kinds.join(','), timeS: 17, batch: 4, flush: 'sync', ratePerSec: 15 });

@@ -38,7 +38,7 @@ describe('lazy file layer and revertToDurable', () => {
 
   it('does the same as a command for harnesses that drive processes', () => {
     const root = new URL('..', import.meta.url).pathname;
-    const cli = join(root, 'dist', 'raft', 'storage', 'revert-to-durable-cli.js');
+    const cli = join(root, 'dist', 'raft', 'tools', 'revert-to-durable-cli.js');
     if (!existsSync(cli)) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
     const dir = dirs.make();
     crashLazily(dir, 25);

@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import { readRunMarker } from '../raft/storage/state-files.js';
 import { TempDirs, makeEntries, openLog } from './raft-storage-helpers.js';
 
@@ -15,7 +16,7 @@ describe('MmapLogStorage running marker', () => {
   it('trusts the log after a clean close and after a process kill in the same boot', () => {
     const dir = dirs.make();
     const a = openLog(dir, { bootId: 'boot-1' });
-    expect(readRunMarker(dir)).toEqual({ bootId: 'boot-1', recovering: false });
+    expect(readRunMarker(realFileLayer, dir)).toEqual({ bootId: 'boot-1', recovering: false });
     a.append(makeEntries(1, 5, 1, () => 10));
     a.close();
     expect(existsSync(join(dir, 'running'))).toBe(false);
@@ -34,13 +35,13 @@ describe('MmapLogStorage running marker', () => {
     a.append(makeEntries(1, 5, 1, () => 10)); // then the power goes: no close
     const b = openLog(dir, { bootId: 'boot-2' });
     expect(b.mayHaveLostWrites()).toBe(true);
-    expect(readRunMarker(dir)).toEqual({ bootId: 'boot-2', recovering: true });
+    expect(readRunMarker(realFileLayer, dir)).toEqual({ bootId: 'boot-2', recovering: true });
     b.close(); // a clean close does not end the suspicion: the log is unconfirmed yet
-    expect(readRunMarker(dir)).toEqual({ bootId: 'boot-2', recovering: true });
+    expect(readRunMarker(realFileLayer, dir)).toEqual({ bootId: 'boot-2', recovering: true });
     const c = openLog(dir, { bootId: 'boot-2' });
     expect(c.mayHaveLostWrites()).toBe(true);
     c.markRecovered();
-    expect(readRunMarker(dir)).toEqual({ bootId: 'boot-2', recovering: false });
+    expect(readRunMarker(realFileLayer, dir)).toEqual({ bootId: 'boot-2', recovering: false });
     c.close();
     const d = openLog(dir, { bootId: 'boot-3' });
     expect(d.mayHaveLostWrites()).toBe(false);

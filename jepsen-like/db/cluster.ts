@@ -87,6 +87,8 @@ export interface ClusterDbOptions {
 }
 
 const NAMESRV = 'namesrv';
+/** The variable a Raft log reads its boot id from instead of the kernel's (see docs/raft.md). */
+const BOOT_ID_ENV = 'RAFT_BOOT_ID';
 
 const DEFAULT_READY_TIMEOUT_MS = 30_000;
 
@@ -102,6 +104,10 @@ export class ClusterDb implements NodeControl {
     /** Undoes the nodes' own file systems (a no-op without them). */
     private readonly unmount: () => void = () => {},
   ) {}
+
+  /** The simulated boot id each node runs with since its last power loss. */
+  private readonly bootIdOf = new Map<string, string>();
+  private bootCount = 0;
 
   /** Builds proxies, starts the NameServer and every node, and waits until each accepts connections. */
   static async setup(options: ClusterDbOptions): Promise<ClusterDb> {
@@ -228,19 +234,26 @@ export class ClusterDb implements NodeControl {
     return async (nodeId) => ({ freeBytes: emptyDisk(this.node(nodeId).dataDir) });
   }
 
-  /** Present when the db was given revertToDurable (see NodeControl.powerLoss). */
+  /**
+   * Present when the db was given revertToDurable (see NodeControl.powerLoss). The node comes
+   * back in a new "boot" (RAFT_BOOT_ID): after a real power loss the kernel's boot id changes,
+   * which is how a node tells that its unsynced writes may be gone.
+   */
   get powerLoss(): ((nodeId: string) => Promise<Record<string, unknown>>) | undefined {
     const revert = this.options.revertToDurable;
     if (revert === undefined) return undefined;
     return async (nodeId) => {
       const n = this.node(nodeId);
       await this.processes.kill(n.id, 'SIGKILL');
-      return revert(n.dataDir);
+      this.bootCount++;
+      this.bootIdOf.set(n.id, `jepsen-power-loss-${this.bootCount}`);
+      return { ...(await revert(n.dataDir)), bootId: this.bootIdOf.get(n.id) };
     };
   }
 
   async restart(nodeId: string): Promise<void> {
-    await this.processes.restart(this.node(nodeId).id);
+    const bootId = this.bootIdOf.get(this.node(nodeId).id);
+    await this.processes.restart(this.node(nodeId).id, bootId === undefined ? undefined : { [BOOT_ID_ENV]: bootId });
     await this.waitReady(nodeId);
   }
 

@@ -91,11 +91,15 @@ export class ProcessControl {
     return this.spawnManaged(spec, 1);
   }
 
-  /** Starts an exited process again with the same command line; kills it first if it runs. */
-  async restart(name: string): Promise<number> {
+  /**
+   * Starts an exited process again with the same command line; kills it first if it runs.
+   * `env` adds to (and is kept for every later restart of) its environment.
+   */
+  async restart(name: string, env?: Record<string, string>): Promise<number> {
     const m = this.get(name);
     if (m.status !== 'exited') await this.kill(name);
-    return this.spawnManaged(m.spec, m.starts + 1);
+    const spec = env === undefined ? m.spec : { ...m.spec, env: { ...m.spec.env, ...env } };
+    return this.spawnManaged(spec, m.starts + 1);
   }
 
   /** Sends a signal (SIGKILL by default) and waits for the process to exit. No-op if it has exited. */

@@ -44,7 +44,7 @@ export const LAZY_FS_ENV = 'RMQ_UNSAFE_TEST_LAZY_FS';
 
 /** The tool that drops a killed node's unsynced writes (run as a process, like the brokers). */
 export function revertToDurableMain(distDir: string): string {
-  return join(distDir, 'raft', 'tools', 'lazy-fs-revert.js');
+  return join(distDir, 'raft', 'tools', 'revert-to-durable-cli.js');
 }
 
 /**
@@ -52,7 +52,7 @@ export function revertToDurableMain(distDir: string): string {
  * power loss), by running the revert tool; resolves with the tool's JSON report.
  */
 export async function revertToDurable(distDir: string, dataDir: string, seed: number): Promise<Record<string, unknown>> {
-  const { stdout } = await execFileAsync(process.execPath, [revertToDurableMain(distDir), dataDir, '--seed', String(seed)], { timeout: 60_000 });
+  const { stdout } = await execFileAsync(process.execPath, [revertToDurableMain(distDir), '--data-dir', dataDir, '--seed', String(seed), '--tear'], { timeout: 60_000 });
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 

@@ -16,6 +16,7 @@ import { AclChecker } from './acl/acl-checker.js';
 import { guardedByAcl } from './acl/acl-guard.js';
 import { loadPlainAcl } from './acl/plain-acl.js';
 import type { BrokerConfig } from './broker-config.js';
+import type { UnsafeTestFault } from './unsafe-test-faults.js';
 import type { BrokerAdmin, BrokerContext, BrokerService, PutMessagesResult } from './broker-context.js';
 import { BrokerRaft } from './broker-raft.js';
 import { ConsumerIdsNotifier } from './consumer-ids-notifier.js';
@@ -42,6 +43,8 @@ export interface BrokerControllerOptions {
   snapshotCheckIntervalMs?: number;
   /** The Raft log failed and the node stopped itself (see BrokerRaftOptions.onFatal). */
   onFatal?: (err: Error) => void;
+  /** TEST ONLY: a deliberately unsafe behaviour (unsafe-test-faults.ts); main reads it from the environment. */
+  unsafeTestFault?: UnsafeTestFault;
 }
 
 const CLIENT_EXPIRY_SCAN_MS = 10_000;
@@ -90,6 +93,7 @@ export class BrokerController {
       onQueuesReset: () => this.pullHolds.notifyAll(),
       onDiskFull: () => this.onDiskFull(),
       ...(options.onFatal !== undefined ? { onFatal: options.onFatal } : {}),
+      ...(options.unsafeTestFault !== undefined ? { unsafeTestFault: options.unsafeTestFault } : {}),
     });
     this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });

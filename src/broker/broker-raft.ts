@@ -1,32 +1,33 @@
-// The Raft-backed CommitLog of one broker node: the Raft log storage, the RaftNode, the message
-// store fed by it and the metadata state machine, wired so that dispatch (ConsumeQueues, index,
+// The Raft-backed CommitLog of one broker node, as wiring: the Raft log storage, the RaftNode, the
+// message store fed by it and the metadata state machine, so that dispatch (ConsumeQueues, index,
 // control entries) runs only over committed entries, in index order, on every replica. It is
 // also the RaftFacade processors see: appends resolve once committed AND dispatched here, with
-// each record's queue offset and physical offset; a new leader announces its client address
-// through the log and only counts as ready (serves writes, registers as brokerId 0) once that
-// announcement is applied, which implies everything before it is dispatched, and its metadata is
-// complete. It wires the metadata snapshots too: the leader proposes them (snapshot-scheduler.ts),
-// retention keeps what follows the latest one, and a replica reset past the log head marks its
-// metadata incomplete until it installs one.
+// each record's queue offset and physical offset (send-results.ts). The jobs around it live in
+// their own files: when a leader may act as master (leader-readiness.ts), what retention must
+// keep (retention-bound.ts), making derived state durable (derived-state-persister.ts), and the
+// metadata snapshots the leader proposes (snapshot-scheduler.ts).
 
-import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
 import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type RoleChange } from '../../raft/index.js';
-import { CleanService, MessageStore, RecordOffset, SysFlag, messageRecords, type CleanReport } from '../store/index.js';
-import { messageIdFromPrefix, messageIdPrefix } from '../common/message/message-id.js';
+import { CleanService, MessageStore, type CleanReport } from '../store/index.js';
+import { messageIdPrefix } from '../common/message/message-id.js';
 import type { BrokerConfig } from './broker-config.js';
-import type { PutMessagesResult, PutRecordResult, RaftFacade, RoleState } from './broker-context.js';
+import type { PutMessagesResult, RaftFacade, RoleState } from './broker-context.js';
 import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
 import { encodeControlEntry, type ControlCommand } from './control-entry.js';
 import { MetadataState, metadataFile } from './metadata-state.js';
 import { MetadataApplier } from './metadata-applier.js';
-import { metadataRetainIndex, type SnapshotMark } from './metadata-snapshot.js';
+import type { SnapshotMark } from './metadata-snapshot.js';
 import { SnapshotScheduler } from './snapshot-scheduler.js';
 import { raftFlushPolicy } from './flush-policy.js';
 import { EntryBatcher, type PlacedPayload } from './entry-batcher.js';
-import { UNSAFE_TEST_FAULT, unsafeAckBeforeCommit } from './unsafe-test-faults.js';
+import { unsafeAckBeforeCommit, type UnsafeTestFault } from './unsafe-test-faults.js';
+import { DerivedStatePersister } from './derived-state-persister.js';
+import { LeaderReadiness } from './leader-readiness.js';
+import { retentionBound } from './retention-bound.js';
+import { placedRecordResults } from './send-results.js';
 import { ResponseCode } from '../protocol/response-code.js';
 
 export interface BrokerRaftOptions {
@@ -51,9 +52,10 @@ export interface BrokerRaftOptions {
    * broker cannot store or replicate any more. The owner should close and exit non-zero.
    */
   onFatal?: (err: Error) => void;
+  /** TEST ONLY: a deliberately unsafe behaviour the fault tests switch on (unsafe-test-faults.ts). */
+  unsafeTestFault?: UnsafeTestFault;
 }
 
-const ANNOUNCE_RETRY_MS = 200;
 const METADATA_SAVE_INTERVAL_MS = 1000;
 const STORE_FLUSH_INTERVAL_MS = 1000;
 /** Sends of one turn share a Raft entry up to this size (below the App size, 512 KiB). */
@@ -63,7 +65,6 @@ const RESIDENT_LOG_TAIL_BYTES = 8 * 1024 * 1024;
 /** How often the rest is released: a consumer reading old data at 150 MB/s maps 15 MB meanwhile. */
 const RESIDENT_RELEASE_INTERVAL_MS = 100;
 const SNAPSHOT_CHECK_INTERVAL_MS = 1000;
-const HAND_OFF_RETRY_MS = 1000;
 /** Parts of one metadata snapshot at most (with 256 KiB parts, 1 GiB of tables). */
 const MAX_SNAPSHOT_PARTS = 4096;
 
@@ -84,17 +85,14 @@ export class BrokerRaft implements RaftFacade {
   private readonly snapshots: SnapshotScheduler;
   /** The last minRetainIndex() was the snapshot bound, below every other bound. */
   private snapshotBoundBinding = false;
-  /** The term in which this node, leading with incomplete metadata, handed leadership away. */
-  private handOffTerm = -1;
-  private readonly events = new EventEmitter();
+  private readonly readiness: LeaderReadiness;
+  private readonly persister: DerivedStatePersister;
   /** Coalesces the sends of one turn into one entry (group commit). */
   private readonly batcher: EntryBatcher;
   /** storeHost + storePort as message id hex, the fixed half of every offset msgId. */
   private readonly msgIdPrefix: string;
   private readonly log: Logger;
   private readonly metadataPath: string;
-  private state: RoleState;
-  private announcingTerm = -1;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
 
@@ -122,7 +120,7 @@ export class BrokerRaft implements RaftFacade {
       metadataPath: this.metadataPath,
       log: this.storage,
       logger: this.log,
-      onReadinessInput: () => this.refreshReadiness(),
+      onReadinessInput: () => this.readiness.refresh(),
     });
     this.store = MessageStore.open(storeDir, this.storage, {
       // After a power loss the log past its durable commit may be stale: nothing dispatched from
@@ -139,13 +137,26 @@ export class BrokerRaft implements RaftFacade {
         log: this.storage,
         store: this.store,
         minRetainIndex: () => this.minRetainIndex(),
+        beforeHeadDeletion: () => this.persister.persistNow(),
         onDeleted: (report) => this.log.info({ report }, 'retention deleted log segments'),
         onReport: (report) => this.onRetentionReport(report),
         onError: (err) => this.log.error({ err }, 'retention run failed'),
       },
       { fileReservedTimeHours: c.fileReservedTime, deleteWhen: c.deleteWhen, diskMaxUsedSpaceRatio: c.diskMaxUsedSpaceRatio, diskSpaceWarningLevelRatio: c.diskSpaceWarningLevelRatio },
     );
-    this.state = { role: 'follower', leaderId: '', term: this.storage.hardState().term, ready: false };
+    this.readiness = new LeaderReadiness(
+      {
+        nodeId: this.nodeId,
+        brokerAddr: o.brokerAddr,
+        node: () => this.node,
+        metadata: this.metadata,
+        dispatchedIndex: () => this.store.dispatchedIndex,
+        log: this.log,
+        isClosed: () => this.closed,
+      },
+      this.storage.hardState().term,
+    );
+    this.persister = new DerivedStatePersister({ store: this.store, metadata: this.metadata, metadataPath: this.metadataPath, log: this.log, isClosed: () => this.closed });
     this.applier.noteLogHead();
     this.applier.replay(this.store.dispatchedIndex);
     this.msgIdPrefix = messageIdPrefix(o.storeHost.host, o.storeHost.port);
@@ -172,7 +183,7 @@ export class BrokerRaft implements RaftFacade {
       ...(o.electionTicks !== undefined ? { electionTicks: o.electionTicks } : {}),
       proposalTimeoutMs: o.proposalTimeoutMs ?? 5000,
     });
-    this.node.on('role', (r: RoleChange) => this.onRole(r));
+    this.node.on('role', (r: RoleChange) => this.readiness.onRole(r));
     this.node.on('fatal', (err: Error) => {
       this.log.fatal({ err }, 'the raft log failed; this broker node stopped replicating and must exit (free space or fix the disk, then restart it)');
       o.onFatal?.(err);
@@ -188,14 +199,11 @@ export class BrokerRaft implements RaftFacade {
       propose: (parts) => this.node.proposeBatch(parts),
       logger: this.log,
     });
-    // Requests waiting out an election each listen once (bounded by the server's in-flight
-    // limit per connection), so the default warning at 10 listeners does not apply.
-    this.events.setMaxListeners(0);
   }
 
   async start(): Promise<void> {
     await this.node.start();
-    this.timers.push(setInterval(() => this.persistDerivedState(true), Math.min(METADATA_SAVE_INTERVAL_MS, STORE_FLUSH_INTERVAL_MS)));
+    this.timers.push(setInterval(() => this.persister.persistInBackground(), Math.min(METADATA_SAVE_INTERVAL_MS, STORE_FLUSH_INTERVAL_MS)));
     this.timers.push(setInterval(() => this.releaseResidentLog(), RESIDENT_RELEASE_INTERVAL_MS));
     const snapshotCheckMs = this.o.snapshotCheckIntervalMs ?? SNAPSHOT_CHECK_INTERVAL_MS;
     if (snapshotCheckMs > 0) this.timers.push(setInterval(() => this.snapshots.tick(), snapshotCheckMs));
@@ -235,26 +243,11 @@ export class BrokerRaft implements RaftFacade {
     return this.clean.writeRefusal();
   }
 
-  /**
-   * The lowest log index retention must keep. Everything dispatched is first made durable in the
-   * store checkpoint and the metadata snapshot, so deleting the log head never loses derived
-   * state a restart would rebuild from it. A leader keeps what its slowest follower still needs
-   * (a follower behind the head must otherwise reset); a follower keeps what it has not applied.
-   * Every node keeps what follows its latest metadata snapshot's asOfIndex (a replica reset to
-   * this head re-applies it), and nothing while it has no snapshot to offer (metadataRetainIndex).
-   * Under the forcible disk rule (85%) retention ignores this bound, as RocketMQ does; the leader
-   * then proposes a new snapshot at once (SnapshotScheduler, 'head-uncovered').
-   */
+  /** What retention must keep (retention-bound.ts); remembers whether the snapshot bound binds. */
   private minRetainIndex(): number {
-    this.persistDerivedState();
-    const status = this.node.status();
-    let keep = Math.min(status.commit, this.store.dispatchedIndex) + 1;
-    if (status.role === 'leader') {
-      for (const [id, p] of Object.entries(status.progress)) if (id !== this.nodeId) keep = Math.min(keep, p.match + 1);
-    }
-    const snapshotBound = metadataRetainIndex(this.metadata, this.storage.firstIndex());
-    this.snapshotBoundBinding = snapshotBound < keep;
-    return Math.min(keep, snapshotBound);
+    const b = retentionBound(this.node.status(), this.nodeId, this.store.dispatchedIndex, this.metadata, this.storage.firstIndex());
+    this.snapshotBoundBinding = b.snapshotBinding;
+    return b.keepFrom;
   }
 
   private onRetentionReport(report: CleanReport): void {
@@ -291,82 +284,6 @@ export class BrokerRaft implements RaftFacade {
     this.metadata.skipTo(this.store.dispatchedIndex);
   }
 
-  private onRole(r: RoleChange): void {
-    const changed = r.role !== this.state.role || r.leader !== this.state.leaderId || r.term !== this.state.term;
-    if (!changed) return;
-    this.state = { role: r.role, leaderId: r.leader, term: r.term, ready: false };
-    if (r.role === 'leader') this.announce(r.term);
-    this.refreshReadiness(true);
-  }
-
-  /** Proposes this node's announcement for `term`, retrying while it still leads that term. */
-  private announce(term: number): void {
-    if (this.announcingTerm === term) return;
-    this.announcingTerm = term;
-    const attempt = (): void => {
-      if (this.closed || this.state.role !== 'leader' || this.state.term !== term) return;
-      const a = this.metadata.leaderAnnouncement();
-      if (a && a.term === term && a.nodeId === this.nodeId) return;
-      this.node.propose(encodeControlEntry({ kind: 'leader', announcement: { nodeId: this.nodeId, term, brokerAddr: this.o.brokerAddr } })).then(
-        () => this.refreshReadiness(),
-        (err: unknown) => {
-          this.log.warn({ err, term }, 'leader announcement not committed; retrying');
-          const t = setTimeout(attempt, ANNOUNCE_RETRY_MS);
-          t.unref();
-        },
-      );
-    };
-    attempt();
-  }
-
-  /**
-   * A leader is ready once its announcement is applied and its metadata is complete: a leader
-   * missing metadata would serve wrong consumer offsets and topic configs, and no later entry
-   * can complete it (only a ready leader proposes snapshots), so it hands leadership away.
-   */
-  private refreshReadiness(forceEmit = false): void {
-    const a = this.metadata.leaderAnnouncement();
-    const announced = this.state.role === 'leader' && a !== undefined && a.nodeId === this.nodeId && a.term === this.state.term;
-    const ready = announced && this.metadata.complete;
-    if (announced && !ready) this.handOffIncompleteLeadership(this.state.term);
-    if (ready !== this.state.ready || forceEmit) {
-      this.state = { ...this.state, ready };
-      if (ready) this.log.info({ term: this.state.term, dispatchedIndex: this.store.dispatchedIndex }, 'leader ready: announcement committed and dispatch caught up');
-      this.events.emit('role', this.state);
-    } else if (a && this.state.role !== 'leader') {
-      // A follower learning the leader's address is a change worth telling (forwarding).
-      this.events.emit('role', this.state);
-    }
-  }
-
-  private handOffIncompleteLeadership(term: number): void {
-    if (this.handOffTerm === term) return;
-    this.handOffTerm = term;
-    let target: string | undefined;
-    let best = -1;
-    for (const [id, p] of Object.entries(this.node.status().progress)) {
-      if (id !== this.nodeId && p.match > best) {
-        target = id;
-        best = p.match;
-      }
-    }
-    const fields = { term, missingThrough: this.metadata.incompleteThrough, target };
-    if (target === undefined) {
-      this.log.error(fields, 'leading with incomplete metadata and no follower to hand leadership to; not serving');
-      return;
-    }
-    this.log.warn(fields, 'leading with incomplete metadata; handing leadership to a follower');
-    this.node.transferLeadership(target).catch((err: unknown) => {
-      this.log.warn({ err, ...fields }, 'hand-off of leadership with incomplete metadata failed; retrying');
-      const t = setTimeout(() => {
-        if (this.closed || this.state.term !== term) return;
-        this.handOffTerm = -1;
-        this.refreshReadiness();
-      }, HAND_OFF_RETRY_MS);
-      t.unref();
-    });
-  }
-
   get logStorage(): MmapLogStorage {
     return this.storage;
   }
@@ -374,34 +291,35 @@ export class BrokerRaft implements RaftFacade {
   // ---- RaftFacade ----
 
   isLeader(): boolean {
-    return this.state.ready && this.state.role === 'leader';
+    const s = this.readiness.state;
+    return s.ready && s.role === 'leader';
   }
 
   role(): RoleState {
-    return this.state;
+    return this.readiness.state;
   }
 
   leaderAddr(): string | undefined {
-    const leaderId = this.state.leaderId;
+    const leaderId = this.readiness.state.leaderId;
     if (leaderId === '') return undefined;
     if (leaderId === this.nodeId) return this.o.brokerAddr;
     return this.metadata.brokerAddrOf(leaderId);
   }
 
   onRoleChange(listener: (state: RoleState) => void): () => void {
-    this.events.on('role', listener);
-    return () => this.events.off('role', listener);
+    return this.readiness.onChange(listener);
   }
 
   async putRecords(payload: Buffer, recordCount: number): Promise<PutMessagesResult> {
-    if (!this.isLeader()) throw notLeader(this.state.role === 'leader' ? 'its announcement is not committed yet' : `role ${this.state.role}`);
+    const state = this.readiness.state;
+    if (!this.isLeader()) throw notLeader(state.role === 'leader' ? 'its announcement is not committed yet' : `role ${state.role}`);
     const refusal = this.clean.admitWrite(payload.length);
     if (refusal !== undefined) {
       this.o.onDiskFull?.();
       throw new BrokerError('ERR_BROKER_DISK_FULL', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored on ${this.o.brokerAddr}: ${refusal}`);
     }
     // TEST ONLY (RMQ_UNSAFE_TEST_FAULT=ack-before-commit, see unsafe-test-faults.ts): answer before the quorum commit.
-    if (UNSAFE_TEST_FAULT === 'ack-before-commit') {
+    if (this.o.unsafeTestFault === 'ack-before-commit') {
       const commit = this.batcher.add(payload).then((c) => this.resultsOf(c, payload, recordCount), (err: unknown) => Promise.reject(fromRaftError(err)));
       return unsafeAckBeforeCommit(commit, payload, this.o.storeHost);
     }
@@ -414,51 +332,13 @@ export class BrokerRaft implements RaftFacade {
     return this.resultsOf(placed, payload, recordCount);
   }
 
-  /**
-   * Where each record of `payload` landed, read from the dispatched state: the payload sits at
-   * byte `offset` of the committed entry `index` (other sends of its turn may share the entry).
-   */
   private resultsOf(placed: PlacedPayload, payload: Buffer, recordCount: number): PutMessagesResult {
-    const { index, term } = placed;
-    if (this.store.dispatchedIndex < index) {
-      throw new BrokerError('ERR_BROKER_DISPATCH_FAILED', ResponseCode.SYSTEM_ERROR, `entry ${index} is committed but not dispatched on this node; the message is stored, consumers will see it once dispatch resumes`);
-    }
-    const loc = this.storage.locate(index);
-    if (!loc) throw new BrokerError('ERR_BROKER_DISPATCH_FAILED', ResponseCode.SYSTEM_ERROR, `entry ${index} is committed but no longer in the log`);
-    const records: PutRecordResult[] = [];
-    const base = loc.payloadPosition + placed.offset;
-    // Records of one payload that share a topic and queue got consecutive queue offsets (an
-    // entry is dispatched in order and one payload is contiguous in it): only the first of a
-    // run is looked up, and the topic is decoded only when its bytes change.
-    let topic = '';
-    let topicAt = -1;
-    let topicBytes = 0;
-    let prev: PutRecordResult | undefined;
-    for (const [offset] of messageRecords(payload)) {
-      const bodyLength = payload.readInt32BE(offset + RecordOffset.BODY_LENGTH);
-      const at = offset + RecordOffset.BODY + bodyLength;
-      const length = payload[at]!;
-      const sameTopic = topicAt >= 0 && length === topicBytes && payload.compare(payload, topicAt + 1, topicAt + 1 + length, at + 1, at + 1 + length) === 0;
-      if (!sameTopic) topic = payload.toString('utf8', at + 1, at + 1 + length);
-      topicAt = at;
-      topicBytes = length;
-      const queueId = payload.readInt32BE(offset + RecordOffset.QUEUE_ID);
-      const physicalOffset = base + offset;
-      const tx = payload.readInt32BE(offset + RecordOffset.SYS_FLAG) & 0xc;
-      const noQueue = tx === SysFlag.TRANSACTION_PREPARED || tx === SysFlag.TRANSACTION_ROLLBACK;
-      let queueOffset: number;
-      if (noQueue) queueOffset = -1;
-      else if (prev !== undefined && sameTopic && prev.queueId === queueId && prev.queueOffset >= 0) queueOffset = prev.queueOffset + 1;
-      else queueOffset = this.store.queues.find(topic, queueId)?.queueOffsetOf(physicalOffset) ?? -1;
-      prev = { topic, queueId, queueOffset, physicalOffset, msgId: messageIdFromPrefix(this.msgIdPrefix, physicalOffset) };
-      records.push(prev);
-    }
-    if (records.length !== recordCount) throw new Error(`entry ${index} holds ${records.length} records, the caller sent ${recordCount}`);
-    return { index, term, records };
+    return placedRecordResults({ store: this.store, storage: this.storage, msgIdPrefix: this.msgIdPrefix }, placed, payload, recordCount);
   }
 
   async proposeControl(command: ControlCommand): Promise<{ index: number }> {
-    if (this.state.role !== 'leader') throw notLeader(`role ${this.state.role}`);
+    const role = this.readiness.state.role;
+    if (role !== 'leader') throw notLeader(`role ${role}`);
     const entry = encodeControlEntry(command);
     // Every replica applies, keeps and persists what commits: the bound is checked before that.
     // Metadata snapshot parts have their own bound (maxEntryBytes of the scheduler).
@@ -477,21 +357,7 @@ export class BrokerRaft implements RaftFacade {
     return this.node.transferLeadership(to);
   }
 
-  // ---- persistence ----
-
-  /** Flushes ConsumeQueues/index/checkpoint and the metadata snapshot (periodically and on close). */
-  private persistDerivedState(background = false): void {
-    if (this.closed) return;
-    try {
-      if (background) this.store.flushInBackground(Date.now(), (err) => err && this.log.error({ err }, 'flushing the store failed'));
-      else this.store.flush(Date.now());
-      // The periodic save must not hold the event loop (Raft heartbeats, client requests).
-      if (this.metadata.dirty && background) this.metadata.saveInBackground(this.metadataPath).catch((err: unknown) => this.log.error({ err }, 'saving metadata failed'));
-      else if (this.metadata.dirty) this.metadata.save(this.metadataPath);
-    } catch (err) {
-      this.log.error({ err }, 'flushing the store or metadata failed');
-    }
-  }
+  // ---- resident memory ----
 
   /** Keeps old log pages out of this process's resident memory (they stay in the page cache). */
   private releaseResidentLog(): void {

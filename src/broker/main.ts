@@ -10,6 +10,11 @@ import { configureRootLogger } from '../common/logger.js';
 import { parsePeers } from '../../raft/index.js';
 import { BrokerConfigError, parseBrokerConfig } from './broker-config.js';
 import { BrokerController } from './broker-controller.js';
+import { unsafeTestFaultFrom, warnUnsafeTestFault } from './unsafe-test-faults.js';
+
+// TEST ONLY: RMQ_UNSAFE_TEST_FAULT names a deliberately unsafe behaviour (an unknown name stops here).
+const unsafeTestFault = unsafeTestFaultFrom(process.env);
+if (unsafeTestFault !== undefined) warnUnsafeTestFault(unsafeTestFault);
 
 const program = new Command()
   .name('broker')
@@ -66,7 +71,7 @@ function onFatal(err: Error): void {
 }
 
 try {
-  broker = await BrokerController.start(parsed.config, { logger, onFatal });
+  broker = await BrokerController.start(parsed.config, { logger, onFatal, ...(unsafeTestFault !== undefined ? { unsafeTestFault } : {}) });
 } catch (err) {
   logger.error({ err }, 'broker failed to start');
   console.error(`broker failed to start: ${(err as Error).message}${portHint(err)}`);

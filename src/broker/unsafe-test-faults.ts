@@ -25,12 +25,10 @@ export function unsafeTestFaultFrom(env: NodeJS.ProcessEnv): UnsafeTestFault | u
   return value as UnsafeTestFault;
 }
 
-/** Read once when the broker loads; undefined in every normal run. */
-export const UNSAFE_TEST_FAULT: UnsafeTestFault | undefined = unsafeTestFaultFrom(process.env);
-
-if (UNSAFE_TEST_FAULT !== undefined) {
+/** The loud warning a broker with a fault switched on prints at start-up. */
+export function warnUnsafeTestFault(fault: UnsafeTestFault): void {
   process.stderr.write(
-    `\n!!! ${UNSAFE_TEST_FAULT_ENV}=${UNSAFE_TEST_FAULT}: THIS BROKER IS DELIBERATELY UNSAFE (test-only fault switch).\n` +
+    `\n!!! ${UNSAFE_TEST_FAULT_ENV}=${fault}: THIS BROKER IS DELIBERATELY UNSAFE (test-only fault switch).\n` +
       `!!! It acknowledges messages that may be lost. Never run it outside the jepsen-like harness tests.\n\n`,
   );
 }

@@ -62,6 +62,12 @@ export interface CleanServiceDeps {
    * Default: no constraint.
    */
   minRetainIndex?: () => number;
+  /**
+   * Called at the start of every deleting run, before anything is judged: the broker makes its
+   * derived state (ConsumeQueues, index, checkpoint, metadata) durable there, so a restart never
+   * needs a segment this run deletes. Kept apart from minRetainIndex, which only answers.
+   */
+  beforeHeadDeletion?: () => void;
   nowMs?: () => number;
   /** Disk usage of a path (default: statfs). Tests pass a fake reporting any ratio. */
   diskUsage?: DiskUsageProbe;
@@ -268,8 +274,8 @@ export class CleanService {
     const segments = log.segmentFiles();
     // Entries below `limit` may go: dispatched, and not needed by a follower.
     let limit = store.dispatchedIndex + 1;
-    // Asked even when ignored (the 85% rule): the broker makes its derived state durable there,
-    // so a restart never needs a segment deleted by this run.
+    // Even under the 85% rule: a restart must never need a segment deleted by this run.
+    this.deps.beforeHeadDeletion?.();
     const minRetainIndex = this.deps.minRetainIndex?.();
     if (respectFollowers && minRetainIndex !== undefined) limit = Math.min(limit, minRetainIndex);
     const expiredBefore = this.nowMs() - this.config.fileReservedTimeHours * HOUR_MS;

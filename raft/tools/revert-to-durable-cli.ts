@@ -2,10 +2,10 @@
 // as processes rather than import them: simulates a power loss on the data folder of a process
 // that ran with RMQ_UNSAFE_TEST_LAZY_FS=1 and was SIGKILLed. Prints the report as one JSON line.
 //
-//   node dist/raft/storage/revert-to-durable-cli.js --data-dir <d> [--seed <n>] [--tear]
+//   node dist/raft/tools/revert-to-durable-cli.js --data-dir <d> [--seed <n>] [--tear]
 
 import { Command, InvalidArgumentError } from 'commander';
-import { revertToDurable } from './lazy-fs.js';
+import { revertToDurable } from '../storage/lazy-fs.js';
 
 const program = new Command()
   .name('revert-to-durable')
