@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
-import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { Admin, Producer } from '../src/client/index.js';
 import { makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
 

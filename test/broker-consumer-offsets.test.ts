@@ -12,7 +12,7 @@ import { BrokerError } from '../src/broker/broker-errors.js';
 import { decodeControlEntry, encodeControlEntry, type ControlCommand } from '../src/broker/control-entry.js';
 import { OffsetCommitter } from '../src/broker/consumer-offset-service.js';
 import { MetadataState } from '../src/broker/metadata-state.js';
-import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { request, silent, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 

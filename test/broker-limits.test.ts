@@ -3,7 +3,7 @@
 // control entries are bounded by broker.conf limits, and one connection cannot take every held
 // pull from the other consumers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import type { BrokerController } from '../src/broker/broker-controller.js';
 import { decodeJsonBody, makeRequest, RemotingClient, RequestCode, ResponseCode, type RemotingCommand, type TopicRouteData } from '../src/protocol/index.js';
 import { request, sendV2, silent, startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
-import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { decodeJsonBody, makeRequest, RemotingClient, RequestCode, ResponseCode, type TopicRouteData } from '../src/protocol/index.js';
 import { silent } from './broker-helpers.js';
 

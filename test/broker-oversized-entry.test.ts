@@ -4,7 +4,7 @@
 // and every next leader inherited the same proposal (seen with the delay service on small segments).
 import { afterEach, describe, expect, it } from 'vitest';
 import { RequestCode, ResponseCode } from '../src/protocol/index.js';
-import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { request, sendV2, startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 
 /** The smallest segment broker.conf allows for a 1 KiB maxMessageSize (1024 + 64 KiB, in pages). */

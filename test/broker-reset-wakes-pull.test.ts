@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerController } from '../src/broker/broker-controller.js';
-import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { request, sendV2, startBroker, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 

@@ -5,7 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBatch } from '../src/client/batch-encoder.js';
-import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { SysFlag } from '../src/store/index.js';
 import { props, request, sendV2, startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';

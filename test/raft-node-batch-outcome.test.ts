@@ -13,7 +13,7 @@ import { entryOutcome } from '../raft/node/errors.js';
 import { RaftNode } from '../raft/node/raft-node.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { TcpTransport, type PeerAddress } from '../raft/transport/tcp-transport.js';
-import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 const logger = pino({ level: 'silent' });
 const cleanups: (() => Promise<void> | void)[] = [];

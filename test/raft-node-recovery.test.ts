@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findFreePortBlock } from '../raft/tools/demo/free-ports.js';
+import { findFreePortBlock } from '../raft/tools/free-ports.js';
 import type { RecoveryBlockedError } from '../raft/node/errors.js';
 import { RaftNode } from '../raft/node/raft-node.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';

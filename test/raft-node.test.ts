@@ -8,7 +8,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/core/types.js';
 import { RaftNode, type RaftNodeOptions, type RoleChange } from '../raft/node/raft-node.js';
-import { findFreePortBlock } from '../raft/tools/demo/free-ports.js';
+import { findFreePortBlock } from '../raft/tools/free-ports.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import type { PeerAddress } from '../raft/transport/tcp-transport.js';
 

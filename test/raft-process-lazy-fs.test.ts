@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { randomBasePort } from '../jepsen-like/run/free-ports.js';
-import { findFreePortBlock } from '../raft/tools/demo/free-ports.js';
+import { findFreePortBlock } from '../raft/tools/free-ports.js';
 import { defaultNodeScript, LocalCluster } from '../raft/tools/demo/local-cluster.js';
 import { LAZY_FS_ENV, revertToDurable } from '../raft/storage/lazy-fs.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFailoverScenario, type FailoverSummary } from '../raft/tools/demo/failover-scenario.js';
-import { findFreePortBlock } from '../raft/tools/demo/free-ports.js';
+import { findFreePortBlock } from '../raft/tools/free-ports.js';
 import { defaultNodeScript, LocalCluster } from '../raft/tools/demo/local-cluster.js';
 
 const root = new URL('..', import.meta.url).pathname;

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageType, type Message } from '../raft/core/messages.js';
-import { findFreePortBlock } from '../raft/tools/demo/free-ports.js';
+import { findFreePortBlock } from '../raft/tools/free-ports.js';
 import { encodeHello } from '../raft/transport/frame-codec.js';
 import { TcpTransport, type PeerAddress } from '../raft/transport/tcp-transport.js';
 

@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageType, type Message } from '../raft/core/messages.js';
 import { EntryType } from '../raft/core/types.js';
-import { findFreePortBlock } from '../raft/tools/demo/free-ports.js';
+import { findFreePortBlock } from '../raft/tools/free-ports.js';
 import { encodeHello, encodeMessage } from '../raft/transport/frame-codec.js';
 import { TcpTransport, type PeerAddress } from '../raft/transport/tcp-transport.js';
 

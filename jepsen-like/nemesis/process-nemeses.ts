@@ -25,12 +25,21 @@ export class KillNemesis extends Nemesis {
     const nodes = await this.targets(ctx);
     if (nodes.length === 0) return null;
     const pids = nodes.map((id) => ctx.nodes.pidOf?.(id) ?? null);
-    // Killed one by one and remembered as they go: if a kill throws, stop() restarts the ones done.
+    // Taken down one by one and remembered as they go: if one throws, stop() restarts the ones done.
+    const dropped: Record<string, unknown> = {};
     for (const id of nodes) {
-      await ctx.nodes.kill(id);
       this.killed.push(id);
+      const what = await this.takeDown(ctx, id);
+      if (what !== undefined) dropped[id] = what;
     }
-    return ctx.nodes.pidOf === undefined ? { nodes } : { nodes, pids };
+    const detail: FaultDetail = ctx.nodes.pidOf === undefined ? { nodes } : { nodes, pids };
+    return Object.keys(dropped).length === 0 ? detail : { ...detail, dropped };
+  }
+
+  /** How a node goes down: SIGKILL here; a subclass may lose more (a power loss). */
+  protected async takeDown(ctx: NemesisContext, id: string): Promise<unknown> {
+    await ctx.nodes.kill(id);
+    return undefined;
   }
 
   protected async revert(ctx: NemesisContext): Promise<FaultDetail> {

@@ -287,15 +287,8 @@ export class RaftNode extends EventEmitter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const t of this.timers) this.clock.clearInterval(t);
-    this.timers = [];
     const err = new NodeClosedError();
-    for (const b of this.queuedBatches) b.reject(err);
-    this.queuedBatches = [];
-    this.queuedPayloads = [];
-    this.queuedEntries = 0;
-    for (const b of this.pending.takeAll()) b.reject(err);
-    this.reads.failAll(err);
+    this.stopAndFailAll(err);
     await this.transport.close();
     this.storage.sync();
     this.storage.close();
@@ -370,6 +363,13 @@ export class RaftNode extends EventEmitter {
         this.log.error({ err: markErr }, 'could not record that unsynced raft log writes may be lost');
       }
     }
+    this.stopAndFailAll(err);
+    void this.transport.close().catch(() => undefined);
+    this.emit('fatal', err);
+  }
+
+  /** Stops the timers and fails every queued and pending proposal and read with `err`. */
+  private stopAndFailAll(err: Error): void {
     for (const t of this.timers) this.clock.clearInterval(t);
     this.timers = [];
     for (const b of this.queuedBatches) b.reject(err);
@@ -378,8 +378,6 @@ export class RaftNode extends EventEmitter {
     this.queuedEntries = 0;
     for (const b of this.pending.takeAll()) b.reject(err);
     this.reads.failAll(err);
-    void this.transport.close().catch(() => undefined);
-    this.emit('fatal', err);
   }
 
   /** The storage error that stopped this node, if one did. */

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalCluster, type LocalCluster } from '../broker/local-cluster.js';
 import { Admin } from '../client/index.js';
-import { findFreeBlock } from '../cli/cluster/free-ports.js';
+import { findFreeBlock } from '../../raft/tools/free-ports.js';
 import { BenchSetupError } from './bench-errors.js';
 
 /** NameServer at base, brokers at base+1.., Raft at base+11.. (local-cluster.ts). */

@@ -11,7 +11,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePortBlock } from '../demo/free-ports.js';
+import { findFreePortBlock } from '../free-ports.js';
 import { LocalCluster, sleep } from '../demo/local-cluster.js';
 
 function nonNegativeInt(v: string): number {

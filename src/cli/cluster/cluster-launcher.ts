@@ -8,7 +8,7 @@ import { CliError } from '../cli-errors.js';
 import { sleep } from '../sleep.js';
 import { clusterFilePath, readClusterFile, writeClusterFile, type ClusterFile, type ClusterNodeInfo } from './cluster-file.js';
 import { portCount, writeLayout } from './cluster-layout.js';
-import { findFreeBlock, takenPorts } from './free-ports.js';
+import { findFreeBlock, takenPorts } from '../../../raft/tools/free-ports.js';
 import { brokerScript, isOurProcess, launchDetached, namesrvScript, stopProcesses, tailOf, type Launched, type StopResult } from './processes.js';
 import { waitForLeaders, type GroupLeader } from './wait-leaders.js';
 import { BROKER_NODE_FLAGS } from '../../broker/node-flags.js';

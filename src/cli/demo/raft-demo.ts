@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePortBlock } from '../../../raft/tools/demo/free-ports.js';
+import { findFreePortBlock } from '../../../raft/tools/free-ports.js';
 import { LocalCluster } from '../../../raft/tools/demo/local-cluster.js';
 import { runFailoverScenario } from '../../../raft/tools/demo/failover-scenario.js';
 import { ExitCode } from '../cli-errors.js';

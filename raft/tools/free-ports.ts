@@ -1,7 +1,8 @@
-// Picks ports for a local cluster below Linux's ephemeral range (32768-60999), so an outgoing
-// connection of some other process can never be holding a port a node is about to bind. The
-// range starts at 27000: the test suite's fixed ports are all below it, so a cluster started at
-// random while other tests run can never take a port a fixed-port test is about to bind.
+// The one port finder of the dev tools (local clusters, benches, the Raft demo and the tests): blocks
+// of consecutive free TCP ports on 127.0.0.1. Random blocks come from 27000-32000, below Linux's
+// ephemeral range (32768-60999), so an outgoing connection or its TIME_WAIT can never be holding
+// a port a node is about to bind, and above every fixed port the test suite binds. A fixed range
+// can also be scanned in order (findFreePortBlock).
 import { createServer } from 'node:net';
 
 export const PORT_FLOOR = 27000;
@@ -31,4 +32,15 @@ export async function findFreeBlock(count: number): Promise<number> {
     if ((await takenPorts(base, count)).length === 0) return base;
   }
   throw new Error(`found no ${count} consecutive free ports in ${PORT_FLOOR}..${PORT_CEILING} after ${MAX_ATTEMPTS} tries`);
+}
+
+/** The first `first + k*count` such that `count` ports from there are free and below `last`. */
+export async function findFreePortBlock(first: number, last: number, count: number): Promise<number> {
+  // Bounded: at most (last - first) / count blocks are probed.
+  for (let base = first; base + count - 1 <= last; base += count) {
+    let free = true;
+    for (let p = base; p < base + count && free; p++) free = await canListen(p);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} consecutive free ports in ${first}..${last}`);
 }
