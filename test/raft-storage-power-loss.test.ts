@@ -96,6 +96,21 @@ describe('MmapLogStorage over SimFileLayer', () => {
     assertHolds(openSim(fs), [...synced, ...makeEntries(151, 5, 4, () => 50, 1)], 1);
   });
 
+  it('keeps through a power loss what a reopen after a process kill reports durable, in files the killed process created', () => {
+    // Found by the node simulation: recovery synced the data of the reopened log (so
+    // durableIndex() was its last index) but not the directory, and the segments the killed
+    // process had created, never named durably, vanished in the next power loss.
+    const fs = new SimFileLayer();
+    const killed = openSim(fs);
+    const entries = makeEntries(1, 120, 2, () => 1500);
+    killed.append(entries);
+    expect(killed.segmentFiles().length).toBeGreaterThan(1);
+    const reopened = openSim(fs); // the killed process never closed its log
+    expect(reopened.durableIndex()).toBe(120);
+    fs.powerLoss();
+    assertHolds(openSim(fs), entries, 1);
+  });
+
   it('counts a background sync once its callback ran, and cancels one that a power loss overtook', async () => {
     const fs = new SimFileLayer();
     const log = openSim(fs);

@@ -62,6 +62,10 @@ export class MappedFileList {
       this.files.push(MappedFile.open(path, this.fileBytes, this.layer));
       previous = k;
     }
+    // A killed process may have created these files without an fsync of the directory: the next
+    // flush (recovery's, which makes the recovered log durable) must make their names durable too,
+    // or a power loss after the restart would take back entries the log reports durable.
+    if (this.files.length > 0) this.directoryDirty = true;
     return { deletedAfterGap };
   }
 

@@ -1,12 +1,14 @@
 // Runs node-simulation schedules: `npm run sim:node -- --seeds <N> [--from <seed>]
-// [--flush sync|async|both]` runs seeds from..from+N-1 (with `both`, each seed once per flush
-// mode) and ends with `sim: <N> schedules, <V> violations` (exit code 1 when V > 0).
-// `SEED=<n> npm run sim:node` replays one schedule verbosely (`FLUSH=sync|async` to force the
-// mode, `PLAN='<json>'` to replay an edited plan).
+// [--flush sync|async|both] [--storage mmap|memory]` runs seeds from..from+N-1 (with `both`,
+// each seed once per flush mode) and ends with `sim: <N> schedules, <V> violations` (exit code
+// 1 when V > 0). `SEED=<n> npm run sim:node` replays one schedule verbosely (`FLUSH=sync|async`
+// to force the mode, `STORAGE=mmap|memory` the storage, `PLAN='<json>'` to replay an edited plan).
 import type { FlushMode } from '../sim-node.js';
+import type { SimStorageKind } from './node-plan.js';
 import { nodePlanFromSeed, runNodeSchedule, type NodeSimPlan } from './node-schedule.js';
 
-const USAGE = 'usage: cli.js --seeds <N> [--from <first seed>] [--flush sync|async|both]   or   SEED=<n> [FLUSH=sync|async] [PLAN=<json>] cli.js';
+const USAGE = 'usage: cli.js --seeds <N> [--from <first seed>] [--flush sync|async|both] [--storage mmap|memory]   or   SEED=<n> [FLUSH=sync|async] [STORAGE=mmap|memory] [PLAN=<json>] cli.js';
+const STORAGE_KINDS: readonly string[] = ['mmap', 'memory'];
 
 function arg(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -16,6 +18,14 @@ function arg(args: string[], name: string): string | undefined {
 async function replayOne(seed: number): Promise<number> {
   const flush = process.env['FLUSH'] as FlushMode | undefined;
   const plan: NodeSimPlan = process.env['PLAN'] ? (JSON.parse(process.env['PLAN']) as NodeSimPlan) : nodePlanFromSeed(seed, flush || undefined);
+  const storage = process.env['STORAGE'];
+  if (storage !== undefined && storage !== '') {
+    if (!STORAGE_KINDS.includes(storage)) {
+      console.error(USAGE);
+      return 2;
+    }
+    plan.storage = storage as SimStorageKind;
+  }
   console.log(`seed ${seed} plan ${JSON.stringify(plan)}`);
   const r = await runNodeSchedule(seed, plan, { verbose: (line) => console.log(line) });
   for (const v of r.violations) console.log(`VIOLATION ${v}`);
@@ -31,7 +41,9 @@ async function main(): Promise<number> {
   const count = Number(arg(args, '--seeds') ?? 100);
   const from = Number(arg(args, '--from') ?? 1);
   const flushArg = arg(args, '--flush') ?? 'both';
-  if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(from) || !['sync', 'async', 'both'].includes(flushArg)) {
+  const storageArg = arg(args, '--storage');
+  if (!Number.isSafeInteger(count) || count < 1 || !Number.isSafeInteger(from) || !['sync', 'async', 'both'].includes(flushArg) ||
+    (storageArg !== undefined && !STORAGE_KINDS.includes(storageArg))) {
     console.error(USAGE);
     return 2;
   }
@@ -42,10 +54,13 @@ async function main(): Promise<number> {
   for (let seed = from; seed < from + count; seed++) {
     for (const flush of modes) {
       schedules++;
-      const r = await runNodeSchedule(seed, nodePlanFromSeed(seed, flush));
+      const plan = nodePlanFromSeed(seed, flush);
+      if (storageArg !== undefined) plan.storage = storageArg as SimStorageKind;
+      const r = await runNodeSchedule(seed, plan);
       if (r.violations.length > 0) {
         violations++;
-        console.log(`seed ${seed} (${flush} flush): ${r.violations[0]}  (replay: SEED=${seed} FLUSH=${flush} npm run sim:node)`);
+        const env = storageArg !== undefined ? ` STORAGE=${storageArg}` : '';
+        console.log(`seed ${seed} (${flush} flush): ${r.violations[0]}  (replay: SEED=${seed} FLUSH=${flush}${env} npm run sim:node)`);
       }
     }
   }

@@ -5,6 +5,8 @@
 import type { FlushMode } from '../sim-node.js';
 import { Prng } from '../prng.js';
 
+export type SimStorageKind = 'memory' | 'mmap';
+
 export interface NodeSimPlan {
   flush: FlushMode;
   /** Crashes may be power losses. Under async flush only ones that cannot destroy a majority copy. */
@@ -37,7 +39,9 @@ export interface NodeSimPlan {
   readRate: number;
   /** Extra RaftNode options for every node (after the simulation's own). */
   nodeOptions?: Record<string, unknown>;
-  /** Options for the storage factory (opaque to the simulation). */
+  /** Each node's log: the real MmapLogStorage over simulated files (default), or MemoryStorage. */
+  storage?: SimStorageKind;
+  /** Options for the storage factory (opaque to the simulation; MmapLogStorage options for mmap). */
   storageOptions?: Record<string, unknown>;
 }
 

@@ -16,6 +16,7 @@ import type { CrashKind } from '../sim-node.js';
 import { ClientChecker, type ClientBatch } from './client-checker.js';
 import { nodePlanFromSeed, type NodeSimPlan } from './node-plan.js';
 import { SimScheduler, type SimNodeClock } from './sim-clock.js';
+import { mmapStorageFactory } from './mmap-sim-storage.js';
 import { memoryStorageFactory, type SimStorageFactory, type SimStorageFactoryMaker } from './sim-storage.js';
 import { SimWire, type SimTransport } from './sim-wire.js';
 
@@ -40,6 +41,8 @@ export interface NodeSimStats {
   orphaned: number;
   crashes: number;
   powerLosses: number;
+  /** Starts in the core's recovering state (async flush, the log reported mayHaveLostWrites). */
+  recovering: number;
   reads: number;
   messages: number;
   events: number;
@@ -54,7 +57,7 @@ export interface NodeSimResult {
 
 export interface NodeSimOptions {
   verbose?: (line: string) => void;
-  /** Where each node's log comes from; MemoryStorage by default. */
+  /** Where each node's log comes from; by default the plan's `storage` choice (see storageFactoryFor). */
   storage?: SimStorageFactoryMaker;
 }
 
@@ -76,7 +79,7 @@ class NodeSchedule {
   private readonly storage: SimStorageFactory;
   private readonly replicas: Replica[];
   readonly stats: NodeSimStats = {
-    periods: 0, leaders: 0, committed: 0, batches: 0, ok: 0, notStored: 0, unknown: 0, orphaned: 0, crashes: 0, powerLosses: 0, reads: 0, messages: 0, events: 0,
+    periods: 0, leaders: 0, committed: 0, batches: 0, ok: 0, notStored: 0, unknown: 0, orphaned: 0, crashes: 0, powerLosses: 0, recovering: 0, reads: 0, messages: 0, events: 0,
   };
 
   constructor(
@@ -87,7 +90,9 @@ class NodeSchedule {
   ) {
     this.rng = new Prng(seed);
     this.wire = new SimWire(this.sched, this.rng.fork(), { dropRate: plan.dropRate, duplicateRate: plan.duplicateRate, maxDelayMs: plan.maxDelayMs });
-    this.storage = makeStorage(plan.storageOptions ?? {}, (node, entries, prevTerm) => this.checker.onAppend(node, entries, prevTerm));
+    // The factory's own random source, so its draws leave the schedule's unchanged.
+    const storageRng = new Prng((seed ^ 0x5a7e0e11) >>> 0);
+    this.storage = makeStorage(plan.storageOptions ?? {}, (node, entries, prevTerm) => this.checker.onAppend(node, entries, prevTerm), storageRng);
     this.replicas = NODE_IDS.map((id) => ({ id, node: undefined, clock: undefined, transport: undefined, storage: undefined, incarnation: 0 }));
     this.checker.voters = NODE_IDS.length;
     const { holds, durablyHolds } = this.storage;
@@ -135,8 +140,13 @@ class NodeSchedule {
   // ---- node lifecycle ----
 
   private async start(r: Replica): Promise<void> {
-    const storage = this.storage.open(r.id);
     const clock = this.sched.clockView();
+    let storage: LogStorage;
+    try {
+      storage = this.storage.open(r.id, clock);
+    } catch (err) {
+      return this.checker.violate(`${r.id}'s log cannot be opened: ${String(err)}`);
+    }
     const incarnation = ++r.incarnation;
     const rng = this.rng.fork();
     this.checker.onStart(r.id, storage.logStart().index);
@@ -175,7 +185,9 @@ class NodeSchedule {
     });
     Object.assign(r, { node, clock, storage });
     await node.start();
-    this.say(`${r.id} starts (incarnation ${incarnation}) at term ${storage.hardState().term} with log ${storage.firstIndex()}..${storage.lastIndex()}`);
+    const recovering = node.status().recovering;
+    if (recovering) this.stats.recovering++;
+    this.say(`${r.id} starts (incarnation ${incarnation}) at term ${storage.hardState().term} with log ${storage.firstIndex()}..${storage.lastIndex()}${recovering ? ', recovering' : ''}`);
   }
 
   private onApply(node: NodeId, entries: Entry[]): void {
@@ -193,7 +205,12 @@ class NodeSchedule {
     void r.transport?.close();
     this.client.orphan(r.id, r.incarnation);
     Object.assign(r, { node: undefined, clock: undefined, transport: undefined, storage: undefined });
-    this.storage.crash(r.id, kind, this.rng);
+    try {
+      this.storage.crash(r.id, kind, this.rng);
+    } catch (err) {
+      // The log could not be reopened from what the crash left: the storage's bug, reported.
+      this.checker.violate(`${r.id}'s log cannot be reopened after a ${kind}: ${String(err)}`);
+    }
     this.stats.crashes++;
     if (kind === 'power-loss') this.stats.powerLosses++;
     this.say(`${r.id} crashes (${kind})${at}`);
@@ -218,15 +235,20 @@ class NodeSchedule {
    * entries it did not sync. Raft promises nothing when such a loss destroys a copy a commit
    * counts (or may still count, through an acknowledgement on the wire), so only a power loss
    * that destroys no such copy (a "minority" loss in data terms) is injected: any committed
-   * entry lost after it is the nodes' fault.
+   * entry lost after it is the nodes' fault. Nor one that would leave a majority of the logs
+   * under recovery (a storage that reports mayHaveLostWrites): such nodes refuse their votes
+   * until a leader confirmed their logs, so with three voters the group waits, by design, for
+   * an operator (docs/raft.md, "Recovering after a power loss"); the liveness phase could not
+   * end, and the safety phase would only watch a group without a leader.
    */
   private powerLossAllowed(victim: NodeId): boolean {
     if (!this.plan.powerLoss) return false;
     if (this.plan.flush === 'sync') return true;
-    const { holds, durablyHolds } = this.storage;
+    const { holds, durablyHolds, suspect } = this.storage;
     const log = this.replicas.find((r) => r.id === victim)?.storage;
     if (holds === undefined || durablyHolds === undefined || log === undefined) return false;
     const need = Math.floor(NODE_IDS.length / 2) + 1;
+    if (suspect !== undefined && 1 + NODE_IDS.filter((id) => id !== victim && suspect(id)).length >= need) return false;
     // An unsynced entry held by exactly one other node may become (or be) committed by this
     // node's acknowledgement; held by every other node or by none, this copy counts for nothing.
     for (let i = log.firstIndex(); i <= log.lastIndex(); i++) {
@@ -404,8 +426,13 @@ class NodeSchedule {
   }
 }
 
+/** The plan's storage: the real mmap log over simulated files unless it asks for `memory`. */
+export function storageFactoryFor(plan: NodeSimPlan): SimStorageFactoryMaker {
+  return plan.storage === 'memory' ? memoryStorageFactory : mmapStorageFactory;
+}
+
 export async function runNodeSchedule(seed: number, plan: NodeSimPlan = nodePlanFromSeed(seed), options: NodeSimOptions = {}): Promise<NodeSimResult> {
-  const s = new NodeSchedule(seed, plan, options.verbose, options.storage ?? memoryStorageFactory);
+  const s = new NodeSchedule(seed, plan, options.verbose, options.storage ?? storageFactoryFor(plan));
   const result = await s.run();
   return { ...result, seed };
 }
