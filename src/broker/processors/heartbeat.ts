@@ -1,7 +1,9 @@
 // HEART_BEAT (34): registers the client's consumer and producer groups on this node (the client
 // registry is not replicated). A consumer heartbeat on the leader also creates, through Raft, the
 // group's subscription config and its %RETRY% topic (1 queue) when absent; followers see the
-// same heartbeats and leave creation to the leader.
+// same heartbeats and leave creation to the leader. A consumer with an SQL92 subscription this
+// broker refuses (filter off, or a bad expression) is not registered and the answer is 23 with
+// the reason, so the client sees it at subscribe time rather than at every pull.
 
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
 import type { RemotingChannel } from '../../protocol/remoting-server.js';
@@ -11,6 +13,7 @@ import { decodeJsonBody, type HeartbeatData } from '../../protocol/route-data.js
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { registryOf } from '../consumer-manager.js';
 import { retryTopicOf } from '../topic-rules.js';
+import { checkSubscription } from '../filter/sql-filter-cache.js';
 
 function heartbeat(ctx: BrokerContext, req: RemotingCommand, channel: RemotingChannel): RemotingCommand {
   const data = decodeJsonBody<HeartbeatData>(req.body, 'heartbeat');
@@ -19,15 +22,31 @@ function heartbeat(ctx: BrokerContext, req: RemotingCommand, channel: RemotingCh
   }
   const now = ctx.nowMs();
   const consumers = registryOf(ctx);
+  let refusal: string | undefined;
   for (const c of data.consumerDataSet ?? []) {
     if (typeof c?.groupName !== 'string' || c.groupName === '') continue;
+    const refused = subscriptionRefusal(ctx, c.subscriptionDataSet);
+    if (refused !== undefined) {
+      refusal ??= `consumer group ${c.groupName}: ${refused}`;
+      continue;
+    }
     consumers.registerConsumer(data.clientID, channel, c, now);
     if (ctx.raft.isLeader()) void ensureGroupResources(ctx, c.groupName, c.messageModel);
   }
   for (const p of data.producerDataSet ?? []) {
     if (typeof p?.groupName === 'string' && p.groupName !== '') consumers.registerProducer(data.clientID, channel, p.groupName, now);
   }
+  if (refusal !== undefined) return makeResponse(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED, refusal);
   return makeResponse(req, ResponseCode.SUCCESS);
+}
+
+function subscriptionRefusal(ctx: BrokerContext, subs: HeartbeatData['consumerDataSet'][number]['subscriptionDataSet'] | undefined): string | undefined {
+  for (const s of Array.isArray(subs) ? subs : []) {
+    const expression = typeof s?.subString === 'string' ? s.subString : undefined;
+    const check = checkSubscription(ctx.config.enablePropertyFilter, s?.expressionType, expression);
+    if (!check.ok) return `topic ${String(s?.topic)}: ${check.remark}`;
+  }
+  return undefined;
 }
 
 async function ensureGroupResources(ctx: BrokerContext, group: string, messageModel: string): Promise<void> {
