@@ -1,9 +1,12 @@
 // SQL92 subscriptions end to end. On a real 3-node group (processes from dist/, random ports,
 // enablePropertyFilter=true) a PushConsumer subscribed with an SQL92 selector receives exactly the
 // messages whose properties match, and a bad expression is refused with 23 and the parse error at
-// heartbeat, at pull and already by the SDK's subscribe(). On a broker with the filter off (the
-// default) SQL92 heartbeats and pulls are refused with 23 and a remark naming the broker.conf key.
+// heartbeat, at pull and already by the SDK's subscribe(); the unmodified ali-ons client
+// subscribed with { expressionType: 'SQL92', subString } gets the same set. On a broker with the
+// filter off (the default) SQL92 heartbeats and pulls are refused with 23 and a remark naming the
+// broker.conf key.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +18,11 @@ import { encodeBatch } from '../src/client/batch-encoder.js';
 import { decodeMessageRecords } from '../src/client/index.js';
 import { SQL_FILTER_SCAN_RECORDS_PER_PULL } from '../src/broker/filter/sql-filtered-read.js';
 import { props, request, sendV2, startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ons = require('ali-ons') as { Consumer: any };
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 process.env['RMQ_LOG_LEVEL'] ??= 'silent';
 
@@ -46,6 +54,9 @@ describe('SQL92 subscriptions on a group with enablePropertyFilter=true', () => 
   let dir: string;
   let cluster: LocalCluster;
   const closers: (() => Promise<void>)[] = [];
+  /** The `n` property of every message the first test sent that matches EXPRESSION. */
+  const expected = new Set<string>();
+  let admin: Admin;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'sql-filter-group-'));
@@ -60,7 +71,7 @@ describe('SQL92 subscriptions on a group with enablePropertyFilter=true', () => 
   });
 
   it('delivers exactly the messages whose properties match to a push consumer subscribed by SQL92', async () => {
-    const admin = new Admin({ namesrvAddr: cluster.namesrvAddr });
+    admin = new Admin({ namesrvAddr: cluster.namesrvAddr });
     await admin.start();
     closers.push(() => admin.shutdown());
     await admin.createTopic(TOPIC, { writeQueueNums: 4, readQueueNums: 4 });
@@ -69,7 +80,6 @@ describe('SQL92 subscriptions on a group with enablePropertyFilter=true', () => 
     const producer = new Producer({ namesrvAddr: cluster.namesrvAddr, producerGroup: 'sql-producers' });
     await producer.start();
     closers.push(() => producer.shutdown());
-    const expected = new Set<string>();
     const total = 90;
     for (let i = 0; i < total; i++) {
       const m = { color: COLORS[i % 3]!, price: i % 4 === 0 ? undefined : (i * 7) % 25, tag: i % 5 === 0 ? 'TagB' : 'TagA' };
@@ -98,6 +108,23 @@ describe('SQL92 subscriptions on a group with enablePropertyFilter=true', () => 
     await expect.poll(async () => (await admin.consumerProgress('sql-group', TOPIC)).every((q) => q.consumerOffset === q.brokerOffset), { timeout: 30_000, interval: 200 }).toBe(true);
     expect(new Set(received)).toEqual(expected);
     expect(received.length).toBe(expected.size);
+  }, 90_000);
+
+  it('delivers exactly the matching messages to the unmodified ali-ons client subscribed by SQL92', async () => {
+    expect(expected.size).toBeGreaterThan(0);
+    const received: string[] = [];
+    const consumer = new ons.Consumer({
+      httpclient: {}, logger: quiet, pollNameServerInteval: 1000, heartbeatBrokerInterval: 2000, rebalanceInterval: 2000,
+      nameSrv: [cluster.namesrvAddr], consumerGroup: 'sql-ons-group', consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET',
+    });
+    consumer.on('error', () => undefined);
+    closers.push(() => consumer.close());
+    consumer.subscribe(TOPIC, { expressionType: 'SQL92', subString: EXPRESSION }, async (msg: any) => {
+      received.push(String(msg.properties['n']));
+    });
+    await consumer.ready();
+    await expect.poll(async () => (await admin.consumerProgress('sql-ons-group', TOPIC)).every((q) => q.consumerOffset === q.brokerOffset), { timeout: 45_000, interval: 200 }).toBe(true);
+    expect(new Set(received)).toEqual(expected);
   }, 90_000);
 
   it('refuses a bad expression with 23 and the parse error at heartbeat and at pull, and the SDK refuses it at subscribe()', async () => {
