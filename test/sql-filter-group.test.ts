@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
 import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
-import { Admin, ConsumeFromWhere, FilterSyntaxError, Producer, PushConsumer } from '../src/client/index.js';
+import { Admin, BrokerResponseError, ConsumeFromWhere, FilterSyntaxError, Producer, PushConsumer } from '../src/client/index.js';
 import { encodeJsonBody, makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { encodeBatch } from '../src/client/batch-encoder.js';
 import { decodeMessageRecords } from '../src/client/index.js';
@@ -170,6 +170,24 @@ describe('SQL92 subscriptions on a broker with the property filter off', () => {
     expect(tagHb.code, tagHb.remark).toBe(ResponseCode.SUCCESS);
     const tagPull = await request(g, addr, RequestCode.PULL_MESSAGE, pullExt('tag-on', 'TAG', 'TagA'));
     expect(tagPull.code).not.toBe(ResponseCode.SUBSCRIPTION_PARSE_FAILED);
+  });
+
+  it('fails a push consumer\'s start() with the broker\'s refusal instead of pulling in a loop', async () => {
+    const admin = new Admin({ namesrvAddr: g.namesrvAddr });
+    await admin.start();
+    try {
+      await admin.createTopic(TOPIC, { writeQueueNums: 1, readQueueNums: 1 });
+      await expect.poll(async () => (await admin.topicStatus(TOPIC).catch(() => [])).length, { timeout: 15_000 }).toBe(1);
+    } finally {
+      await admin.shutdown();
+    }
+    const consumer = new PushConsumer({ namesrvAddr: g.namesrvAddr, consumerGroup: 'sql-off-push', handler: () => undefined });
+    consumer.subscribe(TOPIC, { type: 'SQL92', expression: 'price > 1' });
+    const failure = await consumer.start().then(() => undefined, (err: unknown) => err);
+    expect(failure).toBeInstanceOf(BrokerResponseError);
+    expect((failure as BrokerResponseError).brokerCode).toBe(ResponseCode.SUBSCRIPTION_PARSE_FAILED);
+    expect((failure as BrokerResponseError).remark).toMatch(/enablePropertyFilter=true/);
+    expect(consumer.assignedQueues()).toEqual([]);
   });
 });
 

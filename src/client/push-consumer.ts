@@ -142,10 +142,16 @@ export class PushConsumer {
         : new ConcurrentConsumeService(host, o.consumeConcurrency ?? ClientDefaults.consumeConcurrency, 5000);
     instance.onServerRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (cmd, addr) => this.onConsumerIdsChanged(cmd, addr));
     this.state = 'running';
-    await this.heartbeat();
+    // As the Java client checks SQL92 support before starting: a broker that refuses our
+    // subscriptions (property filter off, or an expression it cannot parse) fails start().
+    const refusal = await this.heartbeat();
+    if (refusal !== undefined) {
+      await this.shutdown();
+      throw refusal;
+    }
     await this.rebalancer.request();
     this.every(o.rebalanceIntervalMs ?? ClientDefaults.rebalanceIntervalMs, () => this.rebalancer!.request());
-    this.every(o.heartbeatIntervalMs ?? ClientDefaults.heartbeatIntervalMs, () => this.heartbeat());
+    this.every(o.heartbeatIntervalMs ?? ClientDefaults.heartbeatIntervalMs, async () => void (await this.heartbeat()));
     this.every(o.persistOffsetIntervalMs ?? ClientDefaults.persistOffsetIntervalMs, () => this.persistOffsets());
     this.every(o.consumerListPollIntervalMs ?? ClientDefaults.consumerListPollIntervalMs, async () => {
       const rb = this.rebalancer!;
@@ -218,22 +224,30 @@ export class PushConsumer {
     };
   }
 
-  private async heartbeat(): Promise<void> {
+  /** Heartbeats every known broker; returns a broker's refusal of our subscriptions (23), if any. */
+  private async heartbeat(): Promise<BrokerResponseError | undefined> {
     const instance = this.instance!;
     const data = this.heartbeatData();
+    let refusal: BrokerResponseError | undefined;
     await Promise.all(
       instance.routes.allAddrs().map((addr) =>
         sendHeartbeat(instance, addr, data).then(
           () => void this.heartbeated.add(addr),
           (err: unknown) => {
             this.heartbeated.delete(addr);
-            if (err instanceof BrokerResponseError && err.brokerCode === ResponseCode.SUBSCRIPTION_PARSE_FAILED) instance.log.error({ err, addr }, 'the broker refuses a subscription of this consumer');
-            else instance.log.debug({ err, addr }, 'heartbeat failed');
+            if (err instanceof BrokerResponseError && err.brokerCode === ResponseCode.SUBSCRIPTION_PARSE_FAILED) {
+              refusal ??= err;
+              instance.log.error({ err, addr }, 'the broker refuses a subscription of this consumer');
+            } else {
+              instance.log.debug({ err, addr }, 'heartbeat failed');
+            }
           },
         ),
       ),
     );
+    return refusal;
   }
+
 
   private async persistOffsets(): Promise<void> {
     await this.offsets!.persistAll(this.rebalancer!.ownedQueues());
