@@ -87,6 +87,8 @@ describe('SQL92 filter parser', () => {
     expect(matches('/* c */ b IS not NULL AnD TRUE', { b: '1' })).toBe(true);
     expect(matches('b > .5', { b: '0.75' })).toBe(true);
     expect(matches('b = -3', { b: '-3' })).toBe(true);
+    // Without a line break `--` is not a comment but two minus signs.
+    expect(matches('b > --2', { b: '3' })).toBe(true);
   });
 });
 

@@ -19,7 +19,8 @@ export const KEYWORDS: ReadonlySet<string> = new Set(['NOT', 'AND', 'OR', 'BETWE
 
 const LONG_MAX = (1n << 63n) - 1n;
 const WHITESPACE = /[ \t\n\r\f]+/y;
-const LINE_COMMENT = /--[^\n\r]*/y;
+// A line comment needs its line break, as in RocketMQ: without one, `--1` is two minus signs.
+const LINE_COMMENT = /--[^\n\r]*(?:\r\n|\n|\r)/y;
 const BLOCK_COMMENT = /\/\*[\s\S]*?\*\//y;
 const DOUBLE = /(?:\d+\.\d*(?:e[+-]?\d+)?|\.\d+(?:e[+-]?\d+)?|\d+e[+-]?\d+)/iy;
 const LONG = /(?:0|[1-9]\d*)l?/iy;
