@@ -1,10 +1,10 @@
 // SQL92 subscriptions end to end. On a real 3-node group (processes from dist/, random ports,
 // enablePropertyFilter=true) a PushConsumer subscribed with an SQL92 selector receives exactly the
-// messages whose properties match, and a bad expression is refused with 23 and the parse error at
-// heartbeat, at pull and already by the SDK's subscribe(); the unmodified ali-ons client
-// subscribed with { expressionType: 'SQL92', subString } gets the same set. On a broker with the
-// filter off (the default) SQL92 heartbeats and pulls are refused with 23 and a remark naming the
-// broker.conf key.
+// messages whose properties match, and so do a PullConsumer with the same selector and the
+// unmodified ali-ons client subscribed with { expressionType: 'SQL92', subString }; a bad
+// expression is refused with 23 and the parse error at heartbeat, at pull and already by the
+// SDK's subscribe(). On a broker with the filter off (the default) SQL92 heartbeats, pulls and a
+// push consumer's start() are refused with 23 and a remark naming the broker.conf key.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
 import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
-import { Admin, BrokerResponseError, ConsumeFromWhere, FilterSyntaxError, Producer, PushConsumer } from '../src/client/index.js';
+import { Admin, BrokerResponseError, ConsumeFromWhere, FilterSyntaxError, Producer, PullConsumer, PushConsumer } from '../src/client/index.js';
 import { encodeJsonBody, makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { encodeBatch } from '../src/client/batch-encoder.js';
 import { decodeMessageRecords } from '../src/client/index.js';
@@ -109,6 +109,25 @@ describe('SQL92 subscriptions on a group with enablePropertyFilter=true', () => 
     expect(new Set(received)).toEqual(expected);
     expect(received.length).toBe(expected.size);
   }, 90_000);
+
+  it('returns exactly the matching messages to a pull consumer with an SQL92 selector', async () => {
+    expect(expected.size).toBeGreaterThan(0);
+    const consumer = new PullConsumer({ namesrvAddr: cluster.namesrvAddr, consumerGroup: 'sql-pull-group' });
+    await consumer.start();
+    closers.push(() => consumer.shutdown());
+    const received: string[] = [];
+    for (const mq of await consumer.fetchQueues(TOPIC)) {
+      const end = await consumer.maxOffset(mq);
+      // Bounded: every answer moves the offset forward (FOUND or NO_MATCHED_MSG) until the end.
+      for (let offset = 0, rounds = 0; offset < end && rounds < 100; rounds++) {
+        const r = await consumer.pull(mq, offset, 32, { selector: { type: 'SQL92', expression: EXPRESSION } });
+        for (const m of r.messages) received.push(m.properties['n'] ?? '?');
+        offset = r.nextBeginOffset;
+      }
+    }
+    expect(new Set(received)).toEqual(expected);
+    expect(received.length).toBe(expected.size);
+  }, 60_000);
 
   it('delivers exactly the matching messages to the unmodified ali-ons client subscribed by SQL92', async () => {
     expect(expected.size).toBeGreaterThan(0);
