@@ -201,6 +201,11 @@ describe('rmq cluster and client commands', () => {
       expectUserError(await rmq(['cluster', 'status', '--dir', join(dir, 'nothing-here')]), /no cluster\.json in .*nothing-here/);
     });
 
+    it('refuses a bad --sql expression before pulling and a broker without the property filter with its remark', async () => {
+      expectUserError(await rmq(['consume', '-n', ns, '-t', 'CliTopic', '-g', 'g-sql', '--count', '1', '--sql', "color IN ('red'"]), /SQL92 filter: expected ',' or '\)'.*position 15/);
+      expectUserError(await rmq(['consume', '-n', ns, '-t', 'CliTopic', '-g', 'g-sql', '--count', '1', '--sql', 'price > 10']), /refuses the subscription.*enablePropertyFilter=true/);
+    });
+
     it('refuses a second cluster up over a running cluster', async () => {
       expectUserError(await rmq(['cluster', 'up', '--dir', clusterDir]), /already running in .*cluster down --dir/);
     });

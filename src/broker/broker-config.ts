@@ -33,6 +33,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
   /** Lets this node's schedule service deliver with levels other than the group last used (a deliberate change). */
   messageDelayLevelChangeAllowed: boolean;
   longPollingEnable: boolean;
+  /** Serve SQL92 property filters (expressionType=SQL92); refused with code 23 when off, as in RocketMQ. */
+  enablePropertyFilter: boolean;
   /** RocketMQ ACL 1.0: every request is checked against the rules in aclFile. */
   aclEnable: boolean;
   /** plain_acl.yml; empty means plain_acl.yml beside broker.conf (resolved by the broker's main). */
@@ -70,6 +72,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
+  enablePropertyFilter: false,
   aclEnable: false,
   aclFile: '',
   maxTopicCount: 4096,
@@ -215,6 +218,7 @@ const SETTERS: Record<string, Setter> = {
   },
   messageDelayLevelChangeAllowed: (c, v, k) => { c.messageDelayLevelChangeAllowed = bool(k, v); },
   longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
+  enablePropertyFilter: (c, v, k) => { c.enablePropertyFilter = bool(k, v); },
   aclEnable: (c, v, k) => { c.aclEnable = bool(k, v); },
   aclFile: (c, v) => { c.aclFile = v; },
   maxTopicCount: (c, v, k) => { c.maxTopicCount = int(k, v, 1, 1_000_000); },

@@ -31,6 +31,8 @@ export interface PullParams {
   suspendTimeoutMs: number;
   subscription: string;
   subVersion: number;
+  /** 'TAG' (the default) or 'SQL92'. */
+  expressionType?: string | undefined;
   timeoutMs: number;
 }
 
@@ -68,7 +70,7 @@ export async function pullMessage(instance: ClientInstance, addr: string, p: Pul
     suspendTimeoutMillis: String(p.suspendTimeoutMs),
     subscription: p.subscription,
     subVersion: String(p.subVersion),
-    expressionType: 'TAG',
+    expressionType: p.expressionType ?? 'TAG',
   });
   const resp = await instance.invoke(addr, req, p.timeoutMs);
   const status = PULL_STATUS.get(resp.code);

@@ -8,7 +8,8 @@ export { createOffsetMsgId, parseOffsetMsgId, createUniqueId } from './message-i
 export { decodeMessageRecord, decodeMessageRecords } from './message-decoder.js';
 export { encodeBatch, decodeBatch, type BatchEntry } from './batch-encoder.js';
 export { allocateAveragely } from './allocate-averagely.js';
-export { buildSubscription, matchesSubscription } from './subscription.js';
+export { buildSubscription, buildSelectorSubscription, matchesSubscription, type SubscriptionSelector } from './subscription.js';
+export { FilterSyntaxError, FilterLimitError, parseSqlFilter, matchesSqlFilter, MAX_FILTER_EXPRESSION_CHARS, MAX_FILTER_NESTING_DEPTH } from '../common/filter/index.js';
 export { javaStringHash } from '../common/message/java-hash.js';
 export { selectByHash, selectRandom, type QueueSelector } from './queue-selector.js';
 export type { SendResult, SendStatus } from './send-request.js';

@@ -16,7 +16,7 @@ import {
 } from './broker-api.js';
 import { MessageProperty, RETRY_GROUP_TOPIC_PREFIX } from './client-constants.js';
 import type { MessageQueue } from './message.js';
-import { buildSubscription, matchesSubscription, SUB_ALL } from './subscription.js';
+import { buildSelectorSubscription, matchesSubscription, SUB_ALL, type SubscriptionSelector } from './subscription.js';
 import { checkGroup, checkTopic } from './validation.js';
 
 export interface PullConsumerOptions extends ClientOptions {
@@ -26,6 +26,8 @@ export interface PullConsumerOptions extends ClientOptions {
 export interface PullOptions {
   /** '*' or 'A || B'. */
   tagExpression?: string;
+  /** Overrides tagExpression; `{ type: 'SQL92', expression }` filters on the broker by properties. */
+  selector?: SubscriptionSelector;
   /** Hold the pull on the broker up to this long when nothing is there (0 = answer at once). */
   suspendTimeoutMs?: number;
   timeoutMs?: number;
@@ -54,7 +56,7 @@ export class PullConsumer {
 
   async pull(mq: MessageQueue, offset: number, maxNums = 32, options: PullOptions = {}): Promise<PullResult> {
     const instance = this.running();
-    const sub = buildSubscription(mq.topic, options.tagExpression, Date.now());
+    const sub = buildSelectorSubscription(mq.topic, options.selector ?? options.tagExpression, Date.now());
     const suspendTimeoutMs = options.suspendTimeoutMs ?? 0;
     const result = await this.onGroup(mq, false, (addr) => pullMessage(instance, addr, {
       consumerGroup: this.consumerGroup,
@@ -64,6 +66,7 @@ export class PullConsumer {
       suspendTimeoutMs,
       subscription: sub.subString,
       subVersion: sub.subVersion,
+      expressionType: sub.expressionType,
       timeoutMs: options.timeoutMs ?? suspendTimeoutMs + instance.requestTimeoutMs,
     }));
     if (sub.subString !== SUB_ALL) result.messages = result.messages.filter((m) => matchesSubscription(sub, m.tags));

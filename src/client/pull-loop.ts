@@ -3,7 +3,7 @@
 // back-off with a route refresh after errors, so a queue follows its group's leader through a
 // failover. It ends when the queue is given away or the consumer stops.
 import { performance } from 'node:perf_hooks';
-import type { SubscriptionData } from '../protocol/index.js';
+import { ResponseCode, type SubscriptionData } from '../protocol/index.js';
 import { ClientDefaults, MessageModel, MessageProperty, RETRY_GROUP_TOPIC_PREFIX } from './client-constants.js';
 import { BrokerResponseError, BrokerUnreachableError } from './client-errors.js';
 import type { ClientInstance } from './client-instance.js';
@@ -70,11 +70,14 @@ export async function runPullLoop(host: PullLoopHost, pq: ProcessQueue): Promise
         suspendTimeoutMs: s.brokerSuspendMaxTimeMs,
         subscription: sub.subString,
         subVersion: sub.subVersion,
+        expressionType: sub.expressionType,
         timeoutMs: s.pullTimeoutWhenSuspendMs,
       });
     } catch (err) {
       if (pq.dropped || !host.isRunning()) return;
-      instance.log.debug({ err, addr, queue: pq.mq }, 'pull failed');
+      // A refused subscription (23: SQL92 off on the broker, or a bad expression) needs a person.
+      if (err instanceof BrokerResponseError && err.brokerCode === ResponseCode.SUBSCRIPTION_PARSE_FAILED) instance.log.error({ err, addr, queue: pq.mq }, 'the broker refuses this subscription; pulls of the queue retry with back-off');
+      else instance.log.debug({ err, addr, queue: pq.mq }, 'pull failed');
       if (err instanceof BrokerUnreachableError || err instanceof BrokerResponseError) {
         // The address may be a deposed leader: follow the NameServer's current view.
         pq.suggestBrokerId = 0;

@@ -2,9 +2,9 @@
 // list changes, and when the broker says so), one long-poll pull loop per owned queue with flow
 // control, the handler run by a consume service, offsets committed every 5 s, and a graceful
 // shutdown that stops pulling, lets running handlers finish, commits and unregisters.
-import { RequestCode, type HeartbeatData, type RemotingCommand, type SubscriptionData } from '../protocol/index.js';
+import { RequestCode, ResponseCode, type HeartbeatData, type RemotingCommand, type SubscriptionData } from '../protocol/index.js';
 import { ClientDefaults, ConsumeFromWhere, MessageModel, RETRY_GROUP_TOPIC_PREFIX } from './client-constants.js';
-import { ClientStateError } from './client-errors.js';
+import { BrokerResponseError, ClientStateError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
 import { sendHeartbeat, unregisterClient } from './broker-api.js';
 import { ConcurrentConsumeService, OrderlyConsumeService, type ConsumeHost, type ConsumeService, type MessageHandler } from './consume-service.js';
@@ -14,7 +14,7 @@ import type { ProcessQueue } from './process-queue.js';
 import { runPullLoop, type PullLoopHost } from './pull-loop.js';
 import { Rebalancer } from './rebalancer.js';
 import { sendBackForRetry } from './retry-sender.js';
-import { buildSubscription } from './subscription.js';
+import { buildSelectorSubscription, buildSubscription, type SubscriptionSelector } from './subscription.js';
 import { checkGroup, checkTopic } from './validation.js';
 
 export interface PushConsumerOptions extends ClientOptions {
@@ -73,10 +73,14 @@ export class PushConsumer {
     return this.instance.clientId;
   }
 
-  /** Subscribes to a topic with '*' or 'TagA || TagB'; may be called before or after start(). */
-  subscribe(topic: string, tagExpression = '*'): void {
+  /**
+   * Subscribes to a topic with '*', 'TagA || TagB' or `{ type: 'SQL92', expression }` (brokers
+   * need enablePropertyFilter=true); may be called before or after start(). A bad SQL92
+   * expression throws FilterSyntaxError or FilterLimitError here.
+   */
+  subscribe(topic: string, selector: SubscriptionSelector = '*'): void {
     checkTopic(topic);
-    this.subscriptions.set(topic, buildSubscription(topic, tagExpression, Date.now()));
+    this.subscriptions.set(topic, buildSelectorSubscription(topic, selector, Date.now()));
     if (this.state === 'running') {
       void this.heartbeat();
       void this.rebalancer?.request();
@@ -138,10 +142,16 @@ export class PushConsumer {
         : new ConcurrentConsumeService(host, o.consumeConcurrency ?? ClientDefaults.consumeConcurrency, 5000);
     instance.onServerRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (cmd, addr) => this.onConsumerIdsChanged(cmd, addr));
     this.state = 'running';
-    await this.heartbeat();
+    // As the Java client checks SQL92 support before starting: a broker that refuses our
+    // subscriptions (property filter off, or an expression it cannot parse) fails start().
+    const refusal = await this.heartbeat();
+    if (refusal !== undefined) {
+      await this.shutdown();
+      throw refusal;
+    }
     await this.rebalancer.request();
     this.every(o.rebalanceIntervalMs ?? ClientDefaults.rebalanceIntervalMs, () => this.rebalancer!.request());
-    this.every(o.heartbeatIntervalMs ?? ClientDefaults.heartbeatIntervalMs, () => this.heartbeat());
+    this.every(o.heartbeatIntervalMs ?? ClientDefaults.heartbeatIntervalMs, async () => void (await this.heartbeat()));
     this.every(o.persistOffsetIntervalMs ?? ClientDefaults.persistOffsetIntervalMs, () => this.persistOffsets());
     this.every(o.consumerListPollIntervalMs ?? ClientDefaults.consumerListPollIntervalMs, async () => {
       const rb = this.rebalancer!;
@@ -214,21 +224,30 @@ export class PushConsumer {
     };
   }
 
-  private async heartbeat(): Promise<void> {
+  /** Heartbeats every known broker; returns a broker's refusal of our subscriptions (23), if any. */
+  private async heartbeat(): Promise<BrokerResponseError | undefined> {
     const instance = this.instance!;
     const data = this.heartbeatData();
+    let refusal: BrokerResponseError | undefined;
     await Promise.all(
       instance.routes.allAddrs().map((addr) =>
         sendHeartbeat(instance, addr, data).then(
           () => void this.heartbeated.add(addr),
           (err: unknown) => {
             this.heartbeated.delete(addr);
-            instance.log.debug({ err, addr }, 'heartbeat failed');
+            if (err instanceof BrokerResponseError && err.brokerCode === ResponseCode.SUBSCRIPTION_PARSE_FAILED) {
+              refusal ??= err;
+              instance.log.error({ err, addr }, 'the broker refuses a subscription of this consumer');
+            } else {
+              instance.log.debug({ err, addr }, 'heartbeat failed');
+            }
           },
         ),
       ),
     );
+    return refusal;
   }
+
 
   private async persistOffsets(): Promise<void> {
     await this.offsets!.persistAll(this.rebalancer!.ownedQueues());

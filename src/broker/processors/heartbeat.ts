@@ -5,7 +5,9 @@
 // Every name is checked before anything is registered or created (common/names.ts): one bad
 // name refuses the whole heartbeat with a remark naming it, because a bad name that reached the
 // replicated tables would travel to every replica and every NameServer registration. A consumer
-// the registry's bounds refuse gets no subscription group or retry topic either.
+// the registry's bounds refuse gets no subscription group or retry topic either. A consumer with
+// an SQL92 subscription this broker refuses (filter off, or a bad expression) is not registered
+// and the answer is 23 with the reason, so the client sees it at subscribe time, not at each pull.
 
 import { checkClientId, checkGroupName, checkTopicName, isValidGroupName, isValidTopicName } from '../../common/names.js';
 import { makeResponse, type RemotingCommand } from '../../protocol/remoting-command.js';
@@ -17,6 +19,7 @@ import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { checkSubscription, registryOf } from '../consumer-manager.js';
 import { checkGroupLimit } from '../metadata-limits.js';
 import { RETRY_TOPIC_PREFIX, retryTopicOf } from '../topic-rules.js';
+import { checkSubscription as checkFilter } from '../filter/sql-filter-cache.js';
 
 /** Groups one heartbeat may carry (each kind); a client has a few. */
 const MAX_GROUPS_PER_HEARTBEAT = 1000;
@@ -30,7 +33,13 @@ function heartbeat(ctx: BrokerContext, req: RemotingCommand, channel: RemotingCh
   if (refusal !== undefined) return makeResponse(req, ResponseCode.SYSTEM_ERROR, `heartbeat refused: ${refusal}`);
   const now = ctx.nowMs();
   const consumers = registryOf(ctx);
+  let filterRefusal: string | undefined;
   for (const c of data.consumerDataSet ?? []) {
+    const refused = subscriptionRefusal(ctx, c.subscriptionDataSet);
+    if (refused !== undefined) {
+      filterRefusal ??= `consumer group ${c.groupName}: ${refused}`;
+      continue;
+    }
     if (!consumers.registerConsumer(data.clientID, channel, c, now)) {
       ctx.log.warn({ group: c.groupName.slice(0, 300), clientId: data.clientID }, 'consumer not registered: the client registry is full');
       continue;
@@ -38,7 +47,16 @@ function heartbeat(ctx: BrokerContext, req: RemotingCommand, channel: RemotingCh
     if (ctx.raft.isLeader()) void ensureGroupResources(ctx, c.groupName, c.messageModel);
   }
   for (const p of data.producerDataSet ?? []) consumers.registerProducer(data.clientID, channel, p.groupName, now);
+  if (filterRefusal !== undefined) return makeResponse(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED, filterRefusal);
   return makeResponse(req, ResponseCode.SUCCESS);
+}
+
+function subscriptionRefusal(ctx: BrokerContext, subs: ConsumerData['subscriptionDataSet'] | undefined): string | undefined {
+  for (const s of Array.isArray(subs) ? subs : []) {
+    const check = checkFilter(ctx.config.enablePropertyFilter, s.expressionType, s.subString);
+    if (!check.ok) return `topic ${s.topic}: ${check.remark}`;
+  }
+  return undefined;
 }
 
 /** What is wrong with the heartbeat's names and shapes, or undefined. */

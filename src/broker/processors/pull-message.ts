@@ -3,7 +3,8 @@
 // suspend timeout passes (never longer: ali-ons drops the whole connection past its own
 // timeout). Every 0/19/20/21 answer carries nextBeginOffset, minOffset, maxOffset and
 // suggestWhichBrokerId. The subscription carried in the request is used as is, so a new leader
-// that has not seen the group's heartbeat yet serves it too, as RocketMQ's broker does.
+// that has not seen the group's heartbeat yet serves it too, as RocketMQ's broker does. An SQL92
+// subscription (enablePropertyFilter) is checked and filtered on record properties (../filter/).
 
 import { checkGroupName, checkTopicName } from '../../common/names.js';
 import { javaStringHash, GetMessageStatus, SCHEDULE_TOPIC, type GetMessageResult } from '../../store/index.js';
@@ -13,6 +14,9 @@ import type { RemotingChannel } from '../../protocol/remoting-server.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
+import type { FilterExpr } from '../../common/filter/index.js';
+import { checkSubscription } from '../filter/sql-filter-cache.js';
+import { getMatchingMessages } from '../filter/sql-filtered-read.js';
 
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8 } as const;
 /** Bytes per pull answer (RocketMQ's maxTransferBytesOnMessageInMemory is 256 KiB). */
@@ -72,10 +76,14 @@ interface PullAnswer {
   waitable: boolean;
 }
 
-/** One read of the store mapped to a response code, following RocketMQ's PullMessageProcessor (docs/broker.md). */
-export function readOnce(ctx: BrokerContext, p: PullRequest): PullAnswer {
-  const filter = p.topic === SCHEDULE_TOPIC ? undefined : tagFilter(p.subscription);
-  const result = ctx.store.getMessage(p.topic, p.queueId, p.queueOffset, p.maxMsgNums, PULL_MAX_BYTES, filter);
+/**
+ * One read of the store mapped to a response code, following RocketMQ's PullMessageProcessor
+ * (docs/broker.md). `sqlFilter` is the parsed SQL92 subscription; otherwise the tag filter applies.
+ */
+export function readOnce(ctx: BrokerContext, p: PullRequest, sqlFilter?: FilterExpr): PullAnswer {
+  const result = sqlFilter !== undefined && p.topic !== SCHEDULE_TOPIC
+    ? getMatchingMessages(ctx.store, p.topic, p.queueId, p.queueOffset, p.maxMsgNums, PULL_MAX_BYTES, sqlFilter)
+    : ctx.store.getMessage(p.topic, p.queueId, p.queueOffset, p.maxMsgNums, PULL_MAX_BYTES, p.topic === SCHEDULE_TOPIC ? undefined : tagFilter(p.subscription));
   // A node that is not the ready leader may lag the commit index: an offset past its end is
   // then most likely data it has not applied yet, so wait instead of moving the client back.
   const authoritative = ctx.raft.isLeader();
@@ -116,15 +124,14 @@ function remarkOf(status: GetMessageStatus): string {
 async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: RemotingChannel): Promise<RemotingCommand> {
   const p = parsePullRequest(req.extFields);
   if (p.maxMsgNums <= 0) return makeResponse(req, ResponseCode.SYSTEM_ERROR, `maxMsgNums must be positive, got ${p.maxMsgNums}`);
-  if (p.expressionType !== undefined && p.expressionType !== 'TAG') {
-    return makeResponse(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED, `expression type ${p.expressionType} is not supported; only TAG filters are`);
-  }
   checkTopicName(p.topic);
   checkGroupName(p.consumerGroup);
+  const sub = checkSubscription(ctx.config.enablePropertyFilter, p.expressionType, p.subscription);
+  if (!sub.ok) return makeResponse(req, ResponseCode.SUBSCRIPTION_PARSE_FAILED, sub.remark);
   if ((p.sysFlag & PullSysFlag.COMMIT_OFFSET) !== 0 && p.commitOffset >= 0 && ctx.raft.isLeader()) {
     ctx.offsets.commitInBackground(p.consumerGroup, p.topic, p.queueId, p.commitOffset);
   }
-  let a = readOnce(ctx, p);
+  let a = readOnce(ctx, p, sub.filter);
   const suspend = (p.sysFlag & PullSysFlag.SUSPEND) !== 0 && ctx.config.longPollingEnable;
   if (!a.waitable || !suspend || p.suspendTimeoutMillis <= 0) return answer(req, a);
   const deadline = ctx.nowMs() + Math.min(p.suspendTimeoutMillis, MAX_SUSPEND_MS);
@@ -134,7 +141,7 @@ async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: Rem
     if (left <= 0) return answer(req, a);
     const outcome = await ctx.waitForMessage(p.topic, p.queueId, left, channel);
     if (outcome === 'closed') return answer(req, a);
-    a = readOnce(ctx, p);
+    a = readOnce(ctx, p, sub.filter);
     if (outcome === 'full' && a.waitable) return answer(req, a, BUSY_REMARK);
     if (!a.waitable || outcome !== 'arrived') return answer(req, a);
   }

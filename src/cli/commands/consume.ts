@@ -3,7 +3,8 @@
 // it printed. It starts where the group's committed offset is (or --from first|last when the
 // group has none) and ends at --count, at --timeout, or on Ctrl-C, committing on the way out.
 import { Command } from 'commander';
-import { BrokerResponseError, BrokerUnreachableError, PullConsumer, type MessageExt, type MessageQueue } from '../../client/index.js';
+import { BrokerResponseError, BrokerUnreachableError, buildSelectorSubscription, PullConsumer, type MessageExt, type MessageQueue, type SubscriptionSelector } from '../../client/index.js';
+import { ResponseCode } from '../../protocol/index.js';
 import { CliError } from '../cli-errors.js';
 import { namesrvAddrOf } from '../namesrv-option.js';
 import { intInRange, oneOf, secondsValue } from '../options.js';
@@ -20,6 +21,7 @@ interface ConsumeOptions {
   timeout?: number;
   from: 'first' | 'last';
   tags: string;
+  sql?: string;
   json?: boolean;
 }
 
@@ -52,10 +54,15 @@ export function registerConsumeCommand(program: Command): void {
     .option('--timeout <s>', 'stop after this many seconds (default: 30 with --count, else run until Ctrl-C)', secondsValue(86_400))
     .option('--from <where>', 'where a group without a committed offset starts: first or last', oneOf(['first', 'last'] as const), 'first')
     .option('--tags <expr>', "tag expression: '*' or 'TagA || TagB'", '*')
+    .option('--sql <expr>', "SQL92 property filter, e.g. \"a > 5 AND TAGS IN ('TagA')\" (brokers need enablePropertyFilter=true)")
     .option('--json', 'print one JSON document at the end instead of a line per message')
     .action(
       action<ConsumeOptions>(async (o) => {
         const timeoutS = o.timeout ?? (o.count !== undefined ? 30 : undefined);
+        if (o.sql !== undefined && o.tags !== '*') throw new CliError('give either --tags or --sql, not both');
+        const selector: SubscriptionSelector = o.sql !== undefined ? { type: 'SQL92', expression: o.sql } : o.tags;
+        // A bad expression is reported before anything is pulled.
+        buildSelectorSubscription(o.topic, selector, 0);
         const consumer = new PullConsumer({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), consumerGroup: o.group });
         await consumer.start();
         const kept: MessageExt[] = [];
@@ -105,7 +112,7 @@ export function registerConsumeCommand(program: Command): void {
             while (!done()) {
               try {
                 const waitMs = Math.max(0, Math.min(LONG_POLL_MS, deadline - Date.now()));
-                const r = await consumer.pull(c.mq, c.offset, 32, { tagExpression: o.tags, suspendTimeoutMs: waitMs });
+                const r = await consumer.pull(c.mq, c.offset, 32, { selector, suspendTimeoutMs: waitMs });
                 if (done()) return;
                 let taken = 0;
                 for (const m of r.messages) {
@@ -121,6 +128,8 @@ export function registerConsumeCommand(program: Command): void {
                 if (taken === r.messages.length && r.nextBeginOffset > c.offset) c.offset = r.nextBeginOffset;
               } catch (err) {
                 if (!(err instanceof BrokerUnreachableError || err instanceof BrokerResponseError)) throw err;
+                // A refused subscription stays refused: stop instead of retrying until the timeout.
+                if (err instanceof BrokerResponseError && err.brokerCode === ResponseCode.SUBSCRIPTION_PARSE_FAILED) throw new CliError(`the broker refuses the subscription: ${err.remark ?? 'no reason given'}`);
                 // Most likely a leader change: look the route up again, then retry (until done()).
                 if (!warned) {
                   warned = true;
