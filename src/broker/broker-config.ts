@@ -36,6 +36,8 @@ export interface BrokerConfig {
   aclEnable: boolean;
   /** plain_acl.yml; empty means plain_acl.yml beside broker.conf (resolved by the broker's main). */
   aclFile: string;
+  /** Port of the RocketMQ 5 gRPC endpoint on brokerIP1 (src/grpc); 0 = off. */
+  grpcListenPort: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -64,6 +66,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   longPollingEnable: true,
   aclEnable: false,
   aclFile: '',
+  grpcListenPort: 0,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -202,6 +205,7 @@ const SETTERS: Record<string, Setter> = {
   longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
   aclEnable: (c, v, k) => { c.aclEnable = bool(k, v); },
   aclFile: (c, v) => { c.aclFile = v; },
+  grpcListenPort: (c, v, k) => { c.grpcListenPort = int(k, v, 0, 65535); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

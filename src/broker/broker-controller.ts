@@ -26,6 +26,7 @@ import { PullHoldService } from './pull-hold-service.js';
 import type { ReplicaDigestBody } from '../protocol/route-data.js';
 import { consumeQueueDigests, type DigestRange, logDigest } from './replica-digest.js';
 import { writeOrForward } from './write-or-forward.js';
+import { GrpcEndpoint } from '../grpc/grpc-server.js';
 
 export interface BrokerControllerOptions {
   logger?: Logger;
@@ -59,6 +60,8 @@ export class BrokerController {
   private readonly creatingTopics = new Map<string, Promise<unknown>>();
   private expiryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** The RocketMQ 5 gRPC endpoint (grpcListenPort > 0), started after the remoting port. */
+  grpc: GrpcEndpoint | undefined;
 
   private constructor(readonly config: BrokerConfig, options: BrokerControllerOptions) {
     const base = options.logger ?? createLogger({ component: 'broker' });
@@ -105,6 +108,7 @@ export class BrokerController {
       // Client port first: Raft starts connecting to its peers at once, and an outgoing
       // connection could otherwise take a port of this host that a broker is about to bind.
       await b.server.listen(config.listenPort, config.brokerIP1);
+      if (config.grpcListenPort > 0) b.grpc = await GrpcEndpoint.start(b.context, config.brokerIP1, config.grpcListenPort);
       await b.raft.start();
     } catch (err) {
       await b.close().catch(() => undefined);
@@ -270,6 +274,7 @@ export class BrokerController {
     this.pullHolds.stop();
     // Every client channel is about to close: telling the survivors of each group is moot.
     this.idsNotifier.stop();
+    await this.grpc?.close();
     await this.server.close();
     await this.forwarder.close();
     await this.raft.close();
