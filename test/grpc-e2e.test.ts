@@ -8,11 +8,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
 import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
 import { PullConsumer } from '../src/client/index.js';
+import { messagingServiceDefinition } from '../src/grpc/proto.js';
 import { until } from './broker-helpers.js';
 
 const TOPIC = 'GRPC_E2E_TOPIC';
@@ -138,4 +140,69 @@ describe('the gRPC endpoint with rocketmq-client-nodejs', () => {
       await pc.shutdown();
     }
   }, 60_000);
+
+  it('moves a message\'s invisible time with ChangeInvisibleDuration', async () => {
+    const c = newConsumer('grpc-e2e-change');
+    await c.startup();
+    const got = await receiveAll(c, 12, 60_000, { ack: false, invisibleMs: 60_000 });
+    expect(got).toHaveLength(12);
+    const keep = got.find((m) => m.body.toString() === 'normal-1')!;
+    for (const m of got) if (m !== keep) await c.ack(m);
+    // From a minute to one second: it comes back within the test's bound.
+    await c.changeInvisibleDuration(keep, 1_000);
+    const again = await receiveAll(c, 1, 20_000, { ack: false });
+    expect(again.map((m) => m.messageId)).toEqual([keep.messageId]);
+    expect(again[0]!.deliveryAttempt).toBe(2);
+    await c.ack(again[0]!);
+  }, 90_000);
+});
+
+describe('the gRPC endpoint\'s refusals', () => {
+  type Call = (req: unknown, cb: (err: grpc.ServiceError | null, resp: { status: { code: string; message: string } }) => void) => void;
+  let raw: grpc.Client & Record<string, Call>;
+  const call = (method: string, req: unknown): Promise<{ status: { code: string; message: string } }> =>
+    new Promise((resolve, reject) => raw[method]!.call(raw, req, (err, resp) => (err ? reject(err) : resolve(resp))));
+  const message = (topic: string, extra: Record<string, unknown> = {}): unknown => ({
+    topic: { name: topic },
+    body: Buffer.from('x'),
+    systemProperties: { messageId: 'RAW-1', bodyEncoding: 'IDENTITY', messageType: 'NORMAL', bornHost: 'h', queueId: 0 },
+    ...extra,
+  });
+
+  beforeAll(() => {
+    const Ctor = grpc.makeGenericClientConstructor(messagingServiceDefinition(), 'MessagingService');
+    raw = new Ctor(endpoints, grpc.credentials.createInsecure()) as typeof raw;
+  });
+  afterAll(() => raw?.close());
+
+  it('answers each with a v5 status code and a reason', async () => {
+    const forbidden = await call('SendMessage', { messages: [message('SCHEDULE_TOPIC_XXXX')] });
+    expect(forbidden.status.code).toBe('FORBIDDEN');
+    expect(forbidden.status.message).toMatch(/system topic/);
+    const reserved = await call('SendMessage', { messages: [message(TOPIC, { userProperties: { UNIQ_KEY: 'x' } })] });
+    expect(reserved.status.code).toBe('ILLEGAL_MESSAGE_PROPERTY_KEY');
+    const badTopic = await call('QueryRoute', { topic: { name: 'bad topic!' } });
+    expect(badTopic.status.code).toBe('ILLEGAL_TOPIC');
+    const ack = await call('AckMessage', { group: { name: 'g' }, topic: { name: TOPIC }, entries: [{ messageId: 'm', receiptHandle: 'garbage' }] });
+    expect(ack.status.code).toBe('INVALID_RECEIPT_HANDLE');
+    const assignment = await call('QueryAssignment', { topic: { name: TOPIC }, group: { name: 'g' } });
+    expect(assignment.status.code).toBe('UNSUPPORTED');
+    expect(assignment.status.message).toMatch(/SimpleConsumer/);
+  }, 30_000);
+
+  it('answers a receive on an unknown topic or with a too short invisible time without holding it', async () => {
+    const receive = (req: unknown): Promise<{ status?: { code: string } }[]> =>
+      new Promise((resolve, reject) => {
+        const out: { status?: { code: string } }[] = [];
+        const stream = (raw as unknown as Record<string, (r: unknown) => grpc.ClientReadableStream<{ status?: { code: string } }>>)['ReceiveMessage']!.call(raw, req);
+        stream.on('data', (d) => out.push(d));
+        stream.on('end', () => resolve(out));
+        stream.on('error', reject);
+      });
+    const base = { group: { name: 'g' }, batchSize: 1, longPollingTimeout: { seconds: 20, nanos: 0 } };
+    const unknown = await receive({ ...base, messageQueue: { topic: { name: 'NO_SUCH_TOPIC' }, id: 0 }, invisibleDuration: { seconds: 10, nanos: 0 } });
+    expect(unknown.map((o) => o.status?.code)).toEqual(['TOPIC_NOT_FOUND']);
+    const short = await receive({ ...base, messageQueue: { topic: { name: TOPIC }, id: 0 }, invisibleDuration: { seconds: 0, nanos: 10_000_000 } });
+    expect(short.map((o) => o.status?.code)).toEqual(['ILLEGAL_INVISIBLE_TIME']);
+  }, 30_000);
 });
