@@ -101,7 +101,9 @@ export class GrpcEndpoint {
         }
         const deadline = call.getDeadline();
         const deadlineMs = deadline instanceof Date ? deadline.getTime() : Number.isFinite(deadline) ? Number(deadline) : ctx.nowMs() + 60_000;
-        this.consume.receive(call.request, deadlineMs, () => call.cancelled).then(
+        // A client that goes away ends the hold at once, not at the end of its polling time.
+        const onCancel = new Promise<void>((resolve) => call.once('cancelled', () => resolve()));
+        this.consume.receive(call.request, deadlineMs, () => call.cancelled, onCancel).then(
           (out) => {
             if (call.cancelled) return;
             for (const o of out) call.write(o);

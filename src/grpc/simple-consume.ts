@@ -80,7 +80,7 @@ export class SimpleConsumeService {
   }
 
   /** Answers one ReceiveMessage: messages then a final status. `cancelled` ends a held receive. */
-  async receive(req: ReceiveMessageRequest, callDeadlineMs: number, cancelled: () => boolean): Promise<ReceiveOutput[]> {
+  async receive(req: ReceiveMessageRequest, callDeadlineMs: number, cancelled: () => boolean, onCancel: Promise<void> = new Promise(() => {})): Promise<ReceiveOutput[]> {
     const ctx = this.ctx;
     const group = req.group?.name ?? '';
     const topic = req.messageQueue?.topic?.name ?? '';
@@ -107,7 +107,7 @@ export class SimpleConsumeService {
       const left = deadline - ctx.nowMs();
       if (left <= 0 || cancelled()) break;
       if (this.table.room() === 0) return [{ status: status('TOO_MANY_REQUESTS', `this node tracks ${this.table.trackedCount} unacknowledged messages; acknowledge some and retry`) }];
-      await this.waitForWork(group, topic, queues, left);
+      await this.waitForWork(group, topic, queues, left, onCancel);
     }
     return [{ status: status('MESSAGE_NOT_FOUND', 'no new message within the long polling time') }];
   }
@@ -159,7 +159,7 @@ export class SimpleConsumeService {
     return rec.queueOffset === offset ? rec : undefined;
   }
 
-  private async waitForWork(group: string, topic: string, queues: number[], leftMs: number): Promise<void> {
+  private async waitForWork(group: string, topic: string, queues: number[], leftMs: number, onCancel: Promise<void>): Promise<void> {
     let until = leftMs;
     for (const q of queues) {
       const lease = this.table.peek(group, topic, q);
@@ -173,7 +173,7 @@ export class SimpleConsumeService {
       timer = setTimeout(() => r('timer'), until);
     });
     try {
-      const first = await Promise.race([timeout, ...queues.map((q) => this.ctx.waitForMessage(topic, q, until, channel))]);
+      const first = await Promise.race([timeout, onCancel, ...queues.map((q) => this.ctx.waitForMessage(topic, q, until, channel))]);
       if (first === 'full') await new Promise((r) => setTimeout(r, Math.min(FULL_RETRY_MS, until)));
     } finally {
       clearTimeout(timer);
