@@ -155,6 +155,41 @@ describe('the gRPC endpoint with rocketmq-client-nodejs', () => {
     expect(again[0]!.deliveryAttempt).toBe(2);
     await c.ack(again[0]!);
   }, 90_000);
+
+  it('delivers an unacknowledged message again once the node serving it restarted (at-least-once)', async () => {
+    const group = 'grpc-e2e-restart';
+    const c = newConsumer(group);
+    await c.startup();
+    expect(await receiveAll(c, 12, 60_000)).toHaveLength(12);
+    // Acknowledgements commit the group's offsets through Raft: wait until they reach every queue's end.
+    const pc = new PullConsumer({ namesrvAddr: cluster.namesrvAddr, consumerGroup: group });
+    await pc.start();
+    try {
+      await until('the acknowledged offsets are committed', 20_000, async () => {
+        for (const mq of await pc.fetchQueues(TOPIC)) if ((await pc.queryOffset(mq)) < (await pc.maxOffset(mq))) return false;
+        return true;
+      });
+    } finally {
+      await pc.shutdown();
+    }
+    const sentLast = await producer.send({ topic: TOPIC, body: Buffer.from('before-restart') });
+    const first = await receiveAll(c, 1, 30_000, { ack: false, invisibleMs: 60_000 });
+    expect(first.map((m) => m.messageId)).toEqual([sentLast.messageId]);
+    // The invisibility state lives in the serving node's memory: a restart forgets the delivery.
+    await cluster.restartNode(cluster.nodes.find((n) => n.grpcAddr === endpoints)!.id);
+    const again: MessageView[] = [];
+    await until('the message comes back from the restarted node', 40_000, async () => {
+      try {
+        again.push(...(await c.receive(16, 15_000)));
+      } catch {
+        // the node is still starting
+      }
+      return again.length > 0;
+    });
+    expect(again.map((m) => m.messageId)).toEqual([sentLast.messageId]);
+    expect(again[0]!.deliveryAttempt).toBe(1);
+    await c.ack(again[0]!);
+  }, 150_000);
 });
 
 describe('the gRPC endpoint\'s refusals', () => {
