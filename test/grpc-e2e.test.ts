@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { Producer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
+import { ConsumeResult, Producer, PushConsumer, SimpleConsumer, type MessageView } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
 import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
@@ -190,6 +190,37 @@ describe('the gRPC endpoint with rocketmq-client-nodejs', () => {
     expect(again[0]!.deliveryAttempt).toBe(1);
     await c.ack(again[0]!);
   }, 150_000);
+
+  it('feeds a PushConsumer every message, and a failed one again with attempt + 1', async () => {
+    const seen: { id: string; body: string; attempt: number | undefined }[] = [];
+    let failedOnce = false;
+    const pushConsumer = new PushConsumer({
+      endpoints,
+      consumerGroup: 'grpc-e2e-push',
+      subscriptions: new Map([[TOPIC, '*']]),
+      logger,
+      messageListener: {
+        consume(m: MessageView) {
+          seen.push({ id: m.messageId, body: m.body.toString(), attempt: m.deliveryAttempt });
+          if (m.body.toString() === 'normal-2' && !failedOnce) {
+            failedOnce = true;
+            return ConsumeResult.FAILURE;
+          }
+          return ConsumeResult.SUCCESS;
+        },
+      },
+    } as ConstructorParameters<typeof PushConsumer>[0]);
+    try {
+      await pushConsumer.startup();
+      // Every message sent so far (12, and the one of the restart test), the failed one twice.
+      await until('the push consumer saw every message and the retry', 60_000, () => new Set(seen.map((s) => s.id)).size >= 13 && seen.filter((s) => s.body === 'normal-2').length >= 2);
+      const retried = seen.filter((s) => s.body === 'normal-2');
+      expect(retried.map((s) => s.attempt)).toEqual([1, 2]);
+      for (const id of sent.keys()) expect(seen.some((s) => s.id === id), id).toBe(true);
+    } finally {
+      await pushConsumer.shutdown();
+    }
+  }, 90_000);
 });
 
 describe('the gRPC endpoint\'s refusals', () => {
@@ -220,9 +251,9 @@ describe('the gRPC endpoint\'s refusals', () => {
     expect(badTopic.status.code).toBe('ILLEGAL_TOPIC');
     const ack = await call('AckMessage', { group: { name: 'g' }, topic: { name: TOPIC }, entries: [{ messageId: 'm', receiptHandle: 'garbage' }] });
     expect(ack.status.code).toBe('INVALID_RECEIPT_HANDLE');
-    const assignment = await call('QueryAssignment', { topic: { name: TOPIC }, group: { name: 'g' } });
-    expect(assignment.status.code).toBe('UNSUPPORTED');
-    expect(assignment.status.message).toMatch(/SimpleConsumer/);
+    const offsets = await call('GetOffset', { group: { name: 'g' }, messageQueue: { topic: { name: TOPIC }, id: 0 } });
+    expect(offsets.status.code).toBe('UNSUPPORTED');
+    expect(offsets.status.message).toMatch(/remoting pull consumer/);
   }, 30_000);
 
   it('answers a receive on an unknown topic or with a too short invisible time without holding it', async () => {

@@ -9,7 +9,7 @@ import type { BrokerContext } from '../broker/broker-context.js';
 import { callChannel } from './grpc-channel.js';
 import { GrpcEndpointError } from './grpc-errors.js';
 import { messagingServiceDefinition, ok, status, type Endpoints, type Message, type Resource } from './proto.js';
-import { endpointsOf, queryRoute, type QueryRouteRequest } from './route.js';
+import { endpointsOf, queryAssignment, queryRoute, type QueryAssignmentRequest, type QueryRouteRequest } from './route.js';
 import { sendMessages } from './send.js';
 import { SimpleConsumeService, type AckEntry, type ReceiveMessageRequest } from './simple-consume.js';
 import { handleTelemetry } from './telemetry.js';
@@ -18,7 +18,6 @@ type Unary = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>)
 
 /** Why each unserved method is not served, as the client will read it. */
 const UNSERVED: Record<string, [string, string]> = {
-  QueryAssignment: ['UNSUPPORTED', 'PushConsumer assignments are not served by this gRPC endpoint; use a SimpleConsumer, or a remoting push consumer'],
   ForwardMessageToDeadLetterQueue: ['UNSUPPORTED', 'dead-letter forwarding over gRPC is not served; unacknowledged messages are redelivered'],
   UpdateOffset: ['UNSUPPORTED', 'the gRPC PullConsumer is not served; use a remoting pull consumer'],
   GetOffset: ['UNSUPPORTED', 'the gRPC PullConsumer is not served; use a remoting pull consumer'],
@@ -79,6 +78,7 @@ export class GrpcEndpoint {
       reply(cb, () => (aclRefusal !== undefined ? { status: aclRefusal } : work(call)), log, method);
     const impl: grpc.UntypedServiceImplementation = {
       QueryRoute: guarded('QueryRoute', (call) => queryRoute(ctx, call.request as QueryRouteRequest, this.self)),
+      QueryAssignment: guarded('QueryAssignment', (call) => queryAssignment(ctx, call.request as QueryAssignmentRequest, this.self)),
       Heartbeat: guarded('Heartbeat', () => ({ status: ok() })),
       NotifyClientTermination: guarded('NotifyClientTermination', () => ({ status: ok() })),
       SendMessage: guarded('SendMessage', (call) => {

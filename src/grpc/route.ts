@@ -53,3 +53,21 @@ export function queryRoute(ctx: BrokerContext, req: QueryRouteRequest, self: End
   }
   return { status: ok(), messageQueues };
 }
+
+export interface QueryAssignmentRequest { topic?: Resource; group?: Resource; endpoints?: Endpoints }
+
+/**
+ * QueryAssignment (PushConsumer): one queue of this broker group per topic. A receive serves
+ * every readable queue of the topic whatever queue it names, so one assignment covers them all
+ * and every consumer of the group may hold it.
+ */
+export function queryAssignment(ctx: BrokerContext, req: QueryAssignmentRequest, self: Endpoints): { status: Status; assignments: unknown[] } {
+  const topic = req.topic?.name ?? '';
+  if ((req.group?.name ?? '') === '') return { status: status('ILLEGAL_CONSUMER_GROUP', 'the consumer group is empty'), assignments: [] };
+  const config = ctx.metadata.topic(topic);
+  if (config === undefined) return { status: status('TOPIC_NOT_FOUND', `topic ${topic} does not exist on broker group ${ctx.config.brokerName}`), assignments: [] };
+  if ((config.perm & PERM_READ) === 0 || config.readQueueNums === 0) return { status: ok(), assignments: [] };
+  const broker = { name: ctx.config.brokerName, id: 0, endpoints: answerEndpoints(req.endpoints, self) };
+  const messageQueue = { topic: { name: topic, resourceNamespace: req.topic?.resourceNamespace ?? '' }, id: 0, permission: permissionOf(config.perm, 0, config.readQueueNums, config.writeQueueNums), broker, acceptMessageTypes: ACCEPTED_MESSAGE_TYPES };
+  return { status: ok(), assignments: [{ messageQueue }] };
+}

@@ -25,6 +25,8 @@ export interface ReceiveMessageRequest {
   filterExpression?: { type: string; expression: string } | null;
   batchSize: number;
   invisibleDuration?: Duration | null;
+  /** PushConsumers ask the server to keep their messages invisible and send no duration. */
+  autoRenew?: boolean;
   longPollingTimeout?: Duration | null;
 }
 
@@ -36,6 +38,11 @@ export interface AckEntry { messageId: string; receiptHandle: string }
 export const MAX_BATCH_SIZE = 32;
 export const MIN_INVISIBLE_MS = 1_000;
 export const MAX_INVISIBLE_MS = 12 * 3_600_000;
+/**
+ * The invisible time of a receive that names none and asks for auto-renewal (a PushConsumer).
+ * Nothing renews it here: a message still being consumed after this long is delivered again.
+ */
+export const AUTO_RENEW_INVISIBLE_MS = 60_000;
 /** A receive is never held longer than this, whatever the client asks. */
 export const MAX_LONG_POLLING_MS = 60_000;
 /** Never-delivered messages read ahead per queue and group. */
@@ -71,6 +78,8 @@ export function decodeHandle(text: string): Handle | undefined {
 export class SimpleConsumeService {
   readonly table: InvisibilityTable;
   private rotation = 0;
+  /** Held receives per group and topic, woken when one of their messages becomes visible early. */
+  private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(
     private readonly ctx: BrokerContext,
@@ -92,7 +101,7 @@ export class SimpleConsumeService {
     if (filter && filter.type === 'SQL') return [{ status: status('ILLEGAL_FILTER_EXPRESSION', 'SQL92 filters are not supported; use a TAG expression') }];
     const batch = req.batchSize;
     if (!(batch >= 1 && batch <= MAX_BATCH_SIZE)) return [{ status: status('BAD_REQUEST', `batch size ${batch} is outside 1..${MAX_BATCH_SIZE}`) }];
-    const invisibleMs = durationMs(req.invisibleDuration);
+    const invisibleMs = durationMs(req.invisibleDuration) ?? (req.autoRenew === true ? AUTO_RENEW_INVISIBLE_MS : undefined);
     if (invisibleMs === undefined || invisibleMs < MIN_INVISIBLE_MS || invisibleMs > MAX_INVISIBLE_MS) {
       return [{ status: status('ILLEGAL_INVISIBLE_TIME', `invisible duration ${invisibleMs ?? 'missing'} ms is outside ${MIN_INVISIBLE_MS}..${MAX_INVISIBLE_MS} ms`) }];
     }
@@ -169,16 +178,32 @@ export class SimpleConsumeService {
     // One channel per turn: finishing it lets the hold service drop this turn's other holds.
     const channel = callChannel('0.0.0.0:0');
     let timer: NodeJS.Timeout | undefined;
+    let wake: (() => void) | undefined;
     const timeout = new Promise<'timer'>((r) => {
       timer = setTimeout(() => r('timer'), until);
     });
+    const woken = new Promise<'woken'>((r) => {
+      wake = () => r('woken');
+    });
+    const key = `${group}\u0000${topic}`;
+    let set = this.waiters.get(key);
+    if (set === undefined) this.waiters.set(key, (set = new Set()));
+    set.add(wake!);
     try {
-      const first = await Promise.race([timeout, onCancel, ...queues.map((q) => this.ctx.waitForMessage(topic, q, until, channel))]);
+      const first = await Promise.race([timeout, woken, onCancel, ...queues.map((q) => this.ctx.waitForMessage(topic, q, until, channel))]);
       if (first === 'full') await new Promise((r) => setTimeout(r, Math.min(FULL_RETRY_MS, until)));
     } finally {
       clearTimeout(timer);
       channel.finish();
+      set.delete(wake!);
+      if (set.size === 0) this.waiters.delete(key);
     }
+  }
+
+  /** Wakes the held receives of a group and topic (a message of theirs became visible earlier). */
+  private wakeWaiters(group: string, topic: string): void {
+    const set = this.waiters.get(`${group}\u0000${topic}`);
+    if (set !== undefined) for (const w of [...set]) w();
   }
 
   ack(group: string, topic: string, entries: AckEntry[]): { status: Status; entries: { messageId: string; receiptHandle: string; status: Status }[] } {
@@ -192,6 +217,8 @@ export class SimpleConsumeService {
     const found = this.find(group, topic, receiptHandle);
     if ('code' in found) return found;
     this.acked(group, topic, found.h.queueId, this.table.ack(found.lease, found.h.offset, found.h.nonce));
+    // The next message of its message group may be receivable now.
+    this.wakeWaiters(group, topic);
     return ok();
   }
 
@@ -201,13 +228,16 @@ export class SimpleConsumeService {
 
   changeInvisibleDuration(group: string, topic: string, receiptHandle: string, d: Duration | null | undefined): { status: Status; receiptHandle: string } {
     const ms = durationMs(d);
-    if (ms === undefined || ms < MIN_INVISIBLE_MS || ms > MAX_INVISIBLE_MS) {
-      return { status: status('ILLEGAL_INVISIBLE_TIME', `invisible duration ${ms ?? 'missing'} ms is outside ${MIN_INVISIBLE_MS}..${MAX_INVISIBLE_MS} ms`), receiptHandle: '' };
+    // Down to 0 (visible at once): a PushConsumer's retry of a failed message asks for its backoff,
+    // which can be a few milliseconds.
+    if (ms === undefined || ms < 0 || ms > MAX_INVISIBLE_MS) {
+      return { status: status('ILLEGAL_INVISIBLE_TIME', `invisible duration ${ms ?? 'missing'} ms is outside 0..${MAX_INVISIBLE_MS} ms`), receiptHandle: '' };
     }
     const found = this.find(group, topic, receiptHandle);
     if ('code' in found) return { status: found, receiptHandle: '' };
     const nonce = this.table.changeInvisible(found.lease, found.h.offset, found.h.nonce, this.ctx.nowMs() + ms);
     if (nonce === 'stale') return { status: staleHandle(), receiptHandle: '' };
+    this.wakeWaiters(group, topic);
     return { status: ok(), receiptHandle: encodeHandle({ ...found.h, nonce }) };
   }
 

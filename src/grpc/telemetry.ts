@@ -27,13 +27,24 @@ interface TelemetryCommand { command?: string; settings?: Settings | null; statu
 /** Attempts a client is told to make when it did not say (Apache's clients default to 3). */
 const DEFAULT_MAX_ATTEMPTS = 3;
 
+/** A group's retries when it has no subscription group config (RocketMQ's retryMaxTimes default). */
+const DEFAULT_RETRY_MAX_TIMES = 16;
+/** What a PushConsumer is told when it did not say: messages per receive, and how long one is held. */
+const PUSH_RECEIVE_BATCH = 32;
+const PUSH_LONG_POLLING_MS = 20_000;
+
 /** The settings this broker answers for the ones a client announced. */
 export function answerSettings(ctx: BrokerContext, s: Settings): Record<string, unknown> {
   const theirs = s.backoffPolicy;
-  // The Node and Java producers only accept an exponential backoff here.
+  const sub = s.subscription;
+  // Consumers: deliveries of one message = the group's retryMaxTimes + 1 (its first delivery).
+  const groupName = (sub?.['group'] as { name?: string } | null | undefined)?.name;
+  const consumerAttempts = sub ? (ctx.metadata.subscriptionGroup(groupName ?? '')?.retryMaxTimes ?? DEFAULT_RETRY_MAX_TIMES) + 1 : undefined;
+  const maxAttempts = consumerAttempts ?? (theirs?.maxAttempts || DEFAULT_MAX_ATTEMPTS);
+  // The Node and Java clients only accept an exponential backoff here.
   const backoffPolicy = theirs?.exponentialBackoff
-    ? { maxAttempts: theirs.maxAttempts || DEFAULT_MAX_ATTEMPTS, exponentialBackoff: theirs.exponentialBackoff }
-    : { maxAttempts: theirs?.maxAttempts || DEFAULT_MAX_ATTEMPTS, exponentialBackoff: { initial: toDuration(1000), max: toDuration(10_000), multiplier: 2 } };
+    ? { maxAttempts, exponentialBackoff: theirs.exponentialBackoff }
+    : { maxAttempts, exponentialBackoff: { initial: toDuration(1000), max: toDuration(10_000), multiplier: 2 } };
   const out: Record<string, unknown> = {
     clientType: s.clientType,
     accessPoint: s.accessPoint ?? undefined,
@@ -44,8 +55,10 @@ export function answerSettings(ctx: BrokerContext, s: Settings): Record<string, 
   };
   if (s.publishing) {
     out['publishing'] = { topics: s.publishing.topics ?? [], maxBodySize: ctx.config.maxMessageSize, validateMessageType: true };
-  } else if (s.subscription) {
-    out['subscription'] = s.subscription;
+  } else if (sub) {
+    // No ordered consumption per group here: a message group is ordered by the server holding
+    // its later messages back (docs/protocol.md), so clients consume concurrently.
+    out['subscription'] = { ...sub, fifo: false, receiveBatchSize: sub['receiveBatchSize'] ?? PUSH_RECEIVE_BATCH, longPollingTimeout: sub['longPollingTimeout'] ?? toDuration(PUSH_LONG_POLLING_MS) };
   }
   return out;
 }
