@@ -50,8 +50,8 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-function newConsumer(group: string): SimpleConsumer {
-  const c = new SimpleConsumer({ endpoints, consumerGroup: group, subscriptions: new Map([[TOPIC, '*']]), logger } as ConstructorParameters<typeof SimpleConsumer>[0]);
+function newConsumer(group: string, awaitDurationMs?: number): SimpleConsumer {
+  const c = new SimpleConsumer({ endpoints, consumerGroup: group, subscriptions: new Map([[TOPIC, '*']]), logger, ...(awaitDurationMs !== undefined ? { awaitDuration: awaitDurationMs } : {}) } as ConstructorParameters<typeof SimpleConsumer>[0]);
   consumers.push(c);
   return c;
 }
@@ -234,6 +234,38 @@ describe('the gRPC endpoint with rocketmq-client-nodejs', () => {
       await pushConsumer.shutdown();
     }
   }, 90_000);
+
+  it('moves a message delivered as often as the group allows (17 by default) to %DLQ%<group>', async () => {
+    const group = 'grpc-e2e-dlq';
+    // A 2 s long polling time (an ordinary option) so that a receive finding nothing ends soon.
+    const c = newConsumer(group, 2_000);
+    await c.startup();
+    const attempts = new Map<string, number>();
+    const deadline = Date.now() + 60_000;
+    // Never acknowledged: every message comes back each second until its 17th delivery.
+    while (Date.now() < deadline && [...sent.keys()].some((id) => (attempts.get(id) ?? 0) < 17)) {
+      for (const m of await c.receive(32, 1_000)) if (sent.has(m.messageId)) attempts.set(m.messageId, Math.max(attempts.get(m.messageId) ?? 0, m.deliveryAttempt ?? 0));
+    }
+    expect([...sent.keys()].map((id) => attempts.get(id))).toEqual([...sent.keys()].map(() => 17));
+    // The next receive (held until their last invisible time ends) finds them due an 18th
+    // delivery: they move to the dead-letter topic instead and nothing of them is delivered.
+    expect((await c.receive(32, 1_000)).filter((m) => sent.has(m.messageId))).toEqual([]);
+    const pc = new PullConsumer({ namesrvAddr: cluster.namesrvAddr, consumerGroup: 'grpc-e2e-dlq-reader' });
+    await pc.start();
+    try {
+      const ids = new Set<string>();
+      await until('every message is in the dead-letter topic', 30_000, async () => {
+        try {
+          for (const mq of await pc.fetchQueues(`%DLQ%${group}`)) for (const m of (await pc.pull(mq, 0, 32)).messages) ids.add(m.properties['UNIQ_KEY'] ?? '');
+        } catch {
+          return false; // the dead-letter topic is created with its first message
+        }
+        return [...sent.keys()].every((id) => ids.has(id));
+      });
+    } finally {
+      await pc.shutdown();
+    }
+  }, 120_000);
 });
 
 describe('the gRPC endpoint\'s refusals', () => {

@@ -18,7 +18,6 @@ type Unary = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>)
 
 /** Why each unserved method is not served, as the client will read it. */
 const UNSERVED: Record<string, [string, string]> = {
-  ForwardMessageToDeadLetterQueue: ['UNSUPPORTED', 'dead-letter forwarding over gRPC is not served; unacknowledged messages are redelivered'],
   UpdateOffset: ['UNSUPPORTED', 'the gRPC PullConsumer is not served; use a remoting pull consumer'],
   GetOffset: ['UNSUPPORTED', 'the gRPC PullConsumer is not served; use a remoting pull consumer'],
   QueryOffset: ['UNSUPPORTED', 'the gRPC PullConsumer is not served; use a remoting pull consumer'],
@@ -88,6 +87,10 @@ export class GrpcEndpoint {
       AckMessage: guarded('AckMessage', (call) => {
         const r = call.request as { group?: Resource; topic?: Resource; entries: AckEntry[] };
         return this.consume.ack(groupName(r.group), r.topic?.name ?? '', r.entries);
+      }),
+      ForwardMessageToDeadLetterQueue: guarded('ForwardMessageToDeadLetterQueue', async (call) => {
+        const r = call.request as { group?: Resource; topic?: Resource; receiptHandle: string };
+        return { status: await this.consume.forwardToDeadLetter(groupName(r.group), r.topic?.name ?? '', r.receiptHandle) };
       }),
       ChangeInvisibleDuration: guarded('ChangeInvisibleDuration', (call) => {
         const r = call.request as { group?: Resource; topic?: Resource; receiptHandle: string; invisibleDuration?: { seconds: number; nanos: number } };

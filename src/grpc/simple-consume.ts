@@ -13,6 +13,7 @@ import { ResponseCode } from '../protocol/response-code.js';
 import { PERM_READ } from '../protocol/route-data.js';
 import type { BrokerContext } from '../broker/broker-context.js';
 import { PULL_MAX_BYTES, tagFilter } from '../broker/processors/pull-message.js';
+import { consumerSendBackProcessor } from '../broker/processors/consumer-send-back.js';
 import { updateConsumerOffsetProcessor } from '../broker/processors/update-consumer-offset.js';
 import { callChannel } from './grpc-channel.js';
 import { InvisibilityTable, type QueueLease } from './invisibility.js';
@@ -33,6 +34,14 @@ export interface ReceiveMessageRequest {
 export type ReceiveOutput = { message: Message } | { status: Status };
 
 export interface AckEntry { messageId: string; receiptHandle: string }
+
+/** A group's retries when it has no subscription group config (RocketMQ's retryMaxTimes default). */
+export const DEFAULT_RETRY_MAX_TIMES = 16;
+
+/** Deliveries of one message to a group before it goes to %DLQ%<group>: its retries + the first. */
+export function maxDeliveryAttempts(ctx: BrokerContext, group: string): number {
+  return (ctx.metadata.subscriptionGroup(group)?.retryMaxTimes ?? DEFAULT_RETRY_MAX_TIMES) + 1;
+}
 
 /** Messages per receive (Apache's limit). */
 export const MAX_BATCH_SIZE = 32;
@@ -129,7 +138,14 @@ export class SimpleConsumeService {
       const lease = this.table.lease(group, topic, queueId, () => this.ctx.offsets.query(group, topic, queueId) ?? 0);
       this.readAhead(topic, queueId, lease, batch, tags);
       const now = this.ctx.nowMs();
+      const maxAttempts = maxDeliveryAttempts(this.ctx, group);
       for (const d of this.table.deliver(lease, batch - out.length, now, invisibleMs)) {
+        if (d.entry.attempts > maxAttempts) {
+          // Delivered as often as the group allows: to its dead-letter topic instead. Invisible
+          // meanwhile; should that fail it becomes visible again and is tried again.
+          void this.deadLetter(group, topic, queueId, lease, d.entry.offset, d.handleNonce);
+          continue;
+        }
         const record = this.readOne(topic, queueId, d.entry.offset);
         if (record === undefined) {
           // Gone from the store (retention): nothing to deliver, so it counts as done.
@@ -224,6 +240,39 @@ export class SimpleConsumeService {
 
   private acked(group: string, topic: string, queueId: number, result: number | 'stale' | 'unchanged'): void {
     if (typeof result === 'number') this.commit(group, topic, queueId, result);
+  }
+
+  /** ForwardMessageToDeadLetterQueue: the client gives up on a delivery; its message goes to %DLQ%<group>. */
+  async forwardToDeadLetter(group: string, topic: string, receiptHandle: string): Promise<Status> {
+    const found = this.find(group, topic, receiptHandle);
+    if ('code' in found) return found;
+    return this.deadLetter(group, topic, found.h.queueId, found.lease, found.h.offset, found.h.nonce);
+  }
+
+  /**
+   * Stores the message in %DLQ%<group> through the send-back processor (the path a remoting
+   * consumer's give-up takes, relayed to the leader from a follower), then acknowledges it.
+   */
+  private async deadLetter(group: string, topic: string, queueId: number, lease: QueueLease, offset: number, nonce: number): Promise<Status> {
+    const record = this.readOne(topic, queueId, offset);
+    if (record === undefined) {
+      this.acked(group, topic, queueId, this.table.ack(lease, offset, nonce));
+      return ok('the message is gone from the store; nothing to forward');
+    }
+    const req = makeRequest(RequestCode.CONSUMER_SEND_MSG_BACK, { group, offset: String(record.physicalOffset), delayLevel: '-1', originTopic: topic, maxReconsumeTimes: '0' });
+    try {
+      const resp = await consumerSendBackProcessor.handle(this.ctx, req, callChannel('0.0.0.0:0'));
+      if (!resp || resp.code !== ResponseCode.SUCCESS) {
+        this.ctx.log.warn({ group, topic, queueId, offset, code: resp?.code, remark: resp?.remark }, 'gRPC: moving a message to its dead-letter topic failed; it will be delivered again');
+        return status('INTERNAL_SERVER_ERROR', `moving the message to the dead-letter topic failed: ${resp?.remark ?? 'no answer'}`);
+      }
+    } catch (err) {
+      this.ctx.log.warn({ err, group, topic, queueId, offset }, 'gRPC: moving a message to its dead-letter topic failed; it will be delivered again');
+      return status('INTERNAL_SERVER_ERROR', `moving the message to the dead-letter topic failed: ${(err as Error).message}`);
+    }
+    const result = this.table.ack(lease, offset, nonce);
+    this.acked(group, topic, queueId, result);
+    return result === 'stale' ? staleHandle() : ok();
   }
 
   changeInvisibleDuration(group: string, topic: string, receiptHandle: string, d: Duration | null | undefined): { status: Status; receiptHandle: string } {

@@ -8,6 +8,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { BrokerContext } from '../broker/broker-context.js';
 import { ok, toDuration, type Duration, type Endpoints } from './proto.js';
+import { maxDeliveryAttempts } from './simple-consume.js';
 
 interface RetryPolicy { maxAttempts?: number; exponentialBackoff?: { initial?: Duration; max?: Duration; multiplier?: number } | null; strategy?: string }
 
@@ -27,8 +28,6 @@ interface TelemetryCommand { command?: string; settings?: Settings | null; statu
 /** Attempts a client is told to make when it did not say (Apache's clients default to 3). */
 const DEFAULT_MAX_ATTEMPTS = 3;
 
-/** A group's retries when it has no subscription group config (RocketMQ's retryMaxTimes default). */
-const DEFAULT_RETRY_MAX_TIMES = 16;
 /** What a PushConsumer is told when it did not say: messages per receive, and how long one is held. */
 const PUSH_RECEIVE_BATCH = 32;
 const PUSH_LONG_POLLING_MS = 20_000;
@@ -39,7 +38,7 @@ export function answerSettings(ctx: BrokerContext, s: Settings): Record<string, 
   const sub = s.subscription;
   // Consumers: deliveries of one message = the group's retryMaxTimes + 1 (its first delivery).
   const groupName = (sub?.['group'] as { name?: string } | null | undefined)?.name;
-  const consumerAttempts = sub ? (ctx.metadata.subscriptionGroup(groupName ?? '')?.retryMaxTimes ?? DEFAULT_RETRY_MAX_TIMES) + 1 : undefined;
+  const consumerAttempts = sub ? maxDeliveryAttempts(ctx, groupName ?? '') : undefined;
   const maxAttempts = consumerAttempts ?? (theirs?.maxAttempts || DEFAULT_MAX_ATTEMPTS);
   // The Node and Java clients only accept an exponential backoff here.
   const backoffPolicy = theirs?.exponentialBackoff
