@@ -11,6 +11,8 @@ import { decodeHandle, encodeHandle } from '../src/grpc/simple-consume.js';
 import { statusOfResponse } from '../src/grpc/status-map.js';
 import { answerEndpoints, endpointsOf } from '../src/grpc/route.js';
 import type { Message } from '../src/grpc/proto.js';
+import { answerSettings } from '../src/grpc/telemetry.js';
+import type { BrokerContext } from '../src/broker/broker-context.js';
 
 const BASE_CONF = 'dLegerPeers=n0-127.0.0.1:40911\ndLegerSelfId=n0\n';
 
@@ -124,5 +126,20 @@ describe('receipt handles, statuses, endpoints and config', () => {
     expect(parseBrokerConfig(BASE_CONF).config.grpcListenPort).toBe(0);
     expect(parseBrokerConfig(`${BASE_CONF}grpcListenPort=8081\n`).config.grpcListenPort).toBe(8081);
     expect(() => parseBrokerConfig(`${BASE_CONF}grpcListenPort=70000\n`)).toThrow(/grpcListenPort/);
+  });
+
+  it('tells a consumer its group\'s deliveries (retryMaxTimes + 1) and a producer the body limit', () => {
+    const ctx = {
+      config: { maxMessageSize: 1234 },
+      metadata: { subscriptionGroup: (g: string) => (g === 'short' ? { groupName: g, consumeEnable: true, retryQueueNums: 1, retryMaxTimes: 2 } : undefined) },
+    } as unknown as BrokerContext;
+    const consumer = answerSettings(ctx, { clientType: 'PUSH_CONSUMER', subscription: { group: { name: 'short' }, subscriptions: [] } });
+    expect(consumer['backoffPolicy']).toMatchObject({ maxAttempts: 3 });
+    expect(consumer['subscription']).toMatchObject({ fifo: false, receiveBatchSize: 32 });
+    const unknownGroup = answerSettings(ctx, { clientType: 'SIMPLE_CONSUMER', subscription: { group: { name: 'other' } } });
+    expect(unknownGroup['backoffPolicy']).toMatchObject({ maxAttempts: 17 });
+    const producer = answerSettings(ctx, { clientType: 'PRODUCER', publishing: { topics: [] }, backoffPolicy: { maxAttempts: 5, exponentialBackoff: { initial: { seconds: 0, nanos: 0 }, max: { seconds: 0, nanos: 0 }, multiplier: 1 } } });
+    expect(producer['publishing']).toEqual({ topics: [], maxBodySize: 1234, validateMessageType: true });
+    expect(producer['backoffPolicy']).toMatchObject({ maxAttempts: 5 });
   });
 });

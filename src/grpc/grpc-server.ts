@@ -1,8 +1,9 @@
 // The RocketMQ 5 gRPC endpoint of one broker node (grpcListenPort): serves
 // apache.rocketmq.v2.MessagingService through the broker's public context, as a protocol
-// adapter beside the remoting server. Served: QueryRoute, Heartbeat, NotifyClientTermination,
-// Telemetry (settings), SendMessage, ReceiveMessage, AckMessage, ChangeInvisibleDuration.
-// Everything else answers UNSUPPORTED/NOT_IMPLEMENTED with a reason (docs/protocol.md, "gRPC").
+// adapter beside the remoting server. Served: QueryRoute, QueryAssignment, Heartbeat,
+// NotifyClientTermination, Telemetry (settings), SendMessage, ReceiveMessage, AckMessage,
+// ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue. Everything else answers UNSUPPORTED
+// with a reason (docs/protocol.md, "gRPC").
 
 import * as grpc from '@grpc/grpc-js';
 import type { BrokerContext } from '../broker/broker-context.js';
