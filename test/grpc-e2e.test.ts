@@ -301,19 +301,47 @@ describe('the gRPC endpoint\'s refusals', () => {
     expect(offsets.status.message).toMatch(/remoting pull consumer/);
   }, 30_000);
 
+  type ReceiveOut = { status?: { code: string }; message?: { systemProperties: { messageId: string; receiptHandle: string } } };
+  const receive = (req: unknown): Promise<ReceiveOut[]> =>
+    new Promise((resolve, reject) => {
+      const out: ReceiveOut[] = [];
+      const stream = (raw as unknown as Record<string, (r: unknown) => grpc.ClientReadableStream<ReceiveOut>>)['ReceiveMessage']!.call(raw, req);
+      stream.on('data', (d) => out.push(d));
+      stream.on('end', () => resolve(out));
+      stream.on('error', reject);
+    });
+
   it('answers a receive on an unknown topic or with a too short invisible time without holding it', async () => {
-    const receive = (req: unknown): Promise<{ status?: { code: string } }[]> =>
-      new Promise((resolve, reject) => {
-        const out: { status?: { code: string } }[] = [];
-        const stream = (raw as unknown as Record<string, (r: unknown) => grpc.ClientReadableStream<{ status?: { code: string } }>>)['ReceiveMessage']!.call(raw, req);
-        stream.on('data', (d) => out.push(d));
-        stream.on('end', () => resolve(out));
-        stream.on('error', reject);
-      });
     const base = { group: { name: 'g' }, batchSize: 1, longPollingTimeout: { seconds: 20, nanos: 0 } };
     const unknown = await receive({ ...base, messageQueue: { topic: { name: 'NO_SUCH_TOPIC' }, id: 0 }, invisibleDuration: { seconds: 10, nanos: 0 } });
     expect(unknown.map((o) => o.status?.code)).toEqual(['TOPIC_NOT_FOUND']);
     const short = await receive({ ...base, messageQueue: { topic: { name: TOPIC }, id: 0 }, invisibleDuration: { seconds: 0, nanos: 10_000_000 } });
     expect(short.map((o) => o.status?.code)).toEqual(['ILLEGAL_INVISIBLE_TIME']);
   }, 30_000);
+
+  it('stores a message a client gives up on (ForwardMessageToDeadLetterQueue) in %DLQ%<group>', async () => {
+    const group = 'grpc-e2e-forward';
+    const got = await receive({ group: { name: group }, messageQueue: { topic: { name: TOPIC }, id: 0 }, batchSize: 1, invisibleDuration: { seconds: 30, nanos: 0 }, longPollingTimeout: { seconds: 5, nanos: 0 } });
+    const m = got.find((o) => o.message)!.message!;
+    const req = { group: { name: group }, topic: { name: TOPIC }, receiptHandle: m.systemProperties.receiptHandle, messageId: m.systemProperties.messageId, deliveryAttempt: 1, maxDeliveryAttempts: 1 };
+    expect((await call('ForwardMessageToDeadLetterQueue', req)).status.code).toBe('OK');
+    // Acknowledged with it: the same handle is no longer valid.
+    expect((await call('ForwardMessageToDeadLetterQueue', req)).status.code).toBe('INVALID_RECEIPT_HANDLE');
+    const pc = new PullConsumer({ namesrvAddr: cluster.namesrvAddr, consumerGroup: 'grpc-e2e-forward-reader' });
+    await pc.start();
+    try {
+      await until('the message is in the dead-letter topic', 30_000, async () => {
+        try {
+          for (const mq of await pc.fetchQueues(`%DLQ%${group}`)) {
+            if ((await pc.pull(mq, 0, 32)).messages.some((x) => x.properties['UNIQ_KEY'] === m.systemProperties.messageId)) return true;
+          }
+        } catch {
+          // the dead-letter topic is created with its first message
+        }
+        return false;
+      });
+    } finally {
+      await pc.shutdown();
+    }
+  }, 60_000);
 });
