@@ -266,6 +266,39 @@ describe('the gRPC endpoint with rocketmq-client-nodejs', () => {
       await pc.shutdown();
     }
   }, 120_000);
+
+  it('keeps taking sends through a follower while the leader is killed, and loses none acknowledged', async () => {
+    const leader = await cluster.waitForLeader(30_000);
+    // Through a node that survives: the one the other tests use, unless it leads now.
+    const survivors = cluster.nodes.filter((n) => n.id !== leader.id);
+    const via = survivors.find((n) => n.grpcAddr === endpoints) ?? survivors[0]!;
+    const p = new Producer({ endpoints: via.grpcAddr!, logger } as ConstructorParameters<typeof Producer>[0]);
+    await p.startup();
+    const acked = new Set<string>();
+    try {
+      for (let i = 0; i < 20; i++) {
+        if (i === 5) await cluster.killNode(leader.id);
+        const deadline = Date.now() + 30_000;
+        // The client retries by itself; a send that still fails (no leader yet) is sent again.
+        for (;;) {
+          try {
+            acked.add((await p.send({ topic: TOPIC, tag: 'failover', body: Buffer.from(`failover-${i}`) })).messageId);
+            break;
+          } catch (err) {
+            if (Date.now() > deadline) throw err;
+          }
+        }
+      }
+    } finally {
+      await p.shutdown();
+    }
+    expect(acked.size).toBe(20);
+    const c = new SimpleConsumer({ endpoints: via.grpcAddr!, consumerGroup: 'grpc-e2e-failover', subscriptions: new Map([[TOPIC, 'failover']]), logger } as ConstructorParameters<typeof SimpleConsumer>[0]);
+    consumers.push(c);
+    await c.startup();
+    const got = await receiveIds(c, acked, 60_000);
+    expect(new Set(got.map((m) => m.messageId))).toEqual(acked);
+  }, 150_000);
 });
 
 describe('the gRPC endpoint\'s refusals', () => {
