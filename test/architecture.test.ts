@@ -46,6 +46,9 @@ const LAYER_ALLOWED: Record<string, readonly string[]> = {
   'src/protocol/': ['src/common/'],
   'src/namesrv/': ['src/protocol/', 'src/common/'],
   'src/client/': ['src/protocol/', 'src/common/'],
+  // The gRPC endpoint is a protocol adapter: it reaches the broker only through its public
+  // context and the processors remoting requests use, never the store, Raft or the controller.
+  'src/grpc/': ['src/common/', 'src/protocol/', 'src/broker/broker-context.js', 'src/broker/processors/', 'src/broker/schedule/delay-levels.js'],
 };
 
 /**
@@ -198,7 +201,7 @@ describe('architecture', () => {
   });
 
   it('has files in every layer it checks', () => {
-    for (const layer of ['src/protocol/', 'src/namesrv/', 'src/client/', 'src/store/', 'jepsen-like/']) {
+    for (const layer of ['src/protocol/', 'src/namesrv/', 'src/client/', 'src/store/', 'src/grpc/', 'jepsen-like/']) {
       expect(files.filter((f) => f.path.startsWith(layer)).length, layer).toBeGreaterThan(0);
     }
   });
@@ -241,6 +244,18 @@ describe('architecture', () => {
         "import { runBench } from '../bench/run-bench.js';",
       ],
       fine: "import { makeRequest } from '../protocol/index.js';\nimport { crc32 } from '../common/message/crc32.js';\nimport { Producer } from './producer.js';\nimport { gzipSync } from 'node:zlib';",
+    },
+    {
+      rule: 'a src/grpc file importing the store, Raft or broker internals',
+      path: 'src/grpc/x.ts',
+      bad: [
+        "import { MessageStore } from '../store/index.js';",
+        "import { BrokerController } from '../broker/broker-controller.js';",
+        "import { BrokerRaft } from '../broker/broker-raft.js';",
+        "import { parsePeers } from '../../raft/index.js';",
+        "import { Admin } from '../client/index.js';",
+      ],
+      fine: "import type { BrokerContext } from '../broker/broker-context.js';\nimport { sendMessageProcessor } from '../broker/processors/send-message.js';\nimport { makeRequest } from '../protocol/remoting-command.js';\nimport { parseProperties } from '../common/message/message-properties.js';\nimport * as grpc from '@grpc/grpc-js';",
     },
     {
       rule: 'a src/store file importing a network module, the CLI, the bench or jepsen-like/',

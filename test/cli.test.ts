@@ -5,12 +5,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { messagingServiceDefinition } from '../src/grpc/proto.js';
 import { ensureBuilt, isAlive, killLiveRuns, killPids, rmq, waitGone, type RunResult } from './cli-helpers.js';
 
 interface ClusterJson {
   namesrv: { pid: number; addr: string };
-  groups: { brokerName: string; nodes: { id: string; pid: number; brokerAddr: string; raftAddr: string; dataDir: string; confPath: string; logPath: string }[] }[];
+  groups: { brokerName: string; nodes: { id: string; pid: number; brokerAddr: string; raftAddr: string; grpcAddr?: string; dataDir: string; confPath: string; logPath: string }[] }[];
+  grpcEndpoints?: string[];
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'rmq-cli-test-'));
@@ -60,10 +63,27 @@ describe('rmq cluster and client commands', () => {
     expect(c.groups).toHaveLength(1);
     expect(c.groups[0]!.nodes.map((n) => n.id)).toEqual(['n0', 'n1', 'n2']);
     for (const pid of allPids(c)) expect(isAlive(pid), `pid ${pid}`).toBe(true);
-    const ports = [c.namesrv.addr, ...c.groups[0]!.nodes.flatMap((n) => [n.brokerAddr, n.raftAddr])].map((a) => Number(a.split(':')[1]));
-    expect(new Set(ports).size).toBe(7);
+    // Every node also serves the RocketMQ 5 gRPC endpoint, listed for clients in grpcEndpoints.
+    expect(c.grpcEndpoints).toEqual(c.groups[0]!.nodes.map((n) => n.grpcAddr));
+    const ports = [c.namesrv.addr, ...c.groups[0]!.nodes.flatMap((n) => [n.brokerAddr, n.raftAddr, n.grpcAddr!])].map((a) => Number(a.split(':')[1]));
+    expect(new Set(ports).size).toBe(10);
     for (const p of ports) expect(p).toBeLessThan(32768);
     expect(readFileSync(c.groups[0]!.nodes[1]!.confPath, 'utf8')).toContain('autoCreateTopicEnable=false');
+    expect(readFileSync(c.groups[0]!.nodes[1]!.confPath, 'utf8')).toContain(`grpcListenPort=${c.groups[0]!.nodes[1]!.grpcAddr!.split(':')[1]}`);
+  });
+
+  it('each grpcEndpoints address answers a RocketMQ 5 client', async () => {
+    const Ctor = grpc.makeGenericClientConstructor(messagingServiceDefinition(), 'MessagingService');
+    for (const addr of cluster!.grpcEndpoints!) {
+      const client = new Ctor(addr, grpc.credentials.createInsecure()) as grpc.Client & { QueryRoute: (req: unknown, cb: (err: Error | null, resp: { status: { code: string } }) => void) => void };
+      try {
+        // Auto-create is off in this cluster: an unknown topic is not found, from every node.
+        const resp = await new Promise<{ status: { code: string } }>((resolve, reject) => client.QueryRoute({ topic: { name: 'NoSuchTopic' } }, (err, r) => (err ? reject(err) : resolve(r))));
+        expect(resp.status.code, addr).toBe('TOPIC_NOT_FOUND');
+      } finally {
+        client.close();
+      }
+    }
   });
 
   it('admin clusterList --json shows one leader and every node with role, term, commit index and address', async () => {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
-import { findFreeBlock } from '../src/cli/cluster/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { Admin, BrokerResponseError, ConsumeFromWhere, FilterSyntaxError, Producer, PullConsumer, PushConsumer } from '../src/client/index.js';
 import { encodeJsonBody, makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { encodeBatch } from '../src/client/batch-encoder.js';

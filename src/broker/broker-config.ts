@@ -46,6 +46,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
   maxConsumerOffsetCount: number;
   maxControlEntryBytes: number;
   maxHeldPullsPerConnection: number;
+  /** Port of the RocketMQ 5 gRPC endpoint on brokerIP1 (src/grpc); 0 = off. */
+  grpcListenPort: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -82,6 +84,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   maxControlEntryBytes: 4 * 1024 * 1024,
   maxHeldPullsPerConnection: 1000,
   ...DEFAULT_SERVER_LIMITS,
+  grpcListenPort: 0,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -228,6 +231,7 @@ const SETTERS: Record<string, Setter> = {
   maxControlEntryBytes: (c, v, k) => { c.maxControlEntryBytes = int(k, v, 64 * 1024, 64 * 1024 * 1024); },
   maxHeldPullsPerConnection: (c, v, k) => { c.maxHeldPullsPerConnection = int(k, v, 1, 1_000_000); },
   ...serverLimitSetters(int),
+  grpcListenPort: (c, v, k) => { c.grpcListenPort = int(k, v, 0, 65535); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

@@ -32,6 +32,7 @@ import type { ReplicaDigestBody } from '../protocol/route-data.js';
 import { consumeQueueDigests, type DigestRange, logDigest } from './replica-digest.js';
 import { connectionLimitsOf } from './server-limits-config.js';
 import { writeOrForward } from './write-or-forward.js';
+import { GrpcEndpoint } from '../grpc/grpc-server.js';
 
 export interface BrokerControllerOptions {
   logger?: Logger;
@@ -74,6 +75,8 @@ export class BrokerController {
   private lastDiskHandOffMs = Number.NEGATIVE_INFINITY;
   /** Asks followers about their disks (created at the first disk-full refusal). */
   private handOffClient: RemotingClient | undefined;
+  /** The RocketMQ 5 gRPC endpoint (grpcListenPort > 0), started after the remoting port. */
+  grpc: GrpcEndpoint | undefined;
 
   private constructor(readonly config: BrokerConfig, options: BrokerControllerOptions) {
     const base = options.logger ?? createLogger({ component: 'broker' });
@@ -124,6 +127,7 @@ export class BrokerController {
       // Client port first: Raft starts connecting to its peers at once, and an outgoing
       // connection could otherwise take a port of this host that a broker is about to bind.
       await b.server.listen(config.listenPort, config.brokerIP1);
+      if (config.grpcListenPort > 0) b.grpc = await GrpcEndpoint.start(b.context, config.brokerIP1, config.grpcListenPort);
       await b.raft.start();
     } catch (err) {
       await b.close().catch(() => undefined);
@@ -329,6 +333,7 @@ export class BrokerController {
     this.pullHolds.stop();
     // Every client channel is about to close: telling the survivors of each group is moot.
     this.idsNotifier.stop();
+    await this.grpc?.close();
     await this.server.close();
     await this.forwarder.close();
     await this.handOffClient?.close();

@@ -3,8 +3,8 @@
 // tests, the CLI and the jepsen-like harness. Every child is stopped by its PID on stop() and
 // when this process exits; kill/restart of single nodes supports failover tests.
 //
-// Ports: NameServer basePort; broker i listens on basePort + 1 + i (clients) and
-// basePort + 11 + i (Raft).
+// Ports: NameServer basePort; broker i listens on basePort + 1 + i (clients),
+// basePort + 11 + i (Raft) and, with `grpc`, basePort + 21 + i (the RocketMQ 5 gRPC endpoint).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
@@ -36,6 +36,8 @@ export interface LocalClusterOptions {
   execArgv?: string[];
   /** ACL credentials of an admin account, for the cluster's own status requests when ACL is on. */
   credentials?: AclCredentials;
+  /** Give every node a RocketMQ 5 gRPC endpoint (grpcListenPort = basePort + 21 + i). */
+  grpc?: boolean;
 }
 
 export interface LocalNode {
@@ -45,6 +47,8 @@ export interface LocalNode {
   raftAddr: string;
   dataDir: string;
   confPath: string;
+  /** host:port of the node's gRPC endpoint, when the cluster has them. */
+  grpcAddr?: string;
 }
 
 export interface LeaderInfo {
@@ -112,10 +116,12 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
       dLegerGroup: brokerName,
       dLegerPeers: peers,
       dLegerSelfId: id,
+      ...(o.grpc === true ? { grpcListenPort: String(o.basePort + 21 + i) } : {}),
       ...o.extraConf,
     };
     writeFileSync(confPath, Object.entries(lines).map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
-    return { id, pid: undefined, brokerAddr: `127.0.0.1:${o.basePort + 1 + i}`, raftAddr: `127.0.0.1:${o.basePort + 11 + i}`, dataDir, confPath };
+    const grpcAddr = o.grpc === true ? { grpcAddr: `127.0.0.1:${o.basePort + 21 + i}` } : {};
+    return { id, pid: undefined, brokerAddr: `127.0.0.1:${o.basePort + 1 + i}`, raftAddr: `127.0.0.1:${o.basePort + 11 + i}`, dataDir, confPath, ...grpcAddr };
   });
 
   function launch(name: string, args: string[]): Child {

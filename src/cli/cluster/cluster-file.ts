@@ -17,6 +17,8 @@ export interface ClusterNodeInfo {
   brokerAddr: string;
   /** host:port of the Raft transport (the node's dLegerPeers entry). */
   raftAddr: string;
+  /** host:port of the node's RocketMQ 5 gRPC endpoint (grpcListenPort), when it has one. */
+  grpcAddr?: string;
   dataDir: string;
   confPath: string;
   logPath: string;
@@ -36,6 +38,8 @@ export interface ClusterFile {
   startedAt: string;
   namesrv: { pid: number; addr: string; logPath: string };
   groups: ClusterGroupInfo[];
+  /** Every node's gRPC endpoint (host:port), for RocketMQ 5 clients; absent when none has one. */
+  grpcEndpoints?: string[];
 }
 
 export function clusterFilePath(dir: string): string {

@@ -130,7 +130,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     say(`NameServer pid ${ns.pid} listening on ${file.namesrv.addr}`);
     for (const g of file.groups) {
       for (const n of g.nodes) launched.push({ name: `${g.brokerName}/${n.id}`, l: launchBroker(file, n, o.logLevel), logPath: n.logPath });
-      say(`${g.brokerName}: started ${g.nodes.map((n) => `${n.id} (pid ${n.pid}, ${n.brokerAddr})`).join(', ')}`);
+      say(`${g.brokerName}: started ${g.nodes.map((n) => `${n.id} (pid ${n.pid}, ${n.brokerAddr}${n.grpcAddr !== undefined ? `, gRPC ${n.grpcAddr}` : ''})`).join(', ')}`);
     }
     file.startedAt = new Date().toISOString();
     // Written before waiting, so 'cluster down' can stop what was started even if the wait fails.

@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../../common/assert.js';
+import { protoRoot } from '../../grpc/proto.js';
 import type { ClusterFile, ClusterGroupInfo } from './cluster-file.js';
 import { CLUSTER_FILE_VERSION } from './cluster-file.js';
 
@@ -17,13 +18,25 @@ export interface LayoutOptions {
   autoCreateTopicEnable: boolean;
   /** More broker.conf lines for every node; they win over the defaults. */
   extraConf: Record<string, string>;
+  /** Give every node a gRPC endpoint; default: when the .proto files it loads are installed. */
+  grpc?: boolean;
 }
 
 /** Segments smaller than the 1 GiB default: a laptop cluster should not reserve 3 GiB at once. */
 const LOCAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 export function portCount(groups: number, nodes: number): number {
-  return 1 + 2 * groups * nodes;
+  return 1 + 3 * groups * nodes;
+}
+
+/** The gRPC endpoint needs rocketmq-client-nodejs (its .proto files); without it nodes get none. */
+export function grpcAvailable(): boolean {
+  try {
+    protoRoot();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function brokerNameOf(group: number): string {
@@ -38,10 +51,13 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
   mkdirSync(o.dir, { recursive: true });
   const namesrvAddr = `127.0.0.1:${o.basePort}`;
   const groups: ClusterGroupInfo[] = [];
+  const grpc = o.grpc ?? grpcAvailable();
+  const grpcEndpoints: string[] = [];
   for (let g = 0; g < o.groups; g++) {
     const brokerName = brokerNameOf(g);
     const ids = Array.from({ length: o.nodes }, (_, i) => `n${i}`);
     const raftPort = (i: number): number => o.basePort + 1 + o.groups * o.nodes + g * o.nodes + i;
+    const grpcPort = (i: number): number => o.basePort + 1 + 2 * o.groups * o.nodes + g * o.nodes + i;
     const peers = ids.map((id, i) => `${id}-127.0.0.1:${raftPort(i)}`).join(';');
     const nodes = ids.map((id, i) => {
       const listenPort = o.basePort + 1 + g * o.nodes + i;
@@ -62,11 +78,14 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
         dLegerGroup: brokerName,
         dLegerPeers: peers,
         dLegerSelfId: id,
+        ...(grpc ? { grpcListenPort: String(grpcPort(i)) } : {}),
         ...o.extraConf,
       };
       const text = `# written by 'rmq cluster up'; node ${id} of ${brokerName}\n` + Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
       writeFileSync(confPath, text);
-      return { id, pid: 0, brokerAddr: `127.0.0.1:${listenPort}`, raftAddr: `127.0.0.1:${raftPort(i)}`, dataDir, confPath, logPath: join(o.dir, `${brokerName}-${id}.log`) };
+      const grpcAddr = grpc && conf['grpcListenPort'] !== '0' ? `127.0.0.1:${conf['grpcListenPort']}` : undefined;
+      if (grpcAddr !== undefined) grpcEndpoints.push(grpcAddr);
+      return { id, pid: 0, brokerAddr: `127.0.0.1:${listenPort}`, raftAddr: `127.0.0.1:${raftPort(i)}`, ...(grpcAddr !== undefined ? { grpcAddr } : {}), dataDir, confPath, logPath: join(o.dir, `${brokerName}-${id}.log`) };
     });
     groups.push({ brokerName, nodes });
   }
@@ -78,5 +97,6 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     startedAt: new Date().toISOString(),
     namesrv: { pid: 0, addr: namesrvAddr, logPath: join(o.dir, 'namesrv.log') },
     groups,
+    ...(grpcEndpoints.length > 0 ? { grpcEndpoints } : {}),
   };
 }
