@@ -119,7 +119,8 @@ describe('ClusterDb', () => {
       runDir: dir,
       ports: plan,
       seed: 1,
-      readyTimeoutMs: 500,
+      // Long enough for the echo NameServer to listen on a loaded machine; the nodes never do.
+      readyTimeoutMs: 5000,
       launchNamesrv: ({ port }) => ({ command: process.execPath, args: [ECHO_SERVER, '--port', String(port)] }),
       // Listens on the wrong port: the db waits on the broker port in vain.
       launchNode: (n) => ({ command: process.execPath, args: [ECHO_SERVER, '--port', String(n.raftPort)] }),
