@@ -50,7 +50,7 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     .option('--consumers <n>', 'consumer processes (one clustering group)', int(1, 64), d.consumers)
     .option('--client-retries <n>', "the SDK's retryTimesWhenSendFailed", int(0, 16), d.clientRetries)
     .option('--log-level <level>', 'RMQ_LOG_LEVEL of the brokers and the client log', d.logLevel)
-    .option('--unsafe-test-fault <name>', 'TEST ONLY: RMQ_UNSAFE_TEST_FAULT for every broker (ack-before-commit); the run should then fail')
+    .option('--unsafe-test-fault <name>', 'TEST ONLY: ack-before-commit (RMQ_UNSAFE_TEST_FAULT of every broker) or lying-fsync (with power-loss: log syncs persist nothing); the run should then fail')
     .exitOverride()
     .parse(argv, { from: 'user' });
   const o = program.opts<{

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { fileLayerFromEnv, lazyFileLayer, NEVER_SYNCED_SUFFIX, revertToDurable, SHADOW_SUFFIX } from '../raft/storage/lazy-fs.js';
+import { fileLayerFromEnv, lazyFileLayer, LYING_FSYNC, lyingFsyncFileLayer, NEVER_SYNCED_SUFFIX, revertToDurable, SHADOW_SUFFIX } from '../raft/storage/lazy-fs.js';
 import { MappedFile } from '../raft/storage/mapped-file.js';
 import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import { assertHolds, makeEntries, openLog, TempDirs } from './raft-storage-helpers.js';
@@ -130,9 +130,26 @@ describe('lazy file layer and revertToDurable', () => {
       expect(fileLayerFromEnv({})).toBe(realFileLayer);
       expect(fileLayerFromEnv({ RMQ_UNSAFE_TEST_LAZY_FS: '1' })).toBe(lazyFileLayer);
       expect(() => fileLayerFromEnv({ RMQ_UNSAFE_TEST_LAZY_FS: 'yes' })).toThrow(/not understood/);
+      expect(fileLayerFromEnv({ RMQ_UNSAFE_TEST_LAZY_FS: LYING_FSYNC })).toBe(lyingFsyncFileLayer);
     } finally {
       spy.mockRestore();
     }
     expect(writes.join('')).toMatch(/RMQ_UNSAFE_TEST_LAZY_FS=1: THIS PROCESS KEEPS SHADOW COPIES/);
+    expect(writes.join('')).toMatch(/lying-fsync: THIS PROCESS'S LOG SYNCS MAKE NOTHING DURABLE/);
+  });
+
+  it('with the unsafe lying-fsync variant loses synced log entries at a power loss but keeps the hard state', () => {
+    const dir = dirs.make();
+    const log = openLog(dir, { fileLayer: lyingFsyncFileLayer });
+    log.setHardState({ term: 3, vote: 'n2', commit: 0 });
+    log.append(makeEntries(1, 30, 3, () => 500));
+    log.sync();
+    // Killed without a close, then the power goes: the synced entries were never durable.
+    const report = revertToDurable(dir);
+    expect(report.bytesDropped).toBeGreaterThan(0);
+    const reopened = openLog(dir, { fileLayer: lazyFileLayer });
+    expect(reopened.lastIndex()).toBeLessThan(30);
+    expect(reopened.hardState()).toEqual({ term: 3, vote: 'n2', commit: 0 });
+    reopened.close();
   });
 });

@@ -41,6 +41,8 @@ export function defaultDistDir(): string {
 
 /** The storage's test-only lazy mode: it keeps what each file held when last synced. */
 export const LAZY_FS_ENV = 'RMQ_UNSAFE_TEST_LAZY_FS';
+/** LAZY_FS_ENV's unsafe variant: log syncs persist nothing (`--unsafe-test-fault lying-fsync`). */
+export const LYING_FSYNC = 'lying-fsync';
 
 /** The tool that drops a killed node's unsynced writes (run as a process, like the brokers). */
 export function revertToDurableMain(distDir: string): string {

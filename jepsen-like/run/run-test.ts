@@ -25,7 +25,7 @@ import { QueueProducers, type ProducerStats } from '../workload/queue-producers.
 import { ClusterProbe } from './cluster-probe.js';
 import { GuardedNodes } from './guarded-nodes.js';
 import { allPortsFree, randomBasePort } from './free-ports.js';
-import { assertDistBuilt, defaultDistDir, LAZY_FS_ENV, launchNamesrv, launchNode, revertToDurable, type LaunchSettings } from './launchers.js';
+import { assertDistBuilt, defaultDistDir, LAZY_FS_ENV, LYING_FSYNC, launchNamesrv, launchNode, revertToDurable, type LaunchSettings } from './launchers.js';
 import { DRAIN_TIMEOUT_MS, HEAL_TIMEOUT_MS, SETUP_TIMEOUT_MS, type RunOptions } from './run-options.js';
 import { killStaleRuns, writeHarnessFile } from './stale-runs.js';
 
@@ -307,9 +307,11 @@ class Run {
       segmentSizeBytes: this.o.segmentSizeBytes,
       maxMessageSizeBytes: Math.min(256 * 1024, this.o.segmentSizeBytes - 64 * 1024),
       brokerEnv: {
-        ...(this.o.unsafeTestFault === undefined ? {} : { RMQ_UNSAFE_TEST_FAULT: this.o.unsafeTestFault }),
+        // lying-fsync is a file-layer fault (the lazy layer whose log syncs persist nothing);
+        // the other faults are the broker's.
+        ...(this.o.unsafeTestFault === undefined || this.o.unsafeTestFault === LYING_FSYNC ? {} : { RMQ_UNSAFE_TEST_FAULT: this.o.unsafeTestFault }),
         // A power loss needs to know what was durable: the storage's test-only lazy mode keeps it.
-        ...(powerLossRun ? { [LAZY_FS_ENV]: '1' } : {}),
+        ...(powerLossRun ? { [LAZY_FS_ENV]: this.o.unsafeTestFault === LYING_FSYNC ? LYING_FSYNC : '1' } : {}),
       },
       // The retention nemesis deletes every full segment when it runs: none is kept for age.
       extraBrokerConf: nemesisNames(this.o.nemesis).includes('retention') ? { fileReservedTime: '0' } : {},

@@ -12,4 +12,4 @@ export { BOOT_ID_ENV } from './run-marker.js';
 export type { FileLayer, FileSyncCallback, MappedRegion } from './file-layer.js';
 export { realFileLayer } from './real-file-layer.js';
 export { SimFileLayer, type PowerLossReport } from './sim-file-layer.js';
-export { fileLayerFromEnv, lazyFileLayer, LAZY_FS_ENV, revertToDurable, type RevertReport } from './lazy-fs.js';
+export { fileLayerFromEnv, lazyFileLayer, lyingFsyncFileLayer, LYING_FSYNC, LAZY_FS_ENV, revertToDurable, type RevertReport } from './lazy-fs.js';

@@ -25,6 +25,8 @@ import { realFileLayer } from './real-file-layer.js';
 export const LAZY_FS_ENV = 'RMQ_UNSAFE_TEST_LAZY_FS';
 export const SHADOW_SUFFIX = '.durable';
 export const NEVER_SYNCED_SUFFIX = '.never-synced';
+/** The value of LAZY_FS_ENV that selects the unsafe lying-fsync variant. */
+export const LYING_FSYNC = 'lying-fsync';
 /** Chunk of the copy and compare passes (1 MiB): whole sectors, so a tear decided per sector spans chunks. */
 const CHUNK_BYTES = 2048 * SECTOR_BYTES;
 
@@ -136,6 +138,8 @@ class LazyRegion implements MappedRegion {
   constructor(
     private readonly path: string,
     private readonly real: MappedRegion,
+    /** Test-only `lying-fsync`: the region's syncs succeed without making anything durable. */
+    private readonly lies = false,
   ) {
     this.buffer = real.buffer;
   }
@@ -146,17 +150,17 @@ class LazyRegion implements MappedRegion {
 
   msync(offset: number, length: number, sync: boolean): void {
     this.real.msync(offset, length, sync);
-    if (sync) copyChangedChunks(this.path, offset, offset + length);
+    if (sync && !this.lies) copyChangedChunks(this.path, offset, offset + length);
   }
 
   datasync(): void {
     this.real.datasync();
-    copyChangedChunks(this.path, 0, Number.MAX_SAFE_INTEGER);
+    if (!this.lies) copyChangedChunks(this.path, 0, Number.MAX_SAFE_INTEGER);
   }
 
   datasyncInBackground(done: FileSyncCallback): void {
     this.real.datasyncInBackground((err) => {
-      if (err !== null) done(err);
+      if (err !== null || this.lies) done(err);
       else copyChangedChunksInBackground(this.path).then(() => done(null), (copyErr: unknown) => done(copyErr as Error));
     });
   }
@@ -171,12 +175,24 @@ class LazyRegion implements MappedRegion {
 }
 
 /** The lazy layer: the real one, plus the shadows described above. */
-export const lazyFileLayer: FileLayer = {
+export const lazyFileLayer: FileLayer = makeLazyLayer(false);
+
+/**
+ * TEST ONLY, deliberately unsafe: the lazy layer on a disk that lies about syncing its mapped
+ * files (the log segments and indexes): their syncs succeed and make nothing durable, as a drive
+ * whose write cache acknowledges flushes it has not done. Small files written whole (Raft's term,
+ * vote and commit) stay honest. A power loss then takes acknowledged entries away from a node
+ * that still remembers its term: the harness must report the run invalid.
+ */
+export const lyingFsyncFileLayer: FileLayer = makeLazyLayer(true);
+
+function makeLazyLayer(lies: boolean): FileLayer {
+  return {
   mapFile(path: string, sizeBytes: number): MappedRegion {
     const existed = existsSync(path);
     const region = realFileLayer.mapFile(path, sizeBytes);
     adopt(path, existed);
-    return new LazyRegion(path, region);
+    return new LazyRegion(path, region, lies);
   },
   exists: (path) => realFileLayer.exists(path),
   sizeOf: (path) => realFileLayer.sizeOf(path),
@@ -235,7 +251,8 @@ export const lazyFileLayer: FileLayer = {
       if (marker) unlinkSync(markerOf(file));
     }
   },
-};
+  };
+}
 
 let warned = false;
 
@@ -246,7 +263,14 @@ let warned = false;
 export function fileLayerFromEnv(env: NodeJS.ProcessEnv): FileLayer {
   const value = env[LAZY_FS_ENV];
   if (value === undefined || value === '' || value === '0') return realFileLayer;
-  if (value !== '1') throw new Error(`${LAZY_FS_ENV}=${value} is not understood (1 turns the test-only lazy file layer on); unset it`);
+  if (value === LYING_FSYNC) {
+    process.stderr.write(
+      `\n!!! ${LAZY_FS_ENV}=${LYING_FSYNC}: THIS PROCESS'S LOG SYNCS MAKE NOTHING DURABLE (test-only, deliberately unsafe).\n` +
+        `!!! A power loss will take acknowledged entries. Never run it outside the harness's self-checks.\n\n`,
+    );
+    return lyingFsyncFileLayer;
+  }
+  if (value !== '1') throw new Error(`${LAZY_FS_ENV}=${value} is not understood (1 turns the test-only lazy file layer on, ${LYING_FSYNC} its unsafe variant); unset it`);
   if (!warned) {
     warned = true;
     process.stderr.write(
