@@ -278,7 +278,11 @@ export class MmapLogStorage implements LogStorage {
     // Entries never span segments, so the first entry of a later segment sits at its base.
     const basePosition = keepFile * S;
     const head = probe(this.data.file(keepFile)!.buffer, 0, basePosition, false);
-    if (head.kind !== 'entry' || head.index <= this.firstIndex() || head.index > target) {
+    // The first entry itself may open a later segment than the start position's: after a reset
+    // to a position near a segment end, it did not fit there and moved on. Dropping the segments
+    // before it would delete no entry, so there is nothing to do.
+    if (head.kind === 'entry' && head.index === this.firstIndex()) return this.firstIndex();
+    if (head.kind !== 'entry' || head.index < this.firstIndex() || head.index > target) {
       throw new LogStorageError('ERR_LOG_CORRUPT', `no valid entry at the start of segment ${basePosition} (${head.kind})`);
     }
     // Asked before anything changes: a section it cannot make (it throws) leaves the log whole.
