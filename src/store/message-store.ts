@@ -9,6 +9,7 @@ import type { CommitLogReader } from './commit-log.js';
 import { createAbortFile, readCheckpoint, removeAbortFile, type StoreCheckpoint } from './checkpoint.js';
 import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
+import type { QueueFilePoolOptions } from './queue-file-pool.js';
 import { DEFAULT_DELAY_LEVELS_MS, Dispatcher, type DispatcherHooks } from './dispatcher.js';
 import { DEFAULT_INDEX_OPTIONS, IndexService, type IndexOptions } from './index-service.js';
 import { decodeMessageRecord, patchRecordOffsets } from '../common/message/message-record.js';
@@ -61,6 +62,12 @@ export interface MessageStoreOptions extends DispatcherHooks {
    */
   trustedLogIndex?: number;
   /**
+   * Bounds on open ConsumeQueue files: at most `maxOpenFiles` (between two flushes, plus the
+   * files written since the last one), and a queue idle for `idleMs` is closed (default 1,024
+   * files, 60 s; docs/limits.md).
+   */
+  consumeQueueFiles?: QueueFilePoolOptions;
+  /**
    * The layer under the ConsumeQueue and IndexFile mappings (the real one by default; the
    * test-only lazy one keeps their synced bytes apart, see raft/storage/lazy-fs.ts).
    */
@@ -107,7 +114,7 @@ export class MessageStore {
       if (!(err instanceof BadCheckpointError)) throw err;
       problem = err.message;
     }
-    const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE, options.fileLayer);
+    const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE, options.fileLayer, options.consumeQueueFiles);
     const index = IndexService.open(root, { ...DEFAULT_INDEX_OPTIONS, ...options.index }, options.fileLayer);
     const recovery = recoverDispatchState(log, queues, index, checkpoint, unclean, problem, options.trustedLogIndex);
     const hooks: DispatcherHooks = {};
