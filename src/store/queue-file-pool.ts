@@ -108,6 +108,7 @@ export class QueueFilePool {
       if (this.openFiles <= target) break;
       this.close(f);
     }
+    // What is still open is held by a flush (or is being opened): the next sweep closes it.
     if (this.openFiles > this.maxOpenFiles) this.overBoundCount++;
   }
 

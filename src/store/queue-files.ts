@@ -125,10 +125,11 @@ export class QueueFiles implements PooledFiles {
       }
       diskSpace.allocateFile(path, allocated);
     });
-    if (this.slots.length === 0) this.firstNumber = fileNumber;
     const slot: Slot = { path, mapped: undefined };
-    this.slots.push(slot);
     const file = withDiskFullCheck(`creating ConsumeQueue file ${path}`, () => this.map(slot));
+    // Listed once mapped: a failed creation leaves the list as it was, and the next append retries.
+    if (this.slots.length === 0) this.firstNumber = fileNumber;
+    this.slots.push(slot);
     this.allocatedFile = file;
     this.allocatedTo = allocated;
     return file;
