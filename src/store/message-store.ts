@@ -61,11 +61,7 @@ export interface MessageStoreOptions extends DispatcherHooks {
    * open and rebuilt as Raft re-applies them. Default: the log's last index.
    */
   trustedLogIndex?: number;
-  /**
-   * Bounds on open ConsumeQueue files: at most `maxOpenFiles` (between two flushes, plus the
-   * files written since the last one), and a queue idle for `idleMs` is closed (default 1,024
-   * files, 60 s; docs/limits.md).
-   */
+  /** Open ConsumeQueue files: bound and idle time (default 1,024 files, 60 s; queue-file-pool.ts). */
   consumeQueueFiles?: QueueFilePoolOptions;
   /**
    * The layer under the ConsumeQueue and IndexFile mappings (the real one by default; the
