@@ -50,12 +50,13 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     .option('--consumers <n>', 'consumer processes (one clustering group)', int(1, 64), d.consumers)
     .option('--client-retries <n>', "the SDK's retryTimesWhenSendFailed", int(0, 16), d.clientRetries)
     .option('--log-level <level>', 'RMQ_LOG_LEVEL of the brokers and the client log', d.logLevel)
+    .option('--abuse-rss-bound <MiB>', 'resident memory no process may pass under the abuse nemesis (default 1024)', positive(1024 * 1024))
     .option('--unsafe-test-fault <name>', 'TEST ONLY: ack-before-commit (RMQ_UNSAFE_TEST_FAULT of every broker) or lying-fsync (with power-loss: log syncs persist nothing); the run should then fail')
     .exitOverride()
     .parse(argv, { from: 'user' });
   const o = program.opts<{
     workload: string; nemesis: string; time: number; rate: number; out?: string; seed?: number; flush: string; interval: number; schedule: string; quiet?: number;
-    recovery: number; batch: number; queues: number; producers: number; consumers: number; clientRetries: number; logLevel: string; unsafeTestFault?: string;
+    recovery: number; batch: number; queues: number; producers: number; consumers: number; clientRetries: number; logLevel: string; unsafeTestFault?: string; abuseRssBound?: number;
   }>();
   if (o.workload !== 'queue') throw new InvalidArgumentError(`unknown workload '${o.workload}'; the only one is 'queue'`);
   if (o.flush !== 'async' && o.flush !== 'sync') throw new InvalidArgumentError(`--flush must be async or sync, not '${o.flush}'`);
@@ -80,6 +81,7 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     consumers: Math.min(o.consumers, o.queues),
     clientRetries: o.clientRetries,
     logLevel: o.logLevel,
+    ...(o.abuseRssBound !== undefined ? { abuseRssBoundMiB: o.abuseRssBound } : {}),
     ...(o.unsafeTestFault !== undefined ? { unsafeTestFault: o.unsafeTestFault } : {}),
   };
 }

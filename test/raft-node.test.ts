@@ -149,6 +149,29 @@ describe('RaftNode', () => {
     await expect(target.propose(Buffer.from('after transfer'))).resolves.toMatchObject({ term: target.status().term });
   });
 
+  it('keeps role listeners bounded over many leadership transfers, repeated requests included', async () => {
+    const g = await group(21610);
+    const baseline = new Map(g.nodes.map((n) => [n.id, n.listenerCount('role')]));
+    // Leadership goes round the group a dozen times; no transfer may leave a listener behind.
+    for (let i = 0; i < 12; i++) {
+      const leader = await leaderOf(g.nodes);
+      const target = g.nodes[(g.nodes.indexOf(leader) + 1) % g.nodes.length]!;
+      await until(() => target.applied >= leader.applied);
+      await leader.transferLeadership(target.id);
+      await until(() => target.status().role === 'leader');
+      for (const n of g.nodes) expect(n.listenerCount('role')).toBe(baseline.get(n.id));
+    }
+    // Requests repeated while a transfer cannot finish (its target is down) share one wait.
+    const leader = await leaderOf(g.nodes);
+    const down = g.nodes.find((n) => n !== leader)!;
+    await down.close();
+    const waits = Array.from({ length: 25 }, () => leader.transferLeadership(down.id));
+    expect(leader.listenerCount('role')).toBeLessThanOrEqual(baseline.get(leader.id)! + 1);
+    await leader.close();
+    // A close ends the waits at once instead of leaving them to their timer.
+    for (const w of waits) await expect(w).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
+  });
+
   it('commits with the sync flush policy', async () => {
     const g = await group(21570, { flush: { mode: 'sync' } });
     const leader = await leaderOf(g.nodes);

@@ -33,6 +33,8 @@ export interface RunOptions {
   rebalanceS: number;
   sendTimeoutMs: number;
   segmentSizeBytes: number;
+  /** Resident memory (MiB) no process may pass while the `abuse` nemesis runs (default 1024). */
+  abuseRssBoundMiB?: number;
   /** Test only: RMQ_UNSAFE_TEST_FAULT for every broker (e.g. ack-before-commit). */
   unsafeTestFault?: string;
   logLevel: string;

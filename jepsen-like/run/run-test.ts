@@ -204,6 +204,8 @@ class Run {
           const c = db.cluster();
           return { namesrv: c.namesrv.pid, ...Object.fromEntries(c.nodes.map((n) => [n.id, n.pid])) };
         },
+        ...(this.o.abuseRssBoundMiB !== undefined ? { rssBoundMiB: this.o.abuseRssBoundMiB } : {}),
+        onRssOverBound: (finding) => this.summary.errors.push(`abuse: ${finding}`),
       },
       deleteExpired: (ids) => this.deleteExpired(db, ids),
       transferLeader: async (id) => {

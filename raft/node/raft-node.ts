@@ -127,6 +127,8 @@ export class RaftNode extends EventEmitter {
   private readonly termAt = (index: number): number | undefined => this.storage.term(index);
   /** Set when the storage failed and the node stopped itself (see failStop). */
   private fatalError: StorageFailedError | undefined;
+  /** Transfers waiting for their target to be seen leading, one per target (see transferLeadership). */
+  private readonly transfers = new Map<NodeId, { promise: Promise<void>; settle: (err?: Error) => void; timer: unknown }>();
   /** Recovering after a power loss (the core's recovery guard): since when no leader is known. */
   private recovering: { sinceMs: number; reportedMs: number } | undefined;
 
@@ -247,7 +249,11 @@ export class RaftNode extends EventEmitter {
     return r.promise;
   }
 
-  /** Asks the leader (this node) to hand leadership to `to`; resolves when `to` is seen as leader. */
+  /**
+   * Asks the leader (this node) to hand leadership to `to`; resolves when `to` is seen as leader.
+   * Requests for a target already being waited for share that wait (as the core shares the
+   * transfer), so repeated transfers add no listener and no timer each.
+   */
   transferLeadership(to: NodeId): Promise<void> {
     if (this.closed) return Promise.reject(new NodeClosedError());
     const res = this.raft.transferLeadership(to);
@@ -255,19 +261,29 @@ export class RaftNode extends EventEmitter {
     this.scheduleTurn();
     // The core gives up on a transfer after an election timeout; allow for a slow target too.
     const waitMs = Math.max(1000, 3 * this.electionTimeoutMs);
-    return new Promise((resolve, reject) => {
-      const timer = this.clock.setTimeout(() => {
-        this.off('role', onRole);
-        reject(new RaftNodeError('ERR_TRANSFER_FAILED', `${to} did not become leader within ${waitMs} ms`));
-      }, waitMs);
-      const onRole = (c: RoleChange): void => {
-        if (c.leader !== to) return;
-        this.clock.clearTimeout(timer);
-        this.off('role', onRole);
-        resolve();
-      };
-      this.on('role', onRole);
+    const timeout = (): void => this.settleTransfer(to, new RaftNodeError('ERR_TRANSFER_FAILED', `${to} did not become leader within ${waitMs} ms`));
+    const waiting = this.transfers.get(to);
+    if (waiting !== undefined) {
+      // The core may have started the transfer anew: the wait starts anew with it.
+      this.clock.clearTimeout(waiting.timer);
+      waiting.timer = this.clock.setTimeout(timeout, waitMs);
+      return waiting.promise;
+    }
+    let settle!: (err?: Error) => void;
+    const promise = new Promise<void>((resolve, reject) => {
+      settle = (err) => (err === undefined ? resolve() : reject(err));
     });
+    this.transfers.set(to, { promise, settle, timer: this.clock.setTimeout(timeout, waitMs) });
+    return promise;
+  }
+
+  /** Ends the wait for a transfer to `to`, if one is waiting: resolved without `err`. */
+  private settleTransfer(to: NodeId, err?: Error): void {
+    const w = this.transfers.get(to);
+    if (w === undefined) return;
+    this.transfers.delete(to);
+    this.clock.clearTimeout(w.timer);
+    w.settle(err);
   }
 
   status(): RaftNodeStatus {
@@ -378,6 +394,7 @@ export class RaftNode extends EventEmitter {
     this.queuedEntries = 0;
     for (const b of this.pending.takeAll()) b.reject(err);
     this.reads.failAll(err);
+    for (const to of [...this.transfers.keys()]) this.settleTransfer(to, err);
   }
 
   /** The storage error that stopped this node, if one did. */
@@ -522,6 +539,7 @@ export class RaftNode extends EventEmitter {
     if (prev.role !== s.role || prev.leader !== s.leader) {
       this.log.info({ role: s.role, leader: s.leader, term: s.term }, s.role === 'leader' ? 'became leader' : 'role changed');
     }
+    if (s.leader !== '') this.settleTransfer(s.leader);
     this.emit('role', this.role);
   }
 }

@@ -19,22 +19,28 @@
 // Payloads returned by `entries` are views of the mapping, valid as long as the entry stays in
 // the log: a truncation or reset followed by new appends rewrites those bytes, so a holder that
 // keeps a payload past the current event-loop turn (a send queue) must copy it or encode it now.
+// Jobs with files of their own: opening (log-open.ts), batch checks (append-checks.ts), the
+// thread-pool sync (background-sync.ts), a reset's wipe (log-reset.ts), warm-up (warm-ahead.ts).
 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Entry, HardState, LogStart } from '../core/types.js';
-import { ENTRY_HEADER_BYTES, INDEX_RECORD_BYTES, MAX_ENTRY_TYPE, probe } from './entry-codec.js';
+import { checkAppend } from './append-checks.js';
+import { BackgroundSync } from './background-sync.js';
+import { ENTRY_HEADER_BYTES, probe } from './entry-codec.js';
 import { EntryIndex } from './entry-index.js';
 import type { FileLayer } from './file-layer.js';
 import { readEntryAt } from './entry-reader.js';
 import { LogAppender } from './log-appender.js';
+import { createFilesAhead } from './warm-ahead.js';
 import type { EntryLocation, LogStorage, StartAppSource } from './log-storage.js';
-import type { MappedFile } from './mapped-file.js';
 import { MappedFileList } from './mapped-file-list.js';
-import { type RecoveryReport, recoverTail } from './recovery.js';
+import { loadAndRecover, prepareMeta } from './log-open.js';
+import { wipeForReset } from './log-reset.js';
+import type { RecoveryReport } from './recovery.js';
 import { RunMarker } from './run-marker.js';
 import { HardStateKeeper } from './hard-state-keeper.js';
-import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, readMeta, writeMeta } from './state-files.js';
+import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, writeMeta } from './state-files.js';
 import { LogStorageError } from './storage-errors.js';
 import { type MmapLogStorageOptions, type ResolvedOptions, resolveOptions } from './storage-options.js';
 
@@ -68,8 +74,8 @@ export class MmapLogStorage implements LogStorage {
   private trustedFrom: number;
   /** Counts truncations and resets: a background sync started before one proves nothing after it. */
   private epoch = 0;
-  /** The files a background sync is flushing, until it completes; sync() and close() cover them. */
-  private backgroundFiles: MappedFile[] | null = null;
+  /** The thread-pool sync; sync() and close() cover the files an in-flight one took. */
+  private readonly background: BackgroundSync;
   private closed = false;
   /** Tells a kill from a power loss (run-marker.ts). */
   private readonly marker: RunMarker;
@@ -87,52 +93,14 @@ export class MmapLogStorage implements LogStorage {
     this.layer = layer;
     layer.mkdir(dir);
 
-    const meta = readMeta(layer, dir);
-    if (meta !== undefined && meta.segmentBytes !== opts.segmentBytes) {
-      throw new LogStorageError('ERR_LOG_CONFIG_MISMATCH', `${dir} was written with segments of ${meta.segmentBytes} bytes, not ${opts.segmentBytes}`);
-    }
-    const indexDir = join(dir, 'index');
-    if (meta !== undefined && meta.indexSegmentEntries !== opts.indexSegmentEntries && layer.exists(indexDir)) {
-      // The index is derived data: rebuild it with the new geometry rather than refuse to start.
-      for (const name of layer.readdir(indexDir)) layer.unlink(join(indexDir, name));
-    }
-    const startMeta = meta ?? { segmentBytes: opts.segmentBytes, indexSegmentEntries: opts.indexSegmentEntries, startIndex: 0, startTerm: 0, startPosition: 0, wipePending: false };
-    if (startMeta.wipePending) {
-      // A reset was cut short after its new start was written: finish discarding the old files.
-      for (const sub of ['data', 'index']) {
-        const d = join(dir, sub);
-        if (layer.exists(d)) for (const name of layer.readdir(d)) layer.unlink(join(d, name));
-      }
-      this.log?.warn({ dir, startIndex: startMeta.startIndex }, 'finished a reset that a crash interrupted');
-    }
-    if (meta === undefined || meta.indexSegmentEntries !== opts.indexSegmentEntries || startMeta.wipePending) {
-      writeMeta(layer, dir, { ...startMeta, indexSegmentEntries: opts.indexSegmentEntries, wipePending: false });
-    }
-
+    const startMeta = prepareMeta(layer, dir, opts, logger);
     const hard = readHardState(layer, dir) ?? { term: 0, vote: '', commit: 0 };
 
     this.data = new MappedFileList(join(dir, 'data'), opts.segmentBytes, 1, false, layer);
-    this.index = new EntryIndex(indexDir, opts.indexSegmentEntries, layer);
+    this.index = new EntryIndex(join(dir, 'index'), opts.indexSegmentEntries, layer);
     this.appender = new LogAppender(this.data, this.index);
-    let gaps: string[];
-    let tail: ReturnType<typeof recoverTail>;
-    try {
-      gaps = [...this.data.load().deletedAfterGap, ...this.index.files.load().deletedAfterGap];
-      tail = recoverTail({
-        data: this.data,
-        index: this.index,
-        startIndex: startMeta.startIndex,
-        startTerm: startMeta.startTerm,
-        startPosition: startMeta.startPosition,
-        scanSegments: opts.recoveryScanSegments,
-        zeroRunBytes: opts.recoveryZeroRunBytes,
-      });
-    } catch (err) {
-      this.data.close();
-      this.index.files.close();
-      throw err;
-    }
-    this.recovery = { ...tail.report, deletedFiles: tail.report.deletedFiles + gaps.length };
+    const { tail, recovery } = loadAndRecover(this.data, this.index, startMeta, opts);
+    this.recovery = recovery;
     this.start = { index: startMeta.startIndex, term: startMeta.startTerm, data: encodeStartData(startMeta.startPosition, startMeta.startApp) };
     this.startPosition = startMeta.startPosition;
     this.startApp = startMeta.startApp;
@@ -142,6 +110,7 @@ export class MmapLogStorage implements LogStorage {
     this.durable = tail.lastIndex;
     this.trustedFrom = tail.firstScannedIndex;
     this.hard = new HardStateKeeper(dir, hard, opts.commitPersistIntervalMs, logger, () => this.durable, layer, opts.unsafeTestCommitAheadOfDurable);
+    this.background = new BackgroundSync(this.data, this.index, this.hard);
     if (hard.commit > this.last) {
       // The commit written is clamped to the durable log, so only a disk that lost synced data,
       // a log written before that clamp (or with unsafeTestCommitAheadOfDurable), or a reset cut
@@ -216,7 +185,7 @@ export class MmapLogStorage implements LogStorage {
     const n = entries.length;
     if (n === 0) return;
     const first = entries[0]!.index;
-    this.checkAppend(entries, first);
+    checkAppend(entries, first, { startIndex: this.start.index, lastIndex: this.last, term: (i) => this.term(i), maxPayloadBytes: this.maxEntryBytes() });
     if (first <= this.last) this.truncateSuffix(first);
 
     let pos: number;
@@ -278,7 +247,11 @@ export class MmapLogStorage implements LogStorage {
     // Entries never span segments, so the first entry of a later segment sits at its base.
     const basePosition = keepFile * S;
     const head = probe(this.data.file(keepFile)!.buffer, 0, basePosition, false);
-    if (head.kind !== 'entry' || head.index <= this.firstIndex() || head.index > target) {
+    // The first entry itself may open a later segment than the start position's: after a reset
+    // to a position near a segment end, it did not fit there and moved on. Dropping the segments
+    // before it would delete no entry, so there is nothing to do.
+    if (head.kind === 'entry' && head.index === this.firstIndex()) return this.firstIndex();
+    if (head.kind !== 'entry' || head.index < this.firstIndex() || head.index > target) {
       throw new LogStorageError('ERR_LOG_CORRUPT', `no valid entry at the start of segment ${basePosition} (${head.kind})`);
     }
     // Asked before anything changes: a section it cannot make (it throws) leaves the log whole.
@@ -303,18 +276,9 @@ export class MmapLogStorage implements LogStorage {
       throw new LogStorageError('ERR_LOG_BAD_START', `reset to index ${start.index} term ${start.term}: data must be an 8-byte position, optionally followed by 1 and an application section of at most ${MAX_START_APP_BYTES} bytes`);
     }
     const { position, app } = decoded;
-    // Atomic in two steps: the new start with `wipePending`, then the deletions, then the flag
-    // cleared. A crash after the first step makes the next open finish the wipe; deleting first
-    // would let a crash regress the log to its old start with nothing after it (a voter losing
-    // entries it acknowledged), and clearing the files last without the flag could let a stale
-    // entry at the new start position pass for the first entry of the new log.
+    // Crash-atomic (log-reset.ts): the new start is written before the old files go.
     const meta = { segmentBytes: this.segmentBytes, indexSegmentEntries: this.index.entriesPerFile, startIndex: start.index, startTerm: start.term, startPosition: position, startApp: app };
-    writeMeta(this.layer, this.dir, { ...meta, wipePending: true });
-    this.data.deleteAll();
-    this.index.files.deleteAll();
-    this.data.flush();
-    this.index.files.flush();
-    writeMeta(this.layer, this.dir, { ...meta, wipePending: false });
+    wipeForReset(this.layer, this.dir, this.data, this.index, meta);
     this.start = { index: start.index, term: start.term, data: encodeStartData(position, app) };
     this.startPosition = position;
     this.startApp = app;
@@ -361,26 +325,12 @@ export class MmapLogStorage implements LogStorage {
    */
   syncInBackground(done?: (err: Error | null) => void): boolean {
     this.assertOpen();
-    if (this.backgroundFiles !== null) return false;
-    const files: MappedFile[] = [];
-    this.data.takeDirtyFiles(files);
-    this.index.files.takeDirtyFiles(files);
     const target = this.last;
     const epoch = this.epoch;
-    this.backgroundFiles = files;
-    // The data files, and the commit index when it is due; `done` waits for all of them.
-    let left = files.length + 1;
-    let failure: Error | null = null;
-    const one = (err: Error | null): void => {
-      failure ??= err;
-      if (--left > 0) return;
-      this.backgroundFiles = null;
+    return this.background.start((failure) => {
       if (failure === null && epoch === this.epoch && this.durable < target) this.durable = target;
       done?.(failure);
-    };
-    for (const f of files) f.datasyncInBackground(one);
-    if (!this.hard.flushCommitInBackground(one)) process.nextTick(one, null);
-    return true;
+    });
   }
 
   durableIndex(): number {
@@ -449,19 +399,7 @@ export class MmapLogStorage implements LogStorage {
    */
   warmAhead(bytes: number): void {
     this.assertOpen();
-    const S = this.segmentBytes;
-    const to = this.end + Math.max(0, Math.min(bytes, S));
-    // The window is capped at one segment, so it reaches at most the next file.
-    const lastFile = Math.floor(Math.max(this.end, to - 1) / S);
-    for (let k = Math.floor(this.end / S); k <= lastFile; k++) {
-      if (this.data.file(k) === undefined && (this.data.count === 0 || k === this.data.last + 1)) this.data.ensure(k);
-    }
-
-    const entryCount = this.last - this.start.index;
-    const averageEntryBytes = entryCount > 0 ? Math.max(ENTRY_HEADER_BYTES, (this.end - this.startPosition) / entryCount) : 1024;
-    const N = this.index.entriesPerFile;
-    const indexTo = Math.min(this.last + 1 + Math.ceil(bytes / averageEntryBytes), (this.index.fileOf(this.last + 1) + 1) * N);
-    this.index.files.ensure(this.index.fileOf(indexTo));
+    createFilesAhead({ data: this.data, index: this.index, startIndex: this.start.index, startPosition: this.startPosition, lastIndex: this.last, endPosition: this.end }, bytes);
   }
 
   close(): void {
@@ -481,27 +419,7 @@ export class MmapLogStorage implements LogStorage {
   private flushAll(): void {
     this.data.flush();
     this.index.files.flush();
-    if (this.backgroundFiles !== null) for (const f of this.backgroundFiles) f.datasync();
-  }
-
-  private checkAppend(entries: readonly Entry[], first: number): void {
-    if (!Number.isSafeInteger(first) || first <= this.start.index || first > this.last + 1) {
-      throw new LogStorageError('ERR_LOG_BAD_APPEND', `append at ${first} to a log holding ${this.firstIndex()}..${this.last}`);
-    }
-    let previousTerm = this.term(first - 1)!;
-    const maxPayloadBytes = this.maxEntryBytes();
-    for (let i = 0; i < entries.length; i++) {
-      const e = entries[i]!;
-      if (e.index !== first + i) throw new LogStorageError('ERR_LOG_BAD_APPEND', `entry ${i} of the batch has index ${e.index}, expected ${first + i}`);
-      if (!Number.isSafeInteger(e.term) || e.term < previousTerm) {
-        throw new LogStorageError('ERR_LOG_BAD_APPEND', `entry ${e.index} has term ${e.term} below the previous entry's ${previousTerm}`);
-      }
-      if (!(e.type >= 0 && e.type <= MAX_ENTRY_TYPE) || !Number.isInteger(e.type)) throw new LogStorageError('ERR_LOG_BAD_APPEND', `entry ${e.index} has unknown type ${e.type}`);
-      if (e.payload.length > maxPayloadBytes) {
-        throw new LogStorageError('ERR_LOG_ENTRY_TOO_LARGE', `entry ${e.index} has ${e.payload.length} payload bytes; a segment holds at most ${maxPayloadBytes}`);
-      }
-      previousTerm = e.term;
-    }
+    this.background.flushInFlight();
   }
 
   /** Offset of the index record of a present entry in `this.index.buf`; a missing record is corruption. */

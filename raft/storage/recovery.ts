@@ -1,6 +1,6 @@
 // Recovery of the log on open. The data segments are the truth and the index file is derived:
 // scan the tail of the data (the last `scanSegments` segments, further back when the index does
-// not reach the scan's first entry), verify every entry (magic, header CRC, size, position,
+// not reach the scan's first entry or the entry before it fails its checks), verify every entry (magic, header CRC, size, position,
 // payload CRC, index continuity, non-decreasing term), rewrite index records that are missing or
 // disagree, and cut the log after the last good entry. Bytes after it are zeroed, so that a later
 // append cannot line up with stale but well-formed entries and make a scan resurrect them.
@@ -106,9 +106,12 @@ export function recoverTail(input: RecoveryInput): RecoveredTail {
       if (prevPos < (k - 1) * S || prevPos + prevBytes > k * S || prevTerm > p.term) continue;
       // The record must agree with the entry it points at: an index file cut inside a record
       // keeps its magic, position and index but loses the term, and the scan would not reach
-      // back to repair it.
+      // back to repair it. The entry is verified whole, payload CRC included: a power loss can
+      // keep this segment's first pages and tear the previous one's last, and the scan, starting
+      // here, would keep the torn entry and everything after it. A failure sends the search one
+      // segment back, whose scan then stops at the torn entry.
       const prevFile = data.file(k - 1);
-      const q = prevFile === undefined ? undefined : probe(prevFile.buffer, prevPos - (k - 1) * S, prevPos, false);
+      const q = prevFile === undefined ? undefined : probe(prevFile.buffer, prevPos - (k - 1) * S, prevPos, true);
       if (q?.kind !== 'entry' || q.index !== p.index - 1 || q.term !== prevTerm || q.totalBytes !== prevBytes) continue;
       from = k * S;
       expected = p.index;

@@ -46,6 +46,10 @@ export interface BrokerConfig extends ServerLimitsConfig {
   maxConsumerOffsetCount: number;
   maxControlEntryBytes: number;
   maxHeldPullsPerConnection: number;
+  /** ConsumeQueue files kept open (each a descriptor and a mapping); idle queues close first (docs/limits.md). */
+  maxOpenConsumeQueueFiles: number;
+  /** A ConsumeQueue not read or written for this long has its files closed until the next access. */
+  consumeQueueIdleCloseSeconds: number;
   /** Port of the RocketMQ 5 gRPC endpoint on brokerIP1 (src/grpc); 0 = off. */
   grpcListenPort: number;
 }
@@ -83,6 +87,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   maxConsumerOffsetCount: 200_000,
   maxControlEntryBytes: 4 * 1024 * 1024,
   maxHeldPullsPerConnection: 1000,
+  maxOpenConsumeQueueFiles: 1024,
+  consumeQueueIdleCloseSeconds: 60,
   ...DEFAULT_SERVER_LIMITS,
   grpcListenPort: 0,
 };
@@ -230,6 +236,8 @@ const SETTERS: Record<string, Setter> = {
   maxConsumerOffsetCount: (c, v, k) => { c.maxConsumerOffsetCount = int(k, v, 1, 100_000_000); },
   maxControlEntryBytes: (c, v, k) => { c.maxControlEntryBytes = int(k, v, 64 * 1024, 64 * 1024 * 1024); },
   maxHeldPullsPerConnection: (c, v, k) => { c.maxHeldPullsPerConnection = int(k, v, 1, 1_000_000); },
+  maxOpenConsumeQueueFiles: (c, v, k) => { c.maxOpenConsumeQueueFiles = int(k, v, 16, 1_000_000); },
+  consumeQueueIdleCloseSeconds: (c, v, k) => { c.consumeQueueIdleCloseSeconds = int(k, v, 0, 86_400); },
   ...serverLimitSetters(int),
   grpcListenPort: (c, v, k) => { c.grpcListenPort = int(k, v, 0, 65535); },
 };

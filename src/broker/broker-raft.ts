@@ -127,6 +127,7 @@ export class BrokerRaft implements RaftFacade {
       // there is served until Raft has confirmed it (docs/raft.md, "Recovering after a power loss").
       ...(this.storage.mayHaveLostWrites() ? { trustedLogIndex: this.storage.hardState().commit } : {}),
       fileLayer,
+      consumeQueueFiles: { maxOpenFiles: c.maxOpenConsumeQueueFiles, idleMs: c.consumeQueueIdleCloseSeconds * 1000 },
       onControl: (index, payload) => this.applier.applyControl(index, payload),
       ...(o.onMessageArrived ? { onMessageArrived: o.onMessageArrived } : {}),
       ...(o.onQueuesReset ? { onQueuesReset: o.onQueuesReset } : {}),

@@ -1,10 +1,12 @@
 // Every ConsumeQueue of the store, by topic and queue id: opened from disk at start, created on
-// the first message of a new topic-queue.
+// the first message of a new topic-queue. Their files share one QueueFilePool: mapped on use,
+// closed when idle or when too many are open (queue-file-pool.ts).
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FileLayer, realFileLayer } from '../../raft/storage/mapped-file.js';
 import { ConsumeQueue, DEFAULT_UNITS_PER_FILE, topicFromDirName } from './consume-queue.js';
+import { QueueFilePool, type QueueFilePoolOptions } from './queue-file-pool.js';
 
 export class ConsumeQueueTable {
   private readonly byTopic = new Map<string, Map<number, ConsumeQueue>>();
@@ -13,10 +15,12 @@ export class ConsumeQueueTable {
     private readonly root: string,
     readonly unitsPerFile: number,
     private readonly layer: FileLayer,
+    /** The open-file budget of every queue of this table. */
+    readonly pool: QueueFilePool,
   ) {}
 
-  static open(root: string, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer): ConsumeQueueTable {
-    const table = new ConsumeQueueTable(root, unitsPerFile, layer);
+  static open(root: string, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer, poolOptions?: QueueFilePoolOptions): ConsumeQueueTable {
+    const table = new ConsumeQueueTable(root, unitsPerFile, layer, poolOptions === undefined ? new QueueFilePool() : new QueueFilePool(poolOptions));
     let topics: string[] = [];
     try {
       topics = readdirSync(join(root, 'consumequeue'));
@@ -34,7 +38,7 @@ export class ConsumeQueueTable {
   }
 
   private create(topic: string, queueId: number): ConsumeQueue {
-    const cq = ConsumeQueue.open(this.root, topic, queueId, this.unitsPerFile, this.layer);
+    const cq = ConsumeQueue.open(this.root, topic, queueId, this.unitsPerFile, this.layer, this.pool);
     let queues = this.byTopic.get(topic);
     if (!queues) this.byTopic.set(topic, (queues = new Map()));
     queues.set(queueId, cq);

@@ -1,6 +1,6 @@
-// One ConsumeQueue: the dense offset index of one topic-queue. Unit `q` (20 bytes: physicalOffset
-// int64, size int32, tagHash int64) lives in file floor(q / unitsPerFile) at (q % unitsPerFile) * 20.
-// Files are named by their first byte offset (20 digits) in <root>/consumequeue/<topic>/<queueId>/.
+// One ConsumeQueue: the dense offset index of one topic-queue (unit layout in
+// consume-queue-units.ts, file names in consume-queue-paths.ts, the files themselves, opened
+// lazily and closed when idle, in queue-files.ts).
 // Units are written once at dispatch and only removed from the tail (recovery) or by whole files
 // from the head (retention), so an unwritten unit reads as zeros and "size 0" means empty.
 // A queue need not start at offset 0: one built from a log whose head was deleted starts at the
@@ -8,64 +8,20 @@
 // min offset are blanks (RocketMQ's pre-blank units), written where a queue starts mid-file and
 // over the units retention leaves behind its min offset, so replicas agree byte for byte.
 
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { type FileLayer, MappedFile, realFileLayer } from '../../raft/storage/mapped-file.js';
-import { diskSpace, withDiskFullCheck } from './disk-usage.js';
+import { consumeQueueDir } from './consume-queue-paths.js';
+import { BLANKS, CQ_UNIT_BYTES, type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE, fillBlanks, getInt64, isAllZero, setInt64 } from './consume-queue-units.js';
 import { flushDirtyNow } from './file-sync.js';
-import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
-import { BadStoreFileError } from './store-errors.js';
+import { QueueFilePool } from './queue-file-pool.js';
+import { QueueFiles } from './queue-files.js';
 
-export const CQ_UNIT_BYTES = 20;
-export const DEFAULT_UNITS_PER_FILE = 300_000;
-const FILE_NAME = /^\d{20}$/;
-
-/**
- * The size field of a blank unit (RocketMQ's Integer.MAX_VALUE). A blank has physical offset 0
- * and tag hash 0: below the log's first position, so never served, yet not "empty" (size 0),
- * so a restart still finds the max offset as the first empty unit of the last file.
- */
-export const BLANK_UNIT_SIZE = 0x7fffffff;
-/** Blank units, many at a time (65,520 bytes: a whole number of units). */
-const BLANKS = Buffer.alloc(3276 * CQ_UNIT_BYTES);
-for (let at = 0; at < BLANKS.length; at += CQ_UNIT_BYTES) BLANKS.writeInt32BE(BLANK_UNIT_SIZE, at + 8);
-
-/**
- * Disk space is claimed ahead of the writer with real zero writes, so a full disk is an ENOSPC
- * before a unit is written. A new file gets CQ_FIRST_CLAIM_BYTES (64 KiB, about 3,300 units);
- * each later claim is as large as what the file already has, up to CQ_CLAIM_BYTES_MAX (1 MiB,
- * about 52,000 units). Claiming 1 MiB at once cost 3 ms of the event loop per new file (for a
- * broker with 128 queues, 0.4 s of zero writes before the first few thousand messages), while
- * a queue that stays small needs only the first claim.
- */
-export const CQ_FIRST_CLAIM_BYTES = 64 * 1024;
-export const CQ_CLAIM_BYTES_MAX = 1024 * 1024;
-
-const PLAIN_TOPIC = /^[%|a-zA-Z0-9_.-]+$/;
-
-/**
- * Topic names become directory names, so a name that is not a plain RocketMQ topic
- * ([%|a-zA-Z0-9_.-]) is hex-encoded behind a '=' prefix: a record in the log can never make the
- * store write outside its root.
- */
-export function topicDirName(topic: string): string {
-  return PLAIN_TOPIC.test(topic) && topic !== '.' && topic !== '..' && !topic.startsWith('=')
-    ? topic
-    : `=${Buffer.from(topic, 'utf8').toString('hex')}`;
-}
-
-export function topicFromDirName(name: string): string {
-  return name.startsWith('=') ? Buffer.from(name.slice(1), 'hex').toString('utf8') : name;
-}
-
-export function consumeQueueDir(root: string, topic: string, queueId: number): string {
-  return join(root, 'consumequeue', topicDirName(topic), String(queueId));
-}
+export { BLANK_UNIT_SIZE, CQ_UNIT_BYTES, type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE, isAllZero } from './consume-queue-units.js';
+export { consumeQueueDir, topicDirName, topicFromDirName } from './consume-queue-paths.js';
+export { CQ_CLAIM_BYTES_MAX, CQ_FIRST_CLAIM_BYTES } from './queue-files.js';
 
 export class ConsumeQueue {
-  private readonly files: MappedFile[] = [];
-  /** File number (byte offset / fileBytes) of files[0]. */
-  private firstFileNumber = 0;
+  private readonly files: QueueFiles;
   private minQueueOffset = 0;
   private maxQueueOffset = 0;
   /** Units below this queue offset were handed to a flush (takeDirtyFiles). */
@@ -76,15 +32,10 @@ export class ConsumeQueue {
   private blankedSinceFlush = false;
   /** Units below this offset are known to be blanks (-1: not known, as after open). */
   private blankedBelow = -1;
-  /** Directories whose entries changed (a new file or directory) since the last flush. */
-  private readonly newDirs = new Set<string>();
   /** Physical offset of the newest unit (-1 when empty), for the ordering assertion. */
   private tailPhysicalOffset = -1;
   private readonly fileBytes: number;
   private appendFile: MappedFile | undefined;
-  /** The tail file whose bytes below `allocatedTo` are allocated on disk. */
-  private allocatedFile: MappedFile | undefined;
-  private allocatedTo = 0;
   private appendDataView: DataView | undefined;
   private readFile: MappedFile | undefined;
   private readDataView: DataView | undefined;
@@ -96,44 +47,34 @@ export class ConsumeQueue {
     readonly queueId: number,
     readonly dir: string,
     readonly unitsPerFile: number,
-    private readonly layer: FileLayer,
+    layer: FileLayer,
+    pool: QueueFilePool,
   ) {
     this.fileBytes = unitsPerFile * CQ_UNIT_BYTES;
+    this.files = new QueueFiles(dir, this.fileBytes, layer, pool, () => this.dropViews());
+  }
+
+  /** File number (byte offset / fileBytes) of the first file. */
+  private get firstFileNumber(): number {
+    return this.files.firstNumber;
   }
 
   /** Opens the queue's files (if any) and recovers the max offset: the first empty unit of the last file. */
-  static open(root: string, topic: string, queueId: number, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer): ConsumeQueue {
+  static open(root: string, topic: string, queueId: number, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer, pool = QueueFilePool.unbounded()): ConsumeQueue {
     if (!Number.isInteger(unitsPerFile) || unitsPerFile <= 0) throw new RangeError(`unitsPerFile ${unitsPerFile} must be a positive integer`);
-    const cq = new ConsumeQueue(topic, queueId, consumeQueueDir(root, topic, queueId), unitsPerFile, layer);
+    const cq = new ConsumeQueue(topic, queueId, consumeQueueDir(root, topic, queueId), unitsPerFile, layer, pool);
     cq.load();
     return cq;
   }
 
   private load(): void {
-    let names: string[];
-    try {
-      names = readdirSync(this.dir).filter((n) => FILE_NAME.test(n)).sort();
-    } catch {
-      return; // No directory yet: an empty queue.
-    }
-    let expected = -1;
-    for (const name of names) {
-      const startBytes = Number(name);
-      const path = join(this.dir, name);
-      if (startBytes % this.fileBytes !== 0 || (expected >= 0 && startBytes !== expected)) {
-        throw new BadStoreFileError(`ConsumeQueue file ${path} does not follow its predecessor (files of ${this.fileBytes} bytes)`);
-      }
-      const size = statSync(path).size;
-      if (size !== this.fileBytes) throw new BadStoreFileError(`ConsumeQueue file ${path} is ${size} bytes, expected ${this.fileBytes}`);
-      if (this.files.length === 0) this.firstFileNumber = startBytes / this.fileBytes;
-      this.files.push(MappedFile.open(path, this.fileBytes, this.layer));
-      expected = startBytes + this.fileBytes;
-    }
-    if (this.files.length === 0) return;
+    if (!this.files.scan() || this.files.count === 0) return;
     this.minQueueOffset = this.firstFileNumber * this.unitsPerFile;
     this.recoverMaxOffset();
     this.flushedQueueOffset = this.maxQueueOffset;
     this.tailPhysicalOffset = this.physicalOffsetAt(this.maxQueueOffset - 1);
+    // A store may hold many more queues than the pool keeps open: each reopens on first use.
+    this.files.closeAll();
   }
 
   /**
@@ -142,11 +83,11 @@ export class ConsumeQueue {
    */
   private recoverMaxOffset(): void {
     // Trailing files without a single unit are leftovers of a truncation: drop them.
-    while (this.files.length > 1 && this.files[this.files.length - 1]!.buffer.readInt32BE(8) === 0) {
-      this.files.pop()!.destroy();
+    while (this.files.count > 1 && this.files.get(this.files.count - 1).buffer.readInt32BE(8) === 0) {
+      this.files.deleteLast();
     }
-    const last = this.files[this.files.length - 1]!;
-    const base = (this.firstFileNumber + this.files.length - 1) * this.unitsPerFile;
+    const last = this.files.get(this.files.count - 1);
+    const base = (this.firstFileNumber + this.files.count - 1) * this.unitsPerFile;
     let n = 0;
     while (n < this.unitsPerFile && last.buffer.readInt32BE(n * CQ_UNIT_BYTES + 8) > 0) n++;
     this.maxQueueOffset = base + n;
@@ -165,7 +106,7 @@ export class ConsumeQueue {
   }
 
   private fileFor(queueOffset: number): MappedFile | undefined {
-    return this.files[Math.floor(queueOffset / this.unitsPerFile) - this.firstFileNumber];
+    return this.files.byNumber(Math.floor(queueOffset / this.unitsPerFile));
   }
 
   /** Appends a unit at `maxOffset` and returns its queue offset. */
@@ -178,15 +119,10 @@ export class ConsumeQueue {
     }
     let file = this.fileFor(q);
     // The queue's first file, for a queue that starts mid-file (see startAt): blanks go before q.
-    const startsMidFile = !file && this.files.length === 0 && q % this.unitsPerFile !== 0;
+    const startsMidFile = !file && this.files.count === 0 && q % this.unitsPerFile !== 0;
     if (!file) file = this.createFile(Math.floor(q / this.unitsPerFile));
     const at = (q % this.unitsPerFile) * CQ_UNIT_BYTES;
-    if (file !== this.allocatedFile) {
-      // A file opened from disk: what holds units is allocated; zeros past it are harmless.
-      this.allocatedFile = file;
-      this.allocatedTo = at;
-    }
-    if (at + CQ_UNIT_BYTES > this.allocatedTo) this.allocateUnits(file, at);
+    this.files.claim(file, at, CQ_UNIT_BYTES);
     if (startsMidFile) {
       // Allocated above (the claim runs from the file's start past `at`).
       fillBlanks(file.buffer, 0, at);
@@ -201,14 +137,6 @@ export class ConsumeQueue {
     return q;
   }
 
-  /** Claims the next stretch of the tail file on disk (zeros through the fd) before unit `at` is written. */
-  private allocateUnits(file: MappedFile, at: number): void {
-    const claim = Math.min(CQ_CLAIM_BYTES_MAX, Math.max(CQ_FIRST_CLAIM_BYTES, this.allocatedTo));
-    const end = Math.min(this.fileBytes, Math.max(at + CQ_UNIT_BYTES, this.allocatedTo + claim));
-    withDiskFullCheck(`growing ConsumeQueue file ${file.path}`, () => diskSpace.allocateRange(file.path, this.allocatedTo, end - this.allocatedTo));
-    this.allocatedTo = end;
-  }
-
   /** A DataView of the file being appended to, made once per file (Buffer writes cost ~10x more). */
   private appendView(file: MappedFile): DataView {
     if (file !== this.appendFile) {
@@ -218,9 +146,9 @@ export class ConsumeQueue {
     return this.appendDataView!;
   }
 
-  /** Forgets the cached views so a deleted file's mapping can be collected (freeing its disk space). */
+  /** Forgets the cached views so a closed or deleted file's mapping can be collected (freeing its disk space). */
   private dropViews(): void {
-    this.appendFile = this.readFile = this.allocatedFile = undefined;
+    this.appendFile = this.readFile = undefined;
     this.appendDataView = this.readDataView = undefined;
   }
 
@@ -234,37 +162,11 @@ export class ConsumeQueue {
   }
 
   private createFile(fileNumber: number): MappedFile {
-    if (this.files.length > 0 && fileNumber !== this.firstFileNumber + this.files.length) {
-      throw new Error(`ConsumeQueue ${this.topic}/${this.queueId}: file ${fileNumber} is not next`);
-    }
-    const name = String(fileNumber * this.fileBytes).padStart(20, '0');
-    const path = join(this.dir, name);
-    // Claim disk space for the first units now: a full disk is an ENOSPC here, not a SIGBUS on
-    // a mapped write. The rest is claimed ahead of the writer (see append).
-    const allocated = Math.min(this.fileBytes, CQ_FIRST_CLAIM_BYTES);
-    const file = withDiskFullCheck(`creating ConsumeQueue file ${path}`, () => {
-      const firstCreated = mkdirSync(this.dir, { recursive: true });
-      // The new names (the file, and the directories just made) must be durable before a
-      // checkpoint counts on the units in this file: fsync each directory that got one.
-      this.newDirs.add(this.dir);
-      if (firstCreated !== undefined) {
-        const top = dirname(firstCreated);
-        // Bounded by the depth of this.dir below `top` (topic and queue id: two levels).
-        for (let d = this.dir; d !== top && d.length > top.length; d = dirname(d)) this.newDirs.add(dirname(d));
-      }
-      diskSpace.allocateFile(path, allocated);
-      return MappedFile.open(path, this.fileBytes, this.layer);
-    });
-    this.allocatedFile = file;
-    this.allocatedTo = allocated;
-    if (this.files.length === 0) {
-      this.firstFileNumber = fileNumber;
-      this.minQueueOffset = Math.max(this.minQueueOffset, fileNumber * this.unitsPerFile);
-    }
-    this.files.push(file);
+    const first = this.files.count === 0;
+    const file = this.files.create(fileNumber);
+    if (first) this.minQueueOffset = Math.max(this.minQueueOffset, fileNumber * this.unitsPerFile);
     return file;
   }
-
 
   /**
    * Reads the unit at `queueOffset` into `out` (reused by the read loop to avoid allocations).
@@ -326,8 +228,8 @@ export class ConsumeQueue {
     // holding the new max offset stays, so a restart still knows where the queue ends.
     const keepFiles = q === 0 ? 0 : Math.max(1, Math.ceil(q / this.unitsPerFile) - this.firstFileNumber);
     this.dropViews();
-    while (this.files.length > keepFiles) this.files.pop()!.destroy();
-    if (this.files.length === 0) this.removeDir();
+    while (this.files.count > keepFiles) this.files.deleteLast();
+    if (this.files.count === 0) this.files.removeDir();
     // Units below the min offset were never written by this queue; keep the counters coherent.
     if (this.minQueueOffset > q) this.minQueueOffset = q;
   }
@@ -344,15 +246,14 @@ export class ConsumeQueue {
     let deleted = 0;
     this.dropViews();
     // Bounded by the number of files.
-    while (this.files.length > (keepLastFile ? 1 : 0)) {
+    while (this.files.count > (keepLastFile ? 1 : 0)) {
       const lastUnitOfFirst = Math.min((this.firstFileNumber + 1) * this.unitsPerFile, this.maxQueueOffset) - 1;
       if (this.physicalOffsetAt(lastUnitOfFirst) >= physicalOffset) break;
-      this.files.shift()!.destroy();
-      this.firstFileNumber++;
+      this.files.deleteFirst();
       this.minQueueOffset = Math.max(this.minQueueOffset, Math.min(this.firstFileNumber * this.unitsPerFile, this.maxQueueOffset));
       deleted++;
     }
-    if (this.files.length === 0) this.removeDir();
+    if (this.files.count === 0) this.files.removeDir();
     this.correctMinOffset(physicalOffset);
     this.blankBelowMin();
     return deleted;
@@ -386,7 +287,7 @@ export class ConsumeQueue {
   blankBelowMin(): void {
     const min = this.minQueueOffset;
     const firstUnit = this.firstFileNumber * this.unitsPerFile;
-    if (this.files.length === 0 || min <= firstUnit || min <= this.blankedBelow) return;
+    if (this.files.count === 0 || min <= firstUnit || min <= this.blankedBelow) return;
     if (this.blankedBelow < 0) {
       const file = this.fileFor(min - 1);
       const at = ((min - 1) % this.unitsPerFile) * CQ_UNIT_BYTES;
@@ -397,12 +298,12 @@ export class ConsumeQueue {
     }
     const from = Math.max(firstUnit, this.blankedBelow);
     // Bounded by the number of files.
-    for (let k = 0; k < this.files.length; k++) {
+    for (let k = 0; k < this.files.count; k++) {
       const fileStart = (this.firstFileNumber + k) * this.unitsPerFile;
       const lo = Math.max(from, fileStart);
       const hi = Math.min(min, fileStart + this.unitsPerFile);
       if (lo >= min) break;
-      if (lo < hi && fillBlanks(this.files[k]!.buffer, (lo - fileStart) * CQ_UNIT_BYTES, (hi - fileStart) * CQ_UNIT_BYTES)) this.blankedSinceFlush = true;
+      if (lo < hi && fillBlanks(this.files.get(k).buffer, (lo - fileStart) * CQ_UNIT_BYTES, (hi - fileStart) * CQ_UNIT_BYTES)) this.blankedSinceFlush = true;
     }
     this.blankedBelow = min;
   }
@@ -421,13 +322,7 @@ export class ConsumeQueue {
 
   /** Whether the queue has files on disk. */
   get hasFiles(): boolean {
-    return this.files.length > 0;
-  }
-
-  /** Removes the queue's directory once it holds no file; a flush has no name there to sync. */
-  private removeDir(): void {
-    rmSync(this.dir, { recursive: true, force: true });
-    this.newDirs.delete(this.dir);
+    return this.files.count > 0;
   }
 
   /**
@@ -455,6 +350,7 @@ export class ConsumeQueue {
    * The caller must fdatasync every one of them before it records the units as durable.
    */
   takeDirtyFiles(out: MappedFile[], dirs: Set<string>): void {
+    const taken = out.length;
     const from = Math.max(this.flushedQueueOffset, this.minQueueOffset);
     const to = this.maxQueueOffset;
     // Bounded by the number of files: each round moves to the next file.
@@ -472,12 +368,14 @@ export class ConsumeQueue {
     if (this.blankedSinceFlush) {
       // Blanks are not needed to read the queue, only for replicas to agree byte for byte; the
       // files holding them are synced with the rest (a duplicate in `out` is synced twice).
-      for (let k = 0; k < this.files.length && (this.firstFileNumber + k) * this.unitsPerFile < this.minQueueOffset; k++) out.push(this.files[k]!);
+      for (let k = 0; k < this.files.count && (this.firstFileNumber + k) * this.unitsPerFile < this.minQueueOffset; k++) out.push(this.files.get(k));
       this.blankedSinceFlush = false;
     }
     this.flushedQueueOffset = to;
-    for (const d of this.newDirs) dirs.add(d);
-    this.newDirs.clear();
+    // The flush syncs these through their descriptors: they stay open until it completed.
+    if (out.length > taken) this.files.heldByFlush = true;
+    for (const d of this.files.newDirs) dirs.add(d);
+    this.files.newDirs.clear();
   }
 
   /**
@@ -486,11 +384,12 @@ export class ConsumeQueue {
    */
   markAllDirty(): void {
     this.flushedQueueOffset = this.minQueueOffset;
-    if (this.files.length > 0) {
-      this.newDirs.add(this.dir);
-      this.newDirs.add(dirname(this.dir));
-      this.newDirs.add(dirname(dirname(this.dir)));
-      this.newDirs.add(dirname(dirname(dirname(this.dir))));
+    if (this.files.count > 0) {
+      const dirs = this.files.newDirs;
+      dirs.add(this.dir);
+      dirs.add(dirname(this.dir));
+      dirs.add(dirname(dirname(this.dir)));
+      dirs.add(dirname(dirname(dirname(this.dir))));
     }
   }
 
@@ -501,73 +400,24 @@ export class ConsumeQueue {
 
   /** Paths of the files, oldest first (for tests and tools). */
   filePaths(): string[] {
-    return this.files.map((f) => f.path);
+    return this.files.paths();
+  }
+
+  /** Files of this queue mapped now (they are opened on use and closed when idle). */
+  get openFileCount(): number {
+    return this.files.openCount;
   }
 
   close(): void {
-    for (const f of this.files) f.close();
+    this.files.closeAll();
   }
 
   /** Deletes every file of this queue (a rebuild from scratch). */
   destroy(): void {
-    this.dropViews();
-    for (const f of this.files) f.destroy();
-    this.files.length = 0;
-    this.removeDir();
+    this.files.deleteAll();
     this.minQueueOffset = this.maxQueueOffset = this.flushedQueueOffset = 0;
     this.tailPhysicalOffset = -1;
     this.zeroedSinceFlush = this.blankedSinceFlush = false;
     this.blankedBelow = -1;
   }
-}
-
-const TWO_32 = 0x1_0000_0000;
-
-/** writeInt64BE through a DataView: the value is within ±2^53 (asserted by the callers' data). */
-function setInt64(dv: DataView, at: number, value: number): void {
-  const hi = Math.floor(value / TWO_32);
-  dv.setInt32(at, hi | 0);
-  dv.setUint32(at + 4, value - hi * TWO_32);
-}
-
-/** readInt64BE through a DataView: NaN beyond ±2^53, like readInt64BE. */
-function getInt64(dv: DataView, at: number): number {
-  const hi = dv.getInt32(at);
-  if (hi >= 0x200000 || hi < -0x200000) return Number.NaN;
-  return hi * TWO_32 + dv.getUint32(at + 4);
-}
-
-const ZEROS = Buffer.alloc(65536);
-
-/**
- * Writes blank units over bytes [from, to) of `buf` (whole units), chunk by chunk, skipping
- * chunks that already hold blanks so their pages are not dirtied. Returns whether it wrote.
- */
-function fillBlanks(buf: Buffer, from: number, to: number): boolean {
-  let wrote = false;
-  // Bounded by the range: each round covers one chunk.
-  for (let at = from; at < to; at += BLANKS.length) {
-    const len = Math.min(BLANKS.length, to - at);
-    if (buf.compare(BLANKS, 0, len, at, at + len) !== 0) {
-      BLANKS.copy(buf, at, 0, len);
-      wrote = true;
-    }
-  }
-  return wrote;
-}
-
-/** memcmp against zeros, chunk by chunk, without touching the pages for writing. */
-export function isAllZero(buf: Buffer): boolean {
-  for (let off = 0; off < buf.length; off += ZEROS.length) {
-    const len = Math.min(ZEROS.length, buf.length - off);
-    if (buf.compare(ZEROS, 0, len, off, off + len) !== 0) return false;
-  }
-  return true;
-}
-
-/** A unit as read; a mutable holder so the read loop reuses one object. */
-export interface ConsumeQueueUnit {
-  physicalOffset: number;
-  size: number;
-  tagHash: number;
 }

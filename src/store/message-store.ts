@@ -9,6 +9,7 @@ import type { CommitLogReader } from './commit-log.js';
 import { createAbortFile, readCheckpoint, removeAbortFile, type StoreCheckpoint } from './checkpoint.js';
 import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
+import type { QueueFilePoolOptions } from './queue-file-pool.js';
 import { DEFAULT_DELAY_LEVELS_MS, Dispatcher, type DispatcherHooks } from './dispatcher.js';
 import { DEFAULT_INDEX_OPTIONS, IndexService, type IndexOptions } from './index-service.js';
 import { decodeMessageRecord, patchRecordOffsets } from '../common/message/message-record.js';
@@ -60,6 +61,8 @@ export interface MessageStoreOptions extends DispatcherHooks {
    * open and rebuilt as Raft re-applies them. Default: the log's last index.
    */
   trustedLogIndex?: number;
+  /** Open ConsumeQueue files: bound and idle time (default 1,024 files, 60 s; queue-file-pool.ts). */
+  consumeQueueFiles?: QueueFilePoolOptions;
   /**
    * The layer under the ConsumeQueue and IndexFile mappings (the real one by default; the
    * test-only lazy one keeps their synced bytes apart, see raft/storage/lazy-fs.ts).
@@ -107,7 +110,7 @@ export class MessageStore {
       if (!(err instanceof BadCheckpointError)) throw err;
       problem = err.message;
     }
-    const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE, options.fileLayer);
+    const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE, options.fileLayer, options.consumeQueueFiles);
     const index = IndexService.open(root, { ...DEFAULT_INDEX_OPTIONS, ...options.index }, options.fileLayer);
     const recovery = recoverDispatchState(log, queues, index, checkpoint, unclean, problem, options.trustedLogIndex);
     const hooks: DispatcherHooks = {};

@@ -125,6 +125,16 @@ export class StoreFlusher {
     // A full disk keeps the old checkpoint (the write is atomic): recovery then redoes a little more.
     withDiskFullCheck('writing the store checkpoint', () => writeCheckpoint(this.root, this.checkpointOf(batch, logFlushTimestampMs, now)));
     this.published(batch);
+    this.settled();
+  }
+
+  /**
+   * Everything a flush took so far is durable (this one synced an in-flight one's files too):
+   * ConsumeQueue files may be closed again, and idle or surplus ones are (queue-file-pool.ts).
+   * Not while a failed flush's files wait for a retry through their descriptors.
+   */
+  private settled(): void {
+    if (this.retryFiles.size === 0 && this.retryDirs.size === 0 && !this.closed) this.queues.pool.sweep(this.nowMs());
   }
 
   /**
@@ -138,6 +148,7 @@ export class StoreFlusher {
     const batch = this.takeBatch();
     const finish = (err: Error | null): void => {
       this.busy = false;
+      if (err === null) this.settled();
       done?.(err);
     };
     this.busy = true;
