@@ -56,6 +56,8 @@ export interface RaftNodeOptions {
   /** Transport bounds (see TcpTransportOptions). */
   maxQueuedFrames?: number;
   maxQueuedBytes?: number;
+  /** The group's shared secrets for peer authentication (see TcpTransportOptions.peerSecrets); none: off. */
+  peerSecrets?: readonly string[];
   /**
    * TEST ONLY (default false): restores the former all-or-nothing outcome of a batch proposal
    * (judged by the term at its last index; dropped whole when a new leader's append overlaps
@@ -181,6 +183,7 @@ export class RaftNode extends EventEmitter {
       onMessage,
       ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
       ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
+      ...(o.peerSecrets !== undefined ? { peerSecrets: o.peerSecrets } : {}),
     });
     // After a power loss under async flush the core starts recovering (recovery-guard.ts);
     // otherwise (sync flush, one voter) the storage's suspicion is cleared now.

@@ -29,6 +29,13 @@ export interface BrokerConfig extends ServerLimitsConfig {
   dLegerGroup: string;
   dLegerPeers: string;
   dLegerSelfId: string;
+  /**
+   * The group's Raft peer secret(s), comma-separated: the first signs, any verifies (rotation).
+   * Empty: peers are not authenticated (a warning at start-up). dLegerPeerSecretFile names a file
+   * holding them instead (read by the broker's main).
+   */
+  dLegerPeerSecret: string;
+  dLegerPeerSecretFile: string;
   messageDelayLevel: string;
   /** Lets this node's schedule service deliver with levels other than the group last used (a deliberate change). */
   messageDelayLevelChangeAllowed: boolean;
@@ -71,6 +78,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   dLegerGroup: '',
   dLegerPeers: '',
   dLegerSelfId: '',
+  dLegerPeerSecret: '',
+  dLegerPeerSecretFile: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
@@ -136,6 +145,18 @@ function bad(key: string, value: string, expected: string): never {
 /** Like bad(), for values whose fault is better told than listed (one item of a list, a duplicate). */
 function invalid(key: string, value: string, reason: string): never {
   throw new BrokerConfigError(key, `broker.conf: ${key}=${value} is invalid: ${reason}`);
+}
+
+/** Shortest peer secret accepted: a guessable secret would protect nothing. */
+export const MIN_PEER_SECRET_CHARS = 16;
+
+/** Splits a dLegerPeerSecret value (comma or newline separated) and checks each secret's length. */
+export function peerSecrets(key: string, value: string): string[] {
+  const list = value.split(/[,\n]/).map((x) => x.trim()).filter((x) => x !== '');
+  for (const x of list) {
+    if (x.length < MIN_PEER_SECRET_CHARS) invalid(key, '<hidden>', `each secret needs at least ${MIN_PEER_SECRET_CHARS} characters (make one with: openssl rand -hex 32)`);
+  }
+  return list;
 }
 
 /** Reads dLegerPeers with the Raft library's parser so the broker and its Raft node agree on it. */
@@ -215,6 +236,11 @@ const SETTERS: Record<string, Setter> = {
     c.dLegerPeers = v;
   },
   dLegerSelfId: (c, v, k) => { c.dLegerSelfId = nonEmpty(k, v); },
+  dLegerPeerSecret: (c, v, k) => {
+    peerSecrets(k, v);
+    c.dLegerPeerSecret = v;
+  },
+  dLegerPeerSecretFile: (c, v) => { c.dLegerPeerSecretFile = v; },
   messageDelayLevel: (c, v, k) => {
     if (!/^(\d+[smhd])( \d+[smhd])*$/.test(v)) bad(k, v, 'space-separated durations like "1s 5s 1m 2h"');
     c.messageDelayLevel = v;
@@ -251,6 +277,9 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
     if (config[key] === '') throw new BrokerConfigError(key, `broker.conf: ${key} is required (for example dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913, dLegerSelfId=n0)`);
   }
   if (config.dLegerGroup === '') config.dLegerGroup = config.brokerName;
+  if (config.dLegerPeerSecret !== '' && config.dLegerPeerSecretFile !== '') {
+    throw new BrokerConfigError('dLegerPeerSecretFile', 'broker.conf: set dLegerPeerSecret or dLegerPeerSecretFile, not both');
+  }
   const limitsProblem = serverLimitsProblem(config);
   if (limitsProblem !== undefined) throw new BrokerConfigError(...limitsProblem);
   // One message is one Raft entry, and an entry never spans two data segments.

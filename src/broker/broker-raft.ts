@@ -13,7 +13,7 @@ import type { Logger } from '../common/logger.js';
 import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type RoleChange } from '../../raft/index.js';
 import { CleanService, MessageStore, type CleanReport } from '../store/index.js';
 import { messageIdPrefix } from '../common/message/message-id.js';
-import type { BrokerConfig } from './broker-config.js';
+import { peerSecrets, type BrokerConfig } from './broker-config.js';
 import type { PutMessagesResult, RaftFacade, RoleState } from './broker-context.js';
 import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
 import { encodeControlEntry, type ControlCommand } from './control-entry.js';
@@ -179,6 +179,7 @@ export class BrokerRaft implements RaftFacade {
       onReset: (start) => this.onReset(start),
       onTurn: () => this.batcher.flush(),
       logger: o.logger,
+      peerSecrets: peerSecrets('dLegerPeerSecret', c.dLegerPeerSecret),
       ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
       ...(o.electionTicks !== undefined ? { electionTicks: o.electionTicks } : {}),
       proposalTimeoutMs: o.proposalTimeoutMs ?? 5000,

@@ -22,6 +22,8 @@ export interface ClusterUpOptions {
   clusterName: string;
   autoCreateTopicEnable: boolean;
   extraConf: Record<string, string>;
+  /** A Raft peer secret per group (default true). */
+  peerSecret?: boolean;
   timeoutMs: number;
   /** RMQ_LOG_LEVEL of the children (default info). */
   logLevel?: string;

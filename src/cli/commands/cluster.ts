@@ -19,6 +19,7 @@ interface UpOptions {
   flush: 'async' | 'sync';
   clusterName: string;
   autoCreateTopic: boolean;
+  peerSecret: boolean;
   set: string[];
   timeout: number;
   json?: boolean;
@@ -114,6 +115,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--cluster-name <name>', 'brokerClusterName', 'DefaultCluster')
     .option('--no-auto-create-topic', 'set autoCreateTopicEnable=false (topics must be created with admin updateTopic)')
     .option('--set <key=value>', 'an extra broker.conf line for every node (repeatable)', collectSetting, [])
+    .option('--no-peer-secret', 'do not give each group a Raft peer secret (dLegerPeerSecretFile): peers unauthenticated')
     .option('--timeout <s>', 'how long to wait for every group to elect and register a leader', secondsValue(600), 60)
     .option('--json', 'print cluster.json instead of a table')
     .action(
@@ -128,6 +130,7 @@ export function registerClusterCommands(program: Command): void {
           clusterName: o.clusterName,
           autoCreateTopicEnable: o.autoCreateTopic,
           extraConf: settings(o.set),
+          peerSecret: o.peerSecret,
           timeoutMs: o.timeout * 1000,
           say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
