@@ -36,6 +36,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
    */
   dLegerPeerSecret: string;
   dLegerPeerSecretFile: string;
+  /** Key this broker signs REGISTER_BROKER/UNREGISTER_BROKER with (the NameServer's registration key); empty: unsigned. */
+  namesrvRegistrationKey: string;
   messageDelayLevel: string;
   /** Lets this node's schedule service deliver with levels other than the group last used (a deliberate change). */
   messageDelayLevelChangeAllowed: boolean;
@@ -80,6 +82,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   dLegerSelfId: '',
   dLegerPeerSecret: '',
   dLegerPeerSecretFile: '',
+  namesrvRegistrationKey: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
@@ -241,6 +244,7 @@ const SETTERS: Record<string, Setter> = {
     c.dLegerPeerSecret = v;
   },
   dLegerPeerSecretFile: (c, v) => { c.dLegerPeerSecretFile = v; },
+  namesrvRegistrationKey: (c, v) => { c.namesrvRegistrationKey = v; },
   messageDelayLevel: (c, v, k) => {
     if (!/^(\d+[smhd])( \d+[smhd])*$/.test(v)) bad(k, v, 'space-separated durations like "1s 5s 1m 2h"');
     c.messageDelayLevel = v;
