@@ -147,12 +147,19 @@ describe('ACL on a real group with ali-ons', () => {
     const leader = await cluster.waitForLeader(20_000);
     const signed = new RemotingClient({ credentials: { accessKey: 'appKey', secretKey: 'appSecret-0123' } });
     const plain = new RemotingClient();
+    const admin = new RemotingClient({ credentials: ADMIN });
     try {
       const r = await signed.invoke(leader.brokerAddr, makeRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic: 'AclSneaky', readQueueNums: '1', writeQueueNums: '1', perm: '6' }), 5000);
       expect(r.code).toBe(ResponseCode.NO_PERMISSION);
       expect(r.remark).toMatch(/administration: AccessKey appKey is not an admin account/);
-      const transfer = await signed.invoke(leader.brokerAddr, makeRequest(1500), 5000);
-      expect(transfer.code).toBe(ResponseCode.NO_PERMISSION);
+      // Retention deletion and our Raft codes (transfer, status, digest) too.
+      for (const code of [RequestCode.DELETE_EXPIRED_COMMITLOG, 1500, 1501, 1502]) {
+        const refused = await signed.invoke(leader.brokerAddr, makeRequest(code), 5000);
+        expect(refused.code, `request ${code}`).toBe(ResponseCode.NO_PERMISSION);
+        expect(refused.remark).toMatch(/is administration/);
+      }
+      const status = await admin.invoke(leader.brokerAddr, makeRequest(1501), 5000);
+      expect(status.code).toBe(ResponseCode.SUCCESS);
       const anonymous = await plain.invoke(leader.brokerAddr, makeRequest(RequestCode.GET_MAX_OFFSET, { topic: 'AclOrders', queueId: '0' }), 5000);
       expect(anonymous.code).toBe(ResponseCode.NO_PERMISSION);
       expect(anonymous.remark).toMatch(/carries no AccessKey/);
@@ -161,6 +168,7 @@ describe('ACL on a real group with ali-ons', () => {
     } finally {
       await signed.close();
       await plain.close();
+      await admin.close();
     }
   }, 60_000);
 
