@@ -13,7 +13,9 @@ import { RemotingClient } from '../protocol/remoting-client.js';
 import { PERM_READ_WRITE, type TopicConfig } from '../protocol/route-data.js';
 import { encodeMessageRecords, toIPv4, type MessageRecord } from '../store/index.js';
 import { AclChecker } from './acl/acl-checker.js';
+import { ACL_ADMIN_CODES, handleAclAdmin } from './acl/acl-admin.js';
 import { guardedByAcl } from './acl/acl-guard.js';
+import { AclRules } from './acl/acl-rules.js';
 import { loadPlainAcl } from './acl/plain-acl.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { UnsafeTestFault } from './unsafe-test-faults.js';
@@ -108,12 +110,11 @@ export class BrokerController {
     // NO_PERMISSION and a remark naming what is missing).
     this.acl = config.aclEnable ? new AclChecker(loadPlainAcl(config.aclFile)) : undefined;
     const acl = this.acl;
-    for (const p of PROCESSORS) {
-      for (const code of p.codes) {
-        const handle: RequestHandler = (req, channel) => p.handle(this.context, req, channel);
-        this.server.registerHandler(code, acl === undefined ? handle : guardedByAcl(acl, handle, this.log));
-      }
-    }
+    // The file's rules overridden by the changes replicated through the Raft log (acl-rules.ts).
+    const rules = acl === undefined ? undefined : new AclRules(acl.fileConfig, this.raft.metadata, acl, this.log);
+    const handlers: [number, RequestHandler][] = PROCESSORS.flatMap((p) => p.codes.map((code): [number, RequestHandler] => [code, (req, channel) => p.handle(this.context, req, channel)]));
+    for (const code of ACL_ADMIN_CODES) handlers.push([code, (req) => handleAclAdmin(this.context, rules, req)]);
+    for (const [code, handle] of handlers) this.server.registerHandler(code, acl === undefined ? handle : guardedByAcl(acl, handle, this.log));
     this.idsNotifier = new ConsumerIdsNotifier(this.consumers, this.log);
     this.consumers.onConsumerIdsChanged((group) => this.idsNotifier.changed(group));
     this.server.onChannelClose((channel) => this.consumers.channelClosed(channel));
