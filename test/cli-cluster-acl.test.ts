@@ -1,0 +1,104 @@
+// `rmq cluster up --acl <plain_acl.yml>`: a secured local cluster in one command. Every broker
+// runs with aclEnable=true and the rules, each group has its Raft peer secret, the NameServer has
+// the registration key the brokers sign with (a forged registration is refused), clients need
+// keys (rmq's --access-key/--secret-key), and the admin ACL commands change the rules at run time.
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { ensureBuilt, killLiveRuns, killPids, rmq } from './cli-helpers.js';
+
+interface ClusterJson {
+  namesrv: { pid: number; addr: string };
+  groups: { brokerName: string; nodes: { pid: number; brokerAddr: string; confPath: string }[] }[];
+}
+
+const RULES = `
+accounts:
+  - accessKey: opsKey
+    secretKey: opsSecret-0123
+    admin: true
+    defaultTopicPerm: PUB|SUB
+    defaultGroupPerm: SUB
+  - accessKey: appKey
+    secretKey: appSecret-0123
+    defaultTopicPerm: DENY
+    defaultGroupPerm: SUB
+    topicPerms:
+      - CliAcl=PUB|SUB
+`;
+const ADMIN = ['--access-key', 'opsKey', '--secret-key', 'opsSecret-0123'];
+const APP = ['--access-key', 'appKey', '--secret-key', 'appSecret-0123'];
+
+const dir = mkdtempSync(join(tmpdir(), 'rmq-cli-acl-'));
+const clusterDir = join(dir, 'cluster');
+let cluster: ClusterJson | undefined;
+let ns = '';
+
+beforeAll(async () => {
+  ensureBuilt();
+  writeFileSync(join(dir, 'rules.yml'), RULES);
+  const r = await rmq(['cluster', 'up', '--dir', clusterDir, '--acl', join(dir, 'rules.yml'), '--json', '--timeout', '60'], 90_000);
+  expect(r.status, r.stderr).toBe(0);
+  cluster = JSON.parse(r.stdout) as ClusterJson;
+  ns = cluster.namesrv.addr;
+}, 120_000);
+
+afterAll(async () => {
+  killLiveRuns();
+  if (cluster !== undefined) {
+    await rmq(['cluster', 'down', '--dir', clusterDir], 60_000);
+    killPids([cluster.namesrv.pid, ...cluster.groups.flatMap((g) => g.nodes.map((n) => n.pid))]);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}, 90_000);
+
+describe('rmq cluster up --acl', () => {
+  it('starts every broker with ACL, a peer secret and the registration key, and the NameServer refuses a forged registration', async () => {
+    for (const n of cluster!.groups[0]!.nodes) {
+      const conf = readFileSync(n.confPath, 'utf8');
+      expect(conf).toContain('aclEnable=true');
+      expect(conf).toContain(`aclFile=${join(clusterDir, 'plain_acl.yml')}`);
+      expect(conf).toMatch(/^namesrvRegistrationKey=[0-9a-f]{64}$/m);
+      expect(conf).toContain('dLegerPeerSecretFile=');
+    }
+    expect(statSync(join(clusterDir, 'namesrv.registration-key')).mode & 0o077).toBe(0);
+    const client = new RemotingClient();
+    try {
+      const forged = makeRequest(RequestCode.REGISTER_BROKER, { clusterName: 'DefaultCluster', brokerName: 'broker-a', brokerAddr: '10.9.9.9:1', haServerAddr: '', brokerId: '0', raftTerm: String(2 ** 40) });
+      const r = await client.invoke(ns, forged, 5000);
+      expect(r.code).toBe(ResponseCode.NO_PERMISSION);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('lets clients with the right keys through, refuses the rest, and changes the rules with the admin ACL commands', async () => {
+    const created = await rmq(['admin', 'updateTopic', '-n', ns, '-t', 'CliAcl', '-w', '2', ...ADMIN]);
+    expect(created.status, created.stderr).toBe(0);
+    const anonymous = await rmq(['produce', '-n', ns, '-t', 'CliAcl', '--count', '1', '--retries', '0']);
+    expect(anonymous.status).toBe(1);
+    const sent = await rmq(['produce', '-n', ns, '-t', 'CliAcl', '--count', '3', '--json', ...APP]);
+    expect(sent.status, sent.stderr).toBe(0);
+    const got = await rmq(['consume', '-n', ns, '-t', 'CliAcl', '-g', 'cli-acl-group', '--count', '3', '--timeout', '30', '--json', ...APP]);
+    expect(got.status, got.stderr).toBe(0);
+
+    const notAdmin = await rmq(['admin', 'updateAclConfig', '-n', ns, '-a', 'x', '-s', 'x-secret', ...APP]);
+    expect(notAdmin.status).toBe(1);
+    expect(notAdmin.stderr).toMatch(/not an admin account/);
+    const update = await rmq(['admin', 'updateAclConfig', '-n', ns, '-a', 'lateKey', '-s', 'lateSecret-0123', '--topic-perms', 'CliAcl=PUB', ...ADMIN]);
+    expect(update.status, update.stderr).toBe(0);
+    const shown = await rmq(['admin', 'getAclConfig', '-n', ns, '--json', ...ADMIN]);
+    expect(shown.status, shown.stderr).toBe(0);
+    const groups = (JSON.parse(shown.stdout) as { groups: { accounts: { accessKey: string; source: string; topicPerms: string[] }[] }[] }).groups;
+    expect(groups[0]!.accounts.find((a) => a.accessKey === 'lateKey')).toMatchObject({ source: 'replicated', topicPerms: ['CliAcl=PUB'] });
+    expect(shown.stdout).not.toMatch(/lateSecret|opsSecret|appSecret/);
+    const late = await rmq(['produce', '-n', ns, '-t', 'CliAcl', '--count', '1', '--access-key', 'lateKey', '--secret-key', 'lateSecret-0123']);
+    expect(late.status, late.stderr).toBe(0);
+    const deleted = await rmq(['admin', 'deleteAclConfig', '-n', ns, '-a', 'lateKey', ...ADMIN]);
+    expect(deleted.status, deleted.stderr).toBe(0);
+    const lateAgain = await rmq(['produce', '-n', ns, '-t', 'CliAcl', '--count', '1', '--retries', '0', '--access-key', 'lateKey', '--secret-key', 'lateSecret-0123']);
+    expect(lateAgain.status).toBe(1);
+  }, 120_000);
+});
