@@ -6,6 +6,7 @@
 // other end has proved it holds one (peer-auth.ts): a stranger on a peer's address learns nothing.
 
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { Logger } from 'pino';
 import { TransportError } from './errors.js';
 import { encodeHello, PROTOCOL_VERSION } from './frame-codec.js';
@@ -30,6 +31,8 @@ export interface PeerLinkOptions {
   handshakeTimeoutMs: number;
   /** The group's secrets (empty: no authentication); the first signs, any verifies. */
   secrets: readonly string[];
+  /** Dial with TLS: present `cert`/`key`, trust only `ca` (see TcpTransportOptions.tls). */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca: string | Buffer };
   logger: Logger;
 }
 
@@ -136,7 +139,8 @@ export class PeerLink {
 
   private connect(): void {
     if (this.closed) return;
-    const s = connect({ host: this.o.host, port: this.o.port });
+    const tls = this.o.tls;
+    const s = tls === undefined ? connect({ host: this.o.host, port: this.o.port }) : connectTls({ host: this.o.host, port: this.o.port, cert: tls.cert, key: tls.key, ca: tls.ca });
     this.socket = s;
     s.setNoDelay(true);
     const open = (): void => {
@@ -146,7 +150,7 @@ export class PeerLink {
       this.o.logger.debug({ peer: this.o.peerId }, 'connected to peer');
       this.flush();
     };
-    s.on('connect', () => {
+    s.on(tls === undefined ? 'connect' : 'secureConnect', () => {
       if (this.o.secrets.length === 0) {
         s.write(encodeHello({ version: PROTOCOL_VERSION, from: this.o.selfId, to: this.o.peerId }));
         open();

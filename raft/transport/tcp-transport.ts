@@ -10,6 +10,7 @@
 // (peer-auth.ts); a connection that fails is refused, logged, counted and closed.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Message } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
@@ -63,6 +64,17 @@ export interface TcpTransportOptions {
    * handshake (peer-auth.ts). The first signs, any verifies (to rotate without downtime).
    */
   peerSecrets?: readonly string[];
+  /**
+   * Mutual TLS between the peers: each node serves and dials with its certificate and key and
+   * accepts only certificates signed by `ca` (which must name the peers' hosts).
+   */
+  tls?: PeerTls;
+}
+
+export interface PeerTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca: string | Buffer;
 }
 
 export interface TransportStats {
@@ -107,6 +119,7 @@ export class TcpTransport {
         reconnectMinMs: o.reconnectMinMs ?? 50,
         reconnectMaxMs: o.reconnectMaxMs ?? 1000,
         handshakeTimeoutMs: o.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
+        ...(o.tls !== undefined ? { tls: o.tls } : {}),
         secrets: this.secrets,
         logger: o.logger,
       }));
@@ -117,7 +130,15 @@ export class TcpTransport {
   async start(): Promise<void> {
     // No server.maxConnections: a full server refuses the genuine peer too. The bounds are per
     // kind instead: one connection per peer (newest wins) and a few pending ones (oldest goes).
-    const server = createServer((s) => this.accept(s));
+    const tls = this.o.tls;
+    const server = tls === undefined
+      ? createServer((s) => this.accept(s))
+      : createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true }, (s) => this.accept(s));
+    // A connection without a certificate signed by the CA never gets to say hello.
+    server.on('tlsClientError', (err: Error, s: TLSSocket) => {
+      this.rejectedConnections++;
+      this.o.logger.warn({ err: { message: err.message }, remote: `${s.remoteAddress}:${s.remotePort}` }, 'rejected raft connection: TLS handshake failed');
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

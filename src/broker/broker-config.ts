@@ -36,6 +36,14 @@ export interface BrokerConfig extends ServerLimitsConfig {
    */
   dLegerPeerSecret: string;
   dLegerPeerSecretFile: string;
+  /** Serve the client port (listenPort) with TLS: needs tlsCertPath and tlsKeyPath. */
+  tlsEnable: boolean;
+  /** Mutual TLS between the Raft peers: needs tlsCertPath, tlsKeyPath and tlsCaPath. */
+  raftTlsEnable: boolean;
+  /** PEM files: this node's certificate and key, and the CA that signed the group's certificates. */
+  tlsCertPath: string;
+  tlsKeyPath: string;
+  tlsCaPath: string;
   /** Key this broker signs REGISTER_BROKER/UNREGISTER_BROKER with (the NameServer's registration key); empty: unsigned. */
   namesrvRegistrationKey: string;
   messageDelayLevel: string;
@@ -83,6 +91,11 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   dLegerPeerSecret: '',
   dLegerPeerSecretFile: '',
   namesrvRegistrationKey: '',
+  tlsEnable: false,
+  raftTlsEnable: false,
+  tlsCertPath: '',
+  tlsKeyPath: '',
+  tlsCaPath: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
@@ -245,6 +258,11 @@ const SETTERS: Record<string, Setter> = {
   },
   dLegerPeerSecretFile: (c, v) => { c.dLegerPeerSecretFile = v; },
   namesrvRegistrationKey: (c, v) => { c.namesrvRegistrationKey = v; },
+  tlsEnable: (c, v, k) => { c.tlsEnable = bool(k, v); },
+  raftTlsEnable: (c, v, k) => { c.raftTlsEnable = bool(k, v); },
+  tlsCertPath: (c, v) => { c.tlsCertPath = v; },
+  tlsKeyPath: (c, v) => { c.tlsKeyPath = v; },
+  tlsCaPath: (c, v) => { c.tlsCaPath = v; },
   messageDelayLevel: (c, v, k) => {
     if (!/^(\d+[smhd])( \d+[smhd])*$/.test(v)) bad(k, v, 'space-separated durations like "1s 5s 1m 2h"');
     c.messageDelayLevel = v;
@@ -281,6 +299,11 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
     if (config[key] === '') throw new BrokerConfigError(key, `broker.conf: ${key} is required (for example dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913, dLegerSelfId=n0)`);
   }
   if (config.dLegerGroup === '') config.dLegerGroup = config.brokerName;
+  const tlsNeeds: [boolean, string, (keyof BrokerConfig)[]][] = [[config.tlsEnable, 'tlsEnable', ['tlsCertPath', 'tlsKeyPath']], [config.raftTlsEnable, 'raftTlsEnable', ['tlsCertPath', 'tlsKeyPath', 'tlsCaPath']]];
+  for (const [on, flag, keys] of tlsNeeds) {
+    const missing = on ? keys.find((k) => config[k] === '') : undefined;
+    if (missing !== undefined) throw new BrokerConfigError(missing, `broker.conf: ${flag}=true needs ${missing} (a PEM file; docs/security.md shows how to make a test CA)`);
+  }
   if (config.dLegerPeerSecret !== '' && config.dLegerPeerSecretFile !== '') {
     throw new BrokerConfigError('dLegerPeerSecretFile', 'broker.conf: set dLegerPeerSecret or dLegerPeerSecretFile, not both');
   }

@@ -45,6 +45,11 @@ try {
 // its conf folder next to broker.conf).
 if (parsed.config.aclEnable) parsed.config.aclFile = resolve(dirname(resolve(opts.config)), parsed.config.aclFile === '' ? 'plain_acl.yml' : parsed.config.aclFile);
 
+// TLS files, like the ACL file, are relative to broker.conf's folder.
+for (const key of ['tlsCertPath', 'tlsKeyPath', 'tlsCaPath'] as const) {
+  if (parsed.config[key] !== '') parsed.config[key] = resolve(dirname(resolve(opts.config)), parsed.config[key]);
+}
+
 // The Raft peer secret may live in its own file (mode 0600), relative to broker.conf's folder.
 if (parsed.config.dLegerPeerSecretFile !== '') {
   const file = resolve(dirname(resolve(opts.config)), parsed.config.dLegerPeerSecretFile);

@@ -9,7 +9,7 @@ import { namesrvAddrOf } from '../namesrv-option.js';
 import { hostPortValue, intInRange } from '../options.js';
 import { bodyForDisplay, clip, printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
-import { credentialsOption } from '../credentials-option.js';
+import { credentialsOption, tlsOption } from '../credentials-option.js';
 import { registerAclAdminCommands } from './admin-acl.js';
 import { clusterList } from './cluster-list.js';
 
@@ -18,13 +18,15 @@ export interface Common {
   json?: boolean;
   accessKey?: string;
   secretKey?: string;
+  tls?: boolean;
+  tlsCa?: string;
 }
 
 /** Topic lists longer than this are not scanned by consumerProgress without -t. */
 const MAX_TOPICS_SCANNED = 1000;
 
 export async function withAdmin<T>(o: Common, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), ...credentialsOption(o) });
+  const admin = new Admin({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), ...credentialsOption(o), ...tlsOption(o) });
   await admin.start();
   try {
     return await fn(admin);
@@ -36,7 +38,9 @@ export async function withAdmin<T>(o: Common, fn: (admin: Admin) => Promise<T>):
 export function sub(admin: Command, name: string, description: string): Command {
   return admin.command(name).description(description).option('-n, --namesrv-addr <addr>', 'NameServer host:port, several separated by ";" (default: $NAMESRV_ADDR)').option('--json', 'print one JSON document')
     .option('--access-key <key>', 'ACL access key to sign requests with (default: $RMQ_ACCESS_KEY)')
-    .option('--secret-key <key>', 'ACL secret key (default: $RMQ_SECRET_KEY; the environment keeps it out of ps)');
+    .option('--secret-key <key>', 'ACL secret key (default: $RMQ_SECRET_KEY; the environment keeps it out of ps)')
+    .option('--tls', 'connect to brokers with TLS, trusting the system CAs (default: $RMQ_TLS)')
+    .option('--tls-ca <file>', 'connect to brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)');
 }
 
 export function messageJson(m: MessageExt): Record<string, unknown> {
