@@ -238,6 +238,10 @@ export class BrokerController {
       diskWritable: this.raft.diskWriteRefusal() === undefined,
       heldPulls: this.pullHolds.heldCount,
       busyPulls: this.pullHolds.busyCount,
+      // Raft connections refused: any failed handshake, and those failing peer authentication.
+      raftRejectedConnections: s.transport.rejectedConnections,
+      raftAuthFailures: s.transport.authFailures,
+      peerAuthentication: this.config.dLegerPeerSecret !== '',
     };
   }
 
