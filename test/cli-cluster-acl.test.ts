@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
-import { ensureBuilt, killLiveRuns, killPids, rmq } from './cli-helpers.js';
+import { ensureBuilt, killLiveRuns, killPids, rmq, root, run } from './cli-helpers.js';
 
 interface ClusterJson {
   namesrv: { pid: number; addr: string };
-  groups: { brokerName: string; nodes: { pid: number; brokerAddr: string; confPath: string }[] }[];
+  groups: { brokerName: string; nodes: { id: string; pid: number; brokerAddr: string; raftAddr: string; confPath: string }[] }[];
 }
 
 const RULES = `
@@ -54,7 +54,57 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 }, 90_000);
 
+/**
+ * An impostor process (ES module; CODEC is replaced by the compiled codec's path): connects to
+ * argv[2] claiming to be argv[3], says the bare hello and sends a Heartbeat and a Vote request
+ * with a huge term to argv[4], then prints whether the node closed the connection.
+ */
+const IMPOSTOR = `
+import net from 'node:net';
+import { encodeHello, encodeMessage } from CODEC;
+const [host, port] = process.argv[2].split(':');
+const [claimed, target] = [process.argv[3], process.argv[4]];
+const huge = 2 ** 40;
+const m = (type, extra) => ({ type, from: claimed, to: target, term: huge, index: 0, logTerm: 0, commit: 0, reject: false, rejectHint: 0, entries: [], ...extra });
+const s = net.connect({ host, port: Number(port) }, () => s.write(Buffer.concat([
+  encodeHello({ version: 1, from: claimed, to: target }), encodeMessage(m(7, {})), encodeMessage(m(3, { index: 1e6, logTerm: huge - 1 })),
+])));
+s.on('error', () => {});
+s.on('close', () => { console.log('closed'); process.exit(0); });
+setTimeout(() => { console.log('still open'); process.exit(0); }, 5000);
+`;
+
 describe('rmq cluster up --acl', () => {
+  it('keeps an impostor process off the Raft ports: no node changes term, the leader stays, refusals are counted', async () => {
+    const nodes = cluster!.groups[0]!.nodes;
+    const client = new RemotingClient({ credentials: { accessKey: 'opsKey', secretKey: 'opsSecret-0123' } });
+    const status = async (addr: string) => JSON.parse((await client.invoke(addr, makeRequest(1501), 5000)).body!.toString()) as { nodeId: string; role: string; term: number; raftAuthFailures: number; peerAuthentication: boolean };
+    try {
+      // Right after start a follower may not have heard the leader's term yet: wait until all agree.
+      let before = await Promise.all(nodes.map((n) => status(n.brokerAddr)));
+      for (let round = 0; round < 100 && !(before.some((x) => x.role === 'LEADER') && new Set(before.map((x) => x.term)).size === 1); round++) {
+        await new Promise((r) => setTimeout(r, 100));
+        before = await Promise.all(nodes.map((n) => status(n.brokerAddr)));
+      }
+      expect(new Set(before.map((x) => x.term)).size).toBe(1);
+      expect(before.every((x) => x.peerAuthentication)).toBe(true);
+      const leader = before.find((x) => x.role === 'LEADER')!;
+      const script = join(dir, 'impostor.mjs');
+      writeFileSync(script, IMPOSTOR.replace('CODEC', JSON.stringify(join(root, 'dist', 'raft', 'transport', 'frame-codec.js'))));
+      for (const target of nodes) {
+        const claimed = nodes.find((n) => n.id !== target.id)!.id;
+        const r = await run(script, [target.raftAddr, claimed, target.id], 15_000);
+        expect(r.stdout.trim(), r.stderr).toBe('closed');
+      }
+      const after = await Promise.all(nodes.map((n) => status(n.brokerAddr)));
+      expect(after.map((x) => x.term)).toEqual(before.map((x) => x.term));
+      expect(after.find((x) => x.role === 'LEADER')?.nodeId).toBe(leader.nodeId);
+      for (const [i, x] of after.entries()) expect(x.raftAuthFailures, nodes[i]!.id).toBeGreaterThan(before[i]!.raftAuthFailures);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('starts every broker with ACL, a peer secret and the registration key, and the NameServer refuses a forged registration', async () => {
     for (const n of cluster!.groups[0]!.nodes) {
       const conf = readFileSync(n.confPath, 'utf8');
