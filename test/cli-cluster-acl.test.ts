@@ -2,12 +2,16 @@
 // runs with aclEnable=true and the rules, each group has its Raft peer secret, the NameServer has
 // the registration key the brokers sign with (a forged registration is refused), clients need
 // keys (rmq's --access-key/--secret-key), and the admin ACL commands change the rules at run time.
+// An impostor process on the Raft ports changes nothing, and the abuse nemesis (random bytes to
+// every port, squatters, held connections) leaves every process serving.
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
-import { ensureBuilt, killLiveRuns, killPids, rmq, root, run } from './cli-helpers.js';
+import { Abuser, DEFAULT_ABUSE_BOUNDS } from '../jepsen-like/net/abuse.js';
+import { SeededRandom } from '../jepsen-like/net/seeded-random.js';
+import { ensureBuilt, isAlive, killLiveRuns, killPids, rmq, root, run } from './cli-helpers.js';
 
 interface ClusterJson {
   namesrv: { pid: number; addr: string };
@@ -150,5 +154,26 @@ describe('rmq cluster up --acl', () => {
     expect(deleted.status, deleted.stderr).toBe(0);
     const lateAgain = await rmq(['produce', '-n', ns, '-t', 'CliAcl', '--count', '1', '--retries', '0', '--access-key', 'lateKey', '--secret-key', 'lateSecret-0123']);
     expect(lateAgain.status).toBe(1);
+  }, 120_000);
+
+  it('leaves every process serving after the abuse nemesis hits every port with ACL, peer secrets and the registration key on', async () => {
+    const c = cluster!;
+    const abuser = new Abuser(
+      { namesrvAddr: ns, nodes: c.groups[0]!.nodes.map((n) => ({ id: n.id, brokerAddr: n.brokerAddr, raftAddr: n.raftAddr })) },
+      new SeededRandom(13),
+      { ...DEFAULT_ABUSE_BOUNDS, idleConnectionsPerBroker: 20, heldPullsPerConnection: 50, hugeNameBytes: 4096 },
+    );
+    try {
+      await abuser.start();
+    } finally {
+      await abuser.close();
+    }
+    for (const pid of [c.namesrv.pid, ...c.groups[0]!.nodes.map((n) => n.pid)]) expect(isAlive(pid), `pid ${pid}`).toBe(true);
+    const sent = await rmq(['produce', '-n', ns, '-t', 'CliAcl', '--count', '3', ...APP]);
+    expect(sent.status, sent.stderr).toBe(0);
+    const listed = await rmq(['admin', 'clusterList', '-n', ns, '--json', ...ADMIN]);
+    expect(listed.status, listed.stderr).toBe(0);
+    const groups = (JSON.parse(listed.stdout) as { groups: { nodes: { role: string }[] }[] }).groups;
+    expect(groups[0]!.nodes.map((n) => n.role).sort()).toEqual(['FOLLOWER', 'FOLLOWER', 'LEADER']);
   }, 120_000);
 });
