@@ -185,7 +185,9 @@ export class PeerLink {
       done = true;
       clearTimeout(timer);
       if (err.code === 'ERR_PEER_AUTH') this.authFailures++;
-      this.o.logger.warn({ peer: to, code: err.code, err: { message: err.message }, remote: `${this.o.host}:${this.o.port}` }, 'raft peer failed authentication; closing the connection');
+      // A misconfigured peer fails on every reconnect (about once a second): warn now and then.
+      const level = this.authFailures <= 1 || this.authFailures % 60 === 0 ? 'warn' : 'debug';
+      this.o.logger[level]({ peer: to, code: err.code, err: { message: err.message }, remote: `${this.o.host}:${this.o.port}`, authFailures: this.authFailures }, 'raft peer failed authentication; closing the connection');
       s.destroy();
     };
     s.on('close', () => clearTimeout(timer));
