@@ -118,6 +118,7 @@ describe('rmq cluster up --acl', () => {
       expect(conf).toContain('dLegerPeerSecretFile=');
     }
     expect(statSync(join(clusterDir, 'namesrv.registration-key')).mode & 0o077).toBe(0);
+    for (const n of cluster!.groups[0]!.nodes) expect(statSync(n.confPath).mode & 0o077).toBe(0);
     const client = new RemotingClient();
     try {
       const forged = makeRequest(RequestCode.REGISTER_BROKER, { clusterName: 'DefaultCluster', brokerName: 'broker-a', brokerAddr: '10.9.9.9:1', haServerAddr: '', brokerId: '0', raftTerm: String(2 ** 40) });

@@ -94,7 +94,8 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
         ...o.extraConf,
       };
       const text = `# written by 'rmq cluster up'; node ${id} of ${brokerName}\n` + Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-      writeFileSync(confPath, text);
+      // The conf holds the NameServer registration key: readable by its owner only.
+      writeFileSync(confPath, text, { mode: 0o600 });
       const grpcAddr = grpc && conf['grpcListenPort'] !== '0' ? `127.0.0.1:${conf['grpcListenPort']}` : undefined;
       if (grpcAddr !== undefined) grpcEndpoints.push(grpcAddr);
       return { id, pid: 0, brokerAddr: `127.0.0.1:${listenPort}`, raftAddr: `127.0.0.1:${raftPort(i)}`, ...(grpcAddr !== undefined ? { grpcAddr } : {}), dataDir, confPath, logPath: join(o.dir, `${brokerName}-${id}.log`) };
