@@ -3,7 +3,8 @@
 // consume; a wrong secret, a topic the account may not publish to, a SUB-only account sending
 // and a non-admin administration request are each refused with NO_PERMISSION (16) and a remark;
 // an account's white-listed address passes without a signature; and after a SIGKILL of the
-// leader the new leader enforces the same rules (no window without ACL).
+// leader the new leader enforces the same rules (no window without ACL), including the accounts
+// created and deleted at run time with codes 50-52 (replicated through the Raft log).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -147,12 +148,21 @@ describe('ACL on a real group with ali-ons', () => {
     const leader = await cluster.waitForLeader(20_000);
     const signed = new RemotingClient({ credentials: { accessKey: 'appKey', secretKey: 'appSecret-0123' } });
     const plain = new RemotingClient();
+    const admin = new RemotingClient({ credentials: ADMIN });
     try {
       const r = await signed.invoke(leader.brokerAddr, makeRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { topic: 'AclSneaky', readQueueNums: '1', writeQueueNums: '1', perm: '6' }), 5000);
       expect(r.code).toBe(ResponseCode.NO_PERMISSION);
       expect(r.remark).toMatch(/administration: AccessKey appKey is not an admin account/);
-      const transfer = await signed.invoke(leader.brokerAddr, makeRequest(1500), 5000);
-      expect(transfer.code).toBe(ResponseCode.NO_PERMISSION);
+      // Retention deletion and our Raft codes (transfer, status, digest) too.
+      for (const code of [RequestCode.DELETE_EXPIRED_COMMITLOG, 1500, 1501, 1502]) {
+        const refused = await signed.invoke(leader.brokerAddr, makeRequest(code), 5000);
+        expect(refused.code, `request ${code}`).toBe(ResponseCode.NO_PERMISSION);
+        expect(refused.remark).toMatch(/is administration/);
+      }
+      const status = await admin.invoke(leader.brokerAddr, makeRequest(1501), 5000);
+      expect(status.code).toBe(ResponseCode.SUCCESS);
+      // This cluster's groups have no peer secret: RAFT_STATUS says so, with the refusal counters.
+      expect(JSON.parse(status.body!.toString())).toMatchObject({ peerAuthentication: false, raftAuthFailures: 0 });
       const anonymous = await plain.invoke(leader.brokerAddr, makeRequest(RequestCode.GET_MAX_OFFSET, { topic: 'AclOrders', queueId: '0' }), 5000);
       expect(anonymous.code).toBe(ResponseCode.NO_PERMISSION);
       expect(anonymous.remark).toMatch(/carries no AccessKey/);
@@ -161,8 +171,54 @@ describe('ACL on a real group with ali-ons', () => {
     } finally {
       await signed.close();
       await plain.close();
+      await admin.close();
     }
   }, 60_000);
+
+  it('replicates ACL changes made with codes 50-52 to every node, and only an admin may make them', async () => {
+    const notAdmin = new Admin({ namesrvAddr: cluster.namesrvAddr, credentials: { accessKey: 'appKey', secretKey: 'appSecret-0123' } });
+    const admin = new Admin({ namesrvAddr: cluster.namesrvAddr, credentials: ADMIN });
+    await notAdmin.start();
+    await admin.start();
+    try {
+      const refused = await notAdmin.updateAclConfig({ accessKey: 'sneakyKey', secretKey: 'sneaky-0123', admin: true }).then(() => undefined, (e: unknown) => e as Error);
+      expect(refused?.message).toMatch(/16|not an admin account/);
+      await admin.updateAclConfig({ accessKey: 'lateKey', secretKey: 'lateSecret-0123', defaultTopicPerm: 'DENY', topicPerms: ['AclOrders=PUB'] });
+      await admin.updateAclConfig({ accessKey: 'tempKey', secretKey: 'tempSecret-0123', defaultTopicPerm: 'PUB' });
+      await admin.deleteAclConfig('tempKey');
+      // A bad account is refused before anything is replicated, naming the field.
+      const bad = await admin.updateAclConfig({ accessKey: 'badKey', secretKey: 'bad-0123', defaultTopicPerm: 'WRITE' }).then(() => undefined, (e: unknown) => e as Error);
+      expect(bad?.message).toMatch(/defaultTopicPerm/);
+      // Every node (followers too) enforces the same rules: equal versions, lateKey replicated, tempKey gone.
+      const raw = new RemotingClient({ credentials: ADMIN });
+      try {
+        await until('every node holding the change', 20_000, async () => {
+          const answers = await Promise.all(cluster.nodes.map((n) => raw.invoke(n.brokerAddr, makeRequest(52), 3000).catch(() => undefined)));
+          if (answers.some((a) => a?.code !== ResponseCode.SUCCESS)) return false;
+          const bodies = answers.map((a) => JSON.parse(a!.body!.toString()) as { accounts: { accessKey: string; source: string }[] });
+          return new Set(answers.map((a) => a!.extFields['version'])).size === 1
+            && bodies.every((b) => b.accounts.some((x) => x.accessKey === 'lateKey' && x.source === 'replicated') && !b.accounts.some((x) => x.accessKey === 'tempKey'));
+        });
+        const info = await raw.invoke(cluster.nodes[0]!.brokerAddr, makeRequest(52), 3000);
+        expect(info.body!.toString()).not.toMatch(/Secret-0123|secretKey/);
+      } finally {
+        await raw.close();
+      }
+      const groups = await admin.getAclConfig();
+      expect(groups).toHaveLength(1);
+      expect(groups[0]!.accounts.find((a) => a.accessKey === 'lateKey')).toMatchObject({ topicPerms: ['AclOrders=PUB'], source: 'replicated' });
+    } finally {
+      await notAdmin.shutdown();
+      await admin.shutdown();
+    }
+    const late = new Producer({ namesrvAddr: cluster.namesrvAddr, producerGroup: 'AclLate', credentials: { accessKey: 'lateKey', secretKey: 'lateSecret-0123' } });
+    await late.start();
+    try {
+      expect((await late.send({ topic: 'AclOrders', body: 'late' })).status).toBe('SEND_OK');
+    } finally {
+      await late.shutdown();
+    }
+  }, 90_000);
 
   it('keeps enforcing the rules on the new leader after a SIGKILL of the old one', async () => {
     const old = await cluster.waitForLeader(20_000);
@@ -183,6 +239,22 @@ describe('ACL on a real group with ali-ons', () => {
       expect((await ok.send({ topic: 'AclOrders', body: 'after failover' })).status).toBe('SEND_OK');
     } finally {
       await ok.shutdown();
+    }
+    // The changes made at run time survive the failover: lateKey may send, tempKey stays deleted.
+    const late = new Producer({ namesrvAddr: cluster.namesrvAddr, producerGroup: 'AclLate', credentials: { accessKey: 'lateKey', secretKey: 'lateSecret-0123' } });
+    await late.start();
+    try {
+      expect((await late.send({ topic: 'AclOrders', body: 'late after failover' })).status).toBe('SEND_OK');
+    } finally {
+      await late.shutdown();
+    }
+    const raw = new RemotingClient({ credentials: { accessKey: 'tempKey', secretKey: 'tempSecret-0123' } });
+    try {
+      const r = await raw.invoke(next.brokerAddr, makeRequest(RequestCode.GET_MAX_OFFSET, { topic: 'AclOrders', queueId: '0' }), 5000);
+      expect(r.code).toBe(ResponseCode.NO_PERMISSION);
+      expect(r.remark).toMatch(/tempKey is not an account/);
+    } finally {
+      await raw.close();
     }
     await cluster.restartNode(old.id);
   }, 120_000);

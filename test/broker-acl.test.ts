@@ -154,4 +154,12 @@ describe('the ACL checker', () => {
     expect(acl.check(makeRequest(RequestCode.UPDATE_AND_CREATE_TOPIC, { AccessKey: 'trustedKey' }), '172.16.0.15:1').ok).toBe(false);
     expect(acl.counters.refused['not-admin']).toBeGreaterThan(0);
   });
+
+  // Creating topics, deleting retention segments, resetting offsets, ACL administration and our
+  // Raft codes (leadership transfer, status, replica digest): only an admin account may.
+  it.each([17, 329, 220, 50, 51, 52, 200, 207, 215, 222, 1500, 1501, 1502])('treats request %i as administration', (code) => {
+    expect(acl.check(sign(code, {}, 'readerKey', 'readerSecret'), client)).toMatchObject({ ok: false, remark: expect.stringMatching(new RegExp(`request ${code} is administration`)) });
+    expect(acl.check(makeRequest(code), client).ok).toBe(false);
+    expect(acl.check(sign(code, {}, 'adminKey', 'adminSecret'), client).ok).toBe(true);
+  });
 });

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseBrokerConfig, type BrokerConfig } from '../src/broker/broker-config.js';
 import { BrokerController, type BrokerControllerOptions } from '../src/broker/broker-controller.js';
-import { NameServer } from '../src/namesrv/namesrv.js';
+import { NameServer, type NameServerOptions } from '../src/namesrv/namesrv.js';
 import { makeRequest, RemotingClient, type ExtFields, type RemotingCommand } from '../src/protocol/index.js';
 
 export const silent = pino({ level: 'silent' });
@@ -25,9 +25,9 @@ export interface TestGroup {
  * Starts a NameServer on basePort and `size` broker nodes (clients basePort+1+i, Raft basePort+11+i).
  * `extraConf` is added to every node's broker.conf, or to node i's when it is a function of i.
  */
-export async function startTestGroup(basePort: number, size = 1, extraConf: Record<string, string> | ((node: number) => Record<string, string>) = {}, options: BrokerControllerOptions = {}): Promise<TestGroup> {
+export async function startTestGroup(basePort: number, size = 1, extraConf: Record<string, string> | ((node: number) => Record<string, string>) = {}, options: BrokerControllerOptions = {}, namesrvOptions: NameServerOptions = {}): Promise<TestGroup> {
   const dir = mkdtempSync(join(tmpdir(), 'broker-test-'));
-  const namesrv = new NameServer({ logger: silent });
+  const namesrv = new NameServer({ logger: silent, ...namesrvOptions });
   try {
     await namesrv.start({ port: basePort, host: '127.0.0.1' });
   } catch (err) {

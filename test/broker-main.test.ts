@@ -28,6 +28,23 @@ describe('broker main', () => {
     expect(r.stderr).toContain('listenPort=notaport is invalid');
   });
 
+  it('exits 1 naming dLegerPeerSecretFile when that file is missing or holds a secret too short', () => {
+    const missing = run('dLegerPeers=n0-127.0.0.1:25990\ndLegerSelfId=n0\ndLegerPeerSecretFile=no-such.secret\n');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/dLegerPeerSecretFile=.*no-such\.secret cannot be read/);
+    writeFileSync(join(dir, 'short.secret'), 'tooshort\n');
+    const short = run('dLegerPeers=n0-127.0.0.1:25990\ndLegerSelfId=n0\ndLegerPeerSecretFile=short.secret\n');
+    expect(short.status).toBe(1);
+    expect(short.stderr).toMatch(/dLegerPeerSecretFile.*at least 16 characters/);
+    expect(short.stderr).not.toContain('tooshort');
+  });
+
+  it('exits 1 naming tlsCertPath when tlsEnable is on without a certificate', () => {
+    const r = run('dLegerPeers=n0-127.0.0.1:25990\ndLegerSelfId=n0\ntlsEnable=true\n');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('tlsEnable=true needs tlsCertPath');
+  });
+
   it('exits 1 naming dLegerSelfId when it is not one of the peers', () => {
     const r = run('dLegerPeers=n0-127.0.0.1:25990\ndLegerSelfId=n5\n');
     expect(r.status).toBe(1);

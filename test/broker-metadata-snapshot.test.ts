@@ -35,6 +35,7 @@ const tables: fc.Arbitrary<MetadataTables> = fc.record({
   delayOffsets: fc.array(fc.tuple(fc.integer({ min: 1, max: 18 }), fc.maxSafeNat()), { maxLength: 18 }),
   leader: fc.option(announcement, { nil: null }),
   brokerAddrs: fc.array(fc.tuple(name, fc.constant('127.0.0.1:10911')), { maxLength: 3 }),
+  acl: fc.uniqueArray(fc.record({ accessKey: name, account: fc.option(fc.record({ accessKey: name, secretKey: name, defaultTopicPerm: fc.constantFrom('PUB', 'SUB', 'DENY') }), { nil: null }) }), { maxLength: 4, selector: (o) => o.accessKey }),
 });
 /** Every command but a snapshot, over few names so later commands change earlier state. */
 const few = fc.constantFrom('A', 'B', 'C');
@@ -46,6 +47,8 @@ const command: fc.Arbitrary<Exclude<ControlCommand, MetadataSnapshotPart>> = fc.
   fc.record({ kind: fc.constant('consumer-offsets' as const), offsets: fc.array(fc.record({ group: few, topic: few, queueId: fc.nat(3), offset: fc.nat(1000) }), { minLength: 1, maxLength: 4 }) }),
   fc.record({ kind: fc.constant('delay-offsets' as const), offsets: fc.array(fc.record({ level: fc.integer({ min: 1, max: 3 }), offset: fc.nat(1000) }), { minLength: 1, maxLength: 3 }) }),
   fc.record({ kind: fc.constant('leader' as const), announcement: fc.record({ nodeId: few, term: fc.nat(5), brokerAddr: fc.constant('127.0.0.1:1') }) }),
+  fc.record({ kind: fc.constant('acl-account-upsert' as const), account: fc.record({ accessKey: few, secretKey: few, defaultTopicPerm: fc.constantFrom('PUB', 'SUB') }) }),
+  fc.record({ kind: fc.constant('acl-account-delete' as const), accessKey: few }),
 );
 
 type LogEntry = { index: number; command: ControlCommand };
@@ -72,6 +75,7 @@ function normalized(t: MetadataTables): MetadataTables {
     delayOffsets: [...t.delayOffsets].sort((a, b) => a[0] - b[0]),
     leader: t.leader,
     brokerAddrs: [...t.brokerAddrs].sort(by((x) => x[0])),
+    acl: [...(t.acl ?? [])].sort(by((x) => x.accessKey)),
   };
 }
 

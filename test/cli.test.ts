@@ -2,7 +2,7 @@
 // `admin clusterList --json`, `admin updateTopic`, `produce`, `consume`, `cluster status`,
 // `admin deleteExpiredCommitLog`, `cluster down`, checking cluster.json's pids and that no
 // process is left. Bad input exits non-zero with one line saying what to change and no stack trace.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -70,6 +70,11 @@ describe('rmq cluster and client commands', () => {
     for (const p of ports) expect(p).toBeLessThan(32768);
     expect(readFileSync(c.groups[0]!.nodes[1]!.confPath, 'utf8')).toContain('autoCreateTopicEnable=false');
     expect(readFileSync(c.groups[0]!.nodes[1]!.confPath, 'utf8')).toContain(`grpcListenPort=${c.groups[0]!.nodes[1]!.grpcAddr!.split(':')[1]}`);
+    // The group got its own Raft peer secret, readable by its owner only, and elected with it.
+    const secretFile = join(clusterDir, 'broker-a.peer-secret');
+    for (const n of c.groups[0]!.nodes) expect(readFileSync(n.confPath, 'utf8')).toContain(`dLegerPeerSecretFile=${secretFile}`);
+    expect(readFileSync(secretFile, 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
+    expect(statSync(secretFile).mode & 0o077).toBe(0);
   });
 
   it('each grpcEndpoints address answers a RocketMQ 5 client', async () => {

@@ -9,7 +9,7 @@ import type { Message, Ready } from '../core/messages.js';
 import { Raft, type RaftStatus } from '../core/raft.js';
 import { MAX_TERM, type Entry, type LogStart, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
-import { TcpTransport, type PeerAddress, type TransportStats } from '../transport/tcp-transport.js';
+import { TcpTransport, type PeerAddress, type PeerTls, type TransportStats } from '../transport/tcp-transport.js';
 import { systemClock, type RaftNodeClock, type RaftTransport, type RaftTransportFactory } from './node-runtime.js';
 import { BusyError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, RecoveryBlockedError, StorageFailedError, TermTooLargeError, proposalFailure } from './errors.js';
 import type { BatchOutcome } from './batch-outcome.js';
@@ -56,6 +56,10 @@ export interface RaftNodeOptions {
   /** Transport bounds (see TcpTransportOptions). */
   maxQueuedFrames?: number;
   maxQueuedBytes?: number;
+  /** The group's shared secrets for peer authentication (see TcpTransportOptions.peerSecrets); none: off. */
+  peerSecrets?: readonly string[];
+  /** Mutual TLS between the peers (see TcpTransportOptions.tls); none: plain TCP. */
+  tls?: PeerTls;
   /**
    * TEST ONLY (default false): restores the former all-or-nothing outcome of a batch proposal
    * (judged by the term at its last index; dropped whole when a new leader's append overlaps
@@ -183,6 +187,8 @@ export class RaftNode extends EventEmitter {
       onMessage,
       ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
       ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
+      ...(o.peerSecrets !== undefined ? { peerSecrets: o.peerSecrets } : {}),
+      ...(o.tls !== undefined ? { tls: o.tls } : {}),
     });
     // After a power loss under async flush the core starts recovering (recovery-guard.ts);
     // otherwise (sync flush, one voter) the storage's suspicion is cleared now.

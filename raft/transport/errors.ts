@@ -9,7 +9,9 @@ export type TransportErrorCode =
   /** A connection whose hello or messages name a node that is not a configured peer. */
   | 'ERR_UNKNOWN_PEER'
   /** A hello that does not match this node (wrong protocol version or wrong target id). */
-  | 'ERR_BAD_HELLO';
+  | 'ERR_BAD_HELLO'
+  /** A peer that did not prove it holds the group's secret (or none when one is required). */
+  | 'ERR_PEER_AUTH';
 
 export class TransportError extends Error {
   override readonly name = 'TransportError';

@@ -2,11 +2,19 @@
 // encoded frames, reconnection with exponential backoff, and one corked socket write per
 // flush so that every frame produced for this peer in one event-loop turn leaves in one
 // syscall. Frames are encoded when queued, so a queued frame never sees later changes to the
-// mapped log it was read from.
+// mapped log it was read from. With the group's secrets the link sends nothing before the
+// other end has proved it holds one (peer-auth.ts): a stranger on a peer's address learns nothing.
 
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import type { Logger } from 'pino';
+import { TransportError } from './errors.js';
 import { encodeHello, PROTOCOL_VERSION } from './frame-codec.js';
+import { FrameReader } from './frame-reader.js';
+import { decodeChallenge, encodeAuthHello, encodeProof, macMatches, newNonce, peerMac } from './peer-auth.js';
+
+/** A challenge frame is about 80 bytes; nothing bigger is read before the handshake ends. */
+const MAX_CHALLENGE_BYTES = 1024;
 
 export interface PeerLinkOptions {
   selfId: string;
@@ -19,6 +27,12 @@ export interface PeerLinkOptions {
   socketHighWaterBytes: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** The other end must answer the authenticated hello within this. */
+  handshakeTimeoutMs: number;
+  /** The group's secrets (empty: no authentication); the first signs, any verifies. */
+  secrets: readonly string[];
+  /** Dial with TLS: present `cert`/`key`, trust only `ca` (see TcpTransportOptions.tls). */
+  tls?: { cert: string | Buffer; key: string | Buffer; ca: string | Buffer };
   logger: Logger;
 }
 
@@ -29,6 +43,8 @@ export interface PeerLinkStats {
   sentFrames: number;
   droppedFrames: number;
   connects: number;
+  /** Connections closed because the other end did not prove it holds the secret. */
+  authFailures: number;
 }
 
 export class PeerLink {
@@ -45,6 +61,7 @@ export class PeerLink {
   private sentFrames = 0;
   private droppedFrames = 0;
   private connects = 0;
+  private authFailures = 0;
 
   constructor(private readonly o: PeerLinkOptions) {
     this.backoffMs = o.reconnectMinMs;
@@ -88,6 +105,7 @@ export class PeerLink {
       sentFrames: this.sentFrames,
       droppedFrames: this.droppedFrames,
       connects: this.connects,
+      authFailures: this.authFailures,
     };
   }
 
@@ -121,20 +139,28 @@ export class PeerLink {
 
   private connect(): void {
     if (this.closed) return;
-    const s = connect({ host: this.o.host, port: this.o.port });
+    const tls = this.o.tls;
+    const s = tls === undefined ? connect({ host: this.o.host, port: this.o.port }) : connectTls({ host: this.o.host, port: this.o.port, cert: tls.cert, key: tls.key, ca: tls.ca });
     this.socket = s;
     s.setNoDelay(true);
-    s.on('connect', () => {
+    const open = (): void => {
       this.connected = true;
       this.connects++;
       this.backoffMs = this.o.reconnectMinMs;
       this.o.logger.debug({ peer: this.o.peerId }, 'connected to peer');
-      s.write(encodeHello({ version: PROTOCOL_VERSION, from: this.o.selfId, to: this.o.peerId }));
       this.flush();
+    };
+    s.on(tls === undefined ? 'connect' : 'secureConnect', () => {
+      if (this.o.secrets.length === 0) {
+        s.write(encodeHello({ version: PROTOCOL_VERSION, from: this.o.selfId, to: this.o.peerId }));
+        open();
+        return;
+      }
+      this.authenticate(s, open);
     });
     s.on('drain', () => this.flush());
-    // Peers never answer on our outbound connection; anything arriving is ignored.
-    s.on('data', () => {});
+    // Past the handshake peers never answer on our outbound connection; anything arriving is ignored.
+    if (this.o.secrets.length === 0) s.on('data', () => {});
     s.on('error', (err) => {
       this.o.logger.debug({ peer: this.o.peerId, err: { message: err.message, code: (err as NodeJS.ErrnoException).code } }, 'peer connection error');
     });
@@ -145,6 +171,46 @@ export class PeerLink {
       }
       this.scheduleReconnect();
     });
+  }
+
+  /** Runs the dialer's half of the handshake on `s`; calls `open` once the acceptor has proved itself. */
+  private authenticate(s: Socket, open: () => void): void {
+    const nonce = newNonce();
+    const { selfId: from, peerId: to } = this.o;
+    const reader = new FrameReader(MAX_CHALLENGE_BYTES);
+    let done = false;
+    const timer = setTimeout(() => fail(new TransportError('ERR_PEER_AUTH', `no answer to the authenticated hello within ${this.o.handshakeTimeoutMs} ms`)), this.o.handshakeTimeoutMs);
+    const fail = (err: TransportError): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (err.code === 'ERR_PEER_AUTH') this.authFailures++;
+      // A misconfigured peer fails on every reconnect (about once a second): warn now and then.
+      const level = this.authFailures <= 1 || this.authFailures % 60 === 0 ? 'warn' : 'debug';
+      this.o.logger[level]({ peer: to, code: err.code, err: { message: err.message }, remote: `${this.o.host}:${this.o.port}`, authFailures: this.authFailures }, 'raft peer failed authentication; closing the connection');
+      s.destroy();
+    };
+    s.on('close', () => clearTimeout(timer));
+    s.on('data', (chunk: Buffer) => {
+      if (done) return;
+      try {
+        reader.push(chunk, (body) => {
+          if (done) return;
+          const challenge = decodeChallenge(body);
+          if (!macMatches(this.o.secrets, challenge.mac, 'acceptor', from, to, nonce, challenge.nonce)) {
+            throw new TransportError('ERR_PEER_AUTH', `the node at ${this.o.host}:${this.o.port} did not prove it is ${to} holding the group's peer secret`);
+          }
+          done = true;
+          clearTimeout(timer);
+          s.write(encodeProof(peerMac(this.o.secrets[0]!, 'dialer', from, to, nonce, challenge.nonce)));
+          open();
+        });
+      } catch (err) {
+        if (!(err instanceof TransportError)) throw err;
+        fail(err);
+      }
+    });
+    s.write(encodeAuthHello({ version: PROTOCOL_VERSION, from, to, nonce }));
   }
 
   private scheduleReconnect(): void {

@@ -6,14 +6,20 @@
 // connections that have not said hello are few (the oldest makes room for a new one), a newer
 // hello for a peer replaces the older connection of that peer, and a peer's connection that
 // carries nothing for inboundIdleMs is closed (its PeerLink reconnects when it has traffic).
+// With peerSecrets both ends prove they hold the group's secret before any message passes
+// (peer-auth.ts); a connection that fails is refused, logged, counted and closed.
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Message } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
 import { TransportError } from './errors.js';
 import { decodeHello, decodeMessage, encodeEntries, encodeMessageHead, PROTOCOL_VERSION } from './frame-codec.js';
 import { FrameReader } from './frame-reader.js';
+import {
+  decodeAuthHello, decodeProof, encodeChallenge, FRAME_KIND_AUTH_HELLO, macMatches, newNonce, peerMac, type AuthHello,
+} from './peer-auth.js';
 import { PeerLink, type PeerLinkStats } from './peer-link.js';
 
 const EMPTY_ENTRIES = encodeEntries([]);
@@ -53,11 +59,29 @@ export interface TcpTransportOptions {
   inboundIdleMs?: number;
   /** Connections that have not said hello yet, at most; the oldest is closed to make room. */
   maxPendingConnections?: number;
+  /**
+   * The group's shared secrets: when non-empty, every connection must pass the mutual HMAC
+   * handshake (peer-auth.ts). The first signs, any verifies (to rotate without downtime).
+   */
+  peerSecrets?: readonly string[];
+  /**
+   * Mutual TLS between the peers: each node serves and dials with its certificate and key and
+   * accepts only certificates signed by `ca` (which must name the peers' hosts).
+   */
+  tls?: PeerTls;
+}
+
+export interface PeerTls {
+  cert: string | Buffer;
+  key: string | Buffer;
+  ca: string | Buffer;
 }
 
 export interface TransportStats {
   receivedFrames: number;
   rejectedConnections: number;
+  /** Connections refused because the other end did not prove it holds the secret (either direction). */
+  authFailures: number;
   peers: Record<NodeId, PeerLinkStats>;
 }
 
@@ -72,6 +96,8 @@ export class TcpTransport {
   private server: Server | null = null;
   private receivedFrames = 0;
   private rejectedConnections = 0;
+  private inboundAuthFailures = 0;
+  private readonly secrets: readonly string[];
   private closed = false;
 
   constructor(private readonly o: TcpTransportOptions) {
@@ -79,6 +105,7 @@ export class TcpTransport {
     if (!self) throw new RangeError(`node ${o.id} is not among the peers ${o.peers.map((p) => p.id).join(',')}`);
     this.self = self;
     this.maxFrameBytes = o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.secrets = (o.peerSecrets ?? []).filter((x) => x !== '');
     for (const p of o.peers) {
       if (p.id === o.id) continue;
       this.links.set(p.id, new PeerLink({
@@ -91,6 +118,9 @@ export class TcpTransport {
         socketHighWaterBytes: o.socketHighWaterBytes ?? 16 * 1024 * 1024,
         reconnectMinMs: o.reconnectMinMs ?? 50,
         reconnectMaxMs: o.reconnectMaxMs ?? 1000,
+        handshakeTimeoutMs: o.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS,
+        ...(o.tls !== undefined ? { tls: o.tls } : {}),
+        secrets: this.secrets,
         logger: o.logger,
       }));
     }
@@ -100,7 +130,15 @@ export class TcpTransport {
   async start(): Promise<void> {
     // No server.maxConnections: a full server refuses the genuine peer too. The bounds are per
     // kind instead: one connection per peer (newest wins) and a few pending ones (oldest goes).
-    const server = createServer((s) => this.accept(s));
+    const tls = this.o.tls;
+    const server = tls === undefined
+      ? createServer((s) => this.accept(s))
+      : createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true }, (s) => this.accept(s));
+    // A connection without a certificate signed by the CA never gets to say hello.
+    server.on('tlsClientError', (err: Error, s: TLSSocket) => {
+      this.rejectedConnections++;
+      this.o.logger.warn({ err: { message: err.message }, remote: `${s.remoteAddress}:${s.remotePort}` }, 'rejected raft connection: TLS handshake failed');
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -145,8 +183,12 @@ export class TcpTransport {
 
   stats(): TransportStats {
     const peers: Record<NodeId, PeerLinkStats> = {};
-    for (const [id, link] of this.links) peers[id] = link.stats();
-    return { receivedFrames: this.receivedFrames, rejectedConnections: this.rejectedConnections, peers };
+    let authFailures = this.inboundAuthFailures;
+    for (const [id, link] of this.links) {
+      peers[id] = link.stats();
+      authFailures += peers[id].authFailures;
+    }
+    return { receivedFrames: this.receivedFrames, rejectedConnections: this.rejectedConnections, authFailures, peers };
   }
 
   async close(): Promise<void> {
@@ -185,15 +227,33 @@ export class TcpTransport {
     const helloTimer = setTimeout(() => {
       if (peer === null) this.reject(s, new TransportError('ERR_BAD_HELLO', `no hello within ${helloTimeoutMs} ms`), null);
     }, helloTimeoutMs);
+    // Set once the authenticated hello is answered: the proof must then match this challenge.
+    let challenged: { hello: AuthHello; nonce: Buffer } | null = null;
     const onFrame = (body: Buffer): void => {
       if (peer === null) {
-        peer = this.checkHello(body);
+        if (this.secrets.length > 0) {
+          if (challenged === null) {
+            const hello = this.checkAuthHello(body);
+            const nonce = newNonce();
+            challenged = { hello, nonce };
+            s.write(encodeChallenge(nonce, peerMac(this.secrets[0]!, 'acceptor', hello.from, hello.to, hello.nonce, nonce)));
+            return;
+          }
+          const { hello, nonce } = challenged;
+          if (!macMatches(this.secrets, decodeProof(body), 'dialer', hello.from, hello.to, hello.nonce, nonce)) {
+            this.inboundAuthFailures++;
+            throw new TransportError('ERR_PEER_AUTH', `connection claiming to be ${hello.from} did not prove it holds the group's peer secret`);
+          }
+          peer = hello.from;
+        } else {
+          peer = this.checkHello(body);
+        }
         clearTimeout(helloTimer);
         this.pending.delete(s);
         reader.setMaxFrameBytes(this.maxFrameBytes);
-        // Newest wins: a restarted peer's new connection must not wait behind its old one (or
-        // behind a stranger that said hello in its name). Telling the two apart needs peer
-        // authentication; until then a squatter loses its place to the next genuine reconnect.
+        // Newest wins: a restarted peer's new connection must not wait behind its old one (or,
+        // without peer secrets, behind a stranger that said hello in its name: a squatter loses
+        // its place to the next genuine reconnect). With secrets only the peer itself gets here.
         const older = this.inbound.get(peer);
         if (older !== undefined && older !== s) {
           this.o.logger.info({ peer }, 'newer connection of a peer replaces the older one');
@@ -231,11 +291,30 @@ export class TcpTransport {
   }
 
   private checkHello(body: Buffer): NodeId {
+    if (body[0] === FRAME_KIND_AUTH_HELLO) {
+      this.inboundAuthFailures++;
+      throw new TransportError('ERR_PEER_AUTH', 'the other end authenticates with a peer secret but this node has none (dLegerPeerSecret differs between the peers)');
+    }
     const hello = decodeHello(body);
+    this.checkIds(hello.version, hello.from, hello.to);
+    return hello.from;
+  }
+
+  private checkAuthHello(body: Buffer): AuthHello {
+    if (body[0] !== FRAME_KIND_AUTH_HELLO) {
+      this.inboundAuthFailures++;
+      throw new TransportError('ERR_PEER_AUTH', 'unauthenticated hello: this node requires the group\'s peer secret (dLegerPeerSecret)');
+    }
+    const hello = decodeAuthHello(body);
+    this.checkIds(hello.version, hello.from, hello.to);
+    return hello;
+  }
+
+  private checkIds(version: number, from: NodeId, to: NodeId): void {
+    const hello = { version, from, to };
     if (hello.version !== PROTOCOL_VERSION) throw new TransportError('ERR_BAD_HELLO', `protocol version ${hello.version}, expected ${PROTOCOL_VERSION}`);
     if (hello.to !== this.o.id) throw new TransportError('ERR_BAD_HELLO', `hello addressed to ${hello.to}, this node is ${this.o.id}`);
     if (!this.links.has(hello.from)) throw new TransportError('ERR_UNKNOWN_PEER', `hello from ${hello.from}, which is not a configured peer`);
-    return hello.from;
   }
 
   private reject(s: Socket, err: TransportError, peer: NodeId | null): void {

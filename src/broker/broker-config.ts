@@ -29,6 +29,23 @@ export interface BrokerConfig extends ServerLimitsConfig {
   dLegerGroup: string;
   dLegerPeers: string;
   dLegerSelfId: string;
+  /**
+   * The group's Raft peer secret(s), comma-separated: the first signs, any verifies (rotation).
+   * Empty: peers are not authenticated (a warning at start-up). dLegerPeerSecretFile names a file
+   * holding them instead (read by the broker's main).
+   */
+  dLegerPeerSecret: string;
+  dLegerPeerSecretFile: string;
+  /** Serve the client port (listenPort) with TLS: needs tlsCertPath and tlsKeyPath. */
+  tlsEnable: boolean;
+  /** Mutual TLS between the Raft peers: needs tlsCertPath, tlsKeyPath and tlsCaPath. */
+  raftTlsEnable: boolean;
+  /** PEM files: this node's certificate and key, and the CA that signed the group's certificates. */
+  tlsCertPath: string;
+  tlsKeyPath: string;
+  tlsCaPath: string;
+  /** Key this broker signs REGISTER_BROKER/UNREGISTER_BROKER with (the NameServer's registration key); empty: unsigned. */
+  namesrvRegistrationKey: string;
   messageDelayLevel: string;
   /** Lets this node's schedule service deliver with levels other than the group last used (a deliberate change). */
   messageDelayLevelChangeAllowed: boolean;
@@ -75,6 +92,14 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   dLegerGroup: '',
   dLegerPeers: '',
   dLegerSelfId: '',
+  dLegerPeerSecret: '',
+  dLegerPeerSecretFile: '',
+  namesrvRegistrationKey: '',
+  tlsEnable: false,
+  raftTlsEnable: false,
+  tlsCertPath: '',
+  tlsKeyPath: '',
+  tlsCaPath: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
@@ -142,6 +167,18 @@ function bad(key: string, value: string, expected: string): never {
 /** Like bad(), for values whose fault is better told than listed (one item of a list, a duplicate). */
 function invalid(key: string, value: string, reason: string): never {
   throw new BrokerConfigError(key, `broker.conf: ${key}=${value} is invalid: ${reason}`);
+}
+
+/** Shortest peer secret accepted: a guessable secret would protect nothing. */
+export const MIN_PEER_SECRET_CHARS = 16;
+
+/** Splits a dLegerPeerSecret value (comma or newline separated) and checks each secret's length. */
+export function peerSecrets(key: string, value: string): string[] {
+  const list = value.split(/[,\n]/).map((x) => x.trim()).filter((x) => x !== '');
+  for (const x of list) {
+    if (x.length < MIN_PEER_SECRET_CHARS) invalid(key, '<hidden>', `each secret needs at least ${MIN_PEER_SECRET_CHARS} characters (make one with: openssl rand -hex 32)`);
+  }
+  return list;
 }
 
 /** Reads dLegerPeers with the Raft library's parser so the broker and its Raft node agree on it. */
@@ -221,6 +258,17 @@ const SETTERS: Record<string, Setter> = {
     c.dLegerPeers = v;
   },
   dLegerSelfId: (c, v, k) => { c.dLegerSelfId = nonEmpty(k, v); },
+  dLegerPeerSecret: (c, v, k) => {
+    peerSecrets(k, v);
+    c.dLegerPeerSecret = v;
+  },
+  dLegerPeerSecretFile: (c, v) => { c.dLegerPeerSecretFile = v; },
+  namesrvRegistrationKey: (c, v) => { c.namesrvRegistrationKey = v; },
+  tlsEnable: (c, v, k) => { c.tlsEnable = bool(k, v); },
+  raftTlsEnable: (c, v, k) => { c.raftTlsEnable = bool(k, v); },
+  tlsCertPath: (c, v) => { c.tlsCertPath = v; },
+  tlsKeyPath: (c, v) => { c.tlsKeyPath = v; },
+  tlsCaPath: (c, v) => { c.tlsCaPath = v; },
   messageDelayLevel: (c, v, k) => {
     if (!/^(\d+[smhd])( \d+[smhd])*$/.test(v)) bad(k, v, 'space-separated durations like "1s 5s 1m 2h"');
     c.messageDelayLevel = v;
@@ -259,6 +307,14 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
     if (config[key] === '') throw new BrokerConfigError(key, `broker.conf: ${key} is required (for example dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913, dLegerSelfId=n0)`);
   }
   if (config.dLegerGroup === '') config.dLegerGroup = config.brokerName;
+  const tlsNeeds: [boolean, string, (keyof BrokerConfig)[]][] = [[config.tlsEnable, 'tlsEnable', ['tlsCertPath', 'tlsKeyPath']], [config.raftTlsEnable, 'raftTlsEnable', ['tlsCertPath', 'tlsKeyPath', 'tlsCaPath']]];
+  for (const [on, flag, keys] of tlsNeeds) {
+    const missing = on ? keys.find((k) => config[k] === '') : undefined;
+    if (missing !== undefined) throw new BrokerConfigError(missing, `broker.conf: ${flag}=true needs ${missing} (a PEM file; docs/security.md shows how to make a test CA)`);
+  }
+  if (config.dLegerPeerSecret !== '' && config.dLegerPeerSecretFile !== '') {
+    throw new BrokerConfigError('dLegerPeerSecretFile', 'broker.conf: set dLegerPeerSecret or dLegerPeerSecretFile, not both');
+  }
   const limitsProblem = serverLimitsProblem(config);
   if (limitsProblem !== undefined) throw new BrokerConfigError(...limitsProblem);
   // One message is one Raft entry, and an entry never spans two data segments.

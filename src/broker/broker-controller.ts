@@ -13,7 +13,10 @@ import { RemotingClient } from '../protocol/remoting-client.js';
 import { PERM_READ_WRITE, type TopicConfig } from '../protocol/route-data.js';
 import { encodeMessageRecords, toIPv4, type MessageRecord } from '../store/index.js';
 import { AclChecker } from './acl/acl-checker.js';
+import { ACL_ADMIN_CODES, handleAclAdmin } from './acl/acl-admin.js';
 import { guardedByAcl } from './acl/acl-guard.js';
+import { AclRules } from './acl/acl-rules.js';
+import { loadBrokerTls, type BrokerTls } from './broker-tls.js';
 import { loadPlainAcl } from './acl/plain-acl.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { UnsafeTestFault } from './unsafe-test-faults.js';
@@ -75,6 +78,8 @@ export class BrokerController {
   private lastDiskHandOffMs = Number.NEGATIVE_INFINITY;
   /** Asks followers about their disks (created at the first disk-full refusal). */
   private handOffClient: RemotingClient | undefined;
+  /** TLS for the client port, for this node's connections to other brokers, and for Raft. */
+  private readonly tls: BrokerTls;
   /** The RocketMQ 5 gRPC endpoint (grpcListenPort > 0), started after the remoting port. */
   grpc: GrpcEndpoint | undefined;
 
@@ -83,11 +88,13 @@ export class BrokerController {
     this.log = base.child({ nodeId: config.dLegerSelfId, group: config.dLegerGroup });
     this.brokerAddr = `${config.brokerIP1}:${config.listenPort}`;
     const storeHost = { host: toIPv4(config.brokerIP1), port: config.listenPort };
+    this.tls = loadBrokerTls(config);
     this.raft = new BrokerRaft({
       config,
       brokerAddr: this.brokerAddr,
       storeHost,
       logger: this.log,
+      ...(this.tls.raft !== undefined ? { raftTls: this.tls.raft } : {}),
       ...(options.tickMs !== undefined ? { tickMs: options.tickMs } : {}),
       ...(options.electionTicks !== undefined ? { electionTicks: options.electionTicks } : {}),
       ...(options.proposalTimeoutMs !== undefined ? { proposalTimeoutMs: options.proposalTimeoutMs } : {}),
@@ -100,20 +107,19 @@ export class BrokerController {
     });
     this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });
-    this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);
+    this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log, undefined, this.tls.client);
     this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log);
-    this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }), ...connectionLimitsOf(config) });
+    this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }), ...connectionLimitsOf(config), ...(this.tls.server !== undefined ? { tls: this.tls.server } : {}) });
     this.context = this.buildContext(storeHost);
     // With ACL on, every request is checked before its processor runs (and refused with
     // NO_PERMISSION and a remark naming what is missing).
     this.acl = config.aclEnable ? new AclChecker(loadPlainAcl(config.aclFile)) : undefined;
     const acl = this.acl;
-    for (const p of PROCESSORS) {
-      for (const code of p.codes) {
-        const handle: RequestHandler = (req, channel) => p.handle(this.context, req, channel);
-        this.server.registerHandler(code, acl === undefined ? handle : guardedByAcl(acl, handle, this.log));
-      }
-    }
+    // The file's rules overridden by the changes replicated through the Raft log (acl-rules.ts).
+    const rules = acl === undefined ? undefined : new AclRules(acl.fileConfig, this.raft.metadata, acl, this.log);
+    const handlers: [number, RequestHandler][] = PROCESSORS.flatMap((p) => p.codes.map((code): [number, RequestHandler] => [code, (req, channel) => p.handle(this.context, req, channel)]));
+    for (const code of ACL_ADMIN_CODES) handlers.push([code, (req) => handleAclAdmin(this.context, rules, req)]);
+    for (const [code, handle] of handlers) this.server.registerHandler(code, acl === undefined ? handle : guardedByAcl(acl, handle, this.log));
     this.idsNotifier = new ConsumerIdsNotifier(this.consumers, this.log);
     this.consumers.onConsumerIdsChanged((group) => this.idsNotifier.changed(group));
     this.server.onChannelClose((channel) => this.consumers.channelClosed(channel));
@@ -232,6 +238,10 @@ export class BrokerController {
       diskWritable: this.raft.diskWriteRefusal() === undefined,
       heldPulls: this.pullHolds.heldCount,
       busyPulls: this.pullHolds.busyCount,
+      // Raft connections refused: any failed handshake, and those failing peer authentication.
+      raftRejectedConnections: s.transport.rejectedConnections,
+      raftAuthFailures: s.transport.authFailures,
+      peerAuthentication: this.config.dLegerPeerSecret !== '',
     };
   }
 
@@ -244,7 +254,7 @@ export class BrokerController {
     const now = Date.now();
     if (this.closed || this.raft.role().role !== 'leader' || now - this.lastDiskHandOffMs < DISK_FULL_HANDOFF_INTERVAL_MS) return;
     this.lastDiskHandOffMs = now;
-    this.handOffClient ??= new RemotingClient({ logger: this.log.child({ component: 'disk-handoff' }) });
+    this.handOffClient ??= new RemotingClient({ logger: this.log.child({ component: 'disk-handoff' }), ...(this.tls.client !== undefined ? { tls: this.tls.client } : {}) });
     const progress = this.raft.node.status().progress;
     writableFollower({
       selfId: this.raft.nodeId,

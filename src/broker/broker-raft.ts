@@ -10,10 +10,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
-import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type RoleChange } from '../../raft/index.js';
+import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type PeerTls, type RoleChange } from '../../raft/index.js';
 import { CleanService, MessageStore, type CleanReport } from '../store/index.js';
 import { messageIdPrefix } from '../common/message/message-id.js';
-import type { BrokerConfig } from './broker-config.js';
+import { peerSecrets, type BrokerConfig } from './broker-config.js';
 import type { PutMessagesResult, RaftFacade, RoleState } from './broker-context.js';
 import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
 import { encodeControlEntry, type ControlCommand } from './control-entry.js';
@@ -35,6 +35,8 @@ export interface BrokerRaftOptions {
   brokerAddr: string;
   storeHost: { host: string; port: number };
   logger: Logger;
+  /** Mutual TLS between the Raft peers (raftTlsEnable; broker-tls.ts). */
+  raftTls?: PeerTls;
   /** Raft timing overrides (tests). */
   tickMs?: number;
   electionTicks?: number;
@@ -180,6 +182,8 @@ export class BrokerRaft implements RaftFacade {
       onReset: (start) => this.onReset(start),
       onTurn: () => this.batcher.flush(),
       logger: o.logger,
+      peerSecrets: peerSecrets('dLegerPeerSecret', c.dLegerPeerSecret),
+      ...(o.raftTls !== undefined ? { tls: o.raftTls } : {}),
       ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
       ...(o.electionTicks !== undefined ? { electionTicks: o.electionTicks } : {}),
       proposalTimeoutMs: o.proposalTimeoutMs ?? 5000,

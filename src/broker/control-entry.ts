@@ -7,6 +7,7 @@
 
 import { Packr } from 'msgpackr';
 import type { TopicConfig } from '../protocol/route-data.js';
+import type { AclAccountDoc } from './acl/plain-acl.js';
 
 export interface SubscriptionGroupConfig {
   groupName: string;
@@ -40,6 +41,17 @@ export interface MetadataTables {
   leader: LeaderAnnouncement | null;
   /** [nodeId, "ip:port"] of every node that ever announced itself. */
   brokerAddrs: [string, string][];
+  /**
+   * ACL accounts changed at run time (UPDATE_AND_CREATE_ACL_CONFIG / DELETE_ACL_CONFIG): each
+   * overrides the account of that key in plain_acl.yml; `account: null` deletes it. Absent in
+   * files and snapshots written before ACL replication existed (read as empty).
+   */
+  acl: AclOverride[];
+}
+
+export interface AclOverride {
+  accessKey: string;
+  account: AclAccountDoc | null;
 }
 
 /**
@@ -66,6 +78,10 @@ export type ControlCommand =
   | { kind: 'consumer-offsets-reset'; offsets: ConsumerOffsetUpdate[] }
   | { kind: 'delay-offsets'; offsets: { level: number; offset: number }[] }
   | { kind: 'leader'; announcement: LeaderAnnouncement }
+  /** An ACL account created or replaced (it wins over plain_acl.yml's account of that key). */
+  | { kind: 'acl-account-upsert'; account: AclAccountDoc }
+  /** An ACL account removed (also one plain_acl.yml lists). */
+  | { kind: 'acl-account-delete'; accessKey: string }
   | MetadataSnapshotPart;
 
 /** Bytes 0..3 ("RMQB") and 4..7 ("CTL1"): never the message magic at byte 4. */
@@ -97,7 +113,7 @@ export function encodeControlEntry(command: ControlCommand): Buffer {
   return out;
 }
 
-const KINDS = new Set(['topic-upsert', 'topic-delete', 'group-upsert', 'group-delete', 'consumer-offsets', 'consumer-offsets-reset', 'delay-offsets', 'leader', 'metadata-snapshot']);
+const KINDS = new Set(['topic-upsert', 'topic-delete', 'group-upsert', 'group-delete', 'consumer-offsets', 'consumer-offsets-reset', 'delay-offsets', 'leader', 'acl-account-upsert', 'acl-account-delete', 'metadata-snapshot']);
 
 /** Decodes a control payload; throws ControlEntryError for anything this version cannot read. */
 export function decodeControlEntry(payload: Uint8Array): ControlCommand {
@@ -149,6 +165,8 @@ function snapshotPartProblem(v: Record<string, unknown>): string | undefined {
     if (!Array.isArray(list)) return `tables.${name} is not a list`;
     if (!list.every(ok)) return `tables.${name} holds an item of the wrong shape`;
   }
+  // Written before ACL replication existed: no acl list at all.
+  if (tables['acl'] !== undefined && !(Array.isArray(tables['acl']) && tables['acl'].every((x) => isNamed(x, 'accessKey')))) return 'tables.acl is not a list of ACL overrides';
   if (tables['leader'] !== null && !isNamed(tables['leader'], 'nodeId')) return 'tables.leader is neither null nor an announcement';
   return undefined;
 }

@@ -2,6 +2,7 @@
 // hand the leader's answer back unchanged except for the opaque. A hop counter in extFields stops
 // a request from bouncing between nodes whose views of the leader disagree during an election.
 
+import type { ConnectionOptions } from 'node:tls';
 import { RemotingClient } from '../protocol/remoting-client.js';
 import { makeResponse, type RemotingCommand } from '../protocol/remoting-command.js';
 import { ResponseCode } from '../protocol/response-code.js';
@@ -19,8 +20,10 @@ export class LeaderForwarder {
     private readonly leaderAddr: () => string | undefined,
     log: Logger,
     private readonly timeoutMs = FORWARD_TIMEOUT_MS,
+    /** TLS to the leader's client port, when the group serves TLS. */
+    tls?: ConnectionOptions,
   ) {
-    this.client = new RemotingClient({ logger: log.child({ component: 'leader-forwarder' }) });
+    this.client = new RemotingClient({ logger: log.child({ component: 'leader-forwarder' }), ...(tls !== undefined ? { tls } : {}) });
   }
 
   async forward(req: RemotingCommand): Promise<RemotingCommand> {

@@ -8,7 +8,7 @@ import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import { configureRootLogger } from '../common/logger.js';
 import { parsePeers } from '../../raft/index.js';
-import { BrokerConfigError, parseBrokerConfig } from './broker-config.js';
+import { BrokerConfigError, parseBrokerConfig, peerSecrets } from './broker-config.js';
 import { BrokerController } from './broker-controller.js';
 import { unsafeTestFaultFrom, warnUnsafeTestFault } from './unsafe-test-faults.js';
 
@@ -45,8 +45,29 @@ try {
 // its conf folder next to broker.conf).
 if (parsed.config.aclEnable) parsed.config.aclFile = resolve(dirname(resolve(opts.config)), parsed.config.aclFile === '' ? 'plain_acl.yml' : parsed.config.aclFile);
 
+// TLS files, like the ACL file, are relative to broker.conf's folder.
+for (const key of ['tlsCertPath', 'tlsKeyPath', 'tlsCaPath'] as const) {
+  if (parsed.config[key] !== '') parsed.config[key] = resolve(dirname(resolve(opts.config)), parsed.config[key]);
+}
+
+// The Raft peer secret may live in its own file (mode 0600), relative to broker.conf's folder.
+if (parsed.config.dLegerPeerSecretFile !== '') {
+  const file = resolve(dirname(resolve(opts.config)), parsed.config.dLegerPeerSecretFile);
+  try {
+    const secrets = peerSecrets('dLegerPeerSecretFile', readFileSync(file, 'utf8'));
+    if (secrets.length === 0) throw new BrokerConfigError('dLegerPeerSecretFile', `broker.conf: dLegerPeerSecretFile=${file} holds no secret`);
+    parsed.config.dLegerPeerSecret = secrets.join(',');
+  } catch (err) {
+    console.error(err instanceof BrokerConfigError ? err.message : `broker.conf: dLegerPeerSecretFile=${file} cannot be read: ${(err as Error).message}`);
+    process.exit(1);
+  }
+}
+
 const logger = configureRootLogger().child({ component: 'broker' });
 for (const w of parsed.warnings) logger.warn(w);
+if (parsed.config.dLegerPeerSecret === '') {
+  logger.warn('dLegerPeerSecret is not set: Raft peers are not authenticated, so anyone who reaches the Raft port can disrupt this group (docs/security.md)');
+}
 
 /** How long a broker whose Raft log failed may spend closing before it exits anyway. */
 const FATAL_CLOSE_BOUND_MS = 5000;

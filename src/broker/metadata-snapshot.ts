@@ -54,7 +54,7 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 const strBytes = (s: string): number => HEADER_BYTES_MAX + Buffer.byteLength(s, 'utf8');
 
 function emptyTables(): MetadataTables {
-  return { topics: [], groups: [], offsets: [], delayOffsets: [], leader: null, brokerAddrs: [] };
+  return { topics: [], groups: [], offsets: [], delayOffsets: [], leader: null, brokerAddrs: [], acl: [] };
 }
 
 /**
@@ -92,6 +92,7 @@ export function encodeSnapshotParts(tables: MetadataTables, asOfIndex: number, l
   for (const a of tables.brokerAddrs) add('brokerAddrs', a, HEADER_BYTES_MAX + strBytes(a[0]) + strBytes(a[1]));
   for (const d of tables.delayOffsets) add('delayOffsets', d, HEADER_BYTES_MAX + 2 * NUMBER_BYTES_MAX);
   for (const o of tables.offsets) add('offsets', o, HEADER_BYTES_MAX + strBytes(o[0]) + strBytes(o[1]) + NUMBER_BYTES_MAX);
+  for (const a of tables.acl ?? []) add('acl', a, packr.pack(a).length); // absent in tables of older versions
   parts.push(current);
   return parts.map((t, part) => {
     const entry = encodeControlEntry({ kind: 'metadata-snapshot', asOfIndex, part, parts: parts.length, tables: t });
@@ -109,6 +110,7 @@ export function mergeSnapshotParts(parts: readonly MetadataSnapshotPart[]): Meta
     out.offsets.push(...p.tables.offsets);
     out.delayOffsets.push(...p.tables.delayOffsets);
     out.brokerAddrs.push(...p.tables.brokerAddrs);
+    out.acl.push(...(p.tables.acl ?? []));
     if (p.tables.leader !== null) out.leader = p.tables.leader;
   }
   return out;

@@ -14,6 +14,7 @@ import { assert } from '../common/assert.js';
 import { isValidGroupName, isValidTopicName } from '../common/names.js';
 import type { TopicConfig } from '../protocol/route-data.js';
 import type { MetadataView } from './broker-context.js';
+import type { AclAccountDoc } from './acl/plain-acl.js';
 import type { ControlCommand, LeaderAnnouncement, MetadataSnapshotPart, MetadataTables, SubscriptionGroupConfig } from './control-entry.js';
 import { writeJsonFileInBackground, writeJsonFileSync } from './metadata-file.js';
 import { collectSnapshotParts, mergeSnapshotParts, type ControlLog, type SnapshotMark } from './metadata-snapshot.js';
@@ -53,6 +54,8 @@ export class MetadataState implements MetadataView {
   private readonly delayTable = new Map<number, number>();
   /** Client address of every node that ever announced itself (nodeId → "ip:port"). */
   private readonly addrByNode = new Map<string, string>();
+  /** ACL accounts changed at run time, by access key; null: deleted (src/broker/acl/acl-rules.ts). */
+  private readonly aclTable = new Map<string, AclAccountDoc | null>();
   private leader: LeaderAnnouncement | undefined;
   private applied = 0;
   private savedIndex = -1;
@@ -182,6 +185,7 @@ export class MetadataState implements MetadataView {
     this.offsetTable.clear();
     this.delayTable.clear();
     this.addrByNode.clear();
+    this.aclTable.clear();
     this.fill(t);
   }
 
@@ -198,6 +202,8 @@ export class MetadataState implements MetadataView {
     for (const [level, offset] of t.delayOffsets) this.delayTable.set(level, offset);
     this.leader = t.leader === null ? undefined : { ...t.leader };
     for (const [id, addr] of t.brokerAddrs) this.addrByNode.set(id, addr);
+    // Absent from files and snapshots of versions before ACL replication.
+    for (const o of t.acl ?? []) this.aclTable.set(o.accessKey, o.account === null ? null : { ...o.account });
   }
 
   /** The effect of one command on the tables (no index bookkeeping, no listeners). */
@@ -233,6 +239,12 @@ export class MetadataState implements MetadataView {
         // Announcements commit in term order (a leader of term T proposes after winning T).
         if (!this.leader || command.announcement.term >= this.leader.term) this.leader = { ...command.announcement };
         this.addrByNode.set(command.announcement.nodeId, command.announcement.brokerAddr);
+        break;
+      case 'acl-account-upsert':
+        this.aclTable.set(command.account.accessKey, { ...command.account });
+        break;
+      case 'acl-account-delete':
+        this.aclTable.set(command.accessKey, null);
         break;
     }
   }
@@ -290,6 +302,11 @@ export class MetadataState implements MetadataView {
     return this.addrByNode.get(nodeId);
   }
 
+  /** ACL accounts changed at run time (null: deleted), in the order they were first changed. */
+  aclOverrides(): ReadonlyMap<string, AclAccountDoc | null> {
+    return this.aclTable;
+  }
+
   /** The tables alone, as a metadata-snapshot entry carries them. */
   toTables(): MetadataTables {
     const offsets: [string, string, number][] = [];
@@ -301,6 +318,7 @@ export class MetadataState implements MetadataView {
       delayOffsets: [...this.delayTable],
       leader: this.leader ?? null,
       brokerAddrs: [...this.addrByNode],
+      acl: [...this.aclTable].map(([accessKey, account]) => ({ accessKey, account })),
     };
   }
 

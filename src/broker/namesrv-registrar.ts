@@ -6,7 +6,8 @@
 import type { Logger } from '../common/logger.js';
 import { isValidTopicName } from '../common/names.js';
 import { RemotingClient } from '../protocol/remoting-client.js';
-import { makeRequest } from '../protocol/remoting-command.js';
+import { registrationAccessKey, signRequest } from '../protocol/acl-signature.js';
+import { makeRequest, type RemotingCommand } from '../protocol/remoting-command.js';
 import { RequestCode } from '../protocol/request-code.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import { encodeJsonBody, type TopicConfig } from '../protocol/route-data.js';
@@ -96,7 +97,7 @@ export class NamesrvRegistrar {
     }, {
       body: encodeJsonBody({ topicConfigTable, autoCreateTopicEnable: this.config.autoCreateTopicEnable, defaultTopicQueueNums: this.config.defaultTopicQueueNums }),
     });
-    this.client.invoke(addr, req, REGISTER_TIMEOUT_MS).then(
+    this.client.invoke(addr, this.signed(req), REGISTER_TIMEOUT_MS).then(
       (resp) => {
         if (resp.code !== ResponseCode.SUCCESS) this.log.warn({ namesrv: addr, code: resp.code, remark: resp.remark }, 'registration refused');
         else if (brokerId === 0 && resp.extFields['accepted'] === 'false') this.log.info({ namesrv: addr, term, masterAddr: resp.extFields['masterAddr'] }, 'brokerId 0 claim not accepted (a higher term holds it)');
@@ -109,18 +110,25 @@ export class NamesrvRegistrar {
     });
   }
 
+  /** Signs a route change with the NameServer's registration key, when one is configured. */
+  private signed(req: RemotingCommand): RemotingCommand {
+    const key = this.config.namesrvRegistrationKey;
+    if (key !== '') signRequest(req, { accessKey: registrationAccessKey(this.config.brokerClusterName, this.config.brokerName), secretKey: key });
+    return req;
+  }
+
   /** Stops registering and, as Apache does on shutdown, unregisters from every NameServer (bounded wait). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.debounce) clearTimeout(this.debounce);
     await Promise.all(this.config.namesrvAddr.map((addr) =>
-      this.client.invoke(addr, makeRequest(RequestCode.UNREGISTER_BROKER, {
+      this.client.invoke(addr, this.signed(makeRequest(RequestCode.UNREGISTER_BROKER, {
         brokerName: this.config.brokerName,
         brokerAddr: this.brokerAddr,
         clusterName: this.config.brokerClusterName,
         brokerId: String(this.lastBrokerId),
-      }), UNREGISTER_TIMEOUT_MS).catch((err: unknown) => this.log.debug({ err, namesrv: addr }, 'unregister failed'))));
+      })), UNREGISTER_TIMEOUT_MS).catch((err: unknown) => this.log.debug({ err, namesrv: addr }, 'unregister failed'))));
     await this.client.close();
   }
 }

@@ -1,8 +1,9 @@
 // Admin operations: topics (create on every master, list, status), routes, cluster info, consumer
 // progress, message lookup by id and by key, manual retention (mqadmin deleteExpiredCommitLog, on
 // every node), and the two Raft calls of our own (leadership transfer, per-node Raft status;
-// codes and shapes in docs/client.md).
-import { makeRequest, MASTER_ID, PERM_READ_WRITE, RequestCode, ResponseCode, type ClusterInfo, type DeleteExpiredBody, type TopicRouteData } from '../protocol/index.js';
+// codes and shapes in docs/client.md), and ACL administration (RocketMQ's codes 50-52, on each
+// group's leader: the group replicates the change).
+import { AclRequestCode, makeRequest, MASTER_ID, PERM_READ_WRITE, RequestCode, ResponseCode, type ClusterInfo, type DeleteExpiredBody, type TopicRouteData } from '../protocol/index.js';
 import { RaftRequestCode } from './client-constants.js';
 import { withReplicaFallback } from './replica-fallback.js';
 import { BrokerResponseError, ClientConfigError, ClientStateError, MessageNotFoundError } from './client-errors.js';
@@ -84,6 +85,29 @@ export interface NodeStatus {
   addr: string;
   status?: RaftStatus;
   error?: string;
+}
+
+/** An ACL account for updateAclConfig, as plain_acl.yml writes it (permissions as text). */
+export interface AclAccountSpec {
+  accessKey: string;
+  secretKey: string;
+  whiteRemoteAddress?: string;
+  admin?: boolean;
+  defaultTopicPerm?: string;
+  defaultGroupPerm?: string;
+  /** "Topic=PUB|SUB" items. */
+  topicPerms?: string[];
+  groupPerms?: string[];
+}
+
+/** One group's answer to GET_BROKER_CLUSTER_ACL_INFO (52): the rules in force, without secrets. */
+export interface GroupAclConfig {
+  brokerName: string;
+  addr: string;
+  /** A hash of the rules in force: equal on two nodes exactly when they enforce the same rules. */
+  version: string;
+  globalWhiteRemoteAddresses: string[];
+  accounts: (Omit<AclAccountSpec, 'secretKey'> & { source: 'file' | 'replicated' })[];
 }
 
 export class Admin {
@@ -317,6 +341,58 @@ export class Admin {
     const resp = await instance.invoke(addr, req, timeoutMs);
     if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
     return parseBody<TransferLeaderResult>(resp, 'transfer leader result');
+  }
+
+  /** UPDATE_AND_CREATE_ACL_CONFIG (50) on every group's leader; returns the addresses that accepted it. */
+  async updateAclConfig(account: AclAccountSpec, clusterName?: string): Promise<string[]> {
+    const ext: Record<string, string> = { accessKey: account.accessKey, secretKey: account.secretKey, admin: String(account.admin ?? false) };
+    if (account.whiteRemoteAddress !== undefined) ext['whiteRemoteAddress'] = account.whiteRemoteAddress;
+    if (account.defaultTopicPerm !== undefined) ext['defaultTopicPerm'] = account.defaultTopicPerm;
+    if (account.defaultGroupPerm !== undefined) ext['defaultGroupPerm'] = account.defaultGroupPerm;
+    if (account.topicPerms !== undefined) ext['topicPerms'] = account.topicPerms.join(',');
+    if (account.groupPerms !== undefined) ext['groupPerms'] = account.groupPerms.join(',');
+    return this.onEveryLeader(AclRequestCode.UPDATE_AND_CREATE_ACL_CONFIG, ext, clusterName);
+  }
+
+  /** DELETE_ACL_CONFIG (51) on every group's leader. */
+  deleteAclConfig(accessKey: string, clusterName?: string): Promise<string[]> {
+    return this.onEveryLeader(AclRequestCode.DELETE_ACL_CONFIG, { accessKey }, clusterName);
+  }
+
+  /** GET_BROKER_CLUSTER_ACL_INFO (52) from every group's leader. */
+  async getAclConfig(clusterName?: string): Promise<GroupAclConfig[]> {
+    const out: GroupAclConfig[] = [];
+    for (const [brokerName, addr] of await this.leaders(clusterName)) {
+      const req = makeRequest(AclRequestCode.GET_BROKER_CLUSTER_ACL_INFO);
+      const resp = await this.running().invoke(addr, req);
+      if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
+      const body = parseBody<Omit<GroupAclConfig, 'brokerName' | 'addr' | 'version'>>(resp, `ACL config of ${addr}`);
+      out.push({ brokerName, addr, version: String(resp.extFields['version'] ?? ''), ...body });
+    }
+    return out;
+  }
+
+  private async onEveryLeader(code: number, ext: Record<string, string>, clusterName?: string): Promise<string[]> {
+    const done: string[] = [];
+    for (const [, addr] of await this.leaders(clusterName)) {
+      const req = makeRequest(code, { ...ext });
+      const resp = await this.running().invoke(addr, req);
+      if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
+      done.push(addr);
+    }
+    return done;
+  }
+
+  /** [brokerName, leader address] of every group (of one cluster); throws when one has no leader. */
+  private async leaders(clusterName?: string): Promise<[string, string][]> {
+    const info = await this.running().namesrv.getClusterInfo();
+    const names = clusterName === undefined ? Object.keys(info.brokerAddrTable) : info.clusterAddrTable[clusterName] ?? [];
+    if (names.length === 0) throw new ClientConfigError(clusterName === undefined ? 'no broker is registered with the NameServer; start a broker group first' : `cluster '${clusterName}' has no brokers; check the cluster name (see clusterInfo)`);
+    return names.sort().map((name) => {
+      const addr = info.brokerAddrTable[name]?.brokerAddrs[String(MASTER_ID)];
+      if (addr === undefined) throw new BrokerResponseError(name, 0, ResponseCode.SERVICE_NOT_AVAILABLE, `broker group ${name} has no master (leader) right now; retry when it has one`);
+      return [name, addr];
+    });
   }
 
   private running(): ClientInstance {

@@ -2,6 +2,8 @@
 // the NameServer client, the route cache with its 30 s refresh, and the client id. Requests the
 // broker sends us (NOTIFY_CONSUMER_IDS_CHANGED) go to the handler registered for their code;
 // any other is answered REQUEST_CODE_NOT_SUPPORTED unless it was one-way (remoting-client.ts).
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { createLogger, type Logger } from '../common/logger.js';
 import {
   RemotingClient,
@@ -43,6 +45,12 @@ export interface ClientOptions {
    * back to the RMQ_ACCESS_KEY and RMQ_SECRET_KEY variables when both are set.
    */
   credentials?: AclCredentials;
+  /**
+   * Connect to brokers with TLS (the NameServer stays plain TCP): true for the system's CAs, or
+   * node:tls options (ca, and cert/key for a client certificate). Falls back to RMQ_TLS_CA (a CA
+   * file; implies TLS) or RMQ_TLS=true.
+   */
+  tls?: boolean | ConnectionOptions;
 }
 
 let instanceCount = 0;
@@ -72,6 +80,7 @@ export class ClientInstance {
       serializeType: options.binaryHeaders === true ? SerializeType.ROCKETMQ : SerializeType.JSON,
       ...(options.dialAddress !== undefined ? { dialAddress: options.dialAddress } : {}),
       ...(this.credentials !== undefined ? { credentials: this.credentials } : {}),
+      ...tlsOf(options.tls ?? tlsFromEnv(process.env), addrs),
     });
     this.namesrv = new NamesrvClient(this.remoting, addrs, this.requestTimeoutMs, this.log);
     this.routes = new RouteCache(this.namesrv, this.log);
@@ -116,6 +125,18 @@ export function credentialsFromEnv(env: NodeJS.ProcessEnv): AclCredentials | und
   const accessKey = env['RMQ_ACCESS_KEY'];
   const secretKey = env['RMQ_SECRET_KEY'];
   return accessKey !== undefined && accessKey !== '' && secretKey !== undefined && secretKey !== '' ? { accessKey, secretKey } : undefined;
+}
+
+/** RMQ_TLS_CA (a CA file, implies TLS) or RMQ_TLS=true; undefined when neither is set. */
+export function tlsFromEnv(env: NodeJS.ProcessEnv): boolean | ConnectionOptions | undefined {
+  const ca = env['RMQ_TLS_CA'];
+  if (ca !== undefined && ca !== '') return { ca: readFileSync(ca) };
+  return env['RMQ_TLS'] === 'true' ? true : undefined;
+}
+
+function tlsOf(tls: boolean | ConnectionOptions | undefined, namesrvAddrs: readonly string[]): { tls?: ConnectionOptions; tlsFor?: (addr: string) => boolean } {
+  if (tls === undefined || tls === false) return {};
+  return { tls: tls === true ? {} : tls, tlsFor: (addr) => !namesrvAddrs.includes(addr) };
 }
 
 export function wrapTransportError(addr: string, err: unknown): unknown {

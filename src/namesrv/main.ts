@@ -1,6 +1,7 @@
 // Entry point of the NameServer process: `node dist/src/namesrv/main.js --port 9876`.
 // Prints one "name server listening on host:port" line to stdout once it accepts connections
 // (process harnesses wait for it) and shuts down cleanly on SIGTERM/SIGINT.
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../common/logger.js';
 import { NameServer } from './namesrv.js';
@@ -21,10 +22,14 @@ async function main(): Promise<void> {
     .option('--broker-expiry-ms <ms>', 'remove a broker not heard from for this long', positiveInt, 120_000)
     .option('--scan-interval-ms <ms>', 'how often to look for silent brokers', positiveInt, 10_000)
     .option('--master-silence-ms <ms>', 'a master silent this long yields brokerId 0 to a live claimant of any Raft term', positiveInt, DEFAULT_MASTER_SILENCE_MS)
+    .option('--registration-key-file <file>', 'brokers must sign registrations with a key in this file (one per line; brokers: namesrvRegistrationKey); also RMQ_NAMESRV_REGISTRATION_KEY')
     .parse(process.argv);
-  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number; masterSilenceMs: number }>();
+  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number; masterSilenceMs: number; registrationKeyFile?: string }>();
   const log = createLogger({ component: 'namesrv' });
-  const namesrv = new NameServer({ logger: log, brokerExpiryMs: opts.brokerExpiryMs, scanIntervalMs: opts.scanIntervalMs, masterSilenceMs: opts.masterSilenceMs });
+  // A file or the environment rather than an argument: arguments are visible to every user in ps.
+  const keyText = opts.registrationKeyFile !== undefined ? readFileSync(opts.registrationKeyFile, 'utf8') : (process.env['RMQ_NAMESRV_REGISTRATION_KEY'] ?? '');
+  const registrationKeys = keyText.split(/[,\n]/).map((k) => k.trim()).filter((k) => k !== '');
+  const namesrv = new NameServer({ logger: log, brokerExpiryMs: opts.brokerExpiryMs, scanIntervalMs: opts.scanIntervalMs, masterSilenceMs: opts.masterSilenceMs, registrationKeys });
   const bound = await namesrv.start({ port: opts.port, host: opts.host });
   process.stdout.write(`name server listening on ${bound.host}:${bound.port}\n`);
   let stopping = false;

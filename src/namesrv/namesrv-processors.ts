@@ -11,6 +11,7 @@ import { ResponseCode } from '../protocol/response-code.js';
 import { encodeJsonBody, encodeTopicRouteData } from '../protocol/route-data.js';
 import type { RemotingChannel, RemotingServer } from '../protocol/remoting-server.js';
 import { parseRegisterBrokerBody } from './register-broker-body.js';
+import type { RegistrationGuard } from './registration-guard.js';
 import type { RouteInfoManager } from './route-info-manager.js';
 
 export interface RouteQueryEvent {
@@ -24,11 +25,13 @@ export interface NamesrvProcessorContext {
   log: Logger;
   nowMs: () => number;
   onRouteQuery: (event: RouteQueryEvent) => void;
+  /** Checks who may register and unregister brokers (off without registration keys). */
+  guard: RegistrationGuard;
 }
 
 export function registerNamesrvProcessors(server: RemotingServer, ctx: NamesrvProcessorContext): void {
-  server.registerHandler(RequestCode.REGISTER_BROKER, (req) => registerBroker(ctx, req));
-  server.registerHandler(RequestCode.UNREGISTER_BROKER, (req) => unregisterBroker(ctx, req));
+  server.registerHandler(RequestCode.REGISTER_BROKER, ctx.guard.wrap((req) => registerBroker(ctx, req)));
+  server.registerHandler(RequestCode.UNREGISTER_BROKER, ctx.guard.wrap((req) => unregisterBroker(ctx, req)));
   server.registerHandler(RequestCode.GET_ROUTEINFO_BY_TOPIC, (req, channel) => getRouteInfo(ctx, req, channel));
   server.registerHandler(RequestCode.GET_BROKER_CLUSTER_INFO, (req) =>
     makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody(ctx.routes.getClusterInfo())),

@@ -6,6 +6,7 @@ import { assert } from '../common/assert.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { RemotingServer } from '../protocol/remoting-server.js';
 import { registerNamesrvProcessors, type RouteQueryEvent } from './namesrv-processors.js';
+import { RegistrationGuard, type RegistrationGuardStats } from './registration-guard.js';
 import { RouteInfoManager } from './route-info-manager.js';
 
 export interface NameServerOptions {
@@ -16,6 +17,11 @@ export interface NameServerOptions {
   scanIntervalMs?: number;
   /** A master silent this long yields brokerId 0 to a live claimant of any term (default 45 s). */
   masterSilenceMs?: number;
+  /**
+   * Keys a broker must sign REGISTER_BROKER and UNREGISTER_BROKER with (any of them verifies, for
+   * rotation); empty: anyone may register (a warning at start-up).
+   */
+  registrationKeys?: readonly string[];
   /** Clock for the live table; tests inject one. */
   nowMs?: () => number;
 }
@@ -29,6 +35,7 @@ export class NameServer {
   private readonly scanIntervalMs: number;
   private readonly nowMs: () => number;
   private readonly routeQueryListeners: RouteQueryListener[] = [];
+  private readonly guard: RegistrationGuard;
   private server: RemotingServer | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
 
@@ -38,7 +45,13 @@ export class NameServer {
     this.scanIntervalMs = options.scanIntervalMs ?? 10_000;
     this.nowMs = options.nowMs ?? Date.now;
     this.routes = new RouteInfoManager(options.masterSilenceMs !== undefined ? { masterSilenceMs: options.masterSilenceMs } : {});
+    this.guard = new RegistrationGuard((options.registrationKeys ?? []).filter((k) => k !== ''), this.log);
     assert(this.brokerExpiryMs > 0 && this.scanIntervalMs > 0, 'expiry and scan interval must be positive');
+  }
+
+  /** Route changes refused for a missing or wrong registration signature. */
+  stats(): RegistrationGuardStats {
+    return this.guard.stats();
   }
 
   /** Called after each GET_ROUTEINFO_BY_TOPIC is answered (tests, metrics). */
@@ -53,6 +66,7 @@ export class NameServer {
       routes: this.routes,
       log: this.log,
       nowMs: this.nowMs,
+      guard: this.guard,
       onRouteQuery: (event) => {
         for (const listener of this.routeQueryListeners) listener(event);
       },
@@ -61,7 +75,8 @@ export class NameServer {
     const bound = await server.listen(options.port, options.host ?? '127.0.0.1');
     this.scanTimer = setInterval(() => this.scanNotActiveBrokers(), this.scanIntervalMs);
     this.scanTimer.unref();
-    this.log.info({ ...bound, brokerExpiryMs: this.brokerExpiryMs }, 'name server started');
+    this.log.info({ ...bound, brokerExpiryMs: this.brokerExpiryMs, registrationSigned: this.guard.enabled }, 'name server started');
+    if (!this.guard.enabled) this.log.warn('no registration key: any process that reaches this NameServer can register or unregister brokers (docs/security.md)');
     return bound;
   }
 

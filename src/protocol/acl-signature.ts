@@ -40,3 +40,11 @@ export function verifyAclSignature(cmd: RemotingCommand, signature: string, secr
   const given = Buffer.from(signature, 'utf8');
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
+
+/**
+ * The AccessKey a broker signs REGISTER_BROKER/UNREGISTER_BROKER with; the NameServer's
+ * registration key, not this name, proves who sent it (src/namesrv/registration-guard.ts).
+ */
+export function registrationAccessKey(clusterName: string, brokerName: string): string {
+  return `broker:${clusterName}/${brokerName}`;
+}

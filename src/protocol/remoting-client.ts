@@ -16,6 +16,7 @@
 // registered for their code, and one that is not one-way gets the handler's answer, or
 // REQUEST_CODE_NOT_SUPPORTED for a code nobody handles, as a Java client answers.
 import net from 'node:net';
+import tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { createLogger, type Logger } from '../common/logger.js';
@@ -52,6 +53,10 @@ export interface RemotingClientOptions {
    * be signed here, so a client with credentials must not use them.
    */
   credentials?: AclCredentials;
+  /** Connect with TLS using these options (ca, cert, key...), to the addresses `tlsFor` accepts. */
+  tls?: tls.ConnectionOptions;
+  /** Which logical addresses TLS is for (default: all); e.g. not the NameServer's. */
+  tlsFor?: (addr: string) => boolean;
 }
 
 /**
@@ -316,11 +321,14 @@ class Connection {
     connectTimeoutMs: number,
     maxFrameBytes: number,
     maxWriteBacklogBytes: number,
+    tlsOptions: tls.ConnectionOptions | undefined,
     onCommand: (cmd: RemotingCommand, conn: Connection) => void,
     onClose: (conn: Connection, cause: Error | undefined) => void,
   ) {
     this.decoder = new FrameDecoder(maxFrameBytes);
-    this.socket = net.connect({ host, port, noDelay: true });
+    // Writes made before the TLS handshake ends are buffered by the TLS socket.
+    this.socket = tlsOptions === undefined ? net.connect({ host, port, noDelay: true }) : tls.connect({ ...tlsOptions, host, port });
+    this.socket.setNoDelay(true);
     this.writer = new ConnectionWriter(this.socket, maxWriteBacklogBytes);
     let cause: Error | undefined;
     this.connectTimer = setTimeout(() => {
@@ -328,7 +336,7 @@ class Connection {
     }, connectTimeoutMs);
     this.connectTimer.unref();
     const handle = (cmd: RemotingCommand): void => onCommand(cmd, this);
-    this.socket.on('connect', () => {
+    this.socket.on(tlsOptions === undefined ? 'connect' : 'secureConnect', () => {
       this.connected = true;
       clearTimeout(this.connectTimer);
     });
@@ -368,6 +376,8 @@ export class RemotingClient {
   private readonly connectTimeoutMs: number;
   private readonly dialAddress: (addr: string) => string;
   private readonly credentials: AclCredentials | undefined;
+  private readonly tlsOptions: tls.ConnectionOptions | undefined;
+  private readonly tlsFor: (addr: string) => boolean;
   private readonly maxFrameBytes: number;
   private readonly maxPendingRequests: number;
   private readonly maxWriteBacklogBytes: number;
@@ -382,6 +392,8 @@ export class RemotingClient {
     this.connectTimeoutMs = options.connectTimeoutMs ?? 3000;
     this.dialAddress = options.dialAddress ?? ((addr) => addr);
     this.credentials = options.credentials;
+    this.tlsOptions = options.tls;
+    this.tlsFor = options.tlsFor ?? (() => true);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxPendingRequests = options.maxPendingRequests ?? 65_536;
     this.maxWriteBacklogBytes = options.maxWriteBacklogBytes ?? DEFAULT_MAX_WRITE_BACKLOG_BYTES;
@@ -515,6 +527,7 @@ export class RemotingClient {
       this.connectTimeoutMs,
       this.maxFrameBytes,
       this.maxWriteBacklogBytes,
+      this.tlsOptions !== undefined && this.tlsFor(addr) ? this.tlsOptions : undefined,
       (cmd, c) => this.onCommand(cmd, c),
       (c, cause) => this.onConnectionClose(c, cause),
     );

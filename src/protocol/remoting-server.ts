@@ -8,6 +8,7 @@
 // and in all are capped, partly received frames share one byte budget, and a connection that does
 // not read its answers stops being read (its requests wait) until its backlog drains.
 import net from 'node:net';
+import tls from 'node:tls';
 import { assert } from '../common/assert.js';
 import { isRmqError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/logger.js';
@@ -45,6 +46,8 @@ export interface RemotingServerOptions extends Partial<ConnectionLimits> {
   maxFrameBytes?: number;
   /** Requests in flight per connection before new ones get SYSTEM_BUSY. */
   maxInflightPerChannel?: number;
+  /** Serve TLS with these options (certificate, key...) instead of plain TCP. */
+  tls?: tls.TlsOptions;
 }
 
 export type ChannelListener = (channel: RemotingChannel) => void;
@@ -124,8 +127,11 @@ export class RemotingServer {
   private server: net.Server | undefined;
   private nextChannelId = 1;
 
+  private readonly tlsOptions: tls.TlsOptions | undefined;
+
   constructor(options: RemotingServerOptions = {}) {
     this.log = options.logger ?? createLogger({ component: 'remoting-server' });
+    this.tlsOptions = options.tls;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxInflightPerChannel = options.maxInflightPerChannel ?? 10_000;
     const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS };
@@ -173,7 +179,13 @@ export class RemotingServer {
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host = '127.0.0.1'): Promise<{ host: string; port: number }> {
     assert(this.server === undefined, 'RemotingServer.listen called twice');
-    const server = net.createServer({ noDelay: true }, (socket) => this.accept(socket));
+    const server = this.tlsOptions === undefined
+      ? net.createServer({ noDelay: true }, (socket) => this.accept(socket))
+      : tls.createServer({ noDelay: true, ...this.tlsOptions }, (socket) => this.accept(socket));
+    // A failed handshake (a plain-TCP client, an untrusted certificate) only closes that socket.
+    server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
+      this.log.warn({ remote: normalizeAddress(socket.remoteAddress, socket.remotePort), err: err.message }, 'TLS handshake failed; connection closed');
+    });
     this.server = server;
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {

@@ -38,6 +38,13 @@ export const RequestCode = {
 
 export type RequestCodeName = keyof typeof RequestCode;
 
+/** RocketMQ's ACL administration codes (ACL 1.0). */
+export const AclRequestCode = {
+  UPDATE_AND_CREATE_ACL_CONFIG: 50,
+  DELETE_ACL_CONFIG: 51,
+  GET_BROKER_CLUSTER_ACL_INFO: 52,
+} as const;
+
 /**
  * Our own admin codes, outside Apache's range; docs/client.md and docs/broker.md give their
  * exact request and response shapes. The one home of these numbers for broker, SDK and tools.

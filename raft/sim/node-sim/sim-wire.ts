@@ -115,7 +115,7 @@ export class SimTransport implements RaftTransport {
   }
 
   stats(): TransportStats {
-    return { receivedFrames: this.receivedFrames, rejectedConnections: 0, peers: {} };
+    return { receivedFrames: this.receivedFrames, rejectedConnections: 0, authFailures: 0, peers: {} };
   }
 
   /** Also what a crash does: the node is gone from the network. */

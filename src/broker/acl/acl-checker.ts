@@ -27,7 +27,12 @@ function permitted(needed: number, owned: number): boolean {
 export class AclChecker {
   readonly counters: AclCounters = { allowed: 0, refused: { 'no-access-key': 0, 'unknown-access-key': 0, 'bad-signature': 0, 'not-admin': 0, 'no-permission': 0 } };
 
-  constructor(private config: AclConfig) {}
+  /** The rules as plain_acl.yml gave them at start-up (AclRules layers run-time changes on top). */
+  readonly fileConfig: AclConfig;
+
+  constructor(private config: AclConfig) {
+    this.fileConfig = config;
+  }
 
   /** Replaces the rules (a reloaded or replicated file) at once. */
   update(config: AclConfig): void {

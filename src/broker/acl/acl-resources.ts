@@ -4,7 +4,7 @@
 // the group; administration needs an admin account; anything else (offset and message look-ups)
 // needs only a valid signature. A request whose fields are missing or malformed is let through
 // to its processor, which refuses it with its own remark: the ACL never has to guess.
-import { RaftRequestCode, RequestCode } from '../../protocol/request-code.js';
+import { AclRequestCode, RaftRequestCode, RequestCode } from '../../protocol/request-code.js';
 import type { RemotingCommand } from '../../protocol/remoting-command.js';
 import { Perm } from './plain-acl.js';
 
@@ -26,9 +26,9 @@ const ADMIN_CODES: ReadonlySet<number> = new Set([
   RequestCode.UPDATE_AND_CREATE_TOPIC,
   RequestCode.DELETE_EXPIRED_COMMITLOG,
   RequestCode.RESET_CONSUMER_CLIENT_OFFSET,
-  50, // UPDATE_AND_CREATE_ACL_CONFIG
-  51, // DELETE_ACL_CONFIG
-  52, // GET_BROKER_CLUSTER_ACL_INFO
+  AclRequestCode.UPDATE_AND_CREATE_ACL_CONFIG,
+  AclRequestCode.DELETE_ACL_CONFIG,
+  AclRequestCode.GET_BROKER_CLUSTER_ACL_INFO,
   200, // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
   207, // DELETE_SUBSCRIPTIONGROUP
   215, // DELETE_TOPIC_IN_BROKER

@@ -86,6 +86,54 @@ function permList(v: unknown, where: string): Map<string, number> {
   return out;
 }
 
+/**
+ * One account as plain_acl.yml writes it (strings for permissions): the shape replicated through
+ * the Raft log by UPDATE_AND_CREATE_ACL_CONFIG, so every replica parses the same text alike.
+ */
+export interface AclAccountDoc {
+  accessKey: string;
+  secretKey: string;
+  whiteRemoteAddress?: string;
+  admin?: boolean;
+  defaultTopicPerm?: string;
+  defaultGroupPerm?: string;
+  topicPerms?: string[];
+  groupPerms?: string[];
+}
+
+/** Parses and checks one account mapping (of a file, or replicated); `where` names it in errors. */
+export function parseAclAccount(raw: unknown, where: string): AclAccount {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new AclConfigError(`${where} must be a mapping`);
+  const a = raw as Record<string, unknown>;
+  const accessKey = str(a['accessKey'], `${where}.accessKey`, true)!;
+  const white = str(a['whiteRemoteAddress'], `${where}.whiteRemoteAddress`, false);
+  const admin = a['admin'];
+  if (admin !== undefined && admin !== null && typeof admin !== 'boolean') throw new AclConfigError(`${where}.admin must be true or false`);
+  return {
+    accessKey,
+    secretKey: str(a['secretKey'], `${where}.secretKey`, true)!,
+    whiteRemoteAddress: white === undefined ? undefined : AddressPattern.parse(white, `${where}.whiteRemoteAddress`),
+    admin: admin === true,
+    defaultTopicPerm: parsePerm(str(a['defaultTopicPerm'], `${where}.defaultTopicPerm`, false) ?? 'DENY', `${where}.defaultTopicPerm`),
+    defaultGroupPerm: parsePerm(str(a['defaultGroupPerm'], `${where}.defaultGroupPerm`, false) ?? 'DENY', `${where}.defaultGroupPerm`),
+    topicPerms: permList(a['topicPerms'], `${where}.topicPerms`),
+    groupPerms: permList(a['groupPerms'], `${where}.groupPerms`),
+  };
+}
+
+/** An account as a document again, without its secret (what GET_BROKER_CLUSTER_ACL_INFO shows). */
+export function publicAccountDoc(a: AclAccount): Omit<AclAccountDoc, 'secretKey'> {
+  return {
+    accessKey: a.accessKey,
+    ...(a.whiteRemoteAddress !== undefined ? { whiteRemoteAddress: a.whiteRemoteAddress.text } : {}),
+    admin: a.admin,
+    defaultTopicPerm: permText(a.defaultTopicPerm),
+    defaultGroupPerm: permText(a.defaultGroupPerm),
+    topicPerms: [...a.topicPerms].map(([k, v]) => `${k}=${permText(v)}`),
+    groupPerms: [...a.groupPerms].map(([k, v]) => `${k}=${permText(v)}`),
+  };
+}
+
 /** Parses and checks a plain_acl.yml text. */
 export function parsePlainAcl(text: string): AclConfig {
   let doc: unknown;
@@ -105,24 +153,9 @@ export function parsePlainAcl(text: string): AclConfig {
   if (list.length > MAX_ACL_ACCOUNTS) throw new AclConfigError(`accounts has ${list.length} entries; at most ${MAX_ACL_ACCOUNTS}`);
   const accounts = new Map<string, AclAccount>();
   for (const [i, raw] of list.entries()) {
-    const where = `accounts[${i}]`;
-    if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new AclConfigError(`${where} must be a mapping`);
-    const a = raw as Record<string, unknown>;
-    const accessKey = str(a['accessKey'], `${where}.accessKey`, true)!;
-    if (accounts.has(accessKey)) throw new AclConfigError(`${where}.accessKey ${accessKey} appears twice`);
-    const white = str(a['whiteRemoteAddress'], `${where}.whiteRemoteAddress`, false);
-    const admin = a['admin'];
-    if (admin !== undefined && admin !== null && typeof admin !== 'boolean') throw new AclConfigError(`${where}.admin must be true or false`);
-    accounts.set(accessKey, {
-      accessKey,
-      secretKey: str(a['secretKey'], `${where}.secretKey`, true)!,
-      whiteRemoteAddress: white === undefined ? undefined : AddressPattern.parse(white, `${where}.whiteRemoteAddress`),
-      admin: admin === true,
-      defaultTopicPerm: parsePerm(str(a['defaultTopicPerm'], `${where}.defaultTopicPerm`, false) ?? 'DENY', `${where}.defaultTopicPerm`),
-      defaultGroupPerm: parsePerm(str(a['defaultGroupPerm'], `${where}.defaultGroupPerm`, false) ?? 'DENY', `${where}.defaultGroupPerm`),
-      topicPerms: permList(a['topicPerms'], `${where}.topicPerms`),
-      groupPerms: permList(a['groupPerms'], `${where}.groupPerms`),
-    });
+    const account = parseAclAccount(raw, `accounts[${i}]`);
+    if (accounts.has(account.accessKey)) throw new AclConfigError(`accounts[${i}].accessKey ${account.accessKey} appears twice`);
+    accounts.set(account.accessKey, account);
   }
   return { globalWhiteRemoteAddresses, accounts };
 }

@@ -2,12 +2,13 @@
 // the broker groups as detached processes, record them in cluster.json, wait until every group
 // has a ready leader registered with the NameServer; stop them by PID; restart a single node.
 import { connect } from 'node:net';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CliError } from '../cli-errors.js';
 import { sleep } from '../sleep.js';
 import { clusterFilePath, readClusterFile, writeClusterFile, type ClusterFile, type ClusterNodeInfo } from './cluster-file.js';
 import { portCount, writeLayout } from './cluster-layout.js';
+import { clusterAdminCredentials, namesrvSecurityArgs, writeClusterSecurity } from './cluster-security.js';
 import { findFreeBlock, takenPorts } from '../../../raft/tools/free-ports.js';
 import { brokerScript, isOurProcess, launchDetached, namesrvScript, stopProcesses, tailOf, type Launched, type StopResult } from './processes.js';
 import { waitForLeaders, type GroupLeader } from './wait-leaders.js';
@@ -22,6 +23,10 @@ export interface ClusterUpOptions {
   clusterName: string;
   autoCreateTopicEnable: boolean;
   extraConf: Record<string, string>;
+  /** A Raft peer secret per group (default true). */
+  peerSecret?: boolean;
+  /** plain_acl.yml every broker enforces (aclEnable=true); the launcher signs with its first admin account. */
+  aclFile?: string;
   timeoutMs: number;
   /** RMQ_LOG_LEVEL of the children (default info). */
   logLevel?: string;
@@ -116,12 +121,13 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
       const taken = await takenPorts(basePort, count);
       if (taken.length > 0) throw new CliError(`port(s) ${taken.slice(0, 5).join(', ')} of ${basePort}..${basePort + count - 1} are in use; choose another --base-port or omit it`, 'ERR_CLI_PORT_IN_USE');
     }
-    file = writeLayout({ ...o, basePort });
+    mkdirSync(o.dir, { recursive: true });
+    file = writeLayout({ ...o, basePort, extraConf: { ...writeClusterSecurity(o.dir, o.aclFile), ...o.extraConf } });
   }
 
   const launched: { name: string; l: Launched; logPath: string }[] = [];
   try {
-    const ns = launchDetached(namesrvScript(), ['--port', file.namesrv.addr.split(':')[1]!, '--host', '127.0.0.1'], file.namesrv.logPath, childEnv(o.logLevel));
+    const ns = launchDetached(namesrvScript(), ['--port', file.namesrv.addr.split(':')[1]!, '--host', '127.0.0.1', ...namesrvSecurityArgs(o.dir)], file.namesrv.logPath, childEnv(o.logLevel));
     file.namesrv.pid = ns.pid;
     launched.push({ name: 'namesrv', l: ns, logPath: file.namesrv.logPath });
     // Recorded at once (and again below): whoever reads the file can stop what already runs.
@@ -142,7 +148,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
       if (name === undefined) return undefined;
       const log = launched.find((x) => x.name === name)?.logPath ?? '';
       return `${name} exited (${String(code)}) during startup; its log ${log} ends with:\n${tailOf(log)}`;
-    });
+    }, clusterAdminCredentials(o.dir));
     return { file, leaders, restarted };
   } catch (err) {
     const started = new Set(launched.map((x) => x.l.pid));

@@ -1,6 +1,7 @@
 // Where every process of a local cluster listens and keeps its files, and the broker.conf each
 // node gets. Ports for G groups of N nodes from `basePort`: the NameServer on basePort, node i of
 // group g serves clients on basePort + 1 + g*N + i and Raft on basePort + 1 + G*N + g*N + i.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../../common/assert.js';
@@ -20,6 +21,8 @@ export interface LayoutOptions {
   extraConf: Record<string, string>;
   /** Give every node a gRPC endpoint; default: when the .proto files it loads are installed. */
   grpc?: boolean;
+  /** Give each group its own Raft peer secret (a 0600 file beside the confs); default true. */
+  peerSecret?: boolean;
 }
 
 /** Segments smaller than the 1 GiB default: a laptop cluster should not reserve 3 GiB at once. */
@@ -59,6 +62,14 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     const raftPort = (i: number): number => o.basePort + 1 + o.groups * o.nodes + g * o.nodes + i;
     const grpcPort = (i: number): number => o.basePort + 1 + 2 * o.groups * o.nodes + g * o.nodes + i;
     const peers = ids.map((id, i) => `${id}-127.0.0.1:${raftPort(i)}`).join(';');
+    // One secret per group, so only that group's nodes can join its Raft mesh (docs/security.md).
+    const ownSecret = 'dLegerPeerSecret' in o.extraConf || 'dLegerPeerSecretFile' in o.extraConf;
+    const secretConf: Record<string, string> = {};
+    if (o.peerSecret !== false && !ownSecret) {
+      const secretPath = join(o.dir, `${brokerName}.peer-secret`);
+      writeFileSync(secretPath, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
+      secretConf['dLegerPeerSecretFile'] = secretPath;
+    }
     const nodes = ids.map((id, i) => {
       const listenPort = o.basePort + 1 + g * o.nodes + i;
       const dataDir = join(o.dir, brokerName, id);
@@ -78,11 +89,13 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
         dLegerGroup: brokerName,
         dLegerPeers: peers,
         dLegerSelfId: id,
+        ...secretConf,
         ...(grpc ? { grpcListenPort: String(grpcPort(i)) } : {}),
         ...o.extraConf,
       };
       const text = `# written by 'rmq cluster up'; node ${id} of ${brokerName}\n` + Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-      writeFileSync(confPath, text);
+      // The conf holds the NameServer registration key: readable by its owner only.
+      writeFileSync(confPath, text, { mode: 0o600 });
       const grpcAddr = grpc && conf['grpcListenPort'] !== '0' ? `127.0.0.1:${conf['grpcListenPort']}` : undefined;
       if (grpcAddr !== undefined) grpcEndpoints.push(grpcAddr);
       return { id, pid: 0, brokerAddr: `127.0.0.1:${listenPort}`, raftAddr: `127.0.0.1:${raftPort(i)}`, ...(grpcAddr !== undefined ? { grpcAddr } : {}), dataDir, confPath, logPath: join(o.dir, `${brokerName}-${id}.log`) };

@@ -2,6 +2,7 @@
 // as its master (brokerId 0): the moment clients can produce. Reads only what any client can ask
 // (cluster info from the NameServer, RAFT_STATUS from the broker), through the client SDK.
 import { Admin } from '../../client/index.js';
+import type { AclCredentials } from '../../protocol/acl-signature.js';
 import { CliError } from '../cli-errors.js';
 import { sleep } from '../sleep.js';
 import type { ClusterFile } from './cluster-file.js';
@@ -19,8 +20,9 @@ const POLL_INTERVAL_MS = 100;
  * The leader of every group, or a CliError after timeoutMs. `failure()` is asked on every round
  * and ends the wait at once when it returns a reason (a process died during startup).
  */
-export async function waitForLeaders(file: ClusterFile, timeoutMs: number, failure: () => string | undefined = () => undefined): Promise<GroupLeader[]> {
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000 });
+export async function waitForLeaders(file: ClusterFile, timeoutMs: number, failure: () => string | undefined = () => undefined, credentials?: AclCredentials): Promise<GroupLeader[]> {
+  // With ACL on RAFT_STATUS is administration: signed with an admin account of the cluster's rules.
+  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000, ...(credentials !== undefined ? { credentials } : {}) });
   await admin.start();
   try {
     const deadline = Date.now() + timeoutMs;

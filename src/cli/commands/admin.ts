@@ -9,18 +9,24 @@ import { namesrvAddrOf } from '../namesrv-option.js';
 import { hostPortValue, intInRange } from '../options.js';
 import { bodyForDisplay, clip, printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
+import { credentialsOption, tlsOption } from '../credentials-option.js';
+import { registerAclAdminCommands } from './admin-acl.js';
 import { clusterList } from './cluster-list.js';
 
-interface Common {
+export interface Common {
   namesrvAddr?: string;
   json?: boolean;
+  accessKey?: string;
+  secretKey?: string;
+  tls?: boolean;
+  tlsCa?: string;
 }
 
 /** Topic lists longer than this are not scanned by consumerProgress without -t. */
 const MAX_TOPICS_SCANNED = 1000;
 
-async function withAdmin<T>(o: Common, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Admin({ namesrvAddr: namesrvAddrOf(o.namesrvAddr) });
+export async function withAdmin<T>(o: Common, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Admin({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), ...credentialsOption(o), ...tlsOption(o) });
   await admin.start();
   try {
     return await fn(admin);
@@ -29,8 +35,12 @@ async function withAdmin<T>(o: Common, fn: (admin: Admin) => Promise<T>): Promis
   }
 }
 
-function sub(admin: Command, name: string, description: string): Command {
-  return admin.command(name).description(description).option('-n, --namesrv-addr <addr>', 'NameServer host:port, several separated by ";" (default: $NAMESRV_ADDR)').option('--json', 'print one JSON document');
+export function sub(admin: Command, name: string, description: string): Command {
+  return admin.command(name).description(description).option('-n, --namesrv-addr <addr>', 'NameServer host:port, several separated by ";" (default: $NAMESRV_ADDR)').option('--json', 'print one JSON document')
+    .option('--access-key <key>', 'ACL access key to sign requests with (default: $RMQ_ACCESS_KEY)')
+    .option('--secret-key <key>', 'ACL secret key (default: $RMQ_SECRET_KEY; the environment keeps it out of ps)')
+    .option('--tls', 'connect to brokers with TLS, trusting the system CAs (default: $RMQ_TLS)')
+    .option('--tls-ca <file>', 'connect to brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)');
 }
 
 export function messageJson(m: MessageExt): Record<string, unknown> {
@@ -228,4 +238,6 @@ export function registerAdminCommands(program: Command): void {
         process.stdout.write(`${r.brokerName}: leadership moved from ${r.previousLeader} to ${r.newLeader} (term ${r.term})\n`);
       }),
     );
+
+  registerAclAdminCommands(admin, { sub, withAdmin });
 }

@@ -1,5 +1,6 @@
 // `rmq cluster up|down|status --dir <d>`: a local cluster of detached processes described by
 // <d>/cluster.json (cluster/cluster-file.ts). Output shapes are documented in docs/cli.md.
+import { clusterAdminCredentials } from '../cluster/cluster-security.js';
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
@@ -19,6 +20,8 @@ interface UpOptions {
   flush: 'async' | 'sync';
   clusterName: string;
   autoCreateTopic: boolean;
+  peerSecret: boolean;
+  acl?: string;
   set: string[];
   timeout: number;
   json?: boolean;
@@ -58,7 +61,8 @@ export interface NodeStatusRow {
 export async function readClusterStatus(file: ClusterFile): Promise<{ namesrv: { pid: number; addr: string; alive: boolean }; nodes: NodeStatusRow[]; healthy: boolean }> {
   const procs = clusterProcesses(file);
   const alive = new Map(procs.map((p) => [p.name, isRunning(p)]));
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500 });
+  const credentials = clusterAdminCredentials(file.dir);
+  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500, ...(credentials !== undefined ? { credentials } : {}) });
   await admin.start();
   try {
     const nodes = await Promise.all(
@@ -114,6 +118,8 @@ export function registerClusterCommands(program: Command): void {
     .option('--cluster-name <name>', 'brokerClusterName', 'DefaultCluster')
     .option('--no-auto-create-topic', 'set autoCreateTopicEnable=false (topics must be created with admin updateTopic)')
     .option('--set <key=value>', 'an extra broker.conf line for every node (repeatable)', collectSetting, [])
+    .option('--acl <plain_acl.yml>', 'start every broker with aclEnable=true and these rules (copied into --dir); the NameServer gets the matching registration key')
+    .option('--no-peer-secret', 'do not give each group a Raft peer secret (dLegerPeerSecretFile): peers unauthenticated')
     .option('--timeout <s>', 'how long to wait for every group to elect and register a leader', secondsValue(600), 60)
     .option('--json', 'print cluster.json instead of a table')
     .action(
@@ -128,6 +134,8 @@ export function registerClusterCommands(program: Command): void {
           clusterName: o.clusterName,
           autoCreateTopicEnable: o.autoCreateTopic,
           extraConf: settings(o.set),
+          peerSecret: o.peerSecret,
+          ...(o.acl !== undefined ? { aclFile: resolve(o.acl) } : {}),
           timeoutMs: o.timeout * 1000,
           say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`),
         });

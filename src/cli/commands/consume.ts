@@ -2,6 +2,7 @@
 // mqadmin's consumeMessage does), so it takes exactly --count messages and commits exactly what
 // it printed. It starts where the group's committed offset is (or --from first|last when the
 // group has none) and ends at --count, at --timeout, or on Ctrl-C, committing on the way out.
+import { credentialsOption, tlsOption } from '../credentials-option.js';
 import { Command } from 'commander';
 import { BrokerResponseError, BrokerUnreachableError, buildSelectorSubscription, PullConsumer, type MessageExt, type MessageQueue, type SubscriptionSelector } from '../../client/index.js';
 import { ResponseCode } from '../../protocol/index.js';
@@ -14,6 +15,10 @@ import { sleep } from '../sleep.js';
 import { messageJson } from './admin.js';
 
 interface ConsumeOptions {
+  accessKey?: string;
+  secretKey?: string;
+  tls?: boolean;
+  tlsCa?: string;
   namesrvAddr?: string;
   topic: string;
   group: string;
@@ -56,6 +61,10 @@ export function registerConsumeCommand(program: Command): void {
     .option('--tags <expr>', "tag expression: '*' or 'TagA || TagB'", '*')
     .option('--sql <expr>', "SQL92 property filter, e.g. \"a > 5 AND TAGS IN ('TagA')\" (brokers need enablePropertyFilter=true)")
     .option('--json', 'print one JSON document at the end instead of a line per message')
+    .option('--access-key <key>', 'ACL access key to sign requests with (default: $RMQ_ACCESS_KEY)')
+    .option('--secret-key <key>', 'ACL secret key (default: $RMQ_SECRET_KEY)')
+    .option('--tls', 'connect to brokers with TLS, trusting the system CAs (default: $RMQ_TLS)')
+    .option('--tls-ca <file>', 'connect to brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)')
     .action(
       action<ConsumeOptions>(async (o) => {
         const timeoutS = o.timeout ?? (o.count !== undefined ? 30 : undefined);
@@ -63,7 +72,7 @@ export function registerConsumeCommand(program: Command): void {
         const selector: SubscriptionSelector = o.sql !== undefined ? { type: 'SQL92', expression: o.sql } : o.tags;
         // A bad expression is reported before anything is pulled.
         buildSelectorSubscription(o.topic, selector, 0);
-        const consumer = new PullConsumer({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), consumerGroup: o.group });
+        const consumer = new PullConsumer({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), ...credentialsOption(o), ...tlsOption(o), consumerGroup: o.group });
         await consumer.start();
         const kept: MessageExt[] = [];
         let received = 0;

@@ -4,6 +4,7 @@
 // could fix are counted, reported, and make the exit status 1. Each failed send is told on stderr
 // as it happens (the first few in full, then a running count), so a group refusing every write
 // (a full disk) is visible at once instead of after the whole run.
+import { credentialsOption, tlsOption } from '../credentials-option.js';
 import { Command } from 'commander';
 import { BrokerUnreachableError, isOutcomeUnknown, Producer, SendFailedError, SendTimeoutError, type SendResult } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
@@ -13,6 +14,10 @@ import { printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
 
 interface ProduceOptions {
+  accessKey?: string;
+  secretKey?: string;
+  tls?: boolean;
+  tlsCa?: string;
   namesrvAddr?: string;
   topic: string;
   count: number;
@@ -82,10 +87,14 @@ export function registerProduceCommand(program: Command): void {
     .option('--retries <n>', 'retryTimesWhenSendFailed: extra attempts after a failed send', intInRange(0, 20), 5)
     .option('--send-timeout <s>', 'sendMsgTimeout: bound on one send with all its attempts', secondsValue(600), 10)
     .option('--json', 'print one JSON document')
+    .option('--access-key <key>', 'ACL access key to sign requests with (default: $RMQ_ACCESS_KEY)')
+    .option('--secret-key <key>', 'ACL secret key (default: $RMQ_SECRET_KEY)')
+    .option('--tls', 'connect to brokers with TLS, trusting the system CAs (default: $RMQ_TLS)')
+    .option('--tls-ca <file>', 'connect to brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)')
     .action(
       action<ProduceOptions>(async (o) => {
         if (o.size !== undefined && o.body !== undefined) throw new CliError('pass --body or --size, not both');
-        const producer = new Producer({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), producerGroup: o.group, retryTimesWhenSendFailed: o.retries, sendMsgTimeoutMs: o.sendTimeout * 1000 });
+        const producer = new Producer({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), ...credentialsOption(o), ...tlsOption(o), producerGroup: o.group, retryTimesWhenSendFailed: o.retries, sendMsgTimeoutMs: o.sendTimeout * 1000 });
         await producer.start();
         const sent: Sent[] = [];
         const failed: Failed[] = [];

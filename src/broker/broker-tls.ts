@@ -1,0 +1,41 @@
+// The broker's TLS material, read once at start from the PEM files broker.conf names: the client
+// port's server options (tlsEnable), the options this node dials other brokers' client ports with
+// (a follower relaying a write to its leader), and the Raft peers' mutual TLS (raftTlsEnable).
+// A file that cannot be read stops the start with a message naming the key.
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions, TlsOptions } from 'node:tls';
+import type { PeerTls } from '../../raft/index.js';
+import { BrokerConfigError, type BrokerConfig } from './broker-config.js';
+
+export interface BrokerTls {
+  /** For the client port's RemotingServer; undefined: plain TCP. */
+  server?: TlsOptions;
+  /** For this node's RemotingClients to other brokers (they serve TLS when this one does). */
+  client?: ConnectionOptions;
+  /** For the Raft transport; undefined: plain TCP. */
+  raft?: PeerTls;
+}
+
+function pem(config: Readonly<BrokerConfig>, key: 'tlsCertPath' | 'tlsKeyPath' | 'tlsCaPath'): Buffer | undefined {
+  const path = config[key];
+  if (path === '') return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new BrokerConfigError(key, `broker.conf: ${key}=${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+export function loadBrokerTls(config: Readonly<BrokerConfig>): BrokerTls {
+  if (!config.tlsEnable && !config.raftTlsEnable) return {};
+  const cert = pem(config, 'tlsCertPath')!;
+  const key = pem(config, 'tlsKeyPath')!;
+  const ca = pem(config, 'tlsCaPath');
+  const out: BrokerTls = {};
+  if (config.tlsEnable) {
+    out.server = { cert, key };
+    out.client = { ...(ca !== undefined ? { ca } : {}), cert, key };
+  }
+  if (config.raftTlsEnable) out.raft = { cert, key, ca: ca! };
+  return out;
+}
