@@ -9,6 +9,10 @@ export class ProcessQueue {
   dropped = false;
   /** The next offset to pull. */
   nextOffset: number;
+  /** Orderly mode: the broker's lock on this queue is held by this client (lock-keeper.ts). */
+  locked = false;
+  /** Orderly mode: when the lock was last granted or renewed (ms since the epoch). */
+  lastLockMs = 0;
   /** Pull from this brokerId next (the broker's suggestion). */
   suggestBrokerId = 0;
   /** The last offset this queue recorded in the offset store (-1: none yet). */

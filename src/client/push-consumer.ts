@@ -2,13 +2,14 @@
 // list changes, and when the broker says so), one long-poll pull loop per owned queue with flow
 // control, the handler run by a consume service, offsets committed every 5 s, and a graceful
 // shutdown that stops pulling, lets running handlers finish, commits and unregisters.
-import { RequestCode, ResponseCode, type HeartbeatData, type RemotingCommand, type SubscriptionData } from '../protocol/index.js';
+import { decodeMqTableBody, encodeJsonBody, makeResponse, RequestCode, ResponseCode, type HeartbeatData, type RemotingCommand, type SubscriptionData } from '../protocol/index.js';
+import type { ConsumerRunningInfo } from './admin-ops.js';
 import { ClientDefaults, ConsumeFromWhere, MessageModel, RETRY_GROUP_TOPIC_PREFIX } from './client-constants.js';
 import { BrokerResponseError, ClientStateError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
 import { sendHeartbeat, unregisterClient } from './broker-api.js';
 import { ConcurrentConsumeService, OrderlyConsumeService, type ConsumeHost, type ConsumeService, type MessageHandler } from './consume-service.js';
-import type { MessageExt } from './message.js';
+import type { MessageExt, MessageQueue } from './message.js';
 import { LocalOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
 import type { ProcessQueue } from './process-queue.js';
 import { runPullLoop, type PullLoopHost } from './pull-loop.js';
@@ -141,6 +142,8 @@ export class PushConsumer {
         ? new OrderlyConsumeService(host, o.maxReconsumeTimes ?? ClientDefaults.maxReconsumeTimes, ClientDefaults.suspendCurrentQueueTimeMs)
         : new ConcurrentConsumeService(host, o.consumeConcurrency ?? ClientDefaults.consumeConcurrency, 5000);
     instance.onServerRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (cmd, addr) => this.onConsumerIdsChanged(cmd, addr));
+    instance.onServerRequest(RequestCode.RESET_CONSUMER_CLIENT_OFFSET, (cmd) => this.onResetOffset(cmd));
+    instance.onServerRequest(RequestCode.GET_CONSUMER_RUNNING_INFO, (cmd) => makeResponse(cmd, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody(this.runningInfo())));
     this.state = 'running';
     // As the Java client checks SQL92 support before starting: a broker that refuses our
     // subscriptions (property filter off, or an expression it cannot parse) fails start().
@@ -193,6 +196,41 @@ export class PushConsumer {
     this.instance?.log.debug({ addr, group }, 'the broker says the group changed; rebalancing now');
     void this.rebalancer?.request().catch((err: unknown) => this.instance?.log.warn({ err }, 'rebalance after a group change failed'));
     return undefined;
+  }
+
+  /**
+   * The broker reset the group's offsets (INVOKE_BROKER_TO_RESET_OFFSET): the queues named are
+   * dropped, their in-flight messages abandoned, and taken again from the new offsets. One-way.
+   */
+  private onResetOffset(cmd: RemotingCommand): undefined {
+    if (cmd.extFields['group'] !== this.consumerGroup || this.state !== 'running' || this.rebalancer === undefined) return undefined;
+    let rows: [MessageQueue, number][];
+    try {
+      rows = decodeMqTableBody<number>(cmd.body, 'offsetTable', 'reset offset notice').rows;
+    } catch (err) {
+      this.instance?.log.warn({ err }, 'ignored a malformed reset offset notice');
+      return undefined;
+    }
+    const dropped = this.rebalancer.forget(rows.map(([mq]) => mq));
+    this.instance?.log.info({ topic: cmd.extFields['topic'], queues: rows.length, dropped }, 'the broker reset our offsets; restarting those queues there');
+    void this.rebalancer.request().catch((err: unknown) => this.instance?.log.warn({ err }, 'rebalance after an offset reset failed'));
+    return undefined;
+  }
+
+  /** What GET_CONSUMER_RUNNING_INFO answers (docs/client.md). */
+  private runningInfo(): ConsumerRunningInfo {
+    const o = this.options;
+    return {
+      properties: {
+        consumerGroup: this.consumerGroup,
+        messageModel: this.messageModel,
+        consumeOrderly: String(o.orderly === true),
+        consumeFromWhere: o.consumeFromWhere ?? ConsumeFromWhere.LAST_OFFSET,
+        language: 'NODEJS',
+      },
+      subscriptionSet: [...this.subscriptions.values()].map((s) => ({ topic: s.topic, subString: s.subString, ...(s.expressionType !== undefined ? { expressionType: s.expressionType } : {}) })),
+      mqTable: [...(this.rebalancer?.table.values() ?? [])].map((pq) => ({ ...pq.mq, nextOffset: pq.nextOffset, inflight: pq.msgCount, dropped: pq.dropped, ...(o.orderly === true ? { locked: pq.locked } : {}) })),
+    };
   }
 
   private every(intervalMs: number, fn: () => Promise<unknown>): void {

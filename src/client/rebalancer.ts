@@ -70,6 +70,25 @@ export class Rebalancer {
     return [...this.table.values()].filter((pq) => !pq.dropped).map((pq) => pq.mq);
   }
 
+  /**
+   * RESET_CONSUMER_CLIENT_OFFSET: the broker moved these queues' committed offsets. Each owned
+   * one is dropped without persisting its position (that would undo the reset) and the next run
+   * takes it again from the broker's offset. Returns how many were owned.
+   */
+  forget(mqs: readonly MessageQueue[]): number {
+    let n = 0;
+    for (const mq of mqs) {
+      const key = queueKey(mq);
+      const pq = this.table.get(key);
+      if (pq === undefined) continue;
+      pq.dropped = true;
+      this.table.delete(key);
+      this.offsets.remove(mq);
+      n++;
+    }
+    return n;
+  }
+
   /** Drops every queue (shutdown); offsets are persisted by the caller. */
   dropAll(): ProcessQueue[] {
     const out = [...this.table.values()];
