@@ -48,6 +48,12 @@ export interface BrokerConfig extends ServerLimitsConfig {
   maxHeldPullsPerConnection: number;
   /** Port of the RocketMQ 5 gRPC endpoint on brokerIP1 (src/grpc); 0 = off. */
   grpcListenPort: number;
+  /** An orderly consumer's queue lock expires this long after its last renewal (ms); also a new leader's grant pause (queue-locks.ts). */
+  rebalanceLockMaxLiveTime: number;
+  /** Idempotent producer: a send repeating a UNIQ_KEY stored this recently (ms) gets the first result; 0 = off (dedup-window.ts). */
+  duplicateWindowMs: number;
+  /** Entries the de-duplication window keeps in memory; older ones are looked up in the IndexFile. */
+  duplicateWindowMaxEntries: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -85,6 +91,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   maxHeldPullsPerConnection: 1000,
   ...DEFAULT_SERVER_LIMITS,
   grpcListenPort: 0,
+  rebalanceLockMaxLiveTime: 60_000,
+  duplicateWindowMs: 120_000,
+  duplicateWindowMaxEntries: 100_000,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -232,6 +241,9 @@ const SETTERS: Record<string, Setter> = {
   maxHeldPullsPerConnection: (c, v, k) => { c.maxHeldPullsPerConnection = int(k, v, 1, 1_000_000); },
   ...serverLimitSetters(int),
   grpcListenPort: (c, v, k) => { c.grpcListenPort = int(k, v, 0, 65535); },
+  rebalanceLockMaxLiveTime: (c, v, k) => { c.rebalanceLockMaxLiveTime = int(k, v, 1000, 3_600_000); },
+  duplicateWindowMs: (c, v, k) => { c.duplicateWindowMs = int(k, v, 0, 24 * 3_600_000); },
+  duplicateWindowMaxEntries: (c, v, k) => { c.duplicateWindowMaxEntries = int(k, v, 1, 10_000_000); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

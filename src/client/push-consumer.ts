@@ -24,8 +24,16 @@ export interface PushConsumerOptions extends ClientOptions {
   consumeFromWhere?: ConsumeFromWhere;
   /** For CONSUME_FROM_TIMESTAMP: ms since the epoch (default: 30 minutes ago). */
   consumeTimestampMs?: number;
-  /** Process each queue's messages one at a time, in offset order. */
+  /**
+   * Process each queue's messages one at a time, in offset order. Clustering: a queue is processed
+   * only while this client holds its broker lock (LOCK_BATCH_MQ), so two consumers of the group
+   * never process one queue at once, even during a rebalance.
+   */
   orderly?: boolean;
+  /** Orderly: how often the queue locks are renewed (default 20 s). */
+  lockRenewIntervalMs?: number;
+  /** Orderly: how long a lock is trusted after the request that won it was sent (default 30 s; keep it below the broker's rebalanceLockMaxLiveTime). */
+  lockMaxLiveTimeMs?: number;
   handler?: MessageHandler;
   pullBatchSize?: number;
   pullThresholdForQueue?: number;
@@ -130,6 +138,7 @@ export class PushConsumer {
         messageModel: this.messageModel,
         consumeFromWhere: o.consumeFromWhere ?? ConsumeFromWhere.LAST_OFFSET,
         consumeTimestampMs: o.consumeTimestampMs ?? Date.now() - 30 * 60_000,
+        orderly: o.orderly === true,
       },
       this.offsets,
       () => this.subscriptions,
@@ -156,6 +165,7 @@ export class PushConsumer {
     this.every(o.rebalanceIntervalMs ?? ClientDefaults.rebalanceIntervalMs, () => this.rebalancer!.request());
     this.every(o.heartbeatIntervalMs ?? ClientDefaults.heartbeatIntervalMs, async () => void (await this.heartbeat()));
     this.every(o.persistOffsetIntervalMs ?? ClientDefaults.persistOffsetIntervalMs, () => this.persistOffsets());
+    if (o.orderly === true) this.every(o.lockRenewIntervalMs ?? ClientDefaults.lockRenewIntervalMs, () => this.rebalancer!.renewLocks());
     this.every(o.consumerListPollIntervalMs ?? ClientDefaults.consumerListPollIntervalMs, async () => {
       const rb = this.rebalancer!;
       if (instance.routes.allAddrs().some((a) => !this.heartbeated.has(a))) await this.heartbeat();
@@ -175,8 +185,10 @@ export class PushConsumer {
     const instance = this.instance!;
     await this.consumeService!.stop(this.options.awaitTerminationMs ?? ClientDefaults.awaitTerminationMs);
     const owned = this.rebalancer!.ownedQueues();
-    this.rebalancer!.dropAll();
+    const dropped = this.rebalancer!.dropAll();
     await this.offsets!.persistAll(owned).catch((err: unknown) => instance.log.warn({ err }, 'could not commit offsets at shutdown'));
+    // Orderly: the next owner need not wait for the locks to expire.
+    await this.rebalancer!.unlockAll(dropped);
     await Promise.all(
       instance.routes.allAddrs().map((addr) => unregisterClient(instance, addr, { consumerGroup: this.consumerGroup }).catch(() => undefined)),
     );
@@ -301,6 +313,9 @@ export class PushConsumer {
         this.recordOffset(pq, offset);
       },
       sendBack: (msg) => this.sendBack(msg),
+      ...(this.options.orderly === true && this.messageModel === MessageModel.CLUSTERING
+        ? { mayConsume: (pq: ProcessQueue) => pq.locked && !pq.dropped && Date.now() - pq.lastLockMs < (this.options.lockMaxLiveTimeMs ?? ClientDefaults.lockMaxLiveTimeMs) }
+        : {}),
     };
   }
 

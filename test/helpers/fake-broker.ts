@@ -327,6 +327,24 @@ export class FakeBroker {
       const o = this.store.offsets.get(`${ext(req, 'consumerGroup')}@${ext(req, 'topic')}@${int(req, 'queueId')}`);
       return o === undefined ? makeResponse(req, ResponseCode.QUERY_NOT_FOUND, 'not found') : makeResponse(req, ResponseCode.SUCCESS, undefined, { offset: String(o) });
     });
+    // Queue locks for orderly consumers: first come holds it until it unlocks (no expiry here).
+    const locks = new Map<string, string>();
+    const lockBody = (req: RemotingCommand): { consumerGroup: string; clientId: string; mqSet: { topic: string; brokerName: string; queueId: number }[] } => decodeJsonBody(req.body, 'lock body');
+    this.handle(RequestCode.LOCK_BATCH_MQ, (req) => {
+      const b = lockBody(req);
+      const ok = b.mqSet.filter((q) => {
+        const k = `${b.consumerGroup}@${q.topic}@${q.queueId}`;
+        if ((locks.get(k) ?? b.clientId) !== b.clientId) return false;
+        locks.set(k, b.clientId);
+        return true;
+      });
+      return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody({ lockOKMQSet: ok }));
+    });
+    this.handle(RequestCode.UNLOCK_BATCH_MQ, (req) => {
+      const b = lockBody(req);
+      for (const q of b.mqSet) if (locks.get(`${b.consumerGroup}@${q.topic}@${q.queueId}`) === b.clientId) locks.delete(`${b.consumerGroup}@${q.topic}@${q.queueId}`);
+      return makeResponse(req, ResponseCode.SUCCESS);
+    });
     // GET_CONSUME_STATS of one topic, as the real broker shapes it (0 when nothing is committed).
     this.handle(RequestCode.GET_CONSUME_STATS, (req) => {
       const topic = ext(req, 'topic');

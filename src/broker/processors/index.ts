@@ -16,6 +16,7 @@ import { getMinOffsetProcessor } from './min-offset.js';
 import { pullMessageProcessor } from './pull-message.js';
 import { queryConsumerOffsetProcessor } from './query-consumer-offset.js';
 import { queryMessageProcessor } from './query-message.js';
+import { queueLockProcessor, queueLockServiceFactory } from './queue-lock.js';
 import { raftAdminProcessor } from './raft-admin.js';
 import { resetOffsetProcessor } from './reset-offset.js';
 import { searchOffsetProcessor } from './search-offset.js';
@@ -48,6 +49,7 @@ export const PROCESSORS: readonly BrokerProcessor[] = [
   resetOffsetProcessor,
   consumeStatsProcessor,
   consumerRunningInfoProcessor,
+  queueLockProcessor,
 ];
 
-export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory];
+export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory, queueLockServiceFactory];
