@@ -50,13 +50,20 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     .option('--consumers <n>', 'consumer processes (one clustering group)', int(1, 64), d.consumers)
     .option('--client-retries <n>', "the SDK's retryTimesWhenSendFailed", int(0, 16), d.clientRetries)
     .option('--log-level <level>', 'RMQ_LOG_LEVEL of the brokers and the client log', d.logLevel)
+    .option('--broker-conf <key=value>', 'an extra broker.conf line for every broker (repeatable), e.g. duplicateWindowMs=0', (v: string, all: string[] = []) => [...all, v])
     .option('--unsafe-test-fault <name>', 'TEST ONLY: RMQ_UNSAFE_TEST_FAULT for every broker (ack-before-commit); the run should then fail')
     .exitOverride()
     .parse(argv, { from: 'user' });
   const o = program.opts<{
     workload: string; nemesis: string; time: number; rate: number; out?: string; seed?: number; flush: string; interval: number; schedule: string; quiet?: number;
-    recovery: number; batch: number; queues: number; producers: number; consumers: number; clientRetries: number; logLevel: string; unsafeTestFault?: string;
+    recovery: number; batch: number; queues: number; producers: number; consumers: number; clientRetries: number; logLevel: string; unsafeTestFault?: string; brokerConf?: string[];
   }>();
+  const brokerConf: Record<string, string> = {};
+  for (const line of o.brokerConf ?? []) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`--broker-conf expects key=value, not '${line}'`);
+    brokerConf[line.slice(0, eq)] = line.slice(eq + 1);
+  }
   if (o.workload !== 'queue') throw new InvalidArgumentError(`unknown workload '${o.workload}'; the only one is 'queue'`);
   if (o.flush !== 'async' && o.flush !== 'sync') throw new InvalidArgumentError(`--flush must be async or sync, not '${o.flush}'`);
   if (o.schedule !== 'random' && o.schedule !== 'cycle') throw new InvalidArgumentError(`--schedule must be random or cycle, not '${o.schedule}'`);
@@ -81,6 +88,7 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     clientRetries: o.clientRetries,
     logLevel: o.logLevel,
     ...(o.unsafeTestFault !== undefined ? { unsafeTestFault: o.unsafeTestFault } : {}),
+    ...(Object.keys(brokerConf).length > 0 ? { brokerConf } : {}),
   };
 }
 
