@@ -221,7 +221,10 @@ export class Rebalancer {
       if (this.table.get(key) === pq) this.table.delete(key);
       this.incomplete = true;
       this.instance.log.warn({ queue: key }, 'lost the lock of a queue: its in-flight messages are dropped and it is taken again once locked');
-      void this.offsets.persist(pq.mq).catch(() => undefined).finally(() => this.offsets.remove(pq.mq));
+      // Taken again meanwhile: the new ProcessQueue owns the offset entry.
+      void this.offsets.persist(pq.mq).catch(() => undefined).finally(() => {
+        if (!this.table.has(key)) this.offsets.remove(pq.mq);
+      });
     }
   }
 
