@@ -51,13 +51,20 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     .option('--client-retries <n>', "the SDK's retryTimesWhenSendFailed", int(0, 16), d.clientRetries)
     .option('--log-level <level>', 'RMQ_LOG_LEVEL of the brokers and the client log', d.logLevel)
     .option('--abuse-rss-bound <MiB>', 'resident memory no process may pass under the abuse nemesis (default 1024)', positive(1024 * 1024))
+    .option('--broker-conf <key=value>', 'an extra broker.conf line for every broker (repeatable), e.g. duplicateWindowMs=0', (v: string, all: string[] = []) => [...all, v])
     .option('--unsafe-test-fault <name>', 'TEST ONLY: ack-before-commit (RMQ_UNSAFE_TEST_FAULT of every broker) or lying-fsync (with power-loss: log syncs persist nothing); the run should then fail')
     .exitOverride()
     .parse(argv, { from: 'user' });
   const o = program.opts<{
     workload: string; nemesis: string; time: number; rate: number; out?: string; seed?: number; flush: string; interval: number; schedule: string; quiet?: number;
-    recovery: number; batch: number; queues: number; producers: number; consumers: number; clientRetries: number; logLevel: string; unsafeTestFault?: string; abuseRssBound?: number;
+    recovery: number; batch: number; queues: number; producers: number; consumers: number; clientRetries: number; logLevel: string; unsafeTestFault?: string; abuseRssBound?: number; brokerConf?: string[];
   }>();
+  const brokerConf: Record<string, string> = {};
+  for (const line of o.brokerConf ?? []) {
+    const eq = line.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(`--broker-conf expects key=value, not '${line}'`);
+    brokerConf[line.slice(0, eq)] = line.slice(eq + 1);
+  }
   if (o.workload !== 'queue') throw new InvalidArgumentError(`unknown workload '${o.workload}'; the only one is 'queue'`);
   if (o.flush !== 'async' && o.flush !== 'sync') throw new InvalidArgumentError(`--flush must be async or sync, not '${o.flush}'`);
   if (o.schedule !== 'random' && o.schedule !== 'cycle') throw new InvalidArgumentError(`--schedule must be random or cycle, not '${o.schedule}'`);
@@ -83,6 +90,7 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     logLevel: o.logLevel,
     ...(o.abuseRssBound !== undefined ? { abuseRssBoundMiB: o.abuseRssBound } : {}),
     ...(o.unsafeTestFault !== undefined ? { unsafeTestFault: o.unsafeTestFault } : {}),
+    ...(Object.keys(brokerConf).length > 0 ? { brokerConf } : {}),
   };
 }
 

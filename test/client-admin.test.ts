@@ -68,7 +68,8 @@ describe('Admin', () => {
     const row = progress.find((r) => r.brokerName === first!.brokerName && r.queueId === first!.queueId)!;
     expect(row.consumerOffset).toBe(1);
     expect(row.diff).toBe(row.brokerOffset - 1);
-    expect(progress.filter((r) => r !== row).every((r) => r.consumerOffset === -1)).toBe(true);
+    // GET_CONSUME_STATS answers 0 where the group committed nothing, as Apache does.
+    expect(progress.filter((r) => r !== row).every((r) => r.consumerOffset === 0)).toBe(true);
   });
 
   it('finds a message by its offset id, by its unique id and by key', async () => {

@@ -37,6 +37,8 @@ export interface RunOptions {
   abuseRssBoundMiB?: number;
   /** Test only: RMQ_UNSAFE_TEST_FAULT for every broker (e.g. ack-before-commit). */
   unsafeTestFault?: string;
+  /** Extra broker.conf lines for every broker (--broker-conf key=value), e.g. duplicateWindowMs=0. */
+  brokerConf?: Record<string, string>;
   logLevel: string;
   /** Whole run, setup to report, must end within this (default: time + 240 s). */
   hardDeadlineS?: number;

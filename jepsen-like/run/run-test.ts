@@ -316,7 +316,7 @@ class Run {
         ...(powerLossRun ? { [LAZY_FS_ENV]: this.o.unsafeTestFault === LYING_FSYNC ? LYING_FSYNC : '1' } : {}),
       },
       // The retention nemesis deletes every full segment when it runs: none is kept for age.
-      extraBrokerConf: nemesisNames(this.o.nemesis).includes('retention') ? { fileReservedTime: '0' } : {},
+      extraBrokerConf: { ...(nemesisNames(this.o.nemesis).includes('retention') ? { fileReservedTime: '0' } : {}), ...this.o.brokerConf },
       logLevel: this.o.logLevel,
     };
     let lastError: unknown;

@@ -69,6 +69,12 @@ export interface BrokerConfig extends ServerLimitsConfig {
   consumeQueueIdleCloseSeconds: number;
   /** Port of the RocketMQ 5 gRPC endpoint on brokerIP1 (src/grpc); 0 = off. */
   grpcListenPort: number;
+  /** An orderly consumer's queue lock expires this long after its last renewal (ms); also a new leader's grant pause (queue-locks.ts). */
+  rebalanceLockMaxLiveTime: number;
+  /** Idempotent producer: a send repeating a UNIQ_KEY stored this recently (ms) gets the first result; 0 = off (dedup-window.ts). */
+  duplicateWindowMs: number;
+  /** Entries the de-duplication window keeps in memory; older ones are looked up in the IndexFile. */
+  duplicateWindowMaxEntries: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -116,6 +122,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   consumeQueueIdleCloseSeconds: 60,
   ...DEFAULT_SERVER_LIMITS,
   grpcListenPort: 0,
+  rebalanceLockMaxLiveTime: 60_000,
+  duplicateWindowMs: 120_000,
+  duplicateWindowMaxEntries: 100_000,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -288,6 +297,9 @@ const SETTERS: Record<string, Setter> = {
   consumeQueueIdleCloseSeconds: (c, v, k) => { c.consumeQueueIdleCloseSeconds = int(k, v, 0, 86_400); },
   ...serverLimitSetters(int),
   grpcListenPort: (c, v, k) => { c.grpcListenPort = int(k, v, 0, 65535); },
+  rebalanceLockMaxLiveTime: (c, v, k) => { c.rebalanceLockMaxLiveTime = int(k, v, 1000, 3_600_000); },
+  duplicateWindowMs: (c, v, k) => { c.duplicateWindowMs = int(k, v, 0, 24 * 3_600_000); },
+  duplicateWindowMaxEntries: (c, v, k) => { c.duplicateWindowMaxEntries = int(k, v, 1, 10_000_000); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

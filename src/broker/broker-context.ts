@@ -183,6 +183,12 @@ export interface ConsumerOffsetService {
    * not (not leader, leadership lost, entry failed, too many pending). Negative offsets are ignored.
    */
   commit(group: string, topic: string, queueId: number, offset: number): Promise<void>;
+  /**
+   * Leader only: an explicit reset (INVOKE_BROKER_TO_RESET_OFFSET). Drops the pending updates of
+   * those queues (they would move the offsets forward again) and proposes one
+   * `consumer-offsets-reset` entry; resolves once it is committed and applied here.
+   */
+  reset(offsets: readonly { group: string; topic: string; queueId: number; offset: number }[]): Promise<void>;
   /** As commit, unanswered (a pull's piggybacked commit offset); ignored off the leader. */
   commitInBackground(group: string, topic: string, queueId: number, offset: number): void;
   /** The highest known offset (pending on the leader, and replicated), or undefined. */

@@ -99,6 +99,19 @@ export class OffsetCommitter implements ConsumerOffsetService {
     return new Promise((resolve, reject) => p.waiters.push({ resolve, reject }));
   }
 
+  async reset(offsets: readonly ConsumerOffsetUpdate[]): Promise<void> {
+    if (!this.raft.isLeader()) throw notLeader('offset resets commit on the leader');
+    for (const u of offsets) {
+      const key = keyOf(u.group, u.topic, u.queueId);
+      const p = this.pending.get(key);
+      if (p === undefined) continue;
+      // Superseded by the reset: their requests are answered as committed, as if overwritten.
+      this.pending.delete(key);
+      for (const w of p.waiters) w.resolve();
+    }
+    await this.raft.proposeControl({ kind: 'consumer-offsets-reset', offsets: offsets.map((u) => ({ ...u })) });
+  }
+
   /** A pull's piggy-backed commit: dropped (the client commits again) past the table's bound. */
   commitInBackground(group: string, topic: string, queueId: number, offset: number): void {
     if (!(offset >= 0) || !Number.isSafeInteger(offset) || !this.raft.isLeader()) return;

@@ -69,9 +69,11 @@ export interface MetadataSnapshotPart {
 
 export type ControlCommand =
   | { kind: 'topic-upsert'; config: TopicConfig }
+  /** Also drops every group's offsets of the topic (a re-created topic starts without them). */
   | { kind: 'topic-delete'; topic: string }
   | { kind: 'group-upsert'; config: SubscriptionGroupConfig }
-  | { kind: 'group-delete'; group: string }
+  /** With `cleanOffset`, the group's offsets go too. */
+  | { kind: 'group-delete'; group: string; cleanOffset?: boolean }
   /** Consumer progress: each offset applies only if higher than the one held (never backwards). */
   | { kind: 'consumer-offsets'; offsets: ConsumerOffsetUpdate[] }
   /** An explicit reset: each offset replaces the one held, lower or not. */

@@ -212,14 +212,20 @@ export class MetadataState implements MetadataView {
       case 'topic-upsert':
         this.topicTable.set(command.config.topicName, { ...command.config });
         break;
-      case 'topic-delete':
+      case 'topic-delete': {
         this.topicTable.delete(command.topic);
+        const prefix = `${command.topic}@`;
+        for (const table of this.offsetTable.values()) {
+          for (const k of table.keys()) if (k.startsWith(prefix) && !k.slice(prefix.length).includes('@')) table.delete(k);
+        }
         break;
+      }
       case 'group-upsert':
         this.groupTable.set(command.config.groupName, { ...command.config });
         break;
       case 'group-delete':
         this.groupTable.delete(command.group);
+        if (command.cleanOffset === true) this.offsetTable.delete(command.group);
         break;
       case 'consumer-offsets':
       case 'consumer-offsets-reset':

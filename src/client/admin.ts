@@ -1,5 +1,5 @@
-// Admin operations: topics (create on every master, list, status), routes, cluster info, consumer
-// progress, message lookup by id and by key, manual retention (mqadmin deleteExpiredCommitLog, on
+// Admin operations: topics (create on every master, list, status, delete), routes, cluster info,
+// subscription groups, consumer progress and offset resets (admin-ops.ts), message lookup by id and by key, manual retention (mqadmin deleteExpiredCommitLog, on
 // every node), and the two Raft calls of our own (leadership transfer, per-node Raft status;
 // codes and shapes in docs/client.md), and ACL administration (RocketMQ's codes 50-52, on each
 // group's leader: the group replicates the change).
@@ -8,7 +8,8 @@ import { RaftRequestCode } from './client-constants.js';
 import { withReplicaFallback } from './replica-fallback.js';
 import { BrokerResponseError, ClientConfigError, ClientStateError, MessageNotFoundError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
-import { getMaxOffset, getMinOffset, queryConsumerOffset } from './broker-api.js';
+import * as ops from './admin-ops.js';
+import { getMaxOffset, getMinOffset } from './broker-api.js';
 import type { MessageExt, MessageQueue } from './message.js';
 import { decodeOwnedMessageRecords } from './message-decoder.js';
 import { parseOffsetMsgId } from './message-id.js';
@@ -31,15 +32,8 @@ export interface QueueStatus {
   maxOffset: number;
 }
 
-export interface QueueProgress {
-  topic: string;
-  brokerName: string;
-  queueId: number;
-  brokerOffset: number;
-  /** -1 when the group has committed nothing for the queue. */
-  consumerOffset: number;
-  diff: number;
-}
+/** One queue of GET_CONSUME_STATS; consumerOffset is 0 when the group committed nothing there (as Apache). */
+export type QueueProgress = ops.ConsumeStatsRow;
 
 /** The JSON body of RAFT_STATUS (1501); see docs/client.md. */
 export interface RaftStatus {
@@ -184,26 +178,41 @@ export class Admin {
     );
   }
 
-  /** The group's committed offset against each queue's max offset, for the given topics. */
-  async consumerProgress(group: string, topics: string | readonly string[]): Promise<QueueProgress[]> {
-    checkGroup(group);
+  /**
+   * The group's committed offset against each queue's max offset (GET_CONSUME_STATS at each
+   * master), for the given topics, or for every topic where the group holds an offset.
+   */
+  async consumerProgress(group: string, topics?: string | readonly string[]): Promise<QueueProgress[]> {
     const instance = this.running();
+    if (topics === undefined) return ops.consumeStats(instance, group);
     const out: QueueProgress[] = [];
-    for (const topic of typeof topics === 'string' ? [topics] : topics) {
-      checkTopic(topic);
-      const info = await instance.routes.refresh(topic);
-      const rows = await Promise.all(
-        info.readQueues.map(async (mq) => {
-          const [brokerOffset, consumerOffset] = await this.readFromAnyReplica(mq, async (addr) => [
-            await getMaxOffset(instance, addr, mq),
-            await queryConsumerOffset(instance, addr, group, mq),
-          ]);
-          return { topic, brokerName: mq.brokerName, queueId: mq.queueId, brokerOffset, consumerOffset, diff: brokerOffset - Math.max(0, consumerOffset) };
-        }),
-      );
-      out.push(...rows);
-    }
+    for (const topic of typeof topics === 'string' ? [topics] : topics) out.push(...(await ops.consumeStats(instance, group, topic)));
     return out;
+  }
+
+  /** DELETE_TOPIC_IN_BROKER on every master (or one cluster's), then DELETE_TOPIC_IN_NAMESRV; returns the masters. */
+  deleteTopic(topic: string, clusterName?: string): Promise<string[]> {
+    return ops.deleteTopic(this.running(), topic, clusterName);
+  }
+
+  /** UPDATE_AND_CREATE_SUBSCRIPTIONGROUP on every master (or one cluster's). */
+  updateSubscriptionGroup(settings: ops.SubscriptionGroupSettings, clusterName?: string): Promise<string[]> {
+    return ops.updateSubscriptionGroup(this.running(), settings, clusterName);
+  }
+
+  /** DELETE_SUBSCRIPTIONGROUP on every master; `cleanOffset` drops the group's offsets too. */
+  deleteSubscriptionGroup(group: string, options: { cleanOffset?: boolean; clusterName?: string } = {}): Promise<{ addr: string; remark: string }[]> {
+    return ops.deleteSubscriptionGroup(this.running(), group, options);
+  }
+
+  /** INVOKE_BROKER_TO_RESET_OFFSET at the masters of the topic (mqadmin resetOffsetByTime). */
+  resetOffsetByTime(group: string, topic: string, timestampMs: number, force = true): Promise<ops.QueueOffsetRow[]> {
+    return ops.resetOffsetByTime(this.running(), group, topic, timestampMs, force);
+  }
+
+  /** GET_CONSUMER_RUNNING_INFO of each online consumer of the group (or one client id). */
+  consumerStatus(group: string, clientId?: string): Promise<ops.ConsumerStatus[]> {
+    return ops.consumerStatus(this.running(), group, clientId);
   }
 
   /**

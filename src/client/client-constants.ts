@@ -38,6 +38,10 @@ export const ClientDefaults = {
   routeRefreshIntervalMs: 30_000,
   heartbeatIntervalMs: 30_000,
   rebalanceIntervalMs: 20_000,
+  /** Orderly consumers renew their queue locks this often (RocketMQ: 20 s). */
+  lockRenewIntervalMs: 20_000,
+  /** A queue lock is trusted this long after the request that won it (RocketMQ's client: 30 s; brokers expire it at 60 s). */
+  lockMaxLiveTimeMs: 30_000,
   consumerListPollIntervalMs: 5_000,
   persistOffsetIntervalMs: 5_000,
   pullBatchSize: 32,

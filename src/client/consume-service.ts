@@ -18,7 +18,12 @@ export interface ConsumeHost {
   onFinished(pq: ProcessQueue, msg: MessageExt): void;
   /** Hands a failed message back to the broker for later redelivery; false when that failed. */
   sendBack(msg: MessageExt): Promise<boolean>;
+  /** Orderly mode: whether this client may process the queue now (it holds a live lock). */
+  mayConsume?(pq: ProcessQueue): boolean;
 }
+
+/** How often an orderly queue waiting for its lock looks again. */
+const LOCK_WAIT_POLL_MS = 50;
 
 export interface ConsumeService {
   submit(pq: ProcessQueue, msgs: readonly MessageExt[]): void;
@@ -137,7 +142,18 @@ export class OrderlyConsumeService implements ConsumeService {
           await sleep(this.suspendMs);
           if (this.stopped || pq.dropped) return;
         }
-        done = await runHandler(this.host, msg);
+        // Without a live lock another consumer may hold the queue: wait (the lock is renewed or
+        // the queue dropped by the rebalancer; each round re-checks both).
+        while (this.host.mayConsume !== undefined && !this.host.mayConsume(pq)) {
+          await sleep(LOCK_WAIT_POLL_MS);
+          if (this.stopped || pq.dropped) return;
+        }
+        pq.consuming = true;
+        try {
+          done = await runHandler(this.host, msg);
+        } finally {
+          pq.consuming = false;
+        }
       }
       if (!done) {
         if (pq.dropped) return;

@@ -19,3 +19,4 @@ export { Producer, type ProducerOptions, type SendOptions, type SendCallback } f
 export { PushConsumer, type PushConsumerOptions } from './push-consumer.js';
 export { PullConsumer, type PullConsumerOptions, type PullOptions } from './pull-consumer.js';
 export { Admin, type AclAccountSpec, type GroupAclConfig, type CreateTopicOptions, type DeleteExpiredResult, type NodeDeleteExpired, type QueueStatus, type QueueProgress, type RaftStatus, type TransferLeaderResult, type NodeStatus } from './admin.js';
+export type { ConsumerRunningInfo, ConsumerStatus, QueueOffsetRow, SubscriptionGroupSettings } from './admin-ops.js';

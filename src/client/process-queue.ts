@@ -9,6 +9,12 @@ export class ProcessQueue {
   dropped = false;
   /** The next offset to pull. */
   nextOffset: number;
+  /** Orderly mode: the broker's lock on this queue is held by this client (lock-keeper.ts). */
+  locked = false;
+  /** Orderly mode: when the request that last granted or renewed the lock was sent (ms since the epoch). */
+  lastLockMs = 0;
+  /** Orderly mode: a handler is running on one of this queue's messages. */
+  consuming = false;
   /** Pull from this brokerId next (the broker's suggestion). */
   suggestBrokerId = 0;
   /** The last offset this queue recorded in the offset store (-1: none yet). */

@@ -2,13 +2,14 @@
 // list changes, and when the broker says so), one long-poll pull loop per owned queue with flow
 // control, the handler run by a consume service, offsets committed every 5 s, and a graceful
 // shutdown that stops pulling, lets running handlers finish, commits and unregisters.
-import { RequestCode, ResponseCode, type HeartbeatData, type RemotingCommand, type SubscriptionData } from '../protocol/index.js';
+import { decodeMqTableBody, encodeJsonBody, makeResponse, RequestCode, ResponseCode, type HeartbeatData, type RemotingCommand, type SubscriptionData } from '../protocol/index.js';
+import type { ConsumerRunningInfo } from './admin-ops.js';
 import { ClientDefaults, ConsumeFromWhere, MessageModel, RETRY_GROUP_TOPIC_PREFIX } from './client-constants.js';
 import { BrokerResponseError, ClientStateError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
 import { sendHeartbeat, unregisterClient } from './broker-api.js';
 import { ConcurrentConsumeService, OrderlyConsumeService, type ConsumeHost, type ConsumeService, type MessageHandler } from './consume-service.js';
-import type { MessageExt } from './message.js';
+import type { MessageExt, MessageQueue } from './message.js';
 import { LocalOffsetStore, RemoteOffsetStore, type OffsetStore } from './offset-store.js';
 import type { ProcessQueue } from './process-queue.js';
 import { runPullLoop, type PullLoopHost } from './pull-loop.js';
@@ -23,8 +24,16 @@ export interface PushConsumerOptions extends ClientOptions {
   consumeFromWhere?: ConsumeFromWhere;
   /** For CONSUME_FROM_TIMESTAMP: ms since the epoch (default: 30 minutes ago). */
   consumeTimestampMs?: number;
-  /** Process each queue's messages one at a time, in offset order. */
+  /**
+   * Process each queue's messages one at a time, in offset order. Clustering: a queue is processed
+   * only while this client holds its broker lock (LOCK_BATCH_MQ), so two consumers of the group
+   * never process one queue at once, even during a rebalance.
+   */
   orderly?: boolean;
+  /** Orderly: how often the queue locks are renewed (default 20 s). */
+  lockRenewIntervalMs?: number;
+  /** Orderly: how long a lock is trusted after the request that won it was sent (default 30 s; keep it below the broker's rebalanceLockMaxLiveTime). */
+  lockMaxLiveTimeMs?: number;
   handler?: MessageHandler;
   pullBatchSize?: number;
   pullThresholdForQueue?: number;
@@ -129,6 +138,7 @@ export class PushConsumer {
         messageModel: this.messageModel,
         consumeFromWhere: o.consumeFromWhere ?? ConsumeFromWhere.LAST_OFFSET,
         consumeTimestampMs: o.consumeTimestampMs ?? Date.now() - 30 * 60_000,
+        orderly: o.orderly === true,
       },
       this.offsets,
       () => this.subscriptions,
@@ -141,6 +151,8 @@ export class PushConsumer {
         ? new OrderlyConsumeService(host, o.maxReconsumeTimes ?? ClientDefaults.maxReconsumeTimes, ClientDefaults.suspendCurrentQueueTimeMs)
         : new ConcurrentConsumeService(host, o.consumeConcurrency ?? ClientDefaults.consumeConcurrency, 5000);
     instance.onServerRequest(RequestCode.NOTIFY_CONSUMER_IDS_CHANGED, (cmd, addr) => this.onConsumerIdsChanged(cmd, addr));
+    instance.onServerRequest(RequestCode.RESET_CONSUMER_CLIENT_OFFSET, (cmd) => this.onResetOffset(cmd));
+    instance.onServerRequest(RequestCode.GET_CONSUMER_RUNNING_INFO, (cmd) => makeResponse(cmd, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody(this.runningInfo())));
     this.state = 'running';
     // As the Java client checks SQL92 support before starting: a broker that refuses our
     // subscriptions (property filter off, or an expression it cannot parse) fails start().
@@ -153,6 +165,7 @@ export class PushConsumer {
     this.every(o.rebalanceIntervalMs ?? ClientDefaults.rebalanceIntervalMs, () => this.rebalancer!.request());
     this.every(o.heartbeatIntervalMs ?? ClientDefaults.heartbeatIntervalMs, async () => void (await this.heartbeat()));
     this.every(o.persistOffsetIntervalMs ?? ClientDefaults.persistOffsetIntervalMs, () => this.persistOffsets());
+    if (o.orderly === true) this.every(o.lockRenewIntervalMs ?? ClientDefaults.lockRenewIntervalMs, () => this.rebalancer!.renewLocks());
     this.every(o.consumerListPollIntervalMs ?? ClientDefaults.consumerListPollIntervalMs, async () => {
       const rb = this.rebalancer!;
       if (instance.routes.allAddrs().some((a) => !this.heartbeated.has(a))) await this.heartbeat();
@@ -172,8 +185,10 @@ export class PushConsumer {
     const instance = this.instance!;
     await this.consumeService!.stop(this.options.awaitTerminationMs ?? ClientDefaults.awaitTerminationMs);
     const owned = this.rebalancer!.ownedQueues();
-    this.rebalancer!.dropAll();
+    const dropped = this.rebalancer!.dropAll();
     await this.offsets!.persistAll(owned).catch((err: unknown) => instance.log.warn({ err }, 'could not commit offsets at shutdown'));
+    // Orderly: the next owner need not wait for the locks to expire.
+    await this.rebalancer!.unlockAll(dropped);
     await Promise.all(
       instance.routes.allAddrs().map((addr) => unregisterClient(instance, addr, { consumerGroup: this.consumerGroup }).catch(() => undefined)),
     );
@@ -193,6 +208,41 @@ export class PushConsumer {
     this.instance?.log.debug({ addr, group }, 'the broker says the group changed; rebalancing now');
     void this.rebalancer?.request().catch((err: unknown) => this.instance?.log.warn({ err }, 'rebalance after a group change failed'));
     return undefined;
+  }
+
+  /**
+   * The broker reset the group's offsets (INVOKE_BROKER_TO_RESET_OFFSET): the queues named are
+   * dropped, their in-flight messages abandoned, and taken again from the new offsets. One-way.
+   */
+  private onResetOffset(cmd: RemotingCommand): undefined {
+    if (cmd.extFields['group'] !== this.consumerGroup || this.state !== 'running' || this.rebalancer === undefined) return undefined;
+    let rows: [MessageQueue, number][];
+    try {
+      rows = decodeMqTableBody<number>(cmd.body, 'offsetTable', 'reset offset notice').rows;
+    } catch (err) {
+      this.instance?.log.warn({ err }, 'ignored a malformed reset offset notice');
+      return undefined;
+    }
+    const dropped = this.rebalancer.forget(rows.map(([mq]) => mq));
+    this.instance?.log.info({ topic: cmd.extFields['topic'], queues: rows.length, dropped }, 'the broker reset our offsets; restarting those queues there');
+    void this.rebalancer.request().catch((err: unknown) => this.instance?.log.warn({ err }, 'rebalance after an offset reset failed'));
+    return undefined;
+  }
+
+  /** What GET_CONSUMER_RUNNING_INFO answers (docs/client.md). */
+  private runningInfo(): ConsumerRunningInfo {
+    const o = this.options;
+    return {
+      properties: {
+        consumerGroup: this.consumerGroup,
+        messageModel: this.messageModel,
+        consumeOrderly: String(o.orderly === true),
+        consumeFromWhere: o.consumeFromWhere ?? ConsumeFromWhere.LAST_OFFSET,
+        language: 'NODEJS',
+      },
+      subscriptionSet: [...this.subscriptions.values()].map((s) => ({ topic: s.topic, subString: s.subString, ...(s.expressionType !== undefined ? { expressionType: s.expressionType } : {}) })),
+      mqTable: [...(this.rebalancer?.table.values() ?? [])].map((pq) => ({ ...pq.mq, nextOffset: pq.nextOffset, inflight: pq.msgCount, dropped: pq.dropped, ...(o.orderly === true ? { locked: pq.locked } : {}) })),
+    };
   }
 
   private every(intervalMs: number, fn: () => Promise<unknown>): void {
@@ -263,6 +313,9 @@ export class PushConsumer {
         this.recordOffset(pq, offset);
       },
       sendBack: (msg) => this.sendBack(msg),
+      ...(this.options.orderly === true && this.messageModel === MessageModel.CLUSTERING
+        ? { mayConsume: (pq: ProcessQueue) => pq.locked && !pq.dropped && Date.now() - pq.lastLockMs < (this.options.lockMaxLiveTimeMs ?? ClientDefaults.lockMaxLiveTimeMs) }
+        : {}),
     };
   }
 

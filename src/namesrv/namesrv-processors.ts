@@ -1,6 +1,6 @@
 // The NameServer's request handlers: REGISTER_BROKER (103), UNREGISTER_BROKER (104),
-// GET_ROUTEINFO_BY_TOPIC (105), GET_BROKER_CLUSTER_INFO (106) and
-// GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206). They translate wire headers into RouteInfoManager
+// GET_ROUTEINFO_BY_TOPIC (105), GET_BROKER_CLUSTER_INFO (106),
+// GET_ALL_TOPIC_LIST_FROM_NAMESERVER (206) and DELETE_TOPIC_IN_NAMESRV (216). They translate wire headers into RouteInfoManager
 // calls; every refusal is a response code with a remark a person can act on.
 import { InvalidTopicNameError, isValidTopicName, TOPIC_NAME_RULE } from '../common/names.js';
 import type { Logger } from '../common/logger.js';
@@ -36,6 +36,7 @@ export function registerNamesrvProcessors(server: RemotingServer, ctx: NamesrvPr
   server.registerHandler(RequestCode.GET_BROKER_CLUSTER_INFO, (req) =>
     makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody(ctx.routes.getClusterInfo())),
   );
+  server.registerHandler(RequestCode.DELETE_TOPIC_IN_NAMESRV, (req) => deleteTopic(ctx, req));
   server.registerHandler(RequestCode.GET_ALL_TOPIC_LIST_FROM_NAMESERVER, (req) =>
     makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody({ topicList: ctx.routes.getTopicNames() })),
   );
@@ -73,6 +74,15 @@ function registerBroker(ctx: NamesrvProcessorContext, req: RemotingCommand): Rem
   if (result.masterRaftTerm !== undefined) out['masterRaftTerm'] = String(result.masterRaftTerm);
   if (result.masterHaServerAddr !== undefined) out['haServerAddr'] = result.masterHaServerAddr;
   return makeResponse(req, ResponseCode.SUCCESS, undefined, out);
+}
+
+/** DELETE_TOPIC_IN_NAMESRV (216): header `topic`; SUCCESS whether or not the route existed, as Apache. */
+function deleteTopic(ctx: NamesrvProcessorContext, req: RemotingCommand): RemotingCommand {
+  const topic = headerString(req.extFields, 'topic');
+  if (!isValidTopicName(topic)) return makeResponse(req, ResponseCode.SYSTEM_ERROR, new InvalidTopicNameError(topic).message);
+  const existed = ctx.routes.deleteTopic(topic);
+  ctx.log.info({ topic, existed }, 'topic route deleted');
+  return makeResponse(req, ResponseCode.SUCCESS, existed ? undefined : `no route for topic ${topic} was held; nothing deleted`);
 }
 
 function unregisterBroker(ctx: NamesrvProcessorContext, req: RemotingCommand): RemotingCommand {

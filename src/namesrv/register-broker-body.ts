@@ -1,5 +1,5 @@
 // The REGISTER_BROKER body this NameServer accepts (JSON):
-//   {"topicConfigTable": {"<topic>": {topicName, readQueueNums, writeQueueNums, perm, topicSysFlag}},
+//   {"topicConfigTable": {"<topic>": {topicName, readQueueNums, writeQueueNums, perm, topicSysFlag, order?}},
 //    "autoCreateTopicEnable": true, "defaultTopicQueueNums": 8}
 // Apache's uncompressed form {"topicConfigSerializeWrapper": {"topicConfigTable": {...}}} is read too.
 // Each field is checked, because a bad table would hand clients queues that do not exist. A topic
@@ -47,6 +47,7 @@ function parseTopicConfig(key: string, raw: unknown): TopicConfig | undefined {
     writeQueueNums: intIn(raw['writeQueueNums'], `${topicName}.writeQueueNums`, 0, QUEUE_NUMS_MAX),
     perm: intIn(raw['perm'], `${topicName}.perm`, 0, 7, PERM_READ_WRITE),
     topicSysFlag: intIn(raw['topicSysFlag'], `${topicName}.topicSysFlag`, 0, 0x7fffffff, 0),
+    ...(raw['order'] === true ? { order: true } : {}),
   };
 }
 

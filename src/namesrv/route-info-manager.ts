@@ -76,7 +76,7 @@ interface BrokerGroup {
 }
 
 export class RouteInfoManager {
-  private readonly topicQueueTable = new Map<string, Map<string, QueueData>>();
+  private readonly topicQueueTable = new Map<string, Map<string, StoredQueueData>>();
   private readonly brokerAddrTable = new Map<string, BrokerGroup>();
   private readonly clusterAddrTable = new Map<string, Set<string>>();
   private readonly brokerLiveTable = new Map<string, BrokerLiveInfo>();
@@ -215,7 +215,7 @@ export class RouteInfoManager {
     const queueDatas: QueueData[] = [];
     const queueMap = this.topicQueueTable.get(topic);
     if (queueMap !== undefined) {
-      for (const qd of queueMap.values()) if (this.brokerAddrTable.has(qd.brokerName)) queueDatas.push({ ...qd });
+      for (const { order: _order, ...qd } of queueMap.values()) if (this.brokerAddrTable.has(qd.brokerName)) queueDatas.push(qd);
     }
     if (topic.startsWith(RETRY_TOPIC_PREFIX)) {
       // Retry topics exist on every group, one queue each, whether or not a broker listed them yet.
@@ -237,7 +237,19 @@ export class RouteInfoManager {
       assert(group !== undefined, 'queue data listed only for known groups');
       brokerDatas.push(toBrokerData(group));
     }
-    return { brokerDatas, queueDatas, filterServerTable: {} };
+    // An ordered topic's layout as RocketMQ serves it: "brokerName:writeQueueNums;..." of the
+    // groups that mark it ordered; clients then publish to exactly those queues.
+    const ordered = [...(queueMap?.values() ?? [])].filter((qd) => qd.order && this.brokerAddrTable.has(qd.brokerName));
+    const orderTopicConf = ordered.map((qd) => `${qd.brokerName}:${qd.writeQueueNums}`).join(';');
+    return { brokerDatas, queueDatas, filterServerTable: {}, ...(orderTopicConf !== '' ? { orderTopicConf } : {}) };
+  }
+
+  /**
+   * DELETE_TOPIC_IN_NAMESRV: forgets the topic's route (every group). A broker that still lists
+   * it puts it back at its next registration, so brokers delete first (mqadmin's order).
+   */
+  deleteTopic(topic: string): boolean {
+    return this.topicQueueTable.delete(topic);
   }
 
   getClusterInfo(): ClusterInfo {
@@ -318,8 +330,14 @@ export class RouteInfoManager {
       writeQueueNums: tc.writeQueueNums,
       perm: tc.perm,
       topicSysFlag: tc.topicSysFlag,
+      order: tc.order === true,
     });
   }
+}
+
+/** A group's queues of a topic as the table keeps them: the wire QueueData plus the order flag. */
+interface StoredQueueData extends QueueData {
+  order: boolean;
 }
 
 function queueData(brokerName: string, queueNums: number, perm: number): QueueData {

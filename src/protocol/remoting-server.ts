@@ -17,6 +17,7 @@ import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-codec.js';
 import { FrameWriter } from './frame-writer.js';
 import { FLAG_ONEWAY, isOneway, isResponse, makeResponse, SerializeType, type RemotingCommand } from './remoting-command.js';
 import { ResponseCode } from './response-code.js';
+import { RemotingConnectionError, RemotingTimeoutError } from './protocol-errors.js';
 
 export type HandlerResult = RemotingCommand | undefined;
 export type RequestHandler = (req: RemotingCommand, channel: RemotingChannel) => HandlerResult | Promise<HandlerResult>;
@@ -37,6 +38,13 @@ export interface RemotingChannel {
    * peer's header type; the peer must not answer. False if the channel is gone or overloaded.
    */
   sendOneway(cmd: RemotingCommand): boolean;
+  /**
+   * Sends request `cmd` to the client (this channel's next opaque, the peer's header type) and
+   * resolves with its answer; rejects with RemotingTimeoutError after `timeoutMs`, or
+   * RemotingConnectionError when the channel is gone or closes first (GET_CONSUMER_RUNNING_INFO).
+   * Absent on channels that cannot carry a request to the client (gRPC streams).
+   */
+  invoke?(cmd: RemotingCommand, timeoutMs: number): Promise<RemotingCommand>;
   close(reason: string): void;
 }
 
@@ -75,6 +83,8 @@ class ServerChannel implements RemotingChannel {
   /** Reading is paused because the peer does not read its answers; decoded requests wait here. */
   readPaused = false;
   readonly waiting: RemotingCommand[] = [];
+  /** Requests this side sent with invoke(), by opaque (few: admin queries to clients). */
+  private readonly answers = new Map<number, { resolve: (r: RemotingCommand) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
 
   constructor(
     readonly id: number,
@@ -98,14 +108,46 @@ class ServerChannel implements RemotingChannel {
 
   sendOneway(cmd: RemotingCommand): boolean {
     assert(!isResponse(cmd), 'sendOneway needs a request, got a response');
+    return this.send({ ...cmd, opaque: this.takeOpaque(), flag: cmd.flag | FLAG_ONEWAY, serializeType: this.serializeType });
+  }
+
+  invoke(cmd: RemotingCommand, timeoutMs: number): Promise<RemotingCommand> {
+    assert(!isResponse(cmd), 'invoke needs a request, got a response');
+    const opaque = this.takeOpaque();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.answers.delete(opaque);
+        reject(new RemotingTimeoutError(this.remoteAddress, cmd.code, timeoutMs));
+      }, timeoutMs);
+      timer.unref();
+      this.answers.set(opaque, { resolve, reject, timer });
+      if (!this.send({ ...cmd, opaque, flag: cmd.flag & ~FLAG_ONEWAY, serializeType: this.serializeType })) {
+        this.settleAnswer(opaque, new RemotingConnectionError(this.remoteAddress, false, 'the client connection is closed'));
+      }
+    });
+  }
+
+  /** A response from the client to a request this side started; false when no one waits for it. */
+  settleAnswer(opaque: number, answer: RemotingCommand | Error): boolean {
+    const waiter = this.answers.get(opaque);
+    if (waiter === undefined) return false;
+    this.answers.delete(opaque);
+    clearTimeout(waiter.timer);
+    if (answer instanceof Error) waiter.reject(answer);
+    else waiter.resolve(answer);
+    return true;
+  }
+
+  private takeOpaque(): number {
     const opaque = this.nextOpaque;
     this.nextOpaque = opaque >= OPAQUE_MAX ? 1 : opaque + 1;
-    return this.send({ ...cmd, opaque, flag: cmd.flag | FLAG_ONEWAY, serializeType: this.serializeType });
+    return opaque;
   }
 
   close(reason: string): void {
     if (this.closed) return;
     this.closed = true;
+    for (const opaque of [...this.answers.keys()]) this.settleAnswer(opaque, new RemotingConnectionError(this.remoteAddress, true, `the client connection closed: ${reason}`));
     this.waiting.length = 0;
     this.log.info({ channelId: this.id, remote: this.remoteAddress, reason }, 'closing connection');
     this.writer.discard();
@@ -328,7 +370,8 @@ export class RemotingServer {
     // A handler earlier in the same chunk may have closed the channel; the rest is moot.
     if (channel.closed) return;
     if (isResponse(req)) {
-      // The server only sends oneway requests to clients; a reply to one has no one waiting.
+      if (channel.settleAnswer(req.opaque, req)) return;
+      // A reply to a one-way request, or one that came after its timeout: no one waits for it.
       this.log.debug({ channelId: channel.id, opaque: req.opaque, code: req.code }, 'dropping response from client');
       return;
     }

@@ -44,6 +44,11 @@ export interface TopicConfig {
   writeQueueNums: number;
   perm: number;
   topicSysFlag: number;
+  /**
+   * An ordered topic (updateTopic -o true): the NameServer serves its queue layout in the
+   * route's `orderTopicConf`, so producers keep a fixed queue list. Absent means false.
+   */
+  order?: boolean;
 }
 
 export interface SubscriptionData {

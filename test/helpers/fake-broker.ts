@@ -17,6 +17,7 @@ import {
   ResponseCode,
   decodeJsonBody,
   encodeJsonBody,
+  encodeMqTableBody,
   type RemotingChannel,
   type RemotingCommand,
 } from '../../src/protocol/index.js';
@@ -325,6 +326,34 @@ export class FakeBroker {
     this.handle(RequestCode.QUERY_CONSUMER_OFFSET, (req) => {
       const o = this.store.offsets.get(`${ext(req, 'consumerGroup')}@${ext(req, 'topic')}@${int(req, 'queueId')}`);
       return o === undefined ? makeResponse(req, ResponseCode.QUERY_NOT_FOUND, 'not found') : makeResponse(req, ResponseCode.SUCCESS, undefined, { offset: String(o) });
+    });
+    // Queue locks for orderly consumers: first come holds it until it unlocks (no expiry here).
+    const locks = new Map<string, string>();
+    const lockBody = (req: RemotingCommand): { consumerGroup: string; clientId: string; mqSet: { topic: string; brokerName: string; queueId: number }[] } => decodeJsonBody(req.body, 'lock body');
+    this.handle(RequestCode.LOCK_BATCH_MQ, (req) => {
+      const b = lockBody(req);
+      const ok = b.mqSet.filter((q) => {
+        const k = `${b.consumerGroup}@${q.topic}@${q.queueId}`;
+        if ((locks.get(k) ?? b.clientId) !== b.clientId) return false;
+        locks.set(k, b.clientId);
+        return true;
+      });
+      return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody({ lockOKMQSet: ok }));
+    });
+    this.handle(RequestCode.UNLOCK_BATCH_MQ, (req) => {
+      const b = lockBody(req);
+      for (const q of b.mqSet) if (locks.get(`${b.consumerGroup}@${q.topic}@${q.queueId}`) === b.clientId) locks.delete(`${b.consumerGroup}@${q.topic}@${q.queueId}`);
+      return makeResponse(req, ResponseCode.SUCCESS);
+    });
+    // GET_CONSUME_STATS of one topic, as the real broker shapes it (0 when nothing is committed).
+    this.handle(RequestCode.GET_CONSUME_STATS, (req) => {
+      const topic = ext(req, 'topic');
+      const rows: [{ topic: string; brokerName: string; queueId: number }, unknown][] = [];
+      for (let queueId = 0; queueId < (this.store.topics.get(topic)?.readQueueNums ?? 0); queueId++) {
+        const consumerOffset = this.store.offsets.get(`${ext(req, 'consumerGroup')}@${topic}@${queueId}`) ?? 0;
+        rows.push([{ topic, brokerName: this.brokerName, queueId }, { brokerOffset: this.store.queue(topic, queueId)?.length ?? 0, consumerOffset, lastTimestamp: 0 }]);
+      }
+      return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeMqTableBody('offsetTable', rows, { consumeTps: 0 }));
     });
     this.handle(RequestCode.UPDATE_CONSUMER_OFFSET, (req) => {
       const o = int(req, 'commitOffset');

@@ -4,7 +4,10 @@
 
 import type { BrokerProcessor, BrokerServiceFactory } from '../broker-context.js';
 import { scheduleServiceFactory } from '../schedule/schedule-service.js';
+import { adminTopicGroupProcessor } from './admin-topic-group.js';
+import { consumeStatsProcessor } from './consume-stats.js';
 import { consumerListProcessor } from './consumer-list.js';
+import { consumerRunningInfoProcessor } from './consumer-running-info.js';
 import { consumerSendBackProcessor } from './consumer-send-back.js';
 import { deleteExpiredCommitLogProcessor } from './delete-expired-commitlog.js';
 import { heartbeatProcessor } from './heartbeat.js';
@@ -13,7 +16,9 @@ import { getMinOffsetProcessor } from './min-offset.js';
 import { pullMessageProcessor } from './pull-message.js';
 import { queryConsumerOffsetProcessor } from './query-consumer-offset.js';
 import { queryMessageProcessor } from './query-message.js';
+import { queueLockProcessor, queueLockServiceFactory } from './queue-lock.js';
 import { raftAdminProcessor } from './raft-admin.js';
+import { resetOffsetProcessor } from './reset-offset.js';
 import { searchOffsetProcessor } from './search-offset.js';
 import { sendBatchProcessor } from './send-batch.js';
 import { sendMessageProcessor } from './send-message.js';
@@ -40,6 +45,11 @@ export const PROCESSORS: readonly BrokerProcessor[] = [
   updateTopicProcessor,
   raftAdminProcessor,
   deleteExpiredCommitLogProcessor,
+  adminTopicGroupProcessor,
+  resetOffsetProcessor,
+  consumeStatsProcessor,
+  consumerRunningInfoProcessor,
+  queueLockProcessor,
 ];
 
-export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory];
+export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory, queueLockServiceFactory];

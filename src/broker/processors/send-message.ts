@@ -13,6 +13,7 @@ import { parseSendMessageHeader, type SendMessageRequestHeader } from '../../pro
 import { encodeMessageRecord, MAX_PROPERTIES_BYTES, toIPv4, type MessageRecord } from '../../store/index.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { applyDelayLevel } from '../delay-rewrite.js';
+import { DedupWindow, dedupWindowOf, duplicateAnswer } from '../dedup-window.js';
 import { resolveWriteQueue } from './write-queue.js';
 import { transactionRefusal } from './transaction-refusal.js';
 import { dlqTopicOf, isForbiddenSendTopic, isRetryOrDlqTopic, RETRY_TOPIC_PREFIX } from '../topic-rules.js';
@@ -66,14 +67,16 @@ async function storeMessage(ctx: BrokerContext, req: RemotingCommand, channel: R
   const record = buildRecord(ctx, h, queueId, body, channel);
   const rerouted = h.topic.startsWith(RETRY_TOPIC_PREFIX) && (await routeRetryPastMax(ctx, h, record));
   if (!rerouted) applyDelayLevel(record, delayLevelCount(ctx.config.messageDelayLevel));
-  const payload = encodeMessageRecord(record);
-  const result = await ctx.raft.putRecords(payload, 1);
-  const r = result.records[0]!;
-  return makeResponse(req, ResponseCode.SUCCESS, undefined, {
-    msgId: r.msgId,
-    queueId: String(queueId),
-    queueOffset: String(r.queueOffset),
-  });
+  const put = async (): Promise<RemotingCommand> => {
+    const result = await ctx.raft.putRecords(encodeMessageRecord(record), 1);
+    const r = result.records[0]!;
+    return makeResponse(req, ResponseCode.SUCCESS, undefined, { msgId: r.msgId, queueId: String(queueId), queueOffset: String(r.queueOffset) });
+  };
+  // The idempotent producer: a repeat of an id stored within the window gets the first result.
+  const window = internal ? undefined : dedupWindowOf(ctx);
+  const uniqKey = window === undefined ? undefined : DedupWindow.keyOf(h.properties);
+  if (window === undefined || uniqKey === undefined) return put();
+  return window.once(record.topic, uniqKey, (hit) => duplicateAnswer(req, hit), put);
 }
 
 let lastDelayLevels = '';

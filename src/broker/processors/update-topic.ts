@@ -1,5 +1,5 @@
 // UPDATE_AND_CREATE_TOPIC (17): creates or changes a topic's config (queue numbers, permission,
-// sys flag) as a replicated control entry, so every replica and every later leader has it; the
+// sys flag, order flag) as a replicated control entry, so every replica and every later leader has it; the
 // broker re-registers its routes once the entry is applied. Names and numbers are checked first
 // with remarks that say what to change; RocketMQ's reserved system topics are refused. A
 // follower relays a valid request to the leader.
@@ -40,8 +40,9 @@ export function readTopicConfig(ctx: BrokerContext, ext: RemotingCommand['extFie
   }
   const topicSysFlag = headerOptInt(ext, 'topicSysFlag', 0);
   if (topicSysFlag < 0 || topicSysFlag > 0x7fffffff) return { ok: false, remark: `topicSysFlag ${topicSysFlag} must be a non-negative 32-bit integer` };
-  headerBool(ext, 'order', false); // validated only: ordering is per queue and needs no broker state
-  return { ok: true, config: { topicName: topic, readQueueNums, writeQueueNums, perm, topicSysFlag } };
+  // An ordered topic keeps a fixed queue layout: the NameServer serves it as orderTopicConf.
+  const order = headerBool(ext, 'order', false);
+  return { ok: true, config: { topicName: topic, readQueueNums, writeQueueNums, perm, topicSysFlag, ...(order ? { order: true } : {}) } };
 }
 
 async function handleUpdateTopic(ctx: BrokerContext, req: RemotingCommand): Promise<RemotingCommand> {

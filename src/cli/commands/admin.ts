@@ -1,6 +1,6 @@
 // `rmq admin <command> -n <namesrv>`: RocketMQ mqadmin's names and flags where they exist
-// (clusterList, topicRoute, updateTopic, topicStatus, consumerProgress, queryMsgById,
-// queryMsgByKey, deleteExpiredCommitLog) plus transferLeader for the Raft groups. Tables by
+// (clusterList, topicRoute, updateTopic, topicStatus, queryMsgById, queryMsgByKey,
+// deleteExpiredCommitLog; deleteTopic, the group and consumer commands in admin-groups.ts) plus transferLeader for the Raft groups. Tables by
 // default, --json for scripts.
 import { Command } from 'commander';
 import { Admin, type MessageExt } from '../../client/index.js';
@@ -11,6 +11,7 @@ import { bodyForDisplay, clip, printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
 import { credentialsOption, tlsOption } from '../credentials-option.js';
 import { registerAclAdminCommands } from './admin-acl.js';
+import { registerGroupAdminCommands } from './admin-groups.js';
 import { clusterList } from './cluster-list.js';
 
 export interface Common {
@@ -113,7 +114,7 @@ export function registerAdminCommands(program: Command): void {
     .option('-r, --read-queue-nums <n>', 'read queues', intInRange(1, 1024))
     .option('-w, --write-queue-nums <n>', 'write queues', intInRange(1, 1024), 8)
     .option('-p, --perm <perm>', 'permission: 2 write, 4 read, 6 both', intInRange(0, 7), 6)
-    .option('-o, --order <bool>', 'ordered topic (true/false)', 'false')
+    .option('-o, --order <bool>', 'ordered topic (true/false): the NameServer then serves its queue layout as orderTopicConf, so producers keep a fixed queue list', 'false')
     .action(
       action<Common & { topic: string; clusterName?: string; readQueueNums?: number; writeQueueNums: number; perm: number; order: string }>(async (o) => {
         if (o.order !== 'true' && o.order !== 'false') throw new CliError(`-o expects true or false, got '${o.order}'`);
@@ -126,8 +127,8 @@ export function registerAdminCommands(program: Command): void {
             ...(o.clusterName === undefined ? {} : { clusterName: o.clusterName }),
           }),
         );
-        if (o.json === true) return printJson({ topic: o.topic, readQueueNums: o.readQueueNums ?? o.writeQueueNums, writeQueueNums: o.writeQueueNums, perm: o.perm, brokers: addrs });
-        process.stdout.write(`topic ${o.topic} created/updated (${o.writeQueueNums} write queues, perm ${o.perm}) on ${addrs.join(', ')}\n`);
+        if (o.json === true) return printJson({ topic: o.topic, readQueueNums: o.readQueueNums ?? o.writeQueueNums, writeQueueNums: o.writeQueueNums, perm: o.perm, order: o.order === 'true', brokers: addrs });
+        process.stdout.write(`topic ${o.topic} created/updated (${o.writeQueueNums} write queues, perm ${o.perm}${o.order === 'true' ? ', ordered' : ''}) on ${addrs.join(', ')}\n`);
       }),
     );
 
@@ -142,31 +143,7 @@ export function registerAdminCommands(program: Command): void {
       }),
     );
 
-  sub(admin, 'consumerProgress', "a consumer group's committed offset against each queue's max offset")
-    .requiredOption('-g, --group <group>', 'consumer group')
-    .option('-t, --topic <topic>', 'only this topic (default: every topic where the group committed an offset past 0)')
-    .action(
-      action<Common & { group: string; topic?: string }>(async (o) => {
-        const rows = await withAdmin(o, async (a) => {
-          if (o.topic !== undefined) return a.consumerProgress(o.group, o.topic);
-          const topics = (await a.listTopics()).filter((t) => !t.startsWith('%') && t !== 'TBW102' && t !== 'SCHEDULE_TOPIC_XXXX' && t !== 'OFFSET_MOVED_EVENT');
-          if (topics.length > MAX_TOPICS_SCANNED) throw new CliError(`the NameServer lists ${topics.length} topics; pass -t <topic> to choose one`);
-          topics.push(`%RETRY%${o.group}`);
-          const out = [];
-          for (const t of topics) {
-            const r = await a.consumerProgress(o.group, t).catch(() => []);
-            // A broker answers 0 for a group that never committed on a queue starting at 0 (as
-            // Apache does), so only an offset past 0 shows that the group consumed the topic.
-            if (r.some((q) => q.consumerOffset > 0)) out.push(...r);
-          }
-          return out;
-        });
-        const diffTotal = rows.reduce((s, r) => s + r.diff, 0);
-        if (o.json === true) return printJson({ group: o.group, diffTotal, queues: rows });
-        printTable(['topic', 'group', 'queue', 'broker offset', 'consumer offset', 'diff'], rows.map((r) => [r.topic, r.brokerName, r.queueId, r.brokerOffset, r.consumerOffset, r.diff]));
-        process.stdout.write(rows.length === 0 ? `group ${o.group} has committed no offset${o.topic === undefined ? ' on any topic' : ` on ${o.topic}`}\n` : `diff total: ${diffTotal}\n`);
-      }),
-    );
+  registerGroupAdminCommands(admin, sub, withAdmin);
 
   sub(admin, 'queryMsgById', 'a message by its offset id (offsetMsgId), or by its client id (msgId) with -t')
     .requiredOption('-i, --msg-id <id>', 'offsetMsgId (32 hex), or the producer msgId together with -t')

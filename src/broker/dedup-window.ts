@@ -1,0 +1,111 @@
+// The idempotent producer (what JetStream calls a de-duplication window): a send carrying the
+// producer's unique id (UNIQ_KEY, set by ali-ons and our SDK) whose topic already holds a message
+// with that id stored within `duplicateWindowMs` (2 min) gets the first message's result (queue,
+// offset, msgId) instead of being stored again. The window's state is the IndexFile: every
+// replica indexes each record's UNIQ_KEY as it dispatches it (in log order, persisted, rebuilt
+// after a crash), so a new leader, which dispatches every committed entry before it serves, knows
+// every send its predecessor stored, with nothing replicated for it. What lives in memory, on the
+// leader only, is the sends of each id still in flight: a retry that arrives while its first
+// attempt is being committed waits for it instead of racing it (at most
+// `duplicateWindowMaxEntries` ids; past that a send is not held back and may be stored twice).
+// Retry and DLQ topics are never de-duplicated: a message sent back twice keeps its UNIQ_KEY.
+
+import { makeResponse, type RemotingCommand } from '../protocol/remoting-command.js';
+import { ResponseCode } from '../protocol/response-code.js';
+import type { BrokerContext } from './broker-context.js';
+import { createMessageId, decodeMessageRecord, getProperty, MessageProperty, type MessageStore } from '../store/index.js';
+
+export interface DedupHit {
+  queueId: number;
+  queueOffset: number;
+  /** The offset msgId of the stored copy. */
+  msgId: string;
+}
+
+/** Earlier attempts of one id a send waits out before it writes anyway. */
+const MAX_WAIT_ROUNDS = 4;
+
+/** How far past now a stored copy may be (clocks of successive leaders differ a little). */
+const FUTURE_SLACK_MS = 60_000;
+
+export class DedupWindow {
+  private readonly inflight = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: MessageStore,
+    private readonly windowMs: number,
+    private readonly maxInflight: number,
+    private readonly nowMs: () => number,
+  ) {}
+
+  /** The UNIQ_KEY of a send's properties, when de-duplication applies to it. */
+  static keyOf(properties: string): string | undefined {
+    const key = getProperty(properties, MessageProperty.UNIQ_KEY);
+    return key === undefined || key === '' || key.length > 128 ? undefined : key;
+  }
+
+  /** The stored copy of `uniqKey` in `topic` within the window, if any. */
+  find(topic: string, uniqKey: string): DedupHit | undefined {
+    const now = this.nowMs();
+    let found: { messages: Buffer[]; physicalOffsets: number[] };
+    try {
+      found = this.store.queryByKey(topic, uniqKey, 4, now - this.windowMs, now + FUTURE_SLACK_MS);
+    } catch {
+      // A key the index cannot hold (too long) was never indexed: nothing to find.
+      return undefined;
+    }
+    const { messages, physicalOffsets } = found;
+    for (let i = 0; i < messages.length; i++) {
+      const m = decodeMessageRecord(messages[i]!, 0, { verifyCrc: false });
+      // queryByKey also matches KEYS: only the producer's own id counts here.
+      if (getProperty(m.properties, MessageProperty.UNIQ_KEY) !== uniqKey) continue;
+      const physicalOffset = physicalOffsets[i]!;
+      const queueOffset = this.store.queueOffsetOf(m.topic, m.queueId, physicalOffset);
+      return { queueId: m.queueId, queueOffset, msgId: createMessageId(m.storeHost, m.storePort, physicalOffset) };
+    }
+    return undefined;
+  }
+
+  /**
+   * Runs `write` for `uniqKey` of `topic` unless a send of it is in flight here: then waits for
+   * that one and looks again (found: its result; not found, it failed: writes now).
+   */
+  async once<T>(topic: string, uniqKey: string, found: (hit: DedupHit) => T, write: () => Promise<T>): Promise<T> {
+    const key = `${topic}\u0001${uniqKey}`;
+    // Bounded: each round waits for one earlier attempt, which ends (its proposal times out).
+    for (let round = 0; round < MAX_WAIT_ROUNDS; round++) {
+      const hit = this.find(topic, uniqKey);
+      if (hit !== undefined) return found(hit);
+      const earlier = this.inflight.get(key);
+      if (earlier === undefined) break;
+      await earlier.catch(() => undefined);
+    }
+    if (this.inflight.size >= this.maxInflight) return write();
+    const p = write();
+    this.inflight.set(key, p);
+    try {
+      return await p;
+    } finally {
+      if (this.inflight.get(key) === p) this.inflight.delete(key);
+    }
+  }
+}
+
+const windows = new WeakMap<BrokerContext, DedupWindow>();
+
+/** The broker's window, or undefined when duplicateWindowMs is 0 (off). */
+export function dedupWindowOf(ctx: BrokerContext): DedupWindow | undefined {
+  if (ctx.config.duplicateWindowMs <= 0) return undefined;
+  let w = windows.get(ctx);
+  if (w === undefined) windows.set(ctx, (w = new DedupWindow(ctx.store, ctx.config.duplicateWindowMs, ctx.config.duplicateWindowMaxEntries, () => ctx.nowMs())));
+  return w;
+}
+
+/** SEND_OK with the stored copy's result; the remark says it was not stored again. */
+export function duplicateAnswer(req: RemotingCommand, hit: DedupHit): RemotingCommand {
+  return makeResponse(req, ResponseCode.SUCCESS, `duplicate of ${hit.msgId} (queue ${hit.queueId}, offset ${hit.queueOffset}) stored within the de-duplication window; not stored again`, {
+    msgId: hit.msgId,
+    queueId: String(hit.queueId),
+    queueOffset: String(hit.queueOffset),
+  });
+}
