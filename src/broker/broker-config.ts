@@ -48,6 +48,12 @@ export interface BrokerConfig extends ServerLimitsConfig {
   maxHeldPullsPerConnection: number;
   /** Port of the RocketMQ 5 gRPC endpoint on brokerIP1 (src/grpc); 0 = off. */
   grpcListenPort: number;
+  /** A half message this old (ms) without a commit or rollback is checked with its producer group. */
+  transactionTimeOut: number;
+  /** Checks per half message; past this it goes to TRANS_CHECK_MAX_TIME_TOPIC. */
+  transactionCheckMax: number;
+  /** Pause (ms) between two runs of the leader's transaction check service. */
+  transactionCheckInterval: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -85,6 +91,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   maxHeldPullsPerConnection: 1000,
   ...DEFAULT_SERVER_LIMITS,
   grpcListenPort: 0,
+  transactionTimeOut: 6000,
+  transactionCheckMax: 15,
+  transactionCheckInterval: 30_000,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -232,6 +241,9 @@ const SETTERS: Record<string, Setter> = {
   maxHeldPullsPerConnection: (c, v, k) => { c.maxHeldPullsPerConnection = int(k, v, 1, 1_000_000); },
   ...serverLimitSetters(int),
   grpcListenPort: (c, v, k) => { c.grpcListenPort = int(k, v, 0, 65535); },
+  transactionTimeOut: (c, v, k) => { c.transactionTimeOut = int(k, v, 100, 24 * 3600_000); },
+  transactionCheckMax: (c, v, k) => { c.transactionCheckMax = int(k, v, 1, 1000); },
+  transactionCheckInterval: (c, v, k) => { c.transactionCheckInterval = int(k, v, 100, 24 * 3600_000); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

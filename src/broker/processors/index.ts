@@ -4,9 +4,11 @@
 
 import type { BrokerProcessor, BrokerServiceFactory } from '../broker-context.js';
 import { scheduleServiceFactory } from '../schedule/schedule-service.js';
+import { transactionServiceFactory } from '../transaction/transaction-service.js';
 import { consumerListProcessor } from './consumer-list.js';
 import { consumerSendBackProcessor } from './consumer-send-back.js';
 import { deleteExpiredCommitLogProcessor } from './delete-expired-commitlog.js';
+import { endTransactionProcessor } from './end-transaction.js';
 import { heartbeatProcessor } from './heartbeat.js';
 import { getMaxOffsetProcessor } from './max-offset.js';
 import { getMinOffsetProcessor } from './min-offset.js';
@@ -40,6 +42,7 @@ export const PROCESSORS: readonly BrokerProcessor[] = [
   updateTopicProcessor,
   raftAdminProcessor,
   deleteExpiredCommitLogProcessor,
+  endTransactionProcessor,
 ];
 
-export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory];
+export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory, transactionServiceFactory];
