@@ -13,6 +13,7 @@ import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluste
 import { Admin, PullConsumer, TransactionProducer, type LocalTransactionState, type MessageExt, type MessageQueue, type TransactionListener } from '../src/client/index.js';
 import { makeRequest, RemotingClient, RequestCode } from '../src/protocol/index.js';
 import { silent, until } from './broker-helpers.js';
+import { ensureBuilt, killLiveRuns, rmq } from './cli-helpers.js';
 
 process.env['RMQ_LOG_LEVEL'] ??= 'silent';
 
@@ -27,6 +28,7 @@ let reader: PullConsumer;
 const closers: (() => Promise<void>)[] = [];
 
 beforeAll(async () => {
+  ensureBuilt();
   dir = mkdtempSync(path.join(os.tmpdir(), 'rmq-tx-cluster-'));
   cluster = await startLocalCluster({
     dir,
@@ -46,6 +48,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  killLiveRuns();
   for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
   await cluster?.stop();
   rmSync(dir, { recursive: true, force: true });
@@ -186,6 +189,25 @@ describe('transactional messages on a 3-node group', () => {
     await producerOf('tx-check', other);
     await expect.poll(async () => (await visibleBodies()).filter((b) => b === 'orphan-0'), { timeout: 15_000, interval: 200 }).toEqual(['orphan-0']);
     expect(other.checks).toContain('orphan-0');
+  }, 90_000);
+
+  it('rmq produce --transaction commits, rolls back, or leaves the outcome to the check that --check-wait stays up to answer', async () => {
+    const ns = cluster.namesrvAddr;
+    const run = async (outcome: string, body: string, extra: string[] = [], group = 'cli-tx'): Promise<Record<string, unknown>> => {
+      const r = await rmq(['produce', '-n', ns, '-t', TOPIC, '-g', group, '--transaction', outcome, '--body', body, '--json', ...extra], 60_000);
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as Record<string, unknown>;
+    };
+    const committed = await run('commit', 'cli-commit');
+    expect((committed['results'] as { localTransactionState: string }[])[0]!.localTransactionState).toBe('COMMIT_MESSAGE');
+    await run('rollback', 'cli-rollback');
+    // Nobody of its group is left to answer, so this one stays undecided (and invisible) for now.
+    await run('unknown', 'cli-unknown-left', [], 'cli-tx-left');
+    // This one is answered by the check while the command waits (any producer of a group answers
+    // for the group: one of cli-tx-left would have committed cli-unknown-left too).
+    await run('unknown', 'cli-unknown-checked', ['--check-wait', '4', '--check-answer', 'commit']);
+    const visible = await visibleBodies();
+    expect(visible.filter((b) => b.startsWith('cli-'))).toEqual(['cli-commit', 'cli-unknown-checked']);
   }, 90_000);
 
   it(`moves a transaction that stays unknown through ${CHECK_MAX} checks to ${CHECK_MAX_TOPIC}, never to its topic`, async () => {
