@@ -11,8 +11,8 @@
 
 import type * as grpc from '@grpc/grpc-js';
 import type { BrokerContext } from '../broker/broker-context.js';
-import { registryOf } from '../broker/consumer-manager.js';
 import { endTransactionProcessor } from '../broker/processors/end-transaction.js';
+import { forgetChannel, registerProducerChannel } from '../broker/processors/heartbeat.js';
 import { BadMessageIdError } from '../common/message/message-errors.js';
 import { createMessageId, parseMessageId } from '../common/message/message-id.js';
 import { decodeMessageRecord } from '../common/message/message-record.js';
@@ -87,7 +87,7 @@ export class GrpcTransactionCheckers {
       const registered = entry;
       call.on('close', () => {
         if (this.byClient.get(clientId) === registered) this.byClient.delete(clientId);
-        registryOf(this.ctx).channelClosed(registered.channel);
+        forgetChannel(this.ctx, registered.channel);
       });
     }
     for (const t of topics) if (t?.name) entry.groups.add(grpcTransactionGroup(t.name));
@@ -98,7 +98,7 @@ export class GrpcTransactionCheckers {
   refresh(clientId: string): void {
     const entry = this.byClient.get(clientId);
     if (entry === undefined) return;
-    for (const g of entry.groups) registryOf(this.ctx).registerProducer(clientId, entry.channel, g, this.ctx.nowMs());
+    for (const g of entry.groups) registerProducerChannel(this.ctx, clientId, entry.channel, g);
   }
 }
 
