@@ -58,6 +58,7 @@ export class TransactionProducer extends Producer {
   private readonly topics: readonly string[];
   private readonly txHeartbeatMs: number;
   private txHeartbeatTimer: NodeJS.Timeout | undefined;
+  private lastHeartbeatMs = 0;
   /** Checks answered (for tests and status). */
   checksAnswered = 0;
 
@@ -105,8 +106,13 @@ export class TransactionProducer extends Producer {
     const sent = await this.sendPrepared(msg, options ?? {}, half);
     const instance = this.instance;
     if (instance === undefined) throw new ClientStateError('the producer is shut down; create a new one');
-    // A broker of this group that has not heard from us yet could not ask us to check.
-    await this.sendHeartbeat();
+    // A broker of this group that has not heard from us yet (new in the route, or restarted and
+    // so without our channel) could not ask us to check: heartbeat, at most once a second, unawaited.
+    const now = Date.now();
+    if (now - this.lastHeartbeatMs >= 1000) {
+      this.lastHeartbeatMs = now;
+      void this.sendHeartbeat();
+    }
     let state: LocalTransactionState;
     try {
       state = asState(await this.listener.executeLocalTransaction(msg, arg));
