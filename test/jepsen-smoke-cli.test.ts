@@ -26,10 +26,11 @@ describe('jepsen command line', () => {
     expect(d.nemesis.split(',')).toEqual(expect.arrayContaining(['partition-random-halves', 'kill-leader', 'pause-leader']));
     const o = parseArgs(['--workload', 'queue', '--nemesis', 'all', '--time', '30', '--rate', '12', '--out', 'o', '--seed', '5', '--flush', 'sync', '--interval', '4', '--batch', '3']);
     expect(o).toMatchObject({ nemesis: 'all', timeS: 30, ratePerSec: 12, out: 'o', seed: 5, flush: 'sync', intervalS: 4, batch: 3 });
+    expect(parseArgs(['--workload', 'transactions', '--out', 'o'])).toMatchObject({ workload: 'transactions', batch: 1 });
   });
 
   it('exits 2 without starting a cluster when an argument is wrong', async () => {
-    for (const args of [['--nemesis', 'no-such-fault'], ['--workload', 'register'], ['--flush', 'maybe'], ['--time', '-3']]) {
+    for (const args of [['--nemesis', 'no-such-fault'], ['--workload', 'register'], ['--flush', 'maybe'], ['--time', '-3'], ['--workload', 'transactions', '--batch', '2']]) {
       const out = join(scratch, `bad-${args[0]!.slice(2)}`);
       expect(await main([...args, '--out', out])).toBe(2);
       expect(existsSync(join(out, 'pids.jsonl'))).toBe(false);
