@@ -106,14 +106,15 @@ export function opRecord(op: OpRecordBody, storeHost: { host: string; port: numb
   };
 }
 
-const KINDS: ReadonlySet<string> = new Set(Object.values(OpKind));
+const OP_BODY = /^([crkx]) (0|[1-9][0-9]{0,15}) (0|[1-9][0-9]{0,15})$/;
 
 /** The op an op record's body names, or undefined for a body this broker did not write. */
 export function parseOpBody(body: Uint8Array): OpRecordBody | undefined {
-  const parts = Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1').split(' ');
-  if (parts.length !== 3 || !KINDS.has(parts[0]!)) return undefined;
-  const halfQueueOffset = Number(parts[1]);
-  const halfPhysicalOffset = Number(parts[2]);
-  if (!Number.isSafeInteger(halfQueueOffset) || !Number.isSafeInteger(halfPhysicalOffset) || halfQueueOffset < 0 || halfPhysicalOffset < 0) return undefined;
-  return { kind: parts[0] as OpKind, halfQueueOffset, halfPhysicalOffset };
+  if (body.byteLength > 40) return undefined;
+  const m = OP_BODY.exec(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('latin1'));
+  if (m === null) return undefined;
+  const halfQueueOffset = Number(m[2]);
+  const halfPhysicalOffset = Number(m[3]);
+  if (!Number.isSafeInteger(halfQueueOffset) || !Number.isSafeInteger(halfPhysicalOffset)) return undefined;
+  return { kind: m[1] as OpKind, halfQueueOffset, halfPhysicalOffset };
 }
