@@ -161,7 +161,8 @@ export class TransactionService implements BrokerService {
     const physical = half.physicalOffset;
     const already = half.queueOffset < state.halfProgress ? this.decidedBelowProgress(half) : state.halves.get(physical)?.decided;
     if (already !== undefined) {
-      if (already === kind || (already === 'r' && kind === 'x')) return { result: 'already-decided', remark: `the transaction of half message ${physical} was already decided; nothing written` };
+      // A discard racing a decision that came first is simply not needed.
+      if (already === kind || kind === OpKind.DISCARD) return { result: 'already-decided', remark: `the transaction of half message ${physical} was already decided; nothing written` };
       throw transactionError('ERR_BROKER_TRANSACTION_DECIDED', `the transaction of half message ${physical} was already ${already === 'c' ? 'committed' : already === 'r' ? 'rolled back' : `discarded to TRANS_CHECK_MAX_TIME_TOPIC after ${this.ctx.config.transactionCheckMax} checks`}; a transaction is decided once`);
     }
     if (this.blocked.has(lockKey(half))) {
