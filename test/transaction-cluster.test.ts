@@ -111,8 +111,9 @@ function listenerOf(table: Map<string, LocalTransactionState>, onExecute?: (body
   };
 }
 
+/** A restarted node learns a producer's channel from its next heartbeat: every second here. */
 async function producerOf(group: string, listener: TransactionListener): Promise<TransactionProducer> {
-  const p = new TransactionProducer({ namesrvAddr: cluster.namesrvAddr, producerGroup: group, listener, topics: [TOPIC], sendMsgTimeoutMs: 15_000, retryTimesWhenSendFailed: 4, retryBackoffMs: 200 });
+  const p = new TransactionProducer({ namesrvAddr: cluster.namesrvAddr, producerGroup: group, listener, topics: [TOPIC], heartbeatIntervalMs: 1000, sendMsgTimeoutMs: 15_000, retryTimesWhenSendFailed: 4, retryBackoffMs: 200 });
   await p.start();
   closers.push(() => p.shutdown());
   return p;
@@ -259,7 +260,7 @@ describe('transactional messages on a 3-node group', () => {
     await expect.poll(async () => {
       const d = await decisions();
       return ids.map((id) => d.get(id)?.join('') ?? '');
-    }, { timeout: 30_000, interval: 300 }).toEqual(['c', 'r', 'c']);
+    }, { timeout: 60_000, interval: 300 }).toEqual(['c', 'r', 'c']);
     const visible = await visibleBodies();
     expect(count(visible, 'kill-before-end-commit')).toBe(1);
     expect(count(visible, 'kill-before-end-rollback')).toBe(0);
