@@ -1,4 +1,4 @@
-// `npm run jepsen -- --workload queue --nemesis <list|all> --time <s> --rate <ops/s> --out <dir>`:
+// `npm run jepsen -- --workload queue|transactions --nemesis <list|all> --time <s> --rate <ops/s> --out <dir>`:
 // one fault-injection run over real processes (see docs/testing.md, "Fault runs"). Prints a
 // verdict table and exits 0 only when every safety checker passed, 1 when one found an anomaly,
 // 2 when the run itself failed (bad arguments, the cluster did not start, the hard deadline).
@@ -33,7 +33,7 @@ export function parseArgs(argv: readonly string[]): RunOptions {
   const program = new Command()
     .name('jepsen')
     .description('Fault-injection run over a real NameServer + 3-node Raft broker group; checks the history')
-    .option('--workload <name>', 'workload (queue)', 'queue')
+    .option('--workload <name>', 'workload: queue, or transactions (every send a transaction: commit, rollback, or unknown and decided by the check)', 'queue')
     .option('--nemesis <list>', `"all", "none" or a comma-separated list of: ${NEMESIS_NAMES.join(', ')}`, d.nemesis)
     .option('--time <s>', 'seconds of workload under faults', positive(24 * 3600), d.timeS)
     .option('--rate <ops/s>', 'sends per second over all producers', positive(100_000), d.ratePerSec)
@@ -65,13 +65,15 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     if (eq <= 0) throw new InvalidArgumentError(`--broker-conf expects key=value, not '${line}'`);
     brokerConf[line.slice(0, eq)] = line.slice(eq + 1);
   }
-  if (o.workload !== 'queue') throw new InvalidArgumentError(`unknown workload '${o.workload}'; the only one is 'queue'`);
+  if (o.workload !== 'queue' && o.workload !== 'transactions') throw new InvalidArgumentError(`unknown workload '${o.workload}'; it is 'queue' or 'transactions'`);
+  if (o.workload === 'transactions' && o.batch !== 1) throw new InvalidArgumentError('--batch must be 1 with --workload transactions (a transaction is one message)');
   if (o.flush !== 'async' && o.flush !== 'sync') throw new InvalidArgumentError(`--flush must be async or sync, not '${o.flush}'`);
   if (o.schedule !== 'random' && o.schedule !== 'cycle') throw new InvalidArgumentError(`--schedule must be random or cycle, not '${o.schedule}'`);
   const seed = o.seed ?? randomSeed();
   const out = o.out ?? `runs/jepsen-${new Date().toISOString().replace(/[:.]/g, '-')}-${seed}`;
   return {
     ...d,
+    workload: o.workload,
     nemesis: o.nemesis,
     timeS: o.time,
     ratePerSec: o.rate,

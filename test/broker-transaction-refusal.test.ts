@@ -1,7 +1,7 @@
-// Transactional sends against a one-node in-process broker group over the wire: until the broker
-// supports transactions, a half message (TRANSACTION_PREPARED sysFlag or the TRAN_MSG property)
-// is refused with 16 NO_PERMISSION and a remark, and nothing is stored; it must never be answered
-// SEND_OK and then stay invisible.
+// Transactional sends against a one-node in-process broker group over the wire: a single half
+// message (TRANSACTION_PREPARED sysFlag or the TRAN_MSG property) is stored out of sight, in the
+// half topic, and answered SEND_OK; a send marked rolled back, and any batch carrying a half
+// message, are refused with 16 NO_PERMISSION and a remark, and nothing is stored.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeBatch } from '../src/client/batch-encoder.js';
@@ -28,23 +28,33 @@ async function maxOffset(topic: string): Promise<string | undefined> {
 }
 
 describe('transactional sends', () => {
-  it('refuses a raw send with the TRANSACTION_PREPARED sysFlag with NO_PERMISSION and a remark, and stores nothing', async () => {
+  it('stores a half message out of sight in the half topic and answers SEND_OK with its half-queue offset', async () => {
     const plain = await request(g, addr, RequestCode.SEND_MESSAGE_V2, sendV2('TX_T', 0, ''), Buffer.from('plain'));
     expect(plain.code, plain.remark).toBe(ResponseCode.SUCCESS);
-    const cases: [string, Record<string, string | number | boolean>][] = [
+    const halves: [string, Record<string, string | number | boolean>][] = [
       ['prepared sysFlag', sendV2('TX_T', 0, '', { f: SysFlag.TRANSACTION_PREPARED })],
       ['TRAN_MSG property', sendV2('TX_T', 0, props({ TRAN_MSG: 'true', PGROUP: 'PG' }))],
-      ['rolled-back sysFlag', sendV2('TX_T', 0, '', { f: SysFlag.TRANSACTION_ROLLBACK })],
     ];
-    for (const [name, ext] of cases) {
+    const offsets: string[] = [];
+    for (const [name, ext] of halves) {
       const resp = await request(g, addr, RequestCode.SEND_MESSAGE_V2, ext, Buffer.from(name));
-      expect(resp.code, name).toBe(ResponseCode.NO_PERMISSION);
-      expect(resp.remark, name).toMatch(/transaction .*forbidden.*send it as a normal message/);
+      expect(resp.code, `${name}: ${resp.remark}`).toBe(ResponseCode.SUCCESS);
+      offsets.push(resp.extFields['queueOffset']!);
     }
+    expect(offsets).toEqual(['0', '1']);
     expect(await maxOffset('TX_T')).toBe('1');
+    const half = await request(g, addr, RequestCode.GET_MAX_OFFSET, { topic: 'RMQ_SYS_TRANS_HALF_TOPIC', queueId: 0 });
+    expect(half.extFields['offset']).toBe('2');
   });
 
-  it('refuses a batch that carries the prepared flag or a TRAN_MSG message with NO_PERMISSION', async () => {
+  it('refuses a raw send marked rolled back with NO_PERMISSION and a remark, and stores nothing', async () => {
+    const resp = await request(g, addr, RequestCode.SEND_MESSAGE_V2, sendV2('TX_R', 0, '', { f: SysFlag.TRANSACTION_ROLLBACK }), Buffer.from('rb'));
+    expect(resp.code).toBe(ResponseCode.NO_PERMISSION);
+    expect(resp.remark).toMatch(/rolled back .*forbidden.*send it as a normal message/);
+    expect(await maxOffset('TX_R')).toBe('0');
+  });
+
+  it('refuses a batch that carries the prepared flag or a TRAN_MSG message with NO_PERMISSION and stores nothing', async () => {
     const header = (extra: Record<string, string | number | boolean>) => sendV2('TX_B', 0, '', { m: true, ...extra });
     const flagged = await request(g, addr, RequestCode.SEND_BATCH_MESSAGE, header({ f: SysFlag.TRANSACTION_PREPARED }), encodeBatch([{ body: Buffer.from('a'), flag: 0, properties: '' }]));
     expect(flagged.code, flagged.remark).toBe(ResponseCode.NO_PERMISSION);

@@ -59,7 +59,7 @@ describe('a clean history', () => {
   it('passes every safety checker and says so in valid', () => {
     const results = checkAll(cleanHistory().history());
     expect(results.valid).toBe(true);
-    for (const name of ['lost', 'unexpected', 'duplicated', 'inconsistentOffsets', 'nonmonotonic', 'skipped', 'divergence'] as const) {
+    for (const name of ['lost', 'unexpected', 'duplicated', 'inconsistentOffsets', 'nonmonotonic', 'skipped', 'divergence', 'transactions'] as const) {
       expect({ name, count: results[name].count, valid: results[name].valid }).toEqual({ name, count: 0, valid: true });
     }
     expect(results.divergence.checked).toBe(true);

@@ -28,10 +28,11 @@ describe('jepsen command line', () => {
     expect(o).toMatchObject({ nemesis: 'all', timeS: 30, ratePerSec: 12, out: 'o', seed: 5, flush: 'sync', intervalS: 4, batch: 3 });
     const c = parseArgs(['--out', 'o', '--broker-conf', 'duplicateWindowMs=0', '--broker-conf', 'a=b=c']);
     expect(c.brokerConf).toEqual({ duplicateWindowMs: '0', a: 'b=c' });
+    expect(parseArgs(['--workload', 'transactions', '--out', 'o'])).toMatchObject({ workload: 'transactions', batch: 1 });
   });
 
   it('exits 2 without starting a cluster when an argument is wrong', async () => {
-    for (const args of [['--nemesis', 'no-such-fault'], ['--workload', 'register'], ['--flush', 'maybe'], ['--time', '-3'], ['--broker-conf', 'novalue']]) {
+    for (const args of [['--nemesis', 'no-such-fault'], ['--workload', 'register'], ['--flush', 'maybe'], ['--time', '-3'], ['--broker-conf', 'novalue'], ['--workload', 'transactions', '--batch', '2']]) {
       const out = join(scratch, `bad-${args[0]!.slice(2)}`);
       expect(await main([...args, '--out', out])).toBe(2);
       expect(existsSync(join(out, 'pids.jsonl'))).toBe(false);

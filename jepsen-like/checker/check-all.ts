@@ -9,6 +9,7 @@ import { checkLost, type LostResult } from './lost.js';
 import { checkReadOrder, type OrderExample, type SkippedResult } from './read-order.js';
 import type { CheckResult } from './result.js';
 import { historyStats, type HistoryStats } from './stats.js';
+import { checkTransactions, type TransactionsResult } from './transactions.js';
 import { checkUnexpected, type UnexpectedResult } from './unexpected.js';
 
 export interface CheckResults {
@@ -20,12 +21,13 @@ export interface CheckResults {
   nonmonotonic: CheckResult<OrderExample>;
   skipped: SkippedResult;
   divergence: DivergenceResult;
+  transactions: TransactionsResult;
   availability: AvailabilityResult;
   stats: HistoryStats;
 }
 
 /** The checkers whose verdict decides `valid`, in the order the report lists them. */
-export const SAFETY_CHECKERS = ['lost', 'unexpected', 'duplicated', 'inconsistentOffsets', 'nonmonotonic', 'skipped', 'divergence'] as const;
+export const SAFETY_CHECKERS = ['lost', 'unexpected', 'duplicated', 'inconsistentOffsets', 'nonmonotonic', 'skipped', 'divergence', 'transactions'] as const;
 export type SafetyChecker = (typeof SAFETY_CHECKERS)[number];
 
 export function checkAll(history: History): CheckResults {
@@ -38,6 +40,7 @@ export function checkAll(history: History): CheckResults {
     nonmonotonic: order.nonmonotonic,
     skipped: order.skipped,
     divergence: checkDivergence(history),
+    transactions: checkTransactions(history),
     availability: checkAvailability(history),
     stats: historyStats(history),
   };

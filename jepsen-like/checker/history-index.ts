@@ -1,7 +1,8 @@
 // One pass over a history that pairs every invoke with its completion and indexes sends by
 // value and reads by queue position. Every checker asks for it; it is computed once per history
 // object (a WeakMap memo) so checkAll stays one pass, while each checker remains a pure function
-// of the history it is given.
+// of the history it is given. A send of a rolled-back transaction counts as `fail` whatever its
+// completion: it promised its message would never be visible.
 import { historyAssert } from '../history/errors.js';
 import type { History, MessageValue, ReadItem, ReadOp, SendOp } from '../history/types.js';
 import { positionKey, type Position } from './result.js';
@@ -62,7 +63,7 @@ function buildIndex(history: History): HistoryIndex {
     if (op.f === 'send') {
       const process = JSON.stringify(op.process);
       if (op.type === 'invoke') {
-        const attempt: SendAttempt = { invoke: op, completion: undefined, outcome: 'info' };
+        const attempt: SendAttempt = { invoke: op, completion: undefined, outcome: op.value.txn === 'rollback' ? 'fail' : 'info' };
         openSends.set(process, attempt);
         sends.push(attempt);
         const list = sendsByValue.get(op.value.value);
@@ -73,7 +74,8 @@ function buildIndex(history: History): HistoryIndex {
         // The reader and the recorder guarantee pairing; a history that breaks it is a caller bug.
         historyAssert(attempt !== undefined, `send completion without invoke at index ${op.index}`);
         attempt.completion = op;
-        attempt.outcome = op.type;
+        // A rolled-back transaction promised, like a fail, that its message never becomes visible.
+        attempt.outcome = attempt.invoke.value.txn === 'rollback' ? 'fail' : op.type;
         openSends.delete(process);
       }
     } else if ((op.f === 'poll' || op.f === 'drain') && op.type === 'ok' && op.value !== null) {

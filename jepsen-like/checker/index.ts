@@ -6,6 +6,7 @@ export { checkDuplicated, possibleWrites, type DuplicatedResult, type Duplicated
 export { checkInconsistentOffsets, type InconsistentOffsetsResult, type InconsistentExample, type InconsistentKind } from './inconsistent-offsets.js';
 export { checkReadOrder, type ReadOrderResult, type OrderExample, type SkippedResult } from './read-order.js';
 export { checkDivergence, type DivergenceResult, type DivergenceExample } from './divergence.js';
+export { checkTransactions, type TransactionsResult, type TransactionExample } from './transactions.js';
 export { checkAvailability, type AvailabilityResult, type FaultWindow } from './availability.js';
 export { historyStats, type HistoryStats, type OpCounts } from './stats.js';
 export { MAX_EXAMPLES, type CheckResult, type Position } from './result.js';

@@ -35,7 +35,15 @@ export interface SendValue {
   /** The queueOffset the broker acknowledged (on `ok`). */
   offset?: number;
   msgId?: string;
+  /**
+   * A transactional send (the `transactions` workload): how its transaction is decided, known
+   * on invoke (by the local transaction, or by the checker's answer when the local outcome is
+   * unknown). A `rollback` one must never be read; a `commit` one acknowledged must be read once.
+   */
+  txn?: TxnDecision;
 }
+
+export type TxnDecision = 'commit' | 'rollback';
 
 export interface SendOp extends RecordBase {
   process: ProcessId;

@@ -29,11 +29,12 @@ function isProcess(x: unknown): x is ProcessId {
 
 function sendValueProblem(op: Json): string | undefined {
   const v = op['value'];
-  if (!isObject(v)) return 'send value must be an object {value, queue?, offset?, msgId?}';
+  if (!isObject(v)) return 'send value must be an object {value, queue?, offset?, msgId?, txn?}';
   if (!isMessageValue(v['value'])) return 'send value.value must be a number or a string';
   if (v['queue'] !== undefined && typeof v['queue'] !== 'string') return 'send value.queue must be a string';
   if (v['offset'] !== undefined && !isOffset(v['offset'])) return 'send value.offset must be a non-negative integer';
   if (v['msgId'] !== undefined && typeof v['msgId'] !== 'string') return 'send value.msgId must be a string';
+  if (v['txn'] !== undefined && v['txn'] !== 'commit' && v['txn'] !== 'rollback') return "send value.txn must be 'commit' or 'rollback'";
   if (op['type'] === 'ok' && typeof v['queue'] !== 'string') return 'an ok send must name its queue';
   const attempts = op['attempts'];
   if (attempts !== undefined && !(Number.isSafeInteger(attempts) && (attempts as number) >= 1)) {

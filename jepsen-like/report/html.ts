@@ -20,6 +20,7 @@ const LABELS: Record<SafetyChecker, string> = {
   nonmonotonic: 'nonmonotonic reads',
   skipped: 'skipped reads',
   divergence: 'replica divergence',
+  transactions: 'transactions (visible rollback, lost or double commit)',
 };
 
 const CSS = `
@@ -52,6 +53,8 @@ function detailOf(name: SafetyChecker, r: CheckResults): string {
       return r.divergence.checked
         ? `${r.divergence.replicas} replicas in ${r.divergence.groups} group(s); not compared: ${r.divergence.notCompared.join(', ') || 'none'}`
         : 'no final-state record in the history';
+    case 'transactions':
+      return `${r.transactions.transactions} transactions; visible rollbacks: ${r.transactions.visibleRollbacks}; lost commits: ${r.transactions.lostCommits}; double commits: ${r.transactions.doubleCommits}`;
   }
 }
 

@@ -5,7 +5,8 @@
 import type { FlushMode } from './launchers.js';
 
 export interface RunOptions {
-  workload: 'queue';
+  /** `transactions`: every send is a transaction (queue-producers.ts), checked by the transactions checker. */
+  workload: 'queue' | 'transactions';
   /** `all`, or a comma-separated list of nemesis names (see NEMESIS_NAMES). */
   nemesis: string;
   timeS: number;

@@ -1,6 +1,6 @@
 // One jepsen-like run, start to verdict: clean up after crashed runs, start a NameServer and a
 // Raft broker group behind the proxy mesh (on a random free port block, retried on a new block
-// if a port is taken), create the topic, run the queue workload while the nemesis mix injects
+// if a port is taken), create the topic, run the queue (or transactions) workload while the nemesis mix injects
 // faults, heal, let the clients go on briefly, stop them, wait for a ready leader and for every
 // replica to commit and dispatch the same index, drain every queue, record the replicas'
 // digests, stop every process by PID, and check the history. The whole run is bounded by a hard
@@ -33,6 +33,14 @@ export const TOPIC = 'jepsen';
 export const GROUP = 'broker-a';
 export const CONSUMER_GROUP = 'jepsen-group';
 export const RUN_SUMMARY_FILE = 'run-summary.json';
+/**
+ * Broker settings of a `transactions` run: a half message is checked 1 s after it is stored (or
+ * last checked), runs every 0.5 s, and checks are practically never exhausted (a long fault must
+ * not turn a commit into a discard the checker would count as lost).
+ */
+const TX_BROKER_CONF: Record<string, string> = { transactionTimeOut: '1000', transactionCheckInterval: '500', transactionCheckMax: '1000' };
+/** After the last send: several check rounds (timeout + interval) before the drain. */
+const TX_SETTLE_MS = 5_000;
 const SETUP_ATTEMPTS = 4;
 /** Each node's own file system in disk-full runs: room for many segments, small enough to fill fast. */
 const NODE_FS_BYTES = 256 * 1024 * 1024;
@@ -167,6 +175,7 @@ class Run {
         routeRefreshMs: 1000,
         logger: this.logger,
         dialAddress: (addr) => db.clientDialAddress(addr),
+        transactions: this.o.workload === 'transactions',
       },
       history,
     );
@@ -218,12 +227,20 @@ class Run {
     this.throwIfAborted();
     await sleep(this.o.recoveryS * 1000);
     this.throwIfAborted();
-    await this.producers.stop();
+    // Transaction producers stay up (no new sends) to answer the checks of their undecided
+    // transactions until after the drain: one gone would leave them undecided.
+    const producers = this.producers;
+    await producers.pause();
     await this.consumers.stop();
-    this.summary.producers = this.producers.stats;
     this.summary.consumers = this.consumers.stats;
-    this.producers = undefined;
     this.consumers = undefined;
+    if (this.o.workload === 'transactions') {
+      this.say(`waiting ${TX_SETTLE_MS} ms for the checks of undecided transactions`);
+      await sleep(TX_SETTLE_MS);
+    } else {
+      await producers.stop();
+    }
+    this.summary.producers = producers.stats;
 
     await probe.waitForReadyLeader(HEAL_TIMEOUT_MS);
     await probe.waitForConvergence(HEAL_TIMEOUT_MS);
@@ -235,6 +252,8 @@ class Run {
     );
     this.throwIfAborted();
     if (this.summary.drain.incomplete.length > 0) this.summary.errors.push(`drain incomplete: ${this.summary.drain.incomplete.join(', ')}`);
+    await producers.stop();
+    this.producers = undefined;
     await this.recordFinalState(probe, history);
   }
 
@@ -316,7 +335,11 @@ class Run {
         ...(powerLossRun ? { [LAZY_FS_ENV]: this.o.unsafeTestFault === LYING_FSYNC ? LYING_FSYNC : '1' } : {}),
       },
       // The retention nemesis deletes every full segment when it runs: none is kept for age.
-      extraBrokerConf: { ...(nemesisNames(this.o.nemesis).includes('retention') ? { fileReservedTime: '0' } : {}), ...this.o.brokerConf },
+      extraBrokerConf: {
+        ...(nemesisNames(this.o.nemesis).includes('retention') ? { fileReservedTime: '0' } : {}),
+        ...(this.o.workload === 'transactions' ? TX_BROKER_CONF : {}),
+        ...this.o.brokerConf,
+      },
       logLevel: this.o.logLevel,
     };
     let lastError: unknown;

@@ -4,10 +4,16 @@
 // info. With `batch` k > 1 a send is one SEND_BATCH of k values; the history has one process per
 // value (`p0.0` … `p0.k-1`), all invoked and completed together, because a history process has at
 // most one operation open.
+// With `transactions` every send is a transaction of a TransactionProducer (group
+// `jepsen-tx-producer`): by value, it commits, rolls back, or stays unknown and is decided by the
+// broker's check (any producer of the group answers it from the shared decision table). Its
+// decision is recorded on the invoke (`txn`); an ok completion names the real queue but no
+// offset (the acknowledged offset is the half message's).
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { Producer, type SendResult } from '../../src/client/index.js';
+import { Producer, TransactionProducer, type LocalTransactionState, type SendResult } from '../../src/client/index.js';
+import type { TxnDecision } from '../history/types.js';
 import type { HistoryRecorder } from '../history/recorder.js';
 import { queueKey } from '../history/types.js';
 import { classifySendError, errorSummary } from './send-outcome.js';
@@ -26,7 +32,21 @@ export interface ProducerSettings {
   logger: Logger;
   /** Where to dial for a broker address (the run routes clients through proxies). */
   dialAddress?: (addr: string) => string;
+  /** Every send a transaction (the `transactions` workload). */
+  transactions?: boolean;
 }
+
+/** How the transaction of `value` goes: [decision, what the local transaction says]. */
+export function transactionPlan(value: number): [TxnDecision, LocalTransactionState] {
+  switch (value % 4) {
+    case 0: return ['commit', 'COMMIT_MESSAGE'];
+    case 1: return ['rollback', 'ROLLBACK_MESSAGE'];
+    case 2: return ['commit', 'UNKNOW'];
+    default: return ['rollback', 'UNKNOW'];
+  }
+}
+
+const STATE_OF: Record<TxnDecision, LocalTransactionState> = { commit: 'COMMIT_MESSAGE', rollback: 'ROLLBACK_MESSAGE' };
 
 export interface ProducerStats {
   sends: number;
@@ -48,6 +68,7 @@ export class QueueProducers {
   private readonly producers: Producer[] = [];
   private readonly loops: Promise<void>[] = [];
   private stopping = false;
+  private stopped = false;
   readonly stats: ProducerStats = { sends: 0, ok: 0, fail: 0, info: 0 };
 
   constructor(
@@ -61,9 +82,9 @@ export class QueueProducers {
 
   async start(): Promise<void> {
     for (let i = 0; i < this.s.count; i++) {
-      const p = new Producer({
+      const common = {
         namesrvAddr: this.s.namesrvAddr,
-        producerGroup: 'jepsen-producer',
+        producerGroup: this.s.transactions === true ? 'jepsen-tx-producer' : 'jepsen-producer',
         instanceName: `jepsen-p${i}`,
         sendMsgTimeoutMs: this.s.sendTimeoutMs,
         retryTimesWhenSendFailed: this.s.clientRetries,
@@ -72,17 +93,35 @@ export class QueueProducers {
         routeRefreshIntervalMs: this.s.routeRefreshMs,
         ...(this.s.dialAddress !== undefined ? { dialAddress: this.s.dialAddress } : {}),
         logger: this.s.logger.child({ component: 'producer', process: `p${i}` }),
-      });
+      };
+      const p = this.s.transactions === true
+        ? new TransactionProducer({
+          ...common,
+          topics: [this.s.topic],
+          listener: {
+            executeLocalTransaction: (msg) => transactionPlan(Number(String(msg.body)))[1],
+            // Every process of the group answers from the same plan (it is a function of the value).
+            checkLocalTransaction: (msg) => STATE_OF[transactionPlan(Number(msg.body.toString()))[0]],
+          },
+        })
+        : new Producer(common);
       await p.start();
       this.producers.push(p);
     }
     for (let i = 0; i < this.s.count; i++) this.loops.push(this.loop(i));
   }
 
-  /** Stops issuing sends, waits for the ones in flight (each bounded by its timeout), shuts down. */
-  async stop(): Promise<void> {
+  /** Stops issuing sends and waits for the ones in flight (each bounded by its timeout); the producers stay up. */
+  async pause(): Promise<void> {
     this.stopping = true;
     await Promise.all(this.loops);
+  }
+
+  /** pause(), then shuts the producers down. */
+  async stop(): Promise<void> {
+    await this.pause();
+    if (this.stopped) return;
+    this.stopped = true;
     await Promise.all(this.producers.map((p) => p.shutdown().catch(() => undefined)));
   }
 
@@ -103,6 +142,7 @@ export class QueueProducers {
   }
 
   private async sendOne(producer: Producer, process: string): Promise<void> {
+    if (producer instanceof TransactionProducer) return this.sendTransaction(producer, process);
     const value = this.values.take();
     this.history.invokeSend(process, { value });
     this.stats.sends++;
@@ -113,6 +153,22 @@ export class QueueProducers {
     } catch (err) {
       const type = classifySendError(err);
       this.history.completeSend(process, type, { value }, { ...attemptsOfError(err), error: errorSummary(err) });
+      this.stats[type]++;
+    }
+  }
+
+  private async sendTransaction(producer: TransactionProducer, process: string): Promise<void> {
+    const value = this.values.take();
+    const txn = transactionPlan(value)[0];
+    this.history.invokeSend(process, { value, txn });
+    this.stats.sends++;
+    try {
+      const r = await producer.sendMessageInTransaction({ topic: this.s.topic, body: String(value) });
+      this.history.completeSend(process, 'ok', { value, queue: queueKey(r.topic, r.queueId), txn }, attemptsOf(r));
+      this.stats.ok++;
+    } catch (err) {
+      const type = classifySendError(err);
+      this.history.completeSend(process, type, { value, txn }, { ...attemptsOfError(err), error: errorSummary(err) });
       this.stats[type]++;
     }
   }

@@ -75,6 +75,12 @@ export interface BrokerConfig extends ServerLimitsConfig {
   duplicateWindowMs: number;
   /** Entries the de-duplication window keeps in memory; older ones are looked up in the IndexFile. */
   duplicateWindowMaxEntries: number;
+  /** A half message this old (ms) without a commit or rollback is checked with its producer group. */
+  transactionTimeOut: number;
+  /** Checks per half message; past this it goes to TRANS_CHECK_MAX_TIME_TOPIC. */
+  transactionCheckMax: number;
+  /** Pause (ms) between two runs of the leader's transaction check service. */
+  transactionCheckInterval: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -125,6 +131,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   rebalanceLockMaxLiveTime: 60_000,
   duplicateWindowMs: 120_000,
   duplicateWindowMaxEntries: 100_000,
+  transactionTimeOut: 6000,
+  transactionCheckMax: 15,
+  transactionCheckInterval: 30_000,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -300,6 +309,9 @@ const SETTERS: Record<string, Setter> = {
   rebalanceLockMaxLiveTime: (c, v, k) => { c.rebalanceLockMaxLiveTime = int(k, v, 1000, 3_600_000); },
   duplicateWindowMs: (c, v, k) => { c.duplicateWindowMs = int(k, v, 0, 24 * 3_600_000); },
   duplicateWindowMaxEntries: (c, v, k) => { c.duplicateWindowMaxEntries = int(k, v, 1, 10_000_000); },
+  transactionTimeOut: (c, v, k) => { c.transactionTimeOut = int(k, v, 100, 24 * 3600_000); },
+  transactionCheckMax: (c, v, k) => { c.transactionCheckMax = int(k, v, 1, 1000); },
+  transactionCheckInterval: (c, v, k) => { c.transactionCheckInterval = int(k, v, 100, 24 * 3600_000); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

@@ -105,6 +105,8 @@ export interface ConsumerManagerView {
   /** Client ids of a consumer group, sorted. */
   consumerIds(group: string): string[];
   channels(group: string): ClientChannelInfo[];
+  /** Channels of a producer group's clients (the transaction check asks one of them). */
+  producerChannels(group: string): ClientChannelInfo[];
   /** The subscription a group registered for a topic, if a heartbeat carried one. */
   subscription(group: string, topic: string): SubscriptionData | undefined;
   groups(): string[];

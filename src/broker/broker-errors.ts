@@ -22,7 +22,10 @@ export type BrokerErrorCode =
   | 'ERR_BROKER_CLOSED'
   | 'ERR_BROKER_DISK_FULL'
   | 'ERR_BROKER_LIMIT_REACHED'
-  | 'ERR_BROKER_CONTROL_ENTRY_TOO_LARGE';
+  | 'ERR_BROKER_CONTROL_ENTRY_TOO_LARGE'
+  | 'ERR_BROKER_HALF_NOT_FOUND'
+  | 'ERR_BROKER_TRANSACTION_DECIDED'
+  | 'ERR_BROKER_TRANSACTION_PENDING';
 
 export class BrokerError extends RmqError {
   declare readonly code: BrokerErrorCode;

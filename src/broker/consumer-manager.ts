@@ -166,6 +166,11 @@ export class ConsumerManager implements ConsumerManagerView {
     return [...this.consumerGroups.keys()];
   }
 
+  producerChannels(group: string): ClientChannelInfo[] {
+    const g = this.producerGroups.get(group);
+    return g ? [...g.values()] : [];
+  }
+
   producerIds(group: string): string[] {
     const g = this.producerGroups.get(group);
     return g ? [...g.keys()].sort() : [];

@@ -7,14 +7,20 @@ export const DEFAULT_TOPIC = 'TBW102';
 export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 /** The schedule service's progress records (schedule/schedule-progress.ts); users may not send to it (RMQ_SYS_ prefix). */
 export const SCHEDULE_PROGRESS_TOPIC = 'RMQ_SYS_SCHEDULE_PROGRESS';
+/** Half (prepared) transaction messages, queue 0, with their real topic and queue in REAL_TOPIC / REAL_QID. */
+export const TRANS_HALF_TOPIC = 'RMQ_SYS_TRANS_HALF_TOPIC';
+/** One op record per decision about a half message (commit, rollback, check sent, discarded). */
+export const TRANS_OP_HALF_TOPIC = 'RMQ_SYS_TRANS_OP_HALF_TOPIC';
+/** Where a half message goes once checked transactionCheckMax times without an answer. */
+export const TRANS_CHECK_MAX_TIME_TOPIC = 'TRANS_CHECK_MAX_TIME_TOPIC';
 
 /** Topics only the broker itself writes. */
 const SYSTEM_TOPICS: ReadonlySet<string> = new Set([
   DEFAULT_TOPIC,
   SCHEDULE_TOPIC,
-  'RMQ_SYS_TRANS_HALF_TOPIC',
-  'RMQ_SYS_TRANS_OP_HALF_TOPIC',
-  'TRANS_CHECK_MAX_TIME_TOPIC',
+  TRANS_HALF_TOPIC,
+  TRANS_OP_HALF_TOPIC,
+  TRANS_CHECK_MAX_TIME_TOPIC,
   'OFFSET_MOVED_EVENT',
   'SELF_TEST_TOPIC',
   'BenchmarkTest',

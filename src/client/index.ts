@@ -16,6 +16,7 @@ export type { SendResult, SendStatus } from './send-request.js';
 export type { PullResult, PullStatus } from './broker-api.js';
 export type { MessageHandler } from './consume-service.js';
 export { Producer, type ProducerOptions, type SendOptions, type SendCallback } from './producer.js';
+export { TransactionProducer, type TransactionProducerOptions, type TransactionListener, type TransactionSendResult, type LocalTransactionState } from './transaction-producer.js';
 export { PushConsumer, type PushConsumerOptions } from './push-consumer.js';
 export { PullConsumer, type PullConsumerOptions, type PullOptions } from './pull-consumer.js';
 export { Admin, type AclAccountSpec, type GroupAclConfig, type CreateTopicOptions, type DeleteExpiredResult, type NodeDeleteExpired, type QueueStatus, type QueueProgress, type RaftStatus, type TransferLeaderResult, type NodeStatus } from './admin.js';

@@ -10,7 +10,7 @@ import { batchEntryBytes, encodeBatch } from './batch-encoder.js';
 import { LatencyFaultTolerance } from './latency-fault.js';
 import type { Message, MessageQueue } from './message.js';
 import { RoundRobinPicker, type QueueSelector } from './queue-selector.js';
-import { buildBatchRequest, buildSendRequest, prepareMessage, type PreparedMessage, type SendResult } from './send-request.js';
+import { buildBatchRequest, buildSendRequest, prepareMessage, PreparedMessage, type SendResult } from './send-request.js';
 import { FrameSendTask, SendHeaderPrefixes } from './send-frame.js';
 import { CommandSendTask, type SendHost, type SendOptions, type SendTask } from './send-task.js';
 import { checkBodySize, checkGroup, checkMessage } from './validation.js';
@@ -51,7 +51,7 @@ export class Producer {
   private readonly picker = new RoundRobinPicker();
   /** Whether the fault table lets a queue's master address take sends (made once, not per send). */
   private readonly queueAvailable = (q: MessageQueue): boolean => this.fault.isAvailable(this.instance?.routes.masterAddr(q.brokerName) ?? '');
-  private instance: ClientInstance | undefined;
+  protected instance: ClientInstance | undefined;
   /** What each SendTask reads from this producer (set by start()). */
   private host: SendHost | undefined;
   private readonly binaryHeaders: boolean;
@@ -102,14 +102,23 @@ export class Producer {
 
   /** Sends and resolves once the broker acknowledged (for a Raft group: once a quorum holds it). */
   send(msg: Message, options: SendOptions = NO_OPTIONS): Promise<SendResult> {
+    return this.sendPrepared(msg, options, undefined);
+  }
+
+  /**
+   * send(), with `extra` properties and extra sysFlag bits (the transaction producer's half
+   * messages: TRAN_MSG, PGROUP and the prepared flag). Always as a command, never a pre-encoded frame.
+   */
+  protected sendPrepared(msg: Message, options: SendOptions, half: { properties: Readonly<Record<string, string>>; sysFlag: number } | undefined): Promise<SendResult> {
     let task: SendTask;
     try {
       const host = this.runningHost();
       const body = checkMessage(msg);
       checkBodySize(body.length, this.maxMessageBytes);
-      const prepared = prepareMessage(msg, body, this.compressOverBytes);
+      let prepared = prepareMessage(msg, body, this.compressOverBytes, half?.properties);
+      if (half !== undefined) prepared = new PreparedMessage(prepared.topic, prepared.body, prepared.sysFlag | half.sysFlag, prepared.flag, prepared.leadingProperties, prepared.preparedAtMs);
       const timeoutMs = options.timeoutMs ?? this.sendMsgTimeoutMs;
-      task = this.binaryHeaders
+      task = this.binaryHeaders && half === undefined
         ? new FrameSendTask(host, msg, options, timeoutMs, this.retryTimes, this.headerPrefixes, prepared)
         : new CommandSendTask(host, msg, options, timeoutMs, this.retryTimes, RequestCode.SEND_MESSAGE_V2, prepared.uniqKey, (mq) =>
             buildSendRequest(this.producerGroup, mq, prepared, undefined),
@@ -232,7 +241,12 @@ export class Producer {
     return this.picker.pick(queues, this.queueAvailable, avoidBroker);
   }
 
-  private async sendHeartbeat(): Promise<void> {
+  /** Where heartbeats go: every master (a transaction producer tells every replica, see transaction-producer.ts). */
+  protected heartbeatAddrs(instance: ClientInstance): string[] {
+    return instance.routes.brokerNames().map((n) => instance.routes.masterAddr(n)).filter((a): a is string => a !== undefined);
+  }
+
+  protected async sendHeartbeat(): Promise<void> {
     const instance = this.instance;
     if (instance === undefined || this.state !== 'running') return;
     const body = encodeJsonBody({
@@ -240,7 +254,6 @@ export class Producer {
       producerDataSet: [{ groupName: this.producerGroup }, { groupName: CLIENT_INNER_PRODUCER_GROUP }],
       consumerDataSet: [],
     });
-    const masters = instance.routes.brokerNames().map((n) => instance.routes.masterAddr(n)).filter((a): a is string => a !== undefined);
-    await Promise.all(masters.map((addr) => instance.invoke(addr, makeRequest(RequestCode.HEART_BEAT, {}, { body })).catch(() => undefined)));
+    await Promise.all(this.heartbeatAddrs(instance).map((addr) => instance.invoke(addr, makeRequest(RequestCode.HEART_BEAT, {}, { body })).catch(() => undefined)));
   }
 }

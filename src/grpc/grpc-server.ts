@@ -1,8 +1,9 @@
 // The RocketMQ 5 gRPC endpoint of one broker node (grpcListenPort): serves
 // apache.rocketmq.v2.MessagingService through the broker's public context, as a protocol
 // adapter beside the remoting server. Served: QueryRoute, QueryAssignment, Heartbeat,
-// NotifyClientTermination, Telemetry (settings), SendMessage, ReceiveMessage, AckMessage,
-// ChangeInvisibleDuration, ForwardMessageToDeadLetterQueue. Everything else answers UNSUPPORTED
+// NotifyClientTermination, Telemetry (settings, transaction checks), SendMessage (also
+// TRANSACTION messages), EndTransaction, ReceiveMessage, AckMessage, ChangeInvisibleDuration,
+// ForwardMessageToDeadLetterQueue. Everything else answers UNSUPPORTED
 // with a reason (docs/protocol.md, "gRPC").
 
 import * as grpc from '@grpc/grpc-js';
@@ -14,6 +15,7 @@ import { endpointsOf, queryAssignment, queryRoute, type QueryAssignmentRequest, 
 import { sendMessages } from './send.js';
 import { SimpleConsumeService, type AckEntry, type ReceiveMessageRequest } from './simple-consume.js';
 import { handleTelemetry } from './telemetry.js';
+import { endTransaction, GrpcTransactionCheckers } from './transaction.js';
 
 type Unary = (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => void;
 
@@ -22,7 +24,6 @@ const UNSERVED: Record<string, [string, string]> = {
   UpdateOffset: ['UNSUPPORTED', 'the gRPC PullConsumer is not served; use a remoting pull consumer'],
   GetOffset: ['UNSUPPORTED', 'the gRPC PullConsumer is not served; use a remoting pull consumer'],
   QueryOffset: ['UNSUPPORTED', 'the gRPC PullConsumer is not served; use a remoting pull consumer'],
-  EndTransaction: ['UNSUPPORTED', 'transaction messages are not served by this gRPC endpoint'],
   RecallMessage: ['UNSUPPORTED', 'recalling delay messages is not supported (delays use the broker\'s delay levels)'],
   SyncLiteSubscription: ['UNSUPPORTED', 'lite topics are not supported'],
 };
@@ -45,6 +46,7 @@ function groupName(g: Resource | null | undefined): string {
 
 export class GrpcEndpoint {
   private readonly consume: SimpleConsumeService;
+  private readonly checkers: GrpcTransactionCheckers;
 
   private constructor(
     private readonly ctx: BrokerContext,
@@ -53,6 +55,7 @@ export class GrpcEndpoint {
     private readonly self: Endpoints,
   ) {
     this.consume = new SimpleConsumeService(ctx);
+    this.checkers = new GrpcTransactionCheckers(ctx);
   }
 
   /** Binds `host:port` (0 picks a free port) and serves until close(). */
@@ -79,7 +82,11 @@ export class GrpcEndpoint {
     const impl: grpc.UntypedServiceImplementation = {
       QueryRoute: guarded('QueryRoute', (call) => queryRoute(ctx, call.request as QueryRouteRequest, this.self)),
       QueryAssignment: guarded('QueryAssignment', (call) => queryAssignment(ctx, call.request as QueryAssignmentRequest, this.self)),
-      Heartbeat: guarded('Heartbeat', () => ({ status: ok() })),
+      Heartbeat: guarded('Heartbeat', (call) => {
+        this.checkers.refresh(call.metadata.get('x-mq-client-id')[0]?.toString() ?? '');
+        return { status: ok() };
+      }),
+      EndTransaction: guarded('EndTransaction', (call) => endTransaction(ctx, call.request as Parameters<typeof endTransaction>[1], call.getPeer())),
       NotifyClientTermination: guarded('NotifyClientTermination', () => ({ status: ok() })),
       SendMessage: guarded('SendMessage', (call) => {
         const channel = callChannel(call.getPeer());
@@ -122,7 +129,7 @@ export class GrpcEndpoint {
           },
         );
       },
-      Telemetry: (call: grpc.ServerDuplexStream<any, unknown>) => handleTelemetry(ctx, call),
+      Telemetry: (call: grpc.ServerDuplexStream<any, unknown>) => handleTelemetry(ctx, call, this.checkers),
       PullMessage: (call: grpc.ServerWritableStream<unknown, unknown>) => {
         call.write({ status: status(...UNSERVED['GetOffset']!) });
         call.end();

@@ -13,8 +13,8 @@ import { ok, status, type Endpoints, type Resource, type Status } from './proto.
 export interface QueryRouteRequest { topic?: Resource; endpoints?: Endpoints }
 export interface QueryRouteResponse { status: Status; messageQueues: unknown[] }
 
-/** What every message queue accepts: no transactions, lite or priority messages here. */
-export const ACCEPTED_MESSAGE_TYPES = ['NORMAL', 'FIFO', 'DELAY'];
+/** What every message queue accepts: no lite or priority messages here. */
+export const ACCEPTED_MESSAGE_TYPES = ['NORMAL', 'FIFO', 'DELAY', 'TRANSACTION'];
 
 export function endpointsOf(host: string, port: number): Endpoints {
   const scheme = isIPv4(host) ? 'IPv4' : isIPv6(host) ? 'IPv6' : 'DOMAIN_NAME';

@@ -3,7 +3,8 @@
 // rewrite, relaying to the Raft leader), so both protocols store the same records. Mapping:
 // tag → TAGS, keys → KEYS, message id → UNIQ_KEY, message group → __SHARDINGKEY (the queue is
 // chosen by the group's hash, so order holds per group), delivery timestamp → the smallest
-// delay level that is not earlier (capped at the last level). docs/protocol.md, "gRPC".
+// delay level that is not earlier (capped at the last level); a TRANSACTION message becomes a half
+// message (transaction.ts). docs/protocol.md, "gRPC".
 
 import { javaStringHash } from '../common/message/java-hash.js';
 import { hasPropertySeparator, MessageProperty } from '../common/message/message-properties.js';
@@ -16,6 +17,8 @@ import { parseDelayLevels } from '../broker/schedule/delay-levels.js';
 import type { RemotingChannel } from '../protocol/remoting-server.js';
 import { ok, status, timestampMs, type Message, type Status } from './proto.js';
 import { statusOfError, statusOfResponse } from './status-map.js';
+import { grpcTransactionGroup, transactionIdOf } from './transaction.js';
+import { SysFlag } from '../common/message/record-layout.js';
 
 export interface SendResultEntry { status: Status; messageId: string; transactionId: string; offset: number; recallHandle: string }
 export interface SendMessageResponse { status: Status; entries: SendResultEntry[] }
@@ -69,25 +72,29 @@ async function sendOne(ctx: BrokerContext, m: Message, channel: RemotingChannel,
   const topic = m.topic?.name ?? '';
   const body = m.body ?? Buffer.alloc(0);
   if (body.length > ctx.config.maxMessageSize) return refused(messageId, status('MESSAGE_BODY_TOO_LARGE', `message body of ${body.length} bytes exceeds maxMessageSize ${ctx.config.maxMessageSize}`));
-  if (sp.messageType === 'TRANSACTION') return refused(messageId, status('UNSUPPORTED', 'transaction messages are not served by the gRPC endpoint; send them with a remoting client'));
   if (sp.bodyEncoding === 'GZIP') return refused(messageId, status('UNSUPPORTED', 'gzip-encoded bodies are not accepted; send the body uncompressed'));
   const deliverAt = timestampMs(sp.deliveryTimestamp);
   const born = timestampMs(sp.bornTimestamp) ?? ctx.nowMs();
   const level = deliverAt === undefined ? 0 : delayLevelFor(deliverAt - ctx.nowMs(), levelsMs);
-  const props = propertiesOf(m, level);
-  if (typeof props !== 'string') return refused(messageId, props);
+  const transaction = sp.messageType === 'TRANSACTION';
+  if (transaction && level > 0) return refused(messageId, status('BAD_REQUEST', 'a transaction message cannot be delayed'));
+  const userProps = propertiesOf(m, level);
+  if (typeof userProps !== 'string') return refused(messageId, userProps);
+  // A half message of the group whose Telemetry streams answer the checks (transaction.ts).
+  const producerGroup = transaction ? grpcTransactionGroup(topic) : 'GRPC_PRODUCER_GROUP';
+  const props = transaction ? `${userProps}${MessageProperty.TRANSACTION_PREPARED}\x01true\x02${MessageProperty.PRODUCER_GROUP}\x01${producerGroup}\x02` : userProps;
   let queueId = -1;
   if (sp.messageGroup) {
     const writeQueues = ctx.metadata.topic(topic)?.writeQueueNums ?? ctx.config.defaultTopicQueueNums;
     queueId = queueOfMessageGroup(sp.messageGroup, writeQueues);
   }
   const req = makeRequest(RequestCode.SEND_MESSAGE, {
-    producerGroup: 'GRPC_PRODUCER_GROUP',
+    producerGroup,
     topic,
     defaultTopic: 'TBW102',
     defaultTopicQueueNums: String(ctx.config.defaultTopicQueueNums),
     queueId: String(queueId),
-    sysFlag: '0',
+    sysFlag: transaction ? String(SysFlag.TRANSACTION_PREPARED) : '0',
     bornTimestamp: String(born),
     flag: '0',
     properties: props,
@@ -98,7 +105,7 @@ async function sendOne(ctx: BrokerContext, m: Message, channel: RemotingChannel,
     const resp = await sendMessageProcessor.handle(ctx, req, channel);
     if (!resp) return refused(messageId, status('INTERNAL_SERVER_ERROR', 'the send processor gave no answer'));
     if (resp.code !== ResponseCode.SUCCESS) return refused(messageId, statusOfResponse(resp.code, resp.remark));
-    return { status: ok(), messageId, transactionId: '', offset: Number(resp.extFields['queueOffset'] ?? 0), recallHandle: '' };
+    return { status: ok(), messageId, transactionId: transaction ? transactionIdOf(resp.extFields['msgId'] ?? '') : '', offset: Number(resp.extFields['queueOffset'] ?? 0), recallHandle: '' };
   } catch (err) {
     return refused(messageId, statusOfError(err));
   }

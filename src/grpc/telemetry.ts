@@ -1,13 +1,15 @@
 // The Telemetry stream (one per client and endpoint): the client announces its settings and
 // waits for the server's answer before its startup completes. We answer with its settings as
 // this broker applies them (body size limit, the message types queues accept, a retry policy).
-// We never send the client commands (thread stacks, message verification, orphaned transaction
-// checks), so the replies it could send to them are ignored; anything else we cannot serve is
-// logged and ignored too (answering a bare status would fail the client's startup).
+// A producer's stream also carries the broker's transaction checks to it (transaction.ts). We
+// never send other commands (thread stacks, message verification), so the replies it could send
+// to them are ignored; anything else we cannot serve is logged and ignored too (answering a bare
+// status would fail the client's startup).
 
 import type * as grpc from '@grpc/grpc-js';
 import type { BrokerContext } from '../broker/broker-context.js';
-import { ok, toDuration, type Duration, type Endpoints } from './proto.js';
+import { ok, toDuration, type Duration, type Endpoints, type Resource } from './proto.js';
+import type { GrpcTransactionCheckers } from './transaction.js';
 import { maxDeliveryAttempts } from './simple-consume.js';
 
 interface RetryPolicy { maxAttempts?: number; exponentialBackoff?: { initial?: Duration; max?: Duration; multiplier?: number } | null; strategy?: string }
@@ -62,11 +64,13 @@ export function answerSettings(ctx: BrokerContext, s: Settings): Record<string, 
   return out;
 }
 
-export function handleTelemetry(ctx: BrokerContext, call: grpc.ServerDuplexStream<TelemetryCommand, unknown>): void {
+export function handleTelemetry(ctx: BrokerContext, call: grpc.ServerDuplexStream<TelemetryCommand, unknown>, checkers: GrpcTransactionCheckers): void {
   const clientId = call.metadata.get('x-mq-client-id')[0]?.toString() ?? '';
   call.on('data', (cmd: TelemetryCommand) => {
     if (cmd.command === 'settings' && cmd.settings) {
       call.write({ status: ok(), settings: answerSettings(ctx, cmd.settings) });
+      const topics = cmd.settings.publishing?.topics;
+      if (Array.isArray(topics)) checkers.register(clientId, call as grpc.ServerDuplexStream<unknown, unknown>, topics as Resource[]);
       return;
     }
     ctx.log.debug({ clientId, command: cmd.command }, 'gRPC telemetry: ignoring a command this endpoint does not serve');

@@ -105,3 +105,15 @@ async function ensureGroupResources(ctx: BrokerContext, group: string, messageMo
 }
 
 export const heartbeatProcessor: BrokerProcessor = { name: 'heartbeat', codes: [RequestCode.HEART_BEAT], handle: heartbeat };
+
+/**
+ * A producer registered by another protocol adapter (the gRPC endpoint's transaction-check
+ * streams): as a heartbeat would, and dropped with its channel.
+ */
+export function registerProducerChannel(ctx: BrokerContext, clientId: string, channel: RemotingChannel, group: string): boolean {
+  return registryOf(ctx).registerProducer(clientId, channel, group, ctx.nowMs());
+}
+
+export function forgetChannel(ctx: BrokerContext, channel: RemotingChannel): void {
+  registryOf(ctx).channelClosed(channel);
+}

@@ -6,10 +6,12 @@ import type { BrokerProcessor, BrokerServiceFactory } from '../broker-context.js
 import { scheduleServiceFactory } from '../schedule/schedule-service.js';
 import { adminTopicGroupProcessor } from './admin-topic-group.js';
 import { consumeStatsProcessor } from './consume-stats.js';
+import { transactionServiceFactory } from '../transaction/transaction-service.js';
 import { consumerListProcessor } from './consumer-list.js';
 import { consumerRunningInfoProcessor } from './consumer-running-info.js';
 import { consumerSendBackProcessor } from './consumer-send-back.js';
 import { deleteExpiredCommitLogProcessor } from './delete-expired-commitlog.js';
+import { endTransactionProcessor } from './end-transaction.js';
 import { heartbeatProcessor } from './heartbeat.js';
 import { getMaxOffsetProcessor } from './max-offset.js';
 import { getMinOffsetProcessor } from './min-offset.js';
@@ -50,6 +52,7 @@ export const PROCESSORS: readonly BrokerProcessor[] = [
   consumeStatsProcessor,
   consumerRunningInfoProcessor,
   queueLockProcessor,
+  endTransactionProcessor,
 ];
 
-export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory, queueLockServiceFactory];
+export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory, queueLockServiceFactory, transactionServiceFactory];

@@ -18,7 +18,7 @@ import { delayLevelOf } from '../delay-rewrite.js';
 import { isForbiddenSendTopic, RETRY_TOPIC_PREFIX, DLQ_TOPIC_PREFIX } from '../topic-rules.js';
 import { splitHostPort } from './send-message.js';
 import { resolveWriteQueue } from './write-queue.js';
-import { transactionRefusal } from './transaction-refusal.js';
+import { batchTransactionRefusal } from './transaction-refusal.js';
 
 /** Messages per batch: bounds the records (and allocations) one request can make. */
 export const MAX_MESSAGES_PER_BATCH = 1024;
@@ -94,7 +94,7 @@ async function storeBatch(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   if (body.length > ctx.config.maxMessageSize) {
     return illegal(req, `batch body of ${body.length} bytes exceeds maxMessageSize ${ctx.config.maxMessageSize}; send smaller batches`);
   }
-  const transactional = transactionRefusal(h.sysFlag, h.properties);
+  const transactional = batchTransactionRefusal(h.sysFlag, h.properties);
   if (transactional !== undefined) return makeResponse(req, ResponseCode.NO_PERMISSION, transactional);
   if (delayLevelOf(h.properties) > 0) return illegal(req, 'a batch cannot carry a delay level (DELAY); send delayed messages one by one');
 
@@ -118,7 +118,7 @@ async function storeBatch(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i]!;
     const properties = mergeProperties(e.properties, batchWide);
-    const ownTransactional = transactionRefusal(0, properties);
+    const ownTransactional = batchTransactionRefusal(0, properties);
     if (ownTransactional !== undefined) return makeResponse(req, ResponseCode.NO_PERMISSION, `message #${i + 1} of the batch: ${ownTransactional}`);
     if (delayLevelOf(properties) > 0) return illegal(req, `message #${i + 1} of the batch carries a delay level (DELAY); send delayed messages one by one`);
     const propertiesBytes = Buffer.byteLength(properties);

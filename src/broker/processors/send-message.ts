@@ -10,12 +10,13 @@ import type { RemotingChannel } from '../../protocol/remoting-server.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import { parseSendMessageHeader, type SendMessageRequestHeader } from '../../protocol/send-message-header.js';
-import { encodeMessageRecord, MAX_PROPERTIES_BYTES, toIPv4, type MessageRecord } from '../../store/index.js';
+import { encodeMessageRecord, getProperty, MAX_PROPERTIES_BYTES, MessageProperty, toIPv4, type MessageRecord } from '../../store/index.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { applyDelayLevel } from '../delay-rewrite.js';
 import { DedupWindow, dedupWindowOf, duplicateAnswer } from '../dedup-window.js';
 import { resolveWriteQueue } from './write-queue.js';
 import { transactionRefusal } from './transaction-refusal.js';
+import { isHalfSend, toHalfRecord } from '../transaction/half-message.js';
 import { dlqTopicOf, isForbiddenSendTopic, isRetryOrDlqTopic, RETRY_TOPIC_PREFIX } from '../topic-rules.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -50,8 +51,10 @@ async function storeMessage(ctx: BrokerContext, req: RemotingCommand, channel: R
   const h = parseSendMessageHeader(req.extFields, req.code === RequestCode.SEND_MESSAGE_V2);
   checkTopicName(h.topic);
   if (isForbiddenSendTopic(h.topic)) return refuse(req, ResponseCode.NO_PERMISSION, `sending to the system topic ${h.topic} is forbidden`);
-  const transactional = transactionRefusal(h.sysFlag, h.properties);
+  const transactional = transactionRefusal(h.sysFlag);
   if (transactional !== undefined) return refuse(req, ResponseCode.NO_PERMISSION, transactional);
+  const half = isHalfSend(h.sysFlag, h.properties);
+  if (half && isRetryOrDlqTopic(h.topic)) return refuse(req, ResponseCode.MESSAGE_ILLEGAL, `a half (transaction) message cannot go to the retry or dead-letter topic ${h.topic}`);
   const body = req.body ?? EMPTY;
   if (body.length > ctx.config.maxMessageSize) {
     return refuse(req, ResponseCode.MESSAGE_ILLEGAL, `message body of ${body.length} bytes exceeds maxMessageSize ${ctx.config.maxMessageSize}`);
@@ -59,21 +62,29 @@ async function storeMessage(ctx: BrokerContext, req: RemotingCommand, channel: R
   if (Buffer.byteLength(h.properties) > MAX_PROPERTIES_BYTES) {
     return refuse(req, ResponseCode.MESSAGE_ILLEGAL, `message properties of ${Buffer.byteLength(h.properties)} bytes exceed ${MAX_PROPERTIES_BYTES}`);
   }
-  const internal = isRetryOrDlqTopic(h.topic);
-  const resolved = resolveWriteQueue(ctx, req, h.topic, h.queueId, { queueNums: internal ? 1 : ctx.config.defaultTopicQueueNums, autoCreate: internal || ctx.config.autoCreateTopicEnable });
+  const internalTopic = isRetryOrDlqTopic(h.topic);
+  const resolved = resolveWriteQueue(ctx, req, h.topic, h.queueId, { queueNums: internalTopic ? 1 : ctx.config.defaultTopicQueueNums, autoCreate: internalTopic || ctx.config.autoCreateTopicEnable });
   const target = resolved instanceof Promise ? await resolved : resolved;
   if ('refusal' in target) return target.refusal;
   const queueId = target.queueId;
   const record = buildRecord(ctx, h, queueId, body, channel);
-  const rerouted = h.topic.startsWith(RETRY_TOPIC_PREFIX) && (await routeRetryPastMax(ctx, h, record));
-  if (!rerouted) applyDelayLevel(record, delayLevelCount(ctx.config.messageDelayLevel));
+  if (half) {
+    // The producer group answers the check: PGROUP names it (RocketMQ clients set it; the header has it too).
+    if (getProperty(record.properties, MessageProperty.PRODUCER_GROUP) === undefined) record.properties += `${MessageProperty.PRODUCER_GROUP}\x01${h.producerGroup}\x02`;
+    toHalfRecord(record);
+  } else {
+    const rerouted = h.topic.startsWith(RETRY_TOPIC_PREFIX) && (await routeRetryPastMax(ctx, h, record));
+    if (!rerouted) applyDelayLevel(record, delayLevelCount(ctx.config.messageDelayLevel));
+  }
   const put = async (): Promise<RemotingCommand> => {
     const result = await ctx.raft.putRecords(encodeMessageRecord(record), 1);
     const r = result.records[0]!;
+    // For a half message queueOffset is its offset in the half queue (END_TRANSACTION's tranStateTableOffset).
     return makeResponse(req, ResponseCode.SUCCESS, undefined, { msgId: r.msgId, queueId: String(queueId), queueOffset: String(r.queueOffset) });
   };
-  // The idempotent producer: a repeat of an id stored within the window gets the first result.
-  const window = internal ? undefined : dedupWindowOf(ctx);
+  // The idempotent producer: a repeat of an id stored within the window gets the first result
+  // (a repeated half message too: its key is looked up in the half topic).
+  const window = internalTopic ? undefined : dedupWindowOf(ctx);
   const uniqKey = window === undefined ? undefined : DedupWindow.keyOf(h.properties);
   if (window === undefined || uniqKey === undefined) return put();
   return window.once(record.topic, uniqKey, (hit) => duplicateAnswer(req, hit), put);

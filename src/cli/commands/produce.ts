@@ -5,13 +5,17 @@
 // as it happens (the first few in full, then a running count), so a group refusing every write
 // (a full disk) is visible at once instead of after the whole run.
 import { credentialsOption, tlsOption } from '../credentials-option.js';
+// With --transaction each message is a transaction (TransactionProducer): its local transaction
+// ends as told, and with --check-wait the command stays up that long answering the broker's
+// checks with --check-answer (an `unknown` transaction is then decided by the check).
 import { Command } from 'commander';
-import { BrokerUnreachableError, isOutcomeUnknown, Producer, SendFailedError, SendTimeoutError, type SendResult } from '../../client/index.js';
+import { BrokerUnreachableError, isOutcomeUnknown, Producer, SendFailedError, SendTimeoutError, TransactionProducer, type LocalTransactionState, type SendResult } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
 import { namesrvAddrOf } from '../namesrv-option.js';
-import { intInRange, secondsValue } from '../options.js';
+import { intInRange, oneOf, secondsValue } from '../options.js';
 import { printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
+import { sleep } from '../sleep.js';
 
 interface ProduceOptions {
   accessKey?: string;
@@ -30,6 +34,26 @@ interface ProduceOptions {
   retries: number;
   sendTimeout: number;
   json?: boolean;
+  transaction?: TransactionOutcome;
+  checkAnswer: TransactionOutcome;
+  checkWait: number;
+}
+
+type TransactionOutcome = 'commit' | 'rollback' | 'unknown';
+const OUTCOMES: readonly TransactionOutcome[] = ['commit', 'rollback', 'unknown'];
+const LOCAL_STATE: Record<TransactionOutcome, LocalTransactionState> = { commit: 'COMMIT_MESSAGE', rollback: 'ROLLBACK_MESSAGE', unknown: 'UNKNOW' };
+
+/** A plain producer, or with --transaction a transaction producer whose local transactions end as told. */
+function producerFor(o: ProduceOptions, namesrvAddr: string): { producer: Producer; send: (msg: Parameters<Producer['send']>[0]) => Promise<SendResult & { localTransactionState?: LocalTransactionState }> } {
+  const common = { namesrvAddr, ...credentialsOption(o), ...tlsOption(o), producerGroup: o.group, retryTimesWhenSendFailed: o.retries, sendMsgTimeoutMs: o.sendTimeout * 1000 };
+  if (o.transaction === undefined) {
+    const producer = new Producer(common);
+    return { producer, send: (msg) => producer.send(msg) };
+  }
+  const local = LOCAL_STATE[o.transaction];
+  const answer = LOCAL_STATE[o.checkAnswer];
+  const producer = new TransactionProducer({ ...common, topics: [o.topic], listener: { executeLocalTransaction: () => local, checkLocalTransaction: () => answer } });
+  return { producer, send: (msg) => producer.sendMessageInTransaction(msg) };
 }
 
 /** Results kept for --json and the table; the counts cover everything. */
@@ -49,7 +73,7 @@ function failureLine(n: number, index: number, err: Error & { code?: string }): 
 
 interface Sent {
   index: number;
-  result: SendResult;
+  result: SendResult & { localTransactionState?: LocalTransactionState };
   latencyMs: number;
 }
 
@@ -91,10 +115,14 @@ export function registerProduceCommand(program: Command): void {
     .option('--secret-key <key>', 'ACL secret key (default: $RMQ_SECRET_KEY)')
     .option('--tls', 'connect to brokers with TLS, trusting the system CAs (default: $RMQ_TLS)')
     .option('--tls-ca <file>', 'connect to brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)')
+    .option('--transaction <outcome>', 'send each message as a transaction whose local transaction ends commit, rollback or unknown', oneOf(OUTCOMES))
+    .option('--check-answer <outcome>', "with --transaction: this process's answer to the broker's transaction checks", oneOf(OUTCOMES), 'commit')
+    .option('--check-wait <s>', 'with --transaction: stay up this long after the sends to answer checks (transactionTimeOut is 6 s by default)', secondsValue(3600), 0)
     .action(
       action<ProduceOptions>(async (o) => {
         if (o.size !== undefined && o.body !== undefined) throw new CliError('pass --body or --size, not both');
-        const producer = new Producer({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), ...credentialsOption(o), ...tlsOption(o), producerGroup: o.group, retryTimesWhenSendFailed: o.retries, sendMsgTimeoutMs: o.sendTimeout * 1000 });
+        if (o.transaction === undefined && o.checkWait > 0) throw new CliError('--check-wait needs --transaction');
+        const { producer, send } = producerFor(o, namesrvAddrOf(o.namesrvAddr));
         await producer.start();
         const sent: Sent[] = [];
         const failed: Failed[] = [];
@@ -110,7 +138,7 @@ export function registerProduceCommand(program: Command): void {
             const t0 = performance.now();
             try {
               const keys = o.keys?.split(/\s+/).filter((k) => k !== '');
-              const result = await producer.send({ topic: o.topic, body: bodyOf(o, index), ...(o.tags === undefined ? {} : { tags: o.tags }), ...(keys === undefined ? {} : { keys }) });
+              const result = await send({ topic: o.topic, body: bodyOf(o, index), ...(o.tags === undefined ? {} : { tags: o.tags }), ...(keys === undefined ? {} : { keys }) });
               okCount++;
               if (sent.length < MAX_RESULTS_KEPT) sent.push({ index, result, latencyMs: performance.now() - t0 });
             } catch (err) {
@@ -128,6 +156,7 @@ export function registerProduceCommand(program: Command): void {
         };
         try {
           await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker));
+          if (fatal === undefined && o.checkWait > 0) await sleep(o.checkWait * 1000);
         } finally {
           await producer.shutdown();
         }
@@ -145,7 +174,8 @@ export function registerProduceCommand(program: Command): void {
           });
         } else {
           if (okCount <= TABLE_ROWS_MAX) {
-            printTable(['#', 'status', 'msgId', 'offsetMsgId', 'group', 'queue', 'offset'], sent.map((s) => [s.index, s.result.status, s.result.msgId, s.result.offsetMsgId, s.result.brokerName, s.result.queueId, s.result.queueOffset]));
+            const tx = o.transaction !== undefined;
+            printTable(['#', 'status', 'msgId', 'offsetMsgId', 'group', 'queue', 'offset', ...(tx ? ['local transaction'] : [])], sent.map((s) => [s.index, s.result.status, s.result.msgId, s.result.offsetMsgId, s.result.brokerName, s.result.queueId, s.result.queueOffset, ...(tx ? [s.result.localTransactionState ?? ''] : [])]));
           }
           const rate = elapsedMs > 0 ? Math.round((okCount * 1000) / elapsedMs) : okCount;
           process.stdout.write(`sent ${okCount} of ${o.count} messages to ${o.topic} in ${Math.round(elapsedMs)} ms (${rate} msgs/s)${failCount > 0 ? `; ${failCount} failed` : ''}\n`);
