@@ -52,6 +52,8 @@ export interface RaftStatus {
   peers: { nodeId: string; raftAddr?: string; brokerAddr?: string; matchIndex?: number }[];
   brokerName?: string;
   brokerAddr?: string;
+  /** host:port of the node's /metrics endpoint when metricsPort is set (docs/metrics.md). */
+  metricsAddr?: string;
 }
 
 /** The JSON body of RAFT_TRANSFER_LEADER (1500); see docs/client.md. */
@@ -121,7 +123,7 @@ export class Admin {
     const names = options.clusterName === undefined ? Object.keys(info.brokerAddrTable) : info.clusterAddrTable[options.clusterName] ?? [];
     if (names.length === 0) {
       throw new ClientConfigError(
-        options.clusterName === undefined ? 'no broker is registered with the NameServer; start a broker group first' : `cluster '${options.clusterName}' has no brokers; check the cluster name (see clusterInfo)`,
+        options.clusterName === undefined ? 'no broker is registered with the NameServer; start a broker group first' : `cluster '${options.clusterName}' has no brokers; check the cluster name ('rmq admin clusterList' lists them)`,
       );
     }
     const queues = options.writeQueueNums ?? 8;
@@ -286,7 +288,7 @@ export class Admin {
     let nodes: NodeDeleteExpired[] = info === undefined ? [] : registeredNodes(info);
     if (options.clusterName !== undefined) {
       nodes = nodes.filter((n) => n.clusterName === options.clusterName);
-      if (nodes.length === 0) throw new ClientConfigError(`cluster '${options.clusterName}' has no brokers registered; check the cluster name (see clusterInfo)`);
+      if (nodes.length === 0) throw new ClientConfigError(`cluster '${options.clusterName}' has no brokers registered; check the cluster name ('rmq admin clusterList' lists them)`);
     }
     if (options.brokerAddr !== undefined) {
       const addr = options.brokerAddr;
@@ -311,7 +313,7 @@ export class Admin {
     const info = await instance.namesrv.getClusterInfo();
     const addr = info.brokerAddrTable[brokerName]?.brokerAddrs[String(MASTER_ID)];
     if (addr === undefined) {
-      throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name with clusterInfo (known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
+      throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name ('rmq admin clusterList' lists them; known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
     }
     const req = makeRequest(RaftRequestCode.RAFT_TRANSFER_LEADER, targetNodeId === undefined ? {} : { targetNodeId });
     const resp = await instance.invoke(addr, req, timeoutMs);

@@ -11,3 +11,4 @@ export * from './route-data.js';
 export * from './remoting-server.js';
 export * from './remoting-client.js';
 export * from './acl-signature.js';
+export * from './code-names.js';
