@@ -48,6 +48,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
   maxHeldPullsPerConnection: number;
   /** Port of the RocketMQ 5 gRPC endpoint on brokerIP1 (src/grpc); 0 = off. */
   grpcListenPort: number;
+  /** HTTP port on brokerIP1 for /metrics, /healthz and /readyz (docs/metrics.md); 0 = off. */
+  metricsPort: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -85,6 +87,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   maxHeldPullsPerConnection: 1000,
   ...DEFAULT_SERVER_LIMITS,
   grpcListenPort: 0,
+  metricsPort: 0,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -232,6 +235,7 @@ const SETTERS: Record<string, Setter> = {
   maxHeldPullsPerConnection: (c, v, k) => { c.maxHeldPullsPerConnection = int(k, v, 1, 1_000_000); },
   ...serverLimitSetters(int),
   grpcListenPort: (c, v, k) => { c.grpcListenPort = int(k, v, 0, 65535); },
+  metricsPort: (c, v, k) => { c.metricsPort = int(k, v, 0, 65535); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

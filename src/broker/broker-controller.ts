@@ -33,6 +33,7 @@ import { consumeQueueDigests, type DigestRange, logDigest } from './replica-dige
 import { connectionLimitsOf } from './server-limits-config.js';
 import { writeOrForward } from './write-or-forward.js';
 import { GrpcEndpoint } from '../grpc/grpc-server.js';
+import { NodeMetrics } from './node-metrics.js';
 
 export interface BrokerControllerOptions {
   logger?: Logger;
@@ -77,12 +78,18 @@ export class BrokerController {
   private handOffClient: RemotingClient | undefined;
   /** The RocketMQ 5 gRPC endpoint (grpcListenPort > 0), started after the remoting port. */
   grpc: GrpcEndpoint | undefined;
+  /** Metrics and health endpoints (metricsPort > 0). */
+  readonly metrics: NodeMetrics | undefined;
 
   private constructor(readonly config: BrokerConfig, options: BrokerControllerOptions) {
     const base = options.logger ?? createLogger({ component: 'broker' });
     this.log = base.child({ nodeId: config.dLegerSelfId, group: config.dLegerGroup });
     this.brokerAddr = `${config.brokerIP1}:${config.listenPort}`;
     const storeHost = { host: toIPv4(config.brokerIP1), port: config.listenPort };
+    const metrics = config.metricsPort > 0
+      ? new NodeMetrics({ group: config.dLegerGroup, nodeId: config.dLegerSelfId, raft: () => this.raft, heldPulls: () => this.pullHolds.heldCount, acl: () => this.acl, offsets: () => this.offsets })
+      : undefined;
+    this.metrics = metrics;
     this.raft = new BrokerRaft({
       config,
       brokerAddr: this.brokerAddr,
@@ -97,6 +104,7 @@ export class BrokerController {
       onDiskFull: () => this.onDiskFull(),
       ...(options.onFatal !== undefined ? { onFatal: options.onFatal } : {}),
       ...(options.unsafeTestFault !== undefined ? { unsafeTestFault: options.unsafeTestFault } : {}),
+      ...(metrics !== undefined ? { raftObserver: metrics.raftObserver, onPut: (r, bytes) => metrics.onPut(r, bytes) } : {}),
     });
     this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });
@@ -110,8 +118,9 @@ export class BrokerController {
     const acl = this.acl;
     for (const p of PROCESSORS) {
       for (const code of p.codes) {
-        const handle: RequestHandler = (req, channel) => p.handle(this.context, req, channel);
-        this.server.registerHandler(code, acl === undefined ? handle : guardedByAcl(acl, handle, this.log));
+        const plain: RequestHandler = (req, channel) => p.handle(this.context, req, channel);
+        const handle = acl === undefined ? plain : guardedByAcl(acl, plain, this.log);
+        this.server.registerHandler(code, metrics === undefined ? handle : metrics.instrument(code, handle));
       }
     }
     this.idsNotifier = new ConsumerIdsNotifier(this.consumers, this.log);
@@ -129,6 +138,7 @@ export class BrokerController {
       await b.server.listen(config.listenPort, config.brokerIP1);
       if (config.grpcListenPort > 0) b.grpc = await GrpcEndpoint.start(b.context, config.brokerIP1, config.grpcListenPort);
       await b.raft.start();
+      if (b.metrics !== undefined) b.log.info({ metricsAddr: await b.metrics.listen(config.brokerIP1, config.metricsPort) }, 'metrics endpoint listening');
     } catch (err) {
       await b.close().catch(() => undefined);
       throw err;
@@ -167,7 +177,10 @@ export class BrokerController {
       offsets: this.offsets,
       admin,
       nowMs: () => Date.now(),
-      forwardToLeader: (req: RemotingCommand) => this.forwarder.forward(req),
+      forwardToLeader: (req: RemotingCommand) => {
+        this.metrics?.onForward(req);
+        return this.forwarder.forward(req);
+      },
       writeOrForward: (req: RemotingCommand, write: () => Promise<RemotingCommand>) => writeOrForward(this.context, req, write),
       ensureTopic: (topic, queueNums, create) => this.ensureTopic(topic, queueNums, create),
       putMessages: (records: readonly MessageRecord[]): Promise<PutMessagesResult> => raft.putRecords(encodeMessageRecords(records), records.length),
@@ -232,6 +245,8 @@ export class BrokerController {
       diskWritable: this.raft.diskWriteRefusal() === undefined,
       heldPulls: this.pullHolds.heldCount,
       busyPulls: this.pullHolds.busyCount,
+      // Where this node's /metrics is (metricsPort), for tools such as `rmq dashboard`.
+      ...(this.metrics?.address !== undefined ? { metricsAddr: this.metrics.address } : {}),
     };
   }
 
@@ -334,6 +349,7 @@ export class BrokerController {
     // Every client channel is about to close: telling the survivors of each group is moot.
     this.idsNotifier.stop();
     await this.grpc?.close();
+    await this.metrics?.close();
     await this.server.close();
     await this.forwarder.close();
     await this.handOffClient?.close();
