@@ -1,7 +1,8 @@
 // `rmq admin <command> -n <namesrv>`: RocketMQ mqadmin's names and flags where they exist
 // (clusterList, topicRoute, updateTopic, topicStatus, consumerProgress, queryMsgById,
-// queryMsgByKey, deleteExpiredCommitLog) plus transferLeader for the Raft groups. Tables by
-// default, --json for scripts.
+// queryMsgByKey, deleteExpiredCommitLog, topicList) plus transferLeader for the Raft groups. Tables
+// by default, --json for scripts. mqadmin commands we do not have get a hint instead of a bare
+// "unknown command".
 import { Command } from 'commander';
 import { Admin, type MessageExt } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
@@ -27,6 +28,20 @@ async function withAdmin<T>(o: Common, fn: (admin: Admin) => Promise<T>): Promis
   } finally {
     await admin.shutdown();
   }
+}
+
+/**
+ * With autoCreateTopicEnable on, the NameServer offers a route for any name (the first send
+ * creates the topic), so a misspelled topic would read as an empty real one: a topic no broker
+ * has created is refused here, naming the known ones. Retry topics (%RETRY%...) always exist.
+ */
+async function requireTopic(admin: Admin, topic: string): Promise<void> {
+  if (topic.startsWith('%')) return;
+  const topics = await admin.listTopics();
+  if (topics.includes(topic)) return;
+  const known = topics.filter((t) => !t.startsWith('%') && t !== 'TBW102').sort();
+  const shown = known.length === 0 ? 'none yet' : known.length <= 10 ? known.join(', ') : `${known.slice(0, 10).join(', ')} and ${known.length - 10} more ('rmq admin topicList')`;
+  throw new CliError(`topic '${topic}' does not exist: no broker has created it (a first send creates it when autoCreateTopicEnable is on, or 'rmq admin updateTopic -t ${topic}'); known topics: ${shown}`, 'ERR_CLI_NO_SUCH_TOPIC');
 }
 
 function sub(admin: Command, name: string, description: string): Command {
@@ -62,8 +77,40 @@ function printMessage(m: MessageExt): void {
   );
 }
 
+/** mqadmin commands without an equivalent here, and what to use instead. */
+const MQADMIN_HINTS: Record<string, string> = {
+  sendMessage: "use 'rmq produce -n <ns> -t <topic> --body <text>'",
+  consumeMessage: "use 'rmq consume -n <ns> -t <topic> -g <group>'",
+  queryMsgByOffset: "not available; find the message with 'rmq admin queryMsgById' or 'rmq admin queryMsgByKey', or read from an offset with 'rmq consume'",
+  printMsg: "not available; use 'rmq consume' (it prints what it reads) or 'rmq admin queryMsgByKey'",
+  brokerStatus: "not available; 'rmq admin clusterList' shows every node's Raft status, and each node's /metrics has the rest (docs/metrics.md)",
+  clusterRT: "not available; the send latency histogram is in each node's /metrics (rmq_send_duration_seconds), and 'rmq bench' measures round trips",
+  statsAll: "not available; per-topic traffic is in each node's /metrics (rmq_messages_put_total, rmq_messages_got_total) and on 'rmq dashboard'",
+  topicClusterList: "use 'rmq admin topicRoute -t <topic>'",
+  getBrokerConfig: "not available; read the node's broker.conf (its path is in cluster.json for a local cluster)",
+};
+
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('cluster, topic, consumer and message administration (mqadmin names)');
+  for (const [name, hint] of Object.entries(MQADMIN_HINTS)) {
+    admin
+      .command(name, { hidden: true })
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(action(async () => {
+        throw new CliError(`'rmq admin ${name}' does not exist: ${hint}`);
+      }));
+  }
+
+  sub(admin, 'topicList', 'every topic the NameServer has a route for')
+    .action(
+      action<Common>(async (o) => {
+        const topics = (await withAdmin(o, (a) => a.listTopics())).sort();
+        if (o.json === true) return printJson({ topics });
+        for (const t of topics) process.stdout.write(`${t}\n`);
+        if (topics.length === 0) process.stdout.write('(no topic is registered with the NameServer)\n');
+      }),
+    );
 
   sub(admin, 'clusterList', 'every broker group and node: Raft role, term, commit index, address')
     .option('-c, --cluster-name <name>', 'only this cluster')
@@ -84,7 +131,10 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('-t, --topic <topic>', 'topic name')
     .action(
       action<Common & { topic: string }>(async (o) => {
-        const route = await withAdmin(o, (a) => a.topicRoute(o.topic));
+        const route = await withAdmin(o, async (a) => {
+          await requireTopic(a, o.topic);
+          return a.topicRoute(o.topic);
+        });
         if (o.json === true) return printJson(route);
         printTable(
           ['group', 'read queues', 'write queues', 'perm', 'master (id 0)', 'other nodes'],
@@ -125,7 +175,10 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('-t, --topic <topic>', 'topic name')
     .action(
       action<Common & { topic: string }>(async (o) => {
-        const queues = await withAdmin(o, (a) => a.topicStatus(o.topic));
+        const queues = await withAdmin(o, async (a) => {
+          await requireTopic(a, o.topic);
+          return a.topicStatus(o.topic);
+        });
         if (o.json === true) return printJson({ topic: o.topic, queues });
         printTable(['group', 'queue', 'min offset', 'max offset'], queues.map((q) => [q.brokerName, q.queueId, q.minOffset, q.maxOffset]));
         process.stdout.write(`total messages (max - min): ${queues.reduce((s, q) => s + q.maxOffset - q.minOffset, 0)}\n`);
@@ -138,7 +191,10 @@ export function registerAdminCommands(program: Command): void {
     .action(
       action<Common & { group: string; topic?: string }>(async (o) => {
         const rows = await withAdmin(o, async (a) => {
-          if (o.topic !== undefined) return a.consumerProgress(o.group, o.topic);
+          if (o.topic !== undefined) {
+            await requireTopic(a, o.topic);
+            return a.consumerProgress(o.group, o.topic);
+          }
           const topics = (await a.listTopics()).filter((t) => !t.startsWith('%') && t !== 'TBW102' && t !== 'SCHEDULE_TOPIC_XXXX' && t !== 'OFFSET_MOVED_EVENT');
           if (topics.length > MAX_TOPICS_SCANNED) throw new CliError(`the NameServer lists ${topics.length} topics; pass -t <topic> to choose one`);
           topics.push(`%RETRY%${o.group}`);

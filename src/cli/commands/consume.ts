@@ -81,7 +81,8 @@ export function registerConsumeCommand(program: Command): void {
           if (queues.length === 0) throw new CliError(`topic ${o.topic} has no readable queue; check its perm with 'rmq admin topicRoute -t ${o.topic}'`);
           cursors = await Promise.all(
             queues.map(async (mq) => {
-              let offset = await consumer.queryOffset(mq);
+              // --from last must learn that the group has no offset: by default the broker says 0.
+              let offset = await consumer.queryOffset(mq, { setZeroIfNotFound: o.from !== 'last' });
               if (offset < 0) offset = o.from === 'first' ? await consumer.minOffset(mq) : await consumer.maxOffset(mq);
               return { mq, offset, committed: offset };
             }),

@@ -1,0 +1,39 @@
+// The admin commands against a cluster with autoCreateTopicEnable on (as `rmq cluster up` makes
+// by default), where the NameServer offers a route for any topic name: a misspelled topic must be
+// refused with the known names, not shown as an empty real topic.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Producer } from '../src/client/index.js';
+import { silent } from './broker-helpers.js';
+import { killLiveRuns, rmq } from './cli-helpers.js';
+import { startCluster, type TestCluster } from './metrics-helpers.js';
+
+let c: TestCluster;
+
+beforeAll(async () => {
+  c = await startCluster('rmq-cli-auto-create-');
+  const producer = new Producer({ namesrvAddr: c.file.namesrv.addr, producerGroup: 'AUTO_PG', logger: silent });
+  await producer.start();
+  try {
+    await producer.send({ topic: 'RealTopic', body: 'x' });
+  } finally {
+    await producer.shutdown();
+  }
+}, 90_000);
+
+afterAll(async () => {
+  killLiveRuns();
+  await c?.close();
+});
+
+describe('admin commands with auto-create on', () => {
+  it('refuse a misspelled topic in topicRoute, topicStatus and consumerProgress, naming the known ones', async () => {
+    const ns = c.file.namesrv.addr;
+    for (const args of [['topicRoute', '-t', 'RealTopik'], ['topicStatus', '-t', 'RealTopik'], ['consumerProgress', '-g', 'g1', '-t', 'RealTopik']]) {
+      const r = await rmq(['admin', ...args, '-n', ns]);
+      expect(r.status, r.stdout).toBe(1);
+      expect(r.stderr).toMatch(/topic 'RealTopik' does not exist: no broker has created it.*known topics: RealTopic/);
+    }
+    const real = await rmq(['admin', 'topicStatus', '-n', ns, '-t', 'RealTopic', '--json']);
+    expect(real.status, real.stderr).toBe(0);
+  });
+});
