@@ -36,4 +36,10 @@ describe('admin commands with auto-create on', () => {
     const real = await rmq(['admin', 'topicStatus', '-n', ns, '-t', 'RealTopic', '--json']);
     expect(real.status, real.stderr).toBe(0);
   });
+
+  it('warns that write queues past the read queues are never consumed', async () => {
+    const r = await rmq(['admin', 'updateTopic', '-n', c.file.namesrv.addr, '-t', 'Shrunk', '-r', '2', '-w', '4']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/warning: write queues 2\.\.3 are not readable \(-r 2 < -w 4\): consumers never see/);
+  });
 });

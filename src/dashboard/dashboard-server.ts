@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import * as vl from 'vega-lite';
-import { Admin, type MessageExt } from '../client/index.js';
+import { Admin } from '../client/index.js';
 import { ClusterView, type GroupView } from './cluster-view.js';
 import { RateSampler } from './rate-sampler.js';
 import { lookUpMessages } from './message-lookup.js';
@@ -148,7 +148,6 @@ export class Dashboard {
   }
 }
 
-export type { MessageExt };
 
 function isSystemTopic(topic: string): boolean {
   return topic === 'TBW102' || topic.startsWith('%RETRY%') || topic.startsWith('%DLQ%') || topic.startsWith('SCHEDULE_TOPIC') || topic.startsWith('RMQ_SYS_') || topic === 'SELF_TEST_TOPIC' || topic.startsWith('rmq_sys_');

@@ -166,6 +166,11 @@ export function registerAdminCommands(program: Command): void {
             ...(o.clusterName === undefined ? {} : { clusterName: o.clusterName }),
           }),
         );
+        const readQueues = o.readQueueNums ?? o.writeQueueNums;
+        // Sends go to every write queue, pulls only to read queues: the rest is never consumed.
+        if (readQueues < o.writeQueueNums) {
+          process.stderr.write(`warning: write queues ${readQueues}..${o.writeQueueNums - 1} are not readable (-r ${readQueues} < -w ${o.writeQueueNums}): consumers never see what producers send there; give -r at least -w unless you are shrinking the topic\n`);
+        }
         if (o.json === true) return printJson({ topic: o.topic, readQueueNums: o.readQueueNums ?? o.writeQueueNums, writeQueueNums: o.writeQueueNums, perm: o.perm, brokers: addrs });
         process.stdout.write(`topic ${o.topic} created/updated (${o.writeQueueNums} write queues, perm ${o.perm}) on ${addrs.join(', ')}\n`);
       }),
