@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Producer } from '../src/client/index.js';
+import { Producer, PushConsumer } from '../src/client/index.js';
 import { killNode } from '../src/cli/cluster/cluster-launcher.js';
 import { Dashboard } from '../src/dashboard/dashboard-server.js';
 import { silent, until } from './broker-helpers.js';
@@ -73,6 +73,8 @@ describe('the dashboard in headless Chromium', () => {
     // A producer runs in the background until told to stop (bounded by MAX_SENDS).
     const producer = new Producer({ namesrvAddr: c.file.namesrv.addr, producerGroup: 'DASH_PG', logger: silent, sendMsgTimeoutMs: 3000 });
     await producer.start();
+    const consumer = new PushConsumer({ namesrvAddr: c.file.namesrv.addr, consumerGroup: 'DASH_CG', consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', logger: silent, handler: () => undefined });
+    consumer.subscribe(TOPIC, '*');
     let stop = false;
     let sent = 0;
     const sending = (async () => {
@@ -81,11 +83,16 @@ describe('the dashboard in headless Chromium', () => {
       }
     })();
     try {
+      await consumer.start();
       await until('the page showing a produce rate', 20_000, async () => Number(await page.$eval('#produce-rate', (e) => e.textContent)) > 0);
       const pathBefore = await chartPath();
       const pointsBefore = await page.evaluate(() => (window as unknown as { __dashboard: { chartPoints: number } }).__dashboard.chartPoints);
       await until('the chart redrawn with more points', 10_000, async () => (await chartPath()) !== pathBefore && (await page.evaluate(() => (window as unknown as { __dashboard: { chartPoints: number } }).__dashboard.chartPoints)) > pointsBefore);
       expect(await chartPath()).not.toBe('');
+      // The consumer group: its member (from the masters' heartbeats) and its lag rows (from the leader's metrics).
+      await until('the page listing the consumer group with its member and lag', 30_000, async () =>
+        (await page.$eval('#members tr[data-group="DASH_CG"] td:nth-child(2)', (e) => e.textContent).catch(() => '')) === '1'
+        && (await page.$$eval('#consumers tr[data-group="DASH_CG"]', (rows) => rows.length)) > 0);
 
       await killNode(c.file, 'broker-a', leader, 'SIGKILL');
       const killedAt = Date.now();
@@ -101,6 +108,7 @@ describe('the dashboard in headless Chromium', () => {
       stop = true;
       await sending;
       await producer.shutdown();
+      await consumer.shutdown();
     }
     expect(sent).toBeGreaterThan(0);
 

@@ -7,7 +7,7 @@ import { RaftRequestCode } from './client-constants.js';
 import { withReplicaFallback } from './replica-fallback.js';
 import { BrokerResponseError, ClientConfigError, ClientStateError, MessageNotFoundError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
-import { getMaxOffset, getMinOffset, queryConsumerOffset } from './broker-api.js';
+import { getConsumerIdList, getMaxOffset, getMinOffset, queryConsumerOffset } from './broker-api.js';
 import type { MessageExt, MessageQueue } from './message.js';
 import { decodeOwnedMessageRecords } from './message-decoder.js';
 import { parseOffsetMsgId } from './message-id.js';
@@ -182,6 +182,23 @@ export class Admin {
       out.push(...rows);
     }
     return out;
+  }
+
+  /**
+   * Client ids of a consumer group's live members, as the masters know them from heartbeats
+   * (GET_CONSUMER_LIST_BY_GROUP on every group's master; a master that does not answer is skipped).
+   */
+  async consumerIds(group: string): Promise<string[]> {
+    checkGroup(group);
+    const instance = this.running();
+    const info = await instance.namesrv.getClusterInfo();
+    const ids = new Set<string>();
+    await Promise.all(Object.values(info.brokerAddrTable).map(async (bd) => {
+      const addr = bd.brokerAddrs[String(MASTER_ID)];
+      if (addr === undefined) return;
+      for (const id of await getConsumerIdList(instance, addr, group).catch(() => [])) ids.add(id);
+    }));
+    return [...ids].sort();
   }
 
   /**

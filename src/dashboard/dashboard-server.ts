@@ -94,7 +94,12 @@ export class Dashboard {
       }));
       return { topics };
     };
-    app.get('/api/consumers', async () => ({ lag: sampler.consumerLag() }));
+    app.get('/api/consumers', async () => {
+      const lag = sampler.consumerLag();
+      const names = [...new Set(lag.map((r) => r.consumerGroup))].filter((g) => !g.startsWith('%')).sort();
+      const groups = await Promise.all(names.map(async (group) => ({ group, members: await admin.consumerIds(group).catch(() => []) })));
+      return { lag, groups };
+    });
     app.get<{ Querystring: { topic?: string; key?: string; id?: string } }>('/api/message', async (req, reply) => {
       const { topic, key, id } = req.query;
       if ((key === undefined || key === '') && (id === undefined || id === '')) return reply.code(400).send({ error: 'give a message id, or a topic and a key' });

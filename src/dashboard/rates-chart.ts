@@ -10,7 +10,7 @@ export function ratesChartSpec(): TopLevelSpec {
     data: { name: 'rates' },
     mark: { type: 'line', interpolate: 'monotone' },
     encoding: {
-      x: { field: 't', type: 'temporal', title: 'time' },
+      x: { field: 't', type: 'temporal', title: 'time', axis: { format: '%H:%M:%S', labelOverlap: true } },
       y: { field: 'perSec', type: 'quantitative', title: 'messages/s' },
       color: { field: 'series', type: 'nominal', title: null, scale: { domain: ['produce', 'consume'], range: ['#1565c0', '#2e7d32'] } },
     },

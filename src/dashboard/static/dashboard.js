@@ -96,6 +96,8 @@ function renderConsumers(data) {
   const rows = [...data.lag].sort((a, b) => (a.consumerGroup + a.topic).localeCompare(b.consumerGroup + b.topic) || a.queueId - b.queueId);
   document.querySelector('#consumers tbody').replaceChildren(...rows.map((r) => el('tr', { 'data-group': r.consumerGroup },
     el('td', {}, r.consumerGroup), el('td', {}, r.topic), el('td', {}, r.brokerGroup), el('td', { class: 'num' }, r.queueId), el('td', { class: 'num' }, r.lag))));
+  document.querySelector('#members tbody').replaceChildren(...(data.groups || []).map((g) => el('tr', { 'data-group': g.group },
+    el('td', {}, g.group), el('td', { class: 'num' }, g.members.length), el('td', {}, g.members.join(', ') || 'none online'))));
 }
 
 // ---- message lookup ----
