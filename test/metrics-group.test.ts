@@ -37,6 +37,8 @@ describe('metrics of a real 3-node group', () => {
     const onDisk = JSON.parse(readFileSync(clusterFilePath(c.file.dir), 'utf8')) as typeof c.file;
     expect(onDisk.namesrv.metricsAddr).toMatch(/^127\.0\.0\.1:\d+$/);
     for (const n of onDisk.groups[0]!.nodes) expect(n.metricsAddr).toMatch(/^127\.0\.0\.1:\d+$/);
+    // cluster up returns once a quorum leads; the last node may still be starting.
+    await until('every node answering /healthz', 15_000, async () => (await Promise.all(nodes().map((n) => scrape(n.metricsAddr!, '/healthz').catch(() => undefined)))).every((r) => r?.status === 200));
     for (const n of nodes()) {
       const m = await scrape(n.metricsAddr!);
       expect(m.status).toBe(200);

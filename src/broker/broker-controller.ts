@@ -137,8 +137,9 @@ export class BrokerController {
       // connection could otherwise take a port of this host that a broker is about to bind.
       await b.server.listen(config.listenPort, config.brokerIP1);
       if (config.grpcListenPort > 0) b.grpc = await GrpcEndpoint.start(b.context, config.brokerIP1, config.grpcListenPort);
-      await b.raft.start();
+      // Before Raft: /healthz answers as soon as the process serves, /readyz says when it is ready.
       if (b.metrics !== undefined) b.log.info({ metricsAddr: await b.metrics.listen(config.brokerIP1, config.metricsPort) }, 'metrics endpoint listening');
+      await b.raft.start();
     } catch (err) {
       await b.close().catch(() => undefined);
       throw err;
