@@ -34,6 +34,7 @@ import { connectionLimitsOf } from './server-limits-config.js';
 import { writeOrForward } from './write-or-forward.js';
 import { GrpcEndpoint } from '../grpc/grpc-server.js';
 import { NodeMetrics } from './node-metrics.js';
+import { RefusalLog } from './refusal-log.js';
 
 export interface BrokerControllerOptions {
   logger?: Logger;
@@ -116,10 +117,11 @@ export class BrokerController {
     // NO_PERMISSION and a remark naming what is missing).
     this.acl = config.aclEnable ? new AclChecker(loadPlainAcl(config.aclFile)) : undefined;
     const acl = this.acl;
+    const refusals = new RefusalLog(this.log.child({ component: 'requests' }));
     for (const p of PROCESSORS) {
       for (const code of p.codes) {
         const plain: RequestHandler = (req, channel) => p.handle(this.context, req, channel);
-        const handle = acl === undefined ? plain : guardedByAcl(acl, plain, this.log);
+        const handle = refusals.wrap(acl === undefined ? plain : guardedByAcl(acl, plain, this.log));
         this.server.registerHandler(code, metrics === undefined ? handle : metrics.instrument(code, handle));
       }
     }

@@ -6,11 +6,11 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { AclChecker } from './acl/acl-checker.js';
 import type { BrokerRaft } from './broker-raft.js';
 import type { ConsumerOffsetService, PutMessagesResult } from './broker-context.js';
-import type { RequestHandler } from '../protocol/remoting-server.js';
+import { responseCodeOfError, type RequestHandler } from '../protocol/remoting-server.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import { RequestCode } from '../protocol/request-code.js';
 import { ResponseCode } from '../protocol/response-code.js';
-import { requestCodeName, responseCodeName } from '../protocol/code-names.js';
+import { isRefusal, requestCodeName, responseCodeName } from '../protocol/code-names.js';
 import { BrokerMetrics, type ConsumerLag, type QueueEnd } from '../metrics/broker-metrics.js';
 import { MetricsServer, type Readiness } from '../metrics/metrics-server.js';
 import { registerRaftMetrics, type RaftLatencyObserver } from '../metrics/raft-metrics.js';
@@ -19,8 +19,6 @@ import { registerRaftMetrics, type RaftLatencyObserver } from '../metrics/raft-m
 export const READY_MAX_DISPATCH_LAG_ENTRIES = 1000;
 
 const SEND_CODES: ReadonlySet<number> = new Set([RequestCode.SEND_MESSAGE, RequestCode.SEND_MESSAGE_V2, RequestCode.SEND_BATCH_MESSAGE]);
-/** Answers that are a normal outcome, not a refusal (a pull that found nothing, a key not found). */
-const NORMAL_CODES: ReadonlySet<number> = new Set([ResponseCode.SUCCESS, ResponseCode.PULL_NOT_FOUND, ResponseCode.PULL_RETRY_IMMEDIATELY, ResponseCode.PULL_OFFSET_MOVED, ResponseCode.QUERY_NOT_FOUND]);
 
 export interface NodeMetricsDeps {
   group: string;
@@ -88,13 +86,23 @@ export class NodeMetrics {
     const send = SEND_CODES.has(code);
     const pull = code === RequestCode.PULL_MESSAGE;
     const request = requestCodeName(code);
+    const answered = (code: number, startedMs: number): void => {
+      if (send) this.broker.send(code === ResponseCode.SUCCESS ? 'ok' : responseCodeName(code), (performance.now() - startedMs) / 1000);
+      if (isRefusal(code)) this.broker.refused(request, responseCodeName(code));
+    };
     return async (req, channel) => {
       const startedMs = performance.now();
-      const resp = await handle(req, channel);
+      let resp;
+      try {
+        resp = await handle(req, channel);
+      } catch (err) {
+        // The server answers a thrown error itself; it counts as that answer here.
+        answered(responseCodeOfError(err), startedMs);
+        throw err;
+      }
       if (resp === undefined) return resp;
-      if (send) this.broker.send(resp.code === ResponseCode.SUCCESS ? 'ok' : responseCodeName(resp.code), (performance.now() - startedMs) / 1000);
+      answered(resp.code, startedMs);
       if (pull && resp.code === ResponseCode.SUCCESS && resp.body !== undefined) this.broker.got(req.extFields['topic'] ?? '', recordCount(resp.body), resp.body.length);
-      if (!NORMAL_CODES.has(resp.code)) this.broker.refused(request, responseCodeName(resp.code));
       return resp;
     };
   }

@@ -22,3 +22,11 @@ export function requestCodeName(code: number): string {
 export function responseCodeName(code: number): string {
   return RESPONSE_NAMES.get(code) ?? `code ${code}`;
 }
+
+/** Answers that are a normal outcome, not a refusal: success, a pull that found nothing yet, a key not found. */
+const NORMAL_OUTCOMES: ReadonlySet<number> = new Set([ResponseCode.SUCCESS, ResponseCode.PULL_NOT_FOUND, ResponseCode.PULL_RETRY_IMMEDIATELY, ResponseCode.PULL_OFFSET_MOVED, ResponseCode.QUERY_NOT_FOUND]);
+
+/** True when a response code refuses the request (metrics count it, logs report it). */
+export function isRefusal(code: number): boolean {
+  return !NORMAL_OUTCOMES.has(code);
+}
