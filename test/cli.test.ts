@@ -157,7 +157,7 @@ describe('rmq cluster and client commands', () => {
   });
 
   it('cluster status shows every node alive with a Raft role and the same term', async () => {
-    type Status = { healthy: boolean; namesrv: { alive: boolean }; nodes: { id: string; alive: boolean; role: string; term: number; commitIndex: number }[] };
+    type Status = { healthy: boolean; namesrv: { alive: boolean }; nodes: { id: string; alive: boolean; role: string; term: number; commitIndex: number; metadataComplete: boolean }[] };
     // Right after the leadership transfer a follower may briefly lag a term: ask again (bounded).
     let st: Status | undefined;
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -171,6 +171,8 @@ describe('rmq cluster and client commands', () => {
     expect(st.namesrv.alive).toBe(true);
     expect(st.nodes).toHaveLength(3);
     for (const n of st.nodes) expect(n.alive).toBe(true);
+    // docs/operations.md tells operators to watch it here after a reset.
+    for (const n of st.nodes) expect(n.metadataComplete).toBe(true);
     expect(st.nodes.filter((n) => n.role === 'LEADER')).toHaveLength(1);
     expect(new Set(st.nodes.map((n) => n.term)).size).toBe(1);
     expect(st.healthy).toBe(true);

@@ -54,6 +54,8 @@ export interface RaftStatus {
   brokerAddr?: string;
   /** host:port of the node's /metrics endpoint when metricsPort is set (docs/metrics.md). */
   metricsAddr?: string;
+  /** False on a node reset past entries it never applied, until it installs a metadata snapshot. */
+  metadataComplete?: boolean;
 }
 
 /** The JSON body of RAFT_TRANSFER_LEADER (1500); see docs/client.md. */
