@@ -1,10 +1,11 @@
 // The admin commands against a cluster with autoCreateTopicEnable on (as `rmq cluster up` makes
 // by default), where the NameServer offers a route for any topic name: a misspelled topic must be
 // refused with the known names, not shown as an empty real topic.
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Producer } from '../src/client/index.js';
 import { silent } from './broker-helpers.js';
-import { killLiveRuns, rmq } from './cli-helpers.js';
+import { killLiveRuns, rmq, rmqMain } from './cli-helpers.js';
 import { startCluster, type TestCluster } from './metrics-helpers.js';
 
 let c: TestCluster;
@@ -41,5 +42,17 @@ describe('admin commands with auto-create on', () => {
     const r = await rmq(['admin', 'updateTopic', '-n', c.file.namesrv.addr, '-t', 'Shrunk', '-r', '2', '-w', '4']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/warning: write queues 2\.\.3 are not readable \(-r 2 < -w 4\): consumers never see/);
+  });
+
+  it('shows progress (count, rate, errors) on a terminal for produce, and for consume --json', () => {
+    const ns = c.file.namesrv.addr;
+    // `script` runs the command on a pseudo-terminal, as a person's shell would.
+    const onTerminal = (args: string): string => {
+      const r = spawnSync('script', ['-qec', `${process.execPath} ${rmqMain} ${args}`, '/dev/null'], { encoding: 'utf8', timeout: 60_000, killSignal: 'SIGKILL', env: { ...process.env, RMQ_LOG_LEVEL: 'silent' } });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      return r.stdout;
+    };
+    expect(onTerminal(`produce -n ${ns} -t RealTopic --count 200`)).toMatch(/producing to RealTopic\s+\[#+\] 200\/200 \d+ msgs\/s/);
+    expect(onTerminal(`consume -n ${ns} -t RealTopic -g progress-group --count 50 --json`)).toMatch(/consuming RealTopic\s+\[#+\] 50\/50 \d+ msgs\/s/);
   });
 });

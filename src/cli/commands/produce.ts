@@ -11,6 +11,7 @@ import { namesrvAddrOf } from '../namesrv-option.js';
 import { intInRange, secondsValue } from '../options.js';
 import { printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
+import { createProgress } from '../../bench/progress.js';
 
 interface ProduceOptions {
   namesrvAddr?: string;
@@ -94,6 +95,9 @@ export function registerProduceCommand(program: Command): void {
         let next = 0;
         let fatal: unknown;
         const started = performance.now();
+        // On a terminal: a progress line (count, rate, errors) on stderr, as rmq bench draws.
+        const progress = createProgress(o.json !== true && o.count > 1);
+        progress.start(`producing to ${o.topic}`, o.count);
         const worker = async (): Promise<void> => {
           // Each round takes one index; the loop ends after `count` indexes or the first fatal error.
           while (fatal === undefined && next < o.count) {
@@ -103,6 +107,7 @@ export function registerProduceCommand(program: Command): void {
               const keys = o.keys?.split(/\s+/).filter((k) => k !== '');
               const result = await producer.send({ topic: o.topic, body: bodyOf(o, index), ...(o.tags === undefined ? {} : { tags: o.tags }), ...(keys === undefined ? {} : { keys }) });
               okCount++;
+              progress.update(okCount + failCount, failCount);
               if (sent.length < MAX_RESULTS_KEPT) sent.push({ index, result, latencyMs: performance.now() - t0 });
             } catch (err) {
               if (!isTransient(err)) {
@@ -110,6 +115,7 @@ export function registerProduceCommand(program: Command): void {
                 return;
               }
               failCount++;
+              progress.update(okCount + failCount, failCount);
               const e = err as Error & { code?: string };
               const line = failureLine(failCount, index, e);
               if (line !== undefined) process.stderr.write(line);
@@ -120,6 +126,7 @@ export function registerProduceCommand(program: Command): void {
         try {
           await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker));
         } finally {
+          progress.finish();
           await producer.shutdown();
         }
         if (fatal !== undefined) throw fatal;
