@@ -2,7 +2,8 @@
 // puppeteer-core against `rmq dashboard` over a real NameServer and 3-node group. The page must
 // load without console errors, name the leader, show rates and a chart that move while a producer
 // runs, name the new leader within seconds of a leader SIGKILL, and show a message looked up by
-// key with its body. A screenshot is left in the test's temp folder.
+// key with its body, and run a leader transfer and a topic creation only once confirmed. A
+// screenshot is left in the test's temp folder.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -64,7 +65,7 @@ const shownLeader = (): Promise<string> => page.$eval('#leader-broker-a', (e) =>
 const chartPath = (): Promise<string> => page.$$eval('#chart svg path', (ps) => ps.map((p) => p.getAttribute('d') ?? '').join('|')).catch(() => '');
 
 describe('the dashboard in headless Chromium', () => {
-  it('shows the leader, moving rates and chart, a new leader after a kill, and a message by key', async () => {
+  it('shows the leader, moving rates and chart, a new leader after a kill, a message by key, and runs confirmed admin actions', async () => {
     await page.goto(dashboard.url, { waitUntil: 'load' });
     const leader = (await leaderId())!;
     await until('the page naming the leader', 15_000, async () => (await shownLeader()) === leader);
@@ -117,6 +118,20 @@ describe('the dashboard in headless Chromium', () => {
     await page.click('#lookup-go');
     await until('the message body shown', 15_000, async () => (await page.$eval('#lookup-results', (e) => e.textContent ?? '')).includes('dashboard body 0'));
     expect(await page.$eval('#lookup-results .body-preview', (e) => e.textContent)).toBe('dashboard body 0');
+
+    // The admin actions wait for a confirmation: nothing moves until it is given.
+    const before = await shownLeader();
+    const target = (await page.$$eval('#groups tr[data-role="FOLLOWER"]', (rows) => rows.map((r) => r.getAttribute('data-node') ?? '')))[0]!;
+    await page.click(`#groups tr[data-node="${target}"] button`);
+    expect(await page.$eval('#confirm', (e) => (e as HTMLElement).hidden)).toBe(false);
+    expect(await page.$eval('#confirm-text', (e) => e.textContent)).toContain(`to ${target}`);
+    expect(await shownLeader()).toBe(before);
+    await page.click('#confirm-yes');
+    await until('the page naming the transfer target as leader', 20_000, async () => (await shownLeader()) === target);
+    await page.type('#new-topic', 'MadeInDashboard');
+    await page.click('#create-topic');
+    await page.click('#confirm-yes');
+    await until('the new topic listed', 20_000, async () => (await page.$$eval('#topics tr[data-topic="MadeInDashboard"]', (rows) => rows.length)) === 1);
 
     const shot = join(c.root, 'dashboard.png');
     await page.screenshot({ path: shot, fullPage: true });
