@@ -1,7 +1,8 @@
-// The admin commands against a cluster with autoCreateTopicEnable on (as `rmq cluster up` makes
-// by default), where the NameServer offers a route for any topic name: a misspelled topic must be
-// refused with the known names, not shown as an empty real topic.
-import { spawnSync } from 'node:child_process';
+// The CLI against a cluster as `rmq cluster up` makes it by default (autoCreateTopicEnable on,
+// metrics on): the NameServer offers a route for any topic name, so a misspelled topic must be
+// refused with the known names rather than shown as an empty real topic; updateTopic warns about
+// unread write queues; produce and consume draw progress on a terminal; `rmq dashboard` serves.
+import { spawn, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Producer } from '../src/client/index.js';
 import { silent } from './broker-helpers.js';
@@ -54,5 +55,30 @@ describe('admin commands with auto-create on', () => {
     };
     expect(onTerminal(`produce -n ${ns} -t RealTopic --count 200`)).toMatch(/producing to RealTopic\s+\[#+\] 200\/200 \d+ msgs\/s/);
     expect(onTerminal(`consume -n ${ns} -t RealTopic -g progress-group --count 50 --json`)).toMatch(/consuming RealTopic\s+\[#+\] 50\/50 \d+ msgs\/s/);
+  });
+
+  it('rmq dashboard prints its URL and serves the page until stopped', async () => {
+    const child = spawn(process.execPath, [rmqMain, 'dashboard', '-n', c.file.namesrv.addr, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, RMQ_LOG_LEVEL: 'silent' } });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`no URL within 20 s; printed: ${out}`)), 20_000);
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString('utf8');
+          const m = /dashboard on (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+          if (m !== null) {
+            clearTimeout(timer);
+            resolve(m[1]!);
+          }
+        });
+      });
+      const page = await fetch(url);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>rmq dashboard</title>');
+      const overview = (await (await fetch(`${url}api/overview`)).json()) as { groups: { brokerName: string; leader: string | null }[] };
+      expect(overview.groups.map((g) => g.brokerName)).toEqual(['broker-a']);
+    } finally {
+      if (child.pid !== undefined) process.kill(child.pid, 'SIGKILL');
+    }
   });
 });
