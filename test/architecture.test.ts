@@ -44,7 +44,13 @@ function isOurs(target: string): boolean {
  */
 const LAYER_ALLOWED: Record<string, readonly string[]> = {
   'src/protocol/': ['src/common/'],
-  'src/namesrv/': ['src/protocol/', 'src/common/'],
+  'src/namesrv/': ['src/protocol/', 'src/common/', 'src/metrics/'],
+  // Metric definitions and the HTTP endpoint: they read what their owner hands in, never the
+  // broker, the store or Raft themselves (src/broker/node-metrics.ts adapts those).
+  'src/metrics/': ['src/common/'],
+  // The dashboard is a client tool: it reads the cluster through the SDK and the metrics
+  // endpoints (over HTTP), never a broker's internals.
+  'src/dashboard/': ['src/client/', 'src/common/'],
   'src/client/': ['src/protocol/', 'src/common/'],
   // The gRPC endpoint is a protocol adapter: it reaches the broker only through its public
   // context and the processors remoting requests use, never the store, Raft or the controller.
@@ -182,6 +188,13 @@ describe('architecture', () => {
 
   it('has a src/common message codec to check', () => {
     expect(files.filter((f) => f.path.startsWith('src/common/message/')).length).toBeGreaterThan(0);
+  });
+
+  it('would catch src/metrics reading the broker or Raft, and the dashboard reaching past the SDK', () => {
+    expect(violations([{ path: 'src/metrics/x.ts', source: "import { BrokerRaft } from '../broker/broker-raft.js';" }])).toHaveLength(1);
+    expect(violations([{ path: 'src/metrics/x.ts', source: "import type { RaftNodeStatus } from '../../raft/index.js';" }])).toHaveLength(1);
+    expect(violations([{ path: 'src/dashboard/x.ts', source: "import { BrokerController } from '../broker/broker-controller.js';" }])).toHaveLength(1);
+    expect(violations([{ path: 'src/dashboard/x.ts', source: "import { Admin } from '../client/index.js';" }])).toEqual([]);
   });
 
   it('would catch a src/store file importing Raft (other than the MappedFile primitive) or the broker', () => {

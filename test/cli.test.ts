@@ -126,10 +126,18 @@ describe('rmq cluster and client commands', () => {
     expect(c.consumed).toBe(30);
     expect(c.messages.map((m) => m.body).sort()).toEqual(Array.from({ length: 30 }, (_, i) => `cli-${i}`).sort());
 
+    // --from last: a group new to the topic starts at the end, so none of the 30 is read.
+    const fromLast = await rmq(['consume', '-n', ns, '-t', 'CliTopic', '-g', 'cli-group-last', '--from', 'last', '--count', '1', '--timeout', '2', '--json']);
+    expect((JSON.parse(fromLast.stdout) as { consumed: number }).consumed, fromLast.stderr).toBe(0);
+
     // The group committed what it printed: nothing is left for it.
     const progress = await rmq(['admin', 'consumerProgress', '-n', ns, '-g', 'cli-group', '-t', 'CliTopic', '--json']);
     expect(progress.status, progress.stderr).toBe(0);
     expect((JSON.parse(progress.stdout) as { diffTotal: number }).diffTotal).toBe(0);
+
+    const list = await rmq(['admin', 'topicList', '-n', ns, '--json']);
+    expect(list.status, list.stderr).toBe(0);
+    expect((JSON.parse(list.stdout) as { topics: string[] }).topics).toContain('CliTopic');
 
     const byKey = await rmq(['admin', 'queryMsgByKey', '-n', ns, '-t', 'CliTopic', '-k', 'cli-key', '--json']);
     expect(byKey.status, byKey.stderr).toBe(0);
@@ -154,7 +162,7 @@ describe('rmq cluster and client commands', () => {
   });
 
   it('cluster status shows every node alive with a Raft role and the same term', async () => {
-    type Status = { healthy: boolean; namesrv: { alive: boolean }; nodes: { id: string; alive: boolean; role: string; term: number; commitIndex: number }[] };
+    type Status = { healthy: boolean; namesrv: { alive: boolean }; nodes: { id: string; alive: boolean; role: string; term: number; commitIndex: number; metadataComplete: boolean }[] };
     // Right after the leadership transfer a follower may briefly lag a term: ask again (bounded).
     let st: Status | undefined;
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -168,6 +176,8 @@ describe('rmq cluster and client commands', () => {
     expect(st.namesrv.alive).toBe(true);
     expect(st.nodes).toHaveLength(3);
     for (const n of st.nodes) expect(n.alive).toBe(true);
+    // docs/operations.md tells operators to watch it here after a reset.
+    for (const n of st.nodes) expect(n.metadataComplete).toBe(true);
     expect(st.nodes.filter((n) => n.role === 'LEADER')).toHaveLength(1);
     expect(new Set(st.nodes.map((n) => n.term)).size).toBe(1);
     expect(st.healthy).toBe(true);
@@ -229,6 +239,10 @@ describe('rmq cluster and client commands', () => {
     it('refuses a bad --sql expression before pulling and a broker without the property filter with its remark', async () => {
       expectUserError(await rmq(['consume', '-n', ns, '-t', 'CliTopic', '-g', 'g-sql', '--count', '1', '--sql', "color IN ('red'"]), /SQL92 filter: expected ',' or '\)'.*position 15/);
       expectUserError(await rmq(['consume', '-n', ns, '-t', 'CliTopic', '-g', 'g-sql', '--count', '1', '--sql', 'price > 10']), /refuses the subscription.*enablePropertyFilter=true/);
+    });
+
+    it('points an mqadmin command we lack to what to use instead', async () => {
+      expectUserError(await rmq(['admin', 'sendMessage', '-n', ns, '-t', 'CliTopic', '-p', 'hello']), /'rmq admin sendMessage' does not exist: use 'rmq produce/);
     });
 
     it('refuses a second cluster up over a running cluster', async () => {

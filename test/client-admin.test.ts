@@ -3,7 +3,7 @@
 // two Raft admin codes (shapes as docs/client.md defines them).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NameServer } from '../src/namesrv/namesrv.js';
-import { Admin, Producer, PullConsumer, RaftRequestCode } from '../src/client/index.js';
+import { Admin, BrokerResponseError, Producer, PullConsumer, PushConsumer, RaftRequestCode } from '../src/client/index.js';
 import { FakeBroker, FakeGroupStore, portAllocator, startNameServer } from './helpers/fake-broker.js';
 
 process.env['RMQ_LOG_LEVEL'] ??= 'silent';
@@ -38,6 +38,32 @@ afterEach(async () => {
 });
 
 describe('Admin', () => {
+  it('lists the live members of a consumer group from the masters', async () => {
+    expect(await admin.consumerIds('MembersGroup')).toEqual([]);
+    await admin.createTopic('MembersTopic');
+    const consumer = new PushConsumer({ namesrvAddr, consumerGroup: 'MembersGroup', handler: () => undefined });
+    consumer.subscribe('MembersTopic', '*');
+    await consumer.start();
+    try {
+      const ids = await admin.consumerIds('MembersGroup');
+      expect(ids).toHaveLength(1);
+      expect(ids[0]).toMatch(/@/);
+    } finally {
+      await consumer.shutdown();
+    }
+  });
+
+  it('says a broker address given as the NameServer is not a NameServer, and names codes in refusals', async () => {
+    const wrong = new Admin({ namesrvAddr: brokers[0]!.addr });
+    await wrong.start();
+    try {
+      await expect(wrong.clusterInfo()).rejects.toThrow(new RegExp(`${brokers[0]!.addr} does not answer GET_BROKER_CLUSTER_INFO: it is not a NameServer`));
+    } finally {
+      await wrong.shutdown();
+    }
+    expect(new BrokerResponseError('127.0.0.1:1', 1500, 1, 'busy').message).toBe('broker 127.0.0.1:1 refused RAFT_TRANSFER_LEADER (request 1500) with SYSTEM_ERROR (code 1): busy');
+  });
+
   it('creates a topic on every master and shows it in routes, cluster info and the topic list', async () => {
     await expect(admin.topicRoute('Made')).rejects.toMatchObject({ code: 'ERR_TOPIC_NOT_EXIST' });
     const addrs = await admin.createTopic('Made', { writeQueueNums: 3 });

@@ -88,6 +88,20 @@ describe('election', () => {
     expect(c.raft('n0').status().role).toBe('follower');
   });
 
+  it('counts elections started and pre-vote rounds that led nowhere, for metrics', () => {
+    const c = threeWithLeader();
+    expect(c.raft('n0').status()).toMatchObject({ electionsStarted: 1, preVotesLost: 0 });
+    // Cut off, n2 pre-campaigns again and again; nobody answers, so no election starts and its
+    // term stays: each round that ends without an election is counted.
+    c.isolate('n2');
+    const term = c.raft('n2').status().term;
+    c.tick('n2', 400);
+    const s = c.raft('n2').status();
+    expect(s.term).toBe(term);
+    expect(s.electionsStarted).toBe(0);
+    expect(s.preVotesLost).toBeGreaterThanOrEqual(3);
+  });
+
   it('keeps an isolated leader in place without check-quorum (the contrast)', () => {
     const c = threeWithLeader({ core: { checkQuorum: false } });
     c.isolate('n0');

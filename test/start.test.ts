@@ -20,6 +20,8 @@ describe('npm start -- --once', () => {
     // Every "pid N" the demo printed: the NameServer, the brokers and the restarted node.
     pids = [...r.stdout.matchAll(/pid (\d+)/g)].map((m) => Number(m[1]));
     expect(r.status, r.stdout + r.stderr).toBe(0);
+    // npm start serves the dashboard and prints where.
+    expect(r.stdout).toMatch(/dashboard on http:\/\/127\.0\.0\.1:\d+\//);
     expect(r.stdout).toMatch(/SIGKILL leader n\d \(term \d+\)/);
     expect(r.stdout).toMatch(/new leader n\d \(term \d+\) registered with the NameServer \d+ ms after the kill/);
     expect(r.stdout).toMatch(/sends interrupted for \d+ ms/);

@@ -56,4 +56,8 @@ export interface RaftStatus {
   recovering: boolean;
   /** Leader only, else {}. */
   progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number }>;
+  /** Elections this node started (real votes, transfers included) since it was created; for metrics. */
+  electionsStarted: number;
+  /** Pre-candidacies that ended without a real election (refused, timed out, or a leader heard); for metrics. */
+  preVotesLost: number;
 }

@@ -44,6 +44,10 @@ export class Raft {
   /** The driver's log is durable up to here (a leader counts itself only this far). */
   private selfPersisted: number;
 
+  /** Counters for operators (status()); they change no decision. */
+  private electionsStarted = 0;
+  private preVotesLost = 0;
+
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
   private randomizedElectionTimeout = 0;
@@ -271,6 +275,8 @@ export class Raft {
       lastIndex: this.log.lastIndex(),
       recovering: this.guard.active,
       progress,
+      electionsStarted: this.electionsStarted,
+      preVotesLost: this.preVotesLost,
     };
   }
 
@@ -290,6 +296,7 @@ export class Raft {
   }
 
   private becomeFollower(term: number, leader: NodeId | ''): void {
+    if (this.role === Role.PreCandidate) this.preVotesLost++;
     this.resetTerm(term);
     this.role = Role.Follower;
     this.leader = leader;
@@ -299,6 +306,7 @@ export class Raft {
   private becomePreCandidate(): void {
     assert(this.role !== Role.Leader, 'a leader does not pre-campaign');
     // Keeps term and vote: a pre-candidacy that fails must leave no trace.
+    if (this.role === Role.PreCandidate) this.preVotesLost++;
     const term = this.term;
     this.resetTerm(term);
     this.role = Role.PreCandidate;
@@ -307,6 +315,7 @@ export class Raft {
 
   private becomeCandidate(): void {
     assert(this.role !== Role.Leader, 'a leader does not campaign');
+    this.electionsStarted++;
     this.resetTerm(this.term + 1);
     this.vote = this.id;
     this.role = Role.Candidate;

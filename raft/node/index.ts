@@ -7,4 +7,4 @@ export {
 export type { BatchOutcome } from './batch-outcome.js';
 export { formatPeers, parsePeers } from './parse-peers.js';
 export { systemClock, type RaftNodeClock, type RaftTransport, type RaftTransportFactory } from './node-runtime.js';
-export { RaftNode, type RaftNodeOptions, type RaftNodeStatus, type RoleChange } from './raft-node.js';
+export { RaftNode, type RaftNodeObserver, type RaftNodeOptions, type RaftNodeStatus, type RoleChange } from './raft-node.js';

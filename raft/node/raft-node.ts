@@ -71,6 +71,16 @@ export interface RaftNodeOptions {
   clock?: RaftNodeClock;
   /** Builds the transport; a TcpTransport over `peers` unless a simulation injects its own. */
   transport?: RaftTransportFactory;
+  /** Told how long log appends and syncs take (an owner exporting metrics); decides nothing. */
+  observer?: RaftNodeObserver;
+}
+
+/** Latencies of the durable log, for an owner that exports them (metrics). */
+export interface RaftNodeObserver {
+  /** One append of `entries` entries to the log took `ms` (wall clock). */
+  append?(ms: number, entries: number): void;
+  /** One sync of the log (in the turn or in the background) took `ms`. */
+  sync?(ms: number): void;
 }
 
 export interface RoleChange {
@@ -82,6 +92,10 @@ export interface RoleChange {
 export interface RaftNodeStatus extends RaftStatus {
   pendingEntries: number;
   transport: TransportStats;
+  /** Times this node saw the group's leader change to another known leader (metrics). */
+  leaderChanges: number;
+  /** Log resets installed from a leader (this follower had fallen behind its log head). */
+  resetsInstalled: number;
 }
 
 interface QueuedBatch {
@@ -135,6 +149,10 @@ export class RaftNode extends EventEmitter {
   private readonly transfers = new Map<NodeId, { promise: Promise<void>; settle: (err?: Error) => void; timer: unknown }>();
   /** Recovering after a power loss (the core's recovery guard): since when no leader is known. */
   private recovering: { sinceMs: number; reportedMs: number } | undefined;
+  private leaderChanges = 0;
+  /** The last leader this node knew (not cleared by an election), to count changes of leader. */
+  private lastKnownLeader: NodeId | '' = '';
+  private resetsInstalled = 0;
 
   constructor(private readonly o: RaftNodeOptions) {
     super();
@@ -293,7 +311,7 @@ export class RaftNode extends EventEmitter {
   }
 
   status(): RaftNodeStatus {
-    return { ...this.raft.status(), pendingEntries: this.pending.entryCount + this.queuedEntries, transport: this.transport.stats() };
+    return { ...this.raft.status(), pendingEntries: this.pending.entryCount + this.queuedEntries, transport: this.transport.stats(), leaderChanges: this.leaderChanges, resetsInstalled: this.resetsInstalled };
   }
 
   /** The last role, leader and term this node reported. */
@@ -351,8 +369,13 @@ export class RaftNode extends EventEmitter {
     if (this.closed) return;
     const s = this.storage as LogStorage & BackgroundSyncStorage;
     try {
-      if (s.syncInBackground) s.syncInBackground(this.onBackgroundSync);
-      else s.sync();
+      if (s.syncInBackground) {
+        const startedMs = performance.now();
+        s.syncInBackground((err) => {
+          if (!err) this.o.observer?.sync?.(performance.now() - startedMs);
+          this.onBackgroundSync(err);
+        });
+      } else this.timed('sync', () => s.sync());
     } catch (err) {
       this.failStop('periodic flush', err);
     }
@@ -456,18 +479,19 @@ export class RaftNode extends EventEmitter {
     // 1. Persist: reset, entries, hard state; in sync mode fsync before anything depends on it.
     if (rd.reset) {
       if (!this.persistStep('reset of the log', () => this.storage.reset(rd.reset!))) return;
+      this.resetsInstalled++;
       this.log.warn({ index: rd.reset.index, term: rd.reset.term }, 'log reset to the leader head');
       this.o.onReset?.(rd.reset);
       if (this.appliedIndex < rd.reset.index) this.appliedIndex = rd.reset.index;
     }
     // 2a. Messages that do not depend on this Ready's persistence leave in parallel with it.
     if (rd.messages.length > 0) this.transport.send(rd.messages);
-    if (rd.entries.length > 0 && !this.persistStep('append', () => this.storage.append(rd.entries))) return;
+    if (rd.entries.length > 0 && !this.persistStep('append', () => this.timed('append', () => this.storage.append(rd.entries), rd.entries.length))) return;
     if (rd.hardState && !this.persistStep('hard-state write', () => this.storage.setHardState(rd.hardState!))) return;
     // mustSync also covers entries recovered after a kill but never synced: in sync mode a
     // follower must not acknowledge them before they are durable.
     if (rd.entries.length > 0 || rd.reset || rd.mustSync) {
-      if (this.flush.mode === 'sync' && !this.persistStep('sync', () => this.storage.sync())) return;
+      if (this.flush.mode === 'sync' && !this.persistStep('sync', () => this.timed('sync', () => this.storage.sync()))) return;
       this.raft.persisted(this.storage.lastIndex());
     }
     // 2b. Votes and acknowledgements only once what they promise is durable.
@@ -511,6 +535,17 @@ export class RaftNode extends EventEmitter {
     this.emit('recovery-blocked', err);
   }
 
+  /** Runs a log step, telling the observer (if any) how long it took. */
+  private timed(what: 'append' | 'sync', step: () => void, entries = 0): void {
+    const observer = this.o.observer;
+    if (observer === undefined) return step();
+    const startedMs = performance.now();
+    step();
+    const ms = performance.now() - startedMs;
+    if (what === 'append') observer.append?.(ms, entries);
+    else observer.sync?.(ms);
+  }
+
   /** Runs one persistence step; on a storage error stops the node and returns false (no advance). */
   private persistStep(during: string, step: () => void): boolean {
     try {
@@ -542,6 +577,10 @@ export class RaftNode extends EventEmitter {
   private onSoftState(s: { role: Role; leader: NodeId | ''; term: number }): void {
     const prev = this.role;
     this.role = { role: s.role, leader: s.leader, term: s.term };
+    if (s.leader !== '' && s.leader !== prev.leader && this.lastKnownLeader !== s.leader) {
+      if (this.lastKnownLeader !== '') this.leaderChanges++;
+      this.lastKnownLeader = s.leader;
+    }
     if (prev.role !== s.role || prev.leader !== s.leader) {
       this.log.info({ role: s.role, leader: s.leader, term: s.term }, s.role === 'leader' ? 'became leader' : 'role changed');
     }

@@ -4,8 +4,10 @@ const REDRAW_MS = 200;
 const BAR_CHARS = 30;
 
 export interface Progress {
+  /** `total` 0: unknown (no bar, only the count and rate). */
   start(label: string, total: number): void;
-  update(done: number): void;
+  /** `errors` is shown when given and non-zero. */
+  update(done: number, errors?: number): void;
   finish(): void;
 }
 
@@ -14,26 +16,34 @@ export function createProgress(enabled: boolean): Progress {
   let label = '';
   let total = 1;
   let done = 0;
+  let errors = 0;
   let t0 = 0;
   let timer: NodeJS.Timeout | undefined;
   const draw = (): void => {
-    const frac = Math.min(1, done / total);
-    const filled = Math.round(frac * BAR_CHARS);
     const s = (performance.now() - t0) / 1000;
     const rate = s > 0 ? Math.round(done / s) : 0;
-    process.stderr.write(`\r${label.padEnd(22)} [${'#'.repeat(filled)}${'.'.repeat(BAR_CHARS - filled)}] ${done}/${total} ${rate} msgs/s   `);
+    const errorText = errors > 0 ? ` ${errors} errors` : '';
+    if (total === 0) {
+      process.stderr.write(`\r${label.padEnd(22)} ${done} ${rate} msgs/s${errorText}   `);
+      return;
+    }
+    const frac = Math.min(1, done / total);
+    const filled = Math.round(frac * BAR_CHARS);
+    process.stderr.write(`\r${label.padEnd(22)} [${'#'.repeat(filled)}${'.'.repeat(BAR_CHARS - filled)}] ${done}/${total} ${rate} msgs/s${errorText}   `);
   };
   return {
     start(l, t) {
       label = l;
-      total = Math.max(1, t);
+      total = Math.max(0, t);
       done = 0;
+      errors = 0;
       t0 = performance.now();
       timer = setInterval(draw, REDRAW_MS);
       timer.unref();
     },
-    update(d) {
+    update(d, e) {
       done = d;
+      if (e !== undefined) errors = e;
     },
     finish() {
       // Also called on the way out after an error: draw only a bar that is still running.

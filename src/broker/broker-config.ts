@@ -81,6 +81,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
   transactionCheckMax: number;
   /** Pause (ms) between two runs of the leader's transaction check service. */
   transactionCheckInterval: number;
+  /** HTTP port on brokerIP1 for /metrics, /healthz and /readyz (docs/metrics.md); 0 = off. */
+  metricsPort: number;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -134,6 +136,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   transactionTimeOut: 6000,
   transactionCheckMax: 15,
   transactionCheckInterval: 30_000,
+  metricsPort: 0,
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -312,6 +315,7 @@ const SETTERS: Record<string, Setter> = {
   transactionTimeOut: (c, v, k) => { c.transactionTimeOut = int(k, v, 100, 24 * 3600_000); },
   transactionCheckMax: (c, v, k) => { c.transactionCheckMax = int(k, v, 1, 1000); },
   transactionCheckInterval: (c, v, k) => { c.transactionCheckInterval = int(k, v, 100, 24 * 3600_000); },
+  metricsPort: (c, v, k) => { c.metricsPort = int(k, v, 0, 65535); },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */

@@ -36,6 +36,8 @@ import { consumeQueueDigests, type DigestRange, logDigest } from './replica-dige
 import { connectionLimitsOf } from './server-limits-config.js';
 import { writeOrForward } from './write-or-forward.js';
 import { GrpcEndpoint } from '../grpc/grpc-server.js';
+import { NodeMetrics } from './node-metrics.js';
+import { RefusalLog } from './refusal-log.js';
 
 export interface BrokerControllerOptions {
   logger?: Logger;
@@ -82,6 +84,8 @@ export class BrokerController {
   private readonly tls: BrokerTls;
   /** The RocketMQ 5 gRPC endpoint (grpcListenPort > 0), started after the remoting port. */
   grpc: GrpcEndpoint | undefined;
+  /** Metrics and health endpoints (metricsPort > 0). */
+  readonly metrics: NodeMetrics | undefined;
 
   private constructor(readonly config: BrokerConfig, options: BrokerControllerOptions) {
     const base = options.logger ?? createLogger({ component: 'broker' });
@@ -89,6 +93,10 @@ export class BrokerController {
     this.brokerAddr = `${config.brokerIP1}:${config.listenPort}`;
     const storeHost = { host: toIPv4(config.brokerIP1), port: config.listenPort };
     this.tls = loadBrokerTls(config);
+    const metrics = config.metricsPort > 0
+      ? new NodeMetrics({ group: config.dLegerGroup, nodeId: config.dLegerSelfId, raft: () => this.raft, heldPulls: () => this.pullHolds.heldCount, acl: () => this.acl, offsets: () => this.offsets })
+      : undefined;
+    this.metrics = metrics;
     this.raft = new BrokerRaft({
       config,
       brokerAddr: this.brokerAddr,
@@ -104,6 +112,7 @@ export class BrokerController {
       onDiskFull: () => this.onDiskFull(),
       ...(options.onFatal !== undefined ? { onFatal: options.onFatal } : {}),
       ...(options.unsafeTestFault !== undefined ? { unsafeTestFault: options.unsafeTestFault } : {}),
+      ...(metrics !== undefined ? { raftObserver: metrics.raftObserver, onPut: (r, bytes) => metrics.onPut(r, bytes) } : {}),
     });
     this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });
@@ -117,9 +126,13 @@ export class BrokerController {
     const acl = this.acl;
     // The file's rules overridden by the changes replicated through the Raft log (acl-rules.ts).
     const rules = acl === undefined ? undefined : new AclRules(acl.fileConfig, this.raft.metadata, acl, this.log);
+    const refusals = new RefusalLog(this.log.child({ component: 'requests' }));
     const handlers: [number, RequestHandler][] = PROCESSORS.flatMap((p) => p.codes.map((code): [number, RequestHandler] => [code, (req, channel) => p.handle(this.context, req, channel)]));
     for (const code of ACL_ADMIN_CODES) handlers.push([code, (req) => handleAclAdmin(this.context, rules, req)]);
-    for (const [code, handle] of handlers) this.server.registerHandler(code, acl === undefined ? handle : guardedByAcl(acl, handle, this.log));
+    for (const [code, plain] of handlers) {
+      const handle = refusals.wrap(acl === undefined ? plain : guardedByAcl(acl, plain, this.log));
+      this.server.registerHandler(code, metrics === undefined ? handle : metrics.instrument(code, handle));
+    }
     this.idsNotifier = new ConsumerIdsNotifier(this.consumers, this.log);
     this.consumers.onConsumerIdsChanged((group) => this.idsNotifier.changed(group));
     this.server.onChannelClose((channel) => this.consumers.channelClosed(channel));
@@ -134,6 +147,8 @@ export class BrokerController {
       // connection could otherwise take a port of this host that a broker is about to bind.
       await b.server.listen(config.listenPort, config.brokerIP1);
       if (config.grpcListenPort > 0) b.grpc = await GrpcEndpoint.start(b.context, config.brokerIP1, config.grpcListenPort);
+      // Before Raft: /healthz answers as soon as the process serves, /readyz says when it is ready.
+      if (b.metrics !== undefined) b.log.info({ metricsAddr: await b.metrics.listen(config.brokerIP1, config.metricsPort) }, 'metrics endpoint listening');
       await b.raft.start();
     } catch (err) {
       await b.close().catch(() => undefined);
@@ -173,7 +188,10 @@ export class BrokerController {
       offsets: this.offsets,
       admin,
       nowMs: () => Date.now(),
-      forwardToLeader: (req: RemotingCommand) => this.forwarder.forward(req),
+      forwardToLeader: (req: RemotingCommand) => {
+        this.metrics?.onForward(req);
+        return this.forwarder.forward(req);
+      },
       writeOrForward: (req: RemotingCommand, write: () => Promise<RemotingCommand>) => writeOrForward(this.context, req, write),
       ensureTopic: (topic, queueNums, create) => this.ensureTopic(topic, queueNums, create),
       putMessages: (records: readonly MessageRecord[]): Promise<PutMessagesResult> => raft.putRecords(encodeMessageRecords(records), records.length),
@@ -242,6 +260,8 @@ export class BrokerController {
       raftRejectedConnections: s.transport.rejectedConnections,
       raftAuthFailures: s.transport.authFailures,
       peerAuthentication: this.config.dLegerPeerSecret !== '',
+      // Where this node's /metrics is (metricsPort), for tools such as `rmq dashboard`.
+      ...(this.metrics?.address !== undefined ? { metricsAddr: this.metrics.address } : {}),
     };
   }
 
@@ -344,6 +364,7 @@ export class BrokerController {
     // Every client channel is about to close: telling the survivors of each group is moot.
     this.idsNotifier.stop();
     await this.grpc?.close();
+    await this.metrics?.close();
     await this.server.close();
     await this.forwarder.close();
     await this.handOffClient?.close();

@@ -10,7 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
-import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type PeerTls, type RoleChange } from '../../raft/index.js';
+import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type PeerTls, type RaftNodeObserver, type RoleChange } from '../../raft/index.js';
 import { CleanService, MessageStore, type CleanReport } from '../store/index.js';
 import { messageIdPrefix } from '../common/message/message-id.js';
 import { peerSecrets, type BrokerConfig } from './broker-config.js';
@@ -56,6 +56,10 @@ export interface BrokerRaftOptions {
   onFatal?: (err: Error) => void;
   /** TEST ONLY: a deliberately unsafe behaviour the fault tests switch on (unsafe-test-faults.ts). */
   unsafeTestFault?: UnsafeTestFault;
+  /** Told the Raft log's append and sync latencies (metrics). */
+  raftObserver?: RaftNodeObserver;
+  /** Told of every stored put: where its records landed and the payload's size (metrics). */
+  onPut?: (result: PutMessagesResult, payloadBytes: number) => void;
 }
 
 const METADATA_SAVE_INTERVAL_MS = 1000;
@@ -97,6 +101,8 @@ export class BrokerRaft implements RaftFacade {
   private readonly metadataPath: string;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
+  /** Retention runs and the log segments they deleted, since start (metrics). */
+  readonly retentionCounts = { runs: 0, deletedSegments: 0 };
 
   constructor(private readonly o: BrokerRaftOptions) {
     const c = o.config;
@@ -187,6 +193,7 @@ export class BrokerRaft implements RaftFacade {
       ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
       ...(o.electionTicks !== undefined ? { electionTicks: o.electionTicks } : {}),
       proposalTimeoutMs: o.proposalTimeoutMs ?? 5000,
+      ...(o.raftObserver !== undefined ? { observer: o.raftObserver } : {}),
     });
     this.node.on('role', (r: RoleChange) => this.readiness.onRole(r));
     this.node.on('fatal', (err: Error) => {
@@ -255,7 +262,13 @@ export class BrokerRaft implements RaftFacade {
     return b.keepFrom;
   }
 
+  private countRetention(report: CleanReport): void {
+    this.retentionCounts.runs++;
+    this.retentionCounts.deletedSegments += report.deletedSegments;
+  }
+
   private onRetentionReport(report: CleanReport): void {
+    this.countRetention(report);
     if (report.stoppedBy === 'min-retain-index' && this.snapshotBoundBinding) this.snapshots.noteRetentionBlocked();
   }
 
@@ -334,7 +347,9 @@ export class BrokerRaft implements RaftFacade {
     } catch (err) {
       throw fromRaftError(err);
     }
-    return this.resultsOf(placed, payload, recordCount);
+    const result = this.resultsOf(placed, payload, recordCount);
+    this.o.onPut?.(result, payload.length);
+    return result;
   }
 
   private resultsOf(placed: PlacedPayload, payload: Buffer, recordCount: number): PutMessagesResult {

@@ -106,7 +106,7 @@ function portHint(err: unknown): string {
   const c = parsed.config;
   // parseBrokerConfig already parsed dLegerPeers with this parser, so it does not throw here.
   const raftPort = parsePeers(c.dLegerPeers).find((p) => p.id === c.dLegerSelfId)?.port;
-  const key = e.port === c.listenPort ? `listenPort=${c.listenPort}` : e.port !== undefined && e.port === raftPort ? `the port of ${c.dLegerSelfId} in dLegerPeers (${raftPort})` : `port ${e.port ?? '?'}`;
+  const key = e.port === c.listenPort ? `listenPort=${c.listenPort}` : e.port !== undefined && e.port === c.metricsPort ? `metricsPort=${c.metricsPort}` : e.port !== undefined && e.port === raftPort ? `the port of ${c.dLegerSelfId} in dLegerPeers (${raftPort})` : `port ${e.port ?? '?'}`;
   const what = e.code === 'EADDRINUSE' ? 'is already in use by another process' : 'may not be bound by this user';
   return ` (${key} ${what}; stop that process or change broker.conf)`;
 }

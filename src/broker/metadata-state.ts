@@ -287,6 +287,11 @@ export class MetadataState implements MetadataView {
     return this.offsetTable.get(group)?.get(offsetKey(topic, queueId));
   }
 
+  /** Groups that committed at least one offset (consumer lag metrics). */
+  consumerOffsetGroups(): string[] {
+    return [...this.offsetTable.keys()];
+  }
+
   consumerOffsetsOf(group: string): ReadonlyMap<string, number> {
     return this.offsetTable.get(group) ?? new Map();
   }

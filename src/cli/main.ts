@@ -7,6 +7,7 @@ import { benchCommand } from '../bench/index.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerConsumeCommand } from './commands/consume.js';
+import { registerDashboardCommand } from './commands/dashboard.js';
 import { registerDemoCommands } from './commands/demo.js';
 import { registerProduceCommand } from './commands/produce.js';
 import { registerServerCommands } from './commands/servers.js';
@@ -24,6 +25,7 @@ registerClusterCommands(program);
 registerAdminCommands(program);
 registerProduceCommand(program);
 registerConsumeCommand(program);
+registerDashboardCommand(program);
 registerDemoCommands(program);
 program.addCommand(benchCommand());
 

@@ -9,7 +9,7 @@ import { withReplicaFallback } from './replica-fallback.js';
 import { BrokerResponseError, ClientConfigError, ClientStateError, MessageNotFoundError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
 import * as ops from './admin-ops.js';
-import { getMaxOffset, getMinOffset } from './broker-api.js';
+import { getConsumerIdList, getMaxOffset, getMinOffset, queryConsumerOffset } from './broker-api.js';
 import type { MessageExt, MessageQueue } from './message.js';
 import { decodeOwnedMessageRecords } from './message-decoder.js';
 import { parseOffsetMsgId } from './message-id.js';
@@ -47,6 +47,10 @@ export interface RaftStatus {
   peers: { nodeId: string; raftAddr?: string; brokerAddr?: string; matchIndex?: number }[];
   brokerName?: string;
   brokerAddr?: string;
+  /** host:port of the node's /metrics endpoint when metricsPort is set (docs/metrics.md). */
+  metricsAddr?: string;
+  /** False on a node reset past entries it never applied, until it installs a metadata snapshot. */
+  metadataComplete?: boolean;
 }
 
 /** The JSON body of RAFT_TRANSFER_LEADER (1500); see docs/client.md. */
@@ -139,7 +143,7 @@ export class Admin {
     const names = options.clusterName === undefined ? Object.keys(info.brokerAddrTable) : info.clusterAddrTable[options.clusterName] ?? [];
     if (names.length === 0) {
       throw new ClientConfigError(
-        options.clusterName === undefined ? 'no broker is registered with the NameServer; start a broker group first' : `cluster '${options.clusterName}' has no brokers; check the cluster name (see clusterInfo)`,
+        options.clusterName === undefined ? 'no broker is registered with the NameServer; start a broker group first' : `cluster '${options.clusterName}' has no brokers; check the cluster name ('rmq admin clusterList' lists them)`,
       );
     }
     const queues = options.writeQueueNums ?? 8;
@@ -213,6 +217,23 @@ export class Admin {
   /** GET_CONSUMER_RUNNING_INFO of each online consumer of the group (or one client id). */
   consumerStatus(group: string, clientId?: string): Promise<ops.ConsumerStatus[]> {
     return ops.consumerStatus(this.running(), group, clientId);
+  }
+
+  /**
+   * Client ids of a consumer group's live members, as the masters know them from heartbeats
+   * (GET_CONSUMER_LIST_BY_GROUP on every group's master; a master that does not answer is skipped).
+   */
+  async consumerIds(group: string): Promise<string[]> {
+    checkGroup(group);
+    const instance = this.running();
+    const info = await instance.namesrv.getClusterInfo();
+    const ids = new Set<string>();
+    await Promise.all(Object.values(info.brokerAddrTable).map(async (bd) => {
+      const addr = bd.brokerAddrs[String(MASTER_ID)];
+      if (addr === undefined) return;
+      for (const id of await getConsumerIdList(instance, addr, group).catch(() => [])) ids.add(id);
+    }));
+    return [...ids].sort();
   }
 
   /**
@@ -319,7 +340,7 @@ export class Admin {
     let nodes: NodeDeleteExpired[] = info === undefined ? [] : registeredNodes(info);
     if (options.clusterName !== undefined) {
       nodes = nodes.filter((n) => n.clusterName === options.clusterName);
-      if (nodes.length === 0) throw new ClientConfigError(`cluster '${options.clusterName}' has no brokers registered; check the cluster name (see clusterInfo)`);
+      if (nodes.length === 0) throw new ClientConfigError(`cluster '${options.clusterName}' has no brokers registered; check the cluster name ('rmq admin clusterList' lists them)`);
     }
     if (options.brokerAddr !== undefined) {
       const addr = options.brokerAddr;
@@ -344,7 +365,7 @@ export class Admin {
     const info = await instance.namesrv.getClusterInfo();
     const addr = info.brokerAddrTable[brokerName]?.brokerAddrs[String(MASTER_ID)];
     if (addr === undefined) {
-      throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name with clusterInfo (known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
+      throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name ('rmq admin clusterList' lists them; known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
     }
     const req = makeRequest(RaftRequestCode.RAFT_TRANSFER_LEADER, targetNodeId === undefined ? {} : { targetNodeId });
     const resp = await instance.invoke(addr, req, timeoutMs);

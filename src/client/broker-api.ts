@@ -87,8 +87,12 @@ export async function pullMessage(instance: ClientInstance, addr: string, p: Pul
 }
 
 /** The committed offset, or -1 when the broker has none (22 QUERY_NOT_FOUND). */
-export async function queryConsumerOffset(instance: ClientInstance, addr: string, group: string, mq: MessageQueue): Promise<number> {
-  const req = makeRequest(RequestCode.QUERY_CONSUMER_OFFSET, { topic: mq.topic, consumerGroup: group, queueId: String(mq.queueId) });
+/**
+ * The group's committed offset, or -1 when it has none. A broker answers 0 for a group new to a
+ * queue whose first message is still stored unless `setZeroIfNotFound` is false.
+ */
+export async function queryConsumerOffset(instance: ClientInstance, addr: string, group: string, mq: MessageQueue, setZeroIfNotFound = true): Promise<number> {
+  const req = makeRequest(RequestCode.QUERY_CONSUMER_OFFSET, { topic: mq.topic, consumerGroup: group, queueId: String(mq.queueId), ...(setZeroIfNotFound ? {} : { setZeroIfNotFound: 'false' }) });
   const resp = await instance.invoke(addr, req);
   if (resp.code === ResponseCode.QUERY_NOT_FOUND) return -1;
   expectSuccess(addr, req, resp);

@@ -2,6 +2,7 @@
 // them) and a message that says what to change; send failures also say whether the broker may
 // have stored the message (`outcomeUnknown`), because a caller that retries must know.
 import { RmqError, type RmqErrorOptions } from '../common/errors.js';
+import { requestCodeName, responseCodeName } from '../protocol/code-names.js';
 
 export class ClientError extends RmqError {}
 
@@ -82,7 +83,8 @@ export class BrokerResponseError extends ClientError {
     readonly brokerCode: number,
     readonly remark: string | undefined,
   ) {
-    super('ERR_BROKER', `broker ${addr} refused request ${requestCode} with code ${brokerCode}${remark ? `: ${remark}` : ''}`);
+    // Names first, numbers after: a person reads SERVICE_NOT_AVAILABLE, a search finds 14.
+    super('ERR_BROKER', `broker ${addr} refused ${requestCodeName(requestCode)} (request ${requestCode}) with ${responseCodeName(brokerCode)} (code ${brokerCode})${remark ? `: ${remark}` : ''}`);
   }
 }
 

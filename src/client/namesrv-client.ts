@@ -12,7 +12,16 @@ import {
   type RemotingCommand,
   type TopicRouteData,
 } from '../protocol/index.js';
-import { InvalidTopicError, MalformedResponseError, NameServerUnreachableError, TopicNotExistError, BrokerResponseError } from './client-errors.js';
+import { requestCodeName } from '../protocol/code-names.js';
+import { ClientConfigError, InvalidTopicError, MalformedResponseError, NameServerUnreachableError, TopicNotExistError, BrokerResponseError } from './client-errors.js';
+
+/** A NameServer's refusal; a process that does not know the request is not a NameServer at all. */
+function refusal(addr: string, requestCode: number, resp: RemotingCommand): Error {
+  if (resp.code === ResponseCode.REQUEST_CODE_NOT_SUPPORTED) {
+    return new ClientConfigError(`${addr} does not answer ${requestCodeName(requestCode)}: it is not a NameServer (a broker's port?); give the NameServer's host:port (-n, namesrvAddr)`);
+  }
+  return new BrokerResponseError(addr, requestCode, resp.code, resp.remark);
+}
 
 export class NamesrvClient {
   private next = 0;
@@ -45,7 +54,7 @@ export class NamesrvClient {
     const { resp, addr } = await this.invoke(() => makeRequest(RequestCode.GET_ROUTEINFO_BY_TOPIC, { topic }));
     if (resp.code === ResponseCode.TOPIC_NOT_EXIST) throw new TopicNotExistError(topic, resp.remark);
     if (resp.code === ResponseCode.SYSTEM_ERROR && resp.remark?.includes('invalid topic name') === true) throw new InvalidTopicError(topic, resp.remark);
-    if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, RequestCode.GET_ROUTEINFO_BY_TOPIC, resp.code, resp.remark);
+    if (resp.code !== ResponseCode.SUCCESS) throw refusal(addr, RequestCode.GET_ROUTEINFO_BY_TOPIC, resp);
     const route = parseBody<TopicRouteData>(resp, `route of ${topic}`);
     if (!Array.isArray(route.brokerDatas) || !Array.isArray(route.queueDatas)) throw new MalformedResponseError(`route of ${topic} from ${addr} lacks brokerDatas/queueDatas`);
     return route;
@@ -53,7 +62,7 @@ export class NamesrvClient {
 
   async getClusterInfo(): Promise<ClusterInfo> {
     const { resp, addr } = await this.invoke(() => makeRequest(RequestCode.GET_BROKER_CLUSTER_INFO));
-    if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, RequestCode.GET_BROKER_CLUSTER_INFO, resp.code, resp.remark);
+    if (resp.code !== ResponseCode.SUCCESS) throw refusal(addr, RequestCode.GET_BROKER_CLUSTER_INFO, resp);
     const info = parseBody<ClusterInfo>(resp, 'cluster info');
     info.brokerAddrTable ??= {};
     info.clusterAddrTable ??= {};
@@ -62,7 +71,7 @@ export class NamesrvClient {
 
   async getTopicList(): Promise<string[]> {
     const { resp, addr } = await this.invoke(() => makeRequest(RequestCode.GET_ALL_TOPIC_LIST_FROM_NAMESERVER));
-    if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, RequestCode.GET_ALL_TOPIC_LIST_FROM_NAMESERVER, resp.code, resp.remark);
+    if (resp.code !== ResponseCode.SUCCESS) throw refusal(addr, RequestCode.GET_ALL_TOPIC_LIST_FROM_NAMESERVER, resp);
     const body = parseBody<{ topicList?: string[] }>(resp, 'topic list');
     return Array.isArray(body.topicList) ? body.topicList : [];
   }

@@ -96,8 +96,12 @@ export class PullConsumer {
   }
 
   /** The group's committed offset, or -1 when it has none. */
-  async queryOffset(mq: MessageQueue): Promise<number> {
-    return this.onGroup(mq, true, (addr) => queryConsumerOffset(this.running(), addr, this.consumerGroup, mq));
+  /**
+   * The group's committed offset on `mq`, or -1. With `setZeroIfNotFound: false` a group that never
+   * committed there gets -1 even while the queue's first message is still stored (else 0).
+   */
+  async queryOffset(mq: MessageQueue, options: { setZeroIfNotFound?: boolean } = {}): Promise<number> {
+    return this.onGroup(mq, true, (addr) => queryConsumerOffset(this.running(), addr, this.consumerGroup, mq, options.setZeroIfNotFound ?? true));
   }
 
   async shutdown(): Promise<void> {

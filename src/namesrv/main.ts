@@ -5,6 +5,8 @@ import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { createLogger } from '../common/logger.js';
 import { NameServer } from './namesrv.js';
+import { MetricsServer } from '../metrics/metrics-server.js';
+import { NamesrvMetrics } from '../metrics/namesrv-metrics.js';
 import { DEFAULT_MASTER_SILENCE_MS } from './route-info-manager.js';
 
 function positiveInt(value: string): number {
@@ -23,21 +25,37 @@ async function main(): Promise<void> {
     .option('--scan-interval-ms <ms>', 'how often to look for silent brokers', positiveInt, 10_000)
     .option('--master-silence-ms <ms>', 'a master silent this long yields brokerId 0 to a live claimant of any Raft term', positiveInt, DEFAULT_MASTER_SILENCE_MS)
     .option('--registration-key-file <file>', 'brokers must sign registrations with a key in this file (one per line; brokers: namesrvRegistrationKey); also RMQ_NAMESRV_REGISTRATION_KEY')
+    .option('--metrics-port <port>', 'HTTP port for /metrics, /healthz and /readyz on --host (0 = off)', positiveInt, 0)
     .parse(process.argv);
-  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number; masterSilenceMs: number; registrationKeyFile?: string }>();
+  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number; masterSilenceMs: number; registrationKeyFile?: string; metricsPort: number }>();
   const log = createLogger({ component: 'namesrv' });
   // A file or the environment rather than an argument: arguments are visible to every user in ps.
   const keyText = opts.registrationKeyFile !== undefined ? readFileSync(opts.registrationKeyFile, 'utf8') : (process.env['RMQ_NAMESRV_REGISTRATION_KEY'] ?? '');
   const registrationKeys = keyText.split(/[,\n]/).map((k) => k.trim()).filter((k) => k !== '');
   const namesrv = new NameServer({ logger: log, brokerExpiryMs: opts.brokerExpiryMs, scanIntervalMs: opts.scanIntervalMs, masterSilenceMs: opts.masterSilenceMs, registrationKeys });
   const bound = await namesrv.start({ port: opts.port, host: opts.host });
+  let metricsServer: MetricsServer | undefined;
+  if (opts.metricsPort > 0) {
+    const metrics = new NamesrvMetrics({
+      liveBrokers: () => namesrv.routes.liveBrokerCount,
+      topics: () => namesrv.routes.getTopicNames().length,
+      groups: () => Object.values(namesrv.routes.getClusterInfo().brokerAddrTable).map((bd) => ({
+        brokerName: bd.brokerName,
+        nodes: Object.keys(bd.brokerAddrs).length,
+        masterTerm: bd.brokerAddrs['0'] === undefined ? undefined : (namesrv.routes.getMasterTerm(bd.brokerName) ?? 0),
+      })),
+    });
+    namesrv.onRouteQuery((e) => metrics.routeQuery(e.responseCode === 0));
+    metricsServer = await MetricsServer.start({ host: opts.host, port: opts.metricsPort, registry: metrics.registry, readiness: () => ({ ready: true, detail: 'answering route queries' }) });
+    log.info({ metricsAddr: metricsServer.address }, 'metrics endpoint listening');
+  }
   process.stdout.write(`name server listening on ${bound.host}:${bound.port}\n`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    namesrv.close().then(
+    Promise.all([namesrv.close(), metricsServer?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');

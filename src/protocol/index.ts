@@ -12,3 +12,4 @@ export * from './remoting-server.js';
 export * from './remoting-client.js';
 export * from './acl-signature.js';
 export * from './mq-table.js';
+export * from './code-names.js';

@@ -425,3 +425,8 @@ export class RemotingServer {
     return makeResponse(req, ResponseCode.SYSTEM_ERROR, `request type ${req.code} failed: ${message}`);
   }
 }
+
+/** The response code a handler's thrown error is answered with (as errorResponse does): its own, else SYSTEM_ERROR. */
+export function responseCodeOfError(err: unknown): number {
+  return isRmqError(err) && err.responseCode !== undefined ? err.responseCode : ResponseCode.SYSTEM_ERROR;
+}

@@ -36,8 +36,10 @@ async function queryConsumerOffset(ctx: BrokerContext, req: RemotingCommand): Pr
   await ctx.offsets.catchUp();
   const offset = ctx.offsets.query(group, topic, queueId);
   if (offset !== undefined && offset >= 0) return makeResponse(req, ResponseCode.SUCCESS, undefined, { offset: String(offset) });
-  // As Apache: a group new to a queue whose first message is still stored starts at 0.
-  if (ctx.store.getMinOffsetInQueue(topic, queueId) <= 0) return makeResponse(req, ResponseCode.SUCCESS, undefined, { offset: '0' });
+  // As Apache: a group new to a queue whose first message is still stored starts at 0, unless the
+  // client asks to be told the group has no offset (setZeroIfNotFound=false, Apache 5's header
+  // field), as `rmq consume --from last` does to start at the end.
+  if (req.extFields['setZeroIfNotFound'] !== 'false' && ctx.store.getMinOffsetInQueue(topic, queueId) <= 0) return makeResponse(req, ResponseCode.SUCCESS, undefined, { offset: '0' });
   return makeResponse(req, ResponseCode.QUERY_NOT_FOUND, 'Not found, maybe this group consumer boot first');
 }
 

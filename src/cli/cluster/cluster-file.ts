@@ -19,6 +19,8 @@ export interface ClusterNodeInfo {
   raftAddr: string;
   /** host:port of the node's RocketMQ 5 gRPC endpoint (grpcListenPort), when it has one. */
   grpcAddr?: string;
+  /** host:port of the node's /metrics, /healthz and /readyz (metricsPort), when it has one. */
+  metricsAddr?: string;
   dataDir: string;
   confPath: string;
   logPath: string;
@@ -36,7 +38,7 @@ export interface ClusterFile {
   flushDiskType: 'ASYNC_FLUSH' | 'SYNC_FLUSH';
   /** When this file was last written by `cluster up` (ISO 8601). */
   startedAt: string;
-  namesrv: { pid: number; addr: string; logPath: string };
+  namesrv: { pid: number; addr: string; logPath: string; metricsAddr?: string };
   groups: ClusterGroupInfo[];
   /** Every node's gRPC endpoint (host:port), for RocketMQ 5 clients; absent when none has one. */
   grpcEndpoints?: string[];

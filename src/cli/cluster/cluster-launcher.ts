@@ -127,7 +127,8 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
 
   const launched: { name: string; l: Launched; logPath: string }[] = [];
   try {
-    const ns = launchDetached(namesrvScript(), ['--port', file.namesrv.addr.split(':')[1]!, '--host', '127.0.0.1', ...namesrvSecurityArgs(o.dir)], file.namesrv.logPath, childEnv(o.logLevel));
+    const metricsArgs = file.namesrv.metricsAddr !== undefined ? ['--metrics-port', file.namesrv.metricsAddr.split(':')[1]!] : [];
+    const ns = launchDetached(namesrvScript(), ['--port', file.namesrv.addr.split(':')[1]!, '--host', '127.0.0.1', ...metricsArgs, ...namesrvSecurityArgs(o.dir)], file.namesrv.logPath, childEnv(o.logLevel));
     file.namesrv.pid = ns.pid;
     launched.push({ name: 'namesrv', l: ns, logPath: file.namesrv.logPath });
     // Recorded at once (and again below): whoever reads the file can stop what already runs.

@@ -1,6 +1,8 @@
 // Where every process of a local cluster listens and keeps its files, and the broker.conf each
 // node gets. Ports for G groups of N nodes from `basePort`: the NameServer on basePort, node i of
-// group g serves clients on basePort + 1 + g*N + i and Raft on basePort + 1 + G*N + g*N + i.
+// group g serves clients on basePort + 1 + g*N + i and Raft on basePort + 1 + G*N + g*N + i;
+// its gRPC endpoint takes basePort + 1 + 2*G*N + g*N + i and its metrics endpoint
+// basePort + 1 + 3*G*N + g*N + i; the NameServer's metrics endpoint is the last port of the block.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -29,7 +31,7 @@ export interface LayoutOptions {
 const LOCAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 export function portCount(groups: number, nodes: number): number {
-  return 1 + 3 * groups * nodes;
+  return 2 + 4 * groups * nodes;
 }
 
 /** The gRPC endpoint needs rocketmq-client-nodejs (its .proto files); without it nodes get none. */
@@ -61,6 +63,7 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     const ids = Array.from({ length: o.nodes }, (_, i) => `n${i}`);
     const raftPort = (i: number): number => o.basePort + 1 + o.groups * o.nodes + g * o.nodes + i;
     const grpcPort = (i: number): number => o.basePort + 1 + 2 * o.groups * o.nodes + g * o.nodes + i;
+    const metricsPort = (i: number): number => o.basePort + 1 + 3 * o.groups * o.nodes + g * o.nodes + i;
     const peers = ids.map((id, i) => `${id}-127.0.0.1:${raftPort(i)}`).join(';');
     // One secret per group, so only that group's nodes can join its Raft mesh (docs/security.md).
     const ownSecret = 'dLegerPeerSecret' in o.extraConf || 'dLegerPeerSecretFile' in o.extraConf;
@@ -91,6 +94,7 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
         dLegerSelfId: id,
         ...secretConf,
         ...(grpc ? { grpcListenPort: String(grpcPort(i)) } : {}),
+        metricsPort: String(metricsPort(i)),
         ...o.extraConf,
       };
       const text = `# written by 'rmq cluster up'; node ${id} of ${brokerName}\n` + Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
@@ -98,7 +102,8 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
       writeFileSync(confPath, text, { mode: 0o600 });
       const grpcAddr = grpc && conf['grpcListenPort'] !== '0' ? `127.0.0.1:${conf['grpcListenPort']}` : undefined;
       if (grpcAddr !== undefined) grpcEndpoints.push(grpcAddr);
-      return { id, pid: 0, brokerAddr: `127.0.0.1:${listenPort}`, raftAddr: `127.0.0.1:${raftPort(i)}`, ...(grpcAddr !== undefined ? { grpcAddr } : {}), dataDir, confPath, logPath: join(o.dir, `${brokerName}-${id}.log`) };
+      const metricsAddr = conf['metricsPort'] !== '0' ? `127.0.0.1:${conf['metricsPort']}` : undefined;
+      return { id, pid: 0, brokerAddr: `127.0.0.1:${listenPort}`, raftAddr: `127.0.0.1:${raftPort(i)}`, ...(grpcAddr !== undefined ? { grpcAddr } : {}), ...(metricsAddr !== undefined ? { metricsAddr } : {}), dataDir, confPath, logPath: join(o.dir, `${brokerName}-${id}.log`) };
     });
     groups.push({ brokerName, nodes });
   }
@@ -108,7 +113,7 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     dir: o.dir,
     flushDiskType: o.flushDiskType,
     startedAt: new Date().toISOString(),
-    namesrv: { pid: 0, addr: namesrvAddr, logPath: join(o.dir, 'namesrv.log') },
+    namesrv: { pid: 0, addr: namesrvAddr, logPath: join(o.dir, 'namesrv.log'), metricsAddr: `127.0.0.1:${o.basePort + portCount(o.groups, o.nodes) - 1}` },
     groups,
     ...(grpcEndpoints.length > 0 ? { grpcEndpoints } : {}),
   };

@@ -8,6 +8,7 @@ import { CliError } from '../cli-errors.js';
 import { intInRange } from '../options.js';
 import { clip, printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
+import { requireTopic } from './require-topic.js';
 
 interface Common {
   namesrvAddr?: string;
@@ -95,7 +96,10 @@ export function registerGroupAdminCommands(admin: Command, sub: Sub, withAdmin: 
     .option('-t, --topic <topic>', 'only this topic (default: every topic where the group holds an offset)')
     .action(
       action<Common & { group: string; topic?: string }>(async (o) => {
-        const rows = await withAdmin(o, (a) => a.consumerProgress(o.group, o.topic));
+        const rows = await withAdmin(o, async (a) => {
+          if (o.topic !== undefined) await requireTopic(a, o.topic);
+          return a.consumerProgress(o.group, o.topic);
+        });
         const diffTotal = rows.reduce((s, r) => s + r.diff, 0);
         if (o.json === true) return printJson({ group: o.group, diffTotal, queues: rows });
         printTable(['topic', 'group', 'queue', 'broker offset', 'consumer offset', 'diff'], rows.map((r) => [r.topic, r.brokerName, r.queueId, r.brokerOffset, r.consumerOffset, r.diff]));

@@ -1,7 +1,8 @@
 // `rmq admin <command> -n <namesrv>`: RocketMQ mqadmin's names and flags where they exist
 // (clusterList, topicRoute, updateTopic, topicStatus, queryMsgById, queryMsgByKey,
-// deleteExpiredCommitLog; deleteTopic, the group and consumer commands in admin-groups.ts) plus transferLeader for the Raft groups. Tables by
-// default, --json for scripts.
+// deleteExpiredCommitLog, topicList; deleteTopic, the group and consumer commands in
+// admin-groups.ts) plus transferLeader for the Raft groups. Tables by default, --json for scripts.
+// mqadmin commands we do not have get a hint instead of a bare "unknown command".
 import { Command } from 'commander';
 import { Admin, type MessageExt } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
@@ -13,6 +14,7 @@ import { credentialsOption, tlsOption } from '../credentials-option.js';
 import { registerAclAdminCommands } from './admin-acl.js';
 import { registerGroupAdminCommands } from './admin-groups.js';
 import { clusterList } from './cluster-list.js';
+import { requireTopic } from './require-topic.js';
 
 export interface Common {
   namesrvAddr?: string;
@@ -22,9 +24,6 @@ export interface Common {
   tls?: boolean;
   tlsCa?: string;
 }
-
-/** Topic lists longer than this are not scanned by consumerProgress without -t. */
-const MAX_TOPICS_SCANNED = 1000;
 
 export async function withAdmin<T>(o: Common, fn: (admin: Admin) => Promise<T>): Promise<T> {
   const admin = new Admin({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), ...credentialsOption(o), ...tlsOption(o) });
@@ -73,8 +72,40 @@ function printMessage(m: MessageExt): void {
   );
 }
 
+/** mqadmin commands without an equivalent here, and what to use instead. */
+const MQADMIN_HINTS: Record<string, string> = {
+  sendMessage: "use 'rmq produce -n <ns> -t <topic> --body <text>'",
+  consumeMessage: "use 'rmq consume -n <ns> -t <topic> -g <group>'",
+  queryMsgByOffset: "not available; find the message with 'rmq admin queryMsgById' or 'rmq admin queryMsgByKey', or read from an offset with 'rmq consume'",
+  printMsg: "not available; use 'rmq consume' (it prints what it reads) or 'rmq admin queryMsgByKey'",
+  brokerStatus: "not available; 'rmq admin clusterList' shows every node's Raft status, and each node's /metrics has the rest (docs/metrics.md)",
+  clusterRT: "not available; the send latency histogram is in each node's /metrics (rmq_send_duration_seconds), and 'rmq bench' measures round trips",
+  statsAll: "not available; per-topic traffic is in each node's /metrics (rmq_messages_put_total, rmq_messages_got_total) and on 'rmq dashboard'",
+  topicClusterList: "use 'rmq admin topicRoute -t <topic>'",
+  getBrokerConfig: "not available; read the node's broker.conf (its path is in cluster.json for a local cluster)",
+};
+
 export function registerAdminCommands(program: Command): void {
   const admin = program.command('admin').description('cluster, topic, consumer and message administration (mqadmin names)');
+  for (const [name, hint] of Object.entries(MQADMIN_HINTS)) {
+    admin
+      .command(name, { hidden: true })
+      .allowUnknownOption()
+      .allowExcessArguments()
+      .action(action(async () => {
+        throw new CliError(`'rmq admin ${name}' does not exist: ${hint}`);
+      }));
+  }
+
+  sub(admin, 'topicList', 'every topic the NameServer has a route for')
+    .action(
+      action<Common>(async (o) => {
+        const topics = (await withAdmin(o, (a) => a.listTopics())).sort();
+        if (o.json === true) return printJson({ topics });
+        for (const t of topics) process.stdout.write(`${t}\n`);
+        if (topics.length === 0) process.stdout.write('(no topic is registered with the NameServer)\n');
+      }),
+    );
 
   sub(admin, 'clusterList', 'every broker group and node: Raft role, term, commit index, address')
     .option('-c, --cluster-name <name>', 'only this cluster')
@@ -95,7 +126,10 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('-t, --topic <topic>', 'topic name')
     .action(
       action<Common & { topic: string }>(async (o) => {
-        const route = await withAdmin(o, (a) => a.topicRoute(o.topic));
+        const route = await withAdmin(o, async (a) => {
+          await requireTopic(a, o.topic);
+          return a.topicRoute(o.topic);
+        });
         if (o.json === true) return printJson(route);
         printTable(
           ['group', 'read queues', 'write queues', 'perm', 'master (id 0)', 'other nodes'],
@@ -127,6 +161,11 @@ export function registerAdminCommands(program: Command): void {
             ...(o.clusterName === undefined ? {} : { clusterName: o.clusterName }),
           }),
         );
+        const readQueues = o.readQueueNums ?? o.writeQueueNums;
+        // Sends go to every write queue, pulls only to read queues: the rest is never consumed.
+        if (readQueues < o.writeQueueNums) {
+          process.stderr.write(`warning: write queues ${readQueues}..${o.writeQueueNums - 1} are not readable (-r ${readQueues} < -w ${o.writeQueueNums}): consumers never see what producers send there; give -r at least -w unless you are shrinking the topic\n`);
+        }
         if (o.json === true) return printJson({ topic: o.topic, readQueueNums: o.readQueueNums ?? o.writeQueueNums, writeQueueNums: o.writeQueueNums, perm: o.perm, order: o.order === 'true', brokers: addrs });
         process.stdout.write(`topic ${o.topic} created/updated (${o.writeQueueNums} write queues, perm ${o.perm}${o.order === 'true' ? ', ordered' : ''}) on ${addrs.join(', ')}\n`);
       }),
@@ -136,7 +175,10 @@ export function registerAdminCommands(program: Command): void {
     .requiredOption('-t, --topic <topic>', 'topic name')
     .action(
       action<Common & { topic: string }>(async (o) => {
-        const queues = await withAdmin(o, (a) => a.topicStatus(o.topic));
+        const queues = await withAdmin(o, async (a) => {
+          await requireTopic(a, o.topic);
+          return a.topicStatus(o.topic);
+        });
         if (o.json === true) return printJson({ topic: o.topic, queues });
         printTable(['group', 'queue', 'min offset', 'max offset'], queues.map((q) => [q.brokerName, q.queueId, q.minOffset, q.maxOffset]));
         process.stdout.write(`total messages (max - min): ${queues.reduce((s, q) => s + q.maxOffset - q.minOffset, 0)}\n`);

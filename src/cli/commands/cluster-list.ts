@@ -72,6 +72,16 @@ export async function clusterList(admin: Admin, clusterName?: string): Promise<C
         } else missing.set(p.nodeId, p);
       }
     }
+    // A registered node that does not answer and never led is named by no peer address: when one
+    // such row and one such peer remain, they are the same node (else it would be listed twice).
+    const unnamed = g.nodes.filter((n) => n.nodeId === null);
+    const addressless = [...missing].filter(([, p]) => p.brokerAddr === undefined);
+    if (unnamed.length === 1 && addressless.length === 1) {
+      const [nodeId, p] = addressless[0]!;
+      unnamed[0]!.nodeId = nodeId;
+      unnamed[0]!.raftAddr = p.raftAddr ?? null;
+      missing.delete(nodeId);
+    }
     await Promise.all(
       [...missing].map(async ([nodeId, p]) => {
         let s: FullStatus | undefined;

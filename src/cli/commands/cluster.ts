@@ -54,6 +54,8 @@ export interface NodeStatusRow {
   commitIndex: number | null;
   appliedIndex: number | null;
   lastIndex: number | null;
+  /** False on a node reset past entries it never applied, until it installs a metadata snapshot. */
+  metadataComplete: boolean | null;
   error?: string;
 }
 
@@ -91,6 +93,7 @@ export async function readClusterStatus(file: ClusterFile): Promise<{ namesrv: {
             commitIndex: s?.commitIndex ?? null,
             appliedIndex: s?.appliedIndex ?? null,
             lastIndex: s?.lastIndex ?? null,
+            metadataComplete: s?.metadataComplete ?? null,
             ...(error === undefined ? {} : { error }),
           };
         }),

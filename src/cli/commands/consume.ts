@@ -11,6 +11,7 @@ import { namesrvAddrOf } from '../namesrv-option.js';
 import { intInRange, oneOf, secondsValue } from '../options.js';
 import { bodyForDisplay, clip, printJson } from '../output.js';
 import { action } from '../run-action.js';
+import { createProgress } from '../../bench/progress.js';
 import { sleep } from '../sleep.js';
 import { messageJson } from './admin.js';
 
@@ -90,7 +91,8 @@ export function registerConsumeCommand(program: Command): void {
           if (queues.length === 0) throw new CliError(`topic ${o.topic} has no readable queue; check its perm with 'rmq admin topicRoute -t ${o.topic}'`);
           cursors = await Promise.all(
             queues.map(async (mq) => {
-              let offset = await consumer.queryOffset(mq);
+              // --from last must learn that the group has no offset: by default the broker says 0.
+              let offset = await consumer.queryOffset(mq, { setZeroIfNotFound: o.from !== 'last' });
               if (offset < 0) offset = o.from === 'first' ? await consumer.minOffset(mq) : await consumer.maxOffset(mq);
               return { mq, offset, committed: offset };
             }),
@@ -115,6 +117,7 @@ export function registerConsumeCommand(program: Command): void {
               await commitOnce();
             }
           };
+          let pullErrors = 0;
           const loop = async (c: QueueCursor): Promise<void> => {
             let warned = false;
             // Ends when done(): a count, the deadline or a signal; every round is one bounded pull.
@@ -140,6 +143,7 @@ export function registerConsumeCommand(program: Command): void {
                 // A refused subscription stays refused: stop instead of retrying until the timeout.
                 if (err instanceof BrokerResponseError && err.brokerCode === ResponseCode.SUBSCRIPTION_PARSE_FAILED) throw new CliError(`the broker refuses the subscription: ${err.remark ?? 'no reason given'}`);
                 // Most likely a leader change: look the route up again, then retry (until done()).
+                pullErrors++;
                 if (!warned) {
                   warned = true;
                   process.stderr.write(`warning: pull from ${c.mq.brokerName} queue ${c.mq.queueId} failed (${(err as Error).message}); retrying\n`);
@@ -150,6 +154,9 @@ export function registerConsumeCommand(program: Command): void {
             }
           };
           let lastCommit = Date.now();
+          // With --json nothing is printed until the end: on a terminal, a progress line meanwhile.
+          const progress = createProgress(o.json === true);
+          progress.start(`consuming ${o.topic}`, o.count ?? 0);
           const loops = cursors.map(loop);
           // Commit periodically while the loops run; settle with the first loop error, if any.
           const all = Promise.all(loops);
@@ -160,11 +167,14 @@ export function registerConsumeCommand(program: Command): void {
           });
           while (!done() && failure === undefined) {
             await sleep(100);
+            progress.update(received, pullErrors);
             if (Date.now() - lastCommit >= COMMIT_INTERVAL_MS) {
               lastCommit = Date.now();
               await commit().catch(() => undefined);
             }
           }
+          progress.update(received, pullErrors);
+          progress.finish();
           // Pulls still held on the broker end within LONG_POLL_MS; their results are not taken.
           await Promise.race([all.catch(() => undefined), sleep(LONG_POLL_MS + 500)]);
           if (failure !== undefined) throw failure;

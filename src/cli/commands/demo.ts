@@ -10,6 +10,8 @@ export interface StartOptions {
   rate: number;
   killAfter: number;
   keep?: boolean;
+  dashboard: boolean;
+  dashboardPort: number;
 }
 
 export function addStartOptions(cmd: Command): Command {
@@ -18,11 +20,13 @@ export function addStartOptions(cmd: Command): Command {
     .option('--timeout <s>', 'hard bound on the whole demo', secondsValue(3600), 180)
     .option('--rate <n>', 'messages per second the producer aims for', intInRange(10, 100_000), 1000)
     .option('--kill-after <s>', 'seconds of traffic before the leader is killed', secondsValue(600), 4)
-    .option('--keep', 'keep the data folder after the demo');
+    .option('--keep', 'keep the data folder after the demo')
+    .option('--dashboard-port <port>', 'port of the web dashboard (a free one when taken)', intInRange(0, 65535), 8080)
+    .option('--no-dashboard', 'do not serve the web dashboard');
 }
 
 export function startAction(o: StartOptions): Promise<number> {
-  return runDemo({ once: o.once === true, timeoutMs: o.timeout * 1000, ratePerSecond: o.rate, killAfterMs: o.killAfter * 1000, keep: o.keep === true });
+  return runDemo({ once: o.once === true, timeoutMs: o.timeout * 1000, ratePerSecond: o.rate, killAfterMs: o.killAfter * 1000, keep: o.keep === true, ...(o.dashboard ? { dashboardPort: o.dashboardPort } : {}) });
 }
 
 export function registerDemoCommands(program: Command): void {

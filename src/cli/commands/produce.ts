@@ -16,6 +16,7 @@ import { intInRange, oneOf, secondsValue } from '../options.js';
 import { printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
 import { sleep } from '../sleep.js';
+import { createProgress } from '../../bench/progress.js';
 
 interface ProduceOptions {
   accessKey?: string;
@@ -131,6 +132,9 @@ export function registerProduceCommand(program: Command): void {
         let next = 0;
         let fatal: unknown;
         const started = performance.now();
+        // On a terminal: a progress line (count, rate, errors) on stderr, as rmq bench draws.
+        const progress = createProgress(o.json !== true && o.count > 1);
+        progress.start(`producing to ${o.topic}`, o.count);
         const worker = async (): Promise<void> => {
           // Each round takes one index; the loop ends after `count` indexes or the first fatal error.
           while (fatal === undefined && next < o.count) {
@@ -140,6 +144,7 @@ export function registerProduceCommand(program: Command): void {
               const keys = o.keys?.split(/\s+/).filter((k) => k !== '');
               const result = await send({ topic: o.topic, body: bodyOf(o, index), ...(o.tags === undefined ? {} : { tags: o.tags }), ...(keys === undefined ? {} : { keys }) });
               okCount++;
+              progress.update(okCount + failCount, failCount);
               if (sent.length < MAX_RESULTS_KEPT) sent.push({ index, result, latencyMs: performance.now() - t0 });
             } catch (err) {
               if (!isTransient(err)) {
@@ -147,6 +152,7 @@ export function registerProduceCommand(program: Command): void {
                 return;
               }
               failCount++;
+              progress.update(okCount + failCount, failCount);
               const e = err as Error & { code?: string };
               const line = failureLine(failCount, index, e);
               if (line !== undefined) process.stderr.write(line);
@@ -158,6 +164,7 @@ export function registerProduceCommand(program: Command): void {
           await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker));
           if (fatal === undefined && o.checkWait > 0) await sleep(o.checkWait * 1000);
         } finally {
+          progress.finish();
           await producer.shutdown();
         }
         if (fatal !== undefined) throw fatal;

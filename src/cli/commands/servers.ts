@@ -22,7 +22,8 @@ export function registerServerCommands(program: Command): void {
     .description('run a NameServer (RocketMQ mqnamesrv) in the foreground')
     .option('-p, --port <port>', 'listen port', intInRange(1, 65535), 9876)
     .option('--host <host>', 'listen address', '127.0.0.1')
-    .action(action<{ port: number; host: string }>((o) => runEntryPoint('../../namesrv/main.js', ['--port', String(o.port), '--host', o.host])));
+    .option('--metrics-port <port>', 'HTTP port for /metrics, /healthz and /readyz (0 = off)', intInRange(0, 65535), 0)
+    .action(action<{ port: number; host: string; metricsPort: number }>((o) => runEntryPoint('../../namesrv/main.js', ['--port', String(o.port), '--host', o.host, '--metrics-port', String(o.metricsPort)])));
 
   program
     .command('broker')

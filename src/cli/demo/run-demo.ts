@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin } from '../../client/index.js';
+import { Dashboard } from '../../dashboard/dashboard-server.js';
 import { ExitCode } from '../cli-errors.js';
 import { clusterFilePath, readClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
 import { clusterDown, clusterProcesses, clusterUp, isRunning, killNode, restartNode } from '../cluster/cluster-launcher.js';
@@ -21,6 +22,8 @@ export interface DemoOptions {
   ratePerSecond: number;
   killAfterMs: number;
   keep: boolean;
+  /** Port of the web dashboard (taken when free, else any free port); undefined: none. */
+  dashboardPort?: number;
 }
 
 const TOPIC = 'DemoTopic';
@@ -48,12 +51,23 @@ async function currentLeader(admin: Admin, brokerName: string, notNode?: string)
   return { nodeId: s.nodeId, brokerAddr: addr, term: s.term };
 }
 
+/** The dashboard on `port`, or on a free port when that one is taken. */
+async function startDashboard(namesrvAddr: string, port: number): Promise<Dashboard> {
+  try {
+    return await Dashboard.start({ namesrvAddr, port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
+    return Dashboard.start({ namesrvAddr, port: 0 });
+  }
+}
+
 export async function runDemo(o: DemoOptions): Promise<number> {
   const p = new Progress();
   const dir = mkdtempSync(join(tmpdir(), 'rmq-demo-'));
   let file: ClusterFile | undefined;
   let traffic: DemoTraffic | undefined;
   let admin: Admin | undefined;
+  let dashboard: Dashboard | undefined;
   let phase = 'starting the cluster';
   let cleaning: Promise<void> | undefined;
 
@@ -85,6 +99,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       p.stopStatus();
       await traffic?.close().catch(() => undefined);
       await admin?.shutdown().catch(() => undefined);
+      await dashboard?.close().catch(() => undefined);
       const f = knownFile();
       if (f !== undefined) await clusterDown(f, 10_000).catch(() => killAllSync());
       process.off('exit', killAllSync);
@@ -140,6 +155,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     const group = file.groups[0]!;
     const first = up.leaders[0]!;
     p.say(`leader elected: ${first.nodeId} (term ${first.term}), registered with the NameServer as master of ${group.brokerName}`);
+    if (o.dashboardPort !== undefined) {
+      dashboard = await startDashboard(file.namesrv.addr, o.dashboardPort);
+      p.say(`dashboard on ${dashboard.url} (open it in a browser to watch the failover)`);
+    }
     admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000 });
     await admin.start();
     await admin.createTopic(TOPIC, { writeQueueNums: 4 });
@@ -222,6 +241,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
           `  rmq consume -n ${ns} -t ${TOPIC} -g my-group --count 10`,
           `  rmq admin transferLeader -n ${ns}`,
           `  rmq cluster status --dir ${dir}`,
+          ...(dashboard !== undefined ? [`  open ${dashboard.url} (the dashboard)`] : []),
           `  rmq cluster down --dir ${dir}`,
           '(rmq is node dist/src/cli/main.js; npm link puts it on your PATH.) Press Ctrl-C to stop everything.',
           '',
