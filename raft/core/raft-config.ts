@@ -55,5 +55,5 @@ export interface RaftStatus {
   /** Recovering after a power loss: neither votes nor campaigns nor applies yet (recovery-guard.ts). */
   recovering: boolean;
   /** Leader only, else {}. */
-  progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number }>;
+  progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number; /** Heard from within the current check-quorum window (the leader itself: always). */ active: boolean }>;
 }

@@ -48,6 +48,10 @@ export interface BrokerConfig extends ServerLimitsConfig {
   maxHeldPullsPerConnection: number;
   /** Port of the RocketMQ 5 gRPC endpoint on brokerIP1 (src/grpc); 0 = off. */
   grpcListenPort: number;
+  /** Front doors (docs/operations.md): each node appears as its own broker name with a share of the queues. */
+  frontDoorEnable: boolean;
+  /** Node id → port on this node that serves that node's door ("n0:30911;n1:30912;n2:30913"). */
+  frontDoorPorts: Record<string, number>;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -85,6 +89,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   maxHeldPullsPerConnection: 1000,
   ...DEFAULT_SERVER_LIMITS,
   grpcListenPort: 0,
+  frontDoorEnable: false,
+  frontDoorPorts: {},
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -232,6 +238,16 @@ const SETTERS: Record<string, Setter> = {
   maxHeldPullsPerConnection: (c, v, k) => { c.maxHeldPullsPerConnection = int(k, v, 1, 1_000_000); },
   ...serverLimitSetters(int),
   grpcListenPort: (c, v, k) => { c.grpcListenPort = int(k, v, 0, 65535); },
+  frontDoorEnable: (c, v, k) => { c.frontDoorEnable = bool(k, v); },
+  frontDoorPorts: (c, v, k) => {
+    const ports: Record<string, number> = {};
+    for (const item of v.split(';').map((s) => s.trim()).filter((s) => s !== '')) {
+      const m = /^([^:]+):(\d{1,5})$/.exec(item);
+      if (m === null) bad(k, v, 'nodeId:port pairs separated by ";" (for example n0:30911;n1:30912;n2:30913)');
+      ports[m[1]!] = int(k, m[2]!, 1, 65535);
+    }
+    c.frontDoorPorts = ports;
+  },
 };
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */
@@ -263,6 +279,14 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
   const ids = peers('dLegerPeers', config.dLegerPeers).map((p) => p.id);
   if (!ids.includes(config.dLegerSelfId)) {
     throw new BrokerConfigError('dLegerSelfId', `broker.conf: dLegerSelfId=${config.dLegerSelfId} is not one of the ids in dLegerPeers (${ids.join(', ')})`);
+  }
+  if (config.frontDoorEnable) {
+    for (const id of ids) {
+      const port = config.frontDoorPorts[id];
+      if (port === undefined) throw new BrokerConfigError('frontDoorPorts', `broker.conf: frontDoorEnable=true needs a port for every node of dLegerPeers in frontDoorPorts; ${id} has none`);
+      if (port === config.listenPort || port === config.grpcListenPort) throw new BrokerConfigError('frontDoorPorts', `broker.conf: frontDoorPorts gives ${id} port ${port}, which listenPort or grpcListenPort already uses`);
+    }
+    if (new Set(ids.map((id) => config.frontDoorPorts[id])).size !== ids.length) throw new BrokerConfigError('frontDoorPorts', `broker.conf: frontDoorPorts=${Object.entries(config.frontDoorPorts).map(([i, p]) => `${i}:${p}`).join(';')} uses a port twice: every door needs its own port`);
   }
   return { config, warnings };
 }

@@ -23,6 +23,7 @@ import { ConsumerIdsNotifier } from './consumer-ids-notifier.js';
 import { OffsetCommitter } from './consumer-offset-service.js';
 import { ConsumerManager } from './consumer-manager.js';
 import { writableFollower } from './disk-handoff.js';
+import { FrontDoors } from './front-doors.js';
 import { LeaderForwarder } from './leader-forwarder.js';
 import { checkTopicLimits } from './metadata-limits.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
@@ -75,6 +76,10 @@ export class BrokerController {
   private lastDiskHandOffMs = Number.NEGATIVE_INFINITY;
   /** Asks followers about their disks (created at the first disk-full refusal). */
   private handOffClient: RemotingClient | undefined;
+  /** Every request handler by code, for the front-door servers. */
+  private readonly handlers = new Map<number, RequestHandler>();
+  /** Front doors (frontDoorEnable=true): one more port per node of the group. */
+  readonly doors: FrontDoors | undefined;
   /** The RocketMQ 5 gRPC endpoint (grpcListenPort > 0), started after the remoting port. */
   grpc: GrpcEndpoint | undefined;
 
@@ -101,7 +106,8 @@ export class BrokerController {
     this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);
-    this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log);
+    this.doors = config.frontDoorEnable ? new FrontDoors(config, this.raft, this.log, () => this.registrar.registerAll('front door change')) : undefined;
+    this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log, this.doors);
     this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }), ...connectionLimitsOf(config) });
     this.context = this.buildContext(storeHost);
     // With ACL on, every request is checked before its processor runs (and refused with
@@ -111,7 +117,9 @@ export class BrokerController {
     for (const p of PROCESSORS) {
       for (const code of p.codes) {
         const handle: RequestHandler = (req, channel) => p.handle(this.context, req, channel);
-        this.server.registerHandler(code, acl === undefined ? handle : guardedByAcl(acl, handle, this.log));
+        const guarded = acl === undefined ? handle : guardedByAcl(acl, handle, this.log);
+        this.server.registerHandler(code, guarded);
+        this.handlers.set(code, guarded);
       }
     }
     this.idsNotifier = new ConsumerIdsNotifier(this.consumers, this.log);
@@ -127,6 +135,7 @@ export class BrokerController {
       // Client port first: Raft starts connecting to its peers at once, and an outgoing
       // connection could otherwise take a port of this host that a broker is about to bind.
       await b.server.listen(config.listenPort, config.brokerIP1);
+      await b.doors?.listen(b.handlers, (channel) => b.consumers.channelClosed(channel));
       if (config.grpcListenPort > 0) b.grpc = await GrpcEndpoint.start(b.context, config.brokerIP1, config.grpcListenPort);
       await b.raft.start();
     } catch (err) {
@@ -334,6 +343,7 @@ export class BrokerController {
     // Every client channel is about to close: telling the survivors of each group is moot.
     this.idsNotifier.stop();
     await this.grpc?.close();
+    await this.doors?.close();
     await this.server.close();
     await this.forwarder.close();
     await this.handOffClient?.close();

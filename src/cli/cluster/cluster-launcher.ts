@@ -22,6 +22,8 @@ export interface ClusterUpOptions {
   clusterName: string;
   autoCreateTopicEnable: boolean;
   extraConf: Record<string, string>;
+  /** Front doors (docs/operations.md, "Front doors"): every node is a broker name of its own. */
+  frontDoors?: boolean;
   timeoutMs: number;
   /** RMQ_LOG_LEVEL of the children (default info). */
   logLevel?: string;
@@ -107,7 +109,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     restarted = true;
     say(`restarting the cluster recorded in ${clusterFilePath(o.dir)} over its data`);
   } else {
-    const count = portCount(o.groups, o.nodes);
+    const count = portCount(o.groups, o.nodes, o.frontDoors);
     let basePort = o.basePort;
     if (basePort === undefined) {
       basePort = await findFreeBlock(count);

@@ -1,6 +1,7 @@
 // Where every process of a local cluster listens and keeps its files, and the broker.conf each
 // node gets. Ports for G groups of N nodes from `basePort`: the NameServer on basePort, node i of
-// group g serves clients on basePort + 1 + g*N + i and Raft on basePort + 1 + G*N + g*N + i.
+// group g serves clients on basePort + 1 + g*N + i and Raft on basePort + 1 + G*N + g*N + i
+// (gRPC next, then with front doors N door ports per node).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { assert } from '../../common/assert.js';
@@ -20,13 +21,15 @@ export interface LayoutOptions {
   extraConf: Record<string, string>;
   /** Give every node a gRPC endpoint; default: when the .proto files it loads are installed. */
   grpc?: boolean;
+  /** Front doors (docs/operations.md): every node is a broker name; N more ports per node. */
+  frontDoors?: boolean;
 }
 
 /** Segments smaller than the 1 GiB default: a laptop cluster should not reserve 3 GiB at once. */
 const LOCAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 
-export function portCount(groups: number, nodes: number): number {
-  return 1 + 3 * groups * nodes;
+export function portCount(groups: number, nodes: number, frontDoors = false): number {
+  return 1 + 3 * groups * nodes + (frontDoors ? groups * nodes * nodes : 0);
 }
 
 /** The gRPC endpoint needs rocketmq-client-nodejs (its .proto files); without it nodes get none. */
@@ -47,7 +50,7 @@ export function brokerNameOf(group: number): string {
 export function writeLayout(o: LayoutOptions): ClusterFile {
   assert(Number.isInteger(o.groups) && o.groups >= 1 && o.groups <= 26, `groups ${o.groups} outside 1..26 (broker-a..broker-z)`);
   assert(Number.isInteger(o.nodes) && o.nodes >= 1, `nodes ${o.nodes} must be a positive integer`);
-  assert(o.basePort > 0 && o.basePort + portCount(o.groups, o.nodes) - 1 <= 65535, `ports from ${o.basePort} do not fit below 65536`);
+  assert(o.basePort > 0 && o.basePort + portCount(o.groups, o.nodes, o.frontDoors) - 1 <= 65535, `ports from ${o.basePort} do not fit below 65536`);
   mkdirSync(o.dir, { recursive: true });
   const namesrvAddr = `127.0.0.1:${o.basePort}`;
   const groups: ClusterGroupInfo[] = [];
@@ -59,6 +62,8 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     const raftPort = (i: number): number => o.basePort + 1 + o.groups * o.nodes + g * o.nodes + i;
     const grpcPort = (i: number): number => o.basePort + 1 + 2 * o.groups * o.nodes + g * o.nodes + i;
     const peers = ids.map((id, i) => `${id}-127.0.0.1:${raftPort(i)}`).join(';');
+    // After every other port: node i serves door e on one port of its own.
+    const doorPort = (i: number, e: number): number => o.basePort + 1 + 3 * o.groups * o.nodes + (g * o.nodes + i) * o.nodes + e;
     const nodes = ids.map((id, i) => {
       const listenPort = o.basePort + 1 + g * o.nodes + i;
       const dataDir = join(o.dir, brokerName, id);
@@ -79,6 +84,7 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
         dLegerPeers: peers,
         dLegerSelfId: id,
         ...(grpc ? { grpcListenPort: String(grpcPort(i)) } : {}),
+        ...(o.frontDoors === true ? { frontDoorEnable: 'true', frontDoorPorts: ids.map((d, e) => `${d}:${doorPort(i, e)}`).join(';') } : {}),
         ...o.extraConf,
       };
       const text = `# written by 'rmq cluster up'; node ${id} of ${brokerName}\n` + Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
@@ -98,5 +104,6 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     namesrv: { pid: 0, addr: namesrvAddr, logPath: join(o.dir, 'namesrv.log') },
     groups,
     ...(grpcEndpoints.length > 0 ? { grpcEndpoints } : {}),
+    ...(o.frontDoors === true ? { frontDoors: true } : {}),
   };
 }

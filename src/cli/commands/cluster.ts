@@ -20,6 +20,7 @@ interface UpOptions {
   clusterName: string;
   autoCreateTopic: boolean;
   set: string[];
+  frontDoors: boolean;
   timeout: number;
   json?: boolean;
 }
@@ -114,6 +115,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--cluster-name <name>', 'brokerClusterName', 'DefaultCluster')
     .option('--no-auto-create-topic', 'set autoCreateTopicEnable=false (topics must be created with admin updateTopic)')
     .option('--set <key=value>', 'an extra broker.conf line for every node (repeatable)', collectSetting, [])
+    .option('--front-doors', 'every node appears as its own broker name with a share of the queues, so unmodified clients ride through a node\'s death (docs/operations.md)', false)
     .option('--timeout <s>', 'how long to wait for every group to elect and register a leader', secondsValue(600), 60)
     .option('--json', 'print cluster.json instead of a table')
     .action(
@@ -128,6 +130,7 @@ export function registerClusterCommands(program: Command): void {
           clusterName: o.clusterName,
           autoCreateTopicEnable: o.autoCreateTopic,
           extraConf: settings(o.set),
+          frontDoors: o.frontDoors,
           timeoutMs: o.timeout * 1000,
           say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
