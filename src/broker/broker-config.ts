@@ -2,7 +2,9 @@
 // Unknown keys are reported (not silently ignored); a bad value stops startup with an error
 // that names the key, what was found and what is expected.
 
+import { resolve } from 'node:path';
 import { parsePeers, RaftNodeError, type PeerAddress } from '../../raft/index.js';
+import type { StorePaths } from '../store/index.js';
 import { DEFAULT_SERVER_LIMITS, serverLimitSetters, serverLimitsProblem, type ServerLimitsConfig } from './server-limits-config.js';
 
 export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
@@ -14,6 +16,11 @@ export interface BrokerConfig extends ServerLimitsConfig {
   listenPort: number;
   brokerIP1: string;
   storePathRootDir: string;
+  /** Where ConsumeQueues, IndexFiles, the checkpoint and the abort file live; '' = under storePathRootDir/store. Relative paths are taken from storePathRootDir. */
+  storePathConsumeQueue: string;
+  storePathIndex: string;
+  storeCheckpoint: string;
+  abortFile: string;
   flushDiskType: FlushDiskType;
   flushIntervalCommitLog: number;
   /** Hours of the day ("04", or "04;16") at which expired files are deleted. */
@@ -61,6 +68,10 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   listenPort: 10911,
   brokerIP1: '127.0.0.1',
   storePathRootDir: 'store',
+  storePathConsumeQueue: '',
+  storePathIndex: '',
+  storeCheckpoint: '',
+  abortFile: '',
   flushDiskType: 'ASYNC_FLUSH',
   flushIntervalCommitLog: 500,
   deleteWhen: [4],
@@ -193,6 +204,12 @@ const SETTERS: Record<string, Setter> = {
   listenPort: (c, v, k) => { c.listenPort = int(k, v, 1, 65535); },
   brokerIP1: (c, v, k) => { c.brokerIP1 = nonEmpty(k, v); },
   storePathRootDir: (c, v, k) => { c.storePathRootDir = nonEmpty(k, v); },
+  storePathConsumeQueue: (c, v, k) => { c.storePathConsumeQueue = nonEmpty(k, v); },
+  // RocketMQ's sample broker.conf spells it with a lower-case i; both are read.
+  storePathindex: (c, v, k) => { c.storePathIndex = nonEmpty(k, v); },
+  storePathIndex: (c, v, k) => { c.storePathIndex = nonEmpty(k, v); },
+  storeCheckpoint: (c, v, k) => { c.storeCheckpoint = nonEmpty(k, v); },
+  abortFile: (c, v, k) => { c.abortFile = nonEmpty(k, v); },
   flushDiskType: (c, v, k) => {
     if (v !== 'ASYNC_FLUSH' && v !== 'SYNC_FLUSH') bad(k, v, 'ASYNC_FLUSH or SYNC_FLUSH');
     c.flushDiskType = v;
@@ -249,6 +266,17 @@ const SETTERS: Record<string, Setter> = {
     c.frontDoorPorts = ports;
   },
 };
+
+/** The store's file locations from broker.conf (unset keys keep the defaults under the store folder). */
+export function storePathsOf(c: Readonly<BrokerConfig>): Partial<StorePaths> {
+  const at = (v: string): string => resolve(c.storePathRootDir, v);
+  return {
+    ...(c.storePathConsumeQueue !== '' ? { consumeQueueDir: at(c.storePathConsumeQueue) } : {}),
+    ...(c.storePathIndex !== '' ? { indexDir: at(c.storePathIndex) } : {}),
+    ...(c.storeCheckpoint !== '' ? { checkpointFile: at(c.storeCheckpoint) } : {}),
+    ...(c.abortFile !== '' ? { abortFile: at(c.abortFile) } : {}),
+  };
+}
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */
 export function parseBrokerConfig(text: string): ParsedBrokerConfig {

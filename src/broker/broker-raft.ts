@@ -13,7 +13,7 @@ import type { Logger } from '../common/logger.js';
 import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type RoleChange } from '../../raft/index.js';
 import { CleanService, MessageStore, type CleanReport } from '../store/index.js';
 import { messageIdPrefix } from '../common/message/message-id.js';
-import type { BrokerConfig } from './broker-config.js';
+import { storePathsOf, type BrokerConfig } from './broker-config.js';
 import type { PutMessagesResult, RaftFacade, RoleState } from './broker-context.js';
 import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
 import { encodeControlEntry, type ControlCommand } from './control-entry.js';
@@ -123,6 +123,7 @@ export class BrokerRaft implements RaftFacade {
       onReadinessInput: () => this.readiness.refresh(),
     });
     this.store = MessageStore.open(storeDir, this.storage, {
+      paths: storePathsOf(c),
       // After a power loss the log past its durable commit may be stale: nothing dispatched from
       // there is served until Raft has confirmed it (docs/raft.md, "Recovering after a power loss").
       ...(this.storage.mayHaveLostWrites() ? { trustedLogIndex: this.storage.hardState().commit } : {}),

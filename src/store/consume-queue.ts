@@ -103,8 +103,13 @@ export class ConsumeQueue {
 
   /** Opens the queue's files (if any) and recovers the max offset: the first empty unit of the last file. */
   static open(root: string, topic: string, queueId: number, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer): ConsumeQueue {
+    return ConsumeQueue.openIn(join(root, 'consumequeue'), topic, queueId, unitsPerFile, layer);
+  }
+
+  /** Like open(), with the folder that holds the topic folders given (storePathConsumeQueue). */
+  static openIn(queuesDir: string, topic: string, queueId: number, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer): ConsumeQueue {
     if (!Number.isInteger(unitsPerFile) || unitsPerFile <= 0) throw new RangeError(`unitsPerFile ${unitsPerFile} must be a positive integer`);
-    const cq = new ConsumeQueue(topic, queueId, consumeQueueDir(root, topic, queueId), unitsPerFile, layer);
+    const cq = new ConsumeQueue(topic, queueId, join(queuesDir, topicDirName(topic), String(queueId)), unitsPerFile, layer);
     cq.load();
     return cq;
   }

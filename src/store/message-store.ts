@@ -4,9 +4,11 @@
 // there (the log holds placeholders, see docs/storage.md); the mapped log is never written.
 
 import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { FileLayer } from '../../raft/storage/mapped-file.js';
 import type { CommitLogReader } from './commit-log.js';
 import { createAbortFile, readCheckpoint, removeAbortFile, type StoreCheckpoint } from './checkpoint.js';
+import { defaultStorePaths, type StorePaths } from './store-paths.js';
 import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
 import { DEFAULT_DELAY_LEVELS_MS, Dispatcher, type DispatcherHooks } from './dispatcher.js';
@@ -65,6 +67,8 @@ export interface MessageStoreOptions extends DispatcherHooks {
    * test-only lazy one keeps their synced bytes apart, see raft/storage/lazy-fs.ts).
    */
   fileLayer?: FileLayer;
+  /** Where the derived files live; each defaults to its place under the store's root. */
+  paths?: Partial<StorePaths>;
 }
 
 /** Units scanned per read when a filter rejects messages (RocketMQ: 16,000 bytes of units). */
@@ -84,6 +88,7 @@ export class MessageStore {
 
   private constructor(
     readonly root: string,
+    readonly paths: StorePaths,
     private readonly log: CommitLogReader,
     readonly queues: ConsumeQueueTable,
     readonly index: IndexService,
@@ -92,23 +97,26 @@ export class MessageStore {
     readonly recovery: RecoveryReport,
     nowMs: () => number,
   ) {
-    this.flusher = new StoreFlusher(root, queues, index, dispatcher, nowMs);
+    this.flusher = new StoreFlusher(paths.checkpointFile, queues, index, dispatcher, nowMs);
   }
 
   /** Opens the store under `root` over `log`, recovering after a crash (see recovery.ts). */
   static open(root: string, log: CommitLogReader, options: MessageStoreOptions = {}): MessageStore {
     mkdirSync(root, { recursive: true });
-    const unclean = createAbortFile(root);
+    const paths: StorePaths = { ...defaultStorePaths(root), ...options.paths };
+    // ConsumeQueue and index folders are made (and their names synced) when first written.
+    for (const file of [paths.checkpointFile, paths.abortFile]) mkdirSync(dirname(file), { recursive: true });
+    const unclean = createAbortFile(paths.abortFile);
     let checkpoint: StoreCheckpoint | undefined;
     let problem: string | undefined;
     try {
-      checkpoint = readCheckpoint(root);
+      checkpoint = readCheckpoint(paths.checkpointFile);
     } catch (err) {
       if (!(err instanceof BadCheckpointError)) throw err;
       problem = err.message;
     }
-    const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE, options.fileLayer);
-    const index = IndexService.open(root, { ...DEFAULT_INDEX_OPTIONS, ...options.index }, options.fileLayer);
+    const queues = ConsumeQueueTable.open(paths.consumeQueueDir, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE, options.fileLayer);
+    const index = IndexService.open(paths.indexDir, { ...DEFAULT_INDEX_OPTIONS, ...options.index }, options.fileLayer);
     const recovery = recoverDispatchState(log, queues, index, checkpoint, unclean, problem, options.trustedLogIndex);
     const hooks: DispatcherHooks = {};
     if (options.onControl) hooks.onControl = options.onControl;
@@ -130,7 +138,7 @@ export class MessageStore {
     // After a crash, or when only the ConsumeQueues said how far dispatch got, verify the CRCs of
     // what gets redone. A fresh store ('empty') trusts the Raft log's own payload checks.
     if (unclean || recovery.source === 'consume-queues') dispatcher.verifyCrcUpTo = log.lastIndex();
-    const store = new MessageStore(root, log, queues, index, dispatcher, recovery, options.nowMs ?? Date.now);
+    const store = new MessageStore(root, paths, log, queues, index, dispatcher, recovery, options.nowMs ?? Date.now);
     if (recovery.source !== 'checkpoint') {
       // Without a checkpoint, recovery after a power loss would trust the ConsumeQueues to say
       // how far dispatch got, but a queue written later can be durable while an earlier one is
@@ -470,7 +478,7 @@ export class MessageStore {
     this.flusher.close();
     this.queues.close();
     this.index.close();
-    removeAbortFile(this.root);
+    removeAbortFile(this.paths.abortFile);
     this.closed = true;
   }
 }
