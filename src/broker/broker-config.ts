@@ -36,6 +36,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
   dLegerGroup: string;
   dLegerPeers: string;
   dLegerSelfId: string;
+  /** The node the group hands leadership back to when it is healthy and caught up; '' = none. */
+  dLegerPreferredLeaderId: string;
   messageDelayLevel: string;
   /** Lets this node's schedule service deliver with levels other than the group last used (a deliberate change). */
   messageDelayLevelChangeAllowed: boolean;
@@ -86,6 +88,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   dLegerGroup: '',
   dLegerPeers: '',
   dLegerSelfId: '',
+  dLegerPreferredLeaderId: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
@@ -238,6 +241,7 @@ const SETTERS: Record<string, Setter> = {
     c.dLegerPeers = v;
   },
   dLegerSelfId: (c, v, k) => { c.dLegerSelfId = nonEmpty(k, v); },
+  dLegerPreferredLeaderId: (c, v) => { c.dLegerPreferredLeaderId = v; },
   messageDelayLevel: (c, v, k) => {
     if (!/^(\d+[smhd])( \d+[smhd])*$/.test(v)) bad(k, v, 'space-separated durations like "1s 5s 1m 2h"');
     c.messageDelayLevel = v;
@@ -307,6 +311,9 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
   const ids = peers('dLegerPeers', config.dLegerPeers).map((p) => p.id);
   if (!ids.includes(config.dLegerSelfId)) {
     throw new BrokerConfigError('dLegerSelfId', `broker.conf: dLegerSelfId=${config.dLegerSelfId} is not one of the ids in dLegerPeers (${ids.join(', ')})`);
+  }
+  if (config.dLegerPreferredLeaderId !== '' && !ids.includes(config.dLegerPreferredLeaderId)) {
+    throw new BrokerConfigError('dLegerPreferredLeaderId', `broker.conf: dLegerPreferredLeaderId=${config.dLegerPreferredLeaderId} is not one of the ids in dLegerPeers (${ids.join(', ')})`);
   }
   if (config.frontDoorEnable) {
     for (const id of ids) {

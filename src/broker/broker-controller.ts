@@ -25,6 +25,7 @@ import { ConsumerManager } from './consumer-manager.js';
 import { writableFollower } from './disk-handoff.js';
 import { FrontDoors } from './front-doors.js';
 import { LeaderForwarder } from './leader-forwarder.js';
+import { PreferredLeader } from './preferred-leader.js';
 import { checkTopicLimits } from './metadata-limits.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
 import { PROCESSORS, SERVICES } from './processors/index.js';
@@ -76,6 +77,8 @@ export class BrokerController {
   private lastDiskHandOffMs = Number.NEGATIVE_INFINITY;
   /** Asks followers about their disks (created at the first disk-full refusal). */
   private handOffClient: RemotingClient | undefined;
+  /** dLegerPreferredLeaderId: hands leadership back to the preferred node. */
+  private readonly preferred: PreferredLeader | undefined;
   /** Every request handler by code, for the front-door servers. */
   private readonly handlers = new Map<number, RequestHandler>();
   /** Front doors (frontDoorEnable=true): one more port per node of the group. */
@@ -107,6 +110,7 @@ export class BrokerController {
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log);
     this.doors = config.frontDoorEnable ? new FrontDoors(config, this.raft, this.log, () => this.registrar.registerAll('front door change')) : undefined;
+    this.preferred = config.dLegerPreferredLeaderId !== '' ? new PreferredLeader(config.dLegerPreferredLeaderId, this.raft, this.log) : undefined;
     this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log, this.doors);
     this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }), ...connectionLimitsOf(config) });
     this.context = this.buildContext(storeHost);
@@ -145,6 +149,7 @@ export class BrokerController {
     b.pullHolds.start();
     b.offsets.start();
     b.registrar.start();
+    b.preferred?.start();
     b.expiryTimer = setInterval(() => {
       const dropped = b.consumers.expire(Date.now());
       if (dropped > 0) b.log.info({ dropped }, 'expired silent clients');
@@ -328,6 +333,7 @@ export class BrokerController {
     if (this.closed) return;
     this.closed = true;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.preferred?.stop();
     if ((options.transferLeadership ?? true) && this.raft.role().role === 'leader') await this.handOffLeadership();
     for (const s of [...this.services].reverse()) {
       try {

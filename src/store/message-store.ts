@@ -3,11 +3,12 @@
 // Reads copy each record once into a result buffer and patch its queueOffset and physicalOffset
 // there (the log holds placeholders, see docs/storage.md); the mapped log is never written.
 
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, relative, isAbsolute } from 'node:path';
 import type { FileLayer } from '../../raft/storage/mapped-file.js';
 import type { CommitLogReader } from './commit-log.js';
 import { createAbortFile, readCheckpoint, removeAbortFile, type StoreCheckpoint } from './checkpoint.js';
+import { fileSync } from './file-sync.js';
 import { defaultStorePaths, type StorePaths } from './store-paths.js';
 import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
@@ -104,8 +105,13 @@ export class MessageStore {
   static open(root: string, log: CommitLogReader, options: MessageStoreOptions = {}): MessageStore {
     mkdirSync(root, { recursive: true });
     const paths: StorePaths = { ...defaultStorePaths(root), ...options.paths };
-    // ConsumeQueue and index folders are made (and their names synced) when first written.
-    for (const file of [paths.checkpointFile, paths.abortFile]) mkdirSync(dirname(file), { recursive: true });
+    // Under the root, ConsumeQueue and index folders are made (and their names synced) when first
+    // written; a folder elsewhere (another disk) is made now so its disk can be watched for space.
+    for (const dir of [paths.consumeQueueDir, paths.indexDir, dirname(paths.checkpointFile), dirname(paths.abortFile)]) {
+      if (isInside(root, dir) || existsSync(dir)) continue;
+      mkdirSync(dir, { recursive: true });
+      fileSync.dir(dirname(dir));
+    }
     const unclean = createAbortFile(paths.abortFile);
     let checkpoint: StoreCheckpoint | undefined;
     let problem: string | undefined;
@@ -481,4 +487,10 @@ export class MessageStore {
     removeAbortFile(this.paths.abortFile);
     this.closed = true;
   }
+}
+
+/** Whether `path` is `root` or below it. */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }

@@ -130,7 +130,7 @@ export class CleanService {
     this.nowMs = deps.nowMs ?? Date.now;
     this.probe = deps.diskUsage ?? statfsUsage;
     // ConsumeQueues and indexes may sit on disks of their own (storePathConsumeQueue, storePathindex).
-    this.paths = deps.watchedPaths ?? [...new Set([deps.store.root, deps.store.paths.consumeQueueDir, deps.store.paths.indexDir, ...(deps.log.dir !== undefined ? [deps.log.dir] : [])])];
+    this.paths = deps.watchedPaths ?? [...new Set([deps.store.root, ...[deps.store.paths.consumeQueueDir, deps.store.paths.indexDir].filter((d) => !d.startsWith(`${deps.store.root}/`)), ...(deps.log.dir !== undefined ? [deps.log.dir] : [])])];
     this.modifiedMs = deps.segmentModifiedMs ?? ((path) => statSync(path).mtimeMs);
   }
 
