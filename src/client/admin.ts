@@ -59,6 +59,8 @@ export interface TransferLeaderResult {
   previousLeader: string;
   newLeader: string;
   term: number;
+  /** Milliseconds from the old leader starting the transfer to it seeing the new leader (absent from older brokers). */
+  tookMs?: number;
 }
 
 /** The JSON body of DELETE_EXPIRED_COMMITLOG (329) from one node, with its remark: what it deleted and why the rest stayed. */
