@@ -315,6 +315,13 @@ export class Admin {
     if (addr === undefined) {
       throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name with clusterInfo (known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
     }
+    return this.transferLeaderAt(addr, targetNodeId, timeoutMs);
+  }
+
+  /** Like transferLeader, asking the node at `brokerAddr` (a follower relays it to its leader). */
+  async transferLeaderAt(brokerAddr: string, targetNodeId?: string, timeoutMs = 10_000): Promise<TransferLeaderResult> {
+    const instance = this.running();
+    const addr = brokerAddr;
     const req = makeRequest(RaftRequestCode.RAFT_TRANSFER_LEADER, targetNodeId === undefined ? {} : { targetNodeId });
     const resp = await instance.invoke(addr, req, timeoutMs);
     if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
