@@ -1,7 +1,8 @@
 // The goal of front doors (docs/operations.md, "Front doors"): an unmodified ali-ons producer and
 // consumer with their DEFAULT settings (30 s NameServer poll) go through a SIGKILL of the Raft
 // leader of a 3-node group started by `rmq cluster up --front-doors` with at most 2 s without a
-// successful send, no send failed and nothing acknowledged lost. The test prints the figures.
+// successful send, no send failed and nothing acknowledged lost (the test prints the figures);
+// the dead node's door is taken over by the new leader, and given back when the node returns.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Producer, PushConsumer, selectByHash, type MessageExt } from '../src/client/index.js';
 import type { ClusterFile } from '../src/cli/cluster/cluster-file.js';
+import { restartNode } from '../src/cli/cluster/cluster-launcher.js';
 import { silent } from './broker-helpers.js';
 import { ensureBuilt, killLiveRuns, rmqMain, run } from './cli-helpers.js';
 
@@ -168,9 +170,11 @@ describe('front doors', () => {
       const watcher = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500 });
       await watcher.start();
       let takenOverBy: string | undefined;
+      let ownDoorAddr = '';
       try {
         const before = (await watcher.clusterInfo()).brokerAddrTable[deadDoor]?.brokerAddrs['0'];
         expect(before).toBeDefined();
+        ownDoorAddr = before!;
         // The new leader registers the dead node's door on its own port for that door.
         await until('the dead door taken over by a live node', 15_000, async () => {
           const now = (await watcher.clusterInfo().catch(() => undefined))?.brokerAddrTable[deadDoor]?.brokerAddrs['0'];
@@ -197,6 +201,16 @@ describe('front doors', () => {
       expect(lost).toBe(0);
       expect(sentAfter).toBeGreaterThan(50);
       expect(gapMs).toBeLessThanOrEqual(2_000);
+
+      // The killed node comes back: once it replicates, the leader gives its door back.
+      restartNode(file, 'broker-a', leaderId, 'warn');
+      const back = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500 });
+      await back.start();
+      try {
+        await until('the door routed to its own node again', 60_000, async () => (await back.clusterInfo().catch(() => undefined))?.brokerAddrTable[deadDoor]?.brokerAddrs['0'] === ownDoorAddr);
+      } finally {
+        await back.shutdown();
+      }
     } finally {
       stop = true;
       await sender;
