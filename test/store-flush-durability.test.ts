@@ -220,7 +220,7 @@ describe('store flush durability (power-loss model)', () => {
     // Bounded: completes the syncs, then waits for the checkpoint write.
     await settle(model, () => result !== undefined);
     expect(result).toBeNull();
-    expect(readCheckpoint(r)).toMatchObject({ dispatchedIndex: 2, logFlushTimestampMs: 7 });
+    expect(readCheckpoint(join(r, 'checkpoint'))).toMatchObject({ dispatchedIndex: 2, logFlushTimestampMs: 7 });
     expect(store.backgroundFlushCount).toBe(1);
 
     // A blocking flush while a background one is in flight covers it and wins.
@@ -228,13 +228,13 @@ describe('store flush durability (power-loss model)', () => {
     expect(store.flushInBackground(8, (err) => (result = err))).toBe(true);
     append();
     store.flush(9);
-    expect(readCheckpoint(r)).toMatchObject({ dispatchedIndex: 4, logFlushTimestampMs: 9 });
+    expect(readCheckpoint(join(r, 'checkpoint'))).toMatchObject({ dispatchedIndex: 4, logFlushTimestampMs: 9 });
     // Its checkpoint claims what the background flush took but has not synced yet: it synced those too.
     expect(model.pending.length).toBeGreaterThan(0);
     expectPowerLossRecovers(model, log);
     await settle(model, () => result !== undefined);
     expect(result).toBeNull();
-    expect(readCheckpoint(r)).toMatchObject({ dispatchedIndex: 4, logFlushTimestampMs: 9 });
+    expect(readCheckpoint(join(r, 'checkpoint'))).toMatchObject({ dispatchedIndex: 4, logFlushTimestampMs: 9 });
     expect(store.backgroundFlushCount).toBe(1);
 
     // Nothing new: a background flush writes no checkpoint.
@@ -243,7 +243,7 @@ describe('store flush durability (power-loss model)', () => {
     expect(model.pending).toHaveLength(0);
     await settle(model, () => result !== undefined);
     expect(result).toBeNull();
-    expect(readCheckpoint(r)).toMatchObject({ logFlushTimestampMs: 9 });
+    expect(readCheckpoint(join(r, 'checkpoint'))).toMatchObject({ logFlushTimestampMs: 9 });
     store.close();
   });
 

@@ -68,11 +68,11 @@ describe('flush service', () => {
     store.dispatchUpTo(3);
     const service = new StoreFlushService(store, { logFlushTimestampMs: () => 1234 });
     expect(service.flushNow()).toBe(true);
-    expect(readCheckpoint(store.root)).toMatchObject({ dispatchedIndex: 3, logFlushTimestampMs: 1234 });
+    expect(readCheckpoint(store.paths.checkpointFile)).toMatchObject({ dispatchedIndex: 3, logFlushTimestampMs: 1234 });
     expect(service.flushNow()).toBe(false);
     store.dispatchUpTo(5);
     expect(service.flushNow()).toBe(true);
-    expect(readCheckpoint(store.root)!.dispatchedIndex).toBe(5);
+    expect(readCheckpoint(store.paths.checkpointFile)!.dispatchedIndex).toBe(5);
     expect(service.flushNow(true)).toBe(true);
     expect(service.flushCount).toBe(3);
   });
@@ -88,7 +88,7 @@ describe('flush service', () => {
     } finally {
       service.stop();
     }
-    expect(readCheckpoint(store.root)!.dispatchedIndex).toBe(1);
+    expect(readCheckpoint(store.paths.checkpointFile)!.dispatchedIndex).toBe(1);
     const count = service.flushCount;
     expect(count).toBe(1);
     appendEntry(log, [0]);

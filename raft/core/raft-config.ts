@@ -55,7 +55,7 @@ export interface RaftStatus {
   /** Recovering after a power loss: neither votes nor campaigns nor applies yet (recovery-guard.ts). */
   recovering: boolean;
   /** Leader only, else {}. */
-  progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number }>;
+  progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number; /** Heard from within the current check-quorum window (the leader itself: always). */ active: boolean }>;
   /** Elections this node started (real votes, transfers included) since it was created; for metrics. */
   electionsStarted: number;
   /** Pre-candidacies that ended without a real election (refused, timed out, or a leader heard); for metrics. */

@@ -259,9 +259,9 @@ export class Raft {
     const progress: RaftStatus['progress'] = {};
     if (this.lead !== undefined) {
       for (const [id, pr] of this.lead.progress) {
-        progress[id] = { match: pr.match, next: pr.next, state: pr.state, inflight: pr.inflights.size() };
+        progress[id] = { match: pr.match, next: pr.next, state: pr.state, inflight: pr.inflights.size(), active: pr.recentActive };
       }
-      progress[this.id] = { match: this.leaderHost.selfMatch(), next: this.log.lastIndex() + 1, state: 'replicate', inflight: 0 };
+      progress[this.id] = { match: this.leaderHost.selfMatch(), next: this.log.lastIndex() + 1, state: 'replicate', inflight: 0, active: true };
     }
     return {
       id: this.id,

@@ -2,7 +2,9 @@
 // Unknown keys are reported (not silently ignored); a bad value stops startup with an error
 // that names the key, what was found and what is expected.
 
+import { resolve } from 'node:path';
 import { parsePeers, RaftNodeError, type PeerAddress } from '../../raft/index.js';
+import type { StorePaths } from '../store/index.js';
 import { DEFAULT_SERVER_LIMITS, serverLimitSetters, serverLimitsProblem, type ServerLimitsConfig } from './server-limits-config.js';
 
 export type FlushDiskType = 'ASYNC_FLUSH' | 'SYNC_FLUSH';
@@ -14,6 +16,11 @@ export interface BrokerConfig extends ServerLimitsConfig {
   listenPort: number;
   brokerIP1: string;
   storePathRootDir: string;
+  /** Where ConsumeQueues, IndexFiles, the checkpoint and the abort file live; '' = under storePathRootDir/store. Relative paths are taken from storePathRootDir. */
+  storePathConsumeQueue: string;
+  storePathIndex: string;
+  storeCheckpoint: string;
+  abortFile: string;
   flushDiskType: FlushDiskType;
   flushIntervalCommitLog: number;
   /** Hours of the day ("04", or "04;16") at which expired files are deleted. */
@@ -46,6 +53,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
   tlsCaPath: string;
   /** Key this broker signs REGISTER_BROKER/UNREGISTER_BROKER with (the NameServer's registration key); empty: unsigned. */
   namesrvRegistrationKey: string;
+  /** The node the group hands leadership back to when it is healthy and caught up; '' = none. */
+  dLegerPreferredLeaderId: string;
   messageDelayLevel: string;
   /** Lets this node's schedule service deliver with levels other than the group last used (a deliberate change). */
   messageDelayLevelChangeAllowed: boolean;
@@ -83,6 +92,10 @@ export interface BrokerConfig extends ServerLimitsConfig {
   transactionCheckInterval: number;
   /** HTTP port on brokerIP1 for /metrics, /healthz and /readyz (docs/metrics.md); 0 = off. */
   metricsPort: number;
+  /** Front doors (docs/operations.md): each node appears as its own broker name with a share of the queues. */
+  frontDoorEnable: boolean;
+  /** Node id → port on this node that serves that node's door ("n0:30911;n1:30912;n2:30913"). */
+  frontDoorPorts: Record<string, number>;
 }
 
 export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
@@ -92,6 +105,10 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   listenPort: 10911,
   brokerIP1: '127.0.0.1',
   storePathRootDir: 'store',
+  storePathConsumeQueue: '',
+  storePathIndex: '',
+  storeCheckpoint: '',
+  abortFile: '',
   flushDiskType: 'ASYNC_FLUSH',
   flushIntervalCommitLog: 500,
   deleteWhen: [4],
@@ -114,6 +131,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   tlsCertPath: '',
   tlsKeyPath: '',
   tlsCaPath: '',
+  dLegerPreferredLeaderId: '',
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
@@ -137,6 +155,8 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   transactionCheckMax: 15,
   transactionCheckInterval: 30_000,
   metricsPort: 0,
+  frontDoorEnable: false,
+  frontDoorPorts: {},
 };
 
 /** Record header, topic, properties (< 32 KiB) and the Raft entry header around the largest body. */
@@ -251,6 +271,12 @@ const SETTERS: Record<string, Setter> = {
   listenPort: (c, v, k) => { c.listenPort = int(k, v, 1, 65535); },
   brokerIP1: (c, v, k) => { c.brokerIP1 = nonEmpty(k, v); },
   storePathRootDir: (c, v, k) => { c.storePathRootDir = nonEmpty(k, v); },
+  storePathConsumeQueue: (c, v, k) => { c.storePathConsumeQueue = nonEmpty(k, v); },
+  // RocketMQ's sample broker.conf spells it with a lower-case i; both are read.
+  storePathindex: (c, v, k) => { c.storePathIndex = nonEmpty(k, v); },
+  storePathIndex: (c, v, k) => { c.storePathIndex = nonEmpty(k, v); },
+  storeCheckpoint: (c, v, k) => { c.storeCheckpoint = nonEmpty(k, v); },
+  abortFile: (c, v, k) => { c.abortFile = nonEmpty(k, v); },
   flushDiskType: (c, v, k) => {
     if (v !== 'ASYNC_FLUSH' && v !== 'SYNC_FLUSH') bad(k, v, 'ASYNC_FLUSH or SYNC_FLUSH');
     c.flushDiskType = v;
@@ -290,6 +316,7 @@ const SETTERS: Record<string, Setter> = {
   tlsCertPath: (c, v) => { c.tlsCertPath = v; },
   tlsKeyPath: (c, v) => { c.tlsKeyPath = v; },
   tlsCaPath: (c, v) => { c.tlsCaPath = v; },
+  dLegerPreferredLeaderId: (c, v) => { c.dLegerPreferredLeaderId = v; },
   messageDelayLevel: (c, v, k) => {
     if (!/^(\d+[smhd])( \d+[smhd])*$/.test(v)) bad(k, v, 'space-separated durations like "1s 5s 1m 2h"');
     c.messageDelayLevel = v;
@@ -316,7 +343,28 @@ const SETTERS: Record<string, Setter> = {
   transactionCheckMax: (c, v, k) => { c.transactionCheckMax = int(k, v, 1, 1000); },
   transactionCheckInterval: (c, v, k) => { c.transactionCheckInterval = int(k, v, 100, 24 * 3600_000); },
   metricsPort: (c, v, k) => { c.metricsPort = int(k, v, 0, 65535); },
+  frontDoorEnable: (c, v, k) => { c.frontDoorEnable = bool(k, v); },
+  frontDoorPorts: (c, v, k) => {
+    const ports: Record<string, number> = {};
+    for (const item of v.split(';').map((s) => s.trim()).filter((s) => s !== '')) {
+      const m = /^([^:]+):(\d{1,5})$/.exec(item);
+      if (m === null) bad(k, v, 'nodeId:port pairs separated by ";" (for example n0:30911;n1:30912;n2:30913)');
+      ports[m[1]!] = int(k, m[2]!, 1, 65535);
+    }
+    c.frontDoorPorts = ports;
+  },
 };
+
+/** The store's file locations from broker.conf (unset keys keep the defaults under the store folder). */
+export function storePathsOf(c: Readonly<BrokerConfig>): Partial<StorePaths> {
+  const at = (v: string): string => resolve(c.storePathRootDir, v);
+  return {
+    ...(c.storePathConsumeQueue !== '' ? { consumeQueueDir: at(c.storePathConsumeQueue) } : {}),
+    ...(c.storePathIndex !== '' ? { indexDir: at(c.storePathIndex) } : {}),
+    ...(c.storeCheckpoint !== '' ? { checkpointFile: at(c.storeCheckpoint) } : {}),
+    ...(c.abortFile !== '' ? { abortFile: at(c.abortFile) } : {}),
+  };
+}
 
 /** Parses broker.conf text. Throws BrokerConfigError on the first bad value. */
 export function parseBrokerConfig(text: string): ParsedBrokerConfig {
@@ -355,6 +403,17 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
   const ids = peers('dLegerPeers', config.dLegerPeers).map((p) => p.id);
   if (!ids.includes(config.dLegerSelfId)) {
     throw new BrokerConfigError('dLegerSelfId', `broker.conf: dLegerSelfId=${config.dLegerSelfId} is not one of the ids in dLegerPeers (${ids.join(', ')})`);
+  }
+  if (config.dLegerPreferredLeaderId !== '' && !ids.includes(config.dLegerPreferredLeaderId)) {
+    throw new BrokerConfigError('dLegerPreferredLeaderId', `broker.conf: dLegerPreferredLeaderId=${config.dLegerPreferredLeaderId} is not one of the ids in dLegerPeers (${ids.join(', ')})`);
+  }
+  if (config.frontDoorEnable) {
+    for (const id of ids) {
+      const port = config.frontDoorPorts[id];
+      if (port === undefined) throw new BrokerConfigError('frontDoorPorts', `broker.conf: frontDoorEnable=true needs a port for every node of dLegerPeers in frontDoorPorts; ${id} has none`);
+      if (port === config.listenPort || port === config.grpcListenPort) throw new BrokerConfigError('frontDoorPorts', `broker.conf: frontDoorPorts gives ${id} port ${port}, which listenPort or grpcListenPort already uses`);
+    }
+    if (new Set(ids.map((id) => config.frontDoorPorts[id])).size !== ids.length) throw new BrokerConfigError('frontDoorPorts', `broker.conf: frontDoorPorts=${Object.entries(config.frontDoorPorts).map(([i, p]) => `${i}:${p}`).join(';')} uses a port twice: every door needs its own port`);
   }
   return { config, warnings };
 }

@@ -26,7 +26,9 @@ import { ConsumerIdsNotifier } from './consumer-ids-notifier.js';
 import { OffsetCommitter } from './consumer-offset-service.js';
 import { ConsumerManager } from './consumer-manager.js';
 import { writableFollower } from './disk-handoff.js';
+import { FrontDoors } from './front-doors.js';
 import { LeaderForwarder } from './leader-forwarder.js';
+import { PreferredLeader } from './preferred-leader.js';
 import { checkTopicLimits } from './metadata-limits.js';
 import { NamesrvRegistrar } from './namesrv-registrar.js';
 import { PROCESSORS, SERVICES } from './processors/index.js';
@@ -82,6 +84,12 @@ export class BrokerController {
   private handOffClient: RemotingClient | undefined;
   /** TLS for the client port, for this node's connections to other brokers, and for Raft. */
   private readonly tls: BrokerTls;
+  /** dLegerPreferredLeaderId: hands leadership back to the preferred node. */
+  private readonly preferred: PreferredLeader | undefined;
+  /** Every request handler by code, for the front-door servers. */
+  private readonly handlers = new Map<number, RequestHandler>();
+  /** Front doors (frontDoorEnable=true): one more port per node of the group. */
+  readonly doors: FrontDoors | undefined;
   /** The RocketMQ 5 gRPC endpoint (grpcListenPort > 0), started after the remoting port. */
   grpc: GrpcEndpoint | undefined;
   /** Metrics and health endpoints (metricsPort > 0). */
@@ -117,7 +125,9 @@ export class BrokerController {
     this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log, undefined, this.tls.client);
-    this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log);
+    this.doors = config.frontDoorEnable ? new FrontDoors(config, this.raft, this.log, () => this.registrar.registerAll('front door change')) : undefined;
+    this.preferred = config.dLegerPreferredLeaderId !== '' ? new PreferredLeader(config.dLegerPreferredLeaderId, this.raft, this.log) : undefined;
+    this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log, this.doors);
     this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }), ...connectionLimitsOf(config), ...(this.tls.server !== undefined ? { tls: this.tls.server } : {}) });
     this.context = this.buildContext(storeHost);
     // With ACL on, every request is checked before its processor runs (and refused with
@@ -131,7 +141,9 @@ export class BrokerController {
     for (const code of ACL_ADMIN_CODES) handlers.push([code, (req) => handleAclAdmin(this.context, rules, req)]);
     for (const [code, plain] of handlers) {
       const handle = refusals.wrap(acl === undefined ? plain : guardedByAcl(acl, plain, this.log));
-      this.server.registerHandler(code, metrics === undefined ? handle : metrics.instrument(code, handle));
+      const served = metrics === undefined ? handle : metrics.instrument(code, handle);
+      this.server.registerHandler(code, served);
+      this.handlers.set(code, served);
     }
     this.idsNotifier = new ConsumerIdsNotifier(this.consumers, this.log);
     this.consumers.onConsumerIdsChanged((group) => this.idsNotifier.changed(group));
@@ -146,6 +158,7 @@ export class BrokerController {
       // Client port first: Raft starts connecting to its peers at once, and an outgoing
       // connection could otherwise take a port of this host that a broker is about to bind.
       await b.server.listen(config.listenPort, config.brokerIP1);
+      await b.doors?.listen(b.handlers, (channel) => b.consumers.channelClosed(channel));
       if (config.grpcListenPort > 0) b.grpc = await GrpcEndpoint.start(b.context, config.brokerIP1, config.grpcListenPort);
       // Before Raft: /healthz answers as soon as the process serves, /readyz says when it is ready.
       if (b.metrics !== undefined) b.log.info({ metricsAddr: await b.metrics.listen(config.brokerIP1, config.metricsPort) }, 'metrics endpoint listening');
@@ -157,6 +170,7 @@ export class BrokerController {
     b.pullHolds.start();
     b.offsets.start();
     b.registrar.start();
+    b.preferred?.start();
     b.expiryTimer = setInterval(() => {
       const dropped = b.consumers.expire(Date.now());
       if (dropped > 0) b.log.info({ dropped }, 'expired silent clients');
@@ -349,6 +363,7 @@ export class BrokerController {
     if (this.closed) return;
     this.closed = true;
     if (this.expiryTimer) clearInterval(this.expiryTimer);
+    this.preferred?.stop();
     if ((options.transferLeadership ?? true) && this.raft.role().role === 'leader') await this.handOffLeadership();
     for (const s of [...this.services].reverse()) {
       try {
@@ -365,6 +380,7 @@ export class BrokerController {
     this.idsNotifier.stop();
     await this.grpc?.close();
     await this.metrics?.close();
+    await this.doors?.close();
     await this.server.close();
     await this.forwarder.close();
     await this.handOffClient?.close();

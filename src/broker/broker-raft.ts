@@ -13,7 +13,7 @@ import type { Logger } from '../common/logger.js';
 import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type PeerTls, type RaftNodeObserver, type RoleChange } from '../../raft/index.js';
 import { CleanService, MessageStore, type CleanReport } from '../store/index.js';
 import { messageIdPrefix } from '../common/message/message-id.js';
-import { peerSecrets, type BrokerConfig } from './broker-config.js';
+import { peerSecrets, storePathsOf, type BrokerConfig } from './broker-config.js';
 import type { PutMessagesResult, RaftFacade, RoleState } from './broker-context.js';
 import { BrokerError, fromRaftError, notLeader } from './broker-errors.js';
 import { encodeControlEntry, type ControlCommand } from './control-entry.js';
@@ -131,6 +131,7 @@ export class BrokerRaft implements RaftFacade {
       onReadinessInput: () => this.readiness.refresh(),
     });
     this.store = MessageStore.open(storeDir, this.storage, {
+      paths: storePathsOf(c),
       // After a power loss the log past its durable commit may be stale: nothing dispatched from
       // there is served until Raft has confirmed it (docs/raft.md, "Recovering after a power loss").
       ...(this.storage.mayHaveLostWrites() ? { trustedLogIndex: this.storage.hardState().commit } : {}),

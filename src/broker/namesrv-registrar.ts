@@ -1,7 +1,8 @@
 // Registration with every NameServer: the ready Raft leader registers as brokerId 0 with its
 // term (the NameServer keeps the highest-term claim as master), followers as peer position + 1.
 // It registers at once on a role change and after a topic change, and every 30 s otherwise;
-// a stopping node unregisters so clients stop routing to it.
+// a stopping node unregisters so clients stop routing to it. With front doors it registers, as
+// brokerId 0, each door it serves (front-doors.ts) instead of the group's broker name.
 
 import type { Logger } from '../common/logger.js';
 import { isValidTopicName } from '../common/names.js';
@@ -12,8 +13,18 @@ import { RequestCode } from '../protocol/request-code.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import { encodeJsonBody, type TopicConfig } from '../protocol/route-data.js';
 import type { BrokerConfig } from './broker-config.js';
+import type { FrontDoors } from './front-doors.js';
 import type { RaftFacade } from './broker-context.js';
 import type { MetadataState } from './metadata-state.js';
+
+interface Claim {
+  brokerName: string;
+  brokerAddr: string;
+  brokerId: number;
+  term: number;
+  topicConfigTable: Record<string, TopicConfig>;
+  defaultTopicQueueNums: number;
+}
 
 export const REGISTER_INTERVAL_MS = 30_000;
 const REGISTER_TIMEOUT_MS = 3_000;
@@ -30,6 +41,8 @@ export class NamesrvRegistrar {
   private readonly busy = new Set<string>();
   private readonly again = new Set<string>();
   private lastBrokerId = -1;
+  /** What each NameServer was last told, so a door given back can be unregistered. */
+  private readonly lastClaims = new Map<string, Claim[]>();
 
   constructor(
     private readonly config: Readonly<BrokerConfig>,
@@ -37,6 +50,8 @@ export class NamesrvRegistrar {
     private readonly raft: RaftFacade,
     private readonly metadata: MetadataState,
     private readonly log: Logger,
+    /** Front doors (frontDoorEnable=true): register doors instead of the group's broker name. */
+    private readonly doors?: FrontDoors,
   ) {
     this.client = new RemotingClient({ logger: log.child({ component: 'namesrv-registrar' }) });
   }
@@ -79,35 +94,64 @@ export class NamesrvRegistrar {
       return;
     }
     this.busy.add(addr);
-    const brokerId = this.brokerId();
-    this.lastBrokerId = brokerId;
-    const term = this.raft.role().term;
+    const claims = this.claims();
+    const current = new Set(claims.map((c) => `${c.brokerName}@${c.brokerAddr}`));
+    // A door this node no longer serves (taken back by its owner) is removed at once.
+    const dropped = (this.lastClaims.get(addr) ?? []).filter((c) => !current.has(`${c.brokerName}@${c.brokerAddr}`));
+    this.lastClaims.set(addr, claims);
+    Promise.all([
+      ...dropped.map((c) => this.unregisterOne(addr, c.brokerName, c.brokerAddr, c.brokerId)),
+      ...claims.map((c) => this.send(addr, c, reason)),
+    ]).finally(() => {
+      this.busy.delete(addr);
+      if (this.again.delete(addr)) this.registerOne(addr, 'queued');
+    });
+  }
+
+  /** Standard layout: one claim for the group's broker name; front doors: one per door served. */
+  private claims(): Claim[] {
     const topicConfigTable: Record<string, TopicConfig> = {};
     // The tables hold only valid names; the check keeps an older NameServer, which refuses a
     // whole registration for one bad name, working with whatever slipped in before.
     for (const t of this.metadata.topics()) if (isValidTopicName(t.topicName)) topicConfigTable[t.topicName] = t;
+    if (this.doors !== undefined) {
+      this.lastBrokerId = 0;
+      return this.doors.claims(this.metadata.topics()).map((d) => ({ brokerName: d.brokerName, brokerAddr: d.brokerAddr, brokerId: 0, term: d.claimTerm, topicConfigTable: d.topicConfigTable, defaultTopicQueueNums: d.defaultTopicQueueNums }));
+    }
+    const brokerId = this.brokerId();
+    this.lastBrokerId = brokerId;
+    return [{ brokerName: this.config.brokerName, brokerAddr: this.brokerAddr, brokerId, term: this.raft.role().term, topicConfigTable, defaultTopicQueueNums: this.config.defaultTopicQueueNums }];
+  }
+
+  private send(addr: string, c: Claim, reason: string): Promise<void> {
     const req = makeRequest(RequestCode.REGISTER_BROKER, {
-      brokerName: this.config.brokerName,
-      brokerAddr: this.brokerAddr,
+      brokerName: c.brokerName,
+      brokerAddr: c.brokerAddr,
       clusterName: this.config.brokerClusterName,
-      haServerAddr: this.brokerAddr,
-      brokerId: String(brokerId),
-      raftTerm: String(term),
+      haServerAddr: c.brokerAddr,
+      brokerId: String(c.brokerId),
+      raftTerm: String(c.term),
       compressed: 'false',
     }, {
-      body: encodeJsonBody({ topicConfigTable, autoCreateTopicEnable: this.config.autoCreateTopicEnable, defaultTopicQueueNums: this.config.defaultTopicQueueNums }),
+      body: encodeJsonBody({ topicConfigTable: c.topicConfigTable, autoCreateTopicEnable: this.config.autoCreateTopicEnable, defaultTopicQueueNums: c.defaultTopicQueueNums }),
     });
-    this.client.invoke(addr, this.signed(req), REGISTER_TIMEOUT_MS).then(
+    return this.client.invoke(addr, this.signed(req), REGISTER_TIMEOUT_MS).then(
       (resp) => {
         if (resp.code !== ResponseCode.SUCCESS) this.log.warn({ namesrv: addr, code: resp.code, remark: resp.remark }, 'registration refused');
-        else if (brokerId === 0 && resp.extFields['accepted'] === 'false') this.log.info({ namesrv: addr, term, masterAddr: resp.extFields['masterAddr'] }, 'brokerId 0 claim not accepted (a higher term holds it)');
-        else this.log.debug({ namesrv: addr, brokerId, term, reason }, 'registered');
+        else if (c.brokerId === 0 && resp.extFields['accepted'] === 'false') this.log.info({ namesrv: addr, brokerName: c.brokerName, term: c.term, masterAddr: resp.extFields['masterAddr'] }, 'brokerId 0 claim not accepted (a higher term holds it)');
+        else this.log.debug({ namesrv: addr, brokerName: c.brokerName, brokerId: c.brokerId, term: c.term, reason }, 'registered');
       },
       (err: unknown) => this.log.warn({ err, namesrv: addr, reason }, 'registration failed'),
-    ).finally(() => {
-      this.busy.delete(addr);
-      if (this.again.delete(addr)) this.registerOne(addr, 'queued');
-    });
+    );
+  }
+
+  private unregisterOne(addr: string, brokerName: string, brokerAddr: string, brokerId: number): Promise<void> {
+    return this.client.invoke(addr, this.signed(makeRequest(RequestCode.UNREGISTER_BROKER, {
+      brokerName,
+      brokerAddr,
+      clusterName: this.config.brokerClusterName,
+      brokerId: String(brokerId),
+    })), UNREGISTER_TIMEOUT_MS).then(() => undefined, (err: unknown) => this.log.debug({ err, namesrv: addr }, 'unregister failed'));
   }
 
   /** Signs a route change with the NameServer's registration key, when one is configured. */
@@ -122,13 +166,10 @@ export class NamesrvRegistrar {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.debounce) clearTimeout(this.debounce);
-    await Promise.all(this.config.namesrvAddr.map((addr) =>
-      this.client.invoke(addr, this.signed(makeRequest(RequestCode.UNREGISTER_BROKER, {
-        brokerName: this.config.brokerName,
-        brokerAddr: this.brokerAddr,
-        clusterName: this.config.brokerClusterName,
-        brokerId: String(this.lastBrokerId),
-      })), UNREGISTER_TIMEOUT_MS).catch((err: unknown) => this.log.debug({ err, namesrv: addr }, 'unregister failed'))));
+    await Promise.all(this.config.namesrvAddr.flatMap((addr) => {
+      const claims = this.lastClaims.get(addr) ?? [{ brokerName: this.config.brokerName, brokerAddr: this.brokerAddr, brokerId: this.lastBrokerId }];
+      return claims.map((c) => this.unregisterOne(addr, c.brokerName, c.brokerAddr, c.brokerId));
+    }));
     await this.client.close();
   }
 }

@@ -58,6 +58,8 @@ export interface TransferLeaderResult {
   previousLeader: string;
   newLeader: string;
   term: number;
+  /** Milliseconds from the old leader starting the transfer to it seeing the new leader (absent from older brokers). */
+  tookMs?: number;
 }
 
 /** The JSON body of DELETE_EXPIRED_COMMITLOG (329) from one node, with its remark: what it deleted and why the rest stayed. */
@@ -367,6 +369,13 @@ export class Admin {
     if (addr === undefined) {
       throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name ('rmq admin clusterList' lists them; known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
     }
+    return this.transferLeaderAt(addr, targetNodeId, timeoutMs);
+  }
+
+  /** Like transferLeader, asking the node at `brokerAddr` (a follower relays it to its leader). */
+  async transferLeaderAt(brokerAddr: string, targetNodeId?: string, timeoutMs = 10_000): Promise<TransferLeaderResult> {
+    const instance = this.running();
+    const addr = brokerAddr;
     const req = makeRequest(RaftRequestCode.RAFT_TRANSFER_LEADER, targetNodeId === undefined ? {} : { targetNodeId });
     const resp = await instance.invoke(addr, req, timeoutMs);
     if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);

@@ -6,7 +6,7 @@
 // close cleanly, and recovery must not trust anything newer than the checkpoint.
 
 import { close, closeSync, existsSync, fsync, fsyncSync, open, openSync, readFileSync, renameSync, rmSync, unlink, write, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname } from 'node:path';
 import { crc32 } from '../common/message/crc32.js';
 import { readInt64BE, writeInt64BE } from '../common/message/int64.js';
 import { BadCheckpointError } from './store-errors.js';
@@ -24,10 +24,6 @@ export interface StoreCheckpoint {
 const MAGIC = 0x524d5143; // 'RMQC'
 const VERSION = 1;
 export const CHECKPOINT_BYTES = 4 + 4 + 8 * 5 + 4;
-
-export function checkpointPath(root: string): string {
-  return join(root, 'checkpoint');
-}
 
 export function encodeCheckpoint(c: StoreCheckpoint): Buffer {
   const buf = Buffer.alloc(CHECKPOINT_BYTES);
@@ -60,8 +56,8 @@ export function decodeCheckpoint(buf: Buffer, path = 'checkpoint'): StoreCheckpo
 }
 
 /** Reads the checkpoint; undefined when there is none, BadCheckpointError when it is damaged. */
-export function readCheckpoint(root: string): StoreCheckpoint | undefined {
-  const path = checkpointPath(root);
+/** Reads the checkpoint file at `path` (store-paths.ts says where it is). */
+export function readCheckpoint(path: string): StoreCheckpoint | undefined {
   let buf: Buffer;
   try {
     buf = readFileSync(path);
@@ -82,8 +78,7 @@ function fsyncDir(dir: string): void {
 }
 
 /** Replaces the checkpoint atomically and durably (write temp, fsync, rename, fsync dir). */
-export function writeCheckpoint(root: string, c: StoreCheckpoint): void {
-  const path = checkpointPath(root);
+export function writeCheckpoint(path: string, c: StoreCheckpoint): void {
   const tmp = `${path}.tmp`;
   const fd = openSync(tmp, 'w');
   try {
@@ -94,7 +89,7 @@ export function writeCheckpoint(root: string, c: StoreCheckpoint): void {
     closeSync(fd);
   }
   renameSync(tmp, path);
-  fsyncDir(root);
+  fsyncDir(dirname(path));
 }
 
 /**
@@ -111,8 +106,7 @@ export function writeCheckpoint(root: string, c: StoreCheckpoint): void {
  * write abandoned by a closed store (its descriptor still open in the pool) can only ever write
  * into an unlinked file, never into the checkpoint a later store published.
  */
-export function writeCheckpointInBackground(root: string, c: StoreCheckpoint, mayPublish: () => boolean, done: (err: Error | null, published: boolean) => void): void {
-  const path = checkpointPath(root);
+export function writeCheckpointInBackground(path: string, c: StoreCheckpoint, mayPublish: () => boolean, done: (err: Error | null, published: boolean) => void): void {
   const tmp = `${path}.background.tmp`;
   const buf = encodeCheckpoint(c);
   const fail = (err: Error | null): void => done(err, false);
@@ -133,7 +127,7 @@ export function writeCheckpointInBackground(root: string, c: StoreCheckpoint, ma
             } catch (renameErr) {
               return fail(renameErr as Error);
             }
-            open(root, 'r', (dirErr, dirFd) => {
+            open(dirname(path), 'r', (dirErr, dirFd) => {
               if (dirErr) return done(dirErr, true);
               fsync(dirFd, (dirSyncErr) => close(dirFd, () => done(dirSyncErr, true)));
             });
@@ -144,23 +138,18 @@ export function writeCheckpointInBackground(root: string, c: StoreCheckpoint, ma
   });
 }
 
-export function abortFilePath(root: string): string {
-  return join(root, 'abort');
-}
-
 /** Creates the abort file and returns whether one was already there (the last run crashed). */
-export function createAbortFile(root: string): boolean {
-  const path = abortFilePath(root);
+export function createAbortFile(path: string): boolean {
   const existed = existsSync(path);
   if (!existed) {
     closeSync(openSync(path, 'w'));
-    fsyncDir(root);
+    fsyncDir(dirname(path));
   }
   return existed;
 }
 
 /** Removes the abort file: the last step of a clean shutdown. */
-export function removeAbortFile(root: string): void {
-  rmSync(abortFilePath(root), { force: true });
-  fsyncDir(root);
+export function removeAbortFile(path: string): void {
+  rmSync(path, { force: true });
+  fsyncDir(dirname(path));
 }

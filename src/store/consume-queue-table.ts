@@ -19,16 +19,17 @@ export class ConsumeQueueTable {
     readonly pool: QueueFilePool,
   ) {}
 
+  /** `root` holds the topic folders (the store's consumequeue folder, or storePathConsumeQueue). */
   static open(root: string, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer, poolOptions?: QueueFilePoolOptions): ConsumeQueueTable {
     const table = new ConsumeQueueTable(root, unitsPerFile, layer, poolOptions === undefined ? new QueueFilePool() : new QueueFilePool(poolOptions));
     let topics: string[] = [];
     try {
-      topics = readdirSync(join(root, 'consumequeue'));
+      topics = readdirSync(root);
     } catch {
       return table;
     }
     for (const dirName of topics) {
-      for (const q of readdirSync(join(root, 'consumequeue', dirName))) {
+      for (const q of readdirSync(join(root, dirName))) {
         if (!/^-?\d+$/.test(q)) continue;
         const cq = table.create(topicFromDirName(dirName), Number(q));
         if (cq.maxOffset === 0) table.remove(cq);
@@ -38,7 +39,7 @@ export class ConsumeQueueTable {
   }
 
   private create(topic: string, queueId: number): ConsumeQueue {
-    const cq = ConsumeQueue.open(this.root, topic, queueId, this.unitsPerFile, this.layer, this.pool);
+    const cq = ConsumeQueue.openIn(this.root, topic, queueId, this.unitsPerFile, this.layer, this.pool);
     let queues = this.byTopic.get(topic);
     if (!queues) this.byTopic.set(topic, (queues = new Map()));
     queues.set(queueId, cq);

@@ -8,9 +8,9 @@
 // min offset are blanks (RocketMQ's pre-blank units), written where a queue starts mid-file and
 // over the units retention leaves behind its min offset, so replicas agree byte for byte.
 
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { type FileLayer, MappedFile, realFileLayer } from '../../raft/storage/mapped-file.js';
-import { consumeQueueDir } from './consume-queue-paths.js';
+import { topicDirName } from './consume-queue-paths.js';
 import { BLANKS, CQ_UNIT_BYTES, type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE, fillBlanks, getInt64, isAllZero, setInt64 } from './consume-queue-units.js';
 import { flushDirtyNow } from './file-sync.js';
 import { QueueFilePool } from './queue-file-pool.js';
@@ -61,8 +61,13 @@ export class ConsumeQueue {
 
   /** Opens the queue's files (if any) and recovers the max offset: the first empty unit of the last file. */
   static open(root: string, topic: string, queueId: number, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer, pool = QueueFilePool.unbounded()): ConsumeQueue {
+    return ConsumeQueue.openIn(join(root, 'consumequeue'), topic, queueId, unitsPerFile, layer, pool);
+  }
+
+  /** Like open(), with the folder that holds the topic folders given (storePathConsumeQueue). */
+  static openIn(queuesDir: string, topic: string, queueId: number, unitsPerFile = DEFAULT_UNITS_PER_FILE, layer: FileLayer = realFileLayer, pool = QueueFilePool.unbounded()): ConsumeQueue {
     if (!Number.isInteger(unitsPerFile) || unitsPerFile <= 0) throw new RangeError(`unitsPerFile ${unitsPerFile} must be a positive integer`);
-    const cq = new ConsumeQueue(topic, queueId, consumeQueueDir(root, topic, queueId), unitsPerFile, layer, pool);
+    const cq = new ConsumeQueue(topic, queueId, join(queuesDir, topicDirName(topic), String(queueId)), unitsPerFile, layer, pool);
     cq.load();
     return cq;
   }

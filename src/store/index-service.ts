@@ -55,15 +55,16 @@ export class IndexService {
   skippedKeyCount = 0;
 
   private constructor(
-    root: string,
+    dir: string,
     readonly options: IndexOptions,
     private readonly layer: FileLayer,
   ) {
-    this.dir = join(root, 'index');
+    this.dir = dir;
   }
 
-  static open(root: string, options: IndexOptions = DEFAULT_INDEX_OPTIONS, layer: FileLayer = realFileLayer): IndexService {
-    const service = new IndexService(root, options, layer);
+  /** `dir` holds the IndexFiles (the store's index folder, or storePathindex). */
+  static open(dir: string, options: IndexOptions = DEFAULT_INDEX_OPTIONS, layer: FileLayer = realFileLayer): IndexService {
+    const service = new IndexService(dir, options, layer);
     service.load();
     return service;
   }

@@ -17,3 +17,4 @@ export { type RecoveryReport } from './recovery.js';
 export { QUEUE_START_MAX_BYTES, decodeQueueStarts, encodeQueueStarts, type QueueStarts } from './queue-start.js';
 export * from './message-store.js';
 export * from './retention/index.js';
+export { defaultStorePaths, type StorePaths } from './store-paths.js';

@@ -3,10 +3,13 @@
 // Reads copy each record once into a result buffer and patch its queueOffset and physicalOffset
 // there (the log holds placeholders, see docs/storage.md); the mapped log is never written.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, relative, isAbsolute } from 'node:path';
 import type { FileLayer } from '../../raft/storage/mapped-file.js';
 import type { CommitLogReader } from './commit-log.js';
 import { createAbortFile, readCheckpoint, removeAbortFile, type StoreCheckpoint } from './checkpoint.js';
+import { fileSync } from './file-sync.js';
+import { defaultStorePaths, type StorePaths } from './store-paths.js';
 import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
 import type { QueueFilePoolOptions } from './queue-file-pool.js';
@@ -68,6 +71,8 @@ export interface MessageStoreOptions extends DispatcherHooks {
    * test-only lazy one keeps their synced bytes apart, see raft/storage/lazy-fs.ts).
    */
   fileLayer?: FileLayer;
+  /** Where the derived files live; each defaults to its place under the store's root. */
+  paths?: Partial<StorePaths>;
 }
 
 /** Units scanned per read when a filter rejects messages (RocketMQ: 16,000 bytes of units). */
@@ -87,6 +92,7 @@ export class MessageStore {
 
   private constructor(
     readonly root: string,
+    readonly paths: StorePaths,
     private readonly log: CommitLogReader,
     readonly queues: ConsumeQueueTable,
     readonly index: IndexService,
@@ -95,23 +101,31 @@ export class MessageStore {
     readonly recovery: RecoveryReport,
     nowMs: () => number,
   ) {
-    this.flusher = new StoreFlusher(root, queues, index, dispatcher, nowMs);
+    this.flusher = new StoreFlusher(paths.checkpointFile, queues, index, dispatcher, nowMs);
   }
 
   /** Opens the store under `root` over `log`, recovering after a crash (see recovery.ts). */
   static open(root: string, log: CommitLogReader, options: MessageStoreOptions = {}): MessageStore {
     mkdirSync(root, { recursive: true });
-    const unclean = createAbortFile(root);
+    const paths: StorePaths = { ...defaultStorePaths(root), ...options.paths };
+    // Under the root, ConsumeQueue and index folders are made (and their names synced) when first
+    // written; a folder elsewhere (another disk) is made now so its disk can be watched for space.
+    for (const dir of [paths.consumeQueueDir, paths.indexDir, dirname(paths.checkpointFile), dirname(paths.abortFile)]) {
+      if (isInside(root, dir) || existsSync(dir)) continue;
+      mkdirSync(dir, { recursive: true });
+      fileSync.dir(dirname(dir));
+    }
+    const unclean = createAbortFile(paths.abortFile);
     let checkpoint: StoreCheckpoint | undefined;
     let problem: string | undefined;
     try {
-      checkpoint = readCheckpoint(root);
+      checkpoint = readCheckpoint(paths.checkpointFile);
     } catch (err) {
       if (!(err instanceof BadCheckpointError)) throw err;
       problem = err.message;
     }
-    const queues = ConsumeQueueTable.open(root, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE, options.fileLayer, options.consumeQueueFiles);
-    const index = IndexService.open(root, { ...DEFAULT_INDEX_OPTIONS, ...options.index }, options.fileLayer);
+    const queues = ConsumeQueueTable.open(paths.consumeQueueDir, options.unitsPerFile ?? DEFAULT_UNITS_PER_FILE, options.fileLayer, options.consumeQueueFiles);
+    const index = IndexService.open(paths.indexDir, { ...DEFAULT_INDEX_OPTIONS, ...options.index }, options.fileLayer);
     const recovery = recoverDispatchState(log, queues, index, checkpoint, unclean, problem, options.trustedLogIndex);
     const hooks: DispatcherHooks = {};
     if (options.onControl) hooks.onControl = options.onControl;
@@ -133,7 +147,7 @@ export class MessageStore {
     // After a crash, or when only the ConsumeQueues said how far dispatch got, verify the CRCs of
     // what gets redone. A fresh store ('empty') trusts the Raft log's own payload checks.
     if (unclean || recovery.source === 'consume-queues') dispatcher.verifyCrcUpTo = log.lastIndex();
-    const store = new MessageStore(root, log, queues, index, dispatcher, recovery, options.nowMs ?? Date.now);
+    const store = new MessageStore(root, paths, log, queues, index, dispatcher, recovery, options.nowMs ?? Date.now);
     if (recovery.source !== 'checkpoint') {
       // Without a checkpoint, recovery after a power loss would trust the ConsumeQueues to say
       // how far dispatch got, but a queue written later can be durable while an earlier one is
@@ -473,7 +487,13 @@ export class MessageStore {
     this.flusher.close();
     this.queues.close();
     this.index.close();
-    removeAbortFile(this.root);
+    removeAbortFile(this.paths.abortFile);
     this.closed = true;
   }
+}
+
+/** Whether `path` is `root` or below it. */
+function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }

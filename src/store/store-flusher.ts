@@ -53,7 +53,8 @@ export class StoreFlusher {
   backgroundFlushCount = 0;
 
   constructor(
-    private readonly root: string,
+    /** The checkpoint file (store-paths.ts). */
+    private readonly checkpointFile: string,
     private readonly queues: ConsumeQueueTable,
     private readonly index: IndexService,
     private readonly dispatcher: Dispatcher,
@@ -123,7 +124,7 @@ export class StoreFlusher {
     // Any background checkpoint from here on would be older than this one.
     this.generation++;
     // A full disk keeps the old checkpoint (the write is atomic): recovery then redoes a little more.
-    withDiskFullCheck('writing the store checkpoint', () => writeCheckpoint(this.root, this.checkpointOf(batch, logFlushTimestampMs, now)));
+    withDiskFullCheck('writing the store checkpoint', () => writeCheckpoint(this.checkpointFile, this.checkpointOf(batch, logFlushTimestampMs, now)));
     this.published(batch);
     this.settled();
   }
@@ -176,7 +177,7 @@ export class StoreFlusher {
         return;
       }
       const mayPublish = (): boolean => !this.closed && this.generation === generation;
-      writeCheckpointInBackground(this.root, this.checkpointOf(batch, logFlushTimestampMs, now), mayPublish, (err, published) => {
+      writeCheckpointInBackground(this.checkpointFile, this.checkpointOf(batch, logFlushTimestampMs, now), mayPublish, (err, published) => {
         if (published && err === null) {
           this.lastFlush = { log: logFlushTimestampMs, consumeQueue: now, index: now };
           this.published(batch);

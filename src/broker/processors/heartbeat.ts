@@ -98,7 +98,10 @@ async function ensureGroupResources(ctx: BrokerContext, group: string, messageMo
     }
     // A group name longer than a topic name allows has no retry topic (send-back refuses it).
     const retryTopic = retryTopicOf(group);
-    if (messageModel !== 'BROADCASTING' && isValidTopicName(retryTopic)) await ctx.ensureTopic(retryTopic, 1, true);
+    // With front doors every door needs a retry queue of its own, or the doors past the first
+    // would show clients a retry queue that is not theirs.
+    const retryQueues = ctx.config.frontDoorEnable ? ctx.raft.peerIds.length : 1;
+    if (messageModel !== 'BROADCASTING' && isValidTopicName(retryTopic)) await ctx.ensureTopic(retryTopic, retryQueues, true);
   } catch (err) {
     ctx.log.warn({ err, group }, 'could not create the subscription group or its retry topic; the next heartbeat retries');
   }

@@ -61,6 +61,8 @@ async function handle(ctx: BrokerContext, req: RemotingCommand): Promise<Remotin
       const target = headerOptString(req.extFields, 'targetNodeId') ?? hooks.mostUpToDateFollower();
       if (target === undefined) return makeResponse(req, ResponseCode.SYSTEM_ERROR, 'no follower to transfer leadership to');
       if (!ctx.raft.peerIds.includes(target)) return makeResponse(req, ResponseCode.SYSTEM_ERROR, `unknown node ${target}; peers are ${ctx.raft.peerIds.join(', ')}`);
+      // How long leadership took to move (this leader's view: until it saw the target lead).
+      const startedMs = ctx.nowMs();
       if (target !== previousLeader) {
         try {
           await hooks.transferLeadership(target);
@@ -68,7 +70,7 @@ async function handle(ctx: BrokerContext, req: RemotingCommand): Promise<Remotin
           return makeResponse(req, ResponseCode.SYSTEM_ERROR, `leadership transfer to ${target} failed: ${(err as Error).message}`);
         }
       }
-      return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody({ previousLeader, newLeader: target, term: ctx.raft.role().term }));
+      return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeJsonBody({ previousLeader, newLeader: target, term: ctx.raft.role().term, tookMs: ctx.nowMs() - startedMs }));
     }
     default:
       return makeResponse(req, ResponseCode.REQUEST_CODE_NOT_SUPPORTED, `request type ${req.code} not supported`);

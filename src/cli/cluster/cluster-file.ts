@@ -42,6 +42,8 @@ export interface ClusterFile {
   groups: ClusterGroupInfo[];
   /** Every node's gRPC endpoint (host:port), for RocketMQ 5 clients; absent when none has one. */
   grpcEndpoints?: string[];
+  /** Front doors: each node appears in routes as "<brokerName>-<nodeId>" (docs/operations.md). */
+  frontDoors?: boolean;
 }
 
 export function clusterFilePath(dir: string): string {

@@ -27,6 +27,8 @@ export interface ClusterUpOptions {
   peerSecret?: boolean;
   /** plain_acl.yml every broker enforces (aclEnable=true); the launcher signs with its first admin account. */
   aclFile?: string;
+  /** Front doors (docs/operations.md, "Front doors"): every node is a broker name of its own. */
+  frontDoors?: boolean;
   timeoutMs: number;
   /** RMQ_LOG_LEVEL of the children (default info). */
   logLevel?: string;
@@ -112,7 +114,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     restarted = true;
     say(`restarting the cluster recorded in ${clusterFilePath(o.dir)} over its data`);
   } else {
-    const count = portCount(o.groups, o.nodes);
+    const count = portCount(o.groups, o.nodes, o.frontDoors);
     let basePort = o.basePort;
     if (basePort === undefined) {
       basePort = await findFreeBlock(count);

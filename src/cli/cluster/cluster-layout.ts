@@ -2,7 +2,8 @@
 // node gets. Ports for G groups of N nodes from `basePort`: the NameServer on basePort, node i of
 // group g serves clients on basePort + 1 + g*N + i and Raft on basePort + 1 + G*N + g*N + i;
 // its gRPC endpoint takes basePort + 1 + 2*G*N + g*N + i and its metrics endpoint
-// basePort + 1 + 3*G*N + g*N + i; the NameServer's metrics endpoint is the last port of the block.
+// basePort + 1 + 3*G*N + g*N + i; the NameServer's metrics endpoint is the last port of the block;
+// with front doors N door ports per node follow.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,13 +26,15 @@ export interface LayoutOptions {
   grpc?: boolean;
   /** Give each group its own Raft peer secret (a 0600 file beside the confs); default true. */
   peerSecret?: boolean;
+  /** Front doors (docs/operations.md): every node is a broker name; N more ports per node. */
+  frontDoors?: boolean;
 }
 
 /** Segments smaller than the 1 GiB default: a laptop cluster should not reserve 3 GiB at once. */
 const LOCAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 
-export function portCount(groups: number, nodes: number): number {
-  return 2 + 4 * groups * nodes;
+export function portCount(groups: number, nodes: number, frontDoors = false): number {
+  return 2 + 4 * groups * nodes + (frontDoors ? groups * nodes * nodes : 0);
 }
 
 /** The gRPC endpoint needs rocketmq-client-nodejs (its .proto files); without it nodes get none. */
@@ -52,7 +55,7 @@ export function brokerNameOf(group: number): string {
 export function writeLayout(o: LayoutOptions): ClusterFile {
   assert(Number.isInteger(o.groups) && o.groups >= 1 && o.groups <= 26, `groups ${o.groups} outside 1..26 (broker-a..broker-z)`);
   assert(Number.isInteger(o.nodes) && o.nodes >= 1, `nodes ${o.nodes} must be a positive integer`);
-  assert(o.basePort > 0 && o.basePort + portCount(o.groups, o.nodes) - 1 <= 65535, `ports from ${o.basePort} do not fit below 65536`);
+  assert(o.basePort > 0 && o.basePort + portCount(o.groups, o.nodes, o.frontDoors) - 1 <= 65535, `ports from ${o.basePort} do not fit below 65536`);
   mkdirSync(o.dir, { recursive: true });
   const namesrvAddr = `127.0.0.1:${o.basePort}`;
   const groups: ClusterGroupInfo[] = [];
@@ -73,6 +76,8 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
       writeFileSync(secretPath, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
       secretConf['dLegerPeerSecretFile'] = secretPath;
     }
+    // After every other port: node i serves door e on one port of its own.
+    const doorPort = (i: number, e: number): number => o.basePort + 2 + 4 * o.groups * o.nodes + (g * o.nodes + i) * o.nodes + e;
     const nodes = ids.map((id, i) => {
       const listenPort = o.basePort + 1 + g * o.nodes + i;
       const dataDir = join(o.dir, brokerName, id);
@@ -95,6 +100,7 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
         ...secretConf,
         ...(grpc ? { grpcListenPort: String(grpcPort(i)) } : {}),
         metricsPort: String(metricsPort(i)),
+        ...(o.frontDoors === true ? { frontDoorEnable: 'true', frontDoorPorts: ids.map((d, e) => `${d}:${doorPort(i, e)}`).join(';') } : {}),
         ...o.extraConf,
       };
       const text = `# written by 'rmq cluster up'; node ${id} of ${brokerName}\n` + Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
@@ -116,5 +122,6 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     namesrv: { pid: 0, addr: namesrvAddr, logPath: join(o.dir, 'namesrv.log'), metricsAddr: `127.0.0.1:${o.basePort + portCount(o.groups, o.nodes) - 1}` },
     groups,
     ...(grpcEndpoints.length > 0 ? { grpcEndpoints } : {}),
+    ...(o.frontDoors === true ? { frontDoors: true } : {}),
   };
 }

@@ -33,10 +33,14 @@ export async function waitForLeaders(file: ClusterFile, timeoutMs: number, failu
       const info = await admin.clusterInfo().catch(() => undefined);
       for (const g of file.groups) {
         if (found.has(g.brokerName)) continue;
-        const addr = info?.brokerAddrTable[g.brokerName]?.brokerAddrs['0'];
-        if (addr === undefined) continue;
-        const s = await admin.raftStatus(addr).catch(() => undefined);
-        if (s?.role === 'LEADER' && (s as { leaderReady?: boolean }).leaderReady !== false) found.set(g.brokerName, { brokerName: g.brokerName, nodeId: s.nodeId, brokerAddr: addr, term: s.term });
+        // Front doors: the group is ready once every node's door is registered and one node leads.
+        const doors = g.nodes.map((n) => info?.brokerAddrTable[`${g.brokerName}-${n.id}`]?.brokerAddrs['0']);
+        const candidates = file.frontDoors === true ? (doors.every((a) => a !== undefined) ? g.nodes.map((n) => n.brokerAddr) : []) : [info?.brokerAddrTable[g.brokerName]?.brokerAddrs['0']];
+        for (const addr of candidates) {
+          if (addr === undefined || found.has(g.brokerName)) continue;
+          const s = await admin.raftStatus(addr).catch(() => undefined);
+          if (s?.role === 'LEADER' && (s as { leaderReady?: boolean }).leaderReady !== false) found.set(g.brokerName, { brokerName: g.brokerName, nodeId: s.nodeId, brokerAddr: addr, term: s.term });
+        }
       }
       if (found.size === file.groups.length) return file.groups.map((g) => found.get(g.brokerName)!);
       await sleep(POLL_INTERVAL_MS);

@@ -254,7 +254,7 @@ export function registerAdminCommands(program: Command): void {
           return { brokerName: name, ...(await a.transferLeader(name, o.to)) };
         });
         if (o.json === true) return printJson(r);
-        process.stdout.write(`${r.brokerName}: leadership moved from ${r.previousLeader} to ${r.newLeader} (term ${r.term})\n`);
+        process.stdout.write(`${r.brokerName}: leadership moved from ${r.previousLeader} to ${r.newLeader} (term ${r.term}${r.tookMs !== undefined ? `, in ${r.tookMs} ms` : ''})\n`);
       }),
     );
 

@@ -8,6 +8,7 @@ import { Admin, type RaftStatus } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
 import { readClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
 import { clusterDown, clusterProcesses, clusterUp, isRunning } from '../cluster/cluster-launcher.js';
+import { rollingRestart } from '../cluster/rolling-restart.js';
 import { intInRange, oneOf, secondsValue } from '../options.js';
 import { printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
@@ -23,6 +24,7 @@ interface UpOptions {
   peerSecret: boolean;
   acl?: string;
   set: string[];
+  frontDoors: boolean;
   timeout: number;
   json?: boolean;
 }
@@ -123,6 +125,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--set <key=value>', 'an extra broker.conf line for every node (repeatable)', collectSetting, [])
     .option('--acl <plain_acl.yml>', 'start every broker with aclEnable=true and these rules (copied into --dir); the NameServer gets the matching registration key')
     .option('--no-peer-secret', 'do not give each group a Raft peer secret (dLegerPeerSecretFile): peers unauthenticated')
+    .option('--front-doors', 'every node appears as its own broker name with a share of the queues, so unmodified clients ride through a node\'s death (docs/operations.md)', false)
     .option('--timeout <s>', 'how long to wait for every group to elect and register a leader', secondsValue(600), 60)
     .option('--json', 'print cluster.json instead of a table')
     .action(
@@ -139,6 +142,7 @@ export function registerClusterCommands(program: Command): void {
           extraConf: settings(o.set),
           peerSecret: o.peerSecret,
           ...(o.acl !== undefined ? { aclFile: resolve(o.acl) } : {}),
+          frontDoors: o.frontDoors,
           timeoutMs: o.timeout * 1000,
           say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
@@ -176,6 +180,26 @@ export function registerClusterCommands(program: Command): void {
           printTable(['process', 'pid', 'stopped by'], stopped.map((s) => [s.name, s.pid, s.result]));
           if (o.purge === true) process.stdout.write(`removed ${dir}\n`);
         }
+      }),
+    );
+
+  cluster
+    .command('restart')
+    .description('restart the brokers of a running cluster one at a time (followers first, the leader last after a transfer), each caught up before the next')
+    .requiredOption('--dir <dir>', 'the folder given to cluster up')
+    .option('--rolling', 'one node at a time (required: the only kind of restart offered)')
+    .option('--timeout <s>', 'per node: how long to wait for it to stop, start and catch up', secondsValue(600), 60)
+    .option('--json', 'print the steps as JSON')
+    .action(
+      action<{ dir: string; rolling?: boolean; timeout: number; json?: boolean }>(async (o) => {
+        if (o.rolling !== true) throw new CliError("only a rolling restart is offered: pass --rolling (or stop and start with 'rmq cluster down' and 'rmq cluster up')");
+        const file = readClusterFile(resolve(o.dir));
+        const started = Date.now();
+        const steps = await rollingRestart(file, { timeoutMs: o.timeout * 1000, say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`) });
+        const totalMs = Date.now() - started;
+        if (o.json === true) return printJson({ dir: file.dir, steps, totalMs });
+        printTable(['node', 'was leader', 'new leader', 'transfer ms', 'pid', 'step ms'], steps.map((s) => [`${s.brokerName}/${s.nodeId}`, s.wasLeader, s.newLeader ?? null, s.transferMs ?? null, s.pid, s.stepMs]));
+        process.stdout.write(`rolling restart done in ${totalMs} ms\n`);
       }),
     );
 

@@ -129,7 +129,8 @@ export class CleanService {
     this.config = c;
     this.nowMs = deps.nowMs ?? Date.now;
     this.probe = deps.diskUsage ?? statfsUsage;
-    this.paths = deps.watchedPaths ?? [deps.store.root, ...(deps.log.dir !== undefined ? [deps.log.dir] : [])];
+    // ConsumeQueues and indexes may sit on disks of their own (storePathConsumeQueue, storePathindex).
+    this.paths = deps.watchedPaths ?? [...new Set([deps.store.root, ...[deps.store.paths.consumeQueueDir, deps.store.paths.indexDir].filter((d) => !d.startsWith(`${deps.store.root}/`)), ...(deps.log.dir !== undefined ? [deps.log.dir] : [])])];
     this.modifiedMs = deps.segmentModifiedMs ?? ((path) => statSync(path).mtimeMs);
   }
 

@@ -1,0 +1,102 @@
+// `rmq cluster restart --rolling`: restarts a running local cluster one broker at a time so
+// clients keep working. Per group: the followers first, then the leader after handing leadership
+// to its most caught-up follower; each node is stopped with SIGTERM, started again with its conf
+// and data, and the next one waits until it answers and has applied everything the leader had
+// committed when it was asked (caught up), so a quorum of up-to-date nodes always exists.
+import { Admin, type RaftStatus } from '../../client/index.js';
+import { CliError } from '../cli-errors.js';
+import { sleep } from '../sleep.js';
+import type { ClusterFile, ClusterGroupInfo, ClusterNodeInfo } from './cluster-file.js';
+import { killNode, restartNode } from './cluster-launcher.js';
+
+export interface RollingStep {
+  brokerName: string;
+  nodeId: string;
+  /** It led the group when its turn came (leadership was handed over first). */
+  wasLeader: boolean;
+  /** The transfer's own figure (tookMs), for the leader's step. */
+  transferMs?: number;
+  newLeader?: string;
+  pid: number;
+  /** From SIGTERM until the restarted node answered and had caught up. */
+  stepMs: number;
+}
+
+export interface RollingOptions {
+  /** Per node: how long to wait for it to stop, start and catch up. */
+  timeoutMs: number;
+  logLevel?: string;
+  say?: (line: string) => void;
+}
+
+const POLL_MS = 100;
+
+export async function rollingRestart(file: ClusterFile, o: RollingOptions): Promise<RollingStep[]> {
+  const say = o.say ?? (() => {});
+  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500 });
+  await admin.start();
+  const steps: RollingStep[] = [];
+  try {
+    for (const g of file.groups) {
+      const leader = await leaderOf(admin, g, o.timeoutMs);
+      const order = [...g.nodes.filter((n) => n.id !== leader.nodeId), ...g.nodes.filter((n) => n.id === leader.nodeId)];
+      for (const n of order) steps.push(await restartOne(admin, file, g, n, o, say));
+    }
+    return steps;
+  } finally {
+    await admin.shutdown();
+  }
+}
+
+async function restartOne(admin: Admin, file: ClusterFile, g: ClusterGroupInfo, n: ClusterNodeInfo, o: RollingOptions, say: (line: string) => void): Promise<RollingStep> {
+  const name = `${g.brokerName}/${n.id}`;
+  let transfer: { tookMs?: number; newLeader: string } | undefined;
+  const current = await leaderOf(admin, g, o.timeoutMs);
+  if (current.nodeId === n.id) {
+    transfer = await admin.transferLeaderAt(n.brokerAddr, undefined, o.timeoutMs).catch((err: unknown) => {
+      throw new CliError(`${name}: handing leadership over before its restart failed: ${(err as Error).message}; nothing was stopped`, 'ERR_CLI_ROLLING');
+    });
+    say(`${name}: leadership handed to ${transfer.newLeader}${transfer.tookMs !== undefined ? ` in ${transfer.tookMs} ms` : ''}`);
+    await leaderOf(admin, g, o.timeoutMs, n.id);
+  }
+  const started = Date.now();
+  await killNode(file, g.brokerName, n.id, 'SIGTERM');
+  const pid = restartNode(file, g.brokerName, n.id, o.logLevel);
+  await caughtUp(admin, g, n, o.timeoutMs, name);
+  const stepMs = Date.now() - started;
+  say(`${name}: restarted (pid ${pid}) and caught up in ${stepMs} ms`);
+  return {
+    brokerName: g.brokerName,
+    nodeId: n.id,
+    wasLeader: transfer !== undefined,
+    ...(transfer?.tookMs !== undefined ? { transferMs: transfer.tookMs } : {}),
+    ...(transfer !== undefined ? { newLeader: transfer.newLeader } : {}),
+    pid,
+    stepMs,
+  };
+}
+
+/** The group's ready leader (other than `not`), polled until `timeoutMs`. */
+async function leaderOf(admin: Admin, g: ClusterGroupInfo, timeoutMs: number, not?: string): Promise<RaftStatus> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const n of g.nodes) {
+      const s = await admin.raftStatus(n.brokerAddr).catch(() => undefined);
+      if (s?.role === 'LEADER' && s.nodeId !== not && (s as { leaderReady?: boolean }).leaderReady !== false) return s;
+    }
+    await sleep(POLL_MS);
+  }
+  throw new CliError(`${g.brokerName} has no ready leader after ${timeoutMs} ms; the rolling restart stopped (see the node logs in the cluster folder)`, 'ERR_CLI_ROLLING');
+}
+
+/** Until the node answers and has applied what the leader had committed when asked. */
+async function caughtUp(admin: Admin, g: ClusterGroupInfo, n: ClusterNodeInfo, timeoutMs: number, name: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const leader = await leaderOf(admin, g, Math.max(1, deadline - Date.now())).catch(() => undefined);
+    const s = await admin.raftStatus(n.brokerAddr).catch(() => undefined);
+    if (leader !== undefined && s !== undefined && s.appliedIndex >= leader.commitIndex) return;
+    await sleep(POLL_MS);
+  }
+  throw new CliError(`${name} did not catch up within ${timeoutMs} ms after its restart; the rolling restart stopped with it running (see its log)`, 'ERR_CLI_ROLLING');
+}
