@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { RaftAdminCode } from '../src/broker/processors/raft-admin.js';
 import { makeRequest, RemotingClient, RequestCode, ResponseCode, decodeJsonBody } from '../src/protocol/index.js';
 

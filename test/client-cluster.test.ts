@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { Admin, ConsumeFromWhere, Producer, PushConsumer, type QueueProgress } from '../src/client/index.js';
 
 process.env['RMQ_LOG_LEVEL'] ??= 'silent';

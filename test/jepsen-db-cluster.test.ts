@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterDb } from '../jepsen-like/db/cluster.js';
-import { defaultPortPlan, PORT_PLAN_SPAN } from '../jepsen-like/db/port-plan.js';
+import { defaultPortPlan, PORT_PLAN_SPAN } from '../src/devkit/port-plan.js';
 import { alive, assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
 import { dial, eventually, onFreePorts } from './jepsen-net-helpers.js';
 

@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterDb } from '../jepsen-like/db/cluster.js';
-import { defaultPortPlan } from '../jepsen-like/db/port-plan.js';
+import { defaultPortPlan } from '../src/devkit/port-plan.js';
 import { readHistory } from '../jepsen-like/history/reader.js';
 import { HistoryWriter } from '../jepsen-like/history/writer.js';
 import { healAll } from '../jepsen-like/nemesis/heal-all.js';

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterDb } from '../jepsen-like/db/cluster.js';
-import { defaultPortPlan } from '../jepsen-like/db/port-plan.js';
+import { defaultPortPlan } from '../src/devkit/port-plan.js';
 import { assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
 import { eventually, onFreePorts } from './jepsen-net-helpers.js';
 

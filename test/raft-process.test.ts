@@ -20,7 +20,7 @@ beforeAll(async () => {
   if (!existsSync(defaultNodeScript())) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
   dir = mkdtempSync(join(tmpdir(), 'raft-process-test-'));
   const basePort = await findFreePortBlock(21100, 21199, 3);
-  cluster = new LocalCluster({ dir, basePort, flush: 'async', logToFiles: true, nodeArgs: ['--segment-bytes', String(32 * 1024 * 1024)] });
+  cluster = new LocalCluster({ dir, basePort, flush: 'async', nodeArgs: ['--segment-bytes', String(32 * 1024 * 1024)] });
   summary = await runFailoverScenario(cluster, { dir, basePort, entries: 10_000, payloadBytes: 256, killAfterMs: 300 });
 }, 60_000);
 

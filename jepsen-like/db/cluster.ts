@@ -10,11 +10,11 @@ import { CLIENTS } from '../net/partition-shapes.js';
 import { ProxyMesh } from '../net/proxy-mesh.js';
 import { waitForPort } from '../net/wait-for-port.js';
 import { DbError } from './db-errors.js';
-import { registerExitHook } from './exit-hooks.js';
+import { registerExitHook } from '../../raft/tools/process/exit-hooks.js';
 import { emptyDisk, fillDisk, mountSmallFs, unmountSmallFs } from './node-fs.js';
 import type { NodeControl, NodeStatus } from './node-control.js';
-import type { PortPlan } from './port-plan.js';
-import { ProcessControl } from './process-control.js';
+import type { PortPlan } from '../../src/devkit/port-plan.js';
+import { ProcessControl } from '../../raft/tools/process/process-control.js';
 
 export interface ClusterNode {
   id: string;

@@ -12,8 +12,9 @@ import { pino, type Logger } from 'pino';
 import { Admin } from '../../src/client/index.js';
 import { checkRun, HISTORY_FILE, type CheckRunOutcome } from '../check-run.js';
 import { ClusterDb } from '../db/cluster.js';
-import { killStaleProcesses, PID_FILE_NAME } from '../db/pid-file.js';
-import { defaultPortPlan, type PortPlan } from '../db/port-plan.js';
+import { killStaleProcesses, PID_FILE_NAME } from '../../raft/tools/process/pid-file.js';
+import { findFreeBlock } from '../../raft/tools/free-ports.js';
+import { defaultPortPlan, PORT_PLAN_SPAN, type PortPlan } from '../../src/devkit/port-plan.js';
 import { HistoryWriter } from '../history/writer.js';
 import { runMix, type MixSummary } from '../nemesis/mix.js';
 import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
@@ -24,7 +25,6 @@ import { QueueConsumers, type ConsumerStats } from '../workload/queue-consumers.
 import { QueueProducers, type ProducerStats } from '../workload/queue-producers.js';
 import { ClusterProbe } from './cluster-probe.js';
 import { GuardedNodes } from './guarded-nodes.js';
-import { allPortsFree, randomBasePort } from './free-ports.js';
 import { assertDistBuilt, defaultDistDir, LAZY_FS_ENV, launchNamesrv, launchNode, revertToDurable, type LaunchSettings } from './launchers.js';
 import { DRAIN_TIMEOUT_MS, HEAL_TIMEOUT_MS, SETUP_TIMEOUT_MS, type RunOptions } from './run-options.js';
 import { killStaleRuns, writeHarnessFile } from './stale-runs.js';
@@ -78,7 +78,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   // Fail on a bad nemesis name before starting anything.
   const nemeses = parseNemesisList(options.nemesis);
   const distDir = defaultDistDir();
-  assertDistBuilt(distDir);
+  assertDistBuilt();
   mkdirSync(join(runDir, 'logs'), { recursive: true });
   const stale = killStaleRuns(dirname(runDir));
   writeHarnessFile(runDir);
@@ -317,9 +317,8 @@ class Run {
     };
     let lastError: unknown;
     for (let attempt = 0; attempt < SETUP_ATTEMPTS; attempt++) {
-      const base = randomBasePort();
+      const base = await findFreeBlock(PORT_PLAN_SPAN);
       const ports: PortPlan = defaultPortPlan(base, this.o.nodes);
-      if (!(await allPortsFree(ports.allPorts()))) continue;
       // A failed attempt may have left half-initialized data; each attempt starts empty.
       rmSync(join(this.runDir, 'nodes'), { recursive: true, force: true });
       try {

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin } from '../../client/index.js';
 import { ExitCode } from '../cli-errors.js';
-import { clusterFilePath, readClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
-import { clusterDown, clusterProcesses, clusterUp, isRunning, killNode, restartNode } from '../cluster/cluster-launcher.js';
+import { clusterFilePath, readClusterFile, type ClusterFile } from '../../devkit/cluster-file.js';
+import { clusterDown, clusterUp, killClusterSync, killNode, restartNode } from '../../devkit/cluster-launcher.js';
 import { sleep } from '../sleep.js';
 import { DemoTraffic } from './demo-traffic.js';
 import { Progress } from './progress.js';
@@ -68,14 +68,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   };
   const killAllSync = (): void => {
     const f = knownFile();
-    if (f === undefined) return;
-    for (const proc of clusterProcesses(f)) {
-      try {
-        if (isRunning(proc)) process.kill(proc.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (f !== undefined) killClusterSync(f);
   };
   // Whatever happens to this process, its children do not outlive it unnoticed.
   process.on('exit', killAllSync);

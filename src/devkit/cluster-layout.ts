@@ -1,12 +1,13 @@
 // Where every process of a local cluster listens and keeps its files, and the broker.conf each
 // node gets. Ports for G groups of N nodes from `basePort`: the NameServer on basePort, node i of
 // group g serves clients on basePort + 1 + g*N + i and Raft on basePort + 1 + G*N + g*N + i.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { assert } from '../../common/assert.js';
-import { protoRoot } from '../../grpc/proto.js';
+import { assert } from '../common/assert.js';
+import { protoRoot } from '../grpc/proto.js';
 import type { ClusterFile, ClusterGroupInfo } from './cluster-file.js';
 import { CLUSTER_FILE_VERSION } from './cluster-file.js';
+import { writeBrokerConf } from './broker-conf.js';
 
 export interface LayoutOptions {
   dir: string;
@@ -21,9 +22,6 @@ export interface LayoutOptions {
   /** Give every node a gRPC endpoint; default: when the .proto files it loads are installed. */
   grpc?: boolean;
 }
-
-/** Segments smaller than the 1 GiB default: a laptop cluster should not reserve 3 GiB at once. */
-const LOCAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 export function portCount(groups: number, nodes: number): number {
   return 1 + 3 * groups * nodes;
@@ -64,25 +62,23 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
       const dataDir = join(o.dir, brokerName, id);
       mkdirSync(dataDir, { recursive: true });
       const confPath = join(o.dir, `${brokerName}-${id}.conf`);
-      const conf: Record<string, string> = {
-        brokerClusterName: o.clusterName,
-        brokerName,
-        namesrvAddr,
-        listenPort: String(listenPort),
-        brokerIP1: '127.0.0.1',
-        storePathRootDir: dataDir,
-        flushDiskType: o.flushDiskType,
-        autoCreateTopicEnable: String(o.autoCreateTopicEnable),
-        mappedFileSizeCommitLog: String(LOCAL_SEGMENT_BYTES),
-        enableDLegerCommitLog: 'true',
-        dLegerGroup: brokerName,
-        dLegerPeers: peers,
-        dLegerSelfId: id,
-        ...(grpc ? { grpcListenPort: String(grpcPort(i)) } : {}),
-        ...o.extraConf,
-      };
-      const text = `# written by 'rmq cluster up'; node ${id} of ${brokerName}\n` + Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-      writeFileSync(confPath, text);
+      const conf = writeBrokerConf(
+        confPath,
+        {
+          clusterName: o.clusterName,
+          brokerName,
+          namesrvAddr,
+          listenPort,
+          storePathRootDir: dataDir,
+          flushDiskType: o.flushDiskType,
+          autoCreateTopicEnable: o.autoCreateTopicEnable,
+          peers,
+          selfId: id,
+          ...(grpc ? { grpcListenPort: grpcPort(i) } : {}),
+          extra: o.extraConf,
+        },
+        `written by 'rmq cluster up'; node ${id} of ${brokerName}`,
+      );
       const grpcAddr = grpc && conf['grpcListenPort'] !== '0' ? `127.0.0.1:${conf['grpcListenPort']}` : undefined;
       if (grpcAddr !== undefined) grpcEndpoints.push(grpcAddr);
       return { id, pid: 0, brokerAddr: `127.0.0.1:${listenPort}`, raftAddr: `127.0.0.1:${raftPort(i)}`, ...(grpcAddr !== undefined ? { grpcAddr } : {}), dataDir, confPath, logPath: join(o.dir, `${brokerName}-${id}.log`) };

@@ -1,9 +1,11 @@
-// Waits until every broker group of a cluster has a ready Raft leader that the NameServer routes
-// as its master (brokerId 0): the moment clients can produce. Reads only what any client can ask
+// The one wait-for-leader of the dev-cluster kit (`rmq cluster up`, LocalCluster, the demo):
+// waits until every broker group of a cluster has a ready Raft leader that the NameServer routes
+// as its master (brokerId 0), the moment clients can produce. Reads only what any client can ask
 // (cluster info from the NameServer, RAFT_STATUS from the broker), through the client SDK.
-import { Admin } from '../../client/index.js';
-import { CliError } from '../cli-errors.js';
-import { sleep } from '../sleep.js';
+import { Admin } from '../client/index.js';
+import { DevkitError } from './devkit-errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AclCredentials } from '../protocol/acl-signature.js';
 import type { ClusterFile } from './cluster-file.js';
 
 export interface GroupLeader {
@@ -15,19 +17,27 @@ export interface GroupLeader {
 
 const POLL_INTERVAL_MS = 100;
 
+/** What the wait reads of a cluster: where its NameServer is, its group names, its folder (for messages). */
+export type LeaderWaitTarget = Pick<ClusterFile, 'dir'> & { namesrv: Pick<ClusterFile['namesrv'], 'addr'>; groups: readonly { brokerName: string }[] };
+
 /**
- * The leader of every group, or a CliError after timeoutMs. `failure()` is asked on every round
+ * The leader of every group, or a DevkitError after timeoutMs. `failure()` is asked on every round
  * and ends the wait at once when it returns a reason (a process died during startup).
  */
-export async function waitForLeaders(file: ClusterFile, timeoutMs: number, failure: () => string | undefined = () => undefined): Promise<GroupLeader[]> {
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000 });
+export async function waitForLeaders(
+  file: LeaderWaitTarget,
+  timeoutMs: number,
+  failure: () => string | undefined = () => undefined,
+  credentials?: AclCredentials,
+): Promise<GroupLeader[]> {
+  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000, ...(credentials !== undefined ? { credentials } : {}) });
   await admin.start();
   try {
     const deadline = Date.now() + timeoutMs;
     const found = new Map<string, GroupLeader>();
     while (Date.now() < deadline) {
       const reason = failure();
-      if (reason !== undefined) throw new CliError(reason, 'ERR_CLI_START_FAILED');
+      if (reason !== undefined) throw new DevkitError(reason, 'ERR_CLI_START_FAILED');
       const info = await admin.clusterInfo().catch(() => undefined);
       for (const g of file.groups) {
         if (found.has(g.brokerName)) continue;
@@ -40,7 +50,7 @@ export async function waitForLeaders(file: ClusterFile, timeoutMs: number, failu
       await sleep(POLL_INTERVAL_MS);
     }
     const missing = file.groups.filter((g) => !found.has(g.brokerName)).map((g) => g.brokerName);
-    throw new CliError(
+    throw new DevkitError(
       `no ready leader registered with the NameServer within ${timeoutMs} ms for ${missing.join(', ')}; see the node logs in ${file.dir} (raise --timeout on a slow machine)`,
       'ERR_CLI_NO_LEADER',
     );
