@@ -13,6 +13,7 @@ import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluste
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { Admin, Producer } from '../src/client/index.js';
 import { makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { until } from './helpers/poll.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -47,15 +48,6 @@ accounts:
 
 let dir: string;
 let cluster: LocalCluster;
-
-async function until(what: string, timeoutMs: number, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'acl-group-'));

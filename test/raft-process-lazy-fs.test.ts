@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { defaultNodeScript, LocalCluster } from '../raft/tools/demo/local-cluster.js';
 import { LAZY_FS_ENV, revertToDurable } from '../raft/storage/lazy-fs.js';
+import { until } from './helpers/poll.js';
 
 const root = new URL('..', import.meta.url).pathname;
 let dir = '';
@@ -23,14 +24,6 @@ afterAll(async () => {
   else process.env[LAZY_FS_ENV] = saved;
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
-
-async function until(what: string, timeoutMs: number, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('a Raft group of lazy processes through a power loss', () => {
   it('keeps every acknowledged entry after SIGKILL of all nodes and a revert to what was synced', async () => {

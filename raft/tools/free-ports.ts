@@ -1,8 +1,8 @@
 // The one port finder of the dev tools (local clusters, benches, the Raft demo and the tests): blocks
 // of consecutive free TCP ports on 127.0.0.1. Random blocks come from 27000-32000, below Linux's
 // ephemeral range (32768-60999), so an outgoing connection or its TIME_WAIT can never be holding
-// a port a node is about to bind, and above every fixed port the test suite binds. A fixed range
-// can also be scanned in order (findFreePortBlock).
+// a port a node is about to bind. The tests bind no fixed port: each takes its blocks from here.
+// A range a user chose (bench:raft --base-port) is scanned in order (findFreePortBlock).
 import { createServer } from 'node:net';
 
 export const PORT_FLOOR = 27000;
