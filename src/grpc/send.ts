@@ -16,6 +16,7 @@ import { parseDelayLevels } from '../broker/schedule/delay-levels.js';
 import type { RemotingChannel } from '../protocol/remoting-server.js';
 import { ok, status, timestampMs, type Message, type Status } from './proto.js';
 import { statusOfError, statusOfResponse } from './status-map.js';
+import { DEFAULT_TOPIC } from '../common/system-topics.js';
 
 export interface SendResultEntry { status: Status; messageId: string; transactionId: string; offset: number; recallHandle: string }
 export interface SendMessageResponse { status: Status; entries: SendResultEntry[] }
@@ -84,7 +85,7 @@ async function sendOne(ctx: BrokerContext, m: Message, channel: RemotingChannel,
   const req = makeRequest(RequestCode.SEND_MESSAGE, {
     producerGroup: 'GRPC_PRODUCER_GROUP',
     topic,
-    defaultTopic: 'TBW102',
+    defaultTopic: DEFAULT_TOPIC,
     defaultTopicQueueNums: String(ctx.config.defaultTopicQueueNums),
     queueId: String(queueId),
     sysFlag: '0',

@@ -10,6 +10,7 @@ import { hostPortValue, intInRange } from '../options.js';
 import { bodyForDisplay, clip, printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
 import { clusterList } from './cluster-list.js';
+import { DEFAULT_TOPIC, OFFSET_MOVED_EVENT, SCHEDULE_TOPIC } from '../../common/system-topics.js';
 
 interface Common {
   namesrvAddr?: string;
@@ -139,7 +140,7 @@ export function registerAdminCommands(program: Command): void {
       action<Common & { group: string; topic?: string }>(async (o) => {
         const rows = await withAdmin(o, async (a) => {
           if (o.topic !== undefined) return a.consumerProgress(o.group, o.topic);
-          const topics = (await a.listTopics()).filter((t) => !t.startsWith('%') && t !== 'TBW102' && t !== 'SCHEDULE_TOPIC_XXXX' && t !== 'OFFSET_MOVED_EVENT');
+          const topics = (await a.listTopics()).filter((t) => !t.startsWith('%') && t !== DEFAULT_TOPIC && t !== SCHEDULE_TOPIC && t !== OFFSET_MOVED_EVENT);
           if (topics.length > MAX_TOPICS_SCANNED) throw new CliError(`the NameServer lists ${topics.length} topics; pass -t <topic> to choose one`);
           topics.push(`%RETRY%${o.group}`);
           const out = [];
