@@ -294,7 +294,7 @@ export class ClusterDb implements NodeControl {
     const abort = new AbortController();
     // A process that dies while starting (a taken port, a bad conf) fails at once, not at the timeout.
     const died = this.processes.exited(name).then((exit) => {
-      if (!abort.signal.aborted) throw new Error(`exited while starting (code ${exit.code}, signal ${exit.signal})`);
+      if (!abort.signal.aborted) throw new DbError('ERR_NODE_NOT_READY', `exited while starting (code ${exit.code}, signal ${exit.signal})`);
     });
     try {
       await Promise.race([Promise.all(ports.map((p) => waitForPort(p, timeoutMs, '127.0.0.1', abort.signal))), died]);

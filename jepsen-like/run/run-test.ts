@@ -5,6 +5,7 @@
 // replica to commit and dispatch the same index, drain every queue, record the replicas'
 // digests, stop every process by PID, and check the history. The whole run is bounded by a hard
 // deadline; whatever happens, every process it started is killed.
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,6 +29,7 @@ import { GuardedNodes } from './guarded-nodes.js';
 import { assertDistBuilt, defaultDistDir, LAZY_FS_ENV, launchNamesrv, launchNode, revertToDurable, type LaunchSettings } from './launchers.js';
 import { DRAIN_TIMEOUT_MS, HEAL_TIMEOUT_MS, SETUP_TIMEOUT_MS, type RunOptions } from './run-options.js';
 import { killStaleRuns, writeHarnessFile } from './stale-runs.js';
+import { RunError } from './run-errors.js';
 
 export const TOPIC = 'jepsen';
 export const GROUP = 'broker-a';
@@ -66,15 +68,11 @@ export interface RunOutcome {
   summary: RunSummary;
 }
 
-class DeadlineError extends Error {
-  readonly code = 'ERR_RUN_DEADLINE';
-}
-
 export async function runTest(options: RunOptions): Promise<RunOutcome> {
   const started = Date.now();
   const runDir = resolve(options.out);
   const say = options.progress ?? (() => {});
-  if (existsSync(join(runDir, HISTORY_FILE))) throw new Error(`${runDir} already holds a run (history.jsonl); choose another --out`);
+  if (existsSync(join(runDir, HISTORY_FILE))) throw new RunError('ERR_RUN_DIR_USED', `${runDir} already holds a run (history.jsonl); choose another --out`);
   // Fail on a bad nemesis name before starting anything.
   const nemeses = parseNemesisList(options.nemesis);
   const distDir = defaultDistDir();
@@ -91,7 +89,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   const hardDeadlineMs = (options.hardDeadlineS ?? options.timeS + 240) * 1000;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`the run passed its hard deadline of ${hardDeadlineMs / 1000} s`)), hardDeadlineMs);
+    timer = setTimeout(() => reject(new RunError('ERR_RUN_DEADLINE', `the run passed its hard deadline of ${hardDeadlineMs / 1000} s`)), hardDeadlineMs);
   });
   const body = run.execute(nemeses);
   // After a deadline the body may still be unwinding against a torn-down cluster; its errors no longer matter.
@@ -239,7 +237,7 @@ class Run {
   /** Retention now on each of these nodes, through the admin SDK (what an operator would run). */
   private async deleteExpired(db: ClusterDb, ids: readonly string[]): Promise<Record<string, unknown>> {
     const admin = this.admin;
-    if (admin === undefined) throw new Error('the admin client is not started');
+    assert(admin !== undefined, 'the admin client is started before any nemesis runs');
     const out: Record<string, unknown> = {};
     for (const id of ids) {
       try {
@@ -254,7 +252,7 @@ class Run {
 
   /** After a hard deadline the cleanup owns the run; the body must not go on using the cluster. */
   private throwIfAborted(): void {
-    if (this.abort.signal.aborted) throw new Error('the run was stopped');
+    if (this.abort.signal.aborted) throw new RunError('ERR_RUN_STOPPED', 'the run was stopped');
   }
 
   /** The nemesis phase: the seeded mix, or each nemesis in turn; always ends healed. */
@@ -345,7 +343,7 @@ class Run {
         this.say(`port block ${base} was taken during setup; retrying on another`);
       }
     }
-    throw new Error(`could not start the cluster on a free port block after ${SETUP_ATTEMPTS} attempts: ${(lastError as Error | undefined)?.message ?? 'every block was busy'}`);
+    throw new RunError('ERR_RUN_SETUP', `could not start the cluster on a free port block after ${SETUP_ATTEMPTS} attempts: ${(lastError as Error | undefined)?.message ?? 'every block was busy'}`);
   }
 
   private async createTopic(namesrvAddr: string): Promise<void> {
@@ -365,7 +363,7 @@ class Run {
       }
       await sleep(500);
     }
-    throw new Error(`could not create topic ${TOPIC} with ${this.o.queues} queues: ${(last as Error | undefined)?.message ?? 'the route never showed every queue'}`);
+    throw new RunError('ERR_RUN_SETUP', `could not create topic ${TOPIC} with ${this.o.queues} queues: ${(last as Error | undefined)?.message ?? 'the route never showed every queue'}`);
   }
 
   /** Stops clients, heals nothing (the mix did), kills every process, closes the history. Idempotent. */

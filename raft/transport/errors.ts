@@ -1,5 +1,6 @@
 // Typed operating errors of the Raft transport. Each code is stable and means one thing; a
 // peer sending garbage or pretending to be someone else is an operating error, never a crash.
+import { CodedError } from '../coded-error.js';
 
 export type TransportErrorCode =
   /** A frame whose length, header or entry table does not decode. */
@@ -11,13 +12,4 @@ export type TransportErrorCode =
   /** A hello that does not match this node (wrong protocol version or wrong target id). */
   | 'ERR_BAD_HELLO';
 
-export class TransportError extends Error {
-  override readonly name = 'TransportError';
-  constructor(
-    readonly code: TransportErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class TransportError extends CodedError<TransportErrorCode> {}

@@ -14,7 +14,7 @@ export type DevkitErrorCode =
   /** A node id that is not in the local cluster. */
   | 'ERR_DEVKIT_UNKNOWN_NODE';
 
-export class DevkitError extends RmqError {
+export class DevkitError extends RmqError<DevkitErrorCode> {
   constructor(message: string, code: DevkitErrorCode = 'ERR_CLI_USAGE', options?: { cause?: unknown }) {
     super(code, message, options);
   }

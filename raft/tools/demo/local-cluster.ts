@@ -9,6 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { CodedError } from '../../coded-error.js';
 import { assertBuilt, distPath } from '../process/dist-dir.js';
 import { ProcessControl } from '../process/process-control.js';
 import type { CheckResult, LoadResult, LoadSpec, NodeEvent, NodeReport, ParentRequest } from '../node-process/control-protocol.js';
@@ -37,12 +38,20 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-export class ClusterError extends Error {
-  override name = 'ClusterError';
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
+export type ClusterErrorCode =
+  | 'ERR_ALREADY_RUNNING'
+  | 'ERR_NOT_BUILT'
+  | 'ERR_START_TIMEOUT'
+  | 'ERR_NODE_EXITED'
+  | 'ERR_NODE_DOWN'
+  | 'ERR_REQUEST_TIMEOUT'
+  | 'ERR_NO_LEADER'
+  | 'ERR_DIVERGED'
+  | 'ERR_UNKNOWN_NODE'
+  /** A node's own error, relayed over IPC with the node's code. */
+  | (string & {});
+
+export class ClusterError extends CodedError<ClusterErrorCode> {}
 
 /** One node process and its request/reply bookkeeping. */
 class NodeProcess {

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin } from '../../client/index.js';
-import { ExitCode } from '../cli-errors.js';
+import { CliError, ExitCode } from '../cli-errors.js';
 import { clusterFilePath, readClusterFile, type ClusterFile } from '../../devkit/cluster-file.js';
 import { clusterDown, clusterUp, killClusterSync, killNode, restartNode } from '../../devkit/cluster-launcher.js';
 import { sleep } from '../sleep.js';
@@ -30,7 +30,6 @@ const LEADER_TIMEOUT_MS = 30_000;
 const CATCH_UP_TIMEOUT_MS = 30_000;
 const CONSUME_TIMEOUT_MS = 30_000;
 
-class DemoTimeout extends Error {}
 
 interface Leader {
   nodeId: string;
@@ -103,7 +102,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     void cleanup(true).finally(() => process.exit(ExitCode.FAILED));
   }, o.timeoutMs + 5000);
   const check = (): void => {
-    if (Date.now() > deadline) throw new DemoTimeout(`the demo did not finish within ${Math.round(o.timeoutMs / 1000)} s (while ${phase})`);
+    if (Date.now() > deadline) throw new CliError(`the demo did not finish within ${Math.round(o.timeoutMs / 1000)} s (while ${phase})`, 'ERR_CLI_DEMO_TIMEOUT');
   };
   const waitFor = async <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> => {
     const until = Math.min(deadline, Date.now() + timeoutMs);
@@ -113,7 +112,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       await sleep(50);
     }
     check();
-    throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    throw new CliError(`${what} did not happen within ${timeoutMs} ms`, 'ERR_CLI_DEMO_TIMEOUT');
   };
 
   try {
