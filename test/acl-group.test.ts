@@ -10,10 +10,11 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { Admin, Producer } from '../src/client/index.js';
 import { makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { until } from './helpers/poll.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -48,15 +49,6 @@ accounts:
 
 let dir: string;
 let cluster: LocalCluster;
-
-async function until(what: string, timeoutMs: number, cond: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'acl-group-'));

@@ -10,16 +10,18 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { RaftAdminCode } from '../src/broker/processors/raft-admin.js';
 import { makeRequest, RemotingClient, RequestCode, ResponseCode, decodeJsonBody } from '../src/protocol/index.js';
+import { until } from './helpers/poll.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ons = require('ali-ons') as { Producer: any; Consumer: any; Message: any };
 
 const root = new URL('..', import.meta.url).pathname;
-const BASE_PORT = 25200;
+const BASE_PORT = await findFreeBlock(20);
 const TOPIC = 'E2E_TOPIC';
 const GROUP = 'E2E_GROUP';
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };
@@ -27,15 +29,6 @@ const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 const clientOptions = { httpclient: {}, pollNameServerInteval: 1000, heartbeatBrokerInterval: 2000, rebalanceInterval: 2000, logger: quiet };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until(what: string, timeoutMs: number, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 interface Seen {
   body: string;

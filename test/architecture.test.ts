@@ -64,6 +64,38 @@ const LAYER_ALLOWED: Record<string, readonly string[]> = {
  */
 export const JEPSEN_ALLOWED_SRC: readonly string[] = ['src/client/index.js', 'src/protocol/index.js'];
 
+/**
+ * The dev-cluster kit, which tools (the CLI, the benches, jepsen-like, the tests) use to run
+ * clusters and libraries never import: the process supervisor, pid files, the port finder and the
+ * dist/ resolver in raft/tools/ (so the Raft demo can use them too), and the broker cluster
+ * pieces (layout, broker.conf, cluster.json, launcher, leader wait, LocalCluster) in src/devkit/.
+ */
+export const KIT_FOLDERS: readonly string[] = ['raft/tools/', 'src/devkit/'];
+
+/**
+ * Files that may import node:child_process although they are not the supervisor: none of them
+ * launches a cluster process.
+ */
+export const CHILD_PROCESS_ALLOWED: Record<string, string> = {
+  'src/bench/client-bench.ts': 'a short-lived worker of the client benchmark, talking over its pipes',
+  'jepsen-like/db/node-fs.ts': 'mount and umount of a node file system',
+  'jepsen-like/run/launchers.ts': 'runs the revert-to-durable tool to its end (execFile)',
+};
+
+/**
+ * One home for each piece of the kit: what only that home may contain (code, comments removed).
+ * A second launcher, port finder, conf template or dist/ resolver would match one of these.
+ */
+export const KIT_HOMES: { what: string; home: string; pattern: RegExp; except?: string }[] = [
+  { what: "the broker's or NameServer's compiled entry point", home: 'src/devkit/processes.ts', pattern: /src['"]?\s*[,/]\s*['"]?(broker|namesrv)['"]?\s*[,/]\s*['"]?main\.js/ },
+  { what: 'a broker.conf template (enableDLegerCommitLog)', home: 'src/devkit/broker-conf.ts', pattern: /enableDLegerCommitLog/, except: 'src/broker/' },
+  { what: 'a free-port finder', home: 'raft/tools/free-ports.ts', pattern: /(function|const)\s+(canListen|portFree|\w*[Ff]ree\w*(Port|Ports|Block)\w*)\b/ },
+  { what: 'a dist/ resolver', home: 'raft/tools/process/dist-dir.ts', pattern: /['"]dist['"]/ },
+  { what: 'a check that a PID is still ours (its start time or command line)', home: 'raft/tools/process/process-identity.ts', pattern: /\/cmdline|processStartTicks\s*\(pid: number\)/ },
+];
+
+const stripComments = (source: string): string => source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+
 /** Node modules that speak to the network: the store must not. */
 const NETWORK_MODULES = /^(node:)?(net|dgram|http|https|http2|tls|dns|dns\/promises)$/;
 
@@ -84,8 +116,9 @@ export function violations(files: { path: string; source: string }[]): string[] 
     if (path.startsWith('jepsen-like/')) {
       for (const s of specs) {
         const target = targetOf(path, s);
+        if (KIT_FOLDERS.some((k) => target.startsWith(k)) || target === 'raft/coded-error.js') continue;
         if (target.startsWith('raft/') || (target.startsWith('src/') && !JEPSEN_ALLOWED_SRC.includes(target))) {
-          found.push(`${path} (jepsen-like: only ${JEPSEN_ALLOWED_SRC.join(', ')}) imports ${s}`);
+          found.push(`${path} (jepsen-like: only ${JEPSEN_ALLOWED_SRC.join(', ')} and the kit) imports ${s}`);
         }
       }
     }
@@ -128,8 +161,18 @@ export function violations(files: { path: string; source: string }[]): string[] 
     if (path.startsWith('src/broker/')) {
       for (const s of specs) {
         const target = targetOf(path, s);
-        if (/^src\/(cli|bench)\//.test(target) || target.startsWith('raft/tools/')) found.push(`${path} (library) imports the tool ${s}`);
+        if (/^src\/(cli|bench|devkit)\//.test(target) || target.startsWith('raft/tools/')) found.push(`${path} (library) imports the tool ${s}`);
       }
+    }
+    // One dev-cluster kit: only the supervisor starts processes, and each piece of the kit has one home.
+    if (!path.startsWith('raft/tools/process/') && CHILD_PROCESS_ALLOWED[path] === undefined) {
+      // A type-only import (ChildProcess for an IPC channel) starts nothing.
+      const runtime = /(?:import(?!\s+type\b)|export)\s[^'"]*?from\s*['"](?:node:)?child_process['"]|(?:require|import)\(\s*['"](?:node:)?child_process['"]/;
+      if (runtime.test(source)) found.push(`${path} imports child_process: start processes through the supervisor (raft/tools/process)`);
+    }
+    const code = stripComments(source);
+    for (const k of KIT_HOMES) {
+      if (path !== k.home && !(k.except !== undefined && path.startsWith(k.except)) && k.pattern.test(code)) found.push(`${path} has ${k.what}: its one home is ${k.home}`);
     }
     if (path.startsWith('src/common/')) {
       // Shared code (logger, errors, the message codec) sits below every other folder of src/.
@@ -293,7 +336,7 @@ describe('architecture', () => {
         "import { clusterList } from '../../src/cli/commands/cluster-list.js';",
         "const m = await import('../../src/namesrv/namesrv.js');",
       ],
-      fine: "import { Producer } from '../../src/client/index.js';\nimport { makeRequest } from '../../src/protocol/index.js';\nimport { queueKey } from '../history/types.js';\nimport { spawn } from 'node:child_process';",
+      fine: "import { Producer } from '../../src/client/index.js';\nimport { makeRequest } from '../../src/protocol/index.js';\nimport { queueKey } from '../history/types.js';\nimport { join } from 'node:path';\nimport { ProcessControl } from '../../raft/tools/process/process-control.js';",
     },
   ];
 
@@ -313,6 +356,36 @@ describe('architecture', () => {
     for (const [path, source] of cases) expect(violations([{ path, source }]), source).toHaveLength(1);
     const fine = "import { RaftNode } from '../../node/raft-node.js';\nimport { sleep } from '../demo/local-cluster.js';";
     expect(violations([{ path: 'raft/tools/bench/x.ts', source: fine }])).toEqual([]);
+  });
+
+  it('would catch a second launcher, port finder, conf template, dist/ resolver or PID check', () => {
+    const cases: [string, string][] = [
+      ['src/bench/x.ts', "import { spawn } from 'node:child_process';"],
+      ['jepsen-like/db/x.ts', "import { fork } from 'child_process';"],
+      ['src/cli/x.ts', "const cp = await import('node:child_process');"],
+      ['test-kit/x.ts', "const main = join(dist, 'src', 'broker', 'main.js');"],
+      ['src/cli/x.ts', "const ns = `${root}/dist/src/namesrv/main.js`;"],
+      ['jepsen-like/run/x.ts', "const conf = { enableDLegerCommitLog: 'true' };"],
+      ['src/bench/x.ts', 'export function portFree(port: number): Promise<boolean> {'],
+      ['jepsen-like/run/x.ts', 'export async function findFreePorts(n: number) {'],
+      ['src/cli/x.ts', "const dist = join(here, '..', 'dist');"],
+      ['src/cli/x.ts', 'const cmd = readFileSync(`/proc/${pid}/cmdline`);'],
+    ];
+    for (const [path, source] of cases) expect(violations([{ path, source }]), source).toHaveLength(1);
+    const fine: [string, string][] = [
+      ['src/devkit/processes.ts', "const main = join(dist, 'src', 'broker', 'main.js');"],
+      ['src/broker/broker-config.ts', 'enableDLegerCommitLog: true,'],
+      ['src/cli/x.ts', "// the broker runs dist/src/broker/main.js\nimport { brokerScript } from '../devkit/processes.js';"],
+      ['jepsen-like/run/x.ts', "import { ProcessControl } from '../../raft/tools/process/process-control.js';\nimport { writeBrokerConf } from '../../src/devkit/broker-conf.js';\nimport { CodedError } from '../../raft/coded-error.js';"],
+      ['src/bench/client-bench.ts', "import { spawn } from 'node:child_process';"],
+      ['raft/tools/demo/x.ts', "import type { ChildProcess } from 'node:child_process';"],
+    ];
+    for (const [path, source] of fine) expect(violations([{ path, source }]), source).toEqual([]);
+  });
+
+  it('would catch a library importing the dev-cluster kit', () => {
+    expect(violations([{ path: 'src/broker/x.ts', source: "import { startLocalCluster } from '../devkit/local-cluster.js';" }])).toHaveLength(1);
+    expect(violations([{ path: 'src/client/x.ts', source: "import { clusterUp } from '../devkit/cluster-launcher.js';" }])).toHaveLength(1);
   });
 
   it('would catch a raft file importing jepsen-like/', () => {

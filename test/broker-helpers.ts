@@ -9,6 +9,7 @@ import { parseBrokerConfig, type BrokerConfig } from '../src/broker/broker-confi
 import { BrokerController, type BrokerControllerOptions } from '../src/broker/broker-controller.js';
 import { NameServer, type NameServerOptions } from '../src/namesrv/namesrv.js';
 import { makeRequest, RemotingClient, type ExtFields, type RemotingCommand } from '../src/protocol/index.js';
+import { pollFor } from './helpers/poll.js';
 
 export const silent = pino({ level: 'silent' });
 
@@ -79,21 +80,13 @@ export async function startBroker(config: BrokerConfig, options: BrokerControlle
   }
 }
 
+export { until } from './helpers/poll.js';
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function until(what: string, timeoutMs: number, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(20);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 export async function waitForReadyLeader(g: TestGroup, timeoutMs = 10_000): Promise<BrokerController> {
-  let leader: BrokerController | undefined;
-  await until('a ready leader', timeoutMs, () => (leader = g.brokers.find((b) => b.raft.isLeader())) !== undefined);
-  return leader!;
+  return pollFor('a ready leader', timeoutMs, () => g.brokers.find((b) => b.raft.isLeader()));
 }
 
 export function request(g: TestGroup, addr: string, code: number, ext: Record<string, string | number | boolean> = {}, body?: Buffer, timeoutMs = 5000): Promise<RemotingCommand> {

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const main = join(root, 'dist', 'src', 'broker', 'main.js');
@@ -58,13 +59,14 @@ describe('broker main', () => {
   });
 
   it('exits 1 naming listenPort when another process holds it', async () => {
+    const base = await findFreeBlock(3);
     const holder = createServer();
-    await new Promise<void>((resolve) => holder.listen(25993, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => holder.listen(base, '127.0.0.1', resolve));
     try {
-      const r = run(`storePathRootDir=${join(dir, 'store-port')}\ndLegerPeers=n0-127.0.0.1:25994\ndLegerSelfId=n0\nlistenPort=25993\nnamesrvAddr=127.0.0.1:25995\n`);
+      const r = run(`storePathRootDir=${join(dir, 'store-port')}\ndLegerPeers=n0-127.0.0.1:${base + 1}\ndLegerSelfId=n0\nlistenPort=${base}\nnamesrvAddr=127.0.0.1:${base + 2}\n`);
       expect(r.status).toBe(1);
       expect(r.stderr).toContain('EADDRINUSE');
-      expect(r.stderr).toContain('listenPort=25993 is already in use by another process');
+      expect(r.stderr).toContain(`listenPort=${base} is already in use by another process`);
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }

@@ -15,6 +15,7 @@ import { decodeJsonBody, RequestCode, ResponseCode } from '../src/protocol/index
 import { RaftAdminCode } from '../src/broker/processors/raft-admin.js';
 import type { ReplicaDigest } from '../src/broker/replica-digest.js';
 import { request, sendV2, startBroker, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 const SMALL_SEGMENTS = { mappedFileSizeCommitLog: String(128 * 1024), maxMessageSize: '4096' };
 const BODY = Buffer.alloc(3000, 'm');
@@ -45,7 +46,7 @@ describe('a 3-node group with metadata snapshots', () => {
   let g: TestGroup;
 
   beforeAll(async () => {
-    g = await startTestGroup(27100, 3, SMALL_SEGMENTS);
+    g = await startTestGroup(await findFreeBlock(20), 3, SMALL_SEGMENTS);
     await waitForReadyLeader(g);
   });
 
@@ -172,7 +173,7 @@ describe('retention on a single node with metadata snapshots', () => {
 
   beforeAll(async () => {
     // Snapshots only when the test asks, so "before the first snapshot" is a state it controls.
-    g = await startTestGroup(27200, 1, SMALL_SEGMENTS, { snapshotCheckIntervalMs: 0 });
+    g = await startTestGroup(await findFreeBlock(20), 1, SMALL_SEGMENTS, { snapshotCheckIntervalMs: 0 });
     await waitForReadyLeader(g);
   });
 

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { decodeJsonBody, makeRequest, RemotingClient, RequestCode, ResponseCode, type TopicRouteData } from '../src/protocol/index.js';
 import { silent } from './broker-helpers.js';

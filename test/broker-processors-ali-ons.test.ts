@@ -12,12 +12,13 @@ import { getProperty } from '../src/store/index.js';
 import { RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { request, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { readQueue, registerMyProcessors, replaceScheduleService } from './broker-processors-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ons = require('ali-ons') as { Producer: any; Consumer: any; Message: any };
 
-const BASE_PORT = 26500;
+const BASE_PORT = await findFreeBlock(20);
 const TOPIC = 'ONS_RETRY_T';
 const GROUP = 'ONS_RETRY_G';
 const quiet = { info() {}, warn() {}, error() {}, debug() {} };

@@ -14,10 +14,11 @@ import { decodeJsonBody, makeRequest, RequestCode, ResponseCode, type RemotingCo
 import type { CleanReport } from '../src/store/index.js';
 import { request, sendV2, silent, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import type { BrokerController } from '../src/broker/broker-controller.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 process.env['RMQ_LOG_LEVEL'] ??= 'silent';
 
-const BASE_PORT = 26600;
+const BASE_PORT = await findFreeBlock(20);
 const TOPIC = 'RetentionTopic';
 const HOUR_MS = 3_600_000;
 /** Messages of 2 KiB per round: about 5 segments of 128 KiB. */

@@ -9,8 +9,9 @@ import { RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { getProperty, parseMessageId, parseProperties } from '../src/store/index.js';
 import { props, request, sendV2, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { readQueue, registerMyProcessors, replaceScheduleService } from './broker-processors-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
-const BASE_PORT = 26200;
+const BASE_PORT = await findFreeBlock(20);
 const GROUP = 'SB_G';
 let g: TestGroup;
 let leader: BrokerController;

@@ -9,8 +9,9 @@ import { RequestCode, ResponseCode, type RemotingCommand } from '../src/protocol
 import { decodeMessageRecord, getProperty, messageRecords, parseMessageId, type MessageRecord } from '../src/store/index.js';
 import { props, request, sendV2, startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { readQueue, registerMyProcessors } from './broker-processors-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
-const BASE_PORT = 26100;
+const BASE_PORT = await findFreeBlock(20);
 let g: TestGroup;
 let leader: BrokerController;
 let addr: string;

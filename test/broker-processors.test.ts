@@ -10,8 +10,9 @@ import { decodeJsonBody, isOneway, makeRequest, RemotingClient, RequestCode, Res
 import { createMessageId, decodeMessageRecord, javaStringHash } from '../src/store/index.js';
 import { props, request, sendV2, silent, sleep, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import type { BrokerController } from '../src/broker/broker-controller.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
-const BASE_PORT = 25300;
+const BASE_PORT = await findFreeBlock(20);
 let g: TestGroup;
 let broker: BrokerController;
 let addr: string;

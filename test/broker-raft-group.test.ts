@@ -11,8 +11,9 @@ import { RaftAdminCode } from '../src/broker/processors/raft-admin.js';
 import { decodeJsonBody, RequestCode, ResponseCode, type ClusterInfo } from '../src/protocol/index.js';
 import { decodeMessageRecord } from '../src/store/index.js';
 import { props, request, sendV2, startBroker, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
-const BASE_PORT = 25400;
+const BASE_PORT = await findFreeBlock(20);
 let g: TestGroup;
 
 beforeAll(async () => {

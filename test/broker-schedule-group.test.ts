@@ -11,8 +11,9 @@ import { decodeJsonBody, RequestCode, ResponseCode } from '../src/protocol/index
 import { parseMessageId } from '../src/store/index.js';
 import { props, request, sendV2, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { readQueue, registerMyProcessors, replaceScheduleService } from './broker-processors-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
-const BASE_PORT = 26400;
+const BASE_PORT = await findFreeBlock(20);
 let g: TestGroup;
 const services = new Map<BrokerController, ScheduleService>();
 

@@ -13,6 +13,7 @@ import { getProperty } from '../src/store/index.js';
 import { props, request, sendV2, sleep, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { readQueue, replaceScheduleService } from './broker-processors-helpers.js';
 import { FakeNode, SharedLog } from './schedule-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 describe('a delayed message on a real broker', () => {
   let g: TestGroup;
@@ -20,7 +21,7 @@ describe('a delayed message on a real broker', () => {
   let schedule: ScheduleService;
 
   beforeAll(async () => {
-    g = await startTestGroup(26300, 1);
+    g = await startTestGroup(await findFreeBlock(20), 1);
     leader = await waitForReadyLeader(g);
     schedule = await replaceScheduleService(leader, { pollIntervalMs: 50 });
   });

@@ -5,8 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Producer, PushConsumer, type MessageExt } from '../src/client/index.js';
 import { silent, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
-const BASE_PORT = 25500;
+const BASE_PORT = await findFreeBlock(20);
 let g: TestGroup;
 
 beforeAll(async () => {

@@ -7,6 +7,7 @@ import type { Entry } from '../raft/core/types.js';
 import { LogStorageError } from '../raft/storage/storage-errors.js';
 import { RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { props, request, sendV2, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 let g: TestGroup | undefined;
 afterEach(async () => {
@@ -17,7 +18,7 @@ afterEach(async () => {
 describe('a broker whose Raft log fails', () => {
   it('answers the waiting send with outcome unknown and reports ERR_STORAGE_FAILED through onFatal', async () => {
     const fatal: Error[] = [];
-    g = await startTestGroup(25600, 1, {}, { onFatal: (err) => fatal.push(err) });
+    g = await startTestGroup(await findFreeBlock(20), 1, {}, { onFatal: (err) => fatal.push(err) });
     const b = await waitForReadyLeader(g);
     const ok = await request(g, b.brokerAddr, RequestCode.SEND_MESSAGE_V2, sendV2('DiskTopic', 0, props({})), Buffer.from('before'));
     expect(ok.code).toBe(ResponseCode.SUCCESS);

@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { request, startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { ensureBuilt, killLiveRuns, rmq } from './cli-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
-const BASE_PORT = 25700;
+const BASE_PORT = await findFreeBlock(20);
 let g: TestGroup;
 
 beforeAll(async () => {

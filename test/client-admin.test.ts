@@ -5,9 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NameServer } from '../src/namesrv/namesrv.js';
 import { Admin, BrokerResponseError, Producer, PullConsumer, PushConsumer, RaftRequestCode } from '../src/client/index.js';
 import { FakeBroker, FakeGroupStore, portAllocator, startNameServer } from './helpers/fake-broker.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 process.env['RMQ_LOG_LEVEL'] ??= 'silent';
-const nextPort = portAllocator(23400);
+const nextPort = portAllocator(await findFreeBlock(100));
 
 let namesrv: NameServer;
 let namesrvAddr: string;

@@ -19,9 +19,10 @@ import {
   type PushConsumerOptions,
 } from '../src/client/index.js';
 import { FakeBroker, FakeGroupStore, portAllocator, startNameServer } from './helpers/fake-broker.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 process.env['RMQ_LOG_LEVEL'] ??= 'silent';
-const nextPort = portAllocator(23200);
+const nextPort = portAllocator(await findFreeBlock(100));
 
 let namesrv: NameServer;
 let namesrvAddr: string;
@@ -160,10 +161,12 @@ describe('PushConsumer (clustering)', () => {
 
   it('waits for a running handler at shutdown and commits its offset', async () => {
     await createTopic('Slow', 1);
+    let started = false;
     let finished = false;
     const c = consumer(
       {
         handler: async () => {
+          started = true;
           await new Promise((r) => setTimeout(r, 300));
           finished = true;
         },
@@ -172,8 +175,7 @@ describe('PushConsumer (clustering)', () => {
     );
     await c.start();
     await producer.send({ topic: 'Slow', body: 'x' });
-    await expect.poll(() => broker.count(11) > 1 && store.queue('Slow', 0)!.length === 1, { timeout: 5000 }).toBe(true);
-    await new Promise((r) => setTimeout(r, 100));
+    await expect.poll(() => started, { timeout: 5000 }).toBe(true);
     await c.shutdown();
     expect(finished).toBe(true);
     expect(store.offsets.get('cg@Slow@0')).toBe(1);

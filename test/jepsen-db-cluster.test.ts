@@ -1,15 +1,16 @@
 // The cluster db starts a NameServer and three nodes (stand-in echo servers here) with their own
 // folders, broker.conf and peer strings through proxies, controls nodes by id, and leaves no
-// process behind at teardown. Ports 24300-24439 (a 3-node plan uses 68 ports).
+// process behind at teardown. Ports: random free blocks (a 3-node plan uses 68 ports).
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterDb } from '../jepsen-like/db/cluster.js';
-import { defaultPortPlan, PORT_PLAN_SPAN } from '../jepsen-like/db/port-plan.js';
+import { defaultPortPlan, PORT_PLAN_SPAN } from '../src/devkit/port-plan.js';
 import { alive, assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
 import { dial, eventually, onFreePorts } from './jepsen-net-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
-const BASE = 24300;
+const BASE = await findFreeBlock(PORT_PLAN_SPAN);
 let db: ClusterDb | undefined;
 let dir: string | undefined;
 beforeAll(assertBuilt);
@@ -22,7 +23,7 @@ afterEach(async () => {
 let base = BASE;
 async function standInCluster(): Promise<ClusterDb> {
   dir = tempRunDir('cluster');
-  db = await onFreePorts([BASE, BASE + 70], (b) => {
+  db = await onFreePorts(70, (b) => {
     base = b;
     return setupAt(b, dir!);
   });

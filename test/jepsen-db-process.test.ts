@@ -1,16 +1,20 @@
 // ProcessControl kills, restarts, pauses and resumes real child processes (a stand-in echo
 // server), and no process it started outlives the run: not after stopAll, not after the harness
-// exits or is signalled, not even after the harness is SIGKILLed (the pid file). Ports 24200-24299.
+// exits or is signalled, not even after the harness is SIGKILLed (the pid file). Ports: a random free block (PORTS).
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killStaleProcesses, PID_FILE_NAME } from '../jepsen-like/db/pid-file.js';
-import { ProcessControl } from '../jepsen-like/db/process-control.js';
+import { killStaleProcesses, PID_FILE_NAME } from '../raft/tools/process/pid-file.js';
+import { ProcessControl } from '../raft/tools/process/process-control.js';
 import { waitForPort } from '../jepsen-like/net/wait-for-port.js';
 import { alive, assertBuilt, DIST_DB, ECHO_SERVER, procState, tempRunDir } from './jepsen-db-helpers.js';
 import { dial, eventually } from './jepsen-net-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
+
+/** This file's ports: a block the kit's port finder found free. */
+const PORTS = await findFreeBlock(10);
 
 const controls: ProcessControl[] = [];
 const dirs: string[] = [];
@@ -63,20 +67,20 @@ describe('ProcessControl', () => {
 
   it('SIGKILLs a process and restarts it with the same command line and a new pid', async () => {
     const pc = control();
-    const pid1 = await pc.start(echo('n0', 24200));
-    await waitForPort(24200, 10_000);
-    expect(await echoes(24200, 'one', 2000)).toBe(true);
+    const pid1 = await pc.start(echo('n0', PORTS));
+    await waitForPort(PORTS, 10_000);
+    expect(await echoes(PORTS, 'one', 2000)).toBe(true);
 
     const exit = await pc.kill('n0');
     expect(exit.signal).toBe('SIGKILL');
     expect(alive(pid1)).toBe(false);
     expect(pc.status('n0')).toBe('exited');
-    await expect(dial(24200)).rejects.toThrow();
+    await expect(dial(PORTS)).rejects.toThrow();
 
     const pid2 = await pc.restart('n0');
     expect(pid2).not.toBe(pid1);
-    await waitForPort(24200, 10_000);
-    expect(await echoes(24200, 'two', 2000)).toBe(true);
+    await waitForPort(PORTS, 10_000);
+    expect(await echoes(PORTS, 'two', 2000)).toBe(true);
     expect(pc.list()[0]!.starts).toBe(2);
     const log = readFileSync(pc.logPath('n0'), 'utf8');
     expect(log.match(/--- start #\d/g)).toEqual(['--- start #1', '--- start #2']);
@@ -86,11 +90,11 @@ describe('ProcessControl', () => {
 
   it('pauses a process with SIGSTOP so it answers nothing, and SIGCONT lets it answer again', async () => {
     const pc = control();
-    const pid = await pc.start(echo('n1', 24201));
-    await waitForPort(24201, 10_000);
+    const pid = await pc.start(echo('n1', PORTS + 1));
+    await waitForPort(PORTS + 1, 10_000);
     expect(pc.pause('n1')).toBe(true);
     expect(await eventually(() => procState(pid) === 'T')).toBe(true);
-    const c = await dial(24201);
+    const c = await dial(PORTS + 1);
     c.socket.write('ping');
     await sleep(300);
     expect(c.received()).toBe('');
@@ -102,8 +106,8 @@ describe('ProcessControl', () => {
 
   it('leaves no process alive after stopAll, paused ones included', async () => {
     const pc = control();
-    const pids = [await pc.start(echo('a', 24202)), await pc.start(echo('b', 24203)), await pc.start(echo('c', 24204))];
-    await waitForPort(24204, 10_000);
+    const pids = [await pc.start(echo('a', PORTS + 2)), await pc.start(echo('b', PORTS + 3)), await pc.start(echo('c', PORTS + 4))];
+    await waitForPort(PORTS + 4, 10_000);
     pc.pause('b');
     await pc.stopAll();
     for (const pid of pids) expect(alive(pid)).toBe(false);
@@ -138,13 +142,13 @@ describe('ProcessControl', () => {
   }
 
   it('kills its processes when the harness exits, throws, or is sent SIGTERM', async () => {
-    const exited = await harness('exit', 24205);
+    const exited = await harness('exit', PORTS + 5);
     expect(await eventually(() => !alive(exited.pid), 5000)).toBe(true);
 
-    const threw = await harness('throw', 24206);
+    const threw = await harness('throw', PORTS + 6);
     expect(await eventually(() => !alive(threw.pid), 5000)).toBe(true);
 
-    const signalled = await harness('wait', 24207);
+    const signalled = await harness('wait', PORTS + 7);
     expect(alive(signalled.pid)).toBe(true);
     signalled.child.kill('SIGTERM');
     expect(await eventually(() => !alive(signalled.pid), 5000)).toBe(true);
@@ -152,7 +156,7 @@ describe('ProcessControl', () => {
   });
 
   it('lets a later run kill what a SIGKILLed harness left behind, using the pid file', async () => {
-    const h = await harness('wait', 24208);
+    const h = await harness('wait', PORTS + 8);
     h.child.kill('SIGKILL');
     await eventually(() => h.child.signalCode !== null, 5000);
     // SIGKILL runs no exit hooks: the stand-in survives its harness.

@@ -2,12 +2,12 @@
 // whose peer links all go through the mesh elect a leader; isolating it makes the other two
 // elect a new one in a higher term; after heal the old leader follows; cutting every link into
 // the leader (one-way) makes it lose leadership too. Roles are read from the nodes' pino logs.
-// Ports 24860-24999.
+// Ports: random free blocks.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterDb } from '../jepsen-like/db/cluster.js';
-import { defaultPortPlan } from '../jepsen-like/db/port-plan.js';
+import { defaultPortPlan } from '../src/devkit/port-plan.js';
 import { assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
 import { eventually, onFreePorts } from './jepsen-net-helpers.js';
 
@@ -53,7 +53,7 @@ describe('partitions on a real Raft group', () => {
   it('isolating the leader elects another, heal brings it back as follower, one-way deposes a leader', async () => {
     const runDir = tempRunDir('raft');
     dir = runDir;
-    db = await onFreePorts([24860, 24930], (b) =>
+    db = await onFreePorts(70, (b) =>
       ClusterDb.setup({
         runDir,
         ports: defaultPortPlan(b, 3),

@@ -1,6 +1,6 @@
 // Nemeses inject exactly the fault they name, undo exactly it, and write matching start/stop
 // history records; healAll leaves nothing broken; the mix schedule is a seeded, bounded
-// alternation of fault and health. Links are a real ProxyMesh (ports 24560-24671); processes
+// alternation of fault and health. Links are a real ProxyMesh (on random free port blocks); processes
 // are an in-memory NodeControl here (real processes: jepsen-nemesis-process.test.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +25,7 @@ import { linkKey } from '../jepsen-like/net/partition-shapes.js';
 import { gridProxyPorts, ProxyMesh } from '../jepsen-like/net/proxy-mesh.js';
 import { SeededRandom } from '../jepsen-like/net/seeded-random.js';
 import { onFreePorts } from './jepsen-net-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 class FakeNodes implements NodeControl {
   readonly states = new Map<string, NodeStatus>();
@@ -61,9 +62,8 @@ afterEach(async () => {
 
 async function context(opts: { leader?: string; seed?: number; base?: number } = {}): Promise<{ ctx: NemesisContext; nodes: FakeNodes; history: HistoryBuilder }> {
   const ids = ['n0', 'n1', 'n2'];
-  const first = opts.base ?? 24560;
   // Proxies need a target port only when someone dials them; these tests only switch states.
-  mesh = await onFreePorts([first, first + 40, first + 80], async (base) => {
+  mesh = await onFreePorts(opts.base !== undefined ? [opts.base] : 40, async (base) => {
     const m = await ProxyMesh.create({ nodes: ids.map((id, i) => ({ id, port: base + i })), proxyPort: gridProxyPorts(base + 10, 3), seed: 3 });
     await Promise.all([m.addLink('n0', 'namesrv', base + 30, base + 31), m.addLink('clients', 'n0', base + 30, base + 32), m.addLink('clients', 'n1', base + 30, base + 33)]).catch(async (err: unknown) => {
       await m.close();
@@ -260,8 +260,9 @@ describe('healAll and the mix schedule', () => {
       await mesh!.close();
       return s.faults.map((f) => f.fault);
     };
-    const a = await sequence(99, 24560);
-    const b = await sequence(99, 24560);
+    const base = await findFreeBlock(40);
+    const a = await sequence(99, base);
+    const b = await sequence(99, base);
     expect(a.length).toBeGreaterThan(3);
     expect(b.slice(0, 3)).toEqual(a.slice(0, 3));
   });

@@ -2,6 +2,8 @@
 // can echo), and a client that collects what comes back. Everything listens on 127.0.0.1.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually as eventuallyHolds } from './helpers/poll.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 
 export interface Recorder {
   server: Server;
@@ -65,24 +67,21 @@ export async function dial(port: number): Promise<Client> {
   return { socket, received: () => Buffer.concat(chunks).toString('utf8'), closed: () => closed, error: () => error };
 }
 
-/** Polls `cond` every 10 ms until it holds or `timeoutMs` passes; returns whether it held. */
-export async function eventually(cond: () => boolean, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (cond()) return true;
-    await sleep(10);
-  }
-  return cond();
+/** Polls `cond` until it holds or `timeoutMs` passes; returns whether it held. */
+export function eventually(cond: () => boolean, timeoutMs = 3000): Promise<boolean> {
+  return eventuallyHolds(cond, timeoutMs);
 }
 
 /**
- * Runs `make(base)` on the first base port that works. Our fixed test ports lie inside the
- * kernel's ephemeral range (32768-60999), so another process's connection can hold one of them
- * in TIME_WAIT for a minute; a listen that fails with EADDRINUSE moves on to the next block.
+ * Runs `make(base)` on a block of `span` ports that were free a moment ago (the kit's port finder,
+ * random blocks in 27000-32000), or on the bases given. Someone may still take a port before
+ * `make` binds it; a listen that fails with EADDRINUSE moves on to another block (bounded).
  */
-export async function onFreePorts<T>(bases: readonly number[], make: (base: number) => Promise<T>): Promise<T> {
+export async function onFreePorts<T>(spanOrBases: number | readonly number[], make: (base: number) => Promise<T>, attempts = 3): Promise<T> {
   let last: unknown;
-  for (const base of bases) {
+  const bases = typeof spanOrBases === 'number' ? Array.from({ length: attempts }, () => undefined) : spanOrBases;
+  for (const given of bases) {
+    const base = given ?? (await findFreeBlock(spanOrBases as number));
     try {
       return await make(base);
     } catch (err) {

@@ -1,11 +1,15 @@
 // The TCP proxy really cuts links: bytes stop while a link is blocked and flow again after heal,
 // a one-way cut silences only one direction, and delay and loss slow bytes without losing them.
-// Ports 24000-24099.
+// Ports: a random free block (PORTS).
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { TcpProxy } from '../jepsen-like/net/tcp-proxy.js';
 import { dial, eventually, recordingServer, type Client, type Recorder } from './jepsen-net-helpers.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
+
+/** This file's ports: a block the kit's port finder found free. */
+const PORTS = await findFreeBlock(30);
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -30,9 +34,9 @@ async function client(port: number): Promise<Client> {
 
 describe('TcpProxy', () => {
   it('forwards bytes both ways while the link is open', async () => {
-    const target = await server(24000, true);
-    const proxy = await proxyTo(24000, 24001);
-    const c = await client(24001);
+    const target = await server(PORTS, true);
+    const proxy = await proxyTo(PORTS, PORTS + 1);
+    const c = await client(PORTS + 1);
     c.socket.write('hello');
     expect(await eventually(() => c.received() === 'hello')).toBe(true);
     expect(target.received()).toBe('hello');
@@ -41,9 +45,9 @@ describe('TcpProxy', () => {
   });
 
   it('delivers nothing while blocked, then everything in order after heal', async () => {
-    const target = await server(24002, true);
-    const proxy = await proxyTo(24002, 24003);
-    const c = await client(24003);
+    const target = await server(PORTS + 2, true);
+    const proxy = await proxyTo(PORTS + 2, PORTS + 3);
+    const c = await client(PORTS + 3);
     c.socket.write('a');
     expect(await eventually(() => target.received() === 'a')).toBe(true);
 
@@ -61,10 +65,10 @@ describe('TcpProxy', () => {
   });
 
   it('does not let a connection opened during a block reach the target until heal', async () => {
-    const target = await server(24004, false);
-    const proxy = await proxyTo(24004, 24005);
+    const target = await server(PORTS + 4, false);
+    const proxy = await proxyTo(PORTS + 4, PORTS + 5);
     proxy.block();
-    const c = await client(24005);
+    const c = await client(PORTS + 5);
     c.socket.write('early');
     await sleep(300);
     expect(target.connections).toBe(0);
@@ -76,16 +80,16 @@ describe('TcpProxy', () => {
   });
 
   it('resets connections at once in reset mode, and refuses new ones until heal', async () => {
-    const target = await server(24006, true);
-    const proxy = await proxyTo(24006, 24007);
-    const c = await client(24007);
+    const target = await server(PORTS + 6, true);
+    const proxy = await proxyTo(PORTS + 6, PORTS + 7);
+    const c = await client(PORTS + 7);
     c.socket.write('x');
     expect(await eventually(() => target.received() === 'x')).toBe(true);
 
     proxy.block('reset');
     expect(await eventually(() => c.closed())).toBe(true);
     // Depending on timing the reset arrives during or just after the handshake.
-    const late = await dial(24007).then(
+    const late = await dial(PORTS + 7).then(
       (l) => eventually(() => l.closed()),
       (err: NodeJS.ErrnoException) => err.code === 'ECONNRESET',
     );
@@ -93,15 +97,15 @@ describe('TcpProxy', () => {
     expect(target.connections).toBe(1);
 
     proxy.heal();
-    const after = await client(24007);
+    const after = await client(PORTS + 7);
     after.socket.write('y');
     expect(await eventually(() => after.received() === 'y')).toBe(true);
   });
 
   it('passes a close made during a block on only after heal', async () => {
-    const target = await server(24008, false);
-    const proxy = await proxyTo(24008, 24009);
-    const c = await client(24009);
+    const target = await server(PORTS + 8, false);
+    const proxy = await proxyTo(PORTS + 8, PORTS + 9);
+    const c = await client(PORTS + 9);
     c.socket.write('1');
     expect(await eventually(() => target.sockets.size === 1 && target.received() === '1')).toBe(true);
     const upstream = [...target.sockets][0]!;
@@ -125,11 +129,11 @@ describe('TcpProxy', () => {
       s.on('error', () => {});
       s.on('data', (d: Buffer) => answers.push(d.toString()));
     });
-    await new Promise<void>((r) => aServer.listen({ host: '127.0.0.1', port: 24010 }, () => r()));
+    await new Promise<void>((r) => aServer.listen({ host: '127.0.0.1', port: PORTS + 10 }, () => r()));
     cleanups.push(() => new Promise<void>((r) => aServer.close(() => r())));
-    const aToB = await proxyTo(24011, 24012);
-    const bToA = await proxyTo(24010, 24013);
-    const bToAClient = await client(24013);
+    const aToB = await proxyTo(PORTS + 11, PORTS + 12);
+    const bToA = await proxyTo(PORTS + 10, PORTS + 13);
+    const bToAClient = await client(PORTS + 13);
     const requests: string[] = [];
     const bServer: Server = createServer((s: Socket) => {
       s.on('error', () => {});
@@ -138,8 +142,8 @@ describe('TcpProxy', () => {
         bToAClient.socket.write(`re:${d.toString()}`);
       });
     });
-    await new Promise<void>((r) => bServer.listen({ host: '127.0.0.1', port: 24011 }, () => r()));
-    const aClient = await client(24012);
+    await new Promise<void>((r) => bServer.listen({ host: '127.0.0.1', port: PORTS + 11 }, () => r()));
+    const aClient = await client(PORTS + 12);
     cleanups.push(() => {
       aClient.socket.resetAndDestroy();
       return new Promise<void>((r) => bServer.close(() => r()));
@@ -157,10 +161,10 @@ describe('TcpProxy', () => {
   });
 
   it('delays every chunk by delayMs', async () => {
-    const target = await server(24014, true);
-    const proxy = await proxyTo(24014, 24015);
+    const target = await server(PORTS + 14, true);
+    const proxy = await proxyTo(PORTS + 14, PORTS + 15);
     proxy.setFaults({ delayMs: 150 });
-    const c = await client(24015);
+    const c = await client(PORTS + 15);
     const started = Date.now();
     c.socket.write('ping');
     expect(await eventually(() => c.received() === 'ping')).toBe(true);
@@ -170,10 +174,10 @@ describe('TcpProxy', () => {
   });
 
   it('models packet loss as retransmission delay: bytes arrive complete and in order', async () => {
-    const target = await server(24016, false);
-    const proxy = await proxyTo(24016, 24017);
+    const target = await server(PORTS + 16, false);
+    const proxy = await proxyTo(PORTS + 16, PORTS + 17);
     proxy.setFaults({ lossProbability: 0.3, retransmitMs: 5 });
-    const c = await client(24017);
+    const c = await client(PORTS + 17);
     let expected = '';
     for (let i = 0; i < 200; i++) {
       const piece = `<${i}>`;
@@ -195,11 +199,11 @@ describe('TcpProxy', () => {
         receivedBytes += d.length;
       });
     });
-    await new Promise<void>((r) => sink.listen({ host: '127.0.0.1', port: 24022 }, () => r()));
+    await new Promise<void>((r) => sink.listen({ host: '127.0.0.1', port: PORTS + 22 }, () => r()));
     cleanups.push(() => new Promise<void>((r) => sink.close(() => r())));
-    const proxy = await TcpProxy.listen({ listenPort: 24023, targetPort: 24022, maxBufferedBytes: 64 * 1024 });
+    const proxy = await TcpProxy.listen({ listenPort: PORTS + 23, targetPort: PORTS + 22, maxBufferedBytes: 64 * 1024 });
     cleanups.push(() => proxy.close());
-    const c = await client(24023);
+    const c = await client(PORTS + 23);
     const totalBytes = 32 * 1024 * 1024;
     const block = Buffer.alloc(64 * 1024);
     for (let i = 0; i < block.length; i++) block[i] = (i * 31 + 7) & 0xff;
@@ -230,18 +234,18 @@ describe('TcpProxy', () => {
   });
 
   it('closes every socket it holds on close', async () => {
-    const target = await server(24018, false);
-    const proxy = await TcpProxy.listen({ listenPort: 24019, targetPort: 24018 });
-    const c1 = await client(24019);
-    const c2 = await client(24019);
+    const target = await server(PORTS + 18, false);
+    const proxy = await TcpProxy.listen({ listenPort: PORTS + 19, targetPort: PORTS + 18 });
+    const c1 = await client(PORTS + 19);
+    const c2 = await client(PORTS + 19);
     expect(await eventually(() => target.sockets.size === 2)).toBe(true);
     await proxy.close();
     expect(await eventually(() => c1.closed() && c2.closed() && target.sockets.size === 0)).toBe(true);
-    await expect(dial(24019)).rejects.toThrow();
+    await expect(dial(PORTS + 19)).rejects.toThrow();
   });
 
   it('reports a port already in use as ERR_PROXY_LISTEN', async () => {
-    await server(24020, false);
-    await expect(TcpProxy.listen({ listenPort: 24020, targetPort: 24021 })).rejects.toMatchObject({ code: 'ERR_PROXY_LISTEN' });
+    await server(PORTS + 20, false);
+    await expect(TcpProxy.listen({ listenPort: PORTS + 20, targetPort: PORTS + 21 })).rejects.toMatchObject({ code: 'ERR_PROXY_LISTEN' });
   });
 });

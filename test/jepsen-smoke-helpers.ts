@@ -4,13 +4,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { defaultDistDir, assertDistBuilt } from '../jepsen-like/run/launchers.js';
+import { assertDistBuilt } from '../jepsen-like/run/launchers.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../jepsen-like/run/run-options.js';
 import { runTest, type RunOutcome } from '../jepsen-like/run/run-test.js';
 import { verdictTable } from '../jepsen-like/cli.js';
 
 export function assertBrokerBuilt(): void {
-  assertDistBuilt(defaultDistDir());
+  assertDistBuilt();
 }
 
 const parents: string[] = [];

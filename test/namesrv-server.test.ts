@@ -1,4 +1,4 @@
-// The NameServer over TCP (ports 22100-22199): registration with the raftTerm extension, route and
+// The NameServer over TCP (ports: a random free block): registration with the raftTerm extension, route and
 // cluster queries, expiry with an injected clock, and a real ali-ons Producer (a devDependency)
 // that gets a route from us and sends to a stand-in broker built on our RemotingServer.
 import { spawn } from 'node:child_process';
@@ -14,11 +14,15 @@ import { parseSendMessageHeader, type SendMessageRequestHeader } from '../src/pr
 import { RequestCode } from '../src/protocol/request-code.js';
 import { ResponseCode } from '../src/protocol/response-code.js';
 import { encodeJsonBody, type ClusterInfo, type TopicRouteData } from '../src/protocol/route-data.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
+
+/** This file's ports: a block the kit's port finder found free. */
+const PORTS = await findFreeBlock(100);
 
 const HOST = '127.0.0.1';
 const silent = pino({ level: 'silent' });
 const cleanups: (() => Promise<void>)[] = [];
-let nextPort = 22100;
+let nextPort = PORTS;
 
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
@@ -110,7 +114,7 @@ describe('NameServer', () => {
   });
 
   it('runs as a process that prints its address, answers, and exits on SIGTERM', async () => {
-    const port = 22160;
+    const port = PORTS + 60;
     const child = spawn(process.execPath, [new URL('../dist/src/namesrv/main.js', import.meta.url).pathname, '--port', String(port)], {
       env: { ...process.env, RMQ_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -149,7 +153,7 @@ describe('NameServer with the real ali-ons client', () => {
   it('routes an ali-ons Producer to an auto-create broker whose remoting server takes the send', async () => {
     const { namesrv, addr, client } = await startNamesrv();
     // A stand-in broker built on our RemotingServer: it answers heartbeats and records the send.
-    const brokerPort = 22199;
+    const brokerPort = PORTS + 99;
     const brokerAddr = `${HOST}:${brokerPort}`;
     const sends: SendMessageRequestHeader[] = [];
     const broker = new RemotingServer({ logger: silent });

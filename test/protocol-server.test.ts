@@ -1,4 +1,4 @@
-// The remoting server and client over real TCP on 127.0.0.1 (ports 22000-22099).
+// The remoting server and client over real TCP on 127.0.0.1 (ports: a random free block).
 import net from 'node:net';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -11,9 +11,13 @@ import {
 import { RemotingClient } from '../src/protocol/remoting-client.js';
 import { isOneway, isResponse, makeRequest, makeResponse, SerializeType, type RemotingCommand } from '../src/protocol/remoting-command.js';
 import { RemotingServer, type RemotingChannel } from '../src/protocol/remoting-server.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
+
+/** This file's ports: a block the kit's port finder found free. */
+const PORTS = await findFreeBlock(100);
 
 const HOST = '127.0.0.1';
-let nextPort = 22000;
+let nextPort = PORTS;
 
 interface Harness {
   server: RemotingServer;
@@ -272,7 +276,7 @@ describe('remoting client', () => {
 
   it('reports a refused connection as a connection error whose request was not sent', async () => {
     const client = newClient();
-    const err = await client.invoke(`${HOST}:22099`, makeRequest(51), 2000).catch((e: unknown) => e);
+    const err = await client.invoke(`${HOST}:${PORTS + 99}`, makeRequest(51), 2000).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RemotingConnectionError);
     expect((err as RemotingConnectionError).outcomeUnknown).toBe(false);
     expect((err as Error).message).toMatch(/not sent/);

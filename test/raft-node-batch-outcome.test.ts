@@ -14,6 +14,7 @@ import { RaftNode } from '../raft/node/raft-node.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { TcpTransport, type PeerAddress } from '../raft/transport/tcp-transport.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
+import { until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -54,14 +55,6 @@ class ScriptedPeer {
   }
 }
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 const entry = (index: number, term: number, text = ''): Entry => ({ index, term, type: text ? EntryType.Normal : EntryType.NoOp, payload: Buffer.from(text) });
 
 /**
@@ -91,16 +84,16 @@ async function cutBatch(): Promise<{ n0: RaftNode; n1: ScriptedPeer; n2: Scripte
   n1.send({ type: MessageType.VoteResp, term: 1 });
   const noop = await n1.next((m) => m.type === MessageType.App && m.entries.some((e) => e.index === 1));
   n1.send({ type: MessageType.AppResp, term: 1, index: noop.index + noop.entries.length });
-  await until(() => n0.status().commit >= 1);
+  await until('n0.status().commit >= 1', 5000, () => n0.status().commit >= 1);
 
   const batch = n0.proposeBatch(['a', 'b', 'c', 'd', 'e'].map((s) => Buffer.from(s)));
   batch.catch(() => undefined);
   await n1.next((m) => m.type === MessageType.App && m.entries.some((e) => e.index === 6));
   n1.send({ type: MessageType.AppResp, term: 1, index: 2 });
-  await until(() => n0.status().commit >= 2);
+  await until('n0.status().commit >= 2', 5000, () => n0.status().commit >= 2);
 
   n1.send({ type: MessageType.App, term: 2, index: 2, logTerm: 1, entries: [entry(3, 2)], commit: 2 });
-  await until(() => n0.status().term === 2 && n0.status().lastIndex === 3);
+  await until('n0.status().term === 2 && n0.status().lastIndex === 3', 5000, () => n0.status().term === 2 && n0.status().lastIndex === 3);
   return { n0, n1, n2, batch };
 }
 
@@ -109,7 +102,7 @@ describe('RaftNode batch outcome', () => {
     const { n0, n1, batch } = await cutBatch();
     // n1 commits its own entries at 3..6: the term at the batch's last index is 2, yet entry 2 is ours and committed.
     n1.send({ type: MessageType.App, term: 2, index: 3, logTerm: 2, entries: [entry(4, 2, 'x'), entry(5, 2, 'y'), entry(6, 2, 'z')], commit: 6 });
-    await until(() => n0.applied >= 6);
+    await until('n0.applied >= 6', 5000, () => n0.applied >= 6);
     const err = await batch.then(() => undefined, (e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_PROPOSAL_PARTLY_COMMITTED', outcome: { firstIndex: 2, lastIndex: 6, term: 1, committedThrough: 2, droppedFrom: 3 } });
     expect(entryOutcome(err, 0)).toEqual({ index: 2, term: 1 });
@@ -124,10 +117,10 @@ describe('RaftNode batch outcome', () => {
     // inside the batch 2..6 whose entry 2 is committed.
     await n2.next((m) => m.type === MessageType.Vote && m.term === 3, 10_000);
     n2.send({ type: MessageType.VoteResp, term: 3 });
-    await until(() => n0.status().role === 'leader' && n0.status().term === 3);
+    await until('n0.status().role === \'leader\' && n0.status().term === 3', 5000, () => n0.status().role === 'leader' && n0.status().term === 3);
     const after = n0.propose(Buffer.from('after'));
     after.catch(() => undefined);
-    await until(() => n0.status().lastIndex >= 5);
+    await until('n0.status().lastIndex >= 5', 5000, () => n0.status().lastIndex >= 5);
     await new Promise((r) => setImmediate(r));
     expect(settled).toBe(false);
     n2.autoAck = true;

@@ -7,13 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findFreePortBlock } from '../raft/tools/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { StorageFailedError } from '../raft/node/errors.js';
 import { RaftNode } from '../raft/node/raft-node.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { readRunMarker } from '../raft/storage/state-files.js';
 import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import { LogStorageError } from '../raft/storage/storage-errors.js';
+import { until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -66,14 +67,6 @@ async function singleNode(dir: string, port: number, fault: { append?: boolean; 
   return { node, armed, applied, fatal };
 }
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), 'raft-fail-stop-'));
   dirs.push(d);
@@ -83,9 +76,9 @@ function tempDir(): string {
 describe('RaftNode fail-stop on storage errors', () => {
   it('stops with ERR_STORAGE_FAILED when an append hits ENOSPC, rejects pending proposals with it, and a restart keeps every acknowledged entry', async () => {
     const dir = tempDir();
-    const port = await findFreePortBlock(21640, 21699, 1);
+    const port = await findFreeBlock(1);
     const a = await singleNode(dir, port, { append: true });
-    await until(() => a.node.status().role === 'leader');
+    await until('a.node.status().role === \'leader\'', 5000, () => a.node.status().role === 'leader');
     await a.node.propose(Buffer.from('kept-1'));
     await a.node.propose(Buffer.from('kept-2'));
     a.armed.on = true;
@@ -103,29 +96,29 @@ describe('RaftNode fail-stop on storage errors', () => {
     await expect(a.node.propose(Buffer.from('after'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
 
     const b = await singleNode(dir, port);
-    await until(() => b.node.status().role === 'leader');
+    await until('b.node.status().role === \'leader\'', 5000, () => b.node.status().role === 'leader');
     await b.node.propose(Buffer.from('kept-3'));
     expect(b.applied).toEqual(['kept-1', 'kept-2', 'kept-3']);
   });
 
   it('stops when a term or vote write hits ENOSPC instead of throwing out of the turn', async () => {
     const dir = tempDir();
-    const port = await findFreePortBlock(21650, 21699, 1);
+    const port = await findFreeBlock(1);
     const a = await singleNode(dir, port, { hardState: true });
     a.armed.on = true;
-    await until(() => a.fatal.length === 1);
+    await until('a.fatal.length === 1', 5000, () => a.fatal.length === 1);
     expect(a.fatal[0]!.during).toBe('hard-state write');
     await expect(a.node.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
   });
 
   it('stops when a background flush fails, since the pages it covered may be gone', async () => {
     const dir = tempDir();
-    const port = await findFreePortBlock(21660, 21699, 1);
+    const port = await findFreeBlock(1);
     const a = await singleNode(dir, port, { backgroundSync: true });
-    await until(() => a.node.status().role === 'leader');
+    await until('a.node.status().role === \'leader\'', 5000, () => a.node.status().role === 'leader');
     await a.node.propose(Buffer.from('x'));
     a.armed.on = true;
-    await until(() => a.fatal.length === 1);
+    await until('a.fatal.length === 1', 5000, () => a.fatal.length === 1);
     expect(a.fatal[0]!.during).toBe('background flush');
     await expect(a.node.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
     // The next start, even in this boot, treats the unsynced tail as possibly lost.

@@ -8,9 +8,10 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/core/types.js';
 import { RaftNode, type RaftNodeOptions, type RoleChange } from '../raft/node/raft-node.js';
-import { findFreePortBlock } from '../raft/tools/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import type { PeerAddress } from '../raft/transport/tcp-transport.js';
+import { pollFor, until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -27,8 +28,8 @@ interface Group {
   start(id: string): Promise<RaftNode>;
 }
 
-async function group(preferredPort: number, extra: Partial<RaftNodeOptions> = {}): Promise<Group> {
-  const basePort = await findFreePortBlock(preferredPort, 21699, 3);
+async function group(extra: Partial<RaftNodeOptions> = {}): Promise<Group> {
+  const basePort = await findFreeBlock(3);
   const dir = mkdtempSync(join(tmpdir(), 'raft-node-test-'));
   dirs.push(dir);
   const peers: PeerAddress[] = [0, 1, 2].map((i) => ({ id: `n${i}`, host: '127.0.0.1', port: basePort + i }));
@@ -56,29 +57,18 @@ async function group(preferredPort: number, extra: Partial<RaftNodeOptions> = {}
   return g;
 }
 
-async function leaderOf(nodes: RaftNode[], timeoutMs = 5000): Promise<RaftNode> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+function leaderOf(nodes: RaftNode[], timeoutMs = 5000): Promise<RaftNode> {
+  return pollFor('a single leader', timeoutMs, () => {
     const leaders = nodes.filter((n) => n.status().role === 'leader');
-    if (leaders.length === 1) return leaders[0]!;
-    if (Date.now() > deadline) throw new Error('no single leader');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
+    return leaders.length === 1 ? leaders[0] : undefined;
+  });
 }
 
 const normal = (entries: Entry[]): string[] => entries.filter((e) => e.type === 0).map((e) => Buffer.from(e.payload).toString());
 
 describe('RaftNode', () => {
   it('resolves proposals at commit and applies them in the same order on every node', async () => {
-    const g = await group(21500);
+    const g = await group();
     const leader = await leaderOf(g.nodes);
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => leader.propose(Buffer.from(`v${i}`))));
     const indexes = results.map((r) => r.index);
@@ -87,32 +77,32 @@ describe('RaftNode', () => {
     const batch = await leader.proposeBatch([Buffer.from('b0'), Buffer.from('b1')]);
     expect(batch.lastIndex).toBe(batch.index + 1);
     const expected = [...Array.from({ length: 50 }, (_, i) => `v${i}`), 'b0', 'b1'];
-    await until(() => g.nodes.every((n) => n.applied >= batch.lastIndex));
+    await until('g.nodes.every((n) => n.applied >= batch.lastIndex)', 5000, () => g.nodes.every((n) => n.applied >= batch.lastIndex));
     for (const n of g.nodes) expect(normal(g.applied.get(n.id)!)).toEqual(expected);
     const applied = g.applied.get(leader.id)!;
     expect(applied.map((e) => e.index)).toEqual(applied.map((_, i) => i + 1));
   });
 
   it('rejects a proposal on a follower with ERR_NOT_LEADER naming the leader', async () => {
-    const g = await group(21510);
+    const g = await group();
     const leader = await leaderOf(g.nodes);
-    await until(() => g.nodes.every((n) => n.status().leader === leader.id));
+    await until('g.nodes.every((n) => n.status().leader === leader.id)', 5000, () => g.nodes.every((n) => n.status().leader === leader.id));
     const follower = g.nodes.find((n) => n !== leader)!;
     await expect(follower.propose(Buffer.from('x'))).rejects.toMatchObject({ code: 'ERR_NOT_LEADER', leaderHint: leader.id });
   });
 
   it('emits role events naming the leader and its term', async () => {
-    const g = await group(21520);
+    const g = await group();
     const events: RoleChange[] = [];
     for (const n of g.nodes) n.on('role', (c: RoleChange) => events.push(c));
     const leader = await leaderOf(g.nodes);
-    await until(() => events.filter((e) => e.leader === leader.id).length >= 1);
+    await until('events.filter((e) => e.leader === leader.id).length >= 1', 5000, () => events.filter((e) => e.leader === leader.id).length >= 1);
     expect(events.some((e) => e.role === 'leader' || e.leader === leader.id)).toBe(true);
     expect(leader.roleState()).toMatchObject({ role: 'leader', leader: leader.id });
   });
 
   it('refuses proposals past the pending bound with ERR_BUSY', async () => {
-    const g = await group(21530, { maxPendingEntries: 8 });
+    const g = await group({ maxPendingEntries: 8 });
     const leader = await leaderOf(g.nodes);
     const first = leader.proposeBatch(Array.from({ length: 8 }, () => Buffer.from('x')));
     await expect(leader.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_BUSY' });
@@ -122,7 +112,7 @@ describe('RaftNode', () => {
 
   it('times out a proposal that cannot commit without a quorum', async () => {
     // Without check-quorum the lone leader keeps leading, so the proposal can only time out.
-    const g = await group(21540, { proposalTimeoutMs: 300, checkQuorum: false });
+    const g = await group({ proposalTimeoutMs: 300, checkQuorum: false });
     const leader = await leaderOf(g.nodes);
     await Promise.all(g.nodes.filter((n) => n !== leader).map((n) => n.close()));
     const p = leader.propose(Buffer.from('alone'));
@@ -130,7 +120,7 @@ describe('RaftNode', () => {
   });
 
   it('serves a read index at or past every commit acknowledged before it', async () => {
-    const g = await group(21550);
+    const g = await group();
     const leader = await leaderOf(g.nodes);
     const { index } = await leader.propose(Buffer.from('before read'));
     const readAt = await leader.readIndex();
@@ -139,13 +129,13 @@ describe('RaftNode', () => {
   });
 
   it('hands leadership to the named follower', async () => {
-    const g = await group(21560);
+    const g = await group();
     const leader = await leaderOf(g.nodes);
     await leader.propose(Buffer.from('x'));
     const target = g.nodes.find((n) => n !== leader)!;
-    await until(() => target.applied >= leader.applied);
+    await until('target.applied >= leader.applied', 5000, () => target.applied >= leader.applied);
     await leader.transferLeadership(target.id);
-    await until(() => target.status().role === 'leader');
+    await until('target.status().role === \'leader\'', 5000, () => target.status().role === 'leader');
     await expect(target.propose(Buffer.from('after transfer'))).resolves.toMatchObject({ term: target.status().term });
   });
 
@@ -173,25 +163,25 @@ describe('RaftNode', () => {
   });
 
   it('commits with the sync flush policy', async () => {
-    const g = await group(21570, { flush: { mode: 'sync' } });
+    const g = await group({ flush: { mode: 'sync' } });
     const leader = await leaderOf(g.nodes);
     const r = await leader.proposeBatch(Array.from({ length: 20 }, (_, i) => Buffer.from(`s${i}`)));
     expect(r.lastIndex - r.index).toBe(19);
   });
 
   it('fails what is pending and refuses new work with ERR_NODE_CLOSED after close', async () => {
-    const g = await group(21580, { proposalTimeoutMs: 5000, checkQuorum: false });
+    const g = await group({ proposalTimeoutMs: 5000, checkQuorum: false });
     const leader = await leaderOf(g.nodes);
     await Promise.all(g.nodes.filter((n) => n !== leader).map((n) => n.close()));
     const pending = leader.propose(Buffer.from('never'));
-    await new Promise((r) => setTimeout(r, 30));
+    await until('the proposal is pending in the leader', 2000, () => leader.status().pendingEntries > 0);
     await leader.close();
     await expect(pending).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
     await expect(leader.propose(Buffer.from('late'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
   });
 
   it('refuses a proposal larger than a log segment with ERR_PROPOSAL_TOO_LARGE and keeps committing', async () => {
-    const g = await group(21600);
+    const g = await group();
     const leader = await leaderOf(g.nodes);
     const tooLarge = Buffer.alloc(4 * 1024 * 1024);
     await expect(leader.propose(tooLarge)).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE', payloadBytes: tooLarge.length });
@@ -200,7 +190,7 @@ describe('RaftNode', () => {
     await expect(leader.proposeBatch([Buffer.from('ok'), tooLarge])).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE' });
     expect(leader.status().lastIndex).toBe(lastBefore);
     const r = await leader.propose(Buffer.from('after'));
-    await until(() => g.nodes.every((n) => n.applied >= r.index));
+    await until('g.nodes.every((n) => n.applied >= r.index)', 5000, () => g.nodes.every((n) => n.applied >= r.index));
     for (const n of g.nodes) expect(normal(g.applied.get(n.id)!)).toEqual(['after']);
   });
 
@@ -221,15 +211,15 @@ describe('RaftNode', () => {
   });
 
   it('replays its log to onApply after a restart', async () => {
-    const g = await group(21590);
+    const g = await group();
     const leader = await leaderOf(g.nodes);
     const r = await leader.proposeBatch([Buffer.from('p0'), Buffer.from('p1'), Buffer.from('p2')]);
     const follower = g.nodes.find((n) => n !== leader)!;
-    await until(() => follower.applied >= r.lastIndex);
+    await until('follower.applied >= r.lastIndex', 5000, () => follower.applied >= r.lastIndex);
     await follower.close();
     g.applied.set(follower.id, []);
     const again = await g.start(follower.id);
-    await until(() => again.applied >= r.lastIndex);
+    await until('again.applied >= r.lastIndex', 5000, () => again.applied >= r.lastIndex);
     expect(normal(g.applied.get(follower.id)!)).toEqual(['p0', 'p1', 'p2']);
   });
 });

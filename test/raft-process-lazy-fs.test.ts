@@ -7,10 +7,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { randomBasePort } from '../jepsen-like/run/free-ports.js';
-import { findFreePortBlock } from '../raft/tools/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { defaultNodeScript, LocalCluster } from '../raft/tools/demo/local-cluster.js';
 import { LAZY_FS_ENV, revertToDurable } from '../raft/storage/lazy-fs.js';
+import { until } from './helpers/poll.js';
 
 const root = new URL('..', import.meta.url).pathname;
 let dir = '';
@@ -25,22 +25,13 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-async function until(what: string, timeoutMs: number, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('a Raft group of lazy processes through a power loss', () => {
   it('keeps every acknowledged entry after SIGKILL of all nodes and a revert to what was synced', async () => {
     if (!existsSync(defaultNodeScript())) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
     dir = mkdtempSync(join(tmpdir(), 'raft-lazy-fs-test-'));
-    const first = randomBasePort();
-    const basePort = await findFreePortBlock(first, first + 299, 3);
+    const basePort = await findFreeBlock(3);
     process.env[LAZY_FS_ENV] = '1';
-    cluster = new LocalCluster({ dir, basePort, flush: 'sync', logToFiles: true, nodeArgs: ['--segment-bytes', String(1024 * 1024)] });
+    cluster = new LocalCluster({ dir, basePort, flush: 'sync', nodeArgs: ['--segment-bytes', String(1024 * 1024)] });
     await cluster.start();
     const leader = await cluster.waitForLeader();
     const spec = { count: 0, seconds: 20, window: 64, batchMax: 8, payloadBytes: 300 };
@@ -60,6 +51,6 @@ describe('a Raft group of lazy processes through a power loss', () => {
     expect(converged.applied).toBeGreaterThanOrEqual(acked);
     const checks = await cluster.checkAcked();
     for (const id of cluster.ids) expect(checks[id]).toMatchObject({ checked: acked, missing: 0 });
-    expect(readFileSync(join(dir, 'n0.log'), 'utf8')).toContain(`${LAZY_FS_ENV}=1: THIS PROCESS KEEPS SHADOW COPIES`);
+    expect(readFileSync(cluster.logPath('n0'), 'utf8')).toContain(`${LAZY_FS_ENV}=1: THIS PROCESS KEEPS SHADOW COPIES`);
   }, 120_000);
 });

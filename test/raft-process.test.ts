@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runFailoverScenario, type FailoverSummary } from '../raft/tools/demo/failover-scenario.js';
-import { findFreePortBlock } from '../raft/tools/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { defaultNodeScript, LocalCluster } from '../raft/tools/demo/local-cluster.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -19,8 +19,8 @@ beforeAll(async () => {
   // npm test builds first; a bare vitest run builds here when the compiled node is missing.
   if (!existsSync(defaultNodeScript())) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
   dir = mkdtempSync(join(tmpdir(), 'raft-process-test-'));
-  const basePort = await findFreePortBlock(21100, 21199, 3);
-  cluster = new LocalCluster({ dir, basePort, flush: 'async', logToFiles: true, nodeArgs: ['--segment-bytes', String(32 * 1024 * 1024)] });
+  const basePort = await findFreeBlock(3);
+  cluster = new LocalCluster({ dir, basePort, flush: 'async', nodeArgs: ['--segment-bytes', String(32 * 1024 * 1024)] });
   summary = await runFailoverScenario(cluster, { dir, basePort, entries: 10_000, payloadBytes: 256, killAfterMs: 300 });
 }, 60_000);
 

@@ -5,9 +5,10 @@ import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageType, type Message } from '../raft/core/messages.js';
-import { findFreePortBlock } from '../raft/tools/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { encodeHello } from '../raft/transport/frame-codec.js';
 import { TcpTransport, type PeerAddress } from '../raft/transport/tcp-transport.js';
+import { until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const open: TcpTransport[] = [];
@@ -17,8 +18,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
-async function groupOfThree(preferred: number): Promise<PeerAddress[]> {
-  const base = await findFreePortBlock(preferred, 21199, 3);
+async function groupOfThree(): Promise<PeerAddress[]> {
+  const base = await findFreeBlock(3);
   return ['n0', 'n1', 'n2'].map((id, i) => ({ id, host: '127.0.0.1', port: base + i }));
 }
 
@@ -47,17 +48,9 @@ function squat(port: number, hello?: Buffer): Promise<{ socket: Socket; closed: 
   });
 }
 
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('raft tcp transport under squatters', () => {
   it('lets a restarted peer in past squatters that said hello in its name and squatters that said nothing', async () => {
-    const ps = await groupOfThree(21100);
+    const ps = await groupOfThree();
     const got0: Message[] = [];
     const t0 = make('n0', ps, got0);
     await t0.start();
@@ -68,16 +61,16 @@ describe('raft tcp transport under squatters', () => {
     await t1.start();
     // Well inside the hello deadline (5 s): only replacing squatters can let n1 in this soon.
     let term = 1;
-    await until(() => {
+    await until('n0 hearing from the restarted n1', 2000, () => {
       t1.send([heartbeatResponse('n1', 'n0', term++)]);
       return got0.some((m) => m.from === 'n1');
-    }, 2000, 'n0 hearing from the restarted n1');
+    });
     // Every squatter in n1's name lost its place to a newer hello, the last one to n1 itself.
     await Promise.all(squatters.slice(0, 7).map((sq) => sq.closed));
   });
 
   it('closes a peer connection that carries no frames for the inbound idle time', async () => {
-    const ps = await groupOfThree(21110);
+    const ps = await groupOfThree();
     const t0 = make('n0', ps, [], { inboundIdleMs: 300 });
     await t0.start();
     const quiet = await squat(ps[0]!.port, encodeHello({ version: 1, from: 'n2', to: 'n0' }));
@@ -88,21 +81,21 @@ describe('raft tcp transport under squatters', () => {
   });
 
   it('keeps delivering between real peers whose connections replace each other on restart', async () => {
-    const ps = await groupOfThree(21120);
+    const ps = await groupOfThree();
     const got0: Message[] = [];
     const t0 = make('n0', ps, got0);
     let t1 = make('n1', ps, []);
     await Promise.all([t0.start(), t1.start()]);
     t1.send([heartbeatResponse('n1', 'n0', 1)]);
-    await until(() => got0.length === 1, 5000, 'first delivery');
+    await until('first delivery', 5000, () => got0.length === 1);
     await t1.close();
     t1 = make('n1', ps, []);
     await t1.start();
     let term = 2;
-    await until(() => {
+    await until('delivery after the restart', 5000, () => {
       t1.send([heartbeatResponse('n1', 'n0', term++)]);
       return got0.length >= 2;
-    }, 5000, 'delivery after the restart');
+    });
     expect(got0.every((m) => m.from === 'n1')).toBe(true);
   });
 });

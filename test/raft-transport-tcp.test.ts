@@ -6,9 +6,10 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageType, type Message } from '../raft/core/messages.js';
 import { EntryType } from '../raft/core/types.js';
-import { findFreePortBlock } from '../raft/tools/free-ports.js';
+import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { encodeHello, encodeMessage } from '../raft/transport/frame-codec.js';
 import { TcpTransport, type PeerAddress } from '../raft/transport/tcp-transport.js';
+import { until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const open: TcpTransport[] = [];
@@ -16,8 +17,8 @@ afterEach(async () => {
   await Promise.all(open.splice(0).map((t) => t.close()));
 });
 
-async function peers(preferred: number): Promise<PeerAddress[]> {
-  const base = await findFreePortBlock(preferred, 21099, 2);
+async function peers(): Promise<PeerAddress[]> {
+  const base = await findFreeBlock(2);
   return [
     { id: 'n0', host: '127.0.0.1', port: base },
     { id: 'n1', host: '127.0.0.1', port: base + 1 },
@@ -37,17 +38,9 @@ function app(from: string, to: string, index: number, payloads: string[]): Messa
   };
 }
 
-async function until(cond: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('raft tcp transport', () => {
   it('delivers messages in order with their payloads between two peers', async () => {
-    const ps = await peers(21010);
+    const ps = await peers();
     const got0: Message[] = [];
     const got1: Message[] = [];
     const t0 = make('n0', ps, got0);
@@ -55,7 +48,7 @@ describe('raft tcp transport', () => {
     await Promise.all([t0.start(), t1.start()]);
     for (let i = 0; i < 100; i++) t0.send([app('n0', 'n1', i * 2, [`a${i}`, `b${i}`])]);
     t1.send([{ ...app('n1', 'n0', 0, []), type: MessageType.AppResp }]);
-    await until(() => got1.length === 100 && got0.length === 1);
+    await until('got1.length === 100 && got0.length === 1', 5000, () => got1.length === 100 && got0.length === 1);
     expect(got1.map((m) => m.index)).toEqual(Array.from({ length: 100 }, (_, i) => i * 2));
     expect(Buffer.from(got1[42]!.entries[1]!.payload).toString()).toBe('b42');
     expect(got0[0]!.type).toBe(MessageType.AppResp);
@@ -64,7 +57,7 @@ describe('raft tcp transport', () => {
   });
 
   it('shares one encoded entry part between messages carrying the same entries', async () => {
-    const ps = await peers(21015);
+    const ps = await peers();
     const got: Message[] = [];
     const t0 = make('n0', ps, []);
     const t1 = make('n1', ps, got);
@@ -72,13 +65,13 @@ describe('raft tcp transport', () => {
     const a = app('n0', 'n1', 4, ['same', 'entries']);
     const b = { ...a, commit: 9, index: 4 };
     t0.send([a, b]);
-    await until(() => got.length === 2);
+    await until('got.length === 2', 5000, () => got.length === 2);
     expect(got.map((m) => m.commit)).toEqual([0, 9]);
     for (const m of got) expect(m.entries.map((e) => Buffer.from(e.payload).toString())).toEqual(['same', 'entries']);
   });
 
   it('closes a connection that sends garbage, counts it, and keeps serving the real peer', async () => {
-    const ps = await peers(21020);
+    const ps = await peers();
     const got1: Message[] = [];
     const t0 = make('n0', ps, []);
     const t1 = make('n1', ps, got1);
@@ -95,13 +88,13 @@ describe('raft tcp transport', () => {
     await closed;
     expect(t1.stats().rejectedConnections).toBe(1);
     // The stranger's hello in n0's name replaced n0's connection (newest wins); n0 reconnects.
-    await until(() => t0.stats().peers.n1!.connects >= 2 && t0.stats().peers.n1!.connected);
+    await until('t0.stats().peers.n1!.connects >= 2 && t0.stats().peers.n1!.connected', 5000, () => t0.stats().peers.n1!.connects >= 2 && t0.stats().peers.n1!.connected);
     t0.send([app('n0', 'n1', 0, ['still works'])]);
-    await until(() => got1.length === 1);
+    await until('got1.length === 1', 5000, () => got1.length === 1);
   });
 
   it('rejects a hello from a node that is not a configured peer', async () => {
-    const ps = await peers(21030);
+    const ps = await peers();
     const t1 = make('n1', ps, []);
     await t1.start();
     await new Promise<void>((resolve) => {
@@ -113,7 +106,7 @@ describe('raft tcp transport', () => {
   });
 
   it('refuses a big frame from a connection that has not said hello', async () => {
-    const ps = await peers(21035);
+    const ps = await peers();
     const t1 = make('n1', ps, []);
     await t1.start();
     await new Promise<void>((resolve) => {
@@ -129,7 +122,7 @@ describe('raft tcp transport', () => {
   });
 
   it('rejects a message whose sender differs from the connection hello', async () => {
-    const ps = await peers(21040);
+    const ps = await peers();
     const got1: Message[] = [];
     const t1 = make('n1', ps, got1);
     await t1.start();
@@ -146,25 +139,25 @@ describe('raft tcp transport', () => {
   });
 
   it('reconnects after the peer restarts', async () => {
-    const ps = await peers(21050);
+    const ps = await peers();
     const got: Message[] = [];
     const t0 = make('n0', ps, [], { reconnectMinMs: 20, reconnectMaxMs: 100 });
     let t1 = make('n1', ps, got);
     await Promise.all([t0.start(), t1.start()]);
     t0.send([app('n0', 'n1', 0, ['first'])]);
-    await until(() => got.length === 1);
+    await until('got.length === 1', 5000, () => got.length === 1);
     await t1.close();
-    await until(() => !t0.stats().peers.n1!.connected);
+    await until('!t0.stats().peers.n1!.connected', 5000, () => !t0.stats().peers.n1!.connected);
     t1 = make('n1', ps, got);
     await t1.start();
-    await until(() => t0.stats().peers.n1!.connected);
+    await until('t0.stats().peers.n1!.connected', 5000, () => t0.stats().peers.n1!.connected);
     t0.send([app('n0', 'n1', 1, ['second'])]);
-    await until(() => got.length === 2);
+    await until('got.length === 2', 5000, () => got.length === 2);
     expect(t0.stats().peers.n1!.connects).toBeGreaterThanOrEqual(2);
   });
 
   it('drops and counts frames past the queue bound while the peer is down', async () => {
-    const ps = await peers(21060);
+    const ps = await peers();
     const t0 = make('n0', ps, [], { maxQueuedFrames: 10 });
     await t0.start();
     for (let i = 0; i < 25; i++) t0.send([app('n0', 'n1', i, ['x'])]);

@@ -10,7 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { Admin, BrokerResponseError, ConsumeFromWhere, FilterSyntaxError, Producer, PullConsumer, PushConsumer } from '../src/client/index.js';
 import { encodeJsonBody, makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';

@@ -17,6 +17,7 @@ import { GetMessageStatus, MessageStore } from '../src/store/message-store.js';
 import { CleanService, DiskFullError, StoreFlushService } from '../src/store/retention/index.js';
 import { raftFlushPolicy } from '../src/broker/flush-policy.js';
 import { message, removeDir, tempDir } from './store-helpers.js';
+import { until } from './helpers/poll.js';
 
 const LOG_OPTIONS = { segmentBytes: 64 * 1024, indexSegmentEntries: 512 };
 const STORE_OPTIONS = { unitsPerFile: 4, index: { slotCount: 1000, maxEntries: 60_000, maxKeyBytes: 64 } };
@@ -84,7 +85,7 @@ describe('flush service', () => {
     service.start();
     try {
       store.dispatchUpTo(1);
-      await new Promise((r) => setTimeout(r, 80));
+      await until('the timer to flush the dispatched entry', 5000, () => service.flushCount > 0);
     } finally {
       service.stop();
     }

@@ -11,7 +11,8 @@ import { MessageStore, GetMessageStatus } from '../src/store/message-store.js';
 import { decodeMessageRecord, encodeMessageRecord, encodeMessageRecords, type MessageRecord } from '../src/common/message/message-record.js';
 import { RecordOffset } from '../src/common/message/record-layout.js';
 import { formatProperties } from '../src/common/message/message-properties.js';
-import { DEFAULT_DELAY_LEVELS_MS, SCHEDULE_TOPIC } from '../src/store/dispatcher.js';
+import { DEFAULT_DELAY_LEVELS_MS } from '../src/store/dispatcher.js';
+import { SCHEDULE_TOPIC } from '../src/common/system-topics.js';
 import { FakeLog, message, removeDir, snapshotFiles, tempDir } from './store-helpers.js';
 
 const OPTIONS = { unitsPerFile: 5, index: { slotCount: 13, maxEntries: 7, maxKeyBytes: 64 } };

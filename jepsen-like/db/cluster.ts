@@ -10,11 +10,11 @@ import { CLIENTS } from '../net/partition-shapes.js';
 import { ProxyMesh } from '../net/proxy-mesh.js';
 import { waitForPort } from '../net/wait-for-port.js';
 import { DbError } from './db-errors.js';
-import { registerExitHook } from './exit-hooks.js';
+import { registerExitHook } from '../../raft/tools/process/exit-hooks.js';
 import { emptyDisk, fillDisk, mountSmallFs, unmountSmallFs } from './node-fs.js';
 import type { NodeControl, NodeStatus } from './node-control.js';
-import type { PortPlan } from './port-plan.js';
-import { ProcessControl } from './process-control.js';
+import type { PortPlan } from '../../src/devkit/port-plan.js';
+import { ProcessControl } from '../../raft/tools/process/process-control.js';
 
 export interface ClusterNode {
   id: string;
@@ -294,7 +294,7 @@ export class ClusterDb implements NodeControl {
     const abort = new AbortController();
     // A process that dies while starting (a taken port, a bad conf) fails at once, not at the timeout.
     const died = this.processes.exited(name).then((exit) => {
-      if (!abort.signal.aborted) throw new Error(`exited while starting (code ${exit.code}, signal ${exit.signal})`);
+      if (!abort.signal.aborted) throw new DbError('ERR_NODE_NOT_READY', `exited while starting (code ${exit.code}, signal ${exit.signal})`);
     });
     try {
       await Promise.race([Promise.all(ports.map((p) => waitForPort(p, timeoutMs, '127.0.0.1', abort.signal))), died]);

@@ -18,6 +18,7 @@ import { diskFull } from './disk-full-nemesis.js';
 import { powerLoss } from './power-loss-nemesis.js';
 import { retention } from './retention-nemesis.js';
 import { killLeader, killMajority, killRandomNode, pauseLeader, pauseRandom } from './process-nemeses.js';
+import { CodedError } from '../../raft/coded-error.js';
 
 export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object.freeze({
   'partition-random-halves': partitionRandomHalves,
@@ -44,9 +45,10 @@ export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object
 
 export const NEMESIS_NAMES: readonly string[] = Object.keys(NEMESIS_FACTORIES);
 
-export class UnknownNemesisError extends Error {
-  override readonly name = 'UnknownNemesisError';
-  readonly code = 'ERR_UNKNOWN_NEMESIS';
+export class UnknownNemesisError extends CodedError<'ERR_UNKNOWN_NEMESIS'> {
+  constructor(message: string) {
+    super('ERR_UNKNOWN_NEMESIS', message);
+  }
 }
 
 /** The names `all`, `none` or `a,b,c` stands for (unchecked). */

@@ -1,5 +1,6 @@
 // Operating errors of the network-fault layer: a proxy that cannot listen (the port is taken by
 // something else) is a setup problem the harness reports with the port, not a crash.
+import { CodedError } from '../../raft/coded-error.js';
 
 export type NetErrorCode =
   /** A proxy could not listen on its port (EADDRINUSE, EACCES); `cause` has the system error. */
@@ -7,14 +8,4 @@ export type NetErrorCode =
   /** A port did not accept a TCP connection before the deadline (a process that never came up). */
   | 'ERR_PORT_WAIT_TIMEOUT';
 
-export class NetError extends Error {
-  override readonly name = 'NetError';
-
-  constructor(
-    readonly code: NetErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class NetError extends CodedError<NetErrorCode> {}

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReplicaState } from '../history/types.js';
 import { queueKey } from '../history/types.js';
 import { decodeJsonBody, makeRequest, RaftRequestCode, RemotingClient, type ReplicaDigestBody } from '../../src/protocol/index.js';
+import { CodedError } from '../../raft/coded-error.js';
 
 const { RAFT_STATUS, RAFT_REPLICA_DIGEST } = RaftRequestCode;
 export type { ReplicaDigestBody };
@@ -53,15 +54,7 @@ export interface ProbeTarget {
   brokerAddr: string;
 }
 
-export class ProbeError extends Error {
-  override readonly name = 'ProbeError';
-  constructor(
-    readonly code: 'ERR_NO_LEADER' | 'ERR_NOT_CONVERGED' | 'ERR_DIGEST',
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class ProbeError extends CodedError<'ERR_NO_LEADER' | 'ERR_NOT_CONVERGED' | 'ERR_DIGEST'> {}
 
 export class ClusterProbe {
   private readonly client = new RemotingClient({ connectTimeoutMs: PROBE_TIMEOUT_MS });

@@ -3,10 +3,12 @@
 // so a nemesis still unwinding (its stop restarts what it killed) cannot start a process after
 // the db tore everything down: such a process would outlive the run.
 import type { NodeControl, NodeStatus } from '../db/node-control.js';
+import { CodedError } from '../../raft/coded-error.js';
 
-export class RunStoppingError extends Error {
-  override readonly name = 'RunStoppingError';
-  readonly code = 'ERR_RUN_STOPPING';
+export class RunStoppingError extends CodedError<'ERR_RUN_STOPPING'> {
+  constructor(message: string) {
+    super('ERR_RUN_STOPPING', message);
+  }
 }
 
 export class GuardedNodes implements NodeControl {

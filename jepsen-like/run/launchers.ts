@@ -3,10 +3,11 @@
 // (ClusterDb hands us the peer string), segments are small so a short run rolls over several
 // files, and the flush mode is the run's choice (ASYNC_FLUSH unless --flush sync).
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { assertBuilt, distDir } from '../../raft/tools/process/dist-dir.js';
+import { brokerConfEntries, renderBrokerConf } from '../../src/devkit/broker-conf.js';
+import { brokerScript, namesrvScript } from '../../src/devkit/processes.js';
 import type { Launch, NodeLaunchInput } from '../db/cluster.js';
 
 export type FlushMode = 'async' | 'sync';
@@ -14,7 +15,7 @@ export type FlushMode = 'async' | 'sync';
 const execFileAsync = promisify(execFile);
 
 export interface LaunchSettings {
-  /** The compiled tree holding src/broker/main.js and src/namesrv/main.js. */
+  /** The compiled tree holding the revert tool (raft/tools/revert-to-durable-cli.js). */
   distDir: string;
   flush: FlushMode;
   /** mappedFileSizeCommitLog: small, so segment roll-over happens during short runs. */
@@ -32,12 +33,8 @@ export interface LaunchSettings {
 export const DEFAULT_SEGMENT_SIZE_BYTES = 1024 * 1024;
 export const DEFAULT_MAX_MESSAGE_SIZE_BYTES = 256 * 1024;
 
-/** The dist/ folder of this checkout (this file runs from dist/jepsen-like/run, or from sources under vitest). */
-export function defaultDistDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const root = join(here, '..', '..');
-  return here.includes(`${join('dist', 'jepsen-like')}`) ? root : join(root, 'dist');
-}
+/** The dist/ folder of this checkout (the kit's one resolver). */
+export const defaultDistDir = distDir;
 
 /** The storage's test-only lazy mode: it keeps what each file held when last synced. */
 export const LAZY_FS_ENV = 'RMQ_UNSAFE_TEST_LAZY_FS';
@@ -58,55 +55,39 @@ export async function revertToDurable(distDir: string, dataDir: string, seed: nu
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
-export function brokerMain(distDir: string): string {
-  return join(distDir, 'src', 'broker', 'main.js');
-}
-
-export function namesrvMain(distDir: string): string {
-  return join(distDir, 'src', 'namesrv', 'main.js');
-}
-
 /** Throws a message that says what to do when the compiled broker or NameServer is missing. */
-export function assertDistBuilt(distDir: string): void {
-  for (const file of [brokerMain(distDir), namesrvMain(distDir)]) {
-    if (!existsSync(file)) throw new Error(`${file} does not exist: build first (npx tsc -p . or npm run build)`);
-  }
+export function assertDistBuilt(): void {
+  assertBuilt(brokerScript(), namesrvScript());
 }
 
 export function launchNamesrv(settings: LaunchSettings, input: { port: number }): Launch {
   return {
     command: process.execPath,
-    args: [namesrvMain(settings.distDir), '--port', String(input.port)],
+    args: [namesrvScript(), '--port', String(input.port)],
     env: { RMQ_LOG_LEVEL: settings.logLevel },
   };
 }
 
 export function brokerConfText(settings: LaunchSettings, n: NodeLaunchInput): string {
-  const lines: Record<string, string> = {
-    brokerClusterName: 'JepsenCluster',
+  const entries = brokerConfEntries({
+    clusterName: 'JepsenCluster',
     brokerName: n.group,
     namesrvAddr: n.namesrvAddr,
-    listenPort: String(n.brokerPort),
-    brokerIP1: '127.0.0.1',
+    listenPort: n.brokerPort,
     storePathRootDir: join(n.dataDir, 'store-root'),
     flushDiskType: settings.flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH',
-    autoCreateTopicEnable: 'true',
-    autoCreateSubscriptionGroup: 'true',
-    maxMessageSize: String(settings.maxMessageSizeBytes),
-    mappedFileSizeCommitLog: String(settings.segmentSizeBytes),
-    enableDLegerCommitLog: 'true',
-    dLegerGroup: n.group,
-    dLegerPeers: n.peers,
-    dLegerSelfId: n.id,
-    ...settings.extraBrokerConf,
-  };
-  return `# written by the jepsen-like harness for ${n.id}\n` + Object.entries(lines).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
+    autoCreateTopicEnable: true,
+    segmentSizeBytes: settings.segmentSizeBytes,
+    peers: n.peers,
+    selfId: n.id,
+    extra: { autoCreateSubscriptionGroup: 'true', maxMessageSize: String(settings.maxMessageSizeBytes), ...settings.extraBrokerConf },
+  });
+  return renderBrokerConf(entries, `written by the jepsen-like harness for ${n.id}`);
 }
-
 export function launchNode(settings: LaunchSettings, n: NodeLaunchInput): Launch {
   return {
     command: process.execPath,
-    args: [brokerMain(settings.distDir), '-c', n.confPath],
+    args: [brokerScript(), '-c', n.confPath],
     env: { RMQ_LOG_LEVEL: settings.logLevel, ...settings.brokerEnv },
     confText: brokerConfText(settings, n),
     // Ready when clients can connect; the Raft port opens in the same start-up.

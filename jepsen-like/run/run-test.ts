@@ -5,6 +5,7 @@
 // replica to commit and dispatch the same index, drain every queue, record the replicas'
 // digests, stop every process by PID, and check the history. The whole run is bounded by a hard
 // deadline; whatever happens, every process it started is killed.
+import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -12,8 +13,9 @@ import { pino, type Logger } from 'pino';
 import { Admin } from '../../src/client/index.js';
 import { checkRun, HISTORY_FILE, type CheckRunOutcome } from '../check-run.js';
 import { ClusterDb } from '../db/cluster.js';
-import { killStaleProcesses, PID_FILE_NAME } from '../db/pid-file.js';
-import { defaultPortPlan, type PortPlan } from '../db/port-plan.js';
+import { killStaleProcesses, PID_FILE_NAME } from '../../raft/tools/process/pid-file.js';
+import { findFreeBlock } from '../../raft/tools/free-ports.js';
+import { defaultPortPlan, PORT_PLAN_SPAN, type PortPlan } from '../../src/devkit/port-plan.js';
 import { HistoryWriter } from '../history/writer.js';
 import { runMix, type MixSummary } from '../nemesis/mix.js';
 import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
@@ -24,10 +26,10 @@ import { QueueConsumers, type ConsumerStats } from '../workload/queue-consumers.
 import { QueueProducers, type ProducerStats } from '../workload/queue-producers.js';
 import { ClusterProbe } from './cluster-probe.js';
 import { GuardedNodes } from './guarded-nodes.js';
-import { allPortsFree, randomBasePort } from './free-ports.js';
 import { assertDistBuilt, defaultDistDir, LAZY_FS_ENV, LYING_FSYNC, launchNamesrv, launchNode, revertToDurable, type LaunchSettings } from './launchers.js';
 import { DRAIN_TIMEOUT_MS, HEAL_TIMEOUT_MS, SETUP_TIMEOUT_MS, type RunOptions } from './run-options.js';
 import { killStaleRuns, writeHarnessFile } from './stale-runs.js';
+import { RunError } from './run-errors.js';
 
 export const TOPIC = 'jepsen';
 export const GROUP = 'broker-a';
@@ -74,19 +76,15 @@ export interface RunOutcome {
   summary: RunSummary;
 }
 
-class DeadlineError extends Error {
-  readonly code = 'ERR_RUN_DEADLINE';
-}
-
 export async function runTest(options: RunOptions): Promise<RunOutcome> {
   const started = Date.now();
   const runDir = resolve(options.out);
   const say = options.progress ?? (() => {});
-  if (existsSync(join(runDir, HISTORY_FILE))) throw new Error(`${runDir} already holds a run (history.jsonl); choose another --out`);
+  if (existsSync(join(runDir, HISTORY_FILE))) throw new RunError('ERR_RUN_DIR_USED', `${runDir} already holds a run (history.jsonl); choose another --out`);
   // Fail on a bad nemesis name before starting anything.
   const nemeses = parseNemesisList(options.nemesis);
   const distDir = defaultDistDir();
-  assertDistBuilt(distDir);
+  assertDistBuilt();
   mkdirSync(join(runDir, 'logs'), { recursive: true });
   const stale = killStaleRuns(dirname(runDir));
   writeHarnessFile(runDir);
@@ -99,7 +97,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   const hardDeadlineMs = (options.hardDeadlineS ?? options.timeS + 240) * 1000;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError(`the run passed its hard deadline of ${hardDeadlineMs / 1000} s`)), hardDeadlineMs);
+    timer = setTimeout(() => reject(new RunError('ERR_RUN_DEADLINE', `the run passed its hard deadline of ${hardDeadlineMs / 1000} s`)), hardDeadlineMs);
   });
   const body = run.execute(nemeses);
   // After a deadline the body may still be unwinding against a torn-down cluster; its errors no longer matter.
@@ -260,7 +258,7 @@ class Run {
   /** Retention now on each of these nodes, through the admin SDK (what an operator would run). */
   private async deleteExpired(db: ClusterDb, ids: readonly string[]): Promise<Record<string, unknown>> {
     const admin = this.admin;
-    if (admin === undefined) throw new Error('the admin client is not started');
+    assert(admin !== undefined, 'the admin client is started before any nemesis runs');
     const out: Record<string, unknown> = {};
     for (const id of ids) {
       try {
@@ -275,7 +273,7 @@ class Run {
 
   /** After a hard deadline the cleanup owns the run; the body must not go on using the cluster. */
   private throwIfAborted(): void {
-    if (this.abort.signal.aborted) throw new Error('the run was stopped');
+    if (this.abort.signal.aborted) throw new RunError('ERR_RUN_STOPPED', 'the run was stopped');
   }
 
   /** The nemesis phase: the seeded mix, or each nemesis in turn; always ends healed. */
@@ -344,9 +342,8 @@ class Run {
     };
     let lastError: unknown;
     for (let attempt = 0; attempt < SETUP_ATTEMPTS; attempt++) {
-      const base = randomBasePort();
+      const base = await findFreeBlock(PORT_PLAN_SPAN);
       const ports: PortPlan = defaultPortPlan(base, this.o.nodes);
-      if (!(await allPortsFree(ports.allPorts()))) continue;
       // A failed attempt may have left half-initialized data; each attempt starts empty.
       rmSync(join(this.runDir, 'nodes'), { recursive: true, force: true });
       try {
@@ -373,7 +370,7 @@ class Run {
         this.say(`port block ${base} was taken during setup; retrying on another`);
       }
     }
-    throw new Error(`could not start the cluster on a free port block after ${SETUP_ATTEMPTS} attempts: ${(lastError as Error | undefined)?.message ?? 'every block was busy'}`);
+    throw new RunError('ERR_RUN_SETUP', `could not start the cluster on a free port block after ${SETUP_ATTEMPTS} attempts: ${(lastError as Error | undefined)?.message ?? 'every block was busy'}`);
   }
 
   private async createTopic(namesrvAddr: string): Promise<void> {
@@ -393,7 +390,7 @@ class Run {
       }
       await sleep(500);
     }
-    throw new Error(`could not create topic ${TOPIC} with ${this.o.queues} queues: ${(last as Error | undefined)?.message ?? 'the route never showed every queue'}`);
+    throw new RunError('ERR_RUN_SETUP', `could not create topic ${TOPIC} with ${this.o.queues} queues: ${(last as Error | undefined)?.message ?? 'the route never showed every queue'}`);
   }
 
   /** Stops clients, heals nothing (the mix did), kills every process, closes the history. Idempotent. */

@@ -4,7 +4,8 @@
 // in progress, e.g. a parallel test) is left alone: its harness.json names a live process.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killStaleProcesses, PID_FILE_NAME, processStartTicks, type StaleProcess } from '../db/pid-file.js';
+import { killStaleProcesses, PID_FILE_NAME, type StaleProcess } from '../../raft/tools/process/pid-file.js';
+import { processStartTicks } from '../../raft/tools/process/process-identity.js';
 
 export const HARNESS_FILE = 'harness.json';
 const MAX_FOLDERS = 10_000;

@@ -3,6 +3,7 @@
 
 import type { NodeId } from '../core/types.js';
 import type { BatchOutcome } from './batch-outcome.js';
+import { CodedError } from '../coded-error.js';
 
 export type RaftNodeErrorCode =
   | 'ERR_NOT_LEADER'
@@ -21,16 +22,7 @@ export type RaftNodeErrorCode =
   | 'ERR_STORAGE_FAILED'
   | 'ERR_RECOVERY_BLOCKED';
 
-export class RaftNodeError extends Error {
-  override name = 'RaftNodeError';
-  constructor(
-    readonly code: RaftNodeErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class RaftNodeError extends CodedError<RaftNodeErrorCode> {}
 
 /** This node is not the leader; `leaderHint` names the leader it knows of, or ''. */
 export class NotLeaderError extends RaftNodeError {

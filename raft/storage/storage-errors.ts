@@ -1,5 +1,6 @@
 // Typed operating errors of the Raft log storage. Each code is stable and means one thing; the
 // node runner logs them and keeps the process up (a corrupt entry must never crash a replica).
+import { CodedError } from '../coded-error.js';
 
 export type LogStorageErrorCode =
   /** An entry (or index record) read back fails its magic, CRC, index, term or position check. */
@@ -23,13 +24,4 @@ export type LogStorageErrorCode =
   /** A call after `close()`. */
   | 'ERR_LOG_CLOSED';
 
-export class LogStorageError extends Error {
-  override readonly name = 'LogStorageError';
-  constructor(
-    readonly code: LogStorageErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class LogStorageError extends CodedError<LogStorageErrorCode> {}

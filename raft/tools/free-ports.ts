@@ -1,9 +1,10 @@
 // The one port finder of the dev tools (local clusters, benches, the Raft demo and the tests): blocks
 // of consecutive free TCP ports on 127.0.0.1. Random blocks come from 27000-32000, below Linux's
 // ephemeral range (32768-60999), so an outgoing connection or its TIME_WAIT can never be holding
-// a port a node is about to bind, and above every fixed port the test suite binds. A fixed range
-// can also be scanned in order (findFreePortBlock).
+// a port a node is about to bind. The tests bind no fixed port: each takes its blocks from here.
+// A range a user chose (bench:raft --base-port) is scanned in order (findFreePortBlock).
 import { createServer } from 'node:net';
+import { ProcessError } from './process/process-errors.js';
 
 export const PORT_FLOOR = 27000;
 export const PORT_CEILING = 32000;
@@ -31,7 +32,7 @@ export async function findFreeBlock(count: number): Promise<number> {
     const base = PORT_FLOOR + Math.floor(Math.random() * (PORT_CEILING - PORT_FLOOR - count));
     if ((await takenPorts(base, count)).length === 0) return base;
   }
-  throw new Error(`found no ${count} consecutive free ports in ${PORT_FLOOR}..${PORT_CEILING} after ${MAX_ATTEMPTS} tries`);
+  throw new ProcessError('ERR_NO_FREE_PORTS', `found no ${count} consecutive free ports in ${PORT_FLOOR}..${PORT_CEILING} after ${MAX_ATTEMPTS} tries`);
 }
 
 /** The first `first + k*count` such that `count` ports from there are free and below `last`. */
@@ -42,5 +43,5 @@ export async function findFreePortBlock(first: number, last: number, count: numb
     for (let p = base; p < base + count && free; p++) free = await canListen(p);
     if (free) return base;
   }
-  throw new Error(`no ${count} consecutive free ports in ${first}..${last}`);
+  throw new ProcessError('ERR_NO_FREE_PORTS', `no ${count} consecutive free ports in ${first}..${last}`);
 }

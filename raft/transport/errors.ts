@@ -1,5 +1,6 @@
 // Typed operating errors of the Raft transport. Each code is stable and means one thing; a
 // peer sending garbage or pretending to be someone else is an operating error, never a crash.
+import { CodedError } from '../coded-error.js';
 
 export type TransportErrorCode =
   /** A frame whose length, header or entry table does not decode. */
@@ -13,13 +14,4 @@ export type TransportErrorCode =
   /** A peer that did not prove it holds the group's secret (or none when one is required). */
   | 'ERR_PEER_AUTH';
 
-export class TransportError extends Error {
-  override readonly name = 'TransportError';
-  constructor(
-    readonly code: TransportErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export class TransportError extends CodedError<TransportErrorCode> {}

@@ -6,13 +6,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalCluster, type LocalCluster } from '../broker/local-cluster.js';
+import { portCount } from '../devkit/cluster-layout.js';
+import { startLocalCluster, type LocalCluster } from '../devkit/local-cluster.js';
 import { Admin } from '../client/index.js';
 import { findFreeBlock } from '../../raft/tools/free-ports.js';
 import { BenchSetupError } from './bench-errors.js';
 
 /** NameServer at base, brokers at base+1.., Raft at base+11.. (local-cluster.ts). */
-const LOCAL_PORT_BLOCK = 14;
+/** The local cluster's block: one group of three nodes (cluster-layout.ts). */
+const LOCAL_PORT_BLOCK = portCount(1, 3);
 const LEADER_WAIT_MS = 30_000;
 const STATUS_TIMEOUT_MS = 2_000;
 

@@ -8,6 +8,7 @@
 import { Packr } from 'msgpackr';
 import type { TopicConfig } from '../protocol/route-data.js';
 import type { AclAccountDoc } from './acl/plain-acl.js';
+import { RmqError } from '../common/errors.js';
 
 export interface SubscriptionGroupConfig {
   groupName: string;
@@ -92,11 +93,9 @@ const VERSION = 1;
 const HEADER_BYTES = PREFIX.length + 1;
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
-export class ControlEntryError extends Error {
-  readonly code = 'ERR_BAD_CONTROL_ENTRY';
+export class ControlEntryError extends RmqError<'ERR_BAD_CONTROL_ENTRY'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ControlEntryError';
+    super('ERR_BAD_CONTROL_ENTRY', message, options);
   }
 }
 

@@ -10,6 +10,7 @@ import { Packr } from 'msgpackr';
 import { EntryType } from '../../raft/index.js';
 import { assert } from '../common/assert.js';
 import { decodeControlEntry, encodeControlEntry, isControlPayload, type ControlCommand, type MetadataSnapshotPart, type MetadataTables } from './control-entry.js';
+import { RmqError } from '../common/errors.js';
 
 /** Where the latest whole snapshot sits: its last part's index and the index it is as of. */
 export interface SnapshotMark {
@@ -34,11 +35,9 @@ export interface EntryLog {
   entries(lo: number, hi: number, maxBytes: number): { index: number; type: number; payload: Uint8Array }[];
 }
 
-export class MetadataSnapshotTooLargeError extends Error {
-  readonly code = 'ERR_METADATA_SNAPSHOT_TOO_LARGE';
+export class MetadataSnapshotTooLargeError extends RmqError<'ERR_METADATA_SNAPSHOT_TOO_LARGE'> {
   constructor(message: string) {
-    super(message);
-    this.name = 'MetadataSnapshotTooLargeError';
+    super('ERR_METADATA_SNAPSHOT_TOO_LARGE', message);
   }
 }
 

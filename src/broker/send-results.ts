@@ -5,10 +5,11 @@
 import type { MmapLogStorage } from '../../raft/index.js';
 import { messageIdFromPrefix } from '../common/message/message-id.js';
 import { ResponseCode } from '../protocol/response-code.js';
-import { RecordOffset, SysFlag, messageRecords, type MessageStore } from '../store/index.js';
+import { messageRecords, type MessageStore } from '../store/index.js';
 import type { PutMessagesResult, PutRecordResult } from './broker-context.js';
 import { BrokerError } from './broker-errors.js';
 import type { PlacedPayload } from './entry-batcher.js';
+import { recordHasNoQueue, recordQueueId, recordTopicLengthAt } from '../common/message/record-view.js';
 
 export interface SendResultSources {
   store: MessageStore;
@@ -35,17 +36,15 @@ export function placedRecordResults(src: SendResultSources, placed: PlacedPayloa
   let topicBytes = 0;
   let prev: PutRecordResult | undefined;
   for (const [offset] of messageRecords(payload)) {
-    const bodyLength = payload.readInt32BE(offset + RecordOffset.BODY_LENGTH);
-    const at = offset + RecordOffset.BODY + bodyLength;
+    const at = recordTopicLengthAt(payload, offset);
     const length = payload[at]!;
     const sameTopic = topicAt >= 0 && length === topicBytes && payload.compare(payload, topicAt + 1, topicAt + 1 + length, at + 1, at + 1 + length) === 0;
     if (!sameTopic) topic = payload.toString('utf8', at + 1, at + 1 + length);
     topicAt = at;
     topicBytes = length;
-    const queueId = payload.readInt32BE(offset + RecordOffset.QUEUE_ID);
+    const queueId = recordQueueId(payload, offset);
     const physicalOffset = base + offset;
-    const tx = payload.readInt32BE(offset + RecordOffset.SYS_FLAG) & 0xc;
-    const noQueue = tx === SysFlag.TRANSACTION_PREPARED || tx === SysFlag.TRANSACTION_ROLLBACK;
+    const noQueue = recordHasNoQueue(payload, offset);
     let queueOffset: number;
     if (noQueue) queueOffset = -1;
     else if (prev !== undefined && sameTopic && prev.queueId === queueId && prev.queueOffset >= 0) queueOffset = prev.queueOffset + 1;

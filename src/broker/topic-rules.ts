@@ -1,10 +1,9 @@
 // Which topics users may send to and how internal topics are named: the broker refuses sends to
 // RocketMQ's system topics (as Apache's TopicValidator does) and creates retry/DLQ topics itself.
 
-export const RETRY_TOPIC_PREFIX = '%RETRY%';
-export const DLQ_TOPIC_PREFIX = '%DLQ%';
-export const DEFAULT_TOPIC = 'TBW102';
-export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
+import { DEFAULT_TOPIC, DLQ_TOPIC_PREFIX, OFFSET_MOVED_EVENT, RETRY_TOPIC_PREFIX, SCHEDULE_TOPIC } from '../common/system-topics.js';
+
+export { DEFAULT_TOPIC, DLQ_TOPIC_PREFIX, RETRY_TOPIC_PREFIX, SCHEDULE_TOPIC } from '../common/system-topics.js';
 /** The schedule service's progress records (schedule/schedule-progress.ts); users may not send to it (RMQ_SYS_ prefix). */
 export const SCHEDULE_PROGRESS_TOPIC = 'RMQ_SYS_SCHEDULE_PROGRESS';
 /** Half (prepared) transaction messages, queue 0, with their real topic and queue in REAL_TOPIC / REAL_QID. */
@@ -21,7 +20,7 @@ const SYSTEM_TOPICS: ReadonlySet<string> = new Set([
   TRANS_HALF_TOPIC,
   TRANS_OP_HALF_TOPIC,
   TRANS_CHECK_MAX_TIME_TOPIC,
-  'OFFSET_MOVED_EVENT',
+  OFFSET_MOVED_EVENT,
   'SELF_TEST_TOPIC',
   'BenchmarkTest',
 ]);

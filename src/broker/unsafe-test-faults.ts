@@ -8,7 +8,7 @@
 //                      new leader overwrites: acknowledged messages are lost.
 import { createMessageId } from '../common/message/message-id.js';
 import { messageRecords } from '../common/message/message-record.js';
-import { RecordOffset } from '../common/message/record-layout.js';
+import { recordQueueId, recordTopicLengthAt } from '../common/message/record-view.js';
 import type { PutMessagesResult, PutRecordResult } from './broker-context.js';
 
 export const UNSAFE_TEST_FAULT_ENV = 'RMQ_UNSAFE_TEST_FAULT';
@@ -61,10 +61,9 @@ export function unsafeAckBeforeCommit(
 function unconfirmedResult(payload: Buffer, storeHost: { host: string; port: number }): PutMessagesResult {
   const records: PutRecordResult[] = [];
   for (const [offset] of messageRecords(payload)) {
-    const bodyLength = payload.readInt32BE(offset + RecordOffset.BODY_LENGTH);
-    const topicAt = offset + RecordOffset.BODY + bodyLength;
+    const topicAt = recordTopicLengthAt(payload, offset);
     const topic = payload.toString('utf8', topicAt + 1, topicAt + 1 + payload[topicAt]!);
-    const queueId = payload.readInt32BE(offset + RecordOffset.QUEUE_ID);
+    const queueId = recordQueueId(payload, offset);
     records.push({ topic, queueId, queueOffset: -1, physicalOffset: -1, msgId: createMessageId(storeHost.host, storeHost.port, 0) });
   }
   return { index: -1, term: -1, records };

@@ -15,6 +15,7 @@ import { decodeOwnedMessageRecords } from './message-decoder.js';
 import { parseOffsetMsgId } from './message-id.js';
 import { parseBody } from './namesrv-client.js';
 import { checkGroup, checkTopic } from './validation.js';
+import { DEFAULT_TOPIC } from '../common/system-topics.js';
 
 export interface CreateTopicOptions {
   readQueueNums?: number;
@@ -151,7 +152,7 @@ export class Admin {
     const queues = options.writeQueueNums ?? 8;
     const ext = {
       topic,
-      defaultTopic: 'TBW102',
+      defaultTopic: DEFAULT_TOPIC,
       readQueueNums: String(options.readQueueNums ?? queues),
       writeQueueNums: String(queues),
       perm: String(options.perm ?? PERM_READ_WRITE),

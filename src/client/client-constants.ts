@@ -21,9 +21,7 @@ export const RESERVED_PROPERTIES: ReadonlySet<string> = new Set([
   MessageProperty.REAL_QID,
 ]);
 
-export const RETRY_GROUP_TOPIC_PREFIX = '%RETRY%';
-export const DLQ_GROUP_TOPIC_PREFIX = '%DLQ%';
-export const DEFAULT_TOPIC = 'TBW102';
+export { DEFAULT_TOPIC, DLQ_TOPIC_PREFIX as DLQ_GROUP_TOPIC_PREFIX, RETRY_TOPIC_PREFIX as RETRY_GROUP_TOPIC_PREFIX } from '../common/system-topics.js';
 export const DEFAULT_PRODUCER_GROUP = 'DEFAULT_PRODUCER';
 export const CLIENT_INNER_PRODUCER_GROUP = 'CLIENT_INNER_PRODUCER';
 

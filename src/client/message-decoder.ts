@@ -18,20 +18,19 @@ import { createMessageId } from '../common/message/message-id.js';
 import { uint32ToIPv4 } from '../common/message/ipv4.js';
 import { MessageProperty, KEY_SEPARATOR } from '../common/message/message-properties.js';
 import { checkMessageRecord, decodeMessageRecord as decodeStoredRecord, type MessageRecord } from '../common/message/message-record.js';
-import { HOST_V6_BITS, MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, SysFlag } from '../common/message/record-layout.js';
+import { RECORD_FIXED_BYTES, RecordOffset, SysFlag } from '../common/message/record-layout.js';
 import { MalformedResponseError } from './client-errors.js';
 import type { MessageExt } from './message.js';
+import { int32At, plainRecordSize } from '../common/message/record-view.js';
 
 const TWO_32 = 0x1_0000_0000;
 const HEX_CODES = Array.from('0123456789ABCDEF', (c) => c.charCodeAt(0));
 /** Entries per string cache; a cache that fills is cleared (hosts and ports repeat, so it rarely does). */
 const CACHE_ENTRIES_MAX = 1024;
 
-// Big-endian reads by hand: the record's bounds are checked once (isPlainV1), and these inline
-// where Buffer's read methods each re-check their argument.
-function i32(b: Buffer, at: number): number {
-  return (b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!;
-}
+// Big-endian reads through the record view's int32At: the record's bounds are checked once
+// (plainRecordSize), and these inline where Buffer's read methods each re-check their argument.
+const i32 = int32At;
 
 function u32(b: Buffer, at: number): number {
   return i32(b, at) >>> 0;
@@ -200,33 +199,10 @@ function keysOf(keys: string | undefined): string[] {
   return keys === undefined || keys.length === 0 ? [] : keys.split(KEY_SEPARATOR);
 }
 
-/**
- * The size of the record at buf[start] when it is a well-formed V1 record with IPv4 hosts (every
- * length consistent, as checkMessageRecord requires), else -1: the caller then takes the checked
- * path, which accepts the foreign layouts and words the error for anything else.
- */
-function plainV1Size(buf: Buffer, start: number): number {
-  const available = buf.length - start;
-  if (available < RECORD_FIXED_BYTES) return -1;
-  const size = i32(buf, start + RecordOffset.TOTAL_SIZE);
-  if (size < RECORD_FIXED_BYTES || size > available) return -1;
-  if (i32(buf, start + RecordOffset.MAGIC) !== MESSAGE_MAGIC_V1 || (i32(buf, start + RecordOffset.SYS_FLAG) & HOST_V6_BITS) !== 0) return -1;
-  const bodyLength = i32(buf, start + RecordOffset.BODY_LENGTH);
-  if (bodyLength < 0 || bodyLength > size - RECORD_FIXED_BYTES) return -1;
-  const topicLengthAt = start + RecordOffset.BODY + bodyLength;
-  const topicLength = (buf[topicLengthAt]! << 24) >> 24;
-  const end = start + size;
-  if (topicLength <= 0 || topicLengthAt + 1 + topicLength + 2 > end) return -1;
-  const propertiesLengthAt = topicLengthAt + 1 + topicLength;
-  const propertiesLength = (buf[propertiesLengthAt]! << 8) | buf[propertiesLengthAt + 1]!;
-  // An int16 length: a set top bit is negative, which propertiesLengthAt + 2 + length cannot match.
-  if (propertiesLength >= 0x8000 || propertiesLengthAt + 2 + propertiesLength !== end) return -1;
-  return size;
-}
 
 /**
- * One record at buf[start] of `size` bytes that plainV1Size accepted. `copyBody`: copy the body
- * (the caller lends buf), else a view of buf.
+ * One record at buf[start] of `size` bytes that plainRecordSize (the record view) accepted.
+ * `copyBody`: copy the body (the caller lends buf), else a view of buf.
  */
 function decodeV1(buf: Buffer, start: number, size: number, brokerName: string, copyBody: boolean): MessageExt {
   const sysFlag = i32(buf, start + RecordOffset.SYS_FLAG);
@@ -322,7 +298,7 @@ function decodeForeign(buf: Buffer, start: number, brokerName: string, copyBody:
 let decodedBytes = 0;
 
 function decodeAt(buf: Buffer, start: number, brokerName: string, copyBody: boolean): MessageExt {
-  const plain = plainV1Size(buf, start);
+  const plain = plainRecordSize(buf, start, buf.length - start);
   if (plain > 0) {
     decodedBytes = plain;
     return decodeV1(buf, start, plain, brokerName, copyBody);

@@ -11,6 +11,7 @@ import {
   MessageTooLargeError,
 } from './client-errors.js';
 import { hasPropertySeparator, type Message } from './message.js';
+import { DEFAULT_TOPIC } from '../common/system-topics.js';
 
 
 export function checkTopic(topic: unknown): asserts topic is string {
@@ -24,7 +25,7 @@ let lastSendTopic = '';
 export function checkSendTopic(topic: unknown): asserts topic is string {
   if (topic === lastSendTopic && lastSendTopic !== '') return;
   checkTopic(topic);
-  if (topic === 'TBW102') throw new InvalidTopicError(topic, 'TBW102 is the auto-create template topic and cannot be sent to');
+  if (topic === DEFAULT_TOPIC) throw new InvalidTopicError(topic, `${DEFAULT_TOPIC} is the auto-create template topic and cannot be sent to`);
   lastSendTopic = topic;
 }
 

@@ -19,6 +19,7 @@ import { ok, status, timestampMs, type Message, type Status } from './proto.js';
 import { statusOfError, statusOfResponse } from './status-map.js';
 import { grpcTransactionGroup, transactionIdOf } from './transaction.js';
 import { SysFlag } from '../common/message/record-layout.js';
+import { DEFAULT_TOPIC } from '../common/system-topics.js';
 
 export interface SendResultEntry { status: Status; messageId: string; transactionId: string; offset: number; recallHandle: string }
 export interface SendMessageResponse { status: Status; entries: SendResultEntry[] }
@@ -91,7 +92,7 @@ async function sendOne(ctx: BrokerContext, m: Message, channel: RemotingChannel,
   const req = makeRequest(RequestCode.SEND_MESSAGE, {
     producerGroup,
     topic,
-    defaultTopic: 'TBW102',
+    defaultTopic: DEFAULT_TOPIC,
     defaultTopicQueueNums: String(ctx.config.defaultTopicQueueNums),
     queueId: String(queueId),
     sysFlag: transaction ? String(SysFlag.TRANSACTION_PREPARED) : '0',

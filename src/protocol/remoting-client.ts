@@ -7,7 +7,9 @@
 // the caller passes a ResponseHandler that hears exactly once, so a send needs no promise of its
 // own here, and requestFrame takes a frame the caller encodes itself (the SDK's send header
 // template) straight into the connection's write buffer. Frames of one turn are copied into one
-// staging buffer and leave in one socket write; a large body goes out as its own buffer instead.
+// staging buffer and leave in one socket write; a large body goes out as its own buffer instead
+// (frame-writer.ts, the writer the server uses too). A connection is client-connection.ts, a
+// request in flight pending-request.ts.
 //
 // Incoming frames go through the protocol's FrameDecoder (binary headers decoded with their
 // usual names from a table and strings in one native slice each, see binary-header.ts).
@@ -15,14 +17,15 @@
 // A server may send requests too (NOTIFY_CONSUMER_IDS_CHANGED): they go to the handler
 // registered for their code, and one that is not one-way gets the handler's answer, or
 // REQUEST_CODE_NOT_SUPPORTED for a code nobody handles, as a Java client answers.
-import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { assert } from '../common/assert.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { signRequest, type AclCredentials } from './acl-signature.js';
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrameHead, FrameDecoder } from './frame-codec.js';
-import { DEFAULT_MAX_WRITE_BACKLOG_BYTES } from './frame-writer.js';
+import { DEFAULT_MAX_FRAME_BYTES } from './frame-codec.js';
+import { BINARY_FRAME_HEAD_MIN_BYTES, DEFAULT_MAX_WRITE_BACKLOG_BYTES, type EncodedFrame } from './frame-writer.js';
+import { Connection } from './client-connection.js';
+import { Pending, PromiseHandler, type ResponseHandler } from './pending-request.js';
 import {
   RemotingClosedError,
   RemotingConnectionError,
@@ -64,303 +67,14 @@ export interface RemotingClientOptions {
  * sent unless the request was one-way, or undefined to send nothing. Runs inside the socket's
  * data handler: a throw is caught, logged and answered SYSTEM_ERROR.
  */
+export { BINARY_OPAQUE_OFFSET, type EncodedFrame } from './frame-writer.js';
+export type { ResponseHandler } from './pending-request.js';
+
 export type ServerRequestHandler = (cmd: RemotingCommand, addr: string) => RemotingCommand | undefined;
 
-/**
- * Hears the outcome of one request made with request() or requestFrame(): exactly one call, after
- * the request was queued (never from inside request itself). Neither method may throw: they run
- * inside the socket's data handler and the timeout sweep.
- */
-export interface ResponseHandler {
-  /**
-   * A response's body (like invoke's) is a view of memory this client never writes again — a
-   * socket chunk or a reassembly of chunks — so it may be kept without a copy.
-   */
-  onResponse(cmd: RemotingCommand): void;
-  onFailure(err: Error): void;
-}
-
-/**
- * A request frame its caller encodes (binary header type only): `writeHead` writes `headBytes`
- * bytes at out[pos] — frame length, header word, header — with `opaque` at BINARY_OPAQUE_OFFSET
- * and flag 0, and the client sends `body` after them. The frame length must count the body.
- */
-export interface EncodedFrame {
-  readonly headBytes: number;
-  readonly body: Buffer | undefined;
-  writeHead(out: Buffer, pos: number, opaque: number): void;
-}
-
-/** Where the opaque sits in a binary-header frame: length 4, header word 4, code 2, language 1, version 2. */
-export const BINARY_OPAQUE_OFFSET = 13;
-/** The smallest binary-header frame head: length, header word, and the 21 fixed header bytes. */
-const BINARY_FRAME_HEAD_MIN_BYTES = 8 + 21;
-
-class Pending {
-  constructor(
-    readonly opaque: number,
-    readonly addr: string,
-    readonly code: number,
-    readonly timeoutMs: number,
-    readonly deadlineMs: number,
-    readonly connection: Connection,
-    readonly handler: ResponseHandler,
-  ) {}
-}
-
-/** Adapts a promise's settle functions to a ResponseHandler (the invoke API). */
-class PromiseHandler implements ResponseHandler {
-  constructor(
-    private readonly resolve: (cmd: RemotingCommand) => void,
-    private readonly reject: (err: Error) => void,
-  ) {}
-
-  onResponse(cmd: RemotingCommand): void {
-    this.resolve(cmd);
-  }
-
-  onFailure(err: Error): void {
-    this.reject(err);
-  }
-}
 
 const SWEEP_INTERVAL_MS = 10;
 const OPAQUE_MAX = 0x7fffffff;
-/** Size of a staging buffer; a turn that fills one continues in a new one. */
-const STAGE_BYTES = 1024 * 1024;
-/** Bodies up to this size are copied into the staging buffer; larger ones are written as they are. */
-const STAGE_BODY_MAX_BYTES = 16 * 1024;
-
-/** Full staging buffers kept for reuse per connection (each STAGE_BYTES). */
-const SPARE_STAGES_MAX = 2;
-
-/**
- * A staging buffer and how many of its parts are queued or being written. One that is full and
- * has none left is reused: its bytes are no longer anyone's, and reusing it saves an allocation
- * and the page faults of fresh memory (a few per cent of a busy producer's CPU).
- */
-class Stage {
-  /** Parts of this buffer queued in `parts` or handed to the socket and not yet written. */
-  parts = 0;
-  full = false;
-  readonly onWritten = (): void => {
-    this.parts--;
-    if (this.full && this.parts === 0) this.release(this);
-  };
-
-  constructor(
-    readonly buf: Buffer,
-    private readonly release: (stage: Stage) => void,
-  ) {}
-}
-
-/**
- * Per-connection write coalescing (the FrameWriter's job, plus caller-encoded frames): everything
- * queued in one callback and its promise reactions leaves once they are done (process.nextTick)
- * in one socket write (one writev when large bodies are among it). Small frames are copied into
- * a staging buffer that later turns keep filling after the bytes already handed to the socket,
- * which are never written again until the whole buffer is full and every write of it has
- * completed.
- */
-class ConnectionWriter {
-  /** Buffers to write in order; the staged bytes not yet sealed come after them. */
-  private parts: Buffer[] = [];
-  /** The stage each part was cut from (undefined for a large body written as it is). */
-  private partStages: (Stage | undefined)[] = [];
-  private queuedBytes = 0;
-  private stage: Stage;
-  private stageStart = 0;
-  private stagePos = 0;
-  private readonly spare: Stage[] = [];
-  private scheduled = false;
-  private discarded = false;
-  private readonly flushBound = (): void => this.flush();
-  private readonly releaseBound = (stage: Stage): void => this.release(stage);
-
-  constructor(
-    private readonly socket: net.Socket,
-    private readonly maxBacklogBytes: number,
-  ) {
-    this.stage = new Stage(Buffer.alloc(0), this.releaseBound);
-  }
-
-  /** Bytes queued here plus bytes the socket has not written yet. */
-  get backlogBytes(): number {
-    return this.queuedBytes + this.socket.writableLength;
-  }
-
-  /** Queues a command; false (nothing queued) when the socket is gone or the backlog is over its bound. */
-  enqueue(cmd: RemotingCommand): boolean {
-    if (this.socket.destroyed) return false;
-    const head = encodeFrameHead(cmd);
-    const body = cmd.body;
-    const bodyBytes = body?.length ?? 0;
-    if (this.backlogBytes + head.length + bodyBytes > this.maxBacklogBytes) return false;
-    const pos = this.reserve(head.length);
-    this.stage.buf.set(head, pos);
-    this.stagePos = pos + head.length;
-    this.queuedBytes += head.length;
-    if (body !== undefined && bodyBytes > 0) this.appendBody(body);
-    this.schedule();
-    return true;
-  }
-
-  /** Queues a caller-encoded frame (see EncodedFrame); false as for enqueue. */
-  enqueueFrame(frame: EncodedFrame, opaque: number): boolean {
-    if (this.socket.destroyed) return false;
-    const headBytes = frame.headBytes;
-    const body = frame.body;
-    const bodyBytes = body?.length ?? 0;
-    if (this.backlogBytes + headBytes + bodyBytes > this.maxBacklogBytes) return false;
-    const pos = this.reserve(headBytes);
-    const out = this.stage.buf;
-    frame.writeHead(out, pos, opaque);
-    assert(out.readUInt32BE(pos) === headBytes - 4 + bodyBytes && out.readInt32BE(pos + BINARY_OPAQUE_OFFSET) === opaque, 'an encoded frame must state its length with the body and carry its opaque');
-    this.stagePos = pos + headBytes;
-    this.queuedBytes += headBytes;
-    if (body !== undefined && bodyBytes > 0) this.appendBody(body);
-    this.schedule();
-    return true;
-  }
-
-  /** Writes everything queued: one socket write, or one corked series when several buffers. */
-  flush(): void {
-    this.scheduled = false;
-    this.seal();
-    if (this.parts.length === 0) return;
-    const parts = this.parts;
-    const stages = this.partStages;
-    this.parts = [];
-    this.partStages = [];
-    this.queuedBytes = 0;
-    // A destroyed socket writes nothing: its stages are not reused (discard() follows on close).
-    if (this.socket.destroyed) return;
-    const several = parts.length > 1;
-    if (several) this.socket.cork();
-    for (let i = 0; i < parts.length; i++) {
-      const stage = stages[i];
-      if (stage === undefined) this.socket.write(parts[i]!);
-      else this.socket.write(parts[i]!, stage.onWritten);
-    }
-    if (several) this.socket.uncork();
-  }
-
-  /** Forgets queued frames and reuses no stage any more (the connection is gone). */
-  discard(): void {
-    this.discarded = true;
-    this.parts = [];
-    this.partStages = [];
-    this.queuedBytes = 0;
-    this.stageStart = this.stagePos;
-    this.spare.length = 0;
-  }
-
-  private appendBody(body: Buffer): void {
-    if (body.length <= STAGE_BODY_MAX_BYTES) {
-      const pos = this.reserve(body.length);
-      this.stage.buf.set(body, pos);
-      this.stagePos = pos + body.length;
-    } else {
-      this.seal();
-      this.parts.push(body);
-      this.partStages.push(undefined);
-    }
-    this.queuedBytes += body.length;
-  }
-
-  /** A position in the staging buffer with `bytes` free after it (another buffer when it lacks them). */
-  private reserve(bytes: number): number {
-    if (this.stage.buf.length - this.stagePos < bytes) {
-      this.seal();
-      const old = this.stage;
-      old.full = true;
-      if (old.parts === 0) this.release(old);
-      const reused = bytes <= STAGE_BYTES ? this.spare.pop() : undefined;
-      this.stage = reused ?? new Stage(Buffer.allocUnsafeSlow(Math.max(STAGE_BYTES, bytes)), this.releaseBound);
-      this.stageStart = 0;
-      this.stagePos = 0;
-    }
-    return this.stagePos;
-  }
-
-  /** Moves the staged bytes into `parts`, so what is queued next comes after them. */
-  private seal(): void {
-    if (this.stagePos === this.stageStart) return;
-    this.parts.push(this.stage.buf.subarray(this.stageStart, this.stagePos));
-    this.partStages.push(this.stage);
-    this.stage.parts++;
-    this.stageStart = this.stagePos;
-  }
-
-  /** A full stage none of whose bytes is queued or being written any more. */
-  private release(stage: Stage): void {
-    if (this.discarded || stage.buf.length !== STAGE_BYTES || this.spare.length >= SPARE_STAGES_MAX || stage === this.stage) return;
-    stage.full = false;
-    this.spare.push(stage);
-  }
-
-  private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    process.nextTick(this.flushBound);
-  }
-}
-
-class Connection {
-  connected = false;
-  closed = false;
-  readonly socket: net.Socket;
-  readonly decoder: FrameDecoder;
-  readonly writer: ConnectionWriter;
-  private readonly connectTimer: NodeJS.Timeout;
-
-  constructor(
-    readonly addr: string,
-    host: string,
-    port: number,
-    connectTimeoutMs: number,
-    maxFrameBytes: number,
-    maxWriteBacklogBytes: number,
-    tlsOptions: tls.ConnectionOptions | undefined,
-    onCommand: (cmd: RemotingCommand, conn: Connection) => void,
-    onClose: (conn: Connection, cause: Error | undefined) => void,
-  ) {
-    this.decoder = new FrameDecoder(maxFrameBytes);
-    // Writes made before the TLS handshake ends are buffered by the TLS socket.
-    this.socket = tlsOptions === undefined ? net.connect({ host, port, noDelay: true }) : tls.connect({ ...tlsOptions, host, port });
-    this.socket.setNoDelay(true);
-    this.writer = new ConnectionWriter(this.socket, maxWriteBacklogBytes);
-    let cause: Error | undefined;
-    this.connectTimer = setTimeout(() => {
-      this.socket.destroy(new Error(`connect to ${addr} timed out after ${connectTimeoutMs} ms`));
-    }, connectTimeoutMs);
-    this.connectTimer.unref();
-    const handle = (cmd: RemotingCommand): void => onCommand(cmd, this);
-    this.socket.on(tlsOptions === undefined ? 'connect' : 'secureConnect', () => {
-      this.connected = true;
-      clearTimeout(this.connectTimer);
-    });
-    this.socket.on('data', (chunk: Buffer) => {
-      const err = this.decoder.push(chunk, handle);
-      if (err !== undefined) this.socket.destroy(err);
-    });
-    this.socket.on('error', (err) => {
-      cause = err;
-    });
-    this.socket.on('close', () => {
-      this.closed = true;
-      clearTimeout(this.connectTimer);
-      this.writer.discard();
-      this.decoder.reset();
-      onClose(this, cause);
-    });
-  }
-
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
-
 function splitAddr(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
   const port = Number(addr.slice(i + 1));

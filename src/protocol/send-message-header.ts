@@ -3,6 +3,7 @@
 // of building a translated copy, since this runs once per send.
 import { headerBool, headerInt, headerOptInt, headerOptString, headerString } from './headers.js';
 import type { ExtFields } from './remoting-command.js';
+import { DEFAULT_TOPIC } from '../common/system-topics.js';
 
 export const SEND_V2_SHORT_TO_LONG = {
   a: 'producerGroup',
@@ -53,7 +54,7 @@ export function parseSendMessageHeader(ext: ExtFields, v2: boolean): SendMessage
   return {
     producerGroup: headerString(ext, k('producerGroup')),
     topic: headerString(ext, k('topic')),
-    defaultTopic: headerOptString(ext, k('defaultTopic')) ?? 'TBW102',
+    defaultTopic: headerOptString(ext, k('defaultTopic')) ?? DEFAULT_TOPIC,
     defaultTopicQueueNums: headerOptInt(ext, k('defaultTopicQueueNums'), 4),
     queueId: headerInt(ext, k('queueId')),
     sysFlag: headerOptInt(ext, k('sysFlag'), 0),

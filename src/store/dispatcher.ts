@@ -11,14 +11,14 @@ import type { IndexService } from './index-service.js';
 import { QUEUE_CACHE_SIZE, TopicCache, type TopicInfo } from './topic-cache.js';
 import { javaUtf8Hash } from '../common/message/java-hash.js';
 import { checkMessageRecord, isMessageRecordPayload } from '../common/message/message-record.js';
-import { HOST_V6_BITS, MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset, SysFlag } from '../common/message/record-layout.js';
+import { plainRecordSize, recordHasNoQueue, recordQueueId, recordSize, recordStoreTimestampMs, recordTopicLengthAt } from '../common/message/record-view.js';
 import { MessageProperty } from '../common/message/message-properties.js';
 import { firstPosition, storeTimestampAt } from './recovery.js';
 import { logQueueStarts, startQueuesAt } from './queue-start.js';
 import { MessageCodecError } from '../common/message/message-errors.js';
 import { CorruptLogEntryError } from './store-errors.js';
+import { SCHEDULE_TOPIC } from '../common/system-topics.js';
 
-export const SCHEDULE_TOPIC = 'SCHEDULE_TOPIC_XXXX';
 /** RocketMQ's messageDelayLevel "1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h". */
 export const DEFAULT_DELAY_LEVELS_MS: readonly number[] = [1, 5, 10, 30, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600, 1200, 1800, 3600, 7200].map((s) => s * 1000);
 
@@ -47,28 +47,7 @@ const KEYS = Buffer.from(MessageProperty.KEYS);
 const UNIQ_KEY = Buffer.from(MessageProperty.UNIQ_KEY);
 const DELAY = Buffer.from(MessageProperty.DELAY);
 const SPACE = 0x20;
-const TRANSACTION_TYPE_MASK = 0xc;
 
-
-/**
- * The size of the record at byte `at` of `dv` when its magic and lengths are consistent within
- * `available` bytes (the checks of checkMessageRecord without the CRC), else 0.
- */
-function wellFormedRecordSize(dv: DataView, at: number, available: number): number {
-  if (available < RECORD_FIXED_BYTES) return 0;
-  const size = dv.getInt32(at + RecordOffset.TOTAL_SIZE);
-  if (dv.getInt32(at + RecordOffset.MAGIC) !== MESSAGE_MAGIC_V1 || size < RECORD_FIXED_BYTES || size > available) return 0;
-  const bodyLength = dv.getInt32(at + RecordOffset.BODY_LENGTH);
-  if (bodyLength < 0 || bodyLength > size - RECORD_FIXED_BYTES) return 0;
-  if ((dv.getInt32(at + RecordOffset.SYS_FLAG) & HOST_V6_BITS) !== 0) return 0;
-  const topicAt = at + RecordOffset.BODY + bodyLength;
-  const topicLength = dv.getInt8(topicAt);
-  if (topicLength <= 0 || topicAt + 1 + topicLength + 2 > at + size) return 0;
-  const propertiesAt = topicAt + 1 + topicLength;
-  const propertiesLength = dv.getInt16(propertiesAt);
-  if (propertiesLength < 0 || propertiesAt + 2 + propertiesLength !== at + size) return 0;
-  return size;
-}
 
 function sameBytes(buf: Buffer, at: number, name: Buffer): boolean {
   for (let i = 0; i < name.length; i++) if (buf[at + i] !== name[i]) return false;
@@ -90,8 +69,6 @@ export class Dispatcher {
   private touchedEpoch = 0;
   /** Per-topic facts found from the topic's bytes (no string decoding per record). */
   private readonly topics = new TopicCache(SCHEDULE_TOPIC);
-  private view: DataView | undefined;
-  private viewBuffer: ArrayBufferLike | undefined;
   // Value bounds of the properties found by scanProperties (-1: absent), reused per message.
   private tagsStart = -1;
   private tagsEnd = -1;
@@ -143,10 +120,6 @@ export class Dispatcher {
         this.dispatchBatch(batch);
       }
     } finally {
-      // Hold no view of the log between calls: a segment deleted later (retention, a follower's
-      // reset) must not stay mapped, and its disk space held, because of a cached view.
-      this.view = undefined;
-      this.viewBuffer = undefined;
       this.notify();
     }
     return this.next - start;
@@ -217,12 +190,9 @@ export class Dispatcher {
     if (entry.type === NORMAL_ENTRY_TYPE && payload.length > 0) {
       if (isMessageRecordPayload(payload)) {
         const buf = Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.length);
-        // One view and base offset per entry, shared by the validation and the dispatch passes.
-        const dv = this.viewOf(buf);
-        const base = buf.byteOffset;
-        this.validate(entry.index, buf, dv, base);
+        this.validate(entry.index, buf);
         try {
-          this.dispatchRecords(buf, dv, base, payloadPosition);
+          this.dispatchRecords(buf, payloadPosition);
         } catch (err) {
           // A write failed part way (a full disk): undo this entry's units and index entries so
           // it is dispatched whole when retried, exactly as if it had never been started.
@@ -242,28 +212,19 @@ export class Dispatcher {
     this.index.truncateFrom(payloadPosition, (p) => storeTimestampAt(this.log, p));
   }
 
-  /** A DataView over the whole mapping (ArrayBuffer) a payload lives in, reused across entries. */
-  private viewOf(payload: Uint8Array): DataView {
-    if (payload.buffer !== this.viewBuffer) {
-      this.viewBuffer = payload.buffer;
-      this.view = new DataView(payload.buffer);
-    }
-    return this.view!;
-  }
-
   /**
    * Every record of the entry must decode before any is applied. The common case (no CRC to
-   * check) reads the length fields through a DataView; anything odd goes to checkMessageRecord,
+   * check) reads the length fields through the record view (record-view.ts); anything odd goes to checkMessageRecord,
    * which throws the precise typed error.
    */
-  private validate(index: number, buf: Buffer, dv: DataView, base: number): void {
+  private validate(index: number, buf: Buffer): void {
     const verifyCrc = this.options.verifyCrc || index <= this.verifyCrcUpTo;
     let offset = 0;
     try {
       if (!verifyCrc) {
         // Bounded: each record is at least RECORD_FIXED_BYTES long, or the loop stops.
         while (offset < buf.length) {
-          const size = wellFormedRecordSize(dv, base + offset, buf.length - offset);
+          const size = plainRecordSize(buf, offset, buf.length - offset);
           if (size === 0) break;
           offset += size;
         }
@@ -275,12 +236,12 @@ export class Dispatcher {
     }
   }
 
-  private dispatchRecords(buf: Buffer, dv: DataView, base: number, payloadPosition: number): void {
+  private dispatchRecords(buf: Buffer, payloadPosition: number): void {
     let offset = 0;
     // Bounded: validate() checked that the sizes tile the payload exactly.
     while (offset < buf.length) {
-      const size = dv.getInt32(base + offset + RecordOffset.TOTAL_SIZE);
-      this.dispatchRecord(buf, dv, base, offset, size, payloadPosition + offset);
+      const size = recordSize(buf, offset);
+      this.dispatchRecord(buf, offset, size, payloadPosition + offset);
       offset += size;
     }
   }
@@ -300,19 +261,14 @@ export class Dispatcher {
     return this.queues.get(topic.topic, queueId);
   }
 
-  private dispatchRecord(buf: Buffer, dv: DataView, base: number, offset: number, size: number, physicalOffset: number): void {
-    const at = base + offset;
-    const transactionType = dv.getInt32(at + RecordOffset.SYS_FLAG) & TRANSACTION_TYPE_MASK;
+  private dispatchRecord(buf: Buffer, offset: number, size: number, physicalOffset: number): void {
     // As in RocketMQ, prepared (half) and rolled-back messages get no queue offset; we do not
     // index them either, so every message a query finds also has a queue offset.
-    if (transactionType === SysFlag.TRANSACTION_PREPARED || transactionType === SysFlag.TRANSACTION_ROLLBACK) return;
-    const bodyLength = dv.getInt32(at + RecordOffset.BODY_LENGTH);
-    const topicStart = offset + RecordOffset.BODY + bodyLength + 1;
+    if (recordHasNoQueue(buf, offset)) return;
+    const topicStart = recordTopicLengthAt(buf, offset) + 1;
     const topicEnd = topicStart + buf[topicStart - 1]!;
-    const queueId = dv.getInt32(at + RecordOffset.QUEUE_ID);
-    const high = dv.getInt32(at + RecordOffset.STORE_TIMESTAMP);
-    // Same rule as readInt64BE: a value beyond ±2^53 reads as NaN.
-    const storeTimestampMs = high >= 0x200000 || high < -0x200000 ? Number.NaN : high * 0x1_0000_0000 + dv.getUint32(at + RecordOffset.STORE_TIMESTAMP + 4);
+    const queueId = recordQueueId(buf, offset);
+    const storeTimestampMs = recordStoreTimestampMs(buf, offset);
 
     const topic = this.topics.find(buf, topicStart, topicEnd);
     this.scanProperties(buf, topicEnd + 2, offset + size);

@@ -12,7 +12,8 @@ export { ConsumeQueue, CQ_UNIT_BYTES, DEFAULT_UNITS_PER_FILE, type ConsumeQueueU
 export { IndexService, DEFAULT_INDEX_OPTIONS, type IndexOptions } from './index-service.js';
 export { type StoreCheckpoint } from './checkpoint.js';
 export { NORMAL_ENTRY_TYPE, type CommitLogEntry, type CommitLogLocation, type CommitLogReader, type SegmentedCommitLog } from './commit-log.js';
-export { SCHEDULE_TOPIC, DEFAULT_DELAY_LEVELS_MS, type DispatcherHooks } from './dispatcher.js';
+export { DEFAULT_DELAY_LEVELS_MS, type DispatcherHooks } from './dispatcher.js';
+export { SCHEDULE_TOPIC } from '../common/system-topics.js';
 export { type RecoveryReport } from './recovery.js';
 export { QUEUE_START_MAX_BYTES, decodeQueueStarts, encodeQueueStarts, type QueueStarts } from './queue-start.js';
 export * from './message-store.js';

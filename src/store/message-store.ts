@@ -5,7 +5,6 @@
 
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, relative, isAbsolute } from 'node:path';
-import type { FileLayer } from '../../raft/storage/mapped-file.js';
 import type { CommitLogReader } from './commit-log.js';
 import { createAbortFile, readCheckpoint, removeAbortFile, type StoreCheckpoint } from './checkpoint.js';
 import { fileSync } from './file-sync.js';
@@ -14,66 +13,24 @@ import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.j
 import { ConsumeQueueTable } from './consume-queue-table.js';
 import type { QueueFilePoolOptions } from './queue-file-pool.js';
 import { DEFAULT_DELAY_LEVELS_MS, Dispatcher, type DispatcherHooks } from './dispatcher.js';
-import { DEFAULT_INDEX_OPTIONS, IndexService, type IndexOptions } from './index-service.js';
+import { DEFAULT_INDEX_OPTIONS, IndexService } from './index-service.js';
 import { decodeMessageRecord, patchRecordOffsets } from '../common/message/message-record.js';
-import { MESSAGE_MAGIC_V1, RECORD_FIXED_BYTES, RecordOffset } from '../common/message/record-layout.js';
+import { RECORD_FIXED_BYTES, RecordOffset } from '../common/message/record-layout.js';
 import { getProperty, MessageProperty } from '../common/message/message-properties.js';
 import { parseMessageId } from '../common/message/message-id.js';
 import { firstPosition, recoverDispatchState, storeTimestampAt, type RecoveryReport } from './recovery.js';
 import { BadCheckpointError } from './store-errors.js';
-import { BodySlab, copyRun, FoundResult, isRecordAt, setInt64 } from './read-buffers.js';
+import { BodySlab, copyRun, FoundResult, setInt64 } from './read-buffers.js';
+import { isRecordAt, recordSize } from '../common/message/record-view.js';
+import { GetMessageStatus, type GetMessageResult } from './get-message-result.js';
+import type { MessageStoreOptions } from './message-store-options.js';
 import { DiskFullError } from './disk-usage.js';
 import { StoreFlusher } from './store-flusher.js';
 import { encodeQueueStarts, queueStartsAt } from './queue-start.js';
 
-export const GetMessageStatus = {
-  FOUND: 'FOUND',
-  NO_MATCHED_MESSAGE: 'NO_MATCHED_MESSAGE',
-  NO_MESSAGE_IN_QUEUE: 'NO_MESSAGE_IN_QUEUE',
-  OFFSET_FOUND_NULL: 'OFFSET_FOUND_NULL',
-  OFFSET_OVERFLOW_ONE: 'OFFSET_OVERFLOW_ONE',
-  OFFSET_OVERFLOW_BADLY: 'OFFSET_OVERFLOW_BADLY',
-  OFFSET_TOO_SMALL: 'OFFSET_TOO_SMALL',
-} as const;
-export type GetMessageStatus = (typeof GetMessageStatus)[keyof typeof GetMessageStatus];
+export { GetMessageStatus, type GetMessageResult } from './get-message-result.js';
 
-export interface GetMessageResult {
-  status: GetMessageStatus;
-  /** One view per message into `body`, each a complete record with its offsets patched in. */
-  messages: Buffer[];
-  /** Every returned record back to back: exactly a PULL_MESSAGE response body. */
-  body: Buffer;
-  nextBeginOffset: number;
-  minOffset: number;
-  maxOffset: number;
-}
-
-export interface MessageStoreOptions extends DispatcherHooks {
-  unitsPerFile?: number;
-  index?: Partial<IndexOptions>;
-  /** Bytes of log entries read per dispatch batch (default 4 MiB). */
-  dispatchBatchBytes?: number;
-  /** Check every record's body CRC at dispatch, not only after an unclean shutdown. */
-  verifyCrcOnDispatch?: boolean;
-  delayLevelsMs?: readonly number[];
-  /** Clock for the flush timestamps in the checkpoint. */
-  nowMs?: () => number;
-  /**
-   * Log entries past this index may be stale or missing (the Raft log restarted after a power
-   * loss under async flush): ConsumeQueue and IndexFile units built from them are dropped at
-   * open and rebuilt as Raft re-applies them. Default: the log's last index.
-   */
-  trustedLogIndex?: number;
-  /** Open ConsumeQueue files: bound and idle time (default 1,024 files, 60 s; queue-file-pool.ts). */
-  consumeQueueFiles?: QueueFilePoolOptions;
-  /**
-   * The layer under the ConsumeQueue and IndexFile mappings (the real one by default; the
-   * test-only lazy one keeps their synced bytes apart, see raft/storage/lazy-fs.ts).
-   */
-  fileLayer?: FileLayer;
-  /** Where the derived files live; each defaults to its place under the store's root. */
-  paths?: Partial<StorePaths>;
-}
+export type { MessageStoreOptions } from './message-store-options.js';
 
 /** Units scanned per read when a filter rejects messages (RocketMQ: 16,000 bytes of units). */
 const MAX_FILTERED_UNITS = 800;
@@ -328,7 +285,7 @@ export class MessageStore {
     } catch {
       return undefined;
     }
-    if (view.length !== size || view.readInt32BE(RecordOffset.TOTAL_SIZE) !== size || view.readInt32BE(RecordOffset.MAGIC) !== MESSAGE_MAGIC_V1) return undefined;
+    if (view.length !== size || !isRecordAt(view, 0, size)) return undefined;
     return view;
   }
 
@@ -342,7 +299,7 @@ export class MessageStore {
     if (physicalOffset + RECORD_FIXED_BYTES > this.dispatcher.dispatchedPhysicalOffset) return undefined;
     let size: number;
     try {
-      size = this.log.slice(physicalOffset, 4).readInt32BE(0);
+      size = recordSize(this.log.slice(physicalOffset, 4), 0);
     } catch {
       return undefined;
     }

@@ -1,10 +1,8 @@
-// Small pieces of the read path kept out of message-store.ts: the record check and run copy on a
-// shared log view, the FOUND result whose per-record views are built only when asked for, and the slab that
-// read bodies are carved from. All exist to avoid per-message allocations (see docs/storage.md).
+// Small pieces of the read path kept out of message-store.ts: the run copy on a shared log view
+// (the record check is the record view's isRecordAt), the FOUND result whose per-record views are
+// built only when asked for, and the slab that read bodies are carved from. All exist to avoid per-message allocations (see docs/storage.md).
 
-import { MESSAGE_MAGIC_V1 } from '../common/message/record-layout.js';
-// Types only: message-store.ts imports this file, so no value may come back the other way.
-import type { GetMessageResult } from './message-store.js';
+import type { GetMessageResult } from './get-message-result.js';
 
 /** Size of the slabs read bodies are carved from (see BodySlab). */
 const BODY_SLAB_BYTES = 4 * 1024 * 1024;
@@ -14,14 +12,6 @@ export function setInt64(dv: DataView, at: number, value: number): void {
   const hi = Math.floor(value / 0x1_0000_0000);
   dv.setInt32(at, hi | 0);
   dv.setUint32(at + 4, value - hi * 0x1_0000_0000);
-}
-
-/** Whether a record of `size` bytes with the V1 magic starts at `offset` of `range` (no allocation). */
-export function isRecordAt(range: Buffer, offset: number, size: number): boolean {
-  if (offset < 0 || offset + size > range.length || size < 8) return false;
-  const totalSize = ((range[offset]! << 24) | (range[offset + 1]! << 16) | (range[offset + 2]! << 8) | range[offset + 3]!) | 0;
-  const magic = ((range[offset + 4]! << 24) | (range[offset + 5]! << 16) | (range[offset + 6]! << 8) | range[offset + 7]!) | 0;
-  return totalSize === size && magic === MESSAGE_MAGIC_V1;
 }
 
 /** Copies `length` bytes at `offset` of `range` to `target` at `at` (a plain view: cheaper than a Buffer slice). */

@@ -62,7 +62,6 @@ const cluster = new LocalCluster({
   dir,
   basePort: await findFreePortBlock(opts.basePort, opts.basePort + 99, 3),
   flush: opts.flush,
-  logToFiles: true,
   execArgv: [...(opts.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', opts.cpuProf] : []), ...opts.execArgs.split(' ').filter((a) => a.length > 0)],
   nodeArgs: ['--segment-bytes', String(segmentBytes), '--max-pending', String(Math.max(100_000, opts.window * 2)),
     // The test harness's CRC of every applied payload is not Raft's work; keep it out of the figure.

@@ -1,13 +1,17 @@
 // Runs a Raft group of node processes (dist/raft/tools/node-process/main.js) on 127.0.0.1 and talks to them
 // over IPC: start, SIGKILL and restart nodes, find the leader, run a pipelined load on it,
 // keep the union of acknowledged sequence ranges, and check that every live node applied the
-// same log and every acknowledged sequence. Shared by the process test, bench:raft and npm start.
-// Every child is stopped by its PID on close() and when this process exits.
+// same log and every acknowledged sequence. Shared by the process test, bench:raft and `rmq demo
+// raft`. The processes run under the dev tools' one supervisor (ProcessControl: logs in
+// `<dir>/logs/<id>.log`, a pid file, every child killed by PID on close() and when this process
+// exits); only the IPC conversation is this file's own.
 
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CodedError } from '../../coded-error.js';
+import { assertBuilt, distPath } from '../process/dist-dir.js';
+import { ProcessControl } from '../process/process-control.js';
 import type { CheckResult, LoadResult, LoadSpec, NodeEvent, NodeReport, ParentRequest } from '../node-process/control-protocol.js';
 import { AckedRanges } from './acked-ranges.js';
 
@@ -19,8 +23,6 @@ export interface LocalClusterOptions {
   flush?: 'sync' | 'async';
   /** Extra command-line arguments for every node (e.g. --segment-bytes). */
   nodeArgs?: string[];
-  /** Child stdout/stderr go to `<dir>/<id>.log` when true, else are ignored. */
-  logToFiles?: boolean;
   /** Path of the compiled node entry; defaults to dist/raft/tools/node-process/main.js of this checkout. */
   nodeScript?: string;
   logLevel?: string;
@@ -36,17 +38,26 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-export class ClusterError extends Error {
-  override name = 'ClusterError';
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
+export type ClusterErrorCode =
+  | 'ERR_ALREADY_RUNNING'
+  | 'ERR_NOT_BUILT'
+  | 'ERR_START_TIMEOUT'
+  | 'ERR_NODE_EXITED'
+  | 'ERR_NODE_DOWN'
+  | 'ERR_REQUEST_TIMEOUT'
+  | 'ERR_NO_LEADER'
+  | 'ERR_DIVERGED'
+  | 'ERR_UNKNOWN_NODE'
+  /** A node's own error, relayed over IPC with the node's code. */
+  | (string & {});
+
+export class ClusterError extends CodedError<ClusterErrorCode> {}
 
 /** One node process and its request/reply bookkeeping. */
 class NodeProcess {
   child: ChildProcess | null = null;
   alive = false;
+  pid: number | undefined;
   readonly waiters = new Map<number, Waiter>();
   role: { role: string; leader: string; term: number } = { role: 'follower', leader: '', term: 0 };
   exited: Promise<void> = Promise.resolve();
@@ -54,11 +65,7 @@ class NodeProcess {
 }
 
 export function defaultNodeScript(): string {
-  const here = fileURLToPath(import.meta.url);
-  // Compiled: dist/raft/tools/demo/local-cluster.js -> dist/raft/tools/node-process/main.js.
-  // From sources (vitest): raft/tools/demo/local-cluster.ts -> <root>/dist/raft/tools/node-process/main.js.
-  if (here.endsWith('.js')) return join(dirname(here), '..', 'node-process', 'main.js');
-  return join(dirname(here), '..', '..', '..', 'dist', 'raft', 'tools', 'node-process', 'main.js');
+  return distPath('raft', 'tools', 'node-process', 'main.js');
 }
 
 export class LocalCluster {
@@ -67,7 +74,7 @@ export class LocalCluster {
   readonly acked = new AckedRanges();
   private readonly nodes = new Map<string, NodeProcess>();
   private nextRid = 1;
-  private readonly onExit = (): void => this.killAllSync();
+  private readonly processes: ProcessControl;
   /** Called for every role event (for progress lines). */
   onRole: ((id: string, role: string, leader: string, term: number) => void) | null = null;
 
@@ -76,7 +83,8 @@ export class LocalCluster {
     this.ids = Array.from({ length: size }, (_, i) => `n${i}`);
     this.peers = this.ids.map((id, i) => `${id}-127.0.0.1:${o.basePort + i}`).join(';');
     for (const id of this.ids) this.nodes.set(id, new NodeProcess(id));
-    process.on('exit', this.onExit);
+    mkdirSync(o.dir, { recursive: true });
+    this.processes = new ProcessControl(o.dir);
   }
 
   /** Starts every node and waits until each reports it is listening. */
@@ -88,18 +96,25 @@ export class LocalCluster {
     const n = this.node(id);
     if (n.alive) throw new ClusterError('ERR_ALREADY_RUNNING', `${id} is already running`);
     const script = this.o.nodeScript ?? defaultNodeScript();
-    if (!existsSync(script)) throw new ClusterError('ERR_NOT_BUILT', `${script} is missing; run "npx tsc -p ." first`);
+    try {
+      assertBuilt(script);
+    } catch (err) {
+      throw new ClusterError('ERR_NOT_BUILT', (err as Error).message);
+    }
     const dataDir = join(this.o.dir, id);
     mkdirSync(dataDir, { recursive: true });
-    let logFd: number | 'ignore' = 'ignore';
-    if (this.o.logToFiles) logFd = openSync(join(this.o.dir, `${id}.log`), 'a');
     const args = ['--id', id, '--peers', this.peers, '--data-dir', dataDir, '--flush', this.o.flush ?? 'async', ...(this.o.nodeArgs ?? [])];
-    const child = fork(script, args, {
-      stdio: ['ignore', logFd, logFd, 'ipc'],
-      execArgv: this.o.execArgv ?? [],
-      env: { ...process.env, LOG_LEVEL: this.o.logLevel ?? process.env.LOG_LEVEL ?? 'warn' },
-    });
-    if (typeof logFd === 'number') closeSync(logFd);
+    const spec = {
+      name: id,
+      command: process.execPath,
+      args: [...(this.o.execArgv ?? []), script, ...args],
+      env: { LOG_LEVEL: this.o.logLevel ?? process.env.LOG_LEVEL ?? 'warn' },
+      ipc: true,
+    };
+    if (this.processes.has(id)) await this.processes.restart(id);
+    else await this.processes.start(spec);
+    const child = this.processes.child(id);
+    n.pid = this.processes.pid(id);
     n.child = child;
     n.alive = true;
     n.role = { role: 'follower', leader: '', term: 0 };
@@ -136,7 +151,7 @@ export class LocalCluster {
   async kill(id: string): Promise<void> {
     const n = this.node(id);
     if (!n.child || !n.alive) return;
-    process.kill(n.child.pid!, 'SIGKILL');
+    await this.processes.kill(id, 'SIGKILL');
     await n.exited;
   }
 
@@ -242,36 +257,25 @@ export class LocalCluster {
     await Promise.all(this.ids.map(async (id) => {
       const n = this.node(id);
       if (!n.child || !n.alive) return;
-      const pid = n.child.pid!;
       this.request(id, { t: 'close' }, graceMs).catch(() => {});
-      const timer = setTimeout(() => {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }, graceMs);
+      await this.processes.waitForExit(id, graceMs).catch(() => this.processes.kill(id, 'SIGKILL'));
       await n.exited;
-      clearTimeout(timer);
     }));
-    process.off('exit', this.onExit);
+    await this.processes.close();
   }
 
   /** Last resort on process exit: SIGKILL every child still running, by PID. */
   killAllSync(): void {
-    for (const n of this.nodes.values()) {
-      if (n.child?.pid && n.alive) {
-        try {
-          process.kill(n.child.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
+    this.processes.killAllSync();
+  }
+
+  /** Where a node's stdout and stderr go (every incarnation appends). */
+  logPath(id: string): string {
+    return this.processes.logPath(this.node(id).id);
   }
 
   pidOf(id: string): number | undefined {
-    return this.node(id).child?.pid;
+    return this.node(id).pid;
   }
 
   private node(id: string): NodeProcess {

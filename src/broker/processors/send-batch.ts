@@ -19,6 +19,7 @@ import { isForbiddenSendTopic, RETRY_TOPIC_PREFIX, DLQ_TOPIC_PREFIX } from '../t
 import { splitHostPort } from './send-message.js';
 import { resolveWriteQueue } from './write-queue.js';
 import { batchTransactionRefusal } from './transaction-refusal.js';
+import { RmqError } from '../../common/errors.js';
 
 /** Messages per batch: bounds the records (and allocations) one request can make. */
 export const MAX_MESSAGES_PER_BATCH = 1024;
@@ -33,8 +34,10 @@ export interface BatchEntryView {
   properties: string;
 }
 
-export class BadBatchError extends Error {
-  readonly code = 'ERR_BROKER_BAD_BATCH';
+export class BadBatchError extends RmqError<'ERR_BROKER_BAD_BATCH'> {
+  constructor(message: string) {
+    super('ERR_BROKER_BAD_BATCH', message);
+  }
 }
 
 /**

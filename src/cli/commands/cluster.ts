@@ -1,14 +1,14 @@
 // `rmq cluster up|down|status --dir <d>`: a local cluster of detached processes described by
-// <d>/cluster.json (cluster/cluster-file.ts). Output shapes are documented in docs/cli.md.
-import { clusterAdminCredentials } from '../cluster/cluster-security.js';
+// <d>/cluster.json (src/devkit/cluster-file.ts). Output shapes are documented in docs/cli.md.
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
 import { Admin, type RaftStatus } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
-import { readClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
-import { clusterDown, clusterProcesses, clusterUp, isRunning } from '../cluster/cluster-launcher.js';
-import { rollingRestart } from '../cluster/rolling-restart.js';
+import { readClusterFile, type ClusterFile } from '../../devkit/cluster-file.js';
+import { clusterAdminCredentials } from '../../devkit/cluster-security.js';
+import { clusterDown, clusterProcesses, clusterUp, isRunning } from '../../devkit/cluster-launcher.js';
+import { rollingRestart } from '../../devkit/rolling-restart.js';
 import { intInRange, oneOf, secondsValue } from '../options.js';
 import { printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';

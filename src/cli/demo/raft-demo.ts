@@ -5,16 +5,16 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePortBlock } from '../../../raft/tools/free-ports.js';
+import { findFreeBlock } from '../../../raft/tools/free-ports.js';
 import { LocalCluster } from '../../../raft/tools/demo/local-cluster.js';
 import { runFailoverScenario } from '../../../raft/tools/demo/failover-scenario.js';
 import { ExitCode } from '../cli-errors.js';
 
 export async function runRaftDemo(): Promise<number> {
-  const basePort = await findFreePortBlock(21300, 21399, 3);
+  const basePort = await findFreeBlock(3);
   const dir = mkdtempSync(join(tmpdir(), 'rmq-raft-demo-'));
   const say = (line: string): void => console.log(`[${new Date().toISOString().slice(11, 23)}] ${line}`);
-  const cluster = new LocalCluster({ dir, basePort, flush: 'async', logToFiles: true, nodeArgs: ['--segment-bytes', String(64 * 1024 * 1024)] });
+  const cluster = new LocalCluster({ dir, basePort, flush: 'async', nodeArgs: ['--segment-bytes', String(64 * 1024 * 1024)] });
   cluster.onRole = (id, role, leader, term) => {
     if (role === 'leader') say(`  ${id} is leader of term ${term}`);
     else if (leader) say(`  ${id} follows ${leader} in term ${term}`);

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Admin } from '../../client/index.js';
 import { Dashboard } from '../../dashboard/dashboard-server.js';
-import { ExitCode } from '../cli-errors.js';
-import { clusterFilePath, readClusterFile, type ClusterFile } from '../cluster/cluster-file.js';
-import { clusterDown, clusterProcesses, clusterUp, isRunning, killNode, restartNode } from '../cluster/cluster-launcher.js';
+import { CliError, ExitCode } from '../cli-errors.js';
+import { clusterFilePath, readClusterFile, type ClusterFile } from '../../devkit/cluster-file.js';
+import { clusterDown, clusterUp, killClusterSync, killNode, restartNode } from '../../devkit/cluster-launcher.js';
 import { sleep } from '../sleep.js';
 import { DemoTraffic } from './demo-traffic.js';
 import { Progress } from './progress.js';
@@ -33,7 +33,6 @@ const LEADER_TIMEOUT_MS = 30_000;
 const CATCH_UP_TIMEOUT_MS = 30_000;
 const CONSUME_TIMEOUT_MS = 30_000;
 
-class DemoTimeout extends Error {}
 
 interface Leader {
   nodeId: string;
@@ -82,14 +81,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   };
   const killAllSync = (): void => {
     const f = knownFile();
-    if (f === undefined) return;
-    for (const proc of clusterProcesses(f)) {
-      try {
-        if (isRunning(proc)) process.kill(proc.pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
+    if (f !== undefined) killClusterSync(f);
   };
   // Whatever happens to this process, its children do not outlive it unnoticed.
   process.on('exit', killAllSync);
@@ -125,7 +117,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     void cleanup(true).finally(() => process.exit(ExitCode.FAILED));
   }, o.timeoutMs + 5000);
   const check = (): void => {
-    if (Date.now() > deadline) throw new DemoTimeout(`the demo did not finish within ${Math.round(o.timeoutMs / 1000)} s (while ${phase})`);
+    if (Date.now() > deadline) throw new CliError(`the demo did not finish within ${Math.round(o.timeoutMs / 1000)} s (while ${phase})`, 'ERR_CLI_DEMO_TIMEOUT');
   };
   const waitFor = async <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> => {
     const until = Math.min(deadline, Date.now() + timeoutMs);
@@ -135,7 +127,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
       await sleep(50);
     }
     check();
-    throw new Error(`${what} did not happen within ${timeoutMs} ms`);
+    throw new CliError(`${what} did not happen within ${timeoutMs} ms`, 'ERR_CLI_DEMO_TIMEOUT');
   };
 
   try {

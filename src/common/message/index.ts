@@ -4,6 +4,7 @@
 export * from './message-errors.js';
 export * from './record-layout.js';
 export * from './message-record.js';
+export * from './record-view.js';
 export * from './message-properties.js';
 export * from './message-id.js';
 export { crc32 } from './crc32.js';

@@ -20,6 +20,7 @@ import {
   RecordOffset,
   SysFlag,
 } from './record-layout.js';
+import { recordMagic, recordQueueId, recordSize, recordSysFlag } from './record-view.js';
 
 /** One message as stored. 64-bit fields are safe integers. */
 export interface MessageRecord {
@@ -169,16 +170,16 @@ export function checkMessageRecord(bytes: Uint8Array, offset: number, available:
   if (available < RECORD_FIXED_BYTES) {
     throw new BadRecordLengthError(`record at ${offset} is cut: ${available} bytes left, a record needs at least ${RECORD_FIXED_BYTES}`);
   }
-  const magic = buf.readInt32BE(offset + RecordOffset.MAGIC);
+  const magic = recordMagic(buf, offset);
   const v2 = foreignLayouts && magic === MESSAGE_MAGIC_V2;
   if (magic !== MESSAGE_MAGIC_V1 && !v2) {
     throw new BadMagicError(`record at ${offset} has magic 0x${(magic >>> 0).toString(16)}, expected 0xdaa320a7`);
   }
-  const size = buf.readInt32BE(offset + RecordOffset.TOTAL_SIZE);
+  const size = recordSize(buf, offset);
   if (size < RECORD_FIXED_BYTES || size > available) {
     throw new BadRecordLengthError(`record at ${offset} claims ${size} bytes, ${available} available`);
   }
-  const hostShift = hostShiftBytes(buf.readInt32BE(offset + RecordOffset.SYS_FLAG), foreignLayouts, offset);
+  const hostShift = hostShiftBytes(recordSysFlag(buf, offset), foreignLayouts, offset);
   const topicLengthBytes = v2 ? 2 : 1;
   // The smallest record of this layout: every read below stays inside the record.
   const fixedBytes = RECORD_FIXED_BYTES + hostShift + topicLengthBytes - 1;
@@ -223,7 +224,7 @@ function hostAt(buf: Buffer, at: number, v6: boolean): string {
 export function decodeMessageRecord(bytes: Uint8Array, offset = 0, options: DecodeRecordOptions = {}): MessageRecord {
   const buf = asBuffer(bytes);
   const size = checkMessageRecord(buf, offset, buf.length - offset, options.verifyCrc ?? true, options.foreignLayouts ?? false);
-  const sysFlag = buf.readInt32BE(offset + RecordOffset.SYS_FLAG);
+  const sysFlag = recordSysFlag(buf, offset);
   const bornV6 = (sysFlag & SysFlag.BORN_HOST_V6) !== 0;
   const storeV6 = (sysFlag & SysFlag.STORE_HOST_V6) !== 0;
   // Fields after a 16-byte host sit 12 bytes later than in the IPv4 layout.
@@ -231,12 +232,12 @@ export function decodeMessageRecord(bytes: Uint8Array, offset = 0, options: Deco
   const hostShift = bornShift + (storeV6 ? IPV6_EXTRA_BYTES : 0);
   const bodyAt = offset + RecordOffset.BODY + hostShift;
   const topicAt = bodyAt + buf.readInt32BE(bodyAt - 4);
-  const v2 = buf.readInt32BE(offset + RecordOffset.MAGIC) === MESSAGE_MAGIC_V2;
+  const v2 = recordMagic(buf, offset) === MESSAGE_MAGIC_V2;
   const topicStart = topicAt + (v2 ? 2 : 1);
   const propertiesAt = topicStart + (v2 ? buf.readInt16BE(topicAt) : buf.readInt8(topicAt));
   return {
     topic: buf.toString('utf8', topicStart, propertiesAt),
-    queueId: buf.readInt32BE(offset + RecordOffset.QUEUE_ID),
+    queueId: recordQueueId(buf, offset),
     flag: buf.readInt32BE(offset + RecordOffset.FLAG),
     queueOffset: int64Field(buf, offset + RecordOffset.QUEUE_OFFSET, 'queueOffset'),
     physicalOffset: int64Field(buf, offset + RecordOffset.PHYSICAL_OFFSET, 'physicalOffset'),
@@ -266,8 +267,7 @@ export function patchRecordOffsets(record: Buffer, offset: number, queueOffset: 
  */
 export function isMessageRecordPayload(payload: Uint8Array): boolean {
   if (payload.length < 8) return false;
-  const magic = ((payload[4]! << 24) | (payload[5]! << 16) | (payload[6]! << 8) | payload[7]!) | 0;
-  return magic === MESSAGE_MAGIC_V1;
+  return recordMagic(payload, 0) === MESSAGE_MAGIC_V1;
 }
 
 /**

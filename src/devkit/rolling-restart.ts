@@ -3,9 +3,9 @@
 // to its most caught-up follower; each node is stopped with SIGTERM, started again with its conf
 // and data, and the next one waits until it answers and has applied everything the leader had
 // committed when it was asked (caught up), so a quorum of up-to-date nodes always exists.
-import { Admin, type RaftStatus } from '../../client/index.js';
-import { CliError } from '../cli-errors.js';
-import { sleep } from '../sleep.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Admin, type RaftStatus } from '../client/index.js';
+import { DevkitError } from './devkit-errors.js';
 import type { ClusterFile, ClusterGroupInfo, ClusterNodeInfo } from './cluster-file.js';
 import { killNode, restartNode } from './cluster-launcher.js';
 
@@ -54,7 +54,7 @@ async function restartOne(admin: Admin, file: ClusterFile, g: ClusterGroupInfo, 
   const current = await leaderOf(admin, g, o.timeoutMs);
   if (current.nodeId === n.id) {
     transfer = await admin.transferLeaderAt(n.brokerAddr, undefined, o.timeoutMs).catch((err: unknown) => {
-      throw new CliError(`${name}: handing leadership over before its restart failed: ${(err as Error).message}; nothing was stopped`, 'ERR_CLI_ROLLING');
+      throw new DevkitError(`${name}: handing leadership over before its restart failed: ${(err as Error).message}; nothing was stopped`, 'ERR_CLI_ROLLING');
     });
     say(`${name}: leadership handed to ${transfer.newLeader}${transfer.tookMs !== undefined ? ` in ${transfer.tookMs} ms` : ''}`);
     await leaderOf(admin, g, o.timeoutMs, n.id);
@@ -86,7 +86,7 @@ async function leaderOf(admin: Admin, g: ClusterGroupInfo, timeoutMs: number, no
     }
     await sleep(POLL_MS);
   }
-  throw new CliError(`${g.brokerName} has no ready leader after ${timeoutMs} ms; the rolling restart stopped (see the node logs in the cluster folder)`, 'ERR_CLI_ROLLING');
+  throw new DevkitError(`${g.brokerName} has no ready leader after ${timeoutMs} ms; the rolling restart stopped (see the node logs in the cluster folder)`, 'ERR_CLI_ROLLING');
 }
 
 /** Until the node answers and has applied what the leader had committed when asked. */
@@ -98,5 +98,5 @@ async function caughtUp(admin: Admin, g: ClusterGroupInfo, n: ClusterNodeInfo, t
     if (leader !== undefined && s !== undefined && s.appliedIndex >= leader.commitIndex) return;
     await sleep(POLL_MS);
   }
-  throw new CliError(`${name} did not catch up within ${timeoutMs} ms after its restart; the rolling restart stopped with it running (see its log)`, 'ERR_CLI_ROLLING');
+  throw new DevkitError(`${name} did not catch up within ${timeoutMs} ms after its restart; the rolling restart stopped with it running (see its log)`, 'ERR_CLI_ROLLING');
 }

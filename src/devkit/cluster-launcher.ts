@@ -1,18 +1,18 @@
-// `rmq cluster up/down` as functions (the demo and tests use them too): launch a NameServer and
+// `rmq cluster up/down` as functions (`npm start`, the demo and tests use them too): launch a NameServer and
 // the broker groups as detached processes, record them in cluster.json, wait until every group
 // has a ready leader registered with the NameServer; stop them by PID; restart a single node.
-import { connect } from 'node:net';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CliError } from '../cli-errors.js';
-import { sleep } from '../sleep.js';
+import { DevkitError } from './devkit-errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterFilePath, readClusterFile, writeClusterFile, type ClusterFile, type ClusterNodeInfo } from './cluster-file.js';
 import { portCount, writeLayout } from './cluster-layout.js';
 import { clusterAdminCredentials, namesrvSecurityArgs, writeClusterSecurity } from './cluster-security.js';
-import { findFreeBlock, takenPorts } from '../../../raft/tools/free-ports.js';
+import { findFreeBlock, takenPorts } from '../../raft/tools/free-ports.js';
 import { brokerScript, isOurProcess, launchDetached, namesrvScript, stopProcesses, tailOf, type Launched, type StopResult } from './processes.js';
 import { waitForLeaders, type GroupLeader } from './wait-leaders.js';
-import { BROKER_NODE_FLAGS } from '../../broker/node-flags.js';
+import { waitForNamesrv } from './wait-namesrv.js';
+import { BROKER_NODE_FLAGS } from '../broker/node-flags.js';
 
 export interface ClusterUpOptions {
   dir: string;
@@ -67,32 +67,26 @@ export function isRunning(p: ClusterProcess): boolean {
   return isOurProcess(p.pid, p.markers);
 }
 
+/** SIGKILLs every process of the cluster that is still ours, without waiting (for exit hooks). */
+export function killClusterSync(file: ClusterFile): void {
+  for (const p of clusterProcesses(file)) {
+    try {
+      if (isRunning(p)) process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 function childEnv(logLevel: string | undefined): NodeJS.ProcessEnv {
   return { ...process.env, RMQ_LOG_LEVEL: logLevel ?? process.env['RMQ_LOG_LEVEL'] ?? 'info' };
 }
 
-function canConnect(addr: string): Promise<boolean> {
-  const [host, port] = [addr.slice(0, addr.lastIndexOf(':')), Number(addr.slice(addr.lastIndexOf(':') + 1))];
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-async function waitForNamesrv(file: ClusterFile, launched: Launched): Promise<void> {
+async function waitForNamesrvOf(file: ClusterFile, launched: Launched): Promise<void> {
   let exited: number | string | undefined;
   void launched.exited.then((c) => (exited = c));
-  const deadline = Date.now() + NAMESRV_START_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (exited !== undefined) throw new CliError(`the NameServer exited (${exited}) at start; its log ${file.namesrv.logPath} ends with:\n${tailOf(file.namesrv.logPath)}`, 'ERR_CLI_START_FAILED');
-    if (await canConnect(file.namesrv.addr)) return;
-    await sleep(50);
-  }
-  throw new CliError(`the NameServer did not listen on ${file.namesrv.addr} within ${NAMESRV_START_TIMEOUT_MS} ms; see ${file.namesrv.logPath}`, 'ERR_CLI_START_FAILED');
+  const log = file.namesrv.logPath;
+  await waitForNamesrv(file.namesrv.addr, NAMESRV_START_TIMEOUT_MS, () => (exited !== undefined ? `the NameServer exited (${exited}) at start; its log ${log} ends with:\n${tailOf(log)}` : undefined), `; see ${log}`);
 }
 
 function launchBroker(file: ClusterFile, node: ClusterNodeInfo, logLevel: string | undefined): Launched {
@@ -109,7 +103,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     file = readClusterFile(o.dir);
     const running = clusterProcesses(file).filter(isRunning);
     if (running.length > 0) {
-      throw new CliError(`a cluster is already running in ${o.dir} (${running.map((p) => `${p.name} pid ${p.pid}`).join(', ')}); stop it with 'rmq cluster down --dir ${o.dir}' or choose another --dir`, 'ERR_CLI_CLUSTER_RUNNING');
+      throw new DevkitError(`a cluster is already running in ${o.dir} (${running.map((p) => `${p.name} pid ${p.pid}`).join(', ')}); stop it with 'rmq cluster down --dir ${o.dir}' or choose another --dir`, 'ERR_CLI_CLUSTER_RUNNING');
     }
     restarted = true;
     say(`restarting the cluster recorded in ${clusterFilePath(o.dir)} over its data`);
@@ -119,12 +113,12 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     if (basePort === undefined) {
       basePort = await findFreeBlock(count);
     } else {
-      if (basePort + count - 1 > 65535) throw new CliError(`--base-port ${basePort} leaves no room for ${count} ports; choose a base below ${65536 - count}`);
+      if (basePort + count - 1 > 65535) throw new DevkitError(`--base-port ${basePort} leaves no room for ${count} ports; choose a base below ${65536 - count}`);
       const taken = await takenPorts(basePort, count);
-      if (taken.length > 0) throw new CliError(`port(s) ${taken.slice(0, 5).join(', ')} of ${basePort}..${basePort + count - 1} are in use; choose another --base-port or omit it`, 'ERR_CLI_PORT_IN_USE');
+      if (taken.length > 0) throw new DevkitError(`port(s) ${taken.slice(0, 5).join(', ')} of ${basePort}..${basePort + count - 1} are in use; choose another --base-port or omit it`, 'ERR_CLI_PORT_IN_USE');
     }
     mkdirSync(o.dir, { recursive: true });
-    file = writeLayout({ ...o, basePort, extraConf: { ...writeClusterSecurity(o.dir, o.aclFile), ...o.extraConf } });
+    file = writeLayout({ ...o, basePort, security: writeClusterSecurity(o.dir, o.aclFile) });
   }
 
   const launched: { name: string; l: Launched; logPath: string }[] = [];
@@ -135,7 +129,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     launched.push({ name: 'namesrv', l: ns, logPath: file.namesrv.logPath });
     // Recorded at once (and again below): whoever reads the file can stop what already runs.
     writeClusterFile(o.dir, file);
-    await waitForNamesrv(file, ns);
+    await waitForNamesrvOf(file, ns);
     say(`NameServer pid ${ns.pid} listening on ${file.namesrv.addr}`);
     for (const g of file.groups) {
       for (const n of g.nodes) launched.push({ name: `${g.brokerName}/${n.id}`, l: launchBroker(file, n, o.logLevel), logPath: n.logPath });
@@ -182,7 +176,7 @@ export async function clusterDown(file: ClusterFile, graceMs: number): Promise<S
 
 export function findNode(file: ClusterFile, brokerName: string, id: string): ClusterNodeInfo {
   const node = file.groups.find((g) => g.brokerName === brokerName)?.nodes.find((n) => n.id === id);
-  if (node === undefined) throw new CliError(`no node ${brokerName}/${id} in ${clusterFilePath(file.dir)}`);
+  if (node === undefined) throw new DevkitError(`no node ${brokerName}/${id} in ${clusterFilePath(file.dir)}`);
   return node;
 }
 
@@ -200,7 +194,7 @@ export async function killNode(file: ClusterFile, brokerName: string, id: string
 /** Starts a stopped node again with its conf and data; cluster.json gets the new pid. */
 export function restartNode(file: ClusterFile, brokerName: string, id: string, logLevel?: string): number {
   const node = findNode(file, brokerName, id);
-  if (isOurProcess(node.pid, brokerMarkers(node))) throw new CliError(`${brokerName}/${id} is still running (pid ${node.pid}); stop it first`);
+  if (isOurProcess(node.pid, brokerMarkers(node))) throw new DevkitError(`${brokerName}/${id} is still running (pid ${node.pid}); stop it first`);
   launchBroker(file, node, logLevel);
   writeClusterFile(file.dir, file);
   return node.pid;

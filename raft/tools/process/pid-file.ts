@@ -1,10 +1,10 @@
-// The record of every process a harness started, kept in its run folder (`pids.jsonl`, one
-// event per line, written synchronously). If the harness itself is SIGKILLed, its exit hooks do
-// not run; a later run reads the file and kills what is left. PIDs are reused by the OS, so a
-// process is killed only when its start time (field 22 of /proc/<pid>/stat) still matches the
-// one recorded: a recycled PID belongs to someone else and is left alone.
+// The record of every process a launcher started, kept in its run folder (`pids.jsonl`, one
+// event per line, written synchronously). If the launcher itself is SIGKILLed, its exit hooks do
+// not run; a later run reads the file and kills what is left, but only a process that
+// process-identity.ts still finds ours (a recycled PID belongs to someone else and is left alone).
 import { appendFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { processStartTicks, signalGroup } from './process-identity.js';
 
 export const PID_FILE_NAME = 'pids.jsonl';
 
@@ -30,18 +30,6 @@ export class PidFile {
   recordExit(pid: number): void {
     const line: ExitLine = { event: 'exit', pid };
     appendFileSync(this.path, JSON.stringify(line) + '\n');
-  }
-}
-
-/** The kernel's start time of a process in clock ticks, or null when it does not exist (or no /proc). */
-export function processStartTicks(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses; fields after the last ')' are plain.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
   }
 }
 
@@ -88,22 +76,4 @@ export function killStaleProcessesUnder(runsRoot: string, maxFolders = 10_000): 
     if (existsSync(file) && statSync(file).isFile()) found.push(...killStaleProcesses(file));
   }
   return found;
-}
-
-/**
- * Signals a process's group (the harness starts each process as a group leader, so helpers it
- * forks go too), falling back to the process alone. Returns false when it no longer exists.
- */
-export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
-  try {
-    process.kill(-pid, signal);
-    return true;
-  } catch {
-    try {
-      process.kill(pid, signal);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 }

@@ -7,10 +7,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { assert } from '../../common/assert.js';
-import { protoRoot } from '../../grpc/proto.js';
+import { assert } from '../common/assert.js';
+import { protoRoot } from '../grpc/proto.js';
 import type { ClusterFile, ClusterGroupInfo } from './cluster-file.js';
 import { CLUSTER_FILE_VERSION } from './cluster-file.js';
+import { writeBrokerConf, type ClusterSecurityConf } from './broker-conf.js';
 
 export interface LayoutOptions {
   dir: string;
@@ -28,10 +29,9 @@ export interface LayoutOptions {
   peerSecret?: boolean;
   /** Front doors (docs/operations.md): every node is a broker name; N more ports per node. */
   frontDoors?: boolean;
+  /** The registration key and ACL rules every node gets (cluster-security.ts). */
+  security?: ClusterSecurityConf;
 }
-
-/** Segments smaller than the 1 GiB default: a laptop cluster should not reserve 3 GiB at once. */
-const LOCAL_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 export function portCount(groups: number, nodes: number, frontDoors = false): number {
   return 2 + 4 * groups * nodes + (frontDoors ? groups * nodes * nodes : 0);
@@ -70,11 +70,10 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     const peers = ids.map((id, i) => `${id}-127.0.0.1:${raftPort(i)}`).join(';');
     // One secret per group, so only that group's nodes can join its Raft mesh (docs/security.md).
     const ownSecret = 'dLegerPeerSecret' in o.extraConf || 'dLegerPeerSecretFile' in o.extraConf;
-    const secretConf: Record<string, string> = {};
+    let secretPath: string | undefined;
     if (o.peerSecret !== false && !ownSecret) {
-      const secretPath = join(o.dir, `${brokerName}.peer-secret`);
+      secretPath = join(o.dir, `${brokerName}.peer-secret`);
       writeFileSync(secretPath, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
-      secretConf['dLegerPeerSecretFile'] = secretPath;
     }
     // After every other port: node i serves door e on one port of its own.
     const doorPort = (i: number, e: number): number => o.basePort + 2 + 4 * o.groups * o.nodes + (g * o.nodes + i) * o.nodes + e;
@@ -83,29 +82,27 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
       const dataDir = join(o.dir, brokerName, id);
       mkdirSync(dataDir, { recursive: true });
       const confPath = join(o.dir, `${brokerName}-${id}.conf`);
-      const conf: Record<string, string> = {
-        brokerClusterName: o.clusterName,
-        brokerName,
-        namesrvAddr,
-        listenPort: String(listenPort),
-        brokerIP1: '127.0.0.1',
-        storePathRootDir: dataDir,
-        flushDiskType: o.flushDiskType,
-        autoCreateTopicEnable: String(o.autoCreateTopicEnable),
-        mappedFileSizeCommitLog: String(LOCAL_SEGMENT_BYTES),
-        enableDLegerCommitLog: 'true',
-        dLegerGroup: brokerName,
-        dLegerPeers: peers,
-        dLegerSelfId: id,
-        ...secretConf,
-        ...(grpc ? { grpcListenPort: String(grpcPort(i)) } : {}),
-        metricsPort: String(metricsPort(i)),
-        ...(o.frontDoors === true ? { frontDoorEnable: 'true', frontDoorPorts: ids.map((d, e) => `${d}:${doorPort(i, e)}`).join(';') } : {}),
-        ...o.extraConf,
-      };
-      const text = `# written by 'rmq cluster up'; node ${id} of ${brokerName}\n` + Object.entries(conf).map(([k, v]) => `${k}=${v}`).join('\n') + '\n';
-      // The conf holds the NameServer registration key: readable by its owner only.
-      writeFileSync(confPath, text, { mode: 0o600 });
+      const conf = writeBrokerConf(
+        confPath,
+        {
+          clusterName: o.clusterName,
+          brokerName,
+          namesrvAddr,
+          listenPort,
+          storePathRootDir: dataDir,
+          flushDiskType: o.flushDiskType,
+          autoCreateTopicEnable: o.autoCreateTopicEnable,
+          peers,
+          selfId: id,
+          ...(secretPath !== undefined ? { peerSecretFile: secretPath } : {}),
+          ...(grpc ? { grpcListenPort: grpcPort(i) } : {}),
+          metricsPort: metricsPort(i),
+          ...(o.security !== undefined ? { security: o.security } : {}),
+          ...(o.frontDoors === true ? { frontDoorPorts: ids.map((d, e) => `${d}:${doorPort(i, e)}`).join(';') } : {}),
+          extra: o.extraConf,
+        },
+        `written by 'rmq cluster up'; node ${id} of ${brokerName}`,
+      );
       const grpcAddr = grpc && conf['grpcListenPort'] !== '0' ? `127.0.0.1:${conf['grpcListenPort']}` : undefined;
       if (grpcAddr !== undefined) grpcEndpoints.push(grpcAddr);
       const metricsAddr = conf['metricsPort'] !== '0' ? `127.0.0.1:${conf['metricsPort']}` : undefined;

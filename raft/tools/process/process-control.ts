@@ -1,15 +1,17 @@
-// Starts, kills, restarts, pauses and resumes the OS processes of a run, by PID, and guarantees
-// they all die with the run: stopAll() SIGKILLs every one, exit hooks do the same if the harness
-// exits or is interrupted, and the pid file lets a later run clean up after a harness that was
-// itself SIGKILLed. Each process is a process-group leader (detached), so a signal reaches any
+// The supervisor of every launcher whose processes live and die with it (the jepsen-like db, the
+// dev-cluster kit's LocalCluster, the Raft demo): starts, kills, restarts, pauses and resumes OS
+// processes by PID, and guarantees they all die with the launcher: stopAll() SIGKILLs every one,
+// exit hooks do the same if the launcher exits or is interrupted, and the pid file lets a later
+// run clean up after a launcher that was itself SIGKILLed. Each process is a process-group leader (detached), so a signal reaches any
 // helper it forks, and its stdout and stderr go to `<runDir>/logs/<name>.log` across restarts.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { DbError } from './db-errors.js';
 import { registerExitHook } from './exit-hooks.js';
-import { PID_FILE_NAME, PidFile, signalGroup } from './pid-file.js';
+import { PID_FILE_NAME, PidFile } from './pid-file.js';
+import { ProcessError } from './process-errors.js';
+import { signalGroup } from './process-identity.js';
 
 export interface ProcessSpec {
   /** Unique within the run: the log file and every call use it. */
@@ -19,6 +21,8 @@ export interface ProcessSpec {
   /** Added to the harness's environment. */
   env?: Record<string, string>;
   cwd?: string;
+  /** Open an IPC channel (the child is a Node program that talks with process.send). */
+  ipc?: boolean;
 }
 
 export type ProcessStatus = 'running' | 'paused' | 'exited';
@@ -136,7 +140,7 @@ export class ProcessControl {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new DbError('ERR_PROCESS_EXIT_TIMEOUT', `process ${name} (pid ${m.pid}) did not exit within ${timeoutMs} ms`)),
+        () => reject(new ProcessError('ERR_PROCESS_EXIT_TIMEOUT', `process ${name} (pid ${m.pid}) did not exit within ${timeoutMs} ms`)),
         timeoutMs,
       );
     });
@@ -170,6 +174,11 @@ export class ProcessControl {
     } catch {
       return '';
     }
+  }
+
+  /** The current incarnation's ChildProcess, for an IPC channel (ProcessSpec.ipc). */
+  child(name: string): ChildProcess {
+    return this.get(name).child;
   }
 
   pid(name: string): number {
@@ -215,7 +224,8 @@ export class ProcessControl {
     return m;
   }
 
-  private killAllSync(): void {
+  /** SIGKILLs every live process without waiting (for exit hooks and last-resort cleanup). */
+  killAllSync(): void {
     for (const m of this.procs.values()) {
       if (m.status === 'exited') continue;
       m.killRequested = true;
@@ -231,7 +241,7 @@ export class ProcessControl {
       child = spawn(spec.command, spec.args, {
         cwd: spec.cwd ?? this.runDir,
         env: { ...process.env, ...spec.env },
-        stdio: ['ignore', logFd, logFd],
+        stdio: spec.ipc === true ? ['ignore', logFd, logFd, 'ipc'] : ['ignore', logFd, logFd],
         detached: true,
       });
       await new Promise<void>((resolve, reject) => {
@@ -239,7 +249,7 @@ export class ProcessControl {
         child.once('error', reject);
       });
     } catch (err) {
-      throw new DbError('ERR_PROCESS_SPAWN', `cannot start ${spec.name} (${spec.command}): ${(err as Error).message}`, { cause: err });
+      throw new ProcessError('ERR_PROCESS_SPAWN', `cannot start ${spec.name} (${spec.command}): ${(err as Error).message}`, { cause: err });
     } finally {
       // The child has its own copy of the descriptor.
       closeSync(logFd);

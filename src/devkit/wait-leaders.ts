@@ -1,10 +1,11 @@
-// Waits until every broker group of a cluster has a ready Raft leader that the NameServer routes
-// as its master (brokerId 0): the moment clients can produce. Reads only what any client can ask
+// The one wait-for-leader of the dev-cluster kit (`rmq cluster up`, LocalCluster, the demo):
+// waits until every broker group of a cluster has a ready Raft leader that the NameServer routes
+// as its master (brokerId 0), the moment clients can produce. Reads only what any client can ask
 // (cluster info from the NameServer, RAFT_STATUS from the broker), through the client SDK.
-import { Admin } from '../../client/index.js';
-import type { AclCredentials } from '../../protocol/acl-signature.js';
-import { CliError } from '../cli-errors.js';
-import { sleep } from '../sleep.js';
+import { Admin } from '../client/index.js';
+import { DevkitError } from './devkit-errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AclCredentials } from '../protocol/acl-signature.js';
 import type { ClusterFile } from './cluster-file.js';
 
 export interface GroupLeader {
@@ -17,10 +18,24 @@ export interface GroupLeader {
 const POLL_INTERVAL_MS = 100;
 
 /**
- * The leader of every group, or a CliError after timeoutMs. `failure()` is asked on every round
+ * What the wait reads of a cluster: where its NameServer is, its groups and their nodes' client
+ * addresses (with front doors every node registers a door of its own), its folder (for messages).
+ */
+export type LeaderWaitTarget = Pick<ClusterFile, 'dir' | 'frontDoors'> & {
+  namesrv: Pick<ClusterFile['namesrv'], 'addr'>;
+  groups: readonly { brokerName: string; nodes: readonly { id: string; brokerAddr: string }[] }[];
+};
+
+/**
+ * The leader of every group, or a DevkitError after timeoutMs. `failure()` is asked on every round
  * and ends the wait at once when it returns a reason (a process died during startup).
  */
-export async function waitForLeaders(file: ClusterFile, timeoutMs: number, failure: () => string | undefined = () => undefined, credentials?: AclCredentials): Promise<GroupLeader[]> {
+export async function waitForLeaders(
+  file: LeaderWaitTarget,
+  timeoutMs: number,
+  failure: () => string | undefined = () => undefined,
+  credentials?: AclCredentials,
+): Promise<GroupLeader[]> {
   // With ACL on RAFT_STATUS is administration: signed with an admin account of the cluster's rules.
   const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000, ...(credentials !== undefined ? { credentials } : {}) });
   await admin.start();
@@ -29,7 +44,7 @@ export async function waitForLeaders(file: ClusterFile, timeoutMs: number, failu
     const found = new Map<string, GroupLeader>();
     while (Date.now() < deadline) {
       const reason = failure();
-      if (reason !== undefined) throw new CliError(reason, 'ERR_CLI_START_FAILED');
+      if (reason !== undefined) throw new DevkitError(reason, 'ERR_CLI_START_FAILED');
       const info = await admin.clusterInfo().catch(() => undefined);
       for (const g of file.groups) {
         if (found.has(g.brokerName)) continue;
@@ -46,7 +61,7 @@ export async function waitForLeaders(file: ClusterFile, timeoutMs: number, failu
       await sleep(POLL_INTERVAL_MS);
     }
     const missing = file.groups.filter((g) => !found.has(g.brokerName)).map((g) => g.brokerName);
-    throw new CliError(
+    throw new DevkitError(
       `no ready leader registered with the NameServer within ${timeoutMs} ms for ${missing.join(', ')}; see the node logs in ${file.dir} (raise --timeout on a slow machine)`,
       'ERR_CLI_NO_LEADER',
     );

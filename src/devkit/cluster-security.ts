@@ -6,37 +6,39 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AclConfigError, parsePlainAcl } from '../../broker/acl/plain-acl.js';
-import type { AclCredentials } from '../../protocol/acl-signature.js';
-import { CliError } from '../cli-errors.js';
+import { AclConfigError, parsePlainAcl } from '../broker/acl/plain-acl.js';
+import type { AclCredentials } from '../protocol/acl-signature.js';
+import type { ClusterSecurityConf } from './broker-conf.js';
+import { DevkitError } from './devkit-errors.js';
 
 const REGISTRATION_KEY_FILE = 'namesrv.registration-key';
 const ACL_FILE = 'plain_acl.yml';
 
 /**
- * Writes the cluster's security files and returns the broker.conf lines they need. `aclSource`:
- * the rules to enforce (checked now, so a bad file fails before any process starts).
+ * Writes the cluster's security files and returns what every broker.conf needs of them (the
+ * template, broker-conf.ts, writes the keys). `aclSource`: the rules to enforce (checked now, so a
+ * bad file fails before any process starts).
  */
-export function writeClusterSecurity(dir: string, aclSource: string | undefined): Record<string, string> {
+export function writeClusterSecurity(dir: string, aclSource: string | undefined): ClusterSecurityConf {
   const key = randomBytes(32).toString('hex');
   writeFileSync(join(dir, REGISTRATION_KEY_FILE), `${key}\n`, { mode: 0o600 });
-  const conf: Record<string, string> = { namesrvRegistrationKey: key };
+  const conf: ClusterSecurityConf = { registrationKey: key };
   if (aclSource !== undefined) {
     let text: string;
     try {
       text = readFileSync(aclSource, 'utf8');
     } catch (err) {
-      throw new CliError(`--acl ${aclSource} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new DevkitError(`--acl ${aclSource} cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     try {
       parsePlainAcl(text);
     } catch (err) {
-      if (err instanceof AclConfigError) throw new CliError(`--acl ${aclSource}: ${err.message}`);
+      if (err instanceof AclConfigError) throw new DevkitError(`--acl ${aclSource}: ${err.message}`);
       throw err;
     }
     const copy = join(dir, ACL_FILE);
     writeFileSync(copy, text, { mode: 0o600 });
-    Object.assign(conf, { aclEnable: 'true', aclFile: copy });
+    conf.aclFile = copy;
   }
   return conf;
 }
