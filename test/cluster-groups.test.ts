@@ -6,11 +6,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterFile } from '../src/cli/cluster/cluster-file.js';
-import { restartNode } from '../src/cli/cluster/cluster-launcher.js';
+import type { ClusterFile } from '../src/devkit/cluster-file.js';
+import { restartNode } from '../src/devkit/cluster-launcher.js';
 import { Admin, PushConsumer } from '../src/client/index.js';
 import { silent } from './broker-helpers.js';
 import { ensureBuilt, killLiveRuns, rmqMain, run } from './cli-helpers.js';
+import { until } from './helpers/poll.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -24,14 +25,6 @@ let file: ClusterFile;
 const consumers: PushConsumer[] = [];
 const consumed = new Set<string>();
 
-async function until(what: string, timeoutMs: number, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 beforeAll(async () => {
   ensureBuilt();

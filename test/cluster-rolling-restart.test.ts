@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClusterFile } from '../src/cli/cluster/cluster-file.js';
+import type { ClusterFile } from '../src/devkit/cluster-file.js';
 import { Producer, PushConsumer } from '../src/client/index.js';
 import { silent } from './broker-helpers.js';
 import { ensureBuilt, killLiveRuns, rmqMain, run } from './cli-helpers.js';

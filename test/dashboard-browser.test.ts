@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Producer, PushConsumer } from '../src/client/index.js';
-import { killNode } from '../src/cli/cluster/cluster-launcher.js';
+import { killNode } from '../src/devkit/cluster-launcher.js';
 import { Dashboard } from '../src/dashboard/dashboard-server.js';
 import { silent, until } from './broker-helpers.js';
 import { sample, scrape, startCluster, type TestCluster } from './metrics-helpers.js';

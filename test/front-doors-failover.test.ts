@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Producer, PushConsumer, selectByHash, type MessageExt } from '../src/client/index.js';
-import type { ClusterFile } from '../src/cli/cluster/cluster-file.js';
-import { restartNode } from '../src/cli/cluster/cluster-launcher.js';
+import type { ClusterFile } from '../src/devkit/cluster-file.js';
+import { restartNode } from '../src/devkit/cluster-launcher.js';
 import { silent } from './broker-helpers.js';
 import { ensureBuilt, killLiveRuns, rmqMain, run } from './cli-helpers.js';
+import { until } from './helpers/poll.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -29,14 +30,6 @@ const SEND_INTERVAL_MS = 20;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: string, timeoutMs: number, cond: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
 
 let dir: string;
 let file: ClusterFile;

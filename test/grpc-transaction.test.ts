@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { Producer, type MessageView } from 'rocketmq-client-nodejs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { PullConsumer, type MessageQueue } from '../src/client/index.js';
 
 const TOPIC = 'GRPC_TX_TOPIC';

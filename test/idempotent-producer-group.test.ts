@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { Admin } from '../src/client/index.js';
 import { makeRequest, RemotingClient, RequestCode, ResponseCode, type RemotingCommand } from '../src/protocol/index.js';
 import { props, sendV2 } from './broker-helpers.js';

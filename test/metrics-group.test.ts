@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Admin, Producer, PushConsumer } from '../src/client/index.js';
-import { clusterFilePath } from '../src/cli/cluster/cluster-file.js';
-import { killNode } from '../src/cli/cluster/cluster-launcher.js';
+import { clusterFilePath } from '../src/devkit/cluster-file.js';
+import { killNode } from '../src/devkit/cluster-launcher.js';
 import { silent, until } from './broker-helpers.js';
 import { sample, sampleSum, scrape, startCluster, type TestCluster } from './metrics-helpers.js';
 

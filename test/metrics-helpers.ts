@@ -4,8 +4,8 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { clusterDown, clusterUp } from '../src/cli/cluster/cluster-launcher.js';
-import type { ClusterFile } from '../src/cli/cluster/cluster-file.js';
+import { clusterDown, clusterUp } from '../src/devkit/cluster-launcher.js';
+import type { ClusterFile } from '../src/devkit/cluster-file.js';
 import { ensureBuilt } from './cli-helpers.js';
 
 export interface TestCluster {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { BrokerConfigError, parseBrokerConfig } from '../src/broker/broker-config.js';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { Producer } from '../src/client/index.js';
 import { ensureBuilt } from './cli-helpers.js';
 import { silent } from './broker-helpers.js';

@@ -17,6 +17,7 @@ import { encodeHello, encodeMessage, PROTOCOL_VERSION } from '../raft/transport/
 import { FrameReader } from '../raft/transport/frame-reader.js';
 import { encodeAuthHello, encodeChallenge, encodeProof, FRAME_KIND_AUTH_HELLO, newNonce } from '../raft/transport/peer-auth.js';
 import type { PeerAddress } from '../raft/transport/tcp-transport.js';
+import { until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const SECRET = 'group-secret-0123456789abcdef';
@@ -51,21 +52,14 @@ async function group(preferredPort: number, secrets: readonly (readonly string[]
   return { peers, nodes };
 }
 
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function leaderOf(nodes: RaftNode[]): Promise<RaftNode> {
   let leader: RaftNode | undefined;
-  await until(() => {
+  await until('one leader known to all', 8000, () => {
     const ls = nodes.filter((n) => n.status().role === 'leader');
     leader = ls.length === 1 && nodes.every((n) => n.status().leader === ls[0]!.id) ? ls[0] : undefined;
     return leader !== undefined;
-  }, 8000, 'one leader known to all');
+  });
   return leader!;
 }
 
@@ -115,14 +109,14 @@ describe('raft peer authentication', () => {
     const port = peers.find((p) => p.id === leader.id)!.port;
     const faker = await impostor(port);
     faker.socket.write(encodeAuthHello({ version: PROTOCOL_VERSION, from: claimed, to: leader.id, nonce: newNonce() }));
-    await until(() => faker.frames.length > 0 || faker.closed(), 3000, 'the challenge');
+    await until('the challenge', 3000, () => faker.frames.length > 0 || faker.closed());
     faker.socket.write(Buffer.concat([
       encodeProof(randomBytes(32)),
       encodeMessage(forged(MessageType.Heartbeat, claimed, leader.id, huge)),
     ]));
     attempts.push(faker);
 
-    await until(() => attempts.every((a) => a.closed()) || changed(), 5000, 'the impostors refused');
+    await until('the impostors refused', 5000, () => attempts.every((a) => a.closed()) || changed());
     expect(changed()).toBe(false);
     expect(attempts.every((a) => a.closed())).toBe(true);
     expect(leader.status().role).toBe('leader');
@@ -131,7 +125,7 @@ describe('raft peer authentication', () => {
     expect(authFailures).toBeGreaterThanOrEqual(3);
     // And the group still commits.
     const r = await leader.propose(Buffer.from('after the impostors'));
-    await until(() => nodes.every((n) => n.applied >= r.index), 5000, 'commit after the impostors');
+    await until('commit after the impostors', 5000, () => nodes.every((n) => n.applied >= r.index));
   });
 
   it('sends no raft message to an impostor listening on a stopped peer\'s address', async () => {
@@ -157,9 +151,9 @@ describe('raft peer authentication', () => {
       server.listen(address.port, address.host, () => resolve());
     });
     const others = nodes.filter((n) => n !== gone);
-    await until(() => others.every((n) => (n.status().transport.peers[gone.id]?.authFailures ?? 0) >= 1), 8000, 'both live nodes refusing the impostor');
+    await until('both live nodes refusing the impostor', 8000, () => others.every((n) => (n.status().transport.peers[gone.id]?.authFailures ?? 0) >= 1));
     const r = await leader.propose(Buffer.from('not for the impostor'));
-    await until(() => others.every((n) => n.applied >= r.index), 5000, 'commit by the two genuine nodes');
+    await until('commit by the two genuine nodes', 5000, () => others.every((n) => n.applied >= r.index));
     expect(kinds.length).toBeGreaterThan(0);
     expect(kinds.every((k) => k === FRAME_KIND_AUTH_HELLO)).toBe(true);
   });
@@ -170,7 +164,7 @@ describe('raft peer authentication', () => {
     const { nodes } = await group(22300, [[OLD, NEW], [NEW, OLD], [NEW]]);
     const leader = await leaderOf(nodes);
     const r = await leader.propose(Buffer.from('rotating'));
-    await until(() => nodes.every((n) => n.applied >= r.index), 5000, 'commit on all three');
+    await until('commit on all three', 5000, () => nodes.every((n) => n.applied >= r.index));
   });
 
   it('does not let a node with another secret into the group', async () => {
@@ -178,8 +172,8 @@ describe('raft peer authentication', () => {
     const outsider = nodes[2]!;
     const leader = await leaderOf(nodes.slice(0, 2));
     const r = await leader.propose(Buffer.from('without the outsider'));
-    await until(() => nodes[0]!.applied >= r.index && nodes[1]!.applied >= r.index, 5000, 'commit by the two');
-    await until(() => outsider.status().transport.authFailures >= 1, 5000, 'the outsider refusing the others');
+    await until('commit by the two', 5000, () => nodes[0]!.applied >= r.index && nodes[1]!.applied >= r.index);
+    await until('the outsider refusing the others', 5000, () => outsider.status().transport.authFailures >= 1);
     expect(outsider.applied).toBeLessThan(r.index);
     expect(outsider.status().leader).not.toBe(leader.id);
   });

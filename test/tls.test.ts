@@ -19,6 +19,7 @@ import { Admin, Producer } from '../src/client/index.js';
 import { makeRequest, RemotingClient, RequestCode } from '../src/protocol/index.js';
 import { startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { ensureBuilt, rmq } from './cli-helpers.js';
+import { until } from './helpers/poll.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmq-tls-'));
 const logger = pino({ level: 'silent' });
@@ -52,13 +53,6 @@ afterEach(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('TLS', () => {
   it('lets raft peers with mutual TLS elect and commit, and refuses plain TCP and certificates of another CA', async () => {
@@ -75,10 +69,10 @@ describe('TLS', () => {
       await node.start();
       return node;
     }));
-    await until(() => nodes.filter((n) => n.status().role === 'leader').length === 1, 8000, 'a leader');
+    await until('a leader', 8000, () => nodes.filter((n) => n.status().role === 'leader').length === 1);
     const leader = nodes.find((n) => n.status().role === 'leader')!;
     const r = await leader.propose(Buffer.from('over TLS'));
-    await until(() => nodes.every((n) => n.applied >= r.index), 5000, 'commit on all three');
+    await until('commit on all three', 5000, () => nodes.every((n) => n.applied >= r.index));
 
     const rejectedBefore = leader.status().transport.rejectedConnections;
     const port = peers.find((p) => p.id === leader.id)!.port;
@@ -92,7 +86,7 @@ describe('TLS', () => {
     stranger.on('error', () => {});
     const strangerClosed = new Promise<void>((resolve) => stranger.on('close', () => resolve()));
     await Promise.all([plainClosed, strangerClosed]);
-    await until(() => leader.status().transport.rejectedConnections >= rejectedBefore + 2, 5000, 'both refusals counted');
+    await until('both refusals counted', 5000, () => leader.status().transport.rejectedConnections >= rejectedBefore + 2);
     expect(leader.status().role).toBe('leader');
   });
 

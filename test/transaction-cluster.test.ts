@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
-import { startLocalCluster, type LocalCluster } from '../src/broker/local-cluster.js';
+import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { Admin, PullConsumer, TransactionProducer, type LocalTransactionState, type MessageExt, type MessageQueue, type TransactionListener } from '../src/client/index.js';
 import { makeRequest, RemotingClient, RequestCode } from '../src/protocol/index.js';
 import { silent, until } from './broker-helpers.js';
