@@ -18,10 +18,15 @@ export interface Membership {
   index: number;
   voters: readonly NodeId[];
   learners: readonly NodeId[];
+  /**
+   * Where members added by a change listen ("host:port"), opaque to the core: the node runner
+   * connects to them. Bootstrap members are reached through the bootstrap list instead.
+   */
+  addresses?: Readonly<Record<NodeId, string>>;
 }
 
 export type MembershipChange =
-  | { kind: 'add-learner'; node: NodeId }
+  | { kind: 'add-learner'; node: NodeId; address?: string }
   | { kind: 'promote'; node: NodeId }
   | { kind: 'remove'; node: NodeId };
 
@@ -33,8 +38,14 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** A Config entry's payload: the whole new configuration (so it reads without its predecessors). */
-export function encodeMembership(m: Pick<Membership, 'voters' | 'learners'>): Uint8Array {
-  return encoder.encode(JSON.stringify({ v: m.voters, l: m.learners }));
+export function encodeMembership(m: Pick<Membership, 'voters' | 'learners' | 'addresses'>): Uint8Array {
+  const body: { v: readonly NodeId[]; l: readonly NodeId[]; a?: Readonly<Record<NodeId, string>> } = { v: m.voters, l: m.learners };
+  if (m.addresses !== undefined && Object.keys(m.addresses).length > 0) body.a = m.addresses;
+  return encoder.encode(JSON.stringify(body));
+}
+
+function isAddressMap(a: unknown): a is Record<NodeId, string> {
+  return typeof a === 'object' && a !== null && !Array.isArray(a) && Object.values(a).every((x) => typeof x === 'string');
 }
 
 function isIdList(v: unknown): v is string[] {
@@ -50,15 +61,28 @@ export function decodeMembership(payload: Uint8Array, index: number): Membership
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { v, l } = parsed as { v?: unknown; l?: unknown };
+  const { v, l, a } = parsed as { v?: unknown; l?: unknown; a?: unknown };
   if (!isIdList(v) || !isIdList(l) || v.length === 0 || v.some((id) => l.includes(id))) return undefined;
-  return { index, voters: v, learners: l };
+  if (a !== undefined && !isAddressMap(a)) return undefined;
+  return a === undefined ? { index, voters: v, learners: l } : { index, voters: v, learners: l, addresses: a };
 }
 
 export type ChangeRefusal = { ok: false; code: 'invalid-change'; detail: string };
 
 /** The configuration `change` makes from `cur`, or why it is not a valid single-server change. */
-export function applyChange(cur: Membership, change: MembershipChange): { ok: true; voters: NodeId[]; learners: NodeId[] } | ChangeRefusal {
+export function applyChange(cur: Membership, change: MembershipChange): ChangeResult | ChangeRefusal {
+  const res = applyToSets(cur, change);
+  if (!res.ok) return res;
+  // Addresses follow the members: a new learner's is added, a removed node's dropped.
+  const addresses: Record<NodeId, string> = { ...(cur.addresses ?? {}) };
+  if (change.kind === 'add-learner' && change.address !== undefined) addresses[change.node] = change.address;
+  if (change.kind === 'remove') delete addresses[change.node];
+  return Object.keys(addresses).length > 0 ? { ...res, addresses } : res;
+}
+
+type ChangeResult = { ok: true; voters: NodeId[]; learners: NodeId[]; addresses?: Record<NodeId, string> };
+
+function applyToSets(cur: Membership, change: MembershipChange): ChangeResult | ChangeRefusal {
   const { node } = change;
   const isVoter = cur.voters.includes(node);
   const isLearner = cur.learners.includes(node);
@@ -132,7 +156,7 @@ export class MembershipTracker {
   /** A configuration known committed elsewhere (a leader's Reset); only a newer one is taken. */
   adopt(m: Membership): boolean {
     if (m.index <= this.current.index) return false;
-    this.current = { index: m.index, voters: m.voters.slice(), learners: m.learners.slice() };
+    this.current = { ...m, voters: m.voters.slice(), learners: m.learners.slice() };
     this.pending = this.pending.filter((p) => p.index > m.index);
     return true;
   }

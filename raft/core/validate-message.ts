@@ -51,7 +51,7 @@ export function validateMessage(m: Message, self: NodeId): MessageProblem | unde
       return { code: 'malformed', detail: 'reset start' };
     }
     const c = m.membership;
-    if (c !== undefined && (typeof c !== 'object' || c === null || !isCount(c.index) || !Array.isArray(c.voters) || !Array.isArray(c.learners) || c.voters.length === 0 || decodeMembership(new TextEncoder().encode(JSON.stringify({ v: c.voters, l: c.learners })), c.index) === undefined)) {
+    if (c !== undefined && (typeof c !== 'object' || c === null || !isCount(c.index) || !Array.isArray(c.voters) || !Array.isArray(c.learners) || c.voters.length === 0 || decodeMembership(new TextEncoder().encode(JSON.stringify({ v: c.voters, l: c.learners, a: c.addresses })), c.index) === undefined)) {
       return { code: 'malformed', detail: 'reset membership' };
     }
   }

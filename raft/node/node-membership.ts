@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Membership } from '../core/membership.js';
 import type { NodeId } from '../core/types.js';
 import type { LogStorage } from '../storage/log-storage.js';
+import type { PeerAddress } from '../transport/tcp-transport.js';
 import type { BatchOutcome } from './batch-outcome.js';
 import { ProposalDroppedError, ProposalTimeoutError } from './errors.js';
 
@@ -66,4 +67,15 @@ export class PendingChanges {
     for (const c of this.items) c.reject(err);
     this.items = [];
   }
+}
+
+/** The addresses a configuration carries for members added by changes ("host:port"). */
+export function peersOf(m: Membership | undefined): PeerAddress[] {
+  const out: PeerAddress[] = [];
+  for (const [id, address] of Object.entries(m?.addresses ?? {})) {
+    const colon = address.lastIndexOf(':');
+    const port = Number(address.slice(colon + 1));
+    if (colon > 0 && Number.isInteger(port) && port > 0 && port < 65536) out.push({ id, host: address.slice(0, colon), port });
+  }
+  return out;
 }

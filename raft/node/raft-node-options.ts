@@ -17,6 +17,11 @@ export interface RaftNodeOptions {
    * then only where to reach peers.
    */
   peers: readonly PeerAddress[];
+  /**
+   * This node joins a running group (to be added as a learner): it is not one of the bootstrap
+   * voters, `peers` lists the members it can reach plus itself. Default false.
+   */
+  joining?: boolean;
   /** Entries a learner may lag behind the leader's last index and still be promoted (default 1000). */
   maxPromoteLagEntries?: number;
   /** The durable log; the node syncs and closes it on close(). */

@@ -2,7 +2,6 @@
 // the order of the Ready contract (persist, then send what depends on it, then apply, then
 // advance), batches every input of one event-loop turn into one Ready, and turns commits into
 // settled proposal promises. Everything here is I/O and bookkeeping; decisions stay in the core.
-
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { MembershipChange } from '../core/membership.js';
@@ -12,7 +11,7 @@ import { MAX_TERM, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
 import { TcpTransport } from '../transport/tcp-transport.js';
 import { systemClock, type RaftNodeClock, type RaftTransport } from './node-runtime.js';
-import { membershipAtStart, PendingChanges } from './node-membership.js';
+import { membershipAtStart, peersOf, PendingChanges } from './node-membership.js';
 import { RecoveryReporter } from './recovery-reporter.js';
 import { isFinal, settle, waitForLeader } from './settle.js';
 import type { BackgroundSyncStorage, QueuedBatch, RaftNodeOptions, RaftNodeStatus, RoleChange, WarmableStorage } from './raft-node-options.js';
@@ -83,7 +82,7 @@ export class RaftNode extends EventEmitter {
     const membership = membershipAtStart(o.storage, o.peers.map((p) => p.id), this.log);
     this.raft = new Raft({
       id: o.id,
-      peers: o.peers.map((p) => p.id),
+      peers: o.peers.map((p) => p.id).filter((p) => o.joining !== true || p !== o.id),
       ...(membership !== undefined ? { membership } : {}),
       ...(o.maxPromoteLagEntries !== undefined ? { maxPromoteLagEntries: o.maxPromoteLagEntries } : {}),
       log: o.storage,
@@ -111,6 +110,7 @@ export class RaftNode extends EventEmitter {
       ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
       ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
     });
+    for (const p of peersOf(membership)) this.transport.addPeer?.(p);
     // After a power loss under async flush the core starts recovering (recovery-guard.ts);
     // otherwise (sync flush, one voter) the storage's suspicion is cleared now.
     this.recovery = new RecoveryReporter({
@@ -188,8 +188,7 @@ export class RaftNode extends EventEmitter {
     if (this.closed) return Promise.reject(new NodeClosedError());
     const res = this.raft.transferLeadership(to);
     if (!res.ok) return Promise.reject(new RaftNodeError('ERR_TRANSFER_FAILED', `transfer to ${to}: ${res.code}: ${res.detail}`));
-    this.scheduleTurn();
-    // The core gives up on a transfer after an election timeout; allow for a slow target too.
+    this.scheduleTurn(); // the core gives up after an election timeout; allow for a slow target
     return waitForLeader(this, this.clock, to, Math.max(1000, 3 * this.electionTimeoutMs));
   }
 
@@ -378,7 +377,8 @@ export class RaftNode extends EventEmitter {
       this.o.onReset?.(rd.reset);
       if (this.appliedIndex < rd.reset.index) this.appliedIndex = rd.reset.index;
     }
-    // 2a. Messages that do not depend on this Ready's persistence leave in parallel with it.
+    // 2a. Messages not depending on this Ready's persistence leave now (a new member's address comes with it).
+    if (rd.membership) for (const p of peersOf(rd.membership)) this.transport.addPeer?.(p);
     if (rd.messages.length > 0) this.transport.send(rd.messages);
     if (rd.entries.length > 0 && !this.persistStep('append', () => this.storage.append(rd.entries))) return;
     // The configuration before the hard state whose commit may cover its entry (see Ready.membership).

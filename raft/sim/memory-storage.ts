@@ -113,7 +113,7 @@ export class MemoryStorage implements LogStorage {
   }
 
   setMembership(m: Membership): void {
-    this.members = { index: m.index, voters: m.voters.slice(), learners: m.learners.slice() };
+    this.members = { ...m, voters: m.voters.slice(), learners: m.learners.slice() };
   }
 
   append(entries: readonly Entry[]): void {

@@ -223,7 +223,7 @@ export class MmapLogStorage implements LogStorage {
   setMembership(m: Membership): void {
     this.assertOpen();
     writeMembership(this.layer, this.dir, m);
-    this.members = { index: m.index, voters: m.voters.slice(), learners: m.learners.slice() };
+    this.members = { ...m, voters: m.voters.slice(), learners: m.learners.slice() };
   }
 
   append(entries: readonly Entry[]): void {

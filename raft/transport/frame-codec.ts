@@ -90,7 +90,7 @@ export function encodeMessageHead(m: Message, entriesBytes: number): Buffer {
   const start = m.start ? [m.start.index, m.start.term, m.start.data] : null;
   const header = packr.pack([
     m.type, m.from, m.to, m.term, m.index, m.logTerm, m.commit, m.reject, m.rejectHint, start, m.context ?? null,
-    m.force ?? null, m.membership ? [m.membership.index, m.membership.voters, m.membership.learners] : null,
+    m.force ?? null, m.membership ? [m.membership.index, m.membership.voters, m.membership.learners, m.membership.addresses ?? null] : null,
   ]);
   const head = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + 1 + 4 + header.length);
   head.writeUInt32BE(head.length - FRAME_PREFIX_BYTES + entriesBytes, 0);
@@ -165,10 +165,15 @@ export function decodeMessage(body: Buffer): Message {
   if (context !== null) m.context = asBytes(context, 'context');
   if (membership !== null) {
     const ok = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
-    if (!Array.isArray(membership) || membership.length !== 3 || !isCount(membership[0]) || !ok(membership[1]) || !ok(membership[2])) {
-      throw malformed('membership is not [index, voters, learners]');
+    if (!Array.isArray(membership) || membership.length !== 4 || !isCount(membership[0]) || !ok(membership[1]) || !ok(membership[2])) {
+      throw malformed('membership is not [index, voters, learners, addresses]');
+    }
+    const addresses: unknown = membership[3];
+    if (addresses !== null && (typeof addresses !== 'object' || Array.isArray(addresses) || !Object.values(addresses as object).every((x) => typeof x === 'string'))) {
+      throw malformed('membership addresses are not a map of strings');
     }
     m.membership = { index: membership[0], voters: membership[1], learners: membership[2] };
+    if (addresses !== null) m.membership.addresses = addresses as Record<string, string>;
   }
   if (force !== null) {
     if (typeof force !== 'boolean') throw malformed('force is not a boolean');
