@@ -124,6 +124,23 @@ describe('membership changes in the core', () => {
     expect(c.checker.violations).toEqual([]);
   });
 
+  it('refuses proposals on a removed leader from the moment its removal commits', () => {
+    const c = threeWithLeader();
+    c.addNode('n3', ['n0', 'n1', 'n2']);
+    change(c, 'n0', 'add-learner', 'n3');
+    change(c, 'n0', 'promote', 'n3');
+    expect(c.raft('n0').proposeMembership({ kind: 'remove', node: 'n0' })).toMatchObject({ ok: true });
+    // Replicate the change, then hand the acknowledgements to n0 without letting it run a Ready.
+    for (const m of c.take()) c.deliver(m);
+    const acks = c.take().filter((m) => m.to === 'n0');
+    for (const m of acks) c.node('n0').deliver(m);
+    expect(c.raft('n0').membership().voters).toEqual(['n1', 'n2', 'n3']);
+    // Still leader until its next flush, but an entry appended now would be of a non-member.
+    expect(c.raft('n0').propose([bytes('late')])).toMatchObject({ ok: false, code: 'not-leader' });
+    c.flush();
+    expect(c.raft('n0').status().role).toBe('follower');
+  });
+
   it('catches a learner up past a deleted head through a Reset that carries the configuration', () => {
     const c = threeWithLeader();
     c.addNode('n4', ['n0', 'n1', 'n2']);

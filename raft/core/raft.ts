@@ -74,7 +74,8 @@ export class Raft extends RaftState {
 
   propose(payloads: readonly Uint8Array[]): ProposeResult {
     const lead = this.lead;
-    if (lead === undefined) return { ok: false, code: 'not-leader', leaderHint: this.leader };
+    // A leader whose removal just committed takes nothing more: it steps down at the next flush.
+    if (lead === undefined || this.stepDownAfterFlush) return { ok: false, code: 'not-leader', leaderHint: lead === undefined ? this.leader : '' };
     if (lead.transferee !== '') return { ok: false, code: 'transferring', leaderHint: this.leader };
     assert(payloads.length > 0, 'propose needs at least one payload');
     const first = this.log.lastIndex() + 1;
