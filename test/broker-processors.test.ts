@@ -281,7 +281,7 @@ describe('Raft admin codes', () => {
     const r = await request(g, addr, RaftAdminCode.RAFT_STATUS);
     expect(r.code).toBe(ResponseCode.SUCCESS);
     const s = decodeJsonBody<Record<string, unknown>>(r.body, 'status');
-    expect(s).toMatchObject({ nodeId: 'n0', role: 'LEADER', leader: 'n0', peers: [], raftAddr: `127.0.0.1:${BASE_PORT + 11}`, brokerAddr: addr, leaderReady: true });
+    expect(s).toMatchObject({ nodeId: 'n0', role: 'LEADER', leader: 'n0', peers: [], raftAddr: `127.0.0.1:${BASE_PORT + 11}`, brokerAddr: addr, leaderReady: true, voters: ['n0'], learners: [] });
     for (const f of ['term', 'commitIndex', 'lastIndex', 'appliedIndex', 'dispatchedIndex']) expect(typeof s[f], f).toBe('number');
   });
 

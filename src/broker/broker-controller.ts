@@ -216,6 +216,9 @@ export class BrokerController {
       // Operators watch a reset node here: incomplete until it installs a metadata snapshot.
       metadataComplete: this.raft.metadata.complete,
       metadataSnapshot: this.raft.metadata.latestSnapshot ?? null,
+      // The configuration in force (docs/raft.md, "Membership"): dLegerPeers until a change commits.
+      voters: s.voters,
+      learners: s.learners,
       // The other members (docs/client.md); a peer's client address is known once it has led.
       peers: this.raft.peers.filter((p) => p.id !== this.raft.nodeId).map((p) => ({
         nodeId: p.id,

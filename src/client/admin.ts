@@ -50,6 +50,9 @@ export interface RaftStatus {
   lastIndex: number;
   appliedIndex: number;
   peers: { nodeId: string; raftAddr?: string; brokerAddr?: string; matchIndex?: number }[];
+  /** The configuration in force: voting members and learners (absent from older brokers). */
+  voters?: string[];
+  learners?: string[];
   brokerName?: string;
   brokerAddr?: string;
 }
