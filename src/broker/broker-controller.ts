@@ -151,6 +151,7 @@ export class BrokerController {
     const admin: BrokerAdmin = {
       status: () => this.status(),
       transferLeadership: (targetId) => raft.transferLeadership(targetId),
+      changeMembership: (change) => raft.changeMembership(change),
       mostUpToDateFollower: () => this.mostUpToDateFollower(),
       digest: (upTo, range) => this.digest(upTo, range),
       deleteExpiredCommitLog: () => raft.deleteExpiredNow(),

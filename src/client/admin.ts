@@ -57,6 +57,14 @@ export interface RaftStatus {
   brokerAddr?: string;
 }
 
+/** The JSON body of RAFT_CHANGE_MEMBERS (1503): the change's log index and term, and the configuration now in force. */
+export interface ChangeMembersResult {
+  index: number;
+  term: number;
+  voters: string[];
+  learners: string[];
+}
+
 /** The JSON body of RAFT_TRANSFER_LEADER (1500); see docs/client.md. */
 export interface TransferLeaderResult {
   previousLeader: string;
@@ -320,6 +328,23 @@ export class Admin {
     const resp = await instance.invoke(addr, req, timeoutMs);
     if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
     return parseBody<TransferLeaderResult>(resp, 'transfer leader result');
+  }
+
+  /**
+   * RAFT_CHANGE_MEMBERS (1503) through the group's leader: add a learner (with its Raft address,
+   * host:port), promote a learner to voter, or remove a member; resolves once it is in force.
+   */
+  async changeMembers(brokerName: string, kind: 'add-learner' | 'promote' | 'remove', nodeId: string, address?: string, timeoutMs = 15_000): Promise<ChangeMembersResult> {
+    const instance = this.running();
+    const info = await instance.namesrv.getClusterInfo();
+    const addr = info.brokerAddrTable[brokerName]?.brokerAddrs[String(MASTER_ID)];
+    if (addr === undefined) {
+      throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name with clusterInfo (known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
+    }
+    const req = makeRequest(RaftRequestCode.RAFT_CHANGE_MEMBERS, address === undefined ? { kind, nodeId } : { kind, nodeId, address });
+    const resp = await instance.invoke(addr, req, timeoutMs);
+    if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
+    return parseBody<ChangeMembersResult>(resp, 'change members result');
   }
 
   private running(): ClientInstance {
