@@ -172,6 +172,7 @@ export class BrokerRaft implements RaftFacade {
       id: this.nodeId,
       group: c.dLegerGroup,
       peers,
+      joining: c.dLegerJoining,
       storage: this.storage,
       flush: raftFlushPolicy(c.flushDiskType, c.flushIntervalCommitLog),
       applied: this.store.dispatchedIndex,
