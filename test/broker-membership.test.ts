@@ -1,12 +1,13 @@
 // Replacing a dead node of a 3-node broker group while a producer keeps sending: a new broker
 // started with dLegerJoining=true is added as a learner, promoted, and the dead node removed,
-// all through RAFT_CHANGE_MEMBERS; every acknowledged message is in the new node's queue.
+// all through RAFT_CHANGE_MEMBERS; every acknowledged message is in the new node's queue. A live
+// follower removed afterwards unregisters from the NameServer.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BrokerController } from '../src/broker/broker-controller.js';
 import { parseBrokerConfig } from '../src/broker/broker-config.js';
 import { RaftAdminCode } from '../src/broker/processors/raft-admin.js';
 import { decodeMessageRecord } from '../src/store/index.js';
-import { RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { decodeJsonBody, RequestCode, ResponseCode, type ClusterInfo } from '../src/protocol/index.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { join } from 'node:path';
 import { props, request, sendV2, startBroker, startTestGroup, until, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
@@ -78,5 +79,16 @@ describe('broker group membership', () => {
     };
     await until('the new node to hold every acknowledged message', 10_000, () => acked.every((p) => bodies().has(p)));
     expect(acked.filter((p) => !bodies().has(p))).toEqual([]);
+
+    // A live follower removed from the group unregisters from the NameServer.
+    const removed = live().find((b) => !b.raft.isLeader() && b !== joiner)!;
+    const registered = async (): Promise<boolean> => {
+      const r = await request(group, group.namesrvAddr, RequestCode.GET_BROKER_CLUSTER_INFO);
+      const table = decodeJsonBody<ClusterInfo>(r.body, 'cluster').brokerAddrTable['broker-t']?.brokerAddrs ?? {};
+      return Object.values(table).includes(removed.brokerAddr);
+    };
+    await until('the follower to be registered', 10_000, registered);
+    await change(group, { kind: 'remove', nodeId: removed.raft.nodeId });
+    await until('the removed follower to unregister', 10_000, async () => !(await registered()));
   }, 90_000);
 });

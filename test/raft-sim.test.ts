@@ -201,16 +201,13 @@ describe('safety checker', () => {
     index, term, type: EntryType.Config, payload: encodeMembership({ voters, learners }),
   });
 
-  it('flags a node that leads after its removal committed, and one that applies a later term', () => {
+  it('flags a node that leads after its removal committed', () => {
     const c = new SafetyChecker();
     c.bootstrap(['n0', 'n1', 'n2', 'n3']);
     c.onStart('n0', 0);
     c.onReady('n0', leaderReady(1), new MemoryStorage());
     c.onApply('n0', configEntry(1, 1, ['n0', 'n1', 'n2']));
     expect(c.violations).toEqual([]);
-    c.onStart('n3', 0);
-    c.onApply('n3', entry(1, 2, 'x'));
-    expect(c.violations.join()).toMatch(/removed node n3 applied/);
     const log = new MemoryStorage();
     log.append([configEntry(1, 1, ['n0', 'n1', 'n2'])]);
     c.onReady('n3', leaderReady(2), log);

@@ -44,6 +44,9 @@ export class Leader {
   /** A commit advance followers should hear about at the next flush. */
   private commitBroadcast = false;
   private scratch: number[] = [];
+  /** Removed members still sent to until they hold the change that removed them. */
+  private readonly departing = new Set<NodeId>();
+  private departIndex = 0;
 
   constructor(private readonly host: LeaderHost) {
     this.membershipChanged();
@@ -54,7 +57,12 @@ export class Leader {
     const h = this.host;
     const members = new Set<NodeId>([...h.voters(), ...h.learners()]);
     members.delete(h.id);
-    for (const p of this.progress.keys()) if (!members.has(p)) this.progress.delete(p);
+    // A removed node is still replicated to ("departing", counted nowhere) until it holds the
+    // change, then told the commit once, so it learns of its removal; at most until the next
+    // election timeout ends (dropDepartures), so a dead one is not probed forever.
+    this.departIndex = h.commit();
+    for (const p of this.progress.keys()) if (!members.has(p)) this.departing.add(p);
+    for (const p of [...this.departing]) this.maybeDepart(p);
     const next = h.log.lastIndex() + 1;
     for (const p of members) {
       if (this.progress.has(p)) continue;
@@ -67,6 +75,25 @@ export class Leader {
   /** New entries were appended: every follower should get them at the next flush. */
   entriesAppended(): void {
     this.markAllSend(SendNeed.Entries);
+  }
+
+  /** Every election timeout: departing nodes not done by now (dead, or far behind) are dropped. */
+  dropDepartures(): void {
+    for (const p of this.departing) this.progress.delete(p);
+    this.departing.clear();
+  }
+
+  /** A departing node that holds the change learns the commit, and is dropped. */
+  private maybeDepart(p: NodeId): void {
+    const pr = this.progress.get(p);
+    if (pr !== undefined && pr.match < this.departIndex) return;
+    if (pr !== undefined) {
+      const m = this.host.message(MessageType.Heartbeat, p, 0);
+      m.commit = Math.min(this.host.commit(), pr.match);
+      this.host.send(m);
+    }
+    this.progress.delete(p);
+    this.departing.delete(p);
   }
 
   /** Whether a majority was heard from since the last call (check-quorum); resets the marks. */
@@ -121,6 +148,10 @@ export class Leader {
       if (pr.match >= pr.resetIndex) pr.becomeReplicate();
     } else pr.inflights.freeTo(m.index);
     if (updated) this.maybeCommit();
+    if (this.departing.has(m.from)) {
+      this.maybeDepart(m.from);
+      return;
+    }
     if (pr.sendNeed < SendNeed.Entries) pr.sendNeed = SendNeed.Entries;
     if (m.from === this.transferee && pr.match === this.host.log.lastIndex()) {
       this.host.send(this.host.message(MessageType.TimeoutNow, m.from, 0));

@@ -212,6 +212,7 @@ export class Raft extends RaftState {
     this.heartbeatElapsed++;
     if (this.electionElapsed >= this.electionTicks) {
       this.electionElapsed = 0;
+      lead.dropDepartures();
       if (this.checkQuorum && !lead.quorumActive()) {
         this.becomeFollower(this.term, '');
         return;

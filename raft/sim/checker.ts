@@ -10,8 +10,9 @@
 //     majority of them includes one (for an odd count, a majority), through every crash.
 //   Read index: a read's index is at least what was committed when the read was asked.
 //   Membership: the configuration in force is the last committed Config entry; a node whose
-//     removal committed never leads again and never applies an entry of a later term than any
-//     leader had when its removal committed (it decides nothing after its removal). Election
+//     removal committed never leads again, and its copy never counts toward "no committed entry
+//     lost" (only the voters in force do); it may still learn committed entries (a leader tells a
+//     departing node the commit so it learns of its removal), which State Machine Safety checks. Election
 //     Safety above holds across configurations (one leader per term, whatever its config).
 // Configurations are learned from committed Config entries as they are first applied; the
 // first application of each index happens in index order, so this is the commit order.
@@ -74,7 +75,7 @@ export class SafetyChecker {
   survives: ((node: NodeId, index: number, term: number) => boolean) | undefined;
   /** The configuration in force: the bootstrap one until a Config entry commits. */
   config: Membership = { index: 0, voters: [], learners: [] };
-  /** Nodes whose removal committed: the highest leader term known at that moment. */
+  /** Nodes whose removal committed (with the highest leader term known at that moment, for logs). */
   readonly removed = new Map<NodeId, number>();
   private maxLeaderTerm = 0;
   configChanges = 0;
@@ -118,8 +119,6 @@ export class SafetyChecker {
   }
 
   onApply(node: NodeId, e: Entry): void {
-    const bound = this.removed.get(node);
-    if (bound !== undefined && e.term > bound) this.violate(`removed node ${node} applied (${e.index}, ${e.term}), of a term after its removal`);
     const expected = this.nextApply.get(node) ?? 1;
     if (e.index !== expected) this.violate(`state machine safety: ${node} applied ${e.index}, expected ${expected}`);
     this.nextApply.set(node, e.index + 1);
