@@ -9,12 +9,11 @@ import type { Message, Ready } from '../core/messages.js';
 import { Raft } from '../core/raft.js';
 import { MAX_TERM, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
-import { TcpTransport } from '../transport/tcp-transport.js';
 import { systemClock, type RaftNodeClock, type RaftTransport } from './node-runtime.js';
 import { membershipAtStart, peersOf, PendingChanges } from './node-membership.js';
 import { RecoveryReporter } from './recovery-reporter.js';
 import { isFinal, settle, TransferWaits } from './settle.js';
-import { timedStep } from './log-timing.js';
+import { LeaderChangeCounter, tcpTransportFor, timedPeriodicSync, timedStep } from './log-timing.js';
 import type { BackgroundSyncStorage, QueuedBatch, RaftNodeOptions, RaftNodeStatus, RoleChange, WarmableStorage } from './raft-node-options.js';
 import { BusyError, MembershipChangeError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, StorageFailedError, TermTooLargeError } from './errors.js';
 import { PendingProposals, type DecidedBatch } from './pending-proposals.js';
@@ -55,11 +54,8 @@ export class RaftNode extends EventEmitter {
   /** Set when the storage failed and the node stopped itself (see failStop). */
   private fatalError: StorageFailedError | undefined;
   private readonly recovery: RecoveryReporter;
-  /** Transfers waiting for their target to be seen leading, one per target (see transferLeadership). */
-  private readonly transfers: TransferWaits;
-  private leaderChanges = 0;
-  /** The last leader this node knew (not cleared by an election), to count changes of leader. */
-  private lastKnownLeader: NodeId | '' = '';
+  private readonly transfers: TransferWaits; // one wait per transfer target
+  private readonly leaderChanges = new LeaderChangeCounter();
   private resetsInstalled = 0;
 
   constructor(private readonly o: RaftNodeOptions) {
@@ -110,16 +106,7 @@ export class RaftNode extends EventEmitter {
     });
     this.role = { role: 'follower', leader: '', term: hardState.term };
     const onMessage = (m: Message): void => this.onMessage(m);
-    this.transport = o.transport !== undefined ? o.transport(onMessage) : new TcpTransport({
-      id: o.id,
-      peers: o.peers,
-      logger: this.log,
-      onMessage,
-      ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
-      ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
-      ...(o.peerSecrets !== undefined ? { peerSecrets: o.peerSecrets } : {}),
-      ...(o.tls !== undefined ? { tls: o.tls } : {}),
-    });
+    this.transport = o.transport !== undefined ? o.transport(onMessage) : tcpTransportFor(o, this.log, onMessage);
     for (const p of peersOf(membership)) this.transport.addPeer?.(p);
     // After a power loss under async flush the core starts recovering (recovery-guard.ts);
     // otherwise (sync flush, one voter) the storage's suspicion is cleared now.
@@ -193,10 +180,7 @@ export class RaftNode extends EventEmitter {
     return r.promise;
   }
 
-  /**
-   * Asks the leader (this node) to hand leadership to `to`; resolves when `to` is seen as leader.
-   * Requests for a target already being waited for share that wait (settle.ts, TransferWaits).
-   */
+  /** Asks the leader (this node) to hand leadership to `to`; resolves when `to` is seen leading (TransferWaits). */
   transferLeadership(to: NodeId): Promise<void> {
     if (this.closed) return Promise.reject(new NodeClosedError());
     const res = this.raft.transferLeadership(to);
@@ -224,7 +208,7 @@ export class RaftNode extends EventEmitter {
   }
 
   status(): RaftNodeStatus {
-    return { ...this.raft.status(), pendingEntries: this.pending.entryCount + this.queuedEntries, transport: this.transport.stats(), leaderChanges: this.leaderChanges, resetsInstalled: this.resetsInstalled };
+    return { ...this.raft.status(), pendingEntries: this.pending.entryCount + this.queuedEntries, transport: this.transport.stats(), leaderChanges: this.leaderChanges.count, resetsInstalled: this.resetsInstalled };
   }
 
   /** The last role, leader and term this node reported. */
@@ -282,13 +266,7 @@ export class RaftNode extends EventEmitter {
     if (this.closed) return;
     const s = this.storage as LogStorage & BackgroundSyncStorage;
     try {
-      if (s.syncInBackground) {
-        const startedMs = performance.now();
-        s.syncInBackground((err) => {
-          if (!err) this.o.observer?.sync?.(performance.now() - startedMs);
-          this.onBackgroundSync(err);
-        });
-      } else timedStep(this.o.observer, 'sync', () => s.sync());
+      timedPeriodicSync(s, this.o.observer, this.onBackgroundSync);
     } catch (err) {
       this.failStop('periodic flush', err);
     }
@@ -461,10 +439,7 @@ export class RaftNode extends EventEmitter {
   private onSoftState(s: { role: Role; leader: NodeId | ''; term: number }): void {
     const prev = this.role;
     this.role = { role: s.role, leader: s.leader, term: s.term };
-    if (s.leader !== '' && s.leader !== prev.leader && this.lastKnownLeader !== s.leader) {
-      if (this.lastKnownLeader !== '') this.leaderChanges++;
-      this.lastKnownLeader = s.leader;
-    }
+    this.leaderChanges.seen(s.leader);
     if (prev.role !== s.role || prev.leader !== s.leader) {
       this.log.info({ role: s.role, leader: s.leader, term: s.term }, s.role === 'leader' ? 'became leader' : 'role changed');
     }
