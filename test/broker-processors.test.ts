@@ -282,8 +282,24 @@ describe('Raft admin codes', () => {
     const r = await request(g, addr, RaftAdminCode.RAFT_STATUS);
     expect(r.code).toBe(ResponseCode.SUCCESS);
     const s = decodeJsonBody<Record<string, unknown>>(r.body, 'status');
-    expect(s).toMatchObject({ nodeId: 'n0', role: 'LEADER', leader: 'n0', peers: [], raftAddr: `127.0.0.1:${BASE_PORT + 11}`, brokerAddr: addr, leaderReady: true });
+    expect(s).toMatchObject({ nodeId: 'n0', role: 'LEADER', leader: 'n0', peers: [], raftAddr: `127.0.0.1:${BASE_PORT + 11}`, brokerAddr: addr, leaderReady: true, voters: ['n0'], learners: [] });
     for (const f of ['term', 'commitIndex', 'lastIndex', 'appliedIndex', 'dispatchedIndex']) expect(typeof s[f], f).toBe('number');
+  });
+
+  it('adds and removes a learner with RAFT_CHANGE_MEMBERS, and refuses an invalid change with the reason', async () => {
+    const add = await request(g, addr, RaftAdminCode.RAFT_CHANGE_MEMBERS, { kind: 'add-learner', nodeId: 'n9', address: '127.0.0.1:9' });
+    expect(add.code, add.remark).toBe(ResponseCode.SUCCESS);
+    expect(decodeJsonBody<Record<string, unknown>>(add.body, 'change')).toMatchObject({ voters: ['n0'], learners: ['n9'] });
+    const status = decodeJsonBody<Record<string, unknown>>((await request(g, addr, RaftAdminCode.RAFT_STATUS)).body, 'status');
+    expect(status).toMatchObject({ voters: ['n0'], learners: ['n9'] });
+    const bad = await request(g, addr, RaftAdminCode.RAFT_CHANGE_MEMBERS, { kind: 'promote', nodeId: 'n0' });
+    expect(bad.code).toBe(ResponseCode.SYSTEM_ERROR);
+    expect(bad.remark).toMatch(/ERR_MEMBERSHIP_CHANGE_REFUSED.*invalid-change.*n0 is not a learner/);
+    const noAddress = await request(g, addr, RaftAdminCode.RAFT_CHANGE_MEMBERS, { kind: 'add-learner', nodeId: 'n8' });
+    expect(noAddress.remark).toMatch(/host:port/);
+    const remove = await request(g, addr, RaftAdminCode.RAFT_CHANGE_MEMBERS, { kind: 'remove', nodeId: 'n9' });
+    expect(remove.code, remove.remark).toBe(ResponseCode.SUCCESS);
+    expect(decodeJsonBody<Record<string, unknown>>(remove.body, 'change')).toMatchObject({ voters: ['n0'], learners: [] });
   });
 
   it('answers a replica digest of the committed log and every ConsumeQueue', async () => {

@@ -161,6 +161,20 @@ describe('rmq cluster and client commands', () => {
     expect(after.groups[0]!.leader).toBe(target);
   });
 
+  it('admin changeMembers refuses an invalid change with the reason, and adds and removes a learner', async () => {
+    const bad = await rmq(['admin', 'changeMembers', '-n', ns, '--promote', 'n0']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toMatch(/invalid-change.*n0 is not a learner/);
+    const none = await rmq(['admin', 'changeMembers', '-n', ns]);
+    expect(none.stderr).toMatch(/exactly one of --add-learner, --promote, --remove/);
+    const add = await rmq(['admin', 'changeMembers', '-n', ns, '--add-learner', 'n9', '--address', '127.0.0.1:9', '--json']);
+    expect(add.status, add.stderr).toBe(0);
+    expect(JSON.parse(add.stdout)).toMatchObject({ brokerName: 'broker-a', learners: ['n9'] });
+    const remove = await rmq(['admin', 'changeMembers', '-n', ns, '--remove', 'n9', '--json']);
+    expect(remove.status, remove.stderr).toBe(0);
+    expect(JSON.parse(remove.stdout)).toMatchObject({ learners: [] });
+  });
+
   it('cluster status shows every node alive with a Raft role and the same term', async () => {
     type Status = { healthy: boolean; namesrv: { alive: boolean }; nodes: { id: string; alive: boolean; role: string; term: number; commitIndex: number; metadataComplete: boolean }[] };
     // Right after the leadership transfer a follower may briefly lag a term: ask again (bounded).

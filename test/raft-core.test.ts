@@ -424,7 +424,7 @@ describe('proposals and bad input', () => {
     const good: Message = { type: MessageType.App, from: 'n0', to: 'n1', term: 1, index: 1, logTerm: 1, commit: 1, reject: false, rejectHint: 0, entries: [] };
     const entry = (index: number, term: number, type: number = EntryType.Normal) => ({ index, term, type: type as EntryType, payload: bytes('p') });
     const bad: [Message, string][] = [
-      [{ ...good, from: 'n9' }, 'unknown-peer'],
+      [{ ...good, type: MessageType.AppResp, from: 'n9' }, 'unknown-peer'],
       [{ ...good, to: 'n2' }, 'malformed'],
       [{ ...good, from: 'n1' }, 'malformed'],
       [{ ...good, term: -1 }, 'malformed'],

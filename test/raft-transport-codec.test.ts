@@ -33,12 +33,14 @@ const message: fc.Arbitrary<Message> = fc
     start: fc.option(fc.record({ index: count, term: count, data: bytes }), { nil: undefined }),
     context: fc.option(bytes, { nil: undefined }),
     force: fc.option(fc.boolean(), { nil: undefined }),
+    membership: fc.option(fc.record({ index: count, voters: fc.array(fc.string({ maxLength: 4 }), { maxLength: 5 }), learners: fc.array(fc.string({ maxLength: 4 }), { maxLength: 3 }) }), { nil: undefined }),
   })
   .map((m) => {
     const out: Message = { ...m };
     if (m.start === undefined) delete out.start;
     if (m.context === undefined) delete out.context;
     if (m.force === undefined) delete out.force;
+    if (m.membership === undefined) delete out.membership;
     return out;
   });
 

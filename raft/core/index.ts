@@ -2,3 +2,4 @@
 export * from './types.js';
 export * from './messages.js';
 export * from './raft.js';
+export * from './membership.js';

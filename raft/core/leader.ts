@@ -7,14 +7,15 @@ import { Progress, SendNeed } from './progress.js';
 import { majority, quorumIndex } from './quorum.js';
 import type { RaftLog } from './raft-log.js';
 import { decodeReadSeq, encodeReadSeq, ReadOnly } from './read-only.js';
+import type { Membership } from './membership.js';
 import type { Entry, NodeId } from './types.js';
 
 /** What the leader needs from the Raft instance that hosts it. */
 export interface LeaderHost {
   readonly id: NodeId;
-  readonly voters: readonly NodeId[];
-  /** The other voters, in config order. */
-  readonly others: readonly NodeId[];
+  /** The committed configuration's voters (may change while leading) and learners. */
+  voters(): readonly NodeId[];
+  learners(): readonly NodeId[];
   readonly log: RaftLog;
   readonly maxInflightMsgs: number;
   readonly maxInflightBytes: number;
@@ -28,23 +29,47 @@ export interface LeaderHost {
   message(type: MessageType, to: NodeId, index: number): Message;
   send(m: Message): void;
   readState(rs: ReadState): void;
+  /** The committed configuration, sent with a Reset. */
+  membership(): Membership;
 }
 
 const EMPTY_ENTRIES: Entry[] = [];
 
 export class Leader {
+  /** Every other member, voter or learner; only voters count toward commits, reads and check-quorum. */
   readonly progress = new Map<NodeId, Progress>();
   /** Leadership transfer in progress: proposals are refused until it ends. */
   transferee: NodeId | '' = '';
   private readonly reads = new ReadOnly();
   /** A commit advance followers should hear about at the next flush. */
   private commitBroadcast = false;
-  private readonly scratch: number[];
+  private scratch: number[] = [];
+  /** Removed members still sent to until they hold the change that removed them. */
+  private readonly departing = new Set<NodeId>();
+  private departIndex = 0;
 
   constructor(private readonly host: LeaderHost) {
-    const next = host.log.lastIndex() + 1;
-    for (const p of host.others) this.progress.set(p, new Progress(next, host.maxInflightMsgs, host.maxInflightBytes));
-    this.scratch = new Array<number>(host.voters.length).fill(0);
+    this.membershipChanged();
+  }
+
+  /** The committed configuration changed: track new members (probing), drop removed ones. */
+  membershipChanged(): void {
+    const h = this.host;
+    const members = new Set<NodeId>([...h.voters(), ...h.learners()]);
+    members.delete(h.id);
+    // A removed node is still replicated to ("departing", counted nowhere) until it holds the
+    // change, then told the commit once, so it learns of its removal; at most until the next
+    // election timeout ends (dropDepartures), so a dead one is not probed forever.
+    this.departIndex = h.commit();
+    for (const p of this.progress.keys()) if (!members.has(p)) this.departing.add(p);
+    for (const p of [...this.departing]) this.maybeDepart(p);
+    const next = h.log.lastIndex() + 1;
+    for (const p of members) {
+      if (this.progress.has(p)) continue;
+      this.progress.set(p, new Progress(next, h.maxInflightMsgs, h.maxInflightBytes));
+    }
+    if (this.transferee !== '' && !this.progress.has(this.transferee)) this.transferee = '';
+    this.scratch = new Array<number>(h.voters().length).fill(0);
   }
 
   /** New entries were appended: every follower should get them at the next flush. */
@@ -52,14 +77,34 @@ export class Leader {
     this.markAllSend(SendNeed.Entries);
   }
 
+  /** Every election timeout: departing nodes not done by now (dead, or far behind) are dropped. */
+  dropDepartures(): void {
+    for (const p of this.departing) this.progress.delete(p);
+    this.departing.clear();
+  }
+
+  /** A departing node that holds the change learns the commit, and is dropped. */
+  private maybeDepart(p: NodeId): void {
+    const pr = this.progress.get(p);
+    if (pr !== undefined && pr.match < this.departIndex) return;
+    if (pr !== undefined) {
+      const m = this.host.message(MessageType.Heartbeat, p, 0);
+      m.commit = Math.min(this.host.commit(), pr.match);
+      this.host.send(m);
+    }
+    this.progress.delete(p);
+    this.departing.delete(p);
+  }
+
   /** Whether a majority was heard from since the last call (check-quorum); resets the marks. */
   quorumActive(): boolean {
-    let active = 1;
-    for (const pr of this.progress.values()) {
-      if (pr.recentActive) active++;
+    const voters = this.host.voters();
+    let active = voters.includes(this.host.id) ? 1 : 0;
+    for (const [p, pr] of this.progress) {
+      if (pr.recentActive && voters.includes(p)) active++;
       pr.recentActive = false;
     }
-    return active >= majority(this.host.voters.length);
+    return active >= majority(voters.length);
   }
 
   transfer(to: NodeId): void {
@@ -75,7 +120,7 @@ export class Leader {
     const h = this.host;
     const s = this.scratch;
     let i = 0;
-    for (const p of h.voters) s[i++] = p === h.id ? h.selfMatch() : this.progress.get(p)!.match;
+    for (const p of h.voters()) s[i++] = p === h.id ? h.selfMatch() : this.progress.get(p)!.match;
     const q = quorumIndex(s);
     const term = h.term();
     const commit = h.commit();
@@ -85,7 +130,7 @@ export class Leader {
     this.commitBroadcast = true;
     if (firstInTerm) {
       this.reads.release(q);
-      if (h.voters.length === 1) this.confirmReads();
+      if (h.voters().length === 1) this.confirmReads();
     }
     return true;
   }
@@ -103,6 +148,10 @@ export class Leader {
       if (pr.match >= pr.resetIndex) pr.becomeReplicate();
     } else pr.inflights.freeTo(m.index);
     if (updated) this.maybeCommit();
+    if (this.departing.has(m.from)) {
+      this.maybeDepart(m.from);
+      return;
+    }
     if (pr.sendNeed < SendNeed.Entries) pr.sendNeed = SendNeed.Entries;
     if (m.from === this.transferee && pr.match === this.host.log.lastIndex()) {
       this.host.send(this.host.message(MessageType.TimeoutNow, m.from, 0));
@@ -162,14 +211,14 @@ export class Leader {
       return;
     }
     this.reads.add(from, context, h.commit());
-    if (h.voters.length === 1) this.confirmReads();
+    if (h.voters().length === 1) this.confirmReads();
   }
 
   private confirmReads(): void {
     const h = this.host;
     const s = this.scratch;
     let i = 0;
-    for (const p of h.voters) s[i++] = p === h.id ? Number.MAX_SAFE_INTEGER : this.progress.get(p)!.readAck;
+    for (const p of h.voters()) s[i++] = p === h.id ? Number.MAX_SAFE_INTEGER : this.progress.get(p)!.readAck;
     const acked = quorumIndex(s);
     for (const r of this.reads.confirm(acked)) {
       if (r.from === h.id) h.readState({ index: r.index, context: r.context });
@@ -191,8 +240,7 @@ export class Leader {
       this.commitBroadcast = false;
       this.markAllSend(SendNeed.EvenEmpty);
     }
-    for (const p of this.host.others) {
-      const pr = this.progress.get(p)!;
+    for (const [p, pr] of this.progress) {
       if (pr.sendNeed === SendNeed.None) continue;
       const evenEmpty = pr.sendNeed === SendNeed.EvenEmpty;
       pr.sendNeed = SendNeed.None;
@@ -243,6 +291,7 @@ export class Leader {
     const m = this.host.message(MessageType.Reset, to, start.index);
     m.logTerm = start.term;
     m.start = start;
+    m.membership = this.host.membership();
     this.host.send(m);
     pr.becomeReset(start.index);
     pr.next = start.index + 1;
@@ -253,8 +302,7 @@ export class Leader {
     const seq = this.reads.newestSeq();
     const context = seq > 0 ? encodeReadSeq(seq) : undefined;
     const commit = h.commit();
-    for (const p of h.others) {
-      const pr = this.progress.get(p)!;
+    for (const [p, pr] of this.progress) {
       const m = h.message(MessageType.Heartbeat, p, 0);
       // A follower may not yet hold entries up to our commit; it may only commit what it matches.
       m.commit = Math.min(commit, pr.match);

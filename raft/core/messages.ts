@@ -1,6 +1,7 @@
 // The messages Raft peers exchange, and the Ready batch the core hands to its driver.
 // The transport encodes the header fields with msgpackr and carries entry payloads as raw bytes.
 
+import type { Membership } from './membership.js';
 import type { Entry, HardState, LogStart, NodeId, Role } from './types.js';
 
 export const MessageType = {
@@ -47,6 +48,8 @@ export interface Message {
   entries: Entry[];
   /** Reset only. */
   start?: LogStart;
+  /** Reset only: the leader's committed configuration (the Config entries before `start` are gone). */
+  membership?: Membership;
   /** Heartbeat/HeartbeatResp/ReadIndex/ReadIndexResp: an opaque request id for read index. */
   context?: Uint8Array;
   /**
@@ -54,6 +57,13 @@ export interface Message {
    * answer even while they still hear from a leader (the check-quorum lease).
    */
   force?: boolean;
+}
+
+const EMPTY_ENTRIES: Entry[] = [];
+
+/** A message with every field present, so all messages share one object shape. */
+export function blankMessage(type: MessageType, from: NodeId, to: NodeId, term: number, index: number, commit: number): Message {
+  return { type, from, to, term, index, logTerm: 0, commit, reject: false, rejectHint: 0, entries: EMPTY_ENTRIES };
 }
 
 /** A linearizable read that may now be served: apply up to `index`, then read. */
@@ -73,6 +83,12 @@ export interface ReadState {
 export interface Ready {
   /** Present when term, vote or commit changed since the last Ready. */
   hardState?: HardState;
+  /**
+   * Present when the committed configuration changed: persist it durably (`setMembership`)
+   * BEFORE `hardState`, so a recovered commit never covers a Config entry whose configuration
+   * was not saved (recovery scans only the log above the recovered commit).
+   */
+  membership?: Membership;
   /** Entries to append to the durable log (the first may overwrite a conflicting suffix). */
   entries: Entry[];
   /** Present when the log must be discarded and restarted (follower behind the leader's head). */

@@ -1,11 +1,24 @@
 // The Raft core's configuration and the shapes of its answers (propose, step, status). Kept apart
 // from raft.ts so drivers and tests can name these types without reading the state machine.
+import type { Membership } from './membership.js';
 import type { HardState, LogReader, NodeId, Role } from './types.js';
 
 export interface RaftConfig {
   id: NodeId;
-  /** Every voter, including `id`. */
+  /**
+   * The bootstrap voters (`dLegerPeers`): used only while no configuration was persisted. A node
+   * joining a running group may be absent from them; it learns its role from the log.
+   */
   peers: readonly NodeId[];
+  /** The committed configuration as last persisted (Ready.membership); wins over `peers`. */
+  membership?: Membership;
+  /** A learner is promoted only when at most this many entries behind the leader. Default 1000. */
+  maxPromoteLagEntries?: number;
+  /**
+   * Tests only, default false: lets a leader append a change before its term's first commit and
+   * while another is in flight, so the simulation can show that its checker catches the result.
+   */
+  unsafeTestConcurrentConfigChanges?: boolean;
   /** The log as appended so far by the driver (see the Ready contract in messages.ts). */
   log: LogReader;
   /** As recovered. */
@@ -39,6 +52,12 @@ export type ProposeResult =
   | { ok: false; code: 'not-leader'; leaderHint: NodeId | '' }
   | { ok: false; code: 'transferring'; leaderHint: NodeId | '' };
 
+export type MembershipProposeResult =
+  | { ok: true; index: number; term: number }
+  | { ok: false; code: 'not-leader' | 'transferring' | 'change-in-progress' | 'invalid-change' | 'learner-behind'; leaderHint: NodeId | ''; detail: string };
+
+export const DEFAULT_MAX_PROMOTE_LAG_ENTRIES = 1000;
+
 /** Why `step` refused a message; `stale-term` is normal traffic, the others are worth a log line. */
 export type StepError = { code: 'unknown-peer' | 'stale-term' | 'malformed'; detail: string };
 
@@ -54,6 +73,10 @@ export interface RaftStatus {
   lastIndex: number;
   /** Recovering after a power loss: neither votes nor campaigns nor applies yet (recovery-guard.ts). */
   recovering: boolean;
+  /** The committed configuration and the index of the Config entry that made it (0: bootstrap). */
+  voters: readonly NodeId[];
+  learners: readonly NodeId[];
+  membershipIndex: number;
   /** Leader only, else {}. */
   progress: Record<NodeId, { match: number; next: number; state: 'probe' | 'replicate' | 'reset'; inflight: number; /** Heard from within the current check-quorum window (the leader itself: always). */ active: boolean }>;
   /** Elections this node started (real votes, transfers included) since it was created; for metrics. */

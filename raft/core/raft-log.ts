@@ -3,7 +3,14 @@
 // Unstable entries may overwrite a suffix of the stored log; they win over it until advance().
 import type { Entry, LogReader, LogStart } from './types.js';
 
+/** Told of every append and reset, for the Config entries they carry (membership.ts). */
+export interface RaftLogListener {
+  appended(entries: readonly Entry[]): void;
+  reset(): void;
+}
+
 export class RaftLog {
+  listener: RaftLogListener | undefined;
   /** Entries not yet acknowledged by advance(); `unstable[0].index === offset`. */
   private unstable: Entry[] = [];
   private offset = 0;
@@ -104,6 +111,7 @@ export class RaftLog {
       this.offset = first;
       this.shared = false;
     }
+    this.listener?.appended(entries);
     return first;
   }
 
@@ -112,6 +120,7 @@ export class RaftLog {
     this.unstable = [];
     this.shared = false;
     this.resetStart = start;
+    this.listener?.reset();
   }
 
   pendingReset(): LogStart | undefined {

@@ -5,6 +5,7 @@
 // is read through the host.
 import { assert } from './assert.js';
 import { MessageType, type Message, type ReadState, type Ready } from './messages.js';
+import type { Membership } from './membership.js';
 import type { RaftLog } from './raft-log.js';
 import { Role, type Entry, type HardState, type NodeId } from './types.js';
 
@@ -18,6 +19,8 @@ export interface ReadyHost {
   leader(): NodeId | '';
   /** The driver's log is durable up to here. */
   persistedIndex(): number;
+  /** The committed configuration. */
+  membership(): Membership;
 }
 
 const EMPTY_ENTRIES: Entry[] = [];
@@ -32,6 +35,7 @@ export class ReadyTracker {
   private prevSoftRole: Role;
   private prevSoftLeader: NodeId | '';
   private outstanding = false;
+  private prevMembership: Membership;
 
   /** `hardState` as recovered; the soft state is the host's current one, taken as already known. */
   constructor(private readonly host: ReadyHost, hardState: HardState, reported: number) {
@@ -39,6 +43,7 @@ export class ReadyTracker {
     this.prevHardState = { term: hardState.term, vote: hardState.vote, commit: hardState.commit };
     this.prevSoftRole = host.role();
     this.prevSoftLeader = host.leader();
+    this.prevMembership = host.membership();
   }
 
   /** The last commit index handed to the application (what it has applied, or will). */
@@ -83,6 +88,7 @@ export class ReadyTracker {
       h.commit() > this.reportedIndex ||
       this.readStates.length > 0 ||
       this.hardStateChanged() ||
+      h.membership() !== this.prevMembership ||
       h.role() !== this.prevSoftRole ||
       h.leader() !== this.prevSoftLeader
     );
@@ -108,6 +114,7 @@ export class ReadyTracker {
       readStates: this.readStates,
     };
     if (reset !== undefined) rd.reset = reset;
+    if (h.membership() !== this.prevMembership) rd.membership = h.membership();
     if (this.hardStateChanged()) rd.hardState = { term: h.term(), vote: h.vote(), commit: this.durableCommit() };
     const role = h.role();
     const leader = h.leader();
@@ -129,6 +136,7 @@ export class ReadyTracker {
     }
     if (rd.commitTo > this.reportedIndex) this.reportedIndex = rd.commitTo;
     if (rd.hardState !== undefined) this.prevHardState = rd.hardState;
+    if (rd.membership !== undefined) this.prevMembership = rd.membership;
     if (rd.softState !== undefined) {
       this.prevSoftRole = rd.softState.role;
       this.prevSoftLeader = rd.softState.leader;

@@ -9,7 +9,7 @@ export const EntryType = {
   Normal: 0,
   /** Appended by a new leader so that it can commit entries of earlier terms. */
   NoOp: 1,
-  /** Reserved for membership changes; never produced yet, rejected by the core if proposed. */
+  /** A membership change: the payload is the whole new configuration (membership.ts). */
   Config: 2,
 } as const;
 export type EntryType = (typeof EntryType)[keyof typeof EntryType];

@@ -2,6 +2,7 @@
 // A bad message is an expected operating event (a buggy or hostile peer), so the result is a
 // returned value, never a throw.
 import { MessageType, type Message } from './messages.js';
+import { decodeMembership } from './membership.js';
 import { EntryType, MAX_TERM, type NodeId } from './types.js';
 
 export type MessageProblem = { code: 'unknown-peer' | 'malformed'; detail: string };
@@ -10,9 +11,10 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-export function validateMessage(m: Message, self: NodeId, peers: ReadonlySet<NodeId>): MessageProblem | undefined {
+/** Membership of the sender is checked by the caller (raft.ts): requests may come from nodes not known yet. */
+export function validateMessage(m: Message, self: NodeId): MessageProblem | undefined {
   if (typeof m !== 'object' || m === null) return { code: 'malformed', detail: 'not an object' };
-  if (typeof m.from !== 'string' || !peers.has(m.from)) return { code: 'unknown-peer', detail: `from ${String(m.from)}` };
+  if (typeof m.from !== 'string' || m.from.length === 0) return { code: 'unknown-peer', detail: `from ${String(m.from)}` };
   if (m.from === self) return { code: 'malformed', detail: 'message from self' };
   if (m.to !== self) return { code: 'malformed', detail: `addressed to ${String(m.to)}` };
   if (!(Number.isInteger(m.type) && m.type >= MessageType.App && m.type <= MessageType.ReadIndexResp)) {
@@ -31,8 +33,9 @@ export function validateMessage(m: Message, self: NodeId, peers: ReadonlySet<Nod
       const e = m.entries[i]!;
       if (typeof e !== 'object' || e === null || e.index !== m.index + 1 + i) return { code: 'malformed', detail: `entry ${i} index` };
       if (!isCount(e.term) || e.term < prevTerm || e.term > m.term || e.term === 0) return { code: 'malformed', detail: `entry ${i} term` };
-      if (e.type !== EntryType.Normal && e.type !== EntryType.NoOp) return { code: 'malformed', detail: `entry ${i} type ${String(e.type)}` };
+      if (e.type !== EntryType.Normal && e.type !== EntryType.NoOp && e.type !== EntryType.Config) return { code: 'malformed', detail: `entry ${i} type ${String(e.type)}` };
       if (!(e.payload instanceof Uint8Array)) return { code: 'malformed', detail: `entry ${i} payload` };
+      if (e.type === EntryType.Config && decodeMembership(e.payload, e.index) === undefined) return { code: 'malformed', detail: `entry ${i}: not a configuration` };
       prevTerm = e.term;
     }
     if (m.logTerm > m.term) return { code: 'malformed', detail: 'logTerm above term' };
@@ -46,6 +49,10 @@ export function validateMessage(m: Message, self: NodeId, peers: ReadonlySet<Nod
     const s = m.start;
     if (typeof s !== 'object' || s === null || !isCount(s.index) || !isCount(s.term) || !(s.data instanceof Uint8Array) || s.term > m.term) {
       return { code: 'malformed', detail: 'reset start' };
+    }
+    const c = m.membership;
+    if (c !== undefined && (typeof c !== 'object' || c === null || !isCount(c.index) || !Array.isArray(c.voters) || !Array.isArray(c.learners) || c.voters.length === 0 || decodeMembership(new TextEncoder().encode(JSON.stringify({ v: c.voters, l: c.learners, a: c.addresses })), c.index) === undefined)) {
+      return { code: 'malformed', detail: 'reset membership' };
     }
   }
   if ((m.type === MessageType.ReadIndex || m.type === MessageType.ReadIndexResp) && m.context === undefined) {

@@ -20,7 +20,8 @@ export type RaftNodeErrorCode =
   | 'ERR_TRANSFER_FAILED'
   | 'ERR_BAD_PEERS'
   | 'ERR_STORAGE_FAILED'
-  | 'ERR_RECOVERY_BLOCKED';
+  | 'ERR_RECOVERY_BLOCKED'
+  | 'ERR_MEMBERSHIP_CHANGE_REFUSED';
 
 export class RaftNodeError extends CodedError<RaftNodeErrorCode> {}
 
@@ -31,6 +32,19 @@ export class NotLeaderError extends RaftNodeError {
     super(code, code === 'ERR_NOT_LEADER'
       ? `not the leader${leaderHint ? `; the leader is ${leaderHint}` : '; no leader known'}`
       : `leadership is being transferred${leaderHint ? ` (leader ${leaderHint})` : ''}`);
+  }
+}
+
+/**
+ * The leader refused a membership change: `reason` is the core's code (`change-in-progress`: a
+ * change is in flight or this leader has not committed in its term yet, retry shortly;
+ * `invalid-change`: not a valid single-server change of the current configuration;
+ * `learner-behind`: the learner is too far behind to be promoted yet; `transferring`).
+ */
+export class MembershipChangeError extends RaftNodeError {
+  override name = 'MembershipChangeError';
+  constructor(readonly reason: string, detail: string) {
+    super('ERR_MEMBERSHIP_CHANGE_REFUSED', `membership change refused (${reason}): ${detail}`);
   }
 }
 

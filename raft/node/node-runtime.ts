@@ -4,7 +4,7 @@
 // a whole cluster run exactly.
 
 import type { Message } from '../core/messages.js';
-import type { TransportStats } from '../transport/tcp-transport.js';
+import type { PeerAddress, TransportStats } from '../transport/tcp-transport.js';
 
 export interface RaftNodeClock {
   /** Milliseconds, as Date.now(). */
@@ -34,6 +34,8 @@ export interface RaftTransport {
   send(messages: readonly Message[]): void;
   stats(): TransportStats;
   close(): Promise<void>;
+  /** Optional: a member added by a membership change, to connect to. */
+  addPeer?(p: PeerAddress): void;
 }
 
 /** Builds the node's transport; `onMessage` takes every message that arrives for the node. */

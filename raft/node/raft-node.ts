@@ -2,118 +2,24 @@
 // the order of the Ready contract (persist, then send what depends on it, then apply, then
 // advance), batches every input of one event-loop turn into one Ready, and turns commits into
 // settled proposal promises. Everything here is I/O and bookkeeping; decisions stay in the core.
-
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
+import type { MembershipChange } from '../core/membership.js';
 import type { Message, Ready } from '../core/messages.js';
-import { Raft, type RaftStatus } from '../core/raft.js';
-import { MAX_TERM, type Entry, type LogStart, type NodeId, type Role } from '../core/types.js';
+import { Raft } from '../core/raft.js';
+import { MAX_TERM, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
-import { TcpTransport, type PeerAddress, type PeerTls, type TransportStats } from '../transport/tcp-transport.js';
-import { systemClock, type RaftNodeClock, type RaftTransport, type RaftTransportFactory } from './node-runtime.js';
-import { BusyError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, RecoveryBlockedError, StorageFailedError, TermTooLargeError, proposalFailure } from './errors.js';
-import type { BatchOutcome } from './batch-outcome.js';
-import { PendingProposals, type DecidedBatch, type PendingBatch } from './pending-proposals.js';
+import { systemClock, type RaftNodeClock, type RaftTransport } from './node-runtime.js';
+import { membershipAtStart, peersOf, PendingChanges } from './node-membership.js';
+import { RecoveryReporter } from './recovery-reporter.js';
+import { isFinal, settle, TransferWaits } from './settle.js';
+import { LeaderChangeCounter, tcpTransportFor, timedPeriodicSync, timedStep } from './log-timing.js';
+import type { BackgroundSyncStorage, QueuedBatch, RaftNodeOptions, RaftNodeStatus, RoleChange, WarmableStorage } from './raft-node-options.js';
+import { BusyError, MembershipChangeError, NodeClosedError, NotLeaderError, ProposalTimeoutError, ProposalTooLargeError, RaftNodeError, StorageFailedError, TermTooLargeError } from './errors.js';
+import { PendingProposals, type DecidedBatch } from './pending-proposals.js';
 import { PendingReads } from './pending-reads.js';
 
-export interface RaftNodeOptions {
-  id: NodeId;
-  /** The group name, for logs (DLedger's `dLegerGroup`). */
-  group?: string;
-  /** Every voter including this node (see parsePeers). */
-  peers: readonly PeerAddress[];
-  /** The durable log; the node syncs and closes it on close(). */
-  storage: LogStorage;
-  flush?: FlushPolicy;
-  /** Index the application already applied (its own checkpoint); 0 replays the whole log. */
-  applied?: number;
-  /** Committed entries in index order. Payloads may be views of mapped memory: copy to keep. */
-  onApply: (entries: Entry[]) => void;
-  /** The log was discarded and restarts after `start` (this follower fell behind the leader's head). */
-  onReset?: (start: LogStart) => void;
-  /**
-   * Called at the start of every turn, before the proposals gathered since the last turn go to
-   * the core: the place for an application that coalesces its own writes (see `requestTurn`) to
-   * propose them, so they join this turn's Ready.
-   */
-  onTurn?: () => void;
-  logger?: Logger;
-  tickMs?: number;
-  electionTicks?: number;
-  heartbeatTicks?: number;
-  maxInflightMsgs?: number;
-  maxInflightBytes?: number;
-  maxAppBytes?: number;
-  preVote?: boolean;
-  checkQuorum?: boolean;
-  /** Pending proposed entries (appended, not committed) past which propose fails with ERR_BUSY. */
-  maxPendingEntries?: number;
-  proposalTimeoutMs?: number;
-  readIndexTimeoutMs?: number;
-  random?: () => number;
-  /** Bytes past the log's end to keep pre-faulted when the storage supports it (0 = off). */
-  warmAheadBytes?: number;
-  /** Transport bounds (see TcpTransportOptions). */
-  maxQueuedFrames?: number;
-  maxQueuedBytes?: number;
-  /** The group's shared secrets for peer authentication (see TcpTransportOptions.peerSecrets); none: off. */
-  peerSecrets?: readonly string[];
-  /** Mutual TLS between the peers (see TcpTransportOptions.tls); none: plain TCP. */
-  tls?: PeerTls;
-  /**
-   * TEST ONLY (default false): restores the former all-or-nothing outcome of a batch proposal
-   * (judged by the term at its last index; dropped whole when a new leader's append overlaps
-   * it), which reports committed entries as not committed. It exists so the simulator can show
-   * that it finds that bug; never set it outside tests.
-   */
-  unsafeTestLegacyBatchOutcome?: boolean;
-  /** Time and timers; the system clock unless a simulation injects its own. */
-  clock?: RaftNodeClock;
-  /** Builds the transport; a TcpTransport over `peers` unless a simulation injects its own. */
-  transport?: RaftTransportFactory;
-  /** Told how long log appends and syncs take (an owner exporting metrics); decides nothing. */
-  observer?: RaftNodeObserver;
-}
-
-/** Latencies of the durable log, for an owner that exports them (metrics). */
-export interface RaftNodeObserver {
-  /** One append of `entries` entries to the log took `ms` (wall clock). */
-  append?(ms: number, entries: number): void;
-  /** One sync of the log (in the turn or in the background) took `ms`. */
-  sync?(ms: number): void;
-}
-
-export interface RoleChange {
-  role: Role;
-  leader: NodeId | '';
-  term: number;
-}
-
-export interface RaftNodeStatus extends RaftStatus {
-  pendingEntries: number;
-  transport: TransportStats;
-  /** Times this node saw the group's leader change to another known leader (metrics). */
-  leaderChanges: number;
-  /** Log resets installed from a leader (this follower had fallen behind its log head). */
-  resetsInstalled: number;
-}
-
-interface QueuedBatch {
-  count: number;
-  deadlineMs: number;
-  resolve: PendingBatch['resolve'];
-  reject: PendingBatch['reject'];
-}
-
-/** A storage may offer to touch the next mapped segment in advance (RocketMQ's warm-up). */
-interface WarmableStorage {
-  warmAhead?: (bytes: number) => void;
-}
-
-/** A storage may flush in the thread pool (MmapLogStorage does); false means one is running. */
-interface BackgroundSyncStorage {
-  syncInBackground?: (done: (err: Error | null) => void) => boolean;
-}
+export type { RaftNodeObserver, RaftNodeOptions, RaftNodeStatus, RoleChange } from './raft-node-options.js';
 
 const APPLY_CHUNK_BYTES = 4 * 1024 * 1024;
 
@@ -131,6 +37,8 @@ export class RaftNode extends EventEmitter {
   private readonly proposalTimeoutMs: number;
   private readonly pending: PendingProposals;
   private readonly reads: PendingReads;
+  /** Membership changes waiting for their commit (node-membership.ts). */
+  private readonly changes: PendingChanges;
   private queuedPayloads: Uint8Array[] = [];
   private queuedBatches: QueuedBatch[] = [];
   private queuedEntries = 0;
@@ -145,13 +53,9 @@ export class RaftNode extends EventEmitter {
   private readonly termAt = (index: number): number | undefined => this.storage.term(index);
   /** Set when the storage failed and the node stopped itself (see failStop). */
   private fatalError: StorageFailedError | undefined;
-  /** Transfers waiting for their target to be seen leading, one per target (see transferLeadership). */
-  private readonly transfers = new Map<NodeId, { promise: Promise<void>; settle: (err?: Error) => void; timer: unknown }>();
-  /** Recovering after a power loss (the core's recovery guard): since when no leader is known. */
-  private recovering: { sinceMs: number; reportedMs: number } | undefined;
-  private leaderChanges = 0;
-  /** The last leader this node knew (not cleared by an election), to count changes of leader. */
-  private lastKnownLeader: NodeId | '' = '';
+  private readonly recovery: RecoveryReporter;
+  private readonly transfers: TransferWaits; // one wait per transfer target
+  private readonly leaderChanges = new LeaderChangeCounter();
   private resetsInstalled = 0;
 
   constructor(private readonly o: RaftNodeOptions) {
@@ -159,11 +63,11 @@ export class RaftNode extends EventEmitter {
     this.id = o.id;
     this.storage = o.storage;
     this.clock = o.clock ?? systemClock;
+    this.transfers = new TransferWaits(this.clock);
     this.flush = o.flush ?? { mode: 'async', intervalMs: 200 };
-    // Fine ticks with many of them per timeout: the check-quorum lease is counted in whole ticks,
-    // so with coarse ticks a follower whose tick phase lags by less than one tick still sees the
-    // leader as alive and ignores the first pre-vote, costing a whole extra election timeout.
-    // 10 ms x 40 gives a 400-800 ms randomized timeout and a heartbeat every 100 ms.
+    // Fine ticks, many per timeout: the check-quorum lease counts whole ticks, so with coarse ones a
+    // follower lagging by under a tick ignores the first pre-vote (a whole extra election timeout).
+    // 10 ms x 40: a 400-800 ms randomized timeout and a heartbeat every 100 ms.
     this.tickMs = o.tickMs ?? 10;
     const electionTicks = o.electionTicks ?? 40;
     this.electionTimeoutMs = electionTicks * this.tickMs;
@@ -171,6 +75,7 @@ export class RaftNode extends EventEmitter {
     this.proposalTimeoutMs = o.proposalTimeoutMs ?? 10_000;
     this.pending = new PendingProposals({ legacyBatchOutcome: o.unsafeTestLegacyBatchOutcome ?? false });
     this.warmAheadBytes = o.warmAheadBytes ?? 32 * 1024 * 1024;
+    this.changes = new PendingChanges(this.proposalTimeoutMs);
     this.reads = new PendingReads(o.readIndexTimeoutMs ?? 4 * this.electionTimeoutMs, 10_000);
     const base = o.logger ?? pino({ level: process.env.LOG_LEVEL ?? 'info' });
     this.log = base.child({ component: 'raft', nodeId: o.id, group: o.group ?? '' });
@@ -178,9 +83,12 @@ export class RaftNode extends EventEmitter {
     const lastTerm = o.storage.term(o.storage.lastIndex()) ?? 0;
     if (hardState.term > MAX_TERM || lastTerm > MAX_TERM) throw new TermTooLargeError(Math.max(hardState.term, lastTerm), MAX_TERM);
     this.appliedIndex = o.applied ?? 0;
+    const membership = membershipAtStart(o.storage, o.peers.map((p) => p.id), this.log);
     this.raft = new Raft({
       id: o.id,
-      peers: o.peers.map((p) => p.id),
+      peers: o.peers.map((p) => p.id).filter((p) => o.joining !== true || p !== o.id),
+      ...(membership !== undefined ? { membership } : {}),
+      ...(o.maxPromoteLagEntries !== undefined ? { maxPromoteLagEntries: o.maxPromoteLagEntries } : {}),
       log: o.storage,
       hardState,
       applied: this.appliedIndex,
@@ -198,19 +106,20 @@ export class RaftNode extends EventEmitter {
     });
     this.role = { role: 'follower', leader: '', term: hardState.term };
     const onMessage = (m: Message): void => this.onMessage(m);
-    this.transport = o.transport !== undefined ? o.transport(onMessage) : new TcpTransport({
-      id: o.id,
-      peers: o.peers,
-      logger: this.log,
-      onMessage,
-      ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
-      ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
-      ...(o.peerSecrets !== undefined ? { peerSecrets: o.peerSecrets } : {}),
-      ...(o.tls !== undefined ? { tls: o.tls } : {}),
-    });
+    this.transport = o.transport !== undefined ? o.transport(onMessage) : tcpTransportFor(o, this.log, onMessage);
+    for (const p of peersOf(membership)) this.transport.addPeer?.(p);
     // After a power loss under async flush the core starts recovering (recovery-guard.ts);
     // otherwise (sync flush, one voter) the storage's suspicion is cleared now.
-    if (this.raft.status().recovering) this.noteRecovery(this.clock.now());
+    this.recovery = new RecoveryReporter({
+      log: this.log,
+      status: () => this.raft.status(),
+      lastIndex: () => this.storage.lastIndex(),
+      leader: () => this.role.leader,
+      electionTimeoutMs: this.electionTimeoutMs,
+      markRecovered: () => this.storage.mayHaveLostWrites?.() === true && this.persistStep('recovery marker write', () => this.storage.markRecovered?.()),
+      emit: (err) => this.emit('recovery-blocked', err),
+    });
+    if (this.raft.status().recovering) this.recovery.note(this.clock.now());
     else if (o.storage.mayHaveLostWrites?.() === true) o.storage.markRecovered?.();
   }
 
@@ -266,52 +175,40 @@ export class RaftNode extends EventEmitter {
     const r = this.reads.add(this.clock.now());
     if (!r.ok) return Promise.reject(r.error);
     const res = this.raft.readIndex(r.context);
-    if (!res.ok) {
-      this.reads.fail(r.context, new NotLeaderError(res.leaderHint));
-    }
+    if (!res.ok) this.reads.fail(r.context, new NotLeaderError(res.leaderHint));
     this.scheduleTurn();
     return r.promise;
   }
 
-  /**
-   * Asks the leader (this node) to hand leadership to `to`; resolves when `to` is seen as leader.
-   * Requests for a target already being waited for share that wait (as the core shares the
-   * transfer), so repeated transfers add no listener and no timer each.
-   */
+  /** Asks the leader (this node) to hand leadership to `to`; resolves when `to` is seen leading (TransferWaits). */
   transferLeadership(to: NodeId): Promise<void> {
     if (this.closed) return Promise.reject(new NodeClosedError());
     const res = this.raft.transferLeadership(to);
     if (!res.ok) return Promise.reject(new RaftNodeError('ERR_TRANSFER_FAILED', `transfer to ${to}: ${res.code}: ${res.detail}`));
-    this.scheduleTurn();
-    // The core gives up on a transfer after an election timeout; allow for a slow target too.
-    const waitMs = Math.max(1000, 3 * this.electionTimeoutMs);
-    const timeout = (): void => this.settleTransfer(to, new RaftNodeError('ERR_TRANSFER_FAILED', `${to} did not become leader within ${waitMs} ms`));
-    const waiting = this.transfers.get(to);
-    if (waiting !== undefined) {
-      // The core may have started the transfer anew: the wait starts anew with it.
-      this.clock.clearTimeout(waiting.timer);
-      waiting.timer = this.clock.setTimeout(timeout, waitMs);
-      return waiting.promise;
-    }
-    let settle!: (err?: Error) => void;
-    const promise = new Promise<void>((resolve, reject) => {
-      settle = (err) => (err === undefined ? resolve() : reject(err));
-    });
-    this.transfers.set(to, { promise, settle, timer: this.clock.setTimeout(timeout, waitMs) });
-    return promise;
+    this.scheduleTurn(); // the core gives up after an election timeout; allow for a slow target
+    return this.transfers.wait(to, Math.max(1000, 3 * this.electionTimeoutMs));
   }
 
-  /** Ends the wait for a transfer to `to`, if one is waiting: resolved without `err`. */
-  private settleTransfer(to: NodeId, err?: Error): void {
-    const w = this.transfers.get(to);
-    if (w === undefined) return;
-    this.transfers.delete(to);
-    this.clock.clearTimeout(w.timer);
-    w.settle(err);
+  /**
+   * Appends one single-server membership change (on the leader); resolves once it is committed,
+   * that is in force. Refusals (not leader, a change in flight, an invalid change, a learner
+   * too far behind) reject at once with a MembershipChangeError naming the core's reason.
+   */
+  changeMembership(change: MembershipChange): Promise<{ index: number; term: number }> {
+    if (this.closed) return Promise.reject(new NodeClosedError());
+    const res = this.raft.proposeMembership(change);
+    if (!res.ok) return Promise.reject(res.code === 'not-leader' ? new NotLeaderError(res.leaderHint) : new MembershipChangeError(res.code, res.detail));
+    this.scheduleTurn();
+    return this.changes.add(res.index, res.term, this.clock.now() + this.proposalTimeoutMs);
+  }
+
+  /** The configuration in force (voters, learners) and whether a change is in flight. */
+  membership(): ReturnType<Raft['membership']> {
+    return this.raft.membership();
   }
 
   status(): RaftNodeStatus {
-    return { ...this.raft.status(), pendingEntries: this.pending.entryCount + this.queuedEntries, transport: this.transport.stats(), leaderChanges: this.leaderChanges, resetsInstalled: this.resetsInstalled };
+    return { ...this.raft.status(), pendingEntries: this.pending.entryCount + this.queuedEntries, transport: this.transport.stats(), leaderChanges: this.leaderChanges.count, resetsInstalled: this.resetsInstalled };
   }
 
   /** The last role, leader and term this node reported. */
@@ -352,11 +249,11 @@ export class RaftNode extends EventEmitter {
       else batch.reject(new ProposalTimeoutError(outcome, this.proposalTimeoutMs));
     }
     this.reads.expire(now);
-    if (this.recovering !== undefined) this.reportRecovery(now);
-    // Keep the mapped pages ahead of the write position faulted in, a tick's worth at a time,
-    // so appends on the hot path do not pay first-touch page faults. Already-warm pages are
-    // skipped by the storage, so under no load this costs nothing.
-    // Creating the next files failing (ENOSPC, EIO) is a failing log too: stop, never throw from a timer.
+    this.changes.settle(this.appliedIndex, this.termAt, now);
+    this.recovery.report(now);
+    // Keep the mapped pages ahead of the write position faulted in (appends then pay no first-touch
+    // faults; warm pages are skipped). Failing to create the next files (ENOSPC, EIO) is a failing
+    // log too: stop, never throw from a timer.
     if (this.warmAheadBytes > 0 && !this.persistStep('warm-ahead', () => (this.storage as LogStorage & WarmableStorage).warmAhead?.(this.warmAheadBytes))) return;
     this.scheduleTurn();
   }
@@ -369,13 +266,7 @@ export class RaftNode extends EventEmitter {
     if (this.closed) return;
     const s = this.storage as LogStorage & BackgroundSyncStorage;
     try {
-      if (s.syncInBackground) {
-        const startedMs = performance.now();
-        s.syncInBackground((err) => {
-          if (!err) this.o.observer?.sync?.(performance.now() - startedMs);
-          this.onBackgroundSync(err);
-        });
-      } else this.timed('sync', () => s.sync());
+      timedPeriodicSync(s, this.o.observer, this.onBackgroundSync);
     } catch (err) {
       this.failStop('periodic flush', err);
     }
@@ -388,10 +279,9 @@ export class RaftNode extends EventEmitter {
 
   /**
    * Fail-stop on a storage error: no further turn may build on a log whose writes may not have
-   * happened. Logs one fatal line, rejects everything pending with a StorageFailedError, stops
-   * timers and sockets, leaves the storage untouched (no flush, no hard-state write over a disk
-   * that just failed), and emits 'fatal' with the error: the owner should exit. A restart once
-   * the disk is fixed recovers from what is on disk, like after a crash.
+   * happened. Logs one fatal line, rejects everything pending (StorageFailedError), stops timers
+   * and sockets, leaves the storage untouched (no flush or hard-state write over a failing disk),
+   * and emits 'fatal': the owner should exit. A restart recovers from disk, as after a crash.
    */
   private failStop(during: string, cause: unknown): void {
     if (this.closed) return;
@@ -423,7 +313,8 @@ export class RaftNode extends EventEmitter {
     this.queuedEntries = 0;
     for (const b of this.pending.takeAll()) b.reject(err);
     this.reads.failAll(err);
-    for (const to of [...this.transfers.keys()]) this.settleTransfer(to, err);
+    this.changes.failAll(err);
+    this.transfers.failAll(err);
   }
 
   /** The storage error that stopped this node, if one did. */
@@ -484,14 +375,17 @@ export class RaftNode extends EventEmitter {
       this.o.onReset?.(rd.reset);
       if (this.appliedIndex < rd.reset.index) this.appliedIndex = rd.reset.index;
     }
-    // 2a. Messages that do not depend on this Ready's persistence leave in parallel with it.
+    // 2a. Messages not depending on this Ready's persistence leave now (a new member's address comes with it).
+    if (rd.membership) for (const p of peersOf(rd.membership)) this.transport.addPeer?.(p);
     if (rd.messages.length > 0) this.transport.send(rd.messages);
-    if (rd.entries.length > 0 && !this.persistStep('append', () => this.timed('append', () => this.storage.append(rd.entries), rd.entries.length))) return;
+    if (rd.entries.length > 0 && !this.persistStep('append', () => timedStep(this.o.observer, 'append', () => this.storage.append(rd.entries), rd.entries.length))) return;
+    // The configuration before the hard state whose commit may cover its entry (see Ready.membership).
+    if (rd.membership && !this.persistStep('membership write', () => this.saveMembership(rd.membership!))) return;
     if (rd.hardState && !this.persistStep('hard-state write', () => this.storage.setHardState(rd.hardState!))) return;
     // mustSync also covers entries recovered after a kill but never synced: in sync mode a
     // follower must not acknowledge them before they are durable.
     if (rd.entries.length > 0 || rd.reset || rd.mustSync) {
-      if (this.flush.mode === 'sync' && !this.persistStep('sync', () => this.timed('sync', () => this.storage.sync()))) return;
+      if (this.flush.mode === 'sync' && !this.persistStep('sync', () => timedStep(this.o.observer, 'sync', () => this.storage.sync()))) return;
       this.raft.persisted(this.storage.lastIndex());
     }
     // 2b. Votes and acknowledgements only once what they promise is durable.
@@ -503,47 +397,7 @@ export class RaftNode extends EventEmitter {
     if (rd.softState) this.onSoftState(rd.softState);
     // 4. Tell the core this Ready is done.
     this.raft.advance(rd);
-    if (this.recovering !== undefined) this.noteRecovery(this.clock.now());
-  }
-
-  /**
-   * Follows the core's recovering state (a restart after a power loss under async flush): logs
-   * its start and end, and clears the storage's suspicion once the core has left it (or never
-   * entered it: sync flush, one voter).
-   */
-  private noteRecovery(now: number): void {
-    const active = this.raft.status().recovering;
-    if (active && this.recovering === undefined) {
-      this.recovering = { sinceMs: now, reportedMs: now };
-      this.log.warn({ commit: this.raft.status().commit, lastIndex: this.storage.lastIndex() }, 'restarted after a power loss or OS crash under async flush: not voting, campaigning or applying past the durable commit until a leader brings this log up to date');
-    } else if (!active) {
-      if (this.recovering !== undefined) this.log.info({ commit: this.raft.status().commit }, 'caught up with the leader after a power loss: voting and applying again');
-      this.recovering = undefined;
-      if (this.storage.mayHaveLostWrites?.() === true) this.persistStep('recovery marker write', () => this.storage.markRecovered?.());
-    }
-  }
-
-  /** Loud, never silent: a recovering node that hears from no leader says so, periodically. */
-  private reportRecovery(now: number): void {
-    const r = this.recovering!;
-    if (this.role.leader !== '') r.sinceMs = now;
-    const intervalMs = 10 * this.electionTimeoutMs;
-    if (now - r.sinceMs < intervalMs || now - r.reportedMs < intervalMs) return;
-    r.reportedMs = now;
-    const err = new RecoveryBlockedError(now - r.sinceMs);
-    this.log.error({ code: err.code, waitedMs: err.waitedMs }, `${err.message}; if a majority of the group lost power at once, see "Power loss of a majority under ASYNC_FLUSH" in docs/operations.md`);
-    this.emit('recovery-blocked', err);
-  }
-
-  /** Runs a log step, telling the observer (if any) how long it took. */
-  private timed(what: 'append' | 'sync', step: () => void, entries = 0): void {
-    const observer = this.o.observer;
-    if (observer === undefined) return step();
-    const startedMs = performance.now();
-    step();
-    const ms = performance.now() - startedMs;
-    if (what === 'append') observer.append?.(ms, entries);
-    else observer.sync?.(ms);
+    this.recovery.noteIfRecovering(this.clock.now());
   }
 
   /** Runs one persistence step; on a storage error stops the node and returns false (no advance). */
@@ -568,33 +422,28 @@ export class RaftNode extends EventEmitter {
       lo += entries.length;
     }
     this.appliedIndex = Math.max(this.appliedIndex, commitTo);
+    this.changes.settle(this.appliedIndex, this.termAt, this.clock.now());
     const done = this.committedScratch;
     this.pending.takeDecided(commitTo, this.termAt, done);
     for (let i = 0; i < done.length; i++) settle(done[i]!.batch, done[i]!.outcome);
     done.length = 0;
   }
 
+  private saveMembership(m: Ready['membership'] & object): void {
+    if (this.storage.setMembership === undefined) throw new Error('this log storage cannot save a membership configuration');
+    this.storage.setMembership(m);
+    this.log.info({ index: m.index, voters: m.voters, learners: m.learners }, 'membership changed');
+    this.emit('membership', m);
+  }
+
   private onSoftState(s: { role: Role; leader: NodeId | ''; term: number }): void {
     const prev = this.role;
     this.role = { role: s.role, leader: s.leader, term: s.term };
-    if (s.leader !== '' && s.leader !== prev.leader && this.lastKnownLeader !== s.leader) {
-      if (this.lastKnownLeader !== '') this.leaderChanges++;
-      this.lastKnownLeader = s.leader;
-    }
+    this.leaderChanges.seen(s.leader);
     if (prev.role !== s.role || prev.leader !== s.leader) {
       this.log.info({ role: s.role, leader: s.leader, term: s.term }, s.role === 'leader' ? 'became leader' : 'role changed');
     }
-    if (s.leader !== '') this.settleTransfer(s.leader);
+    if (s.leader !== '') this.transfers.settle(s.leader);
     this.emit('role', this.role);
   }
-}
-
-/** Every entry of the batch is committed or certainly not (no entry's outcome is still open). */
-function isFinal(o: BatchOutcome): boolean {
-  return o.droppedFrom === o.committedThrough + 1;
-}
-
-function settle(b: PendingBatch, o: BatchOutcome): void {
-  if (o.committedThrough === b.lastIndex) b.resolve({ index: b.firstIndex, lastIndex: b.lastIndex, term: b.term });
-  else b.reject(proposalFailure(o));
 }

@@ -6,10 +6,20 @@
 //   State Machine Safety: every node applies, in order and without gaps, exactly the entry
 //     committed at each index.
 //   Monotonic commit: within one incarnation a node's commit index never decreases.
-//   No committed entry lost: a majority of the logs that survived crashes still holds it.
+//   No committed entry lost: enough voters of the configuration in force hold it that every
+//     majority of them includes one (for an odd count, a majority), through every crash.
 //   Read index: a read's index is at least what was committed when the read was asked.
+//   Membership: the configuration in force is the last committed Config entry; a node whose
+//     removal committed never leads again, and its copy never counts toward "no committed entry
+//     lost" (only the voters in force do); it may still learn committed entries (a leader tells a
+//     departing node the commit so it learns of its removal), which State Machine Safety checks. Election
+//     Safety above holds across configurations (one leader per term, whatever its config).
+// Configurations are learned from committed Config entries as they are first applied; the
+// first application of each index happens in index order, so this is the commit order.
 import type { ReadState, Ready } from '../core/messages.js';
-import type { Entry, LogReader, LogStart, NodeId } from '../core/types.js';
+import { decodeMembership, type Membership } from '../core/membership.js';
+import { majority } from '../core/quorum.js';
+import { EntryType, type Entry, type LogReader, type LogStart, type NodeId } from '../core/types.js';
 import { startAppOf } from './memory-storage.js';
 
 /**
@@ -61,9 +71,24 @@ export class SafetyChecker {
    */
   constructor(private readonly startApp?: (firstIndex: number) => Uint8Array) {}
   now = 0;
-  /** How many nodes would keep (index, term) through the crashes the run can inflict. */
-  survivors: ((index: number, term: number) => number) | undefined;
-  voters = 0;
+  /** Whether `node` would keep (index, term) through the crashes the run can inflict. */
+  survives: ((node: NodeId, index: number, term: number) => boolean) | undefined;
+  /** The configuration in force: the bootstrap one until a Config entry commits. */
+  config: Membership = { index: 0, voters: [], learners: [] };
+  /** Nodes whose removal committed (with the highest leader term known at that moment, for logs). */
+  readonly removed = new Map<NodeId, number>();
+  private maxLeaderTerm = 0;
+  configChanges = 0;
+
+  /** Holders among the voters needed so that every majority of them includes one. */
+  private static holdersNeeded(voters: number): number {
+    return voters - majority(voters) + 1;
+  }
+
+  /** The group starts with these voters. */
+  bootstrap(voters: readonly NodeId[]): void {
+    this.config = { index: 0, voters: voters.slice(), learners: [] };
+  }
 
   violate(what: string): void {
     if (this.violations.length < MAX_VIOLATIONS) this.violations.push(`step ${this.now}: ${what}`);
@@ -101,14 +126,33 @@ export class SafetyChecker {
     if (c === undefined) {
       this.committed[e.index] = e;
       if (e.index > this.maxCommitted) this.maxCommitted = e.index;
-      // The moment an entry is first known committed, a majority must already keep it.
-      const kept = this.survivors?.(e.index, e.term) ?? this.voters;
-      if (kept < Math.floor(this.voters / 2) + 1) {
-        this.violate(`committed entry (${e.index}, ${e.term}) is kept by only ${kept} of ${this.voters} nodes when committed`);
+      // The moment an entry is first known committed, every majority of voters must hold it.
+      const voters = this.config.voters;
+      // Without a bootstrap configuration (a checker used alone in a test) there is nothing to count.
+      const kept = this.survives === undefined ? voters.length : voters.filter((v) => this.survives!(v, e.index, e.term)).length;
+      if (voters.length > 0 && kept < SafetyChecker.holdersNeeded(voters.length)) {
+        this.violate(`committed entry (${e.index}, ${e.term}) is kept by only ${kept} of voters [${voters.join(',')}] when committed`);
       }
+      if (e.type === EntryType.Config) this.configCommitted(e);
     } else if (c.term !== e.term || c.type !== e.type || !samePayload(c.payload, e.payload)) {
       this.violate(`state machine safety: ${node} applied (${e.index}, ${e.term}) but (${e.index}, ${c.term}) was applied elsewhere`);
     }
+  }
+
+  private configCommitted(e: Entry): void {
+    const next = decodeMembership(e.payload, e.index);
+    if (next === undefined) {
+      this.violate(`committed Config entry (${e.index}, ${e.term}) is not a configuration`);
+      return;
+    }
+    const prev = this.config;
+    const changed = [...prev.voters, ...next.voters].filter((v) => prev.voters.includes(v) !== next.voters.includes(v));
+    if (changed.length > 1) this.violate(`config (${e.index}) changes voters [${changed.join(',')}] at once: not a single-server change`);
+    for (const id of [...prev.voters, ...prev.learners]) {
+      if (!next.voters.includes(id) && !next.learners.includes(id)) this.removed.set(id, this.maxLeaderTerm);
+    }
+    this.config = next;
+    this.configChanges++;
   }
 
   onReset(node: NodeId, start: LogStart): void {
@@ -133,6 +177,8 @@ export class SafetyChecker {
 
   /** `node` became leader of `term` with `log` (Election Safety, Leader Completeness). */
   onLeader(node: NodeId, term: number, log: LogReader): void {
+    if (this.removed.has(node)) this.violate(`removed node ${node} leads term ${term}`);
+    if (term > this.maxLeaderTerm) this.maxLeaderTerm = term;
     const other = this.leaderOfTerm.get(term);
     if (other !== undefined && other !== node) this.violate(`election safety: ${node} and ${other} both led term ${term}`);
     this.leaderOfTerm.set(term, node);
@@ -161,9 +207,12 @@ export class SafetyChecker {
     if (rs.index < floor) this.violate(`read index: ${node} served read ${ctx} at ${rs.index} < committed ${floor} when asked`);
   }
 
-  /** Every committed entry must survive on a majority of logs (a deleted head counts as held). */
+  /**
+   * Every committed entry must survive on enough of the voters' logs (a deleted head counts as
+   * held) that every majority of the voters includes one. `logs`: the current voters' logs.
+   */
   checkNoCommittedLost(logs: readonly LogReader[]): void {
-    const need = Math.floor(logs.length / 2) + 1;
+    const need = SafetyChecker.holdersNeeded(logs.length);
     for (let i = 1; i <= this.maxCommitted; i++) {
       const c = this.committed[i];
       if (c === undefined) continue;

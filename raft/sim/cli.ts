@@ -3,6 +3,8 @@
 // schedule verbosely (with `PLAN='<json>'` to replay a plan fast-check shrank).
 // `--unsafe-async-power-loss` forces async flush with power-loss crashes: a demonstration that
 // the simulation does catch the committed entries this configuration can lose.
+// `--unsafe-concurrent-config-changes` lets leaders append membership changes before their term's
+// first commit and while another is in flight (with frequent changes): the checker must catch it.
 import { planFromSeed, runSchedule, type FaultPlan } from './simulation.js';
 
 function main(): number {
@@ -27,19 +29,24 @@ function main(): number {
     return 2;
   }
   const unsafe = args.includes('--unsafe-async-power-loss');
+  const unsafeConfig = args.includes('--unsafe-concurrent-config-changes');
   let violations = 0;
+  let configChanges = 0;
   const started = performance.now();
   for (let seed = from; seed < from + count; seed++) {
-    const plan = planFromSeed(seed);
-    const r = runSchedule(seed, unsafe ? { ...plan, flush: 'async', powerLoss: true, crashRate: 0.1 } : plan);
+    let plan = planFromSeed(seed);
+    if (unsafe) plan = { ...plan, flush: 'async', powerLoss: true, crashRate: 0.1 };
+    if (unsafeConfig) plan = { ...plan, unsafeConcurrentChanges: true, membershipRate: 0.3 };
+    const r = runSchedule(seed, plan);
+    configChanges += r.stats.configChanges;
     if (r.violations.length > 0) {
       violations++;
-      const replay = unsafe ? `SEED=${seed} PLAN='${JSON.stringify(r.plan)}'` : `SEED=${seed}`;
+      const replay = unsafe || unsafeConfig ? `SEED=${seed} PLAN='${JSON.stringify(r.plan)}'` : `SEED=${seed}`;
       console.log(`seed ${seed}: ${r.violations[0]}  (replay: ${replay} npm run sim)`);
     }
   }
   const seconds = (performance.now() - started) / 1000;
-  console.error(`${count} schedules in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(0)}/s)`);
+  console.error(`${count} schedules in ${seconds.toFixed(1)} s (${(count / seconds).toFixed(0)}/s), ${configChanges} membership changes committed`);
   console.log(`sim: ${count} schedules, ${violations} violations`);
   return violations > 0 ? 1 : 0;
 }

@@ -33,6 +33,10 @@ export interface FaultPlan {
   maxInflightMsgs: number;
   /** Payload bytes per App (8-byte payloads: 8 means one entry per App). */
   maxAppBytes: number;
+  /** Per tick: chance of a membership change (add a learner, promote one, remove a member). */
+  membershipRate?: number;
+  /** Tests only: the core's unsafeTestConcurrentConfigChanges (shows the checker catches it). */
+  unsafeConcurrentChanges?: boolean;
 }
 
 /** A plan drawn from the seed alone, so `SEED=<n>` replays it. */
@@ -74,5 +78,7 @@ export function planFromSeed(seed: number): FaultPlan {
       maxDelaySteps: r.pick([3, 6]),
     });
   }
+  // Drawn last, so the plans of seeds that predate membership changes keep their other fields.
+  plan.membershipRate = r.pick([0, 0.05, 0.15]);
   return plan;
 }

@@ -67,34 +67,45 @@ export class ManualCluster {
   /** Directed links that lose everything: "from>to". */
   readonly cut = new Set<string>();
 
+  private readonly core: CoreOptions;
+  private readonly rng: Prng;
+  private readonly flushMode: FlushMode;
+
   constructor(opts: ManualClusterOptions = {}) {
     const size = opts.size ?? 3;
     this.ids = Array.from({ length: size }, (_, i) => `n${i}`);
-    const rng = new Prng(opts.seed ?? 1);
-    const core = { ...DEFAULT_CORE_OPTIONS, ...opts.core };
-    this.checker.voters = size;
-    for (const id of this.ids) {
-      this.applied.set(id, []);
-      this.readStates.set(id, []);
-      this.checker.onStart(id, 0);
-      const observer = {
-        onAppend: this.checker.onAppend.bind(this.checker),
-        onApply: (node: NodeId, e: { index: number; term: number; type: number; payload: Uint8Array }) => {
-          this.applied.get(node)!.push(e.index);
-          this.checker.onApply(node, e as never);
-        },
-        onReset: (node: NodeId, start: { index: number; term: number; data: Uint8Array }) => {
-          this.resets.push({ node, index: start.index, term: start.term });
-          this.checker.onReset(node, start);
-        },
-        onReady: this.checker.onReady.bind(this.checker),
-        onReadState: (node: NodeId, rs: { index: number; context: Uint8Array }) => {
-          this.readStates.get(node)!.push({ index: rs.index, context: new TextDecoder().decode(rs.context) });
-        },
-        onStepError: () => {},
-      };
-      this.nodes.set(id, new SimNode(id, this.ids, opts.flush ?? 'sync', core, rng.fork(), observer, (m) => this.queue.push(m)));
-    }
+    this.core = { ...DEFAULT_CORE_OPTIONS, ...opts.core };
+    this.rng = new Prng(opts.seed ?? 1);
+    this.flushMode = opts.flush ?? 'sync';
+    this.checker.bootstrap(this.ids);
+    for (const id of this.ids.slice()) this.addNode(id, this.ids.slice());
+  }
+
+  /** Starts a node with `bootstrapVoters` as its configuration until it learns one (a joining learner). */
+  addNode(id: NodeId, bootstrapVoters: readonly NodeId[]): SimNode {
+    if (!this.ids.includes(id)) this.ids.push(id);
+    this.applied.set(id, []);
+    this.readStates.set(id, []);
+    this.checker.onStart(id, 0);
+    const observer = {
+      onAppend: this.checker.onAppend.bind(this.checker),
+      onApply: (node: NodeId, e: { index: number; term: number; type: number; payload: Uint8Array }) => {
+        this.applied.get(node)!.push(e.index);
+        this.checker.onApply(node, e as never);
+      },
+      onReset: (node: NodeId, start: { index: number; term: number; data: Uint8Array }) => {
+        this.resets.push({ node, index: start.index, term: start.term });
+        this.checker.onReset(node, start);
+      },
+      onReady: this.checker.onReady.bind(this.checker),
+      onReadState: (node: NodeId, rs: { index: number; context: Uint8Array }) => {
+        this.readStates.get(node)!.push({ index: rs.index, context: new TextDecoder().decode(rs.context) });
+      },
+      onStepError: () => {},
+    };
+    const n = new SimNode(id, bootstrapVoters, this.flushMode, this.core, this.rng.fork(), observer, (m) => this.queue.push(m));
+    this.nodes.set(id, n);
+    return n;
   }
 
   node(id: NodeId): SimNode {

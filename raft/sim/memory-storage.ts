@@ -2,6 +2,7 @@
 // log: what was appended (as in mapped memory: it survives a process kill) and what `sync()`
 // made durable (all that survives a power loss, plus possibly some later pages the OS happened
 // to write back). The hard state is durable as soon as setHardState returns.
+import type { Membership } from '../core/membership.js';
 import type { Entry, HardState, LogStart } from '../core/types.js';
 import type { EntryLocation, LogStorage, StartAppSource } from '../storage/log-storage.js';
 
@@ -51,6 +52,8 @@ export class MemoryStorage implements LogStorage {
   private durable: LogImage;
   private hs: HardState;
   private durableLast: number;
+  /** Durable at once, like the hard state. */
+  private members: Membership | undefined;
 
   constructor(
     private readonly hooks: MemoryStorageHooks = {},
@@ -103,6 +106,14 @@ export class MemoryStorage implements LogStorage {
 
   setHardState(state: HardState): void {
     this.hs = { ...state };
+  }
+
+  membership(): Membership | undefined {
+    return this.members;
+  }
+
+  setMembership(m: Membership): void {
+    this.members = { ...m, voters: m.voters.slice(), learners: m.learners.slice() };
   }
 
   append(entries: readonly Entry[]): void {

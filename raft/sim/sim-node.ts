@@ -24,7 +24,7 @@ export interface SimNodeObserver {
 export type CoreOptions = Pick<
   RaftConfig,
   'electionTicks' | 'heartbeatTicks' | 'maxInflightMsgs' | 'maxInflightBytes' | 'maxAppBytes' | 'preVote' | 'checkQuorum'
->;
+> & Pick<RaftConfig, 'unsafeTestConcurrentConfigChanges' | 'maxPromoteLagEntries'>;
 
 export const DEFAULT_CORE_OPTIONS: CoreOptions = {
   electionTicks: 10,
@@ -54,6 +54,7 @@ export class SimNode {
 
   constructor(
     readonly id: NodeId,
+    /** The bootstrap configuration: the voters this node was started with. */
     readonly peers: readonly NodeId[],
     readonly flush: FlushMode,
     private readonly core: CoreOptions,
@@ -77,6 +78,7 @@ export class SimNode {
     this.raft = new Raft({
       id: this.id,
       peers: this.peers,
+      ...(s.membership() !== undefined ? { membership: s.membership()! } : {}),
       log: s,
       hardState: s.hardState(),
       applied: this.applied,
@@ -120,6 +122,8 @@ export class SimNode {
       // 1. Persist: reset, entries (append truncates a conflicting suffix), hard state.
       if (rd.reset !== undefined) s.reset(rd.reset);
       if (rd.entries.length > 0) s.append(rd.entries);
+      // The configuration before the hard state whose commit may cover its Config entry.
+      if (rd.membership !== undefined) s.setMembership(rd.membership);
       if (rd.hardState !== undefined) s.setHardState(rd.hardState);
       const wrote = rd.reset !== undefined || rd.entries.length > 0;
       // 2. Send what does not wait for persistence; a crash may strike before or after it.

@@ -7,13 +7,15 @@
 //     proposal must be decided.
 // The same seed and plan replay the same run exactly.
 import type { ReadState, Ready } from '../core/messages.js';
+import type { MembershipChange } from '../core/membership.js';
+import type { Message } from '../core/messages.js';
 import type { Entry, LogStart, NodeId } from '../core/types.js';
 import { SafetyChecker, simStartApp } from './checker.js';
 import { planFromSeed, type FaultPlan } from './fault-plan.js';
 import type { MemoryStorage } from './memory-storage.js';
 import { SimNetwork } from './network.js';
 import { Prng } from './prng.js';
-import { DEFAULT_CORE_OPTIONS, SimNode, type CrashKind, type SimNodeObserver } from './sim-node.js';
+import { DEFAULT_CORE_OPTIONS, SimNode, type CoreOptions, type CrashKind, type SimNodeObserver } from './sim-node.js';
 
 export { planFromSeed, type FaultPlan } from './fault-plan.js';
 
@@ -26,6 +28,7 @@ export interface SimStats {
   crashes: number;
   reads: number;
   resets: number;
+  configChanges: number;
 }
 
 export interface SimResult {
@@ -42,6 +45,11 @@ const ASYNC_FLUSH_EVERY_TICKS = 5;
 const RETENTION_EVERY_TICKS = 5;
 /** Per tick, the chance that a crashed node restarts during the safety phase. */
 const RESTART_RATE = 0.1;
+/** At most this many members (voters and learners) at once; a removal keeps at least 3 voters. */
+const MAX_MEMBERS = 7;
+const MIN_VOTERS = 3;
+/** Small, so the simulation also sees promotions refused for lag. */
+const SIM_MAX_PROMOTE_LAG_ENTRIES = 40;
 /** Payloads are 8-byte proposal ids. */
 const PAYLOAD_BYTES = 8;
 
@@ -65,12 +73,14 @@ class Schedule implements SimNodeObserver {
   private readonly rng: Prng;
   private readonly net: SimNetwork;
   readonly checker = new SafetyChecker(simStartApp);
+  /** Every node ever started, including learners, removed nodes and nodes whose addition failed. */
   private readonly ids: NodeId[];
   private readonly nodes: SimNode[];
   private readonly byId: Map<NodeId, SimNode>;
+  private readonly core: CoreOptions;
   private now = 0;
   private believedLeader = '';
-  readonly stats: SimStats = { ticks: 0, leaders: 0, committed: 0, proposals: 0, messages: 0, crashes: 0, reads: 0, resets: 0 };
+  readonly stats: SimStats = { ticks: 0, leaders: 0, committed: 0, proposals: 0, messages: 0, crashes: 0, reads: 0, resets: 0, configChanges: 0 };
   private readonly pending: Proposal[] = [];
   private nextPayloadId = 1;
   private nextReadId = 1;
@@ -85,20 +95,36 @@ class Schedule implements SimNodeObserver {
     this.rng = new Prng(seed);
     this.net = new SimNetwork(this.rng.fork(), { dropRate: plan.dropRate, duplicateRate: plan.duplicateRate, maxDelaySteps: plan.maxDelaySteps });
     this.ids = Array.from({ length: plan.nodes }, (_, i) => `n${i}`);
-    const core = { ...DEFAULT_CORE_OPTIONS, preVote: plan.preVote, checkQuorum: plan.checkQuorum, maxInflightMsgs: plan.maxInflightMsgs, maxAppBytes: plan.maxAppBytes };
-    this.nodes = this.ids.map((id) => new SimNode(id, this.ids, plan.flush, core, this.rng.fork(), this, (m) => this.net.send(m, this.now)));
-    this.byId = new Map(this.nodes.map((n) => [n.id, n]));
-    for (const n of this.nodes) {
-      this.checker.onStart(n.id, 0);
-      n.crashPoint = (phase) => this.midReadyCrash(n, phase);
-    }
-    this.checker.voters = this.nodes.length;
-    // Under power loss only synced entries count; otherwise mapped memory survives.
-    this.checker.survivors = (index, term) => {
-      let kept = 0;
-      for (const n of this.nodes) if (plan.powerLoss ? n.storage.durablyHolds(index, term) : n.storage.holds(index, term)) kept++;
-      return kept;
+    this.core = {
+      ...DEFAULT_CORE_OPTIONS, preVote: plan.preVote, checkQuorum: plan.checkQuorum, maxInflightMsgs: plan.maxInflightMsgs, maxAppBytes: plan.maxAppBytes,
+      maxPromoteLagEntries: SIM_MAX_PROMOTE_LAG_ENTRIES, unsafeTestConcurrentConfigChanges: plan.unsafeConcurrentChanges === true,
     };
+    this.nodes = [];
+    this.byId = new Map();
+    const bootstrap = this.ids.slice();
+    for (const id of bootstrap) this.addNode(id, bootstrap);
+    this.checker.bootstrap(bootstrap);
+    // Under power loss only synced entries count; otherwise mapped memory survives.
+    this.checker.survives = (id, index, term) => {
+      const n = this.byId.get(id);
+      return n !== undefined && (plan.powerLoss ? n.storage.durablyHolds(index, term) : n.storage.holds(index, term));
+    };
+  }
+
+  /** Starts a node (a bootstrap member, or one an operator starts before adding it as a learner). */
+  private addNode(id: NodeId, bootstrapVoters: readonly NodeId[]): SimNode {
+    const n = new SimNode(id, bootstrapVoters, this.plan.flush, this.core, this.rng.fork(), this, (m) => this.net.send(m, this.now));
+    if (!this.ids.includes(id)) this.ids.push(id);
+    this.nodes.push(n);
+    this.byId.set(id, n);
+    this.checker.onStart(id, 0);
+    n.crashPoint = (phase) => this.midReadyCrash(n, phase);
+    return n;
+  }
+
+  /** The logs of the voters in force (what "no committed entry lost" is judged on). */
+  private voterLogs(): MemoryStorage[] {
+    return this.checker.config.voters.map((id) => this.byId.get(id)!.storage);
   }
 
   // ---- observer (called by the nodes' drivers) ----
@@ -130,8 +156,10 @@ class Schedule implements SimNodeObserver {
     this.checker.onReadState(node, rs);
   }
 
-  onStepError(node: NodeId, _m: unknown, err: { code: string; detail: string }): void {
-    // Stale terms are normal traffic; anything else from a correct peer is a bug.
+  onStepError(node: NodeId, m: Message, err: { code: string; detail: string }): void {
+    // Stale terms are normal traffic, and so are answers from a node no longer a member (or not
+    // yet one, for a lagging node); anything else from a correct peer is a bug.
+    if (err.code === 'unknown-peer' && (this.plan.membershipRate ?? 0) > 0 && this.ids.includes(m.from)) return;
     if (err.code !== 'stale-term') this.checker.violate(`step error at ${node}: ${err.code} ${err.detail}`);
   }
 
@@ -146,6 +174,7 @@ class Schedule implements SimNodeObserver {
     const live = this.ok() ? this.liveness() : true;
     if (this.ok()) this.finalChecks(live);
     this.stats.committed = this.checker.maxCommitted;
+    this.stats.configChanges = this.checker.configChanges;
     this.stats.messages = this.net.sent;
     return { seed: 0, plan: this.plan, violations: this.checker.violations, stats: this.stats };
   }
@@ -167,7 +196,7 @@ class Schedule implements SimNodeObserver {
     for (const n of this.nodes) n.processReady();
     if (this.crashedMidReady) {
       this.crashedMidReady = false;
-      this.checker.checkNoCommittedLost(this.nodes.map((x) => x.storage));
+      this.checker.checkNoCommittedLost(this.voterLogs());
     }
   }
 
@@ -210,7 +239,7 @@ class Schedule implements SimNodeObserver {
     n.crash(kind, this.rng.int(0, 3));
     this.stats.crashes++;
     this.say(`${n.id} crashes (${kind}); its log now ends at ${n.storage.lastIndex()}`);
-    this.checker.checkNoCommittedLost(this.nodes.map((x) => x.storage));
+    this.checker.checkNoCommittedLost(this.voterLogs());
   }
 
   private midReadyCrash(n: SimNode, phase: 'before-send' | 'after-send'): { kind: CrashKind; extraWrittenBack: number } | undefined {
@@ -249,6 +278,8 @@ class Schedule implements SimNodeObserver {
     const leader = this.byId.get(this.believedLeader);
     if (leader?.isUp() && leader.role === 'leader' && rng.chance(plan.leaderCrashRate)) this.crash(leader);
     for (const n of this.nodes) if (!n.isUp() && rng.chance(RESTART_RATE)) this.restart(n);
+    const membershipRate = plan.membershipRate ?? 0;
+    if (membershipRate > 0 && rng.chance(membershipRate)) this.changeMembership();
     if (rng.chance(plan.transferRate)) {
       const from = this.byId.get(this.believedLeader);
       if (from?.raft !== undefined) {
@@ -256,6 +287,28 @@ class Schedule implements SimNodeObserver {
         if (from.raft.transferLeadership(to).ok) this.say(`${from.id} transfers leadership to ${to}`);
       }
     }
+  }
+
+  /** An operator's change through the leader: add a fresh learner, promote one, or remove a member. */
+  private changeMembership(): void {
+    const leader = this.byId.get(this.believedLeader);
+    const raft = leader?.raft;
+    if (raft === undefined || leader!.role !== 'leader') return;
+    const cfg = raft.membership();
+    const members = cfg.voters.length + cfg.learners.length;
+    const roll = this.rng.next();
+    let change: MembershipChange;
+    if (cfg.learners.length > 0 && roll < 0.4) change = { kind: 'promote', node: this.rng.pick([...cfg.learners]) };
+    else if (members < MAX_MEMBERS && roll < 0.7) change = { kind: 'add-learner', node: `n${this.ids.length}` };
+    else {
+      const removable = cfg.voters.length > MIN_VOTERS ? [...cfg.voters, ...cfg.learners] : [...cfg.learners];
+      if (removable.length === 0) return;
+      change = { kind: 'remove', node: this.rng.pick(removable) };
+    }
+    const res = raft.proposeMembership(change);
+    this.say(`${leader!.id} ${change.kind} ${change.node}: ${res.ok ? `appended at ${res.index}` : `${res.code} (${res.detail})`}`);
+    // The operator starts the new node once its addition is accepted, with the voters it knows.
+    if (res.ok && change.kind === 'add-learner') this.addNode(change.node, cfg.voters);
   }
 
   private maybeRead(): void {
@@ -283,7 +336,12 @@ class Schedule implements SimNodeObserver {
     this.healed = true;
     this.net.healAll();
     this.net.faults = { dropRate: 0, duplicateRate: 0, maxDelaySteps: Math.min(this.plan.maxDelaySteps, 3) };
-    for (const n of this.nodes) if (!n.isUp()) this.restart(n);
+    // An operator stops the nodes whose removal committed; everything else runs again.
+    for (const n of this.nodes) {
+      if (this.checker.removed.has(n.id)) {
+        if (n.isUp()) n.crash('process-kill', 0);
+      } else if (!n.isUp()) this.restart(n);
+    }
     this.say('healed: no more faults');
     // A lagging follower catches up at most (inflight window × entries per App) per round trip
     // (at most 2 ticks once healed), so the bound grows with the backlog flow control allows.
@@ -319,7 +377,11 @@ class Schedule implements SimNodeObserver {
     const leader = this.nodes.find((n) => n.role === 'leader');
     if (leader?.raft === undefined) return false;
     const last = leader.storage.lastIndex();
-    for (const n of this.nodes) {
+    const cfg = leader.raft.membership();
+    if (cfg.pending) return false;
+    // Every member (voter or learner) has caught up; other nodes are not in the group.
+    for (const id of [...cfg.voters, ...cfg.learners]) {
+      const n = this.byId.get(id)!;
       if (n.raft === undefined || n.applied !== last || n.storage.lastIndex() !== last) return false;
     }
     // Every index up to `last` is now applied everywhere, so every accepted proposal is decided:
@@ -339,7 +401,7 @@ class Schedule implements SimNodeObserver {
       }
     }
     c.checkLogsMatch(this.ids, this.nodes.map((n) => n.storage));
-    c.checkNoCommittedLost(this.nodes.map((n) => n.storage));
+    c.checkNoCommittedLost(this.voterLogs());
   }
 }
 

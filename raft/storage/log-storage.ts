@@ -2,6 +2,7 @@
 // reads from (through the LogReader half). Two implementations exist: the segmented mmap log
 // (production) and the simulator's in-memory log, which models process kill and power loss.
 
+import type { Membership } from '../core/membership.js';
 import type { Entry, HardState, LogReader, LogStart } from '../core/types.js';
 
 export type FlushPolicy =
@@ -31,6 +32,13 @@ export interface LogStorage extends LogReader {
   hardState(): HardState;
   /** Write term/vote/commit atomically; durable when this returns (fsync). */
   setHardState(state: HardState): void;
+  /**
+   * Optional: the committed configuration as last saved (undefined: never changed, the bootstrap
+   * peers hold), and saving it (durable when this returns). A storage without them cannot take
+   * part in membership changes: the node runner refuses Ready.membership on it.
+   */
+  membership?(): Membership | undefined;
+  setMembership?(m: Membership): void;
   /**
    * Append entries. If `entries[0].index <= lastIndex()` the conflicting suffix from that index
    * is truncated first. Indexes must be contiguous with what remains.

@@ -40,7 +40,8 @@ import { wipeForReset } from './log-reset.js';
 import type { RecoveryReport } from './recovery.js';
 import { RunMarker } from './run-marker.js';
 import { HardStateKeeper } from './hard-state-keeper.js';
-import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, writeMeta } from './state-files.js';
+import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, readMembership, writeMembership, writeMeta } from './state-files.js';
+import type { Membership } from '../core/membership.js';
 import { LogStorageError } from './storage-errors.js';
 import { type MmapLogStorageOptions, type ResolvedOptions, resolveOptions } from './storage-options.js';
 
@@ -66,6 +67,8 @@ export class MmapLogStorage implements LogStorage {
   private end: number;
   private durable: number;
   private readonly hard: HardStateKeeper;
+  /** The committed configuration as last saved (the `membership` file), if ever. */
+  private members: Membership | undefined;
   /**
    * Entries from this index on were written by this process or verified (payload CRC and all)
    * by recovery, so reading them back skips the payload CRC; older ones are checked on read
@@ -95,6 +98,7 @@ export class MmapLogStorage implements LogStorage {
 
     const startMeta = prepareMeta(layer, dir, opts, logger);
     const hard = readHardState(layer, dir) ?? { term: 0, vote: '', commit: 0 };
+    this.members = readMembership(layer, dir);
 
     this.data = new MappedFileList(join(dir, 'data'), opts.segmentBytes, 1, false, layer);
     this.index = new EntryIndex(join(dir, 'index'), opts.indexSegmentEntries, layer);
@@ -178,6 +182,17 @@ export class MmapLogStorage implements LogStorage {
   setHardState(state: HardState): void {
     this.assertOpen();
     this.hard.set(state);
+  }
+
+  membership(): Membership | undefined {
+    return this.members;
+  }
+
+  /** Durable when it returns (temp file, fsync, rename, directory fsync); a reset keeps it. */
+  setMembership(m: Membership): void {
+    this.assertOpen();
+    writeMembership(this.layer, this.dir, m);
+    this.members = { ...m, voters: m.voters.slice(), learners: m.learners.slice() };
   }
 
   append(entries: readonly Entry[]): void {

@@ -1,11 +1,12 @@
-// The two small files beside the segments: `hardstate` (term, vote, commit) and `meta` (where the
+// The small files beside the segments: `hardstate` (term, vote, commit), `meta` (where the
 // log starts, the application's section of the start record, and the geometry it was written
-// with). Both are replaced atomically and durably: write a temp file, fsync it, rename it over the
+// with) and `membership` (the committed configuration, once one was). All are replaced atomically and durably: write a temp file, fsync it, rename it over the
 // old one, fsync the directory. A frame with a magic, a length and a CRC tells a damaged file
 // from a good one. Also here: the layout of `LogStart.data` for this storage.
 
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { decodeMembership, encodeMembership, type Membership } from '../core/membership.js';
 import type { HardState, LogStart } from '../core/types.js';
 import { readU64, writeU64 } from './entry-codec.js';
 import type { FileLayer } from './file-layer.js';
@@ -13,6 +14,7 @@ import { LogStorageError } from './storage-errors.js';
 
 const HARD_STATE_MAGIC = 0xd1ed4a57;
 const META_MAGIC = 0xd1ed3e7a;
+const MEMBERSHIP_MAGIC = 0xd1ed3b3b;
 /** Version 1: the 48-byte body alone. Version 2 appends the application's start section. */
 const META_VERSION_PLAIN = 1;
 const META_VERSION_WITH_APP = 2;
@@ -112,6 +114,24 @@ export function readHardState(layer: FileLayer, dir: string): HardState | undefi
   const voteBytes = body.length >= 18 ? body.readUInt16LE(16) : -1;
   if (voteBytes < 0 || body.length !== 18 + voteBytes) throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${dir}/hardstate has a bad layout`);
   return { term: readU64(body, 0), commit: readU64(body, 8), vote: body.toString('utf8', 18, 18 + voteBytes) };
+}
+
+/** `membership`: u64 LE index of the Config entry, then its payload (membership.ts). */
+export function writeMembership(layer: FileLayer, dir: string, m: Membership): void {
+  const payload = encodeMembership(m);
+  const body = Buffer.alloc(8 + payload.length);
+  writeU64(body, 0, m.index);
+  body.set(payload, 8);
+  writeAtomically(layer, dir, 'membership', MEMBERSHIP_MAGIC, body);
+}
+
+/** The saved configuration, or undefined when none was ever saved (the bootstrap peers hold). */
+export function readMembership(layer: FileLayer, dir: string): Membership | undefined {
+  const body = readChecked(layer, dir, 'membership', MEMBERSHIP_MAGIC);
+  if (body === undefined) return undefined;
+  const m = body.length > 8 ? decodeMembership(body.subarray(8), readU64(body, 0)) : undefined;
+  if (m === undefined) throw new LogStorageError('ERR_LOG_STATE_CORRUPT', `${dir}/membership has a bad layout`);
+  return m;
 }
 
 export interface LogMeta {

@@ -31,7 +31,7 @@ const ENTRY_TYPES = new Set<number>(Object.values(EntryType));
 // Every Message field the header and entry table carry. If the core adds a field to Message,
 // this stops compiling until the codec carries it too, instead of silently dropping it.
 type CarriedField = 'type' | 'from' | 'to' | 'term' | 'index' | 'logTerm' | 'commit' | 'reject' | 'rejectHint'
-  | 'entries' | 'start' | 'context' | 'force';
+  | 'entries' | 'start' | 'context' | 'force' | 'membership';
 const everyFieldCarried: [Exclude<keyof Message, CarriedField>] extends [never] ? true : never = true;
 void everyFieldCarried;
 
@@ -90,7 +90,7 @@ export function encodeMessageHead(m: Message, entriesBytes: number): Buffer {
   const start = m.start ? [m.start.index, m.start.term, m.start.data] : null;
   const header = packr.pack([
     m.type, m.from, m.to, m.term, m.index, m.logTerm, m.commit, m.reject, m.rejectHint, start, m.context ?? null,
-    m.force ?? null,
+    m.force ?? null, m.membership ? [m.membership.index, m.membership.voters, m.membership.learners, m.membership.addresses ?? null] : null,
   ]);
   const head = Buffer.allocUnsafe(FRAME_PREFIX_BYTES + 1 + 4 + header.length);
   head.writeUInt32BE(head.length - FRAME_PREFIX_BYTES + entriesBytes, 0);
@@ -143,8 +143,9 @@ export function decodeMessage(body: Buffer): Message {
   if (headerBytes > body.length - at - 4) throw malformed('header length exceeds the frame');
   const h = unpackHeader(body.subarray(at, at + headerBytes));
   at += headerBytes;
-  if (!Array.isArray(h) || h.length !== 12) throw malformed('header is not a 12-field array');
-  const [type, from, to, term, index, logTerm, commit, reject, rejectHint, start, context, force] = h as unknown[];
+  // 12 fields before membership changes existed; the 13th (a Reset's configuration) may be absent.
+  if (!Array.isArray(h) || (h.length !== 12 && h.length !== 13)) throw malformed('header is not a 12- or 13-field array');
+  const [type, from, to, term, index, logTerm, commit, reject, rejectHint, start, context, force, membership = null] = h as unknown[];
   if (typeof type !== 'number' || !MESSAGE_TYPES.has(type)) throw malformed(`unknown message type ${String(type)}`);
   if (typeof from !== 'string' || typeof to !== 'string') throw malformed('from/to are not strings');
   if (!isCount(term) || !isCount(index) || !isCount(logTerm) || !isCount(commit) || !isCount(rejectHint)) {
@@ -162,6 +163,18 @@ export function decodeMessage(body: Buffer): Message {
     m.start = s;
   }
   if (context !== null) m.context = asBytes(context, 'context');
+  if (membership !== null) {
+    const ok = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === 'string');
+    if (!Array.isArray(membership) || membership.length !== 4 || !isCount(membership[0]) || !ok(membership[1]) || !ok(membership[2])) {
+      throw malformed('membership is not [index, voters, learners, addresses]');
+    }
+    const addresses: unknown = membership[3];
+    if (addresses !== null && (typeof addresses !== 'object' || Array.isArray(addresses) || !Object.values(addresses as object).every((x) => typeof x === 'string'))) {
+      throw malformed('membership addresses are not a map of strings');
+    }
+    m.membership = { index: membership[0], voters: membership[1], learners: membership[2] };
+    if (addresses !== null) m.membership.addresses = addresses as Record<string, string>;
+  }
   if (force !== null) {
     if (typeof force !== 'boolean') throw malformed('force is not a boolean');
     m.force = force;

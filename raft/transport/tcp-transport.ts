@@ -106,9 +106,18 @@ export class TcpTransport {
     this.self = self;
     this.maxFrameBytes = o.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.secrets = (o.peerSecrets ?? []).filter((x) => x !== '');
-    for (const p of o.peers) {
-      if (p.id === o.id) continue;
-      this.links.set(p.id, new PeerLink({
+    for (const p of o.peers) this.addPeer(p);
+  }
+
+  /**
+   * Adds a peer to reach (a member added by a membership change); a known peer or this node
+   * itself is ignored. Its link starts at once when the transport runs.
+   */
+  addPeer(p: PeerAddress): void {
+    const o = this.o;
+    if (p.id === o.id || this.links.has(p.id) || this.closed) return;
+    {
+      const link = new PeerLink({
         selfId: o.id,
         peerId: p.id,
         host: p.host,
@@ -122,7 +131,9 @@ export class TcpTransport {
         ...(o.tls !== undefined ? { tls: o.tls } : {}),
         secrets: this.secrets,
         logger: o.logger,
-      }));
+      });
+      this.links.set(p.id, link);
+      if (this.server !== null) link.start();
     }
   }
 
@@ -152,8 +163,8 @@ export class TcpTransport {
   }
 
   /**
-   * Encodes and queues each message for its peer; a message to an unknown peer is a programmer
-   * error. Within one call, messages carrying the same entry range share one encoded entry part:
+   * Encodes and queues each message for its peer; a message to a peer without an address (a
+   * member this node was never told how to reach) is dropped with a warning, as a lost message. Within one call, messages carrying the same entry range share one encoded entry part:
    * the same first and last (index, term) in one leader's log at one moment are the same entries.
    */
   send(messages: readonly Message[]): void {
@@ -161,7 +172,10 @@ export class TcpTransport {
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const link = this.links.get(m.to);
-      if (!link) throw new Error(`message to ${m.to}, which is not a peer of ${this.o.id}`);
+      if (!link) {
+        this.o.logger.warn({ to: m.to, type: m.type }, 'raft message to a node with no known address dropped');
+        continue;
+      }
       const es = m.entries;
       let body: Buffer;
       if (es.length === 0) body = EMPTY_ENTRIES;

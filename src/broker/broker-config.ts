@@ -55,6 +55,11 @@ export interface BrokerConfig extends ServerLimitsConfig {
   namesrvRegistrationKey: string;
   /** The node the group hands leadership back to when it is healthy and caught up; '' = none. */
   dLegerPreferredLeaderId: string;
+  /**
+   * This node joins a running group as a learner (added with `rmq admin changeMembers
+   * --add-learner`): it is not a bootstrap voter; dLegerPeers lists the members and itself.
+   */
+  dLegerJoining: boolean;
   messageDelayLevel: string;
   /** Lets this node's schedule service deliver with levels other than the group last used (a deliberate change). */
   messageDelayLevelChangeAllowed: boolean;
@@ -132,6 +137,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   tlsKeyPath: '',
   tlsCaPath: '',
   dLegerPreferredLeaderId: '',
+  dLegerJoining: false,
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
@@ -324,6 +330,7 @@ const SETTERS: Record<string, Setter> = {
   messageDelayLevelChangeAllowed: (c, v, k) => { c.messageDelayLevelChangeAllowed = bool(k, v); },
   longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
   enablePropertyFilter: (c, v, k) => { c.enablePropertyFilter = bool(k, v); },
+  dLegerJoining: (c, v, k) => { c.dLegerJoining = bool(k, v); },
   aclEnable: (c, v, k) => { c.aclEnable = bool(k, v); },
   aclFile: (c, v) => { c.aclFile = v; },
   maxTopicCount: (c, v, k) => { c.maxTopicCount = int(k, v, 1, 1_000_000); },

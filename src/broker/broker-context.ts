@@ -4,6 +4,7 @@
 // write (append message records or control entries through Raft, or forward to the leader).
 // Kept stable: processors written by other engineers compile against this file alone.
 
+import type { MembershipChange } from '../../raft/index.js';
 import type { Logger } from '../common/logger.js';
 import type { HandlerResult, RemotingChannel } from '../protocol/remoting-server.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
@@ -163,6 +164,8 @@ export interface BrokerAdmin {
   status(): Record<string, unknown>;
   /** Leader only; resolves when `targetId` leads. */
   transferLeadership(targetId: string): Promise<void>;
+  /** Leader only: one membership change; resolves once it is committed (in force). */
+  changeMembership(change: MembershipChange): Promise<{ index: number; term: number }>;
   /** Leader only: the follower with the highest match index, if any. */
   mostUpToDateFollower(): string | undefined;
   /** The replica digest (see replica-digest.ts) up to `upToIndex` (default: the dispatched index). */

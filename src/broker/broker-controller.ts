@@ -171,6 +171,7 @@ export class BrokerController {
     b.offsets.start();
     b.registrar.start();
     b.preferred?.start();
+    b.unregisterWhenRemoved();
     b.expiryTimer = setInterval(() => {
       const dropped = b.consumers.expire(Date.now());
       if (dropped > 0) b.log.info({ dropped }, 'expired silent clients');
@@ -186,6 +187,7 @@ export class BrokerController {
     const admin: BrokerAdmin = {
       status: () => this.status(),
       transferLeadership: (targetId) => raft.transferLeadership(targetId),
+      changeMembership: (change) => raft.changeMembership(change),
       mostUpToDateFollower: () => this.mostUpToDateFollower(),
       digest: (upTo, range) => this.digest(upTo, range),
       deleteExpiredCommitLog: () => raft.deleteExpiredNow(),
@@ -235,6 +237,24 @@ export class BrokerController {
   }
 
   /** RAFT_STATUS body; the shape docs/client.md gives (roles upper-case, peers as objects). */
+  /**
+   * A node removed from its group by a membership change stops registering and unregisters from
+   * every NameServer, so clients stop routing to it; it keeps running until an operator stops it.
+   * Only a node that was a member in this run: a joining node replays older configurations first.
+   */
+  private unregisterWhenRemoved(): void {
+    const isMember = (m: { voters: readonly string[]; learners: readonly string[] }): boolean => m.voters.includes(this.raft.nodeId) || m.learners.includes(this.raft.nodeId);
+    let wasMember = isMember(this.raft.node.membership());
+    this.raft.node.on('membership', (m: { index: number; voters: readonly string[]; learners: readonly string[] }) => {
+      if (isMember(m)) wasMember = true;
+      else if (wasMember) {
+        wasMember = false;
+        this.log.warn({ index: m.index, voters: m.voters, learners: m.learners }, 'removed from the Raft group: unregistering from the NameServer; stop this node');
+        void this.registrar.stop();
+      }
+    });
+  }
+
   status(): Record<string, unknown> {
     const s = this.raft.node.status();
     const role = this.raft.role();
@@ -254,6 +274,9 @@ export class BrokerController {
       // Operators watch a reset node here: incomplete until it installs a metadata snapshot.
       metadataComplete: this.raft.metadata.complete,
       metadataSnapshot: this.raft.metadata.latestSnapshot ?? null,
+      // The configuration in force (docs/raft.md, "Membership"): dLegerPeers until a change commits.
+      voters: s.voters,
+      learners: s.learners,
       // The other members (docs/client.md); a peer's client address is known once it has led.
       peers: this.raft.peers.filter((p) => p.id !== this.raft.nodeId).map((p) => ({
         nodeId: p.id,

@@ -10,7 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../common/logger.js';
-import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type PeerAddress, type PeerTls, type RaftNodeObserver, type RoleChange } from '../../raft/index.js';
+import { fileLayerFromEnv, MmapLogStorage, parsePeers, RaftNode, type Entry, type LogStart, type MembershipChange, type PeerAddress, type PeerTls, type RaftNodeObserver, type RoleChange } from '../../raft/index.js';
 import { CleanService, MessageStore, type CleanReport } from '../store/index.js';
 import { messageIdPrefix } from '../common/message/message-id.js';
 import { peerSecrets, storePathsOf, type BrokerConfig } from './broker-config.js';
@@ -182,6 +182,7 @@ export class BrokerRaft implements RaftFacade {
       id: this.nodeId,
       group: c.dLegerGroup,
       peers,
+      joining: c.dLegerJoining,
       storage: this.storage,
       flush: raftFlushPolicy(c.flushDiskType, c.flushIntervalCommitLog),
       applied: this.store.dispatchedIndex,
@@ -376,6 +377,11 @@ export class BrokerRaft implements RaftFacade {
 
   transferLeadership(to: string): Promise<void> {
     return this.node.transferLeadership(to);
+  }
+
+  /** One membership change through this node (the leader); resolves once it is in force. */
+  changeMembership(change: MembershipChange): Promise<{ index: number; term: number }> {
+    return this.node.changeMembership(change);
   }
 
   // ---- resident memory ----

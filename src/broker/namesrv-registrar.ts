@@ -163,6 +163,8 @@ export class NamesrvRegistrar {
 
   /** Stops registering and, as Apache does on shutdown, unregisters from every NameServer (bounded wait). */
   async stop(): Promise<void> {
+    // Once only: a node removed from its group stops here, and again at close.
+    if (this.stopped) return;
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.debounce) clearTimeout(this.debounce);

@@ -46,12 +46,23 @@ export interface RaftStatus {
   lastIndex: number;
   appliedIndex: number;
   peers: { nodeId: string; raftAddr?: string; brokerAddr?: string; matchIndex?: number }[];
+  /** The configuration in force: voting members and learners (absent from older brokers). */
+  voters?: string[];
+  learners?: string[];
   brokerName?: string;
   brokerAddr?: string;
   /** host:port of the node's /metrics endpoint when metricsPort is set (docs/metrics.md). */
   metricsAddr?: string;
   /** False on a node reset past entries it never applied, until it installs a metadata snapshot. */
   metadataComplete?: boolean;
+}
+
+/** The JSON body of RAFT_CHANGE_MEMBERS (1503): the change's log index and term, and the configuration now in force. */
+export interface ChangeMembersResult {
+  index: number;
+  term: number;
+  voters: string[];
+  learners: string[];
 }
 
 /** The JSON body of RAFT_TRANSFER_LEADER (1500); see docs/client.md. */
@@ -433,6 +444,23 @@ export class Admin {
       if (addr === undefined) throw new BrokerResponseError(name, 0, ResponseCode.SERVICE_NOT_AVAILABLE, `broker group ${name} has no master (leader) right now; retry when it has one`);
       return [name, addr];
     });
+  }
+
+  /**
+   * RAFT_CHANGE_MEMBERS (1503) through the group's leader: add a learner (with its Raft address,
+   * host:port), promote a learner to voter, or remove a member; resolves once it is in force.
+   */
+  async changeMembers(brokerName: string, kind: 'add-learner' | 'promote' | 'remove', nodeId: string, address?: string, timeoutMs = 15_000): Promise<ChangeMembersResult> {
+    const instance = this.running();
+    const info = await instance.namesrv.getClusterInfo();
+    const addr = info.brokerAddrTable[brokerName]?.brokerAddrs[String(MASTER_ID)];
+    if (addr === undefined) {
+      throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name with clusterInfo (known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
+    }
+    const req = makeRequest(RaftRequestCode.RAFT_CHANGE_MEMBERS, address === undefined ? { kind, nodeId } : { kind, nodeId, address });
+    const resp = await instance.invoke(addr, req, timeoutMs);
+    if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
+    return parseBody<ChangeMembersResult>(resp, 'change members result');
   }
 
   private running(): ClientInstance {

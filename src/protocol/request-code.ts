@@ -62,4 +62,6 @@ export const RaftRequestCode = {
   RAFT_STATUS: 1501,
   /** Ask any node for hashes of its committed log and ConsumeQueues (ReplicaDigestBody). */
   RAFT_REPLICA_DIGEST: 1502,
+  /** Ask the leader for one membership change: add a learner, promote one, remove a member. */
+  RAFT_CHANGE_MEMBERS: 1503,
 } as const;

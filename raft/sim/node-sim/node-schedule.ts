@@ -94,11 +94,11 @@ class NodeSchedule {
     const storageRng = new Prng((seed ^ 0x5a7e0e11) >>> 0);
     this.storage = makeStorage(plan.storageOptions ?? {}, (node, entries, prevTerm) => this.checker.onAppend(node, entries, prevTerm), storageRng);
     this.replicas = NODE_IDS.map((id) => ({ id, node: undefined, clock: undefined, transport: undefined, storage: undefined, incarnation: 0 }));
-    this.checker.voters = NODE_IDS.length;
+    this.checker.bootstrap(NODE_IDS);
     const { holds, durablyHolds } = this.storage;
     // Sync flush: what is committed is durable on a majority. Async: only on a majority's logs.
     const keeps = plan.flush === 'sync' && plan.powerLoss ? durablyHolds : holds;
-    if (keeps !== undefined) this.checker.survivors = (index, term) => NODE_IDS.filter((id) => keeps(id, index, term)).length;
+    if (keeps !== undefined) this.checker.survives = keeps;
   }
 
   async run(): Promise<NodeSimResult> {

@@ -36,6 +36,7 @@ const ADMIN_CODES: ReadonlySet<number> = new Set([
   RaftRequestCode.RAFT_TRANSFER_LEADER,
   RaftRequestCode.RAFT_STATUS,
   RaftRequestCode.RAFT_REPLICA_DIGEST,
+  RaftRequestCode.RAFT_CHANGE_MEMBERS,
 ]);
 
 const SEND_V2_TOPIC = 'b';

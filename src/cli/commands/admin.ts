@@ -239,6 +239,31 @@ export function registerAdminCommands(program: Command): void {
       }),
     );
 
+  sub(admin, 'changeMembers', 'change the members of a Raft broker group, one node at a time (docs/raft.md, "Membership")')
+    .option('-b, --broker-name <name>', 'broker group (default: the only group, if there is one)')
+    .option('--add-learner <nodeId>', 'add a node as a non-voting learner (needs --address)')
+    .option('--address <host:port>', "the new node's Raft address (its dLegerPeers entry)")
+    .option('--promote <nodeId>', 'make a caught-up learner a voter')
+    .option('--remove <nodeId>', 'remove a voter or learner (the leader itself steps down)')
+    .action(
+      action<Common & { brokerName?: string; addLearner?: string; address?: string; promote?: string; remove?: string }>(async (o) => {
+        const picked = ([['add-learner', o.addLearner], ['promote', o.promote], ['remove', o.remove]] as const).filter(([, v]) => v !== undefined);
+        if (picked.length !== 1) throw new CliError('pass exactly one of --add-learner, --promote, --remove');
+        const [kind, nodeId] = picked[0]!;
+        const r = await withAdmin(o, async (a) => {
+          let name = o.brokerName;
+          if (name === undefined) {
+            const names = Object.keys((await a.clusterInfo()).brokerAddrTable);
+            if (names.length !== 1) throw new CliError(`pass -b <brokerName>: the NameServer knows ${names.length === 0 ? 'no broker group' : names.join(', ')}`);
+            name = names[0]!;
+          }
+          return { brokerName: name, ...(await a.changeMembers(name, kind, nodeId!, o.address)) };
+        });
+        if (o.json === true) return printJson(r);
+        process.stdout.write(`${r.brokerName}: ${kind} ${nodeId} in force at index ${r.index}; voters ${r.voters.join(',')}; learners ${r.learners.join(',') || '-'}\n`);
+      }),
+    );
+
   sub(admin, 'transferLeader', 'hand leadership of a Raft broker group to another node')
     .option('-b, --broker-name <name>', 'broker group (default: the only group, if there is one)')
     .option('--to <nodeId>', "the new leader's dLegerSelfId, e.g. n1 (default: the most caught-up follower)")
