@@ -17,7 +17,7 @@ import { RequestCode } from '../protocol/request-code.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import { decodeJsonBody, type ClusterInfo } from '../protocol/route-data.js';
 import { RaftAdminCode } from './processors/raft-admin.js';
-import { BROKER_NODE_FLAGS } from './node-flags.js';
+import { BROKER_NODE_FLAGS, brokerEnv } from './node-flags.js';
 
 export interface LocalClusterOptions {
   dir: string;
@@ -126,7 +126,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
 
   function launch(name: string, args: string[]): Child {
     const logFd = openSync(join(o.dir, `${name}.log`), 'a');
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], env });
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', logFd, logFd], env: name === 'namesrv' ? env : brokerEnv(env) });
     closeSync(logFd);
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
     const child = { proc, exited };
