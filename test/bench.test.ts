@@ -134,6 +134,9 @@ describe('rmq bench against a local 3-node group', () => {
       expect(r.p50_ms!).toBeLessThanOrEqual(r.p99_ms!);
       expect(r.p99_ms!).toBeLessThanOrEqual(r.max_ms!);
       expect(Object.keys(r.broker_peak_rss_mb).sort()).toEqual(['n0', 'n1', 'n2']);
+      // Every broker counts its faults (>= 0), so a broken /proc reading shows up as null here.
+      for (const f of Object.values(r.publish_minor_faults_per_msg!)) expect(f).toBeGreaterThanOrEqual(0);
+      expect(Object.keys(r.publish_minor_faults_per_msg!).sort()).toEqual(['n0', 'n1', 'n2']);
       expect(r.leader_changes).not.toBeNull();
       expect(JSON.parse(JSON.stringify(r))).toEqual(r);
     }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BROKER_MALLOC_ENV } from '../src/broker/node-flags.js';
 import { messagingServiceDefinition } from '../src/grpc/proto.js';
 import { ensureBuilt, isAlive, killLiveRuns, killPids, rmq, waitGone, type RunResult } from './cli-helpers.js';
 
@@ -75,6 +76,13 @@ describe('rmq cluster and client commands', () => {
     for (const n of c.groups[0]!.nodes) expect(readFileSync(n.confPath, 'utf8')).toContain(`dLegerPeerSecretFile=${secretFile}`);
     expect(readFileSync(secretFile, 'utf8').trim()).toMatch(/^[0-9a-f]{64}$/);
     expect(statSync(secretFile).mode & 0o077).toBe(0);
+  });
+
+  it('cluster up starts every broker with the malloc settings of the broker launchers', () => {
+    for (const n of cluster!.groups[0]!.nodes) {
+      const environ = readFileSync(`/proc/${n.pid}/environ`, 'utf8').split('\0');
+      for (const [k, v] of Object.entries(BROKER_MALLOC_ENV)) expect(environ, n.id).toContain(`${k}=${v}`);
+    }
   });
 
   it('each grpcEndpoints address answers a RocketMQ 5 client', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseBrokerConfig } from '../src/broker/broker-config.js';
-import { BROKER_NODE_FLAGS } from '../src/broker/node-flags.js';
+import { BROKER_MALLOC_ENV, BROKER_NODE_FLAGS } from '../src/broker/node-flags.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const deploy = join(root, 'docs', 'deploy');
@@ -74,23 +74,27 @@ describe('Kubernetes manifests', () => {
 });
 
 describe('systemd units and the Dockerfile', () => {
-  it('start the compiled broker with the Node flags of every launcher, and the NameServer', () => {
+  it('start the compiled broker with the Node flags and malloc environment of every launcher, and the NameServer', () => {
     const broker = readFileSync(join(deploy, 'systemd', 'rmq-broker@.service'), 'utf8');
     const exec = /^ExecStart=(.*)$/m.exec(broker)![1]!.split(/\s+/);
     for (const flag of BROKER_NODE_FLAGS) expect(exec).toContain(flag);
+    const environment = [...broker.matchAll(/^Environment=(.*)$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    for (const [k, v] of Object.entries(BROKER_MALLOC_ENV)) expect(environment).toContain(`${k}=${v}`);
     const script = exec.find((a) => a.endsWith('main.js'))!;
     expect(existsSync(distPath(script)), script).toBe(true);
     const namesrv = /^ExecStart=(.*)$/m.exec(readFileSync(join(deploy, 'systemd', 'rmq-namesrv.service'), 'utf8'))![1]!.split(/\s+/);
     expect(existsSync(distPath(namesrv.find((a) => a.endsWith('main.js'))!))).toBe(true);
   });
 
-  it('copies sources that exist and starts the CLI that the build produces', () => {
+  it('copies sources that exist and starts the CLI that the build produces, with the brokers\' malloc environment', () => {
     const dockerfile = readFileSync(join(deploy, 'docker', 'Dockerfile'), 'utf8');
     for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
       for (const src of m[1]!.split(' ')) expect(existsSync(join(root, src)), src).toBe(true);
     }
     const entry = JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)![1]!) as string[];
     for (const flag of BROKER_NODE_FLAGS) expect(entry).toContain(flag);
+    const env = [...dockerfile.matchAll(/^ENV (.*)$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    for (const [k, v] of Object.entries(BROKER_MALLOC_ENV)) expect(env).toContain(`${k}=${v}`);
     expect(existsSync(distPath(entry.find((a) => a.endsWith('main.js'))!))).toBe(true);
   });
 });

@@ -58,6 +58,8 @@ export interface BenchTarget {
   peakRss(): BrokerRss[];
   /** CPU seconds (user + system) each local broker has used so far ({} for an existing cluster). */
   cpuSeconds(): Record<string, number | null>;
+  /** Minor page faults each local broker has taken so far ({} for an existing cluster). */
+  minorFaults(): Record<string, number | null>;
   close(): Promise<void>;
 }
 
@@ -106,6 +108,11 @@ async function openLocal(o: TargetOptions): Promise<BenchTarget> {
       for (const n of c.nodes) out[n.id] = n.pid === undefined ? null : readCpuSeconds(n.pid);
       return out;
     },
+    minorFaults() {
+      const out: Record<string, number | null> = {};
+      for (const n of c.nodes) out[n.id] = n.pid === undefined ? null : readMinorFaults(n.pid);
+      return out;
+    },
     async close() {
       await c.stop();
       if (o.keepData !== true) rmSync(dir, { recursive: true, force: true });
@@ -132,6 +139,9 @@ async function openExisting(namesrvAddr: string): Promise<BenchTarget> {
       return [];
     },
     cpuSeconds() {
+      return {};
+    },
+    minorFaults() {
       return {};
     },
     async close() {
@@ -172,11 +182,22 @@ const CLOCK_TICKS_PER_S = 100;
 
 /** utime + stime of a process in seconds, or null when it is gone. */
 export function readCpuSeconds(pid: number): number | null {
+  const fields = statFields(pid);
+  return fields === null ? null : (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+/** minflt of a process (first touches of fresh anonymous or page-cache memory), or null when it is gone. */
+export function readMinorFaults(pid: number): number | null {
+  const fields = statFields(pid);
+  return fields === null ? null : Number(fields[7]);
+}
+
+/** The fields of /proc/<pid>/stat from field 3 (state) on, or null when the process is gone. */
+function statFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) may hold spaces; the fields after its ')' are fixed.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }

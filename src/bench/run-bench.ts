@@ -101,6 +101,8 @@ export interface BenchResult {
   publish_cpu_us_per_msg: Record<string, number | null> | null;
   /** The same while reading back (each broker, this client, all). */
   consume_cpu_us_per_msg: Record<string, number | null> | null;
+  /** Minor page faults per acknowledged message while publishing, each broker (first touches of fresh memory). */
+  publish_minor_faults_per_msg: Record<string, number | null> | null;
   /** Term increases during the phase: 0 means the leader never changed. */
   leader_changes: number | null;
   broker_peak_rss_mb: Record<string, number | null>;
@@ -158,6 +160,7 @@ async function runPhase(o: BenchOptions, target: BenchTarget, payload: PayloadFa
   let consumed: ConsumeOutcome | undefined;
   let cpu: Record<string, number | null> | null = null;
   let consumeCpu: Record<string, number | null> | null = null;
+  let faults: Record<string, number | null> | null = null;
   const n = mode === 'sync' ? Math.min(o.nSync ?? o.n, o.n) : o.n;
   if (mode !== 'consume') {
     const producer = new Producer({
@@ -171,8 +174,10 @@ async function runPhase(o: BenchOptions, target: BenchTarget, payload: PayloadFa
     try {
       progress.start(`produce ${mode}`, n);
       const cpuBefore = cpuSnapshot(target);
+      const faultsBefore = target.minorFaults();
       produced = await runProduce(producer, { topic, n, mode, inFlight: o.inFlight, batch: o.batch, maxMs, payload, onAcked: (c) => progress.update(c) });
       cpu = cpuPerMessage(cpuBefore, cpuSnapshot(target), produced.acked);
+      faults = perMessage(faultsBefore, target.minorFaults(), produced.acked, 1);
       progress.finish();
     } finally {
       await producer.shutdown();
@@ -184,13 +189,25 @@ async function runPhase(o: BenchOptions, target: BenchTarget, payload: PayloadFa
     consumeCpu = cpuPerMessage(cpuBefore, cpuSnapshot(target), consumed.consumed);
   }
   const after = await target.raftSnapshot();
-  return resultLine(o, mode, topic, produced, consumed, before, after, target.peakRss(), cpu, consumeCpu);
+  return resultLine(o, mode, topic, produced, consumed, before, after, target.peakRss(), cpu, consumeCpu, faults);
 }
 
 /** CPU seconds so far of every local broker and of this process (the client). */
 function cpuSnapshot(target: BenchTarget): Record<string, number | null> {
   const u = process.cpuUsage();
   return { ...target.cpuSeconds(), client: (u.user + u.system) / 1e6 };
+}
+
+/** Per-message growth of each counter, rounded to `digits` decimals; null when nothing was acknowledged. */
+function perMessage(before: Record<string, number | null>, after: Record<string, number | null>, messages: number, digits: number): Record<string, number | null> | null {
+  if (messages === 0) return null;
+  const scale = 10 ** digits;
+  const out: Record<string, number | null> = {};
+  for (const [k, b] of Object.entries(before)) {
+    const a = after[k];
+    out[k] = a === null || a === undefined || b === null ? null : Math.round(((a - b) / messages) * scale) / scale;
+  }
+  return out;
 }
 
 function cpuPerMessage(before: Record<string, number | null>, after: Record<string, number | null>, messages: number): Record<string, number | null> | null {
@@ -262,6 +279,7 @@ function resultLine(
   rss: BrokerRss[],
   cpu: Record<string, number | null> | null,
   consumeCpu: Record<string, number | null> | null,
+  faults: Record<string, number | null> | null = null,
 ): BenchResult {
   const n = p?.acked ?? c?.consumed ?? 0;
   const rssByNode: Record<string, number | null> = {};
@@ -305,6 +323,7 @@ function resultLine(
     leader_after: after.leader,
     publish_cpu_us_per_msg: cpu,
     consume_cpu_us_per_msg: consumeCpu,
+    publish_minor_faults_per_msg: faults,
     leader_changes: before.term === null || after.term === null ? null : after.term - before.term,
     broker_peak_rss_mb: rssByNode,
     broker_rss_split_mb: split,

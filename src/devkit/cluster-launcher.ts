@@ -12,7 +12,7 @@ import { findFreeBlock, takenPorts } from '../../raft/tools/free-ports.js';
 import { brokerScript, isOurProcess, launchDetached, namesrvScript, stopProcesses, tailOf, type Launched, type StopResult } from './processes.js';
 import { waitForLeaders, type GroupLeader } from './wait-leaders.js';
 import { waitForNamesrv } from './wait-namesrv.js';
-import { BROKER_NODE_FLAGS } from '../broker/node-flags.js';
+import { BROKER_NODE_FLAGS, brokerEnv } from '../broker/node-flags.js';
 
 export interface ClusterUpOptions {
   dir: string;
@@ -90,7 +90,7 @@ async function waitForNamesrvOf(file: ClusterFile, launched: Launched): Promise<
 }
 
 function launchBroker(file: ClusterFile, node: ClusterNodeInfo, logLevel: string | undefined): Launched {
-  const launched = launchDetached(brokerScript(), ['-c', node.confPath], node.logPath, childEnv(logLevel), BROKER_NODE_FLAGS);
+  const launched = launchDetached(brokerScript(), ['-c', node.confPath], node.logPath, brokerEnv(childEnv(logLevel)), BROKER_NODE_FLAGS);
   node.pid = launched.pid;
   return launched;
 }

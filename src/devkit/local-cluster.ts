@@ -7,7 +7,7 @@
 import type { AclCredentials } from '../protocol/acl-signature.js';
 import { ProcessControl } from '../../raft/tools/process/process-control.js';
 import { Admin } from '../client/index.js';
-import { BROKER_NODE_FLAGS } from '../broker/node-flags.js';
+import { BROKER_NODE_FLAGS, brokerEnv } from '../broker/node-flags.js';
 import { writeClusterFile, type ClusterFile } from './cluster-file.js';
 import { writeLayout } from './cluster-layout.js';
 import { DevkitError } from './devkit-errors.js';
@@ -119,7 +119,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
    */
   async function launchNode(node: LocalNode, attempt = 1): Promise<void> {
     if (processes.has(node.id)) await processes.restart(node.id);
-    else await processes.start({ name: node.id, command: process.execPath, args: [...BROKER_NODE_FLAGS, ...(o.execArgv ?? []), brokerScript(o.distDir), '-c', node.confPath], env });
+    else await processes.start({ name: node.id, command: process.execPath, args: [...BROKER_NODE_FLAGS, ...(o.execArgv ?? []), brokerScript(o.distDir), '-c', node.confPath], env: brokerEnv(env) });
     const pid = processes.pid(node.id);
     node.pid = pid;
     recordPids();
