@@ -158,14 +158,24 @@ describe('raft peer authentication', () => {
     expect(kinds.every((k) => k === FRAME_KIND_AUTH_HELLO)).toBe(true);
   });
 
-  it('keeps one group while the secret is rotated (old+new on some nodes, new+old on others)', async () => {
-    const OLD = 'old-secret-0123456789abcdef';
-    const NEW = 'new-secret-0123456789abcdef';
-    const { nodes } = await group(22300, [[OLD, NEW], [NEW, OLD], [NEW]]);
-    const leader = await leaderOf(nodes);
-    const r = await leader.propose(Buffer.from('rotating'));
-    await until('commit on all three', 5000, () => nodes.every((n) => n.applied >= r.index));
-  });
+  // Each pair must accept the secret the other signs with (both ends prove themselves), so the
+  // rotation goes old -> old,new -> new,old -> new one node at a time: these are the mixed
+  // states a group passes through. (A node with only `new` beside one still signing with `old`
+  // is not one of them: that pair cannot connect.)
+  const OLD = 'old-secret-0123456789abcdef';
+  const NEW = 'new-secret-0123456789abcdef';
+  for (const [step, secrets] of [
+    ['adding the new secret', [[OLD], [OLD, NEW], [OLD, NEW]]],
+    ['signing with the new secret', [[OLD, NEW], [NEW, OLD], [NEW, OLD]]],
+    ['dropping the old secret', [[NEW, OLD], [NEW, OLD], [NEW]]],
+  ] as const) {
+    it(`keeps one group while the secret is rotated: ${step}`, async () => {
+      const { nodes } = await group(22300, secrets);
+      const leader = await leaderOf(nodes);
+      const r = await leader.propose(Buffer.from('rotating'));
+      await until('commit on all three', 5000, () => nodes.every((n) => n.applied >= r.index));
+    });
+  }
 
   it('does not let a node with another secret into the group', async () => {
     const { nodes } = await group(22400, [[SECRET], [SECRET], ['another-secret-0123456789abcdef']]);

@@ -29,6 +29,6 @@ export const BROKER_MALLOC_ENV: Readonly<Record<string, string>> = {
 };
 
 /** `env` with BROKER_MALLOC_ENV added where `env` does not set the variable itself. */
-export function brokerEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function brokerEnv<E extends NodeJS.ProcessEnv>(env: E): E & typeof BROKER_MALLOC_ENV {
   return { ...BROKER_MALLOC_ENV, ...env };
 }
