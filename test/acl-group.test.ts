@@ -153,8 +153,8 @@ describe('ACL on a real group with ali-ons', () => {
       }
       const status = await admin.invoke(leader.brokerAddr, makeRequest(1501), 5000);
       expect(status.code).toBe(ResponseCode.SUCCESS);
-      // This cluster's groups have no peer secret: RAFT_STATUS says so, with the refusal counters.
-      expect(JSON.parse(status.body!.toString())).toMatchObject({ peerAuthentication: false, raftAuthFailures: 0 });
+      // The kit gives every group a Raft peer secret: RAFT_STATUS says so, with the refusal counters.
+      expect(JSON.parse(status.body!.toString())).toMatchObject({ peerAuthentication: true, raftAuthFailures: 0 });
       const anonymous = await plain.invoke(leader.brokerAddr, makeRequest(RequestCode.GET_MAX_OFFSET, { topic: 'AclOrders', queueId: '0' }), 5000);
       expect(anonymous.code).toBe(ResponseCode.NO_PERMISSION);
       expect(anonymous.remark).toMatch(/carries no AccessKey/);

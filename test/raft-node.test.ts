@@ -146,9 +146,9 @@ describe('RaftNode', () => {
     for (let i = 0; i < 12; i++) {
       const leader = await leaderOf(g.nodes);
       const target = g.nodes[(g.nodes.indexOf(leader) + 1) % g.nodes.length]!;
-      await until(() => target.applied >= leader.applied);
+      await until('the target has caught up', 5000, () => target.applied >= leader.applied);
       await leader.transferLeadership(target.id);
-      await until(() => target.status().role === 'leader');
+      await until('the target leads', 5000, () => target.status().role === 'leader');
       for (const n of g.nodes) expect(n.listenerCount('role')).toBe(baseline.get(n.id));
     }
     // Requests repeated while a transfer cannot finish (its target is down) share one wait.
