@@ -164,6 +164,13 @@ export function violations(files: { path: string; source: string }[]): string[] 
         if (/^src\/(cli|bench|devkit)\//.test(target) || target.startsWith('raft/tools/')) found.push(`${path} (library) imports the tool ${s}`);
       }
     }
+    // The CLI mounts the benchmark (src/cli/commands/bench.ts and src/cli/bench-main.ts), never
+    // the other way round: the dependency goes cli -> bench only.
+    if (path.startsWith('src/bench/')) {
+      for (const s of specs) {
+        if (targetOf(path, s).startsWith('src/cli/')) found.push(`${path} (bench) imports the CLI ${s}`);
+      }
+    }
     // One dev-cluster kit: only the supervisor starts processes, and each piece of the kit has one home.
     if (!path.startsWith('raft/tools/process/') && CHILD_PROCESS_ALLOWED[path] === undefined) {
       // A type-only import (ChildProcess for an IPC channel) starts nothing.
@@ -356,6 +363,18 @@ describe('architecture', () => {
     for (const [path, source] of cases) expect(violations([{ path, source }]), source).toHaveLength(1);
     const fine = "import { RaftNode } from '../../node/raft-node.js';\nimport { sleep } from '../demo/local-cluster.js';";
     expect(violations([{ path: 'raft/tools/bench/x.ts', source: fine }])).toEqual([]);
+  });
+
+  it('would catch a src/bench file importing the CLI', () => {
+    const bad = [
+      "import { formatTable } from '../cli/output.js';",
+      "import { action } from '../cli/run-action.js';",
+      "export { benchCommand } from '../cli/commands/bench.js';",
+    ];
+    for (const source of bad) expect(violations([{ path: 'src/bench/x.ts', source }]), source).toHaveLength(1);
+    const fine = "import { Admin } from '../client/index.js';\nimport { findFreeBlock } from '../../raft/tools/free-ports.js';\nimport { runBench } from './run-bench.js';";
+    expect(violations([{ path: 'src/bench/x.ts', source: fine }])).toEqual([]);
+    expect(violations([{ path: 'src/cli/commands/bench.ts', source: "import { runBench } from '../../bench/index.js';" }])).toEqual([]);
   });
 
   it('would catch a second launcher, port finder, conf template, dist/ resolver or PID check', () => {

@@ -2,7 +2,8 @@
 // read-back check catches corrupt, duplicated, misplaced and missing messages. Never asserts speed.
 // The end-to-end case spawns a local cluster from dist/ (build first; `npm test` does).
 import { describe, expect, it } from 'vitest';
-import { formatResults, PayloadFactory, runBench, type BenchResult } from '../src/bench/index.js';
+import { PayloadFactory, runBench, type BenchResult } from '../src/bench/index.js';
+import { formatResults } from '../src/cli/commands/bench.js';
 import { isVerified, runConsume } from '../src/bench/consume-phase.js';
 import { percentile } from '../src/bench/latency.js';
 import { Placement } from '../src/bench/placement.js';

@@ -20,14 +20,15 @@
 // the log: a truncation or reset followed by new appends rewrites those bytes, so a holder that
 // keeps a payload past the current event-loop turn (a send queue) must copy it or encode it now.
 // Jobs with files of their own: opening (log-open.ts), batch checks (append-checks.ts), the
-// thread-pool sync (background-sync.ts), a reset's wipe (log-reset.ts), warm-up (warm-ahead.ts).
+// thread-pool sync (background-sync.ts), a reset's wipe (log-reset.ts), head deletion
+// (log-head.ts), warm-up (warm-ahead.ts).
 
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Entry, HardState, LogStart } from '../core/types.js';
 import { checkAppend } from './append-checks.js';
 import { BackgroundSync } from './background-sync.js';
-import { ENTRY_HEADER_BYTES, probe } from './entry-codec.js';
+import { ENTRY_HEADER_BYTES } from './entry-codec.js';
 import { EntryIndex } from './entry-index.js';
 import type { FileLayer } from './file-layer.js';
 import { readEntryAt } from './entry-reader.js';
@@ -37,10 +38,11 @@ import type { EntryLocation, LogStorage, StartAppSource } from './log-storage.js
 import { MappedFileList } from './mapped-file-list.js';
 import { loadAndRecover, prepareMeta } from './log-open.js';
 import { wipeForReset } from './log-reset.js';
+import { cutHead } from './log-head.js';
 import type { RecoveryReport } from './recovery.js';
 import { RunMarker } from './run-marker.js';
 import { HardStateKeeper } from './hard-state-keeper.js';
-import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, readMembership, writeMembership, writeMeta } from './state-files.js';
+import { decodeStartData, encodeStartData, MAX_START_APP_BYTES, readHardState, readMembership, writeMembership } from './state-files.js';
 import type { Membership } from '../core/membership.js';
 import { LogStorageError } from './storage-errors.js';
 import { type MmapLogStorageOptions, type ResolvedOptions, resolveOptions } from './storage-options.js';
@@ -256,32 +258,14 @@ export class MmapLogStorage implements LogStorage {
     this.assertOpen();
     const target = Math.min(beforeIndex, this.last);
     if (target <= this.firstIndex()) return this.firstIndex();
-    const S = this.segmentBytes;
-    const keepFile = Math.floor(this.index.position(this.findRecord(target)) / S);
-    if (keepFile <= Math.floor(this.startPosition / S)) return this.firstIndex();
-    // Entries never span segments, so the first entry of a later segment sits at its base.
-    const basePosition = keepFile * S;
-    const head = probe(this.data.file(keepFile)!.buffer, 0, basePosition, false);
-    // The first entry itself may open a later segment than the start position's: after a reset
-    // to a position near a segment end, it did not fit there and moved on. Dropping the segments
-    // before it would delete no entry, so there is nothing to do.
-    if (head.kind === 'entry' && head.index === this.firstIndex()) return this.firstIndex();
-    if (head.kind !== 'entry' || head.index < this.firstIndex() || head.index > target) {
-      throw new LogStorageError('ERR_LOG_CORRUPT', `no valid entry at the start of segment ${basePosition} (${head.kind})`);
-    }
-    // Asked before anything changes: a section it cannot make (it throws) leaves the log whole.
-    const app = startApp?.({ index: head.index, position: basePosition });
-    if (app !== undefined && !(app instanceof Uint8Array)) throw new TypeError('startApp must return a Uint8Array');
-    const newStart: LogStart = { index: head.index - 1, term: this.term(head.index - 1)!, data: encodeStartData(basePosition, app) };
-    // Meta first: a crash before the deletions leaves files that recovery deletes as lying before
-    // the start. writeMeta refuses a section over MAX_START_APP_BYTES before writing anything.
-    writeMeta(this.layer, this.dir, { segmentBytes: S, indexSegmentEntries: this.index.entriesPerFile, startIndex: newStart.index, startTerm: newStart.term, startPosition: basePosition, wipePending: false, startApp: app });
-    this.start = newStart;
-    this.startPosition = basePosition;
-    this.startApp = app;
-    const deleted = this.data.deleteBelow(keepFile) + this.index.files.deleteBelow(this.index.fileOf(head.index));
-    this.log?.info({ firstIndex: head.index, startPosition: basePosition, startAppBytes: app?.length, deletedFiles: deleted }, 'raft log head deleted');
-    return head.index;
+    const view = { firstIndex: this.firstIndex(), startPosition: this.startPosition, targetPosition: this.index.position(this.findRecord(target)), term: (i: number) => this.term(i) };
+    const cut = cutHead(this.layer, this.dir, this.data, this.index, this.segmentBytes, view, target, startApp);
+    if (cut === undefined) return this.firstIndex();
+    this.start = cut.start;
+    this.startPosition = cut.startPosition;
+    this.startApp = cut.startApp;
+    this.log?.info({ firstIndex: cut.start.index + 1, startPosition: cut.startPosition, startAppBytes: cut.startApp?.length, deletedFiles: cut.deletedFiles }, 'raft log head deleted');
+    return cut.start.index + 1;
   }
 
   reset(start: LogStart): void {

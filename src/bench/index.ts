@@ -1,5 +1,5 @@
-// Public surface of the benchmark: the CLI mounts benchCommand(); scripts and tests call runBench.
-export { benchCommand, formatResults } from './bench-command.js';
+// Public surface of the benchmark: scripts, tests and the CLI's `rmq bench` command
+// (src/cli/commands/bench.ts) call runBench.
 export { runBench, peerName, BENCH_DEFAULTS, type BenchOptions, type BenchResult, type BenchCommandName } from './run-bench.js';
 export { BenchSetupError, BenchVerificationError } from './bench-errors.js';
 export { PayloadFactory } from './payload.js';

@@ -3,7 +3,7 @@
 // (cluster up/down/status), mqadmin-style administration, quick produce/consume, and the demos.
 // Every command and its --json shape is documented in docs/cli.md; errors print one line.
 import { Command } from 'commander';
-import { benchCommand } from '../bench/index.js';
+import { benchCommand } from './commands/bench.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerConsumeCommand } from './commands/consume.js';

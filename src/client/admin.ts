@@ -3,12 +3,15 @@
 // every node), and the two Raft calls of our own (leadership transfer, per-node Raft status;
 // codes and shapes in docs/client.md), and ACL administration (RocketMQ's codes 50-52, on each
 // group's leader: the group replicates the change).
-import { AclRequestCode, makeRequest, MASTER_ID, PERM_READ_WRITE, RequestCode, ResponseCode, type ClusterInfo, type DeleteExpiredBody, type TopicRouteData } from '../protocol/index.js';
+import { makeRequest, MASTER_ID, PERM_READ_WRITE, RequestCode, ResponseCode, type ClusterInfo, type DeleteExpiredBody, type TopicRouteData } from '../protocol/index.js';
 import { RaftRequestCode } from './client-constants.js';
 import { withReplicaFallback } from './replica-fallback.js';
 import { BrokerResponseError, ClientConfigError, ClientStateError, MessageNotFoundError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
 import * as ops from './admin-ops.js';
+import * as acl from './admin-acl.js';
+import type { AclAccountSpec, GroupAclConfig } from './admin-acl.js';
+import { changeMembers, type ChangeMembersResult } from './admin-members.js';
 import { getConsumerIdList, getMaxOffset, getMinOffset, queryConsumerOffset } from './broker-api.js';
 import type { MessageExt, MessageQueue } from './message.js';
 import { decodeOwnedMessageRecords } from './message-decoder.js';
@@ -16,6 +19,9 @@ import { parseOffsetMsgId } from './message-id.js';
 import { parseBody } from './namesrv-client.js';
 import { checkGroup, checkTopic } from './validation.js';
 import { DEFAULT_TOPIC } from '../common/system-topics.js';
+
+export type { AclAccountSpec, GroupAclConfig } from './admin-acl.js';
+export type { ChangeMembersResult } from './admin-members.js';
 
 export interface CreateTopicOptions {
   readQueueNums?: number;
@@ -57,14 +63,6 @@ export interface RaftStatus {
   metadataComplete?: boolean;
 }
 
-/** The JSON body of RAFT_CHANGE_MEMBERS (1503): the change's log index and term, and the configuration now in force. */
-export interface ChangeMembersResult {
-  index: number;
-  term: number;
-  voters: string[];
-  learners: string[];
-}
-
 /** The JSON body of RAFT_TRANSFER_LEADER (1500); see docs/client.md. */
 export interface TransferLeaderResult {
   previousLeader: string;
@@ -97,29 +95,6 @@ export interface NodeStatus {
   addr: string;
   status?: RaftStatus;
   error?: string;
-}
-
-/** An ACL account for updateAclConfig, as plain_acl.yml writes it (permissions as text). */
-export interface AclAccountSpec {
-  accessKey: string;
-  secretKey: string;
-  whiteRemoteAddress?: string;
-  admin?: boolean;
-  defaultTopicPerm?: string;
-  defaultGroupPerm?: string;
-  /** "Topic=PUB|SUB" items. */
-  topicPerms?: string[];
-  groupPerms?: string[];
-}
-
-/** One group's answer to GET_BROKER_CLUSTER_ACL_INFO (52): the rules in force, without secrets. */
-export interface GroupAclConfig {
-  brokerName: string;
-  addr: string;
-  /** A hash of the rules in force: equal on two nodes exactly when they enforce the same rules. */
-  version: string;
-  globalWhiteRemoteAddresses: string[];
-  accounts: (Omit<AclAccountSpec, 'secretKey'> & { source: 'file' | 'replicated' })[];
 }
 
 export class Admin {
@@ -396,54 +371,17 @@ export class Admin {
 
   /** UPDATE_AND_CREATE_ACL_CONFIG (50) on every group's leader; returns the addresses that accepted it. */
   async updateAclConfig(account: AclAccountSpec, clusterName?: string): Promise<string[]> {
-    const ext: Record<string, string> = { accessKey: account.accessKey, secretKey: account.secretKey, admin: String(account.admin ?? false) };
-    if (account.whiteRemoteAddress !== undefined) ext['whiteRemoteAddress'] = account.whiteRemoteAddress;
-    if (account.defaultTopicPerm !== undefined) ext['defaultTopicPerm'] = account.defaultTopicPerm;
-    if (account.defaultGroupPerm !== undefined) ext['defaultGroupPerm'] = account.defaultGroupPerm;
-    if (account.topicPerms !== undefined) ext['topicPerms'] = account.topicPerms.join(',');
-    if (account.groupPerms !== undefined) ext['groupPerms'] = account.groupPerms.join(',');
-    return this.onEveryLeader(AclRequestCode.UPDATE_AND_CREATE_ACL_CONFIG, ext, clusterName);
+    return acl.updateAclConfig(this.running(), account, clusterName);
   }
 
   /** DELETE_ACL_CONFIG (51) on every group's leader. */
-  deleteAclConfig(accessKey: string, clusterName?: string): Promise<string[]> {
-    return this.onEveryLeader(AclRequestCode.DELETE_ACL_CONFIG, { accessKey }, clusterName);
+  async deleteAclConfig(accessKey: string, clusterName?: string): Promise<string[]> {
+    return acl.deleteAclConfig(this.running(), accessKey, clusterName);
   }
 
   /** GET_BROKER_CLUSTER_ACL_INFO (52) from every group's leader. */
   async getAclConfig(clusterName?: string): Promise<GroupAclConfig[]> {
-    const out: GroupAclConfig[] = [];
-    for (const [brokerName, addr] of await this.leaders(clusterName)) {
-      const req = makeRequest(AclRequestCode.GET_BROKER_CLUSTER_ACL_INFO);
-      const resp = await this.running().invoke(addr, req);
-      if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
-      const body = parseBody<Omit<GroupAclConfig, 'brokerName' | 'addr' | 'version'>>(resp, `ACL config of ${addr}`);
-      out.push({ brokerName, addr, version: String(resp.extFields['version'] ?? ''), ...body });
-    }
-    return out;
-  }
-
-  private async onEveryLeader(code: number, ext: Record<string, string>, clusterName?: string): Promise<string[]> {
-    const done: string[] = [];
-    for (const [, addr] of await this.leaders(clusterName)) {
-      const req = makeRequest(code, { ...ext });
-      const resp = await this.running().invoke(addr, req);
-      if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
-      done.push(addr);
-    }
-    return done;
-  }
-
-  /** [brokerName, leader address] of every group (of one cluster); throws when one has no leader. */
-  private async leaders(clusterName?: string): Promise<[string, string][]> {
-    const info = await this.running().namesrv.getClusterInfo();
-    const names = clusterName === undefined ? Object.keys(info.brokerAddrTable) : info.clusterAddrTable[clusterName] ?? [];
-    if (names.length === 0) throw new ClientConfigError(clusterName === undefined ? 'no broker is registered with the NameServer; start a broker group first' : `cluster '${clusterName}' has no brokers; check the cluster name (see clusterInfo)`);
-    return names.sort().map((name) => {
-      const addr = info.brokerAddrTable[name]?.brokerAddrs[String(MASTER_ID)];
-      if (addr === undefined) throw new BrokerResponseError(name, 0, ResponseCode.SERVICE_NOT_AVAILABLE, `broker group ${name} has no master (leader) right now; retry when it has one`);
-      return [name, addr];
-    });
+    return acl.getAclConfig(this.running(), clusterName);
   }
 
   /**
@@ -451,16 +389,7 @@ export class Admin {
    * host:port), promote a learner to voter, or remove a member; resolves once it is in force.
    */
   async changeMembers(brokerName: string, kind: 'add-learner' | 'promote' | 'remove', nodeId: string, address?: string, timeoutMs = 15_000): Promise<ChangeMembersResult> {
-    const instance = this.running();
-    const info = await instance.namesrv.getClusterInfo();
-    const addr = info.brokerAddrTable[brokerName]?.brokerAddrs[String(MASTER_ID)];
-    if (addr === undefined) {
-      throw new ClientConfigError(`broker group '${brokerName}' has no leader registered; check the name with clusterInfo (known: ${Object.keys(info.brokerAddrTable).join(', ') || 'none'})`);
-    }
-    const req = makeRequest(RaftRequestCode.RAFT_CHANGE_MEMBERS, address === undefined ? { kind, nodeId } : { kind, nodeId, address });
-    const resp = await instance.invoke(addr, req, timeoutMs);
-    if (resp.code !== ResponseCode.SUCCESS) throw new BrokerResponseError(addr, req.code, resp.code, resp.remark);
-    return parseBody<ChangeMembersResult>(resp, 'change members result');
+    return changeMembers(this.running(), brokerName, kind, nodeId, address, timeoutMs);
   }
 
   private running(): ClientInstance {

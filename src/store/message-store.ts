@@ -3,12 +3,9 @@
 // Reads copy each record once into a result buffer and patch its queueOffset and physicalOffset
 // there (the log holds placeholders, see docs/storage.md); the mapped log is never written.
 
-import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, relative, isAbsolute } from 'node:path';
 import type { CommitLogReader } from './commit-log.js';
 import { createAbortFile, readCheckpoint, removeAbortFile, type StoreCheckpoint } from './checkpoint.js';
-import { fileSync } from './file-sync.js';
-import { defaultStorePaths, type StorePaths } from './store-paths.js';
+import { prepareStorePaths, type StorePaths } from './store-paths.js';
 import { type ConsumeQueueUnit, DEFAULT_UNITS_PER_FILE } from './consume-queue.js';
 import { ConsumeQueueTable } from './consume-queue-table.js';
 import type { QueueFilePoolOptions } from './queue-file-pool.js';
@@ -63,15 +60,7 @@ export class MessageStore {
 
   /** Opens the store under `root` over `log`, recovering after a crash (see recovery.ts). */
   static open(root: string, log: CommitLogReader, options: MessageStoreOptions = {}): MessageStore {
-    mkdirSync(root, { recursive: true });
-    const paths: StorePaths = { ...defaultStorePaths(root), ...options.paths };
-    // Under the root, ConsumeQueue and index folders are made (and their names synced) when first
-    // written; a folder elsewhere (another disk) is made now so its disk can be watched for space.
-    for (const dir of [paths.consumeQueueDir, paths.indexDir, dirname(paths.checkpointFile), dirname(paths.abortFile)]) {
-      if (isInside(root, dir) || existsSync(dir)) continue;
-      mkdirSync(dir, { recursive: true });
-      fileSync.dir(dirname(dir));
-    }
+    const paths = prepareStorePaths(root, options.paths);
     const unclean = createAbortFile(paths.abortFile);
     let checkpoint: StoreCheckpoint | undefined;
     let problem: string | undefined;
@@ -447,10 +436,4 @@ export class MessageStore {
     removeAbortFile(this.paths.abortFile);
     this.closed = true;
   }
-}
-
-/** Whether `path` is `root` or below it. */
-function isInside(root: string, path: string): boolean {
-  const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
 }

@@ -2,11 +2,10 @@
 // progress bar and a table; `--json` prints one JSON line per phase (the peers' format) and
 // nothing else on stdout. Exit 1 when the read-back does not match what was acknowledged.
 import { Command, Option } from 'commander';
-import { intInRange, oneOf, secondsValue } from '../cli/options.js';
-import { formatTable } from '../cli/output.js';
-import { action } from '../cli/run-action.js';
-import type { SendMode } from './produce-phase.js';
-import { BENCH_DEFAULTS, runBench, type BenchCommandName, type BenchResult } from './run-bench.js';
+import { intInRange, oneOf, secondsValue } from '../options.js';
+import { formatTable } from '../output.js';
+import { action } from '../run-action.js';
+import { BENCH_DEFAULTS, runBench, type BenchCommandName, type BenchResult, type SendMode } from '../../bench/index.js';
 
 interface CommandOptions {
   local?: boolean;
