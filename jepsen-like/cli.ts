@@ -45,7 +45,9 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     .option('--quiet <s>', 'seconds of health before the first fault (default: --interval)', positive(3600))
     .option('--recovery <s>', 'seconds the clients keep going after the final heal', int(0, 3600), d.recoveryS)
     .option('--batch <k>', 'values per send (SEND_BATCH when > 1)', int(1, 256), d.batch)
-    .option('--queues <n>', 'queues of the topic', int(1, 64), d.queues)
+    .option('--groups <n>', 'Raft groups of 3 nodes (broker-a, broker-b, ...); faults hit one group or all of them', int(1, 8), d.groups)
+    .option('--front-doors', 'every node a front door (its own broker name with a share of the queues; docs/operations.md)')
+    .option('--queues <n>', 'queues of the topic (per group)', int(1, 64), d.queues)
     .option('--producers <n>', 'producer processes', int(1, 64), d.producers)
     .option('--consumers <n>', 'consumer processes (one clustering group)', int(1, 64), d.consumers)
     .option('--client-retries <n>', "the SDK's retryTimesWhenSendFailed", int(0, 16), d.clientRetries)
@@ -57,7 +59,7 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     .parse(argv, { from: 'user' });
   const o = program.opts<{
     workload: string; nemesis: string; time: number; rate: number; out?: string; seed?: number; flush: string; interval: number; schedule: string; quiet?: number;
-    recovery: number; batch: number; queues: number; producers: number; consumers: number; clientRetries: number; logLevel: string; unsafeTestFault?: string; abuseRssBound?: number; brokerConf?: string[];
+    recovery: number; batch: number; groups: number; frontDoors?: boolean; queues: number; producers: number; consumers: number; clientRetries: number; logLevel: string; unsafeTestFault?: string; abuseRssBound?: number; brokerConf?: string[];
   }>();
   const brokerConf: Record<string, string> = {};
   for (const line of o.brokerConf ?? []) {
@@ -85,9 +87,11 @@ export function parseArgs(argv: readonly string[]): RunOptions {
     ...(o.quiet !== undefined ? { quietS: o.quiet } : {}),
     recoveryS: o.recovery,
     batch: o.batch,
+    groups: o.groups,
+    ...(o.frontDoors === true ? { frontDoors: true } : {}),
     queues: o.queues,
     producers: o.producers,
-    consumers: Math.min(o.consumers, o.queues),
+    consumers: Math.min(o.consumers, o.queues * o.groups),
     clientRetries: o.clientRetries,
     logLevel: o.logLevel,
     ...(o.abuseRssBound !== undefined ? { abuseRssBoundMiB: o.abuseRssBound } : {}),
@@ -100,12 +104,16 @@ export function verdictTable(outcome: RunOutcome): string[] {
   const lines: string[] = [];
   const r = outcome.check?.results;
   const s = outcome.summary;
-  lines.push(`run ${outcome.runDir} (seed ${s.seed}, nemesis ${s.options.nemesis}, ${s.options.timeS} s at ${s.options.ratePerSec}/s, flush ${s.options.flush})`);
+  const groups = (s.options.groups ?? 1) > 1 ? `, ${s.options.groups} groups` : '';
+  lines.push(`run ${outcome.runDir} (seed ${s.seed}, nemesis ${s.options.nemesis}, ${s.options.timeS} s at ${s.options.ratePerSec}/s, flush ${s.options.flush}${groups})`);
   if (r !== undefined) {
     const st = r.stats;
     lines.push(`ops ${st.ops}: ok ${st.ok}, fail ${st.fail}, info ${st.info}, pending ${st.pending}`);
     lines.push('checker                 verdict  count');
     for (const name of SAFETY_CHECKERS) lines.push(`${name.padEnd(24)}${(r[name].valid ? 'pass' : 'FAIL').padEnd(9)}${r[name].count}`);
+    for (const [group, g] of Object.entries(r.byGroup ?? {})) {
+      lines.push(`group ${group}: ${g.valid ? 'pass' : 'FAIL'} (${SAFETY_CHECKERS.map((name) => `${name} ${g[name]}`).join(', ')})`);
+    }
     const a = r.availability;
     lines.push(`availability: ok sends ${a.sendsOk}/${a.sendsCompleted}, longest unavailability ${a.longestUnavailabilityMs.toFixed(0)} ms`);
     if (!r.divergence.checked) lines.push('note: no final-state record; replica divergence not checked');

@@ -92,6 +92,8 @@ export const KIT_HOMES: { what: string; home: string; pattern: RegExp; except?: 
   { what: 'a free-port finder', home: 'raft/tools/free-ports.ts', pattern: /(function|const)\s+(canListen|portFree|\w*[Ff]ree\w*(Port|Ports|Block)\w*)\b/ },
   { what: 'a dist/ resolver', home: 'raft/tools/process/dist-dir.ts', pattern: /['"]dist['"]/ },
   { what: 'a check that a PID is still ours (its start time or command line)', home: 'raft/tools/process/process-identity.ts', pattern: /\/cmdline|processStartTicks\s*\(pid: number\)/ },
+  // One plan of ports for groups, nodes, doors and proxies (rmq cluster, LocalCluster, jepsen-like); raft/ may not import src/.
+  { what: 'a port plan (port arithmetic from a base port)', home: 'src/devkit/port-plan.ts', pattern: /(function|const)\s+\w*[Pp]ortPlan\w*\s*[(=]|\b(basePort|base)\s*\+\s*\d+\s*\+/, except: 'raft/' },
 ];
 
 const stripComments = (source: string): string => source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
@@ -377,7 +379,7 @@ describe('architecture', () => {
     expect(violations([{ path: 'src/cli/commands/bench.ts', source: "import { runBench } from '../../bench/index.js';" }])).toEqual([]);
   });
 
-  it('would catch a second launcher, port finder, conf template, dist/ resolver or PID check', () => {
+  it('would catch a second launcher, port finder, port plan, conf template, dist/ resolver or PID check', () => {
     const cases: [string, string][] = [
       ['src/bench/x.ts', "import { spawn } from 'node:child_process';"],
       ['jepsen-like/db/x.ts', "import { fork } from 'child_process';"],
@@ -389,6 +391,8 @@ describe('architecture', () => {
       ['jepsen-like/run/x.ts', 'export async function findFreePorts(n: number) {'],
       ['src/cli/x.ts', "const dist = join(here, '..', 'dist');"],
       ['src/cli/x.ts', 'const cmd = readFileSync(`/proc/${pid}/cmdline`);'],
+      ['jepsen-like/db/x.ts', 'const raftProxyPort = (from: number, to: number) => basePort + 60 + from * 3 + to;'],
+      ['src/devkit/x.ts', 'export function groupPortPlan(base: number) {'],
     ];
     for (const [path, source] of cases) expect(violations([{ path, source }]), source).toHaveLength(1);
     const fine: [string, string][] = [
@@ -398,6 +402,8 @@ describe('architecture', () => {
       ['jepsen-like/run/x.ts', "import { ProcessControl } from '../../raft/tools/process/process-control.js';\nimport { writeBrokerConf } from '../../src/devkit/broker-conf.js';\nimport { CodedError } from '../../raft/coded-error.js';"],
       ['src/bench/client-bench.ts', "import { spawn } from 'node:child_process';"],
       ['raft/tools/demo/x.ts', "import type { ChildProcess } from 'node:child_process';"],
+      ['src/devkit/port-plan.ts', 'brokerPort: (g, i) => base + 1 + slot(g, i),'],
+      ['jepsen-like/run/x.ts', "import { clusterPortPlan } from '../../src/devkit/port-plan.js';\nconst plan = clusterPortPlan({ basePort, groups: 2, nodes: 3, proxies: true });"],
     ];
     for (const [path, source] of fine) expect(violations([{ path, source }]), source).toEqual([]);
   });

@@ -5,7 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterDb } from '../jepsen-like/db/cluster.js';
-import { defaultPortPlan, PORT_PLAN_SPAN } from '../src/devkit/port-plan.js';
+import { clusterPortPlan, defaultPortPlan, portCount, PORT_PLAN_SPAN, type ClusterPortPlan, type PortPlan } from '../src/devkit/port-plan.js';
 import { alive, assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
 import { dial, eventually, onFreePorts } from './jepsen-net-helpers.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
@@ -30,8 +30,7 @@ async function standInCluster(): Promise<ClusterDb> {
   return db;
 }
 
-function setupAt(b: number, runDir: string): Promise<ClusterDb> {
-  const ports = defaultPortPlan(b, 3);
+function setupAt(b: number, runDir: string, ports: PortPlan | ClusterPortPlan = defaultPortPlan(b, 3)): Promise<ClusterDb> {
   return ClusterDb.setup({
     runDir,
     ports,
@@ -84,6 +83,42 @@ describe('ClusterDb', () => {
     expect(await roundTrip(plan.namesrvProxyPort(1), 'ns')).toBe(true);
     const described = JSON.parse(readFileSync(join(dir!, 'cluster.json'), 'utf8')) as { peers: Record<string, string> };
     expect(described.peers['n1']).toBe(d.mesh.peersFor('n1'));
+  });
+
+  it('plans two groups with doors and proxies on ports that never collide, and lays out rmq cluster up as before', () => {
+    const plan = clusterPortPlan({ basePort: BASE, groups: 2, nodes: 3, frontDoors: true, proxies: true });
+    const ports = plan.allPorts();
+    expect(new Set(ports).size).toBe(ports.length);
+    expect(Math.max(...ports) - BASE).toBe(plan.portCount - 1);
+    // The layout of `rmq cluster up` (no proxies): clients, then Raft, gRPC, metrics, the NameServer's metrics.
+    const up = clusterPortPlan({ basePort: BASE, groups: 2, nodes: 3 });
+    expect([up.brokerPort(1, 0), up.raftPort(0, 0), up.grpcPort(0, 0), up.metricsPort(0, 0), up.namesrvMetricsPort]).toEqual([BASE + 4, BASE + 7, BASE + 13, BASE + 19, BASE + 25]);
+    expect(() => up.clientProxyPort(0, 0)).toThrow(/no proxies/);
+  });
+
+  it('starts two groups whose Raft links stay inside each group, and gives each group its part of the mesh', async () => {
+    dir = tempRunDir('cluster-groups');
+    let plan: ClusterPortPlan | undefined;
+    db = await onFreePorts(portCount(2, 3, false, true), (b) => {
+      plan = clusterPortPlan({ basePort: b, groups: 2, nodes: 3, proxies: true });
+      return setupAt(b, dir!, plan);
+    });
+    const d = db;
+    expect(d.groups).toEqual(['broker-a', 'broker-b']);
+    expect(d.groupNodeIds('broker-b')).toEqual(['b0', 'b1', 'b2']);
+    const conf = readFileSync(d.node('b1').confPath, 'utf8');
+    expect(conf).toContain('brokerName=broker-b');
+    expect(conf).toContain(`dLegerPeers=b0-127.0.0.1:${plan!.raftProxyPort(1, 1, 0)};b1-127.0.0.1:${plan!.raftPort(1, 1)};b2-127.0.0.1:${plan!.raftProxyPort(1, 1, 2)}`);
+    expect(await roundTrip(plan!.raftProxyPort(1, 1, 0), 'raft b1->b0')).toBe(true);
+    // No Raft link joins the groups; a group's view cuts and heals only its own links.
+    expect(d.mesh.raftLinks().filter((l) => l.from[0] !== l.to[0])).toEqual([]);
+    const b = d.mesh.view(d.groupNodeIds('broker-b'));
+    expect(b.raftLinks()).toHaveLength(6);
+    d.mesh.block([{ from: 'a0', to: 'a1' }]);
+    b.block(b.raftLinks());
+    b.heal();
+    expect(d.mesh.blockedLinks()).toEqual([{ from: 'a0', to: 'a1' }]);
+    expect(d.clientDialAddress(`127.0.0.1:${plan!.brokerPort(1, 2)}`)).toBe(`127.0.0.1:${plan!.clientProxyPort(1, 2)}`);
   });
 
   it('kills, restarts, pauses and resumes a node by id, and teardown leaves no process', async () => {

@@ -11,6 +11,7 @@ import type { CheckResult } from './result.js';
 import { historyStats, type HistoryStats } from './stats.js';
 import { checkTransactions, type TransactionsResult } from './transactions.js';
 import { checkUnexpected, type UnexpectedResult } from './unexpected.js';
+import { groupHistory, historyGroups } from './per-group.js';
 
 export interface CheckResults {
   valid: boolean;
@@ -24,6 +25,11 @@ export interface CheckResults {
   transactions: TransactionsResult;
   availability: AvailabilityResult;
   stats: HistoryStats;
+  /**
+   * A run over several groups: each safety checker's count over each group's part of the history
+   * (per-group.ts), so an anomaly is placed in its group. The verdict stays the whole history's.
+   */
+  byGroup?: Record<string, { valid: boolean } & Record<SafetyChecker, number>>;
 }
 
 /** The checkers whose verdict decides `valid`, in the order the report lists them. */
@@ -31,6 +37,18 @@ export const SAFETY_CHECKERS = ['lost', 'unexpected', 'duplicated', 'inconsisten
 export type SafetyChecker = (typeof SAFETY_CHECKERS)[number];
 
 export function checkAll(history: History): CheckResults {
+  const results = checkOnce(history);
+  const groups = historyGroups(history);
+  if (groups.length < 2) return results;
+  const byGroup: NonNullable<CheckResults['byGroup']> = {};
+  for (const g of groups) {
+    const r = checkOnce(groupHistory(history, g));
+    byGroup[g] = { valid: r.valid, ...(Object.fromEntries(SAFETY_CHECKERS.map((name) => [name, r[name].count])) as Record<SafetyChecker, number>) };
+  }
+  return { ...results, byGroup };
+}
+
+function checkOnce(history: History): CheckResults {
   const order = checkReadOrder(history);
   const results: Omit<CheckResults, 'valid'> = {
     lost: checkLost(history),

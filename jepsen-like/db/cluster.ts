@@ -1,6 +1,8 @@
-// The `db` of a run: a NameServer and one Raft group of broker nodes as OS processes, each with
-// its own data folder, every Raft link (and every broker → NameServer link) through its own
-// proxy. What a node runs is not decided here: the caller passes launchers that turn a node's
+// The `db` of a run: a NameServer and one or more Raft groups of broker nodes as OS processes,
+// each with its own data folder, every Raft link (and every broker → NameServer link) through its
+// own proxy, on the kit's one port plan (src/devkit/port-plan.ts). With one group the nodes are
+// n0, n1, ...; with several, the group's letter and the position: a0, a1, a2 of broker-a, b0, ...
+// (Raft ids allow only letters, digits and _). What a node runs is not decided here: the caller passes launchers that turn a node's
 // ports, peer string and folders into a command line and a broker.conf text, so the same db
 // drives the real broker, or a stand-in process in tests.
 import assert from 'node:assert/strict';
@@ -13,12 +15,16 @@ import { DbError } from './db-errors.js';
 import { registerExitHook } from '../../raft/tools/process/exit-hooks.js';
 import { emptyDisk, fillDisk, mountSmallFs, unmountSmallFs } from './node-fs.js';
 import type { NodeControl, NodeStatus } from './node-control.js';
-import type { PortPlan } from '../../src/devkit/port-plan.js';
+import type { ClusterPortPlan, PortPlan } from '../../src/devkit/port-plan.js';
+import { brokerNameOf } from '../../src/devkit/cluster-layout.js';
 import { ProcessControl } from '../../raft/tools/process/process-control.js';
 
 export interface ClusterNode {
   id: string;
+  /** The node's position in its group. */
   index: number;
+  /** The Raft group / brokerName. */
+  group: string;
   raftPort: number;
   brokerPort: number;
   pid: number | undefined;
@@ -43,6 +49,8 @@ export interface NodeLaunchInput {
   peers: string;
   /** The NameServer address this node must use (a proxy when broker links are proxied). */
   namesrvAddr: string;
+  /** With front doors: `frontDoorPorts`, the port this node serves each door of its group on. */
+  frontDoorPorts?: string;
   dataDir: string;
   confPath: string;
   runDir: string;
@@ -60,9 +68,12 @@ export interface Launch {
 
 export interface ClusterDbOptions {
   runDir: string;
+  /** Nodes per group (at most the plan's node slots). */
   nodeCount?: number;
+  /** The brokerName of a one-group cluster (default broker-a); several groups are broker-a, broker-b, ... */
   group?: string;
-  ports: PortPlan;
+  /** A one-group plan, or a cluster plan whose groups all start (it must have proxies). */
+  ports: PortPlan | ClusterPortPlan;
   /** Seeds the proxies; the nemeses have their own. */
   seed: number;
   launchNamesrv: (input: { port: number; runDir: string }) => Launch;
@@ -79,6 +90,11 @@ export interface ClusterDbOptions {
    * disk-full nemesis can fill one node's disk without touching the others.
    */
   nodeFsBytes?: number;
+  /**
+   * Front doors (docs/operations.md): every node serves a door per node of its group, on the
+   * plan's door ports (the plan must have them). Clients dial doors directly, not through proxies.
+   */
+  frontDoors?: boolean;
   /** Give the workload's clients a proxy per broker so a client can be partitioned (default true). */
   proxyClientLinks?: boolean;
   readyTimeoutMs?: number;
@@ -87,6 +103,21 @@ export interface ClusterDbOptions {
 }
 
 const NAMESRV = 'namesrv';
+
+/** The cluster plan behind a one-group view, or the plan itself. */
+function clusterPlanOf(ports: PortPlan | ClusterPortPlan): ClusterPortPlan {
+  return 'group' in ports ? ports : ports.cluster;
+}
+
+interface PlannedNode extends ClusterNode {
+  groupIndex: number;
+}
+
+/** `n0:P0;n1:P1;...`: the ports node `n` serves its group's doors on. */
+function doorPortsOf(plan: ClusterPortPlan, nodes: readonly PlannedNode[], n: PlannedNode): string {
+  const group = nodes.filter((x) => x.group === n.group);
+  return group.map((door) => `${door.id}:${plan.doorPort(n.groupIndex, n.index, door.index)}`).join(';');
+}
 /** The variable a Raft log reads its boot id from instead of the kernel's (see docs/raft.md). */
 const BOOT_ID_ENV = 'RAFT_BOOT_ID';
 
@@ -100,7 +131,7 @@ export class ClusterDb implements NodeControl {
     private readonly options: ClusterDbOptions,
     readonly processes: ProcessControl,
     readonly mesh: ProxyMesh,
-    private readonly nodes: ClusterNode[],
+    private readonly nodes: PlannedNode[],
     /** Undoes the nodes' own file systems (a no-op without them). */
     private readonly unmount: () => void = () => {},
   ) {}
@@ -115,32 +146,38 @@ export class ClusterDb implements NodeControl {
     const mounted: string[] = [];
     const unregisterUnmount = registerExitHook(() => mounted.forEach(unmountSmallFs));
     assert(nodeCount >= 1, 'a cluster needs a node');
-    const plan = options.ports;
+    const plan = clusterPlanOf(options.ports);
+    assert(nodeCount <= plan.nodes, `${nodeCount} nodes per group do not fit a plan of ${plan.nodes}`);
+    const groupIndexes = 'group' in options.ports ? Array.from({ length: plan.groups }, (_, g) => g) : [options.ports.groupIndex];
+    const groupName = (g: number): string => (groupIndexes.length === 1 ? (options.group ?? 'broker-a') : brokerNameOf(g));
     mkdirSync(options.runDir, { recursive: true });
-    const nodes: ClusterNode[] = Array.from({ length: nodeCount }, (_, i) => {
-      const id = `n${i}`;
-      const dataDir = join(options.runDir, 'nodes', id);
-      mkdirSync(dataDir, { recursive: true });
-      if (options.nodeFsBytes !== undefined) {
-        mountSmallFs(dataDir, options.nodeFsBytes);
-        mounted.push(dataDir);
-      }
-      return { id, index: i, raftPort: plan.raftPort(i), brokerPort: plan.brokerPort(i), pid: undefined, dataDir, confPath: join(dataDir, 'broker.conf') };
-    });
+    const nodes: PlannedNode[] = groupIndexes.flatMap((g) =>
+      Array.from({ length: nodeCount }, (_, i) => {
+        const group = groupName(g);
+        const id = groupIndexes.length === 1 ? `n${i}` : `${String.fromCharCode(97 + g)}${i}`;
+        const dataDir = join(options.runDir, 'nodes', id);
+        mkdirSync(dataDir, { recursive: true });
+        if (options.nodeFsBytes !== undefined) {
+          mountSmallFs(dataDir, options.nodeFsBytes);
+          mounted.push(dataDir);
+        }
+        return { id, index: i, group, groupIndex: g, raftPort: plan.raftPort(g, i), brokerPort: plan.brokerPort(g, i), pid: undefined, dataDir, confPath: join(dataDir, 'broker.conf') };
+      }),
+    );
     const processes = new ProcessControl(options.runDir);
     let mesh: ProxyMesh | undefined;
     try {
       mesh = await ProxyMesh.create({
-        nodes: nodes.map((n) => ({ id: n.id, port: n.raftPort })),
-        proxyPort: (from, to) => plan.raftProxyPort(from, to),
+        nodes: nodes.map((n) => ({ id: n.id, port: n.raftPort, group: n.group })),
+        proxyPort: (from, to) => plan.raftProxyPort(nodes[from]!.groupIndex, nodes[from]!.index, nodes[to]!.index),
         seed: options.seed,
       });
       const proxyNamesrv = options.proxyNamesrvLinks ?? true;
       if (proxyNamesrv) {
-        for (const n of nodes) await mesh.addLink(n.id, NAMESRV, plan.namesrvPort, plan.namesrvProxyPort(n.index));
+        for (const n of nodes) await mesh.addLink(n.id, NAMESRV, plan.namesrvPort, plan.namesrvProxyPort(n.groupIndex, n.index));
       }
       if (options.proxyClientLinks ?? true) {
-        for (const n of nodes) await mesh.addLink(CLIENTS, n.id, n.brokerPort, plan.clientProxyPort(n.index));
+        for (const n of nodes) await mesh.addLink(CLIENTS, n.id, n.brokerPort, plan.clientProxyPort(n.groupIndex, n.index));
       }
       const db = new ClusterDb(options, processes, mesh, nodes, () => {
         mounted.forEach(unmountSmallFs);
@@ -148,15 +185,16 @@ export class ClusterDb implements NodeControl {
       });
       await db.startNamesrv();
       for (const n of nodes) {
-        const namesrvPort = proxyNamesrv ? plan.namesrvProxyPort(n.index) : plan.namesrvPort;
+        const namesrvPort = proxyNamesrv ? plan.namesrvProxyPort(n.groupIndex, n.index) : plan.namesrvPort;
         const launch = options.launchNode({
           id: n.id,
           index: n.index,
-          group: options.group ?? 'broker-a',
+          group: n.group,
           raftPort: n.raftPort,
           brokerPort: n.brokerPort,
           peers: mesh.peersFor(n.id),
           namesrvAddr: `127.0.0.1:${namesrvPort}`,
+          ...(options.frontDoors === true ? { frontDoorPorts: doorPortsOf(plan, nodes, n) } : {}),
           dataDir: n.dataDir,
           confPath: n.confPath,
           runDir: options.runDir,
@@ -181,6 +219,16 @@ export class ClusterDb implements NodeControl {
     return this.nodes.map((n) => n.id);
   }
 
+  /** The brokerNames of the groups, in plan order. */
+  get groups(): string[] {
+    return [...new Set(this.nodes.map((n) => n.group))];
+  }
+
+  /** The node ids of one group. */
+  groupNodeIds(group: string): string[] {
+    return this.nodes.filter((n) => n.group === group).map((n) => n.id);
+  }
+
   cluster(): Cluster {
     const live = (name: string): number | undefined => (this.processes.has(name) && this.processes.status(name) !== 'exited' ? this.processes.pid(name) : undefined);
     return {
@@ -196,7 +244,7 @@ export class ClusterDb implements NodeControl {
   clientDialAddress(addr: string): string {
     if (!(this.options.proxyClientLinks ?? true)) return addr;
     const n = this.nodes.find((x) => addr === `127.0.0.1:${x.brokerPort}`);
-    return n === undefined ? addr : `127.0.0.1:${this.options.ports.clientProxyPort(n.index)}`;
+    return n === undefined ? addr : `127.0.0.1:${clusterPlanOf(this.options.ports).clientProxyPort(n.groupIndex, n.index)}`;
   }
 
   node(id: string): ClusterNode {

@@ -7,7 +7,10 @@
 /** A message value the generator made unique for the whole run. */
 export type MessageValue = number | string;
 
-/** A queue named `<topic>/<queueId>`, e.g. `jepsen/3` (see {@link queueKey}). */
+/**
+ * A queue named `<topic>/<queueId>`, e.g. `jepsen/3`; in a run over several Raft groups
+ * `<brokerName>:<topic>/<queueId>`, e.g. `broker-b:jepsen/3` (see {@link queueKey}).
+ */
 export type QueueKey = string;
 
 /** A logical single-threaded client: at most one outstanding operation at a time. */
@@ -159,7 +162,15 @@ export function isReadOp(op: HistoryOp): op is ReadOp {
   return op.f === 'poll' || op.f === 'drain';
 }
 
-/** The QueueKey for a topic and queue id (the same spelling the final-state hashes use). */
-export function queueKey(topic: string, queueId: number): QueueKey {
-  return `${topic}/${queueId}`;
+/**
+ * The QueueKey for a topic and queue id (the same spelling the final-state hashes use), qualified
+ * by the group's brokerName when one is given (runs over several groups).
+ */
+export function queueKey(topic: string, queueId: number, group?: string): QueueKey {
+  return group === undefined ? `${topic}/${queueId}` : `${group}:${topic}/${queueId}`;
+}
+
+/** The key a workload records for a queue the client names: its settings' mapping, or `<topic>/<queueId>`. */
+export function queueKeyOf(s: { queueKeyOf?: (mq: { topic: string; brokerName: string; queueId: number }) => QueueKey }, mq: { topic: string; brokerName: string; queueId: number }): QueueKey {
+  return s.queueKeyOf !== undefined ? s.queueKeyOf(mq) : queueKey(mq.topic, mq.queueId);
 }

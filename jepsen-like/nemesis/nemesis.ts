@@ -6,12 +6,13 @@
 import assert from 'node:assert/strict';
 import type { NodeControl } from '../db/node-control.js';
 import type { HistoryRecorder } from '../history/recorder.js';
-import type { ProxyMesh } from '../net/proxy-mesh.js';
+import type { MeshControl } from '../net/proxy-mesh.js';
 import type { SeededRandom } from '../net/seeded-random.js';
 import type { AbuseContext } from './abuse-nemesis.js';
 
 export interface NemesisContext {
-  mesh: ProxyMesh;
+  /** The links of the run's mesh, or of one group's part of it (several groups). */
+  mesh: MeshControl;
   nodes: NodeControl;
   /** The node the harness believes leads the Raft group now, or undefined when there is none. */
   leaderOf: () => Promise<string | undefined>;

@@ -3,7 +3,8 @@
 // 127.0.0.1:P(i→j) as the address of peer j, so each node's peer string differs, and cutting the
 // proxy i→j silences exactly what i sends to j (the Raft transport dials one connection per
 // direction and never answers on it). Partitions are sets of cut links; the shapes come from
-// partition-shapes.ts.
+// partition-shapes.ts. A cluster of several Raft groups is one mesh whose Raft links stay inside
+// each group (MeshNode.group); `view(ids)` gives the nemeses one group's part of it.
 import assert from 'node:assert/strict';
 import {
   bridge,
@@ -24,6 +25,22 @@ export interface MeshNode {
   id: NodeId;
   /** The port the node really listens on for this kind of link (its Raft port). */
   port: number;
+  /** The Raft group; Raft links join nodes of the same group only (default: one group). */
+  group?: string;
+}
+
+/** What a nemesis may do to the links of a mesh, or of one group's part of it (MeshView). */
+export interface MeshControl {
+  readonly nodeIds: NodeId[];
+  links(): DirectedLink[];
+  raftLinks(): DirectedLink[];
+  blockedLinks(): DirectedLink[];
+  block(links: readonly DirectedLink[], mode?: BlockMode): void;
+  /** Reopens the given links, or every link (of the view) when none are given. */
+  heal(links?: readonly DirectedLink[]): void;
+  setFaults(faults: Partial<LinkFaults>, links?: readonly DirectedLink[]): void;
+  /** Clears the latency and loss of every link (of the view). */
+  clearFaults(): void;
 }
 
 export interface ProxyMeshOptions {
@@ -43,7 +60,7 @@ export function gridProxyPorts(basePort: number, nodeCount: number): (from: numb
 
 const HOST = '127.0.0.1';
 
-export class ProxyMesh {
+export class ProxyMesh implements MeshControl {
   private readonly proxies = new Map<string, TcpProxy>();
   private readonly blocked = new Map<string, DirectedLink>();
   private readonly rng: SeededRandom;
@@ -65,8 +82,8 @@ export class ProxyMesh {
     try {
       for (let i = 0; i < options.nodes.length; i++) {
         for (let j = 0; j < options.nodes.length; j++) {
-          if (i === j) continue;
           const to = options.nodes[j]!;
+          if (i === j || options.nodes[i]!.group !== to.group) continue;
           await mesh.addLink(options.nodes[i]!.id, to.id, to.port, options.proxyPort(i, j));
         }
       }
@@ -79,6 +96,12 @@ export class ProxyMesh {
 
   get nodeIds(): NodeId[] {
     return this.nodes.map((n) => n.id);
+  }
+
+  /** The part of the mesh that touches these nodes (one group's): what its nemeses see and undo. */
+  view(ids: readonly NodeId[]): MeshControl {
+    for (const id of ids) this.node(id);
+    return new MeshView(this, ids);
   }
 
   /** Adds a proxied link `from → to` listening on `listenPort` and forwarding to `targetPort`. */
@@ -115,8 +138,8 @@ export class ProxyMesh {
 
   /** The DLedger peer string node `self` is configured with: `n0-127.0.0.1:P;n1-...`. */
   peersFor(self: NodeId): string {
-    this.node(self);
-    return this.nodes.map((n) => `${n.id}-${this.peerAddress(self, n.id)}`).join(';');
+    const group = this.node(self).group;
+    return this.nodes.filter((n) => n.group === group).map((n) => `${n.id}-${this.peerAddress(self, n.id)}`).join(';');
   }
 
   /** Cuts the given links (adding to those already cut). */
@@ -182,8 +205,9 @@ export class ProxyMesh {
     for (const link of links) this.proxy(link.from, link.to).setFaults(faults);
   }
 
-  clearFaults(): void {
-    for (const p of this.proxies.values()) p.clearFaults();
+  clearFaults(links?: readonly DirectedLink[]): void {
+    if (links === undefined) for (const p of this.proxies.values()) p.clearFaults();
+    else for (const link of links) this.proxy(link.from, link.to).clearFaults();
   }
 
   /** The links between the mesh's nodes (not the extra ones added with addLink). */
@@ -216,6 +240,50 @@ export class ProxyMesh {
   private rngFor(seed: number | SeededRandom | undefined): SeededRandom {
     if (seed === undefined) return this.rng;
     return typeof seed === 'number' ? new SeededRandom(seed) : seed;
+  }
+}
+
+/** One group's part of a mesh: its nodes, and the links from or to them. */
+class MeshView implements MeshControl {
+  constructor(
+    private readonly mesh: ProxyMesh,
+    private readonly ids: readonly NodeId[],
+  ) {}
+
+  get nodeIds(): NodeId[] {
+    return [...this.ids];
+  }
+
+  private mine(links: DirectedLink[]): DirectedLink[] {
+    return links.filter((l) => this.ids.includes(l.from) || this.ids.includes(l.to));
+  }
+
+  links(): DirectedLink[] {
+    return this.mine(this.mesh.links());
+  }
+
+  raftLinks(): DirectedLink[] {
+    return this.mine(this.mesh.raftLinks());
+  }
+
+  blockedLinks(): DirectedLink[] {
+    return this.mine(this.mesh.blockedLinks());
+  }
+
+  block(links: readonly DirectedLink[], mode?: BlockMode): void {
+    this.mesh.block(links, mode);
+  }
+
+  heal(links?: readonly DirectedLink[]): void {
+    this.mesh.heal(links ?? this.blockedLinks());
+  }
+
+  setFaults(faults: Partial<LinkFaults>, links: readonly DirectedLink[] = this.raftLinks()): void {
+    this.mesh.setFaults(faults, links);
+  }
+
+  clearFaults(): void {
+    this.mesh.clearFaults(this.links());
   }
 }
 

@@ -1,15 +1,19 @@
 // Reads the cluster's state the way an operator would: the broker admin requests RAFT_STATUS
 // (1501) and RAFT_REPLICA_DIGEST (1502) over the public remoting protocol, never broker
-// internals. The run uses it to find the leader (for the leader-targeting nemeses), to wait for a
-// ready leader and for every replica to commit and dispatch the same index after healing, and to
-// build the final-state record the divergence checker compares.
+// internals. One probe per Raft group. The run uses it to find the group's leader (for the
+// leader-targeting nemeses), to wait for a ready leader (the dev-cluster kit's one wait,
+// src/devkit/wait-leaders.ts) and for every replica to commit and dispatch the same index after
+// healing, and to build the final-state record the divergence checker compares. RAFT_STATUS is
+// read through the client SDK's one call for it (Admin.raftStatus).
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ReplicaState } from '../history/types.js';
 import { queueKey } from '../history/types.js';
+import { Admin } from '../../src/client/index.js';
 import { decodeJsonBody, makeRequest, RaftRequestCode, RemotingClient, type ReplicaDigestBody } from '../../src/protocol/index.js';
+import { waitForLeaders } from '../../src/devkit/wait-leaders.js';
 import { CodedError } from '../../raft/coded-error.js';
 
-const { RAFT_STATUS, RAFT_REPLICA_DIGEST } = RaftRequestCode;
+const { RAFT_REPLICA_DIGEST } = RaftRequestCode;
 export type { ReplicaDigestBody };
 const PROBE_TIMEOUT_MS = 1000;
 const DIGEST_TIMEOUT_MS = 10_000;
@@ -54,10 +58,20 @@ export interface ProbeTarget {
   brokerAddr: string;
 }
 
+export interface ProbeOptions {
+  /** The NameServer: the leader wait also needs the leader routed as the group's master. */
+  namesrvAddr?: string;
+  /** Makes queue keys `<group>:<topic>/<queueId>` (runs over several groups). */
+  qualifyQueues?: boolean;
+  /** The group registers one broker name per node (front doors): the leader wait looks for those. */
+  frontDoors?: boolean;
+}
+
 export class ProbeError extends CodedError<'ERR_NO_LEADER' | 'ERR_NOT_CONVERGED' | 'ERR_DIGEST'> {}
 
 export class ClusterProbe {
   private readonly client = new RemotingClient({ connectTimeoutMs: PROBE_TIMEOUT_MS });
+  private readonly admin: Admin;
   private closed = false;
 
   constructor(
@@ -65,15 +79,28 @@ export class ClusterProbe {
     private readonly targets: readonly ProbeTarget[],
     /** Nodes not to ask (paused or dead): a SIGSTOPped node would only cost a timeout. */
     private readonly reachable: (id: string) => boolean = () => true,
-  ) {}
+    private readonly options: ProbeOptions = {},
+  ) {
+    this.namesrvAddr = options.namesrvAddr ?? '127.0.0.1:9876';
+    this.admin = new Admin({ namesrvAddr: this.namesrvAddr, requestTimeoutMs: PROBE_TIMEOUT_MS });
+    void this.admin.start();
+  }
+
+  private readonly namesrvAddr: string;
+
+  /** Moves the group's leadership to `nodeId` (RAFT_TRANSFER_LEADER at the current leader). */
+  async transferLeader(nodeId: string): Promise<void> {
+    const leader = await this.leaderOf();
+    const t = this.targets.find((x) => x.id === leader);
+    if (t === undefined) throw new ProbeError('ERR_NO_LEADER', `group ${this.group} has no leader to transfer from`);
+    await this.admin.transferLeaderAt(t.brokerAddr, nodeId);
+  }
 
   async status(id: string): Promise<NodeRaftStatus | undefined> {
     const t = this.targets.find((x) => x.id === id);
     if (t === undefined || !this.reachable(id)) return undefined;
     try {
-      const resp = await this.client.invoke(t.brokerAddr, makeRequest(RAFT_STATUS), PROBE_TIMEOUT_MS);
-      if (resp.code !== 0) return undefined;
-      return decodeJsonBody<NodeRaftStatus>(resp.body, `raft status of ${id}`);
+      return (await this.admin.raftStatus(t.brokerAddr)) as unknown as NodeRaftStatus;
     } catch {
       return undefined;
     }
@@ -95,16 +122,17 @@ export class ClusterProbe {
     return best?.nodeId;
   }
 
-  /** Waits for a leader whose announcement is committed (it serves writes); throws ERR_NO_LEADER. */
+  /**
+   * Waits for a leader whose announcement is committed (it serves writes) and that the NameServer
+   * routes as the group's master: the kit's one leader wait. Throws its ERR_CLI_NO_LEADER.
+   */
   async waitForReadyLeader(timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && !this.closed) {
-      for (const s of (await this.allStatus()).values()) {
-        if (s.role === 'LEADER' && s.leaderReady !== false) return s.nodeId;
-      }
-      await sleep(POLL_INTERVAL_MS);
-    }
-    throw new ProbeError('ERR_NO_LEADER', `no ready Raft leader within ${timeoutMs} ms`);
+    const [leader] = await waitForLeaders(
+      { dir: `group ${this.group}`, namesrv: { addr: this.namesrvAddr }, groups: [{ brokerName: this.group, nodes: this.targets }], ...(this.options.frontDoors === true ? { frontDoors: true } : {}) },
+      timeoutMs,
+      () => (this.closed ? 'the probe was closed' : undefined),
+    );
+    return leader!.nodeId;
   }
 
   /**
@@ -162,7 +190,7 @@ export class ClusterProbe {
       const consumeQueueMinOffsets: Record<string, number> = {};
       for (const [key, cq] of Object.entries(d.consumeQueues)) {
         const at = key.lastIndexOf('@');
-        const qk = queueKey(key.slice(0, at), Number(key.slice(at + 1)));
+        const qk = queueKey(key.slice(0, at), Number(key.slice(at + 1)), this.options.qualifyQueues === true ? this.group : undefined);
         consumeQueueHashes[qk] = `${cq.hashedFrom ?? cq.minOffset}-${cq.maxOffset}:${cq.sha256}`;
         consumeQueueMinOffsets[qk] = cq.minOffset;
       }
@@ -175,5 +203,6 @@ export class ClusterProbe {
   async close(): Promise<void> {
     this.closed = true;
     await this.client.close();
+    await this.admin.shutdown();
   }
 }

@@ -80,6 +80,7 @@ export function brokerConfText(settings: LaunchSettings, n: NodeLaunchInput): st
     segmentSizeBytes: settings.segmentSizeBytes,
     peers: n.peers,
     selfId: n.id,
+    ...(n.frontDoorPorts !== undefined ? { frontDoorPorts: n.frontDoorPorts } : {}),
     extra: { autoCreateSubscriptionGroup: 'true', maxMessageSize: String(settings.maxMessageSizeBytes), ...settings.extraBrokerConf },
   });
   return renderBrokerConf(entries, `written by the jepsen-like harness for ${n.id}`);

@@ -26,6 +26,17 @@ export interface RunOptions {
   /** Seconds the clients keep going after the final heal, before the drain. */
   recoveryS: number;
   nodes: number;
+  /**
+   * Raft groups (broker-a, broker-b, ...) of `nodes` nodes each; the topic has `queues` queues in
+   * each, and every fault hits one group or all of them (nemesis/group-nemeses.ts).
+   */
+  groups: number;
+  /**
+   * Front doors (docs/operations.md): every node is a broker name of its own with a share of its
+   * group's queues; the workload's clients dial the doors directly (not through the client proxies).
+   */
+  frontDoors?: boolean;
+  /** Queues of the topic per group. */
   queues: number;
   producers: number;
   consumers: number;
@@ -60,6 +71,7 @@ export const DEFAULT_RUN_OPTIONS: Omit<RunOptions, 'out' | 'seed'> = {
   schedule: 'random',
   recoveryS: 5,
   nodes: 3,
+  groups: 1,
   queues: 4,
   producers: 4,
   consumers: 2,

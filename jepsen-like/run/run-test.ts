@@ -1,5 +1,5 @@
-// One jepsen-like run, start to verdict: clean up after crashed runs, start a NameServer and a
-// Raft broker group behind the proxy mesh (on a random free port block, retried on a new block
+// One jepsen-like run, start to verdict: clean up after crashed runs, start a NameServer and one
+// or more Raft broker groups behind the proxy mesh (on a random free port block, retried on a new block
 // if a port is taken), create the topic, run the queue (or transactions) workload while the nemesis mix injects
 // faults, heal, let the clients go on briefly, stop them, wait for a ready leader and for every
 // replica to commit and dispatch the same index, drain every queue, record the replicas'
@@ -15,8 +15,11 @@ import { checkRun, HISTORY_FILE, type CheckRunOutcome } from '../check-run.js';
 import { ClusterDb } from '../db/cluster.js';
 import { killStaleProcesses, PID_FILE_NAME } from '../../raft/tools/process/pid-file.js';
 import { findFreeBlock } from '../../raft/tools/free-ports.js';
-import { defaultPortPlan, PORT_PLAN_SPAN, type PortPlan } from '../../src/devkit/port-plan.js';
+import { clusterPortPlan, portCount } from '../../src/devkit/port-plan.js';
+import { GroupNodes } from '../db/group-nodes.js';
+import { overGroups, type GroupScope } from '../nemesis/group-nemeses.js';
 import { HistoryWriter } from '../history/writer.js';
+import { queueKey } from '../history/types.js';
 import { runMix, type MixSummary } from '../nemesis/mix.js';
 import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
 import { nemesisNames, parseNemesisList } from '../nemesis/registry.js';
@@ -58,6 +61,8 @@ export interface RunSummary {
   consumers?: ConsumerStats;
   drain?: DrainSummary;
   convergedIndex?: number;
+  /** Several groups: each group's common index. */
+  convergedIndexes?: Record<string, number>;
   /** Problems of the harness itself (not anomalies): a run with any is not a valid pass. */
   errors: string[];
   /**
@@ -131,7 +136,8 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
 /** The state of one run, so cleanup can undo whatever part of it happened. */
 class Run {
   private db: ClusterDb | undefined;
-  private probe: ClusterProbe | undefined;
+  /** One per Raft group, in the db's group order. */
+  private probes: ClusterProbe[] = [];
   private admin: Admin | undefined;
   private history: HistoryWriter | undefined;
   private nodes: GuardedNodes | undefined;
@@ -152,10 +158,14 @@ class Run {
   async execute(nemeses: ReturnType<typeof parseNemesisList>): Promise<void> {
     const db = await this.setupCluster();
     const namesrvAddr = db.cluster().namesrv.addr;
-    const probe = new ClusterProbe(GROUP, db.nodeIds.map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running');
-    this.probe = probe;
-    const leader = await probe.waitForReadyLeader(SETUP_TIMEOUT_MS);
-    this.say(`cluster up on base port ${this.summary.basePort}, leader ${leader}`);
+    const several = db.groups.length > 1;
+    this.probes = db.groups.map(
+      (group) => new ClusterProbe(group, db.groupNodeIds(group).map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running', { namesrvAddr, qualifyQueues: several, frontDoors: this.o.frontDoors === true }),
+    );
+    const probe = this.probes[0]!;
+    const queueKeyOf = this.queueKeyOf(db);
+    const leaders = await this.waitForReadyLeaders(SETUP_TIMEOUT_MS);
+    this.say(`cluster up on base port ${this.summary.basePort}, ${several ? `groups ${db.groups.join(', ')}, leaders ${leaders.join(', ')}` : `leader ${leaders[0]}`}`);
     await this.createTopic(namesrvAddr);
     this.throwIfAborted();
 
@@ -174,6 +184,7 @@ class Run {
         logger: this.logger,
         dialAddress: (addr) => db.clientDialAddress(addr),
         transactions: this.o.workload === 'transactions',
+        queueKeyOf,
       },
       history,
     );
@@ -190,6 +201,7 @@ class Run {
         routeRefreshMs: 1000,
         logger: this.logger,
         dialAddress: (addr) => db.clientDialAddress(addr),
+        queueKeyOf,
       },
       history,
     );
@@ -216,9 +228,12 @@ class Run {
       },
       deleteExpired: (ids) => this.deleteExpired(db, ids),
       transferLeader: async (id) => {
-        await this.admin?.transferLeader(GROUP, id);
+        // With front doors the group has no broker name of its own: ask its leader directly.
+        if (this.o.frontDoors === true) await probe.transferLeader(id);
+        else await this.admin?.transferLeader(db.groups[0]!, id);
       },
     };
+    if (several) nemeses = overGroups(() => parseNemesisList(this.o.nemesis), this.groupScopes(db, ctx));
     if (nemeses.length > 0) this.summary.mix = await this.runNemeses(ctx, nemeses);
     else await sleep(this.o.timeS * 1000);
     this.say(`nemesis phase over (${this.summary.mix?.faults.filter((f) => f.started).length ?? 0} faults); healed, recovering for ${this.o.recoveryS} s`);
@@ -240,19 +255,68 @@ class Run {
     }
     this.summary.producers = producers.stats;
 
-    await probe.waitForReadyLeader(HEAL_TIMEOUT_MS);
-    await probe.waitForConvergence(HEAL_TIMEOUT_MS);
+    await this.waitForReadyLeaders(HEAL_TIMEOUT_MS);
+    for (const p of this.probes) await p.waitForConvergence(HEAL_TIMEOUT_MS);
     this.throwIfAborted();
     this.say('replicas converged; draining every queue');
     this.summary.drain = await drainQueues(
-      { namesrvAddr, topic: TOPIC, pullBatch: 64, requestTimeoutMs: 3000, deadlineMs: Date.now() + DRAIN_TIMEOUT_MS, signal: this.abort.signal, logger: this.logger },
+      { namesrvAddr, topic: TOPIC, pullBatch: 64, requestTimeoutMs: 3000, deadlineMs: Date.now() + DRAIN_TIMEOUT_MS, signal: this.abort.signal, logger: this.logger, queueKeyOf },
       history,
     );
     this.throwIfAborted();
     if (this.summary.drain.incomplete.length > 0) this.summary.errors.push(`drain incomplete: ${this.summary.drain.incomplete.join(', ')}`);
     await producers.stop();
     this.producers = undefined;
-    await this.recordFinalState(probe, history);
+    await this.recordFinalState(history);
+  }
+
+  /** A ready leader routed by the NameServer in every group (the kit's one wait); their ids. */
+  private async waitForReadyLeaders(timeoutMs: number): Promise<string[]> {
+    return Promise.all(this.probes.map((p) => p.waitForReadyLeader(timeoutMs)));
+  }
+
+  /**
+   * The history names each queue of the group (so sends, reads and replica digests agree): with
+   * several groups qualified by its group, and through a front door by the group's queue id (door
+   * d of D holds the group's queues d, d+D, ...; docs/operations.md).
+   */
+  private queueKeyOf(db: ClusterDb): (mq: { topic: string; brokerName: string; queueId: number }) => string {
+    const several = db.groups.length > 1;
+    const doors = new Map<string, { group: string; position: number; count: number }>();
+    if (this.o.frontDoors === true) {
+      for (const group of db.groups) {
+        const ids = db.groupNodeIds(group);
+        ids.forEach((id, position) => doors.set(`${group}-${id}`, { group, position, count: ids.length }));
+      }
+    }
+    return (mq) => {
+      const door = doors.get(mq.brokerName);
+      const group = door?.group ?? mq.brokerName;
+      const queueId = door === undefined ? mq.queueId : door.position + door.count * mq.queueId;
+      return queueKey(mq.topic, queueId, several ? group : undefined);
+    };
+  }
+
+  /** Each group's context for the nemeses of a run over several groups. */
+  private groupScopes(db: ClusterDb, run: NemesisContext): GroupScope[] {
+    return db.groups.map((name, g) => {
+      const ids = db.groupNodeIds(name);
+      const probe = this.probes[g]!;
+      const { history: _h, rng: _r, ...shared } = run;
+      return {
+        name,
+        ctx: {
+          ...shared,
+          mesh: db.mesh.view(ids),
+          nodes: new GroupNodes(run.nodes, ids),
+          leaderOf: () => probe.leaderOf(),
+          transferLeader: async (id: string) => {
+            if (this.o.frontDoors === true) await probe.transferLeader(id);
+            else await this.admin?.transferLeader(name, id);
+          },
+        },
+      };
+    });
   }
 
   /** Retention now on each of these nodes, through the admin SDK (what an operator would run). */
@@ -305,21 +369,31 @@ class Run {
     return mix;
   }
 
-  /** Waits for one index on every replica and records each replica's digest there. */
-  private async recordFinalState(probe: ClusterProbe, history: HistoryWriter): Promise<void> {
-    let index: number;
-    try {
-      index = await probe.waitForConvergence(HEAL_TIMEOUT_MS);
-    } catch (err) {
-      // Still record what each replica has, hashed at the lowest commit index, so the log
-      // prefixes are compared; the summary says the replicas never agreed on an index.
-      this.summary.errors.push((err as Error).message);
-      const commits = [...(await probe.allStatus()).values()].map((s) => s.commitIndex);
-      if (commits.length === 0) return;
-      index = Math.min(...commits);
+  /** Per group, waits for one index on every replica and records each replica's digest there. */
+  private async recordFinalState(history: HistoryWriter): Promise<void> {
+    const replicas: Awaited<ReturnType<ClusterProbe['replicaStates']>> = [];
+    const converged: Record<string, number> = {};
+    for (const probe of this.probes) {
+      let index: number;
+      try {
+        index = await probe.waitForConvergence(HEAL_TIMEOUT_MS);
+      } catch (err) {
+        // Still record what each replica has, hashed at the lowest commit index, so the log
+        // prefixes are compared; the summary says the replicas never agreed on an index.
+        this.summary.errors.push(this.probes.length > 1 ? `${probe.group}: ${(err as Error).message}` : (err as Error).message);
+        const commits = [...(await probe.allStatus()).values()].map((s) => s.commitIndex);
+        if (commits.length === 0) continue;
+        index = Math.min(...commits);
+      }
+      converged[probe.group] = index;
+      replicas.push(...(await probe.replicaStates(index)));
     }
-    this.summary.convergedIndex = index;
-    history.finalState(await probe.replicaStates(index));
+    const indexes = Object.values(converged);
+    if (indexes.length === 0) return;
+    // One group: its index, as before; several: per group.
+    if (this.probes.length === 1) this.summary.convergedIndex = indexes[0]!;
+    else this.summary.convergedIndexes = converged;
+    history.finalState(replicas);
   }
 
   private async setupCluster(): Promise<ClusterDb> {
@@ -346,8 +420,9 @@ class Run {
     };
     let lastError: unknown;
     for (let attempt = 0; attempt < SETUP_ATTEMPTS; attempt++) {
-      const base = await findFreeBlock(PORT_PLAN_SPAN);
-      const ports: PortPlan = defaultPortPlan(base, this.o.nodes);
+      const frontDoors = this.o.frontDoors === true;
+      const base = await findFreeBlock(portCount(this.o.groups, this.o.nodes, frontDoors, true));
+      const ports = clusterPortPlan({ basePort: base, groups: this.o.groups, nodes: this.o.nodes, frontDoors, proxies: true });
       // A failed attempt may have left half-initialized data; each attempt starts empty.
       rmSync(join(this.runDir, 'nodes'), { recursive: true, force: true });
       try {
@@ -360,6 +435,7 @@ class Run {
           launchNamesrv: (input) => launchNamesrv(settings, input),
           launchNode: (input) => launchNode(settings, input),
           readyTimeoutMs: SETUP_TIMEOUT_MS / 2,
+          ...(frontDoors ? { frontDoors: true } : {}),
           // The disk-full nemesis fills one node's own small file system.
           ...(nemesisNames(this.o.nemesis).includes('disk-full') ? { nodeFsBytes: NODE_FS_BYTES } : {}),
           ...(powerLossRun ? { revertToDurable: (dataDir: string) => revertToDurable(this.distDir, dataDir, this.o.seed) } : {}),
@@ -388,7 +464,8 @@ class Run {
       try {
         await admin.createTopic(TOPIC, { writeQueueNums: this.o.queues, readQueueNums: this.o.queues });
         const status = await admin.topicStatus(TOPIC);
-        if (status.length === this.o.queues) return;
+        // --queues per group: the topic spreads over every group.
+        if (status.length === this.o.queues * this.o.groups) return;
       } catch (err) {
         last = err;
       }
@@ -412,7 +489,7 @@ class Run {
     };
     // A run that ended by an error may still have a partition or a paused node: heal the
     // proxies so the clients' last operations finish quickly, then stop everything.
-    if (this.db !== undefined && this.history !== undefined && this.probe !== undefined) {
+    if (this.db !== undefined && this.history !== undefined && this.probes.length > 0) {
       const db = this.db;
       db.mesh.heal();
       db.mesh.clearFaults();
@@ -421,7 +498,7 @@ class Run {
     await step('producers', () => this.producers?.stop());
     await step('consumers', () => this.consumers?.stop());
     await step('admin', () => this.admin?.shutdown());
-    await step('probe', () => this.probe?.close());
+    await step('probe', () => Promise.all(this.probes.map((p) => p.close())));
     await step('history', () => this.history?.close());
     if (this.db !== undefined) this.summary.crashes = this.db.processes.unexpectedExits().map((e) => ({ ...e }));
     await step('cluster', () => this.db?.teardown());

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { PullConsumer, type MessageQueue } from '../../src/client/index.js';
 import type { HistoryRecorder } from '../history/recorder.js';
-import { queueKey } from '../history/types.js';
+import { queueKeyOf as keyOf } from '../history/types.js';
 import { readItems } from './queue-consumers.js';
 import { errorSummary } from './send-outcome.js';
 
@@ -19,6 +19,11 @@ export interface DrainSettings {
   /** Ends the drain early (the run hit its hard deadline). */
   signal?: AbortSignal;
   logger: Logger;
+  /**
+   * The history's key of a queue the client names (default `<topic>/<queueId>`); runs over several
+   * groups or through front doors name the group's queue (`broker-b:jepsen/3`).
+   */
+  queueKeyOf?: (mq: { topic: string; brokerName: string; queueId: number }) => string;
 }
 
 export interface DrainSummary {
@@ -60,7 +65,7 @@ export async function drainQueues(s: DrainSettings, history: HistoryRecorder): P
     }
     summary.queues = queues.length;
     for (const mq of queues) {
-      if (!(await drainOne(consumer, mq, s, history, summary))) summary.incomplete.push(queueKey(mq.topic, mq.queueId));
+      if (!(await drainOne(consumer, mq, s, history, summary))) summary.incomplete.push(keyOf(s, mq));
     }
     return summary;
   } finally {
@@ -69,7 +74,7 @@ export async function drainQueues(s: DrainSettings, history: HistoryRecorder): P
 }
 
 async function drainOne(consumer: PullConsumer, mq: MessageQueue, s: DrainSettings, history: HistoryRecorder, summary: DrainSummary): Promise<boolean> {
-  const key = queueKey(mq.topic, mq.queueId);
+  const key = keyOf(s, mq);
   let next = 0;
   let end: number | undefined;
   let errors = 0;

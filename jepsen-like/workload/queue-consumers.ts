@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { PullConsumer, type MessageQueue, type PullResult } from '../../src/client/index.js';
 import type { HistoryRecorder } from '../history/recorder.js';
-import { queueKey, type ReadItem } from '../history/types.js';
+import { queueKeyOf as keyOf, type ReadItem } from '../history/types.js';
 import { errorSummary } from './send-outcome.js';
 
 export interface ConsumerSettings {
@@ -28,6 +28,11 @@ export interface ConsumerSettings {
   logger: Logger;
   /** Where to dial for a broker address (the run routes clients through proxies). */
   dialAddress?: (addr: string) => string;
+  /**
+   * The history's key of a queue the client names (default `<topic>/<queueId>`); runs over several
+   * groups or through front doors name the group's queue (`broker-b:jepsen/3`).
+   */
+  queueKeyOf?: (mq: { topic: string; brokerName: string; queueId: number }) => string;
 }
 
 export interface ConsumerStats {
@@ -111,7 +116,7 @@ export class QueueConsumers {
   }
 
   private assignDesired(): void {
-    this.queues.forEach((mq, q) => this.desired.set(queueKey(mq.topic, mq.queueId), (q + this.rotation) % this.s.count));
+    this.queues.forEach((mq, q) => this.desired.set(keyOf(this.s, mq), (q + this.rotation) % this.s.count));
   }
 
   private async loop(i: number): Promise<void> {
@@ -197,7 +202,7 @@ export class QueueConsumers {
       changed = true;
     }
     for (const mq of this.queues) {
-      const key = queueKey(mq.topic, mq.queueId);
+      const key = keyOf(this.s, mq);
       if (this.desired.get(key) !== i || owned.has(key) || this.holder.has(key) || this.stopping) continue;
       let committed: number;
       try {

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { Producer, TransactionProducer, type LocalTransactionState, type SendResult } from '../../src/client/index.js';
 import type { TxnDecision } from '../history/types.js';
 import type { HistoryRecorder } from '../history/recorder.js';
-import { queueKey } from '../history/types.js';
+import { queueKeyOf as keyOf } from '../history/types.js';
 import { classifySendError, errorSummary } from './send-outcome.js';
 
 export interface ProducerSettings {
@@ -34,6 +34,11 @@ export interface ProducerSettings {
   dialAddress?: (addr: string) => string;
   /** Every send a transaction (the `transactions` workload). */
   transactions?: boolean;
+  /**
+   * The history's key of a queue the client names (default `<topic>/<queueId>`); runs over several
+   * groups or through front doors name the group's queue (`broker-b:jepsen/3`).
+   */
+  queueKeyOf?: (mq: { topic: string; brokerName: string; queueId: number }) => string;
 }
 
 /** How the transaction of `value` goes: [decision, what the local transaction says]. */
@@ -148,7 +153,7 @@ export class QueueProducers {
     this.stats.sends++;
     try {
       const r = await producer.send({ topic: this.s.topic, body: String(value) });
-      this.history.completeSend(process, 'ok', okValue(value, r, 0), attemptsOf(r));
+      this.history.completeSend(process, 'ok', okValue(value, r, 0, this.s), attemptsOf(r));
       this.stats.ok++;
     } catch (err) {
       const type = classifySendError(err);
@@ -164,7 +169,7 @@ export class QueueProducers {
     this.stats.sends++;
     try {
       const r = await producer.sendMessageInTransaction({ topic: this.s.topic, body: String(value) });
-      this.history.completeSend(process, 'ok', { value, queue: queueKey(r.topic, r.queueId), txn }, attemptsOf(r));
+      this.history.completeSend(process, 'ok', { value, queue: keyOf(this.s, r), txn }, attemptsOf(r));
       this.stats.ok++;
     } catch (err) {
       const type = classifySendError(err);
@@ -180,7 +185,7 @@ export class QueueProducers {
     this.stats.sends++;
     try {
       const r = await producer.sendBatch(values.map((v) => ({ topic: this.s.topic, body: String(v) })));
-      values.forEach((value, j) => this.history.completeSend(procs[j]!, 'ok', okValue(value, r, j), attemptsOf(r)));
+      values.forEach((value, j) => this.history.completeSend(procs[j]!, 'ok', okValue(value, r, j, this.s), attemptsOf(r)));
       this.stats.ok++;
     } catch (err) {
       const type = classifySendError(err);
@@ -191,8 +196,8 @@ export class QueueProducers {
   }
 }
 
-function okValue(value: number, r: SendResult, indexInBatch: number): { value: number; queue: string; offset?: number; msgId?: string } {
-  const out: { value: number; queue: string; offset?: number; msgId?: string } = { value, queue: queueKey(r.topic, r.queueId) };
+function okValue(value: number, r: SendResult, indexInBatch: number, s: ProducerSettings): { value: number; queue: string; offset?: number; msgId?: string } {
+  const out: { value: number; queue: string; offset?: number; msgId?: string } = { value, queue: keyOf(s, r) };
   // A batch lands in one queue at consecutive offsets from the first one's. A negative offset
   // means the broker did not say (the unsafe ack-before-commit switch answers before dispatch).
   if (Number.isInteger(r.queueOffset) && r.queueOffset >= 0) out.offset = r.queueOffset + indexInBatch;

@@ -1,9 +1,6 @@
 // Where every process of a local cluster listens and keeps its files, and the broker.conf each
-// node gets. Ports for G groups of N nodes from `basePort`: the NameServer on basePort, node i of
-// group g serves clients on basePort + 1 + g*N + i and Raft on basePort + 1 + G*N + g*N + i;
-// its gRPC endpoint takes basePort + 1 + 2*G*N + g*N + i and its metrics endpoint
-// basePort + 1 + 3*G*N + g*N + i; the NameServer's metrics endpoint is the last port of the block;
-// with front doors N door ports per node follow.
+// node gets. The ports come from the kit's one plan (port-plan.ts: G groups of N nodes from
+// `basePort`, front doors and proxies optional).
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +9,9 @@ import { protoRoot } from '../grpc/proto.js';
 import type { ClusterFile, ClusterGroupInfo } from './cluster-file.js';
 import { CLUSTER_FILE_VERSION } from './cluster-file.js';
 import { writeBrokerConf, type ClusterSecurityConf } from './broker-conf.js';
+import { clusterPortPlan, portCount } from './port-plan.js';
+
+export { portCount };
 
 export interface LayoutOptions {
   dir: string;
@@ -33,10 +33,6 @@ export interface LayoutOptions {
   security?: ClusterSecurityConf;
 }
 
-export function portCount(groups: number, nodes: number, frontDoors = false): number {
-  return 2 + 4 * groups * nodes + (frontDoors ? groups * nodes * nodes : 0);
-}
-
 /** The gRPC endpoint needs rocketmq-client-nodejs (its .proto files); without it nodes get none. */
 export function grpcAvailable(): boolean {
   try {
@@ -56,6 +52,7 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
   assert(Number.isInteger(o.groups) && o.groups >= 1 && o.groups <= 26, `groups ${o.groups} outside 1..26 (broker-a..broker-z)`);
   assert(Number.isInteger(o.nodes) && o.nodes >= 1, `nodes ${o.nodes} must be a positive integer`);
   assert(o.basePort > 0 && o.basePort + portCount(o.groups, o.nodes, o.frontDoors) - 1 <= 65535, `ports from ${o.basePort} do not fit below 65536`);
+  const plan = clusterPortPlan({ basePort: o.basePort, groups: o.groups, nodes: o.nodes, frontDoors: o.frontDoors === true });
   mkdirSync(o.dir, { recursive: true });
   const namesrvAddr = `127.0.0.1:${o.basePort}`;
   const groups: ClusterGroupInfo[] = [];
@@ -64,9 +61,9 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
   for (let g = 0; g < o.groups; g++) {
     const brokerName = brokerNameOf(g);
     const ids = Array.from({ length: o.nodes }, (_, i) => `n${i}`);
-    const raftPort = (i: number): number => o.basePort + 1 + o.groups * o.nodes + g * o.nodes + i;
-    const grpcPort = (i: number): number => o.basePort + 1 + 2 * o.groups * o.nodes + g * o.nodes + i;
-    const metricsPort = (i: number): number => o.basePort + 1 + 3 * o.groups * o.nodes + g * o.nodes + i;
+    const raftPort = (i: number): number => plan.raftPort(g, i);
+    const grpcPort = (i: number): number => plan.grpcPort(g, i);
+    const metricsPort = (i: number): number => plan.metricsPort(g, i);
     const peers = ids.map((id, i) => `${id}-127.0.0.1:${raftPort(i)}`).join(';');
     // One secret per group, so only that group's nodes can join its Raft mesh (docs/security.md).
     const ownSecret = 'dLegerPeerSecret' in o.extraConf || 'dLegerPeerSecretFile' in o.extraConf;
@@ -75,10 +72,10 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
       secretPath = join(o.dir, `${brokerName}.peer-secret`);
       writeFileSync(secretPath, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
     }
-    // After every other port: node i serves door e on one port of its own.
-    const doorPort = (i: number, e: number): number => o.basePort + 2 + 4 * o.groups * o.nodes + (g * o.nodes + i) * o.nodes + e;
+    // Node i serves door e on one port of its own.
+    const doorPort = (i: number, e: number): number => plan.doorPort(g, i, e);
     const nodes = ids.map((id, i) => {
-      const listenPort = o.basePort + 1 + g * o.nodes + i;
+      const listenPort = plan.brokerPort(g, i);
       const dataDir = join(o.dir, brokerName, id);
       mkdirSync(dataDir, { recursive: true });
       const confPath = join(o.dir, `${brokerName}-${id}.conf`);
@@ -116,7 +113,7 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     dir: o.dir,
     flushDiskType: o.flushDiskType,
     startedAt: new Date().toISOString(),
-    namesrv: { pid: 0, addr: namesrvAddr, logPath: join(o.dir, 'namesrv.log'), metricsAddr: `127.0.0.1:${o.basePort + portCount(o.groups, o.nodes) - 1}` },
+    namesrv: { pid: 0, addr: namesrvAddr, logPath: join(o.dir, 'namesrv.log'), metricsAddr: `127.0.0.1:${plan.namesrvMetricsPort}` },
     groups,
     ...(grpcEndpoints.length > 0 ? { grpcEndpoints } : {}),
     ...(o.frontDoors === true ? { frontDoors: true } : {}),

@@ -212,6 +212,10 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     p.say('summary:');
     p.say(`  leader ${victim.nodeId} killed with SIGKILL; new leader ${next.nodeId} (term ${next.term}) registered after ${electedMs.toFixed(0)} ms`);
     p.say(`  sends interrupted for ${interruptionMs.toFixed(0)} ms; longest gap between acknowledgements ${t.longestGapMs.toFixed(0)} ms`);
+    // What the figure above owes to our SDK, and what a stock RocketMQ client would see instead.
+    p.say('  (this producer is our SDK, which re-reads the route as soon as a send fails; an unmodified RocketMQ client');
+    p.say('   with default settings, ali-ons or Java, re-reads it only every 30 s and would see failed sends for up to 30 s');
+    p.say('   here; `rmq cluster up --front-doors` closes that gap: docs/operations.md, "Front doors")');
     p.say(`  ${t.acked.count} messages acknowledged, ${t.sendErrors} sends failed${t.sendErrorsUnknown > 0 ? ` (${t.sendErrorsUnknown} with unknown outcome)` : ''}${t.firstSendError ? ` (first: ${t.firstSendError})` : ''}`);
     p.say(`  ${t.consumed.count} distinct messages consumed, ${t.redelivered} redelivered (at-least-once)`);
     p.say(`  replicas: ${group.nodes.map((n, i) => `${n.id} ${statuses[i]?.role ?? 'down'} applied ${statuses[i]?.appliedIndex ?? '?'}`).join(', ')}`);
