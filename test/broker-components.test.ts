@@ -174,6 +174,28 @@ describe('the client registry', () => {
     expect(m.subscription('G1', 'T')?.subVersion).toBe(2);
   });
 
+  it('keeps a client that heartbeats over two connections (two front doors) while one of them is still open', () => {
+    const { m, notifier, told } = notifying();
+    const [door0, door1, other] = [channel(), channel(), channel()];
+    m.registerConsumer('c1', door0, consumer('G1'), 0);
+    m.registerConsumer('c1', door1, consumer('G1'), 0);
+    m.registerConsumer('c2', other, consumer('G1'), 0);
+    m.registerProducer('c1', door0, 'P', 0);
+    m.registerProducer('c1', door1, 'P', 0);
+    notifier.flush();
+    for (const ch of [door0, door1, other]) told(ch);
+    door1.closed = true;
+    m.channelClosed(door1);
+    expect(m.consumerIds('G1')).toEqual(['c1', 'c2']);
+    expect(m.producerIds('P')).toEqual(['c1']);
+    // Still reachable: its remaining channel is the one it is told through.
+    expect(m.channels('G1').find((c) => c.clientId === 'c1')?.channel).toBe(door0);
+    expect(notifier.flush()).toBe(0);
+    m.channelClosed(door0);
+    expect(m.consumerIds('G1')).toEqual(['c2']);
+    expect(m.producerIds('P')).toEqual([]);
+  });
+
   /** A registry whose changes a notifier turns into NOTIFY_CONSUMER_IDS_CHANGED, flushed by the test. */
   function notifying(): { m: ConsumerManager; notifier: ConsumerIdsNotifier; told: (ch: ReturnType<typeof channel>) => string[] } {
     const m = new ConsumerManager();

@@ -57,6 +57,8 @@ export class RaftNode extends EventEmitter {
   private readonly transfers: TransferWaits; // one wait per transfer target
   private readonly leaderChanges = new LeaderChangeCounter();
   private resetsInstalled = 0;
+  /** When each peer was last heard from (any message): see inContact. */
+  private readonly heardAtMs = new Map<NodeId, number>();
 
   constructor(private readonly o: RaftNodeOptions) {
     super();
@@ -211,6 +213,21 @@ export class RaftNode extends EventEmitter {
     return { ...this.raft.status(), pendingEntries: this.pending.entryCount + this.queuedEntries, transport: this.transport.stats(), leaderChanges: this.leaderChanges.count, resetsInstalled: this.resetsInstalled };
   }
 
+  /**
+   * Whether a write could commit soon as far as this node can tell: it heard, within three
+   * election timeouts, from the leader it follows, or from a majority of the voters (itself
+   * counted). False on a node cut off from its quorum (an old leader whose followers died keeps
+   * its role until check-quorum), which can then refuse writes at once instead of timing out.
+   */
+  inContact(): boolean {
+    const since = this.clock.now() - 3 * this.electionTimeoutMs;
+    const heard = (id: NodeId): boolean => id === this.id || (this.heardAtMs.get(id) ?? -Infinity) >= since;
+    const leader = this.role.leader;
+    if (leader !== '' && leader !== this.id && heard(leader)) return true;
+    const voters = this.raft.membership().voters;
+    return voters.filter(heard).length > voters.length / 2;
+  }
+
   /** The last role, leader and term this node reported. */
   roleState(): RoleChange {
     return this.role;
@@ -234,6 +251,7 @@ export class RaftNode extends EventEmitter {
 
   private onMessage(m: Message): void {
     if (this.closed) return;
+    this.heardAtMs.set(m.from, this.clock.now());
     const err = this.raft.step(m);
     if (err && err.code !== 'stale-term') this.log.warn({ code: err.code, detail: err.detail, from: m.from, type: m.type }, 'message rejected by raft core');
     this.scheduleTurn();

@@ -69,6 +69,11 @@ export interface RaftFacade {
   proposeControl(command: ControlCommand): Promise<{ index: number }>;
   /** Called on every role/term/readiness change (also the leader-announcement becoming known). */
   onRoleChange(listener: (state: RoleState) => void): () => void;
+  /**
+   * False when this node has heard neither its leader nor a majority of its group lately (the
+   * group has no quorum as far as it can tell): writes are refused at once (absent: assume true).
+   */
+  inContact?(): boolean;
 }
 
 /** Replicated metadata (every replica holds the same tables once applied). Read-only here. */

@@ -9,6 +9,7 @@ import { ResponseCode } from '../protocol/response-code.js';
 export type BrokerErrorCode =
   | 'ERR_BROKER_NOT_LEADER'
   | 'ERR_BROKER_NO_LEADER'
+  | 'ERR_BROKER_NO_QUORUM'
   | 'ERR_BROKER_OUTCOME_UNKNOWN'
   | 'ERR_BROKER_NOT_COMMITTED'
   | 'ERR_BROKER_BUSY'
@@ -36,6 +37,11 @@ export class BrokerError extends RmqError {
 
 export function notLeader(detail = ''): BrokerError {
   return new BrokerError('ERR_BROKER_NOT_LEADER', ResponseCode.SERVICE_NOT_AVAILABLE, `this broker is not the Raft leader${detail ? ` (${detail})` : ''}; retry (the route moves to the new leader within a second)`);
+}
+
+/** This node hears neither its leader nor a majority of its group: no write can commit now. */
+export function noQuorum(nodeId: string): BrokerError {
+  return new BrokerError('ERR_BROKER_NO_QUORUM', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored: Raft node ${nodeId} hears neither a leader nor a majority of its group (the group has no quorum); retry on another broker`);
 }
 
 export function noLeader(): BrokerError {

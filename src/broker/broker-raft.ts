@@ -330,6 +330,10 @@ export class BrokerRaft implements RaftFacade {
     return this.readiness.onChange(listener);
   }
 
+  inContact(): boolean {
+    return this.node.inContact();
+  }
+
   async putRecords(payload: Buffer, recordCount: number): Promise<PutMessagesResult> {
     const state = this.readiness.state;
     if (!this.isLeader()) throw notLeader(state.role === 'leader' ? 'its announcement is not committed yet' : `role ${state.role}`);

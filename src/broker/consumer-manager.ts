@@ -1,7 +1,9 @@
 // Clients known from heartbeats on this node: per consumer group the client channels and the
 // subscriptions they declared, per producer group the channels. Not replicated: every client
-// heartbeats every broker address of the group. A channel that closes leaves every group at
-// once; a client silent for longer than the expiry (120 s) is dropped by a periodic scan.
+// heartbeats every broker address of the group. A client may heartbeat over several connections
+// to this node (with front doors each door is a port of its own): it stays registered while any
+// of them is open, and leaves every group once the last one closes; a client silent for longer
+// than the expiry (120 s) is dropped by a periodic scan.
 // Whenever a consumer group gains or loses a client id, the listeners hear the group's name
 // (once per group and operation), so the broker can tell the group's consumers to rebalance.
 
@@ -9,8 +11,13 @@ import type { RemotingChannel } from '../protocol/remoting-server.js';
 import type { ConsumerData, SubscriptionData } from '../protocol/route-data.js';
 import type { BrokerContext, ClientChannelInfo, ConsumerManagerView } from './broker-context.js';
 
+/** A client as registered: the channel it last heartbeat on, and every open one it used. */
+interface Registration extends ClientChannelInfo {
+  channels: Set<RemotingChannel>;
+}
+
 interface GroupState {
-  clients: Map<string, ClientChannelInfo>;
+  clients: Map<string, Registration>;
   subscriptions: Map<string, SubscriptionData>;
   messageModel: string;
 }
@@ -59,9 +66,19 @@ function keptSubscription(s: SubscriptionData): SubscriptionData {
 
 export type ConsumerIdsListener = (group: string) => void;
 
+/** Bounds the channels remembered per client (a client dials each address of a node at most once). */
+const MAX_CHANNELS_PER_CLIENT = 64;
+
+function registration(old: Registration | undefined, clientId: string, channel: RemotingChannel, nowMs: number): Registration {
+  const channels = old?.channels ?? new Set<RemotingChannel>();
+  if (!channels.has(channel) && channels.size >= MAX_CHANNELS_PER_CLIENT) channels.delete(channels.values().next().value!);
+  channels.add(channel);
+  return { clientId, channel, lastUpdateMs: nowMs, channels };
+}
+
 export class ConsumerManager implements ConsumerManagerView {
   private readonly consumerGroups = new Map<string, GroupState>();
-  private readonly producerGroups = new Map<string, Map<string, ClientChannelInfo>>();
+  private readonly producerGroups = new Map<string, Map<string, Registration>>();
   private readonly idsListeners: ConsumerIdsListener[] = [];
 
   /** `listener` hears a consumer group whose client ids changed, after the change. */
@@ -80,7 +97,7 @@ export class ConsumerManager implements ConsumerManagerView {
     const joined = !g.clients.has(clientId);
     if (joined && g.clients.size >= MAX_CLIENTS_PER_GROUP) return false;
     // A known id on a new channel (a reconnect) keeps the group's ids: no change to announce.
-    g.clients.set(clientId, { clientId, channel, lastUpdateMs: nowMs });
+    g.clients.set(clientId, registration(g.clients.get(clientId), clientId, channel, nowMs));
     g.messageModel = data.messageModel;
     for (const s of data.subscriptionDataSet ?? []) {
       if (!g.subscriptions.has(s.topic) && g.subscriptions.size >= MAX_SUBSCRIPTIONS_PER_GROUP) break;
@@ -98,7 +115,7 @@ export class ConsumerManager implements ConsumerManagerView {
       this.producerGroups.set(group, (g = new Map()));
     }
     if (!g.has(clientId) && g.size >= MAX_CLIENTS_PER_GROUP) return false;
-    g.set(clientId, { clientId, channel, lastUpdateMs: nowMs });
+    g.set(clientId, registration(g.get(clientId), clientId, channel, nowMs));
     return true;
   }
 
@@ -116,9 +133,18 @@ export class ConsumerManager implements ConsumerManagerView {
     if (g.size === 0) this.producerGroups.delete(group);
   }
 
-  /** Removes every registration made over `channel`. */
+  /**
+   * Forgets `channel`; a client that heartbeat over it leaves only when it has no other open
+   * channel here (it then goes on over the one it still has).
+   */
   channelClosed(channel: RemotingChannel): void {
-    this.removeWhere((info) => info.channel === channel);
+    this.removeWhere((info) => {
+      if (!info.channels.delete(channel)) return false;
+      const other = info.channels.values().next();
+      if (other.done === true) return true;
+      if (info.channel === channel) info.channel = other.value;
+      return false;
+    });
   }
 
   /** Drops clients not heard from for `expiryMs`; returns how many were dropped. */
@@ -126,7 +152,7 @@ export class ConsumerManager implements ConsumerManagerView {
     return this.removeWhere((info) => nowMs - info.lastUpdateMs > expiryMs);
   }
 
-  private removeWhere(pred: (info: ClientChannelInfo) => boolean): number {
+  private removeWhere(pred: (info: Registration) => boolean): number {
     let removed = 0;
     const changed: string[] = [];
     for (const [name, g] of this.consumerGroups) {

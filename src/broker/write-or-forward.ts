@@ -4,13 +4,15 @@
 // leader) the request waits for the next role change and tries again, within a deadline. A
 // write whose outcome is unknown (proposal timeout, a relay that timed out) is never replayed:
 // that could store it twice. A relayed request is written or refused by the node it reaches,
-// never relayed again; its refusal is marked "not stored" so the first node may try again.
+// never relayed again; its refusal is marked "not stored" so the first node may try again. A node
+// that hears neither a leader nor a majority of its group refuses at once (ERR_BROKER_NO_QUORUM):
+// waiting out an election there is pointless, and a client retries on another group sooner.
 
 import type { RemotingCommand } from '../protocol/remoting-command.js';
 import { makeResponse } from '../protocol/remoting-command.js';
 import { ResponseCode } from '../protocol/response-code.js';
 import type { BrokerContext, RoleState } from './broker-context.js';
-import { noLeader } from './broker-errors.js';
+import { noLeader, noQuorum } from './broker-errors.js';
 import { FORWARD_HOPS_FIELD } from './leader-forwarder.js';
 
 /** Total time a request may spend waiting out an election or a transfer before it is refused. */
@@ -34,6 +36,7 @@ function target(ctx: BrokerContext): string | undefined {
 }
 
 export async function writeOrForward(ctx: BrokerContext, req: RemotingCommand, write: () => Promise<RemotingCommand>): Promise<RemotingCommand> {
+  if (ctx.raft.inContact?.() === false) throw noQuorum(ctx.raft.nodeId);
   const deadline = ctx.nowMs() + LEADER_WAIT_MS;
   if (req.extFields[FORWARD_HOPS_FIELD] !== undefined) return writeRelayed(ctx, req, write, deadline);
   // Built only when needed: constructing an error (with its stack) per write cost 15% of a
