@@ -2,18 +2,31 @@
 // OS processes from dist/): an ordered topic's route, subscription groups replicated to every
 // node, GET_CONSUME_STATS, resetOffsetByTime, topic deletion, GET_CONSUMER_RUNNING_INFO relayed
 // to a consumer (and refused clearly for a client that cannot answer), the same through `rmq`,
-// and two leader SIGKILLs right after a reset and a delete: the new leader holds both.
+// and two leader SIGKILLs right after a reset and a delete: the new leader holds both. Also what
+// a running ali-ons consumer does with a reset (ignores it) and how a restart applies it.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { Admin, ConsumeFromWhere, Producer, PullConsumer, PushConsumer } from '../src/client/index.js';
-import { encodeJsonBody, makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { decodeMqTableBody, encodeJsonBody, makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { ensureBuilt, rmq } from './cli-helpers.js';
 
 process.env['RMQ_LOG_LEVEL'] ??= 'silent';
+
+const require = createRequire(import.meta.url);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const ons = require('ali-ons') as { Consumer: new (options: object) => AliConsumer };
+interface AliConsumer {
+  on(event: string, f: () => void): void;
+  subscribe(topic: string, expression: string, handler: (msg: { body: Buffer }) => Promise<void>): void;
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+const quiet = { info() {}, warn() {}, error() {}, debug() {} };
 
 let dir: string;
 let cluster: LocalCluster;
@@ -112,6 +125,67 @@ describe('admin operations on a real 3-node group', () => {
     await pc.shutdown();
     expect(bodies.sort()).toEqual(Array.from({ length: 10 }, (_, i) => `late-${i}`).sort());
     await cluster.restartNode(leader.id);
+  }, 120_000);
+
+  it("answers GET_CONSUME_STATS with the last consumed message's store time and the group's pull rate", async () => {
+    await createTopic('StatsT', 1);
+    for (let i = 0; i < 5; i++) await producer.send({ topic: 'StatsT', body: `s${i}` });
+    const pc = new PullConsumer({ namesrvAddr: cluster.namesrvAddr, consumerGroup: 'stats-g' });
+    await pc.start();
+    closers.push(() => pc.shutdown());
+    const [mq] = await pc.fetchQueues('StatsT');
+    const pulled = await pc.pull(mq!, 0, 32);
+    expect(pulled.messages).toHaveLength(5);
+    // Nothing committed yet: no last consumed message.
+    expect((await admin.consumerProgress('stats-g', 'StatsT')).map((r) => r.lastTimestamp)).toEqual([0]);
+    await pc.commitOffset(mq!, 3);
+    const [row] = await admin.consumerProgress('stats-g', 'StatsT');
+    expect(row?.consumerOffset).toBe(3);
+    expect(row?.lastTimestamp).toBe(pulled.messages[2]!.storeTimestamp);
+    // consumeTps: the five messages the group's pull got, per second over the last minute, on
+    // the node that served the pull (summed over the nodes, whichever served it).
+    const client = new RemotingClient();
+    closers.push(() => client.close());
+    let tps = 0;
+    for (const n of cluster.nodes) {
+      const resp = await client.invoke(n.brokerAddr, makeRequest(RequestCode.GET_CONSUME_STATS, { consumerGroup: 'stats-g', topic: 'StatsT' }), 5000).catch(() => undefined);
+      if (resp?.code === ResponseCode.SUCCESS) tps += Number(decodeMqTableBody(resp.body, 'offsetTable', n.id).rest['consumeTps']);
+    }
+    expect(tps).toBeGreaterThanOrEqual(0.08);
+    expect(tps).toBeLessThanOrEqual(0.1);
+  }, 60_000);
+
+  it('leaves a running ali-ons consumer where it is after a reset (its next commit undoes it), and a restart applies the reset', async () => {
+    await createTopic('AliResetT', 1);
+    for (let i = 0; i < 6; i++) await producer.send({ topic: 'AliResetT', body: `a${i}` });
+    const seen: string[] = [];
+    const progress = async (): Promise<number | undefined> => (await admin.consumerProgress('ali-reset-g', 'AliResetT'))[0]?.consumerOffset;
+    const startAliOns = async (): Promise<AliConsumer> => {
+      const c = new ons.Consumer({ httpclient: {}, logger: quiet, nameSrv: [cluster.namesrvAddr], consumerGroup: 'ali-reset-g', consumeFromWhere: 'CONSUME_FROM_FIRST_OFFSET', persistConsumerOffsetInterval: 1000, rebalanceInterval: 2000 });
+      c.on('error', () => undefined);
+      c.subscribe('AliResetT', '*', async (msg) => {
+        seen.push(msg.body.toString());
+      });
+      await c.ready();
+      return c;
+    };
+    let consumer = await startAliOns();
+    await expect.poll(() => seen.length, { timeout: 30_000, interval: 200 }).toBe(6);
+    await expect.poll(progress, { timeout: 20_000, interval: 200 }).toBe(6);
+    // The broker resets the group's offset (and sends RESET_CONSUMER_CLIENT_OFFSET, which ali-ons
+    // does not handle): the running consumer goes on from where it was and its next periodic
+    // commit moves the offset forward again, without consuming anything again.
+    expect((await admin.resetOffsetByTime('ali-reset-g', 'AliResetT', 0)).map((r) => r.offset)).toEqual([0]);
+    await expect.poll(progress, { timeout: 20_000, interval: 200 }).toBe(6);
+    expect(seen).toHaveLength(6);
+    // How to apply a reset to ali-ons consumers: stop them, reset, start them again.
+    await consumer.close();
+    await admin.resetOffsetByTime('ali-reset-g', 'AliResetT', 0);
+    consumer = await startAliOns();
+    const restarted = consumer;
+    closers.push(() => restarted.close());
+    await expect.poll(() => seen.length, { timeout: 30_000, interval: 200 }).toBe(12);
+    expect(seen.slice(6).sort()).toEqual(seen.slice(0, 6).sort());
   }, 120_000);
 
   it('deletes a topic and its offsets, and the topic stays deleted on the leader elected after a SIGKILL', async () => {

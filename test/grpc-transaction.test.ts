@@ -2,7 +2,8 @@
 // unmodified, against a local 3-node group (NameServer and brokers as OS processes): a committed
 // transaction is visible once to our remoting PullConsumer, a rolled-back one never, an
 // EndTransaction reaching a follower is relayed to the leader, and a transaction left open is
-// checked through the producer's Telemetry stream and committed on its checker's word.
+// checked through the producer's Telemetry stream and committed on its checker's word, also when
+// the producer is attached to a follower's endpoint only (the follower relays the leader's check).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,7 +49,7 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }, 30_000);
 
-async function producerAt(endpoints: string): Promise<Producer> {
+async function producerAt(endpoints: string, topic = TOPIC): Promise<Producer> {
   const checker = {
     async check(m: MessageView): Promise<number> {
       const body = m.body.toString();
@@ -56,16 +57,16 @@ async function producerAt(endpoints: string): Promise<Producer> {
       return verdicts.get(body) ?? 0;
     },
   };
-  const p = new Producer({ endpoints, logger, topic: TOPIC, checker } as unknown as ConstructorParameters<typeof Producer>[0]);
+  const p = new Producer({ endpoints, logger, topic, checker } as unknown as ConstructorParameters<typeof Producer>[0]);
   await p.startup();
   producers.push(p);
   return p;
 }
 
 /** Bodies of every message of the topic, read with our remoting PullConsumer (bounded pulls). */
-async function visible(): Promise<string[]> {
+async function visible(topic = TOPIC): Promise<string[]> {
   const out: string[] = [];
-  const queues: MessageQueue[] = await reader.fetchQueues(TOPIC).catch(() => []);
+  const queues: MessageQueue[] = await reader.fetchQueues(topic).catch(() => []);
   for (const mq of queues) {
     let offset = 0;
     for (let i = 0; i < 100; i++) {
@@ -108,5 +109,20 @@ describe('transactions through the gRPC endpoint with rocketmq-client-nodejs', (
     }
     await expect.poll(() => ['grpc-open-commit', 'grpc-open-rollback'].every((b) => checked.includes(b)), { timeout: 15_000, interval: 200 }).toBe(true);
     await expect.poll(async () => (await visible()).filter((b) => b.startsWith('grpc-open')), { timeout: 15_000, interval: 200 }).toEqual(['grpc-open-commit']);
+  }, 60_000);
+
+  it('checks a transaction of a producer attached only to a follower\'s endpoint, relayed by that follower', async () => {
+    // A topic of its own: no producer of its group is attached to the leader.
+    const topic = 'GRPC_TX_FOLLOWER';
+    const leader = await cluster.waitForLeader(30_000);
+    const p = await producerAt(cluster.nodes.find((n) => n.id !== leader.id)!.grpcAddr!, topic);
+    verdicts.set('grpc-follower-open-commit', COMMIT);
+    verdicts.set('grpc-follower-open-rollback', ROLLBACK);
+    for (const body of ['grpc-follower-open-commit', 'grpc-follower-open-rollback']) {
+      const tx = p.beginTransaction();
+      await p.send({ topic, body: Buffer.from(body) } as Parameters<Producer['send']>[0], tx);
+    }
+    await expect.poll(() => ['grpc-follower-open-commit', 'grpc-follower-open-rollback'].every((b) => checked.includes(b)), { timeout: 15_000, interval: 200 }).toBe(true);
+    await expect.poll(async () => (await visible(topic)).filter((b) => b.startsWith('grpc-follower-open')), { timeout: 15_000, interval: 200 }).toEqual(['grpc-follower-open-commit']);
   }, 60_000);
 });

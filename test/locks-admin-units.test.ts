@@ -1,11 +1,14 @@
 // Units of the admin operations and orderly locks: the broker's queue lock table (grants, renewals,
 // expiry, a new leader's pause, losing leadership), the MessageQueue-keyed tables of Java bodies,
-// the NameServer's orderTopicConf and topic deletion, and rmq's reset-time forms.
+// the NameServer's orderTopicConf and topic deletion, our SDK's ordered routes, and rmq's reset-time forms.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { QueueLockTable } from '../src/broker/queue-locks.js';
 import { parseResetTime } from '../src/cli/commands/admin-groups.js';
 import { RouteInfoManager } from '../src/namesrv/route-info-manager.js';
+import { orderedWriteQueues, RouteCache } from '../src/client/route-cache.js';
+import type { NamesrvClient } from '../src/client/namesrv-client.js';
+import { createLogger } from '../src/common/logger.js';
 import { decodeMqTableBody, encodeMqTableBody } from '../src/protocol/index.js';
 
 const q = (queueId: number) => ({ topic: 'T', brokerName: 'b', queueId });
@@ -87,6 +90,23 @@ describe('the NameServer', () => {
     expect(r.deleteTopic('O')).toBe(true);
     expect(r.getRoute('O')).toBeUndefined();
     expect(r.deleteTopic('O')).toBe(false);
+  });
+});
+
+describe("our SDK's routes", () => {
+  it('publish an ordered topic to exactly the queues its orderTopicConf names, whatever the permission or master', async () => {
+    const route = {
+      brokerDatas: [{ cluster: 'c', brokerName: 'a', brokerAddrs: { '0': '127.0.0.1:1' } }, { cluster: 'c', brokerName: 'b', brokerAddrs: { '1': '127.0.0.1:2' } }],
+      queueDatas: [{ brokerName: 'a', readQueueNums: 3, writeQueueNums: 3, perm: 4, topicSysFlag: 0 }, { brokerName: 'b', readQueueNums: 2, writeQueueNums: 2, perm: 6, topicSysFlag: 0 }],
+      filterServerTable: {},
+    };
+    const cacheOf = (r: object) => new RouteCache({ getRoute: async () => r } as unknown as NamesrvClient, createLogger({ component: 'route-test' }));
+    // Without the conf: only writable queues of groups with a master (none here).
+    expect((await cacheOf(route).get('O')).writeQueues).toEqual([]);
+    const ordered = await cacheOf({ ...route, orderTopicConf: 'a:3;b:2' }).get('O');
+    expect(ordered.writeQueues.map((m) => `${m.brokerName}${m.queueId}`)).toEqual(['a0', 'a1', 'a2', 'b0', 'b1']);
+    expect(orderedWriteQueues('O', 'a:2;bad;c:x;:3')?.map((m) => `${m.brokerName}${m.queueId}`)).toEqual(['a0', 'a1']);
+    expect(orderedWriteQueues('O', '')).toBeUndefined();
   });
 });
 

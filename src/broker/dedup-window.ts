@@ -9,6 +9,8 @@
 // attempt is being committed waits for it instead of racing it (at most
 // `duplicateWindowMaxEntries` ids; past that a send is not held back and may be stored twice).
 // Retry and DLQ topics are never de-duplicated: a message sent back twice keeps its UNIQ_KEY.
+// A batch (SEND_BATCH_MESSAGE) is checked message by message (onceBatch): the repeats are not
+// stored again, the rest are stored together as one entry.
 
 import { makeResponse, type RemotingCommand } from '../protocol/remoting-command.js';
 import { ResponseCode } from '../protocol/response-code.js';
@@ -87,6 +89,36 @@ export class DedupWindow {
       return await p;
     } finally {
       if (this.inflight.get(key) === p) this.inflight.delete(key);
+    }
+  }
+
+  /**
+   * once() for a batch: `keys[i]` is message i's UNIQ_KEY (undefined: never de-duplicated).
+   * Waits out earlier attempts still in flight here for any of the keys not found yet, then runs
+   * `write` with each message's stored copy (undefined: not found), with those ids held in flight.
+   */
+  async onceBatch<T>(topic: string, keys: readonly (string | undefined)[], write: (hits: (DedupHit | undefined)[]) => Promise<T>): Promise<T> {
+    let hits: (DedupHit | undefined)[] = [];
+    // Bounded: each round waits for the earlier attempts of this round, which end (their proposals time out).
+    for (let round = 0; round < MAX_WAIT_ROUNDS; round++) {
+      hits = keys.map((k) => (k === undefined ? undefined : this.find(topic, k)));
+      const earlier = new Set<Promise<unknown>>();
+      keys.forEach((k, i) => {
+        const p = k === undefined || hits[i] !== undefined ? undefined : this.inflight.get(`${topic}\u0001${k}`);
+        if (p !== undefined) earlier.add(p);
+      });
+      if (earlier.size === 0) break;
+      await Promise.all([...earlier].map((p) => p.catch(() => undefined)));
+      if (round === MAX_WAIT_ROUNDS - 1) hits = keys.map((k) => (k === undefined ? undefined : this.find(topic, k)));
+    }
+    const fresh = [...new Set(keys.filter((k, i): k is string => k !== undefined && hits[i] === undefined).map((k) => `${topic}\u0001${k}`))];
+    if (fresh.length === 0 || this.inflight.size + fresh.length > this.maxInflight) return write(hits);
+    const p = write(hits);
+    for (const k of fresh) this.inflight.set(k, p);
+    try {
+      return await p;
+    } finally {
+      for (const k of fresh) if (this.inflight.get(k) === p) this.inflight.delete(k);
     }
   }
 }

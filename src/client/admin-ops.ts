@@ -38,6 +38,8 @@ export interface ConsumeStatsRow {
   brokerOffset: number;
   consumerOffset: number;
   diff: number;
+  /** Store time (ms) of the last message consumed, the one just below consumerOffset; 0 when none. */
+  lastTimestamp: number;
 }
 
 /** What a consumer reports about itself (GET_CONSUMER_RUNNING_INFO); see docs/client.md. */
@@ -150,8 +152,8 @@ export async function consumeStats(instance: ClientInstance, group: string, topi
   const out: ConsumeStatsRow[] = [];
   for (const [, addr] of masters) {
     const resp = await expectOk(instance, addr, makeRequest(RequestCode.GET_CONSUME_STATS, { consumerGroup: group, ...(topic === undefined ? {} : { topic }) }));
-    const { rows } = decodeMqTableBody<{ brokerOffset: number; consumerOffset: number }>(resp.body, 'offsetTable', `consume stats of ${addr}`);
-    for (const [mq, w] of rows) out.push({ ...mq, brokerOffset: w.brokerOffset, consumerOffset: w.consumerOffset, diff: w.brokerOffset - w.consumerOffset });
+    const { rows } = decodeMqTableBody<{ brokerOffset: number; consumerOffset: number; lastTimestamp?: number }>(resp.body, 'offsetTable', `consume stats of ${addr}`);
+    for (const [mq, w] of rows) out.push({ ...mq, brokerOffset: w.brokerOffset, consumerOffset: w.consumerOffset, diff: w.brokerOffset - w.consumerOffset, lastTimestamp: w.lastTimestamp ?? 0 });
   }
   return out.sort((a, b) => (a.topic !== b.topic ? (a.topic < b.topic ? -1 : 1) : a.brokerName !== b.brokerName ? (a.brokerName < b.brokerName ? -1 : 1) : a.queueId - b.queueId));
 }

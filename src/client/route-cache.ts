@@ -11,7 +11,10 @@ import type { NamesrvClient } from './namesrv-client.js';
 export interface TopicInfo {
   readonly topic: string;
   readonly route: TopicRouteData;
-  /** Writable queues whose group has a master, sorted by broker name then queue id. */
+  /**
+   * Writable queues whose group has a master, sorted by broker name then queue id; for an ordered
+   * topic (the route carries orderTopicConf) exactly the queues the conf names, in its order.
+   */
   readonly writeQueues: readonly MessageQueue[];
   /** Readable queues, sorted the same way. */
   readonly readQueues: readonly MessageQueue[];
@@ -108,11 +111,14 @@ export class RouteCache {
   private store(topic: string, route: TopicRouteData): TopicInfo {
     const brokerDatas = [...route.brokerDatas].sort(byName);
     for (const bd of brokerDatas) this.brokerAddrs.set(bd.brokerName, { ...bd.brokerAddrs });
-    const writeQueues: MessageQueue[] = [];
+    // An ordered topic (orderTopicConf) keeps the fixed queue list the conf names, as RocketMQ's
+    // clients do, so a key keeps its queue while a group is down or read-only.
+    const ordered = orderedWriteQueues(topic, route.orderTopicConf);
+    const writeQueues: MessageQueue[] = ordered ?? [];
     const readQueues: MessageQueue[] = [];
     for (const qd of [...route.queueDatas].sort(byName)) {
       const bd = brokerDatas.find((b) => b.brokerName === qd.brokerName);
-      if ((qd.perm & PERM_WRITE) !== 0 && bd?.brokerAddrs[String(MASTER_ID)] !== undefined) {
+      if (ordered === undefined && (qd.perm & PERM_WRITE) !== 0 && bd?.brokerAddrs[String(MASTER_ID)] !== undefined) {
         for (let q = 0; q < qd.writeQueueNums; q++) writeQueues.push({ topic, brokerName: qd.brokerName, queueId: q });
       }
       if ((qd.perm & PERM_READ) !== 0 && bd !== undefined) {
@@ -128,4 +134,24 @@ export class RouteCache {
     }
     return info;
   }
+}
+
+/** Queues per group an orderTopicConf item may name (a topic has at most 1,024). */
+const MAX_ORDER_CONF_QUEUES = 1024;
+
+/**
+ * The write queues of an ordered topic's `orderTopicConf` (`brokerName:queueNums` items joined by
+ * ';'), or undefined when the route has none. Malformed items are skipped.
+ */
+export function orderedWriteQueues(topic: string, conf: string | undefined): MessageQueue[] | undefined {
+  if (conf === undefined || conf === '') return undefined;
+  const out: MessageQueue[] = [];
+  for (const item of conf.split(';')) {
+    const colon = item.lastIndexOf(':');
+    const brokerName = item.slice(0, colon);
+    const nums = Number(item.slice(colon + 1));
+    if (colon <= 0 || !Number.isInteger(nums) || nums < 0 || nums > MAX_ORDER_CONF_QUEUES) continue;
+    for (let q = 0; q < nums; q++) out.push({ topic, brokerName, queueId: q });
+  }
+  return out.length === 0 ? undefined : out;
 }

@@ -11,3 +11,8 @@ export const OFFSET_MOVED_EVENT = 'OFFSET_MOVED_EVENT';
 export const RETRY_TOPIC_PREFIX = '%RETRY%';
 /** `%DLQ%<group>`: a consumer group's dead-letter topic. */
 export const DLQ_TOPIC_PREFIX = '%DLQ%';
+/**
+ * `%GRPC_TX%<topic>`: the producer group of a gRPC producer's transactions on a topic (v5 clients
+ * name no producer group); the gRPC endpoint registers it, the broker relays checks to it.
+ */
+export const GRPC_TRANSACTION_GROUP_PREFIX = '%GRPC_TX%';

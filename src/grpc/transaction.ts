@@ -8,12 +8,15 @@
 //   each topic it publishes, as a producer of the group `%GRPC_TX%<topic>` (the PGROUP of its
 //   half messages), with a channel that turns CHECK_TRANSACTION_STATE into a
 //   RecoverOrphanedTransactionCommand on its Telemetry stream. Heartbeats keep it registered.
+//   The leader's check service asks the producers attached to it; a follower relays the
+//   leader's checks to those attached to it (broker/transaction/check-relay.ts).
 
 import type * as grpc from '@grpc/grpc-js';
 import type { BrokerContext } from '../broker/broker-context.js';
 import { endTransactionProcessor } from '../broker/processors/end-transaction.js';
 import { forgetChannel, registerProducerChannel } from '../broker/processors/heartbeat.js';
 import { BadMessageIdError } from '../common/message/message-errors.js';
+import { GRPC_TRANSACTION_GROUP_PREFIX } from '../common/system-topics.js';
 import { createMessageId, parseMessageId } from '../common/message/message-id.js';
 import { decodeMessageRecord } from '../common/message/message-record.js';
 import { makeRequest, SerializeType, type RemotingCommand } from '../protocol/remoting-command.js';
@@ -27,7 +30,7 @@ import { statusOfError, statusOfResponse } from './status-map.js';
 
 /** The producer group of a gRPC producer's transactions on `topic`. */
 export function grpcTransactionGroup(topic: string): string {
-  return `%GRPC_TX%${topic}`;
+  return `${GRPC_TRANSACTION_GROUP_PREFIX}${topic}`;
 }
 
 /** The v5 transactionId of a half message: its offset id (store address + physical offset). */

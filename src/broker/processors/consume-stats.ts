@@ -1,9 +1,11 @@
 // GET_CONSUME_STATS (208), what mqadmin consumerProgress reads: header consumerGroup and an
 // optional topic (absent: every topic where the group holds an offset, and its retry topic). For
 // each queue: brokerOffset (max offset), consumerOffset (committed; 0 when none, as Apache) and
-// lastTimestamp (0: not tracked). Any node answers after a ReadIndex barrier, as
-// QUERY_CONSUMER_OFFSET does. Body: ConsumeStats {offsetTable: {queue: {...}}, consumeTps} in the
-// Java form (protocol/mq-table.ts).
+// lastTimestamp, as Apache: the store time of the last message consumed (the one just below
+// consumerOffset; 0 when nothing was consumed or retention removed it). consumeTps: the messages
+// the group's pulls of those topics got from this node per second over the last minute
+// (consume-rate.ts). Any node answers after a ReadIndex barrier, as QUERY_CONSUMER_OFFSET does.
+// Body: ConsumeStats {offsetTable: {queue: {...}}, consumeTps} in the Java form (protocol/mq-table.ts).
 
 import { checkGroupName, checkTopicName } from '../../common/names.js';
 import { headerOptString, headerString } from '../../protocol/headers.js';
@@ -13,6 +15,7 @@ import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { retryTopicOf } from '../topic-rules.js';
+import { consumeRateOf } from '../consume-rate.js';
 
 export interface OffsetWrapper {
   brokerOffset: number;
@@ -35,6 +38,9 @@ async function consumeStats(ctx: BrokerContext, req: RemotingCommand): Promise<R
     topics = [...set].sort();
   }
   const rows: [MqKey, OffsetWrapper][] = [];
+  const rate = consumeRateOf(ctx);
+  const now = ctx.nowMs();
+  let consumeTps = 0;
   for (const topic of topics) {
     const config = ctx.metadata.topic(topic);
     if (config === undefined) {
@@ -44,10 +50,24 @@ async function consumeStats(ctx: BrokerContext, req: RemotingCommand): Promise<R
     for (let queueId = 0; queueId < config.readQueueNums; queueId++) {
       const brokerOffset = ctx.store.getMaxOffsetInQueue(topic, queueId);
       const consumerOffset = Math.max(0, ctx.offsets.query(group, topic, queueId) ?? 0);
-      rows.push([{ topic, brokerName: ctx.config.brokerName, queueId }, { brokerOffset, consumerOffset, lastTimestamp: 0 }]);
+      rows.push([{ topic, brokerName: ctx.config.brokerName, queueId }, { brokerOffset, consumerOffset, lastTimestamp: lastConsumedTimestamp(ctx, topic, queueId, consumerOffset) }]);
     }
+    consumeTps += rate.tps(group, topic, now);
   }
-  return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeMqTableBody('offsetTable', rows, { consumeTps: 0 }));
+  return makeResponse(req, ResponseCode.SUCCESS, undefined, {}, encodeMqTableBody('offsetTable', rows, { consumeTps: Math.round(consumeTps * 100) / 100 }));
+}
+
+/** Store time of the message at consumerOffset − 1 (the last one consumed), 0 when there is none. */
+function lastConsumedTimestamp(ctx: BrokerContext, topic: string, queueId: number, consumerOffset: number): number {
+  if (consumerOffset <= 0) return 0;
+  const physical = ctx.store.queues.find(topic, queueId)?.physicalOffsetAt(consumerOffset - 1) ?? -1;
+  if (physical < 0) return 0;
+  try {
+    return ctx.store.storeTimestampAt(physical);
+  } catch {
+    // Retention removed the record between the queue read and this one.
+    return 0;
+  }
 }
 
 export const consumeStatsProcessor: BrokerProcessor = {

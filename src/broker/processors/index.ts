@@ -7,6 +7,7 @@ import { scheduleServiceFactory } from '../schedule/schedule-service.js';
 import { adminTopicGroupProcessor } from './admin-topic-group.js';
 import { consumeStatsProcessor } from './consume-stats.js';
 import { transactionServiceFactory } from '../transaction/transaction-service.js';
+import { checkRelayFactory } from '../transaction/check-relay.js';
 import { consumerListProcessor } from './consumer-list.js';
 import { consumerRunningInfoProcessor } from './consumer-running-info.js';
 import { consumerSendBackProcessor } from './consumer-send-back.js';
@@ -55,4 +56,4 @@ export const PROCESSORS: readonly BrokerProcessor[] = [
   endTransactionProcessor,
 ];
 
-export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory, queueLockServiceFactory, transactionServiceFactory];
+export const SERVICES: readonly BrokerServiceFactory[] = [scheduleServiceFactory, queueLockServiceFactory, transactionServiceFactory, checkRelayFactory];

@@ -16,6 +16,7 @@ import { ResponseCode } from '../../protocol/response-code.js';
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import type { FilterExpr } from '../../common/filter/index.js';
 import { checkSubscription } from '../filter/sql-filter-cache.js';
+import { consumeRateOf } from '../consume-rate.js';
 import { getMatchingMessages } from '../filter/sql-filtered-read.js';
 
 export const PullSysFlag = { COMMIT_OFFSET: 1, SUSPEND: 2, SUBSCRIPTION: 4, CLASS_FILTER: 8 } as const;
@@ -107,7 +108,9 @@ export function readOnce(ctx: BrokerContext, p: PullRequest, sqlFilter?: FilterE
   }
 }
 
-function answer(req: RemotingCommand, a: PullAnswer, remark?: string): RemotingCommand {
+function answer(ctx: BrokerContext, p: PullRequest, req: RemotingCommand, a: PullAnswer, remark?: string): RemotingCommand {
+  // GET_CONSUME_STATS' consumeTps counts what the group's pulls got here (consume-rate.ts).
+  if (a.code === ResponseCode.SUCCESS) consumeRateOf(ctx).record(p.consumerGroup, p.topic, a.result.messages.length, ctx.nowMs());
   const ext = {
     nextBeginOffset: String(a.nextBeginOffset),
     minOffset: String(a.result.minOffset),
@@ -133,17 +136,17 @@ async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   }
   let a = readOnce(ctx, p, sub.filter);
   const suspend = (p.sysFlag & PullSysFlag.SUSPEND) !== 0 && ctx.config.longPollingEnable;
-  if (!a.waitable || !suspend || p.suspendTimeoutMillis <= 0) return answer(req, a);
+  if (!a.waitable || !suspend || p.suspendTimeoutMillis <= 0) return answer(ctx, p, req, a);
   const deadline = ctx.nowMs() + Math.min(p.suspendTimeoutMillis, MAX_SUSPEND_MS);
   // Bounded: each round either answers or waits for an arrival; the deadline ends the loop.
   for (;;) {
     const left = deadline - ctx.nowMs();
-    if (left <= 0) return answer(req, a);
+    if (left <= 0) return answer(ctx, p, req, a);
     const outcome = await ctx.waitForMessage(p.topic, p.queueId, left, channel);
-    if (outcome === 'closed') return answer(req, a);
+    if (outcome === 'closed') return answer(ctx, p, req, a);
     a = readOnce(ctx, p, sub.filter);
-    if (outcome === 'full' && a.waitable) return answer(req, a, BUSY_REMARK);
-    if (!a.waitable || outcome !== 'arrived') return answer(req, a);
+    if (outcome === 'full' && a.waitable) return answer(ctx, p, req, a, BUSY_REMARK);
+    if (!a.waitable || outcome !== 'arrived') return answer(ctx, p, req, a);
   }
 }
 

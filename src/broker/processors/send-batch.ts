@@ -3,6 +3,8 @@
 // body length 4 + body, properties length 2 + properties). Every message becomes one record and
 // all the records travel as ONE Raft entry, so the batch lands in one queue, in order, at once.
 // The producer hears SEND_OK with the comma-separated message ids and the first queue offset.
+// Messages repeating a UNIQ_KEY stored within the de-duplication window are not stored again
+// (the idempotent producer, dedup-window.ts): a retried batch gets its first answer.
 // Delays are refused (as Apache does): a batch is stored in its queue at once or not at all.
 // A follower relays the request to the leader (ctx.writeOrForward).
 
@@ -20,6 +22,7 @@ import { splitHostPort } from './send-message.js';
 import { resolveWriteQueue } from './write-queue.js';
 import { batchTransactionRefusal } from './transaction-refusal.js';
 import { RmqError } from '../../common/errors.js';
+import { DedupWindow, dedupWindowOf, type DedupHit } from '../dedup-window.js';
 
 /** Messages per batch: bounds the records (and allocations) one request can make. */
 export const MAX_MESSAGES_PER_BATCH = 1024;
@@ -151,11 +154,42 @@ async function storeBatch(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   if (payload.length > entryLimit) {
     return illegal(req, `the batch's ${records.length} messages take ${payload.length} bytes as stored records, more than one log segment holds (${entryLimit}); send smaller batches`);
   }
-  const result = await ctx.raft.putRecords(payload, records.length);
+  // The idempotent producer (dedup-window.ts): messages whose UNIQ_KEY the topic holds within
+  // the window are not stored again (retry and DLQ topics were refused above).
+  const window = dedupWindowOf(ctx);
+  const keys = window === undefined ? [] : records.map((r) => DedupWindow.keyOf(r.properties));
+  if (window === undefined || keys.every((k) => k === undefined)) return putBatch(ctx, req, queueId, records, payload, undefined);
+  return window.onceBatch(h.topic, keys, (hits) => putBatch(ctx, req, queueId, records, payload, hits));
+}
+
+/**
+ * Appends the records of the batch not already stored (`hits[i]`: message i's stored copy) as
+ * one entry. SEND_OK lists every message's offset id in batch order, the stored copies' for the
+ * repeats; queueId and queueOffset are the first stored-now message's, or, when every message
+ * was a repeat, the first stored copy's (a retried batch thus gets its first answer).
+ */
+async function putBatch(ctx: BrokerContext, req: RemotingCommand, queueId: number, records: MessageRecord[], payload: Buffer, hits: readonly (DedupHit | undefined)[] | undefined): Promise<RemotingCommand> {
+  const fresh = hits === undefined ? records : records.filter((_, i) => hits[i] === undefined);
+  if (fresh.length === 0) return duplicateBatchAnswer(req, hits as DedupHit[]);
+  const result = await ctx.raft.putRecords(fresh.length === records.length ? payload : encodeMessageRecords(fresh), fresh.length);
   const first = result.records[0]!;
-  return makeResponse(req, ResponseCode.SUCCESS, undefined, {
-    msgId: result.records.map((r) => r.msgId).join(','),
+  let stored = 0;
+  const ids = records.map((_, i) => hits?.[i]?.msgId ?? result.records[stored++]!.msgId);
+  const repeats = records.length - fresh.length;
+  const remark = repeats === 0 ? undefined : `${repeats} of the batch's ${records.length} messages repeat ids stored within the de-duplication window and were not stored again (msgId lists their stored copies); the other ${fresh.length} were stored from queue offset ${first.queueOffset}`;
+  return makeResponse(req, ResponseCode.SUCCESS, remark, {
+    msgId: ids.join(','),
     queueId: String(queueId),
+    queueOffset: String(first.queueOffset),
+  });
+}
+
+/** SEND_OK for a batch whose every message was stored within the window: the stored copies' result. */
+function duplicateBatchAnswer(req: RemotingCommand, hits: readonly DedupHit[]): RemotingCommand {
+  const first = hits[0]!;
+  return makeResponse(req, ResponseCode.SUCCESS, `every message of the batch repeats one stored within the de-duplication window (first: ${first.msgId}, queue ${first.queueId}, offset ${first.queueOffset}); not stored again`, {
+    msgId: hits.map((x) => x.msgId).join(','),
+    queueId: String(first.queueId),
     queueOffset: String(first.queueOffset),
   });
 }

@@ -8,7 +8,7 @@
 // leadership changes: only the next ready leader, reading the decided log, may decide it again.
 
 import type { Logger } from '../../common/logger.js';
-import { makeRequest } from '../../protocol/remoting-command.js';
+import { makeRequest, type RemotingCommand } from '../../protocol/remoting-command.js';
 import { RequestCode } from '../../protocol/request-code.js';
 import { ResponseCode } from '../../protocol/response-code.js';
 import { decodeMessageRecord, encodeMessageRecord, getProperty, MessageProperty, SysFlag, type MessageRecord } from '../../store/index.js';
@@ -271,27 +271,36 @@ export class TransactionService implements BrokerService {
       return;
     }
     const target = channels[this.nextChannel++ % channels.length]!;
-    const shown = restoredRecord(half, 0, { host: half.storeHost, port: half.storePort }, half.storeTimestamp);
-    if (shown === undefined) return;
-    shown.queueOffset = half.queueOffset;
-    shown.physicalOffset = half.physicalOffset;
-    shown.storeTimestamp = half.storeTimestamp;
-    const uniq = getProperty(half.properties, MessageProperty.UNIQ_KEY) ?? '';
-    const req = makeRequest(
-      RequestCode.CHECK_TRANSACTION_STATE,
-      {
-        tranStateTableOffset: String(half.queueOffset),
-        commitLogOffset: String(half.physicalOffset),
-        msgId: uniq,
-        transactionId: getProperty(half.properties, MessageProperty.TRANSACTION_ID) ?? uniq,
-        offsetMsgId: '',
-        topic: shown.topic,
-        brokerName: this.ctx.config.brokerName,
-      },
-      { body: encodeMessageRecord(shown) },
-    );
-    if (target.channel.sendOneway(req)) this.checksSent++;
+    const req = checkRequestOf(half, this.ctx.config.brokerName);
+    if (req !== undefined && target.channel.sendOneway(req)) this.checksSent++;
   }
+}
+
+/**
+ * The CHECK_TRANSACTION_STATE (39) request asking a producer about `half` (its body the message
+ * with its real topic and queue), or undefined when the half message names no real destination.
+ * The leader's check service sends it; a follower relays it to gRPC producers attached to it.
+ */
+export function checkRequestOf(half: MessageRecord, brokerName: string): RemotingCommand | undefined {
+  const shown = restoredRecord(half, 0, { host: half.storeHost, port: half.storePort }, half.storeTimestamp);
+  if (shown === undefined) return undefined;
+  shown.queueOffset = half.queueOffset;
+  shown.physicalOffset = half.physicalOffset;
+  shown.storeTimestamp = half.storeTimestamp;
+  const uniq = getProperty(half.properties, MessageProperty.UNIQ_KEY) ?? '';
+  return makeRequest(
+    RequestCode.CHECK_TRANSACTION_STATE,
+    {
+      tranStateTableOffset: String(half.queueOffset),
+      commitLogOffset: String(half.physicalOffset),
+      msgId: uniq,
+      transactionId: getProperty(half.properties, MessageProperty.TRANSACTION_ID) ?? uniq,
+      offsetMsgId: '',
+      topic: shown.topic,
+      brokerName,
+    },
+    { body: encodeMessageRecord(shown) },
+  );
 }
 
 function lockKey(half: MessageRecord): string {

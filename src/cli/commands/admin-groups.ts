@@ -102,7 +102,7 @@ export function registerGroupAdminCommands(admin: Command, sub: Sub, withAdmin: 
         });
         const diffTotal = rows.reduce((s, r) => s + r.diff, 0);
         if (o.json === true) return printJson({ group: o.group, diffTotal, queues: rows });
-        printTable(['topic', 'group', 'queue', 'broker offset', 'consumer offset', 'diff'], rows.map((r) => [r.topic, r.brokerName, r.queueId, r.brokerOffset, r.consumerOffset, r.diff]));
+        printTable(['topic', 'group', 'queue', 'broker offset', 'consumer offset', 'diff', 'last consumed'], rows.map((r) => [r.topic, r.brokerName, r.queueId, r.brokerOffset, r.consumerOffset, r.diff, r.lastTimestamp > 0 ? new Date(r.lastTimestamp).toISOString() : '-']));
         process.stdout.write(rows.length === 0 ? `group ${o.group} holds no offset${o.topic === undefined ? ' on any topic' : ` on ${o.topic}`}\n` : `diff total: ${diffTotal}\n`);
       }),
     );

@@ -118,7 +118,7 @@ export function registerProduceCommand(program: Command): void {
     .option('--tls-ca <file>', 'connect to brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)')
     .option('--transaction <outcome>', 'send each message as a transaction whose local transaction ends commit, rollback or unknown', oneOf(OUTCOMES))
     .option('--check-answer <outcome>', "with --transaction: this process's answer to the broker's transaction checks", oneOf(OUTCOMES), 'commit')
-    .option('--check-wait <s>', 'with --transaction: stay up this long after the sends to answer checks (transactionTimeOut is 6 s by default)', secondsValue(3600), 0)
+    .option('--check-wait <s>', 'with --transaction: stay up this long after the sends to answer checks (a check comes transactionTimeOut, 6 s, after a send at the earliest, at the next run every transactionCheckInterval, 30 s)', secondsValue(3600), 0)
     .action(
       action<ProduceOptions>(async (o) => {
         if (o.size !== undefined && o.body !== undefined) throw new CliError('pass --body or --size, not both');
