@@ -2,10 +2,12 @@
 // SUSPEND flag set: the pull is held until a message is dispatched to that queue or its
 // suspend timeout passes (never longer: ali-ons drops the whole connection past its own
 // timeout). Every 0/19/20/21 answer carries nextBeginOffset, minOffset, maxOffset and
-// suggestWhichBrokerId. The subscription carried in the request is used as is, so a new leader
+// suggestWhichBrokerId (a follower for a consumer far behind, ../follower-reads.ts). The subscription carried in the request is used as is, so a new leader
 // that has not seen the group's heartbeat yet serves it too, as RocketMQ's broker does. An SQL92
 // subscription (enablePropertyFilter) is checked and filtered on record properties (../filter/).
 
+import { readInt64BE } from '../../common/message/int64.js';
+import { RecordOffset } from '../../common/message/record-layout.js';
 import { checkGroupName, checkTopicName } from '../../common/names.js';
 import { javaStringHash, GetMessageStatus, SCHEDULE_TOPIC, type GetMessageResult } from '../../store/index.js';
 import { headerInt, headerOptInt, headerOptString, headerString } from '../../protocol/headers.js';
@@ -107,14 +109,20 @@ export function readOnce(ctx: BrokerContext, p: PullRequest, sqlFilter?: FilterE
   }
 }
 
-function answer(req: RemotingCommand, a: PullAnswer, remark?: string): RemotingCommand {
+function answer(ctx: BrokerContext, req: RemotingCommand, p: PullRequest, a: PullAnswer, remark?: string): RemotingCommand {
   const ext = {
     nextBeginOffset: String(a.nextBeginOffset),
     minOffset: String(a.result.minOffset),
     maxOffset: String(a.result.maxOffset),
-    suggestWhichBrokerId: '0',
+    suggestWhichBrokerId: String(ctx.suggestPullBrokerId?.(p.queueId, lastPhysicalOffset(a.result)) ?? 0),
   };
   return makeResponse(req, a.code, a.code === ResponseCode.SUCCESS ? undefined : (remark ?? remarkOf(a.result.status)), ext, a.code === ResponseCode.SUCCESS ? a.result.body : undefined);
+}
+
+/** Log position of the last record an answer returns (the lag rule's reference), or undefined. */
+function lastPhysicalOffset(result: GetMessageResult): number | undefined {
+  const last = result.messages[result.messages.length - 1];
+  return last === undefined ? undefined : readInt64BE(last, RecordOffset.PHYSICAL_OFFSET);
 }
 
 function remarkOf(status: GetMessageStatus): string {
@@ -133,17 +141,17 @@ async function handlePull(ctx: BrokerContext, req: RemotingCommand, channel: Rem
   }
   let a = readOnce(ctx, p, sub.filter);
   const suspend = (p.sysFlag & PullSysFlag.SUSPEND) !== 0 && ctx.config.longPollingEnable;
-  if (!a.waitable || !suspend || p.suspendTimeoutMillis <= 0) return answer(req, a);
+  if (!a.waitable || !suspend || p.suspendTimeoutMillis <= 0) return answer(ctx, req, p, a);
   const deadline = ctx.nowMs() + Math.min(p.suspendTimeoutMillis, MAX_SUSPEND_MS);
   // Bounded: each round either answers or waits for an arrival; the deadline ends the loop.
   for (;;) {
     const left = deadline - ctx.nowMs();
-    if (left <= 0) return answer(req, a);
+    if (left <= 0) return answer(ctx, req, p, a);
     const outcome = await ctx.waitForMessage(p.topic, p.queueId, left, channel);
-    if (outcome === 'closed') return answer(req, a);
+    if (outcome === 'closed') return answer(ctx, req, p, a);
     a = readOnce(ctx, p, sub.filter);
-    if (outcome === 'full' && a.waitable) return answer(req, a, BUSY_REMARK);
-    if (!a.waitable || outcome !== 'arrived') return answer(req, a);
+    if (outcome === 'full' && a.waitable) return answer(ctx, req, p, a, BUSY_REMARK);
+    if (!a.waitable || outcome !== 'arrived') return answer(ctx, req, p, a);
   }
 }
 
