@@ -1,13 +1,13 @@
 // Reads that do not hurt writes, on a real 3-node group (processes): a consumer far behind the end
 // of the log is sent to a follower (suggestWhichBrokerId), reads the whole backlog there in order
-// with nothing lost, and once caught up pulls from the leader again; with our SDK and with the
-// unmodified ali-ons client. Which node served is read from each node's /metrics counter.
+// with nothing lost, and once caught up pulls from the leader again; with our SDK (push and pull
+// consumers) and with the unmodified ali-ons client. Which node served is read from each node's /metrics counter.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Admin, Producer, PushConsumer } from '../src/client/index.js';
+import { Admin, Producer, PullConsumer, PushConsumer } from '../src/client/index.js';
 import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { portCount } from '../src/devkit/cluster-layout.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
@@ -127,6 +127,29 @@ describe('a consumer far behind the end of the log', () => {
       await consumer.shutdown();
     }
   }, 150_000);
+
+  it("is sent to a follower by the SDK's pull consumer, which reads a queue through to its end in order", async () => {
+    const consumer = new PullConsumer({ namesrvAddr: cluster.namesrvAddr, consumerGroup: 'FR_PULL', logger: silent });
+    await consumer.start();
+    try {
+      const [mq] = await consumer.fetchQueues(TOPIC);
+      const end = await consumer.maxOffset(mq!);
+      const deliveries = new Map<number, { offset: number; seq: number }[]>([[mq!.queueId, []]]);
+      const before = await served();
+      // Bounded: every FOUND answer moves the offset forward, and the queue holds `end` messages.
+      for (let offset = 0, rounds = 0; offset < end && rounds < end; rounds++) {
+        const r = await consumer.pull(mq!, offset, 32);
+        for (const m of r.messages) deliveries.get(mq!.queueId)!.push({ offset: m.queueOffset, seq: Number(m.body.toString('latin1', 0, 12).split('|')[0]) });
+        offset = r.nextBeginOffset;
+      }
+      const d = delta(before, await served());
+      console.log(`SDK pull consumer, ${end} messages of queue ${mq!.queueId}: ${d.followers} served by followers, ${d.leader} by the leader`);
+      expect(d.followers).toBeGreaterThan(end / 2);
+      checkDeliveries(deliveries, end);
+    } finally {
+      await consumer.shutdown();
+    }
+  }, 60_000);
 
   it('is sent to a follower by the unmodified ali-ons client too, which reads everything in order', async () => {
     const deliveries = new Map<number, { offset: number; seq: number }[]>();
