@@ -1,5 +1,6 @@
 // The cluster a benchmark runs against: one it starts itself (`--local`: a NameServer and one
-// 3-node Raft group as child processes under a temporary folder) or an existing one (`-n`).
+// 3-node Raft group, or `--groups N` of them, as child processes under a temporary folder) or an
+// existing one (`-n`).
 // It also reads what the run did to the cluster: peak RSS of each local broker process (VmHWM,
 // reset per phase through clear_refs) and the Raft term/leader before and after, so a leader
 // change during a run is reported rather than hidden in the figures.
@@ -12,16 +13,17 @@ import { Admin } from '../client/index.js';
 import { findFreeBlock } from '../../raft/tools/free-ports.js';
 import { BenchSetupError } from './bench-errors.js';
 
-/** NameServer at base, brokers at base+1.., Raft at base+11.. (local-cluster.ts). */
-/** The local cluster's block: one group of three nodes (cluster-layout.ts). */
-const LOCAL_PORT_BLOCK = portCount(1, 3);
-const LEADER_WAIT_MS = 30_000;
+/** Nodes per local group; the port block is portCount(groups, 3) (cluster-layout.ts). */
+const LOCAL_NODES = 3;
+const LEADER_WAIT_MS = 60_000;
 const STATUS_TIMEOUT_MS = 2_000;
 
 export interface TargetOptions {
   local: boolean;
   namesrvAddr?: string | undefined;
   flush: 'async' | 'sync';
+  /** Broker groups of a local cluster (default 1), each with its own three processes and leader. */
+  groups?: number | undefined;
   /** Node flags for local brokers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (RMQ_BROKER_NODE_OPTIONS). */
   brokerNodeOptions?: string | undefined;
   /** Keep the local data folder (and profiles inside it) after the run. */
@@ -33,8 +35,9 @@ export interface TargetOptions {
 }
 
 export interface RaftSnapshot {
-  /** Highest term any node reports. */
+  /** Highest term any node reports; with several local groups, the sum of each group's highest term. */
   term: number | null;
+  /** The leader's node id; with several local groups "<brokerName>/<id>" of each, comma-separated. */
   leader: string | null;
 }
 
@@ -60,6 +63,8 @@ export interface BenchTarget {
   cpuSeconds(): Record<string, number | null>;
   /** Minor page faults each local broker has taken so far ({} for an existing cluster). */
   minorFaults(): Record<string, number | null>;
+  /** host:port of each local broker's /metrics ({} for an existing cluster). */
+  metricsAddrs(): Record<string, string>;
   close(): Promise<void>;
 }
 
@@ -74,10 +79,13 @@ async function openLocal(o: TargetOptions): Promise<BenchTarget> {
   const execArgv = (o.brokerNodeOptions ?? '').split(/\s+/).filter((s) => s !== '');
   let cluster: LocalCluster | undefined;
   try {
-    const basePort = await findFreeBlock(LOCAL_PORT_BLOCK);
+    const groups = o.groups ?? 1;
+    const basePort = await findFreeBlock(portCount(groups, LOCAL_NODES));
     cluster = await startLocalCluster({
       dir,
       basePort,
+      groups,
+      nodes: LOCAL_NODES,
       flush: o.flush === 'sync' ? 'SYNC_FLUSH' : 'ASYNC_FLUSH',
       logLevel: 'warn',
       execArgv,
@@ -95,7 +103,13 @@ async function openLocal(o: TargetOptions): Promise<BenchTarget> {
     namesrvAddr: c.namesrvAddr,
     dataDir: dir,
     async raftSnapshot() {
-      return snapshotOf(await Promise.all(c.nodes.map((n) => c.status(n.id))));
+      const statuses = await Promise.all(c.nodes.map((n) => c.status(n.id)));
+      const names = [...new Set(c.nodes.map((n) => n.brokerName))];
+      if (names.length === 1) return snapshotOf(statuses);
+      // Several groups: each group's term counts, so a leader change in any of them shows.
+      const per = names.map((name) => ({ name, s: snapshotOf(statuses.filter((_, i) => c.nodes[i]!.brokerName === name)) }));
+      const known = per.every((g) => g.s.term !== null);
+      return { term: known ? per.reduce((sum, g) => sum + g.s.term!, 0) : null, leader: per.map((g) => `${g.name}/${g.s.leader ?? '?'}`).join(',') };
     },
     resetPeakRss() {
       for (const n of c.nodes) if (n.pid !== undefined) resetPeak(n.pid);
@@ -111,6 +125,11 @@ async function openLocal(o: TargetOptions): Promise<BenchTarget> {
     minorFaults() {
       const out: Record<string, number | null> = {};
       for (const n of c.nodes) out[n.id] = n.pid === undefined ? null : readMinorFaults(n.pid);
+      return out;
+    },
+    metricsAddrs() {
+      const out: Record<string, string> = {};
+      for (const n of c.nodes) if (n.metricsAddr !== undefined) out[n.id] = n.metricsAddr;
       return out;
     },
     async close() {
@@ -142,6 +161,9 @@ async function openExisting(namesrvAddr: string): Promise<BenchTarget> {
       return {};
     },
     minorFaults() {
+      return {};
+    },
+    metricsAddrs() {
       return {};
     },
     async close() {

@@ -4,3 +4,4 @@ export { runBench, peerName, BENCH_DEFAULTS, type BenchOptions, type BenchResult
 export { BenchSetupError, BenchVerificationError } from './bench-errors.js';
 export { PayloadFactory } from './payload.js';
 export type { SendMode } from './produce-phase.js';
+export { runCatchup, type CatchupOptions, type CatchupResult } from './catchup-bench.js';

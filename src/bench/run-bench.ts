@@ -19,6 +19,11 @@ export interface BenchOptions {
   command: BenchCommandName;
   /** Start a NameServer and one 3-node group as child processes. */
   local: boolean;
+  /**
+   * With `local`: this many 3-node groups (leaders on different processes); each phase's topic
+   * gets its `queues` spread over them (ceil(queues / groups) per group). Default 1.
+   */
+  groups?: number | undefined;
   namesrvAddr?: string | undefined;
   flush: 'async' | 'sync';
   /** Phases run in this order, each on its own topic. */
@@ -67,7 +72,7 @@ export const BENCH_DEFAULTS = {
 export interface BenchResult {
   peer: string;
   mode: SendMode | 'consume';
-  /** Raft groups written to (the peers' "parts"); one group here. */
+  /** Raft groups written to (the peers' "parts"): --groups with --local, else 1. */
   parts: number;
   w: number;
   n: number;
@@ -120,7 +125,7 @@ export function peerName(flush: 'async' | 'sync'): string {
 
 export async function runBench(o: BenchOptions): Promise<BenchResult[]> {
   checkOptions(o);
-  const target = await openTarget({ local: o.local, namesrvAddr: o.namesrvAddr, flush: o.flush, brokerNodeOptions: o.brokerNodeOptions, keepData: o.keepData, distDir: o.distDir });
+  const target = await openTarget({ local: o.local, groups: o.groups, namesrvAddr: o.namesrvAddr, flush: o.flush, brokerNodeOptions: o.brokerNodeOptions, keepData: o.keepData, distDir: o.distDir });
   const progress = createProgress(o.progress);
   const payload = new PayloadFactory(o.sizeBytes);
   const results: BenchResult[] = [];
@@ -147,12 +152,13 @@ function checkOptions(o: BenchOptions): void {
   if (o.command === 'consume' && o.topic === undefined) throw new BenchSetupError('`bench consume` reads an existing topic: give --topic (the one a `bench produce --topic` filled)');
   if (o.command === 'consume' && o.local) throw new BenchSetupError('`bench consume` needs the cluster an earlier `bench produce` filled: use -n <namesrv>, not --local');
   if (o.command !== 'consume' && o.topic !== undefined && o.modes.length > 1) throw new BenchSetupError('--topic names one topic, so give one --mode with it');
+  if ((o.groups ?? 1) > 1 && !o.local) throw new BenchSetupError('--groups starts that many groups with --local; an existing cluster (-n) is used as it is');
 }
 
 async function runPhase(o: BenchOptions, target: BenchTarget, payload: PayloadFactory, progress: Progress, mode: SendMode | 'consume'): Promise<BenchResult> {
   const topic = o.topic ?? `Bench_${mode}_${Date.now().toString(36)}`;
   // A named topic is created or updated too (UPDATE_AND_CREATE_TOPIC is an upsert), so it has --queues queues.
-  if (mode !== 'consume') await createTopic(target.namesrvAddr, topic, o.queues);
+  if (mode !== 'consume') await createTopic(target.namesrvAddr, topic, queuesPerGroup(o));
   const before = await target.raftSnapshot();
   target.resetPeakRss();
   const maxMs = o.maxSeconds * 1000;
@@ -243,11 +249,22 @@ async function readBack(o: BenchOptions, target: BenchTarget, payload: PayloadFa
   }
 }
 
-async function createTopic(namesrvAddr: string, topic: string, queues: number): Promise<void> {
+function groupsOf(o: BenchOptions): number {
+  return o.local ? o.groups ?? 1 : 1;
+}
+
+/** Each local group gets an equal share of --queues (rounded up), so the total stays comparable. */
+function queuesPerGroup(o: BenchOptions): number {
+  return Math.ceil(o.queues / groupsOf(o));
+}
+
+/** Creates the topic on every group (`perGroup` queues each) and waits for a route with all of them. */
+async function createTopic(namesrvAddr: string, topic: string, perGroup: number): Promise<void> {
   const admin = new Admin({ namesrvAddr });
   await admin.start();
   try {
-    await admin.createTopic(topic, { writeQueueNums: queues, readQueueNums: queues });
+    const groups = (await admin.createTopic(topic, { writeQueueNums: perGroup, readQueueNums: perGroup })).length;
+    const queues = perGroup * groups;
     // The broker re-registers its routes once the topic entry is applied: wait for the NameServer.
     // Until then it may answer with a default route (TBW102's queue count); sends routed by it to
     // queues the topic lacks are refused and retried, which reorders them, so wait for the exact count.
@@ -292,7 +309,7 @@ function resultLine(
   return {
     peer: peerName(o.flush),
     mode,
-    parts: 1,
+    parts: groupsOf(o),
     w: mode === 'sync' ? 1 : o.inFlight,
     n,
     size: o.sizeBytes,

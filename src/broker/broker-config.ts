@@ -64,6 +64,12 @@ export interface BrokerConfig extends ServerLimitsConfig {
   /** Lets this node's schedule service deliver with levels other than the group last used (a deliberate change). */
   messageDelayLevelChangeAllowed: boolean;
   longPollingEnable: boolean;
+  /** Send consumers lagging past the threshold below to a follower (follower-reads.ts); followers serve pulls either way. */
+  slaveReadEnable: boolean;
+  /** Percent of the host's RAM: a pull this many bytes behind the end of the log counts as lagging. */
+  accessMessageInMemoryMaxRatio: number;
+  /** The lag threshold in bytes instead of the RAM share (0 = use accessMessageInMemoryMaxRatio). */
+  slaveReadLagThresholdBytes: number;
   /** Serve SQL92 property filters (expressionType=SQL92); refused with code 23 when off, as in RocketMQ. */
   enablePropertyFilter: boolean;
   /** RocketMQ ACL 1.0: every request is checked against the rules in aclFile. */
@@ -141,6 +147,9 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   messageDelayLevel: '1s 5s 10s 30s 1m 2m 3m 4m 5m 6m 7m 8m 9m 10m 20m 30m 1h 2h',
   messageDelayLevelChangeAllowed: false,
   longPollingEnable: true,
+  slaveReadEnable: true,
+  accessMessageInMemoryMaxRatio: 40,
+  slaveReadLagThresholdBytes: 0,
   enablePropertyFilter: false,
   aclEnable: false,
   aclFile: '',
@@ -329,6 +338,9 @@ const SETTERS: Record<string, Setter> = {
   },
   messageDelayLevelChangeAllowed: (c, v, k) => { c.messageDelayLevelChangeAllowed = bool(k, v); },
   longPollingEnable: (c, v, k) => { c.longPollingEnable = bool(k, v); },
+  slaveReadEnable: (c, v, k) => { c.slaveReadEnable = bool(k, v); },
+  accessMessageInMemoryMaxRatio: (c, v, k) => { c.accessMessageInMemoryMaxRatio = int(k, v, 1, 100); },
+  slaveReadLagThresholdBytes: (c, v, k) => { c.slaveReadLagThresholdBytes = int(k, v, 0, Number.MAX_SAFE_INTEGER); },
   enablePropertyFilter: (c, v, k) => { c.enablePropertyFilter = bool(k, v); },
   dLegerJoining: (c, v, k) => { c.dLegerJoining = bool(k, v); },
   aclEnable: (c, v, k) => { c.aclEnable = bool(k, v); },

@@ -162,6 +162,11 @@ export interface BrokerContext {
   readonly offsets: ConsumerOffsetService;
   /** Raft administration (status, leadership transfer, replica digest) for the admin codes. */
   readonly admin: BrokerAdmin;
+  /**
+   * The brokerId a pull answer suggests (follower-reads.ts): a follower for a consumer far behind
+   * the end of the log, else 0. Absent (contexts built by tests): always 0.
+   */
+  suggestPullBrokerId?(queueId: number, lastPhysicalOffset: number | undefined): number;
 }
 
 export interface BrokerAdmin {

@@ -27,6 +27,7 @@ import { OffsetCommitter } from './consumer-offset-service.js';
 import { ConsumerManager } from './consumer-manager.js';
 import { writableFollower } from './disk-handoff.js';
 import { FrontDoors } from './front-doors.js';
+import { FollowerReads } from './follower-reads.js';
 import { LeaderForwarder } from './leader-forwarder.js';
 import { PreferredLeader } from './preferred-leader.js';
 import { checkTopicLimits } from './metadata-limits.js';
@@ -184,6 +185,12 @@ export class BrokerController {
 
   private buildContext(storeHost: { host: string; port: number }): BrokerContext {
     const raft = this.raft;
+    const followerReads = new FollowerReads(this.config, {
+      nodeId: raft.nodeId,
+      peerIds: raft.peerIds,
+      isLeader: () => raft.isLeader(),
+      replication: () => raft.node.status(),
+    }, () => raft.store.dispatcher.dispatchedPhysicalOffset);
     const admin: BrokerAdmin = {
       status: () => this.status(),
       transferLeadership: (targetId) => raft.transferLeadership(targetId),
@@ -203,6 +210,7 @@ export class BrokerController {
       consumers: this.consumers,
       offsets: this.offsets,
       admin,
+      suggestPullBrokerId: (queueId, lastPhysicalOffset) => followerReads.suggest(queueId, lastPhysicalOffset),
       nowMs: () => Date.now(),
       forwardToLeader: (req: RemotingCommand) => {
         this.metrics?.onForward(req);

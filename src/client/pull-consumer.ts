@@ -1,6 +1,7 @@
 // The PullConsumer: the caller owns offsets. It lists a topic's queues, pulls from an explicit
 // offset (no long poll unless asked), reads min/max offsets, and commits or queries the group's
-// offset on the broker. Nothing runs in the background.
+// offset on the broker. Nothing runs in the background. A queue's pulls go where the last answer
+// suggested (suggestWhichBrokerId: a follower for a consumer far behind), as the push consumer's do.
 import { withReplicaFallback } from './replica-fallback.js';
 import { ClientStateError, NoQueueError } from './client-errors.js';
 import { ClientInstance, type ClientOptions } from './client-instance.js';
@@ -36,6 +37,8 @@ export interface PullOptions {
 export class PullConsumer {
   readonly consumerGroup: string;
   private instance: ClientInstance | undefined;
+  /** brokerId the last pull answer of each queue suggested ("brokerName\0topic\0queueId" → id). */
+  private readonly pullFrom = new Map<string, number>();
 
   constructor(private readonly options: PullConsumerOptions) {
     checkGroup(options.consumerGroup);
@@ -58,17 +61,29 @@ export class PullConsumer {
     const instance = this.running();
     const sub = buildSelectorSubscription(mq.topic, options.selector ?? options.tagExpression, Date.now());
     const suspendTimeoutMs = options.suspendTimeoutMs ?? 0;
-    const result = await this.onGroup(mq, false, (addr) => pullMessage(instance, addr, {
-      consumerGroup: this.consumerGroup,
-      mq,
-      queueOffset: offset,
-      maxMsgNums: maxNums,
-      suspendTimeoutMs,
-      subscription: sub.subString,
-      subVersion: sub.subVersion,
-      expressionType: sub.expressionType,
-      timeoutMs: options.timeoutMs ?? suspendTimeoutMs + instance.requestTimeoutMs,
-    }));
+    const key = `${mq.brokerName}\u0000${mq.topic}\u0000${mq.queueId}`;
+    const suggested = this.pullFrom.get(key);
+    const preferred = (suggested !== undefined ? instance.routes.addrFor(mq.brokerName, suggested) : undefined) ?? (await this.addrOf(mq));
+    let result: PullResult;
+    try {
+      result = await withReplicaFallback(instance.routes, mq.brokerName, preferred, (addr) => pullMessage(instance, addr, {
+        consumerGroup: this.consumerGroup,
+        mq,
+        queueOffset: offset,
+        maxMsgNums: maxNums,
+        suspendTimeoutMs,
+        subscription: sub.subString,
+        subVersion: sub.subVersion,
+        expressionType: sub.expressionType,
+        timeoutMs: options.timeoutMs ?? suspendTimeoutMs + instance.requestTimeoutMs,
+      }));
+    } catch (err) {
+      // The suggested node may be gone: the next pull asks the master again.
+      this.pullFrom.delete(key);
+      throw err;
+    }
+    if (result.suggestWhichBrokerId === 0) this.pullFrom.delete(key);
+    else this.pullFrom.set(key, result.suggestWhichBrokerId);
     if (sub.subString !== SUB_ALL) result.messages = result.messages.filter((m) => matchesSubscription(sub, m.tags));
     for (const m of result.messages) {
       if (!m.topic.startsWith(RETRY_GROUP_TOPIC_PREFIX)) continue;

@@ -1,5 +1,5 @@
 // A local cluster that lives and dies with the process that starts it (tests, `rmq bench
-// --local`): one NameServer and one Raft broker group (3 nodes by default) on 127.0.0.1, laid out
+// --local`): one NameServer and one Raft broker group (3 nodes by default; `groups` for more) on 127.0.0.1, laid out
 // like `rmq cluster up` lays out a group (cluster-layout.ts: ports, conf files, data folders,
 // cluster.json), run under the supervisor (ProcessControl: logs in `<dir>/logs`, a pid file,
 // every child killed by PID on stop() and when this process exits). Kill/restart of single nodes
@@ -17,9 +17,11 @@ import { waitForNamesrv } from './wait-namesrv.js';
 
 export interface LocalClusterOptions {
   dir: string;
-  /** First port of a free block of 1 + 3 * nodes ports (see cluster-layout.ts). */
+  /** First port of a free block of portCount(groups, nodes) ports (see cluster-layout.ts). */
   basePort: number;
   nodes?: number;
+  /** Broker groups (broker-a, broker-b, ...; default 1). With more than one, node ids are "<brokerName>-<nodeId>". */
+  groups?: number;
   flush?: 'ASYNC_FLUSH' | 'SYNC_FLUSH';
   clusterName?: string;
   /** Extra broker.conf lines (key=value) for every node. */
@@ -37,7 +39,9 @@ export interface LocalClusterOptions {
 }
 
 export interface LocalNode {
+  /** The Raft id (n0..) with one group; "<brokerName>-<Raft id>" with several. */
   id: string;
+  brokerName: string;
   pid: number | undefined;
   brokerAddr: string;
   raftAddr: string;
@@ -45,6 +49,8 @@ export interface LocalNode {
   confPath: string;
   /** host:port of the node's gRPC endpoint, when the cluster has them. */
   grpcAddr?: string;
+  /** host:port of the node's /metrics (metricsPort), when it has one. */
+  metricsAddr?: string;
 }
 
 export interface LeaderInfo {
@@ -58,7 +64,7 @@ export interface LocalCluster {
   nodes: LocalNode[];
   /** Raft status of one node (RAFT_STATUS), or undefined when it does not answer. */
   status(id: string): Promise<Record<string, unknown> | undefined>;
-  /** Waits until one node is a ready leader and the NameServer routes brokerId 0 to it. */
+  /** Waits until every group has a ready leader the NameServer routes as brokerId 0; returns the first group's. */
   waitForLeader(timeoutMs: number): Promise<LeaderInfo>;
   /** Sends `signal` (default SIGKILL) and waits for the exit; SIGSTOP/SIGCONT return at once. */
   killNode(id: string, signal?: NodeJS.Signals): Promise<void>;
@@ -78,7 +84,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   const file: ClusterFile = writeLayout({
     dir: o.dir,
     basePort: o.basePort,
-    groups: 1,
+    groups: o.groups ?? 1,
     nodes: o.nodes ?? 3,
     clusterName: o.clusterName ?? 'DefaultCluster',
     flushDiskType: o.flush ?? 'ASYNC_FLUSH',
@@ -86,22 +92,24 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
     extraConf: o.extraConf ?? {},
     grpc: o.grpc === true,
   });
-  const group = file.groups[0]!;
   const env = { RMQ_LOG_LEVEL: o.logLevel ?? 'info' };
   const processes = new ProcessControl(o.dir);
   const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000, ...(o.credentials !== undefined ? { credentials: o.credentials } : {}) });
   await admin.start();
   let stopping = false;
 
-  const nodes: LocalNode[] = group.nodes.map((n) => ({
-    id: n.id,
+  const several = file.groups.length > 1;
+  const nodes: LocalNode[] = file.groups.flatMap((g) => g.nodes.map((n) => ({
+    id: several ? `${g.brokerName}-${n.id}` : n.id,
+    brokerName: g.brokerName,
     pid: undefined,
     brokerAddr: n.brokerAddr,
     raftAddr: n.raftAddr,
     dataDir: n.dataDir,
     confPath: n.confPath,
     ...(n.grpcAddr !== undefined ? { grpcAddr: n.grpcAddr } : {}),
-  }));
+    ...(n.metricsAddr !== undefined ? { metricsAddr: n.metricsAddr } : {}),
+  })));
   const nodeOf = (id: string): LocalNode => {
     const node = nodes.find((n) => n.id === id);
     if (node === undefined) throw new DevkitError(`no node ${id} in ${nodes.map((n) => n.id).join(',')}`, 'ERR_DEVKIT_UNKNOWN_NODE');
@@ -109,7 +117,7 @@ export async function startLocalCluster(o: LocalClusterOptions): Promise<LocalCl
   };
   const recordPids = (): void => {
     file.namesrv.pid = processes.has(NAMESRV) ? processes.pid(NAMESRV) : 0;
-    for (const n of group.nodes) n.pid = nodeOf(n.id).pid ?? 0;
+    for (const g of file.groups) for (const n of g.nodes) n.pid = nodeOf(several ? `${g.brokerName}-${n.id}` : n.id).pid ?? 0;
     writeClusterFile(o.dir, file);
   };
 

@@ -2,10 +2,12 @@
 // SUSPEND flag set: the pull is held until a message is dispatched to that queue or its
 // suspend timeout passes (never longer: ali-ons drops the whole connection past its own
 // timeout). Every 0/19/20/21 answer carries nextBeginOffset, minOffset, maxOffset and
-// suggestWhichBrokerId. The subscription carried in the request is used as is, so a new leader
+// suggestWhichBrokerId (a follower for a consumer far behind, ../follower-reads.ts). The subscription carried in the request is used as is, so a new leader
 // that has not seen the group's heartbeat yet serves it too, as RocketMQ's broker does. An SQL92
 // subscription (enablePropertyFilter) is checked and filtered on record properties (../filter/).
 
+import { readInt64BE } from '../../common/message/int64.js';
+import { RecordOffset } from '../../common/message/record-layout.js';
 import { checkGroupName, checkTopicName } from '../../common/names.js';
 import { javaStringHash, GetMessageStatus, SCHEDULE_TOPIC, type GetMessageResult } from '../../store/index.js';
 import { headerInt, headerOptInt, headerOptString, headerString } from '../../protocol/headers.js';
@@ -115,9 +117,15 @@ function answer(ctx: BrokerContext, p: PullRequest, req: RemotingCommand, a: Pul
     nextBeginOffset: String(a.nextBeginOffset),
     minOffset: String(a.result.minOffset),
     maxOffset: String(a.result.maxOffset),
-    suggestWhichBrokerId: '0',
+    suggestWhichBrokerId: String(ctx.suggestPullBrokerId?.(p.queueId, lastPhysicalOffset(a.result)) ?? 0),
   };
   return makeResponse(req, a.code, a.code === ResponseCode.SUCCESS ? undefined : (remark ?? remarkOf(a.result.status)), ext, a.code === ResponseCode.SUCCESS ? a.result.body : undefined);
+}
+
+/** Log position of the last record an answer returns (the lag rule's reference), or undefined. */
+function lastPhysicalOffset(result: GetMessageResult): number | undefined {
+  const last = result.messages[result.messages.length - 1];
+  return last === undefined ? undefined : readInt64BE(last, RecordOffset.PHYSICAL_OFFSET);
 }
 
 function remarkOf(status: GetMessageStatus): string {

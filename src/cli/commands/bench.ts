@@ -5,10 +5,12 @@ import { Command, Option } from 'commander';
 import { intInRange, oneOf, secondsValue } from '../options.js';
 import { formatTable } from '../output.js';
 import { action } from '../run-action.js';
+import { catchupCommand } from './bench-catchup.js';
 import { BENCH_DEFAULTS, runBench, type BenchCommandName, type BenchResult, type SendMode } from '../../bench/index.js';
 
 interface CommandOptions {
   local?: boolean;
+  groups: number;
   namesrvAddr?: string;
   flush: 'async' | 'sync';
   mode: SendMode[];
@@ -44,6 +46,7 @@ function subCommand(name: BenchCommandName, summary: string): Command {
   const cmd = new Command(name)
     .description(summary)
     .option('--local', 'start a NameServer and one 3-node Raft group for the run (removed afterwards)')
+    .option('--groups <n>', 'with --local: this many 3-node groups, the topic\'s queues spread over them', intInRange(1, 26), 1)
     .option(NAMESRV_FLAGS, NAMESRV_HELP)
     .addOption(new Option('--flush <type>', 'flushDiskType of the --local cluster').choices(['async', 'sync']).default('async'))
     .option('--mode <modes>', 'send modes, comma-separated, each its own phase: sync (one in flight), pipelined', modeList, ['pipelined'] as SendMode[])
@@ -80,6 +83,7 @@ function subCommand(name: BenchCommandName, summary: string): Command {
           await runBench({
             command: name,
             local: opts.local === true,
+            groups: opts.groups,
             namesrvAddr: opts.namesrvAddr ?? process.env['NAMESRV_ADDR'],
             flush: opts.flush,
             modes: opts.mode,
@@ -143,5 +147,6 @@ export function benchCommand(): Command {
     .description("throughput, latency and read-back of the JetStream comparison workload (docs/performance.md)")
     .addCommand(subCommand('produce', 'publish N messages per mode and report rate and latency'))
     .addCommand(subCommand('consume', 'read back and verify a topic an earlier `bench produce --topic` filled'))
-    .addCommand(subCommand('e2e', 'publish, then read back and verify every byte (the peers\' workload)'));
+    .addCommand(subCommand('e2e', 'publish, then read back and verify every byte (the peers\' workload)'))
+    .addCommand(catchupCommand());
 }
