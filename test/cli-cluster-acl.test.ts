@@ -180,7 +180,7 @@ describe('rmq cluster up --acl', () => {
     const abuser = new Abuser(
       { namesrvAddr: ns, nodes: c.groups[0]!.nodes.map((n) => ({ id: n.id, brokerAddr: n.brokerAddr, raftAddr: n.raftAddr })), otherAddrs: others },
       new SeededRandom(13),
-      { ...DEFAULT_ABUSE_BOUNDS, idleConnectionsPerBroker: 20, heldPullsPerConnection: 50, hugeNameBytes: 4096 },
+      { ...DEFAULT_ABUSE_BOUNDS, randomConnectionsPerPort: 4, tlsGarbagePerPort: 2, stalledHandshakesPerPort: 3, idleConnectionsPerBroker: 20, heldPullsPerConnection: 50, hugeNameBytes: 4096 },
     );
     try {
       await abuser.start();
@@ -197,5 +197,5 @@ describe('rmq cluster up --acl', () => {
     for (const addr of [c.namesrv.metricsAddr, ...c.groups[0]!.nodes.map((n) => n.metricsAddr)].filter((a): a is string => a !== undefined)) {
       expect((await fetch(`http://${addr}/metrics`)).status, addr).toBe(200);
     }
-  }, 120_000);
+  }, 180_000);
 });

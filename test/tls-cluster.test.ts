@@ -120,7 +120,7 @@ describe('rmq cluster up --tls', () => {
     const abuser = new Abuser(
       { namesrvAddr: ns, nodes: nodes().map((n) => ({ id: n.id, brokerAddr: n.brokerAddr, raftAddr: n.raftAddr })), otherAddrs: [...doors, ...metrics, ...grpc], tls: { ca: ca() } },
       new SeededRandom(1313),
-      { ...DEFAULT_ABUSE_BOUNDS, randomConnectionsPerPort: 3, idleConnectionsPerBroker: 20, heldPullsPerConnection: 50, hugeNameBytes: 4096 },
+      { ...DEFAULT_ABUSE_BOUNDS, randomConnectionsPerPort: 2, tlsGarbagePerPort: 2, stalledHandshakesPerPort: 3, idleConnectionsPerBroker: 20, heldPullsPerConnection: 50, hugeNameBytes: 4096 },
     );
     try {
       await abuser.start();
@@ -148,5 +148,5 @@ describe('rmq cluster up --tls', () => {
     }
     for (const addr of metrics) expect((await fetch(`http://${addr}/metrics`)).status, addr).toBe(200);
     for (const addr of grpc) expect(await grpcAnswers(addr), addr).toBe(true);
-  }, 180_000);
+  }, 240_000);
 });
