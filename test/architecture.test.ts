@@ -80,6 +80,7 @@ export const CHILD_PROCESS_ALLOWED: Record<string, string> = {
   'src/bench/client-bench.ts': 'a short-lived worker of the client benchmark, talking over its pipes',
   'jepsen-like/db/node-fs.ts': 'mount and umount of a node file system',
   'jepsen-like/run/launchers.ts': 'runs the revert-to-durable tool to its end (execFile)',
+  'src/devkit/cluster-tls.ts': 'runs openssl to its end (execFileSync) to make the test CA of `cluster up --tls`',
 };
 
 /**

@@ -8,14 +8,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
+import { AclRequestCode, makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { Abuser, DEFAULT_ABUSE_BOUNDS } from '../jepsen-like/net/abuse.js';
 import { SeededRandom } from '../jepsen-like/net/seeded-random.js';
 import { ensureBuilt, isAlive, killLiveRuns, killPids, rmq, root, run } from './cli-helpers.js';
 
 interface ClusterJson {
-  namesrv: { pid: number; addr: string };
-  groups: { brokerName: string; nodes: { id: string; pid: number; brokerAddr: string; raftAddr: string; confPath: string }[] }[];
+  namesrv: { pid: number; addr: string; metricsAddr?: string };
+  groups: { brokerName: string; nodes: { id: string; pid: number; brokerAddr: string; raftAddr: string; grpcAddr?: string; metricsAddr?: string; confPath: string }[] }[];
 }
 
 const RULES = `
@@ -157,12 +157,30 @@ describe('rmq cluster up --acl', () => {
     expect(lateAgain.status).toBe(1);
   }, 120_000);
 
-  it('leaves every process serving after the abuse nemesis hits every port with ACL, peer secrets and the registration key on', async () => {
+  it('refuses RocketMQ\'s UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53): 16 for a non-admin, and for an admin a remark saying what to do instead', async () => {
+    const leader = cluster!.groups[0]!.nodes.map((n) => n.brokerAddr);
+    const req = () => makeRequest(AclRequestCode.UPDATE_GLOBAL_WHITE_ADDRS_CONFIG, { globalWhiteAddrs: '10.0.0.*' });
+    const app = new RemotingClient({ credentials: { accessKey: 'appKey', secretKey: 'appSecret-0123' } });
+    const ops = new RemotingClient({ credentials: { accessKey: 'opsKey', secretKey: 'opsSecret-0123' } });
+    try {
+      expect((await app.invoke(leader[0]!, req(), 5000)).code).toBe(ResponseCode.NO_PERMISSION);
+      const r = await ops.invoke(leader[0]!, req(), 5000);
+      expect(r.code).toBe(ResponseCode.REQUEST_CODE_NOT_SUPPORTED);
+      expect(r.remark).toMatch(/plain_acl\.yml.*whiteRemoteAddress/);
+    } finally {
+      await app.close();
+      await ops.close();
+    }
+  });
+
+  it('leaves every process serving after the abuse nemesis hits every port (metrics and gRPC too) with ACL, peer secrets and the registration key on', async () => {
     const c = cluster!;
+    const others = [c.namesrv.metricsAddr, ...c.groups[0]!.nodes.flatMap((n) => [n.metricsAddr, n.grpcAddr])].filter((a): a is string => a !== undefined);
+    expect(others.length).toBeGreaterThanOrEqual(4);
     const abuser = new Abuser(
-      { namesrvAddr: ns, nodes: c.groups[0]!.nodes.map((n) => ({ id: n.id, brokerAddr: n.brokerAddr, raftAddr: n.raftAddr })) },
+      { namesrvAddr: ns, nodes: c.groups[0]!.nodes.map((n) => ({ id: n.id, brokerAddr: n.brokerAddr, raftAddr: n.raftAddr })), otherAddrs: others },
       new SeededRandom(13),
-      { ...DEFAULT_ABUSE_BOUNDS, idleConnectionsPerBroker: 20, heldPullsPerConnection: 50, hugeNameBytes: 4096 },
+      { ...DEFAULT_ABUSE_BOUNDS, randomConnectionsPerPort: 4, tlsGarbagePerPort: 2, stalledHandshakesPerPort: 3, idleConnectionsPerBroker: 20, heldPullsPerConnection: 50, hugeNameBytes: 4096 },
     );
     try {
       await abuser.start();
@@ -176,5 +194,8 @@ describe('rmq cluster up --acl', () => {
     expect(listed.status, listed.stderr).toBe(0);
     const groups = (JSON.parse(listed.stdout) as { groups: { nodes: { role: string }[] }[] }).groups;
     expect(groups[0]!.nodes.map((n) => n.role).sort()).toEqual(['FOLLOWER', 'FOLLOWER', 'LEADER']);
-  }, 120_000);
+    for (const addr of [c.namesrv.metricsAddr, ...c.groups[0]!.nodes.map((n) => n.metricsAddr)].filter((a): a is string => a !== undefined)) {
+      expect((await fetch(`http://${addr}/metrics`)).status, addr).toBe(200);
+    }
+  }, 180_000);
 });

@@ -1,9 +1,9 @@
 // Optional TLS with a test CA made by openssl in a temp folder (the commands docs/security.md
 // gives): Raft peers with mutual TLS elect and commit while a plain-TCP impostor and a client
-// with a certificate from another CA are refused; a broker group serving TLS on its client port
-// answers our SDK and `rmq produce --tls-ca`, and a plain-TCP client gets nothing.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// with a certificate from another CA are refused; a broker group and its NameServer serving TLS
+// answer our SDK and `rmq produce --tls-ca`, and a plain-TCP client gets nothing from either;
+// brokers serving TLS behind a plain NameServer serve an SDK told `namesrvTls: false`.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { encodeHello, PROTOCOL_VERSION } from '../raft/transport/frame-codec.js';
 import type { PeerAddress } from '../raft/transport/tcp-transport.js';
 import { Admin, Producer } from '../src/client/index.js';
+import { writeClusterTls } from '../src/devkit/cluster-tls.js';
 import { makeRequest, RemotingClient, RequestCode } from '../src/protocol/index.js';
 import { startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { ensureBuilt, rmq } from './cli-helpers.js';
@@ -27,15 +28,10 @@ const running: RaftNode[] = [];
 const sockets: Socket[] = [];
 let g: TestGroup | undefined;
 
-/** A CA and a certificate for 127.0.0.1 signed by it, with openssl (EC keys: fast). */
+/** A CA and a certificate for 127.0.0.1 signed by it, with openssl (the one maker, cluster-tls.ts). */
 function makeCa(name: string): { ca: string; cert: string; key: string } {
-  const at = (f: string): string => join(dir, `${name}-${f}`);
-  const run = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', at('ca.key'), '-out', at('ca.crt'), '-days', '2', '-subj', `/CN=${name} test CA`);
-  run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', at('node.key'), '-out', at('node.csr'), '-subj', '/CN=127.0.0.1');
-  writeFileSync(at('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-  run('x509', '-req', '-in', at('node.csr'), '-CA', at('ca.crt'), '-CAkey', at('ca.key'), '-CAcreateserial', '-out', at('node.crt'), '-days', '2', '-extfile', at('ext.cnf'));
-  return { ca: at('ca.crt'), cert: at('node.crt'), key: at('node.key') };
+  const f = writeClusterTls(join(dir, name));
+  return { ca: f.caPath, cert: f.certPath, key: f.keyPath };
 }
 
 let good: ReturnType<typeof makeCa>;
@@ -90,9 +86,9 @@ describe('TLS', () => {
     expect(leader.status().role).toBe('leader');
   });
 
-  it('serves a broker group over TLS to the SDK and rmq, and gives a plain-TCP client nothing', async () => {
+  it('serves a broker group and its NameServer over TLS to the SDK and rmq, and gives a plain-TCP client nothing from either', async () => {
     ensureBuilt();
-    g = await startTestGroup(await findFreeBlock(20), 3, { tlsEnable: 'true', raftTlsEnable: 'true', tlsCertPath: good.cert, tlsKeyPath: good.key, tlsCaPath: good.ca });
+    g = await startTestGroup(await findFreeBlock(20), 3, { tlsEnable: 'true', raftTlsEnable: 'true', namesrvTlsEnable: 'true', tlsCertPath: good.cert, tlsKeyPath: good.key, tlsCaPath: good.ca }, {}, { tls: { cert: readFileSync(good.cert), key: readFileSync(good.key) } });
     const group = g;
     await waitForReadyLeader(group);
     const tls = { ca: readFileSync(good.ca) };
@@ -114,8 +110,36 @@ describe('TLS', () => {
     try {
       const outcome = await plain.invoke(group.brokers[0]!.brokerAddr, makeRequest(RequestCode.GET_MAX_OFFSET, { topic: 'TlsTopic', queueId: '0' }), 2000).then(() => 'answered', () => 'refused');
       expect(outcome).toBe('refused');
+      const atNamesrv = await plain.invoke(group.namesrvAddr, makeRequest(RequestCode.GET_BROKER_CLUSTER_INFO), 2000).then(() => 'answered', () => 'refused');
+      expect(atNamesrv).toBe('refused');
     } finally {
       await plain.close();
     }
+    // The NameServer still serves after the refusal.
+    const again = new Admin({ namesrvAddr: group.namesrvAddr, tls });
+    await again.start();
+    try {
+      expect(Object.keys((await again.clusterInfo()).brokerAddrTable)).toEqual(['broker-t']);
+    } finally {
+      await again.shutdown();
+    }
   }, 90_000);
+
+  it('serves an SDK told namesrvTls: false when only the brokers serve TLS', async () => {
+    g = await startTestGroup(await findFreeBlock(20), 1, { tlsEnable: 'true', tlsCertPath: good.cert, tlsKeyPath: good.key, tlsCaPath: good.ca });
+    const group = g;
+    await waitForReadyLeader(group);
+    const options = { namesrvAddr: group.namesrvAddr, tls: { ca: readFileSync(good.ca) }, namesrvTls: false };
+    const admin = new Admin(options);
+    await admin.start();
+    const producer = new Producer({ ...options, producerGroup: 'MixedTlsProducers' });
+    await producer.start();
+    try {
+      await admin.createTopic('MixedTls', { writeQueueNums: 1 });
+      expect((await producer.send({ topic: 'MixedTls', body: 'plain routes, TLS data' })).status).toBe('SEND_OK');
+    } finally {
+      await producer.shutdown();
+      await admin.shutdown();
+    }
+  }, 60_000);
 });

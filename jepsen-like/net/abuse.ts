@@ -3,16 +3,25 @@
 // and time, all on 127.0.0.1. Some actions are one-shot requests (a heartbeat with a bad group
 // name, offsets with huge group names, a message to a bad topic, random bytes to every port);
 // others hold resources until `close()` (idle connections, frames started and never finished,
-// held long polls, squatters on the Raft ports). Every outcome is counted, never thrown: the
+// held long polls, squatters on the Raft ports, TLS handshakes started and never finished).
+// Every outcome is counted, never thrown: the
 // cluster may answer, refuse or close, and the run's checkers judge whether the real workload
 // noticed.
 import net from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
 import { makeRequest, RemotingClient, RequestCode, type RemotingCommand } from '../../src/protocol/index.js';
 import type { SeededRandom } from './seeded-random.js';
 
 export interface AbuseTargets {
   namesrvAddr: string;
   nodes: { id: string; brokerAddr: string; raftAddr: string }[];
+  /**
+   * Every other port the processes listen on (metrics, gRPC, front doors): they get the random
+   * bytes and the TLS garbage too.
+   */
+  otherAddrs?: string[];
+  /** The cluster serves TLS: the well-formed hostile requests go over TLS with these options. */
+  tls?: ConnectionOptions;
 }
 
 export interface AbuseBounds {
@@ -24,8 +33,12 @@ export interface AbuseBounds {
   partialFrameBytes: number;
   /** Long polls held per connection, on two connections to one broker. */
   heldPullsPerConnection: number;
-  /** Connections with random bytes sent to every port (NameServer, brokers, Raft). */
+  /** Connections with random bytes sent to every port (NameServer, brokers, Raft, the others). */
   randomConnectionsPerPort: number;
+  /** Connections per port that send a TLS ClientHello record whose content is random bytes. */
+  tlsGarbagePerPort: number;
+  /** Connections per port held after the first half of a TLS ClientHello (a stalled handshake). */
+  stalledHandshakesPerPort: number;
   /** Idle connections to each Raft port. */
   raftSquattersPerNode: number;
   /** Length of the huge group names in UPDATE_CONSUMER_OFFSET (3 requests). */
@@ -38,6 +51,8 @@ export const DEFAULT_ABUSE_BOUNDS: AbuseBounds = {
   partialFrameBytes: 1024 * 1024,
   heldPullsPerConnection: 1000,
   randomConnectionsPerPort: 10,
+  tlsGarbagePerPort: 3,
+  stalledHandshakesPerPort: 5,
   raftSquattersPerNode: 7,
   hugeNameBytes: 1024 * 1024,
 };
@@ -65,7 +80,7 @@ function split(addr: string): { host: string; port: number } {
 }
 
 export class Abuser {
-  private readonly client = new RemotingClient({ connectTimeoutMs: CONNECT_TIMEOUT_MS, maxPendingRequests: 10_000 });
+  private readonly client: RemotingClient;
   private readonly pullClients: RemotingClient[] = [];
   private readonly held: net.Socket[] = [];
   private readonly pending: Promise<unknown>[] = [];
@@ -76,7 +91,13 @@ export class Abuser {
     private readonly targets: AbuseTargets,
     private readonly rng: SeededRandom,
     private readonly bounds: AbuseBounds = DEFAULT_ABUSE_BOUNDS,
-  ) {}
+  ) {
+    this.client = new RemotingClient({ connectTimeoutMs: CONNECT_TIMEOUT_MS, maxPendingRequests: 10_000, ...this.tlsOption() });
+  }
+
+  private tlsOption(): { tls?: ConnectionOptions } {
+    return this.targets.tls !== undefined ? { tls: this.targets.tls } : {};
+  }
 
   /** Every one-shot action, then the held ones; resolves when all are in place. */
   async start(): Promise<void> {
@@ -89,8 +110,13 @@ export class Abuser {
         await this.request('offset-huge-group', addr, offsetRequest(group, ABUSE_TOPIC));
       }
     }
-    for (const addr of [this.targets.namesrvAddr, ...brokers, ...this.targets.nodes.map((n) => n.raftAddr)]) {
-      for (let i = 0; i < this.bounds.randomConnectionsPerPort; i++) await this.randomBytes(addr);
+    const everyPort = [this.targets.namesrvAddr, ...brokers, ...this.targets.nodes.map((n) => n.raftAddr), ...(this.targets.otherAddrs ?? [])];
+    for (const addr of everyPort) {
+      for (let i = 0; i < this.bounds.randomConnectionsPerPort; i++) await this.randomBytes(addr, 'random-bytes', this.randomBuffer(this.rng.int(1, RANDOM_BYTES_MAX)));
+      for (let i = 0; i < this.bounds.tlsGarbagePerPort; i++) await this.randomBytes(addr, 'tls-garbage', this.garbageClientHello());
+    }
+    for (const addr of everyPort) {
+      for (let i = 0; i < this.bounds.stalledHandshakesPerPort; i++) await this.hold(addr, this.garbageClientHello().subarray(0, 40));
     }
     for (const addr of brokers) {
       for (let i = 0; i < this.bounds.idleConnectionsPerBroker; i++) await this.hold(addr, undefined);
@@ -130,16 +156,33 @@ export class Abuser {
     }
   }
 
-  /** Random bytes on a fresh connection; waits (bounded) until the server closes it or the time is up. */
-  private randomBytes(addr: string): Promise<void> {
-    const bytes = Buffer.alloc(this.rng.int(1, RANDOM_BYTES_MAX));
+  private randomBuffer(length: number): Buffer {
+    const bytes = Buffer.alloc(length);
     for (let i = 0; i < bytes.length; i++) bytes[i] = this.rng.int(0, 255);
+    return bytes;
+  }
+
+  /**
+   * A TLS handshake record announcing a ClientHello whose body is random: a TLS port must refuse
+   * it, a plain port sees a frame length it refuses.
+   */
+  private garbageClientHello(): Buffer {
+    const body = this.randomBuffer(this.rng.int(64, 512));
+    body[0] = 0x01; // handshake type ClientHello
+    body.writeUIntBE(body.length - 4, 1, 3);
+    const head = Buffer.from([0x16, 0x03, 0x01, 0, 0]);
+    head.writeUInt16BE(body.length, 3);
+    return Buffer.concat([head, body]);
+  }
+
+  /** `bytes` on a fresh connection; waits (bounded) until the server closes it or the time is up. */
+  private randomBytes(addr: string, kind: string, bytes: Buffer): Promise<void> {
     return new Promise((resolve) => {
       const s = net.connect(split(addr));
       const done = (what: string): void => {
         clearTimeout(timer);
         s.destroy();
-        this.count('random-bytes', what);
+        this.count(kind, what);
         resolve();
       };
       const timer = setTimeout(() => done('still-open'), 1000);
@@ -179,7 +222,7 @@ export class Abuser {
   private async holdPulls(addr: string): Promise<void> {
     await this.request('send-abuse-topic', addr, sendRequest(ABUSE_TOPIC));
     for (let c = 0; c < 2; c++) {
-      const client = new RemotingClient({ connectTimeoutMs: CONNECT_TIMEOUT_MS, maxPendingRequests: this.bounds.heldPullsPerConnection + 10 });
+      const client = new RemotingClient({ connectTimeoutMs: CONNECT_TIMEOUT_MS, maxPendingRequests: this.bounds.heldPullsPerConnection + 10, ...this.tlsOption() });
       this.pullClients.push(client);
       for (let i = 0; i < this.bounds.heldPullsPerConnection; i++) {
         const req = makeRequest(RequestCode.PULL_MESSAGE, {

@@ -6,7 +6,7 @@
 // other end has proved it holds one (peer-auth.ts): a stranger on a peer's address learns nothing.
 
 import { connect, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { TransportError } from './errors.js';
 import { encodeHello, PROTOCOL_VERSION } from './frame-codec.js';
@@ -117,7 +117,9 @@ export class PeerLink {
     this.queuedBytes = 0;
     // A reset rather than a FIN: the closing side of a TCP connection keeps its port in
     // TIME_WAIT for a minute, and an ephemeral port in TIME_WAIT can block a later listen.
-    this.socket?.resetAndDestroy();
+    // A TLS socket cannot be reset (its handle is not a TCP handle): it is destroyed.
+    if (this.socket instanceof TLSSocket) this.socket.destroy();
+    else this.socket?.resetAndDestroy();
     this.socket = null;
     this.connected = false;
   }

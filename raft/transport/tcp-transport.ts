@@ -10,7 +10,7 @@
 // (peer-auth.ts); a connection that fails is refused, logged, counted and closed.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import type { Message } from '../core/messages.js';
 import type { NodeId } from '../core/types.js';
@@ -91,6 +91,8 @@ export class TcpTransport {
   private readonly sockets = new Set<Socket>();
   /** Connections without a hello yet, oldest first. */
   private readonly pending = new Set<Socket>();
+  /** TLS connections still in their handshake, by remote address, oldest first. */
+  private readonly handshakes = new Map<string, Socket>();
   private readonly self: PeerAddress;
   private readonly maxFrameBytes: number;
   private server: Server | null = null;
@@ -142,14 +144,27 @@ export class TcpTransport {
     // No server.maxConnections: a full server refuses the genuine peer too. The bounds are per
     // kind instead: one connection per peer (newest wins) and a few pending ones (oldest goes).
     const tls = this.o.tls;
+    const helloTimeoutMs = this.o.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
+    // With TLS the handshake must end within the hello deadline (Node's default is 120 s).
     const server = tls === undefined
       ? createServer((s) => this.accept(s))
-      : createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true }, (s) => this.accept(s));
-    // A connection without a certificate signed by the CA never gets to say hello.
-    server.on('tlsClientError', (err: Error, s: TLSSocket) => {
-      this.rejectedConnections++;
-      this.o.logger.warn({ err: { message: err.message }, remote: `${s.remoteAddress}:${s.remotePort}` }, 'rejected raft connection: TLS handshake failed');
-    });
+      : createTlsServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true, handshakeTimeout: helloTimeoutMs }, (s) => {
+        this.handshakes.delete(remoteOf(s));
+        this.accept(s);
+      });
+    if (tls !== undefined) {
+      server.on('connection', (raw: Socket) => this.startHandshake(raw));
+      // A connection without a certificate signed by the CA never gets to say hello.
+      // Node only reports a late handshake: closing the connection is the listener's job.
+      server.on('tlsClientError', (err: Error, s: TLSSocket) => {
+        const key = remoteOf(s);
+        this.handshakes.get(key)?.destroy();
+        this.handshakes.delete(key);
+        s.destroy();
+        this.rejectedConnections++;
+        this.o.logger.warn({ err: { message: err.message }, remote: key }, 'rejected raft connection: TLS handshake failed');
+      });
+    }
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -209,13 +224,40 @@ export class TcpTransport {
     if (this.closed) return;
     this.closed = true;
     for (const link of this.links.values()) link.close();
-    for (const s of this.sockets) s.resetAndDestroy(); // no TIME_WAIT left behind (see PeerLink.close)
+    // No TIME_WAIT left behind (see PeerLink.close); a TLS socket cannot be reset, only destroyed.
+    for (const s of this.sockets) {
+      if (s instanceof TLSSocket) s.destroy();
+      else s.resetAndDestroy();
+    }
     this.sockets.clear();
     this.pending.clear();
+    for (const raw of this.handshakes.values()) raw.destroy();
+    this.handshakes.clear();
     this.inbound.clear();
     const server = this.server;
     this.server = null;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /**
+   * Connections in their TLS handshake are few, like those without a hello: the oldest makes room
+   * for a new one, so a flood of handshakes (or of silent sockets) cannot pile up. Keyed by the
+   * remote address, which the TLS socket of the same connection reports too.
+   */
+  private startHandshake(raw: Socket): void {
+    const maxPending = this.o.maxPendingConnections ?? 4 * Math.max(1, this.links.size);
+    if (this.handshakes.size >= maxPending) {
+      const [oldestKey, oldest] = this.handshakes.entries().next().value as [string, Socket];
+      this.handshakes.delete(oldestKey);
+      this.rejectedConnections++;
+      this.o.logger.warn({ remote: oldestKey, maxPending }, `rejected raft connection: ${maxPending} TLS handshakes pending, closing the oldest`);
+      oldest.destroy();
+    }
+    const key = remoteOf(raw);
+    this.handshakes.set(key, raw);
+    raw.once('close', () => {
+      if (this.handshakes.get(key) === raw) this.handshakes.delete(key);
+    });
   }
 
   private accept(s: Socket): void {
@@ -336,4 +378,8 @@ export class TcpTransport {
     this.o.logger.warn({ err, code: err.code, peer, remote: `${s.remoteAddress}:${s.remotePort}` }, 'rejected raft connection');
     s.destroy();
   }
+}
+
+function remoteOf(s: Socket): string {
+  return `${s.remoteAddress}:${s.remotePort}`;
 }

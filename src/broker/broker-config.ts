@@ -47,6 +47,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
   tlsEnable: boolean;
   /** Mutual TLS between the Raft peers: needs tlsCertPath, tlsKeyPath and tlsCaPath. */
   raftTlsEnable: boolean;
+  /** Register with the NameServers over TLS (they serve TLS): trusts tlsCaPath, else the system CAs. */
+  namesrvTlsEnable: boolean;
   /** PEM files: this node's certificate and key, and the CA that signed the group's certificates. */
   tlsCertPath: string;
   tlsKeyPath: string;
@@ -139,6 +141,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   namesrvRegistrationKey: '',
   tlsEnable: false,
   raftTlsEnable: false,
+  namesrvTlsEnable: false,
   tlsCertPath: '',
   tlsKeyPath: '',
   tlsCaPath: '',
@@ -328,6 +331,7 @@ const SETTERS: Record<string, Setter> = {
   namesrvRegistrationKey: (c, v) => { c.namesrvRegistrationKey = v; },
   tlsEnable: (c, v, k) => { c.tlsEnable = bool(k, v); },
   raftTlsEnable: (c, v, k) => { c.raftTlsEnable = bool(k, v); },
+  namesrvTlsEnable: (c, v, k) => { c.namesrvTlsEnable = bool(k, v); },
   tlsCertPath: (c, v) => { c.tlsCertPath = v; },
   tlsKeyPath: (c, v) => { c.tlsKeyPath = v; },
   tlsCaPath: (c, v) => { c.tlsCaPath = v; },

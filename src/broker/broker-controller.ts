@@ -16,7 +16,7 @@ import { AclChecker } from './acl/acl-checker.js';
 import { ACL_ADMIN_CODES, handleAclAdmin } from './acl/acl-admin.js';
 import { guardedByAcl } from './acl/acl-guard.js';
 import { AclRules } from './acl/acl-rules.js';
-import { loadBrokerTls, type BrokerTls } from './broker-tls.js';
+import { loadBrokerTls, mixedClientTls, type BrokerTls } from './broker-tls.js';
 import { loadPlainAcl } from './acl/plain-acl.js';
 import type { BrokerConfig } from './broker-config.js';
 import type { UnsafeTestFault } from './unsafe-test-faults.js';
@@ -126,9 +126,9 @@ export class BrokerController {
     this.pullHolds = new PullHoldService({ maxHoldsPerChannel: config.maxHeldPullsPerConnection });
     this.offsets = new OffsetCommitter({ raft: this.raft, metadata: this.raft.metadata, log: this.log, readIndex: () => this.raft.node.readIndex(), maxEntries: config.maxConsumerOffsetCount });
     this.forwarder = new LeaderForwarder(this.brokerAddr, () => this.raft.leaderAddr(), this.log, undefined, this.tls.client);
-    this.doors = config.frontDoorEnable ? new FrontDoors(config, this.raft, this.log, () => this.registrar.registerAll('front door change')) : undefined;
+    this.doors = config.frontDoorEnable ? new FrontDoors(config, this.raft, this.log, () => this.registrar.registerAll('front door change'), this.tls.server) : undefined;
     this.preferred = config.dLegerPreferredLeaderId !== '' ? new PreferredLeader(config.dLegerPreferredLeaderId, this.raft, this.log) : undefined;
-    this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log, this.doors);
+    this.registrar = new NamesrvRegistrar(config, this.brokerAddr, this.raft, this.raft.metadata, this.log, this.doors, this.tls.namesrv);
     this.server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }), ...connectionLimitsOf(config), ...(this.tls.server !== undefined ? { tls: this.tls.server } : {}) });
     this.context = this.buildContext(storeHost);
     // With ACL on, every request is checked before its processor runs (and refused with
@@ -319,7 +319,8 @@ export class BrokerController {
     const now = Date.now();
     if (this.closed || this.raft.role().role !== 'leader' || now - this.lastDiskHandOffMs < DISK_FULL_HANDOFF_INTERVAL_MS) return;
     this.lastDiskHandOffMs = now;
-    this.handOffClient ??= new RemotingClient({ logger: this.log.child({ component: 'disk-handoff' }), ...(this.tls.client !== undefined ? { tls: this.tls.client } : {}) });
+    // It asks the NameServers and other brokers: each gets the TLS it speaks (broker-tls.ts).
+    this.handOffClient ??= new RemotingClient({ logger: this.log.child({ component: 'disk-handoff' }), ...mixedClientTls(this.tls, this.config.namesrvAddr) });
     const progress = this.raft.node.status().progress;
     writableFollower({
       selfId: this.raft.nodeId,

@@ -7,6 +7,7 @@
 // (ali-ons retries another broker name) keep sending through the live ones, and at their next
 // route refresh find the dead door's queues served by the leader.
 
+import type { TlsOptions } from 'node:tls';
 import type { Logger } from '../common/logger.js';
 import { isValidTopicName } from '../common/names.js';
 import type { RemotingCommand } from '../protocol/remoting-command.js';
@@ -53,6 +54,8 @@ export class FrontDoors {
     private readonly log: Logger,
     /** Called when the set of doors this node serves changed (the registrar registers again). */
     private readonly onServedChange: () => void,
+    /** With tlsEnable the doors serve TLS like the client port (else they would be a plain way in). */
+    private readonly tls?: TlsOptions,
   ) {}
 
   get doors(): number {
@@ -70,7 +73,7 @@ export class FrontDoors {
   /** Opens one server per door with every processor, each request translated to group queue ids. */
   async listen(handlers: ReadonlyMap<number, RequestHandler>, onChannelClose: (channel: Parameters<Parameters<RemotingServer['onChannelClose']>[0]>[0]) => void): Promise<void> {
     for (const id of this.raft.peerIds) {
-      const server = new RemotingServer({ logger: this.log.child({ component: 'front-door', door: id }), ...connectionLimitsOf(this.config) });
+      const server = new RemotingServer({ logger: this.log.child({ component: 'front-door', door: id }), ...connectionLimitsOf(this.config), ...(this.tls !== undefined ? { tls: this.tls } : {}) });
       const door = this.doorOf(id);
       for (const [code, handler] of handlers) server.registerHandler(code, QUEUE_CODES.has(code) ? this.translating(door, code, handler) : handler);
       server.onChannelClose(onChannelClose);

@@ -4,6 +4,7 @@
 // a stopping node unregisters so clients stop routing to it. With front doors it registers, as
 // brokerId 0, each door it serves (front-doors.ts) instead of the group's broker name.
 
+import type { ConnectionOptions } from 'node:tls';
 import type { Logger } from '../common/logger.js';
 import { isValidTopicName } from '../common/names.js';
 import { RemotingClient } from '../protocol/remoting-client.js';
@@ -52,8 +53,10 @@ export class NamesrvRegistrar {
     private readonly log: Logger,
     /** Front doors (frontDoorEnable=true): register doors instead of the group's broker name. */
     private readonly doors?: FrontDoors,
+    /** TLS options for the NameServers (namesrvTlsEnable); undefined: plain TCP. */
+    tls?: ConnectionOptions,
   ) {
-    this.client = new RemotingClient({ logger: log.child({ component: 'namesrv-registrar' }) });
+    this.client = new RemotingClient({ logger: log.child({ component: 'namesrv-registrar' }), ...(tls !== undefined ? { tls } : {}) });
   }
 
   start(): void {

@@ -10,7 +10,7 @@ export function credentialsOption(o: { accessKey?: string; secretKey?: string })
   return { credentials: { accessKey: o.accessKey, secretKey: o.secretKey } };
 }
 
-/** --tls (system CAs) or --tls-ca <file>: connect to brokers with TLS (else RMQ_TLS / RMQ_TLS_CA). */
+/** --tls (system CAs) or --tls-ca <file>: connect to the NameServer and brokers with TLS (else RMQ_TLS / RMQ_TLS_CA). */
 export function tlsOption(o: { tls?: boolean; tlsCa?: string }): { tls?: boolean | { ca: Buffer } } {
   if (o.tlsCa !== undefined) {
     try {

@@ -46,11 +46,16 @@ export interface ClientOptions {
    */
   credentials?: AclCredentials;
   /**
-   * Connect to brokers with TLS (the NameServer stays plain TCP): true for the system's CAs, or
-   * node:tls options (ca, and cert/key for a client certificate). Falls back to RMQ_TLS_CA (a CA
-   * file; implies TLS) or RMQ_TLS=true.
+   * Connect with TLS, to the brokers and the NameServers: true for the system's CAs, or node:tls
+   * options (ca, and cert/key for a client certificate). Falls back to RMQ_TLS_CA (a CA file;
+   * implies TLS) or RMQ_TLS=true.
    */
   tls?: boolean | ConnectionOptions;
+  /**
+   * With `tls`: false when the NameServers serve plain TCP while the brokers serve TLS. Falls back
+   * to RMQ_NAMESRV_TLS=false; default true.
+   */
+  namesrvTls?: boolean;
 }
 
 let instanceCount = 0;
@@ -80,7 +85,7 @@ export class ClientInstance {
       serializeType: options.binaryHeaders === true ? SerializeType.ROCKETMQ : SerializeType.JSON,
       ...(options.dialAddress !== undefined ? { dialAddress: options.dialAddress } : {}),
       ...(this.credentials !== undefined ? { credentials: this.credentials } : {}),
-      ...tlsOf(options.tls ?? tlsFromEnv(process.env), addrs),
+      ...tlsOf(options.tls ?? tlsFromEnv(process.env), options.namesrvTls ?? process.env['RMQ_NAMESRV_TLS'] !== 'false', addrs),
     });
     this.namesrv = new NamesrvClient(this.remoting, addrs, this.requestTimeoutMs, this.log);
     this.routes = new RouteCache(this.namesrv, this.log);
@@ -134,9 +139,9 @@ export function tlsFromEnv(env: NodeJS.ProcessEnv): boolean | ConnectionOptions 
   return env['RMQ_TLS'] === 'true' ? true : undefined;
 }
 
-function tlsOf(tls: boolean | ConnectionOptions | undefined, namesrvAddrs: readonly string[]): { tls?: ConnectionOptions; tlsFor?: (addr: string) => boolean } {
+function tlsOf(tls: boolean | ConnectionOptions | undefined, namesrvTls: boolean, namesrvAddrs: readonly string[]): { tls?: ConnectionOptions; tlsFor?: (addr: string) => boolean } {
   if (tls === undefined || tls === false) return {};
-  return { tls: tls === true ? {} : tls, tlsFor: (addr) => !namesrvAddrs.includes(addr) };
+  return { tls: tls === true ? {} : tls, ...(namesrvTls ? {} : { tlsFor: (addr: string) => !namesrvAddrs.includes(addr) }) };
 }
 
 export function wrapTransportError(addr: string, err: unknown): unknown {

@@ -2,6 +2,7 @@
 // LocalCluster of the tests and `rmq bench --local`, the jepsen-like db) writes its nodes' conf
 // files through here, so a key the broker starts to need is added once.
 import { writeFileSync } from 'node:fs';
+import type { ClusterTlsFiles } from './cluster-tls.js';
 
 /** Segments smaller than the 1 GiB default: a laptop cluster should not reserve 3 GiB at once. */
 export const LOCAL_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -37,6 +38,8 @@ export interface RaftNodeConf {
   frontDoorPorts?: string;
   /** The NameServer registration key and ACL rules of the cluster, when it has them. */
   security?: ClusterSecurityConf;
+  /** TLS everywhere (client port, doors, Raft, registrations) with these files (cluster-tls.ts). */
+  tls?: ClusterTlsFiles;
   /** More keys; they win over everything above. */
   extra?: Record<string, string>;
 }
@@ -61,6 +64,7 @@ export function brokerConfEntries(c: RaftNodeConf): Record<string, string> {
     ...(c.grpcListenPort !== undefined ? { grpcListenPort: String(c.grpcListenPort) } : {}),
     ...(c.security !== undefined ? { namesrvRegistrationKey: c.security.registrationKey } : {}),
     ...(c.security?.aclFile !== undefined ? { aclEnable: 'true', aclFile: c.security.aclFile } : {}),
+    ...(c.tls !== undefined ? { tlsEnable: 'true', raftTlsEnable: 'true', namesrvTlsEnable: 'true', tlsCertPath: c.tls.certPath, tlsKeyPath: c.tls.keyPath, tlsCaPath: c.tls.caPath } : {}),
     ...(c.metricsPort !== undefined ? { metricsPort: String(c.metricsPort) } : {}),
     ...(c.frontDoorPorts !== undefined ? { frontDoorEnable: 'true', frontDoorPorts: c.frontDoorPorts } : {}),
     ...c.extra,

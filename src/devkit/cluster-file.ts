@@ -44,6 +44,8 @@ export interface ClusterFile {
   grpcEndpoints?: string[];
   /** Front doors: each node appears in routes as "<brokerName>-<nodeId>" (docs/operations.md). */
   frontDoors?: boolean;
+  /** Started with --tls: every client needs TLS trusting this CA (rmq --tls-ca <it>). */
+  tlsCaPath?: string;
 }
 
 export function clusterFilePath(dir: string): string {

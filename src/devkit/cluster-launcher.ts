@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { clusterFilePath, readClusterFile, writeClusterFile, type ClusterFile, type ClusterNodeInfo } from './cluster-file.js';
 import { portCount, writeLayout } from './cluster-layout.js';
 import { clusterAdminCredentials, namesrvSecurityArgs, writeClusterSecurity } from './cluster-security.js';
+import { clusterClientTls, namesrvTlsArgs, writeClusterTls } from './cluster-tls.js';
 import { findFreeBlock, takenPorts } from '../../raft/tools/free-ports.js';
 import { brokerScript, isOurProcess, launchDetached, namesrvScript, stopProcesses, tailOf, type Launched, type StopResult } from './processes.js';
 import { waitForLeaders, type GroupLeader } from './wait-leaders.js';
@@ -29,6 +30,8 @@ export interface ClusterUpOptions {
   aclFile?: string;
   /** Front doors (docs/operations.md, "Front doors"): every node is a broker name of its own. */
   frontDoors?: boolean;
+  /** TLS on every port but metrics and gRPC, with a test CA made by openssl (cluster-tls.ts). */
+  tls?: boolean;
   timeoutMs: number;
   /** RMQ_LOG_LEVEL of the children (default info). */
   logLevel?: string;
@@ -118,13 +121,15 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
       if (taken.length > 0) throw new DevkitError(`port(s) ${taken.slice(0, 5).join(', ')} of ${basePort}..${basePort + count - 1} are in use; choose another --base-port or omit it`, 'ERR_CLI_PORT_IN_USE');
     }
     mkdirSync(o.dir, { recursive: true });
-    file = writeLayout({ ...o, basePort, security: writeClusterSecurity(o.dir, o.aclFile) });
+    const { tls: withTls, ...layout } = o;
+    const tls = withTls === true ? writeClusterTls(o.dir) : undefined;
+    file = writeLayout({ ...layout, basePort, security: writeClusterSecurity(o.dir, o.aclFile), ...(tls !== undefined ? { tls } : {}) });
   }
 
   const launched: { name: string; l: Launched; logPath: string }[] = [];
   try {
     const metricsArgs = file.namesrv.metricsAddr !== undefined ? ['--metrics-port', file.namesrv.metricsAddr.split(':')[1]!] : [];
-    const ns = launchDetached(namesrvScript(), ['--port', file.namesrv.addr.split(':')[1]!, '--host', '127.0.0.1', ...metricsArgs, ...namesrvSecurityArgs(o.dir)], file.namesrv.logPath, childEnv(o.logLevel));
+    const ns = launchDetached(namesrvScript(), ['--port', file.namesrv.addr.split(':')[1]!, '--host', '127.0.0.1', ...metricsArgs, ...namesrvSecurityArgs(o.dir), ...namesrvTlsArgs(o.dir)], file.namesrv.logPath, childEnv(o.logLevel));
     file.namesrv.pid = ns.pid;
     launched.push({ name: 'namesrv', l: ns, logPath: file.namesrv.logPath });
     // Recorded at once (and again below): whoever reads the file can stop what already runs.
@@ -145,7 +150,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
       if (name === undefined) return undefined;
       const log = launched.find((x) => x.name === name)?.logPath ?? '';
       return `${name} exited (${String(code)}) during startup; its log ${log} ends with:\n${tailOf(log)}`;
-    }, clusterAdminCredentials(o.dir));
+    }, clusterAdminCredentials(o.dir), clusterClientTls(o.dir));
     return { file, leaders, restarted };
   } catch (err) {
     const started = new Set(launched.map((x) => x.l.pid));

@@ -12,6 +12,7 @@ import { writeBrokerConf, type ClusterSecurityConf } from './broker-conf.js';
 import { clusterPortPlan, portCount } from './port-plan.js';
 
 export { portCount };
+import type { ClusterTlsFiles } from './cluster-tls.js';
 
 export interface LayoutOptions {
   dir: string;
@@ -31,6 +32,8 @@ export interface LayoutOptions {
   frontDoors?: boolean;
   /** The registration key and ACL rules every node gets (cluster-security.ts). */
   security?: ClusterSecurityConf;
+  /** TLS on every port but metrics and gRPC, with these files (cluster-tls.ts). */
+  tls?: ClusterTlsFiles;
 }
 
 /** The gRPC endpoint needs rocketmq-client-nodejs (its .proto files); without it nodes get none. */
@@ -95,6 +98,7 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
           ...(grpc ? { grpcListenPort: grpcPort(i) } : {}),
           metricsPort: metricsPort(i),
           ...(o.security !== undefined ? { security: o.security } : {}),
+          ...(o.tls !== undefined ? { tls: o.tls } : {}),
           ...(o.frontDoors === true ? { frontDoorPorts: ids.map((d, e) => `${d}:${doorPort(i, e)}`).join(';') } : {}),
           extra: o.extraConf,
         },
@@ -117,5 +121,6 @@ export function writeLayout(o: LayoutOptions): ClusterFile {
     groups,
     ...(grpcEndpoints.length > 0 ? { grpcEndpoints } : {}),
     ...(o.frontDoors === true ? { frontDoors: true } : {}),
+    ...(o.tls !== undefined ? { tlsCaPath: o.tls.caPath } : {}),
   };
 }

@@ -5,6 +5,7 @@
 // committed when it was asked (caught up), so a quorum of up-to-date nodes always exists.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, type RaftStatus } from '../client/index.js';
+import { clusterClientTls } from './cluster-tls.js';
 import { DevkitError } from './devkit-errors.js';
 import type { ClusterFile, ClusterGroupInfo, ClusterNodeInfo } from './cluster-file.js';
 import { killNode, restartNode } from './cluster-launcher.js';
@@ -33,7 +34,8 @@ const POLL_MS = 100;
 
 export async function rollingRestart(file: ClusterFile, o: RollingOptions): Promise<RollingStep[]> {
   const say = o.say ?? (() => {});
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500 });
+  const tls = clusterClientTls(file.dir);
+  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500, ...(tls !== undefined ? { tls } : {}) });
   await admin.start();
   const steps: RollingStep[] = [];
   try {

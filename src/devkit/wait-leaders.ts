@@ -2,6 +2,7 @@
 // waits until every broker group of a cluster has a ready Raft leader that the NameServer routes
 // as its master (brokerId 0), the moment clients can produce. Reads only what any client can ask
 // (cluster info from the NameServer, RAFT_STATUS from the broker), through the client SDK.
+import type { ConnectionOptions } from 'node:tls';
 import { Admin } from '../client/index.js';
 import { DevkitError } from './devkit-errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,9 +36,10 @@ export async function waitForLeaders(
   timeoutMs: number,
   failure: () => string | undefined = () => undefined,
   credentials?: AclCredentials,
+  tls?: ConnectionOptions,
 ): Promise<GroupLeader[]> {
   // With ACL on RAFT_STATUS is administration: signed with an admin account of the cluster's rules.
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000, ...(credentials !== undefined ? { credentials } : {}) });
+  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1000, ...(credentials !== undefined ? { credentials } : {}), ...(tls !== undefined ? { tls } : {}) });
   await admin.start();
   try {
     const deadline = Date.now() + timeoutMs;

@@ -15,6 +15,25 @@ function positiveInt(value: string): number {
   return n;
 }
 
+function envPath(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** The certificate and key to serve TLS with, read now so a bad path stops the start with its name. */
+function namesrvTls(certPath: string | undefined, keyPath: string | undefined): { cert: Buffer; key: Buffer } | undefined {
+  if (certPath === undefined && keyPath === undefined) return undefined;
+  if (certPath === undefined || keyPath === undefined) throw new Error('TLS needs both --tls-cert-path and --tls-key-path (or RMQ_NAMESRV_TLS_CERT_PATH and RMQ_NAMESRV_TLS_KEY_PATH)');
+  const read = (flag: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new Error(`${flag} ${path} cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    }
+  };
+  return { cert: read('--tls-cert-path', certPath), key: read('--tls-key-path', keyPath) };
+}
+
 async function main(): Promise<void> {
   const program = new Command()
     .name('namesrv')
@@ -25,14 +44,17 @@ async function main(): Promise<void> {
     .option('--scan-interval-ms <ms>', 'how often to look for silent brokers', positiveInt, 10_000)
     .option('--master-silence-ms <ms>', 'a master silent this long yields brokerId 0 to a live claimant of any Raft term', positiveInt, DEFAULT_MASTER_SILENCE_MS)
     .option('--registration-key-file <file>', 'brokers must sign registrations with a key in this file (one per line; brokers: namesrvRegistrationKey); also RMQ_NAMESRV_REGISTRATION_KEY')
+    .option('--tls-cert-path <file>', 'serve TLS only, with this certificate (PEM; with --tls-key-path); also RMQ_NAMESRV_TLS_CERT_PATH')
+    .option('--tls-key-path <file>', 'the private key of --tls-cert-path (PEM); also RMQ_NAMESRV_TLS_KEY_PATH')
     .option('--metrics-port <port>', 'HTTP port for /metrics, /healthz and /readyz on --host (0 = off)', positiveInt, 0)
     .parse(process.argv);
-  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number; masterSilenceMs: number; registrationKeyFile?: string; metricsPort: number }>();
+  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number; masterSilenceMs: number; registrationKeyFile?: string; tlsCertPath?: string; tlsKeyPath?: string; metricsPort: number }>();
   const log = createLogger({ component: 'namesrv' });
   // A file or the environment rather than an argument: arguments are visible to every user in ps.
   const keyText = opts.registrationKeyFile !== undefined ? readFileSync(opts.registrationKeyFile, 'utf8') : (process.env['RMQ_NAMESRV_REGISTRATION_KEY'] ?? '');
   const registrationKeys = keyText.split(/[,\n]/).map((k) => k.trim()).filter((k) => k !== '');
-  const namesrv = new NameServer({ logger: log, brokerExpiryMs: opts.brokerExpiryMs, scanIntervalMs: opts.scanIntervalMs, masterSilenceMs: opts.masterSilenceMs, registrationKeys });
+  const tls = namesrvTls(opts.tlsCertPath ?? envPath('RMQ_NAMESRV_TLS_CERT_PATH'), opts.tlsKeyPath ?? envPath('RMQ_NAMESRV_TLS_KEY_PATH'));
+  const namesrv = new NameServer({ logger: log, brokerExpiryMs: opts.brokerExpiryMs, scanIntervalMs: opts.scanIntervalMs, masterSilenceMs: opts.masterSilenceMs, registrationKeys, ...(tls !== undefined ? { tls } : {}) });
   const bound = await namesrv.start({ port: opts.port, host: opts.host });
   let metricsServer: MetricsServer | undefined;
   if (opts.metricsPort > 0) {

@@ -2,6 +2,7 @@
 // state, and the expiry scan that drops brokers silent for longer than brokerExpiryMs. A closed
 // broker connection does not remove the broker: only silence or UNREGISTER_BROKER does, so a
 // NameServer restart or a flapping link never empties the routes.
+import type { TlsOptions } from 'node:tls';
 import { assert } from '../common/assert.js';
 import { createLogger, type Logger } from '../common/logger.js';
 import { RemotingServer } from '../protocol/remoting-server.js';
@@ -24,6 +25,8 @@ export interface NameServerOptions {
   registrationKeys?: readonly string[];
   /** Clock for the live table; tests inject one. */
   nowMs?: () => number;
+  /** Serve TLS only (certificate and key) instead of plain TCP; brokers then need namesrvTlsEnable. */
+  tls?: TlsOptions;
 }
 
 export type RouteQueryListener = (event: RouteQueryEvent) => void;
@@ -36,6 +39,7 @@ export class NameServer {
   private readonly nowMs: () => number;
   private readonly routeQueryListeners: RouteQueryListener[] = [];
   private readonly guard: RegistrationGuard;
+  private readonly tls: TlsOptions | undefined;
   private server: RemotingServer | undefined;
   private scanTimer: NodeJS.Timeout | undefined;
 
@@ -44,6 +48,7 @@ export class NameServer {
     this.brokerExpiryMs = options.brokerExpiryMs ?? 120_000;
     this.scanIntervalMs = options.scanIntervalMs ?? 10_000;
     this.nowMs = options.nowMs ?? Date.now;
+    this.tls = options.tls;
     this.routes = new RouteInfoManager(options.masterSilenceMs !== undefined ? { masterSilenceMs: options.masterSilenceMs } : {});
     this.guard = new RegistrationGuard((options.registrationKeys ?? []).filter((k) => k !== ''), this.log);
     assert(this.brokerExpiryMs > 0 && this.scanIntervalMs > 0, 'expiry and scan interval must be positive');
@@ -61,7 +66,7 @@ export class NameServer {
 
   async start(options: { port: number; host?: string }): Promise<{ host: string; port: number }> {
     assert(this.server === undefined, 'NameServer.start called twice');
-    const server = new RemotingServer({ logger: this.log });
+    const server = new RemotingServer({ logger: this.log, ...(this.tls !== undefined ? { tls: this.tls } : {}) });
     registerNamesrvProcessors(server, {
       routes: this.routes,
       log: this.log,
@@ -75,7 +80,7 @@ export class NameServer {
     const bound = await server.listen(options.port, options.host ?? '127.0.0.1');
     this.scanTimer = setInterval(() => this.scanNotActiveBrokers(), this.scanIntervalMs);
     this.scanTimer.unref();
-    this.log.info({ ...bound, brokerExpiryMs: this.brokerExpiryMs, registrationSigned: this.guard.enabled }, 'name server started');
+    this.log.info({ ...bound, brokerExpiryMs: this.brokerExpiryMs, registrationSigned: this.guard.enabled, tls: this.tls !== undefined }, 'name server started');
     if (!this.guard.enabled) this.log.warn('no registration key: any process that reaches this NameServer can register or unregister brokers (docs/security.md)');
     return bound;
   }

@@ -66,6 +66,36 @@ export class AddressCounter {
 }
 
 /**
+ * Open connections counted against the caps, in all and per host. A TCP connection is counted from
+ * its arrival (before any TLS handshake) until its release, which may be called more than once.
+ */
+export class ConnectionGate {
+  private open = 0;
+  private readonly perAddress = new AddressCounter();
+
+  constructor(private readonly limits: Pick<ConnectionLimits, 'maxConnections' | 'maxConnectionsPerAddress'>) {}
+
+  get count(): number {
+    return this.open;
+  }
+
+  /** The release of an admitted connection, or which cap refused it. */
+  admit(host: string): (() => void) | 'too many connections' | 'too many connections from this address' {
+    if (this.open >= this.limits.maxConnections) return 'too many connections';
+    if (this.perAddress.count(host) >= this.limits.maxConnectionsPerAddress) return 'too many connections from this address';
+    this.open++;
+    this.perAddress.add(host);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.open--;
+      this.perAddress.remove(host);
+    };
+  }
+}
+
+/**
  * The inbound byte budget: each connection reserves the announced size of the frame it is
  * receiving. A reservation that would overrun the budget is refused unless the frame is small.
  */

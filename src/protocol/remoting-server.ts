@@ -12,12 +12,13 @@ import tls from 'node:tls';
 import { assert } from '../common/assert.js';
 import { isRmqError } from '../common/errors.js';
 import { createLogger, type Logger } from '../common/logger.js';
-import { AddressCounter, DEFAULT_CONNECTION_LIMITS, hostOf, InboundBudget, type ConnectionLimits } from './connection-limits.js';
+import { ConnectionGate, DEFAULT_CONNECTION_LIMITS, hostOf, InboundBudget, type ConnectionLimits } from './connection-limits.js';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './frame-codec.js';
 import { FrameWriter } from './frame-writer.js';
 import { FLAG_ONEWAY, isOneway, isResponse, makeResponse, SerializeType, type RemotingCommand } from './remoting-command.js';
 import { ResponseCode } from './response-code.js';
 import { RemotingConnectionError, RemotingTimeoutError } from './protocol-errors.js';
+import { serverHandshake } from './tls-handshake.js';
 
 export type HandlerResult = RemotingCommand | undefined;
 export type RequestHandler = (req: RemotingCommand, channel: RemotingChannel) => HandlerResult | Promise<HandlerResult>;
@@ -54,7 +55,7 @@ export interface RemotingServerOptions extends Partial<ConnectionLimits> {
   maxFrameBytes?: number;
   /** Requests in flight per connection before new ones get SYSTEM_BUSY. */
   maxInflightPerChannel?: number;
-  /** Serve TLS with these options (certificate, key...) instead of plain TCP. */
+  /** Serve TLS with these options (certificate, key; no client certificates) instead of plain TCP. */
   tls?: tls.TlsOptions;
 }
 
@@ -164,16 +165,22 @@ export class RemotingServer {
   private readonly maxFrameBytes: number;
   private readonly maxInflightPerChannel: number;
   private readonly limits: ConnectionLimits;
-  private readonly perAddress = new AddressCounter();
+  private readonly gate: ConnectionGate;
   private readonly budget: InboundBudget;
   private server: net.Server | undefined;
   private nextChannelId = 1;
 
-  private readonly tlsOptions: tls.TlsOptions | undefined;
+  private readonly secureContext: tls.SecureContext | undefined;
+  /** TLS handshakes that failed or did not end in time. */
+  tlsHandshakeFailures = 0;
+  /** Connections still in their TLS handshake (closed with the server). */
+  private readonly handshaking = new Set<tls.TLSSocket>();
 
   constructor(options: RemotingServerOptions = {}) {
     this.log = options.logger ?? createLogger({ component: 'remoting-server' });
-    this.tlsOptions = options.tls;
+    assert(options.tls?.requestCert !== true, 'client certificates are not supported on a remoting port (tls-handshake.ts)');
+    // Made once: a bad certificate or key fails here, at start, rather than at the first client.
+    this.secureContext = options.tls === undefined ? undefined : tls.createSecureContext(options.tls);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxInflightPerChannel = options.maxInflightPerChannel ?? 10_000;
     const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS };
@@ -187,6 +194,7 @@ export class RemotingServer {
     assert(limits.writeBacklogPauseBytes <= limits.maxWriteBacklogBytes, 'writeBacklogPauseBytes must not exceed maxWriteBacklogBytes');
     this.limits = limits;
     this.budget = new InboundBudget(limits.inboundFrameBudgetBytes);
+    this.gate = new ConnectionGate(limits);
   }
 
   registerHandler(code: number, handler: RequestHandler): void {
@@ -206,6 +214,11 @@ export class RemotingServer {
     return this.channels.size;
   }
 
+  /** TCP connections held now, those still in their TLS handshake included. */
+  get admittedConnections(): number {
+    return this.gate.count;
+  }
+
   /** Inbound budget bytes reserved by partly received frames right now. */
   get inboundReservedBytes(): number {
     return this.budget.reservedBytes;
@@ -221,12 +234,13 @@ export class RemotingServer {
   /** Starts listening; resolves with the bound port (useful with port 0). */
   listen(port: number, host = '127.0.0.1'): Promise<{ host: string; port: number }> {
     assert(this.server === undefined, 'RemotingServer.listen called twice');
-    const server = this.tlsOptions === undefined
-      ? net.createServer({ noDelay: true }, (socket) => this.accept(socket))
-      : tls.createServer({ noDelay: true, ...this.tlsOptions }, (socket) => this.accept(socket));
-    // A failed handshake (a plain-TCP client, an untrusted certificate) only closes that socket.
-    server.on('tlsClientError', (err: Error, socket: tls.TLSSocket) => {
-      this.log.warn({ remote: normalizeAddress(socket.remoteAddress, socket.remotePort), err: err.message }, 'TLS handshake failed; connection closed');
+    // The connection caps apply when the TCP connection arrives, before any TLS handshake, so a
+    // flood of handshakes (or of silent sockets on a TLS port) is bounded like plain connections.
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      const release = this.admit(socket);
+      if (release === undefined) return;
+      if (this.secureContext === undefined) this.accept(socket, release);
+      else this.handshake(socket, this.secureContext, release);
     });
     this.server = server;
     return new Promise((resolve, reject) => {
@@ -253,24 +267,55 @@ export class RemotingServer {
     this.server = undefined;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const channel of [...this.channels.values()]) channel.close('server shutting down');
+    for (const socket of [...this.handshaking]) socket.destroy();
     await closed;
   }
 
-  private accept(socket: net.Socket): void {
-    const remoteAddress = normalizeAddress(socket.remoteAddress, socket.remotePort);
-    const host = hostOf(remoteAddress);
-    const l = this.limits;
-    if (this.channels.size >= l.maxConnections || this.perAddress.count(host) >= l.maxConnectionsPerAddress) {
-      const perAddress = this.channels.size < l.maxConnections;
-      this.log.warn({ remote: remoteAddress, maxConnections: l.maxConnections, maxConnectionsPerAddress: l.maxConnectionsPerAddress },
-        perAddress ? 'refusing connection: too many connections from this address' : 'refusing connection: too many connections');
+  /** Counts a new TCP connection against the caps; its release, or undefined when refused (and closed). */
+  private admit(socket: net.Socket): (() => void) | undefined {
+    const remote = normalizeAddress(socket.remoteAddress, socket.remotePort);
+    const release = this.gate.admit(hostOf(remote));
+    if (typeof release === 'string') {
+      const l = this.limits;
+      this.log.warn({ remote, maxConnections: l.maxConnections, maxConnectionsPerAddress: l.maxConnectionsPerAddress }, `refusing connection: ${release}`);
       socket.destroy();
-      return;
+      return undefined;
     }
+    socket.once('close', release);
+    return release;
+  }
+
+  /**
+   * Runs the TLS handshake of an admitted connection, which must end within frameReadTimeoutMs
+   * (the handshake is the first thing such a connection must send); a failed or late handshake
+   * closes only that connection, is logged and counted.
+   */
+  private handshake(raw: net.Socket, secureContext: tls.SecureContext, release: () => void): void {
+    const remote = normalizeAddress(raw.remoteAddress, raw.remotePort);
+    const socket = serverHandshake(raw, { secureContext, timeoutMs: this.limits.frameReadTimeoutMs }, {
+      secure: (s) => {
+        this.handshaking.delete(s);
+        this.accept(s, release);
+      },
+      failed: (err) => {
+        this.tlsHandshakeFailures++;
+        this.log.warn({ remote, err: err.message }, 'TLS handshake failed; connection closed');
+      },
+      // The TLS socket owns the connection from here: its close is the connection's close.
+      closed: () => {
+        this.handshaking.delete(socket);
+        release();
+      },
+    });
+    this.handshaking.add(socket);
+  }
+
+  private accept(socket: net.Socket, release: () => void): void {
+    const remoteAddress = normalizeAddress(socket.remoteAddress, socket.remotePort);
+    const l = this.limits;
     const id = this.nextChannelId++;
     const channel: ServerChannel = new ServerChannel(id, socket, remoteAddress, this.maxFrameBytes, l.maxWriteBacklogBytes, this.log, () => this.maybeResume(channel));
     this.channels.set(id, channel);
-    this.perAddress.add(host);
     const onCommand = (cmd: RemotingCommand): void => {
       if (channel.readPaused) channel.waiting.push(cmd);
       else this.dispatch(cmd, channel);
@@ -304,7 +349,7 @@ export class RemotingServer {
       this.budget.update(channel.reservedBytes, 0);
       channel.reservedBytes = 0;
       this.channels.delete(id);
-      this.perAddress.remove(host);
+      release();
       for (const listener of this.closeListeners) this.notify(listener, channel);
     });
     for (const listener of this.openListeners) this.notify(listener, channel);

@@ -49,6 +49,8 @@ export const AclRequestCode = {
   UPDATE_AND_CREATE_ACL_CONFIG: 50,
   DELETE_ACL_CONFIG: 51,
   GET_BROKER_CLUSTER_ACL_INFO: 52,
+  /** Replaces globalWhiteRemoteAddresses; not served here (refused with a remark, acl-admin.ts). */
+  UPDATE_GLOBAL_WHITE_ADDRS_CONFIG: 53,
 } as const;
 
 /**

@@ -1,6 +1,8 @@
 // ACL administration over the remoting port, with RocketMQ's codes and header fields:
 // UPDATE_AND_CREATE_ACL_CONFIG (50) creates or replaces one account, DELETE_ACL_CONFIG (51)
 // removes one, GET_BROKER_CLUSTER_ACL_INFO (52) shows the rules in force (never a secret key).
+// UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53) is refused with a remark saying what to do instead: the
+// global white list comes from plain_acl.yml only (docs/security.md).
 // Changes are replicated control entries proposed by the leader (a follower relays), so every
 // node of the group enforces them, also after a failover. The ACL check in front of these
 // handlers already requires an admin account (acl-resources.ts).
@@ -18,7 +20,13 @@ export const ACL_ADMIN_CODES: readonly number[] = [
   AclRequestCode.UPDATE_AND_CREATE_ACL_CONFIG,
   AclRequestCode.DELETE_ACL_CONFIG,
   AclRequestCode.GET_BROKER_CLUSTER_ACL_INFO,
+  AclRequestCode.UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
 ];
+
+/** What code 53 answers: not served, and how to get the same effect. */
+export const GLOBAL_WHITE_LIST_REFUSAL =
+  'UPDATE_GLOBAL_WHITE_ADDRS_CONFIG (53) is not served: globalWhiteRemoteAddresses come from plain_acl.yml only; ' +
+  'edit it on every node and restart them one at a time, or give an account a whiteRemoteAddress with UPDATE_AND_CREATE_ACL_CONFIG (50)';
 
 /** RocketMQ sends permission lists as one comma-separated field ("TopicA=PUB,TopicB=SUB"). */
 function list(v: string | undefined): string[] | undefined {
@@ -44,6 +52,7 @@ export function accountDocOf(ext: RemotingCommand['extFields']): AclAccountDoc {
 }
 
 export async function handleAclAdmin(ctx: BrokerContext, rules: AclRules | undefined, req: RemotingCommand): Promise<RemotingCommand> {
+  if (req.code === AclRequestCode.UPDATE_GLOBAL_WHITE_ADDRS_CONFIG) return makeResponse(req, ResponseCode.REQUEST_CODE_NOT_SUPPORTED, GLOBAL_WHITE_LIST_REFUSAL);
   if (rules === undefined) return makeResponse(req, ResponseCode.SYSTEM_ERROR, `request ${req.code}: ACL is not enabled on this broker (set aclEnable=true in broker.conf)`);
   switch (req.code) {
     case AclRequestCode.UPDATE_AND_CREATE_ACL_CONFIG: {

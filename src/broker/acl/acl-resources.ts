@@ -21,7 +21,7 @@ export interface AclRequirement {
 
 const RETRY_PREFIX = '%RETRY%';
 
-/** Codes of administration (RocketMQ's and ours); 50-52 are the ACL admin codes themselves. */
+/** Codes of administration (RocketMQ's and ours); 50-53 are the ACL admin codes themselves. */
 const ADMIN_CODES: ReadonlySet<number> = new Set([
   RequestCode.UPDATE_AND_CREATE_TOPIC,
   RequestCode.DELETE_EXPIRED_COMMITLOG,
@@ -29,6 +29,7 @@ const ADMIN_CODES: ReadonlySet<number> = new Set([
   AclRequestCode.UPDATE_AND_CREATE_ACL_CONFIG,
   AclRequestCode.DELETE_ACL_CONFIG,
   AclRequestCode.GET_BROKER_CLUSTER_ACL_INFO,
+  AclRequestCode.UPDATE_GLOBAL_WHITE_ADDRS_CONFIG,
   200, // UPDATE_AND_CREATE_SUBSCRIPTIONGROUP
   207, // DELETE_SUBSCRIPTIONGROUP
   215, // DELETE_TOPIC_IN_BROKER

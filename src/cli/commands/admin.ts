@@ -39,8 +39,8 @@ export function sub(admin: Command, name: string, description: string): Command 
   return admin.command(name).description(description).option('-n, --namesrv-addr <addr>', 'NameServer host:port, several separated by ";" (default: $NAMESRV_ADDR)').option('--json', 'print one JSON document')
     .option('--access-key <key>', 'ACL access key to sign requests with (default: $RMQ_ACCESS_KEY)')
     .option('--secret-key <key>', 'ACL secret key (default: $RMQ_SECRET_KEY; the environment keeps it out of ps)')
-    .option('--tls', 'connect to brokers with TLS, trusting the system CAs (default: $RMQ_TLS)')
-    .option('--tls-ca <file>', 'connect to brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)');
+    .option('--tls', 'connect to the NameServer and brokers with TLS, trusting the system CAs (default: $RMQ_TLS; RMQ_NAMESRV_TLS=false: plain NameServer)')
+    .option('--tls-ca <file>', 'connect to the NameServer and brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)');
 }
 
 export function messageJson(m: MessageExt): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { Admin, type RaftStatus } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
 import { readClusterFile, type ClusterFile } from '../../devkit/cluster-file.js';
 import { clusterAdminCredentials } from '../../devkit/cluster-security.js';
+import { clusterClientTls } from '../../devkit/cluster-tls.js';
 import { clusterDown, clusterProcesses, clusterUp, isRunning } from '../../devkit/cluster-launcher.js';
 import { rollingRestart } from '../../devkit/rolling-restart.js';
 import { intInRange, oneOf, secondsValue } from '../options.js';
@@ -25,6 +26,7 @@ interface UpOptions {
   acl?: string;
   set: string[];
   frontDoors: boolean;
+  tls: boolean;
   timeout: number;
   json?: boolean;
 }
@@ -66,7 +68,8 @@ export async function readClusterStatus(file: ClusterFile): Promise<{ namesrv: {
   const procs = clusterProcesses(file);
   const alive = new Map(procs.map((p) => [p.name, isRunning(p)]));
   const credentials = clusterAdminCredentials(file.dir);
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500, ...(credentials !== undefined ? { credentials } : {}) });
+  const tls = clusterClientTls(file.dir);
+  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500, ...(credentials !== undefined ? { credentials } : {}), ...(tls !== undefined ? { tls } : {}) });
   await admin.start();
   try {
     const nodes = await Promise.all(
@@ -126,6 +129,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--acl <plain_acl.yml>', 'start every broker with aclEnable=true and these rules (copied into --dir); the NameServer gets the matching registration key')
     .option('--no-peer-secret', 'do not give each group a Raft peer secret (dLegerPeerSecretFile): peers unauthenticated')
     .option('--front-doors', 'every node appears as its own broker name with a share of the queues, so unmodified clients ride through a node\'s death (docs/operations.md)', false)
+    .option('--tls', 'TLS on the NameServer, client ports, front doors and Raft (a test CA made with openssl in <dir>/tls; clients: --tls-ca <dir>/tls/ca.crt)', false)
     .option('--timeout <s>', 'how long to wait for every group to elect and register a leader', secondsValue(600), 60)
     .option('--json', 'print cluster.json instead of a table')
     .action(
@@ -143,6 +147,7 @@ export function registerClusterCommands(program: Command): void {
           peerSecret: o.peerSecret,
           ...(o.acl !== undefined ? { aclFile: resolve(o.acl) } : {}),
           frontDoors: o.frontDoors,
+          tls: o.tls,
           timeoutMs: o.timeout * 1000,
           say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
@@ -158,7 +163,8 @@ export function registerClusterCommands(program: Command): void {
             ...file.groups.flatMap((g) => g.nodes.map((n) => [`${g.brokerName}/${n.id}`, n.pid, n.brokerAddr, n.raftAddr, leaders.some((l) => l.brokerName === g.brokerName && l.nodeId === n.id) ? `yes (term ${leaders.find((l) => l.brokerName === g.brokerName)!.term})` : ''])),
           ],
         );
-        process.stdout.write(`\nnext: rmq admin clusterList -n ${file.namesrv.addr}\n      rmq produce -n ${file.namesrv.addr} -t TestTopic --count 10\n      rmq cluster down --dir ${dir}\n`);
+        const tlsArgs = file.tlsCaPath !== undefined ? ` --tls-ca ${file.tlsCaPath}` : '';
+        process.stdout.write(`\nnext: rmq admin clusterList -n ${file.namesrv.addr}${tlsArgs}\n      rmq produce -n ${file.namesrv.addr} -t TestTopic --count 10${tlsArgs}\n      rmq cluster down --dir ${dir}\n`);
       }),
     );
 

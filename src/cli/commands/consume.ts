@@ -64,8 +64,8 @@ export function registerConsumeCommand(program: Command): void {
     .option('--json', 'print one JSON document at the end instead of a line per message')
     .option('--access-key <key>', 'ACL access key to sign requests with (default: $RMQ_ACCESS_KEY)')
     .option('--secret-key <key>', 'ACL secret key (default: $RMQ_SECRET_KEY)')
-    .option('--tls', 'connect to brokers with TLS, trusting the system CAs (default: $RMQ_TLS)')
-    .option('--tls-ca <file>', 'connect to brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)')
+    .option('--tls', 'connect to the NameServer and brokers with TLS, trusting the system CAs (default: $RMQ_TLS; RMQ_NAMESRV_TLS=false: plain NameServer)')
+    .option('--tls-ca <file>', 'connect to the NameServer and brokers with TLS, trusting this CA (PEM; default: $RMQ_TLS_CA)')
     .action(
       action<ConsumeOptions>(async (o) => {
         const timeoutS = o.timeout ?? (o.count !== undefined ? 30 : undefined);

@@ -23,7 +23,13 @@ export function registerServerCommands(program: Command): void {
     .option('-p, --port <port>', 'listen port', intInRange(1, 65535), 9876)
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--metrics-port <port>', 'HTTP port for /metrics, /healthz and /readyz (0 = off)', intInRange(0, 65535), 0)
-    .action(action<{ port: number; host: string; metricsPort: number }>((o) => runEntryPoint('../../namesrv/main.js', ['--port', String(o.port), '--host', o.host, '--metrics-port', String(o.metricsPort)])));
+    .option('--tls-cert-path <file>', 'serve TLS only with this certificate (PEM; with --tls-key-path; also RMQ_NAMESRV_TLS_CERT_PATH)')
+    .option('--tls-key-path <file>', 'the key of --tls-cert-path (PEM; also RMQ_NAMESRV_TLS_KEY_PATH)')
+    .action(action<{ port: number; host: string; metricsPort: number; tlsCertPath?: string; tlsKeyPath?: string }>((o) => runEntryPoint('../../namesrv/main.js', [
+      '--port', String(o.port), '--host', o.host, '--metrics-port', String(o.metricsPort),
+      ...(o.tlsCertPath !== undefined ? ['--tls-cert-path', resolve(o.tlsCertPath)] : []),
+      ...(o.tlsKeyPath !== undefined ? ['--tls-key-path', resolve(o.tlsKeyPath)] : []),
+    ])));
 
   program
     .command('broker')
