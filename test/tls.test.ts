@@ -2,8 +2,7 @@
 // gives): Raft peers with mutual TLS elect and commit while a plain-TCP impostor and a client
 // with a certificate from another CA are refused; a broker group serving TLS on its client port
 // answers our SDK and `rmq produce --tls-ca`, and a plain-TCP client gets nothing.
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as connectTcp, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -20,6 +19,7 @@ import { makeRequest, RemotingClient, RequestCode } from '../src/protocol/index.
 import { startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { ensureBuilt, rmq } from './cli-helpers.js';
 import { until } from './helpers/poll.js';
+import { makeTestCa, type TestCa } from './helpers/test-ca.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmq-tls-'));
 const logger = pino({ level: 'silent' });
@@ -27,16 +27,8 @@ const running: RaftNode[] = [];
 const sockets: Socket[] = [];
 let g: TestGroup | undefined;
 
-/** A CA and a certificate for 127.0.0.1 signed by it, with openssl (EC keys: fast). */
-function makeCa(name: string): { ca: string; cert: string; key: string } {
-  const at = (f: string): string => join(dir, `${name}-${f}`);
-  const run = (...args: string[]): void => void execFileSync('openssl', args, { stdio: 'pipe' });
-  run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', at('ca.key'), '-out', at('ca.crt'), '-days', '2', '-subj', `/CN=${name} test CA`);
-  run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', at('node.key'), '-out', at('node.csr'), '-subj', '/CN=127.0.0.1');
-  writeFileSync(at('ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-  run('x509', '-req', '-in', at('node.csr'), '-CA', at('ca.crt'), '-CAkey', at('ca.key'), '-CAcreateserial', '-out', at('node.crt'), '-days', '2', '-extfile', at('ext.cnf'));
-  return { ca: at('ca.crt'), cert: at('node.crt'), key: at('node.key') };
-}
+/** A CA and a certificate for 127.0.0.1 signed by it (test/helpers/test-ca.ts). */
+const makeCa = (name: string): TestCa => makeTestCa(dir, name);
 
 let good: ReturnType<typeof makeCa>;
 let rogue: ReturnType<typeof makeCa>;

@@ -47,6 +47,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
   tlsEnable: boolean;
   /** Mutual TLS between the Raft peers: needs tlsCertPath, tlsKeyPath and tlsCaPath. */
   raftTlsEnable: boolean;
+  /** Serve the gRPC endpoint (grpcListenPort) with TLS: needs tlsCertPath and tlsKeyPath. */
+  grpcTlsEnable: boolean;
   /** PEM files: this node's certificate and key, and the CA that signed the group's certificates. */
   tlsCertPath: string;
   tlsKeyPath: string;
@@ -133,6 +135,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   namesrvRegistrationKey: '',
   tlsEnable: false,
   raftTlsEnable: false,
+  grpcTlsEnable: false,
   tlsCertPath: '',
   tlsKeyPath: '',
   tlsCaPath: '',
@@ -319,6 +322,7 @@ const SETTERS: Record<string, Setter> = {
   namesrvRegistrationKey: (c, v) => { c.namesrvRegistrationKey = v; },
   tlsEnable: (c, v, k) => { c.tlsEnable = bool(k, v); },
   raftTlsEnable: (c, v, k) => { c.raftTlsEnable = bool(k, v); },
+  grpcTlsEnable: (c, v, k) => { c.grpcTlsEnable = bool(k, v); },
   tlsCertPath: (c, v) => { c.tlsCertPath = v; },
   tlsKeyPath: (c, v) => { c.tlsKeyPath = v; },
   tlsCaPath: (c, v) => { c.tlsCaPath = v; },
@@ -390,7 +394,7 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
     if (config[key] === '') throw new BrokerConfigError(key, `broker.conf: ${key} is required (for example dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913, dLegerSelfId=n0)`);
   }
   if (config.dLegerGroup === '') config.dLegerGroup = config.brokerName;
-  const tlsNeeds: [boolean, string, (keyof BrokerConfig)[]][] = [[config.tlsEnable, 'tlsEnable', ['tlsCertPath', 'tlsKeyPath']], [config.raftTlsEnable, 'raftTlsEnable', ['tlsCertPath', 'tlsKeyPath', 'tlsCaPath']]];
+  const tlsNeeds: [boolean, string, (keyof BrokerConfig)[]][] = [[config.tlsEnable, 'tlsEnable', ['tlsCertPath', 'tlsKeyPath']], [config.raftTlsEnable, 'raftTlsEnable', ['tlsCertPath', 'tlsKeyPath', 'tlsCaPath']], [config.grpcTlsEnable, 'grpcTlsEnable', ['tlsCertPath', 'tlsKeyPath']]];
   for (const [on, flag, keys] of tlsNeeds) {
     const missing = on ? keys.find((k) => config[k] === '') : undefined;
     if (missing !== undefined) throw new BrokerConfigError(missing, `broker.conf: ${flag}=true needs ${missing} (a PEM file; docs/security.md shows how to make a test CA)`);

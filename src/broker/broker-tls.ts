@@ -1,6 +1,7 @@
 // The broker's TLS material, read once at start from the PEM files broker.conf names: the client
 // port's server options (tlsEnable), the options this node dials other brokers' client ports with
-// (a follower relaying a write to its leader), and the Raft peers' mutual TLS (raftTlsEnable).
+// (a follower relaying a write to its leader), the Raft peers' mutual TLS (raftTlsEnable), and
+// the gRPC endpoint's (grpcTlsEnable).
 // A file that cannot be read stops the start with a message naming the key.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
@@ -14,6 +15,8 @@ export interface BrokerTls {
   client?: ConnectionOptions;
   /** For the Raft transport; undefined: plain TCP. */
   raft?: PeerTls;
+  /** For the gRPC endpoint (grpcTlsEnable); undefined: plain HTTP/2. */
+  grpc?: { cert: Buffer; key: Buffer };
 }
 
 function pem(config: Readonly<BrokerConfig>, key: 'tlsCertPath' | 'tlsKeyPath' | 'tlsCaPath'): Buffer | undefined {
@@ -27,7 +30,7 @@ function pem(config: Readonly<BrokerConfig>, key: 'tlsCertPath' | 'tlsKeyPath' |
 }
 
 export function loadBrokerTls(config: Readonly<BrokerConfig>): BrokerTls {
-  if (!config.tlsEnable && !config.raftTlsEnable) return {};
+  if (!config.tlsEnable && !config.raftTlsEnable && !config.grpcTlsEnable) return {};
   const cert = pem(config, 'tlsCertPath')!;
   const key = pem(config, 'tlsKeyPath')!;
   const ca = pem(config, 'tlsCaPath');
@@ -37,5 +40,6 @@ export function loadBrokerTls(config: Readonly<BrokerConfig>): BrokerTls {
     out.client = { ...(ca !== undefined ? { ca } : {}), cert, key };
   }
   if (config.raftTlsEnable) out.raft = { cert, key, ca: ca! };
+  if (config.grpcTlsEnable) out.grpc = { cert, key };
   return out;
 }

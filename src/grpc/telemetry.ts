@@ -64,10 +64,20 @@ export function answerSettings(ctx: BrokerContext, s: Settings): Record<string, 
   return out;
 }
 
-export function handleTelemetry(ctx: BrokerContext, call: grpc.ServerDuplexStream<TelemetryCommand, unknown>, checkers: GrpcTransactionCheckers): void {
+/** The ACL's judgement of announced settings: undefined when allowed, else the refusal. */
+export type SettingsAuthorizer = (settings: Settings) => { code: string; message: string } | undefined;
+
+export function handleTelemetry(ctx: BrokerContext, call: grpc.ServerDuplexStream<TelemetryCommand, unknown>, checkers: GrpcTransactionCheckers, authorize?: SettingsAuthorizer): void {
   const clientId = call.metadata.get('x-mq-client-id')[0]?.toString() ?? '';
   call.on('data', (cmd: TelemetryCommand) => {
     if (cmd.command === 'settings' && cmd.settings) {
+      // A bare status fails the client's startup with the refusal's message.
+      const refused = authorize?.(cmd.settings);
+      if (refused !== undefined) {
+        call.write({ status: refused });
+        call.end();
+        return;
+      }
       call.write({ status: ok(), settings: answerSettings(ctx, cmd.settings) });
       const topics = cmd.settings.publishing?.topics;
       if (Array.isArray(topics)) checkers.register(clientId, call as grpc.ServerDuplexStream<unknown, unknown>, topics as Resource[]);
