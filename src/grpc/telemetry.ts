@@ -57,9 +57,11 @@ export function answerSettings(ctx: BrokerContext, s: Settings): Record<string, 
   if (s.publishing) {
     out['publishing'] = { topics: s.publishing.topics ?? [], maxBodySize: ctx.config.maxMessageSize, validateMessageType: true };
   } else if (sub) {
-    // No ordered consumption per group here: a message group is ordered by the server holding
-    // its later messages back (docs/protocol.md), so clients consume concurrently.
-    out['subscription'] = { ...sub, fifo: false, receiveBatchSize: sub['receiveBatchSize'] ?? PUSH_RECEIVE_BATCH, longPollingTimeout: sub['longPollingTimeout'] ?? toDuration(PUSH_LONG_POLLING_MS) };
+    // A group configured for orderly consumption (consumeMessageOrderly, as mqadmin sets it) is
+    // FIFO: the client then consumes a received batch one message at a time and retries a failed
+    // one in place, while the server holds a message group's later messages back until the
+    // earlier is acknowledged (invisibility.ts). Other groups consume concurrently.
+    out['subscription'] = { ...sub, fifo: ctx.metadata.subscriptionGroup(groupName ?? '')?.consumeMessageOrderly === true, receiveBatchSize: sub['receiveBatchSize'] ?? PUSH_RECEIVE_BATCH, longPollingTimeout: sub['longPollingTimeout'] ?? toDuration(PUSH_LONG_POLLING_MS) };
   }
   return out;
 }
