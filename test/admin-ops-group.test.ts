@@ -54,9 +54,9 @@ afterAll(async () => {
 });
 
 /** The subscription groups in a node's metadata.json (saved within a second of a change). */
-function groupsOnDisk(dataDir: string): { groupName: string; retryMaxTimes: number }[] {
+function groupsOnDisk(dataDir: string): { groupName: string; retryMaxTimes: number; consumeMessageOrderly?: boolean }[] {
   try {
-    return (JSON.parse(readFileSync(path.join(dataDir, 'store', 'metadata.json'), 'utf8')) as { groups: { groupName: string; retryMaxTimes: number }[] }).groups;
+    return (JSON.parse(readFileSync(path.join(dataDir, 'store', 'metadata.json'), 'utf8')) as { groups: { groupName: string; retryMaxTimes: number; consumeMessageOrderly?: boolean }[] }).groups;
   } catch {
     return [];
   }
@@ -243,8 +243,10 @@ describe('admin operations on a real 3-node group', () => {
     const progress = await rmq(['admin', 'consumerProgress', '-n', ns, '-g', 'cli-g', '--json']);
     expect(progress.status, progress.stderr).toBe(0);
     expect((JSON.parse(progress.stdout) as { diffTotal: number }).diffTotal).toBe(3);
-    const sub = await rmq(['admin', 'updateSubGroup', '-n', ns, '-g', 'cli-sub-g', '-q', '5']);
+    const sub = await rmq(['admin', 'updateSubGroup', '-n', ns, '-g', 'cli-sub-g', '-q', '5', '-o', 'true']);
     expect(sub.status, sub.stderr).toBe(0);
+    // -o true: an orderly group (RocketMQ 5 PushConsumers of it consume FIFO), replicated to every node.
+    for (const n of cluster.nodes) await expect.poll(() => groupsOnDisk(n.dataDir).find((g) => g.groupName === 'cli-sub-g')?.consumeMessageOrderly, { timeout: 10_000 }).toBe(true);
     const del = await rmq(['admin', 'deleteSubGroup', '-n', ns, '-g', 'cli-sub-g', '-r', 'true']);
     expect(del.status, del.stderr).toBe(0);
     const gone = await rmq(['admin', 'deleteTopic', '-n', ns, '-t', 'CliOrdered']);

@@ -30,6 +30,8 @@ const logger = {
 let dir = '';
 let cluster: LocalCluster;
 let endpoints = '';
+/** The node the failover test killed: later tests talk to a live one. */
+let killedId: string | undefined;
 let producer: Producer;
 const consumers: SimpleConsumer[] = [];
 
@@ -277,7 +279,10 @@ describe('the gRPC endpoint with rocketmq-client-nodejs', () => {
     const acked = new Set<string>();
     try {
       for (let i = 0; i < 20; i++) {
-        if (i === 5) await cluster.killNode(leader.id);
+        if (i === 5) {
+          await cluster.killNode(leader.id);
+          killedId = leader.id;
+        }
         const deadline = Date.now() + 30_000;
         // The client retries by itself; a send that still fails (no leader yet) is sent again.
         for (;;) {
@@ -315,7 +320,9 @@ describe('the gRPC endpoint\'s refusals', () => {
 
   beforeAll(() => {
     const Ctor = grpc.makeGenericClientConstructor(messagingServiceDefinition(), 'MessagingService');
-    raw = new Ctor(endpoints, grpc.credentials.createInsecure()) as typeof raw;
+    // The failover test killed the leader, which by then may be the node at `endpoints`.
+    const live = cluster.nodes.find((n) => n.id !== killedId && n.grpcAddr === endpoints) ?? cluster.nodes.find((n) => n.id !== killedId)!;
+    raw = new Ctor(live.grpcAddr!, grpc.credentials.createInsecure()) as typeof raw;
   });
   afterAll(() => raw?.close());
 

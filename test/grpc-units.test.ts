@@ -1,7 +1,9 @@
 // Units of the gRPC endpoint (src/grpc) that need no process: the invisibility table (redelivery
 // with attempt + 1, FIFO groups held back, stale receipt handles, the bound), the delay-level and
-// message-group mappings, receipt handles, status mapping and the grpcListenPort config key.
+// message-group mappings, receipt handles, status mapping, the grpcListenPort and grpcTlsEnable
+// config keys, FIFO settings of orderly groups, and the v5 signature and per-RPC ACL needs.
 
+import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { parseBrokerConfig } from '../src/broker/broker-config.js';
 import { ResponseCode } from '../src/protocol/response-code.js';
@@ -13,6 +15,14 @@ import { answerEndpoints, endpointsOf } from '../src/grpc/route.js';
 import type { Message } from '../src/grpc/proto.js';
 import { answerSettings } from '../src/grpc/telemetry.js';
 import type { BrokerContext } from '../src/broker/broker-context.js';
+import { readGroupConfig } from '../src/broker/processors/admin-topic-group.js';
+import { GRPC_SIGNATURE_MAX_SKEW_MS, needsOf, settingsNeeds, v5CredentialsOf, v5SignedWith } from '../src/grpc/grpc-access.js';
+import * as grpc from '@grpc/grpc-js';
+
+const require = createRequire(import.meta.url);
+// The client's own signing function (its util module), so our check is held to what it sends.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const v5util = require('rocketmq-client-nodejs/dist/util/index.js') as { sign(secret: string, dateTime: string): string };
 
 const BASE_CONF = 'dLegerPeers=n0-127.0.0.1:40911\ndLegerSelfId=n0\n';
 
@@ -141,5 +151,62 @@ describe('receipt handles, statuses, endpoints and config', () => {
     const producer = answerSettings(ctx, { clientType: 'PRODUCER', publishing: { topics: [] }, backoffPolicy: { maxAttempts: 5, exponentialBackoff: { initial: { seconds: 0, nanos: 0 }, max: { seconds: 0, nanos: 0 }, multiplier: 1 } } });
     expect(producer['publishing']).toEqual({ topics: [], maxBodySize: 1234, validateMessageType: true });
     expect(producer['backoffPolicy']).toMatchObject({ maxAttempts: 5 });
+  });
+
+  it('tells a consumer of an orderly group (consumeMessageOrderly) to consume FIFO, and others not', () => {
+    const ctx = {
+      config: { maxMessageSize: 1234 },
+      metadata: { subscriptionGroup: (g: string) => (g === 'ordered' ? { groupName: g, consumeEnable: true, retryQueueNums: 1, retryMaxTimes: 16, consumeMessageOrderly: true } : undefined) },
+    } as unknown as BrokerContext;
+    expect(answerSettings(ctx, { clientType: 'PUSH_CONSUMER', subscription: { group: { name: 'ordered' } } })['subscription']).toMatchObject({ fifo: true });
+    expect(answerSettings(ctx, { clientType: 'PUSH_CONSUMER', subscription: { group: { name: 'plain' } } })['subscription']).toMatchObject({ fifo: false });
+  });
+
+  it('reads grpcTlsEnable from broker.conf, off by default, and asks for the certificate and key', () => {
+    expect(parseBrokerConfig(BASE_CONF).config.grpcTlsEnable).toBe(false);
+    expect(() => parseBrokerConfig(`${BASE_CONF}grpcTlsEnable=true\n`)).toThrow(/grpcTlsEnable=true needs tlsCertPath/);
+    expect(parseBrokerConfig(`${BASE_CONF}grpcTlsEnable=true\ntlsCertPath=a.crt\ntlsKeyPath=a.key\n`).config.grpcTlsEnable).toBe(true);
+  });
+
+  it('keeps consumeMessageOrderly of a subscription group config only when true', () => {
+    expect(readGroupConfig(Buffer.from(JSON.stringify({ groupName: 'g1', consumeMessageOrderly: true })))).toMatchObject({ consumeMessageOrderly: true });
+    expect(readGroupConfig(Buffer.from(JSON.stringify({ groupName: 'g1', consumeMessageOrderly: false })))).not.toHaveProperty('consumeMessageOrderly');
+    expect(readGroupConfig(Buffer.from(JSON.stringify({ groupName: 'g1', consumeMessageOrderly: 'yes' })))).toMatch(/consumeMessageOrderly/);
+  });
+});
+
+describe('v5 signatures and what each RPC needs', () => {
+  const metadataOf = (headers: Record<string, string>): grpc.Metadata => {
+    const m = new grpc.Metadata();
+    for (const [k, v] of Object.entries(headers)) m.set(k, v);
+    return m;
+  };
+
+  it('accepts the signature the unmodified client computes, and refuses another secret or a stale time', () => {
+    const now = Date.UTC(2026, 11, 5, 18, 0, 0);
+    const dateTime = '20261205T180000Z';
+    const signature = v5util.sign('s3cret', dateTime);
+    const creds = v5CredentialsOf(metadataOf({ authorization: `MQv2-HMAC-SHA1 Credential=ak, SignedHeaders=x-mq-date-time, Signature=${signature}`, 'x-mq-date-time': dateTime }))!;
+    expect(creds).toEqual({ accessKey: 'ak', signature, dateTime });
+    expect(v5SignedWith(creds, 's3cret', now)).toBe(true);
+    expect(v5SignedWith(creds, 'other', now)).toBe(false);
+    expect(v5SignedWith(creds, 's3cret', now + GRPC_SIGNATURE_MAX_SKEW_MS + 1_000)).toBe(false);
+    expect(v5CredentialsOf(metadataOf({ authorization: 'Basic abc' }))).toBeUndefined();
+    expect(v5CredentialsOf(metadataOf({}))).toBeUndefined();
+  });
+
+  it('maps each RPC to the topic and group permissions its remoting counterpart needs', () => {
+    const topic = { name: 'T' };
+    const group = { name: 'G' };
+    expect(needsOf('QueryRoute', { topic })).toEqual([{ kind: 'topic', name: 'T', perm: 'ANY' }]);
+    expect(needsOf('SendMessage', { messages: [{ topic }, { topic: { name: 'U' } }] })).toEqual([{ kind: 'topic', name: 'T', perm: 'PUB' }, { kind: 'topic', name: 'U', perm: 'PUB' }]);
+    expect(needsOf('ReceiveMessage', { group, messageQueue: { topic } })).toEqual([{ kind: 'topic', name: 'T', perm: 'SUB' }, { kind: 'group', name: 'G', perm: 'SUB' }]);
+    for (const m of ['AckMessage', 'ChangeInvisibleDuration', 'ForwardMessageToDeadLetterQueue', 'QueryAssignment']) {
+      expect(needsOf(m, { group, topic })).toEqual([{ kind: 'topic', name: 'T', perm: 'SUB' }, { kind: 'group', name: 'G', perm: 'SUB' }]);
+    }
+    expect(needsOf('EndTransaction', { topic })).toEqual([{ kind: 'topic', name: 'T', perm: 'PUB' }]);
+    expect(needsOf('Heartbeat', {})).toEqual([]);
+    expect(settingsNeeds({ publishing: { topics: [topic] } })).toEqual([{ kind: 'topic', name: 'T', perm: 'PUB' }]);
+    expect(settingsNeeds({ subscription: { group, subscriptions: [{ topic }] } })).toEqual([{ kind: 'group', name: 'G', perm: 'SUB' }, { kind: 'topic', name: 'T', perm: 'SUB' }]);
   });
 });

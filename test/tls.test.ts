@@ -21,6 +21,7 @@ import { makeRequest, RemotingClient, RequestCode } from '../src/protocol/index.
 import { startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { ensureBuilt, rmq } from './cli-helpers.js';
 import { until } from './helpers/poll.js';
+import { makeTestCa, type TestCa } from './helpers/test-ca.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmq-tls-'));
 const logger = pino({ level: 'silent' });

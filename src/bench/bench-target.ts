@@ -32,6 +32,10 @@ export interface TargetOptions {
   brokerConf?: Record<string, string> | undefined;
   /** Another build's dist/ for the local servers (RMQ_BENCH_DIST_DIR), to compare two builds. */
   distDir?: string | undefined;
+  /** Local brokers serve the gRPC endpoint (--protocol grpc). */
+  grpc?: boolean | undefined;
+  /** An existing cluster's gRPC endpoint (host:port), passed through. */
+  grpcEndpoint?: string | undefined;
 }
 
 export interface RaftSnapshot {
@@ -54,6 +58,8 @@ export interface BenchTarget {
   namesrvAddr: string;
   /** Where local data lives (undefined for an existing cluster). */
   dataDir: string | undefined;
+  /** The gRPC endpoint to publish to: the local leader's, or the one given; undefined without. */
+  grpcEndpoint: string | undefined;
   raftSnapshot(): Promise<RaftSnapshot>;
   /** Starts a new peak-RSS window for every local broker (no-op for an existing cluster). */
   resetPeakRss(): void;
@@ -71,13 +77,14 @@ export interface BenchTarget {
 export async function openTarget(o: TargetOptions): Promise<BenchTarget> {
   if (o.local) return openLocal(o);
   if (o.namesrvAddr === undefined || o.namesrvAddr === '') throw new BenchSetupError('give --local to start a cluster, or -n <namesrv> (or NAMESRV_ADDR) for an existing one');
-  return openExisting(o.namesrvAddr);
+  return openExisting(o.namesrvAddr, o.grpcEndpoint);
 }
 
 async function openLocal(o: TargetOptions): Promise<BenchTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'rmq-bench-'));
   const execArgv = (o.brokerNodeOptions ?? '').split(/\s+/).filter((s) => s !== '');
   let cluster: LocalCluster | undefined;
+  let leaderId = '';
   try {
     const groups = o.groups ?? 1;
     const basePort = await findFreeBlock(portCount(groups, LOCAL_NODES));
@@ -91,8 +98,9 @@ async function openLocal(o: TargetOptions): Promise<BenchTarget> {
       execArgv,
       ...(o.brokerConf !== undefined ? { extraConf: o.brokerConf } : {}),
       ...(o.distDir !== undefined && o.distDir !== '' ? { distDir: o.distDir } : {}),
+      ...(o.grpc === true ? { grpc: true } : {}),
     });
-    await cluster.waitForLeader(LEADER_WAIT_MS);
+    leaderId = (await cluster.waitForLeader(LEADER_WAIT_MS)).id;
   } catch (err) {
     await cluster?.stop().catch(() => undefined);
     if (o.keepData !== true) rmSync(dir, { recursive: true, force: true });
@@ -102,6 +110,8 @@ async function openLocal(o: TargetOptions): Promise<BenchTarget> {
   return {
     namesrvAddr: c.namesrvAddr,
     dataDir: dir,
+    // The leader's endpoint at start: a follower's would relay every send to it.
+    grpcEndpoint: c.nodes.find((n) => n.id === leaderId)?.grpcAddr,
     async raftSnapshot() {
       const statuses = await Promise.all(c.nodes.map((n) => c.status(n.id)));
       const names = [...new Set(c.nodes.map((n) => n.brokerName))];
@@ -139,12 +149,13 @@ async function openLocal(o: TargetOptions): Promise<BenchTarget> {
   };
 }
 
-async function openExisting(namesrvAddr: string): Promise<BenchTarget> {
+async function openExisting(namesrvAddr: string, grpcEndpoint: string | undefined): Promise<BenchTarget> {
   const admin = new Admin({ namesrvAddr, requestTimeoutMs: STATUS_TIMEOUT_MS });
   await admin.start();
   return {
     namesrvAddr,
     dataDir: undefined,
+    grpcEndpoint,
     async raftSnapshot() {
       // Registered nodes plus the peers the leader knows, so followers that did not register count too.
       const nodes = await admin.clusterRaftStatus().catch(() => []);

@@ -11,6 +11,9 @@ import { Placement } from './placement.js';
 
 export type SendMode = 'sync' | 'pipelined';
 
+/** What the phase sends with: the SDK Producer, or the v5 client's adapter (grpc-sender.ts). */
+export type MessageSender = Pick<Producer, 'send' | 'sendBatch'>;
+
 export interface ProducePlan {
   topic: string;
   n: number;
@@ -42,7 +45,7 @@ const DEADLINE_CHECK_EVERY = 64;
 /** A cluster that refuses this many sends is down: stop instead of timing out n times. */
 const MAX_FAILED_REQUESTS = 100;
 
-export async function runProduce(producer: Producer, plan: ProducePlan): Promise<ProduceOutcome> {
+export async function runProduce(producer: MessageSender, plan: ProducePlan): Promise<ProduceOutcome> {
   assert(Number.isInteger(plan.n) && plan.n > 0, `n must be a positive integer, got ${plan.n}`);
   assert(Number.isInteger(plan.batch) && plan.batch >= 1, `batch must be >= 1, got ${plan.batch}`);
   const inFlight = plan.mode === 'sync' ? 1 : plan.inFlight;

@@ -12,6 +12,7 @@ import { PayloadFactory } from './payload.js';
 import type { Placement } from './placement.js';
 import { runProduce, type ProduceOutcome, type SendMode } from './produce-phase.js';
 import { createProgress, type Progress } from './progress.js';
+import { startGrpcSender } from './grpc-sender.js';
 
 export type BenchCommandName = 'produce' | 'consume' | 'e2e';
 
@@ -56,6 +57,10 @@ export interface BenchOptions {
   tag?: string | undefined;
   /** Receives each result line as it is produced. */
   onResult?: (r: BenchResult) => void;
+  /** Publish through remoting (default) or a node's RocketMQ 5 gRPC endpoint (grpc-sender.ts). */
+  protocol?: 'remoting' | 'grpc' | undefined;
+  /** host:port of the gRPC endpoint of an existing cluster (--local uses its leader's). */
+  grpcEndpoint?: string | undefined;
 }
 
 export const BENCH_DEFAULTS = {
@@ -125,7 +130,7 @@ export function peerName(flush: 'async' | 'sync'): string {
 
 export async function runBench(o: BenchOptions): Promise<BenchResult[]> {
   checkOptions(o);
-  const target = await openTarget({ local: o.local, groups: o.groups, namesrvAddr: o.namesrvAddr, flush: o.flush, brokerNodeOptions: o.brokerNodeOptions, keepData: o.keepData, distDir: o.distDir });
+  const target = await openTarget({ local: o.local, groups: o.groups, namesrvAddr: o.namesrvAddr, flush: o.flush, brokerNodeOptions: o.brokerNodeOptions, keepData: o.keepData, distDir: o.distDir, grpc: o.protocol === 'grpc', grpcEndpoint: o.grpcEndpoint });
   const progress = createProgress(o.progress);
   const payload = new PayloadFactory(o.sizeBytes);
   const results: BenchResult[] = [];
@@ -153,6 +158,8 @@ function checkOptions(o: BenchOptions): void {
   if (o.command === 'consume' && o.local) throw new BenchSetupError('`bench consume` needs the cluster an earlier `bench produce` filled: use -n <namesrv>, not --local');
   if (o.command !== 'consume' && o.topic !== undefined && o.modes.length > 1) throw new BenchSetupError('--topic names one topic, so give one --mode with it');
   if ((o.groups ?? 1) > 1 && !o.local) throw new BenchSetupError('--groups starts that many groups with --local; an existing cluster (-n) is used as it is');
+  if (o.protocol === 'grpc' && o.batch > 1) throw new BenchSetupError('--protocol grpc sends one message per request; leave --batch at 1');
+  if (o.protocol === 'grpc' && !o.local && (o.grpcEndpoint ?? '') === '') throw new BenchSetupError('--protocol grpc against an existing cluster needs --grpc-endpoint <host:port> (a node\'s grpcListenPort)');
 }
 
 async function runPhase(o: BenchOptions, target: BenchTarget, payload: PayloadFactory, progress: Progress, mode: SendMode | 'consume'): Promise<BenchResult> {
@@ -169,14 +176,7 @@ async function runPhase(o: BenchOptions, target: BenchTarget, payload: PayloadFa
   let faults: Record<string, number | null> | null = null;
   const n = mode === 'sync' ? Math.min(o.nSync ?? o.n, o.n) : o.n;
   if (mode !== 'consume') {
-    const producer = new Producer({
-      namesrvAddr: target.namesrvAddr,
-      producerGroup: 'bench_producer',
-      binaryHeaders: o.binaryHeaders,
-      sendMsgTimeoutMs: o.sendTimeoutMs,
-      ...(o.compress === true ? {} : { compressMsgBodyOverBytes: Number.POSITIVE_INFINITY }),
-    });
-    await producer.start();
+    const producer = o.protocol === 'grpc' ? await startGrpcSender(target.grpcEndpoint, topic, o.sendTimeoutMs) : await startProducer(o, target);
     try {
       progress.start(`produce ${mode}`, n);
       const cpuBefore = cpuSnapshot(target);
@@ -196,6 +196,18 @@ async function runPhase(o: BenchOptions, target: BenchTarget, payload: PayloadFa
   }
   const after = await target.raftSnapshot();
   return resultLine(o, mode, topic, produced, consumed, before, after, target.peakRss(), cpu, consumeCpu, faults);
+}
+
+async function startProducer(o: BenchOptions, target: BenchTarget): Promise<Producer> {
+  const producer = new Producer({
+    namesrvAddr: target.namesrvAddr,
+    producerGroup: 'bench_producer',
+    binaryHeaders: o.binaryHeaders,
+    sendMsgTimeoutMs: o.sendTimeoutMs,
+    ...(o.compress === true ? {} : { compressMsgBodyOverBytes: Number.POSITIVE_INFINITY }),
+  });
+  await producer.start();
+  return producer;
 }
 
 /** CPU seconds so far of every local broker and of this process (the client). */
@@ -307,7 +319,7 @@ function resultLine(
   }
   const readBack = c === undefined ? null : { corrupt: c.corrupt, duplicated: c.duplicated, misplaced: c.misplaced, unexpected: c.unexpected, unackedSeen: c.unackedSeen, missing: c.missing, outOfOrder: c.outOfOrder, disorderSamples: c.disorderSamples };
   return {
-    peer: peerName(o.flush),
+    peer: peerName(o.flush) + (o.protocol === 'grpc' ? '-grpc' : ''),
     mode,
     parts: groupsOf(o),
     w: mode === 'sync' ? 1 : o.inFlight,

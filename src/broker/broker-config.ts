@@ -49,6 +49,8 @@ export interface BrokerConfig extends ServerLimitsConfig {
   raftTlsEnable: boolean;
   /** Register with the NameServers over TLS (they serve TLS): trusts tlsCaPath, else the system CAs. */
   namesrvTlsEnable: boolean;
+  /** Serve the gRPC endpoint (grpcListenPort) with TLS: needs tlsCertPath and tlsKeyPath. */
+  grpcTlsEnable: boolean;
   /** PEM files: this node's certificate and key, and the CA that signed the group's certificates. */
   tlsCertPath: string;
   tlsKeyPath: string;
@@ -142,6 +144,7 @@ export const DEFAULT_BROKER_CONFIG: Readonly<BrokerConfig> = {
   tlsEnable: false,
   raftTlsEnable: false,
   namesrvTlsEnable: false,
+  grpcTlsEnable: false,
   tlsCertPath: '',
   tlsKeyPath: '',
   tlsCaPath: '',
@@ -332,6 +335,7 @@ const SETTERS: Record<string, Setter> = {
   tlsEnable: (c, v, k) => { c.tlsEnable = bool(k, v); },
   raftTlsEnable: (c, v, k) => { c.raftTlsEnable = bool(k, v); },
   namesrvTlsEnable: (c, v, k) => { c.namesrvTlsEnable = bool(k, v); },
+  grpcTlsEnable: (c, v, k) => { c.grpcTlsEnable = bool(k, v); },
   tlsCertPath: (c, v) => { c.tlsCertPath = v; },
   tlsKeyPath: (c, v) => { c.tlsKeyPath = v; },
   tlsCaPath: (c, v) => { c.tlsCaPath = v; },
@@ -406,7 +410,7 @@ export function parseBrokerConfig(text: string): ParsedBrokerConfig {
     if (config[key] === '') throw new BrokerConfigError(key, `broker.conf: ${key} is required (for example dLegerPeers=n0-127.0.0.1:40911;n1-127.0.0.1:40912;n2-127.0.0.1:40913, dLegerSelfId=n0)`);
   }
   if (config.dLegerGroup === '') config.dLegerGroup = config.brokerName;
-  const tlsNeeds: [boolean, string, (keyof BrokerConfig)[]][] = [[config.tlsEnable, 'tlsEnable', ['tlsCertPath', 'tlsKeyPath']], [config.raftTlsEnable, 'raftTlsEnable', ['tlsCertPath', 'tlsKeyPath', 'tlsCaPath']]];
+  const tlsNeeds: [boolean, string, (keyof BrokerConfig)[]][] = [[config.tlsEnable, 'tlsEnable', ['tlsCertPath', 'tlsKeyPath']], [config.raftTlsEnable, 'raftTlsEnable', ['tlsCertPath', 'tlsKeyPath', 'tlsCaPath']], [config.grpcTlsEnable, 'grpcTlsEnable', ['tlsCertPath', 'tlsKeyPath']]];
   for (const [on, flag, keys] of tlsNeeds) {
     const missing = on ? keys.find((k) => config[k] === '') : undefined;
     if (missing !== undefined) throw new BrokerConfigError(missing, `broker.conf: ${flag}=true needs ${missing} (a PEM file; docs/security.md shows how to make a test CA)`);

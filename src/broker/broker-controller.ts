@@ -15,6 +15,7 @@ import { encodeMessageRecords, toIPv4, type MessageRecord } from '../store/index
 import { AclChecker } from './acl/acl-checker.js';
 import { ACL_ADMIN_CODES, handleAclAdmin } from './acl/acl-admin.js';
 import { guardedByAcl } from './acl/acl-guard.js';
+import { grpcAclCheck } from './acl/grpc-acl.js';
 import { AclRules } from './acl/acl-rules.js';
 import { loadBrokerTls, mixedClientTls, type BrokerTls } from './broker-tls.js';
 import { loadPlainAcl } from './acl/plain-acl.js';
@@ -160,7 +161,10 @@ export class BrokerController {
       // connection could otherwise take a port of this host that a broker is about to bind.
       await b.server.listen(config.listenPort, config.brokerIP1);
       await b.doors?.listen(b.handlers, (channel) => b.consumers.channelClosed(channel));
-      if (config.grpcListenPort > 0) b.grpc = await GrpcEndpoint.start(b.context, config.brokerIP1, config.grpcListenPort);
+      if (config.grpcListenPort > 0) {
+        const acl = b.acl === undefined ? {} : { access: grpcAclCheck(b.acl, b.log.child({ component: 'grpc' })) };
+        b.grpc = await GrpcEndpoint.start(b.context, config.brokerIP1, config.grpcListenPort, { ...(b.tls.grpc !== undefined ? { tls: b.tls.grpc } : {}), ...acl });
+      }
       // Before Raft: /healthz answers as soon as the process serves, /readyz says when it is ready.
       if (b.metrics !== undefined) b.log.info({ metricsAddr: await b.metrics.listen(config.brokerIP1, config.metricsPort) }, 'metrics endpoint listening');
       await b.raft.start();

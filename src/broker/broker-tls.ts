@@ -1,7 +1,8 @@
 // The broker's TLS material, read once at start from the PEM files broker.conf names: the client
 // port's server options (tlsEnable), the options this node dials other brokers' client ports with
 // (a follower relaying a write to its leader), the options it dials TLS NameServers with
-// (namesrvTlsEnable), and the Raft peers' mutual TLS (raftTlsEnable).
+// (namesrvTlsEnable), the Raft peers' mutual TLS (raftTlsEnable), and the gRPC endpoint's
+// (grpcTlsEnable).
 // A file that cannot be read stops the start with a message naming the key.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
@@ -17,6 +18,8 @@ export interface BrokerTls {
   namesrv?: ConnectionOptions;
   /** For the Raft transport; undefined: plain TCP. */
   raft?: PeerTls;
+  /** For the gRPC endpoint (grpcTlsEnable); undefined: plain HTTP/2. */
+  grpc?: { cert: Buffer; key: Buffer };
 }
 
 /**
@@ -41,11 +44,11 @@ function pem(config: Readonly<BrokerConfig>, key: 'tlsCertPath' | 'tlsKeyPath' |
 }
 
 export function loadBrokerTls(config: Readonly<BrokerConfig>): BrokerTls {
-  if (!config.tlsEnable && !config.raftTlsEnable && !config.namesrvTlsEnable) return {};
+  if (!config.tlsEnable && !config.raftTlsEnable && !config.namesrvTlsEnable && !config.grpcTlsEnable) return {};
   const ca = pem(config, 'tlsCaPath');
   const out: BrokerTls = {};
   if (config.namesrvTlsEnable) out.namesrv = ca !== undefined ? { ca } : {};
-  if (!config.tlsEnable && !config.raftTlsEnable) return out;
+  if (!config.tlsEnable && !config.raftTlsEnable && !config.grpcTlsEnable) return out;
   const cert = pem(config, 'tlsCertPath')!;
   const key = pem(config, 'tlsKeyPath')!;
   if (config.tlsEnable) {
@@ -53,5 +56,6 @@ export function loadBrokerTls(config: Readonly<BrokerConfig>): BrokerTls {
     out.client = { ...(ca !== undefined ? { ca } : {}), cert, key };
   }
   if (config.raftTlsEnable) out.raft = { cert, key, ca: ca! };
+  if (config.grpcTlsEnable) out.grpc = { cert, key };
   return out;
 }

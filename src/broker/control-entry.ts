@@ -15,6 +15,8 @@ export interface SubscriptionGroupConfig {
   consumeEnable: boolean;
   retryQueueNums: number;
   retryMaxTimes: number;
+  /** Orderly consumption (RocketMQ's field): v5 PushConsumers of the group consume FIFO. Absent = false. */
+  consumeMessageOrderly?: boolean;
 }
 
 /** Every new leader proposes one right after election so each replica learns its client address. */

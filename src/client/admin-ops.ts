@@ -22,6 +22,8 @@ export interface SubscriptionGroupSettings {
   consumeEnable?: boolean;
   retryQueueNums?: number;
   retryMaxTimes?: number;
+  /** Orderly consumption: RocketMQ 5 PushConsumers of the group consume FIFO (gRPC endpoint). */
+  consumeMessageOrderly?: boolean;
 }
 
 export interface QueueOffsetRow {
@@ -96,6 +98,7 @@ export async function updateSubscriptionGroup(instance: ClientInstance, settings
     consumeEnable: settings.consumeEnable ?? true,
     retryQueueNums: settings.retryQueueNums ?? 1,
     retryMaxTimes: settings.retryMaxTimes ?? 16,
+    consumeMessageOrderly: settings.consumeMessageOrderly ?? false,
   }));
   const masters = mastersOf(await instance.namesrv.getClusterInfo(), clusterName);
   for (const [, addr] of masters) await expectOk(instance, addr, makeRequest(RequestCode.UPDATE_AND_CREATE_SUBSCRIPTIONGROUP, {}, { body }));

@@ -4,10 +4,12 @@
 // NotifyClientTermination, Telemetry (settings, transaction checks), SendMessage (also
 // TRANSACTION messages), EndTransaction, ReceiveMessage, AckMessage, ChangeInvisibleDuration,
 // ForwardMessageToDeadLetterQueue. Everything else answers UNSUPPORTED
-// with a reason (docs/protocol.md, "gRPC").
+// with a reason (docs/protocol.md, "gRPC"). With TLS material it serves TLS only; with an access
+// check (the broker's ACL) every call is judged on its v5 signature before it runs.
 
 import * as grpc from '@grpc/grpc-js';
 import type { BrokerContext } from '../broker/broker-context.js';
+import { needsOf, settingsNeeds, type AccessRefusal, type GrpcAccessCheck } from './grpc-access.js';
 import { callChannel } from './grpc-channel.js';
 import { GrpcEndpointError } from './grpc-errors.js';
 import { messagingServiceDefinition, ok, status, type Endpoints, type Message, type Resource } from './proto.js';
@@ -40,6 +42,13 @@ function reply(cb: grpc.sendUnaryData<unknown>, work: () => unknown | Promise<un
     );
 }
 
+export interface GrpcEndpointOptions {
+  /** PEM certificate chain and key: the endpoint then speaks TLS only. */
+  tls?: { cert: Buffer; key: Buffer };
+  /** The broker's ACL (aclEnable=true); undefined: every call runs unchecked. */
+  access?: GrpcAccessCheck;
+}
+
 function groupName(g: Resource | null | undefined): string {
   return g?.name ?? '';
 }
@@ -53,32 +62,38 @@ export class GrpcEndpoint {
     private readonly server: grpc.Server,
     readonly port: number,
     private readonly self: Endpoints,
+    private readonly access: GrpcAccessCheck | undefined,
   ) {
     this.consume = new SimpleConsumeService(ctx);
     this.checkers = new GrpcTransactionCheckers(ctx);
   }
 
   /** Binds `host:port` (0 picks a free port) and serves until close(). */
-  static async start(ctx: BrokerContext, host: string, port: number): Promise<GrpcEndpoint> {
+  static async start(ctx: BrokerContext, host: string, port: number, options: GrpcEndpointOptions = {}): Promise<GrpcEndpoint> {
     const def = messagingServiceDefinition();
     const server = new grpc.Server();
+    // No client certificates asked for: v5 clients prove who they are with signed calls.
+    const credentials = options.tls !== undefined ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: options.tls.cert, private_key: options.tls.key }], false) : grpc.ServerCredentials.createInsecure();
     const bound = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new GrpcEndpointError('ERR_GRPC_LISTEN', `the gRPC endpoint cannot listen on ${host}:${port}: ${err.message}; free the port or change grpcListenPort`)) : resolve(p)));
+      server.bindAsync(`${host}:${port}`, credentials, (err, p) => (err ? reject(new GrpcEndpointError('ERR_GRPC_LISTEN', `the gRPC endpoint cannot listen on ${host}:${port}: ${err.message}; free the port or change grpcListenPort`)) : resolve(p)));
     });
-    const endpoint = new GrpcEndpoint(ctx, server, bound, endpointsOf(host, bound));
+    const endpoint = new GrpcEndpoint(ctx, server, bound, endpointsOf(host, bound), options.access);
     server.addService(def, endpoint.handlers());
-    ctx.log.info({ grpcAddr: `${host}:${bound}` }, 'gRPC endpoint listening');
+    ctx.log.info({ grpcAddr: `${host}:${bound}`, tls: options.tls !== undefined, acl: options.access !== undefined }, 'gRPC endpoint listening');
     return endpoint;
   }
 
   private handlers(): grpc.UntypedServiceImplementation {
     const ctx = this.ctx;
     const log = ctx.log;
-    // With ACL on, remoting requests are signed and checked; this endpoint does not check
-    // v5 credentials yet, so it refuses rather than serve unchecked (docs/security.md).
-    const aclRefusal = ctx.config.aclEnable ? status('FORBIDDEN', 'aclEnable=true: the gRPC endpoint does not verify credentials yet, so it serves nothing; use a remoting client') : undefined;
+    // With ACL on, each call is judged before it runs: its signature, then what its request needs.
+    const refusal = (call: grpc.ServerUnaryCall<any, any> | grpc.ServerWritableStream<any, any>, method: string): AccessRefusal | undefined =>
+      this.access?.(call.metadata, call.getPeer(), method, needsOf(method, (call.request ?? {}) as Record<string, unknown>));
     const guarded = (method: string, work: (call: grpc.ServerUnaryCall<any, any>) => unknown): Unary => (call, cb) =>
-      reply(cb, () => (aclRefusal !== undefined ? { status: aclRefusal } : work(call)), log, method);
+      reply(cb, () => {
+        const refused = refusal(call, method);
+        return refused !== undefined ? { status: status(refused.code, refused.message) } : work(call);
+      }, log, method);
     const impl: grpc.UntypedServiceImplementation = {
       QueryRoute: guarded('QueryRoute', (call) => queryRoute(ctx, call.request as QueryRouteRequest, this.self)),
       QueryAssignment: guarded('QueryAssignment', (call) => queryAssignment(ctx, call.request as QueryAssignmentRequest, this.self)),
@@ -105,8 +120,9 @@ export class GrpcEndpoint {
         return this.consume.changeInvisibleDuration(groupName(r.group), r.topic?.name ?? '', r.receiptHandle, r.invisibleDuration);
       }),
       ReceiveMessage: (call: grpc.ServerWritableStream<ReceiveMessageRequest, unknown>) => {
-        if (aclRefusal !== undefined) {
-          call.write({ status: aclRefusal });
+        const refused = refusal(call, 'ReceiveMessage');
+        if (refused !== undefined) {
+          call.write({ status: status(refused.code, refused.message) });
           call.end();
           return;
         }
@@ -129,15 +145,27 @@ export class GrpcEndpoint {
           },
         );
       },
-      Telemetry: (call: grpc.ServerDuplexStream<any, unknown>) => handleTelemetry(ctx, call, this.checkers),
+      Telemetry: (call: grpc.ServerDuplexStream<any, unknown>) => {
+        const access = this.access;
+        // The stream's own signature is checked when it opens; each settings command it carries
+        // needs what the client announces (topics it publishes to, its group and topics).
+        // Its headers were signed when it opened, so later commands are judged as of then.
+        const openedAtMs = ctx.nowMs();
+        const authorize = access === undefined ? undefined : (settings: Parameters<typeof settingsNeeds>[0]) => access(call.metadata, call.getPeer(), 'Telemetry', settingsNeeds(settings), openedAtMs);
+        const refused = authorize?.({});
+        if (refused !== undefined) {
+          call.write({ status: status(refused.code, refused.message) });
+          call.end();
+          return;
+        }
+        handleTelemetry(ctx, call, this.checkers, authorize);
+      },
       PullMessage: (call: grpc.ServerWritableStream<unknown, unknown>) => {
         call.write({ status: status(...UNSERVED['GetOffset']!) });
         call.end();
       },
     };
-    for (const [method, [code, message]] of Object.entries(UNSERVED)) {
-      impl[method] = (_call: grpc.ServerUnaryCall<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => cb(null, { status: status(code, message) });
-    }
+    for (const [method, [code, message]] of Object.entries(UNSERVED)) impl[method] = guarded(method, () => ({ status: status(code, message) }));
     return impl;
   }
 

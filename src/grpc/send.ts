@@ -1,8 +1,9 @@
 // SendMessage: each v5 message becomes the SEND_MESSAGE request a remoting producer would send
 // and goes through the broker's own send processor (validation, topic auto-creation, the delay
 // rewrite, relaying to the Raft leader), so both protocols store the same records. Mapping:
-// tag → TAGS, keys → KEYS, message id → UNIQ_KEY, message group → __SHARDINGKEY (the queue is
-// chosen by the group's hash, so order holds per group), delivery timestamp → the smallest
+// tag → TAGS, keys → KEYS, message id → UNIQ_KEY, message group → __SHARDINGKEY, the queue the
+// client chose (which its send receipt names; a group's queue comes from its hash, so order holds
+// per group), delivery timestamp → the smallest
 // delay level that is not earlier (capped at the last level); a TRANSACTION message becomes a half
 // message (transaction.ts). docs/protocol.md, "gRPC".
 
@@ -84,11 +85,12 @@ async function sendOne(ctx: BrokerContext, m: Message, channel: RemotingChannel,
   // A half message of the group whose Telemetry streams answer the checks (transaction.ts).
   const producerGroup = transaction ? grpcTransactionGroup(topic) : 'GRPC_PRODUCER_GROUP';
   const props = transaction ? `${userProps}${MessageProperty.TRANSACTION_PREPARED}\x01true\x02${MessageProperty.PRODUCER_GROUP}\x01${producerGroup}\x02` : userProps;
-  let queueId = -1;
-  if (sp.messageGroup) {
-    const writeQueues = ctx.metadata.topic(topic)?.writeQueueNums ?? ctx.config.defaultTopicQueueNums;
-    queueId = queueOfMessageGroup(sp.messageGroup, writeQueues);
-  }
+  // The queue the client chose: its send receipt reports that queue as where the message went
+  // (Apache's clients pick a message group's queue by a hash of the group, so a group stays in
+  // one queue). Out of range (an older route): the group's hash, else round-robin.
+  const writeQueues = ctx.metadata.topic(topic)?.writeQueueNums ?? ctx.config.defaultTopicQueueNums;
+  let queueId = Number.isInteger(sp.queueId) && sp.queueId >= 0 && sp.queueId < writeQueues ? sp.queueId : -1;
+  if (queueId < 0 && sp.messageGroup) queueId = queueOfMessageGroup(sp.messageGroup, writeQueues);
   const req = makeRequest(RequestCode.SEND_MESSAGE, {
     producerGroup,
     topic,

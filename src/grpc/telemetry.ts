@@ -57,17 +57,29 @@ export function answerSettings(ctx: BrokerContext, s: Settings): Record<string, 
   if (s.publishing) {
     out['publishing'] = { topics: s.publishing.topics ?? [], maxBodySize: ctx.config.maxMessageSize, validateMessageType: true };
   } else if (sub) {
-    // No ordered consumption per group here: a message group is ordered by the server holding
-    // its later messages back (docs/protocol.md), so clients consume concurrently.
-    out['subscription'] = { ...sub, fifo: false, receiveBatchSize: sub['receiveBatchSize'] ?? PUSH_RECEIVE_BATCH, longPollingTimeout: sub['longPollingTimeout'] ?? toDuration(PUSH_LONG_POLLING_MS) };
+    // A group configured for orderly consumption (consumeMessageOrderly, as mqadmin sets it) is
+    // FIFO: the client then consumes a received batch one message at a time and retries a failed
+    // one in place, while the server holds a message group's later messages back until the
+    // earlier is acknowledged (invisibility.ts). Other groups consume concurrently.
+    out['subscription'] = { ...sub, fifo: ctx.metadata.subscriptionGroup(groupName ?? '')?.consumeMessageOrderly === true, receiveBatchSize: sub['receiveBatchSize'] ?? PUSH_RECEIVE_BATCH, longPollingTimeout: sub['longPollingTimeout'] ?? toDuration(PUSH_LONG_POLLING_MS) };
   }
   return out;
 }
 
-export function handleTelemetry(ctx: BrokerContext, call: grpc.ServerDuplexStream<TelemetryCommand, unknown>, checkers: GrpcTransactionCheckers): void {
+/** The ACL's judgement of announced settings: undefined when allowed, else the refusal. */
+export type SettingsAuthorizer = (settings: Settings) => { code: string; message: string } | undefined;
+
+export function handleTelemetry(ctx: BrokerContext, call: grpc.ServerDuplexStream<TelemetryCommand, unknown>, checkers: GrpcTransactionCheckers, authorize?: SettingsAuthorizer): void {
   const clientId = call.metadata.get('x-mq-client-id')[0]?.toString() ?? '';
   call.on('data', (cmd: TelemetryCommand) => {
     if (cmd.command === 'settings' && cmd.settings) {
+      // A bare status fails the client's startup with the refusal's message.
+      const refused = authorize?.(cmd.settings);
+      if (refused !== undefined) {
+        call.write({ status: refused });
+        call.end();
+        return;
+      }
       call.write({ status: ok(), settings: answerSettings(ctx, cmd.settings) });
       const topics = cmd.settings.publishing?.topics;
       if (Array.isArray(topics)) checkers.register(clientId, call as grpc.ServerDuplexStream<unknown, unknown>, topics as Resource[]);

@@ -6,21 +6,38 @@
 // default). A refusal carries a remark that says what is missing, never the secret.
 import { ACL_ACCESS_KEY, ACL_SIGNATURE, verifyAclSignature } from '../../protocol/acl-signature.js';
 import type { RemotingCommand } from '../../protocol/remoting-command.js';
-import { aclRequirement } from './acl-resources.js';
+import { aclRequirement, type AclRequirement } from './acl-resources.js';
 import { ipOf } from './address-pattern.js';
 import { Perm, permText, type AclAccount, type AclConfig } from './plain-acl.js';
 
-export type AclVerdict = { ok: true; accessKey?: string } | { ok: false; remark: string };
+export type AclRefusalReason = 'no-access-key' | 'unknown-access-key' | 'bad-signature' | 'not-admin' | 'no-permission';
+
+export type AclVerdict = { ok: true; accessKey?: string } | { ok: false; remark: string; reason: AclRefusalReason };
+
+/**
+ * A request as the checker judges it, whatever its protocol: who it names, a test of its
+ * signature against a secret key, and what it needs. `what` names the request in remarks.
+ */
+export interface AclSubject {
+  remoteAddress: string;
+  accessKey: string | undefined;
+  /** Whether the request's signature is the one `secretKey` makes (false when it carries none). */
+  signedWith(secretKey: string): boolean;
+  requirement: AclRequirement;
+  what: string;
+}
 
 /** Refusals by reason, for logs and (where metrics exist) a counter. */
 export interface AclCounters {
   allowed: number;
-  refused: Record<'no-access-key' | 'unknown-access-key' | 'bad-signature' | 'not-admin' | 'no-permission', number>;
+  refused: Record<AclRefusalReason, number>;
 }
 
 function permitted(needed: number, owned: number): boolean {
   if ((owned & Perm.DENY) !== 0) return false;
   const effective = (owned & Perm.ANY) !== 0 ? owned | Perm.PUB | Perm.SUB : owned;
+  // Needing ANY (a v5 route query) means either PUB or SUB will do.
+  if (needed === Perm.ANY) return (effective & (Perm.PUB | Perm.SUB)) !== 0;
   return (needed & effective) === needed;
 }
 
@@ -40,25 +57,39 @@ export class AclChecker {
   }
 
   check(req: RemotingCommand, remoteAddress: string): AclVerdict {
-    const ip = ipOf(remoteAddress);
-    if (this.config.globalWhiteRemoteAddresses.some((p) => p.matches(ip))) return this.allow();
     const accessKey = req.extFields[ACL_ACCESS_KEY];
-    if (accessKey === undefined || accessKey === '') {
-      return this.refuse('no-access-key', `request ${req.code} carries no AccessKey: ACL is enabled on this broker; give the client an access key and secret key`);
-    }
-    const account = this.config.accounts.get(String(accessKey));
-    if (account === undefined) return this.refuse('unknown-access-key', `AccessKey ${String(accessKey)} is not an account of this broker's ACL`);
-    if (account.whiteRemoteAddress?.matches(ip) === true) return this.allow(account.accessKey);
     const signature = req.extFields[ACL_SIGNATURE];
-    if (signature === undefined || !verifyAclSignature(req, String(signature), account.secretKey)) {
-      return this.refuse('bad-signature', `the signature of request ${req.code} does not match AccessKey ${account.accessKey} (wrong secret key, or the request was altered)`);
+    return this.judge({
+      remoteAddress,
+      accessKey: accessKey === undefined || accessKey === '' ? undefined : String(accessKey),
+      signedWith: (secretKey) => signature !== undefined && verifyAclSignature(req, String(signature), secretKey),
+      get requirement() {
+        return aclRequirement(req);
+      },
+      what: `request ${req.code}`,
+    });
+  }
+
+  /** The same judgement for any protocol (the gRPC endpoint's v5 signatures use it too). */
+  judge(s: AclSubject): AclVerdict {
+    const ip = ipOf(s.remoteAddress);
+    if (this.config.globalWhiteRemoteAddresses.some((p) => p.matches(ip))) return this.allow();
+    const accessKey = s.accessKey;
+    if (accessKey === undefined || accessKey === '') {
+      return this.refuse('no-access-key', `${s.what} carries no AccessKey: ACL is enabled on this broker; give the client an access key and secret key`);
     }
-    const need = aclRequirement(req);
-    if (need.admin && !account.admin) return this.refuse('not-admin', `request ${req.code} is administration: AccessKey ${account.accessKey} is not an admin account`);
+    const account = this.config.accounts.get(accessKey);
+    if (account === undefined) return this.refuse('unknown-access-key', `AccessKey ${accessKey} is not an account of this broker's ACL`);
+    if (account.whiteRemoteAddress?.matches(ip) === true) return this.allow(account.accessKey);
+    if (!s.signedWith(account.secretKey)) {
+      return this.refuse('bad-signature', `the signature of ${s.what} does not match AccessKey ${account.accessKey} (wrong secret key, or the request was altered)`);
+    }
+    const need = s.requirement;
+    if (need.admin && !account.admin) return this.refuse('not-admin', `${s.what} is administration: AccessKey ${account.accessKey} is not an admin account`);
     for (const n of need.needs) {
       const owned = this.owned(account, n.kind, n.name);
       if (!permitted(n.perm, owned)) {
-        return this.refuse('no-permission', `AccessKey ${account.accessKey} has no ${permText(n.perm)} permission on ${n.kind} ${n.name} (it has ${permText(owned)})`);
+        return this.refuse('no-permission', `AccessKey ${account.accessKey} has no ${n.perm === Perm.ANY ? 'PUB or SUB' : permText(n.perm)} permission on ${n.kind} ${n.name} (it has ${permText(owned)})`);
       }
     }
     return this.allow(account.accessKey);
@@ -73,8 +104,8 @@ export class AclChecker {
     return accessKey === undefined ? { ok: true } : { ok: true, accessKey };
   }
 
-  private refuse(reason: keyof AclCounters['refused'], remark: string): AclVerdict {
+  private refuse(reason: AclRefusalReason, remark: string): AclVerdict {
     this.counters.refused[reason]++;
-    return { ok: false, remark };
+    return { ok: false, remark, reason };
   }
 }

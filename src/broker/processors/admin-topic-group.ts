@@ -49,7 +49,10 @@ export function readGroupConfig(body: Buffer | undefined): SubscriptionGroupConf
   if (typeof retryMaxTimes === 'string') return retryMaxTimes;
   const consumeEnable = raw['consumeEnable'] ?? true;
   if (typeof consumeEnable !== 'boolean') return 'consumeEnable must be true or false';
-  return { groupName, consumeEnable, retryQueueNums, retryMaxTimes };
+  const orderly = raw['consumeMessageOrderly'] ?? false;
+  if (typeof orderly !== 'boolean') return 'consumeMessageOrderly must be true or false';
+  // Kept only when true, so the entries of existing groups stay as they were.
+  return { groupName, consumeEnable, retryQueueNums, retryMaxTimes, ...(orderly ? { consumeMessageOrderly: true } : {}) };
 }
 
 async function updateGroup(ctx: BrokerContext, req: RemotingCommand): Promise<RemotingCommand> {

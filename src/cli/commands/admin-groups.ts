@@ -55,9 +55,10 @@ export function registerGroupAdminCommands(admin: Command, sub: Sub, withAdmin: 
     .option('-s, --consume-enable <bool>', 'whether the group may consume (true/false)', 'true')
     .option('-r, --retry-queue-nums <n>', 'retry queues', intInRange(0, 64), 1)
     .option('-q, --retry-max-times <n>', 'redeliveries before the DLQ', intInRange(0, 64), 16)
+    .option('-o, --consume-message-orderly <bool>', 'orderly group: RocketMQ 5 PushConsumers consume it FIFO (true/false)', 'false')
     .action(
-      action<Common & { groupName: string; clusterName?: string; consumeEnable: string; retryQueueNums: number; retryMaxTimes: number }>(async (o) => {
-        const settings = { groupName: o.groupName, consumeEnable: bool('-s', o.consumeEnable), retryQueueNums: o.retryQueueNums, retryMaxTimes: o.retryMaxTimes };
+      action<Common & { groupName: string; clusterName?: string; consumeEnable: string; retryQueueNums: number; retryMaxTimes: number; consumeMessageOrderly: string }>(async (o) => {
+        const settings = { groupName: o.groupName, consumeEnable: bool('-s', o.consumeEnable), retryQueueNums: o.retryQueueNums, retryMaxTimes: o.retryMaxTimes, consumeMessageOrderly: bool('-o', o.consumeMessageOrderly) };
         const addrs = await withAdmin(o, (a) => a.updateSubscriptionGroup(settings, o.clusterName));
         if (o.json === true) return printJson({ ...settings, brokers: addrs });
         process.stdout.write(`subscription group ${o.groupName} created/updated on ${addrs.join(', ')}\n`);

@@ -30,6 +30,8 @@ interface CommandOptions {
   progress: boolean;
   keepData?: boolean;
   tag?: string;
+  protocol: 'remoting' | 'grpc';
+  grpcEndpoint?: string;
 }
 
 function modeList(value: string): SendMode[] {
@@ -66,6 +68,8 @@ function subCommand(name: BenchCommandName, summary: string): Command {
     .option('--no-progress', 'no progress bar (it is shown only on a terminal anyway)')
     .option('--keep-data', 'keep the --local data folder and logs (e.g. for --cpu-prof profiles)')
     .option('--tag <text>', 'copied into every result line')
+    .addOption(new Option('--protocol <p>', 'publish through remoting or a node\'s RocketMQ 5 gRPC endpoint with Apache\'s v5 client (read-back is remoting)').choices(['remoting', 'grpc']).default('remoting'))
+    .option('--grpc-endpoint <host:port>', 'with --protocol grpc and -n: the gRPC endpoint to publish to (--local uses the leader\'s)')
     .addHelpText(
       'after',
       '\nEnvironment: RMQ_BROKER_NODE_OPTIONS adds node flags to --local brokers, e.g.\n' +
@@ -104,6 +108,8 @@ function subCommand(name: BenchCommandName, summary: string): Command {
             brokerNodeOptions: process.env['RMQ_BROKER_NODE_OPTIONS'],
             distDir: process.env['RMQ_BENCH_DIST_DIR'],
             tag: opts.tag,
+            protocol: opts.protocol,
+            grpcEndpoint: opts.grpcEndpoint,
             onResult: print,
           });
         } finally {
