@@ -160,7 +160,7 @@ class Run {
     const namesrvAddr = db.cluster().namesrv.addr;
     const several = db.groups.length > 1;
     this.probes = db.groups.map(
-      (group) => new ClusterProbe(group, db.groupNodeIds(group).map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running', { namesrvAddr, qualifyQueues: several, frontDoors: this.o.frontDoors === true }),
+      (group) => new ClusterProbe(group, db.groupNodeIds(group).map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running', { namesrvAddr, qualifyQueues: several, frontDoors: this.o.frontDoors === true, logDir: join(this.runDir, 'logs') }),
     );
     const probe = this.probes[0]!;
     const queueKeyOf = this.queueKeyOf(db);
