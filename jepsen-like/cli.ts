@@ -32,7 +32,7 @@ export function parseArgs(argv: readonly string[]): RunOptions {
   const d = DEFAULT_RUN_OPTIONS;
   const program = new Command()
     .name('jepsen')
-    .description('Fault-injection run over a real NameServer + 3-node Raft broker group; checks the history')
+    .description('Fault-injection run over a real NameServer + 3-node Raft broker group (or --groups of them); checks the history')
     .option('--workload <name>', 'workload: queue, or transactions (every send a transaction: commit, rollback, or unknown and decided by the check)', 'queue')
     .option('--nemesis <list>', `"all", "none" or a comma-separated list of: ${NEMESIS_NAMES.join(', ')}`, d.nemesis)
     .option('--time <s>', 'seconds of workload under faults', positive(24 * 3600), d.timeS)

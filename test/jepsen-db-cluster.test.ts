@@ -32,6 +32,7 @@ async function standInCluster(): Promise<ClusterDb> {
 
 function setupAt(b: number, runDir: string, ports: PortPlan | ClusterPortPlan = defaultPortPlan(b, 3)): Promise<ClusterDb> {
   return ClusterDb.setup({
+    ...('group' in ports && ports.frontDoors ? { frontDoors: true } : {}),
     runDir,
     ports,
     seed: 5,
@@ -39,7 +40,7 @@ function setupAt(b: number, runDir: string, ports: PortPlan | ClusterPortPlan = 
     launchNode: (n) => ({
       command: process.execPath,
       args: [ECHO_SERVER, '--port', String(n.raftPort), '--port', String(n.brokerPort)],
-      confText: `brokerName=${n.group}\nlistenPort=${n.brokerPort}\nnamesrvAddr=${n.namesrvAddr}\ndLegerSelfId=${n.id}\ndLegerPeers=${n.peers}\n`,
+      confText: `brokerName=${n.group}\nlistenPort=${n.brokerPort}\nnamesrvAddr=${n.namesrvAddr}\ndLegerSelfId=${n.id}\ndLegerPeers=${n.peers}\n${n.frontDoorPorts !== undefined ? `frontDoorPorts=${n.frontDoorPorts}\n` : ''}`,
       readyPorts: [n.raftPort, n.brokerPort],
     }),
   });
@@ -96,11 +97,11 @@ describe('ClusterDb', () => {
     expect(() => up.clientProxyPort(0, 0)).toThrow(/no proxies/);
   });
 
-  it('starts two groups whose Raft links stay inside each group, and gives each group its part of the mesh', async () => {
+  it('starts two groups whose Raft links stay inside each group, and gives each group its part of the mesh, door proxies included', async () => {
     dir = tempRunDir('cluster-groups');
     let plan: ClusterPortPlan | undefined;
-    db = await onFreePorts(portCount(2, 3, false, true), (b) => {
-      plan = clusterPortPlan({ basePort: b, groups: 2, nodes: 3, proxies: true });
+    db = await onFreePorts(portCount(2, 3, true, true), (b) => {
+      plan = clusterPortPlan({ basePort: b, groups: 2, nodes: 3, frontDoors: true, proxies: true });
       return setupAt(b, dir!, plan);
     });
     const d = db;
@@ -119,6 +120,11 @@ describe('ClusterDb', () => {
     b.heal();
     expect(d.mesh.blockedLinks()).toEqual([{ from: 'a0', to: 'a1' }]);
     expect(d.clientDialAddress(`127.0.0.1:${plan!.brokerPort(1, 2)}`)).toBe(`127.0.0.1:${plan!.clientProxyPort(1, 2)}`);
+    // Front doors: each door port of a node has a client proxy, and belongs to that node's group.
+    expect(conf).toContain(`frontDoorPorts=b0:${plan!.doorPort(1, 1, 0)};b1:${plan!.doorPort(1, 1, 1)};b2:${plan!.doorPort(1, 1, 2)}`);
+    expect(d.clientDialAddress(`127.0.0.1:${plan!.doorPort(1, 1, 2)}`)).toBe(`127.0.0.1:${plan!.doorProxyPort(1, 1, 2)}`);
+    expect(b.links().filter((l) => l.from === 'clients').map((l) => l.to)).toContain('b1/door2');
+    expect(d.mesh.view(d.groupNodeIds('broker-a')).links().some((l) => l.to.startsWith('b'))).toBe(false);
   });
 
   it('kills, restarts, pauses and resumes a node by id, and teardown leaves no process', async () => {

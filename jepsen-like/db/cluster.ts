@@ -92,7 +92,8 @@ export interface ClusterDbOptions {
   nodeFsBytes?: number;
   /**
    * Front doors (docs/operations.md): every node serves a door per node of its group, on the
-   * plan's door ports (the plan must have them). Clients dial doors directly, not through proxies.
+   * plan's door ports (the plan must have them); with client proxies each door port gets one too
+   * (link `clients -> <node>/door<e>`).
    */
   frontDoors?: boolean;
   /** Give the workload's clients a proxy per broker so a client can be partitioned (default true). */
@@ -178,6 +179,12 @@ export class ClusterDb implements NodeControl {
       }
       if (options.proxyClientLinks ?? true) {
         for (const n of nodes) await mesh.addLink(CLIENTS, n.id, n.brokerPort, plan.clientProxyPort(n.groupIndex, n.index));
+        // Front doors: the clients reach each door port of a node through a proxy of its own.
+        if (options.frontDoors === true) {
+          for (const n of nodes) {
+            for (let e = 0; e < nodeCount; e++) await mesh.addLink(CLIENTS, `${n.id}/door${e}`, plan.doorPort(n.groupIndex, n.index, e), plan.doorProxyPort(n.groupIndex, n.index, e));
+          }
+        }
       }
       const db = new ClusterDb(options, processes, mesh, nodes, () => {
         mounted.forEach(unmountSmallFs);
@@ -243,8 +250,16 @@ export class ClusterDb implements NodeControl {
    */
   clientDialAddress(addr: string): string {
     if (!(this.options.proxyClientLinks ?? true)) return addr;
+    const plan = clusterPlanOf(this.options.ports);
     const n = this.nodes.find((x) => addr === `127.0.0.1:${x.brokerPort}`);
-    return n === undefined ? addr : `127.0.0.1:${clusterPlanOf(this.options.ports).clientProxyPort(n.groupIndex, n.index)}`;
+    if (n !== undefined) return `127.0.0.1:${plan.clientProxyPort(n.groupIndex, n.index)}`;
+    if (this.options.frontDoors === true) {
+      const per = this.nodes.filter((x) => x.groupIndex === 0).length;
+      for (const x of this.nodes) {
+        for (let e = 0; e < per; e++) if (addr === `127.0.0.1:${plan.doorPort(x.groupIndex, x.index, e)}`) return `127.0.0.1:${plan.doorProxyPort(x.groupIndex, x.index, e)}`;
+      }
+    }
+    return addr;
   }
 
   node(id: string): ClusterNode {

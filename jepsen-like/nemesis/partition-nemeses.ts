@@ -3,7 +3,7 @@
 // from the NameServer, and the workload's clients cut off from the leader or from one node.
 // Each remembers the exact links it cut and heals only those, so two nemeses never heal each
 // other's faults.
-import { bridge, CLIENTS, halves, isolate, linkKey, majoritiesRing, oneWayInto, type DirectedLink, type Partition } from '../net/partition-shapes.js';
+import { bridge, CLIENTS, halves, isolate, linkKey, majoritiesRing, nodeOfEnd, oneWayInto, type DirectedLink, type Partition } from '../net/partition-shapes.js';
 import { awaitLeader, Nemesis, type FaultDetail, type NemesisContext } from './nemesis.js';
 
 type Chooser = (ctx: NemesisContext) => Promise<Partition | null>;
@@ -75,7 +75,8 @@ export const partitionClientsLeader = (): Nemesis =>
   new PartitionNemesis('partition-clients-leader', async (ctx) => {
     const leader = await awaitLeader(ctx);
     if (leader === undefined) return null;
-    const links = ctx.mesh.links().filter((l) => l.from === CLIENTS && l.to === leader);
+    // Every port of the leader's the clients dial: its broker port, and its front doors if any.
+    const links = ctx.mesh.links().filter((l) => l.from === CLIENTS && nodeOfEnd(l.to) === leader);
     return links.length === 0 ? null : { shape: 'clients-leader', links };
   });
 
@@ -84,5 +85,8 @@ export const partitionClientsRandomNode = (): Nemesis =>
   new PartitionNemesis('partition-clients-random-node', async (ctx) => {
     const links = ctx.mesh.links().filter((l) => l.from === CLIENTS);
     if (links.length === 0) return null;
-    return { shape: 'clients-node', links: [ctx.rng.pick(links)] };
+    // A node and every port of it the clients dial (with front doors more than one).
+    const nodes = [...new Set(links.map((l) => nodeOfEnd(l.to)))];
+    const node = ctx.rng.pick(nodes);
+    return { shape: 'clients-node', links: links.filter((l) => nodeOfEnd(l.to) === node) };
   });

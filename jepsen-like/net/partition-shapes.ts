@@ -26,6 +26,15 @@ export interface Partition {
   views?: Record<NodeId, NodeId[]>;
 }
 
+/**
+ * The node an end of a link belongs to: the id itself, or for a port of a node other than its
+ * main one (a front door, `n0/door1`) the part before the `/`.
+ */
+export function nodeOfEnd(end: NodeId): NodeId {
+  const at = end.indexOf('/');
+  return at < 0 ? end : end.slice(0, at);
+}
+
 export function linkKey(link: DirectedLink): string {
   return `${link.from}->${link.to}`;
 }

@@ -12,6 +12,7 @@ import {
   isolate,
   linkKey,
   majoritiesRing,
+  nodeOfEnd,
   oneWayInto,
   type DirectedLink,
   type NodeId,
@@ -255,7 +256,7 @@ class MeshView implements MeshControl {
   }
 
   private mine(links: DirectedLink[]): DirectedLink[] {
-    return links.filter((l) => this.ids.includes(l.from) || this.ids.includes(l.to));
+    return links.filter((l) => this.ids.includes(nodeOfEnd(l.from)) || this.ids.includes(nodeOfEnd(l.to)));
   }
 
   links(): DirectedLink[] {

@@ -65,6 +65,8 @@ export interface ProbeOptions {
   qualifyQueues?: boolean;
   /** The group registers one broker name per node (front doors): the leader wait looks for those. */
   frontDoors?: boolean;
+  /** Where the nodes' logs are, for the message of a leader wait that timed out. */
+  logDir?: string;
 }
 
 export class ProbeError extends CodedError<'ERR_NO_LEADER' | 'ERR_NOT_CONVERGED' | 'ERR_DIGEST'> {}
@@ -128,7 +130,7 @@ export class ClusterProbe {
    */
   async waitForReadyLeader(timeoutMs: number): Promise<string> {
     const [leader] = await waitForLeaders(
-      { dir: `group ${this.group}`, namesrv: { addr: this.namesrvAddr }, groups: [{ brokerName: this.group, nodes: this.targets }], ...(this.options.frontDoors === true ? { frontDoors: true } : {}) },
+      { dir: this.options.logDir ?? `group ${this.group}`, namesrv: { addr: this.namesrvAddr }, groups: [{ brokerName: this.group, nodes: this.targets }], ...(this.options.frontDoors === true ? { frontDoors: true } : {}) },
       timeoutMs,
       () => (this.closed ? 'the probe was closed' : undefined),
     );

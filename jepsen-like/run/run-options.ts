@@ -33,7 +33,7 @@ export interface RunOptions {
   groups: number;
   /**
    * Front doors (docs/operations.md): every node is a broker name of its own with a share of its
-   * group's queues; the workload's clients dial the doors directly (not through the client proxies).
+   * group's queues; the workload's clients reach each door through a proxy of its own.
    */
   frontDoors?: boolean;
   /** Queues of the topic per group. */

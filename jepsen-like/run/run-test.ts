@@ -16,11 +16,11 @@ import { ClusterDb } from '../db/cluster.js';
 import { killStaleProcesses, PID_FILE_NAME } from '../../raft/tools/process/pid-file.js';
 import { findFreeBlock } from '../../raft/tools/free-ports.js';
 import { clusterPortPlan, portCount } from '../../src/devkit/port-plan.js';
-import { GroupNodes } from '../db/group-nodes.js';
-import { overGroups, type GroupScope } from '../nemesis/group-nemeses.js';
+import { overGroups } from '../nemesis/group-nemeses.js';
+import { groupScopes, runQueueKeyOf } from './run-groups.js';
+import { runSchedule } from './run-schedule.js';
 import { HistoryWriter } from '../history/writer.js';
-import { queueKey } from '../history/types.js';
-import { runMix, type MixSummary } from '../nemesis/mix.js';
+import type { MixSummary } from '../nemesis/mix.js';
 import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
 import { nemesisNames, parseNemesisList } from '../nemesis/registry.js';
 import { SeededRandom } from '../net/seeded-random.js';
@@ -160,10 +160,10 @@ class Run {
     const namesrvAddr = db.cluster().namesrv.addr;
     const several = db.groups.length > 1;
     this.probes = db.groups.map(
-      (group) => new ClusterProbe(group, db.groupNodeIds(group).map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running', { namesrvAddr, qualifyQueues: several, frontDoors: this.o.frontDoors === true }),
+      (group) => new ClusterProbe(group, db.groupNodeIds(group).map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running', { namesrvAddr, qualifyQueues: several, frontDoors: this.o.frontDoors === true, logDir: join(this.runDir, 'logs') }),
     );
     const probe = this.probes[0]!;
-    const queueKeyOf = this.queueKeyOf(db);
+    const queueKeyOf = runQueueKeyOf(db, this.o.frontDoors === true);
     const leaders = await this.waitForReadyLeaders(SETUP_TIMEOUT_MS);
     this.say(`cluster up on base port ${this.summary.basePort}, ${several ? `groups ${db.groups.join(', ')}, leaders ${leaders.join(', ')}` : `leader ${leaders[0]}`}`);
     await this.createTopic(namesrvAddr);
@@ -233,7 +233,14 @@ class Run {
         else await this.admin?.transferLeader(db.groups[0]!, id);
       },
     };
-    if (several) nemeses = overGroups(() => parseNemesisList(this.o.nemesis), this.groupScopes(db, ctx));
+    if (several) {
+      const transfer = (g: number, name: string) => async (id: string): Promise<void> => {
+        // With front doors a group has no broker name of its own: ask its leader directly.
+        if (this.o.frontDoors === true) await this.probes[g]!.transferLeader(id);
+        else await this.admin?.transferLeader(name, id);
+      };
+      nemeses = overGroups(() => parseNemesisList(this.o.nemesis), groupScopes(db, ctx, this.probes, transfer));
+    }
     if (nemeses.length > 0) this.summary.mix = await this.runNemeses(ctx, nemeses);
     else await sleep(this.o.timeS * 1000);
     this.say(`nemesis phase over (${this.summary.mix?.faults.filter((f) => f.started).length ?? 0} faults); healed, recovering for ${this.o.recoveryS} s`);
@@ -275,50 +282,6 @@ class Run {
     return Promise.all(this.probes.map((p) => p.waitForReadyLeader(timeoutMs)));
   }
 
-  /**
-   * The history names each queue of the group (so sends, reads and replica digests agree): with
-   * several groups qualified by its group, and through a front door by the group's queue id (door
-   * d of D holds the group's queues d, d+D, ...; docs/operations.md).
-   */
-  private queueKeyOf(db: ClusterDb): (mq: { topic: string; brokerName: string; queueId: number }) => string {
-    const several = db.groups.length > 1;
-    const doors = new Map<string, { group: string; position: number; count: number }>();
-    if (this.o.frontDoors === true) {
-      for (const group of db.groups) {
-        const ids = db.groupNodeIds(group);
-        ids.forEach((id, position) => doors.set(`${group}-${id}`, { group, position, count: ids.length }));
-      }
-    }
-    return (mq) => {
-      const door = doors.get(mq.brokerName);
-      const group = door?.group ?? mq.brokerName;
-      const queueId = door === undefined ? mq.queueId : door.position + door.count * mq.queueId;
-      return queueKey(mq.topic, queueId, several ? group : undefined);
-    };
-  }
-
-  /** Each group's context for the nemeses of a run over several groups. */
-  private groupScopes(db: ClusterDb, run: NemesisContext): GroupScope[] {
-    return db.groups.map((name, g) => {
-      const ids = db.groupNodeIds(name);
-      const probe = this.probes[g]!;
-      const { history: _h, rng: _r, ...shared } = run;
-      return {
-        name,
-        ctx: {
-          ...shared,
-          mesh: db.mesh.view(ids),
-          nodes: new GroupNodes(run.nodes, ids),
-          leaderOf: () => probe.leaderOf(),
-          transferLeader: async (id: string) => {
-            if (this.o.frontDoors === true) await probe.transferLeader(id);
-            else await this.admin?.transferLeader(name, id);
-          },
-        },
-      };
-    });
-  }
-
   /** Retention now on each of these nodes, through the admin SDK (what an operator would run). */
   private async deleteExpired(db: ClusterDb, ids: readonly string[]): Promise<Record<string, unknown>> {
     const admin = this.admin;
@@ -340,31 +303,9 @@ class Run {
     if (this.abort.signal.aborted) throw new RunError('ERR_RUN_STOPPED', 'the run was stopped');
   }
 
-  /** The nemesis phase: the seeded mix, or each nemesis in turn; always ends healed. */
+  /** The nemesis phase (run-schedule.ts); always ends healed. */
   private async runNemeses(ctx: NemesisContext, nemeses: Nemesis[]): Promise<MixSummary> {
-    const faultMs = this.o.intervalS * 1000;
-    const healMs = this.o.intervalS * 1000;
-    const quietMs = (this.o.quietS ?? this.o.intervalS) * 1000;
-    const signal = this.abort.signal;
-    let mix: MixSummary;
-    if (this.o.schedule === 'random') {
-      mix = await runMix(ctx, { nemeses, durationMs: this.o.timeS * 1000, faultMs, healMs, initialQuietMs: quietMs, signal });
-    } else {
-      const endMs = Date.now() + this.o.timeS * 1000;
-      await sleep(Math.min(quietMs, this.o.timeS * 1000));
-      mix = { seed: ctx.rng.seed, faults: [], heal: { nemesesStopped: [], linksHealed: 0, resumed: [], restarted: [], errors: [] } };
-      // The first pass over the list always completes, even past the time budget (on a loaded
-      // machine a fault that waits for a leader can take longer than its slot): a cycle run
-      // injects every listed kind. Later passes are bounded by the budget (each takes at least
-      // faultMs), the first by its length.
-      for (let i = 0; (i < nemeses.length || Date.now() < endMs) && !signal.aborted; i++) {
-        const slotMs = i < nemeses.length ? faultMs + healMs : Math.min(faultMs + healMs, endMs - Date.now());
-        const one = await runMix(ctx, { nemeses: [nemeses[i % nemeses.length]!], durationMs: slotMs, faultMs, healMs, initialQuietMs: 0, signal });
-        mix.faults.push(...one.faults);
-        mix.heal.errors.push(...one.heal.errors);
-        mix.heal.restarted.push(...one.heal.restarted);
-      }
-    }
+    const mix = await runSchedule(ctx, nemeses, this.o, this.abort.signal);
     if (mix.heal.errors.length > 0) this.summary.errors.push(...mix.heal.errors.map((e) => `heal: ${e}`));
     return mix;
   }

@@ -40,3 +40,6 @@ export interface RaftTransport {
 
 /** Builds the node's transport; `onMessage` takes every message that arrives for the node. */
 export type RaftTransportFactory = (onMessage: (m: Message) => void) => RaftTransport;
+
+// What the transport tells of the peers (when each was last heard), kept beside the clock and transport.
+export { PeerContact } from './peer-contact.js';

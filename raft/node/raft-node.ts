@@ -9,7 +9,7 @@ import type { Message, Ready } from '../core/messages.js';
 import { Raft } from '../core/raft.js';
 import { MAX_TERM, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
-import { systemClock, type RaftNodeClock, type RaftTransport } from './node-runtime.js';
+import { PeerContact, systemClock, type RaftNodeClock, type RaftTransport } from './node-runtime.js';
 import { membershipAtStart, peersOf, PendingChanges } from './node-membership.js';
 import { RecoveryReporter } from './recovery-reporter.js';
 import { isFinal, settle, TransferWaits } from './settle.js';
@@ -57,8 +57,7 @@ export class RaftNode extends EventEmitter {
   private readonly transfers: TransferWaits; // one wait per transfer target
   private readonly leaderChanges = new LeaderChangeCounter();
   private resetsInstalled = 0;
-  /** When each peer was last heard from (any message): see inContact. */
-  private readonly heardAtMs = new Map<NodeId, number>();
+  readonly contact = new PeerContact(() => this.clock.now(), () => 3 * this.electionTimeoutMs); // peers last heard (peer-contact.ts)
 
   constructor(private readonly o: RaftNodeOptions) {
     super();
@@ -107,7 +106,7 @@ export class RaftNode extends EventEmitter {
       recovering: this.flush.mode === 'async' && (o.storage.mayHaveLostWrites?.() ?? false),
     });
     this.role = { role: 'follower', leader: '', term: hardState.term };
-    const onMessage = (m: Message): void => this.onMessage(m);
+    const onMessage = this.contact.listen((m: Message): void => this.onMessage(m));
     this.transport = o.transport !== undefined ? o.transport(onMessage) : tcpTransportFor(o, this.log, onMessage);
     for (const p of peersOf(membership)) this.transport.addPeer?.(p);
     // After a power loss under async flush the core starts recovering (recovery-guard.ts);
@@ -213,21 +212,6 @@ export class RaftNode extends EventEmitter {
     return { ...this.raft.status(), pendingEntries: this.pending.entryCount + this.queuedEntries, transport: this.transport.stats(), leaderChanges: this.leaderChanges.count, resetsInstalled: this.resetsInstalled };
   }
 
-  /**
-   * Whether a write could commit soon as far as this node can tell: it heard, within three
-   * election timeouts, from the leader it follows, or from a majority of the voters (itself
-   * counted). False on a node cut off from its quorum (an old leader whose followers died keeps
-   * its role until check-quorum), which can then refuse writes at once instead of timing out.
-   */
-  inContact(): boolean {
-    const since = this.clock.now() - 3 * this.electionTimeoutMs;
-    const heard = (id: NodeId): boolean => id === this.id || (this.heardAtMs.get(id) ?? -Infinity) >= since;
-    const leader = this.role.leader;
-    if (leader !== '' && leader !== this.id && heard(leader)) return true;
-    const voters = this.raft.membership().voters;
-    return voters.filter(heard).length > voters.length / 2;
-  }
-
   /** The last role, leader and term this node reported. */
   roleState(): RoleChange {
     return this.role;
@@ -251,7 +235,6 @@ export class RaftNode extends EventEmitter {
 
   private onMessage(m: Message): void {
     if (this.closed) return;
-    this.heardAtMs.set(m.from, this.clock.now());
     const err = this.raft.step(m);
     if (err && err.code !== 'stale-term') this.log.warn({ code: err.code, detail: err.detail, from: m.from, type: m.type }, 'message rejected by raft core');
     this.scheduleTurn();

@@ -71,6 +71,8 @@ const RESIDENT_LOG_TAIL_BYTES = 8 * 1024 * 1024;
 /** How often the rest is released: a consumer reading old data at 150 MB/s maps 15 MB meanwhile. */
 const RESIDENT_RELEASE_INTERVAL_MS = 100;
 const SNAPSHOT_CHECK_INTERVAL_MS = 1000;
+/** How stale the answer of inContact() may be (a write refused as cut off, or let through, 50 ms late). */
+const CONTACT_CHECK_MS = 50;
 /** Parts of one metadata snapshot at most (with 256 KiB parts, 1 GiB of tables). */
 const MAX_SNAPSHOT_PARTS = 4096;
 
@@ -330,9 +332,18 @@ export class BrokerRaft implements RaftFacade {
     return this.readiness.onChange(listener);
   }
 
+  /** Asked before every write: recomputed at most every 50 ms, so the hot path allocates nothing. */
   inContact(): boolean {
-    return this.node.inContact();
+    const now = Date.now();
+    if (now - this.contactCheckedAtMs >= CONTACT_CHECK_MS) {
+      this.contactCheckedAtMs = now;
+      this.contactOk = this.node.contact.inContact(this.nodeId, this.node.roleState().leader, this.node.membership().voters);
+    }
+    return this.contactOk;
   }
+
+  private contactCheckedAtMs = 0;
+  private contactOk = true;
 
   async putRecords(payload: Buffer, recordCount: number): Promise<PutMessagesResult> {
     const state = this.readiness.state;
