@@ -120,11 +120,11 @@ describe('raft frame codec', () => {
     }), { numRuns: 500 });
   });
 
-  it('refuses a length prefix above the maximum frame size with ERR_FRAME_TOO_LARGE', () => {
+  it('refuses a length prefix above the maximum frame size with ERR_TRANSPORT_FRAME_TOO_LARGE', () => {
     const reader = new FrameReader(1024);
     const prefix = Buffer.alloc(4);
     prefix.writeUInt32BE(1025);
-    expect(() => reader.push(prefix, () => {})).toThrow(expect.objectContaining({ code: 'ERR_FRAME_TOO_LARGE' }));
+    expect(() => reader.push(prefix, () => {})).toThrow(expect.objectContaining({ code: 'ERR_TRANSPORT_FRAME_TOO_LARGE' }));
   });
 
   it('carries a Reset whose start record holds the largest application section within the default frame bound', () => {

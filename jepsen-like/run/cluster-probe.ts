@@ -69,7 +69,7 @@ export interface ProbeOptions {
   logDir?: string;
 }
 
-export class ProbeError extends CodedError<'ERR_NO_LEADER' | 'ERR_NOT_CONVERGED' | 'ERR_DIGEST'> {}
+export class ProbeError extends CodedError<'ERR_JEPSEN_NO_LEADER' | 'ERR_NOT_CONVERGED' | 'ERR_DIGEST'> {}
 
 export class ClusterProbe {
   private readonly client = new RemotingClient({ connectTimeoutMs: PROBE_TIMEOUT_MS });

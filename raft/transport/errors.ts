@@ -6,7 +6,7 @@ export type TransportErrorCode =
   /** A frame whose length, header or entry table does not decode. */
   | 'ERR_FRAME_MALFORMED'
   /** A frame longer than the configured maximum (a corrupt length prefix or a hostile peer). */
-  | 'ERR_FRAME_TOO_LARGE'
+  | 'ERR_TRANSPORT_FRAME_TOO_LARGE'
   /** A connection whose hello or messages name a node that is not a configured peer. */
   | 'ERR_UNKNOWN_PEER'
   /** A hello that does not match this node (wrong protocol version or wrong target id). */

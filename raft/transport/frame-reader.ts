@@ -35,7 +35,7 @@ export class FrameReader {
       const bodyBytes = first.readUInt32BE(0);
       if (bodyBytes === 0) throw new TransportError('ERR_FRAME_MALFORMED', 'malformed frame: zero length');
       if (bodyBytes > this.maxFrameBytes) {
-        throw new TransportError('ERR_FRAME_TOO_LARGE', `frame of ${bodyBytes} bytes exceeds the maximum ${this.maxFrameBytes}`);
+        throw new TransportError('ERR_TRANSPORT_FRAME_TOO_LARGE', `frame of ${bodyBytes} bytes exceeds the maximum ${this.maxFrameBytes}`);
       }
       const frameBytes = FRAME_PREFIX_BYTES + bodyBytes;
       if (this.bufferedBytes < frameBytes) return;

@@ -4,7 +4,7 @@
 import { RmqError } from '../common/errors.js';
 
 export type DevkitErrorCode =
-  | 'ERR_CLI_USAGE'
+  | 'ERR_DEVKIT_USAGE'
   | 'ERR_CLI_NO_CLUSTER'
   | 'ERR_CLI_BAD_CLUSTER_FILE'
   | 'ERR_CLI_CLUSTER_RUNNING'
@@ -17,7 +17,7 @@ export type DevkitErrorCode =
   | 'ERR_DEVKIT_UNKNOWN_NODE';
 
 export class DevkitError extends RmqError<DevkitErrorCode> {
-  constructor(message: string, code: DevkitErrorCode = 'ERR_CLI_USAGE', options?: { cause?: unknown }) {
+  constructor(message: string, code: DevkitErrorCode = 'ERR_DEVKIT_USAGE', options?: { cause?: unknown }) {
     super(code, message, options);
   }
 }

@@ -40,7 +40,7 @@ interface Waiter {
 
 export type ClusterErrorCode =
   | 'ERR_ALREADY_RUNNING'
-  | 'ERR_NOT_BUILT'
+  | 'ERR_DEMO_NOT_BUILT'
   | 'ERR_START_TIMEOUT'
   | 'ERR_NODE_EXITED'
   | 'ERR_NODE_DOWN'
@@ -99,7 +99,7 @@ export class LocalCluster {
     try {
       assertBuilt(script);
     } catch (err) {
-      throw new ClusterError('ERR_NOT_BUILT', (err as Error).message);
+      throw new ClusterError('ERR_DEMO_NOT_BUILT', (err as Error).message);
     }
     const dataDir = join(this.o.dir, id);
     mkdirSync(dataDir, { recursive: true });

@@ -91,7 +91,7 @@ export class LoadDriver {
         (err: { code?: string }) => {
           this.inflight -= n;
           this.failed += n;
-          const code = err.code ?? 'ERR_UNKNOWN';
+          const code = err.code ?? 'ERR_DEMO_UNKNOWN';
           this.errors[code] = (this.errors[code] ?? 0) + n;
           if (code !== 'ERR_BUSY') this.stopped = true;
           this.scheduleTopUp();

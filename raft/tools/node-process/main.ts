@@ -150,7 +150,7 @@ process.on('message', (raw: unknown) => {
   const req = raw as ParentRequest;
   handle(req).then(
     (value) => send({ t: 'reply', rid: req.rid, ok: true, value }),
-    (err: { code?: string; message?: string }) => send({ t: 'reply', rid: req.rid, ok: false, code: err.code ?? 'ERR_UNKNOWN', message: err.message ?? String(err) }),
+    (err: { code?: string; message?: string }) => send({ t: 'reply', rid: req.rid, ok: false, code: err.code ?? 'ERR_DEMO_UNKNOWN', message: err.message ?? String(err) }),
   ).finally(() => {
     if (req.t === 'close') process.disconnect?.();
   });
