@@ -61,7 +61,7 @@ describe('control entries', () => {
     const bytes = encodeControlEntry({ kind: 'topic-delete', topic: 'T' });
     bytes[8] = 9;
     expect(() => decodeControlEntry(bytes)).toThrow(/version 9/);
-    expect(() => decodeControlEntry(Buffer.from('RMQBCTL1\x01\xc0'))).toThrow(expect.objectContaining({ code: 'ERR_BAD_CONTROL_ENTRY' }));
+    expect(() => decodeControlEntry(Buffer.from('RMQBCTL1\x01\xc0'))).toThrow(expect.objectContaining({ code: 'ERR_BROKER_BAD_CONTROL_ENTRY' }));
   });
 });
 

@@ -84,7 +84,7 @@ describe('EntryBatcher', () => {
     expect(cc).toEqual({ status: 'fulfilled', value: { index: 101, term: 7, offset: 2 } });
     expect(d.status).toBe('rejected');
     const reason = (d as PromiseRejectedResult).reason;
-    expect(reason).toMatchObject({ code: 'ERR_PROPOSAL_DROPPED' });
+    expect(reason).toMatchObject({ code: 'ERR_RAFT_PROPOSAL_DROPPED' });
     expect(fromRaftError(reason)).toMatchObject({ code: 'ERR_BROKER_NOT_COMMITTED' });
   });
 
@@ -105,7 +105,7 @@ describe('EntryBatcher', () => {
     const small = b.add(Buffer.from('small'));
     const big = b.add(Buffer.alloc(17));
     b.flush();
-    await expect(big).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE' });
+    await expect(big).rejects.toMatchObject({ code: 'ERR_RAFT_PROPOSAL_TOO_LARGE' });
     await expect(small).resolves.toMatchObject({ index: 100 });
     expect(proposed).toEqual([[Buffer.from('small')]]);
     expect(fromRaftError(await big.catch((e: unknown) => e))).toMatchObject({ code: 'ERR_BROKER_MESSAGE_ILLEGAL', responseCode: 13 });

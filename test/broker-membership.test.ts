@@ -25,7 +25,7 @@ async function change(group: TestGroup, fields: Record<string, string>): Promise
     if (leader !== undefined) {
       const r = await request(group, leader.brokerAddr, RaftAdminCode.RAFT_CHANGE_MEMBERS, fields);
       if (r.code === ResponseCode.SUCCESS) return;
-      if (!/change-in-progress|learner-behind|ERR_NOT_LEADER/.test(r.remark ?? '')) throw new Error(`change refused: ${r.remark}`);
+      if (!/change-in-progress|learner-behind|ERR_RAFT_NOT_LEADER/.test(r.remark ?? '')) throw new Error(`change refused: ${r.remark}`);
     }
     await new Promise((res) => setTimeout(res, 50));
   }

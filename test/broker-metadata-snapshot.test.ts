@@ -96,7 +96,7 @@ describe('metadata-snapshot control entries', () => {
   it('refuse a malformed snapshot with a typed error naming what is wrong', () => {
     const good: MetadataSnapshotPart = { kind: 'metadata-snapshot', asOfIndex: 5, part: 0, parts: 1, tables: { topics: [], groups: [], offsets: [], delayOffsets: [], leader: null, brokerAddrs: [] } };
     const bad = (patch: Record<string, unknown>) => () => decodeControlEntry(encodeControlEntry({ ...good, ...patch } as ControlCommand));
-    expect(bad({ part: 1 })).toThrow(expect.objectContaining({ code: 'ERR_BAD_CONTROL_ENTRY', message: expect.stringMatching(/part 1/) }));
+    expect(bad({ part: 1 })).toThrow(expect.objectContaining({ code: 'ERR_BROKER_BAD_CONTROL_ENTRY', message: expect.stringMatching(/part 1/) }));
     expect(bad({ asOfIndex: -1 })).toThrow(/asOfIndex/);
     expect(bad({ tables: { ...good.tables, offsets: [['G', 'T@0']] } })).toThrow(/tables.offsets/);
     expect(bad({ tables: { ...good.tables, topics: undefined } })).toThrow(/tables.topics/);
@@ -121,7 +121,7 @@ describe('metadata-snapshot control entries', () => {
     expect(Math.max(...encoded.map((e) => e.length))).toBeLessThanOrEqual(256 * 1024);
     expect(mergeSnapshotParts(encoded.map((e) => decodeControlEntry(e) as MetadataSnapshotPart)).offsets).toEqual(t.offsets);
     expect(() => encodeSnapshotParts(t, 77, { maxEntryBytes: 256 * 1024, maxParts: 2 })).toThrow(MetadataSnapshotTooLargeError);
-    expect(() => encodeSnapshotParts(t, 77, { maxEntryBytes: 256 * 1024, maxParts: 2 })).toThrow(expect.objectContaining({ code: 'ERR_METADATA_SNAPSHOT_TOO_LARGE' }));
+    expect(() => encodeSnapshotParts(t, 77, { maxEntryBytes: 256 * 1024, maxParts: 2 })).toThrow(expect.objectContaining({ code: 'ERR_BROKER_METADATA_SNAPSHOT_TOO_LARGE' }));
   });
 
   it('are read back whole from the log, and a sequence cut short or mixed is named', () => {

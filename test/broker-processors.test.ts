@@ -294,7 +294,7 @@ describe('Raft admin codes', () => {
     expect(status).toMatchObject({ voters: ['n0'], learners: ['n9'] });
     const bad = await request(g, addr, RaftAdminCode.RAFT_CHANGE_MEMBERS, { kind: 'promote', nodeId: 'n0' });
     expect(bad.code).toBe(ResponseCode.SYSTEM_ERROR);
-    expect(bad.remark).toMatch(/ERR_MEMBERSHIP_CHANGE_REFUSED.*invalid-change.*n0 is not a learner/);
+    expect(bad.remark).toMatch(/ERR_RAFT_MEMBERSHIP_CHANGE_REFUSED.*invalid-change.*n0 is not a learner/);
     const noAddress = await request(g, addr, RaftAdminCode.RAFT_CHANGE_MEMBERS, { kind: 'add-learner', nodeId: 'n8' });
     expect(noAddress.remark).toMatch(/host:port/);
     const remove = await request(g, addr, RaftAdminCode.RAFT_CHANGE_MEMBERS, { kind: 'remove', nodeId: 'n9' });

@@ -1,6 +1,6 @@
 // A broker whose Raft log fails (ENOSPC on append) stops replicating through the fail-stop path:
 // the waiting producer gets SERVICE_NOT_AVAILABLE with "outcome unknown" (never an uncaught
-// exception), and the owner is told through onFatal with ERR_STORAGE_FAILED (the broker process
+// exception), and the owner is told through onFatal with ERR_RAFT_STORAGE_FAILED (the broker process
 // then exits 3: src/broker/main.ts).
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../raft/core/types.js';
@@ -16,7 +16,7 @@ afterEach(async () => {
 });
 
 describe('a broker whose Raft log fails', () => {
-  it('answers the waiting send with outcome unknown and reports ERR_STORAGE_FAILED through onFatal', async () => {
+  it('answers the waiting send with outcome unknown and reports ERR_RAFT_STORAGE_FAILED through onFatal', async () => {
     const fatal: Error[] = [];
     g = await startTestGroup(await findFreeBlock(20), 1, {}, { onFatal: (err) => fatal.push(err) });
     const b = await waitForReadyLeader(g);
@@ -31,6 +31,6 @@ describe('a broker whose Raft log fails', () => {
     expect(r.code).toBe(ResponseCode.SERVICE_NOT_AVAILABLE);
     expect(r.remark).toContain('outcome unknown');
     await until('onFatal', 3000, () => fatal.length === 1);
-    expect((fatal[0] as Error & { code?: string }).code).toBe('ERR_STORAGE_FAILED');
+    expect((fatal[0] as Error & { code?: string }).code).toBe('ERR_RAFT_STORAGE_FAILED');
   });
 });

@@ -30,11 +30,11 @@ describe('rmq produce against a full disk', () => {
     const r = await rmq(['produce', '-n', g.namesrvAddr, '-t', 'FullTopic', '--count', '200', '--concurrency', '1', '--retries', '0', '--send-timeout', '5'], 60_000, (c) => chunks.push(c));
     expect(r.status).toBe(1);
     // The first failure reached stderr long before the run ended (the summary comes last).
-    expect(chunks[0]).toMatch(/^send #0 failed \(ERR_SEND_FAILED\): .*disk full: the file system of .* diskSpaceWarningLevelRatio 1%/);
+    expect(chunks[0]).toMatch(/^send #0 failed \(ERR_CLIENT_SEND_FAILED\): .*disk full: the file system of .* diskSpaceWarningLevelRatio 1%/);
     expect(chunks[0]).not.toContain('send(s) failed');
     const failureLines = r.stderr.split('\n').filter((l) => /^send #\d+ failed/.test(l));
     expect(failureLines).toHaveLength(10);
-    expect(r.stderr).toMatch(/^100 sends failed so far; last \(ERR_SEND_FAILED\)/m);
+    expect(r.stderr).toMatch(/^100 sends failed so far; last \(ERR_CLIENT_SEND_FAILED\)/m);
     expect(r.stderr).toMatch(/^200 sends failed so far/m);
     expect(r.stderr).toMatch(/error: 200 send\(s\) failed; first: .*disk full/);
   });

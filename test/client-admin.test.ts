@@ -66,7 +66,7 @@ describe('Admin', () => {
   });
 
   it('creates a topic on every master and shows it in routes, cluster info and the topic list', async () => {
-    await expect(admin.topicRoute('Made')).rejects.toMatchObject({ code: 'ERR_TOPIC_NOT_EXIST' });
+    await expect(admin.topicRoute('Made')).rejects.toMatchObject({ code: 'ERR_CLIENT_TOPIC_NOT_EXIST' });
     const addrs = await admin.createTopic('Made', { writeQueueNums: 3 });
     expect(addrs.sort()).toEqual(brokers.map((b) => b.addr).sort());
     const route = await admin.topicRoute('Made');
@@ -110,7 +110,7 @@ describe('Admin', () => {
     expect(byUniqueId.offsetMsgId).toBe(sent.offsetMsgId);
     const byKey = await admin.queryMessageByKey('Look', 'order-42');
     expect(byKey.map((m) => m.body.toString())).toEqual(['find me']);
-    await expect(admin.viewMessage('00000000000000000000000000000000')).rejects.toMatchObject({ code: 'ERR_MESSAGE_NOT_FOUND' });
+    await expect(admin.viewMessage('00000000000000000000000000000000')).rejects.toMatchObject({ code: 'ERR_CLIENT_MESSAGE_NOT_FOUND' });
   });
 
   it('reads every node Raft status and asks a group leader to transfer leadership', async () => {

@@ -303,17 +303,17 @@ describe('PushConsumer (clustering)', () => {
   });
 
   it('rejects an invalid group name and a start without a handler', async () => {
-    expect(() => new PushConsumer({ namesrvAddr, consumerGroup: 'no spaces allowed' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_GROUP' }));
+    expect(() => new PushConsumer({ namesrvAddr, consumerGroup: 'no spaces allowed' })).toThrow(expect.objectContaining({ code: 'ERR_CLIENT_INVALID_GROUP' }));
     const c = new PushConsumer({ namesrvAddr, consumerGroup: 'cg' });
     c.subscribe('TopicC');
     await expect(c.start()).rejects.toMatchObject({ code: 'ERR_CLIENT_STATE' });
-    expect(() => c.subscribe('bad topic')).toThrow(expect.objectContaining({ code: 'ERR_INVALID_TOPIC' }));
+    expect(() => c.subscribe('bad topic')).toThrow(expect.objectContaining({ code: 'ERR_CLIENT_INVALID_TOPIC' }));
   });
 
   it('fails start with a typed error for a NameServer that does not answer', async () => {
     const c = new PushConsumer({ namesrvAddr: `127.0.0.1:${nextPort()}`, consumerGroup: 'cg', handler: () => undefined });
     c.subscribe('TopicC');
-    await expect(c.start()).rejects.toMatchObject({ code: 'ERR_NAMESRV_UNREACHABLE', message: expect.stringContaining('check namesrvAddr') });
+    await expect(c.start()).rejects.toMatchObject({ code: 'ERR_CLIENT_NAMESRV_UNREACHABLE', message: expect.stringContaining('check namesrvAddr') });
   });
 });
 

@@ -111,7 +111,7 @@ describe('Producer', () => {
     await startBroker();
     const producer = await startProducer();
     await expect(producer.sendBatch([{ topic: 'T1', body: 'a' }, { topic: 'T2', body: 'b' }])).rejects.toMatchObject({
-      code: 'ERR_INVALID_MESSAGE',
+      code: 'ERR_CLIENT_INVALID_MESSAGE',
       message: expect.stringContaining('same topic'),
     });
   });
@@ -191,18 +191,18 @@ describe('Producer', () => {
     broker.sendDelayMs = 100;
     const producer = await startProducer({ maxAsyncSendsInFlight: 2 });
     const first = [producer.sendAsync({ topic: 'Async', body: '1' }), producer.sendAsync({ topic: 'Async', body: '2' })];
-    await expect(producer.sendAsync({ topic: 'Async', body: '3' })).rejects.toMatchObject({ code: 'ERR_TOO_MANY_ASYNC_SENDS', outcomeUnknown: false });
+    await expect(producer.sendAsync({ topic: 'Async', body: '3' })).rejects.toMatchObject({ code: 'ERR_CLIENT_TOO_MANY_ASYNC_SENDS', outcomeUnknown: false });
     await Promise.all(first);
     await expect(producer.sendAsync({ topic: 'Async', body: '4' })).resolves.toMatchObject({ status: 'SEND_OK' });
   });
 
-  it('fails a send that gets no answer in time with ERR_SEND_TIMEOUT and outcomeUnknown', async () => {
+  it('fails a send that gets no answer in time with ERR_CLIENT_SEND_TIMEOUT and outcomeUnknown', async () => {
     store.createTopic('Slow', 1);
     const broker = await startBroker();
     const producer = await startProducer({ sendMsgTimeoutMs: 300, retryTimesWhenSendFailed: 0 });
     broker.sendDelayMs = 1000;
     const err = await producer.send({ topic: 'Slow', body: 'x' }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_SEND_TIMEOUT', outcomeUnknown: true });
+    expect(err).toMatchObject({ code: 'ERR_CLIENT_SEND_TIMEOUT', outcomeUnknown: true });
     expect((err as Error).message).toContain('outcome is unknown');
   });
 });
@@ -211,7 +211,7 @@ describe('Producer bad input', () => {
   it('names the NameServer address it could not reach', async () => {
     const producer = await startProducer({ namesrvAddr: `127.0.0.1:${nextPort()}` });
     const err = await producer.send({ topic: 'TopicA', body: 'x' }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_NAMESRV_UNREACHABLE' });
+    expect(err).toMatchObject({ code: 'ERR_CLIENT_NAMESRV_UNREACHABLE' });
     expect((err as Error).message).toMatch(/check namesrvAddr/);
   });
 
@@ -224,7 +224,7 @@ describe('Producer bad input', () => {
     await startBroker({ autoCreateTopicEnable: false });
     const producer = await startProducer();
     const err = await producer.send({ topic: 'NoSuchTopic', body: 'x' }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_TOPIC_NOT_EXIST' });
+    expect(err).toMatchObject({ code: 'ERR_CLIENT_TOPIC_NOT_EXIST' });
     expect((err as Error).message).toMatch(/updateTopic|autoCreateTopicEnable/);
   });
 
@@ -232,19 +232,19 @@ describe('Producer bad input', () => {
     const broker = await startBroker();
     const producer = await startProducer();
     const err = await producer.send({ topic: 'TopicA', body: Buffer.alloc(4 * 1024 * 1024 + 1) }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_MESSAGE_TOO_LARGE' });
+    expect(err).toMatchObject({ code: 'ERR_CLIENT_MESSAGE_TOO_LARGE' });
     expect((err as Error).message).toMatch(/4194305 bytes exceeds the limit of 4194304/);
     expect(broker.count(310)).toBe(0);
   });
 
   it('rejects invalid topic and group names with the rule to follow', async () => {
-    expect(() => new Producer({ namesrvAddr, producerGroup: 'bad group!' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_GROUP' }));
+    expect(() => new Producer({ namesrvAddr, producerGroup: 'bad group!' })).toThrow(expect.objectContaining({ code: 'ERR_CLIENT_INVALID_GROUP' }));
     const producer = await startProducer();
     await expect(producer.send({ topic: 'bad topic', body: 'x' })).rejects.toMatchObject({
-      code: 'ERR_INVALID_TOPIC',
+      code: 'ERR_CLIENT_INVALID_TOPIC',
       message: expect.stringContaining('[%|a-zA-Z0-9_-]'),
     });
-    await expect(producer.send({ topic: 'T', body: '' })).rejects.toMatchObject({ code: 'ERR_INVALID_MESSAGE' });
+    await expect(producer.send({ topic: 'T', body: '' })).rejects.toMatchObject({ code: 'ERR_CLIENT_INVALID_MESSAGE' });
   });
 
   it('refuses to send before start and after shutdown', async () => {

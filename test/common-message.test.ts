@@ -110,8 +110,8 @@ describe('shared record codec, foreign layouts', () => {
 
   it('refuses V2 and IPv6 records by default, as the store never writes them', () => {
     const base = { topic: 'T', body: Buffer.from('x'), properties: '' };
-    expect(() => decodeMessageRecord(foreignRecord({ ...base, v2: true, bornV6: false, storeV6: false }))).toThrow(expect.objectContaining({ code: 'ERR_STORE_BAD_MAGIC' }));
-    expect(() => decodeMessageRecord(foreignRecord({ ...base, v2: false, bornV6: true, storeV6: false }))).toThrow(expect.objectContaining({ code: 'ERR_STORE_BAD_RECORD_LENGTH' }));
+    expect(() => decodeMessageRecord(foreignRecord({ ...base, v2: true, bornV6: false, storeV6: false }))).toThrow(expect.objectContaining({ code: 'ERR_CODEC_BAD_MAGIC' }));
+    expect(() => decodeMessageRecord(foreignRecord({ ...base, v2: false, bornV6: true, storeV6: false }))).toThrow(expect.objectContaining({ code: 'ERR_CODEC_BAD_RECORD_LENGTH' }));
     expect(decodeMessageRecord(foreignRecord({ ...base, v2: false, bornV6: false, storeV6: false })).topic).toBe('T');
   });
 

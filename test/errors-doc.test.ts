@@ -84,6 +84,6 @@ describe('docs/errors.md', () => {
   });
 
   it('ignores codes named in comments without quotes', () => {
-    expect([...codesInSource('// fails with ERR_BUSY when full\nconst c = `ERR_TEMPLATE`;')]).toEqual([]);
+    expect([...codesInSource('// fails with ERR_RAFT_BUSY when full\nconst c = `ERR_TEMPLATE`;')]).toEqual([]);
   });
 });

@@ -28,7 +28,7 @@ function expectMalformed(text: string, lineNumber: number, reason: RegExp): void
   }
   expect(caught).toBeInstanceOf(HistoryFormatError);
   const err = caught as HistoryFormatError;
-  expect(err.code).toBe('ERR_HISTORY_MALFORMED');
+  expect(err.code).toBe('ERR_JEPSEN_HISTORY_MALFORMED');
   expect(err.lineNumber).toBe(lineNumber);
   expect(err.reason).toMatch(reason);
   expect(err.message).toContain(`h.jsonl:${lineNumber}`);
@@ -134,6 +134,6 @@ describe('the history reader', () => {
   it('names the file and line when reading from disk', async () => {
     const path = join(dir, 'history.jsonl');
     writeFileSync(path, `${invoke}\n${ok}\nnot json\n`);
-    await expect(readHistory(path)).rejects.toMatchObject({ code: 'ERR_HISTORY_MALFORMED', lineNumber: 3, source: path });
+    await expect(readHistory(path)).rejects.toMatchObject({ code: 'ERR_JEPSEN_HISTORY_MALFORMED', lineNumber: 3, source: path });
   });
 });

@@ -83,7 +83,7 @@ describe('the lost checker', () => {
     b.tick().invokeSend(0, { value: 5 });
     b.tick().completeSend(0, 'info', { value: 5 }, { error: 'timeout' });
     b.tick().invokeSend(0, { value: 6 });
-    b.tick().completeSend(0, 'fail', { value: 6 }, { error: 'ERR_NOT_LEADER' });
+    b.tick().completeSend(0, 'fail', { value: 6 }, { error: 'ERR_RAFT_NOT_LEADER' });
     b.tick().invokeSend(1, { value: 7 });
     expect(checkLost(b.history()).count).toBe(0);
   });

@@ -153,7 +153,7 @@ describe('ClusterDb', () => {
     await expect(dial(plan.raftProxyPort(0, 1))).rejects.toThrow();
   });
 
-  it('reports a node that never listens as ERR_NODE_NOT_READY and cleans up what it started', async () => {
+  it('reports a node that never listens as ERR_JEPSEN_NODE_NOT_READY and cleans up what it started', async () => {
     dir = tempRunDir('cluster-bad');
     const plan = defaultPortPlan(BASE, 3);
     let namesrvPid: number | undefined;
@@ -167,7 +167,7 @@ describe('ClusterDb', () => {
       // Listens on the wrong port: the db waits on the broker port in vain.
       launchNode: (n) => ({ command: process.execPath, args: [ECHO_SERVER, '--port', String(n.raftPort)] }),
     });
-    await expect(attempt).rejects.toMatchObject({ code: 'ERR_NODE_NOT_READY' });
+    await expect(attempt).rejects.toMatchObject({ code: 'ERR_JEPSEN_NODE_NOT_READY' });
     const pids = readFileSync(join(dir, 'pids.jsonl'), 'utf8')
       .split('\n')
       .filter((l) => l.includes('"start"'))

@@ -37,7 +37,7 @@ describe('a node file system of its own', () => {
 
   it('refuses to mount on a folder that does not exist, with a message naming it', () => {
     const dir = join(tmpdir(), 'node-fs-missing-' + process.pid, 'x');
-    expect(() => mountSmallFs(dir, 1024 * 1024)).toThrow(/ERR_NODE_FS|small file system of its own/);
+    expect(() => mountSmallFs(dir, 1024 * 1024)).toThrow(/ERR_JEPSEN_NODE_FS|small file system of its own/);
   });
 });
 

@@ -88,10 +88,10 @@ export async function onFreePorts<T>(spanOrBases: number | readonly number[], ma
       const e = err as { code?: string; message?: string; cause?: { code?: string } };
       const inUse =
         e.code === 'EADDRINUSE' ||
-        e.code === 'ERR_PROXY_LISTEN' ||
+        e.code === 'ERR_JEPSEN_PROXY_LISTEN' ||
         e.cause?.code === 'EADDRINUSE' ||
         // A child process that could not listen says so in the log tail the error carries.
-        (e.code === 'ERR_NODE_NOT_READY' && (e.message ?? '').includes('EADDRINUSE'));
+        (e.code === 'ERR_JEPSEN_NODE_NOT_READY' && (e.message ?? '').includes('EADDRINUSE'));
       if (!inUse) throw err;
       last = err;
     }

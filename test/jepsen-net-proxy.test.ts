@@ -244,8 +244,8 @@ describe('TcpProxy', () => {
     await expect(dial(PORTS + 19)).rejects.toThrow();
   });
 
-  it('reports a port already in use as ERR_PROXY_LISTEN', async () => {
+  it('reports a port already in use as ERR_JEPSEN_PROXY_LISTEN', async () => {
     await server(PORTS + 20, false);
-    await expect(TcpProxy.listen({ listenPort: PORTS + 20, targetPort: PORTS + 21 })).rejects.toMatchObject({ code: 'ERR_PROXY_LISTEN' });
+    await expect(TcpProxy.listen({ listenPort: PORTS + 20, targetPort: PORTS + 21 })).rejects.toMatchObject({ code: 'ERR_JEPSEN_PROXY_LISTEN' });
   });
 });

@@ -125,7 +125,7 @@ describe('frame codec', () => {
         const { error } = decodeAll(chunks, 4096);
         if (error !== undefined) {
           expect(error).toBeInstanceOf(RmqError);
-          expect(['ERR_MALFORMED_FRAME', 'ERR_FRAME_TOO_LARGE']).toContain(error.code);
+          expect(['ERR_REMOTING_MALFORMED_FRAME', 'ERR_REMOTING_FRAME_TOO_LARGE']).toContain(error.code);
         }
       }),
       { numRuns: 500 },
@@ -138,7 +138,7 @@ describe('frame codec', () => {
     const decoder = new FrameDecoder();
     const err = decoder.push(head, () => expect.fail('no frame expected'));
     expect(err).toBeInstanceOf(FrameTooLargeError);
-    expect(err?.code).toBe('ERR_FRAME_TOO_LARGE');
+    expect(err?.code).toBe('ERR_REMOTING_FRAME_TOO_LARGE');
     expect(decoder.bufferedBytes).toBe(0);
     // A failed decoder stays failed: the stream cannot be resynchronized.
     expect(decoder.push(encodeFrame({ code: 1, language: 'JAVA', version: 0, opaque: 1, flag: 0, extFields: {} }), () => expect.fail('no frame expected'))).toBe(err);

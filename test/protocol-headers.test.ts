@@ -39,7 +39,7 @@ describe('header accessors', () => {
       expect.fail('expected a throw');
     } catch (err) {
       expect(err).toBeInstanceOf(HeaderFieldError);
-      expect((err as HeaderFieldError).code).toBe('ERR_HEADER_FIELD');
+      expect((err as HeaderFieldError).code).toBe('ERR_REMOTING_HEADER_FIELD');
       expect((err as HeaderFieldError).responseCode).toBe(1);
       expect((err as HeaderFieldError).field).toBe('queueId');
     }

@@ -127,7 +127,7 @@ describe('remoting server', () => {
     expect((await client.invoke(h.addr, makeRequest(51, { v: 'before' }), 2000)).extFields['echo']).toBe('before');
     const garbage = Buffer.from([0, 0, 0, 12, 0, 0, 0, 8, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b, 0x7b]);
     await rawSocketClosedAfter(h.addr, garbage);
-    expect(h.logLines.some((l) => l.includes('bad frame') && l.includes('ERR_MALFORMED_FRAME'))).toBe(true);
+    expect(h.logLines.some((l) => l.includes('bad frame') && l.includes('ERR_REMOTING_MALFORMED_FRAME'))).toBe(true);
     expect((await client.invoke(h.addr, makeRequest(51, { v: 'after' }), 2000)).extFields['echo']).toBe('after');
   });
 
@@ -138,7 +138,7 @@ describe('remoting server', () => {
     const head = Buffer.alloc(8);
     head.writeUInt32BE(64 * 1024 + 1, 0);
     await rawSocketClosedAfter(h.addr, head);
-    expect(h.logLines.some((l) => l.includes('ERR_FRAME_TOO_LARGE'))).toBe(true);
+    expect(h.logLines.some((l) => l.includes('ERR_REMOTING_FRAME_TOO_LARGE'))).toBe(true);
     expect(h.server.connectionCount).toBe(1);
     expect((await client.invoke(h.addr, makeRequest(51, { v: 'still' }), 2000)).extFields['echo']).toBe('still');
   });

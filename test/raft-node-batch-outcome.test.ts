@@ -104,9 +104,9 @@ describe('RaftNode batch outcome', () => {
     n1.send({ type: MessageType.App, term: 2, index: 3, logTerm: 2, entries: [entry(4, 2, 'x'), entry(5, 2, 'y'), entry(6, 2, 'z')], commit: 6 });
     await until('n0.applied >= 6', 5000, () => n0.applied >= 6);
     const err = await batch.then(() => undefined, (e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_PROPOSAL_PARTLY_COMMITTED', outcome: { firstIndex: 2, lastIndex: 6, term: 1, committedThrough: 2, droppedFrom: 3 } });
+    expect(err).toMatchObject({ code: 'ERR_RAFT_PROPOSAL_PARTLY_COMMITTED', outcome: { firstIndex: 2, lastIndex: 6, term: 1, committedThrough: 2, droppedFrom: 3 } });
     expect(entryOutcome(err, 0)).toEqual({ index: 2, term: 1 });
-    expect(entryOutcome(err, 1)).toMatchObject({ error: { code: 'ERR_PROPOSAL_DROPPED' } });
+    expect(entryOutcome(err, 1)).toMatchObject({ error: { code: 'ERR_RAFT_PROPOSAL_DROPPED' } });
   });
 
   it('keeps a batch a new leader appends over pending until commits decide it, and reports its committed prefix', async () => {
@@ -127,6 +127,6 @@ describe('RaftNode batch outcome', () => {
     n2.send({ type: MessageType.AppResp, term: 3, index: 3 });
     await expect(after).resolves.toMatchObject({ index: 5, term: 3 });
     const err = await batch.then(() => undefined, (e: unknown) => e);
-    expect(err).toMatchObject({ code: 'ERR_PROPOSAL_PARTLY_COMMITTED', outcome: { committedThrough: 2, droppedFrom: 3 } });
+    expect(err).toMatchObject({ code: 'ERR_RAFT_PROPOSAL_PARTLY_COMMITTED', outcome: { committedThrough: 2, droppedFrom: 3 } });
   });
 });

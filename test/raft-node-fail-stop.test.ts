@@ -74,7 +74,7 @@ function tempDir(): string {
 }
 
 describe('RaftNode fail-stop on storage errors', () => {
-  it('stops with ERR_STORAGE_FAILED when an append hits ENOSPC, rejects pending proposals with it, and a restart keeps every acknowledged entry', async () => {
+  it('stops with ERR_RAFT_STORAGE_FAILED when an append hits ENOSPC, rejects pending proposals with it, and a restart keeps every acknowledged entry', async () => {
     const dir = tempDir();
     const port = await findFreeBlock(1);
     const a = await singleNode(dir, port, { append: true });
@@ -87,13 +87,13 @@ describe('RaftNode fail-stop on storage errors', () => {
       expect(r.status).toBe('rejected');
       const err = (r as PromiseRejectedResult).reason as StorageFailedError;
       expect(err).toBeInstanceOf(StorageFailedError);
-      expect(err.code).toBe('ERR_STORAGE_FAILED');
+      expect(err.code).toBe('ERR_RAFT_STORAGE_FAILED');
       expect(err.during).toBe('append');
       expect(((err.cause as LogStorageError).cause as NodeJS.ErrnoException).code).toBe('ENOSPC');
     }
     expect(a.fatal).toHaveLength(1);
     expect(a.node.fatal).toBe(a.fatal[0]);
-    await expect(a.node.propose(Buffer.from('after'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
+    await expect(a.node.propose(Buffer.from('after'))).rejects.toMatchObject({ code: 'ERR_RAFT_NODE_CLOSED' });
 
     const b = await singleNode(dir, port);
     await until('b.node.status().role === \'leader\'', 5000, () => b.node.status().role === 'leader');
@@ -108,7 +108,7 @@ describe('RaftNode fail-stop on storage errors', () => {
     a.armed.on = true;
     await until('a.fatal.length === 1', 5000, () => a.fatal.length === 1);
     expect(a.fatal[0]!.during).toBe('hard-state write');
-    await expect(a.node.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
+    await expect(a.node.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_RAFT_NODE_CLOSED' });
   });
 
   it('stops when a background flush fails, since the pages it covered may be gone', async () => {
@@ -120,7 +120,7 @@ describe('RaftNode fail-stop on storage errors', () => {
     a.armed.on = true;
     await until('a.fatal.length === 1', 5000, () => a.fatal.length === 1);
     expect(a.fatal[0]!.during).toBe('background flush');
-    await expect(a.node.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
+    await expect(a.node.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_RAFT_NODE_CLOSED' });
     // The next start, even in this boot, treats the unsynced tail as possibly lost.
     expect(readRunMarker(realFileLayer, dir)).toMatchObject({ recovering: true });
   });

@@ -36,7 +36,7 @@ async function changeWithRetry(leader: () => RaftNode, run: (n: RaftNode) => Pro
       return;
     } catch (err) {
       const e = err as { code?: string; reason?: string };
-      const transient = e.code === 'ERR_NOT_LEADER' || (e.code === 'ERR_MEMBERSHIP_CHANGE_REFUSED' && (e.reason === 'change-in-progress' || e.reason === 'learner-behind'));
+      const transient = e.code === 'ERR_RAFT_NOT_LEADER' || (e.code === 'ERR_RAFT_MEMBERSHIP_CHANGE_REFUSED' && (e.reason === 'change-in-progress' || e.reason === 'learner-behind'));
       if (!transient) throw err;
       await new Promise((r) => setTimeout(r, 20));
     }

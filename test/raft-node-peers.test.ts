@@ -27,8 +27,8 @@ describe('parsePeers', () => {
     ['n0-127.0.0.1:1;n0-127.0.0.1:2', /"n0" appears twice/],
     ['n0-127.0.0.1:1;n1-127.0.0.1:1', /127.0.0.1:1 appears twice/],
     ['n.0-127.0.0.1:1', /may only use/],
-  ])('rejects %j with ERR_BAD_PEERS', (text, message) => {
-    expect(() => parsePeers(text)).toThrow(expect.objectContaining({ code: 'ERR_BAD_PEERS', message: expect.stringMatching(message) }));
+  ])('rejects %j with ERR_RAFT_BAD_PEERS', (text, message) => {
+    expect(() => parsePeers(text)).toThrow(expect.objectContaining({ code: 'ERR_RAFT_BAD_PEERS', message: expect.stringMatching(message) }));
   });
 
   it('formats what it parses back to an equivalent list', () => {

@@ -1,7 +1,7 @@
 // RaftNode after a power loss under async flush (a restart whose log's `running` marker is from
 // another boot): the node starts in the core's recovering state, catches up with the leader and
 // clears the suspicion; a group whose majority restarts that way elects no leader and says so
-// with ERR_RECOVERY_BLOCKED, until an operator accepts a node's log by removing its marker.
+// with ERR_RAFT_RECOVERY_BLOCKED, until an operator accepts a node's log by removing its marker.
 import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -80,7 +80,7 @@ describe('RaftNode after a power loss under async flush', () => {
     expect(g.applied.get('n2')).toEqual(expected);
   });
 
-  it('elects no leader when a majority restarts after a power loss, reports ERR_RECOVERY_BLOCKED, and elects once an operator accepts a log', async () => {
+  it('elects no leader when a majority restarts after a power loss, reports ERR_RAFT_RECOVERY_BLOCKED, and elects once an operator accepts a log', async () => {
     const g = await setup();
     for (const id of ['n0', 'n1', 'n2']) await g.start(id);
     await until('g.leader() !== undefined', 8000, () => g.leader() !== undefined);
@@ -91,7 +91,7 @@ describe('RaftNode after a power loss under async flush', () => {
     for (const id of ['n0', 'n1', 'n2']) await g.start(id);
     // n1 and n2 (a majority) are recovering: they neither vote nor campaign.
     await until('g.blocked.length >= 2', 8000, () => g.blocked.length >= 2);
-    expect(g.blocked[0]!.code).toBe('ERR_RECOVERY_BLOCKED');
+    expect(g.blocked[0]!.code).toBe('ERR_RAFT_RECOVERY_BLOCKED');
     expect(g.leader()).toBeUndefined();
     // The operator accepts n1's log as it is: its marker goes, and it votes again.
     await g.stop('n1');

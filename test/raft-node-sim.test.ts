@@ -24,7 +24,7 @@ const SWEEP_SEEDS = 200;
  * finds them. The sweeps must be clean.
  */
 const KNOWN_BUGS = {
-  legacyBatchOutcome: /was rejected as not stored \(ERR_PROPOSAL_DROPPED\) but its entry \d+ committed at \d+$/,
+  legacyBatchOutcome: /was rejected as not stored \(ERR_RAFT_PROPOSAL_DROPPED\) but its entry \d+ committed at \d+$/,
   // A restarted node applies old entries that the power loss brought back under its durable commit.
   commitAheadOfDurable: /state machine safety: n\d applied \(\d+, \d+\) but \(\d+, \d+\) was applied elsewhere$/,
 };
@@ -88,7 +88,7 @@ describe('node simulation', () => {
       const r = await runNodeSchedule(seed, plan);
       found = r.violations.find((v) => KNOWN_BUGS.legacyBatchOutcome.test(v));
     }
-    expect(found).toMatch(/rejected as not stored \(ERR_PROPOSAL_DROPPED\) but its entry \d+ committed/);
+    expect(found).toMatch(/rejected as not stored \(ERR_RAFT_PROPOSAL_DROPPED\) but its entry \d+ committed/);
   });
 
   it('finds the durable-commit bug when the storage switch writes the commit above the durable log, and not without it', async () => {
@@ -146,7 +146,7 @@ describe('client checker', () => {
     const e = entry(1, 1, batch.entryIds[0]!);
     safety.onApply('n0', e);
     client.onApply(e);
-    expect(safety.violations.join('\n')).toMatch(/rejected as not stored \(ERR_PROPOSAL_DROPPED\) but its entry 1 committed at 1/);
+    expect(safety.violations.join('\n')).toMatch(/rejected as not stored \(ERR_RAFT_PROPOSAL_DROPPED\) but its entry 1 committed at 1/);
   });
 
   it('flags a batch rejected as dropped whose entry had already committed', () => {

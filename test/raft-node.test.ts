@@ -83,12 +83,12 @@ describe('RaftNode', () => {
     expect(applied.map((e) => e.index)).toEqual(applied.map((_, i) => i + 1));
   });
 
-  it('rejects a proposal on a follower with ERR_NOT_LEADER naming the leader', async () => {
+  it('rejects a proposal on a follower with ERR_RAFT_NOT_LEADER naming the leader', async () => {
     const g = await group();
     const leader = await leaderOf(g.nodes);
     await until('g.nodes.every((n) => n.status().leader === leader.id)', 5000, () => g.nodes.every((n) => n.status().leader === leader.id));
     const follower = g.nodes.find((n) => n !== leader)!;
-    await expect(follower.propose(Buffer.from('x'))).rejects.toMatchObject({ code: 'ERR_NOT_LEADER', leaderHint: leader.id });
+    await expect(follower.propose(Buffer.from('x'))).rejects.toMatchObject({ code: 'ERR_RAFT_NOT_LEADER', leaderHint: leader.id });
   });
 
   it('emits role events naming the leader and its term', async () => {
@@ -101,11 +101,11 @@ describe('RaftNode', () => {
     expect(leader.roleState()).toMatchObject({ role: 'leader', leader: leader.id });
   });
 
-  it('refuses proposals past the pending bound with ERR_BUSY', async () => {
+  it('refuses proposals past the pending bound with ERR_RAFT_BUSY', async () => {
     const g = await group({ maxPendingEntries: 8 });
     const leader = await leaderOf(g.nodes);
     const first = leader.proposeBatch(Array.from({ length: 8 }, () => Buffer.from('x')));
-    await expect(leader.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_BUSY' });
+    await expect(leader.propose(Buffer.from('y'))).rejects.toMatchObject({ code: 'ERR_RAFT_BUSY' });
     await first;
     await expect(leader.propose(Buffer.from('z'))).resolves.toMatchObject({ term: leader.status().term });
   });
@@ -116,7 +116,7 @@ describe('RaftNode', () => {
     const leader = await leaderOf(g.nodes);
     await Promise.all(g.nodes.filter((n) => n !== leader).map((n) => n.close()));
     const p = leader.propose(Buffer.from('alone'));
-    await expect(p).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TIMEOUT' });
+    await expect(p).rejects.toMatchObject({ code: 'ERR_RAFT_PROPOSAL_TIMEOUT' });
   });
 
   it('serves a read index at or past every commit acknowledged before it', async () => {
@@ -159,7 +159,7 @@ describe('RaftNode', () => {
     expect(leader.listenerCount('role')).toBeLessThanOrEqual(baseline.get(leader.id)! + 1);
     await leader.close();
     // A close ends the waits at once instead of leaving them to their timer.
-    for (const w of waits) await expect(w).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
+    for (const w of waits) await expect(w).rejects.toMatchObject({ code: 'ERR_RAFT_NODE_CLOSED' });
   });
 
   it('commits with the sync flush policy', async () => {
@@ -169,32 +169,32 @@ describe('RaftNode', () => {
     expect(r.lastIndex - r.index).toBe(19);
   });
 
-  it('fails what is pending and refuses new work with ERR_NODE_CLOSED after close', async () => {
+  it('fails what is pending and refuses new work with ERR_RAFT_NODE_CLOSED after close', async () => {
     const g = await group({ proposalTimeoutMs: 5000, checkQuorum: false });
     const leader = await leaderOf(g.nodes);
     await Promise.all(g.nodes.filter((n) => n !== leader).map((n) => n.close()));
     const pending = leader.propose(Buffer.from('never'));
     await until('the proposal is pending in the leader', 2000, () => leader.status().pendingEntries > 0);
     await leader.close();
-    await expect(pending).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
-    await expect(leader.propose(Buffer.from('late'))).rejects.toMatchObject({ code: 'ERR_NODE_CLOSED' });
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_RAFT_NODE_CLOSED' });
+    await expect(leader.propose(Buffer.from('late'))).rejects.toMatchObject({ code: 'ERR_RAFT_NODE_CLOSED' });
   });
 
-  it('refuses a proposal larger than a log segment with ERR_PROPOSAL_TOO_LARGE and keeps committing', async () => {
+  it('refuses a proposal larger than a log segment with ERR_RAFT_PROPOSAL_TOO_LARGE and keeps committing', async () => {
     const g = await group();
     const leader = await leaderOf(g.nodes);
     const tooLarge = Buffer.alloc(4 * 1024 * 1024);
-    await expect(leader.propose(tooLarge)).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE', payloadBytes: tooLarge.length });
+    await expect(leader.propose(tooLarge)).rejects.toMatchObject({ code: 'ERR_RAFT_PROPOSAL_TOO_LARGE', payloadBytes: tooLarge.length });
     // One oversized payload refuses its whole batch before anything is appended.
     const lastBefore = leader.status().lastIndex;
-    await expect(leader.proposeBatch([Buffer.from('ok'), tooLarge])).rejects.toMatchObject({ code: 'ERR_PROPOSAL_TOO_LARGE' });
+    await expect(leader.proposeBatch([Buffer.from('ok'), tooLarge])).rejects.toMatchObject({ code: 'ERR_RAFT_PROPOSAL_TOO_LARGE' });
     expect(leader.status().lastIndex).toBe(lastBefore);
     const r = await leader.propose(Buffer.from('after'));
     await until('g.nodes.every((n) => n.applied >= r.index)', 5000, () => g.nodes.every((n) => n.applied >= r.index));
     for (const n of g.nodes) expect(normal(g.applied.get(n.id)!)).toEqual(['after']);
   });
 
-  it('refuses to start from a persisted term that leaves no room to campaign, with ERR_TERM_TOO_LARGE', () => {
+  it('refuses to start from a persisted term that leaves no room to campaign, with ERR_RAFT_TERM_TOO_LARGE', () => {
     const dir = mkdtempSync(join(tmpdir(), 'raft-node-test-'));
     dirs.push(dir);
     const open = (): MmapLogStorage => MmapLogStorage.open(join(dir, 'n0'), { segmentBytes: 1024 * 1024, indexSegmentEntries: 4096 });
@@ -204,7 +204,7 @@ describe('RaftNode', () => {
     const storage = open();
     try {
       expect(() => new RaftNode({ id: 'n0', peers: [{ id: 'n0', host: '127.0.0.1', port: 1 }], storage, logger, onApply: () => undefined }))
-        .toThrow(expect.objectContaining({ code: 'ERR_TERM_TOO_LARGE', term: Number.MAX_SAFE_INTEGER }));
+        .toThrow(expect.objectContaining({ code: 'ERR_RAFT_TERM_TOO_LARGE', term: Number.MAX_SAFE_INTEGER }));
     } finally {
       storage.close();
     }

@@ -95,7 +95,7 @@ describe('raft frame codec', () => {
     }), { numRuns: 200 });
   });
 
-  it('rejects any truncated or extended message body with ERR_FRAME_MALFORMED', () => {
+  it('rejects any truncated or extended message body with ERR_TRANSPORT_FRAME_MALFORMED', () => {
     fc.assert(fc.property(message, fc.nat(), fc.boolean(), (m, cut, extend) => {
       const body = encodeMessage(m).subarray(4);
       const damaged = extend ? Buffer.concat([body, Buffer.from([0])]) : body.subarray(0, cut % body.length);
@@ -106,7 +106,7 @@ describe('raft frame codec', () => {
         err = e;
       }
       expect(err).toBeInstanceOf(TransportError);
-      expect((err as TransportError).code).toBe('ERR_FRAME_MALFORMED');
+      expect((err as TransportError).code).toBe('ERR_TRANSPORT_FRAME_MALFORMED');
     }), { numRuns: 300 });
   });
 

@@ -66,9 +66,9 @@ describe('message record codec', () => {
   });
 
   it('rejects a topic over 127 bytes, an empty topic and properties of 32 KiB with a typed error', () => {
-    expect(() => encodeMessageRecord(message({ topic: 'x'.repeat(128) }))).toThrow(expect.objectContaining({ code: 'ERR_STORE_INVALID_MESSAGE' }));
-    expect(() => encodeMessageRecord(message({ topic: '' }))).toThrow(expect.objectContaining({ code: 'ERR_STORE_INVALID_MESSAGE' }));
-    expect(() => encodeMessageRecord(message({ properties: 'a\x01' + 'b'.repeat(32766) + '\x02' }))).toThrow(expect.objectContaining({ code: 'ERR_STORE_INVALID_MESSAGE' }));
+    expect(() => encodeMessageRecord(message({ topic: 'x'.repeat(128) }))).toThrow(expect.objectContaining({ code: 'ERR_CODEC_INVALID_MESSAGE' }));
+    expect(() => encodeMessageRecord(message({ topic: '' }))).toThrow(expect.objectContaining({ code: 'ERR_CODEC_INVALID_MESSAGE' }));
+    expect(() => encodeMessageRecord(message({ properties: 'a\x01' + 'b'.repeat(32766) + '\x02' }))).toThrow(expect.objectContaining({ code: 'ERR_CODEC_INVALID_MESSAGE' }));
     expect(() => encodeMessageRecord(message({ topic: 'x'.repeat(127) }))).not.toThrow();
   });
 
@@ -76,15 +76,15 @@ describe('message record codec', () => {
     const good = encodeMessageRecord(message());
     const badMagic = Buffer.from(good);
     badMagic.writeInt32BE(0x12345678, 4);
-    expect(() => decodeMessageRecord(badMagic)).toThrow(expect.objectContaining({ code: 'ERR_STORE_BAD_MAGIC' }));
+    expect(() => decodeMessageRecord(badMagic)).toThrow(expect.objectContaining({ code: 'ERR_CODEC_BAD_MAGIC' }));
     const badCrc = Buffer.from(good);
     badCrc[RecordOffset.BODY] = badCrc[RecordOffset.BODY]! ^ 1;
-    expect(() => decodeMessageRecord(badCrc)).toThrow(expect.objectContaining({ code: 'ERR_STORE_BAD_CRC' }));
+    expect(() => decodeMessageRecord(badCrc)).toThrow(expect.objectContaining({ code: 'ERR_CODEC_BAD_CRC' }));
     expect(() => decodeMessageRecord(badCrc, 0, { verifyCrc: false })).not.toThrow();
     const badBody = Buffer.from(good);
     badBody.writeInt32BE(good.length, RecordOffset.BODY_LENGTH);
-    expect(() => decodeMessageRecord(badBody)).toThrow(expect.objectContaining({ code: 'ERR_STORE_BAD_RECORD_LENGTH' }));
-    expect(() => decodeMessageRecord(good.subarray(0, good.length - 1))).toThrow(expect.objectContaining({ code: 'ERR_STORE_BAD_RECORD_LENGTH' }));
+    expect(() => decodeMessageRecord(badBody)).toThrow(expect.objectContaining({ code: 'ERR_CODEC_BAD_RECORD_LENGTH' }));
+    expect(() => decodeMessageRecord(good.subarray(0, good.length - 1))).toThrow(expect.objectContaining({ code: 'ERR_CODEC_BAD_RECORD_LENGTH' }));
   });
 
   it('finds no valid record in random bytes without crashing: every failure is a typed error', () => {
@@ -160,8 +160,8 @@ describe('properties codec', () => {
   });
 
   it('refuses separators inside names or values', () => {
-    expect(() => formatProperties({ 'a\x01': 'b' })).toThrow(expect.objectContaining({ code: 'ERR_STORE_INVALID_MESSAGE' }));
-    expect(() => formatProperties({ a: 'b\x02' })).toThrow(expect.objectContaining({ code: 'ERR_STORE_INVALID_MESSAGE' }));
+    expect(() => formatProperties({ 'a\x01': 'b' })).toThrow(expect.objectContaining({ code: 'ERR_CODEC_INVALID_MESSAGE' }));
+    expect(() => formatProperties({ a: 'b\x02' })).toThrow(expect.objectContaining({ code: 'ERR_CODEC_INVALID_MESSAGE' }));
   });
 });
 
@@ -182,7 +182,7 @@ describe('message id', () => {
   });
 
   it('rejects a malformed id with a typed error', () => {
-    expect(() => parseMessageId('XYZ')).toThrow(expect.objectContaining({ code: 'ERR_STORE_BAD_MESSAGE_ID' }));
+    expect(() => parseMessageId('XYZ')).toThrow(expect.objectContaining({ code: 'ERR_CODEC_BAD_MESSAGE_ID' }));
   });
 });
 

@@ -357,7 +357,7 @@ export class ClusterDb implements NodeControl {
     const abort = new AbortController();
     // A process that dies while starting (a taken port, a bad conf) fails at once, not at the timeout.
     const died = this.processes.exited(name).then((exit) => {
-      if (!abort.signal.aborted) throw new DbError('ERR_NODE_NOT_READY', `exited while starting (code ${exit.code}, signal ${exit.signal})`);
+      if (!abort.signal.aborted) throw new DbError('ERR_JEPSEN_NODE_NOT_READY', `exited while starting (code ${exit.code}, signal ${exit.signal})`);
     });
     try {
       await Promise.race([Promise.all(ports.map((p) => waitForPort(p, timeoutMs, '127.0.0.1', abort.signal))), died]);
@@ -365,7 +365,7 @@ export class ClusterDb implements NodeControl {
       const state = this.processes.status(name);
       const tail = this.processes.logTail(name, 400).trim();
       throw new DbError(
-        'ERR_NODE_NOT_READY',
+        'ERR_JEPSEN_NODE_NOT_READY',
         `${name} (${state}) did not accept connections on ${ports.join(',')} within ${timeoutMs} ms; log ${this.processes.logPath(name)} ends:\n${tail}`,
         { cause: err },
       );

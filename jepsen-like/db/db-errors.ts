@@ -5,8 +5,8 @@ import { CodedError } from '../../raft/coded-error.js';
 
 export type DbErrorCode =
   /** A node or NameServer did not accept connections on its port in time after (re)start. */
-  | 'ERR_NODE_NOT_READY'
+  | 'ERR_JEPSEN_NODE_NOT_READY'
   /** A node's own small file system (for disk-full faults) could not be mounted (needs root). */
-  | 'ERR_NODE_FS';
+  | 'ERR_JEPSEN_NODE_FS';
 
 export class DbError extends CodedError<DbErrorCode> {}

@@ -17,7 +17,7 @@ export function mountSmallFs(dir: string, bytes: number): void {
     execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'pipe' });
   } catch (err) {
     const why = (err as { stderr?: Buffer }).stderr?.toString().trim() || (err as Error).message;
-    throw new DbError('ERR_NODE_FS', `a node needs a small file system of its own for disk-full faults; mounting a ${bytes}-byte tmpfs on ${dir} failed (run as root): ${why}`, { cause: err });
+    throw new DbError('ERR_JEPSEN_NODE_FS', `a node needs a small file system of its own for disk-full faults; mounting a ${bytes}-byte tmpfs on ${dir} failed (run as root): ${why}`, { cause: err });
   }
 }
 

@@ -4,11 +4,11 @@
 
 export type HistoryErrorCode =
   /** A line that is not JSON, lacks a field, has a wrong type, or breaks invoke/completion pairing. */
-  'ERR_HISTORY_MALFORMED';
+  'ERR_JEPSEN_HISTORY_MALFORMED';
 
 export class HistoryFormatError extends Error {
   override readonly name = 'HistoryFormatError';
-  readonly code: HistoryErrorCode = 'ERR_HISTORY_MALFORMED';
+  readonly code: HistoryErrorCode = 'ERR_JEPSEN_HISTORY_MALFORMED';
 
   constructor(
     /** 1-based line number in the file (or in the parsed text). */

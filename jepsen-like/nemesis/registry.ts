@@ -45,9 +45,9 @@ export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object
 
 export const NEMESIS_NAMES: readonly string[] = Object.keys(NEMESIS_FACTORIES);
 
-export class UnknownNemesisError extends CodedError<'ERR_UNKNOWN_NEMESIS'> {
+export class UnknownNemesisError extends CodedError<'ERR_JEPSEN_UNKNOWN_NEMESIS'> {
   constructor(message: string) {
-    super('ERR_UNKNOWN_NEMESIS', message);
+    super('ERR_JEPSEN_UNKNOWN_NEMESIS', message);
   }
 }
 
@@ -56,7 +56,7 @@ export function nemesisNames(list: string): readonly string[] {
   return list.trim() === 'all' ? NEMESIS_NAMES : list.split(',').map((s) => s.trim()).filter((s) => s !== '' && s !== 'none');
 }
 
-/** Parses `all`, `none` or `a,b,c` into fresh nemeses; throws ERR_UNKNOWN_NEMESIS naming the bad one. */
+/** Parses `all`, `none` or `a,b,c` into fresh nemeses; throws ERR_JEPSEN_UNKNOWN_NEMESIS naming the bad one. */
 export function parseNemesisList(list: string): Nemesis[] {
   return nemesisNames(list).map((name) => {
     const make = NEMESIS_FACTORIES[name];

@@ -4,8 +4,8 @@ import { CodedError } from '../../raft/coded-error.js';
 
 export type NetErrorCode =
   /** A proxy could not listen on its port (EADDRINUSE, EACCES); `cause` has the system error. */
-  | 'ERR_PROXY_LISTEN'
+  | 'ERR_JEPSEN_PROXY_LISTEN'
   /** A port did not accept a TCP connection before the deadline (a process that never came up). */
-  | 'ERR_PORT_WAIT_TIMEOUT';
+  | 'ERR_JEPSEN_PORT_WAIT_TIMEOUT';
 
 export class NetError extends CodedError<NetErrorCode> {}

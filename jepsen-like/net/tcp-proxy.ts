@@ -120,7 +120,7 @@ export class TcpProxy {
     server.on('connection', (socket: Socket) => this.onConnection(socket));
   }
 
-  /** Starts listening on 127.0.0.1:listenPort; rejects with ERR_PROXY_LISTEN if it cannot. */
+  /** Starts listening on 127.0.0.1:listenPort; rejects with ERR_JEPSEN_PROXY_LISTEN if it cannot. */
   static async listen(options: TcpProxyOptions): Promise<TcpProxy> {
     assert(Number.isInteger(options.listenPort) && options.listenPort >= 0 && options.listenPort < 65536, `bad listenPort ${options.listenPort}`);
     assert(Number.isInteger(options.targetPort) && options.targetPort > 0 && options.targetPort < 65536, `bad targetPort ${options.targetPort}`);
@@ -128,7 +128,7 @@ export class TcpProxy {
     server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
     const port = await new Promise<number>((resolve, reject) => {
       server.once('error', (err) =>
-        reject(new NetError('ERR_PROXY_LISTEN', `proxy ${options.name ?? ''} cannot listen on ${LISTEN_HOST}:${options.listenPort}: ${err.message}`, { cause: err })),
+        reject(new NetError('ERR_JEPSEN_PROXY_LISTEN', `proxy ${options.name ?? ''} cannot listen on ${LISTEN_HOST}:${options.listenPort}: ${err.message}`, { cause: err })),
       );
       server.listen({ host: LISTEN_HOST, port: options.listenPort, exclusive: true }, () => {
         const addr = server.address();

@@ -20,7 +20,7 @@ export async function waitForPort(port: number, timeoutMs: number, host = '127.0
     }
   }
   if (signal?.aborted === true) throw new Error('waitForPort aborted', { cause: lastError });
-  throw new NetError('ERR_PORT_WAIT_TIMEOUT', `nothing accepted connections on ${host}:${port} within ${timeoutMs} ms`, { cause: lastError });
+  throw new NetError('ERR_JEPSEN_PORT_WAIT_TIMEOUT', `nothing accepted connections on ${host}:${port} within ${timeoutMs} ms`, { cause: lastError });
 }
 
 function tryConnect(port: number, host: string, timeoutMs: number): Promise<void> {

@@ -69,7 +69,7 @@ export interface ProbeOptions {
   logDir?: string;
 }
 
-export class ProbeError extends CodedError<'ERR_JEPSEN_NO_LEADER' | 'ERR_NOT_CONVERGED' | 'ERR_DIGEST'> {}
+export class ProbeError extends CodedError<'ERR_JEPSEN_NO_LEADER' | 'ERR_JEPSEN_NOT_CONVERGED' | 'ERR_JEPSEN_DIGEST'> {}
 
 export class ClusterProbe {
   private readonly client = new RemotingClient({ connectTimeoutMs: PROBE_TIMEOUT_MS });
@@ -94,7 +94,7 @@ export class ClusterProbe {
   async transferLeader(nodeId: string): Promise<void> {
     const leader = await this.leaderOf();
     const t = this.targets.find((x) => x.id === leader);
-    if (t === undefined) throw new ProbeError('ERR_NO_LEADER', `group ${this.group} has no leader to transfer from`);
+    if (t === undefined) throw new ProbeError('ERR_JEPSEN_NO_LEADER', `group ${this.group} has no leader to transfer from`);
     await this.admin.transferLeaderAt(t.brokerAddr, nodeId);
   }
 
@@ -126,7 +126,7 @@ export class ClusterProbe {
 
   /**
    * Waits for a leader whose announcement is committed (it serves writes) and that the NameServer
-   * routes as the group's master: the kit's one leader wait. Throws its ERR_CLI_NO_LEADER.
+   * routes as the group's master: the kit's one leader wait. Throws its ERR_DEVKIT_NO_LEADER.
    */
   async waitForReadyLeader(timeoutMs: number): Promise<string> {
     const [leader] = await waitForLeaders(
@@ -160,19 +160,19 @@ export class ClusterProbe {
       }
       await sleep(POLL_INTERVAL_MS);
     }
-    throw new ProbeError('ERR_NOT_CONVERGED', `replicas did not converge within ${timeoutMs} ms; last seen ${last}`);
+    throw new ProbeError('ERR_JEPSEN_NOT_CONVERGED', `replicas did not converge within ${timeoutMs} ms; last seen ${last}`);
   }
 
   async digest(id: string, index: number, range?: CommonRange): Promise<ReplicaDigestBody> {
     const t = this.targets.find((x) => x.id === id);
-    if (t === undefined) throw new ProbeError('ERR_DIGEST', `unknown node ${id}`);
+    if (t === undefined) throw new ProbeError('ERR_JEPSEN_DIGEST', `unknown node ${id}`);
     const fields: Record<string, string> = { index: String(index) };
     if (range !== undefined) {
       fields['fromIndex'] = String(range.fromIndex);
       fields['queueFrom'] = JSON.stringify(range.queueFrom);
     }
     const resp = await this.client.invoke(t.brokerAddr, makeRequest(RAFT_REPLICA_DIGEST, fields), DIGEST_TIMEOUT_MS);
-    if (resp.code !== 0) throw new ProbeError('ERR_DIGEST', `replica digest of ${id} refused with code ${resp.code}: ${resp.remark ?? ''}`);
+    if (resp.code !== 0) throw new ProbeError('ERR_JEPSEN_DIGEST', `replica digest of ${id} refused with code ${resp.code}: ${resp.remark ?? ''}`);
     return decodeJsonBody<ReplicaDigestBody>(resp.body, `replica digest of ${id}`);
   }
 

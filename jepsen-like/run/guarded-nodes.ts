@@ -5,9 +5,9 @@
 import type { NodeControl, NodeStatus } from '../db/node-control.js';
 import { CodedError } from '../../raft/coded-error.js';
 
-export class RunStoppingError extends CodedError<'ERR_RUN_STOPPING'> {
+export class RunStoppingError extends CodedError<'ERR_JEPSEN_RUN_STOPPING'> {
   constructor(message: string) {
-    super('ERR_RUN_STOPPING', message);
+    super('ERR_JEPSEN_RUN_STOPPING', message);
   }
 }
 

@@ -4,12 +4,12 @@ import { CodedError } from '../../raft/coded-error.js';
 
 export type RunErrorCode =
   /** --out already holds a run (history.jsonl): a run never overwrites another. */
-  | 'ERR_RUN_DIR_USED'
+  | 'ERR_JEPSEN_RUN_DIR_USED'
   /** The cluster did not come up on any free port block, or the topic never got every queue. */
-  | 'ERR_RUN_SETUP'
+  | 'ERR_JEPSEN_RUN_SETUP'
   /** The run passed its hard deadline. */
-  | 'ERR_RUN_DEADLINE'
+  | 'ERR_JEPSEN_RUN_DEADLINE'
   /** The body of a run went on after the run began stopping (its hard deadline passed). */
-  | 'ERR_RUN_STOPPED';
+  | 'ERR_JEPSEN_RUN_STOPPED';
 
 export class RunError extends CodedError<RunErrorCode> {}

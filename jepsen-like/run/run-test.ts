@@ -85,7 +85,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   const started = Date.now();
   const runDir = resolve(options.out);
   const say = options.progress ?? (() => {});
-  if (existsSync(join(runDir, HISTORY_FILE))) throw new RunError('ERR_RUN_DIR_USED', `${runDir} already holds a run (history.jsonl); choose another --out`);
+  if (existsSync(join(runDir, HISTORY_FILE))) throw new RunError('ERR_JEPSEN_RUN_DIR_USED', `${runDir} already holds a run (history.jsonl); choose another --out`);
   // Fail on a bad nemesis name before starting anything.
   const nemeses = parseNemesisList(options.nemesis);
   const distDir = defaultDistDir();
@@ -102,7 +102,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   const hardDeadlineMs = (options.hardDeadlineS ?? options.timeS + 240) * 1000;
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RunError('ERR_RUN_DEADLINE', `the run passed its hard deadline of ${hardDeadlineMs / 1000} s`)), hardDeadlineMs);
+    timer = setTimeout(() => reject(new RunError('ERR_JEPSEN_RUN_DEADLINE', `the run passed its hard deadline of ${hardDeadlineMs / 1000} s`)), hardDeadlineMs);
   });
   const body = run.execute(nemeses);
   // After a deadline the body may still be unwinding against a torn-down cluster; its errors no longer matter.
@@ -110,7 +110,7 @@ export async function runTest(options: RunOptions): Promise<RunOutcome> {
   try {
     await Promise.race([body, deadline]);
   } catch (err) {
-    summary.errors.push(`${(err as { code?: string }).code ?? 'ERR_RUN'}: ${(err as Error).message}`);
+    summary.errors.push(`${(err as { code?: string }).code ?? 'ERR_JEPSEN_RUN'}: ${(err as Error).message}`);
   } finally {
     clearTimeout(timer);
     await run.cleanup();
@@ -300,7 +300,7 @@ class Run {
 
   /** After a hard deadline the cleanup owns the run; the body must not go on using the cluster. */
   private throwIfAborted(): void {
-    if (this.abort.signal.aborted) throw new RunError('ERR_RUN_STOPPED', 'the run was stopped');
+    if (this.abort.signal.aborted) throw new RunError('ERR_JEPSEN_RUN_STOPPED', 'the run was stopped');
   }
 
   /** The nemesis phase (run-schedule.ts); always ends healed. */
@@ -391,7 +391,7 @@ class Run {
         this.say(`port block ${base} was taken during setup; retrying on another`);
       }
     }
-    throw new RunError('ERR_RUN_SETUP', `could not start the cluster on a free port block after ${SETUP_ATTEMPTS} attempts: ${(lastError as Error | undefined)?.message ?? 'every block was busy'}`);
+    throw new RunError('ERR_JEPSEN_RUN_SETUP', `could not start the cluster on a free port block after ${SETUP_ATTEMPTS} attempts: ${(lastError as Error | undefined)?.message ?? 'every block was busy'}`);
   }
 
   private async createTopic(namesrvAddr: string): Promise<void> {
@@ -412,7 +412,7 @@ class Run {
       }
       await sleep(500);
     }
-    throw new RunError('ERR_RUN_SETUP', `could not create topic ${TOPIC} with ${this.o.queues} queues: ${(last as Error | undefined)?.message ?? 'the route never showed every queue'}`);
+    throw new RunError('ERR_JEPSEN_RUN_SETUP', `could not create topic ${TOPIC} with ${this.o.queues} queues: ${(last as Error | undefined)?.message ?? 'the route never showed every queue'}`);
   }
 
   /** Stops clients, heals nothing (the mix did), kills every process, closes the history. Idempotent. */

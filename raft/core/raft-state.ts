@@ -65,7 +65,7 @@ export abstract class RaftState {
     assert(Number.isInteger(config.heartbeatTicks) && config.heartbeatTicks >= 1, 'heartbeatTicks >= 1');
     assert(Number.isInteger(config.electionTicks) && config.electionTicks > config.heartbeatTicks, 'electionTicks > heartbeatTicks');
     assert(config.maxInflightMsgs >= 1 && config.maxInflightBytes >= 1 && config.maxAppBytes >= 1, 'positive flow-control limits');
-    // The node runner refuses such a state with a typed error first (ERR_TERM_TOO_LARGE).
+    // The node runner refuses such a state with a typed error first (ERR_RAFT_TERM_TOO_LARGE).
     assert(Number.isSafeInteger(hardState.term) && hardState.term >= 0 && hardState.term <= MAX_TERM, `persisted term ${hardState.term} outside 0..${MAX_TERM}`);
     this.id = id;
     this.log = new RaftLog(config.log);

@@ -6,30 +6,30 @@ import type { BatchOutcome } from './batch-outcome.js';
 import { CodedError } from '../coded-error.js';
 
 export type RaftNodeErrorCode =
-  | 'ERR_NOT_LEADER'
-  | 'ERR_LEADER_TRANSFERRING'
-  | 'ERR_PROPOSAL_TIMEOUT'
-  | 'ERR_PROPOSAL_DROPPED'
-  | 'ERR_PROPOSAL_PARTLY_COMMITTED'
-  | 'ERR_PROPOSAL_OUTCOME_UNKNOWN'
-  | 'ERR_PROPOSAL_TOO_LARGE'
-  | 'ERR_TERM_TOO_LARGE'
-  | 'ERR_BUSY'
-  | 'ERR_NODE_CLOSED'
-  | 'ERR_READ_INDEX_TIMEOUT'
-  | 'ERR_TRANSFER_FAILED'
-  | 'ERR_BAD_PEERS'
-  | 'ERR_STORAGE_FAILED'
-  | 'ERR_RECOVERY_BLOCKED'
-  | 'ERR_MEMBERSHIP_CHANGE_REFUSED';
+  | 'ERR_RAFT_NOT_LEADER'
+  | 'ERR_RAFT_LEADER_TRANSFERRING'
+  | 'ERR_RAFT_PROPOSAL_TIMEOUT'
+  | 'ERR_RAFT_PROPOSAL_DROPPED'
+  | 'ERR_RAFT_PROPOSAL_PARTLY_COMMITTED'
+  | 'ERR_RAFT_PROPOSAL_OUTCOME_UNKNOWN'
+  | 'ERR_RAFT_PROPOSAL_TOO_LARGE'
+  | 'ERR_RAFT_TERM_TOO_LARGE'
+  | 'ERR_RAFT_BUSY'
+  | 'ERR_RAFT_NODE_CLOSED'
+  | 'ERR_RAFT_READ_INDEX_TIMEOUT'
+  | 'ERR_RAFT_TRANSFER_FAILED'
+  | 'ERR_RAFT_BAD_PEERS'
+  | 'ERR_RAFT_STORAGE_FAILED'
+  | 'ERR_RAFT_RECOVERY_BLOCKED'
+  | 'ERR_RAFT_MEMBERSHIP_CHANGE_REFUSED';
 
 export class RaftNodeError extends CodedError<RaftNodeErrorCode> {}
 
 /** This node is not the leader; `leaderHint` names the leader it knows of, or ''. */
 export class NotLeaderError extends RaftNodeError {
   override name = 'NotLeaderError';
-  constructor(readonly leaderHint: NodeId | '', code: 'ERR_NOT_LEADER' | 'ERR_LEADER_TRANSFERRING' = 'ERR_NOT_LEADER') {
-    super(code, code === 'ERR_NOT_LEADER'
+  constructor(readonly leaderHint: NodeId | '', code: 'ERR_RAFT_NOT_LEADER' | 'ERR_RAFT_LEADER_TRANSFERRING' = 'ERR_RAFT_NOT_LEADER') {
+    super(code, code === 'ERR_RAFT_NOT_LEADER'
       ? `not the leader${leaderHint ? `; the leader is ${leaderHint}` : '; no leader known'}`
       : `leadership is being transferred${leaderHint ? ` (leader ${leaderHint})` : ''}`);
   }
@@ -44,7 +44,7 @@ export class NotLeaderError extends RaftNodeError {
 export class MembershipChangeError extends RaftNodeError {
   override name = 'MembershipChangeError';
   constructor(readonly reason: string, detail: string) {
-    super('ERR_MEMBERSHIP_CHANGE_REFUSED', `membership change refused (${reason}): ${detail}`);
+    super('ERR_RAFT_MEMBERSHIP_CHANGE_REFUSED', `membership change refused (${reason}): ${detail}`);
   }
 }
 
@@ -55,7 +55,7 @@ export class MembershipChangeError extends RaftNodeError {
  */
 export abstract class ProposalOutcomeError extends RaftNodeError {
   constructor(
-    code: 'ERR_PROPOSAL_TIMEOUT' | 'ERR_PROPOSAL_DROPPED' | 'ERR_PROPOSAL_PARTLY_COMMITTED' | 'ERR_PROPOSAL_OUTCOME_UNKNOWN',
+    code: 'ERR_RAFT_PROPOSAL_TIMEOUT' | 'ERR_RAFT_PROPOSAL_DROPPED' | 'ERR_RAFT_PROPOSAL_PARTLY_COMMITTED' | 'ERR_RAFT_PROPOSAL_OUTCOME_UNKNOWN',
     readonly outcome: BatchOutcome,
     message: string,
   ) {
@@ -84,7 +84,7 @@ function committedPart(o: BatchOutcome): string {
 export class ProposalTimeoutError extends ProposalOutcomeError {
   override name = 'ProposalTimeoutError';
   constructor(outcome: BatchOutcome, timeoutMs: number) {
-    super('ERR_PROPOSAL_TIMEOUT', outcome, `${committedPart(outcome)}${span(outcome.committedThrough + 1, outcome.lastIndex)} (term ${outcome.term}) not committed within ${timeoutMs} ms; it may still commit`);
+    super('ERR_RAFT_PROPOSAL_TIMEOUT', outcome, `${committedPart(outcome)}${span(outcome.committedThrough + 1, outcome.lastIndex)} (term ${outcome.term}) not committed within ${timeoutMs} ms; it may still commit`);
   }
 }
 
@@ -92,7 +92,7 @@ export class ProposalTimeoutError extends ProposalOutcomeError {
 export class ProposalDroppedError extends ProposalOutcomeError {
   override name = 'ProposalDroppedError';
   constructor(outcome: BatchOutcome) {
-    super('ERR_PROPOSAL_DROPPED', outcome, `${span(outcome.firstIndex, outcome.lastIndex)} of term ${outcome.term} replaced by a later leader; not committed`);
+    super('ERR_RAFT_PROPOSAL_DROPPED', outcome, `${span(outcome.firstIndex, outcome.lastIndex)} of term ${outcome.term} replaced by a later leader; not committed`);
   }
 }
 
@@ -100,7 +100,7 @@ export class ProposalDroppedError extends ProposalOutcomeError {
 export class ProposalPartlyCommittedError extends ProposalOutcomeError {
   override name = 'ProposalPartlyCommittedError';
   constructor(outcome: BatchOutcome) {
-    super('ERR_PROPOSAL_PARTLY_COMMITTED', outcome, `${committedPart(outcome)}${span(outcome.droppedFrom, outcome.lastIndex)} of term ${outcome.term} replaced by a later leader; not committed`);
+    super('ERR_RAFT_PROPOSAL_PARTLY_COMMITTED', outcome, `${committedPart(outcome)}${span(outcome.droppedFrom, outcome.lastIndex)} of term ${outcome.term} replaced by a later leader; not committed`);
   }
 }
 
@@ -108,7 +108,7 @@ export class ProposalPartlyCommittedError extends ProposalOutcomeError {
 export class ProposalOutcomeUnknownError extends ProposalOutcomeError {
   override name = 'ProposalOutcomeUnknownError';
   constructor(outcome: BatchOutcome) {
-    super('ERR_PROPOSAL_OUTCOME_UNKNOWN', outcome, `${committedPart(outcome)}${span(outcome.committedThrough + 1, Math.min(outcome.droppedFrom - 1, outcome.lastIndex))} of term ${outcome.term} left the log before this node saw them committed; outcome unknown`);
+    super('ERR_RAFT_PROPOSAL_OUTCOME_UNKNOWN', outcome, `${committedPart(outcome)}${span(outcome.committedThrough + 1, Math.min(outcome.droppedFrom - 1, outcome.lastIndex))} of term ${outcome.term} left the log before this node saw them committed; outcome unknown`);
   }
 }
 
@@ -140,21 +140,21 @@ export function entryOutcome(err: unknown, offset: number): { index: number; ter
 export class ProposalTooLargeError extends RaftNodeError {
   override name = 'ProposalTooLargeError';
   constructor(readonly payloadBytes: number, readonly maxEntryBytes: number) {
-    super('ERR_PROPOSAL_TOO_LARGE', `a proposed entry has ${payloadBytes} payload bytes; the log stores at most ${maxEntryBytes} per entry`);
+    super('ERR_RAFT_PROPOSAL_TOO_LARGE', `a proposed entry has ${payloadBytes} payload bytes; the log stores at most ${maxEntryBytes} per entry`);
   }
 }
 
 export class BusyError extends RaftNodeError {
   override name = 'BusyError';
   constructor(pending: number, limit: number) {
-    super('ERR_BUSY', `${pending} proposals pending, the limit is ${limit}; retry later`);
+    super('ERR_RAFT_BUSY', `${pending} proposals pending, the limit is ${limit}; retry later`);
   }
 }
 
 export class NodeClosedError extends RaftNodeError {
   override name = 'NodeClosedError';
   constructor() {
-    super('ERR_NODE_CLOSED', 'the raft node is closed');
+    super('ERR_RAFT_NODE_CLOSED', 'the raft node is closed');
   }
 }
 
@@ -165,7 +165,7 @@ export class NodeClosedError extends RaftNodeError {
 export class TermTooLargeError extends RaftNodeError {
   override name = 'TermTooLargeError';
   constructor(readonly term: number, readonly maxTerm: number) {
-    super('ERR_TERM_TOO_LARGE', `the persisted Raft state has term ${term}, above the largest term ${maxTerm}: this node could never take part in an election again, so it does not start (see "Terms" in docs/raft.md)`);
+    super('ERR_RAFT_TERM_TOO_LARGE', `the persisted Raft state has term ${term}, above the largest term ${maxTerm}: this node could never take part in an election again, so it does not start (see "Terms" in docs/raft.md)`);
   }
 }
 
@@ -178,7 +178,7 @@ export class TermTooLargeError extends RaftNodeError {
 export class StorageFailedError extends RaftNodeError {
   override name = 'StorageFailedError';
   constructor(readonly during: string, cause: unknown) {
-    super('ERR_STORAGE_FAILED', `the raft log failed during ${during}: ${(cause as Error)?.message ?? String(cause)}; this node stopped`, { cause });
+    super('ERR_RAFT_STORAGE_FAILED', `the raft log failed during ${during}: ${(cause as Error)?.message ?? String(cause)}; this node stopped`, { cause });
   }
 }
 
@@ -191,6 +191,6 @@ export class StorageFailedError extends RaftNodeError {
 export class RecoveryBlockedError extends RaftNodeError {
   override name = 'RecoveryBlockedError';
   constructor(readonly waitedMs: number) {
-    super('ERR_RECOVERY_BLOCKED', `recovering after a power loss under async flush: no leader heard from for ${waitedMs} ms; this node does not vote or campaign until a leader that kept its data brings it up to date`);
+    super('ERR_RAFT_RECOVERY_BLOCKED', `recovering after a power loss under async flush: no leader heard from for ${waitedMs} ms; this node does not vote or campaign until a leader that kept its data brings it up to date`);
   }
 }

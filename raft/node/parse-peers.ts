@@ -41,5 +41,5 @@ export function formatPeers(peers: readonly PeerAddress[]): string {
 }
 
 function bad(message: string): RaftNodeError {
-  return new RaftNodeError('ERR_BAD_PEERS', message);
+  return new RaftNodeError('ERR_RAFT_BAD_PEERS', message);
 }

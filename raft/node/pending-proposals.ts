@@ -40,7 +40,7 @@ export class PendingProposals {
   private head = 0;
   private overlapped: PendingBatch[] = [];
   private readonly legacy: boolean;
-  /** Entries (not batches) pending, for the ERR_BUSY bound. */
+  /** Entries (not batches) pending, for the ERR_RAFT_BUSY bound. */
   entryCount = 0;
 
   constructor(o: PendingProposalsOptions = {}) {

@@ -20,7 +20,7 @@ export class PendingReads {
 
   add(nowMs: number): { ok: true; context: Uint8Array; promise: Promise<number> } | { ok: false; error: Error } {
     if (this.reads.size >= this.maxPending) {
-      return { ok: false, error: new RaftNodeError('ERR_BUSY', `${this.reads.size} reads pending, the limit is ${this.maxPending}`) };
+      return { ok: false, error: new RaftNodeError('ERR_RAFT_BUSY', `${this.reads.size} reads pending, the limit is ${this.maxPending}`) };
     }
     const id = this.nextId++;
     const context = Buffer.allocUnsafe(8);
@@ -62,7 +62,7 @@ export class PendingReads {
     for (const [id, r] of this.reads) {
       if (r.deadlineMs > nowMs) continue;
       this.reads.delete(id);
-      r.reject(new RaftNodeError('ERR_READ_INDEX_TIMEOUT', `read index not confirmed within ${this.timeoutMs} ms`));
+      r.reject(new RaftNodeError('ERR_RAFT_READ_INDEX_TIMEOUT', `read index not confirmed within ${this.timeoutMs} ms`));
     }
   }
 

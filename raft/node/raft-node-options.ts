@@ -48,7 +48,7 @@ export interface RaftNodeOptions {
   maxAppBytes?: number;
   preVote?: boolean;
   checkQuorum?: boolean;
-  /** Pending proposed entries (appended, not committed) past which propose fails with ERR_BUSY. */
+  /** Pending proposed entries (appended, not committed) past which propose fails with ERR_RAFT_BUSY. */
   maxPendingEntries?: number;
   proposalTimeoutMs?: number;
   readIndexTimeoutMs?: number;

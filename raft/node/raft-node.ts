@@ -144,7 +144,7 @@ export class RaftNode extends EventEmitter {
    * Proposes one entry per payload, appended contiguously; resolves once every one is committed
    * with `index` = the first entry's index. When not all commit, the rejection (a
    * ProposalOutcomeError) says entry by entry what did (see `entryOutcome`). A payload larger
-   * than the log stores as one entry is refused at once (ERR_PROPOSAL_TOO_LARGE).
+   * than the log stores as one entry is refused at once (ERR_RAFT_PROPOSAL_TOO_LARGE).
    */
   proposeBatch(payloads: readonly Uint8Array[]): Promise<{ index: number; lastIndex: number; term: number }> {
     if (this.closed) return Promise.reject(new NodeClosedError());
@@ -185,7 +185,7 @@ export class RaftNode extends EventEmitter {
   transferLeadership(to: NodeId): Promise<void> {
     if (this.closed) return Promise.reject(new NodeClosedError());
     const res = this.raft.transferLeadership(to);
-    if (!res.ok) return Promise.reject(new RaftNodeError('ERR_TRANSFER_FAILED', `transfer to ${to}: ${res.code}: ${res.detail}`));
+    if (!res.ok) return Promise.reject(new RaftNodeError('ERR_RAFT_TRANSFER_FAILED', `transfer to ${to}: ${res.code}: ${res.detail}`));
     this.scheduleTurn(); // the core gives up after an election timeout; allow for a slow target
     return this.transfers.wait(to, Math.max(1000, 3 * this.electionTimeoutMs));
   }
@@ -349,7 +349,7 @@ export class RaftNode extends EventEmitter {
     this.queuedEntries = 0;
     const res = this.raft.propose(payloads);
     if (!res.ok) {
-      const err = new NotLeaderError(res.leaderHint, res.code === 'transferring' ? 'ERR_LEADER_TRANSFERRING' : 'ERR_NOT_LEADER');
+      const err = new NotLeaderError(res.leaderHint, res.code === 'transferring' ? 'ERR_RAFT_LEADER_TRANSFERRING' : 'ERR_RAFT_NOT_LEADER');
       for (const b of batches) b.reject(err);
       return;
     }

@@ -26,9 +26,9 @@ export class TransferWaits {
 
   constructor(private readonly clock: RaftNodeClock) {}
 
-  /** Resolves once `settle(to)` is called; rejects (ERR_TRANSFER_FAILED) after `waitMs`. */
+  /** Resolves once `settle(to)` is called; rejects (ERR_RAFT_TRANSFER_FAILED) after `waitMs`. */
   wait(to: NodeId, waitMs: number): Promise<void> {
-    const timeout = (): void => this.settle(to, new RaftNodeError('ERR_TRANSFER_FAILED', `${to} did not become leader within ${waitMs} ms`));
+    const timeout = (): void => this.settle(to, new RaftNodeError('ERR_RAFT_TRANSFER_FAILED', `${to} did not become leader within ${waitMs} ms`));
     const waiting = this.waits.get(to);
     if (waiting !== undefined) {
       // The core may have started the transfer anew: the wait starts anew with it.

@@ -32,7 +32,7 @@ export async function findFreeBlock(count: number): Promise<number> {
     const base = PORT_FLOOR + Math.floor(Math.random() * (PORT_CEILING - PORT_FLOOR - count));
     if ((await takenPorts(base, count)).length === 0) return base;
   }
-  throw new ProcessError('ERR_NO_FREE_PORTS', `found no ${count} consecutive free ports in ${PORT_FLOOR}..${PORT_CEILING} after ${MAX_ATTEMPTS} tries`);
+  throw new ProcessError('ERR_PROCESS_NO_FREE_PORTS', `found no ${count} consecutive free ports in ${PORT_FLOOR}..${PORT_CEILING} after ${MAX_ATTEMPTS} tries`);
 }
 
 /** The first `first + k*count` such that `count` ports from there are free and below `last`. */
@@ -43,5 +43,5 @@ export async function findFreePortBlock(first: number, last: number, count: numb
     for (let p = base; p < base + count && free; p++) free = await canListen(p);
     if (free) return base;
   }
-  throw new ProcessError('ERR_NO_FREE_PORTS', `no ${count} consecutive free ports in ${first}..${last}`);
+  throw new ProcessError('ERR_PROCESS_NO_FREE_PORTS', `no ${count} consecutive free ports in ${first}..${last}`);
 }

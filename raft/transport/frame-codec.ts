@@ -101,7 +101,7 @@ export function encodeMessageHead(m: Message, entriesBytes: number): Buffer {
 }
 
 function malformed(detail: string, cause?: unknown): TransportError {
-  return new TransportError('ERR_FRAME_MALFORMED', `malformed frame: ${detail}`, cause === undefined ? undefined : { cause });
+  return new TransportError('ERR_TRANSPORT_FRAME_MALFORMED', `malformed frame: ${detail}`, cause === undefined ? undefined : { cause });
 }
 
 function isCount(v: unknown): v is number {
@@ -134,7 +134,7 @@ export function decodeHello(body: Buffer): Hello {
 /**
  * Decodes a message body (the bytes after the length prefix). Entry payloads are views of
  * `body`, so the caller must not reuse that memory while the message is alive. Throws
- * TransportError('ERR_FRAME_MALFORMED') on anything inconsistent.
+ * TransportError('ERR_TRANSPORT_FRAME_MALFORMED') on anything inconsistent.
  */
 export function decodeMessage(body: Buffer): Message {
   if (body.length < 9 || body[0] !== FRAME_KIND_MESSAGE) throw malformed('expected a message frame');

@@ -33,7 +33,7 @@ export class FrameReader {
       if (this.chunks[0]!.length < FRAME_PREFIX_BYTES) this.merge(FRAME_PREFIX_BYTES);
       const first = this.chunks[0]!;
       const bodyBytes = first.readUInt32BE(0);
-      if (bodyBytes === 0) throw new TransportError('ERR_FRAME_MALFORMED', 'malformed frame: zero length');
+      if (bodyBytes === 0) throw new TransportError('ERR_TRANSPORT_FRAME_MALFORMED', 'malformed frame: zero length');
       if (bodyBytes > this.maxFrameBytes) {
         throw new TransportError('ERR_TRANSPORT_FRAME_TOO_LARGE', `frame of ${bodyBytes} bytes exceeds the maximum ${this.maxFrameBytes}`);
       }

@@ -79,26 +79,26 @@ export function encodeProof(mac: Buffer): Buffer {
 }
 
 function fieldsOf(body: Buffer, kind: number, what: string, count: number): unknown[] {
-  if (body.length < 1 || body[0] !== kind) throw new TransportError('ERR_FRAME_MALFORMED', `malformed frame: expected ${what}`);
+  if (body.length < 1 || body[0] !== kind) throw new TransportError('ERR_TRANSPORT_FRAME_MALFORMED', `malformed frame: expected ${what}`);
   let v: unknown;
   try {
     v = packr.unpack(body.subarray(1));
   } catch (err) {
-    throw new TransportError('ERR_FRAME_MALFORMED', `malformed frame: ${what} does not decode`, { cause: err });
+    throw new TransportError('ERR_TRANSPORT_FRAME_MALFORMED', `malformed frame: ${what} does not decode`, { cause: err });
   }
-  if (!Array.isArray(v) || v.length !== count) throw new TransportError('ERR_FRAME_MALFORMED', `malformed frame: ${what} is not a ${count}-field array`);
+  if (!Array.isArray(v) || v.length !== count) throw new TransportError('ERR_TRANSPORT_FRAME_MALFORMED', `malformed frame: ${what} is not a ${count}-field array`);
   return v;
 }
 
 function bytes(v: unknown, length: number, what: string): Buffer {
-  if (!(v instanceof Uint8Array) || v.length !== length) throw new TransportError('ERR_FRAME_MALFORMED', `malformed frame: ${what} is not ${length} bytes`);
+  if (!(v instanceof Uint8Array) || v.length !== length) throw new TransportError('ERR_TRANSPORT_FRAME_MALFORMED', `malformed frame: ${what} is not ${length} bytes`);
   return Buffer.from(v.buffer, v.byteOffset, v.length);
 }
 
 export function decodeAuthHello(body: Buffer): AuthHello {
   const [version, from, to, nonce] = fieldsOf(body, FRAME_KIND_AUTH_HELLO, 'an authenticated hello', 4);
   if (typeof version !== 'number' || typeof from !== 'string' || typeof to !== 'string') {
-    throw new TransportError('ERR_FRAME_MALFORMED', 'malformed frame: authenticated hello is not [version, from, to, nonce]');
+    throw new TransportError('ERR_TRANSPORT_FRAME_MALFORMED', 'malformed frame: authenticated hello is not [version, from, to, nonce]');
   }
   return { version, from, to, nonce: bytes(nonce, NONCE_BYTES, 'the nonce') };
 }

@@ -181,12 +181,12 @@ export class PeerLink {
     const { selfId: from, peerId: to } = this.o;
     const reader = new FrameReader(MAX_CHALLENGE_BYTES);
     let done = false;
-    const timer = setTimeout(() => fail(new TransportError('ERR_PEER_AUTH', `no answer to the authenticated hello within ${this.o.handshakeTimeoutMs} ms`)), this.o.handshakeTimeoutMs);
+    const timer = setTimeout(() => fail(new TransportError('ERR_TRANSPORT_PEER_AUTH', `no answer to the authenticated hello within ${this.o.handshakeTimeoutMs} ms`)), this.o.handshakeTimeoutMs);
     const fail = (err: TransportError): void => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      if (err.code === 'ERR_PEER_AUTH') this.authFailures++;
+      if (err.code === 'ERR_TRANSPORT_PEER_AUTH') this.authFailures++;
       // A misconfigured peer fails on every reconnect (about once a second): warn now and then.
       const level = this.authFailures <= 1 || this.authFailures % 60 === 0 ? 'warn' : 'debug';
       this.o.logger[level]({ peer: to, code: err.code, err: { message: err.message }, remote: `${this.o.host}:${this.o.port}`, authFailures: this.authFailures }, 'raft peer failed authentication; closing the connection');
@@ -200,7 +200,7 @@ export class PeerLink {
           if (done) return;
           const challenge = decodeChallenge(body);
           if (!macMatches(this.o.secrets, challenge.mac, 'acceptor', from, to, nonce, challenge.nonce)) {
-            throw new TransportError('ERR_PEER_AUTH', `the node at ${this.o.host}:${this.o.port} did not prove it is ${to} holding the group's peer secret`);
+            throw new TransportError('ERR_TRANSPORT_PEER_AUTH', `the node at ${this.o.host}:${this.o.port} did not prove it is ${to} holding the group's peer secret`);
           }
           done = true;
           clearTimeout(timer);

@@ -269,7 +269,7 @@ export class TcpTransport {
     if (this.pending.size >= maxPending) {
       const oldest = this.pending.values().next().value as Socket;
       this.pending.delete(oldest);
-      this.reject(oldest, new TransportError('ERR_BAD_HELLO', `no hello yet and ${maxPending} connections wait for theirs: closing the oldest`), null);
+      this.reject(oldest, new TransportError('ERR_TRANSPORT_BAD_HELLO', `no hello yet and ${maxPending} connections wait for theirs: closing the oldest`), null);
     }
     this.sockets.add(s);
     this.pending.add(s);
@@ -281,7 +281,7 @@ export class TcpTransport {
     const helloTimeoutMs = this.o.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
     const idleMs = this.o.inboundIdleMs ?? DEFAULT_INBOUND_IDLE_MS;
     const helloTimer = setTimeout(() => {
-      if (peer === null) this.reject(s, new TransportError('ERR_BAD_HELLO', `no hello within ${helloTimeoutMs} ms`), null);
+      if (peer === null) this.reject(s, new TransportError('ERR_TRANSPORT_BAD_HELLO', `no hello within ${helloTimeoutMs} ms`), null);
     }, helloTimeoutMs);
     // Set once the authenticated hello is answered: the proof must then match this challenge.
     let challenged: { hello: AuthHello; nonce: Buffer } | null = null;
@@ -298,7 +298,7 @@ export class TcpTransport {
           const { hello, nonce } = challenged;
           if (!macMatches(this.secrets, decodeProof(body), 'dialer', hello.from, hello.to, hello.nonce, nonce)) {
             this.inboundAuthFailures++;
-            throw new TransportError('ERR_PEER_AUTH', `connection claiming to be ${hello.from} did not prove it holds the group's peer secret`);
+            throw new TransportError('ERR_TRANSPORT_PEER_AUTH', `connection claiming to be ${hello.from} did not prove it holds the group's peer secret`);
           }
           peer = hello.from;
         } else {
@@ -324,8 +324,8 @@ export class TcpTransport {
         return;
       }
       const m = decodeMessage(body);
-      if (m.from !== peer) throw new TransportError('ERR_UNKNOWN_PEER', `connection of ${peer} carried a message from ${m.from}`);
-      if (m.to !== this.o.id) throw new TransportError('ERR_FRAME_MALFORMED', `message addressed to ${m.to}, this node is ${this.o.id}`);
+      if (m.from !== peer) throw new TransportError('ERR_TRANSPORT_UNKNOWN_PEER', `connection of ${peer} carried a message from ${m.from}`);
+      if (m.to !== this.o.id) throw new TransportError('ERR_TRANSPORT_FRAME_MALFORMED', `message addressed to ${m.to}, this node is ${this.o.id}`);
       this.receivedFrames++;
       this.o.onMessage(m);
     };
@@ -349,7 +349,7 @@ export class TcpTransport {
   private checkHello(body: Buffer): NodeId {
     if (body[0] === FRAME_KIND_AUTH_HELLO) {
       this.inboundAuthFailures++;
-      throw new TransportError('ERR_PEER_AUTH', 'the other end authenticates with a peer secret but this node has none (dLegerPeerSecret differs between the peers)');
+      throw new TransportError('ERR_TRANSPORT_PEER_AUTH', 'the other end authenticates with a peer secret but this node has none (dLegerPeerSecret differs between the peers)');
     }
     const hello = decodeHello(body);
     this.checkIds(hello.version, hello.from, hello.to);
@@ -359,7 +359,7 @@ export class TcpTransport {
   private checkAuthHello(body: Buffer): AuthHello {
     if (body[0] !== FRAME_KIND_AUTH_HELLO) {
       this.inboundAuthFailures++;
-      throw new TransportError('ERR_PEER_AUTH', 'unauthenticated hello: this node requires the group\'s peer secret (dLegerPeerSecret)');
+      throw new TransportError('ERR_TRANSPORT_PEER_AUTH', 'unauthenticated hello: this node requires the group\'s peer secret (dLegerPeerSecret)');
     }
     const hello = decodeAuthHello(body);
     this.checkIds(hello.version, hello.from, hello.to);
@@ -368,9 +368,9 @@ export class TcpTransport {
 
   private checkIds(version: number, from: NodeId, to: NodeId): void {
     const hello = { version, from, to };
-    if (hello.version !== PROTOCOL_VERSION) throw new TransportError('ERR_BAD_HELLO', `protocol version ${hello.version}, expected ${PROTOCOL_VERSION}`);
-    if (hello.to !== this.o.id) throw new TransportError('ERR_BAD_HELLO', `hello addressed to ${hello.to}, this node is ${this.o.id}`);
-    if (!this.links.has(hello.from)) throw new TransportError('ERR_UNKNOWN_PEER', `hello from ${hello.from}, which is not a configured peer`);
+    if (hello.version !== PROTOCOL_VERSION) throw new TransportError('ERR_TRANSPORT_BAD_HELLO', `protocol version ${hello.version}, expected ${PROTOCOL_VERSION}`);
+    if (hello.to !== this.o.id) throw new TransportError('ERR_TRANSPORT_BAD_HELLO', `hello addressed to ${hello.to}, this node is ${this.o.id}`);
+    if (!this.links.has(hello.from)) throw new TransportError('ERR_TRANSPORT_UNKNOWN_PEER', `hello from ${hello.from}, which is not a configured peer`);
   }
 
   private reject(s: Socket, err: TransportError, peer: NodeId | null): void {

@@ -53,24 +53,24 @@ export function fromRaftError(err: unknown): unknown {
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : String(err);
   switch (code) {
-    case 'ERR_NOT_LEADER':
-    case 'ERR_LEADER_TRANSFERRING':
+    case 'ERR_RAFT_NOT_LEADER':
+    case 'ERR_RAFT_LEADER_TRANSFERRING':
       return new BrokerError('ERR_BROKER_NOT_LEADER', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored: ${message}; retry`, { cause: err });
-    case 'ERR_PROPOSAL_DROPPED':
+    case 'ERR_RAFT_PROPOSAL_DROPPED':
       return new BrokerError('ERR_BROKER_NOT_COMMITTED', ResponseCode.SERVICE_NOT_AVAILABLE, `not stored: ${message}; retry`, { cause: err });
-    case 'ERR_PROPOSAL_TIMEOUT':
+    case 'ERR_RAFT_PROPOSAL_TIMEOUT':
     // A caller that shares a batch answers per entry (entryOutcome); one that does not cannot
     // say what a partly committed batch means for it, and must not say "not stored".
-    case 'ERR_PROPOSAL_PARTLY_COMMITTED':
-    case 'ERR_PROPOSAL_OUTCOME_UNKNOWN':
+    case 'ERR_RAFT_PROPOSAL_PARTLY_COMMITTED':
+    case 'ERR_RAFT_PROPOSAL_OUTCOME_UNKNOWN':
     // The log failed under the proposal: it may still have committed on the other replicas.
-    case 'ERR_STORAGE_FAILED':
+    case 'ERR_RAFT_STORAGE_FAILED':
       return new BrokerError('ERR_BROKER_OUTCOME_UNKNOWN', ResponseCode.SERVICE_NOT_AVAILABLE, `outcome unknown: ${message}; a retry may store the message twice`, { cause: err });
-    case 'ERR_PROPOSAL_TOO_LARGE':
+    case 'ERR_RAFT_PROPOSAL_TOO_LARGE':
       return new BrokerError('ERR_BROKER_MESSAGE_ILLEGAL', ResponseCode.MESSAGE_ILLEGAL, `not stored: ${message} (mappedFileSizeCommitLog); send smaller messages or batches`, { cause: err });
-    case 'ERR_BUSY':
+    case 'ERR_RAFT_BUSY':
       return new BrokerError('ERR_BROKER_BUSY', ResponseCode.SYSTEM_BUSY, `broker busy: ${message}`, { cause: err });
-    case 'ERR_NODE_CLOSED':
+    case 'ERR_RAFT_NODE_CLOSED':
       return new BrokerError('ERR_BROKER_CLOSED', ResponseCode.SERVICE_NOT_AVAILABLE, 'the broker is shutting down; retry on another node', { cause: err });
     default:
       return err;

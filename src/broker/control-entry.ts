@@ -95,9 +95,9 @@ const VERSION = 1;
 const HEADER_BYTES = PREFIX.length + 1;
 const packr = new Packr({ useRecords: false, mapsAsObjects: true });
 
-export class ControlEntryError extends RmqError<'ERR_BAD_CONTROL_ENTRY'> {
+export class ControlEntryError extends RmqError<'ERR_BROKER_BAD_CONTROL_ENTRY'> {
   constructor(message: string, options?: { cause?: unknown }) {
-    super('ERR_BAD_CONTROL_ENTRY', message, options);
+    super('ERR_BROKER_BAD_CONTROL_ENTRY', message, options);
   }
 }
 

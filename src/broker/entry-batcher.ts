@@ -35,7 +35,7 @@ export interface EntryBatcherOptions {
   maxEntryBytes: number;
   /**
    * The most one entry may carry (the log's own bound, `LogStorage.maxEntryBytes`): a payload
-   * above it is refused alone (ERR_PROPOSAL_TOO_LARGE) instead of failing its whole turn.
+   * above it is refused alone (ERR_RAFT_PROPOSAL_TOO_LARGE) instead of failing its whole turn.
    */
   maxPayloadBytes: number;
 }

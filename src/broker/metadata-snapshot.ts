@@ -35,9 +35,9 @@ export interface EntryLog {
   entries(lo: number, hi: number, maxBytes: number): { index: number; type: number; payload: Uint8Array }[];
 }
 
-export class MetadataSnapshotTooLargeError extends RmqError<'ERR_METADATA_SNAPSHOT_TOO_LARGE'> {
+export class MetadataSnapshotTooLargeError extends RmqError<'ERR_BROKER_METADATA_SNAPSHOT_TOO_LARGE'> {
   constructor(message: string) {
-    super('ERR_METADATA_SNAPSHOT_TOO_LARGE', message);
+    super('ERR_BROKER_METADATA_SNAPSHOT_TOO_LARGE', message);
   }
 }
 

@@ -25,7 +25,7 @@ export class NameServerUnreachableError extends ClientError {
   constructor(readonly addrs: readonly string[], options: RmqErrorOptions = {}) {
     const why = options.cause instanceof Error ? ` (${options.cause.message})` : '';
     super(
-      'ERR_NAMESRV_UNREACHABLE',
+      'ERR_CLIENT_NAMESRV_UNREACHABLE',
       `no NameServer answered at ${addrs.join(';')}${why}; check namesrvAddr (host:port of a running NameServer, default port 9876) and that the NameServer is up`,
       options,
     );
@@ -36,7 +36,7 @@ export class NameServerUnreachableError extends ClientError {
 export class TopicNotExistError extends ClientError {
   constructor(readonly topic: string, remark?: string) {
     super(
-      'ERR_TOPIC_NOT_EXIST',
+      'ERR_CLIENT_TOPIC_NOT_EXIST',
       `topic '${topic}' does not exist${remark ? ` (${remark})` : ''}; create it first (Admin.createTopic or 'rmq admin updateTopic -t ${topic}') or set autoCreateTopicEnable=true on the brokers`,
     );
   }
@@ -45,32 +45,32 @@ export class TopicNotExistError extends ClientError {
 /** The topic has a route but no queue that allows the operation (write for producers, read for consumers). */
 export class NoQueueError extends ClientError {
   constructor(readonly topic: string, what: 'writable' | 'readable') {
-    super('ERR_NO_QUEUE', `topic '${topic}' has no ${what} queue on a broker with a master; check the topic's perm and that its broker group has a leader`);
+    super('ERR_CLIENT_NO_QUEUE', `topic '${topic}' has no ${what} queue on a broker with a master; check the topic's perm and that its broker group has a leader`);
   }
 }
 
 export class InvalidTopicError extends ClientError {
   constructor(readonly topic: string, rule: string) {
-    super('ERR_INVALID_TOPIC', `invalid topic name '${topic.slice(0, 200)}': ${rule}; rename the topic`);
+    super('ERR_CLIENT_INVALID_TOPIC', `invalid topic name '${topic.slice(0, 200)}': ${rule}; rename the topic`);
   }
 }
 
 export class InvalidGroupError extends ClientError {
   constructor(readonly group: string, rule: string) {
-    super('ERR_INVALID_GROUP', `invalid group name '${group.slice(0, 300)}': ${rule}; choose another group name`);
+    super('ERR_CLIENT_INVALID_GROUP', `invalid group name '${group.slice(0, 300)}': ${rule}; choose another group name`);
   }
 }
 
 /** The message cannot be sent as given (empty body, bad property, bad delay level, mixed batch). */
 export class InvalidMessageError extends ClientError {
   constructor(message: string) {
-    super('ERR_INVALID_MESSAGE', message);
+    super('ERR_CLIENT_INVALID_MESSAGE', message);
   }
 }
 
 export class MessageTooLargeError extends ClientError {
   constructor(readonly sizeBytes: number, readonly maxBytes: number, what = 'message body') {
-    super('ERR_MESSAGE_TOO_LARGE', `${what} of ${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes (maxMessageSize); split it or send a reference to the data instead`);
+    super('ERR_CLIENT_MESSAGE_TOO_LARGE', `${what} of ${sizeBytes} bytes exceeds the limit of ${maxBytes} bytes (maxMessageSize); split it or send a reference to the data instead`);
   }
 }
 
@@ -84,7 +84,7 @@ export class BrokerResponseError extends ClientError {
     readonly remark: string | undefined,
   ) {
     // Names first, numbers after: a person reads SERVICE_NOT_AVAILABLE, a search finds 14.
-    super('ERR_BROKER', `broker ${addr} refused ${requestCodeName(requestCode)} (request ${requestCode}) with ${responseCodeName(brokerCode)} (code ${brokerCode})${remark ? `: ${remark}` : ''}`);
+    super('ERR_CLIENT_BROKER_RESPONSE', `broker ${addr} refused ${requestCodeName(requestCode)} (request ${requestCode}) with ${responseCodeName(brokerCode)} (code ${brokerCode})${remark ? `: ${remark}` : ''}`);
   }
 }
 
@@ -92,7 +92,7 @@ export class BrokerResponseError extends ClientError {
 export class BrokerUnreachableError extends ClientError {
   constructor(readonly addr: string, readonly outcomeUnknown: boolean, options: RmqErrorOptions = {}) {
     const why = options.cause instanceof Error ? `: ${options.cause.message}` : '';
-    super('ERR_BROKER_UNREACHABLE', `broker ${addr} did not answer${why}`, options);
+    super('ERR_CLIENT_BROKER_UNREACHABLE', `broker ${addr} did not answer${why}`, options);
   }
 }
 
@@ -109,7 +109,7 @@ export class SendTimeoutError extends ClientError {
     options: RmqErrorOptions = {},
   ) {
     super(
-      'ERR_SEND_TIMEOUT',
+      'ERR_CLIENT_SEND_TIMEOUT',
       `send to topic '${topic}' did not complete within ${timeoutMs} ms (${attempts} attempt(s)); ${
         outcomeUnknown ? 'the outcome is unknown: the message may have been stored' : 'the message was not stored'
       }. Raise sendMsgTimeout or check the broker group has a leader`,
@@ -128,7 +128,7 @@ export class SendFailedError extends ClientError {
   ) {
     const why = options.cause instanceof Error ? `: ${options.cause.message}` : '';
     super(
-      'ERR_SEND_FAILED',
+      'ERR_CLIENT_SEND_FAILED',
       `send to topic '${topic}' failed after ${attempts} attempt(s)${why}; ${
         outcomeUnknown ? 'the outcome is unknown: the message may have been stored' : 'the message was not stored'
       }`,
@@ -141,21 +141,21 @@ export class SendFailedError extends ClientError {
 export class TooManyAsyncSendsError extends ClientError {
   readonly outcomeUnknown = false;
   constructor(limit: number) {
-    super('ERR_TOO_MANY_ASYNC_SENDS', `${limit} asynchronous sends are already in flight; await some (or raise maxAsyncSendsInFlight) before sending more`);
+    super('ERR_CLIENT_TOO_MANY_ASYNC_SENDS', `${limit} asynchronous sends are already in flight; await some (or raise maxAsyncSendsInFlight) before sending more`);
   }
 }
 
 /** A response body or header could not be read. */
 export class MalformedResponseError extends ClientError {
   constructor(message: string, options: RmqErrorOptions = {}) {
-    super('ERR_MALFORMED_RESPONSE', message, options);
+    super('ERR_CLIENT_MALFORMED_RESPONSE', message, options);
   }
 }
 
 /** An admin lookup found nothing. */
 export class MessageNotFoundError extends ClientError {
   constructor(message: string) {
-    super('ERR_MESSAGE_NOT_FOUND', message);
+    super('ERR_CLIENT_MESSAGE_NOT_FOUND', message);
   }
 }
 

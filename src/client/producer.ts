@@ -131,7 +131,7 @@ export class Producer {
 
   /**
    * Like send, for callers that do not await each send: at most maxAsyncSendsInFlight run at
-   * once (beyond that the promise rejects with ERR_TOO_MANY_ASYNC_SENDS and nothing is sent).
+   * once (beyond that the promise rejects with ERR_CLIENT_TOO_MANY_ASYNC_SENDS and nothing is sent).
    * With a callback, the promise never rejects unhandled.
    */
   sendAsync(msg: Message, callback?: SendCallback, options: SendOptions = NO_OPTIONS): Promise<SendResult> {

@@ -29,19 +29,19 @@ function quoted(value: unknown): string {
 
 export class InvalidTopicNameError extends RmqError {
   constructor(readonly topic: string) {
-    super('ERR_INVALID_TOPIC_NAME', `invalid topic name '${quoted(topic)}': ${TOPIC_NAME_RULE}`, { responseCode: SYSTEM_ERROR });
+    super('ERR_COMMON_INVALID_TOPIC_NAME', `invalid topic name '${quoted(topic)}': ${TOPIC_NAME_RULE}`, { responseCode: SYSTEM_ERROR });
   }
 }
 
 export class InvalidGroupNameError extends RmqError {
   constructor(readonly group: string) {
-    super('ERR_INVALID_GROUP_NAME', `invalid group name '${quoted(group)}': ${GROUP_NAME_RULE}`, { responseCode: SYSTEM_ERROR });
+    super('ERR_COMMON_INVALID_GROUP_NAME', `invalid group name '${quoted(group)}': ${GROUP_NAME_RULE}`, { responseCode: SYSTEM_ERROR });
   }
 }
 
 export class InvalidClientIdError extends RmqError {
   constructor(readonly clientId: string) {
-    super('ERR_INVALID_CLIENT_ID', `invalid client id '${quoted(clientId)}': ${CLIENT_ID_RULE}`, { responseCode: SYSTEM_ERROR });
+    super('ERR_COMMON_INVALID_CLIENT_ID', `invalid client id '${quoted(clientId)}': ${CLIENT_ID_RULE}`, { responseCode: SYSTEM_ERROR });
   }
 }
 

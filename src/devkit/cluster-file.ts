@@ -61,12 +61,12 @@ export function writeClusterFile(dir: string, file: ClusterFile): void {
 
 export function readClusterFile(dir: string): ClusterFile {
   const path = clusterFilePath(dir);
-  if (!existsSync(path)) throw new DevkitError(`no ${CLUSTER_FILE_NAME} in ${dir}; pass the --dir given to 'rmq cluster up'`, 'ERR_CLI_NO_CLUSTER');
+  if (!existsSync(path)) throw new DevkitError(`no ${CLUSTER_FILE_NAME} in ${dir}; pass the --dir given to 'rmq cluster up'`, 'ERR_DEVKIT_NO_CLUSTER');
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8'));
   } catch (err) {
-    throw new DevkitError(`${path} is not valid JSON (${(err as Error).message}); restore it or start a new cluster in another folder`, 'ERR_CLI_BAD_CLUSTER_FILE');
+    throw new DevkitError(`${path} is not valid JSON (${(err as Error).message}); restore it or start a new cluster in another folder`, 'ERR_DEVKIT_BAD_CLUSTER_FILE');
   }
   const f = parsed as Partial<ClusterFile>;
   const ok =
@@ -76,6 +76,6 @@ export function readClusterFile(dir: string): ClusterFile {
     typeof f.namesrv.addr === 'string' &&
     Array.isArray(f.groups) &&
     f.groups.every((g) => typeof g.brokerName === 'string' && Array.isArray(g.nodes) && g.nodes.every((n) => typeof n.pid === 'number' && typeof n.brokerAddr === 'string'));
-  if (!ok) throw new DevkitError(`${path} lacks namesrv {pid, addr} or groups [{brokerName, nodes}]; it was not written by 'rmq cluster up'`, 'ERR_CLI_BAD_CLUSTER_FILE');
+  if (!ok) throw new DevkitError(`${path} lacks namesrv {pid, addr} or groups [{brokerName, nodes}]; it was not written by 'rmq cluster up'`, 'ERR_DEVKIT_BAD_CLUSTER_FILE');
   return f as ClusterFile;
 }

@@ -106,7 +106,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     file = readClusterFile(o.dir);
     const running = clusterProcesses(file).filter(isRunning);
     if (running.length > 0) {
-      throw new DevkitError(`a cluster is already running in ${o.dir} (${running.map((p) => `${p.name} pid ${p.pid}`).join(', ')}); stop it with 'rmq cluster down --dir ${o.dir}' or choose another --dir`, 'ERR_CLI_CLUSTER_RUNNING');
+      throw new DevkitError(`a cluster is already running in ${o.dir} (${running.map((p) => `${p.name} pid ${p.pid}`).join(', ')}); stop it with 'rmq cluster down --dir ${o.dir}' or choose another --dir`, 'ERR_DEVKIT_CLUSTER_RUNNING');
     }
     restarted = true;
     say(`restarting the cluster recorded in ${clusterFilePath(o.dir)} over its data`);
@@ -118,7 +118,7 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     } else {
       if (basePort + count - 1 > 65535) throw new DevkitError(`--base-port ${basePort} leaves no room for ${count} ports; choose a base below ${65536 - count}`);
       const taken = await takenPorts(basePort, count);
-      if (taken.length > 0) throw new DevkitError(`port(s) ${taken.slice(0, 5).join(', ')} of ${basePort}..${basePort + count - 1} are in use; choose another --base-port or omit it`, 'ERR_CLI_PORT_IN_USE');
+      if (taken.length > 0) throw new DevkitError(`port(s) ${taken.slice(0, 5).join(', ')} of ${basePort}..${basePort + count - 1} are in use; choose another --base-port or omit it`, 'ERR_DEVKIT_PORT_IN_USE');
     }
     mkdirSync(o.dir, { recursive: true });
     const { tls: withTls, ...layout } = o;

@@ -35,7 +35,7 @@ export function writeClusterTls(dir: string): ClusterTlsFiles {
     } catch (err) {
       const e = err as NodeJS.ErrnoException & { stderr?: Buffer };
       const why = e.code === 'ENOENT' ? 'openssl is not on PATH' : (e.stderr?.toString().trim() || e.message);
-      throw new DevkitError(`--tls: could not make the test certificates with openssl (${why})`, 'ERR_CLI_START_FAILED');
+      throw new DevkitError(`--tls: could not make the test certificates with openssl (${why})`, 'ERR_DEVKIT_START_FAILED');
     }
   };
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];

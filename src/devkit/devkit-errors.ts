@@ -5,14 +5,14 @@ import { RmqError } from '../common/errors.js';
 
 export type DevkitErrorCode =
   | 'ERR_DEVKIT_USAGE'
-  | 'ERR_CLI_NO_CLUSTER'
-  | 'ERR_CLI_BAD_CLUSTER_FILE'
-  | 'ERR_CLI_CLUSTER_RUNNING'
-  | 'ERR_CLI_PORT_IN_USE'
-  | 'ERR_CLI_START_FAILED'
-  | 'ERR_CLI_NO_LEADER'
+  | 'ERR_DEVKIT_NO_CLUSTER'
+  | 'ERR_DEVKIT_BAD_CLUSTER_FILE'
+  | 'ERR_DEVKIT_CLUSTER_RUNNING'
+  | 'ERR_DEVKIT_PORT_IN_USE'
+  | 'ERR_DEVKIT_START_FAILED'
+  | 'ERR_DEVKIT_NO_LEADER'
   /** `cluster restart --rolling` stopped at a node (hand-over, no ready leader, no catch-up). */
-  | 'ERR_CLI_ROLLING'
+  | 'ERR_DEVKIT_ROLLING'
   /** A node id that is not in the local cluster. */
   | 'ERR_DEVKIT_UNKNOWN_NODE';
 

@@ -56,7 +56,7 @@ async function restartOne(admin: Admin, file: ClusterFile, g: ClusterGroupInfo, 
   const current = await leaderOf(admin, g, o.timeoutMs);
   if (current.nodeId === n.id) {
     transfer = await admin.transferLeaderAt(n.brokerAddr, undefined, o.timeoutMs).catch((err: unknown) => {
-      throw new DevkitError(`${name}: handing leadership over before its restart failed: ${(err as Error).message}; nothing was stopped`, 'ERR_CLI_ROLLING');
+      throw new DevkitError(`${name}: handing leadership over before its restart failed: ${(err as Error).message}; nothing was stopped`, 'ERR_DEVKIT_ROLLING');
     });
     say(`${name}: leadership handed to ${transfer.newLeader}${transfer.tookMs !== undefined ? ` in ${transfer.tookMs} ms` : ''}`);
     await leaderOf(admin, g, o.timeoutMs, n.id);
@@ -88,7 +88,7 @@ async function leaderOf(admin: Admin, g: ClusterGroupInfo, timeoutMs: number, no
     }
     await sleep(POLL_MS);
   }
-  throw new DevkitError(`${g.brokerName} has no ready leader after ${timeoutMs} ms; the rolling restart stopped (see the node logs in the cluster folder)`, 'ERR_CLI_ROLLING');
+  throw new DevkitError(`${g.brokerName} has no ready leader after ${timeoutMs} ms; the rolling restart stopped (see the node logs in the cluster folder)`, 'ERR_DEVKIT_ROLLING');
 }
 
 /** Until the node answers and has applied what the leader had committed when asked. */
@@ -100,5 +100,5 @@ async function caughtUp(admin: Admin, g: ClusterGroupInfo, n: ClusterNodeInfo, t
     if (leader !== undefined && s !== undefined && s.appliedIndex >= leader.commitIndex) return;
     await sleep(POLL_MS);
   }
-  throw new DevkitError(`${name} did not catch up within ${timeoutMs} ms after its restart; the rolling restart stopped with it running (see its log)`, 'ERR_CLI_ROLLING');
+  throw new DevkitError(`${name} did not catch up within ${timeoutMs} ms after its restart; the rolling restart stopped with it running (see its log)`, 'ERR_DEVKIT_ROLLING');
 }

@@ -46,7 +46,7 @@ export async function waitForLeaders(
     const found = new Map<string, GroupLeader>();
     while (Date.now() < deadline) {
       const reason = failure();
-      if (reason !== undefined) throw new DevkitError(reason, 'ERR_CLI_START_FAILED');
+      if (reason !== undefined) throw new DevkitError(reason, 'ERR_DEVKIT_START_FAILED');
       const info = await admin.clusterInfo().catch(() => undefined);
       for (const g of file.groups) {
         if (found.has(g.brokerName)) continue;
@@ -65,7 +65,7 @@ export async function waitForLeaders(
     const missing = file.groups.filter((g) => !found.has(g.brokerName)).map((g) => g.brokerName);
     throw new DevkitError(
       `no ready leader registered with the NameServer within ${timeoutMs} ms for ${missing.join(', ')}; see the node logs in ${file.dir} (raise --timeout on a slow machine)`,
-      'ERR_CLI_NO_LEADER',
+      'ERR_DEVKIT_NO_LEADER',
     );
   } finally {
     await admin.shutdown();

@@ -22,9 +22,9 @@ export async function waitForNamesrv(addr: string, timeoutMs: number, failure: (
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const reason = failure();
-    if (reason !== undefined) throw new DevkitError(reason, 'ERR_CLI_START_FAILED');
+    if (reason !== undefined) throw new DevkitError(reason, 'ERR_DEVKIT_START_FAILED');
     if (await canConnect(addr)) return;
     await sleep(POLL_INTERVAL_MS);
   }
-  throw new DevkitError(`the NameServer did not listen on ${addr} within ${timeoutMs} ms${logHint}`, 'ERR_CLI_START_FAILED');
+  throw new DevkitError(`the NameServer did not listen on ${addr} within ${timeoutMs} ms${logHint}`, 'ERR_DEVKIT_START_FAILED');
 }

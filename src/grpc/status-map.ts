@@ -23,7 +23,7 @@ export function statusOfResponse(code: number, remark: string | undefined): Stat
 /** A processor threw: typed errors keep their response code's meaning, others are internal. */
 export function statusOfError(err: unknown): Status {
   if (isRmqError(err)) {
-    if (err.code === 'ERR_INVALID_TOPIC_NAME') return status('ILLEGAL_TOPIC', err.message);
+    if (err.code === 'ERR_COMMON_INVALID_TOPIC_NAME') return status('ILLEGAL_TOPIC', err.message);
     if (err.responseCode !== undefined) return statusOfResponse(err.responseCode, `${err.message} (${err.code})`);
     return status('INTERNAL_SERVER_ERROR', `${err.message} (${err.code})`);
   }

@@ -6,28 +6,28 @@ import { ResponseCode } from './response-code.js';
 /** The byte stream is not a sequence of remoting frames; the connection cannot be resynchronized. */
 export class MalformedFrameError extends RmqError {
   constructor(message: string, options: RmqErrorOptions = {}) {
-    super('ERR_MALFORMED_FRAME', message, options);
+    super('ERR_REMOTING_MALFORMED_FRAME', message, options);
   }
 }
 
 /** A frame announces a length over the limit (16 MiB by default). */
 export class FrameTooLargeError extends RmqError {
   constructor(readonly frameBytes: number, readonly maxFrameBytes: number) {
-    super('ERR_FRAME_TOO_LARGE', `frame of ${frameBytes} bytes exceeds the limit of ${maxFrameBytes} bytes`);
+    super('ERR_REMOTING_FRAME_TOO_LARGE', `frame of ${frameBytes} bytes exceeds the limit of ${maxFrameBytes} bytes`);
   }
 }
 
 /** A request header field is missing or has a value of the wrong kind. */
 export class HeaderFieldError extends RmqError {
   constructor(readonly field: string, message: string) {
-    super('ERR_HEADER_FIELD', message, { responseCode: ResponseCode.SYSTEM_ERROR });
+    super('ERR_REMOTING_HEADER_FIELD', message, { responseCode: ResponseCode.SYSTEM_ERROR });
   }
 }
 
 /** A request body (JSON) could not be read. */
 export class BadRequestBodyError extends RmqError {
   constructor(message: string, options: RmqErrorOptions = {}) {
-    super('ERR_BAD_REQUEST_BODY', message, { responseCode: ResponseCode.SYSTEM_ERROR, ...options });
+    super('ERR_REMOTING_BAD_REQUEST_BODY', message, { responseCode: ResponseCode.SYSTEM_ERROR, ...options });
   }
 }
 

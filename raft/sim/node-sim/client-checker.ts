@@ -13,7 +13,7 @@ import type { SafetyChecker } from '../checker.js';
 export const CLIENT_PAYLOAD_BYTES = 8;
 
 /** The error codes that promise the proposal was not stored and so can never commit. */
-const NOT_STORED_CODES = new Set(['ERR_NOT_LEADER', 'ERR_LEADER_TRANSFERRING', 'ERR_PROPOSAL_DROPPED', 'ERR_BUSY']);
+const NOT_STORED_CODES = new Set(['ERR_RAFT_NOT_LEADER', 'ERR_RAFT_LEADER_TRANSFERRING', 'ERR_RAFT_PROPOSAL_DROPPED', 'ERR_RAFT_BUSY']);
 
 export type BatchOutcome =
   | { kind: 'pending' }
@@ -94,7 +94,7 @@ export class ClientChecker {
         if (at !== undefined) this.notStoredButCommitted(b, id, at);
       }
     } else if (typeof code === 'string') {
-      // ERR_PROPOSAL_TIMEOUT, ERR_NODE_CLOSED or any other coded error: no promise either way.
+      // ERR_RAFT_PROPOSAL_TIMEOUT, ERR_RAFT_NODE_CLOSED or any other coded error: no promise either way.
       b.outcome = { kind: 'unknown', code };
       this.counts.unknown++;
     } else {

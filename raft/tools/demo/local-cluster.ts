@@ -39,15 +39,15 @@ interface Waiter {
 }
 
 export type ClusterErrorCode =
-  | 'ERR_ALREADY_RUNNING'
+  | 'ERR_DEMO_ALREADY_RUNNING'
   | 'ERR_DEMO_NOT_BUILT'
-  | 'ERR_START_TIMEOUT'
-  | 'ERR_NODE_EXITED'
-  | 'ERR_NODE_DOWN'
-  | 'ERR_REQUEST_TIMEOUT'
-  | 'ERR_NO_LEADER'
-  | 'ERR_DIVERGED'
-  | 'ERR_UNKNOWN_NODE'
+  | 'ERR_DEMO_START_TIMEOUT'
+  | 'ERR_DEMO_NODE_EXITED'
+  | 'ERR_DEMO_NODE_DOWN'
+  | 'ERR_DEMO_REQUEST_TIMEOUT'
+  | 'ERR_DEMO_NO_LEADER'
+  | 'ERR_DEMO_DIVERGED'
+  | 'ERR_DEMO_UNKNOWN_NODE'
   /** A node's own error, relayed over IPC with the node's code. */
   | (string & {});
 
@@ -94,7 +94,7 @@ export class LocalCluster {
 
   async startNode(id: string, timeoutMs = 10_000): Promise<void> {
     const n = this.node(id);
-    if (n.alive) throw new ClusterError('ERR_ALREADY_RUNNING', `${id} is already running`);
+    if (n.alive) throw new ClusterError('ERR_DEMO_ALREADY_RUNNING', `${id} is already running`);
     const script = this.o.nodeScript ?? defaultNodeScript();
     try {
       assertBuilt(script);
@@ -120,7 +120,7 @@ export class LocalCluster {
     n.role = { role: 'follower', leader: '', term: 0 };
     n.exited = new Promise((resolve) => child.once('exit', () => resolve()));
     const started = new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new ClusterError('ERR_START_TIMEOUT', `${id} did not start within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(() => reject(new ClusterError('ERR_DEMO_START_TIMEOUT', `${id} did not start within ${timeoutMs} ms`)), timeoutMs);
       child.on('message', (raw: unknown) => {
         const e = raw as NodeEvent;
         if (e.t === 'started') {
@@ -131,7 +131,7 @@ export class LocalCluster {
       });
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        reject(new ClusterError('ERR_NODE_EXITED', `${id} exited (code ${code}, signal ${signal}) before it started`));
+        reject(new ClusterError('ERR_DEMO_NODE_EXITED', `${id} exited (code ${code}, signal ${signal}) before it started`));
       });
     });
     child.once('exit', () => {
@@ -140,7 +140,7 @@ export class LocalCluster {
       n.child = null;
       for (const w of n.waiters.values()) {
         clearTimeout(w.timer);
-        w.reject(new ClusterError('ERR_NODE_EXITED', `${id} exited`));
+        w.reject(new ClusterError('ERR_DEMO_NODE_EXITED', `${id} exited`));
       }
       n.waiters.clear();
     });
@@ -166,12 +166,12 @@ export class LocalCluster {
   request<R>(id: string, req: DistributiveOmit<ParentRequest, 'rid'>, timeoutMs = 10_000): Promise<R> {
     const n = this.node(id);
     const child = n.child;
-    if (!child || !n.alive) return Promise.reject(new ClusterError('ERR_NODE_DOWN', `${id} is not running`));
+    if (!child || !n.alive) return Promise.reject(new ClusterError('ERR_DEMO_NODE_DOWN', `${id} is not running`));
     const rid = this.nextRid++;
     return new Promise<R>((resolve, reject) => {
       const timer = setTimeout(() => {
         n.waiters.delete(rid);
-        reject(new ClusterError('ERR_REQUEST_TIMEOUT', `${id} did not answer ${req.t} within ${timeoutMs} ms`));
+        reject(new ClusterError('ERR_DEMO_REQUEST_TIMEOUT', `${id} did not answer ${req.t} within ${timeoutMs} ms`));
       }, timeoutMs);
       n.waiters.set(rid, { resolve: resolve as (v: unknown) => void, reject, timer });
       child.send({ ...req, rid });
@@ -196,7 +196,7 @@ export class LocalCluster {
         const agreed = reports.every((r) => r !== null && (r.id === l.id || (r.leader === l.id && r.term === l.term)));
         if (agreed) return l.id;
       }
-      if (Date.now() > deadline) throw new ClusterError('ERR_NO_LEADER', `no agreed leader among ${among.join(',')} within ${timeoutMs} ms`);
+      if (Date.now() > deadline) throw new ClusterError('ERR_DEMO_NO_LEADER', `no agreed leader among ${among.join(',')} within ${timeoutMs} ms`);
       await sleep(20);
     }
   }
@@ -207,7 +207,7 @@ export class LocalCluster {
       const prev = this.onRole;
       const timer = setTimeout(() => {
         this.onRole = prev;
-        reject(new ClusterError('ERR_NO_LEADER', `no new leader within ${timeoutMs} ms`));
+        reject(new ClusterError('ERR_DEMO_NO_LEADER', `no new leader within ${timeoutMs} ms`));
       }, timeoutMs);
       this.onRole = (id, role, leader, term) => {
         prev?.(id, role, leader, term);
@@ -238,7 +238,7 @@ export class LocalCluster {
       const same = last.every((r) => r.applied === a.applied && r.appliedHash === a.appliedHash && r.commit === r.applied);
       if (same && a.applied > 0) return { applied: a.applied, hash: a.appliedHash, reports: last };
       if (Date.now() > deadline) {
-        throw new ClusterError('ERR_DIVERGED', `nodes did not converge: ${last.map((r) => `${r.id} applied=${r.applied} commit=${r.commit} hash=${r.appliedHash}`).join('; ')}`);
+        throw new ClusterError('ERR_DEMO_DIVERGED', `nodes did not converge: ${last.map((r) => `${r.id} applied=${r.applied} commit=${r.commit} hash=${r.appliedHash}`).join('; ')}`);
       }
       await sleep(50);
     }
@@ -280,7 +280,7 @@ export class LocalCluster {
 
   private node(id: string): NodeProcess {
     const n = this.nodes.get(id);
-    if (!n) throw new ClusterError('ERR_UNKNOWN_NODE', `no node ${id} in ${this.ids.join(',')}`);
+    if (!n) throw new ClusterError('ERR_DEMO_UNKNOWN_NODE', `no node ${id} in ${this.ids.join(',')}`);
     return n;
   }
 

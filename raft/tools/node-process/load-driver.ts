@@ -93,7 +93,7 @@ export class LoadDriver {
           this.failed += n;
           const code = err.code ?? 'ERR_DEMO_UNKNOWN';
           this.errors[code] = (this.errors[code] ?? 0) + n;
-          if (code !== 'ERR_BUSY') this.stopped = true;
+          if (code !== 'ERR_RAFT_BUSY') this.stopped = true;
           this.scheduleTopUp();
           this.maybeFinish();
         },

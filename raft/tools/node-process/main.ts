@@ -34,7 +34,7 @@ const program = new Command()
   .option('--tick-ms <ms>', 'tick interval', positiveInt, 10)
   .option('--election-ticks <n>', 'election timeout in ticks (randomized up to twice that)', positiveInt, 40)
   .option('--heartbeat-ticks <n>', 'heartbeat interval in ticks', positiveInt, 10)
-  .option('--max-pending <n>', 'pending proposed entries before ERR_BUSY', positiveInt, 100_000)
+  .option('--max-pending <n>', 'pending proposed entries before ERR_RAFT_BUSY', positiveInt, 100_000)
   .option('--max-app-bytes <n>', 'payload bytes per AppendEntries message', positiveInt, 512 * 1024)
   .option('--max-inflight-msgs <n>', 'AppendEntries messages in flight per follower', positiveInt, 256)
   .option('--warm-ahead-bytes <n>', 'bytes past the log end kept pre-faulted (0 = off)', (v) => Number(v), 32 * 1024 * 1024)
@@ -112,7 +112,7 @@ async function handle(req: ParentRequest): Promise<unknown> {
     case 'status':
       return report();
     case 'load': {
-      if (driver) throw Object.assign(new Error('a load is already running'), { code: 'ERR_BUSY' });
+      if (driver) throw Object.assign(new Error('a load is already running'), { code: 'ERR_RAFT_BUSY' });
       driver = new LoadDriver(node, req.spec, noteAck);
       try {
         return await driver.run();

@@ -18,9 +18,9 @@ export function distPath(...parts: string[]): string {
   return join(distDir(), ...parts);
 }
 
-/** Throws ERR_NOT_BUILT naming the first missing file, with what to do about it. */
+/** Throws ERR_PROCESS_NOT_BUILT naming the first missing file, with what to do about it. */
 export function assertBuilt(...files: string[]): void {
   for (const file of files) {
-    if (!existsSync(file)) throw new ProcessError('ERR_NOT_BUILT', `${file} is missing; build first (npx tsc -p . or npm run build)`);
+    if (!existsSync(file)) throw new ProcessError('ERR_PROCESS_NOT_BUILT', `${file} is missing; build first (npx tsc -p . or npm run build)`);
   }
 }

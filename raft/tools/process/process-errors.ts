@@ -8,8 +8,8 @@ export type ProcessErrorCode =
   /** A process did not exit within the wait after a signal (a SIGKILLed process always should). */
   | 'ERR_PROCESS_EXIT_TIMEOUT'
   /** A compiled entry point (dist/...) is missing: build first. */
-  | 'ERR_NOT_BUILT'
+  | 'ERR_PROCESS_NOT_BUILT'
   /** The port finder found no block of free ports. */
-  | 'ERR_NO_FREE_PORTS';
+  | 'ERR_PROCESS_NO_FREE_PORTS';
 
 export class ProcessError extends CodedError<ProcessErrorCode> {}

@@ -42,7 +42,7 @@ const DEFAULT_RETRY_AFTER_FAILURE_MS = 500;
  * is not tried again until the log decides it. Every other error means nothing was stored
  * (refused before the proposal, or replaced by a later leader), so the next cycle may retry.
  */
-const OUTCOME_UNKNOWN = new Set(['ERR_BROKER_OUTCOME_UNKNOWN', 'ERR_BROKER_DISPATCH_FAILED', 'ERR_PROPOSAL_TIMEOUT']);
+const OUTCOME_UNKNOWN = new Set(['ERR_BROKER_OUTCOME_UNKNOWN', 'ERR_BROKER_DISPATCH_FAILED', 'ERR_RAFT_PROPOSAL_TIMEOUT']);
 
 /** An append whose outcome is not known yet. */
 interface PendingCycle {

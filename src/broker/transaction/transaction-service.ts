@@ -38,7 +38,7 @@ const MAX_SCAN_PER_CYCLE = 4096;
 /** Check requests sent per cycle (each costs one op record; they share one Raft entry). */
 const MAX_CHECKS_PER_CYCLE = 256;
 /** Errors after which a write may still commit (see docs/errors.md). */
-const OUTCOME_UNKNOWN = new Set(['ERR_BROKER_OUTCOME_UNKNOWN', 'ERR_BROKER_DISPATCH_FAILED', 'ERR_PROPOSAL_TIMEOUT']);
+const OUTCOME_UNKNOWN = new Set(['ERR_BROKER_OUTCOME_UNKNOWN', 'ERR_BROKER_DISPATCH_FAILED', 'ERR_RAFT_PROPOSAL_TIMEOUT']);
 
 function transactionError(code: 'ERR_BROKER_HALF_NOT_FOUND' | 'ERR_BROKER_TRANSACTION_DECIDED' | 'ERR_BROKER_TRANSACTION_PENDING', message: string): BrokerError {
   return new BrokerError(code, code === 'ERR_BROKER_TRANSACTION_PENDING' ? ResponseCode.SERVICE_NOT_AVAILABLE : ResponseCode.SYSTEM_ERROR, message);

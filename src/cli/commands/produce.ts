@@ -67,8 +67,8 @@ const FAILURE_COUNT_EVERY = 100;
 
 /** The stderr line for the n-th failed send (1-based), if that one is told. */
 function failureLine(n: number, index: number, err: Error & { code?: string }): string | undefined {
-  if (n <= FAILURES_PRINTED_MAX) return `send #${index} failed (${err.code ?? 'ERR_UNKNOWN'}): ${err.message}\n`;
-  if (n % FAILURE_COUNT_EVERY === 0) return `${n} sends failed so far; last (${err.code ?? 'ERR_UNKNOWN'}): ${err.message}\n`;
+  if (n <= FAILURES_PRINTED_MAX) return `send #${index} failed (${err.code ?? 'ERR_CLI_UNKNOWN'}): ${err.message}\n`;
+  if (n % FAILURE_COUNT_EVERY === 0) return `${n} sends failed so far; last (${err.code ?? 'ERR_CLI_UNKNOWN'}): ${err.message}\n`;
   return undefined;
 }
 
@@ -156,7 +156,7 @@ export function registerProduceCommand(program: Command): void {
               const e = err as Error & { code?: string };
               const line = failureLine(failCount, index, e);
               if (line !== undefined) process.stderr.write(line);
-              if (failed.length < MAX_ERRORS_KEPT) failed.push({ index, code: e.code ?? 'ERR_UNKNOWN', outcomeUnknown: isOutcomeUnknown(err), message: e.message });
+              if (failed.length < MAX_ERRORS_KEPT) failed.push({ index, code: e.code ?? 'ERR_CLI_UNKNOWN', outcomeUnknown: isOutcomeUnknown(err), message: e.message });
             }
           }
         };

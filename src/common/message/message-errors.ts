@@ -13,25 +13,25 @@ export abstract class MessageCodecError extends Error {
 
 /** The 4 bytes at offset 4 of a record are not a message magic (V1 0xDAA320A7, or V2 where accepted). */
 export class BadMagicError extends MessageCodecError {
-  readonly code = 'ERR_STORE_BAD_MAGIC';
+  readonly code = 'ERR_CODEC_BAD_MAGIC';
 }
 
 /** The stored body CRC does not match crc32(body) & 0x7FFFFFFF. */
 export class BadCrcError extends MessageCodecError {
-  readonly code = 'ERR_STORE_BAD_CRC';
+  readonly code = 'ERR_CODEC_BAD_CRC';
 }
 
 /** A length field (total size, body, topic, properties) is inconsistent or out of range. */
 export class BadRecordLengthError extends MessageCodecError {
-  readonly code = 'ERR_STORE_BAD_RECORD_LENGTH';
+  readonly code = 'ERR_CODEC_BAD_RECORD_LENGTH';
 }
 
 /** A message cannot be encoded: topic longer than 127 bytes, properties of 32 KiB or more, IPv6 host... */
 export class InvalidMessageError extends MessageCodecError {
-  readonly code = 'ERR_STORE_INVALID_MESSAGE';
+  readonly code = 'ERR_CODEC_INVALID_MESSAGE';
 }
 
 /** A message id is not 32 hexadecimal characters. */
 export class BadMessageIdError extends MessageCodecError {
-  readonly code = 'ERR_STORE_BAD_MESSAGE_ID';
+  readonly code = 'ERR_CODEC_BAD_MESSAGE_ID';
 }
