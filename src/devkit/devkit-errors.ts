@@ -1,6 +1,6 @@
 // Operating errors of the dev-cluster kit: a cluster folder that cannot be used, a port block that
-// is taken, a process or leader that does not come up. The codes kept the ERR_CLI_ prefix they
-// had when the kit was part of the CLI (codes are stable); `rmq` prints them as one line.
+// is taken, a process or leader that does not come up. The codes carry the kit's prefix,
+// ERR_DEVKIT_ (docs/errors.md, "Prefixes by layer"); `rmq` prints them as one line.
 import { RmqError } from '../common/errors.js';
 
 export type DevkitErrorCode =

@@ -1,7 +1,7 @@
 // Operating errors of the message codec (records, properties, message ids), shared by the store,
-// the broker and the client. The codes keep their `ERR_STORE_` prefix because they were first
-// published by the store and codes never change; a client turns them into its own
-// MalformedResponseError when the bytes came over the network.
+// the broker and the client. The codes carry the codec's prefix, `ERR_CODEC_` (docs/errors.md,
+// "Prefixes by layer"); a client turns them into its own MalformedResponseError when the bytes
+// came over the network.
 
 export abstract class MessageCodecError extends Error {
   abstract readonly code: string;
