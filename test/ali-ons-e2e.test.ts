@@ -4,8 +4,7 @@
 // offsets surviving a consumer restart, a SIGKILL of the leader mid-stream with the same producer
 // and consumer carrying on, and byte-identical ConsumeQueues on all three replicas afterwards.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +14,13 @@ import { RaftAdminCode } from '../src/broker/processors/raft-admin.js';
 import { makeRequest, RemotingClient, RequestCode, ResponseCode, decodeJsonBody } from '../src/protocol/index.js';
 import { until } from './helpers/poll.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
+import { brokerScript } from '../src/devkit/processes.js';
+import { ensureBuilt } from './cli-helpers.js';
 
 const require = createRequire(import.meta.url);
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const ons = require('ali-ons') as { Producer: any; Consumer: any; Message: any };
 
-const root = new URL('..', import.meta.url).pathname;
 const BASE_PORT = await findFreeBlock(20);
 const TOPIC = 'E2E_TOPIC';
 const GROUP = 'E2E_GROUP';
@@ -72,7 +72,7 @@ async function sendWithRetry(msg: any, retries: { count: number }): Promise<any>
 }
 
 beforeAll(async () => {
-  if (!existsSync(join(root, 'dist', 'src', 'broker', 'main.js'))) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
+  ensureBuilt(brokerScript());
   dir = mkdtempSync(join(tmpdir(), 'ali-ons-e2e-'));
   cluster = await startLocalCluster({ dir, basePort: BASE_PORT, flush: 'ASYNC_FLUSH', logLevel: 'warn' });
   await cluster.waitForLeader(30_000);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseBrokerConfig, type BrokerConfig } from '../src/broker/broker-config.js';
 import { BrokerController, type BrokerControllerOptions } from '../src/broker/broker-controller.js';
+import { brokerConfEntries, renderBrokerConf } from '../src/devkit/broker-conf.js';
 import { NameServer, type NameServerOptions } from '../src/namesrv/namesrv.js';
 import { makeRequest, RemotingClient, type ExtFields, type RemotingCommand } from '../src/protocol/index.js';
 import { pollFor } from './helpers/poll.js';
@@ -36,16 +37,20 @@ export async function startTestGroup(basePort: number, size = 1, extraConf: Reco
     throw err;
   }
   const peers = Array.from({ length: size }, (_, i) => `n${i}-127.0.0.1:${basePort + 11 + i}`).join(';');
-  const configs: BrokerConfig[] = Array.from({ length: size }, (_, i) => parseBrokerConfig([
-    'brokerName=broker-t',
-    `namesrvAddr=127.0.0.1:${basePort}`,
-    `listenPort=${basePort + 1 + i}`,
-    `storePathRootDir=${join(dir, `n${i}`)}`,
-    `mappedFileSizeCommitLog=${8 * 1024 * 1024}`,
-    `dLegerPeers=${peers}`,
-    `dLegerSelfId=n${i}`,
-    ...Object.entries(typeof extraConf === 'function' ? extraConf(i) : extraConf).map(([k, v]) => `${k}=${v}`),
-  ].join('\n')).config);
+  // Rendered by the kit's one broker.conf template, with the broker's defaults where it asks.
+  const configs: BrokerConfig[] = Array.from({ length: size }, (_, i) => parseBrokerConfig(renderBrokerConf(brokerConfEntries({
+    clusterName: 'DefaultCluster',
+    brokerName: 'broker-t',
+    namesrvAddr: `127.0.0.1:${basePort}`,
+    listenPort: basePort + 1 + i,
+    storePathRootDir: join(dir, `n${i}`),
+    flushDiskType: 'ASYNC_FLUSH',
+    autoCreateTopicEnable: true,
+    segmentSizeBytes: 8 * 1024 * 1024,
+    peers,
+    selfId: `n${i}`,
+    extra: typeof extraConf === 'function' ? extraConf(i) : extraConf,
+  }))).config);
   const brokers: BrokerController[] = [];
   const client = new RemotingClient({ logger: silent });
   const group: TestGroup = {

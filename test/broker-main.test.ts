@@ -3,19 +3,20 @@
 
 import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
+import { brokerScript } from '../src/devkit/processes.js';
+import { ensureBuilt } from './cli-helpers.js';
 
-const root = new URL('..', import.meta.url).pathname;
-const main = join(root, 'dist', 'src', 'broker', 'main.js');
+const main = brokerScript();
 const dir = mkdtempSync(join(tmpdir(), 'broker-main-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(conf: string): { status: number | null; stderr: string } {
-  if (!existsSync(main)) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
+  ensureBuilt(main);
   const path = join(dir, 'broker.conf');
   writeFileSync(path, conf);
   const r = spawnSync(process.execPath, [main, '-c', path], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, RMQ_LOG_LEVEL: 'silent' } });

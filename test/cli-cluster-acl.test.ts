@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AclRequestCode, makeRequest, RemotingClient, RequestCode, ResponseCode } from '../src/protocol/index.js';
 import { Abuser, DEFAULT_ABUSE_BOUNDS } from '../jepsen-like/net/abuse.js';
 import { SeededRandom } from '../jepsen-like/net/seeded-random.js';
-import { ensureBuilt, isAlive, killLiveRuns, killPids, rmq, root, run } from './cli-helpers.js';
+import { distPath, ensureBuilt, isAlive, killLiveRuns, killPids, rmq, run } from './cli-helpers.js';
 
 interface ClusterJson {
   namesrv: { pid: number; addr: string; metricsAddr?: string };
@@ -94,7 +94,7 @@ describe('rmq cluster up --acl', () => {
       expect(before.every((x) => x.peerAuthentication)).toBe(true);
       const leader = before.find((x) => x.role === 'LEADER')!;
       const script = join(dir, 'impostor.mjs');
-      writeFileSync(script, IMPOSTOR.replace('CODEC', JSON.stringify(join(root, 'dist', 'raft', 'transport', 'frame-codec.js'))));
+      writeFileSync(script, IMPOSTOR.replace('CODEC', JSON.stringify(distPath('raft', 'transport', 'frame-codec.js'))));
       for (const target of nodes) {
         const claimed = nodes.find((n) => n.id !== target.id)!.id;
         const r = await run(script, [target.raftAddr, claimed, target.id], 15_000);

@@ -2,15 +2,21 @@
 // kills the process by PID, and collects exit status, stdout and stderr.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { distPath } from '../raft/tools/process/dist-dir.js';
+
+export { distPath };
+import { isAlive } from '../raft/tools/process/process-identity.js';
+import { until } from './helpers/poll.js';
+
+export { isAlive };
 
 export const root = new URL('..', import.meta.url).pathname;
-export const rmqMain = join(root, 'dist', 'src', 'cli', 'main.js');
-export const startMain = join(root, 'dist', 'src', 'cli', 'start.js');
+export const rmqMain = distPath('src', 'cli', 'main.js');
+export const startMain = distPath('src', 'cli', 'start.js');
 
-/** Builds dist/ once when a test file runs without `npm test` having built it. */
-export function ensureBuilt(): void {
-  if (!existsSync(rmqMain) || !existsSync(startMain)) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
+/** Builds dist/ once when a test file runs without `npm test` having built it (or lacks one of `also`). */
+export function ensureBuilt(...also: string[]): void {
+  if (![rmqMain, startMain, ...also].every((f) => existsSync(f))) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
 }
 
 export interface RunResult {
@@ -61,24 +67,10 @@ export function run(script: string, args: readonly string[], timeoutMs = 60_000,
 
 export const rmq = (args: readonly string[], timeoutMs?: number, onStderr?: (chunk: string) => void): Promise<RunResult> => run(rmqMain, args, timeoutMs, onStderr);
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** True when a zombie-free check says the pid is gone within timeoutMs. */
+/** Waits (bounded) until none of `pids` is alive; returns those still alive at `timeoutMs`. */
 export async function waitGone(pids: readonly number[], timeoutMs: number): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  let alive = pids.filter(isAlive);
-  while (alive.length > 0 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    alive = alive.filter(isAlive);
-  }
-  return alive;
+  await until('the processes to exit', timeoutMs, () => !pids.some(isAlive), 50).catch(() => undefined);
+  return pids.filter(isAlive);
 }
 
 export function killPids(pids: readonly number[]): void {

@@ -15,6 +15,7 @@ import { RequestCode } from '../src/protocol/request-code.js';
 import { ResponseCode } from '../src/protocol/response-code.js';
 import { encodeJsonBody, type ClusterInfo, type TopicRouteData } from '../src/protocol/route-data.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
+import { namesrvScript } from '../src/devkit/processes.js';
 
 /** This file's ports: a block the kit's port finder found free. */
 const PORTS = await findFreeBlock(100);
@@ -115,7 +116,7 @@ describe('NameServer', () => {
 
   it('runs as a process that prints its address, answers, and exits on SIGTERM', async () => {
     const port = PORTS + 60;
-    const child = spawn(process.execPath, [new URL('../dist/src/namesrv/main.js', import.meta.url).pathname, '--port', String(port)], {
+    const child = spawn(process.execPath, [namesrvScript(), '--port', String(port)], {
       env: { ...process.env, RMQ_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

@@ -10,20 +10,16 @@ import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluste
 import { Producer } from '../src/client/index.js';
 import { ensureBuilt } from './cli-helpers.js';
 import { silent } from './broker-helpers.js';
+import { until } from './helpers/poll.js';
 
 let dir: string;
 let cluster: LocalCluster;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
+/** How long it took until the group's ready leader is `id`; throws after `timeoutMs`. */
 async function leaderBecomes(id: string, timeoutMs: number): Promise<number> {
   const start = Date.now();
-  while (Date.now() - start < timeoutMs) {
-    const l = await cluster.waitForLeader(timeoutMs).catch(() => undefined);
-    if (l?.id === id) return Date.now() - start;
-    await sleep(100);
-  }
-  throw new Error(`${id} did not become the leader within ${timeoutMs} ms`);
+  await until(`${id} to become the leader`, timeoutMs, async () => (await cluster.waitForLeader(timeoutMs).catch(() => undefined))?.id === id, 100);
+  return Date.now() - start;
 }
 
 beforeAll(async () => {

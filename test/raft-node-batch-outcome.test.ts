@@ -14,7 +14,7 @@ import { RaftNode } from '../raft/node/raft-node.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { TcpTransport, type PeerAddress } from '../raft/transport/tcp-transport.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
-import { until } from './helpers/poll.js';
+import { pollFor, until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -44,14 +44,8 @@ class ScriptedPeer {
   }
 
   /** The first message from n0 since `from` that `match` accepts (bounded wait). */
-  async next(match: (m: Message) => boolean, timeoutMs = 5000): Promise<Message> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = this.inbox.find(match);
-      if (m) return m;
-      if (Date.now() > deadline) throw new Error(`${this.id}: no matching message within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+  next(match: (m: Message) => boolean, timeoutMs = 5000): Promise<Message> {
+    return pollFor(`a matching message from n0 to ${this.id}`, timeoutMs, () => this.inbox.find(match), 5);
   }
 }
 

@@ -10,6 +10,7 @@ import { RaftNode } from '../raft/node/raft-node.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import type { PeerAddress } from '../raft/transport/tcp-transport.js';
+import { until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -19,14 +20,6 @@ afterEach(async () => {
   await Promise.all(running.splice(0).map((n) => n.close().catch(() => {})));
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-
-async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** Retries a change while the leader says a change (or its first commit) is still in flight. */
 async function changeWithRetry(leader: () => RaftNode, run: (n: RaftNode) => Promise<unknown>): Promise<void> {
@@ -85,7 +78,7 @@ async function cluster(): Promise<Cluster> {
   };
   const bootstrap = [0, 1, 2].map((i) => c.addr(i));
   c.nodes = await Promise.all([0, 1, 2].map((i) => c.start(i, bootstrap)));
-  await until(() => [...c.live].some((n) => n.status().role === 'leader'));
+  await until('a leader among the live nodes', 10_000, () => [...c.live].some((n) => n.status().role === 'leader'));
   return c;
 }
 
@@ -121,7 +114,7 @@ async function expectNothingLost(c: Cluster, acked: string[]): Promise<void> {
       const seen = new Set(c.applied.get(n.id)!);
       return acked.filter((p) => !seen.has(p));
     };
-    await until(() => missing().length === 0).catch(() => undefined);
+    await until(`every acknowledged entry applied on ${n.id}`, 10_000, () => missing().length === 0).catch(() => undefined);
     expect(missing(), `${n.id} misses acknowledged entries`).toEqual([]);
   }
 }
@@ -134,13 +127,13 @@ describe('RaftNode membership', () => {
     await dead.close();
     c.live.delete(dead);
     const load = produce(c);
-    await until(() => load.acked.length >= 50);
+    await until('50 entries acknowledged', 10_000, () => load.acked.length >= 50);
     const joiner = await c.start(3, [...[0, 1, 2].map((i) => c.addr(i)).filter((p) => p.id !== dead.id), c.addr(3)], true);
     await changeWithRetry(c.leader, (n) => n.changeMembership({ kind: 'add-learner', node: 'n3', address: `127.0.0.1:${c.base + 3}` }));
     await changeWithRetry(c.leader, (n) => n.changeMembership({ kind: 'promote', node: 'n3' }));
     await changeWithRetry(c.leader, (n) => n.changeMembership({ kind: 'remove', node: dead.id }));
     const ackedAtChange = load.acked.length;
-    await until(() => load.acked.length >= ackedAtChange + 50);
+    await until('50 more entries acknowledged after the change', 10_000, () => load.acked.length >= ackedAtChange + 50);
     await load.stop();
     const m = c.leader().membership();
     expect([...m.voters].sort()).toEqual(['n0', 'n1', 'n2', 'n3'].filter((id) => id !== dead.id));
@@ -152,7 +145,7 @@ describe('RaftNode membership', () => {
   it('grows a group from 3 to 5 voters and shrinks it back to 3, removing its leader, under load', async () => {
     const c = await cluster();
     const load = produce(c);
-    await until(() => load.acked.length >= 30);
+    await until('30 entries acknowledged', 10_000, () => load.acked.length >= 30);
     for (const i of [3, 4]) {
       // As the documented procedure says, a joining node is given every current member: a node
       // accepts Raft connections only from members it knows, so n4 started without n3 would
@@ -163,18 +156,18 @@ describe('RaftNode membership', () => {
     }
     expect([...c.leader().membership().voters].sort()).toEqual(['n0', 'n1', 'n2', 'n3', 'n4']);
     let before = load.acked.length;
-    await until(() => load.acked.length >= before + 30);
+    await until('30 more entries acknowledged', 10_000, () => load.acked.length >= before + 30);
     // Shrink: the leader itself first (it steps down once the change commits), then one more.
     const first = c.leader();
     await changeWithRetry(() => first, (n) => n.changeMembership({ kind: 'remove', node: first.id }));
     c.live.delete(first);
-    await until(() => [...c.live].some((n) => n.status().role === 'leader'));
+    await until('a leader among the live nodes', 10_000, () => [...c.live].some((n) => n.status().role === 'leader'));
     expect(first.status().role).not.toBe('leader');
     const second = [...c.live].find((n) => n !== c.leader())!;
     await changeWithRetry(c.leader, (n) => n.changeMembership({ kind: 'remove', node: second.id }));
     c.live.delete(second);
     before = load.acked.length;
-    await until(() => load.acked.length >= before + 30);
+    await until('30 more entries acknowledged', 10_000, () => load.acked.length >= before + 30);
     await load.stop();
     const voters = [...c.leader().membership().voters].sort();
     expect(voters).toEqual([...c.live].map((n) => n.id).sort());

@@ -11,7 +11,7 @@ import { RaftNode, type RaftNodeOptions, type RoleChange } from '../raft/node/ra
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { MmapLogStorage } from '../raft/storage/mmap-log-storage.js';
 import type { PeerAddress } from '../raft/transport/tcp-transport.js';
-import { pollFor, until } from './helpers/poll.js';
+import { leaderOf, until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const dirs: string[] = [];
@@ -55,13 +55,6 @@ async function group(extra: Partial<RaftNodeOptions> = {}): Promise<Group> {
   };
   g.nodes = await Promise.all(peers.map((p) => g.start(p.id)));
   return g;
-}
-
-function leaderOf(nodes: RaftNode[], timeoutMs = 5000): Promise<RaftNode> {
-  return pollFor('a single leader', timeoutMs, () => {
-    const leaders = nodes.filter((n) => n.status().role === 'leader');
-    return leaders.length === 1 ? leaders[0] : undefined;
-  });
 }
 
 const normal = (entries: Entry[]): string[] => entries.filter((e) => e.type === 0).map((e) => Buffer.from(e.payload).toString());

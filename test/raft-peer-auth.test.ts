@@ -17,7 +17,7 @@ import { encodeHello, encodeMessage, PROTOCOL_VERSION } from '../raft/transport/
 import { FrameReader } from '../raft/transport/frame-reader.js';
 import { encodeAuthHello, encodeChallenge, encodeProof, FRAME_KIND_AUTH_HELLO, newNonce } from '../raft/transport/peer-auth.js';
 import type { PeerAddress } from '../raft/transport/tcp-transport.js';
-import { until } from './helpers/poll.js';
+import { leaderOf, until } from './helpers/poll.js';
 
 const logger = pino({ level: 'silent' });
 const SECRET = 'group-secret-0123456789abcdef';
@@ -53,16 +53,6 @@ async function group(preferredPort: number, secrets: readonly (readonly string[]
 }
 
 
-async function leaderOf(nodes: RaftNode[]): Promise<RaftNode> {
-  let leader: RaftNode | undefined;
-  await until('one leader known to all', 8000, () => {
-    const ls = nodes.filter((n) => n.status().role === 'leader');
-    leader = ls.length === 1 && nodes.every((n) => n.status().leader === ls[0]!.id) ? ls[0] : undefined;
-    return leader !== undefined;
-  });
-  return leader!;
-}
-
 function forged(type: MessageType, from: string, to: string, term: number, extra: Partial<Message> = {}): Message {
   return { type, from, to, term, index: 0, logTerm: 0, commit: 0, reject: false, rejectHint: 0, entries: [], ...extra };
 }
@@ -86,7 +76,7 @@ function impostor(port: number): Promise<{ socket: Socket; closed: () => boolean
 describe('raft peer authentication', () => {
   it('refuses an impostor that claims a peer id with a forged huge-term heartbeat and vote, and the leader stays leader', async () => {
     const { peers, nodes } = await group(22100, [[SECRET], [SECRET], [SECRET]]);
-    const leader = await leaderOf(nodes);
+    const leader = await leaderOf(nodes, 8000, { agreed: true });
     const term = leader.status().term;
     const victim = nodes.find((n) => n !== leader)!;
     const claimed = nodes.find((n) => n !== leader && n !== victim)!.id;
@@ -130,7 +120,7 @@ describe('raft peer authentication', () => {
 
   it('sends no raft message to an impostor listening on a stopped peer\'s address', async () => {
     const { peers, nodes } = await group(22200, [[SECRET], [SECRET], [SECRET]]);
-    const leader = await leaderOf(nodes);
+    const leader = await leaderOf(nodes, 8000, { agreed: true });
     const gone = nodes.find((n) => n !== leader)!;
     const address = peers.find((p) => p.id === gone.id)!;
     await gone.close();
@@ -171,7 +161,7 @@ describe('raft peer authentication', () => {
   ] as const) {
     it(`keeps one group while the secret is rotated: ${step}`, async () => {
       const { nodes } = await group(22300, secrets);
-      const leader = await leaderOf(nodes);
+      const leader = await leaderOf(nodes, 8000, { agreed: true });
       const r = await leader.propose(Buffer.from('rotating'));
       await until('commit on all three', 5000, () => nodes.every((n) => n.applied >= r.index));
     });
@@ -180,7 +170,7 @@ describe('raft peer authentication', () => {
   it('does not let a node with another secret into the group', async () => {
     const { nodes } = await group(22400, [[SECRET], [SECRET], ['another-secret-0123456789abcdef']]);
     const outsider = nodes[2]!;
-    const leader = await leaderOf(nodes.slice(0, 2));
+    const leader = await leaderOf(nodes.slice(0, 2), 8000, { agreed: true });
     const r = await leader.propose(Buffer.from('without the outsider'));
     await until('commit by the two', 5000, () => nodes[0]!.applied >= r.index && nodes[1]!.applied >= r.index);
     await until('the outsider refusing the others', 5000, () => outsider.status().transport.authFailures >= 1);

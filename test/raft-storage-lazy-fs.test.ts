@@ -9,6 +9,7 @@ import { fileLayerFromEnv, lazyFileLayer, LYING_FSYNC, lyingFsyncFileLayer, NEVE
 import { MappedFile } from '../raft/storage/mapped-file.js';
 import { realFileLayer } from '../raft/storage/real-file-layer.js';
 import { assertHolds, makeEntries, openLog, TempDirs } from './raft-storage-helpers.js';
+import { distPath, ensureBuilt } from './cli-helpers.js';
 
 const dirs = new TempDirs();
 afterEach(() => dirs.cleanup());
@@ -37,9 +38,8 @@ describe('lazy file layer and revertToDurable', () => {
   });
 
   it('does the same as a command for harnesses that drive processes', () => {
-    const root = new URL('..', import.meta.url).pathname;
-    const cli = join(root, 'dist', 'raft', 'tools', 'revert-to-durable-cli.js');
-    if (!existsSync(cli)) spawnSync('npx', ['tsc', '-p', '.'], { cwd: root, stdio: 'ignore' });
+    const cli = distPath('raft', 'tools', 'revert-to-durable-cli.js');
+    ensureBuilt(cli);
     const dir = dirs.make();
     crashLazily(dir, 25);
     const run = spawnSync(process.execPath, [cli, '--data-dir', dir], { encoding: 'utf8', timeout: 30_000 });

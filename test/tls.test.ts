@@ -20,8 +20,7 @@ import { writeClusterTls } from '../src/devkit/cluster-tls.js';
 import { makeRequest, RemotingClient, RequestCode } from '../src/protocol/index.js';
 import { startTestGroup, waitForReadyLeader, type TestGroup } from './broker-helpers.js';
 import { ensureBuilt, rmq } from './cli-helpers.js';
-import { until } from './helpers/poll.js';
-import { makeTestCa, type TestCa } from './helpers/test-ca.js';
+import { leaderOf, until } from './helpers/poll.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rmq-tls-'));
 const logger = pino({ level: 'silent' });
@@ -66,8 +65,7 @@ describe('TLS', () => {
       await node.start();
       return node;
     }));
-    await until('a leader', 8000, () => nodes.filter((n) => n.status().role === 'leader').length === 1);
-    const leader = nodes.find((n) => n.status().role === 'leader')!;
+    const leader = await leaderOf(nodes, 8000);
     const r = await leader.propose(Buffer.from('over TLS'));
     await until('commit on all three', 5000, () => nodes.every((n) => n.applied >= r.index));
 

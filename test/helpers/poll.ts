@@ -26,3 +26,22 @@ export async function eventually(cond: () => boolean, timeoutMs: number): Promis
     () => false,
   );
 }
+
+/** What `leaderOf` reads of a Raft node (a RaftNode, or anything with its id and status). */
+export interface LeaderCandidate {
+  readonly id: string;
+  status(): { role: string; leader: string };
+}
+
+/**
+ * Resolves with the one node among `nodes` that says it leads, once exactly one does; with
+ * `agreed`, only once every node also names it as its leader. Throws after `timeoutMs`.
+ */
+export function leaderOf<N extends LeaderCandidate>(nodes: readonly N[], timeoutMs = 5000, options: { agreed?: boolean } = {}): Promise<N> {
+  return pollFor(options.agreed === true ? 'one leader known to all' : 'a single leader', timeoutMs, () => {
+    const leaders = nodes.filter((n) => n.status().role === 'leader');
+    if (leaders.length !== 1) return undefined;
+    const leader = leaders[0]!;
+    return options.agreed !== true || nodes.every((n) => n.status().leader === leader.id) ? leader : undefined;
+  });
+}
