@@ -99,6 +99,9 @@ export const KIT_HOMES: { what: string; home: string; pattern: RegExp; except?: 
   { what: 'a port plan (port arithmetic from a base port)', home: 'src/devkit/port-plan.ts', pattern: /(function|const)\s+\w*[Pp]ortPlan\w*\s*[(=]|\b(basePort|base)\s*\+\s*\d+\s*\+/, except: 'raft/' },
 ];
 
+/** The house bound on a source file's length (docs/architecture.md); tests are not bound by it. */
+const MAX_FILE_LINES = 450;
+
 const stripComments = (source: string): string => source.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
 
 /** Node modules that speak to the network: the store must not. */
@@ -199,6 +202,35 @@ export function violations(files: { path: string; source: string }[]): string[] 
   return found;
 }
 
+/**
+ * The tests use the kit and the one polling helper as the tools do: no second dist/ resolver or
+ * PID check, and no local copy of test/helpers/poll.ts (until, pollFor, leaderOf).
+ */
+export const TEST_RULES: { what: string; use: string; pattern: RegExp; home?: string }[] = [
+  { what: 'a dist/ resolver', use: 'distPath or ensureBuilt (test/cli-helpers.ts), brokerScript or namesrvScript (src/devkit/processes.ts)', pattern: /['"]dist['"]|['"]\.\.?\/dist\// },
+  { what: 'a check that a PID is alive', use: 'isAlive or isOurProcess (raft/tools/process/process-identity.ts)', pattern: /process\.kill\(\s*\w+\s*,\s*0\s*\)|\/cmdline/ },
+  { what: 'a copy of the polling helper', use: 'until, pollFor or leaderOf (test/helpers/poll.ts)', pattern: /\b(function|const)\s+(until|pollFor|leaderOf)\b/, home: 'test/helpers/poll.ts' },
+];
+
+/** Test files that keep a check of their own, and why. */
+export const TEST_RULE_EXCEPTIONS: Record<string, string> = {
+  'test/jepsen-db-helpers.ts': 'a liveness check that also counts a zombie as dead, for the jepsen-like processes (left to the jepsen-like work)',
+  'test/jepsen-smoke-helpers.ts': 'the same zombie-aware check over a run\'s pids.jsonl (left to the jepsen-like work)',
+};
+
+/** Returns the violations of TEST_RULES for the test files given (path relative to the root). */
+export function testViolations(files: { path: string; source: string }[]): string[] {
+  const found: string[] = [];
+  for (const { path, source } of files) {
+    if (TEST_RULE_EXCEPTIONS[path] !== undefined) continue;
+    const code = stripComments(source);
+    for (const r of TEST_RULES) {
+      if (path !== r.home && r.pattern.test(code)) found.push(`${path} has ${r.what}: use ${r.use}`);
+    }
+  }
+  return found;
+}
+
 describe('architecture', () => {
   const files = ['raft', 'src', 'jepsen-like']
     .flatMap((d) => tsFiles(join(root, d)))
@@ -206,6 +238,11 @@ describe('architecture', () => {
 
   it('keeps raft/ free of src/ and jepsen-like/ and its core free of I/O, clocks and randomness', () => {
     expect(violations(files)).toEqual([]);
+  });
+
+  it('keeps every file of raft/, src/ and jepsen-like/ at 450 lines or fewer (one idea per file)', () => {
+    const tooLong = files.map((f) => ({ path: f.path, lines: f.source.split('\n').length - (f.source.endsWith('\n') ? 1 : 0) })).filter((f) => f.lines > MAX_FILE_LINES);
+    expect(tooLong.map((f) => `${f.path}: ${f.lines} lines`)).toEqual([]);
   });
 
   it('has a raft core to check', () => {
@@ -422,5 +459,31 @@ describe('architecture', () => {
 
   it('would catch a raft file importing jepsen-like/', () => {
     expect(violations([{ path: 'raft/sim/x.ts', source: "import '../../jepsen-like/nemesis.js';" }])).toHaveLength(1);
+  });
+  it('keeps the tests on the kit and the one polling helper', () => {
+    // The checker itself names the patterns; every other test file and helper is scanned.
+    const tests = tsFiles(join(root, 'test'))
+      .map((f) => ({ path: relative(root, f), source: readFileSync(f, 'utf8') }))
+      .filter((f) => f.path !== 'test/architecture.test.ts');
+    expect(tests.length).toBeGreaterThan(100);
+    expect(testViolations(tests)).toEqual([]);
+  });
+
+  it('would catch a test resolving dist/, checking a PID or polling on its own', () => {
+    const cases: [string, string][] = [
+      ['test/x.test.ts', "const main = join(root, 'dist', 'src', 'broker', 'main.js');"],
+      ['test/x.test.ts', "spawn(process.execPath, [new URL('../dist/src/namesrv/main.js', import.meta.url).pathname]);"],
+      ['test/x-helpers.ts', 'export function alive(pid: number): boolean {\n  try { process.kill(pid, 0); return true; } catch { return false; }\n}'],
+      ['test/x.test.ts', 'async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {'],
+      ['test/x.test.ts', 'function leaderOf(nodes: RaftNode[], timeoutMs = 5000): Promise<RaftNode> {'],
+    ];
+    for (const [path, source] of cases) expect(testViolations([{ path, source }]), source).toHaveLength(1);
+    const fine: [string, string][] = [
+      ['test/x.test.ts', "import { leaderOf, until } from './helpers/poll.js';\nconst leader = await leaderOf(nodes, 8000, { agreed: true });"],
+      ['test/x.test.ts', "const cli = distPath('raft', 'tools', 'revert-to-durable-cli.js');\nensureBuilt(cli);\n// runs dist/src/cli/main.js"],
+      ['test/helpers/poll.ts', 'export async function until(what: string, timeoutMs: number, cond: () => boolean): Promise<void> {'],
+      ['test/x.test.ts', "process.kill(pid, 'SIGKILL');"],
+    ];
+    for (const [path, source] of fine) expect(testViolations([{ path, source }]), source).toEqual([]);
   });
 });
