@@ -133,7 +133,7 @@ describe('RaftNode', () => {
   });
 
   it('keeps role listeners bounded over many leadership transfers, repeated requests included', async () => {
-    const g = await group(21610);
+    const g = await group();
     const baseline = new Map(g.nodes.map((n) => [n.id, n.listenerCount('role')]));
     // Leadership goes round the group a dozen times; no transfer may leave a listener behind.
     for (let i = 0; i < 12; i++) {
