@@ -44,6 +44,8 @@ export interface ClusterFile {
   grpcEndpoints?: string[];
   /** Front doors: each node appears in routes as "<brokerName>-<nodeId>" (docs/operations.md). */
   frontDoors?: boolean;
+  /** `cluster up --log-pretty`: every process logs pino-pretty's human layout instead of JSON lines. */
+  logPretty?: boolean;
 }
 
 export function clusterFilePath(dir: string): string {

@@ -16,6 +16,11 @@ async function runEntryPoint(modulePath: string, args: string[]): Promise<typeof
   return KEEP_RUNNING;
 }
 
+export const LOG_PRETTY_FLAG = '--log-pretty';
+export const LOG_PRETTY_HELP = 'human-readable log lines (pino-pretty) instead of one JSON object per line';
+
+const prettyArgs = (o: { logPretty?: boolean }): string[] => (o.logPretty === true ? ['--log-pretty'] : []);
+
 export function registerServerCommands(program: Command): void {
   program
     .command('namesrv')
@@ -23,11 +28,13 @@ export function registerServerCommands(program: Command): void {
     .option('-p, --port <port>', 'listen port', intInRange(1, 65535), 9876)
     .option('--host <host>', 'listen address', '127.0.0.1')
     .option('--metrics-port <port>', 'HTTP port for /metrics, /healthz and /readyz (0 = off)', intInRange(0, 65535), 0)
-    .action(action<{ port: number; host: string; metricsPort: number }>((o) => runEntryPoint('../../namesrv/main.js', ['--port', String(o.port), '--host', o.host, '--metrics-port', String(o.metricsPort)])));
+    .option(LOG_PRETTY_FLAG, LOG_PRETTY_HELP)
+    .action(action<{ port: number; host: string; metricsPort: number; logPretty?: boolean }>((o) => runEntryPoint('../../namesrv/main.js', ['--port', String(o.port), '--host', o.host, '--metrics-port', String(o.metricsPort), ...prettyArgs(o)])));
 
   program
     .command('broker')
     .description('run one broker node (one Raft peer of its group) in the foreground')
     .requiredOption('-c, --config <file>', 'broker.conf (RocketMQ key=value format; see docs/operations.md)')
-    .action(action<{ config: string }>((o) => runEntryPoint('../../broker/main.js', ['-c', resolve(o.config)])));
+    .option(LOG_PRETTY_FLAG, LOG_PRETTY_HELP)
+    .action(action<{ config: string; logPretty?: boolean }>((o) => runEntryPoint('../../broker/main.js', ['-c', resolve(o.config), ...prettyArgs(o)])));
 }
