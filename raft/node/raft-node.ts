@@ -374,7 +374,7 @@ export class RaftNode extends EventEmitter {
       if (!this.persistStep('reset of the log', () => this.storage.reset(rd.reset!))) return;
       this.resetsInstalled++;
       // One line an operator can alert on (event names: docs/operations.md, "Log events").
-      this.log.warn({ event: 'raft-log-reset', index: rd.reset.index, term: rd.reset.term, leader: this.role.leader }, 'log reset to the leader head');
+      this.log.warn({ event: 'raft-log-reset', index: rd.reset.index, term: rd.reset.term, leader: rd.softState?.leader ?? this.role.leader }, 'log reset to the leader head');
       this.o.onReset?.(rd.reset);
       if (this.appliedIndex < rd.reset.index) this.appliedIndex = rd.reset.index;
     }
