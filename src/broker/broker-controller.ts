@@ -196,13 +196,14 @@ export class BrokerController {
       config: this.config,
       brokerAddr: this.brokerAddr,
       storeHost,
-      log: this.log,
+      log: this.log.child({ component: 'processors' }),
       store: raft.store,
       raft,
       metadata: raft.metadata,
       consumers: this.consumers,
       offsets: this.offsets,
       admin,
+      ...(this.metrics !== undefined ? { observeSend: this.metrics.observeSend.bind(this.metrics) } : {}),
       nowMs: () => Date.now(),
       forwardToLeader: (req: RemotingCommand) => {
         this.metrics?.onForward(req);
