@@ -40,11 +40,15 @@ export function killLiveRuns(): void {
   live.clear();
 }
 
-/** `onStderr` sees each stderr chunk as it arrives (a test of output that must not wait for the end). */
-export function run(script: string, args: readonly string[], timeoutMs = 60_000, onStderr?: (chunk: string) => void): Promise<RunResult> {
+/**
+ * `onStderr` sees each stderr chunk as it arrives (a test of output that must not wait for the
+ * end); `envOverrides` win over the defaults (e.g. RMQ_LOG_LEVEL=info for the processes a
+ * `cluster up` launches, which inherit it).
+ */
+export function run(script: string, args: readonly string[], timeoutMs = 60_000, onStderr?: (chunk: string) => void, envOverrides: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return new Promise((resolve) => {
     // NAMESRV_ADDR from the environment would hide a missing -n.
-    const env: NodeJS.ProcessEnv = { ...process.env, RMQ_LOG_LEVEL: 'silent' };
+    const env: NodeJS.ProcessEnv = { ...process.env, RMQ_LOG_LEVEL: 'silent', ...envOverrides };
     delete env['NAMESRV_ADDR'];
     const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     if (child.pid !== undefined) live.add(child.pid);

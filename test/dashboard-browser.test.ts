@@ -2,8 +2,9 @@
 // puppeteer-core against `rmq dashboard` over a real NameServer and 3-node group. The page must
 // load without console errors, name the leader, show rates and a chart that move while a producer
 // runs, name the new leader within seconds of a leader SIGKILL, and show a message looked up by
-// key with its body, and run a leader transfer and a topic creation only once confirmed. A
-// screenshot is left in the test's temp folder.
+// key and by time with its body, show which member of a consumer group holds which queue, and run
+// a leader transfer and a topic creation only once confirmed. A screenshot is left in the test's
+// temp folder.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
@@ -65,7 +66,7 @@ const shownLeader = (): Promise<string> => page.$eval('#leader-broker-a', (e) =>
 const chartPath = (): Promise<string> => page.$$eval('#chart svg path', (ps) => ps.map((p) => p.getAttribute('d') ?? '').join('|')).catch(() => '');
 
 describe('the dashboard in headless Chromium', () => {
-  it('shows the leader, moving rates and chart, a new leader after a kill, a message by key, and runs confirmed admin actions', async () => {
+  it('shows the leader, moving rates and chart, a new leader after a kill, which member holds which queue, a message by key and by time, and runs confirmed admin actions', async () => {
     await page.goto(dashboard.url, { waitUntil: 'load' });
     const leader = (await leaderId())!;
     await until('the page naming the leader', 15_000, async () => (await shownLeader()) === leader);
@@ -78,6 +79,8 @@ describe('the dashboard in headless Chromium', () => {
     consumer.subscribe(TOPIC, '*');
     let stop = false;
     let sent = 0;
+    // Nothing of the topic was stored before this moment: a lookup by it starts at message 0.
+    const sendingFromMs = Date.now();
     const sending = (async () => {
       for (let i = 0; i < MAX_SENDS && !stop; i++) {
         await producer.send({ topic: TOPIC, body: `dashboard body ${i}`, keys: `dash-key-${i}` }).then(() => sent++, () => undefined);
@@ -94,6 +97,9 @@ describe('the dashboard in headless Chromium', () => {
       await until('the page listing the consumer group with its member and lag', 30_000, async () =>
         (await page.$eval('#members tr[data-group="DASH_CG"] td:nth-child(2)', (e) => e.textContent).catch(() => '')) === '1'
         && (await page.$$eval('#consumers tr[data-group="DASH_CG"]', (rows) => rows.length)) > 0);
+      // Its rebalance state: the one member holds the topic's queues.
+      await until('the page showing which queues the member holds', 30_000, async () =>
+        (await page.$eval('#assignments tr[data-group="DASH_CG"] td:nth-child(3)', (e) => e.textContent ?? '').catch(() => '')).includes(`${TOPIC} broker-a/0`));
 
       await killNode(c.file, 'broker-a', leader, 'SIGKILL');
       const killedAt = Date.now();
@@ -118,6 +124,13 @@ describe('the dashboard in headless Chromium', () => {
     await page.click('#lookup-go');
     await until('the message body shown', 15_000, async () => (await page.$eval('#lookup-results', (e) => e.textContent ?? '')).includes('dashboard body 0'));
     expect(await page.$eval('#lookup-results .body-preview', (e) => e.textContent)).toBe('dashboard body 0');
+    // By time: the messages stored from the moment the producer started, earliest first.
+    await page.$eval('#lookup-key', (e) => { (e as HTMLInputElement).value = ''; });
+    await page.$eval('#lookup-results', (e) => { e.textContent = ''; });
+    await page.type('#lookup-time', new Date(sendingFromMs).toISOString());
+    await page.click('#lookup-go');
+    await until('the messages stored from that time shown', 15_000, async () => (await page.$$eval('#lookup-results .body-preview', (es) => es.length)) > 0);
+    expect(await page.$eval('#lookup-results .body-preview', (e) => e.textContent)).toBe('dashboard body 0');
 
     // The admin actions wait for a confirmation: nothing moves until it is given.
     const before = await shownLeader();
@@ -137,6 +150,6 @@ describe('the dashboard in headless Chromium', () => {
     await page.screenshot({ path: shot, fullPage: true });
     expect(statSync(shot).size).toBeGreaterThan(10_000);
     expect(consoleErrors).toEqual([]);
-  });
+  }, 240_000);
 });
 

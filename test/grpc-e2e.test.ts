@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalCluster, type LocalCluster } from '../src/devkit/local-cluster.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 import { PullConsumer } from '../src/client/index.js';
+import { metricSum, readMetrics } from '../src/client/metrics-json.js';
 import { messagingServiceDefinition } from '../src/grpc/proto.js';
 import { until } from './broker-helpers.js';
 
@@ -339,6 +340,21 @@ describe('the gRPC endpoint\'s refusals', () => {
     const offsets = await call('GetOffset', { group: { name: 'g' }, messageQueue: { topic: { name: TOPIC }, id: 0 } });
     expect(offsets.status.code).toBe('UNSUPPORTED');
     expect(offsets.status.message).toMatch(/remoting pull consumer/);
+  }, 30_000);
+
+  it('counts its sends in the node\'s send latency and refusal metrics, as remoting sends are', async () => {
+    const id = cluster.nodes.find((n) => n.grpcAddr === endpoints)!.id;
+    const metricsAddr = String((await cluster.status(id))?.['metricsAddr']);
+    const figures = async (): Promise<{ sends: number; refused: number }> => {
+      const m = await readMetrics(metricsAddr, 5000);
+      return { sends: metricSum(m, 'rmq_send_duration_seconds', 'rmq_send_duration_seconds_count'), refused: metricSum(m, 'rmq_requests_refused_total', undefined, { request: 'SEND_MESSAGE' }) };
+    };
+    const before = await figures();
+    await producer.send({ topic: TOPIC, tag: 'counted', body: Buffer.from('counted') });
+    expect((await call('SendMessage', { messages: [message('SCHEDULE_TOPIC_XXXX')] })).status.code).toBe('FORBIDDEN');
+    const after = await figures();
+    expect(after.sends - before.sends).toBeGreaterThanOrEqual(2);
+    expect(after.refused - before.refused).toBe(1);
   }, 30_000);
 
   type ReceiveOut = { status?: { code: string }; message?: { systemProperties: { messageId: string; receiptHandle: string } } };

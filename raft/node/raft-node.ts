@@ -44,6 +44,8 @@ export class RaftNode extends EventEmitter {
   private queuedEntries = 0;
   private appliedIndex: number;
   private role: RoleChange;
+  /** The last leader this node knew (for the leader-change line: which leader was replaced). */
+  private lastLeader: NodeId | '' = '';
   private turnScheduled = false;
   private closed = false;
   private timers: unknown[] = [];
@@ -107,7 +109,7 @@ export class RaftNode extends EventEmitter {
     });
     this.role = { role: 'follower', leader: '', term: hardState.term };
     const onMessage = this.contact.listen((m: Message): void => this.onMessage(m));
-    this.transport = o.transport !== undefined ? o.transport(onMessage) : tcpTransportFor(o, this.log, onMessage);
+    this.transport = o.transport !== undefined ? o.transport(onMessage) : tcpTransportFor(o, base.child({ component: 'raft-transport', nodeId: o.id, group: o.group ?? '' }), onMessage);
     for (const p of peersOf(membership)) this.transport.addPeer?.(p);
     // After a power loss under async flush the core starts recovering (recovery-guard.ts);
     // otherwise (sync flush, one voter) the storage's suspicion is cleared now.
@@ -372,7 +374,8 @@ export class RaftNode extends EventEmitter {
     if (rd.reset) {
       if (!this.persistStep('reset of the log', () => this.storage.reset(rd.reset!))) return;
       this.resetsInstalled++;
-      this.log.warn({ index: rd.reset.index, term: rd.reset.term }, 'log reset to the leader head');
+      // One line an operator can alert on (event names: docs/operations.md, "Log events").
+      this.log.warn({ event: 'raft-log-reset', index: rd.reset.index, term: rd.reset.term, leader: rd.softState?.leader ?? this.role.leader }, 'log reset to the leader head');
       this.o.onReset?.(rd.reset);
       if (this.appliedIndex < rd.reset.index) this.appliedIndex = rd.reset.index;
     }
@@ -441,9 +444,13 @@ export class RaftNode extends EventEmitter {
     const prev = this.role;
     this.role = { role: s.role, leader: s.leader, term: s.term };
     this.leaderChanges.seen(s.leader);
-    if (prev.role !== s.role || prev.leader !== s.leader) {
-      this.log.info({ role: s.role, leader: s.leader, term: s.term }, s.role === 'leader' ? 'became leader' : 'role changed');
+    if (s.role === 'leader' && prev.role !== 'leader') {
+      // The one line per leader change (logged by the new leader): event names, docs/operations.md.
+      this.log.info({ event: 'raft-leader-changed', role: s.role, leader: s.leader, term: s.term, previousLeader: this.lastLeader }, 'became leader');
+    } else if (prev.role !== s.role || prev.leader !== s.leader) {
+      this.log.info({ role: s.role, leader: s.leader, term: s.term }, 'role changed');
     }
+    if (s.leader !== '') this.lastLeader = s.leader;
     if (s.leader !== '') this.transfers.settle(s.leader);
     this.emit('role', this.role);
   }

@@ -160,6 +160,11 @@ export interface BrokerContext {
    */
   waitForMessage(topic: string, queueId: number, timeoutMs: number, channel: RemotingChannel): Promise<'arrived' | 'timeout' | 'closed' | 'full'>;
   readonly offsets: ConsumerOffsetService;
+  /**
+   * Counts a send the remoting handlers did not see (gRPC SendMessage) in the node's metrics:
+   * latency by result, refusals by code. Returns `answer`; absent when metrics are off.
+   */
+  observeSend?<T extends RemotingCommand | undefined>(answer: Promise<T>): Promise<T>;
   /** Raft administration (status, leadership transfer, replica digest) for the admin codes. */
   readonly admin: BrokerAdmin;
   /**

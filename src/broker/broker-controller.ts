@@ -207,7 +207,7 @@ export class BrokerController {
       config: this.config,
       brokerAddr: this.brokerAddr,
       storeHost,
-      log: this.log,
+      log: this.log.child({ component: 'processors' }),
       store: raft.store,
       raft,
       metadata: raft.metadata,
@@ -215,6 +215,7 @@ export class BrokerController {
       offsets: this.offsets,
       admin,
       suggestPullBrokerId: (queueId, lastPhysicalOffset) => followerReads.suggest(queueId, lastPhysicalOffset),
+      ...(this.metrics !== undefined ? { observeSend: this.metrics.observeSend.bind(this.metrics) } : {}),
       nowMs: () => Date.now(),
       forwardToLeader: (req: RemotingCommand) => {
         this.metrics?.onForward(req);

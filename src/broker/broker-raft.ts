@@ -100,6 +100,7 @@ export class BrokerRaft implements RaftFacade {
   /** storeHost + storePort as message id hex, the fixed half of every offset msgId. */
   private readonly msgIdPrefix: string;
   private readonly log: Logger;
+  private readonly retentionLog: Logger;
   private readonly metadataPath: string;
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
@@ -109,6 +110,7 @@ export class BrokerRaft implements RaftFacade {
   constructor(private readonly o: BrokerRaftOptions) {
     const c = o.config;
     this.log = o.logger.child({ component: 'broker-raft' });
+    this.retentionLog = o.logger.child({ component: 'retention' });
     const peers = parsePeers(c.dLegerPeers);
     this.nodeId = c.dLegerSelfId;
     this.peers = peers;
@@ -122,7 +124,7 @@ export class BrokerRaft implements RaftFacade {
     mkdirSync(storeDir, { recursive: true });
     // Test-only: RMQ_UNSAFE_TEST_LAZY_FS=1 keeps shadows of what was synced (power-loss tests).
     const fileLayer = fileLayerFromEnv(process.env);
-    this.storage = MmapLogStorage.open(logDir, { segmentBytes: c.mappedFileSizeCommitLog, logger: o.logger, fileLayer });
+    this.storage = MmapLogStorage.open(logDir, { segmentBytes: c.mappedFileSizeCommitLog, logger: o.logger.child({ component: 'raft-log' }), fileLayer });
     this.metadataPath = metadataFile(storeDir);
     this.metadata = MetadataState.load(this.metadataPath);
     this.applier = new MetadataApplier({
@@ -150,9 +152,8 @@ export class BrokerRaft implements RaftFacade {
         store: this.store,
         minRetainIndex: () => this.minRetainIndex(),
         beforeHeadDeletion: () => this.persister.persistNow(),
-        onDeleted: (report) => this.log.info({ report }, 'retention deleted log segments'),
         onReport: (report) => this.onRetentionReport(report),
-        onError: (err) => this.log.error({ err }, 'retention run failed'),
+        onError: (err) => this.retentionLog.error({ err }, 'retention run failed'),
       },
       { fileReservedTimeHours: c.fileReservedTime, deleteWhen: c.deleteWhen, diskMaxUsedSpaceRatio: c.diskMaxUsedSpaceRatio, diskSpaceWarningLevelRatio: c.diskSpaceWarningLevelRatio },
     );
@@ -244,9 +245,7 @@ export class BrokerRaft implements RaftFacade {
    * scheduled run; the timer and this call both run on the event loop, so they never interleave.
    */
   deleteExpiredNow(): CleanReport {
-    const report = this.clean.deleteExpiredNow();
-    if (report.deletedSegments > 0) this.log.info({ report }, 'retention deleted log segments on request');
-    return report;
+    return this.clean.deleteExpiredNow();
   }
 
   /** Highest used ratio (0..1) of the store's file systems at the last disk check. */
@@ -273,6 +272,12 @@ export class BrokerRaft implements RaftFacade {
 
   private onRetentionReport(report: CleanReport): void {
     this.countRetention(report);
+    // One line per run that deleted something or was asked for (an admin command); the timer's
+    // runs that find nothing to do (every checkIntervalMs) stay silent. Event: docs/operations.md.
+    if (report.deletedSegments > 0 || report.reason.startsWith('manual-')) {
+      const { reason, deletedSegments, deletedStoreFiles, firstIndex, stoppedBy, usedRatio } = report;
+      this.retentionLog.info({ event: 'retention-run', reason, deletedSegments, deletedStoreFiles, firstIndex, stoppedBy, usedRatio }, 'retention run');
+    }
     if (report.stoppedBy === 'min-retain-index' && this.snapshotBoundBinding) this.snapshots.noteRetentionBlocked();
   }
 

@@ -19,8 +19,10 @@ if (unsafeTestFault !== undefined) warnUnsafeTestFault(unsafeTestFault);
 const program = new Command()
   .name('broker')
   .requiredOption('-c, --config <file>', 'broker.conf (RocketMQ key=value format)')
+  .option('--log-pretty', 'human-readable log lines (pino-pretty) instead of JSON (also RMQ_LOG_PRETTY=1)')
   .parse();
-const opts = program.opts<{ config: string }>();
+const opts = program.opts<{ config: string; logPretty?: boolean }>();
+if (opts.logPretty === true) process.env['RMQ_LOG_PRETTY'] = '1';
 
 let text: string;
 try {

@@ -81,6 +81,22 @@ export class NodeMetrics {
     this.broker.forwarded(requestCodeName(req.code));
   }
 
+  /**
+   * A send answered outside the remoting handlers (the gRPC endpoint's SendMessage, which runs the
+   * send processor itself): counted as SEND_MESSAGE, latency by result and refusals by code, as
+   * instrument() counts remoting sends. Returns `answer` unchanged.
+   */
+  observeSend<T extends RemotingCommand | undefined>(answer: Promise<T>): Promise<T> {
+    const startedMs = performance.now();
+    const request = requestCodeName(RequestCode.SEND_MESSAGE);
+    const answered = (code: number): void => {
+      this.broker.send(code === ResponseCode.SUCCESS ? 'ok' : responseCodeName(code), (performance.now() - startedMs) / 1000);
+      if (isRefusal(code)) this.broker.refused(request, responseCodeName(code));
+    };
+    answer.then((resp) => answered(resp?.code ?? ResponseCode.SYSTEM_ERROR), (err: unknown) => answered(responseCodeOfError(err)));
+    return answer;
+  }
+
   /** Wraps a request handler: send latency by result, pulled messages, refusals by code. */
   instrument(code: number, handle: RequestHandler): RequestHandler {
     const send = SEND_CODES.has(code);

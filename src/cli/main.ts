@@ -3,6 +3,7 @@
 // (cluster up/down/status), mqadmin-style administration, quick produce/consume, and the demos.
 // Every command and its --json shape is documented in docs/cli.md; errors print one line.
 import { Command } from 'commander';
+import { tagCommanderErrors } from './cli-errors.js';
 import { benchCommand } from './commands/bench.js';
 import { registerAdminCommands } from './commands/admin.js';
 import { registerClusterCommands } from './commands/cluster.js';
@@ -29,4 +30,5 @@ registerDashboardCommand(program);
 registerDemoCommands(program);
 program.addCommand(benchCommand());
 
+tagCommanderErrors(program);
 await program.parseAsync();

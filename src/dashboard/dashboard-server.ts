@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyInstance } from 'fastify';
 import * as vl from 'vega-lite';
-import { Admin } from '../client/index.js';
+import { Admin, PullConsumer } from '../client/index.js';
 import { ClusterView, type GroupView } from './cluster-view.js';
 import { RateSampler } from './rate-sampler.js';
 import { lookUpMessages } from './message-lookup.js';
@@ -41,6 +41,7 @@ export class Dashboard {
   private constructor(
     private readonly app: FastifyInstance,
     private readonly admin: Admin,
+    private readonly reader: PullConsumer,
     private readonly sampler: RateSampler,
     readonly url: string,
   ) {}
@@ -48,6 +49,9 @@ export class Dashboard {
   static async start(o: DashboardOptions): Promise<Dashboard> {
     const admin = new Admin({ namesrvAddr: o.namesrvAddr, requestTimeoutMs: 1500 });
     await admin.start();
+    // Reads messages by queue offset for the lookup by time; it commits nothing.
+    const reader = new PullConsumer({ namesrvAddr: o.namesrvAddr, requestTimeoutMs: 1500, consumerGroup: 'TOOLS_CONSUMER' });
+    await reader.start();
     const view = new ClusterView(admin);
     let overview: { atMs: number; groups: Promise<GroupView[]> } | undefined;
     const readOverview = (): Promise<GroupView[]> => {
@@ -97,14 +101,14 @@ export class Dashboard {
     app.get('/api/consumers', async () => {
       const lag = sampler.consumerLag();
       const names = [...new Set(lag.map((r) => r.consumerGroup))].filter((g) => !g.startsWith('%')).sort();
-      const groups = await Promise.all(names.map(async (group) => ({ group, members: await admin.consumerIds(group).catch(() => []) })));
+      const groups = await Promise.all(names.map(async (group) => ({ group, members: await admin.consumerIds(group).catch(() => []), assignments: await assignmentsOf(admin, group) })));
       return { lag, groups };
     });
-    app.get<{ Querystring: { topic?: string; key?: string; id?: string } }>('/api/message', async (req, reply) => {
-      const { topic, key, id } = req.query;
-      if ((key === undefined || key === '') && (id === undefined || id === '')) return reply.code(400).send({ error: 'give a message id, or a topic and a key' });
+    app.get<{ Querystring: { topic?: string; key?: string; id?: string; time?: string } }>('/api/message', async (req, reply) => {
+      const { topic, key, id, time } = req.query;
+      if (!key && !id && !time) return reply.code(400).send({ error: 'give a message id, or a topic and a key or a time' });
       try {
-        const found = await lookUpMessages(admin, sampler.consumerLag(), { ...(topic ? { topic } : {}), ...(key ? { key } : {}), ...(id ? { id } : {}) });
+        const found = await lookUpMessages(admin, reader, sampler.consumerLag(), { ...(topic ? { topic } : {}), ...(key ? { key } : {}), ...(id ? { id } : {}), ...(time ? { time } : {}) });
         return { messages: found };
       } catch (err) {
         return { messages: [], error: (err as Error).message };
@@ -137,22 +141,37 @@ export class Dashboard {
       await app.listen({ host, port: o.port });
     } catch (err) {
       await admin.shutdown();
+      await reader.shutdown();
       throw err;
     }
     const addr = app.server.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : o.port;
     await refreshAddrs();
     sampler.start();
-    return new Dashboard(app, admin, sampler, `http://${host}:${port}/`);
+    return new Dashboard(app, admin, reader, sampler, `http://${host}:${port}/`);
   }
 
   async close(): Promise<void> {
     this.sampler.stop();
     await this.app.close();
     await this.admin.shutdown();
+    await this.reader.shutdown();
   }
 }
 
+
+/**
+ * The group's rebalance state: which online member holds which queue, as each member reports it
+ * (GET_CONSUMER_RUNNING_INFO); a member that cannot report (ali-ons) is listed with the reason.
+ */
+async function assignmentsOf(admin: Admin, group: string): Promise<{ clientId: string; queues: { topic: string; brokerName: string; queueId: number }[]; error?: string }[]> {
+  const members = await admin.consumerStatus(group).catch(() => []);
+  return members.map((m) => ({
+    clientId: m.clientId,
+    queues: (m.info?.mqTable ?? []).filter((q) => !q.dropped).map((q) => ({ topic: q.topic, brokerName: q.brokerName, queueId: q.queueId })).sort((a, b) => (a.topic + a.brokerName).localeCompare(b.topic + b.brokerName) || a.queueId - b.queueId),
+    ...(m.error !== undefined ? { error: m.error } : {}),
+  }));
+}
 
 function isSystemTopic(topic: string): boolean {
   return topic === 'TBW102' || topic.startsWith('%RETRY%') || topic.startsWith('%DLQ%') || topic.startsWith('SCHEDULE_TOPIC') || topic.startsWith('RMQ_SYS_') || topic === 'SELF_TEST_TOPIC' || topic.startsWith('rmq_sys_');

@@ -1,12 +1,16 @@
-// Message lookup for the dashboard: by id (offset id, or a client id with its topic) or by key,
-// through the SDK's Admin, each message with its headers, a preview of its body, and the
-// consumer groups whose committed offset is past it.
-import type { Admin, MessageExt } from '../client/index.js';
+// Message lookup for the dashboard: by id (offset id, or a client id with its topic), by key, or
+// by time (the first messages of each queue stored at or after it), through the SDK's Admin and
+// a PullConsumer, each message with its headers, a preview of its body, and the consumer groups
+// whose committed offset is past it.
+import type { Admin, MessageExt, PullConsumer } from '../client/index.js';
+import { scanByTime } from '../client/time-scan.js';
 import type { LagRow } from './rate-sampler.js';
 
 /** Body bytes shown at most (as UTF-8 text). */
 const BODY_PREVIEW_BYTES = 1024;
 const MAX_MESSAGES = 32;
+/** By time: this many messages of each queue from the time on, the earliest MAX_MESSAGES shown. */
+const PER_QUEUE_BY_TIME = 4;
 
 export interface MessageView {
   msgId: string;
@@ -28,11 +32,23 @@ export interface MessageView {
   consumers: { group: string; consumed: boolean }[];
 }
 
-export async function lookUpMessages(admin: Admin, lag: readonly LagRow[], q: { topic?: string; key?: string; id?: string }): Promise<MessageView[]> {
+/** A time as the page sends it: ms since the epoch, or a date the browser's Date parses (ISO 8601). */
+export function parseLookupTime(text: string): number {
+  const ms = /^\d+$/.test(text.trim()) ? Number(text.trim()) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new Error(`'${text.slice(0, 40)}' is not a time: give ms since the epoch or an ISO 8601 date, e.g. 2026-12-05T18:40:00Z`);
+  return ms;
+}
+
+export async function lookUpMessages(admin: Admin, reader: PullConsumer, lag: readonly LagRow[], q: { topic?: string; key?: string; id?: string; time?: string }): Promise<MessageView[]> {
   let found: MessageExt[];
   if (q.id !== undefined) found = [await admin.viewMessage(q.id, q.topic)];
   else if (q.topic !== undefined && q.key !== undefined) found = await admin.queryMessageByKey(q.topic, q.key, { maxNum: MAX_MESSAGES });
-  else throw new Error('a key lookup needs the topic too');
+  else if (q.topic !== undefined && q.time !== undefined) {
+    const beginMs = parseLookupTime(q.time);
+    const queues = await scanByTime(reader, q.topic, { beginMs, max: MAX_MESSAGES * PER_QUEUE_BY_TIME, maxPerQueue: PER_QUEUE_BY_TIME });
+    found = queues.flatMap((s) => s.messages).sort((a, b) => a.storeTimestamp - b.storeTimestamp).slice(0, MAX_MESSAGES);
+    if (found.length === 0) throw new Error(`no message of topic ${q.topic} was stored at or after ${new Date(beginMs).toISOString()}`);
+  } else throw new Error('a key or time lookup needs the topic too');
   if (found.length === 0) throw new Error(`no message with key ${q.key} in topic ${q.topic}`);
   const views: MessageView[] = [];
   for (const m of found.slice(0, MAX_MESSAGES)) views.push({ ...viewOf(m), consumers: await consumersOf(admin, lag, m) });

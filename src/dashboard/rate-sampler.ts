@@ -3,6 +3,8 @@
 // the message counters into rates and keeps a bounded history. The consumer lag the leaders
 // report comes along from the same read.
 
+import { metricSum as sum, readMetrics, type MetricJson } from '../client/metrics-json.js';
+
 export interface RatePoint {
   /** Epoch ms of the sample. */
   t: number;
@@ -20,11 +22,6 @@ export interface LagRow {
   lag: number;
 }
 
-interface MetricJson {
-  name: string;
-  values: { value: number; labels: Record<string, string | number>; metricName?: string }[];
-}
-
 interface Totals {
   put: number;
   got: number;
@@ -34,7 +31,6 @@ interface Totals {
 }
 
 const HISTORY_POINTS = 300;
-const FETCH_TIMEOUT_MS = 800;
 
 export class RateSampler {
   private readonly history: RatePoint[] = [];
@@ -98,20 +94,6 @@ export class RateSampler {
       this.running = false;
     }
   }
-}
-
-async function readMetrics(addr: string): Promise<MetricJson[]> {
-  const res = await fetch(`http://${addr}/metrics.json`, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-  if (!res.ok) throw new Error(`${addr}: HTTP ${res.status}`);
-  return (await res.json()) as MetricJson[];
-}
-
-function sum(metrics: MetricJson[], name: string, metricName?: string): number {
-  const m = metrics.find((x) => x.name === name);
-  if (m === undefined) return 0;
-  let total = 0;
-  for (const v of m.values) if (metricName === undefined || v.metricName === metricName) total += v.value;
-  return total;
 }
 
 function lagRows(metrics: MetricJson[]): LagRow[] {

@@ -46,6 +46,8 @@ export interface ClusterFile {
   frontDoors?: boolean;
   /** Started with --tls: every client needs TLS trusting this CA (rmq --tls-ca <it>). */
   tlsCaPath?: string;
+  /** `cluster up --log-pretty`: every process logs pino-pretty's human layout instead of JSON lines. */
+  logPretty?: boolean;
 }
 
 export function clusterFilePath(dir: string): string {

@@ -35,6 +35,8 @@ export interface ClusterUpOptions {
   timeoutMs: number;
   /** RMQ_LOG_LEVEL of the children (default info). */
   logLevel?: string;
+  /** Human-readable (pino-pretty) logs in the children's log files; kept in cluster.json for restarts. */
+  logPretty?: boolean;
   say?: (line: string) => void;
 }
 
@@ -81,8 +83,12 @@ export function killClusterSync(file: ClusterFile): void {
   }
 }
 
-function childEnv(logLevel: string | undefined): NodeJS.ProcessEnv {
-  return { ...process.env, RMQ_LOG_LEVEL: logLevel ?? process.env['RMQ_LOG_LEVEL'] ?? 'info' };
+function childEnv(logLevel: string | undefined, logPretty: boolean | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, RMQ_LOG_LEVEL: logLevel ?? process.env['RMQ_LOG_LEVEL'] ?? 'info' };
+  // The children's log format is the cluster's (cluster.json), not whatever this shell has.
+  if (logPretty === true) env['RMQ_LOG_PRETTY'] = '1';
+  else delete env['RMQ_LOG_PRETTY'];
+  return env;
 }
 
 async function waitForNamesrvOf(file: ClusterFile, launched: Launched): Promise<void> {
@@ -93,7 +99,7 @@ async function waitForNamesrvOf(file: ClusterFile, launched: Launched): Promise<
 }
 
 function launchBroker(file: ClusterFile, node: ClusterNodeInfo, logLevel: string | undefined): Launched {
-  const launched = launchDetached(brokerScript(), ['-c', node.confPath], node.logPath, brokerEnv(childEnv(logLevel)), BROKER_NODE_FLAGS);
+  const launched = launchDetached(brokerScript(), ['-c', node.confPath], node.logPath, brokerEnv(childEnv(logLevel, file.logPretty)), BROKER_NODE_FLAGS);
   node.pid = launched.pid;
   return launched;
 }
@@ -124,12 +130,13 @@ export async function clusterUp(o: ClusterUpOptions): Promise<ClusterUpResult> {
     const { tls: withTls, ...layout } = o;
     const tls = withTls === true ? writeClusterTls(o.dir) : undefined;
     file = writeLayout({ ...layout, basePort, security: writeClusterSecurity(o.dir, o.aclFile), ...(tls !== undefined ? { tls } : {}) });
+    if (o.logPretty === true) file.logPretty = true;
   }
 
   const launched: { name: string; l: Launched; logPath: string }[] = [];
   try {
     const metricsArgs = file.namesrv.metricsAddr !== undefined ? ['--metrics-port', file.namesrv.metricsAddr.split(':')[1]!] : [];
-    const ns = launchDetached(namesrvScript(), ['--port', file.namesrv.addr.split(':')[1]!, '--host', '127.0.0.1', ...metricsArgs, ...namesrvSecurityArgs(o.dir), ...namesrvTlsArgs(o.dir)], file.namesrv.logPath, childEnv(o.logLevel));
+    const ns = launchDetached(namesrvScript(), ['--port', file.namesrv.addr.split(':')[1]!, '--host', '127.0.0.1', ...metricsArgs, ...namesrvSecurityArgs(o.dir), ...namesrvTlsArgs(o.dir)], file.namesrv.logPath, childEnv(o.logLevel, file.logPretty));
     file.namesrv.pid = ns.pid;
     launched.push({ name: 'namesrv', l: ns, logPath: file.namesrv.logPath });
     // Recorded at once (and again below): whoever reads the file can stop what already runs.
@@ -199,7 +206,7 @@ export async function killNode(file: ClusterFile, brokerName: string, id: string
 /** Starts a stopped node again with its conf and data; cluster.json gets the new pid. */
 export function restartNode(file: ClusterFile, brokerName: string, id: string, logLevel?: string): number {
   const node = findNode(file, brokerName, id);
-  if (isOurProcess(node.pid, brokerMarkers(node))) throw new DevkitError(`${brokerName}/${id} is still running (pid ${node.pid}); stop it first`);
+  if (isOurProcess(node.pid, brokerMarkers(node))) throw new DevkitError(`${brokerName}/${id} is still running (pid ${node.pid}); only a stopped node is started again (to restart a running one: 'rmq cluster restart --rolling')`);
   launchBroker(file, node, logLevel);
   writeClusterFile(file.dir, file);
   return node.pid;

@@ -92,7 +92,7 @@ async function leaderOf(admin: Admin, g: ClusterGroupInfo, timeoutMs: number, no
 }
 
 /** Until the node answers and has applied what the leader had committed when asked. */
-async function caughtUp(admin: Admin, g: ClusterGroupInfo, n: ClusterNodeInfo, timeoutMs: number, name: string): Promise<void> {
+export async function caughtUp(admin: Admin, g: ClusterGroupInfo, n: ClusterNodeInfo, timeoutMs: number, name: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     const leader = await leaderOf(admin, g, Math.max(1, deadline - Date.now())).catch(() => undefined);

@@ -105,7 +105,8 @@ async function sendOne(ctx: BrokerContext, m: Message, channel: RemotingChannel,
   });
   req.body = Buffer.from(body);
   try {
-    const resp = await sendMessageProcessor.handle(ctx, req, channel);
+    const answer = Promise.resolve(sendMessageProcessor.handle(ctx, req, channel));
+    const resp = await (ctx.observeSend?.(answer) ?? answer);
     if (!resp) return refused(messageId, status('INTERNAL_SERVER_ERROR', 'the send processor gave no answer'));
     if (resp.code !== ResponseCode.SUCCESS) return refused(messageId, statusOfResponse(resp.code, resp.remark));
     return { status: ok(), messageId, transactionId: transaction ? transactionIdOf(resp.extFields['msgId'] ?? '') : '', offset: Number(resp.extFields['queueOffset'] ?? 0), recallHandle: '' };

@@ -3,7 +3,7 @@
 // (process harnesses wait for it) and shuts down cleanly on SIGTERM/SIGINT.
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { createLogger } from '../common/logger.js';
+import { configureRootLogger, createLogger } from '../common/logger.js';
 import { NameServer } from './namesrv.js';
 import { MetricsServer } from '../metrics/metrics-server.js';
 import { NamesrvMetrics } from '../metrics/namesrv-metrics.js';
@@ -47,8 +47,13 @@ async function main(): Promise<void> {
     .option('--tls-cert-path <file>', 'serve TLS only, with this certificate (PEM; with --tls-key-path); also RMQ_NAMESRV_TLS_CERT_PATH')
     .option('--tls-key-path <file>', 'the private key of --tls-cert-path (PEM); also RMQ_NAMESRV_TLS_KEY_PATH')
     .option('--metrics-port <port>', 'HTTP port for /metrics, /healthz and /readyz on --host (0 = off)', positiveInt, 0)
+    .option('--log-pretty', 'human-readable log lines (pino-pretty) instead of JSON (also RMQ_LOG_PRETTY=1)')
     .parse(process.argv);
-  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number; masterSilenceMs: number; registrationKeyFile?: string; tlsCertPath?: string; tlsKeyPath?: string; metricsPort: number }>();
+  const opts = program.opts<{ port: number; host: string; brokerExpiryMs: number; scanIntervalMs: number; masterSilenceMs: number; registrationKeyFile?: string; tlsCertPath?: string; tlsKeyPath?: string; metricsPort: number; logPretty?: boolean }>();
+  if (opts.logPretty === true) {
+    process.env['RMQ_LOG_PRETTY'] = '1';
+    configureRootLogger();
+  }
   const log = createLogger({ component: 'namesrv' });
   // A file or the environment rather than an argument: arguments are visible to every user in ps.
   const keyText = opts.registrationKeyFile !== undefined ? readFileSync(opts.registrationKeyFile, 'utf8') : (process.env['RMQ_NAMESRV_REGISTRATION_KEY'] ?? '');

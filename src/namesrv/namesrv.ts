@@ -50,7 +50,7 @@ export class NameServer {
     this.nowMs = options.nowMs ?? Date.now;
     this.tls = options.tls;
     this.routes = new RouteInfoManager(options.masterSilenceMs !== undefined ? { masterSilenceMs: options.masterSilenceMs } : {});
-    this.guard = new RegistrationGuard((options.registrationKeys ?? []).filter((k) => k !== ''), this.log);
+    this.guard = new RegistrationGuard((options.registrationKeys ?? []).filter((k) => k !== ''), this.log.child({ component: 'registration-guard' }));
     assert(this.brokerExpiryMs > 0 && this.scanIntervalMs > 0, 'expiry and scan interval must be positive');
   }
 
@@ -66,7 +66,7 @@ export class NameServer {
 
   async start(options: { port: number; host?: string }): Promise<{ host: string; port: number }> {
     assert(this.server === undefined, 'NameServer.start called twice');
-    const server = new RemotingServer({ logger: this.log, ...(this.tls !== undefined ? { tls: this.tls } : {}) });
+    const server = new RemotingServer({ logger: this.log.child({ component: 'remoting-server' }), ...(this.tls !== undefined ? { tls: this.tls } : {}) });
     registerNamesrvProcessors(server, {
       routes: this.routes,
       log: this.log,

@@ -24,15 +24,15 @@ function bool(flag: string, value: string): boolean {
 }
 
 /** mqadmin's -s forms: ms since the epoch, "now", or yyyy-MM-dd#HH:mm:ss:SSS (local time). */
-export function parseResetTime(value: string, nowMs: number): number {
+export function parseResetTime(value: string, nowMs: number, flag = '-s'): number {
   if (value === 'now') return nowMs;
   if (/^-?\d+$/.test(value)) {
     const n = Number(value);
-    if (n < -1) throw new CliError(`-s ${value} is not a time: use ms since the epoch, -1 (end of each queue), "now" or yyyy-MM-dd#HH:mm:ss:SSS`);
+    if (n < -1) throw new CliError(`${flag} ${value} is not a time: use ms since the epoch, -1 (end of each queue), "now" or yyyy-MM-dd#HH:mm:ss:SSS`);
     return n;
   }
   const m = /^(\d{4})-(\d{2})-(\d{2})#(\d{2}):(\d{2}):(\d{2}):(\d{3})$/.exec(value);
-  if (m === null) throw new CliError(`-s '${clip(value, 40)}' is not a time: use ms since the epoch, -1, "now" or yyyy-MM-dd#HH:mm:ss:SSS`);
+  if (m === null) throw new CliError(`${flag} '${clip(value, 40)}' is not a time: use ms since the epoch, -1, "now" or yyyy-MM-dd#HH:mm:ss:SSS`);
   const [, y, mo, d, h, mi, s, ms] = m.map(Number) as [number, number, number, number, number, number, number, number];
   return new Date(y, mo - 1, d, h, mi, s, ms).getTime();
 }

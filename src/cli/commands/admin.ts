@@ -1,18 +1,20 @@
 // `rmq admin <command> -n <namesrv>`: RocketMQ mqadmin's names and flags where they exist
 // (clusterList, topicRoute, updateTopic, topicStatus, queryMsgById, queryMsgByKey,
 // deleteExpiredCommitLog, topicList; deleteTopic, the group and consumer commands in
-// admin-groups.ts) plus transferLeader for the Raft groups. Tables by default, --json for scripts.
+// admin-groups.ts; brokerStatus, queryMsgByOffset, printMsg, clusterRT, statsAll in
+// admin-inspect.ts) plus transferLeader for the Raft groups. Tables by default, --json for scripts.
 // mqadmin commands we do not have get a hint instead of a bare "unknown command".
 import { Command } from 'commander';
 import { Admin, type MessageExt } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
 import { namesrvAddrOf } from '../namesrv-option.js';
-import { hostPortValue, intInRange } from '../options.js';
+import { conflicting, hostPortValue, intInRange, requireWith } from '../options.js';
 import { bodyForDisplay, clip, printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
 import { credentialsOption, tlsOption } from '../credentials-option.js';
 import { registerAclAdminCommands } from './admin-acl.js';
 import { registerGroupAdminCommands } from './admin-groups.js';
+import { registerInspectCommands } from './admin-inspect.js';
 import { clusterList } from './cluster-list.js';
 import { requireTopic } from './require-topic.js';
 
@@ -48,7 +50,7 @@ export function messageJson(m: MessageExt): Record<string, unknown> {
   return { ...rest, ...bodyForDisplay(body), bodyBytes: body.length };
 }
 
-function printMessage(m: MessageExt): void {
+export function printMessage(m: MessageExt): void {
   const shown = bodyForDisplay(m.body);
   printTable(
     ['field', 'value'],
@@ -76,11 +78,6 @@ function printMessage(m: MessageExt): void {
 const MQADMIN_HINTS: Record<string, string> = {
   sendMessage: "use 'rmq produce -n <ns> -t <topic> --body <text>'",
   consumeMessage: "use 'rmq consume -n <ns> -t <topic> -g <group>'",
-  queryMsgByOffset: "not available; find the message with 'rmq admin queryMsgById' or 'rmq admin queryMsgByKey', or read from an offset with 'rmq consume'",
-  printMsg: "not available; use 'rmq consume' (it prints what it reads) or 'rmq admin queryMsgByKey'",
-  brokerStatus: "not available; 'rmq admin clusterList' shows every node's Raft status, and each node's /metrics has the rest (docs/metrics.md)",
-  clusterRT: "not available; the send latency histogram is in each node's /metrics (rmq_send_duration_seconds), and 'rmq bench' measures round trips",
-  statsAll: "not available; per-topic traffic is in each node's /metrics (rmq_messages_put_total, rmq_messages_got_total) and on 'rmq dashboard'",
   topicClusterList: "use 'rmq admin topicRoute -t <topic>'",
   getBrokerConfig: "not available; read the node's broker.conf (its path is in cluster.json for a local cluster)",
 };
@@ -186,6 +183,7 @@ export function registerAdminCommands(program: Command): void {
     );
 
   registerGroupAdminCommands(admin, sub, withAdmin);
+  registerInspectCommands(admin, sub);
 
   sub(admin, 'queryMsgById', 'a message by its offset id (offsetMsgId), or by its client id (msgId) with -t')
     .requiredOption('-i, --msg-id <id>', 'offsetMsgId (32 hex), or the producer msgId together with -t')
@@ -214,7 +212,7 @@ export function registerAdminCommands(program: Command): void {
       }),
     );
 
-  sub(admin, 'deleteExpiredCommitLog', 'delete expired CommitLog segments now on every node (each runs its own retention), or on one with -b')
+  const deleteExpired = sub(admin, 'deleteExpiredCommitLog', 'delete expired CommitLog segments now on every node (each runs its own retention), or on one with -b')
     .option('-b, --broker-addr <addr>', 'only the node at this host:port', hostPortValue)
     .option('-c, --cluster-name <name>', 'only the nodes of this cluster')
     .action(
@@ -238,6 +236,8 @@ export function registerAdminCommands(program: Command): void {
         if (failed.length > 0) throw new CliError(`${failed.length} of ${nodes.length} nodes did not delete: ${failed.map((n) => `${n.addr}: ${n.error}`).join('; ')}`, 'ERR_CLI_NODE_FAILED');
       }),
     );
+  // -b names one node, -c a set of them: one would silently win.
+  conflicting(deleteExpired, 'brokerAddr', 'clusterName');
 
   sub(admin, 'changeMembers', 'change the members of a Raft broker group, one node at a time (docs/raft.md, "Membership")')
     .option('-b, --broker-name <name>', 'broker group (default: the only group, if there is one)')
@@ -246,7 +246,8 @@ export function registerAdminCommands(program: Command): void {
     .option('--promote <nodeId>', 'make a caught-up learner a voter')
     .option('--remove <nodeId>', 'remove a voter or learner (the leader itself steps down)')
     .action(
-      action<Common & { brokerName?: string; addLearner?: string; address?: string; promote?: string; remove?: string }>(async (o) => {
+      action<Common & { brokerName?: string; addLearner?: string; address?: string; promote?: string; remove?: string }>(async (o, cmd) => {
+        requireWith(cmd, 'address', '--address', '--add-learner', o.addLearner !== undefined);
         const picked = ([['add-learner', o.addLearner], ['promote', o.promote], ['remove', o.remove]] as const).filter(([, v]) => v !== undefined);
         if (picked.length !== 1) throw new CliError('pass exactly one of --add-learner, --promote, --remove');
         const [kind, nodeId] = picked[0]!;

@@ -1,8 +1,9 @@
 // `rmq bench produce|consume|e2e`: the commander sub-command around runBench. People get a
-// progress bar and a table; `--json` prints one JSON line per phase (the peers' format) and
+// progress bar and a table; `--json` prints one JSON document `{command, phases, verified}` at
+// the end (each phase in the peers' format), `--json-lines` one JSON line per phase as it ends;
 // nothing else on stdout. Exit 1 when the read-back does not match what was acknowledged.
 import { Command, Option } from 'commander';
-import { intInRange, oneOf, secondsValue } from '../options.js';
+import { conflicting, intInRange, oneOf, secondsValue } from '../options.js';
 import { formatTable } from '../output.js';
 import { action } from '../run-action.js';
 import { catchupCommand } from './bench-catchup.js';
@@ -27,6 +28,7 @@ interface CommandOptions {
   compress?: boolean;
   sendTimeoutMs: number;
   json?: boolean;
+  jsonLines?: boolean;
   progress: boolean;
   keepData?: boolean;
   tag?: string;
@@ -64,7 +66,8 @@ function subCommand(name: BenchCommandName, summary: string): Command {
     .option('--json-headers', "send RocketMQ's JSON headers instead of the binary header type")
     .option('--compress', 'let the producer deflate bodies over 4 KiB (the SDK default; off here, as the peers send raw bytes)')
     .option('--send-timeout-ms <ms>', 'sendMsgTimeout of the producer', intInRange(1, 600_000), BENCH_DEFAULTS.sendTimeoutMs)
-    .option('--json', 'one JSON line per phase on stdout (the peers\' fields), no table')
+    .addOption(new Option('--json', 'one JSON document on stdout at the end: {command, phases: [the peers\' fields per phase], verified}, no table').conflicts('jsonLines'))
+    .option('--json-lines', 'one JSON line per phase on stdout as each phase ends (the peers\' fields), no table')
     .option('--no-progress', 'no progress bar (it is shown only on a terminal anyway)')
     .option('--keep-data', 'keep the --local data folder and logs (e.g. for --cpu-prof profiles)')
     .option('--tag <text>', 'copied into every result line')
@@ -79,8 +82,9 @@ function subCommand(name: BenchCommandName, summary: string): Command {
     .action(
       action<CommandOptions>(async (opts) => {
         const lines: BenchResult[] = [];
+        const machine = opts.json === true || opts.jsonLines === true;
         const print = (r: BenchResult): void => {
-          if (opts.json === true) process.stdout.write(JSON.stringify(r) + '\n');
+          if (opts.jsonLines === true) process.stdout.write(JSON.stringify(r) + '\n');
           lines.push(r);
         };
         try {
@@ -103,7 +107,7 @@ function subCommand(name: BenchCommandName, summary: string): Command {
             binaryHeaders: opts.jsonHeaders !== true,
             sendTimeoutMs: opts.sendTimeoutMs,
             compress: opts.compress === true,
-            progress: opts.progress && opts.json !== true,
+            progress: opts.progress && !machine,
             keepData: opts.keepData === true,
             brokerNodeOptions: process.env['RMQ_BROKER_NODE_OPTIONS'],
             distDir: process.env['RMQ_BENCH_DIST_DIR'],
@@ -113,11 +117,19 @@ function subCommand(name: BenchCommandName, summary: string): Command {
             onResult: print,
           });
         } finally {
-          if (opts.json !== true && lines.length > 0) process.stdout.write(formatResults(lines));
+          // Also after a failed phase: the document holds the phases that ended.
+          if (opts.json === true) process.stdout.write(JSON.stringify(benchDocument(name, lines), null, 2) + '\n');
+          else if (!machine && lines.length > 0) process.stdout.write(formatResults(lines));
         }
       }),
     );
-  return cmd;
+  // --local starts its own cluster: an address given with it would be ignored.
+  return conflicting(cmd, 'local', 'namesrvAddr');
+}
+
+/** What `--json` prints: every phase, and whether all of them verified. */
+export function benchDocument(command: BenchCommandName, phases: readonly BenchResult[]): { command: BenchCommandName; phases: readonly BenchResult[]; verified: boolean } {
+  return { command, phases, verified: phases.length > 0 && !phases.some((p) => p.verified === false) };
 }
 
 /** The table people read: the peers' columns plus what the run did to the cluster. */

@@ -10,6 +10,7 @@ import { clusterAdminCredentials } from '../../devkit/cluster-security.js';
 import { clusterClientTls } from '../../devkit/cluster-tls.js';
 import { clusterDown, clusterProcesses, clusterUp, isRunning } from '../../devkit/cluster-launcher.js';
 import { rollingRestart } from '../../devkit/rolling-restart.js';
+import { startNode } from '../../devkit/start-node.js';
 import { intInRange, oneOf, secondsValue } from '../options.js';
 import { printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
@@ -28,6 +29,7 @@ interface UpOptions {
   frontDoors: boolean;
   tls: boolean;
   timeout: number;
+  logPretty?: boolean;
   json?: boolean;
 }
 
@@ -131,6 +133,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--front-doors', 'every node appears as its own broker name with a share of the queues, so unmodified clients ride through a node\'s death (docs/operations.md)', false)
     .option('--tls', 'TLS on the NameServer, client ports, front doors and Raft (a test CA made with openssl in <dir>/tls; clients: --tls-ca <dir>/tls/ca.crt)', false)
     .option('--timeout <s>', 'how long to wait for every group to elect and register a leader', secondsValue(600), 60)
+    .option('--log-pretty', 'every process logs human-readable lines (pino-pretty) instead of JSON (kept for restarts)')
     .option('--json', 'print cluster.json instead of a table')
     .action(
       action<UpOptions>(async (o) => {
@@ -148,6 +151,7 @@ export function registerClusterCommands(program: Command): void {
           ...(o.acl !== undefined ? { aclFile: resolve(o.acl) } : {}),
           frontDoors: o.frontDoors,
           tls: o.tls,
+          ...(o.logPretty === true ? { logPretty: true } : {}),
           timeoutMs: o.timeout * 1000,
           say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`),
         });
@@ -206,6 +210,22 @@ export function registerClusterCommands(program: Command): void {
         if (o.json === true) return printJson({ dir: file.dir, steps, totalMs });
         printTable(['node', 'was leader', 'new leader', 'transfer ms', 'pid', 'step ms'], steps.map((s) => [`${s.brokerName}/${s.nodeId}`, s.wasLeader, s.newLeader ?? null, s.transferMs ?? null, s.pid, s.stepMs]));
         process.stdout.write(`rolling restart done in ${totalMs} ms\n`);
+      }),
+    );
+
+  cluster
+    .command('start-node')
+    .description('start one stopped (crashed, killed) broker node again with its conf and data; waits until it has caught up with its leader')
+    .requiredOption('--dir <dir>', 'the folder given to cluster up')
+    .requiredOption('--node <name>', 'the node: <brokerName>/<id> (e.g. broker-a/n1), or <id> when the cluster has one group')
+    .option('--timeout <s>', 'how long to wait for it to answer and catch up', secondsValue(600), 60)
+    .option('--json', 'print the result as JSON')
+    .action(
+      action<{ dir: string; node: string; timeout: number; json?: boolean }>(async (o) => {
+        const file = readClusterFile(resolve(o.dir));
+        const r = await startNode(file, o.node, o.timeout * 1000);
+        if (o.json === true) return printJson({ dir: file.dir, ...r });
+        process.stdout.write(`started ${r.brokerName}/${r.nodeId} (pid ${r.pid}); caught up with its leader in ${r.caughtUpMs} ms\n`);
       }),
     );
 

@@ -8,7 +8,7 @@ import { BrokerResponseError, BrokerUnreachableError, buildSelectorSubscription,
 import { ResponseCode } from '../../protocol/index.js';
 import { CliError } from '../cli-errors.js';
 import { namesrvAddrOf } from '../namesrv-option.js';
-import { intInRange, oneOf, secondsValue } from '../options.js';
+import { conflicting, intInRange, oneOf, secondsValue } from '../options.js';
 import { bodyForDisplay, clip, printJson } from '../output.js';
 import { action } from '../run-action.js';
 import { createProgress } from '../../bench/progress.js';
@@ -50,7 +50,7 @@ function line(m: MessageExt): string {
 }
 
 export function registerConsumeCommand(program: Command): void {
-  program
+  const cmd = program
     .command('consume')
     .description("read messages of a topic as a consumer group, committing the group's offsets")
     .option('-n, --namesrv-addr <addr>', 'NameServer host:port, several separated by ";" (default: $NAMESRV_ADDR)')
@@ -69,7 +69,6 @@ export function registerConsumeCommand(program: Command): void {
     .action(
       action<ConsumeOptions>(async (o) => {
         const timeoutS = o.timeout ?? (o.count !== undefined ? 30 : undefined);
-        if (o.sql !== undefined && o.tags !== '*') throw new CliError('give either --tags or --sql, not both');
         const selector: SubscriptionSelector = o.sql !== undefined ? { type: 'SQL92', expression: o.sql } : o.tags;
         // A bad expression is reported before anything is pulled.
         buildSelectorSubscription(o.topic, selector, 0);
@@ -193,4 +192,6 @@ export function registerConsumeCommand(program: Command): void {
         return 0;
       }),
     );
+  // --tags would be ignored under --sql: refused, naming both flags.
+  conflicting(cmd, 'sql', 'tags');
 }

@@ -1,7 +1,7 @@
 // `rmq start` (what `npm start` runs) and `rmq demo raft`.
 import { Command } from 'commander';
 import { runDemo } from '../demo/run-demo.js';
-import { intInRange, secondsValue } from '../options.js';
+import { conflicting, intInRange, secondsValue } from '../options.js';
 import { action } from '../run-action.js';
 
 export interface StartOptions {
@@ -15,7 +15,7 @@ export interface StartOptions {
 }
 
 export function addStartOptions(cmd: Command): Command {
-  return cmd
+  cmd
     .option('--once', 'exit after the verdict even on a terminal (0 only if nothing acknowledged was lost)')
     .option('--timeout <s>', 'hard bound on the whole demo', secondsValue(3600), 180)
     .option('--rate <n>', 'messages per second the producer aims for', intInRange(10, 100_000), 1000)
@@ -23,6 +23,7 @@ export function addStartOptions(cmd: Command): Command {
     .option('--keep', 'keep the data folder after the demo')
     .option('--dashboard-port <port>', 'port of the web dashboard (a free one when taken)', intInRange(0, 65535), 8080)
     .option('--no-dashboard', 'do not serve the web dashboard');
+  return conflicting(cmd, 'dashboard', 'dashboardPort');
 }
 
 export function startAction(o: StartOptions): Promise<number> {

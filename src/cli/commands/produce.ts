@@ -10,9 +10,8 @@ import { credentialsOption, tlsOption } from '../credentials-option.js';
 // checks with --check-answer (an `unknown` transaction is then decided by the check).
 import { Command } from 'commander';
 import { BrokerUnreachableError, isOutcomeUnknown, Producer, SendFailedError, SendTimeoutError, TransactionProducer, type LocalTransactionState, type SendResult } from '../../client/index.js';
-import { CliError } from '../cli-errors.js';
 import { namesrvAddrOf } from '../namesrv-option.js';
-import { intInRange, oneOf, secondsValue } from '../options.js';
+import { conflicting, intInRange, oneOf, requireWith, secondsValue } from '../options.js';
 import { printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
 import { sleep } from '../sleep.js';
@@ -96,7 +95,7 @@ function bodyOf(o: ProduceOptions, index: number): string | Buffer {
 }
 
 export function registerProduceCommand(program: Command): void {
-  program
+  const cmd = program
     .command('produce')
     .description('send messages (sync sends, several in flight) and print where each was stored')
     .option('-n, --namesrv-addr <addr>', 'NameServer host:port, several separated by ";" (default: $NAMESRV_ADDR)')
@@ -120,9 +119,9 @@ export function registerProduceCommand(program: Command): void {
     .option('--check-answer <outcome>', "with --transaction: this process's answer to the broker's transaction checks", oneOf(OUTCOMES), 'commit')
     .option('--check-wait <s>', 'with --transaction: stay up this long after the sends to answer checks (a check comes transactionTimeOut, 6 s, after a send at the earliest, at the next run every transactionCheckInterval, 30 s)', secondsValue(3600), 0)
     .action(
-      action<ProduceOptions>(async (o) => {
-        if (o.size !== undefined && o.body !== undefined) throw new CliError('pass --body or --size, not both');
-        if (o.transaction === undefined && o.checkWait > 0) throw new CliError('--check-wait needs --transaction');
+      action<ProduceOptions>(async (o, command) => {
+        requireWith(command, 'checkWait', '--check-wait', '--transaction', o.transaction !== undefined);
+        requireWith(command, 'checkAnswer', '--check-answer', '--transaction', o.transaction !== undefined);
         const { producer, send } = producerFor(o, namesrvAddrOf(o.namesrvAddr));
         await producer.start();
         const sent: Sent[] = [];
@@ -194,4 +193,5 @@ export function registerProduceCommand(program: Command): void {
         return 0;
       }),
     );
+  conflicting(cmd, 'size', 'body');
 }

@@ -16,6 +16,11 @@ async function runEntryPoint(modulePath: string, args: string[]): Promise<typeof
   return KEEP_RUNNING;
 }
 
+export const LOG_PRETTY_FLAG = '--log-pretty';
+export const LOG_PRETTY_HELP = 'human-readable log lines (pino-pretty) instead of one JSON object per line';
+
+const prettyArgs = (o: { logPretty?: boolean }): string[] => (o.logPretty === true ? ['--log-pretty'] : []);
+
 export function registerServerCommands(program: Command): void {
   program
     .command('namesrv')
@@ -25,15 +30,18 @@ export function registerServerCommands(program: Command): void {
     .option('--metrics-port <port>', 'HTTP port for /metrics, /healthz and /readyz (0 = off)', intInRange(0, 65535), 0)
     .option('--tls-cert-path <file>', 'serve TLS only with this certificate (PEM; with --tls-key-path; also RMQ_NAMESRV_TLS_CERT_PATH)')
     .option('--tls-key-path <file>', 'the key of --tls-cert-path (PEM; also RMQ_NAMESRV_TLS_KEY_PATH)')
-    .action(action<{ port: number; host: string; metricsPort: number; tlsCertPath?: string; tlsKeyPath?: string }>((o) => runEntryPoint('../../namesrv/main.js', [
+    .option(LOG_PRETTY_FLAG, LOG_PRETTY_HELP)
+    .action(action<{ port: number; host: string; metricsPort: number; tlsCertPath?: string; tlsKeyPath?: string; logPretty?: boolean }>((o) => runEntryPoint('../../namesrv/main.js', [
       '--port', String(o.port), '--host', o.host, '--metrics-port', String(o.metricsPort),
       ...(o.tlsCertPath !== undefined ? ['--tls-cert-path', resolve(o.tlsCertPath)] : []),
       ...(o.tlsKeyPath !== undefined ? ['--tls-key-path', resolve(o.tlsKeyPath)] : []),
+      ...prettyArgs(o),
     ])));
 
   program
     .command('broker')
     .description('run one broker node (one Raft peer of its group) in the foreground')
     .requiredOption('-c, --config <file>', 'broker.conf (RocketMQ key=value format; see docs/operations.md)')
-    .action(action<{ config: string }>((o) => runEntryPoint('../../broker/main.js', ['-c', resolve(o.config)])));
+    .option(LOG_PRETTY_FLAG, LOG_PRETTY_HELP)
+    .action(action<{ config: string; logPretty?: boolean }>((o) => runEntryPoint('../../broker/main.js', ['-c', resolve(o.config), ...prettyArgs(o)])));
 }

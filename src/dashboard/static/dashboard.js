@@ -98,6 +98,9 @@ function renderConsumers(data) {
     el('td', {}, r.consumerGroup), el('td', {}, r.topic), el('td', {}, r.brokerGroup), el('td', { class: 'num' }, r.queueId), el('td', { class: 'num' }, r.lag))));
   document.querySelector('#members tbody').replaceChildren(...(data.groups || []).map((g) => el('tr', { 'data-group': g.group },
     el('td', {}, g.group), el('td', { class: 'num' }, g.members.length), el('td', {}, g.members.join(', ') || 'none online'))));
+  document.querySelector('#assignments tbody').replaceChildren(...(data.groups || []).flatMap((g) => (g.assignments || []).map((a) => el('tr', { 'data-group': g.group, 'data-client': a.clientId },
+    el('td', {}, g.group), el('td', {}, a.clientId),
+    el('td', {}, a.error ? `cannot tell: ${a.error}` : a.queues.map((q) => `${q.topic} ${q.brokerName}/${q.queueId}`).join(', ') || 'no queue')))));
 }
 
 // ---- message lookup ----
@@ -115,7 +118,7 @@ function renderMessages(messages) {
 async function lookUp(ev) {
   ev.preventDefault();
   const q = new URLSearchParams();
-  for (const [field, name] of [['lookup-topic', 'topic'], ['lookup-key', 'key'], ['lookup-id', 'id']]) {
+  for (const [field, name] of [['lookup-topic', 'topic'], ['lookup-key', 'key'], ['lookup-time', 'time'], ['lookup-id', 'id']]) {
     const v = document.getElementById(field).value.trim();
     if (v !== '') q.set(name, v);
   }
