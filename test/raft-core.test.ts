@@ -409,6 +409,34 @@ describe('reset', () => {
     expect(c.applied.get('n2')!.slice(-1)).toEqual([21]);
     expect(c.checker.violations).toEqual([]);
   });
+
+  it('does not reset a follower that already holds everything below the leader head; it gets only the later entries, and the logs agree', () => {
+    const c = threeWithLeader({ core: { maxAppBytes: 1 << 20 } });
+    for (let i = 0; i < 14; i++) c.raft('n0').propose([bytes(`a${i}`)]);
+    c.deliverAll();
+    c.tick('n0');
+    c.deliverAll();
+    const heldBefore = c.node('n2').storage.lastIndex();
+    expect(heldBefore).toBeGreaterThanOrEqual(15);
+    c.isolate('n2');
+    for (let i = 0; i < 10; i++) c.raft('n0').propose([bytes(`b${i}`)]);
+    c.deliverAll();
+    c.node('n0').storage.deleteHead(16, (first) => simStartApp(first.index));
+    expect(c.node('n0').storage.firstIndex()).toBe(16);
+    c.heal();
+    c.tick('n0');
+    c.deliverAll();
+    c.tick('n0');
+    c.deliverAll();
+    expect(c.resets).toEqual([]);
+    // The follower keeps its own copy of entries below 16 (written before it was cut off).
+    expect(c.node('n2').storage.firstIndex()).toBe(1);
+    const leader = c.node('n0').storage;
+    const n2 = c.node('n2').storage;
+    expect(n2.lastIndex()).toBe(leader.lastIndex());
+    expect(n2.entries(16, leader.lastIndex() + 1, 1e9)).toEqual(leader.entries(16, leader.lastIndex() + 1, 1e9));
+    expect(c.checker.violations).toEqual([]);
+  });
 });
 
 describe('proposals and bad input', () => {
