@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HARNESS_FILE, killStaleRuns } from '../jepsen-like/run/stale-runs.js';
 import { PID_FILE_NAME, PidFile } from '../raft/tools/process/pid-file.js';
+import { isAlive } from '../raft/tools/process/process-identity.js';
 import { until } from './helpers/poll.js';
 
 const children: ChildProcess[] = [];
@@ -17,14 +18,7 @@ function idleChild(): ChildProcess {
   return c;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = (pid: number): boolean => isAlive(pid);
 
 afterEach(() => {
   for (const c of children.splice(0)) if (c.pid !== undefined && alive(c.pid)) process.kill(c.pid, 'SIGKILL');

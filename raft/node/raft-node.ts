@@ -1,7 +1,6 @@
 // RaftNode drives the pure core with real time, a durable log and the TCP transport. It owns
 // the order of the Ready contract (persist, then send what depends on it, then apply, then
-// advance), batches every input of one event-loop turn into one Ready, and turns commits into
-// settled proposal promises. Everything here is I/O and bookkeeping; decisions stay in the core.
+// advance), batches every input of one event-loop turn into one Ready, and turns commits into settled proposal promises. Everything here is I/O and bookkeeping; decisions stay in the core.
 import { EventEmitter } from 'node:events';
 import pino, { type Logger } from 'pino';
 import type { MembershipChange } from '../core/membership.js';
@@ -69,8 +68,7 @@ export class RaftNode extends EventEmitter {
     this.transfers = new TransferWaits(this.clock);
     this.flush = o.flush ?? { mode: 'async', intervalMs: 200 };
     // Fine ticks, many per timeout: the check-quorum lease counts whole ticks, so with coarse ones a
-    // follower lagging by under a tick ignores the first pre-vote (a whole extra election timeout).
-    // 10 ms x 40: a 400-800 ms randomized timeout and a heartbeat every 100 ms.
+    // follower lagging by under a tick ignores the first pre-vote (a whole extra election timeout). 10 ms x 40: a 400-800 ms randomized timeout and a heartbeat every 100 ms.
     this.tickMs = o.tickMs ?? 10;
     const electionTicks = o.electionTicks ?? 40;
     this.electionTimeoutMs = electionTicks * this.tickMs;
@@ -111,8 +109,7 @@ export class RaftNode extends EventEmitter {
     const onMessage = this.contact.listen((m: Message): void => this.onMessage(m));
     this.transport = o.transport !== undefined ? o.transport(onMessage) : tcpTransportFor(o, base.child({ component: 'raft-transport', nodeId: o.id, group: o.group ?? '' }), onMessage);
     for (const p of peersOf(membership)) this.transport.addPeer?.(p);
-    // After a power loss under async flush the core starts recovering (recovery-guard.ts);
-    // otherwise (sync flush, one voter) the storage's suspicion is cleared now.
+    // After a power loss under async flush the core starts recovering (recovery-guard.ts); otherwise (sync flush, one voter) the storage's suspicion is cleared now.
     this.recovery = new RecoveryReporter({
       log: this.log,
       status: () => this.raft.status(),
@@ -151,8 +148,7 @@ export class RaftNode extends EventEmitter {
   proposeBatch(payloads: readonly Uint8Array[]): Promise<{ index: number; lastIndex: number; term: number }> {
     if (this.closed) return Promise.reject(new NodeClosedError());
     if (payloads.length === 0) throw new RangeError('proposeBatch needs at least one payload');
-    // Refused here, not at the append: an entry the log cannot hold would fail every Ready that
-    // carries it, and each new leader would inherit nothing but the same failure.
+    // Refused here, not at the append: an entry the log cannot hold would fail every Ready that carries it, and each new leader would inherit nothing but the same failure.
     const maxEntryBytes = this.storage.maxEntryBytes();
     for (let i = 0; i < payloads.length; i++) {
       if (payloads[i]!.length > maxEntryBytes) return Promise.reject(new ProposalTooLargeError(payloads[i]!.length, maxEntryBytes));
@@ -255,8 +251,7 @@ export class RaftNode extends EventEmitter {
     this.changes.settle(this.appliedIndex, this.termAt, now);
     this.recovery.report(now);
     // Keep the mapped pages ahead of the write position faulted in (appends then pay no first-touch
-    // faults; warm pages are skipped). Failing to create the next files (ENOSPC, EIO) is a failing
-    // log too: stop, never throw from a timer.
+    // faults; warm pages are skipped). Failing to create the next files (ENOSPC, EIO) is a failing log too: stop, never throw from a timer.
     if (this.warmAheadBytes > 0 && !this.persistStep('warm-ahead', () => (this.storage as LogStorage & WarmableStorage).warmAhead?.(this.warmAheadBytes))) return;
     this.scheduleTurn();
   }
@@ -293,8 +288,7 @@ export class RaftNode extends EventEmitter {
     this.closed = true;
     this.log.fatal({ err: cause, during, code: err.code }, 'raft log storage failed; this node stops (fail-stop)');
     if (during === 'sync' || during === 'periodic flush' || during === 'background flush') {
-      // After a failed fdatasync the unsynced tail may be gone without a reboot: the restart
-      // must recover like after a power loss. Best effort: the disk is failing.
+      // After a failed fdatasync the unsynced tail may be gone without a reboot: the restart must recover like after a power loss. Best effort: the disk is failing.
       try {
         this.storage.markLostWritesSuspected?.();
       } catch (markErr) {
@@ -386,8 +380,7 @@ export class RaftNode extends EventEmitter {
     // The configuration before the hard state whose commit may cover its entry (see Ready.membership).
     if (rd.membership && !this.persistStep('membership write', () => this.saveMembership(rd.membership!))) return;
     if (rd.hardState && !this.persistStep('hard-state write', () => this.storage.setHardState(rd.hardState!))) return;
-    // mustSync also covers entries recovered after a kill but never synced: in sync mode a
-    // follower must not acknowledge them before they are durable.
+    // mustSync also covers entries recovered after a kill but never synced: in sync mode a follower must not acknowledge them before they are durable.
     if (rd.entries.length > 0 || rd.reset || rd.mustSync) {
       if (this.flush.mode === 'sync' && !this.persistStep('sync', () => timedStep(this.o.observer, 'sync', () => this.storage.sync()))) return;
       this.raft.persisted(this.storage.lastIndex());
