@@ -95,7 +95,7 @@ describe('message record codec', () => {
         try {
           checkMessageRecord(b, 0, b.length, true);
         } catch (err) {
-          expect((err as { code?: string }).code).toMatch(/^ERR_STORE_/);
+          expect((err as { code?: string }).code).toMatch(/^ERR_CODEC_/);
         }
       }),
       { numRuns: 500 },
