@@ -40,7 +40,7 @@ async function group(preferredPort: number, secrets: readonly (readonly string[]
   const peers: PeerAddress[] = [0, 1, 2].map((i) => ({ id: `n${i}`, host: '127.0.0.1', port: basePort + i }));
   const nodes = await Promise.all(peers.map(async (p, i) => {
     const node = new RaftNode({
-      id: p.id, peers, logger, tickMs: 10, electionTicks: 10, heartbeatTicks: 2,
+      id: p.id, peers, logger, tickMs: 10, electionTicks: 50, heartbeatTicks: 5,
       storage: MmapLogStorage.open(join(dir, p.id), { segmentBytes: 4 * 1024 * 1024, indexSegmentEntries: 64 * 1024 }),
       onApply: () => undefined,
       peerSecrets: secrets[i]!,
