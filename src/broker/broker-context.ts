@@ -190,6 +190,11 @@ export interface BrokerAdmin {
    * bounds of the scheduled rule (dispatched, not needed by a follower, never the last segment).
    */
   deleteExpiredCommitLog(): CleanReport;
+  /**
+   * Registers this node's routes with every NameServer now; resolves once each answered or the
+   * bounded request failed (a topic change answers after this, so a route read next shows it).
+   */
+  registerRoutes(reason: string): Promise<void>;
 }
 
 /**

@@ -202,6 +202,7 @@ export class BrokerController {
       mostUpToDateFollower: () => this.mostUpToDateFollower(),
       digest: (upTo, range) => this.digest(upTo, range),
       deleteExpiredCommitLog: () => raft.deleteExpiredNow(),
+      registerRoutes: (reason) => this.registrar.registerAllAndWait(reason),
     };
     return {
       config: this.config,

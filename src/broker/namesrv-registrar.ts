@@ -41,6 +41,9 @@ export class NamesrvRegistrar {
   /** Registrations in flight per NameServer: a newer one waits instead of overtaking. */
   private readonly busy = new Set<string>();
   private readonly again = new Set<string>();
+  /** Registration rounds started per NameServer, and callers waiting for a round to finish. */
+  private readonly started = new Map<string, number>();
+  private waiters: { addr: string; round: number; resolve: () => void }[] = [];
   private lastBrokerId = -1;
   /** What each NameServer was last told, so a door given back can be unregistered. */
   private readonly lastClaims = new Map<string, Claim[]>();
@@ -91,12 +94,29 @@ export class NamesrvRegistrar {
     for (const addr of this.config.namesrvAddr) this.registerOne(addr, reason);
   }
 
+  /**
+   * Registers with every NameServer now and resolves once each has answered a registration that
+   * holds today's tables (or failed, bounded by the request timeout), as RocketMQ's topic update
+   * does before it answers: a route read after the answer shows the change.
+   */
+  registerAllAndWait(reason: string): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return Promise.all(this.config.namesrvAddr.map((addr) => {
+      // A round in flight was built from older tables: wait for the queued one after it.
+      const round = (this.started.get(addr) ?? 0) + 1;
+      this.registerOne(addr, reason);
+      return new Promise<void>((resolve) => this.waiters.push({ addr, round, resolve }));
+    })).then(() => undefined);
+  }
+
   private registerOne(addr: string, reason: string): void {
     if (this.busy.has(addr)) {
       this.again.add(addr);
       return;
     }
     this.busy.add(addr);
+    const round = (this.started.get(addr) ?? 0) + 1;
+    this.started.set(addr, round);
     const claims = this.claims();
     const current = new Set(claims.map((c) => `${c.brokerName}@${c.brokerAddr}`));
     // A door this node no longer serves (taken back by its owner) is removed at once.
@@ -107,6 +127,11 @@ export class NamesrvRegistrar {
       ...claims.map((c) => this.send(addr, c, reason)),
     ]).finally(() => {
       this.busy.delete(addr);
+      this.waiters = this.waiters.filter((w) => {
+        if (w.addr !== addr || w.round > round) return true;
+        w.resolve();
+        return false;
+      });
       if (this.again.delete(addr)) this.registerOne(addr, 'queued');
     });
   }
@@ -171,6 +196,7 @@ export class NamesrvRegistrar {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.debounce) clearTimeout(this.debounce);
+    for (const w of this.waiters.splice(0)) w.resolve();
     await Promise.all(this.config.namesrvAddr.flatMap((addr) => {
       const claims = this.lastClaims.get(addr) ?? [{ brokerName: this.config.brokerName, brokerAddr: this.brokerAddr, brokerId: this.lastBrokerId }];
       return claims.map((c) => this.unregisterOne(addr, c.brokerName, c.brokerAddr, c.brokerId));

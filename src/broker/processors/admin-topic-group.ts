@@ -28,6 +28,7 @@ async function deleteTopic(ctx: BrokerContext, req: RemotingCommand): Promise<Re
     if (ctx.metadata.topic(topic) === undefined) return makeResponse(req, ResponseCode.SUCCESS, `topic ${topic} does not exist on ${ctx.config.brokerName}; nothing deleted`);
     await ctx.raft.proposeControl({ kind: 'topic-delete', topic });
     ctx.log.info({ topic }, 'topic deleted');
+    await ctx.admin.registerRoutes('topic delete');
     return makeResponse(req, ResponseCode.SUCCESS);
   });
 }

@@ -1,6 +1,6 @@
 // UPDATE_AND_CREATE_TOPIC (17): creates or changes a topic's config (queue numbers, permission,
 // sys flag, order flag) as a replicated control entry, so every replica and every later leader has it; the
-// broker re-registers its routes once the entry is applied. Names and numbers are checked first
+// broker re-registers its routes once the entry is applied, and answers after the NameServers did. Names and numbers are checked first
 // with remarks that say what to change; RocketMQ's reserved system topics are refused. A
 // follower relays a valid request to the leader.
 
@@ -53,6 +53,7 @@ async function handleUpdateTopic(ctx: BrokerContext, req: RemotingCommand): Prom
     checkTopicLimits(ctx.config, ctx.metadata, config);
     await ctx.raft.proposeControl({ kind: 'topic-upsert', config });
     ctx.log.info({ topic: config }, 'topic created or updated');
+    await ctx.admin.registerRoutes('topic update');
     return makeResponse(req, ResponseCode.SUCCESS);
   });
 }
