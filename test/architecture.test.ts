@@ -213,10 +213,7 @@ export const TEST_RULES: { what: string; use: string; pattern: RegExp; home?: st
 ];
 
 /** Test files that keep a check of their own, and why. */
-export const TEST_RULE_EXCEPTIONS: Record<string, string> = {
-  'test/jepsen-db-helpers.ts': 'a liveness check that also counts a zombie as dead, for the jepsen-like processes (left to the jepsen-like work)',
-  'test/jepsen-smoke-helpers.ts': 'the same zombie-aware check over a run\'s pids.jsonl (left to the jepsen-like work)',
-};
+export const TEST_RULE_EXCEPTIONS: Record<string, string> = {};
 
 /** Returns the violations of TEST_RULES for the test files given (path relative to the root). */
 export function testViolations(files: { path: string; source: string }[]): string[] {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HARNESS_FILE, killStaleRuns } from '../jepsen-like/run/stale-runs.js';
 import { PID_FILE_NAME, PidFile } from '../raft/tools/process/pid-file.js';
+import { isAlive } from '../raft/tools/process/process-identity.js';
 import { until } from './helpers/poll.js';
 
 const children: ChildProcess[] = [];
@@ -17,17 +18,8 @@ function idleChild(): ChildProcess {
   return c;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.pid !== undefined && alive(c.pid)) process.kill(c.pid, 'SIGKILL');
+  for (const c of children.splice(0)) if (c.pid !== undefined && isAlive(c.pid)) process.kill(c.pid, 'SIGKILL');
   for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
 });
 
@@ -51,7 +43,7 @@ describe('cleaning up after crashed jepsen-like runs', () => {
     const found = killStaleRuns(root);
 
     expect(found.map((f) => f.pid)).toEqual([leftOver.pid]);
-    await until('the crashed run\'s process is gone', 5_000, () => !alive(leftOver.pid!));
-    expect(alive(bystander.pid!)).toBe(true);
+    await until('the crashed run\'s process is gone', 5_000, () => !isAlive(leftOver.pid!));
+    expect(isAlive(bystander.pid!)).toBe(true);
   });
 });
