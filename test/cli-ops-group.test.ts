@@ -141,7 +141,7 @@ describe('log events an operator alerts on', () => {
 
     const running = await rmq(['cluster', 'start-node', '--dir', clusterDir, '--node', survivor]);
     expect(running.status).toBe(1);
-    expect(running.stderr).toMatch(new RegExp(`broker-a/${survivor} is still running .* \\[ERR_CLI_USAGE\\]`));
+    expect(running.stderr).toMatch(new RegExp(`broker-a/${survivor} is still running .* \\[ERR_DEVKIT_USAGE\\]`));
 
     const r = await run(rmqMain, ['cluster', 'start-node', '--dir', clusterDir, '--node', `broker-a/${victim}`, '--timeout', '90', '--json'], 120_000, undefined, LOGGING);
     expect(r.status, `${r.stderr}\n${readFileSync(node(victim).logPath, 'utf8').split('\n').slice(-25).map((l) => l.slice(0, 300)).join('\n')}`).toBe(0);
