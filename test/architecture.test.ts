@@ -96,6 +96,8 @@ export const KIT_HOMES: { what: string; home: string; pattern: RegExp; except?: 
   // One plan of ports for groups, nodes, doors and proxies (rmq cluster, LocalCluster, jepsen-like); raft/ may not import src/.
   // Tools (the kit, the CLI, jepsen-like, the dashboard) read a node's Raft status through the SDK's one call; the broker serves it.
   { what: 'a RAFT_STATUS request of its own', home: 'src/client/admin.ts', pattern: /\bRAFT_STATUS\b/, except: ['src/broker/', 'src/protocol/'] },
+  // The tools of src/ poll through src/common/poll.ts; raft/ and jepsen-like/ may not import src/common, and the client's own waits are library code.
+  { what: 'a deadline loop of its own (while (... Date.now() < ...))', home: 'src/common/poll.ts', pattern: /\bwhile\s*\([^)]*Date\.now\(\)\s*</, except: ['raft/', 'jepsen-like/', 'src/client/'] },
   { what: 'a port plan (port arithmetic from a base port)', home: 'src/devkit/port-plan.ts', pattern: /(function|const)\s+\w*[Pp]ortPlan\w*\s*[(=]|\b(basePort|base)\s*\+\s*\d+\s*\+/, except: 'raft/' },
 ];
 
@@ -213,10 +215,7 @@ export const TEST_RULES: { what: string; use: string; pattern: RegExp; home?: st
 ];
 
 /** Test files that keep a check of their own, and why. */
-export const TEST_RULE_EXCEPTIONS: Record<string, string> = {
-  'test/jepsen-db-helpers.ts': 'a liveness check that also counts a zombie as dead, for the jepsen-like processes (left to the jepsen-like work)',
-  'test/jepsen-smoke-helpers.ts': 'the same zombie-aware check over a run\'s pids.jsonl (left to the jepsen-like work)',
-};
+export const TEST_RULE_EXCEPTIONS: Record<string, string> = {};
 
 /** Returns the violations of TEST_RULES for the test files given (path relative to the root). */
 export function testViolations(files: { path: string; source: string }[]): string[] {
@@ -420,7 +419,7 @@ describe('architecture', () => {
     expect(violations([{ path: 'src/cli/commands/bench.ts', source: "import { runBench } from '../../bench/index.js';" }])).toEqual([]);
   });
 
-  it('would catch a second launcher, port finder, port plan, RAFT_STATUS reader, conf template, dist/ resolver or PID check', () => {
+  it('would catch a second launcher, port finder, port plan, RAFT_STATUS reader, conf template, dist/ resolver, PID check or deadline loop', () => {
     const cases: [string, string][] = [
       ['src/bench/x.ts', "import { spawn } from 'node:child_process';"],
       ['jepsen-like/db/x.ts', "import { fork } from 'child_process';"],
@@ -435,6 +434,8 @@ describe('architecture', () => {
       ['jepsen-like/db/x.ts', 'const raftProxyPort = (from: number, to: number) => basePort + 60 + from * 3 + to;'],
       ['src/devkit/x.ts', 'export function groupPortPlan(base: number) {'],
       ['jepsen-like/run/x.ts', 'const resp = await client.invoke(addr, makeRequest(RaftRequestCode.RAFT_STATUS), 1000);'],
+      ['src/devkit/x.ts', 'while (Date.now() < deadline) {'],
+      ['src/cli/demo/x.ts', 'while (!done && Date.now() < until) await sleep(50);'],
     ];
     for (const [path, source] of cases) expect(violations([{ path, source }]), source).toHaveLength(1);
     const fine: [string, string][] = [
@@ -443,6 +444,8 @@ describe('architecture', () => {
       ['src/cli/x.ts', "// the broker runs dist/src/broker/main.js\nimport { brokerScript } from '../devkit/processes.js';"],
       ['jepsen-like/run/x.ts', "import { ProcessControl } from '../../raft/tools/process/process-control.js';\nimport { writeBrokerConf } from '../../src/devkit/broker-conf.js';\nimport { CodedError } from '../../raft/coded-error.js';"],
       ['src/bench/client-bench.ts', "import { spawn } from 'node:child_process';"],
+      ['jepsen-like/net/x.ts', 'while (Date.now() < deadline && signal?.aborted !== true) {'],
+      ['src/devkit/x.ts', "await pollUntil('a leader', timeoutMs, probe);"],
       ['raft/tools/demo/x.ts', "import type { ChildProcess } from 'node:child_process';"],
       ['src/devkit/port-plan.ts', 'brokerPort: (g, i) => base + 1 + slot(g, i),'],
       ['src/broker/disk-handoff.ts', 'const resp = await o.client.invoke(addr, makeRequest(RaftAdminCode.RAFT_STATUS), ASK_TIMEOUT_MS);'],

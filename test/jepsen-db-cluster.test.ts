@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ClusterDb } from '../jepsen-like/db/cluster.js';
 import { clusterPortPlan, defaultPortPlan, portCount, PORT_PLAN_SPAN, type ClusterPortPlan, type PortPlan } from '../src/devkit/port-plan.js';
-import { alive, assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
+import { assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
+import { isAlive } from '../raft/tools/process/process-identity.js';
 import { dial, eventually, onFreePorts } from './jepsen-net-helpers.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 
@@ -72,8 +73,8 @@ describe('ClusterDb', () => {
     const d = await standInCluster();
     const c = d.cluster();
     expect(c.nodes.map((n) => n.id)).toEqual(['n0', 'n1', 'n2']);
-    for (const n of c.nodes) expect(alive(n.pid!)).toBe(true);
-    expect(alive(c.namesrv.pid!)).toBe(true);
+    for (const n of c.nodes) expect(isAlive(n.pid!)).toBe(true);
+    expect(isAlive(c.namesrv.pid!)).toBe(true);
 
     const conf = readFileSync(c.nodes[1]!.confPath, 'utf8');
     const plan = defaultPortPlan(base, 3);
@@ -133,7 +134,7 @@ describe('ClusterDb', () => {
     const before = d.cluster().nodes[2]!.pid!;
     await d.kill('n2');
     expect(d.status('n2')).toBe('exited');
-    expect(alive(before)).toBe(false);
+    expect(isAlive(before)).toBe(false);
     expect(d.cluster().nodes[2]!.pid).toBeUndefined();
     await d.restart('n2');
     const after = d.cluster().nodes[2]!.pid!;
@@ -149,7 +150,7 @@ describe('ClusterDb', () => {
     d.pause('n1');
     const pids = [d.cluster().namesrv.pid!, ...d.cluster().nodes.map((n) => n.pid!)];
     await d.teardown();
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
     await expect(dial(plan.raftProxyPort(0, 1))).rejects.toThrow();
   });
 
@@ -174,7 +175,7 @@ describe('ClusterDb', () => {
       .map((l) => (JSON.parse(l) as { pid: number }).pid);
     namesrvPid = pids[0];
     expect(pids.length).toBe(4);
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(namesrvPid).toBeDefined();
     await expect(dial(plan.raftProxyPort(0, 1))).rejects.toThrow();
   });

@@ -9,7 +9,8 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killStaleProcesses, PID_FILE_NAME } from '../raft/tools/process/pid-file.js';
 import { ProcessControl } from '../raft/tools/process/process-control.js';
 import { waitForPort } from '../jepsen-like/net/wait-for-port.js';
-import { alive, assertBuilt, DIST_DB, ECHO_SERVER, procState, tempRunDir } from './jepsen-db-helpers.js';
+import { assertBuilt, DIST_DB, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
+import { isAlive, processState } from '../raft/tools/process/process-identity.js';
 import { dial, eventually } from './jepsen-net-helpers.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 
@@ -73,7 +74,7 @@ describe('ProcessControl', () => {
 
     const exit = await pc.kill('n0');
     expect(exit.signal).toBe('SIGKILL');
-    expect(alive(pid1)).toBe(false);
+    expect(isAlive(pid1)).toBe(false);
     expect(pc.status('n0')).toBe('exited');
     await expect(dial(PORTS)).rejects.toThrow();
 
@@ -93,7 +94,7 @@ describe('ProcessControl', () => {
     const pid = await pc.start(echo('n1', PORTS + 1));
     await waitForPort(PORTS + 1, 10_000);
     expect(pc.pause('n1')).toBe(true);
-    expect(await eventually(() => procState(pid) === 'T')).toBe(true);
+    expect(await eventually(() => processState(pid) === 'T')).toBe(true);
     const c = await dial(PORTS + 1);
     c.socket.write('ping');
     await sleep(300);
@@ -110,7 +111,7 @@ describe('ProcessControl', () => {
     await waitForPort(PORTS + 4, 10_000);
     pc.pause('b');
     await pc.stopAll();
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
     expect(pc.list().every((p) => p.status === 'exited')).toBe(true);
   });
 
@@ -143,15 +144,15 @@ describe('ProcessControl', () => {
 
   it('kills its processes when the harness exits, throws, or is sent SIGTERM', async () => {
     const exited = await harness('exit', PORTS + 5);
-    expect(await eventually(() => !alive(exited.pid), 5000)).toBe(true);
+    expect(await eventually(() => !isAlive(exited.pid), 5000)).toBe(true);
 
     const threw = await harness('throw', PORTS + 6);
-    expect(await eventually(() => !alive(threw.pid), 5000)).toBe(true);
+    expect(await eventually(() => !isAlive(threw.pid), 5000)).toBe(true);
 
     const signalled = await harness('wait', PORTS + 7);
-    expect(alive(signalled.pid)).toBe(true);
+    expect(isAlive(signalled.pid)).toBe(true);
     signalled.child.kill('SIGTERM');
-    expect(await eventually(() => !alive(signalled.pid), 5000)).toBe(true);
+    expect(await eventually(() => !isAlive(signalled.pid), 5000)).toBe(true);
     expect(await eventually(() => signalled.child.exitCode !== null || signalled.child.signalCode !== null, 5000)).toBe(true);
   });
 
@@ -161,13 +162,13 @@ describe('ProcessControl', () => {
     await eventually(() => h.child.signalCode !== null, 5000);
     // SIGKILL runs no exit hooks: the stand-in survives its harness.
     await sleep(100);
-    expect(alive(h.pid)).toBe(true);
+    expect(isAlive(h.pid)).toBe(true);
 
     const pidFile = join(h.dir, PID_FILE_NAME);
     expect(existsSync(pidFile)).toBe(true);
     const found = killStaleProcesses(pidFile);
     expect(found).toEqual([{ name: 's', pid: h.pid, killed: true }]);
-    expect(await eventually(() => !alive(h.pid), 5000)).toBe(true);
+    expect(await eventually(() => !isAlive(h.pid), 5000)).toBe(true);
   });
 
   it('does not kill a recycled pid whose start time differs from the recorded one', async () => {
@@ -178,6 +179,6 @@ describe('ProcessControl', () => {
     const { writeFileSync } = await import('node:fs');
     writeFileSync(pidFile, JSON.stringify({ event: 'start', name: 'x', pid: process.pid, startTicks: '1' }) + '\n');
     expect(killStaleProcesses(pidFile)).toEqual([{ name: 'x', pid: process.pid, killed: false }]);
-    expect(alive(process.pid)).toBe(true);
+    expect(isAlive(process.pid)).toBe(true);
   });
 });

@@ -14,7 +14,8 @@ import type { NemesisContext } from '../jepsen-like/nemesis/nemesis.js';
 import { partitionIsolateLeader } from '../jepsen-like/nemesis/partition-nemeses.js';
 import { killLeader, pauseRandom } from '../jepsen-like/nemesis/process-nemeses.js';
 import { SeededRandom } from '../jepsen-like/net/seeded-random.js';
-import { alive, assertBuilt, ECHO_SERVER, procState, tempRunDir } from './jepsen-db-helpers.js';
+import { assertBuilt, ECHO_SERVER, tempRunDir } from './jepsen-db-helpers.js';
+import { isAlive, processState } from '../raft/tools/process/process-identity.js';
 import { dial, eventually, onFreePorts } from './jepsen-net-helpers.js';
 
 let db: ClusterDb | undefined;
@@ -61,10 +62,10 @@ describe('nemeses on real processes', () => {
     const leaderPid = db.cluster().nodes[1]!.pid!;
     const kill = killLeader();
     await kill.start(ctx);
-    expect(alive(leaderPid)).toBe(false);
+    expect(isAlive(leaderPid)).toBe(false);
     await kill.stop(ctx);
     const newPid = db.cluster().nodes[1]!.pid!;
-    expect(alive(newPid)).toBe(true);
+    expect(isAlive(newPid)).toBe(true);
     expect(await roundTrip(plan.brokerPort(1), 'up', 2000)).toBe(true);
 
     const pause = pauseRandom();
@@ -72,7 +73,7 @@ describe('nemeses on real processes', () => {
     const paused = db.nodeIds.filter((id) => db!.status(id) === 'paused');
     expect(paused.length).toBe(1);
     const pausedPid = db.cluster().nodes.find((n) => n.id === paused[0])!.pid!;
-    expect(await eventually(() => procState(pausedPid) === 'T')).toBe(true);
+    expect(await eventually(() => processState(pausedPid) === 'T')).toBe(true);
 
     const partition = partitionIsolateLeader();
     await partition.start(ctx);
@@ -81,7 +82,7 @@ describe('nemeses on real processes', () => {
 
     const summary = await healAll(ctx, [kill, pause, partition]);
     expect(summary.nemesesStopped.sort()).toEqual(['partition-isolate-leader', 'pause-random']);
-    expect(procState(pausedPid)).not.toBe('T');
+    expect(processState(pausedPid)).not.toBe('T');
     expect(db.nodeIds.every((id) => db!.status(id) === 'running')).toBe(true);
     expect(await roundTrip(plan.raftProxyPort(0, 1), 'healed', 2000)).toBe(true);
 
@@ -100,6 +101,6 @@ describe('nemeses on real processes', () => {
 
     const pids = [db.cluster().namesrv.pid!, ...db.cluster().nodes.map((n) => n.pid!)];
     await db.teardown();
-    for (const pid of pids) expect(alive(pid)).toBe(false);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
   });
 });

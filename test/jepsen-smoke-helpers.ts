@@ -4,6 +4,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isAlive } from '../raft/tools/process/process-identity.js';
 import { assertDistBuilt } from '../jepsen-like/run/launchers.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from '../jepsen-like/run/run-options.js';
 import { runTest, type RunOutcome } from '../jepsen-like/run/run-test.js';
@@ -56,12 +57,5 @@ export function survivors(runDir: string): number[] {
     const e = JSON.parse(line) as { event: string; pid: number };
     if (e.event === 'start') started.add(e.pid);
   }
-  return [...started].filter((pid) => {
-    try {
-      process.kill(pid, 0);
-      return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-    } catch {
-      return false;
-    }
-  });
+  return [...started].filter(isAlive);
 }

@@ -18,10 +18,8 @@ function idleChild(): ChildProcess {
   return c;
 }
 
-const alive = (pid: number): boolean => isAlive(pid);
-
 afterEach(() => {
-  for (const c of children.splice(0)) if (c.pid !== undefined && alive(c.pid)) process.kill(c.pid, 'SIGKILL');
+  for (const c of children.splice(0)) if (c.pid !== undefined && isAlive(c.pid)) process.kill(c.pid, 'SIGKILL');
   for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
 });
 
@@ -45,7 +43,7 @@ describe('cleaning up after crashed jepsen-like runs', () => {
     const found = killStaleRuns(root);
 
     expect(found.map((f) => f.pid)).toEqual([leftOver.pid]);
-    await until('the crashed run\'s process is gone', 5_000, () => !alive(leftOver.pid!));
-    expect(alive(bystander.pid!)).toBe(true);
+    await until('the crashed run\'s process is gone', 5_000, () => !isAlive(leftOver.pid!));
+    expect(isAlive(bystander.pid!)).toBe(true);
   });
 });

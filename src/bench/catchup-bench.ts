@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, Producer, PushConsumer } from '../client/index.js';
+import { pollWithin } from '../common/poll.js';
 import { openTarget, type BenchTarget } from './bench-target.js';
 import { LatencyRecorder, type LatencySummary } from './latency.js';
 import { PayloadFactory } from './payload.js';
@@ -62,6 +63,8 @@ export interface CatchupResult {
 
 const STEADY_LATENCY_CAPACITY = 2_000_000;
 const CONSUMER_GROUP = 'bench_catchup';
+/** How long the topic's exact route may take to reach the NameServer; the run goes on after it either way. */
+const ROUTE_WAIT_MS = 30_000;
 
 export async function runCatchup(o: CatchupOptions): Promise<CatchupResult[]> {
   const out: CatchupResult[] = [];
@@ -88,11 +91,10 @@ async function runVariant(o: CatchupOptions, variant: 'off' | 'on'): Promise<Cat
     try {
       await admin.createTopic(topic, { writeQueueNums: o.queues, readQueueNums: o.queues });
       // Wait for the exact route (see run-bench.ts createTopic): bounded by 30 s.
-      for (let i = 0; i < 300; i++) {
+      await pollWithin(ROUTE_WAIT_MS, async () => {
         const route = await admin.topicRoute(topic).catch(() => undefined);
-        if ((route?.queueDatas.reduce((s, q) => s + q.writeQueueNums, 0) ?? 0) === o.queues) break;
-        await sleep(100);
-      }
+        return (route?.queueDatas.reduce((s, q) => s + q.writeQueueNums, 0) ?? 0) === o.queues ? true : undefined;
+      }, { intervalMs: 100 });
     } finally {
       await admin.shutdown();
     }
@@ -117,9 +119,8 @@ async function runVariant(o: CatchupOptions, variant: 'off' | 'on'): Promise<Cat
       const t0 = performance.now();
       const window = await steadyWindow(producer, target, topic, payload, o, o.backlog + baseline.sends, async () => {
         await consumer.start();
-        const deadline = t0 + o.maxSeconds * 1000;
-        // Bounded by the deadline: polls the handler's count every 50 ms.
-        while (consumed < filled.acked && performance.now() < deadline) await sleep(50);
+        // Bounded by --max-seconds from t0: polls the handler's count every 50 ms.
+        await pollWithin(Math.max(0, t0 + o.maxSeconds * 1000 - performance.now()), () => (consumed >= filled.acked ? true : undefined), { intervalMs: 50 });
         caughtUp = consumed >= filled.acked;
       });
       await consumer.shutdown();

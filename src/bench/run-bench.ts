@@ -5,6 +5,7 @@
 import { loadavg } from 'node:os';
 import { Admin, Producer, PullConsumer } from '../client/index.js';
 import { assert } from '../common/assert.js';
+import { mapPollError, pollUntil } from '../common/poll.js';
 import { BenchSetupError, BenchVerificationError } from './bench-errors.js';
 import { openTarget, type BenchTarget, type BrokerRss, type RaftSnapshot } from './bench-target.js';
 import { isVerified, runConsume, type ConsumeOutcome } from './consume-phase.js';
@@ -280,14 +281,13 @@ async function createTopic(namesrvAddr: string, topic: string, perGroup: number)
     // The broker re-registers its routes once the topic entry is applied: wait for the NameServer.
     // Until then it may answer with a default route (TBW102's queue count); sends routed by it to
     // queues the topic lacks are refused and retried, which reorders them, so wait for the exact count.
-    const deadline = Date.now() + ROUTE_WAIT_MS;
-    for (;;) {
+    const allQueuesRouted = async (): Promise<true | undefined> => {
       const route = await admin.topicRoute(topic).catch(() => undefined);
-      const n = route?.queueDatas.reduce((s, q) => s + q.writeQueueNums, 0) ?? 0;
-      if (n === queues) return;
-      if (Date.now() > deadline) throw new BenchSetupError(`topic ${topic} has no route with ${queues} queues after ${ROUTE_WAIT_MS} ms`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return (route?.queueDatas.reduce((s, q) => s + q.writeQueueNums, 0) ?? 0) === queues ? true : undefined;
+    };
+    await pollUntil(`a route of ${topic} with ${queues} queues`, ROUTE_WAIT_MS, allQueuesRouted, { intervalMs: 100 }).catch(
+      mapPollError(() => new BenchSetupError(`topic ${topic} has no route with ${queues} queues after ${ROUTE_WAIT_MS} ms`)),
+    );
   } finally {
     await admin.shutdown();
   }

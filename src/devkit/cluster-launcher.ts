@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DevkitError } from './devkit-errors.js';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { pollWithin } from '../common/poll.js';
 import { clusterFilePath, readClusterFile, writeClusterFile, type ClusterFile, type ClusterNodeInfo } from './cluster-file.js';
 import { portCount, writeLayout } from './cluster-layout.js';
 import { clusterAdminCredentials, namesrvSecurityArgs, writeClusterSecurity } from './cluster-security.js';
@@ -48,6 +48,8 @@ export interface ClusterUpResult {
 }
 
 const NAMESRV_START_TIMEOUT_MS = 10_000;
+/** How long killNode waits for a signalled node to be gone before it returns anyway. */
+const STOP_WAIT_MS = 10_000;
 
 export interface ClusterProcess {
   /** "namesrv" or "<brokerName>/<id>". */
@@ -198,8 +200,7 @@ export async function killNode(file: ClusterFile, brokerName: string, id: string
   if (!isOurProcess(node.pid, brokerMarkers(node))) return false;
   process.kill(node.pid, signal);
   if (signal !== 'SIGKILL' && signal !== 'SIGTERM') return true;
-  const deadline = Date.now() + 10_000;
-  while (isOurProcess(node.pid, brokerMarkers(node)) && Date.now() < deadline) await sleep(10);
+  await pollWithin(STOP_WAIT_MS, () => (isOurProcess(node.pid, brokerMarkers(node)) ? undefined : true), { intervalMs: 10 });
   return true;
 }
 

@@ -3,12 +3,13 @@
 // to its most caught-up follower; each node is stopped with SIGTERM, started again with its conf
 // and data, and the next one waits until it answers and has applied everything the leader had
 // committed when it was asked (caught up), so a quorum of up-to-date nodes always exists.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { Admin, type RaftStatus } from '../client/index.js';
+import { Admin } from '../client/index.js';
+import { mapPollError, pollUntil } from '../common/poll.js';
 import { clusterClientTls } from './cluster-tls.js';
 import { DevkitError } from './devkit-errors.js';
 import type { ClusterFile, ClusterGroupInfo, ClusterNodeInfo } from './cluster-file.js';
 import { killNode, restartNode } from './cluster-launcher.js';
+import { nodeLeaderNow, type LeaderNow } from './wait-leaders.js';
 
 export interface RollingStep {
   brokerName: string;
@@ -78,27 +79,21 @@ async function restartOne(admin: Admin, file: ClusterFile, g: ClusterGroupInfo, 
   };
 }
 
-/** The group's ready leader (other than `not`), polled until `timeoutMs`. */
-async function leaderOf(admin: Admin, g: ClusterGroupInfo, timeoutMs: number, not?: string): Promise<RaftStatus> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    for (const n of g.nodes) {
-      const s = await admin.raftStatus(n.brokerAddr).catch(() => undefined);
-      if (s?.role === 'LEADER' && s.nodeId !== not && (s as { leaderReady?: boolean }).leaderReady !== false) return s;
-    }
-    await sleep(POLL_MS);
-  }
-  throw new DevkitError(`${g.brokerName} has no ready leader after ${timeoutMs} ms; the rolling restart stopped (see the node logs in the cluster folder)`, 'ERR_DEVKIT_ROLLING');
+/** The group's ready leader (other than `not`), asking the nodes themselves, polled until `timeoutMs`. */
+function leaderOf(admin: Admin, g: ClusterGroupInfo, timeoutMs: number, not?: string): Promise<LeaderNow> {
+  return pollUntil(`a ready leader of ${g.brokerName}`, timeoutMs, () => nodeLeaderNow(admin, g.nodes, not !== undefined ? { not } : {}), { intervalMs: POLL_MS }).catch(
+    mapPollError(() => new DevkitError(`${g.brokerName} has no ready leader after ${timeoutMs} ms; the rolling restart stopped (see the node logs in the cluster folder)`, 'ERR_DEVKIT_ROLLING')),
+  );
 }
 
 /** Until the node answers and has applied what the leader had committed when asked. */
 export async function caughtUp(admin: Admin, g: ClusterGroupInfo, n: ClusterNodeInfo, timeoutMs: number, name: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const leader = await leaderOf(admin, g, Math.max(1, deadline - Date.now())).catch(() => undefined);
+  const applied = async (): Promise<true | undefined> => {
+    const leader = await nodeLeaderNow(admin, g.nodes);
     const s = await admin.raftStatus(n.brokerAddr).catch(() => undefined);
-    if (leader !== undefined && s !== undefined && s.appliedIndex >= leader.commitIndex) return;
-    await sleep(POLL_MS);
-  }
-  throw new DevkitError(`${name} did not catch up within ${timeoutMs} ms after its restart; the rolling restart stopped with it running (see its log)`, 'ERR_DEVKIT_ROLLING');
+    return leader !== undefined && s !== undefined && s.appliedIndex >= leader.status.commitIndex ? true : undefined;
+  };
+  await pollUntil(`${name} to catch up`, timeoutMs, applied, { intervalMs: POLL_MS }).catch(
+    mapPollError(() => new DevkitError(`${name} did not catch up within ${timeoutMs} ms after its restart; the rolling restart stopped with it running (see its log)`, 'ERR_DEVKIT_ROLLING')),
+  );
 }

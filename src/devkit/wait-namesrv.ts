@@ -1,7 +1,7 @@
 // Waits until a NameServer accepts connections (the moment brokers can register with it), or
 // fails at once when `failure()` gives a reason (the process died at start).
 import { connect } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { mapPollError, pollUntil } from '../common/poll.js';
 import { DevkitError } from './devkit-errors.js';
 
 const POLL_INTERVAL_MS = 50;
@@ -19,12 +19,10 @@ export function canConnect(addr: string): Promise<boolean> {
 }
 
 export async function waitForNamesrv(addr: string, timeoutMs: number, failure: () => string | undefined, logHint = ''): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const reason = failure();
-    if (reason !== undefined) throw new DevkitError(reason, 'ERR_DEVKIT_START_FAILED');
-    if (await canConnect(addr)) return;
-    await sleep(POLL_INTERVAL_MS);
-  }
-  throw new DevkitError(`the NameServer did not listen on ${addr} within ${timeoutMs} ms${logHint}`, 'ERR_DEVKIT_START_FAILED');
+  await pollUntil(`the NameServer on ${addr}`, timeoutMs, async () => ((await canConnect(addr)) ? true : undefined), { intervalMs: POLL_INTERVAL_MS, failure }).catch(
+    mapPollError((err) => {
+      if (err.code === 'ERR_COMMON_POLL_FAILED') return new DevkitError(err.message, 'ERR_DEVKIT_START_FAILED');
+      return new DevkitError(`the NameServer did not listen on ${addr} within ${timeoutMs} ms${logHint}`, 'ERR_DEVKIT_START_FAILED');
+    }),
+  );
 }

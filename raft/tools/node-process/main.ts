@@ -13,6 +13,7 @@ import type { FlushPolicy } from '../../storage/log-storage.js';
 import { AppliedDigest } from './applied-digest.js';
 import type { NodeEvent, NodeReport, ParentRequest } from './control-protocol.js';
 import { LoadDriver } from './load-driver.js';
+import { NodeProcessError } from './node-process-errors.js';
 import { parsePeers } from '../../node/parse-peers.js';
 import { RaftNode } from '../../node/raft-node.js';
 
@@ -112,7 +113,7 @@ async function handle(req: ParentRequest): Promise<unknown> {
     case 'status':
       return report();
     case 'load': {
-      if (driver) throw Object.assign(new Error('a load is already running'), { code: 'ERR_RAFT_BUSY' });
+      if (driver) throw new NodeProcessError('ERR_DEMO_LOAD_RUNNING', 'a load is already running; wait for it or stop it first');
       driver = new LoadDriver(node, req.spec, noteAck);
       try {
         return await driver.run();

@@ -5,26 +5,39 @@
 // a script name, a port). Every launcher signals a recorded PID only after this check.
 import { existsSync, readFileSync } from 'node:fs';
 
+/**
+ * True while the process exists and has not exited. A zombie (exited, not yet reaped by its
+ * parent) still answers signal 0 but runs nothing, so it counts as dead.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     // ESRCH: gone; EPERM: it exists but belongs to another user, so it is not ours either way.
     return false;
   }
+  return processState(pid) !== 'Z';
+}
+
+/** Fields 3 onward of /proc/<pid>/stat (the state letter first), or null when it does not exist (or no /proc). */
+function statFields(pid: number): string[] | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses; fields after the last ')' are plain.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** The scheduler state letter of a process (R, S, T for stopped, Z for zombie), or undefined when unknown. */
+export function processState(pid: number): string | undefined {
+  return statFields(pid)?.[0];
 }
 
 /** The kernel's start time of a process in clock ticks, or null when it does not exist (or no /proc). */
 export function processStartTicks(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses; fields after the last ')' are plain.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
+  return statFields(pid)?.[19] ?? null;
 }
 
 /**

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { Admin, Producer, PullConsumer, type MessageExt, type NodeStatus, type RaftStatus } from '../../client/index.js';
 import { metricSum, readMetrics, type MetricJson } from '../../client/metrics-json.js';
 import { scanByTime } from '../../client/time-scan.js';
+import { mapPollError, pollUntil } from '../../common/poll.js';
 import { DEFAULT_TOPIC, DLQ_TOPIC_PREFIX, OFFSET_MOVED_EVENT, RETRY_TOPIC_PREFIX, SCHEDULE_TOPIC } from '../../common/system-topics.js';
 import { CliError } from '../cli-errors.js';
 import { credentialsOption, tlsOption } from '../credentials-option.js';
@@ -196,13 +197,14 @@ async function ensureTopicOn(a: Admin, topic: string, brokerNames: readonly stri
   const had = await routed();
   if (brokerNames.every((b) => had.has(b))) return;
   await a.createTopic(topic, { readQueueNums: 1, writeQueueNums: 1 });
-  const deadline = Date.now() + ROUTE_WAIT_MS;
-  for (;;) {
-    const have = await routed();
-    if (brokerNames.every((b) => have.has(b))) return;
-    if (Date.now() > deadline) throw new CliError(`topic ${topic} was created but the NameServer does not route it to ${brokerNames.filter((b) => !have.has(b)).join(', ')} after ${ROUTE_WAIT_MS} ms`, 'ERR_CLI_NODE_FAILED');
-    await sleep(200);
-  }
+  let have = had;
+  const allRouted = async (): Promise<true | undefined> => {
+    have = await routed();
+    return brokerNames.every((b) => have.has(b)) ? true : undefined;
+  };
+  await pollUntil(`routes of ${topic}`, ROUTE_WAIT_MS, allRouted, { intervalMs: 200 }).catch(
+    mapPollError(() => new CliError(`topic ${topic} was created but the NameServer does not route it to ${brokerNames.filter((b) => !have.has(b)).join(', ')} after ${ROUTE_WAIT_MS} ms`, 'ERR_CLI_NODE_FAILED')),
+  );
 }
 
 interface RtRow {

@@ -4,6 +4,7 @@
 // around a chosen moment (the kill) that give how long sends were interrupted.
 import { ConsumeFromWhere, ConsumeResult, isOutcomeUnknown, Producer, PushConsumer } from '../../client/index.js';
 import { assert } from '../../common/assert.js';
+import { pollWithin } from '../../common/poll.js';
 import { sleep } from '../sleep.js';
 import { SeqSet } from './seq-set.js';
 
@@ -112,12 +113,8 @@ export class DemoTraffic {
 
   /** Waits until every acknowledged message was consumed, or the timeout. */
   async waitConsumed(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.acked.missingFrom(this.consumed, 1).total === 0) return true;
-      await sleep(200);
-    }
-    return false;
+    const all = await pollWithin(timeoutMs, () => (this.acked.missingFrom(this.consumed, 1).total === 0 ? true : undefined), { intervalMs: 200 });
+    return all === true;
   }
 
   async close(): Promise<void> {

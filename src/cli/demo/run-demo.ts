@@ -11,6 +11,8 @@ import { Dashboard } from '../../dashboard/dashboard-server.js';
 import { CliError, ExitCode } from '../cli-errors.js';
 import { clusterFilePath, readClusterFile, type ClusterFile } from '../../devkit/cluster-file.js';
 import { clusterDown, clusterUp, killClusterSync, killNode, restartNode } from '../../devkit/cluster-launcher.js';
+import { routedLeaderNow } from '../../devkit/wait-leaders.js';
+import { mapPollError, pollUntil } from '../../common/poll.js';
 import { sleep } from '../sleep.js';
 import { DemoTraffic } from './demo-traffic.js';
 import { Progress } from './progress.js';
@@ -32,23 +34,8 @@ const MAX_MESSAGES = 1_000_000;
 const LEADER_TIMEOUT_MS = 30_000;
 const CATCH_UP_TIMEOUT_MS = 30_000;
 const CONSUME_TIMEOUT_MS = 30_000;
-
-
-interface Leader {
-  nodeId: string;
-  brokerAddr: string;
-  term: number;
-}
-
-/** The group's leader as a client sees it: the NameServer's master, which says it leads. */
-async function currentLeader(admin: Admin, brokerName: string, notNode?: string): Promise<Leader | undefined> {
-  const info = await admin.clusterInfo().catch(() => undefined);
-  const addr = info?.brokerAddrTable[brokerName]?.brokerAddrs['0'];
-  if (addr === undefined) return undefined;
-  const s = await admin.raftStatus(addr).catch(() => undefined);
-  if (s === undefined || s.role !== 'LEADER' || s.nodeId === notNode) return undefined;
-  return { nodeId: s.nodeId, brokerAddr: addr, term: s.term };
-}
+/** The leader as a client sees it: the NameServer's master that says it leads, ready or not (the demo times the election, not the first commit). */
+const CLIENT_VIEW = { anyReadiness: true } as const;
 
 /** The dashboard on `port`, or on a free port when that one is taken. */
 async function startDashboard(namesrvAddr: string, port: number): Promise<Dashboard> {
@@ -119,16 +106,14 @@ export async function runDemo(o: DemoOptions): Promise<number> {
   const check = (): void => {
     if (Date.now() > deadline) throw new CliError(`the demo did not finish within ${Math.round(o.timeoutMs / 1000)} s (while ${phase})`, 'ERR_CLI_DEMO_TIMEOUT');
   };
-  const waitFor = async <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> => {
-    const until = Math.min(deadline, Date.now() + timeoutMs);
-    while (Date.now() < until) {
-      const v = await probe();
-      if (v !== undefined) return v;
-      await sleep(50);
-    }
-    check();
-    throw new CliError(`${what} did not happen within ${timeoutMs} ms`, 'ERR_CLI_DEMO_TIMEOUT');
-  };
+  // Each wait is bounded by its own timeout and by what is left of the demo's.
+  const waitFor = <T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> =>
+    pollUntil(what, Math.max(0, Math.min(timeoutMs, deadline - Date.now())), probe, { intervalMs: 50 }).catch(
+      mapPollError(() => {
+        check();
+        return new CliError(`${what} did not happen within ${timeoutMs} ms`, 'ERR_CLI_DEMO_TIMEOUT');
+      }),
+    );
 
   try {
     p.say(`data folder ${dir}`);
@@ -167,7 +152,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
     check();
 
     phase = 'killing the leader';
-    const victim = (await currentLeader(admin, group.brokerName)) ?? { nodeId: first.nodeId, brokerAddr: first.brokerAddr, term: first.term };
+    const victim = (await routedLeaderNow(admin, group.brokerName, CLIENT_VIEW)) ?? { nodeId: first.nodeId, brokerAddr: first.brokerAddr, term: first.term };
     t.mark();
     const killedAt = performance.now();
     await killNode(file, group.brokerName, victim.nodeId, 'SIGKILL');
@@ -176,7 +161,7 @@ export async function runDemo(o: DemoOptions): Promise<number> {
 
     phase = 'waiting for a new leader';
     const a = admin;
-    const next = await waitFor('a new leader', LEADER_TIMEOUT_MS, () => currentLeader(a, group.brokerName, victim.nodeId));
+    const next = await waitFor('a new leader', LEADER_TIMEOUT_MS, () => routedLeaderNow(a, group.brokerName, { ...CLIENT_VIEW, not: victim.nodeId }));
     const electedMs = performance.now() - killedAt;
     leaderNow = next.nodeId;
     p.say(`new leader ${next.nodeId} (term ${next.term}) registered with the NameServer ${electedMs.toFixed(0)} ms after the kill`);
