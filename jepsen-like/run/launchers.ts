@@ -80,7 +80,7 @@ export function brokerConfText(settings: LaunchSettings, n: NodeLaunchInput): st
     segmentSizeBytes: settings.segmentSizeBytes,
     peers: n.peers,
     selfId: n.id,
-    extra: { autoCreateSubscriptionGroup: 'true', maxMessageSize: String(settings.maxMessageSizeBytes), ...settings.extraBrokerConf },
+    extra: { autoCreateSubscriptionGroup: 'true', maxMessageSize: String(settings.maxMessageSizeBytes), ...(n.joining === true ? { dLegerJoining: 'true' } : {}), ...settings.extraBrokerConf },
   });
   return renderBrokerConf(entries, `written by the jepsen-like harness for ${n.id}`);
 }

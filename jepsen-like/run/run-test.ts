@@ -15,7 +15,7 @@ import { checkRun, HISTORY_FILE, type CheckRunOutcome } from '../check-run.js';
 import { ClusterDb } from '../db/cluster.js';
 import { killStaleProcesses, PID_FILE_NAME } from '../../raft/tools/process/pid-file.js';
 import { findFreeBlock } from '../../raft/tools/free-ports.js';
-import { defaultPortPlan, PORT_PLAN_SPAN, type PortPlan } from '../../src/devkit/port-plan.js';
+import { defaultPortPlan, MAX_PLANNED_NODES, PORT_PLAN_SPAN, type PortPlan } from '../../src/devkit/port-plan.js';
 import { HistoryWriter } from '../history/writer.js';
 import { runMix, type MixSummary } from '../nemesis/mix.js';
 import type { Nemesis, NemesisContext } from '../nemesis/nemesis.js';
@@ -29,6 +29,7 @@ import { GuardedNodes } from './guarded-nodes.js';
 import { assertDistBuilt, defaultDistDir, LAZY_FS_ENV, LYING_FSYNC, launchNamesrv, launchNode, revertToDurable, type LaunchSettings } from './launchers.js';
 import { DRAIN_TIMEOUT_MS, HEAL_TIMEOUT_MS, SETUP_TIMEOUT_MS, type RunOptions } from './run-options.js';
 import { killStaleRuns, writeHarnessFile } from './stale-runs.js';
+import { membershipControl } from './membership-control.js';
 import { RunError } from './run-errors.js';
 
 export const TOPIC = 'jepsen';
@@ -152,7 +153,8 @@ class Run {
   async execute(nemeses: ReturnType<typeof parseNemesisList>): Promise<void> {
     const db = await this.setupCluster();
     const namesrvAddr = db.cluster().namesrv.addr;
-    const probe = new ClusterProbe(GROUP, db.nodeIds.map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running');
+    // The nodes in the group now: the membership nemesis adds and retires nodes as the run goes.
+    const probe = new ClusterProbe(GROUP, () => db.nodeIds.map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running');
     this.probe = probe;
     const leader = await probe.waitForReadyLeader(SETUP_TIMEOUT_MS);
     this.say(`cluster up on base port ${this.summary.basePort}, leader ${leader}`);
@@ -218,6 +220,7 @@ class Run {
       transferLeader: async (id) => {
         await this.admin?.transferLeader(GROUP, id);
       },
+      membership: membershipControl(db, probe, GROUP, () => this.admin, () => this.abort.signal.aborted),
     };
     if (nemeses.length > 0) this.summary.mix = await this.runNemeses(ctx, nemeses);
     else await sleep(this.o.timeS * 1000);
@@ -324,6 +327,8 @@ class Run {
 
   private async setupCluster(): Promise<ClusterDb> {
     const powerLossRun = nemesisNames(this.o.nemesis).includes('power-loss');
+    // The membership nemesis starts new nodes in the plan's spare slots.
+    const spareSlots = nemesisNames(this.o.nemesis).includes('membership') ? Math.max(0, MAX_PLANNED_NODES - this.o.nodes) : 0;
     const settings: LaunchSettings = {
       distDir: this.distDir,
       flush: this.o.flush,
@@ -347,13 +352,14 @@ class Run {
     let lastError: unknown;
     for (let attempt = 0; attempt < SETUP_ATTEMPTS; attempt++) {
       const base = await findFreeBlock(PORT_PLAN_SPAN);
-      const ports: PortPlan = defaultPortPlan(base, this.o.nodes);
+      const ports: PortPlan = defaultPortPlan(base, this.o.nodes + spareSlots);
       // A failed attempt may have left half-initialized data; each attempt starts empty.
       rmSync(join(this.runDir, 'nodes'), { recursive: true, force: true });
       try {
         this.db = await ClusterDb.setup({
           runDir: this.runDir,
           nodeCount: this.o.nodes,
+          extraNodeSlots: spareSlots,
           group: GROUP,
           ports,
           seed: this.o.seed,
