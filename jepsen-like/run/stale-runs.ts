@@ -1,7 +1,9 @@
 // Cleans up after earlier runs that crashed: every run folder next to ours whose harness is gone
 // may have left broker processes behind; their pid files say which, and the start-time check in
 // killStaleProcesses leaves recycled PIDs alone. A folder whose harness still runs (another run
-// in progress, e.g. a parallel test) is left alone: its harness.json names a live process.
+// in progress, e.g. a parallel test) is left alone: its harness.json names a live process. A
+// folder without harness.json is not a run's (e.g. a `rmq cluster up` folder or another tool's
+// test, which keep the same pid file): it is never touched.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { killStaleProcesses, PID_FILE_NAME, type StaleProcess } from '../../raft/tools/process/pid-file.js';
@@ -42,7 +44,7 @@ export function killStaleRuns(runsRoot: string): StaleProcess[] {
     const dir = join(runsRoot, name);
     const pids = join(dir, PID_FILE_NAME);
     try {
-      if (!existsSync(pids) || !statSync(pids).isFile() || harnessAlive(dir)) continue;
+      if (!existsSync(pids) || !statSync(pids).isFile() || !existsSync(join(dir, HARNESS_FILE)) || harnessAlive(dir)) continue;
     } catch {
       continue;
     }
