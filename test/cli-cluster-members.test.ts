@@ -1,7 +1,8 @@
 // `rmq cluster add-node` and `remove-node` on real processes: a node joins a running 3-node group
 // as a learner, is promoted and recorded in cluster.json; the old leader is then removed and
 // stopped; the NameServer's member set, `admin clusterList` and `cluster status` follow each step,
-// and a producer's messages sent before, between and after the changes are all kept.
+// and a producer's messages sent before, between and after the changes are all kept; a removed
+// node's id is never given to the next node.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,10 +32,11 @@ afterAll(async () => {
   killLiveRuns();
 });
 
-/** Sends `count` messages, each retried (at most 100 times, 200 ms apart) while the group elects or routes settle. */
+/** Sends `count` messages, each retried (200 ms apart, for at most 60 s) while the group elects or routes settle. */
 async function send(producer: Producer, keys: string[], count: number, prefix: string): Promise<void> {
   for (let i = 0; i < count; i++) {
-    for (let attempt = 0; attempt < 100; attempt++) {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
       const r = await producer.send({ topic: 'MembersTopic', body: `${prefix}${i}`, keys: `${prefix}${i}` }).catch(() => undefined);
       if (r?.status === 'SEND_OK') {
         keys.push(`${prefix}${i}`);
@@ -96,6 +98,13 @@ describe('rmq cluster add-node / remove-node', () => {
       const total = (await admin.topicStatus('MembersTopic')).reduce((n, q) => n + q.maxOffset - q.minOffset, 0);
       expect(total).toBeGreaterThanOrEqual(acked.length);
       expect(acked.length).toBe(90);
+
+      // An id is never reused: with n3 removed (its data folder kept), the next node is n4.
+      const out = await rmq(['cluster', 'remove-node', '--dir', dir, '--node', 'n3', '--json', '--timeout', '60'], 120_000);
+      expect(out.status, out.stderr).toBe(0);
+      const again = await rmq(['cluster', 'add-node', '--dir', dir, '--json', '--timeout', '60'], 120_000);
+      expect(again.status, again.stderr).toBe(0);
+      expect((JSON.parse(again.stdout) as { node: { id: string } }).node.id).toBe('n4');
     } finally {
       await producer.shutdown();
       await admin.shutdown();

@@ -5,7 +5,7 @@
 // applied what the leader had committed, promotes it, and records it in cluster.json. Removing
 // takes the node out through the leader, stops its process (SIGTERM) and drops it from
 // cluster.json; its data folder is kept.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Admin, type RaftStatus } from '../client/index.js';
@@ -46,10 +46,15 @@ function groupOf(file: ClusterFile, brokerName: string | undefined): ClusterGrou
   return g;
 }
 
-/** The next free id n<k> of the group, above every id it ever had in cluster.json. */
-function nextId(g: ClusterGroupInfo): string {
+/**
+ * The next id n<k> of the group: above every id in cluster.json, and never one a removed node
+ * had (its data folder is kept): an id is never reused.
+ */
+function nextId(file: ClusterFile, g: ClusterGroupInfo): string {
   const used = g.nodes.map((n) => Number(/^n(\d+)$/.exec(n.id)?.[1] ?? -1));
-  return `n${Math.max(-1, ...used) + 1}`;
+  let k = Math.max(-1, ...used) + 1;
+  while (existsSync(join(file.dir, g.brokerName, `n${k}`))) k++;
+  return `n${k}`;
 }
 
 async function withAdmin<T>(file: ClusterFile, fn: (admin: Admin) => Promise<T>): Promise<T> {
@@ -107,7 +112,7 @@ export async function addNode(file: ClusterFile, o: MemberChangeOptions): Promis
   const say = o.say ?? (() => {});
   if (file.frontDoors === true) throw new DevkitError('add-node does not support a cluster started with --front-doors (every node holds a door per member)', 'ERR_CLI_USAGE');
   const g = groupOf(file, o.brokerName);
-  const id = nextId(g);
+  const id = nextId(file, g);
   const base = await findFreeBlock(3);
   const ports = { listen: base, raft: base + 1, metrics: base + 2 };
   const dataDir = join(file.dir, g.brokerName, id);
