@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { SAFETY_CHECKERS } from './checker/check-all.js';
-import { NEMESIS_NAMES } from './nemesis/registry.js';
+import { NEMESIS_NAMES, nemesisNames } from './nemesis/registry.js';
 import { randomSeed } from './net/seeded-random.js';
 import { DEFAULT_RUN_OPTIONS, type RunOptions } from './run/run-options.js';
 import { runTest, type RunOutcome } from './run/run-test.js';
@@ -71,6 +71,10 @@ export function parseArgs(argv: readonly string[]): RunOptions {
   if (o.workload === 'transactions' && o.batch !== 1) throw new InvalidArgumentError('--batch must be 1 with --workload transactions (a transaction is one message)');
   if (o.flush !== 'async' && o.flush !== 'sync') throw new InvalidArgumentError(`--flush must be async or sync, not '${o.flush}'`);
   if (o.schedule !== 'random' && o.schedule !== 'cycle') throw new InvalidArgumentError(`--schedule must be random or cycle, not '${o.schedule}'`);
+  // Membership changes run in one group of proxied nodes: the joiner's slot is that group's.
+  if (nemesisNames(o.nemesis).includes('membership') && (o.groups > 1 || o.frontDoors === true)) {
+    throw new InvalidArgumentError('--nemesis membership runs on one group without front doors: drop --groups/--front-doors or the membership nemesis');
+  }
   const seed = o.seed ?? randomSeed();
   const out = o.out ?? `runs/jepsen-${new Date().toISOString().replace(/[:.]/g, '-')}-${seed}`;
   return {

@@ -91,4 +91,36 @@ describe('broker group membership', () => {
     await change(group, { kind: 'remove', nodeId: removed.raft.nodeId });
     await until('the removed follower to unregister', 10_000, async () => !(await registered()));
   }, 90_000);
+
+  it('registers a joiner told only the leader under its own brokerId, and the NameServer holds the member set', async () => {
+    const base = await findFreeBlock(20);
+    g = await startTestGroup(base, 3);
+    const group = g;
+    const leader = await waitForReadyLeader(group);
+    const at = Number(leader.raft.nodeId.slice(1));
+    // Only the leader and itself: its position in this list (1) is n1's brokerId.
+    const peers = `${leader.raft.nodeId}-127.0.0.1:${base + 11 + at};n3-127.0.0.1:${base + 14}`;
+    const config = parseBrokerConfig([
+      'brokerName=broker-t', `namesrvAddr=127.0.0.1:${base}`, `listenPort=${base + 4}`, `storePathRootDir=${join(group.dir, 'n3')}`,
+      `mappedFileSizeCommitLog=${8 * 1024 * 1024}`, `dLegerPeers=${peers}`, 'dLegerSelfId=n3', 'dLegerJoining=true',
+    ].join('\n')).config;
+    const joiner = await startBroker(config);
+    group.brokers.push(joiner);
+    await change(group, { kind: 'add-learner', nodeId: 'n3', address: `127.0.0.1:${base + 14}` });
+    await change(group, { kind: 'promote', nodeId: 'n3' });
+    const info = async (): Promise<ClusterInfo['brokerAddrTable'][string] | undefined> => {
+      const r = await request(group, group.namesrvAddr, RequestCode.GET_BROKER_CLUSTER_INFO);
+      return decodeJsonBody<ClusterInfo>(r.body, 'cluster').brokerAddrTable['broker-t'];
+    };
+    const settled = async (): Promise<boolean> => {
+      const bd = await info();
+      return Object.keys(bd?.brokerAddrs ?? {}).length === 4 && bd?.raftMembers?.voters.length === 4;
+    };
+    await until('four distinct registrations and the four voters at the NameServer', 20_000, settled).catch(() => undefined);
+    const bd = (await info())!;
+    expect(bd.brokerAddrs['4']).toBe(joiner.brokerAddr);
+    expect(new Set(Object.values(bd.brokerAddrs)).size).toBe(4);
+    expect([...bd.raftMembers!.voters].sort()).toEqual(['n0', 'n1', 'n2', 'n3']);
+    expect(bd.raftMembers!.nodes[joiner.brokerAddr]).toBe('n3');
+  }, 90_000);
 });

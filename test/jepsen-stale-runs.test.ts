@@ -1,3 +1,6 @@
+// A run cleans up after crashed runs in the folders beside its own, and only after runs: a folder
+// with the same pid file but no harness.json (a `rmq cluster up` folder, another tool's test) is
+// left alone, while a crashed run's leftover process (its harness gone) is killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

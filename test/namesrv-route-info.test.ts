@@ -192,3 +192,23 @@ describe('RouteInfoManager routes', () => {
     expect(m.liveBrokerCount).toBe(0);
   });
 });
+
+describe('RouteInfoManager Raft member set', () => {
+  it('keeps the newest configuration a group registered and each address\'s node id, in cluster info only', () => {
+    const m = new RouteInfoManager();
+    m.register(reg({ brokerAddr: A, raftTerm: 2, topicConfigs: [topic('T')], raftMembers: { nodeId: 'n0', index: 30, voters: ['n0', 'n1', 'n2'], learners: ['n3'] } }), 0);
+    m.register(reg({ brokerAddr: B, brokerId: 2, raftTerm: 2, raftMembers: { nodeId: 'n1', index: 41, voters: ['n0', 'n1', 'n2', 'n3'], learners: [] } }), 0);
+    // A lagging node's older configuration does not replace the newer one.
+    m.register(reg({ brokerAddr: C, brokerId: 3, raftTerm: 2, raftMembers: { nodeId: 'n2', index: 30, voters: ['n0', 'n1', 'n2'], learners: ['n3'] } }), 0);
+    expect(m.getClusterInfo().brokerAddrTable['broker-a']!.raftMembers).toEqual({
+      index: 41, voters: ['n0', 'n1', 'n2', 'n3'], learners: [], nodes: { [A]: 'n0', [B]: 'n1', [C]: 'n2' },
+    });
+    expect(m.getRoute('T')!.brokerDatas[0]!.raftMembers).toBeUndefined();
+  });
+
+  it('has no member set for brokers that do not send one', () => {
+    const m = new RouteInfoManager();
+    m.register(reg({ brokerAddr: A, raftTerm: 1 }), 0);
+    expect(m.getClusterInfo().brokerAddrTable['broker-a']!.raftMembers).toBeUndefined();
+  });
+});

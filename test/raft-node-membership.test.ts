@@ -142,6 +142,24 @@ describe('RaftNode membership', () => {
     await expectNothingLost(c, load.acked);
   }, 60_000);
 
+  it('lets a joiner told only one follower\'s address join, catch up and be promoted: it learns the others from the leader', async () => {
+    const c = await cluster();
+    const load = produce(c);
+    await until('30 entries acknowledged', 10_000, () => load.acked.length >= 30);
+    const follower = c.nodes.find((n) => n !== c.leader())!;
+    const only = c.addr(Number(follower.id.slice(1)));
+    const joiner = await c.start(3, [only, c.addr(3)], true);
+    await changeWithRetry(c.leader, (n) => n.changeMembership({ kind: 'add-learner', node: 'n3', address: `127.0.0.1:${c.base + 3}` }));
+    const leaderLast = (): number => c.leader().status().lastIndex;
+    await until('the joiner caught up', 20_000, () => joiner.status().commit >= leaderLast() - 5);
+    await changeWithRetry(c.leader, (n) => n.changeMembership({ kind: 'promote', node: 'n3' }));
+    await load.stop();
+    // The configuration in force names every member's address, the bootstrap ones included.
+    expect(Object.keys(c.leader().membership().addresses ?? {}).sort()).toEqual(['n0', 'n1', 'n2', 'n3']);
+    expect(joiner.membership().voters).toContain('n3');
+    await expectNothingLost(c, load.acked);
+  }, 60_000);
+
   it('grows a group from 3 to 5 voters and shrinks it back to 3, removing its leader, under load', async () => {
     const c = await cluster();
     const load = produce(c);

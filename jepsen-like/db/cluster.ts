@@ -54,6 +54,8 @@ export interface NodeLaunchInput {
   dataDir: string;
   confPath: string;
   runDir: string;
+  /** A node added to the running group (addNode): it starts as a joining learner (dLegerJoining). */
+  joining?: boolean;
 }
 
 export interface Launch {
@@ -99,6 +101,11 @@ export interface ClusterDbOptions {
   /** Give the workload's clients a proxy per broker so a client can be partitioned (default true). */
   proxyClientLinks?: boolean;
   readyTimeoutMs?: number;
+  /**
+   * Port slots of the plan beyond nodeCount (indexes nodeCount..nodeCount+extraNodeSlots-1) that
+   * addNode may give to nodes added while the run goes on (the membership nemesis).
+   */
+  extraNodeSlots?: number;
   /** Extra files (e.g. a node's own log files in its data folder) copied into `<runDir>/logs` at teardown. */
   extraLogFiles?: (node: ClusterNode) => string[];
 }
@@ -127,6 +134,9 @@ const DEFAULT_READY_TIMEOUT_MS = 30_000;
 export class ClusterDb implements NodeControl {
   private readonly launches = new Map<string, Launch>();
   private tornDown = false;
+  /** Nodes stopped for good (removed from the group): no longer in nodeIds, never restarted. */
+  private readonly retired = new Set<string>();
+  private addedCount = 0;
 
   private constructor(
     private readonly options: ClusterDbOptions,
@@ -223,7 +233,48 @@ export class ClusterDb implements NodeControl {
   }
 
   get nodeIds(): string[] {
-    return this.nodes.map((n) => n.id);
+    return this.nodes.filter((n) => !this.retired.has(n.id)).map((n) => n.id);
+  }
+
+  /**
+   * Starts one more node in a spare port slot, with a fresh id and data folder, as a joining
+   * learner told only `peers` (its own entry is added here). Its Raft and NameServer links are
+   * direct (not proxied); the caller adds it to the group. Undefined when no slot is free.
+   */
+  async addNode(peers: string): Promise<ClusterNode | undefined> {
+    const o = this.options;
+    const plan = clusterPlanOf(o.ports);
+    // Membership changes run on a one-group cluster: the joiner takes a spare slot of that group.
+    const groupIndex = this.nodes[0]!.groupIndex;
+    assert(this.groups.length === 1, 'addNode needs a one-group cluster');
+    const first = o.nodeCount ?? 3;
+    const busy = new Set(this.nodes.filter((n) => !this.retired.has(n.id)).map((n) => n.index));
+    let index = -1;
+    for (let i = first; i < Math.min(first + (o.extraNodeSlots ?? 0), plan.nodes) && index < 0; i++) if (!busy.has(i)) index = i;
+    if (index < 0) return undefined;
+    const id = `n${first + this.addedCount++}`;
+    const dataDir = join(o.runDir, 'nodes', id);
+    mkdirSync(dataDir, { recursive: true });
+    const group = this.nodes[0]!.group;
+    const n: PlannedNode = { id, index, group, groupIndex, raftPort: plan.raftPort(groupIndex, index), brokerPort: plan.brokerPort(groupIndex, index), pid: undefined, dataDir, confPath: join(dataDir, 'broker.conf') };
+    const launch = o.launchNode({
+      id, index, group, raftPort: n.raftPort, brokerPort: n.brokerPort,
+      peers: `${peers};${id}-127.0.0.1:${n.raftPort}`, namesrvAddr: `127.0.0.1:${plan.namesrvPort}`,
+      dataDir, confPath: n.confPath, runDir: o.runDir, joining: true,
+    });
+    if (launch.confText !== undefined) writeFileSync(n.confPath, launch.confText);
+    this.launches.set(id, launch);
+    this.nodes.push(n);
+    await this.processes.start({ name: id, command: launch.command, args: launch.args, cwd: dataDir, ...(launch.env ? { env: launch.env } : {}) });
+    await this.waitReady(id);
+    return n;
+  }
+
+  /** Stops a node removed from the group for good (SIGKILL): it leaves nodeIds, so nothing restarts it. */
+  async retireNode(nodeId: string): Promise<void> {
+    const n = this.node(nodeId);
+    this.retired.add(n.id);
+    if (this.processes.status(n.id) !== 'exited') await this.processes.kill(n.id, 'SIGKILL');
   }
 
   /** The brokerNames of the groups, in plan order. */
@@ -233,7 +284,7 @@ export class ClusterDb implements NodeControl {
 
   /** The node ids of one group. */
   groupNodeIds(group: string): string[] {
-    return this.nodes.filter((n) => n.group === group).map((n) => n.id);
+    return this.nodes.filter((n) => n.group === group && !this.retired.has(n.id)).map((n) => n.id);
   }
 
   cluster(): Cluster {
@@ -252,6 +303,8 @@ export class ClusterDb implements NodeControl {
     if (!(this.options.proxyClientLinks ?? true)) return addr;
     const plan = clusterPlanOf(this.options.ports);
     const n = this.nodes.find((x) => addr === `127.0.0.1:${x.brokerPort}`);
+    // Nodes added while the run goes (addNode) have no client proxy.
+    if (n !== undefined && n.index >= (this.options.nodeCount ?? 3)) return addr;
     if (n !== undefined) return `127.0.0.1:${plan.clientProxyPort(n.groupIndex, n.index)}`;
     if (this.options.frontDoors === true) {
       const per = this.nodes.filter((x) => x.groupIndex === 0).length;

@@ -6,3 +6,4 @@ export * from './link-nemeses.js';
 export { healAll, type HealSummary } from './heal-all.js';
 export { runMix, DEFAULT_FAULT_MS, DEFAULT_HEAL_MS, type MixOptions, type MixSummary } from './mix.js';
 export { NEMESIS_FACTORIES, NEMESIS_NAMES, parseNemesisList, UnknownNemesisError } from './registry.js';
+export { MembershipNemesis, membership, type MembershipControl, type MemberChangeKind } from './membership-nemesis.js';

@@ -9,6 +9,7 @@ import type { HistoryRecorder } from '../history/recorder.js';
 import type { MeshControl } from '../net/proxy-mesh.js';
 import type { SeededRandom } from '../net/seeded-random.js';
 import type { AbuseContext } from './abuse-nemesis.js';
+import type { MembershipControl } from './membership-nemesis.js';
 
 export interface NemesisContext {
   /** The links of the run's mesh, or of one group's part of it (several groups). */
@@ -30,6 +31,8 @@ export interface NemesisContext {
   flush?: 'async' | 'sync';
   /** Moves leadership to this node (RAFT_TRANSFER_LEADER); absent when the run cannot. */
   transferLeader?: (nodeId: string) => Promise<void>;
+  /** Adds, promotes, removes and retires nodes, for the membership nemesis; absent when the run cannot. */
+  membership?: MembershipControl;
 }
 
 export type FaultDetail = Record<string, unknown>;

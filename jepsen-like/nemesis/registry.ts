@@ -15,6 +15,7 @@ import {
 } from './partition-nemeses.js';
 import { abuse } from './abuse-nemesis.js';
 import { diskFull } from './disk-full-nemesis.js';
+import { membership } from './membership-nemesis.js';
 import { powerLoss } from './power-loss-nemesis.js';
 import { retention } from './retention-nemesis.js';
 import { killLeader, killMajority, killRandomNode, pauseLeader, pauseRandom } from './process-nemeses.js';
@@ -41,6 +42,7 @@ export const NEMESIS_FACTORIES: Readonly<Record<string, () => Nemesis>> = Object
   'power-loss': powerLoss,
   abuse,
   'disk-full': diskFull,
+  membership,
 });
 
 export const NEMESIS_NAMES: readonly string[] = Object.keys(NEMESIS_FACTORIES);

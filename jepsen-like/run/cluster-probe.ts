@@ -29,6 +29,9 @@ export interface NodeRaftStatus {
   lastIndex: number;
   appliedIndex: number;
   dispatchedIndex?: number;
+  /** The configuration in force on this node (brokers with membership changes). */
+  voters?: string[];
+  learners?: string[];
 }
 
 
@@ -78,7 +81,8 @@ export class ClusterProbe {
 
   constructor(
     readonly group: string,
-    private readonly targets: readonly ProbeTarget[],
+    /** The nodes to ask; a function when members come and go during the run (the membership nemesis). */
+    private readonly targetList: readonly ProbeTarget[] | (() => readonly ProbeTarget[]),
     /** Nodes not to ask (paused or dead): a SIGSTOPped node would only cost a timeout. */
     private readonly reachable: (id: string) => boolean = () => true,
     private readonly options: ProbeOptions = {},
@@ -96,6 +100,10 @@ export class ClusterProbe {
     const t = this.targets.find((x) => x.id === leader);
     if (t === undefined) throw new ProbeError('ERR_JEPSEN_NO_LEADER', `group ${this.group} has no leader to transfer from`);
     await this.admin.transferLeaderAt(t.brokerAddr, nodeId);
+  }
+
+  private get targets(): readonly ProbeTarget[] {
+    return typeof this.targetList === 'function' ? this.targetList() : this.targetList;
   }
 
   async status(id: string): Promise<NodeRaftStatus | undefined> {
@@ -146,12 +154,13 @@ export class ClusterProbe {
     let previous = -1;
     let last = '';
     while (Date.now() < deadline && !this.closed) {
+      const expected = this.targets.length;
       const all = await this.allStatus();
       const statuses = [...all.values()];
       const commits = new Set(statuses.map((s) => s.commitIndex));
       const settled = statuses.every((s) => s.appliedIndex === s.commitIndex && (s.dispatchedIndex ?? s.commitIndex) === s.commitIndex);
       last = statuses.map((s) => `${s.nodeId}:${s.role}/t${s.term}/c${s.commitIndex}/a${s.appliedIndex}/d${s.dispatchedIndex}`).join(' ');
-      if (all.size === this.targets.length && commits.size === 1 && settled) {
+      if (all.size === expected && commits.size === 1 && settled) {
         const index = statuses[0]!.commitIndex;
         if (index === previous) return index;
         previous = index;

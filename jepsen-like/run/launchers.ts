@@ -81,7 +81,7 @@ export function brokerConfText(settings: LaunchSettings, n: NodeLaunchInput): st
     peers: n.peers,
     selfId: n.id,
     ...(n.frontDoorPorts !== undefined ? { frontDoorPorts: n.frontDoorPorts } : {}),
-    extra: { autoCreateSubscriptionGroup: 'true', maxMessageSize: String(settings.maxMessageSizeBytes), ...settings.extraBrokerConf },
+    extra: { autoCreateSubscriptionGroup: 'true', maxMessageSize: String(settings.maxMessageSizeBytes), ...(n.joining === true ? { dLegerJoining: 'true' } : {}), ...settings.extraBrokerConf },
   });
   return renderBrokerConf(entries, `written by the jepsen-like harness for ${n.id}`);
 }

@@ -4,6 +4,7 @@ import type { ClusterDb } from '../db/cluster.js';
 import { GroupNodes } from '../db/group-nodes.js';
 import { queueKey, type QueueKey } from '../history/types.js';
 import type { GroupScope } from '../nemesis/group-nemeses.js';
+import type { AbuseContext } from '../nemesis/abuse-nemesis.js';
 import type { NemesisContext } from '../nemesis/nemesis.js';
 import type { ClusterProbe } from './cluster-probe.js';
 
@@ -48,4 +49,18 @@ export function groupScopes(
       ctx: { ...shared, mesh: db.mesh.view(ids), nodes: new GroupNodes(run.nodes, ids), leaderOf: () => probe.leaderOf(), transferLeader: transfer(g, name) },
     };
   });
+}
+
+/** Every process's addresses and PIDs, for the abuse nemesis. */
+export function abuseContext(db: ClusterDb, namesrvAddr: string, rssBoundMiB: number | undefined, onRssOverBound: (finding: string) => void): AbuseContext {
+  return {
+    namesrvAddr,
+    nodes: db.nodeIds.map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}`, raftAddr: `127.0.0.1:${db.node(id).raftPort}` })),
+    pids: () => {
+      const c = db.cluster();
+      return { namesrv: c.namesrv.pid, ...Object.fromEntries(c.nodes.map((n) => [n.id, n.pid])) };
+    },
+    ...(rssBoundMiB !== undefined ? { rssBoundMiB } : {}),
+    onRssOverBound,
+  };
 }

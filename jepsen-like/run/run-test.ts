@@ -15,9 +15,9 @@ import { checkRun, HISTORY_FILE, type CheckRunOutcome } from '../check-run.js';
 import { ClusterDb } from '../db/cluster.js';
 import { killStaleProcesses, PID_FILE_NAME } from '../../raft/tools/process/pid-file.js';
 import { findFreeBlock } from '../../raft/tools/free-ports.js';
-import { clusterPortPlan, portCount } from '../../src/devkit/port-plan.js';
+import { clusterPortPlan, MAX_PLANNED_NODES, portCount } from '../../src/devkit/port-plan.js';
 import { overGroups } from '../nemesis/group-nemeses.js';
-import { groupScopes, runQueueKeyOf } from './run-groups.js';
+import { abuseContext, groupScopes, runQueueKeyOf } from './run-groups.js';
 import { runSchedule } from './run-schedule.js';
 import { HistoryWriter } from '../history/writer.js';
 import type { MixSummary } from '../nemesis/mix.js';
@@ -32,6 +32,7 @@ import { GuardedNodes } from './guarded-nodes.js';
 import { assertDistBuilt, defaultDistDir, LAZY_FS_ENV, LYING_FSYNC, launchNamesrv, launchNode, revertToDurable, type LaunchSettings } from './launchers.js';
 import { DRAIN_TIMEOUT_MS, HEAL_TIMEOUT_MS, SETUP_TIMEOUT_MS, type RunOptions } from './run-options.js';
 import { killStaleRuns, writeHarnessFile } from './stale-runs.js';
+import { membershipControl } from './membership-control.js';
 import { RunError } from './run-errors.js';
 
 export const TOPIC = 'jepsen';
@@ -158,9 +159,10 @@ class Run {
   async execute(nemeses: ReturnType<typeof parseNemesisList>): Promise<void> {
     const db = await this.setupCluster();
     const namesrvAddr = db.cluster().namesrv.addr;
+    // The nodes of each group now: the membership nemesis adds and retires nodes as the run goes.
     const several = db.groups.length > 1;
     this.probes = db.groups.map(
-      (group) => new ClusterProbe(group, db.groupNodeIds(group).map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running', { namesrvAddr, qualifyQueues: several, frontDoors: this.o.frontDoors === true, logDir: join(this.runDir, 'logs') }),
+      (group) => new ClusterProbe(group, () => db.groupNodeIds(group).map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}` })), (id) => db.status(id) === 'running', { namesrvAddr, qualifyQueues: several, frontDoors: this.o.frontDoors === true, logDir: join(this.runDir, 'logs') }),
     );
     const probe = this.probes[0]!;
     const queueKeyOf = runQueueKeyOf(db, this.o.frontDoors === true);
@@ -209,6 +211,11 @@ class Run {
     await this.consumers.start();
     this.say(`workload running for ${this.o.timeS} s at ${this.o.ratePerSec} sends/s; nemeses: ${nemeses.map((n) => n.fault).join(', ') || 'none'}`);
 
+    const transfer = (g: number, name: string) => async (id: string): Promise<void> => {
+      // With front doors a group has no broker name of its own: ask its leader directly.
+      if (this.o.frontDoors === true) await this.probes[g]!.transferLeader(id);
+      else await this.admin?.transferLeader(name, id);
+    };
     const ctx: NemesisContext = {
       mesh: db.mesh,
       nodes: this.nodes ?? db,
@@ -216,29 +223,12 @@ class Run {
       history,
       rng: new SeededRandom(this.o.seed),
       flush: this.o.flush,
-      abuse: {
-        namesrvAddr,
-        nodes: db.nodeIds.map((id) => ({ id, brokerAddr: `127.0.0.1:${db.node(id).brokerPort}`, raftAddr: `127.0.0.1:${db.node(id).raftPort}` })),
-        pids: () => {
-          const c = db.cluster();
-          return { namesrv: c.namesrv.pid, ...Object.fromEntries(c.nodes.map((n) => [n.id, n.pid])) };
-        },
-        ...(this.o.abuseRssBoundMiB !== undefined ? { rssBoundMiB: this.o.abuseRssBoundMiB } : {}),
-        onRssOverBound: (finding) => this.summary.errors.push(`abuse: ${finding}`),
-      },
+      abuse: abuseContext(db, namesrvAddr, this.o.abuseRssBoundMiB, (finding) => this.summary.errors.push(`abuse: ${finding}`)),
       deleteExpired: (ids) => this.deleteExpired(db, ids),
-      transferLeader: async (id) => {
-        // With front doors the group has no broker name of its own: ask its leader directly.
-        if (this.o.frontDoors === true) await probe.transferLeader(id);
-        else await this.admin?.transferLeader(db.groups[0]!, id);
-      },
+      transferLeader: transfer(0, db.groups[0]!),
+      membership: membershipControl(db, probe, GROUP, () => this.admin, () => this.abort.signal.aborted),
     };
     if (several) {
-      const transfer = (g: number, name: string) => async (id: string): Promise<void> => {
-        // With front doors a group has no broker name of its own: ask its leader directly.
-        if (this.o.frontDoors === true) await this.probes[g]!.transferLeader(id);
-        else await this.admin?.transferLeader(name, id);
-      };
       nemeses = overGroups(() => parseNemesisList(this.o.nemesis), groupScopes(db, ctx, this.probes, transfer));
     }
     if (nemeses.length > 0) this.summary.mix = await this.runNemeses(ctx, nemeses);
@@ -339,6 +329,8 @@ class Run {
 
   private async setupCluster(): Promise<ClusterDb> {
     const powerLossRun = nemesisNames(this.o.nemesis).includes('power-loss');
+    // The membership nemesis starts new nodes in the plan's spare slots.
+    const spareSlots = nemesisNames(this.o.nemesis).includes('membership') ? Math.max(0, MAX_PLANNED_NODES - this.o.nodes) : 0;
     const settings: LaunchSettings = {
       distDir: this.distDir,
       flush: this.o.flush,
@@ -362,14 +354,15 @@ class Run {
     let lastError: unknown;
     for (let attempt = 0; attempt < SETUP_ATTEMPTS; attempt++) {
       const frontDoors = this.o.frontDoors === true;
-      const base = await findFreeBlock(portCount(this.o.groups, this.o.nodes, frontDoors, true));
-      const ports = clusterPortPlan({ basePort: base, groups: this.o.groups, nodes: this.o.nodes, frontDoors, proxies: true });
+      const base = await findFreeBlock(portCount(this.o.groups, this.o.nodes + spareSlots, frontDoors, true));
+      const ports = clusterPortPlan({ basePort: base, groups: this.o.groups, nodes: this.o.nodes + spareSlots, frontDoors, proxies: true });
       // A failed attempt may have left half-initialized data; each attempt starts empty.
       rmSync(join(this.runDir, 'nodes'), { recursive: true, force: true });
       try {
         this.db = await ClusterDb.setup({
           runDir: this.runDir,
           nodeCount: this.o.nodes,
+          extraNodeSlots: spareSlots,
           group: GROUP,
           ports,
           seed: this.o.seed,

@@ -271,6 +271,11 @@ export class Leader {
       const m = h.message(MessageType.App, to, prevIndex);
       m.logTerm = prevTerm;
       m.entries = entries;
+      // Nothing matched yet (a joiner, or the first probe of a term) in a group whose members
+      // changed: the configuration rides along so the receiver learns every member's address,
+      // this leader's included, and can answer a leader it was never told about. The receiver
+      // takes only the addresses from it; a group never changed has nothing to tell.
+      if (pr.match === 0 && h.membership().index > 0) m.membership = h.membership();
       h.send(m);
       evenEmpty = false;
       if (pr.state === 'probe') {

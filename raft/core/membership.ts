@@ -19,16 +19,26 @@ export interface Membership {
   voters: readonly NodeId[];
   learners: readonly NodeId[];
   /**
-   * Where members added by a change listen ("host:port"), opaque to the core: the node runner
-   * connects to them. Bootstrap members are reached through the bootstrap list instead.
+   * Where members listen ("host:port"), opaque to the core: the node runner connects to them.
+   * Every change fills in the members the proposer knows (MembershipChange.knownAddresses), so
+   * once one change committed the configuration names them all; before that the bootstrap list
+   * is the only source.
    */
   addresses?: Readonly<Record<NodeId, string>>;
 }
 
-export type MembershipChange =
+export type MembershipChange = (
   | { kind: 'add-learner'; node: NodeId; address?: string }
   | { kind: 'promote'; node: NodeId }
-  | { kind: 'remove'; node: NodeId };
+  | { kind: 'remove'; node: NodeId }
+) & {
+  /**
+   * Where the proposer reaches members that have no address in the configuration yet (the
+   * bootstrap ones): the new configuration takes them, so it names every member's address and
+   * a joiner needs to be told only one member.
+   */
+  knownAddresses?: Readonly<Record<NodeId, string>>;
+};
 
 export function bootstrapMembership(voters: readonly NodeId[], learners: readonly NodeId[] = []): Membership {
   return { index: 0, voters: voters.slice(), learners: learners.slice() };
@@ -77,6 +87,10 @@ export function applyChange(cur: Membership, change: MembershipChange): ChangeRe
   const addresses: Record<NodeId, string> = { ...(cur.addresses ?? {}) };
   if (change.kind === 'add-learner' && change.address !== undefined) addresses[change.node] = change.address;
   if (change.kind === 'remove') delete addresses[change.node];
+  for (const id of [...res.voters, ...res.learners]) {
+    const known = change.knownAddresses?.[id];
+    if (addresses[id] === undefined && typeof known === 'string') addresses[id] = known;
+  }
   return Object.keys(addresses).length > 0 ? { ...res, addresses } : res;
 }
 

@@ -40,12 +40,13 @@ export class LeaderChangeCounter {
 }
 
 /** The default transport: TCP to `o.peers`, with the options' bounds, peer secrets and TLS. */
-export function tcpTransportFor(o: RaftNodeOptions, logger: Logger, onMessage: (m: Message) => void): TcpTransport {
+export function tcpTransportFor(o: RaftNodeOptions, logger: Logger, onMessage: (m: Message) => void, acceptUnknownPeers?: () => boolean): TcpTransport {
   return new TcpTransport({
     id: o.id,
     peers: o.peers,
     logger,
     onMessage,
+    ...(acceptUnknownPeers !== undefined ? { acceptUnknownPeers } : {}),
     ...(o.maxQueuedFrames !== undefined ? { maxQueuedFrames: o.maxQueuedFrames } : {}),
     ...(o.maxQueuedBytes !== undefined ? { maxQueuedBytes: o.maxQueuedBytes } : {}),
     ...(o.peerSecrets !== undefined ? { peerSecrets: o.peerSecrets } : {}),

@@ -79,3 +79,14 @@ export function peersOf(m: Membership | undefined): PeerAddress[] {
   }
   return out;
 }
+
+/** The proposer's own address book ("host:port" by id) for a change, beside what the caller gave. */
+export function knownAddresses(peers: readonly PeerAddress[], given?: Readonly<Record<NodeId, string>>): Record<NodeId, string> {
+  const out: Record<NodeId, string> = {};
+  for (const p of peers) out[p.id] = `${p.host}:${p.port}`;
+  return { ...out, ...(given ?? {}) };
+}
+
+export function isMemberOf(m: Pick<Membership, 'voters' | 'learners'>, id: NodeId): boolean {
+  return m.voters.includes(id) || m.learners.includes(id);
+}

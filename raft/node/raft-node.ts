@@ -9,7 +9,7 @@ import { Raft } from '../core/raft.js';
 import { MAX_TERM, type NodeId, type Role } from '../core/types.js';
 import type { FlushPolicy, LogStorage } from '../storage/log-storage.js';
 import { PeerContact, systemClock, type RaftNodeClock, type RaftTransport } from './node-runtime.js';
-import { membershipAtStart, peersOf, PendingChanges } from './node-membership.js';
+import { isMemberOf, knownAddresses, membershipAtStart, peersOf, PendingChanges } from './node-membership.js';
 import { RecoveryReporter } from './recovery-reporter.js';
 import { isFinal, settle, TransferWaits } from './settle.js';
 import { LeaderChangeCounter, tcpTransportFor, timedPeriodicSync, timedStep } from './log-timing.js';
@@ -107,7 +107,9 @@ export class RaftNode extends EventEmitter {
     });
     this.role = { role: 'follower', leader: '', term: hardState.term };
     const onMessage = this.contact.listen((m: Message): void => this.onMessage(m));
-    this.transport = o.transport !== undefined ? o.transport(onMessage) : tcpTransportFor(o, base.child({ component: 'raft-transport', nodeId: o.id, group: o.group ?? '' }), onMessage);
+    // A joiner takes connections from members it was not told about until it is a member itself.
+    const acceptUnknownPeers = (): boolean => o.joining === true && !isMemberOf(this.raft.membership(), o.id);
+    this.transport = o.transport !== undefined ? o.transport(onMessage) : tcpTransportFor(o, base.child({ component: 'raft-transport', nodeId: o.id, group: o.group ?? '' }), onMessage, acceptUnknownPeers);
     for (const p of peersOf(membership)) this.transport.addPeer?.(p);
     // After a power loss under async flush the core starts recovering (recovery-guard.ts); otherwise (sync flush, one voter) the storage's suspicion is cleared now.
     this.recovery = new RecoveryReporter({
@@ -195,7 +197,7 @@ export class RaftNode extends EventEmitter {
    */
   changeMembership(change: MembershipChange): Promise<{ index: number; term: number }> {
     if (this.closed) return Promise.reject(new NodeClosedError());
-    const res = this.raft.proposeMembership(change);
+    const res = this.raft.proposeMembership({ ...change, knownAddresses: knownAddresses(this.o.peers, change.knownAddresses) });
     if (!res.ok) return Promise.reject(res.code === 'not-leader' ? new NotLeaderError(res.leaderHint) : new MembershipChangeError(res.code, res.detail));
     this.scheduleTurn();
     return this.changes.add(res.index, res.term, this.clock.now() + this.proposalTimeoutMs);
@@ -211,13 +213,9 @@ export class RaftNode extends EventEmitter {
   }
 
   /** The last role, leader and term this node reported. */
-  roleState(): RoleChange {
-    return this.role;
-  }
+  roleState(): RoleChange { return this.role; }
 
-  get applied(): number {
-    return this.appliedIndex;
-  }
+  get applied(): number { return this.appliedIndex; }
 
   /** Stops timers and sockets, fails what is pending, flushes and closes the storage. */
   async close(): Promise<void> {
@@ -233,6 +231,8 @@ export class RaftNode extends EventEmitter {
 
   private onMessage(m: Message): void {
     if (this.closed) return;
+    // A leader's configuration (a Reset's, or on its first App to a node) says where to answer.
+    if (m.membership?.addresses !== undefined) for (const p of peersOf(m.membership)) this.transport.addPeer?.(p);
     const err = this.raft.step(m);
     if (err && err.code !== 'stale-term') this.log.warn({ code: err.code, detail: err.detail, from: m.from, type: m.type }, 'message rejected by raft core');
     this.scheduleTurn();
@@ -443,8 +443,7 @@ export class RaftNode extends EventEmitter {
     } else if (prev.role !== s.role || prev.leader !== s.leader) {
       this.log.info({ role: s.role, leader: s.leader, term: s.term }, 'role changed');
     }
-    if (s.leader !== '') this.lastLeader = s.leader;
-    if (s.leader !== '') this.transfers.settle(s.leader);
+    if (s.leader !== '') { this.lastLeader = s.leader; this.transfers.settle(s.leader); }
     this.emit('role', this.role);
   }
 }

@@ -69,6 +69,11 @@ export interface TcpTransportOptions {
    * accepts only certificates signed by `ca` (which must name the peers' hosts).
    */
   tls?: PeerTls;
+  /**
+   * While this returns true, a hello from an id that is not a known peer is accepted (a node
+   * joining a running group hears from a leader it was not told about). Default: refused.
+   */
+  acceptUnknownPeers?: () => boolean;
 }
 
 export interface PeerTls {
@@ -370,7 +375,7 @@ export class TcpTransport {
     const hello = { version, from, to };
     if (hello.version !== PROTOCOL_VERSION) throw new TransportError('ERR_TRANSPORT_BAD_HELLO', `protocol version ${hello.version}, expected ${PROTOCOL_VERSION}`);
     if (hello.to !== this.o.id) throw new TransportError('ERR_TRANSPORT_BAD_HELLO', `hello addressed to ${hello.to}, this node is ${this.o.id}`);
-    if (!this.links.has(hello.from)) throw new TransportError('ERR_TRANSPORT_UNKNOWN_PEER', `hello from ${hello.from}, which is not a configured peer`);
+    if (!this.links.has(hello.from) && this.o.acceptUnknownPeers?.() !== true) throw new TransportError('ERR_TRANSPORT_UNKNOWN_PEER', `hello from ${hello.from}, which is not a configured peer`);
   }
 
   private reject(s: Socket, err: TransportError, peer: NodeId | null): void {

@@ -54,6 +54,10 @@ export interface RaftFacade {
   readonly nodeId: string;
   /** Every voter id in dLegerPeers order (brokerId of a follower = position + 1). */
   readonly peerIds: readonly string[];
+  /** The configuration in force (absent in stand-ins that have no membership changes). */
+  membership?(): { index: number; voters: readonly string[]; learners: readonly string[] };
+  /** Called whenever the configuration in force changes. */
+  onMembership?(listener: (m: { index: number; voters: readonly string[]; learners: readonly string[] }) => void): void;
   /** Leader and ready (see RoleState.ready). */
   isLeader(): boolean;
   role(): RoleState;

@@ -399,6 +399,16 @@ export class BrokerRaft implements RaftFacade {
     return this.node.transferLeadership(to);
   }
 
+  /** The configuration in force on this node (voters, learners, the index of its Config entry). */
+  membership(): { index: number; voters: readonly string[]; learners: readonly string[] } {
+    return this.node.membership();
+  }
+
+  /** Called whenever the configuration in force changes on this node. */
+  onMembership(listener: (m: { index: number; voters: readonly string[]; learners: readonly string[] }) => void): void {
+    this.node.on('membership', listener);
+  }
+
   /** One membership change through this node (the leader); resolves once it is in force. */
   changeMembership(change: MembershipChange): Promise<{ index: number; term: number }> {
     return this.node.changeMembership(change);

@@ -78,6 +78,8 @@ export class NamesrvRegistrar {
       }, TOPIC_CHANGE_DEBOUNCE_MS);
       this.debounce.unref();
     });
+    // The NameServer keeps each group's member set: a change is told at once.
+    this.raft.onMembership?.(() => this.registerAll('membership change'));
     this.timer = setInterval(() => this.registerAll('periodic'), REGISTER_INTERVAL_MS);
     this.timer.unref();
     this.registerAll('start');
@@ -85,6 +87,10 @@ export class NamesrvRegistrar {
 
   brokerId(): number {
     if (this.raft.isLeader()) return 0;
+    // A joining node was told only some members, so its position in that list may be another
+    // node's: its id's number is used instead (n3 → 4, as n3 would have in a full list).
+    const numbered = /(\d+)$/.exec(this.raft.nodeId);
+    if (this.config.dLegerJoining && numbered !== null) return Number(numbered[1]) + 1;
     const pos = this.raft.peerIds.indexOf(this.raft.nodeId);
     return pos + 1;
   }
@@ -160,6 +166,7 @@ export class NamesrvRegistrar {
       brokerId: String(c.brokerId),
       raftTerm: String(c.term),
       compressed: 'false',
+      ...this.memberFields(),
     }, {
       body: encodeJsonBody({ topicConfigTable: c.topicConfigTable, autoCreateTopicEnable: this.config.autoCreateTopicEnable, defaultTopicQueueNums: c.defaultTopicQueueNums }),
     });
@@ -171,6 +178,13 @@ export class NamesrvRegistrar {
       },
       (err: unknown) => this.log.warn({ err, namesrv: addr, reason }, 'registration failed'),
     );
+  }
+
+  /** The member set this node has in force (docs/broker.md, "Registration"): node id, voters, learners. */
+  private memberFields(): Record<string, string> {
+    const m = this.raft.membership?.();
+    if (m === undefined) return {};
+    return { raftNodeId: this.raft.nodeId, raftVoters: m.voters.join(','), raftLearners: m.learners.join(','), raftMembershipIndex: String(m.index) };
   }
 
   private unregisterOne(addr: string, brokerName: string, brokerAddr: string, brokerId: number): Promise<void> {

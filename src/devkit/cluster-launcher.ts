@@ -100,7 +100,8 @@ async function waitForNamesrvOf(file: ClusterFile, launched: Launched): Promise<
   await waitForNamesrv(file.namesrv.addr, NAMESRV_START_TIMEOUT_MS, () => (exited !== undefined ? `the NameServer exited (${exited}) at start; its log ${log} ends with:\n${tailOf(log)}` : undefined), `; see ${log}`);
 }
 
-function launchBroker(file: ClusterFile, node: ClusterNodeInfo, logLevel: string | undefined): Launched {
+/** Starts one broker detached with its conf; `node.pid` gets its pid. */
+export function launchBroker(file: ClusterFile, node: ClusterNodeInfo, logLevel: string | undefined): Launched {
   const launched = launchDetached(brokerScript(), ['-c', node.confPath], node.logPath, brokerEnv(childEnv(logLevel, file.logPretty)), BROKER_NODE_FLAGS);
   node.pid = launched.pid;
   return launched;

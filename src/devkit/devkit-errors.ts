@@ -13,6 +13,8 @@ export type DevkitErrorCode =
   | 'ERR_DEVKIT_NO_LEADER'
   /** `cluster restart --rolling` stopped at a node (hand-over, no ready leader, no catch-up). */
   | 'ERR_DEVKIT_ROLLING'
+  /** `cluster add-node` / `remove-node` stopped at a step (a change refused, a learner that never caught up). */
+  | 'ERR_DEVKIT_MEMBERSHIP'
   /** A node id that is not in the local cluster. */
   | 'ERR_DEVKIT_UNKNOWN_NODE';
 

@@ -62,6 +62,7 @@ function registerBroker(ctx: NamesrvProcessorContext, req: RemotingCommand): Rem
       brokerId,
       haServerAddr: headerOptString(ext, 'haServerAddr') ?? '',
       raftTerm: headerOptInt(ext, 'raftTerm', 0),
+      ...raftMembersOf(ext),
       ...body,
     },
     ctx.nowMs(),
@@ -107,4 +108,22 @@ function getRouteInfo(ctx: NamesrvProcessorContext, req: RemotingCommand, channe
   }
   ctx.onRouteQuery({ topic, responseCode: resp.code, remoteAddress: channel.remoteAddress });
   return resp;
+}
+
+const NODE_ID = /^[A-Za-z0-9_]{1,64}$/;
+
+/** The registrant's member set (raftNodeId, raftVoters, raftLearners, raftMembershipIndex), when it sent one that reads. */
+function raftMembersOf(ext: ExtFields): { raftMembers?: { nodeId: string; index: number; voters: string[]; learners: string[] } } {
+  const nodeId = headerOptString(ext, 'raftNodeId');
+  const votersText = headerOptString(ext, 'raftVoters');
+  if (nodeId === undefined || votersText === undefined || !NODE_ID.test(nodeId)) return {};
+  const list = (text: string | undefined): string[] | undefined => {
+    const ids = (text ?? '').split(',').filter((x) => x !== '');
+    return ids.length <= 64 && ids.every((x) => NODE_ID.test(x)) ? ids : undefined;
+  };
+  const voters = list(votersText);
+  const learners = list(headerOptString(ext, 'raftLearners'));
+  const index = Number(headerOptString(ext, 'raftMembershipIndex') ?? '0');
+  if (voters === undefined || voters.length === 0 || learners === undefined || !Number.isSafeInteger(index) || index < 0) return {};
+  return { raftMembers: { nodeId, index, voters, learners } };
 }

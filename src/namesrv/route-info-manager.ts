@@ -31,6 +31,8 @@ export interface BrokerRegistration {
   raftTerm: number;
   /** undefined: the registration carried no topic table (keep what is known). */
   topicConfigs: TopicConfig[] | undefined;
+  /** The registrant's Raft node id and configuration in force (brokers with membership changes). */
+  raftMembers?: { nodeId: string; index: number; voters: string[]; learners: string[] };
   autoCreateTopicEnable: boolean;
   defaultTopicQueueNums: number;
 }
@@ -54,6 +56,7 @@ interface BrokerLiveInfo {
   lastUpdateMs: number;
   /** The topic table of a brokerId-0 claim that lost (undefined: none sent, or not a lost claim). */
   readonly claimTopics: TopicConfig[] | undefined;
+  readonly raftNodeId?: string;
 }
 
 /** A master registers every 30 s; silent for 1.5 rounds it has most likely stopped. */
@@ -73,6 +76,8 @@ interface BrokerGroup {
   readonly addrs: Map<number, string>;
   /** Term of the address that holds brokerId 0; undefined when there is no master. */
   masterTerm: number | undefined;
+  /** The newest configuration any node of the group registered (highest Config entry index). */
+  members?: { index: number; voters: string[]; learners: string[] };
 }
 
 export class RouteInfoManager {
@@ -101,6 +106,7 @@ export class RouteInfoManager {
       defaultTopicQueueNums: reg.defaultTopicQueueNums,
       lastUpdateMs: nowMs,
       claimTopics: undefined,
+      ...(reg.raftMembers !== undefined ? { raftNodeId: reg.raftMembers.nodeId } : {}),
     });
 
     let names = this.clusterAddrTable.get(reg.clusterName);
@@ -113,6 +119,9 @@ export class RouteInfoManager {
       this.brokerAddrTable.set(reg.brokerName, group);
     }
     group.cluster = reg.clusterName;
+    const m = reg.raftMembers;
+    // Configurations only move forward: a lagging node's older one does not replace it.
+    if (m !== undefined && (group.members === undefined || m.index >= group.members.index)) group.members = { index: m.index, voters: [...m.voters], learners: [...m.learners] };
 
     let accepted = true;
     if (reg.brokerId === MASTER_ID) {
@@ -254,7 +263,18 @@ export class RouteInfoManager {
 
   getClusterInfo(): ClusterInfo {
     const brokerAddrTable: Record<string, BrokerData> = {};
-    for (const group of this.brokerAddrTable.values()) brokerAddrTable[group.brokerName] = toBrokerData(group);
+    for (const group of this.brokerAddrTable.values()) {
+      const bd = toBrokerData(group);
+      if (group.members !== undefined) {
+        const nodes: Record<string, string> = {};
+        for (const addr of group.addrs.values()) {
+          const id = this.brokerLiveTable.get(addr)?.raftNodeId;
+          if (id !== undefined) nodes[addr] = id;
+        }
+        bd.raftMembers = { ...group.members, voters: [...group.members.voters], learners: [...group.members.learners], nodes };
+      }
+      brokerAddrTable[group.brokerName] = bd;
+    }
     const clusterAddrTable: Record<string, string[]> = {};
     for (const [cluster, names] of this.clusterAddrTable) clusterAddrTable[cluster] = [...names].sort();
     return { brokerAddrTable, clusterAddrTable };

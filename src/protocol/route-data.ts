@@ -24,6 +24,18 @@ export interface BrokerData {
   brokerName: string;
   /** brokerId (decimal string) → "ip:port". */
   brokerAddrs: Record<string, string>;
+  /** Cluster info only (never in topic routes): the Raft group's member set as its nodes registered it. */
+  raftMembers?: RaftMembersInfo;
+}
+
+/** A Raft group's configuration in force, as the NameServer last heard it (the newest one wins). */
+export interface RaftMembersInfo {
+  /** Index of the Config entry that made it (0: the bootstrap peers). */
+  index: number;
+  voters: string[];
+  learners: string[];
+  /** Raft node id of each registered address ("ip:port" → "n0"). */
+  nodes: Record<string, string>;
 }
 
 export interface TopicRouteData {

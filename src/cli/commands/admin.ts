@@ -112,9 +112,12 @@ export function registerAdminCommands(program: Command): void {
         if (o.clusterName !== undefined && groups.length === 0) throw new CliError(`no broker of cluster '${o.clusterName}' is registered; check -c (omit it to list every cluster)`);
         if (o.json === true) return printJson({ namesrvAddr: namesrvAddrOf(o.namesrvAddr), groups });
         printTable(
-          ['cluster', 'group', 'node', 'bid', 'role', 'term', 'commit', 'applied', 'addr'],
-          groups.flatMap((g) => g.nodes.map((n) => [g.clusterName, g.brokerName, n.nodeId, n.brokerId, n.role, n.term, n.commitIndex, n.appliedIndex, n.addr])),
+          ['cluster', 'group', 'node', 'bid', 'role', 'member', 'term', 'commit', 'applied', 'addr'],
+          groups.flatMap((g) => g.nodes.map((n) => [g.clusterName, g.brokerName, n.nodeId, n.brokerId, n.role, n.member, n.term, n.commitIndex, n.appliedIndex, n.addr])),
         );
+        for (const g of groups) {
+          if (g.voters !== null) process.stdout.write(`${g.brokerName}: voters ${g.voters.join(',')}; learners ${g.learners?.join(',') || '-'}\n`);
+        }
         if (groups.length === 0) process.stdout.write('(no broker registered with the NameServer)\n');
       }),
     );

@@ -11,9 +11,11 @@ import { clusterClientTls } from '../../devkit/cluster-tls.js';
 import { clusterDown, clusterProcesses, clusterUp, isRunning } from '../../devkit/cluster-launcher.js';
 import { rollingRestart } from '../../devkit/rolling-restart.js';
 import { startNode } from '../../devkit/start-node.js';
+import { addNode, removeNode } from '../../devkit/cluster-members.js';
 import { intInRange, oneOf, secondsValue } from '../options.js';
 import { printJson, printTable } from '../output.js';
 import { action } from '../run-action.js';
+import type { MemberKind } from './cluster-list.js';
 
 interface UpOptions {
   dir: string;
@@ -62,6 +64,8 @@ export interface NodeStatusRow {
   lastIndex: number | null;
   /** False on a node reset past entries it never applied, until it installs a metadata snapshot. */
   metadataComplete: boolean | null;
+  /** What the node is in its group's configuration in force, as the group's leader has it (null: no leader answered). */
+  member: MemberKind | null;
   error?: string;
 }
 
@@ -76,7 +80,7 @@ export async function readClusterStatus(file: ClusterFile): Promise<{ namesrv: {
   try {
     const nodes = await Promise.all(
       file.groups.flatMap((g) =>
-        g.nodes.map(async (n): Promise<NodeStatusRow> => {
+        g.nodes.map(async (n): Promise<NodeStatusRow & { voters?: string[]; learners?: string[] }> => {
           const up = alive.get(`${g.brokerName}/${n.id}`) === true;
           let s: RaftStatus | undefined;
           let error: string | undefined;
@@ -101,16 +105,31 @@ export async function readClusterStatus(file: ClusterFile): Promise<{ namesrv: {
             appliedIndex: s?.appliedIndex ?? null,
             lastIndex: s?.lastIndex ?? null,
             metadataComplete: s?.metadataComplete ?? null,
+            member: null,
             ...(error === undefined ? {} : { error }),
+            ...(s?.voters !== undefined ? { voters: s.voters, learners: s.learners ?? [] } : {}),
           };
         }),
       ),
     );
+    markMembership(nodes);
     const nsAlive = alive.get('namesrv') === true;
     const healthy = nsAlive && nodes.every((n) => n.alive && n.role !== null) && file.groups.every((g) => nodes.some((n) => n.brokerName === g.brokerName && n.role === 'LEADER'));
     return { namesrv: { pid: file.namesrv.pid, addr: file.namesrv.addr, alive: nsAlive }, nodes, healthy };
   } finally {
     await admin.shutdown();
+  }
+}
+
+/** Each node's place in its group's configuration, as the group's leader (highest term) has it. */
+function markMembership(nodes: (NodeStatusRow & { voters?: string[]; learners?: string[] })[]): void {
+  for (const n of nodes) {
+    const leader = nodes.filter((x) => x.brokerName === n.brokerName && x.role === 'LEADER' && x.voters !== undefined).sort((a, b) => (b.term ?? 0) - (a.term ?? 0))[0];
+    if (leader?.voters !== undefined) n.member = leader.voters.includes(n.id) ? 'voter' : (leader.learners ?? []).includes(n.id) ? 'learner' : 'not a member';
+  }
+  for (const n of nodes) {
+    delete n.voters;
+    delete n.learners;
   }
 }
 
@@ -230,6 +249,39 @@ export function registerClusterCommands(program: Command): void {
     );
 
   cluster
+    .command('add-node')
+    .description('grow a group of the running cluster by one node: started as a joining learner, added, promoted once caught up, recorded in cluster.json')
+    .requiredOption('--dir <dir>', 'the folder given to cluster up')
+    .option('--group <brokerName>', 'the group to grow (default: the first)')
+    .option('--timeout <s>', 'how long each step may take (start, catch-up, each change)', secondsValue(600), 60)
+    .option('--json', 'print the result as JSON')
+    .action(
+      action<{ dir: string; group?: string; timeout: number; json?: boolean }>(async (o) => {
+        const file = readClusterFile(resolve(o.dir));
+        const r = await addNode(file, { ...(o.group !== undefined ? { brokerName: o.group } : {}), timeoutMs: o.timeout * 1000, say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`) });
+        if (o.json === true) return printJson(r);
+        process.stdout.write(`${r.brokerName}/${r.node.id} joined as a voter in ${r.tookMs} ms (pid ${r.node.pid}, ${r.node.brokerAddr}); voters ${r.voters.join(',')}; learners ${r.learners.join(',') || '-'}\n`);
+      }),
+    );
+
+  cluster
+    .command('remove-node')
+    .description('take a node out of its group (through the leader; a leader steps down), stop its process and drop it from cluster.json (its data folder is kept)')
+    .requiredOption('--dir <dir>', 'the folder given to cluster up')
+    .requiredOption('--node <id>', 'the node id, e.g. n1')
+    .option('--group <brokerName>', 'its group (default: the first)')
+    .option('--timeout <s>', 'how long the change may take', secondsValue(600), 60)
+    .option('--json', 'print the result as JSON')
+    .action(
+      action<{ dir: string; node: string; group?: string; timeout: number; json?: boolean }>(async (o) => {
+        const file = readClusterFile(resolve(o.dir));
+        const r = await removeNode(file, o.node, { ...(o.group !== undefined ? { brokerName: o.group } : {}), timeoutMs: o.timeout * 1000, say: o.json === true ? undefined : (line) => process.stderr.write(`${line}\n`) });
+        if (o.json === true) return printJson(r);
+        process.stdout.write(`${r.brokerName}/${r.nodeId} removed (process ${r.stopped}); voters ${r.voters.join(',')}; learners ${r.learners.join(',') || '-'}\n`);
+      }),
+    );
+
+  cluster
     .command('status')
     .description('per node: process alive, Raft role, term, commit and applied index')
     .requiredOption('--dir <dir>', 'the folder given to cluster up')
@@ -243,10 +295,10 @@ export function registerClusterCommands(program: Command): void {
           return;
         }
         printTable(
-          ['process', 'pid', 'alive', 'role', 'term', 'leader', 'commit', 'applied', 'addr'],
+          ['process', 'pid', 'alive', 'role', 'member', 'term', 'leader', 'commit', 'applied', 'addr'],
           [
-            ['namesrv', status.namesrv.pid, status.namesrv.alive, null, null, null, null, null, status.namesrv.addr],
-            ...status.nodes.map((n) => [`${n.brokerName}/${n.id}`, n.pid, n.alive, n.role ?? (n.alive ? 'no answer' : null), n.term, n.leader, n.commitIndex, n.appliedIndex, n.brokerAddr]),
+            ['namesrv', status.namesrv.pid, status.namesrv.alive, null, null, null, null, null, null, status.namesrv.addr],
+            ...status.nodes.map((n) => [`${n.brokerName}/${n.id}`, n.pid, n.alive, n.role ?? (n.alive ? 'no answer' : null), n.member, n.term, n.leader, n.commitIndex, n.appliedIndex, n.brokerAddr]),
           ],
         );
         process.stdout.write(status.healthy ? 'healthy: every process runs and every group has a leader\n' : 'degraded: see the rows above\n');
