@@ -71,16 +71,19 @@ export function parseArgs(argv: readonly string[]): RunOptions {
   if (o.workload === 'transactions' && o.batch !== 1) throw new InvalidArgumentError('--batch must be 1 with --workload transactions (a transaction is one message)');
   if (o.flush !== 'async' && o.flush !== 'sync') throw new InvalidArgumentError(`--flush must be async or sync, not '${o.flush}'`);
   if (o.schedule !== 'random' && o.schedule !== 'cycle') throw new InvalidArgumentError(`--schedule must be random or cycle, not '${o.schedule}'`);
-  // Membership changes run in one group of proxied nodes: the joiner's slot is that group's.
-  if (nemesisNames(o.nemesis).includes('membership') && (o.groups > 1 || o.frontDoors === true)) {
+  // Membership changes run in one group of proxied nodes (the joiner takes a spare slot of that
+  // group): named with --groups or --front-doors it is refused; "all" then means all the others.
+  const oneGroup = o.groups === 1 && o.frontDoors !== true;
+  if (!oneGroup && o.nemesis.trim() !== 'all' && nemesisNames(o.nemesis).includes('membership')) {
     throw new InvalidArgumentError('--nemesis membership runs on one group without front doors: drop --groups/--front-doors or the membership nemesis');
   }
+  const nemesis = !oneGroup && o.nemesis.trim() === 'all' ? NEMESIS_NAMES.filter((n) => n !== 'membership').join(',') : o.nemesis;
   const seed = o.seed ?? randomSeed();
   const out = o.out ?? `runs/jepsen-${new Date().toISOString().replace(/[:.]/g, '-')}-${seed}`;
   return {
     ...d,
     workload: o.workload,
-    nemesis: o.nemesis,
+    nemesis,
     timeS: o.time,
     ratePerSec: o.rate,
     out,

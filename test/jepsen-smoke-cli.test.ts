@@ -29,10 +29,15 @@ describe('jepsen command line', () => {
     const c = parseArgs(['--out', 'o', '--broker-conf', 'duplicateWindowMs=0', '--broker-conf', 'a=b=c']);
     expect(c.brokerConf).toEqual({ duplicateWindowMs: '0', a: 'b=c' });
     expect(parseArgs(['--workload', 'transactions', '--out', 'o'])).toMatchObject({ workload: 'transactions', batch: 1 });
+    // Membership changes need one group: "all" over several groups means every other nemesis.
+    const g = parseArgs(['--nemesis', 'all', '--groups', '2', '--out', 'o']).nemesis.split(',');
+    expect(g).not.toContain('membership');
+    expect(g).toContain('kill-leader');
+    expect(parseArgs(['--nemesis', 'all', '--out', 'o']).nemesis).toBe('all');
   });
 
   it('exits 2 without starting a cluster when an argument is wrong', async () => {
-    for (const args of [['--nemesis', 'no-such-fault'], ['--workload', 'register'], ['--flush', 'maybe'], ['--time', '-3'], ['--broker-conf', 'novalue'], ['--workload', 'transactions', '--batch', '2']]) {
+    for (const args of [['--nemesis', 'no-such-fault'], ['--workload', 'register'], ['--flush', 'maybe'], ['--time', '-3'], ['--broker-conf', 'novalue'], ['--workload', 'transactions', '--batch', '2'], ['--nemesis', 'membership', '--groups', '2'], ['--nemesis', 'kill-leader,membership', '--front-doors']]) {
       const out = join(scratch, `bad-${args[0]!.slice(2)}`);
       expect(await main([...args, '--out', out])).toBe(2);
       expect(existsSync(join(out, 'pids.jsonl'))).toBe(false);
