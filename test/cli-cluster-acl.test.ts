@@ -198,4 +198,15 @@ describe('rmq cluster up --acl', () => {
       expect((await fetch(`http://${addr}/metrics`)).status, addr).toBe(200);
     }
   }, 180_000);
+
+  it('restarts the secured cluster one node at a time: the kit signs its status and hand-over requests with the admin account', async () => {
+    const r = await rmq(['cluster', 'restart', '--dir', clusterDir, '--rolling', '--json', '--timeout', '60'], 240_000);
+    expect(r.status, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { steps: { nodeId: string; wasLeader: boolean; pid: number }[] };
+    expect(out.steps.map((s) => s.wasLeader)).toEqual([false, false, true]);
+    // cluster down (afterAll) stops the restarted processes; their pids are killed too if it cannot.
+    cluster!.groups[0]!.nodes.forEach((n) => { n.pid = out.steps.find((s) => s.nodeId === n.id)!.pid; });
+    const sent = await rmq(['produce', '-n', ns, '-t', 'CliAcl', '--count', '3', ...APP]);
+    expect(sent.status, sent.stderr).toBe(0);
+  }, 300_000);
 });

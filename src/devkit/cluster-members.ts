@@ -8,13 +8,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Admin, type RaftStatus } from '../client/index.js';
+import type { Admin, RaftStatus } from '../client/index.js';
 import { parseProperties } from '../broker/broker-config.js';
 import { findFreeBlock } from '../../raft/tools/free-ports.js';
 import { renderBrokerConf } from './broker-conf.js';
 import { writeClusterFile, type ClusterFile, type ClusterGroupInfo, type ClusterNodeInfo } from './cluster-file.js';
 import { findNode, launchBroker } from './cluster-launcher.js';
-import { clusterAdminCredentials } from './cluster-security.js';
+import { clusterAdmin } from './cluster-admin.js';
 import { DevkitError } from './devkit-errors.js';
 import { isOurProcess, stopProcesses } from './processes.js';
 
@@ -58,8 +58,7 @@ function nextId(file: ClusterFile, g: ClusterGroupInfo): string {
 }
 
 async function withAdmin<T>(file: ClusterFile, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const credentials = clusterAdminCredentials(file.dir);
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 3000, ...(credentials !== undefined ? { credentials } : {}) });
+  const admin = clusterAdmin(file, 3000);
   await admin.start();
   try {
     return await fn(admin);

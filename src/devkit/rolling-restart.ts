@@ -3,9 +3,9 @@
 // to its most caught-up follower; each node is stopped with SIGTERM, started again with its conf
 // and data, and the next one waits until it answers and has applied everything the leader had
 // committed when it was asked (caught up), so a quorum of up-to-date nodes always exists.
-import { Admin } from '../client/index.js';
+import type { Admin } from '../client/index.js';
 import { mapPollError, pollUntil } from '../common/poll.js';
-import { clusterClientTls } from './cluster-tls.js';
+import { clusterAdmin } from './cluster-admin.js';
 import { DevkitError } from './devkit-errors.js';
 import type { ClusterFile, ClusterGroupInfo, ClusterNodeInfo } from './cluster-file.js';
 import { killNode, restartNode } from './cluster-launcher.js';
@@ -35,8 +35,8 @@ const POLL_MS = 100;
 
 export async function rollingRestart(file: ClusterFile, o: RollingOptions): Promise<RollingStep[]> {
   const say = o.say ?? (() => {});
-  const tls = clusterClientTls(file.dir);
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500, ...(tls !== undefined ? { tls } : {}) });
+  // Signed with the cluster's admin account under ACL (RAFT_STATUS and the hand-over are admin requests).
+  const admin = clusterAdmin(file, 1500);
   await admin.start();
   const steps: RollingStep[] = [];
   try {

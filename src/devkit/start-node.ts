@@ -2,9 +2,9 @@
 // crash, a SIGKILL, an OOM kill) with its recorded conf and data, writes its new pid into
 // cluster.json, and returns once it answers and has applied what its group's leader had
 // committed. Nodes that still run are left alone; the rest of the cluster is not touched.
-import { Admin } from '../client/index.js';
+import type { Admin } from '../client/index.js';
 import type { ClusterFile } from './cluster-file.js';
-import { clusterAdminCredentials } from './cluster-security.js';
+import { clusterAdmin } from './cluster-admin.js';
 import { DevkitError } from './devkit-errors.js';
 import { findNode, restartNode } from './cluster-launcher.js';
 import { caughtUp } from './rolling-restart.js';
@@ -33,8 +33,7 @@ export async function startNode(file: ClusterFile, name: string, timeoutMs: numb
   const group = file.groups.find((g) => g.brokerName === brokerName)!;
   const started = Date.now();
   const pid = restartNode(file, brokerName, nodeId);
-  const credentials = clusterAdminCredentials(file.dir);
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500, ...(credentials !== undefined ? { credentials } : {}) });
+  const admin = clusterAdmin(file, 1500);
   await admin.start();
   try {
     await caughtUp(admin, group, node, timeoutMs, `${brokerName}/${nodeId}`).catch((err: unknown) => {

@@ -3,11 +3,10 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { Admin, type RaftStatus } from '../../client/index.js';
+import type { RaftStatus } from '../../client/index.js';
 import { CliError } from '../cli-errors.js';
 import { readClusterFile, type ClusterFile } from '../../devkit/cluster-file.js';
-import { clusterAdminCredentials } from '../../devkit/cluster-security.js';
-import { clusterClientTls } from '../../devkit/cluster-tls.js';
+import { clusterAdmin } from '../../devkit/cluster-admin.js';
 import { clusterDown, clusterProcesses, clusterUp, isRunning } from '../../devkit/cluster-launcher.js';
 import { rollingRestart } from '../../devkit/rolling-restart.js';
 import { startNode } from '../../devkit/start-node.js';
@@ -73,9 +72,7 @@ export interface NodeStatusRow {
 export async function readClusterStatus(file: ClusterFile): Promise<{ namesrv: { pid: number; addr: string; alive: boolean }; nodes: NodeStatusRow[]; healthy: boolean }> {
   const procs = clusterProcesses(file);
   const alive = new Map(procs.map((p) => [p.name, isRunning(p)]));
-  const credentials = clusterAdminCredentials(file.dir);
-  const tls = clusterClientTls(file.dir);
-  const admin = new Admin({ namesrvAddr: file.namesrv.addr, requestTimeoutMs: 1500, ...(credentials !== undefined ? { credentials } : {}), ...(tls !== undefined ? { tls } : {}) });
+  const admin = clusterAdmin(file, 1500);
   await admin.start();
   try {
     const nodes = await Promise.all(
