@@ -195,7 +195,13 @@ describe('store flush durability (power-loss model)', () => {
           store.close();
         }
       }),
-      { numRuns: 60 },
+      {
+        numRuns: 60,
+        // Found by CI: a failed sync of a queue's head file while its directory and a later file
+        // were synced left the head's name without its bytes, so recovery rebuilt the queue one
+        // file too far on (directories are now synced only after every file is).
+        examples: [[[{ kind: 'append', batches: [1] }, { kind: 'append', batches: [4, 2, 2] }, { kind: 'append', batches: [3, 4, 3] }, { kind: 'background' }, { kind: 'complete', ok: false, count: 1 }, { kind: 'complete', ok: true, count: 1 }]]],
+      },
     );
   });
 

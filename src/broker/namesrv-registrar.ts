@@ -107,6 +107,11 @@ export class NamesrvRegistrar {
    */
   registerAllAndWait(reason: string): Promise<void> {
     if (this.stopped) return Promise.resolve();
+    // This round carries the change the debounced one was set for: one registration, not two.
+    if (this.debounce) {
+      clearTimeout(this.debounce);
+      this.debounce = undefined;
+    }
     return Promise.all(this.config.namesrvAddr.map((addr) => {
       // A round in flight was built from older tables: wait for the queued one after it.
       const round = (this.started.get(addr) ?? 0) + 1;

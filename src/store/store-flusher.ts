@@ -2,7 +2,7 @@
 // says how far dispatch got. The rule recovery depends on: the checkpoint never claims more than
 // is durable. So every flush first takes the files written since the last one together with the
 // dispatch progress at that moment (all units of entries up to it are in those files), makes
-// those files and any new directory names durable, and only then writes a checkpoint claiming
+// those files and then any new directory names durable, and only then writes a checkpoint claiming
 // that progress.
 //   - `flush()` does it all blocking (close, and retention before it deletes log segments: the
 //     broker's minRetainIndex relies on "everything dispatched is durable" when it returns).
@@ -160,11 +160,15 @@ export class StoreFlusher {
     }
     this.inFlight = batch;
     const generation = this.generation;
-    const tasks: ((cb: SyncCallback) => void)[] = [];
-    for (const f of batch.files) tasks.push((cb) => fileSync.fileInBackground(f, cb));
-    for (const d of batch.dirs) tasks.push((cb) => fileSync.dirInBackground(d, cb));
+    const fileTasks = batch.files.map((f) => (cb: SyncCallback) => fileSync.fileInBackground(f, cb));
+    const dirTasks = [...batch.dirs].map((d) => (cb: SyncCallback) => fileSync.dirInBackground(d, cb));
+    // Names only after bytes: a directory is synced once every file of the batch is, so a power
+    // loss never keeps the name of a file whose bytes were lost (a queue's head file gone while a
+    // later one survives would shift every offset of its rebuild).
+    const syncAll = (cb: SyncCallback): void =>
+      runBounded(fileTasks, BACKGROUND_SYNCS_IN_FLIGHT_MAX, (err) => (err ? cb(err) : runBounded(dirTasks, BACKGROUND_SYNCS_IN_FLIGHT_MAX, cb)));
     const now = this.nowMs();
-    runBounded(tasks, BACKGROUND_SYNCS_IN_FLIGHT_MAX, (syncErr) => {
+    syncAll((syncErr) => {
       if (this.inFlight === batch) this.inFlight = undefined;
       if (this.closed || this.generation !== generation) {
         // close() or a blocking flush synced these files and wrote a newer checkpoint.

@@ -1,8 +1,9 @@
 // UPDATE_AND_CREATE_TOPIC (17): creates or changes a topic's config (queue numbers, permission,
-// sys flag, order flag) as a replicated control entry, so every replica and every later leader has it; the
-// broker re-registers its routes once the entry is applied, and answers after the NameServers did. Names and numbers are checked first
-// with remarks that say what to change; RocketMQ's reserved system topics are refused. A
-// follower relays a valid request to the leader.
+// sys flag, order flag) as a replicated control entry, so every replica and every later leader
+// has it; once it is applied the broker re-registers its routes and answers only after the
+// NameServers heard them. Names and numbers are checked first with remarks that say what to
+// change; RocketMQ's reserved system topics are refused. A follower relays a valid request to the
+// leader.
 
 import { checkTopicName } from '../../common/names.js';
 import { headerBool, headerInt, headerOptInt, headerOptString, headerString } from '../../protocol/headers.js';
