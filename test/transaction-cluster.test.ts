@@ -20,7 +20,9 @@ process.env['RMQ_LOG_LEVEL'] ??= 'silent';
 const TOPIC = 'TxTopic';
 const OP_TOPIC = 'RMQ_SYS_TRANS_OP_HALF_TOPIC';
 const CHECK_MAX_TOPIC = 'TRANS_CHECK_MAX_TIME_TOPIC';
-const CHECK_MAX = 4;
+// Re-checks come transactionTimeOut (1 s) apart: 10 checks leave a failover and the producer's
+// reconnection to the new leader about 9 s to answer before the budget runs out.
+const CHECK_MAX = 10;
 
 let dir: string;
 let cluster: LocalCluster;
@@ -217,11 +219,11 @@ describe('transactional messages on a 3-node group', () => {
     const producer = await producerOf('tx-undecided', listener);
     await producer.sendMessageInTransaction({ topic: TOPIC, body: 'undecided-0' });
     // (Other tests' undecided transactions without a producer left, like cli-unknown-left, end there too.)
-    await expect.poll(async () => (await readAll([sysQueue(CHECK_MAX_TOPIC)])).map((m) => m.body.toString()).filter((b) => b === 'undecided-0'), { timeout: 30_000, interval: 300 }).toEqual(['undecided-0']);
+    await expect.poll(async () => (await readAll([sysQueue(CHECK_MAX_TOPIC)])).map((m) => m.body.toString()).filter((b) => b === 'undecided-0'), { timeout: 60_000, interval: 300 }).toEqual(['undecided-0']);
     expect(listener.checks.filter((b) => b === 'undecided-0').length).toBeLessThanOrEqual(CHECK_MAX);
     expect(listener.checks.length).toBeGreaterThanOrEqual(1);
     expect(await visibleBodies()).not.toContain('undecided-0');
-  }, 60_000);
+  }, 90_000);
 
   it('decides every half message exactly once when the leader is SIGKILLed between the half message and its end, and between a check and its answer', async () => {
     const table = new Map<string, LocalTransactionState>();
