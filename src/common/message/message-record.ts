@@ -132,17 +132,18 @@ export function encodeMessageRecordInto(m: MessageRecord, target: Buffer, offset
   return size;
 }
 
-export function encodeMessageRecord(m: MessageRecord): Buffer {
-  const buf = Buffer.allocUnsafe(messageRecordSize(m));
+/** The record of `m` in a buffer of its size from `allocate` (by default a fresh one). */
+export function encodeMessageRecord(m: MessageRecord, allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
+  const buf = allocate(messageRecordSize(m));
   encodeMessageRecordInto(m, buf, 0);
   return buf;
 }
 
-/** The payload of a batch: the records of `messages` back to back. */
-export function encodeMessageRecords(messages: readonly MessageRecord[]): Buffer {
+/** The payload of a batch: the records of `messages` back to back, in a buffer from `allocate`. */
+export function encodeMessageRecords(messages: readonly MessageRecord[], allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
   let total = 0;
   for (const m of messages) total += messageRecordSize(m);
-  const buf = Buffer.allocUnsafe(total);
+  const buf = allocate(total);
   let p = 0;
   for (const m of messages) p += encodeMessageRecordInto(m, buf, p);
   return buf;
