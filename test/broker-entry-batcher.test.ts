@@ -5,8 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ProposalPartlyCommittedError, ProposalTimeoutError } from '../raft/node/errors.js';
 import { fromRaftError } from '../src/broker/broker-errors.js';
-import { EntryBatcher, joinPayloads } from '../src/broker/entry-batcher.js';
-import { BodySlab } from '../src/store/read-buffers.js';
+import { EntryBatcher } from '../src/broker/entry-batcher.js';
 
 function harness(maxEntryBytes: number, outcome: 'ok' | 'fail' | Error = 'ok', maxPayloadBytes = 1 << 20) {
   const proposed: Buffer[][] = [];
@@ -110,23 +109,5 @@ describe('EntryBatcher', () => {
     await expect(small).resolves.toMatchObject({ index: 100 });
     expect(proposed).toEqual([[Buffer.from('small')]]);
     expect(fromRaftError(await big.catch((e: unknown) => e))).toMatchObject({ code: 'ERR_BROKER_MESSAGE_ILLEGAL', responseCode: 13 });
-  });
-
-  it('joins payloads carved back to back from one slab as a view over them, and any others as a copy, with the same bytes either way', () => {
-    fc.assert(
-      fc.property(fc.array(fc.uint8Array({ minLength: 1, maxLength: 300 }), { minLength: 1, maxLength: 8 }), fc.array(fc.boolean(), { maxLength: 8 }), (bodies, gaps) => {
-        const slab = new BodySlab(4096, 1);
-        const parts = bodies.map((b, i) => {
-          if (gaps[i] === true) slab.allocate(3); // a piece taken and dropped (a refused send)
-          const p = slab.allocate(b.length);
-          p.set(b);
-          return p;
-        });
-        const joined = joinPayloads(parts);
-        expect(joined.equals(Buffer.concat(parts))).toBe(true);
-        const backToBack = parts.every((p, i) => i === 0 || (p.buffer === parts[0]!.buffer && p.byteOffset === parts[i - 1]!.byteOffset + parts[i - 1]!.length));
-        expect(joined.buffer === parts[0]!.buffer).toBe(backToBack);
-      }),
-    );
   });
 });

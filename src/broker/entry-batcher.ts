@@ -40,22 +40,6 @@ export interface EntryBatcherOptions {
   maxPayloadBytes: number;
 }
 
-/**
- * One entry's payloads as one buffer. Payloads carved back to back from one slab (record-room.ts)
- * become a view over them: no copy and no fresh buffer. Anything else is copied together.
- */
-export function joinPayloads(parts: readonly Buffer[]): Buffer {
-  const first = parts[0]!;
-  if (parts.length === 1) return first;
-  let end = first.byteOffset + first.length;
-  for (let i = 1; i < parts.length; i++) {
-    const p = parts[i]!;
-    if (p.buffer !== first.buffer || p.byteOffset !== end) return Buffer.concat(parts);
-    end += p.length;
-  }
-  return Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset);
-}
-
 export class EntryBatcher {
   private parts: Buffer[] = [];
   /** Entries already full this turn (each a list of payloads), before the open one (`parts`). */
@@ -99,7 +83,7 @@ export class EntryBatcher {
     this.parts = [];
     this.openBytes = 0;
     this.waiters = [];
-    const entries = groups.map(joinPayloads);
+    const entries = groups.map((g) => (g.length === 1 ? g[0]! : Buffer.concat(g)));
     let proposed: Promise<{ index: number; term: number }>;
     try {
       proposed = this.o.propose(entries);

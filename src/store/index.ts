@@ -15,7 +15,6 @@ export { NORMAL_ENTRY_TYPE, type CommitLogEntry, type CommitLogLocation, type Co
 export { DEFAULT_DELAY_LEVELS_MS, type DispatcherHooks } from './dispatcher.js';
 export { SCHEDULE_TOPIC } from '../common/system-topics.js';
 export { type RecoveryReport } from './recovery.js';
-export { BodySlab } from './read-buffers.js';
 export { QUEUE_START_MAX_BYTES, decodeQueueStarts, encodeQueueStarts, type QueueStarts } from './queue-start.js';
 export * from './message-store.js';
 export * from './retention/index.js';

@@ -56,28 +56,21 @@ export class FoundResult implements GetMessageResult {
 /**
  * Room for read bodies, carved from shared slabs: a buffer per pull of ~32 KiB would be a fresh
  * ArrayBuffer each time. Slabs are never reused, so a body handed out stays valid; a slab is
- * freed once no body of it is referenced. Large bodies (over an eighth of a slab) get their own
- * buffer. The leader's send path uses one too, unaligned, for the encoded records of sends
- * (record-room.ts): the payloads of one turn then lie back to back and join without a copy.
+ * freed once no body of it is referenced. Large bodies get their own buffer.
  */
 export class BodySlab {
   private slab = Buffer.alloc(0);
   private used = 0;
 
-  /** `alignBytes` (a power of two) separates the start of successive pieces. */
-  constructor(
-    private readonly slabBytes = BODY_SLAB_BYTES,
-    private readonly alignBytes = 8,
-  ) {}
-
   allocate(bytes: number): Buffer {
-    if (bytes > this.slabBytes / 8) return Buffer.allocUnsafe(bytes);
+    if (bytes > BODY_SLAB_BYTES / 8) return Buffer.allocUnsafe(bytes);
     if (this.slab.length - this.used < bytes) {
-      this.slab = Buffer.allocUnsafeSlow(this.slabBytes);
+      this.slab = Buffer.allocUnsafeSlow(BODY_SLAB_BYTES);
       this.used = 0;
     }
     const body = this.slab.subarray(this.used, this.used + bytes);
-    this.used += (bytes + this.alignBytes - 1) & ~(this.alignBytes - 1);
+    // Keep 8-byte alignment between bodies.
+    this.used += (bytes + 7) & ~7;
     return body;
   }
 }

@@ -23,7 +23,6 @@ import { resolveWriteQueue } from './write-queue.js';
 import { batchTransactionRefusal } from './transaction-refusal.js';
 import { RmqError } from '../../common/errors.js';
 import { DedupWindow, dedupWindowOf, type DedupHit } from '../dedup-window.js';
-import { recordRoomOf } from '../record-room.js';
 
 /** Messages per batch: bounds the records (and allocations) one request can make. */
 export const MAX_MESSAGES_PER_BATCH = 1024;
@@ -149,7 +148,7 @@ async function storeBatch(ctx: BrokerContext, req: RemotingCommand, channel: Rem
       properties,
     });
   }
-  const payload = encodeMessageRecords(records, recordRoomOf(ctx));
+  const payload = encodeMessageRecords(records);
   const segmentBytes = ctx.config.mappedFileSizeCommitLog;
   const entryLimit = segmentBytes - Math.min(SEGMENT_HEADROOM_BYTES, Math.floor(segmentBytes / 16));
   if (payload.length > entryLimit) {
@@ -172,7 +171,7 @@ async function storeBatch(ctx: BrokerContext, req: RemotingCommand, channel: Rem
 async function putBatch(ctx: BrokerContext, req: RemotingCommand, queueId: number, records: MessageRecord[], payload: Buffer, hits: readonly (DedupHit | undefined)[] | undefined): Promise<RemotingCommand> {
   const fresh = hits === undefined ? records : records.filter((_, i) => hits[i] === undefined);
   if (fresh.length === 0) return duplicateBatchAnswer(req, hits as DedupHit[]);
-  const result = await ctx.raft.putRecords(fresh.length === records.length ? payload : encodeMessageRecords(fresh, recordRoomOf(ctx)), fresh.length);
+  const result = await ctx.raft.putRecords(fresh.length === records.length ? payload : encodeMessageRecords(fresh), fresh.length);
   const first = result.records[0]!;
   let stored = 0;
   const ids = records.map((_, i) => hits?.[i]?.msgId ?? result.records[stored++]!.msgId);

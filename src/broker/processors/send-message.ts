@@ -14,7 +14,6 @@ import { encodeMessageRecord, getProperty, MAX_PROPERTIES_BYTES, MessageProperty
 import type { BrokerContext, BrokerProcessor } from '../broker-context.js';
 import { applyDelayLevel } from '../delay-rewrite.js';
 import { DedupWindow, dedupWindowOf, duplicateAnswer } from '../dedup-window.js';
-import { recordRoomOf } from '../record-room.js';
 import { resolveWriteQueue } from './write-queue.js';
 import { transactionRefusal } from './transaction-refusal.js';
 import { isHalfSend, toHalfRecord } from '../transaction/half-message.js';
@@ -78,7 +77,7 @@ async function storeMessage(ctx: BrokerContext, req: RemotingCommand, channel: R
     if (!rerouted) applyDelayLevel(record, delayLevelCount(ctx.config.messageDelayLevel));
   }
   const put = async (): Promise<RemotingCommand> => {
-    const result = await ctx.raft.putRecords(encodeMessageRecord(record, recordRoomOf(ctx)), 1);
+    const result = await ctx.raft.putRecords(encodeMessageRecord(record), 1);
     const r = result.records[0]!;
     // For a half message queueOffset is its offset in the half queue (END_TRANSACTION's tranStateTableOffset).
     return makeResponse(req, ResponseCode.SUCCESS, undefined, { msgId: r.msgId, queueId: String(queueId), queueOffset: String(r.queueOffset) });

@@ -132,18 +132,17 @@ export function encodeMessageRecordInto(m: MessageRecord, target: Buffer, offset
   return size;
 }
 
-/** The record of `m` in a buffer of its size from `allocate` (by default a fresh one). */
-export function encodeMessageRecord(m: MessageRecord, allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
-  const buf = allocate(messageRecordSize(m));
+export function encodeMessageRecord(m: MessageRecord): Buffer {
+  const buf = Buffer.allocUnsafe(messageRecordSize(m));
   encodeMessageRecordInto(m, buf, 0);
   return buf;
 }
 
-/** The payload of a batch: the records of `messages` back to back, in a buffer from `allocate`. */
-export function encodeMessageRecords(messages: readonly MessageRecord[], allocate: (bytes: number) => Buffer = Buffer.allocUnsafe): Buffer {
+/** The payload of a batch: the records of `messages` back to back. */
+export function encodeMessageRecords(messages: readonly MessageRecord[]): Buffer {
   let total = 0;
   for (const m of messages) total += messageRecordSize(m);
-  const buf = allocate(total);
+  const buf = Buffer.allocUnsafe(total);
   let p = 0;
   for (const m of messages) p += encodeMessageRecordInto(m, buf, p);
   return buf;
