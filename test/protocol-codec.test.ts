@@ -173,6 +173,29 @@ describe('frame codec', () => {
     expect(body?.buffer).toBe(frame.buffer);
   });
 
+  it('copies only the split frame when a chunk completes one: the frames after it in that chunk stay views of it', () => {
+    const frame = (text: string) => encodeFrame({ code: 310, language: 'JAVA', version: 121, opaque: 7, flag: 0, extFields: {}, body: Buffer.from(text) });
+    const a = frame('split across two chunks');
+    const stream = Buffer.concat([a, frame('whole in the second chunk'), frame('also whole')]);
+    const cut = 10;
+    // Chunks of their own memory, as a socket hands them out (not slices of the shared pool).
+    const own = (bytes: Buffer) => {
+      const b = Buffer.allocUnsafeSlow(bytes.length);
+      bytes.copy(b);
+      return b;
+    };
+    const second = own(stream.subarray(cut));
+    const bodies: Buffer[] = [];
+    const decoder = new FrameDecoder();
+    expect(decoder.push(own(stream.subarray(0, cut)), (cmd) => bodies.push(cmd.body!))).toBeUndefined();
+    expect(decoder.push(second, (cmd) => bodies.push(cmd.body!))).toBeUndefined();
+    expect(bodies.map((b) => b.toString())).toEqual(['split across two chunks', 'whole in the second chunk', 'also whole']);
+    expect(bodies[0]!.buffer).not.toBe(second.buffer);
+    expect(bodies[1]!.buffer).toBe(second.buffer);
+    expect(bodies[2]!.buffer).toBe(second.buffer);
+    expect(decoder.bufferedBytes).toBe(0);
+  });
+
   it('reads ali-ons headers whose extFields hold unquoted numbers and booleans', () => {
     const header = Buffer.from(
       JSON.stringify({ code: 310, language: 'JAVA', version: 121, opaque: 3, flag: 0, extFields: { e: 0, f: 6, k: false, x: null, commitOffset: -1 } }),

@@ -1,6 +1,7 @@
 // Unit tests of one ConsumeQueue and of the IndexFile set.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BLANK_UNIT_SIZE, ConsumeQueue, consumeQueueDir, type ConsumeQueueUnit } from '../src/store/consume-queue.js';
 import { IndexService } from '../src/store/index-service.js';
@@ -201,6 +202,32 @@ describe('IndexService', () => {
     expect(snapshotFiles(a)).toEqual(snapshotFiles(b));
     ia.close();
     ib.close();
+  });
+
+  it('hasCandidate says yes exactly when query finds a candidate, for any keys, topics and time range', () => {
+    const r = root();
+    // A few hash slots and short files: many collisions and rolls; keys of 1..12 UTF-16 units,
+    // non-ASCII included, near the 40-byte limit.
+    const index = IndexService.open(r, { slotCount: 3, maxEntries: 6, maxKeyBytes: 40 });
+    const base = 1_700_000_000_000;
+    const key = fc.string({ minLength: 1, maxLength: 12, unit: fc.constantFrom('a', 'b', 'é', '漢', '😀', '#') });
+    const topic = fc.constantFrom('T', 'U', 'Ünï');
+    fc.assert(
+      fc.property(fc.array(fc.tuple(topic, key), { maxLength: 12 }), topic, key, fc.nat(20), fc.nat(20), (puts, t, k, from, span) => {
+        for (const [pt, pk] of puts) index.putKey(pt, pk, 1000 + index.skippedKeyCount, base + from * 500);
+        const beginMs = base + from * 500;
+        const endMs = beginMs + span * 700;
+        let expected: boolean;
+        try {
+          expected = index.query(t, k, 1, beginMs, endMs).length > 0;
+        } catch {
+          expected = false; // too long to be indexed
+        }
+        expect(index.hasCandidate(t, k, beginMs, endMs)).toBe(expected);
+      }),
+      { numRuns: 300 },
+    );
+    index.close();
   });
 
   it('skips and counts keys longer than the limit at put, and refuses them at query with a typed error', () => {

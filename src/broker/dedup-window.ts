@@ -31,7 +31,12 @@ const MAX_WAIT_ROUNDS = 4;
 const FUTURE_SLACK_MS = 60_000;
 
 export class DedupWindow {
-  private readonly inflight = new Map<string, Promise<unknown>>();
+  /**
+   * Sends in flight here, per topic then per UNIQ_KEY (two levels, so no `topic + key` string
+   * is built per message); `inflightCount` counts the ids over all topics.
+   */
+  private readonly inflight = new Map<string, Map<string, Promise<unknown>>>();
+  private inflightCount = 0;
 
   constructor(
     private readonly store: MessageStore,
@@ -49,9 +54,13 @@ export class DedupWindow {
   /** The stored copy of `uniqKey` in `topic` within the window, if any. */
   find(topic: string, uniqKey: string): DedupHit | undefined {
     const now = this.nowMs();
+    const beginMs = now - this.windowMs;
+    const endMs = now + FUTURE_SLACK_MS;
+    // Nearly every send is new: a look at the index's slot answers that without building a result.
+    if (!this.store.mayHoldKey(topic, uniqKey, beginMs, endMs)) return undefined;
     let found: { messages: Buffer[]; physicalOffsets: number[] };
     try {
-      found = this.store.queryByKey(topic, uniqKey, 4, now - this.windowMs, now + FUTURE_SLACK_MS);
+      found = this.store.queryByKey(topic, uniqKey, 4, beginMs, endMs);
     } catch {
       // A key the index cannot hold (too long) was never indexed: nothing to find.
       return undefined;
@@ -68,27 +77,48 @@ export class DedupWindow {
     return undefined;
   }
 
+  private inflightOf(topic: string, uniqKey: string): Promise<unknown> | undefined {
+    return this.inflight.get(topic)?.get(uniqKey);
+  }
+
+  /** Holds `uniqKey` of `topic` as in flight with `p` (replacing an earlier attempt's). */
+  private hold(topic: string, uniqKey: string, p: Promise<unknown>): void {
+    let keys = this.inflight.get(topic);
+    if (keys === undefined) this.inflight.set(topic, (keys = new Map()));
+    const size = keys.size;
+    keys.set(uniqKey, p);
+    this.inflightCount += keys.size - size;
+  }
+
+  /** Drops `uniqKey` of `topic` if `p` still holds it. */
+  private release(topic: string, uniqKey: string, p: Promise<unknown>): void {
+    const keys = this.inflight.get(topic);
+    if (keys === undefined || keys.get(uniqKey) !== p) return;
+    keys.delete(uniqKey);
+    this.inflightCount--;
+    if (keys.size === 0) this.inflight.delete(topic);
+  }
+
   /**
    * Runs `write` for `uniqKey` of `topic` unless a send of it is in flight here: then waits for
    * that one and looks again (found: its result; not found, it failed: writes now).
    */
   async once<T>(topic: string, uniqKey: string, found: (hit: DedupHit) => T, write: () => Promise<T>): Promise<T> {
-    const key = `${topic}\u0001${uniqKey}`;
     // Bounded: each round waits for one earlier attempt, which ends (its proposal times out).
     for (let round = 0; round < MAX_WAIT_ROUNDS; round++) {
       const hit = this.find(topic, uniqKey);
       if (hit !== undefined) return found(hit);
-      const earlier = this.inflight.get(key);
+      const earlier = this.inflightOf(topic, uniqKey);
       if (earlier === undefined) break;
       await earlier.catch(() => undefined);
     }
-    if (this.inflight.size >= this.maxInflight) return write();
+    if (this.inflightCount >= this.maxInflight) return write();
     const p = write();
-    this.inflight.set(key, p);
+    this.hold(topic, uniqKey, p);
     try {
       return await p;
     } finally {
-      if (this.inflight.get(key) === p) this.inflight.delete(key);
+      this.release(topic, uniqKey, p);
     }
   }
 
@@ -96,30 +126,53 @@ export class DedupWindow {
    * once() for a batch: `keys[i]` is message i's UNIQ_KEY (undefined: never de-duplicated).
    * Waits out earlier attempts still in flight here for any of the keys not found yet, then runs
    * `write` with each message's stored copy (undefined: not found), with those ids held in flight.
+   * `hits` is undefined when no message was found (the common case: nothing to allocate).
    */
-  async onceBatch<T>(topic: string, keys: readonly (string | undefined)[], write: (hits: (DedupHit | undefined)[]) => Promise<T>): Promise<T> {
-    let hits: (DedupHit | undefined)[] = [];
+  async onceBatch<T>(topic: string, keys: readonly (string | undefined)[], write: (hits: (DedupHit | undefined)[] | undefined) => Promise<T>): Promise<T> {
+    let hits = this.findAll(topic, keys);
     // Bounded: each round waits for the earlier attempts of this round, which end (their proposals time out).
     for (let round = 0; round < MAX_WAIT_ROUNDS; round++) {
-      hits = keys.map((k) => (k === undefined ? undefined : this.find(topic, k)));
-      const earlier = new Set<Promise<unknown>>();
-      keys.forEach((k, i) => {
-        const p = k === undefined || hits[i] !== undefined ? undefined : this.inflight.get(`${topic}\u0001${k}`);
-        if (p !== undefined) earlier.add(p);
-      });
-      if (earlier.size === 0) break;
+      let earlier: Set<Promise<unknown>> | undefined;
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        if (k === undefined || hits?.[i] !== undefined) continue;
+        const p = this.inflightOf(topic, k);
+        if (p !== undefined) (earlier ??= new Set()).add(p);
+      }
+      if (earlier === undefined) break;
       await Promise.all([...earlier].map((p) => p.catch(() => undefined)));
-      if (round === MAX_WAIT_ROUNDS - 1) hits = keys.map((k) => (k === undefined ? undefined : this.find(topic, k)));
+      hits = this.findAll(topic, keys);
     }
-    const fresh = [...new Set(keys.filter((k, i): k is string => k !== undefined && hits[i] === undefined).map((k) => `${topic}\u0001${k}`))];
-    if (fresh.length === 0 || this.inflight.size + fresh.length > this.maxInflight) return write(hits);
+    // The ids stored now; a key repeated inside the batch is held once, so count distinct ids
+    // when the plain count would not fit.
+    let fresh = 0;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== undefined && hits?.[i] === undefined) fresh++;
+    if (fresh > 0 && this.inflightCount + fresh > this.maxInflight) fresh = new Set(keys.filter((k, i) => k !== undefined && hits?.[i] === undefined)).size;
+    if (fresh === 0 || this.inflightCount + fresh > this.maxInflight) return write(hits);
     const p = write(hits);
-    for (const k of fresh) this.inflight.set(k, p);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (k !== undefined && hits?.[i] === undefined) this.hold(topic, k, p);
+    }
     try {
       return await p;
     } finally {
-      for (const k of fresh) if (this.inflight.get(k) === p) this.inflight.delete(k);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        if (k !== undefined && hits?.[i] === undefined) this.release(topic, k, p);
+      }
     }
+  }
+
+  /** find() for each key; undefined when none is found. */
+  private findAll(topic: string, keys: readonly (string | undefined)[]): (DedupHit | undefined)[] | undefined {
+    let hits: (DedupHit | undefined)[] | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      const hit = k === undefined ? undefined : this.find(topic, k);
+      if (hit !== undefined) (hits ??= new Array<DedupHit | undefined>(keys.length).fill(undefined))[i] = hit;
+    }
+    return hits;
   }
 }
 

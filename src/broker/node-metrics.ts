@@ -70,10 +70,15 @@ export class NodeMetrics {
   onPut(result: PutMessagesResult, payloadBytes: number): void {
     const n = result.records.length;
     if (n === 0) return;
+    // A put is one producer's records, nearly always of one topic: bytes are shared by count.
+    const topic = result.records[0]!.topic;
+    if (result.records.every((r) => r.topic === topic)) {
+      this.broker.put(topic, n, payloadBytes);
+      return;
+    }
     const perTopic = new Map<string, number>();
     for (const r of result.records) perTopic.set(r.topic, (perTopic.get(r.topic) ?? 0) + 1);
-    // A put is one producer's records, nearly always of one topic: bytes are shared by count.
-    for (const [topic, count] of perTopic) this.broker.put(topic, count, Math.round((payloadBytes * count) / n));
+    for (const [t, count] of perTopic) this.broker.put(t, count, Math.round((payloadBytes * count) / n));
   }
 
   /** A relayed write (follower to leader). */

@@ -5,7 +5,7 @@
 import type { MmapLogStorage } from '../../raft/index.js';
 import { messageIdFromPrefix } from '../common/message/message-id.js';
 import { ResponseCode } from '../protocol/response-code.js';
-import { messageRecords, type MessageStore } from '../store/index.js';
+import { checkMessageRecord, type MessageStore } from '../store/index.js';
 import type { PutMessagesResult, PutRecordResult } from './broker-context.js';
 import { BrokerError } from './broker-errors.js';
 import type { PlacedPayload } from './entry-batcher.js';
@@ -35,7 +35,10 @@ export function placedRecordResults(src: SendResultSources, placed: PlacedPayloa
   let topicAt = -1;
   let topicBytes = 0;
   let prev: PutRecordResult | undefined;
-  for (const [offset] of messageRecords(payload)) {
+  // A plain walk, not the messageRecords generator: no iterator or [offset, size] pair per record.
+  // Bounded: every record is at least RECORD_FIXED_BYTES long (checkMessageRecord throws otherwise).
+  for (let offset = 0, size = 0; offset < payload.length; offset += size) {
+    size = checkMessageRecord(payload, offset, payload.length - offset, false);
     const at = recordTopicLengthAt(payload, offset);
     const length = payload[at]!;
     const sameTopic = topicAt >= 0 && length === topicBytes && payload.compare(payload, topicAt + 1, topicAt + 1 + length, at + 1, at + 1 + length) === 0;

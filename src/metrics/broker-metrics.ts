@@ -45,11 +45,16 @@ export class BrokerMetrics {
   private readonly sendLatency: Histogram<'result'>;
   private readonly forwardedRequests: Counter<'request'>;
   private readonly refusedRequests: Counter<'request' | 'code'>;
+  /** Puts not yet handed to putMessages and putBytes, per topic. */
+  private readonly pendingPuts = new Map<string, { messages: number; bytes: number }>();
 
   constructor(registry: Registry, source: BrokerMetricsSource) {
     const registers = [registry];
-    this.putMessages = new Counter({ name: 'rmq_messages_put_total', help: 'Messages stored through this node (committed and dispatched), per topic', labelNames: ['topic'], registers });
-    this.putBytes = new Counter({ name: 'rmq_message_bytes_put_total', help: 'Bytes of stored message records, per topic', labelNames: ['topic'], registers });
+    // Every stored put is tallied in a plain map and handed to the counters when scraped: a
+    // prom-client inc with labels builds a label object and a hash string per call.
+    const flushPuts = () => this.flushPuts();
+    this.putMessages = new Counter({ name: 'rmq_messages_put_total', help: 'Messages stored through this node (committed and dispatched), per topic', labelNames: ['topic'], registers, collect: flushPuts });
+    this.putBytes = new Counter({ name: 'rmq_message_bytes_put_total', help: 'Bytes of stored message records, per topic', labelNames: ['topic'], registers, collect: flushPuts });
     this.gotMessages = new Counter({ name: 'rmq_messages_got_total', help: 'Messages this node returned to pulls, per topic', labelNames: ['topic'], registers });
     this.gotBytes = new Counter({ name: 'rmq_message_bytes_got_total', help: 'Bytes of message records this node returned to pulls, per topic', labelNames: ['topic'], registers });
     this.sendLatency = new Histogram({ name: 'rmq_send_duration_seconds', help: 'Time from a send request\'s arrival to its answer, by result (ok, or the response code\'s name)', labelNames: ['result'], buckets: SEND_LATENCY_BUCKETS_S, registers });
@@ -95,8 +100,23 @@ export class BrokerMetrics {
 
   /** Records stored (committed and dispatched) for `topic`. */
   put(topic: string, messages: number, bytes: number): void {
-    this.putMessages.inc({ topic }, messages);
-    this.putBytes.inc({ topic }, bytes);
+    const t = this.pendingPuts.get(topic);
+    if (t === undefined) this.pendingPuts.set(topic, { messages, bytes });
+    else {
+      t.messages += messages;
+      t.bytes += bytes;
+    }
+  }
+
+  /** Adds the puts tallied since the last scrape to the counters (the map keeps one entry per topic seen). */
+  private flushPuts(): void {
+    for (const [topic, t] of this.pendingPuts) {
+      if (t.messages === 0 && t.bytes === 0) continue;
+      this.putMessages.inc({ topic }, t.messages);
+      this.putBytes.inc({ topic }, t.bytes);
+      t.messages = 0;
+      t.bytes = 0;
+    }
   }
 
   /** Records returned to a pull of `topic`. */

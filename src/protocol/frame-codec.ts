@@ -108,17 +108,32 @@ export class FrameDecoder {
   push(chunk: Buffer, onCommand: (cmd: RemotingCommand) => void): FrameError | undefined {
     if (this.failure !== undefined) return this.failure;
     if (chunk.length === 0) return undefined;
-    let buf: Buffer;
-    if (this.pendingBytes === 0) {
-      buf = chunk;
-    } else {
-      this.pending.push(chunk);
-      this.pendingBytes += chunk.length;
-      if (this.pendingBytes < this.neededBytes) return undefined;
-      buf = Buffer.concat(this.pending, this.pendingBytes);
+    if (this.pendingBytes === 0) return this.decode(chunk, onCommand);
+    const held = this.pendingBytes;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    if (this.pendingBytes < this.neededBytes) return undefined;
+    if (this.neededBytes > 4) {
+      // The held frame's length is known: join only the bytes that complete it and go on in the
+      // chunk as a view, instead of copying the whole chunk (and the frames after it) again.
+      const take = this.neededBytes - held;
+      this.pending[this.pending.length - 1] = chunk.subarray(0, take);
+      const frame = Buffer.concat(this.pending, this.neededBytes);
       this.pending = [];
       this.pendingBytes = 0;
+      // `frame` is exactly one frame: nothing of it stays pending.
+      const err = this.decode(frame, onCommand);
+      if (err !== undefined || take === chunk.length) return err;
+      return this.decode(chunk.subarray(take), onCommand);
     }
+    const buf = Buffer.concat(this.pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return this.decode(buf, onCommand);
+  }
+
+  /** Decodes the frames of `buf` (nothing pending before it) and holds an incomplete tail. */
+  private decode(buf: Buffer, onCommand: (cmd: RemotingCommand) => void): FrameError | undefined {
     let offset = 0;
     let needed = 4;
     // Each round consumes a whole frame (at least 8 bytes) or leaves the loop.

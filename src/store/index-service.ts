@@ -53,6 +53,8 @@ export class IndexService {
   private readonly newDirs = new Set<string>();
   /** Keys not indexed because `topic#key` was longer than maxKeyBytes (since open). */
   skippedKeyCount = 0;
+  /** hasCandidate's result list, reused: it never holds more than one offset between calls. */
+  private readonly candidateScratch: number[] = [];
 
   private constructor(
     dir: string,
@@ -151,6 +153,30 @@ export class IndexService {
       if (file.overlaps(beginMs, endMs)) file.select(keyHash, beginMs, endMs, maxNum, out);
     }
     return out;
+  }
+
+  /**
+   * Whether query() would return at least one candidate, without building the key string or a
+   * result: the de-duplication window asks this for every message it receives, and nearly every
+   * answer is no. A key longer than maxKeyBytes was never indexed: no candidate.
+   */
+  hasCandidate(topic: string, key: string, beginMs: number, endMs: number): boolean {
+    // A UTF-16 code unit takes at most 3 UTF-8 bytes: short keys need no byte count.
+    const units = topic.length + 1 + key.length;
+    if (units * 3 > this.options.maxKeyBytes && Buffer.byteLength(topic, 'utf8') + 1 + Buffer.byteLength(key, 'utf8') > this.options.maxKeyBytes) return false;
+    // javaStringHash(`${topic}#${key}`), continued piece by piece.
+    const keyHash = indexKeyHash(javaStringHash(key, javaStringHash('#', javaStringHash(topic))));
+    const out = this.candidateScratch;
+    for (let i = this.files.length - 1; i >= 0; i--) {
+      const file = this.files[i]!;
+      if (!file.overlaps(beginMs, endMs)) continue;
+      file.select(keyHash, beginMs, endMs, 1, out);
+      if (out.length > 0) {
+        out.length = 0;
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Removes entries pointing at or past `physicalOffset`; files left empty are deleted. */

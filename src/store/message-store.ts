@@ -322,6 +322,16 @@ export class MessageStore {
    * Messages of `topic` carrying `key` (in KEYS or as UNIQ_KEY) stored within [beginMs, endMs],
    * newest first, at most `maxNum`. Index candidates are verified on the records.
    */
+  /**
+   * False when queryByKey(topic, key, …, beginMs, endMs) surely finds nothing (no index entry
+   * with the key's hash in the range); true means it may. Allocates nothing: for per-message
+   * checks whose answer is nearly always no (the de-duplication window).
+   */
+  mayHoldKey(topic: string, key: string, beginMs: number, endMs: number): boolean {
+    this.assertOpen();
+    return this.index.hasCandidate(topic, key, beginMs, endMs);
+  }
+
   queryByKey(topic: string, key: string, maxNum: number, beginMs: number, endMs: number): { messages: Buffer[]; physicalOffsets: number[] } {
     this.assertOpen();
     const messages: Buffer[] = [];
