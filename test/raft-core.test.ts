@@ -241,6 +241,36 @@ describe('replication and commit', () => {
     expect(toN1.length).toBe(3);
   });
 
+  it('lets a commit ride on the next App instead of an App of its own, and tells idle followers at the next tick', () => {
+    const c = threeWithLeader();
+    c.tick('n0');
+    c.deliverAll(); // followers replicate, commit 1 everywhere
+    const leader = c.raft('n0');
+    const apps = (ms: Message[]): [string, number, number][] => ms.filter((m) => m.type === MessageType.App).map((m) => [m.to, m.entries.length, m.commit]);
+    leader.propose([bytes('a')]);
+    for (const m of c.take()) c.deliver(m); // the Apps of entry 2
+    for (const m of c.take()) c.deliver(m); // their answers: entry 2 commits on the leader
+    expect(leader.status().commit).toBe(2);
+    // No App only to say so (that cost each follower a wake-up and an answer per sync send).
+    expect(apps(c.take())).toEqual([]);
+    // The next send's App carries it.
+    leader.propose([bytes('b')]);
+    const next = c.take();
+    expect(apps(next)).toEqual([['n1', 1, 2], ['n2', 1, 2]]);
+    for (const m of next) c.deliver(m);
+    for (const m of c.take()) c.deliver(m);
+    expect(leader.status().commit).toBe(3);
+    expect(apps(c.take())).toEqual([]);
+    // Nothing more to send: the next tick tells each follower with an empty App, once.
+    c.tick('n0');
+    expect(apps(c.take().map((m) => (c.deliver(m), m)))).toEqual([['n1', 0, 3], ['n2', 0, 3]]);
+    c.deliverAll();
+    c.tick('n0');
+    expect(apps(c.take())).toEqual([]);
+    for (const id of c.ids) expect(c.raft(id).status().commit).toBe(3);
+    expect(c.checker.violations).toEqual([]);
+  });
+
   it('carries the commit in heartbeats but never beyond what the follower matches', () => {
     const c = threeWithLeader();
     c.isolate('n2');

@@ -41,7 +41,11 @@ export class Leader {
   /** Leadership transfer in progress: proposals are refused until it ends. */
   transferee: NodeId | '' = '';
   private readonly reads = new ReadOnly();
-  /** A commit advance followers should hear about at the next flush. */
+  /**
+   * Followers must hear of the commit at the next flush: set when a committed membership change
+   * moved it. Any other commit advance rides on the next App, or on the empty one
+   * announceCommit sends at the next tick (see there).
+   */
   private commitBroadcast = false;
   private scratch: number[] = [];
   /** Removed members still sent to until they hold the change that removed them. */
@@ -55,6 +59,8 @@ export class Leader {
   /** The committed configuration changed: track new members (probing), drop removed ones. */
   membershipChanged(): void {
     const h = this.host;
+    // Every member hears of a committed change at once (a removed leader steps down after this flush).
+    this.commitBroadcast = true;
     const members = new Set<NodeId>([...h.voters(), ...h.learners()]);
     members.delete(h.id);
     // A removed node is still replicated to ("departing", counted nowhere) until it holds the
@@ -127,7 +133,6 @@ export class Leader {
     if (q <= commit || h.log.term(q) !== term) return false;
     const firstInTerm = h.log.term(commit) !== term;
     h.setCommit(q);
-    this.commitBroadcast = true;
     if (firstInTerm) {
       this.reads.release(q);
       if (h.voters().length === 1) this.confirmReads();
@@ -271,6 +276,7 @@ export class Leader {
       const m = h.message(MessageType.App, to, prevIndex);
       m.logTerm = prevTerm;
       m.entries = entries;
+      pr.sentCommit = m.commit;
       // Nothing matched yet (a joiner, or the first probe of a term) in a group whose members
       // changed: the configuration rides along so the receiver learns every member's address,
       // this leader's included, and can answer a leader it was never told about. The receiver
@@ -300,6 +306,20 @@ export class Leader {
     this.host.send(m);
     pr.becomeReset(start.index);
     pr.next = start.index + 1;
+  }
+
+  /**
+   * Called every tick: a follower not yet told the commit index it could apply (up to what it
+   * matches) gets an empty App at this flush. So a commit reaches followers on the next App when
+   * sends keep coming (a sync producer's next send carries the previous one's commit), and within
+   * one tick otherwise, instead of costing every commit an extra App and answer per follower
+   * (two of a follower's four wake-ups per sync send).
+   */
+  announceCommit(): void {
+    const commit = this.host.commit();
+    for (const pr of this.progress.values()) {
+      if (pr.sentCommit < Math.min(commit, pr.match) && pr.sendNeed < SendNeed.EvenEmpty) pr.sendNeed = SendNeed.EvenEmpty;
+    }
   }
 
   broadcastHeartbeat(): void {

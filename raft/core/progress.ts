@@ -23,6 +23,8 @@ export class Progress {
   /** Highest read-index sequence this follower has echoed in this term. */
   readAck = 0;
   sendNeed: SendNeed = SendNeed.None;
+  /** The commit index the last App to this follower carried (what it was told it may commit). */
+  sentCommit = 0;
   readonly inflights: Inflights;
 
   constructor(next: number, maxInflightMsgs: number, maxInflightBytes: number) {

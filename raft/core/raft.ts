@@ -224,6 +224,7 @@ export class Raft extends RaftState {
       this.heartbeatElapsed = 0;
       lead.broadcastHeartbeat();
     }
+    lead.announceCommit();
   }
 
   // ---- step functions -------------------------------------------------------------------
