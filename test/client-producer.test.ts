@@ -3,7 +3,9 @@
 // lost; typed, actionable errors for bad input.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NameServer } from '../src/namesrv/namesrv.js';
-import { Producer, selectByHash, type SendResult } from '../src/client/index.js';
+import { Producer, selectByHash, TransactionProducer, type SendResult } from '../src/client/index.js';
+import { RequestCode } from '../src/protocol/index.js';
+import { until } from './helpers/poll.js';
 import { FakeBroker, FakeGroupStore, portAllocator, startNameServer } from './helpers/fake-broker.js';
 import { findFreeBlock } from '../raft/tools/free-ports.js';
 
@@ -37,6 +39,22 @@ beforeEach(async () => {
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close().catch(() => undefined);
   await namesrv.close();
+});
+
+describe('TransactionProducer', () => {
+  it('heartbeats a replica that joined the route after its last refresh within a heartbeat period, so the replica can check with it when it leads', async () => {
+    store.createTopic('TxT', 2);
+    await startBroker();
+    const producer = new TransactionProducer({
+      namesrvAddr, producerGroup: 'tx', topics: ['TxT'], heartbeatIntervalMs: 200,
+      listener: { executeLocalTransaction: () => 'COMMIT_MESSAGE', checkLocalTransaction: () => 'COMMIT_MESSAGE' },
+    });
+    await producer.start();
+    closers.push(() => producer.shutdown());
+    // Registered after the producer cached the route (the route refresh is 30 s away).
+    const late = await startBroker({ brokerId: 1 });
+    await until('the late replica hears a heartbeat', 5000, () => (late.requestCounts.get(RequestCode.HEART_BEAT) ?? 0) > 0);
+  });
 });
 
 describe('Producer', () => {

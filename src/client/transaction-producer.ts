@@ -81,7 +81,7 @@ export class TransactionProducer extends Producer {
     });
     for (const topic of this.topics) await instance.routes.get(topic);
     await this.sendHeartbeat();
-    this.txHeartbeatTimer = setInterval(() => void this.sendHeartbeat(), this.txHeartbeatMs);
+    this.txHeartbeatTimer = setInterval(() => void this.heartbeatReplicas(), this.txHeartbeatMs);
     this.txHeartbeatTimer.unref();
   }
 
@@ -89,6 +89,20 @@ export class TransactionProducer extends Producer {
     if (this.txHeartbeatTimer !== undefined) clearInterval(this.txHeartbeatTimer);
     this.txHeartbeatTimer = undefined;
     await super.shutdown();
+  }
+
+  /**
+   * Refreshes the routes it knows, then heartbeats every replica in them. A member that was down
+   * at the last refresh is missing from the cached route (the NameServer drops a broker whose
+   * connection closed) and would hear nothing until the next refresh, 30 s later by default; if it
+   * leads meanwhile, its checks find no channel of this group and count toward
+   * transactionCheckMax unanswered. One NameServer request per topic per heartbeat period.
+   */
+  private async heartbeatReplicas(): Promise<void> {
+    const instance = this.instance;
+    if (instance === undefined) return;
+    await Promise.all(instance.routes.cachedTopics().map((t) => instance.routes.refresh(t).catch(() => undefined)));
+    await this.sendHeartbeat();
   }
 
   protected override heartbeatAddrs(instance: ClientInstance): string[] {
