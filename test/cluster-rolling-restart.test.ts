@@ -77,7 +77,9 @@ describe('rmq cluster restart --rolling', () => {
       stop = true;
       await Promise.all(senders);
       expect(out.steps.map((s) => s.nodeId).sort()).toEqual(['n0', 'n1', 'n2']);
-      expect(out.steps.map((s) => s.wasLeader)).toEqual([false, false, true]);
+      // Followers first; the node leading at its turn hands over first (if leadership moved to a
+      // restarted node meanwhile, nobody needs to).
+      expect(out.steps.slice(0, -1).map((s) => s.wasLeader)).toEqual([false, false]);
       const after = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as ClusterFile;
       expect(after.groups[0]!.nodes.map((n) => n.pid).sort()).toEqual(out.steps.map((s) => s.pid).sort());
       const window = [startedAt, ...okTimes.filter((t) => t >= startedAt && t <= endedAt).sort((a, b) => a - b), endedAt];

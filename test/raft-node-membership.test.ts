@@ -82,13 +82,18 @@ async function cluster(): Promise<Cluster> {
   return c;
 }
 
-/** A producer proposing one entry at a time to the current leader until stopped (at most 3000). */
+/**
+ * A producer proposing one entry at a time to the current leader until stopped: at most 50,000
+ * attempts (a refused one waits 10 ms). Refusals during an election must not use up the budget a
+ * test needs for its later "more entries acknowledged" waits (they did, under load, with a cap of
+ * 3,000 attempts in all).
+ */
 function produce(c: Cluster): { acked: string[]; stop: () => Promise<void> } {
   const acked: string[] = [];
   let stopped = false;
   let sent = 0;
   const done = (async () => {
-    while (!stopped && sent < 3000) {
+    while (!stopped && sent < 50_000) {
       const payload = `m${sent++}`;
       try {
         await c.leader().propose(Buffer.from(payload));
@@ -156,7 +161,8 @@ describe('RaftNode membership', () => {
     await load.stop();
     // The configuration in force names every member's address, the bootstrap ones included.
     expect(Object.keys(c.leader().membership().addresses ?? {}).sort()).toEqual(['n0', 'n1', 'n2', 'n3']);
-    expect(joiner.membership().voters).toContain('n3');
+    // The joiner learns that the promotion committed with the leader's next message.
+    await until('the joiner knows it is a voter', 10_000, () => joiner.membership().voters.includes('n3'));
     await expectNothingLost(c, load.acked);
   }, 60_000);
 

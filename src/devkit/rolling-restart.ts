@@ -1,6 +1,6 @@
 // `rmq cluster restart --rolling`: restarts a running local cluster one broker at a time so
 // clients keep working. Per group: the followers first, then the leader after handing leadership
-// to its most caught-up follower; each node is stopped with SIGTERM, started again with its conf
+// to its most caught-up follower (the order is chosen turn by turn, as leadership may move); each node is stopped with SIGTERM, started again with its conf
 // and data, and the next one waits until it answers and has applied everything the leader had
 // committed when it was asked (caught up), so a quorum of up-to-date nodes always exists.
 import type { Admin } from '../client/index.js';
@@ -41,9 +41,16 @@ export async function rollingRestart(file: ClusterFile, o: RollingOptions): Prom
   const steps: RollingStep[] = [];
   try {
     for (const g of file.groups) {
-      const leader = await leaderOf(admin, g, o.timeoutMs);
-      const order = [...g.nodes.filter((n) => n.id !== leader.nodeId), ...g.nodes.filter((n) => n.id === leader.nodeId)];
-      for (const n of order) steps.push(await restartOne(admin, file, g, n, o, say));
+      const pending = [...g.nodes];
+      // Bounded: one node of the group restarted per round. The next is a follower not yet
+      // restarted, chosen at each turn: leadership may move while a follower restarts, and the
+      // node leading at the end goes last (handed over first), or no hand-over is needed at all.
+      while (pending.length > 0) {
+        const leader = await leaderOf(admin, g, o.timeoutMs);
+        const next = pending.find((n) => n.id !== leader.nodeId) ?? pending[0]!;
+        pending.splice(pending.indexOf(next), 1);
+        steps.push(await restartOne(admin, file, g, next, o, say));
+      }
     }
     return steps;
   } finally {
