@@ -7,9 +7,9 @@
 // cluster.json; its data folder is kept.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Admin, RaftStatus } from '../client/index.js';
+import type { Admin } from '../client/index.js';
 import { parseProperties } from '../broker/broker-config.js';
+import { PollError, pollUntil } from '../common/poll.js';
 import { findFreeBlock } from '../../raft/tools/free-ports.js';
 import { renderBrokerConf } from './broker-conf.js';
 import { writeClusterFile, type ClusterFile, type ClusterGroupInfo, type ClusterNodeInfo } from './cluster-file.js';
@@ -17,6 +17,7 @@ import { findNode, launchBroker } from './cluster-launcher.js';
 import { clusterAdmin } from './cluster-admin.js';
 import { DevkitError } from './devkit-errors.js';
 import { isOurProcess, stopProcesses } from './processes.js';
+import { caughtUp } from './rolling-restart.js';
 
 export interface MemberChangeOptions {
   /** The group (default: the first one). */
@@ -67,26 +68,22 @@ async function withAdmin<T>(file: ClusterFile, fn: (admin: Admin) => Promise<T>)
   }
 }
 
-async function leaderStatus(admin: Admin, g: ClusterGroupInfo): Promise<RaftStatus | undefined> {
-  for (const n of g.nodes) {
-    const s = await admin.raftStatus(n.brokerAddr).catch(() => undefined);
-    if (s?.role === 'LEADER') return s;
-  }
-  return undefined;
-}
-
-/** One change through the leader, retried while refused for a passing reason. */
+/** One change through the leader, retried while refused for a passing reason (the kit's one poll). */
 async function change(admin: Admin, g: ClusterGroupInfo, kind: 'add-learner' | 'promote' | 'remove', nodeId: string, timeoutMs: number, address?: string): Promise<{ voters: string[]; learners: string[] }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let refused: unknown;
+  const attempt = async (): Promise<{ voters: string[]; learners: string[] } | undefined> => {
     try {
       return await admin.changeMembers(g.brokerName, kind, nodeId, address, Math.min(15_000, timeoutMs));
     } catch (err) {
-      const message = (err as Error).message;
-      if (!PASSING.test(message) || Date.now() >= deadline) throw new DevkitError(`${g.brokerName}: ${kind} ${nodeId} failed: ${message}`, 'ERR_DEVKIT_MEMBERSHIP', { cause: err });
-      await sleep(POLL_MS);
+      if (!PASSING.test((err as Error).message)) throw err;
+      refused = err;
+      return undefined;
     }
-  }
+  };
+  return pollUntil(`${kind} ${nodeId}`, timeoutMs, attempt, { intervalMs: POLL_MS }).catch((err: unknown) => {
+    const cause = err instanceof PollError && refused !== undefined ? refused : err;
+    throw new DevkitError(`${g.brokerName}: ${kind} ${nodeId} failed: ${(cause as Error).message}`, 'ERR_DEVKIT_MEMBERSHIP', { cause });
+  });
 }
 
 /** The new node's broker.conf: a running member's, with this node's id, ports, folder and joining flag. */
@@ -126,17 +123,11 @@ export async function addNode(file: ClusterFile, o: MemberChangeOptions): Promis
   writeClusterFile(file.dir, file);
   say(`${g.brokerName}/${id}: started (pid ${node.pid}, ${node.brokerAddr}, raft ${node.raftAddr}) as a joining learner`);
   return withAdmin(file, async (admin) => {
-    const members = g.nodes.filter((n) => n.id !== id);
     await change(admin, g, 'add-learner', id, o.timeoutMs, node.raftAddr);
     say(`${g.brokerName}/${id}: added as a learner; catching up`);
-    const deadline = Date.now() + o.timeoutMs;
-    for (;;) {
-      const leader = await leaderStatus(admin, { ...g, nodes: members });
-      const s = await admin.raftStatus(node.brokerAddr).catch(() => undefined);
-      if (leader !== undefined && s !== undefined && s.appliedIndex >= leader.commitIndex) break;
-      if (Date.now() >= deadline) throw new DevkitError(`${g.brokerName}/${id} did not catch up within ${o.timeoutMs} ms; it stays a learner (see ${node.logPath})`, 'ERR_DEVKIT_MEMBERSHIP');
-      await sleep(POLL_MS);
-    }
+    await caughtUp(admin, g, node, o.timeoutMs, `${g.brokerName}/${id}`).catch((err: unknown) => {
+      throw new DevkitError(`${g.brokerName}/${id} did not catch up within ${o.timeoutMs} ms; it stays a learner (see ${node.logPath})`, 'ERR_DEVKIT_MEMBERSHIP', { cause: err });
+    });
     const m = await change(admin, g, 'promote', id, o.timeoutMs);
     say(`${g.brokerName}/${id}: promoted to voter; voters ${m.voters.join(',')}`);
     return { brokerName: g.brokerName, node, voters: m.voters, learners: m.learners, tookMs: Date.now() - started };
